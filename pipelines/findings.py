@@ -1,0 +1,125 @@
+"""Findings: every problem the product reports, located as Excel shows it, in Chinese, with a stable code.
+
+The texts live in schemas/reference/finding_codes.csv; this module fills them in, groups them (one rule
+broken 500 times is one entry with its first locations and a count) and turns them into tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from schemas.vocab import reference
+
+SEVERITY_ORDER = {"file_error": 0, "row_error": 1, "warning": 2, "excluded": 3, "info": 4}
+SEVERITY_ZH = {"file_error": "文件错误", "row_error": "行错误", "warning": "提示", "excluded": "不入库", "info": "说明"}
+GROUP_SAMPLE = 5  # locations shown per group before "等 N 处"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    file: str
+    code: str
+    severity: str
+    sheet: str = ""
+    row: int | None = None  # the Excel row number, as the official sees it
+    column: str = ""  # the Excel column letter(s)
+    field: str = ""  # the Chinese header of that column
+    value: str = ""
+    message: str = ""  # the rule broken, filled in
+    fix: str = ""
+
+    @property
+    def cell(self) -> str:
+        """'C12', 'C', '12' or '' — the cell reference Excel shows."""
+        if self.column and self.row:
+            return f"{self.column}{self.row}"
+        return self.column or (str(self.row) if self.row else "")
+
+    @property
+    def location_zh(self) -> str:
+        parts = []
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row:
+            parts.append(f"第 {self.row} 行")
+        if self.column:
+            parts.append(f"{self.column} 列" + (f"（{self.field}）" if self.field else ""))
+        elif self.field:
+            parts.append(f"“{self.field}”")
+        return "，".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["cell"] = self.cell
+        d["severity_zh"] = SEVERITY_ZH.get(self.severity, self.severity)
+        return d
+
+
+def make_finding(
+    code: str,
+    file: str,
+    *,
+    sheet: str = "",
+    row: int | None = None,
+    column: str = "",
+    field: str = "",
+    value: object = "",
+    detail: object = "",
+) -> Finding:
+    """A Finding whose message and fix come from the catalogue, so every text has one home."""
+    spec = reference().findings[code]
+    value_text = "" if value is None else str(value)
+    shown = value_text if len(value_text) <= 60 else value_text[:57] + "…"
+    message = spec.rule_zh.format(value=shown, column=field, detail=detail)
+    fix = spec.fix_zh.format(value=shown, column=field, detail=detail)
+    return Finding(file, code, spec.severity, sheet, row, column, field, value_text, message, fix)
+
+
+@dataclass
+class FindingGroup:
+    """Identical problems (same file, sheet, code and column) reported once with a count."""
+
+    file: str
+    sheet: str
+    code: str
+    severity: str
+    field: str
+    message: str
+    fix: str
+    count: int
+    cells: list[str] = field(default_factory=list)  # the first GROUP_SAMPLE cells
+
+    @property
+    def cells_zh(self) -> str:
+        shown = "、".join(self.cells)
+        return shown + (f" 等 {self.count} 处" if self.count > len(self.cells) else "")
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.file, SEVERITY_ORDER.get(f.severity, 9), f.sheet, f.row or 0, f.column, f.code))
+
+
+def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
+    groups: dict[tuple[str, str, str, str], FindingGroup] = {}
+    for f in sort_findings(findings):
+        key = (f.file, f.sheet, f.code, f.field)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = FindingGroup(f.file, f.sheet, f.code, f.severity, f.field, f.message, f.fix, 0)
+        g.count += 1
+        if len(g.cells) < GROUP_SAMPLE and f.cell:
+            g.cells.append(f.cell)
+    return sorted(groups.values(), key=lambda g: (g.file, SEVERITY_ORDER.get(g.severity, 9), g.sheet, g.code, g.field))
+
+
+FINDING_COLUMNS = ["file", "sheet", "row", "column", "cell", "field", "code", "severity", "severity_zh", "value", "message", "fix"]
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    rows = [f.as_dict() for f in sort_findings(findings)]
+    frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    frame["row"] = frame["row"].astype("Int64")
+    return frame

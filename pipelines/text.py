@@ -1,0 +1,97 @@
+"""Text normalization shared by every step: Traditional→Simplified, full-width→half-width, spaces.
+
+Why here and not in normalize.py: the reader needs it for headers and sheet names, validation for
+vocabularies and search for queries, long before the normalize step runs on whole tables.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+
+import opencc
+
+# Full-width punctuation that NFKC leaves alone or maps oddly; keep the Chinese sense.
+_PUNCT = str.maketrans(
+    {
+        "，": ",",
+        "；": ";",
+        "：": ":",
+        "（": "(",
+        "）": ")",
+        "【": "[",
+        "】": "]",
+        "〔": "[",
+        "〕": "]",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "　": " ",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\ufeff": "",
+    }
+)
+# NFKC would turn ≧/≦ into ≥/≤-less forms inconsistently; map the comparison signs we accept explicitly.
+_SIGNS = str.maketrans({"≧": "≥", "≦": "≤", "＞": ">", "＜": "<", "＝": "=", "％": "%"})
+_SPACES = re.compile(r"\s+")
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese (opencc t2s, offline dictionaries shipped with the wheel)."""
+    return _t2s().convert(text) if text else text
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII letters, digits and punctuation → half-width (NFKC), keeping ≥ ≤ and Chinese."""
+    return unicodedata.normalize("NFKC", text.translate(_SIGNS)).translate(_PUNCT)
+
+
+@cache
+def clean_text(text: str) -> str:
+    """The canonical form of a cell's text: simplified, half-width, single spaces, trimmed.
+
+    Cached because workbooks repeat the same labels thousands of times.
+    """
+    if not text:
+        return ""
+    return _SPACES.sub(" ", to_halfwidth(to_simplified(text))).strip()
+
+
+def compact(text: str) -> str:
+    """clean_text without any spaces: the form used to match headers, sheet names and vocabularies."""
+    return clean_text(text).replace(" ", "")
+
+
+def clean_many(values: Iterable[str]) -> list[str]:
+    return [clean_text(v) for v in values]
+
+
+def cell_to_text(value: object) -> str:
+    """A cell value as the text an official sees: 95.0 → '95', True → '是', None → ''.
+
+    Numbers stored as numbers and numbers stored as text end up the same string here.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # dates: rare in these sheets, keep unambiguous
+    return str(value).strip()

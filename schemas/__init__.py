@@ -1,0 +1,1 @@
+"""Shapes of every table (pandera DataFrameModels) and the reference vocabularies, loaded once."""

@@ -7,6 +7,8 @@ library/departments.parquet, library/set_aside/<year>.parquet, library/manifest.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -169,3 +171,13 @@ TITLES_ZH = {
     "source_row": "来源行号",
 }
 STATUS_ZH = {"active": "在用", "retired": "已退出", "merged": "已合并"}
+
+
+@dataclass
+class LibraryTables:
+    """One release of the library in memory: what consolidate produces and publish writes."""
+
+    indicators: pd.DataFrame
+    usages: pd.DataFrame
+    departments: pd.DataFrame
+    set_aside: pd.DataFrame

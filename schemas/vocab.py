@@ -120,7 +120,10 @@ def reference(directory: str | None = None) -> Reference:
     base = Path(directory) if directory else REFERENCE_DIR
     rows = read_reference_csv
 
-    framework = [(r["level1"], r["level2"]) for r in sorted(rows(base / "framework.csv"), key=lambda r: int(r["order"]))]
+    framework = [
+        (r["level1"], r["level2"])
+        for r in sorted(rows(base / "framework.csv"), key=lambda r: int(r["order"]))
+    ]
     aliases = [FrameworkAlias(**r) for r in rows(base / "framework_aliases.csv")]
 
     vocab_values: dict[str, list[str]] = {}
@@ -134,7 +137,10 @@ def reference(directory: str | None = None) -> Reference:
     vocab_values["level1"] = list(dict.fromkeys(l1 for l1, _ in framework))
     vocab_values["level2"] = [l2 for _, l2 in framework]
 
-    function_codes = {r["code"]: FunctionCode(r["code"], r["name"], r["level"], r["parent"]) for r in rows(base / "function_classification.csv")}
+    function_codes = {
+        r["code"]: FunctionCode(r["code"], r["name"], r["level"], r["parent"])
+        for r in rows(base / "function_classification.csv")
+    }
 
     weight_split: dict[tuple[bool, bool], dict[str, int]] = {}
     for r in rows(base / "weight_split.csv"):
@@ -146,10 +152,27 @@ def reference(directory: str | None = None) -> Reference:
     columns: dict[str, list[ColumnSpec]] = {}
     for r in rows(base / "columns.csv"):
         columns.setdefault(r["sheet"], []).append(
-            ColumnSpec(r["sheet"], r["column"], r["header_zh"], _split(r["aliases"]), r["required"] == "1", r["vocab"], int(r["width"] or 12), r["description_zh"])
+            ColumnSpec(
+                r["sheet"],
+                r["column"],
+                r["header_zh"],
+                _split(r["aliases"]),
+                r["required"] == "1",
+                r["vocab"],
+                int(r["width"] or 12),
+                r["description_zh"],
+            )
         )
-    sheets = {r["sheet"]: SheetSpec(r["sheet"], r["name_zh"], _split(r["aliases"]), r["required"] == "1", r["scope"]) for r in rows(base / "sheets.csv")}
-    findings = {r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"]) for r in rows(base / "finding_codes.csv")}
+    sheets = {
+        r["sheet"]: SheetSpec(
+            r["sheet"], r["name_zh"], _split(r["aliases"]), r["required"] == "1", r["scope"]
+        )
+        for r in rows(base / "sheets.csv")
+    }
+    findings = {
+        r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"])
+        for r in rows(base / "finding_codes.csv")
+    }
 
     header_lookup: dict[str, dict[str, str]] = {}
     for sheet, specs in columns.items():
@@ -215,7 +238,12 @@ def resolve_framework(raw_level1: str, raw_level2: str) -> FrameworkMatch:
 
     # Pair rules first (the old framework's 产出指标/成本指标 depends on both labels).
     for alias in ref.framework_aliases:
-        if alias.raw_level1 != "*" and alias.raw_level2 != "*" and alias.raw_level1 == l1 and alias.raw_level2 == l2:
+        if (
+            alias.raw_level1 != "*"
+            and alias.raw_level2 != "*"
+            and alias.raw_level1 == l1
+            and alias.raw_level2 == l2
+        ):
             return FrameworkMatch(alias.level1, alias.level2, True, True, alias.note_zh)
 
     new_l1 = l1 if l1 in ref.vocab_values["level1"] else ""

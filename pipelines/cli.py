@@ -1,0 +1,200 @@
+"""`indicators …`: argument parsing and printing only; every step lives in its own module (SPEC §4)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.findings import SEVERITY_ZH, group_findings
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage: exit 2 with a Chinese message."""
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------------
+# template / validate
+# --------------------------------------------------------------------------------------------------
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from pipelines.template import write_template
+
+    path = write_template(Path(args.out))
+    print(f"已生成填报模板：{path}")
+    return EXIT_OK
+
+
+def _finance_dept(args: argparse.Namespace) -> str | None:
+    from pipelines.config import load_settings
+
+    if getattr(args, "finance_dept", None):
+        return str(args.finance_dept)
+    return load_settings(Path(args.repo)).finance_dept if getattr(args, "repo", None) else None
+
+
+def _published_indicators(repo: str | None):  # type: ignore[no-untyped-def]
+    if not repo:
+        return None
+    from pipelines.publish import load_library
+
+    tables = load_library(Path(repo) / "library")
+    return None if tables is None else tables.indicators
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.read import read_workbook
+    from pipelines.validate import submission_files, validate_workbooks
+
+    files = submission_files([Path(p) for p in args.files])
+    missing = [str(p) for p in files if not p.exists()]
+    if missing:
+        raise UsageError("找不到文件：" + "、".join(missing))
+    if not files:
+        raise UsageError("没有找到要检查的工作簿（.xlsx）")
+    workbooks = [read_workbook(p) for p in files]
+    result = validate_workbooks(
+        workbooks,
+        year=args.year,
+        finance_dept=_finance_dept(args),
+        indicators=_published_indicators(args.repo),
+    )
+    if args.feedback:
+        from pipelines.feedback import write_feedback
+
+        out = Path(args.feedback)
+        for wb in workbooks:
+            write_feedback(wb, [f for f in result.findings if f.file == wb.file], out)
+    if args.format == "json":
+        print(json.dumps(validation_json(result), ensure_ascii=False, indent=2))
+    else:
+        print(validation_text(result, feedback_dir=args.feedback))
+    return result.exit_code
+
+
+def validation_json(result) -> dict:  # type: ignore[no-untyped-def]
+    files = []
+    for status in result.files:
+        mine = [f for f in result.findings if f.file == status.file]
+        counts = {sev: sum(f.severity == sev for f in mine) for sev in SEVERITY_ZH}
+        rows = result.rows[result.rows["source_file"] == status.file] if len(result.rows) else result.rows
+        files.append(
+            {
+                "file": status.file,
+                "sha256": status.sha256,
+                "readable": status.readable,
+                "set_aside": status.set_aside,
+                "dept_code": status.dept_code,
+                "dept_name": status.dept_name,
+                "rows": {
+                    o: int((rows["outcome"] == o).sum())
+                    for o in ("library", "noncore", "excluded", "rejected")
+                }
+                | {"read": len(rows)},
+                "counts": counts,
+                "groups": [g.__dict__ for g in group_findings(mine)],
+                "findings": [f.as_dict() for f in mine],
+            }
+        )
+    return {"exit_code": result.exit_code, "rows": result.counts(), "files": files}
+
+
+def validation_text(result, feedback_dir: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    lines: list[str] = []
+    for status in result.files:
+        mine = [f for f in result.findings if f.file == status.file]
+        errors = sum(f.severity in ("file_error", "row_error") for f in mine)
+        warnings = sum(f.severity == "warning" for f in mine)
+        who = f"（{status.dept_code} {status.dept_name}）" if status.dept_code else ""
+        verdict = (
+            "无法读取"
+            if not status.readable
+            else "整个工作簿未通过"
+            if status.set_aside
+            else "有错误"
+            if errors
+            else "通过"
+        )
+        lines.append(
+            f"■ {status.file}{who}：{verdict}，错误 {errors} 个，提示 {warnings} 个，数据行 {status.rows_read} 行"
+        )
+        for g in group_findings(mine):
+            if g.severity == "info":
+                continue
+            where = f"工作表“{g.sheet}” " if g.sheet else ""
+            cells = f"{g.cells_zh}：" if g.cells else ""
+            lines.append(f"  [{g.code}] {SEVERITY_ZH[g.severity]} {where}{cells}{g.message}")
+            lines.append(f"         处理：{g.fix}")
+    c = result.counts()
+    lines.append("")
+    lines.append(
+        f"合计：读取 {c['read']} 行，可入库 {c['library']}，非核心 {c['noncore']}，阶段性不入库 {c['excluded']}，退回 {c['rejected']}"
+    )
+    if feedback_dir:
+        lines.append(f"反馈工作簿已写入：{feedback_dir}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# textconv
+# --------------------------------------------------------------------------------------------------
+
+
+def cmd_textconv(args: argparse.Namespace) -> int:
+    from pipelines.textconv import main as textconv_main
+
+    return textconv_main([args.file])
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="indicators", description="预算绩效指标库：填报模板、校验、年度重建、版本历史与检索"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("template", help="生成填报模板工作簿")
+    p.add_argument("--out", default=".", help="输出文件夹（默认当前文件夹）")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("validate", help="检查部门填报的工作簿")
+    p.add_argument("files", nargs="+", metavar="FILE", help="工作簿或文件夹")
+    p.add_argument("--year", type=int, help="汇总年度：填报年度必须一致")
+    p.add_argument("--repo", help="指标库仓库：用于核对库内编号")
+    p.add_argument("--finance-dept", help="财政局的部门编码（只有它可以填报共性指标）")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--feedback", metavar="DIR", help="为每个工作簿写出反馈工作簿到此文件夹")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("textconv", help="git 比较驱动：把 Parquet 文件显示为排序后的文本行")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_textconv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage already; keep its code
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        _print_err(f"错误：{exc}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

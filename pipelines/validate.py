@@ -1,0 +1,506 @@
+"""Validate: read workbooks → located findings and one outcome per row (SPEC §3).
+
+Every data row ends in exactly one outcome: library, noncore, excluded or rejected. Problems are
+collected lazily (all at once), each as a Finding naming file, sheet, Excel row and column letter.
+Vocabulary cells are canonicalised first (繁→简, widths, aliases), then the pandera models of
+schemas/submission.py check the rows, then the warning rules of schemas/rules.py run per workbook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipelines.findings import Finding, make_finding
+from pipelines.read import Workbook
+from pipelines.text import clean_text, compact
+from schemas.rules import run_rules
+from schemas.submission import DATAFRAME_CHECKS, ROW_MODELS, DeptInfoModel
+from schemas.vocab import INDICATOR_SHEETS, reference, resolve_framework, resolve_vocab
+
+OUTCOMES = ("library", "noncore", "excluded", "rejected")
+# Closed vocabularies whose unknown values only warn (W213): the row can still be used.
+SOFT_VOCABS = (
+    "project_category",
+    "value_method",
+    "value_basis",
+    "project_nature",
+    "nature",
+    "include",
+    "phased",
+    "change_type",
+)
+DEFAULTS = {"include": "是", "phased": "否"}
+PROVENANCE = ["source_file", "source_sheet", "source_row"]
+
+
+@dataclass
+class FileStatus:
+    """One input file's fate, for the accounting and the per-department review."""
+
+    file: str
+    sha256: str
+    readable: bool
+    dept_code: str = ""
+    dept_name: str = ""
+    file_errors: list[str] = field(default_factory=list)  # finding codes
+    rows_read: int = 0
+
+    @property
+    def set_aside(self) -> bool:
+        return not self.readable or bool(self.file_errors)
+
+
+@dataclass
+class ValidationResult:
+    rows: pd.DataFrame  # every data row read, canonicalised, with outcome / reason_codes / reasons
+    findings: list[Finding]
+    files: list[FileStatus]
+    departments: pd.DataFrame  # 部门信息 of the workbooks not set aside
+
+    def counts(self) -> dict[str, int]:
+        out = {"read": len(self.rows)}
+        vc = self.rows["outcome"].value_counts() if len(self.rows) else pd.Series(dtype=int)
+        out.update({o: int(vc.get(o, 0)) for o in OUTCOMES})
+        return out
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity in ("file_error", "row_error") for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC §4: 0 ok, 1 errors in the input, 2 when no input was a readable workbook at all."""
+        if self.files and not any(f.readable for f in self.files):
+            return 2
+        return 1 if self.has_errors else 0
+
+
+# --------------------------------------------------------------------------------------------------
+# 部门信息
+# --------------------------------------------------------------------------------------------------
+
+
+def canonical_info(info: dict[str, str]) -> dict[str, str]:
+    out = {k: clean_text(v) for k, v in info.items()}
+    year = re.search(r"(19|20)\d{2}", compact(out.get("year", "")))
+    out["year"] = year.group(0) if year else compact(out.get("year", ""))
+    out["dept_code"] = compact(out.get("dept_code", ""))
+    if out.get("complexity"):
+        out["complexity"] = resolve_vocab("complexity", out["complexity"]) or out["complexity"]
+    return out
+
+
+def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Finding]:
+    """File errors of 部门信息: required keys (F005), code digits (F008), year (F006)."""
+    ref = reference()
+    frame = pd.DataFrame([{k: info.get(k, "") for k in (c.column for c in ref.columns["info"])}])
+    findings: list[Finding] = []
+    try:
+        DeptInfoModel.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        for case in err.failure_cases.itertuples():
+            column = str(case.column)
+            row, letter = wb.info_cells.get(column, (None, ""))
+            value = info.get(column, "")
+            findings.append(
+                make_finding(
+                    str(case.check),
+                    wb.file,
+                    sheet=wb.info_sheet,
+                    row=row,
+                    column=letter,
+                    field=ref.header_zh("info", column),
+                    value=value,
+                )
+            )
+    if year is not None and info.get("year") and info["year"] != str(year):
+        row, letter = wb.info_cells.get("year", (None, ""))
+        findings.append(
+            make_finding(
+                "F006",
+                wb.file,
+                sheet=wb.info_sheet,
+                row=row,
+                column=letter,
+                field="填报年度",
+                value=info["year"],
+                detail=year,
+            )
+        )
+    return findings
+
+
+# --------------------------------------------------------------------------------------------------
+# Rows
+# --------------------------------------------------------------------------------------------------
+
+
+def workbook_rows(wb: Workbook, info: dict[str, str]) -> pd.DataFrame:
+    """All data rows of one workbook, every indicator sheet stacked with its kind and scope."""
+    ref = reference()
+    frames = []
+    for kind in INDICATOR_SHEETS:
+        sheet = wb.sheets.get(kind)
+        if sheet is None or sheet.frame.empty:
+            continue
+        f = sheet.frame.copy()
+        f["sheet_kind"] = kind
+        f["scope"] = ref.sheets[kind].scope
+        frames.append(f)
+    if not frames:
+        return pd.DataFrame()
+    rows = _fill_text(pd.concat(frames, ignore_index=True))
+    for column in ("dept_code", "dept_name", "complexity"):
+        rows[column] = info.get(column, "")
+    rows["year"] = info.get("year", "")
+    rows["source_sha256"] = wb.sha256
+    return rows
+
+
+def _fill_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty text cells as "" (sheets without a column get NaN on concat); numbers keep NaN."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.fillna(dict.fromkeys(text, ""))
+
+
+def _map_unique(series: pd.Series, fn) -> pd.Series:  # type: ignore[no-untyped-def]
+    """Apply a text function once per distinct value: workbooks repeat the same labels endlessly."""
+    uniques = pd.unique(series)
+    return series.map(dict(zip(uniques, (fn(u) for u in uniques), strict=True)))
+
+
+def canonicalize_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Clean text and resolve every vocabulary to its canonical value (unknown values kept as typed)."""
+    rows = rows.copy()
+    text_columns = [
+        c
+        for c in rows.columns
+        if c not in (*PROVENANCE, "target_value", "source_sha256") and rows[c].dtype != float
+    ]
+    for column in text_columns:
+        rows[column] = _map_unique(rows[column].astype(str), clean_text)
+
+    pairs = rows[["level1", "level2"]].drop_duplicates()
+    resolved = {(a, b): resolve_framework(a, b) for a, b in pairs.itertuples(index=False)}
+    keys = list(zip(rows["level1"], rows["level2"], strict=True))
+    rows["framework_note"] = [resolved[k].note_zh for k in keys]
+    rows["level1"] = [resolved[k].level1 if k[0] or resolved[k].level1_ok else "" for k in keys]
+    rows["level2"] = [resolved[k].level2 if k[1] or resolved[k].level2_ok else "" for k in keys]
+
+    symbol = _map_unique(rows["symbol"], lambda v: resolve_vocab("symbol", v) or v)
+    rows["symbol_given"] = symbol
+    rows["symbol"] = symbol.where(symbol != "", rows["target_symbol"])
+
+    for column in SOFT_VOCABS:
+        vocab = {"include": "yes_no", "phased": "yes_no"}.get(column, column)
+        rows[f"{column}_raw"] = rows[column]
+        resolved_col = _map_unique(rows[column], lambda v, vocab=vocab: resolve_vocab(vocab, v) or "")
+        rows[f"{column}_unknown"] = (rows[column] != "") & (resolved_col == "")
+        rows[column] = resolved_col.where(resolved_col != "", DEFAULTS.get(column, ""))
+
+    inferred = pd.Series("", index=rows.index, dtype=str)
+    inferred = inferred.mask(rows["target_value"].notna(), "定量").mask(rows["symbol"] == "定性", "定性")
+    rows["nature"] = rows["nature"].where(rows["nature"] != "", inferred)
+
+    rows["function_code"] = _map_unique(rows["function_code"], lambda v: re.sub(r"[\s\-.．·]", "", v))
+    rows["library_id"] = _map_unique(rows["library_id"], lambda v: compact(v).upper())
+    rows["weight_value"] = pd.to_numeric(rows["weight"].str.rstrip("分%"), errors="coerce")
+    return rows
+
+
+Letters = dict[tuple[str, str], dict[str, str]]
+
+
+def hits_to_findings(rows: pd.DataFrame, hits: pd.DataFrame, letters: Letters) -> list[Finding]:
+    """Located findings for rule hits (idx, code, column, value, detail) without a per-row lookup.
+
+    A hit whose value is None shows the cell's own content.
+    """
+    if hits.empty:
+        return []
+    ref = reference()
+    at = rows.loc[hits["idx"].to_numpy(), ["source_file", "source_sheet", "source_row", "sheet_kind"]]
+    headers = {(c.sheet, c.column): c.header_zh for specs in ref.columns.values() for c in specs}
+    out = []
+    for (file, sheet, excel_row, kind), idx, code, column, value, detail in zip(
+        at.itertuples(index=False, name=None),
+        hits["idx"],
+        hits["code"],
+        hits["column"],
+        hits["value"],
+        hits["detail"],
+        strict=True,
+    ):
+        missing = value is None or (isinstance(value, float) and value != value)
+        shown = rows.at[idx, column] if missing and column in rows.columns else value
+        out.append(
+            make_finding(
+                code,
+                file,
+                sheet=sheet,
+                row=int(excel_row),
+                column=letters.get((file, sheet), {}).get(column, ""),
+                field=headers.get((kind, column), ""),
+                value="" if shown is None else shown,
+                detail=detail,
+            )
+        )
+    return out
+
+
+def _hits(
+    idx: Iterable[object], code: str, column: str, value: object = None, detail: object = ""
+) -> pd.DataFrame:
+    idx = list(idx)
+    return pd.DataFrame(
+        {
+            "idx": idx,
+            "code": code,
+            "column": column,
+            "value": [value] * len(idx),
+            "detail": [detail] * len(idx),
+        }
+    )
+
+
+def schema_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
+    """Row errors from the pandera models, one Finding per failing cell."""
+    hits = []
+    for kind, model in ROW_MODELS.items():
+        part = rows[rows["sheet_kind"] == kind]
+        if part.empty:
+            continue
+        try:
+            model.validate(part, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            cases = err.failure_cases.dropna(subset=["index"]).copy()
+            wide = cases["check"].astype(str).map(DATAFRAME_CHECKS)
+            cases["code"] = [
+                w[0] if isinstance(w, tuple) else str(c) for w, c in zip(wide, cases["check"], strict=True)
+            ]
+            cases["column"] = [
+                w[1] if isinstance(w, tuple) else c for w, c in zip(wide, cases["column"], strict=True)
+            ]
+            if not cases["code"].isin(reference().findings.keys()).all():
+                raise err  # a dtype or missing-column failure is our bug, not the department's
+            cases = cases.assign(idx=cases["index"].astype(int)).drop_duplicates(["code", "column", "idx"])
+            # Messages about a missing reason/id quote the change type; R105 names the unknown 类.
+            quote = {"R108": "change_type", "R111": "change_type"}
+            cases["value"] = [
+                rows.at[i, quote[c]] if c in quote else None
+                for i, c in zip(cases["idx"], cases["code"], strict=True)
+            ]
+            cases["detail"] = [
+                rows.at[i, "level1"]
+                if c == "R103"
+                else rows.at[i, "function_code"][:3]
+                if c == "R105"
+                else ""
+                for i, c in zip(cases["idx"], cases["code"], strict=True)
+            ]
+            hits.append(cases[["idx", "code", "column", "value", "detail"]])
+    return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters) if hits else []
+
+
+def library_reference_findings(
+    rows: pd.DataFrame, indicators: pd.DataFrame | None, finance_dept: str | None, letters: Letters
+) -> list[Finding]:
+    """R109 unknown 库内编号; R110 another department's indicator; R112 a common indicator touched by a department."""
+    if indicators is None:
+        return []
+    referencing = rows[(rows["library_id"] != "") & (rows["change_type"] != "新增")]
+    known = referencing["library_id"].isin(indicators["indicator_id"])
+    hits = [_hits(referencing.index[~known], "R109", "library_id")]
+    changing = referencing[
+        known
+        & referencing["change_type"].isin(("修改", "退出"))
+        & (referencing["dept_code"] != (finance_dept or ""))
+    ]
+    by_id = indicators.set_index("indicator_id")
+    for idx, lib_id, dept in zip(changing.index, changing["library_id"], changing["dept_code"], strict=True):
+        if by_id.at[lib_id, "scope"] == "共性":
+            hits.append(_hits([idx], "R112", "library_id"))
+        elif dept not in list(by_id.at[lib_id, "departments"]):
+            owners = "、".join(by_id.at[lib_id, "departments"]) or "无"
+            hits.append(_hits([idx], "R110", "library_id", detail=owners))
+    return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters)
+
+
+def warning_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
+    """Warnings and notes: the rules of schemas/rules.py, unknown soft vocabularies, framework notes."""
+    ref = reference()
+    hits = [run_rules(part) for _, part in rows.groupby("source_file", sort=True)]
+    hits = [h.assign(value=h["value"].where(h["value"] != "", None)) for h in hits if not h.empty]
+    kept = rows[~rows["rejected"]]
+    for column in SOFT_VOCABS:
+        unknown = kept[kept[f"{column}_unknown"]]
+        if unknown.empty:
+            continue
+        vocab = {"include": "yes_no", "phased": "yes_no"}.get(column, column)
+        found = _hits(unknown.index, "W213", column, detail="、".join(ref.vocab_values[vocab]))
+        found["value"] = unknown[f"{column}_raw"].to_numpy()
+        hits.append(found)
+    noted = kept[kept["framework_note"] != ""]
+    if not noted.empty:
+        found = _hits(noted.index, "I401", "level1")
+        found["detail"] = noted["framework_note"].to_numpy()
+        hits.append(found)
+    return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters) if hits else []
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole step
+# --------------------------------------------------------------------------------------------------
+
+
+def validate_workbooks(
+    workbooks: Sequence[Workbook],
+    *,
+    year: int | None = None,
+    finance_dept: str | None = None,
+    indicators: pd.DataFrame | None = None,
+) -> ValidationResult:
+    """Validate a set of workbooks together (duplicate departments are only visible together)."""
+    findings: list[Finding] = []
+    statuses: list[FileStatus] = []
+    infos: dict[str, dict[str, str]] = {}
+    for wb in workbooks:
+        status = FileStatus(wb.file, wb.sha256, wb.readable)
+        findings.extend(wb.findings)
+        status.file_errors = [f.code for f in wb.findings if f.severity == "file_error"]
+        if wb.readable:
+            info = canonical_info(wb.info)
+            infos[wb.file] = info
+            status.dept_code, status.dept_name = info.get("dept_code", ""), info.get("dept_name", "")
+            info_findings = check_info(wb, info, year)
+            findings.extend(info_findings)
+            status.file_errors += [f.code for f in info_findings]
+        statuses.append(status)
+
+    # F007: two workbooks for one 部门编码 — both set aside, each error names the other files.
+    by_code: dict[str, list[FileStatus]] = {}
+    for status in statuses:
+        if status.readable and status.dept_code:
+            by_code.setdefault(status.dept_code, []).append(status)
+    for code, group in by_code.items():
+        if len(group) > 1:
+            names = "、".join(s.file for s in group)
+            for s in group:
+                wb = next(w for w in workbooks if w.file == s.file)
+                row, letter = wb.info_cells.get("dept_code", (None, ""))
+                findings.append(
+                    make_finding(
+                        "F007",
+                        s.file,
+                        sheet=wb.info_sheet,
+                        row=row,
+                        column=letter,
+                        field="部门编码",
+                        value=code,
+                        detail=names,
+                    )
+                )
+                s.file_errors.append("F007")
+
+    # Rows of every readable workbook; those of a workbook set aside are read and rejected whole.
+    frames = []
+    letters: dict[tuple[str, str], dict[str, str]] = {}
+    for wb, status in zip(workbooks, statuses, strict=True):
+        if not wb.readable:
+            continue
+        for sheet in wb.sheets.values():
+            letters[(wb.file, sheet.sheet_name)] = sheet.columns
+        rows = workbook_rows(wb, infos[wb.file])
+        status.rows_read = len(rows)
+        if not rows.empty:
+            rows["file_error"] = ";".join(dict.fromkeys(status.file_errors))
+            frames.append(rows)
+    if not frames:
+        empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
+        return ValidationResult(empty, findings, statuses, _departments(statuses, infos))
+    rows = canonicalize_rows(_fill_text(pd.concat(frames, ignore_index=True)))
+    rows["rejected"] = rows["file_error"] != ""
+
+    # R113: 共性指标 rows outside the finance bureau's workbook.
+    foreign_common = (
+        (rows["sheet_kind"] == "common") & (rows["dept_code"] != (finance_dept or "")) & ~rows["rejected"]
+    )
+    foreign = _hits(rows.index[foreign_common], "R113", "name")
+    foreign["value"] = rows.loc[foreign_common, "dept_code"].to_numpy()  # the message names the department
+    row_findings = hits_to_findings(rows, foreign, letters)
+    checkable = rows[~rows["rejected"]]
+    row_findings += schema_findings(checkable, letters)
+    row_findings += library_reference_findings(checkable, indicators, finance_dept, letters)
+
+    # Outcome: rejected (any row error) > noncore (纳入指标库=否) > excluded (phase, not one-off) > library.
+    errors = pd.DataFrame(
+        [(f.file, f.sheet, f.row, f.code, f.message) for f in row_findings],
+        columns=["source_file", "source_sheet", "source_row", "code", "message"],
+    )
+    reasons = errors.groupby(["source_file", "source_sheet", "source_row"]).agg(
+        reason_codes=("code", lambda s: ";".join(dict.fromkeys(s))),
+        reasons=("message", lambda s: "；".join(dict.fromkeys(s))),
+    )
+    rows = rows.join(reasons, on=["source_file", "source_sheet", "source_row"])
+    rows["reason_codes"] = rows["reason_codes"].fillna("")
+    rows["reasons"] = rows["reasons"].fillna("")
+    file_reject = rows["file_error"] != ""
+    rows.loc[file_reject, "reason_codes"] = rows.loc[file_reject, "file_error"]
+    rows.loc[file_reject, "reasons"] = "整个工作簿未通过文件检查：" + rows.loc[file_reject, "file_error"]
+    rows["rejected"] = rows["reason_codes"] != ""
+
+    noncore = ~rows["rejected"] & (rows["include"] == "否")
+    phase = ~rows["rejected"] & ~noncore & (rows["phased"] == "是") & (rows["project_nature"] != "一次性")
+    rows["outcome"] = "library"
+    rows.loc[noncore, "outcome"] = "noncore"
+    rows.loc[phase, "outcome"] = "excluded"
+    rows.loc[rows["rejected"], "outcome"] = "rejected"
+    excluded_findings = hits_to_findings(
+        rows,
+        pd.concat(
+            [_hits(rows.index[noncore], "X301", "include"), _hits(rows.index[phase], "X302", "phased")]
+        ),
+        letters,
+    )
+    for mask, code in ((noncore, "X301"), (phase, "X302")):
+        rows.loc[mask, "reason_codes"] = code
+        rows.loc[mask, "reasons"] = reference().findings[code].rule_zh
+
+    findings += row_findings + excluded_findings + warning_findings(rows, letters)
+    return ValidationResult(rows, findings, statuses, _departments(statuses, infos))
+
+
+def _departments(statuses: Iterable[FileStatus], infos: dict[str, dict[str, str]]) -> pd.DataFrame:
+    records = [
+        {**infos[s.file], "source_file": s.file}
+        for s in statuses
+        if s.readable and not s.set_aside and s.file in infos
+    ]
+    columns = [c.column for c in reference().columns["info"]] + ["source_file"]
+    return pd.DataFrame(records, columns=columns).fillna("")
+
+
+SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".csv", ".ods", ".wps"}
+
+
+def submission_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus the spreadsheet-like files of folders (not Office lock files ~$…)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and p.suffix.lower() in SUBMISSION_SUFFIXES
+                and not p.name.startswith(("~$", "."))
+            )
+        else:
+            out.append(path)
+    return out

@@ -14,7 +14,13 @@ import pandas as pd
 from schemas.vocab import reference
 
 SEVERITY_ORDER = {"file_error": 0, "row_error": 1, "warning": 2, "excluded": 3, "info": 4}
-SEVERITY_ZH = {"file_error": "文件错误", "row_error": "行错误", "warning": "提示", "excluded": "不入库", "info": "说明"}
+SEVERITY_ZH = {
+    "file_error": "文件错误",
+    "row_error": "行错误",
+    "warning": "提示",
+    "excluded": "不入库",
+    "info": "说明",
+}
 GROUP_SAMPLE = 5  # locations shown per group before "等 N 处"
 
 
@@ -99,7 +105,10 @@ class FindingGroup:
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.file, SEVERITY_ORDER.get(f.severity, 9), f.sheet, f.row or 0, f.column, f.code))
+    return sorted(
+        findings,
+        key=lambda f: (f.file, SEVERITY_ORDER.get(f.severity, 9), f.sheet, f.row or 0, f.column, f.code),
+    )
 
 
 def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
@@ -112,10 +121,25 @@ def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
         g.count += 1
         if len(g.cells) < GROUP_SAMPLE and f.cell:
             g.cells.append(f.cell)
-    return sorted(groups.values(), key=lambda g: (g.file, SEVERITY_ORDER.get(g.severity, 9), g.sheet, g.code, g.field))
+    return sorted(
+        groups.values(), key=lambda g: (g.file, SEVERITY_ORDER.get(g.severity, 9), g.sheet, g.code, g.field)
+    )
 
 
-FINDING_COLUMNS = ["file", "sheet", "row", "column", "cell", "field", "code", "severity", "severity_zh", "value", "message", "fix"]
+FINDING_COLUMNS = [
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "cell",
+    "field",
+    "code",
+    "severity",
+    "severity_zh",
+    "value",
+    "message",
+    "fix",
+]
 
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:

@@ -1,0 +1,516 @@
+"""Consolidate: accepted rows + the last release → the new release's tables (SPEC §3, §5).
+
+Order of matching, most certain first (precision before recall — a wrong merge corrupts two
+departments' indicators, a missed one only leaves a duplicate for review):
+  1. the row names a 库内编号 (沿用 / 修改 / 退出);
+  2. its canonical key equals the key of a released indicator's name or alias (synonym rules applied);
+  3. its key without scope equals a 共性 indicator's (a department using a common indicator);
+  4. otherwise rows sharing a key become one new indicator (cross-department duplicates merge here).
+Fuzzier similarities never merge: they become candidates for merge_review.xlsx.
+
+indicator_id format: <namespace>-<G|B|X><6 digits> (G 共性, B 部门整体, X 项目), e.g. ZB-X000123. The number
+is the next after the highest ever issued in that namespace and letter; retired and merged rows stay in
+the table, so an id is never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.changes import ChangeSet, diff_indicators
+from pipelines.normalize import normalize_rows
+from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
+from schemas.vocab import reference
+
+AUTO_RETIRE_REASON = "本年度无部门使用"
+REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
+INDICATOR_COLUMNS = list(IndicatorTable.to_schema().columns)
+# Fields a 修改 row may update on its indicator (empty cells leave the library value as it was).
+MODIFIABLE = (
+    "name",
+    "level1",
+    "level2",
+    "definition",
+    "formula",
+    "symbol",
+    "unit",
+    "nature",
+    "keywords",
+    "national_standard",
+    "industry_standard",
+)
+
+
+@dataclass
+class Consolidation:
+    tables: LibraryTables
+    candidates: pd.DataFrame  # likely duplicates for a person to decide (merge_review.xlsx)
+    row_ids: pd.Series  # indicator_id of every accepted row, indexed like the validation rows
+    new_ids: list[str] = field(default_factory=list)
+    previous: LibraryTables | None = None  # the release this one was built on
+    base_sha: str = ""  # the commit of that release ("" when none): publishing refuses if HEAD moved
+
+    def changes(self) -> ChangeSet:
+        return diff_indicators(self.previous.indicators if self.previous is not None else None, self.tables.indicators)
+
+
+# --------------------------------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------------------------------
+
+
+def _scope_group(scope: pd.Series) -> pd.Series:
+    return scope.map({"共性": "G", "部门整体": "B", "项目": "X"}).fillna("X")
+
+
+def add_keys(norm: pd.DataFrame) -> pd.DataFrame:
+    """key: what must be equal for an automatic merge; common_key: the same without scope and function
+    class, used only to find a 共性 indicator that a department's row repeats."""
+    measure = norm["level1"] + "|" + norm["level2"] + "|" + norm["match_name"] + "|" + norm["unit_norm"]
+    fclass = norm["function_class"].where(norm["scope"] == "项目", "")
+    norm = norm.assign(key=_scope_group(norm["scope"]) + "|" + fclass + "|" + measure, common_key=measure)
+    return norm
+
+
+def _normalized(frame: pd.DataFrame, rules: object) -> pd.DataFrame:
+    return add_keys(normalize_rows(frame, rules))
+
+
+def normalize_accepted(rows: pd.DataFrame, rules: object = None) -> pd.DataFrame:
+    """The normalize step: the rows bound for the library, cleaned and keyed."""
+    accepted = rows[rows["outcome"] == "library"]
+    if accepted.empty:
+        return accepted.assign(
+            key="", common_key="", name_norm="", unit_norm="", function_class="", match_name=""
+        )
+    return _normalized(accepted, rules)
+
+
+# --------------------------------------------------------------------------------------------------
+# Ids
+# --------------------------------------------------------------------------------------------------
+
+
+class IdAllocator:
+    """Hands out never-reused ids: the next number after the highest ever issued per namespace+letter."""
+
+    def __init__(self, namespace: str, existing: Iterable[str]) -> None:
+        self.namespace = namespace
+        self.next: dict[str, int] = {}
+        prefix = f"{namespace}-"
+        for iid in existing:
+            if iid.startswith(prefix) and len(iid) == len(prefix) + 7:
+                letter, number = iid[len(prefix)], int(iid[len(prefix) + 1 :])
+                self.next[letter] = max(self.next.get(letter, 1), number + 1)
+
+    def issue(self, scope: str) -> str:
+        letter = SCOPE_LETTER[scope]
+        number = self.next.get(letter, 1)
+        self.next[letter] = number + 1
+        return f"{self.namespace}-{letter}{number:06d}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def empty_indicators() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in INDICATOR_COLUMNS})
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in list(value)]  # type: ignore[call-overload]
+
+
+def _resolve_merged(iid: str, merged_into: dict[str, str]) -> str:
+    seen = set()
+    while iid in merged_into and merged_into[iid] and iid not in seen:
+        seen.add(iid)
+        iid = merged_into[iid]
+    return iid
+
+
+def _prev_key_index(prev: pd.DataFrame, rules: object) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Keys of every released name and alias → indicator_id (active first, canonical name first)."""
+    if prev.empty:
+        return pd.DataFrame(columns=["indicator_id", "key", "common_key", "scope", "status", "is_alias"]), {}
+    merged_into = {i: m for i, m in zip(prev["indicator_id"], prev["merged_into"], strict=True) if m}
+    variants = []
+    for record in prev.itertuples(index=False):
+        names = [record.name] + [a for a in _as_list(record.aliases) if a != record.name]
+        for n, name in enumerate(names):
+            variants.append(
+                {
+                    "indicator_id": record.indicator_id,
+                    "name": name,
+                    "scope": record.scope,
+                    "level1": record.level1,
+                    "level2": record.level2,
+                    "function_code": record.function_code,
+                    "unit": record.unit,
+                    "definition": record.definition,
+                    "target_unit": "",
+                    "status": record.status,
+                    "is_alias": n > 0,
+                }
+            )
+    frame = _normalized(pd.DataFrame(variants), rules)
+    frame["target"] = frame["indicator_id"].map(lambda i: _resolve_merged(i, merged_into))
+    rank = frame["status"].map({"active": 0, "retired": 1, "merged": 2})
+    frame = frame.assign(rank=rank).sort_values(["rank", "is_alias", "indicator_id"])
+    return frame, merged_into
+
+
+# --------------------------------------------------------------------------------------------------
+# The step
+# --------------------------------------------------------------------------------------------------
+
+
+def consolidate(
+    rows: pd.DataFrame,
+    departments: pd.DataFrame,
+    *,
+    year: int,
+    previous: LibraryTables | None,
+    namespace: str = "ZB",
+    rules: object = None,
+    pending_departments: Iterable[str] = (),
+    normalized: pd.DataFrame | None = None,
+) -> Consolidation:
+    """Build the release for `year`. `pending_departments`: departments whose workbook was set aside
+    this year — their indicators are not auto-retired for want of a usage they could not submit."""
+    prev = previous.indicators.copy() if previous is not None else empty_indicators()
+    accepted = rows[rows["outcome"] == "library"].copy()
+    norm = (
+        _normalized(accepted, rules)
+        if len(accepted)
+        else accepted.assign(
+            key="", common_key="", name_norm="", unit_norm="", function_class="", match_name=""
+        )
+    )
+
+    key_index, merged_into = _prev_key_index(prev, rules)
+    records: dict[str, dict[str, object]] = {r["indicator_id"]: dict(r) for r in prev.to_dict("records")}
+    for r in records.values():
+        r["aliases"] = _as_list(r["aliases"])
+        r["departments"] = _as_list(r["departments"])
+
+    # Review-approved synonyms can make two released indicators share a key: merge into the oldest.
+    active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
+    for _, group in active_keys.groupby("key", sort=True):
+        ids = sorted(set(group["indicator_id"]))
+        for absorbed in ids[1:]:
+            rec = records[absorbed]
+            rec.update(
+                status="merged", merged_into=ids[0], retired_year=year, retire_reason=REVIEW_MERGE_REASON
+            )
+            rec.update(last_change_year=year, last_change_type="合并", last_change_reason=REVIEW_MERGE_REASON)
+            keep = records[ids[0]]
+            keep["aliases"] = sorted(set(keep["aliases"]) | {str(rec["name"])} | set(rec["aliases"]))
+            merged_into[absorbed] = ids[0]
+    key_index["target"] = key_index["indicator_id"].map(lambda i: _resolve_merged(i, merged_into))
+    by_key = key_index.drop_duplicates("key").set_index("key")["target"]
+    common_rows = key_index[key_index["scope"] == "共性"].drop_duplicates("common_key")
+    by_common = common_rows.set_index("common_key")["target"]
+
+    # 1–3: explicit ids, released keys, common indicators.
+    ids = pd.Series("", index=norm.index, dtype=object)
+    explicit = norm["library_id"].isin(records.keys()) & (norm["change_type"] != "新增")
+    ids[explicit] = [_resolve_merged(i, merged_into) for i in norm.loc[explicit, "library_id"]]
+    todo = ids == ""
+    ids[todo] = norm.loc[todo, "key"].map(by_key).fillna("")
+    todo = ids == ""
+    ids[todo] = norm.loc[todo, "common_key"].map(by_common).fillna("")
+
+    # 4: new indicators — 共性 first so departments' rows can use a common indicator issued this year.
+    allocator = IdAllocator(namespace, records.keys())
+    new_ids: list[str] = []
+    todo = ids == ""
+    fresh = norm[todo].copy()
+    fresh["scope_order"] = fresh["scope"].map({"共性": 0, "部门整体": 1, "项目": 2})
+    framework_order = {l2: i for i, (_, l2) in enumerate(reference().framework)}
+    fresh["l2_order"] = fresh["level2"].map(framework_order).fillna(99)
+    fresh = fresh.sort_values(
+        [
+            "scope_order",
+            "function_class",
+            "l2_order",
+            "match_name",
+            "key",
+            "dept_code",
+            "source_file",
+            "source_row",
+        ]
+    )
+    common_new: dict[str, str] = {}
+    key_new: dict[str, str] = {}
+    for idx, scope, key, ckey in zip(
+        fresh.index, fresh["scope"], fresh["key"], fresh["common_key"], strict=True
+    ):
+        if key in key_new:
+            ids[idx] = key_new[key]
+        elif scope != "共性" and ckey in common_new:
+            ids[idx] = common_new[ckey]
+        else:
+            iid = allocator.issue(scope)
+            key_new[key] = iid
+            if scope == "共性":
+                common_new[ckey] = iid
+            ids[idx] = iid
+            new_ids.append(iid)
+    norm["indicator_id"] = ids
+
+    _create_new(records, norm, new_ids, year)
+    _apply_changes(records, norm, year)
+    _apply_usage(records, norm, year, pending_departments)
+
+    indicators = pd.DataFrame([records[i] for i in sorted(records)], columns=INDICATOR_COLUMNS)
+    indicators = _typed_indicators(indicators)
+    usages = _usages(norm, year, previous)
+    tables = LibraryTables(
+        indicators=indicators,
+        usages=usages,
+        departments=_departments(departments, year, previous),
+        set_aside=_set_aside(rows, year, previous),
+    )
+    candidates = _candidates(indicators, new_ids, rules)
+    return Consolidation(tables, candidates, norm["indicator_id"], new_ids, previous)
+
+
+def _most_common(values: pd.Series) -> str:
+    counts = values[values != ""].value_counts()
+    if counts.empty:
+        return ""
+    top = counts[counts == counts.max()].index
+    return str(sorted(top)[0])
+
+
+def _create_new(
+    records: dict[str, dict[str, object]], norm: pd.DataFrame, new_ids: list[str], year: int
+) -> None:
+    """A new indicator takes, field by field, the value most departments wrote (ties: first in order)."""
+    if not new_ids:
+        return
+    rows = norm[norm["indicator_id"].isin(new_ids)]
+    for iid, group in rows.groupby("indicator_id", sort=True):
+        name = _most_common(group["name_norm"])
+        code = _most_common(group["function_code"])
+        records[str(iid)] = {
+            "indicator_id": iid,
+            "scope": group["scope"].iloc[0],
+            "level1": _most_common(group["level1"]),
+            "level2": _most_common(group["level2"]),
+            "name": name,
+            "definition": _most_common(group["definition"]),
+            "formula": _most_common(group["formula"]),
+            "symbol": _most_common(group["symbol"]),
+            "unit": _most_common(group["unit_norm"]),
+            "nature": _most_common(group["nature"]),
+            "function_code": code if group["scope"].iloc[0] == "项目" else "",
+            "function_class": code[:3] if group["scope"].iloc[0] == "项目" else "",
+            "keywords": _most_common(group["keywords"]),
+            "national_standard": _most_common(group["national_standard"]),
+            "industry_standard": _most_common(group["industry_standard"]),
+            "aliases": sorted(set(group["name_norm"]) - {name, ""}),
+            "departments": [],
+            "first_year": year,
+            "last_year": year,
+            "status": "active",
+            "retired_year": None,
+            "retire_reason": "",
+            "merged_into": "",
+            "last_change_year": year,
+            "last_change_type": "新增",
+            "last_change_reason": _most_common(group["change_reason"]),
+            "origin": "本级",
+        }
+
+
+def _apply_changes(records: dict[str, dict[str, object]], norm: pd.DataFrame, year: int) -> None:
+    """修改: the indicator takes the row's non-empty fields; a new name keeps the old one as an alias."""
+    edits = norm[norm["change_type"] == "修改"].sort_values(
+        ["indicator_id", "dept_code", "source_file", "source_row"]
+    )
+    for iid, group in edits.groupby("indicator_id", sort=True):
+        row = group.iloc[0]
+        rec = records[str(iid)]
+        changed = False
+        for f in MODIFIABLE:
+            value = row["name_norm"] if f == "name" else row["unit_norm"] if f == "unit" else row[f]
+            if value != "" and value != rec.get(f):
+                if f == "name":
+                    rec["aliases"] = sorted(set(_as_list(rec["aliases"])) | {str(rec["name"])})
+                rec[f] = value
+                changed = True
+        if changed:
+            rec.update(
+                last_change_year=year, last_change_type="修改", last_change_reason=row["change_reason"]
+            )
+
+
+def _apply_usage(
+    records: dict[str, dict[str, object]], norm: pd.DataFrame, year: int, pending: Iterable[str]
+) -> None:
+    """Departments, last year, aliases, 退出 and auto-retirement, reactivation."""
+    using = norm[norm["change_type"] != "退出"]
+    depts = using.groupby("indicator_id")["dept_code"].agg(lambda s: sorted(set(s)))
+    variants = using.groupby("indicator_id")["name_norm"].agg(lambda s: set(s))
+    retiring = norm[norm["change_type"] == "退出"].sort_values(["indicator_id", "dept_code", "source_row"])
+    retire_reason = retiring.groupby("indicator_id")["change_reason"].first()
+    pending_set = set(pending)
+    for iid, rec in records.items():
+        if rec["status"] == "merged":
+            continue
+        if iid in depts.index:
+            rec["departments"] = depts[iid]
+            rec["last_year"] = year
+            extra = variants[iid] - {rec["name"], ""}
+            if extra:
+                rec["aliases"] = sorted(set(_as_list(rec["aliases"])) | extra)
+            if rec["status"] == "retired":
+                rec.update(status="active", retired_year=None, retire_reason="")
+                rec.update(
+                    last_change_year=year, last_change_type="恢复", last_change_reason="本年度重新使用"
+                )
+        elif rec["status"] == "active":
+            if iid in retire_reason.index:
+                reason = str(retire_reason[iid])
+            elif set(_as_list(rec["departments"])) & pending_set:
+                continue  # its department's workbook was set aside this year: keep it until corrected
+            else:
+                reason = AUTO_RETIRE_REASON
+            rec.update(status="retired", retired_year=year, retire_reason=reason)
+            rec.update(last_change_year=year, last_change_type="退出", last_change_reason=reason)
+
+
+def _typed_indicators(frame: pd.DataFrame) -> pd.DataFrame:
+    text = [
+        c
+        for c in INDICATOR_COLUMNS
+        if c not in ("aliases", "departments", "first_year", "last_year", "retired_year", "last_change_year")
+    ]
+    frame = frame.copy()
+    for c in text:
+        frame[c] = frame[c].fillna("").astype(str)
+    for c in ("first_year", "last_year", "last_change_year"):
+        frame[c] = frame[c].astype("int64")
+    frame["retired_year"] = pd.array(frame["retired_year"].tolist(), dtype="Int64")
+    frame["aliases"] = [sorted(_as_list(v)) for v in frame["aliases"]]
+    frame["departments"] = [sorted(_as_list(v)) for v in frame["departments"]]
+    return frame.reset_index(drop=True)
+
+
+def _usages(norm: pd.DataFrame, year: int, previous: LibraryTables | None) -> pd.DataFrame:
+    from schemas.library import UsageTable
+
+    columns = list(UsageTable.to_schema().columns)
+    current = pd.DataFrame(
+        {
+            "indicator_id": norm["indicator_id"].astype(str),
+            "year": year,
+            "dept_code": norm["dept_code"].astype(str),
+            "dept_name": norm["dept_name"].astype(str),
+            "scope": norm["scope"].astype(str),
+            "project": norm["project"].astype(str),
+            "project_category": norm["project_category"].astype(str),
+            "function_code": norm["function_code"].astype(str),
+            "level1": norm["level1"].astype(str),
+            "level2": norm["level2"].astype(str),
+            "name": norm["name_norm"].astype(str),
+            "symbol": norm["symbol"].astype(str),
+            "target": norm["target"].astype(str),
+            "target_value": pd.to_numeric(norm["target_value"], errors="coerce").astype("float64"),
+            "unit": norm["unit_norm"].astype(str),
+            "weight": pd.to_numeric(norm["weight_value"], errors="coerce").astype("float64"),
+            "history": norm["history_json"].astype(str).replace("", "{}"),
+            "change_type": norm["change_type"].astype(str),
+            "change_reason": norm["change_reason"].astype(str),
+            "data_source": norm["data_source"].astype(str),
+            "source_file": norm["source_file"].astype(str),
+            "source_sheet": norm["source_sheet"].astype(str),
+            "source_row": norm["source_row"].astype("int64"),
+        },
+        columns=columns,
+    )
+    if previous is not None and len(previous.usages):
+        kept = previous.usages[previous.usages["year"] != year]
+        current = pd.concat([kept[columns], current], ignore_index=True)
+    return current.reset_index(drop=True)
+
+
+def _departments(info: pd.DataFrame, year: int, previous: LibraryTables | None) -> pd.DataFrame:
+    from schemas.library import DepartmentTable
+
+    columns = list(DepartmentTable.to_schema().columns)
+    prev = (
+        previous.departments.set_index("dept_code")
+        if previous is not None and len(previous.departments)
+        else None
+    )
+    records: dict[str, dict[str, object]] = {}
+    if prev is not None:
+        for code, rec in prev.iterrows():
+            records[str(code)] = {"dept_code": str(code), **rec.to_dict()}
+    for rec in info.sort_values("source_file").to_dict("records"):
+        code = str(rec["dept_code"])
+        old = records.get(code)
+        records[code] = {
+            "dept_code": code,
+            "dept_name": rec.get("dept_name", ""),
+            "parent_dept": rec.get("parent_dept", ""),
+            "complexity": rec.get("complexity", ""),
+            "functions": rec.get("functions", ""),
+            "strategic_goals": rec.get("strategic_goals", ""),
+            "first_year": min(int(old["first_year"]), year) if old else year,
+            "last_year": max(int(old["last_year"]), year) if old else year,
+        }
+    frame = pd.DataFrame([records[c] for c in sorted(records)], columns=columns)
+    for c in ("first_year", "last_year"):
+        frame[c] = frame[c].astype("int64")
+    for c in columns:
+        if c not in ("first_year", "last_year"):
+            frame[c] = frame[c].fillna("").astype(str)
+    return frame
+
+
+def _set_aside(rows: pd.DataFrame, year: int, previous: LibraryTables | None) -> pd.DataFrame:
+    from schemas.library import SetAsideTable
+
+    columns = list(SetAsideTable.to_schema().columns)
+    out = rows[rows["outcome"] != "library"]
+    current = pd.DataFrame(
+        {c: (out[c].astype(str) if c in out else pd.Series("", index=out.index, dtype=str)) for c in columns}
+    )
+    current["year"] = year
+    current["source_row"] = (
+        pd.array(pd.to_numeric(out["source_row"], errors="coerce"), dtype="Int64")
+        if len(out)
+        else pd.array([], dtype="Int64")
+    )
+    current["target"] = out["target"].astype(str) if len(out) else ""
+    if previous is not None and len(previous.set_aside):
+        kept = previous.set_aside[previous.set_aside["year"] != year]
+        current = pd.concat([kept[columns], current[columns]], ignore_index=True)
+    current["year"] = current["year"].astype("int64")
+    return current[columns].reset_index(drop=True)
+
+
+def _candidates(indicators: pd.DataFrame, new_ids: list[str], rules: object) -> pd.DataFrame:
+    """Likely duplicates between this year's new indicators and every active one, for a person."""
+    from pipelines.match import find_candidates
+
+    active = indicators[indicators["status"] == "active"]
+    if active.empty or not new_ids:
+        return pd.DataFrame(columns=["id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern"])
+    frame = _normalized(active.assign(target_unit=""), rules).rename(columns={"indicator_id": "id"})
+    new = frame[frame["id"].isin(new_ids)]
+    existing = frame[~frame["id"].isin(new_ids)]
+    return find_candidates(new, existing, rules)

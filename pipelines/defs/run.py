@@ -1,0 +1,105 @@
+"""Run the annual_rebuild job in-process: what `indicators rebuild` and `indicators demo` call.
+
+The CLI does not have a second code path: it materialises the same assets, with the same checks, as
+`dagster dev` and the schedule do — only the resources point at the command's arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.defs.definitions import make_definitions
+
+DRY_RUN_SKIPS = ("published_release",)
+
+
+@dataclass
+class RebuildOutcome:
+    year: int
+    success: bool
+    dry_run: bool
+    accounting: dict[str, int] = field(default_factory=dict)
+    published: dict[str, object] = field(default_factory=dict)  # committed, sha, tag
+    failed_checks: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    changes_zh: str = ""
+    reports_dir: Path | None = None
+    run_id: str = ""
+
+
+def instance_for(repo: Path) -> dg.DagsterInstance:
+    """A persistent instance in the deployment repo (git-ignored) so run history survives, unless the
+    operator has pointed DAGSTER_HOME elsewhere."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path(repo).resolve() / ".dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def run_rebuild(
+    year: int,
+    submissions: Path,
+    repo: Path,
+    *,
+    finance_dept: str | None = None,
+    dry_run: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    progress: Callable[[str], None] | None = None,
+) -> RebuildOutcome:
+    repo = Path(repo).resolve()
+    repo.mkdir(parents=True, exist_ok=True)
+    defs = make_definitions(repo, submissions, finance_dept)
+    job = defs.resolve_job_def("annual_rebuild")
+    selection = None
+    if dry_run:
+        keys = [a.key for a in defs.resolve_all_asset_specs() if a.key.to_user_string() not in DRY_RUN_SKIPS]
+        selection = keys
+    instance = instance or instance_for(repo)
+    result = job.execute_in_process(
+        partition_key=str(year),
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            outcome.errors.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            outcome.failed_checks.append((evaluation.check_name, meta))
+    if outcome.failed_checks:
+        outcome.success = False
+    validation = _output(result, "validated_submissions")
+    if validation is not None:
+        outcome.accounting = validation.counts()
+    consolidation = _output(result, "consolidated_library")
+    if consolidation is not None:
+        outcome.changes_zh = consolidation.changes().counts_zh()
+    if dry_run:
+        staged = _output(result, "release_candidate")
+        outcome.reports_dir = staged.reports_dir if staged is not None else None
+    else:
+        outcome.published = _output(result, "published_release") or {}
+        outcome.success = outcome.success and bool(outcome.published)
+        outcome.reports_dir = repo / "reports" / str(year)
+    if progress:
+        progress(f"运行编号 {result.run_id}")
+    return outcome
+
+
+def _output(result: dg.ExecuteInProcessResult, node: str) -> object:
+    """An asset's value, or None when the run stopped before it (a failed step or a blocking check)."""
+    try:
+        return result.output_for_node(node)
+    except Exception:
+        return None

@@ -1,0 +1,353 @@
+"""Feedback: one workbook per submitted workbook, telling the department exactly what to fix and where.
+
+Sheet 汇总 gives the verdict, the counts and every problem grouped (one rule broken 500 times is one line
+with its first cells and a count). Then each indicator sheet comes back as it was read — the Excel row
+number first, the columns in the department's own order — with the offending cells coloured (red: the
+row or the file is rejected, yellow: a warning, grey: kept out of the library) and a last column that
+explains the row's problems. Everything goes through pipelines.xlsx_out (neutralized, deterministic).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
+from pipelines.read import SheetRows, Workbook
+from pipelines.text import compact
+from pipelines.xlsx_out import SEVERITY_FORMAT, XlsxBook, col_index, write_table, xlsx_book
+from schemas.vocab import INDICATOR_SHEETS, reference
+
+FEEDBACK_SUFFIX = "_反馈.xlsx"
+SUMMARY_SHEET = "汇总"
+SUMMARY_INFO_KEYS = ("year", "dept_code", "dept_name", "complexity")  # 部门信息 shown on 汇总
+GROUP_TITLES = {
+    "code": "代码",
+    "severity": "类别",
+    "sheet": "工作表",
+    "field": "列",
+    "message": "问题",
+    "fix": "处理建议",
+    "cells": "单元格",
+    "count": "数量",
+}
+GROUP_WIDTHS = {
+    "code": 8,
+    "severity": 10,
+    "sheet": 18,
+    "field": 16,
+    "message": 46,
+    "fix": 46,
+    "cells": 26,
+    "count": 8,
+}
+# Extra columns of the returned sheets (English keys that columns.csv never uses).
+ROW_COL, OUTCOME_COL, NOTES_COL = "__excel_row__", "__outcome__", "__notes__"
+ROW_TITLE, OUTCOME_TITLE, NOTES_TITLE = "原行号", "审核结果", "问题说明"
+OUTCOME_ZH = {
+    "file_error": "退回（文件错误）",
+    "row_error": "退回",
+    "excluded": "不入库",
+    "warning": "受理（有提示）",
+    None: "受理",
+}
+
+
+def feedback_name(workbook_file: str) -> str:
+    """'某局2026.xlsx' → '某局2026_反馈.xlsx' (only the file's own name, never a path)."""
+    stem = Path(workbook_file.replace("\\", "/")).stem or "工作簿"
+    return stem + FEEDBACK_SUFFIX
+
+
+def own_findings(workbook: Workbook, findings: Iterable[Finding]) -> list[Finding]:
+    """The findings about this workbook: those naming its file, plus the reader's own, once each."""
+    names = {workbook.file, workbook.path.name, str(workbook.path)}
+    chosen = dict.fromkeys(f for f in findings if f.file in names or not f.file)
+    chosen.update(dict.fromkeys(workbook.findings))
+    return sort_findings(chosen)
+
+
+def _worst(findings: Iterable[Finding]) -> str | None:
+    ranked = sorted((SEVERITY_ORDER.get(f.severity, 9), f.severity) for f in findings)
+    return ranked[0][1] if ranked else None
+
+
+def _sheet_findings(sheet: SheetRows, findings: list[Finding]) -> list[Finding]:
+    """Findings located on this sheet: by its name as written, or by a name that resolves to its kind."""
+    lookup = reference().sheet_lookup
+    return [
+        f
+        for f in findings
+        if f.sheet and (f.sheet == sheet.sheet_name or lookup.get(compact(f.sheet)) == sheet.kind)
+    ]
+
+
+def _letters(letters: str) -> list[str]:
+    """'C' → ['C']; 'C:D' / 'C,D' → ['C', 'D'] (a header spanning merged cells)."""
+    out, token = [], ""
+    for ch in letters.upper() + " ":
+        if ch.isalpha():
+            token += ch
+        elif token:
+            out.append(token)
+            token = ""
+    return out
+
+
+def _note(f: Finding) -> str:
+    where = f"{f.column}列：" if f.column else ""
+    return f"[{f.code}] {where}{f.message}"
+
+
+def _verdict(workbook: Workbook, findings: list[Finding], rejected_rows: int) -> tuple[str, str | None]:
+    severities = {f.severity for f in findings}
+    if not workbook.readable:
+        return "文件无法读取，本次不予受理。请按下列问题处理后重新提交。", "error"
+    if "file_error" in severities:
+        return "存在文件错误，整个工作簿本次不予受理。请按下列问题修改后重新提交整个工作簿。", "error"
+    if "row_error" in severities:
+        return (
+            f"有 {rejected_rows} 行被退回（行错误），其余行已受理。请修改被退回的行后重新提交整个工作簿。",
+            "error",
+        )
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    if warnings:
+        return f"审核通过，有 {warnings} 条提示，请尽量改正。", "warning"
+    return "审核通过，未发现问题。", None
+
+
+def _excel_rows(sheet: SheetRows) -> list[int]:
+    """The Excel row number of each frame row (its position + header row when provenance is missing)."""
+    if "source_row" in sheet.frame:
+        return [int(r) for r in sheet.frame["source_row"].tolist()]
+    return list(range(sheet.header_row + 1, sheet.header_row + 1 + len(sheet.frame)))
+
+
+def _column_order(letters: str) -> int:
+    try:
+        return col_index(letters)
+    except ValueError:
+        return 1 << 20  # unknown position: after the known columns
+
+
+def _row_outcomes(sheet: SheetRows, findings: list[Finding], file_error: bool) -> dict[int, str | None]:
+    """Excel row → the worst severity of its findings (file_error for every row of a rejected file)."""
+    rows = _excel_rows(sheet)
+    by_row: dict[int, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.row is not None:
+            by_row[f.row].append(f)
+    return {r: "file_error" if file_error else _worst(by_row.get(r, ())) for r in rows}
+
+
+def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) -> None:
+    ref = reference()
+    ws = book.add_sheet(SUMMARY_SHEET)
+    last_col = len(GROUP_TITLES) - 1
+    for j, key in enumerate(GROUP_TITLES):
+        ws.set_column(j, j, GROUP_WIDTHS[key])
+    ws.set_column(0, 0, 14)
+    file_error = any(f.severity == "file_error" for f in findings)
+
+    # Per-sheet row counts (the four outcomes of SPEC §3 as far as validation knows them).
+    counts = []
+    rejected_total = 0
+    for kind in INDICATOR_SHEETS:
+        sheet = workbook.sheets.get(kind)
+        if sheet is None:
+            continue
+        outcomes = _row_outcomes(sheet, _sheet_findings(sheet, findings), file_error)
+        rejected = sum(1 for s in outcomes.values() if s in ("file_error", "row_error"))
+        rejected_total += rejected
+        counts.append(
+            (
+                sheet.sheet_name,
+                len(outcomes),
+                rejected,
+                sum(1 for s in outcomes.values() if s == "excluded"),
+                sum(1 for s in outcomes.values() if s == "warning"),
+            )
+        )
+
+    row = book.write_row(ws, 0, ["预算绩效指标填报反馈"], "title") + 1
+    info_fmt: dict[str, str | None] = {}
+    info_sheet_findings = [
+        f
+        for f in findings
+        if f.sheet and (f.sheet == workbook.info_sheet or ref.sheet_lookup.get(compact(f.sheet)) == "info")
+    ]
+    for spec in ref.columns["info"]:
+        cell_row = workbook.info_cells.get(spec.column, (None, ""))[0]
+        worst = _worst(
+            f
+            for f in info_sheet_findings
+            if (cell_row is not None and f.row == cell_row) or f.field == spec.header_zh
+        )
+        info_fmt[spec.column] = SEVERITY_FORMAT.get(worst) if worst else None
+    pairs: list[tuple[str, object, str | None]] = [("文件", workbook.file, None)]
+    for key in SUMMARY_INFO_KEYS:
+        spec = ref.column("info", key)
+        value = workbook.info.get(key, "")
+        # Required keys are always shown once the file was read: a missing one is the problem to see.
+        if value or info_fmt.get(key) or (spec.required and workbook.readable):
+            pairs.append((spec.header_zh, value, info_fmt.get(key)))
+    verdict, verdict_fmt = _verdict(workbook, findings, rejected_total)
+    pairs.append(("审核结论", verdict, verdict_fmt))
+    if workbook.sha256:
+        pairs.append(("文件校验码", workbook.sha256, None))
+    for label, value, fmt in pairs:
+        book.write(ws, row, 0, label, "label")
+        book.write_merged(ws, row, 1, last_col, value, fmt or "wrap")
+        row += 1
+
+    if counts:
+        row += 1
+        row = book.write_row(ws, row, ["数据行"], "section")
+        row = book.write_row(
+            ws, row, ["工作表", "读取行数", "退回行数", "不入库行数", "有提示的行数"], "header"
+        )
+        for values in counts:
+            row = book.write_row(ws, row, values)
+
+    row += 1
+    row = book.write_row(ws, row, ["问题统计"], "section")
+    row = book.write_row(ws, row, ["类别", "问题数", "涉及行数"], "header")
+    for severity in SEVERITY_ORDER:
+        hits = [f for f in findings if f.severity == severity]
+        rows_hit = {(f.sheet, f.row) for f in hits if f.row is not None}
+        row = book.write_row(
+            ws,
+            row,
+            [SEVERITY_ZH[severity], len(hits), len(rows_hit)],
+            [SEVERITY_FORMAT.get(severity) if hits else None, None, None],
+        )
+
+    row += 1
+    row = book.write_row(ws, row, ["问题清单"], "section")
+    groups = group_findings(findings)
+    frame = pd.DataFrame(
+        {
+            "code": [g.code for g in groups],
+            "severity": [SEVERITY_ZH.get(g.severity, g.severity) for g in groups],
+            "sheet": [g.sheet for g in groups],
+            "field": [g.field for g in groups],
+            "message": [g.message for g in groups],
+            "fix": [g.fix for g in groups],
+            "cells": [g.cells_zh for g in groups],
+            "count": [g.count for g in groups],
+        },
+        columns=list(GROUP_TITLES),
+    )
+    formats = {}
+    for i, g in enumerate(groups):
+        formats[(i, "severity")] = SEVERITY_FORMAT.get(g.severity) or "wrap"
+        for key in ("message", "fix", "cells", "sheet", "field"):
+            formats[(i, key)] = "wrap"
+    write_table(
+        book, ws, frame, GROUP_TITLES, widths=GROUP_WIDTHS, start_row=row, cell_formats=formats, freeze=False
+    )
+    row += len(groups) + 1
+    if not groups:
+        row = book.write_row(ws, row, ["未发现问题"])
+
+    skipped = [
+        (s.sheet_name, r, why)
+        for kind in INDICATOR_SHEETS
+        if (s := workbook.sheets.get(kind))
+        for r, why in s.skipped_rows
+    ]
+    if skipped:
+        row += 1
+        row = book.write_row(ws, row, ["未作为数据读取的行"], "section")
+        row = book.write_row(ws, row, ["工作表", "行号", "原因"], "header")
+        for values in skipped:
+            row = book.write_row(ws, row, values, [None, None, "wrap"])
+
+
+def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file_error: bool) -> None:
+    ref = reference()
+    specs = {s.column: s for s in ref.columns[sheet.kind]}
+    present = [c for c in sheet.columns if c in specs and c in sheet.frame.columns]
+    present.sort(key=lambda c: (_column_order(sheet.columns[c]), c))
+    letter_to_column = {letter: c for c in present for letter in _letters(sheet.columns[c])}
+
+    data = sheet.frame
+    excel_rows = (
+        [int(r) for r in data["source_row"].tolist()] if "source_row" in data else list(range(len(data)))
+    )
+    position = {r: i for i, r in enumerate(excel_rows)}
+    outcomes = _row_outcomes(sheet, findings, file_error)
+
+    # Each cell keeps the most severe highlight among the findings pointing at it.
+    cell_rank: dict[tuple[int, str], int] = {}
+    cell_formats: dict[tuple[int, str], str] = {}
+    notes: dict[int, list[Finding]] = defaultdict(list)
+    for f in sort_findings(findings):
+        if f.row is None or f.row not in position:
+            continue
+        i = position[f.row]
+        notes[i].append(f)
+        fmt = SEVERITY_FORMAT.get(f.severity)
+        if fmt is None:
+            continue
+        target = next((letter_to_column[x] for x in _letters(f.column) if x in letter_to_column), ROW_COL)
+        rank = SEVERITY_ORDER.get(f.severity, 9)
+        if rank < cell_rank.get((i, target), 99):
+            cell_rank[(i, target)] = rank
+            cell_formats[(i, target)] = fmt
+
+    out = pd.DataFrame({ROW_COL: excel_rows})
+    for column in present:
+        out[column] = data[column].tolist()
+    out[OUTCOME_COL] = [OUTCOME_ZH.get(outcomes.get(r), OUTCOME_ZH[None]) for r in excel_rows]
+    out[NOTES_COL] = [
+        "；".join(
+            _note(f)
+            for f in sorted(
+                notes.get(i, []), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.column, f.code)
+            )
+        )
+        for i in range(len(data))
+    ]
+    for i, r in enumerate(excel_rows):
+        fmt = SEVERITY_FORMAT.get(outcomes.get(r) or "")
+        if fmt:
+            cell_formats[(i, OUTCOME_COL)] = fmt
+        cell_formats.setdefault((i, NOTES_COL), "wrap")
+
+    titles = {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
+    titles.update({c: specs[c].header_zh for c in present})
+    widths = {ROW_COL: 8, OUTCOME_COL: 14, NOTES_COL: 60}
+    widths.update({c: specs[c].width for c in present})
+    write_table(
+        book,
+        sheet.sheet_name,
+        out,
+        titles,
+        widths=widths,
+        required=[c for c in present if specs[c].required],
+        cell_formats=cell_formats,
+        freeze_cols=1,
+    )
+
+
+def write_feedback(workbook: Workbook, findings: list[Finding], out_dir: Path) -> Path:
+    """Write '<原文件名>_反馈.xlsx' into `out_dir` for one submitted workbook; returns its path.
+
+    `findings` may hold every file's findings: those naming this workbook's file are used (with the
+    reader's own findings on `workbook`). An unreadable workbook gets the 汇总 sheet only.
+    """
+    mine = own_findings(workbook, findings)
+    path = Path(out_dir) / feedback_name(workbook.file)
+    file_error = any(f.severity == "file_error" for f in mine)
+    with xlsx_book(path, title=f"{workbook.file} 审核反馈", subject="预算绩效指标填报反馈") as book:
+        _write_summary(book, workbook, mine)
+        if workbook.readable:
+            for kind in INDICATOR_SHEETS:
+                sheet = workbook.sheets.get(kind)
+                if sheet is not None:
+                    _write_sheet(book, sheet, _sheet_findings(sheet, mine), file_error)
+    return path

@@ -1,0 +1,139 @@
+"""Stage → verify → publish one year's release: the seam between consolidation and git.
+
+stage_release writes the library (and then the report) into git-ignored staging folders of the
+deployment repo; the blocking checks read them there; publish_release swaps them in under the rebuild
+lock and commits library/ and reports/ with a tag. Anything failing before the commit restores the
+last published release exactly (from the swap's backup, or from git HEAD).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines import publish
+from pipelines.changes import ChangeSet
+from pipelines.repo import CommitResult, commit_release, ensure_clean, exclude_paths, open_repo, rebuild_lock
+from schemas.library import LibraryTables
+
+REPORTS_STAGING = ".reports-staging"
+
+
+class ConcurrentReleaseError(RuntimeError):
+    """The library moved on (another rebuild published) after this run read it."""
+
+
+@dataclass
+class StagedRelease:
+    year: int
+    repo_root: Path
+    manifest: dict
+    base_sha: str  # HEAD when the previous release was read ("" for a new repo)
+    accounting: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def library_dir(self) -> Path:
+        return self.repo_root / publish.STAGING_DIR
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.repo_root / REPORTS_STAGING / str(self.year)
+
+
+def head_sha(repo_root: Path) -> str:
+    repo = open_repo(repo_root)
+    return repo.head.commit.hexsha if repo.head.is_valid() else ""
+
+
+def load_previous(repo_root: Path) -> tuple[LibraryTables | None, str]:
+    """The published library and the commit it came from; refuses when library/ or reports/ hold manual edits."""
+    repo = open_repo(repo_root)
+    publish.recover_interrupted(repo_root)
+    ensure_clean(repo)
+    return publish.load_library(repo_root / publish.LIBRARY_DIR), head_sha(repo_root)
+
+
+def stage_release(
+    repo_root: Path, tables: LibraryTables, *, year: int, accounting: dict[str, int], base_sha: str
+) -> StagedRelease:
+    repo_root = Path(repo_root)
+    exclude_paths(repo_root, publish_excludes())
+    for leftover in (repo_root / publish.STAGING_DIR, repo_root / REPORTS_STAGING):
+        shutil.rmtree(leftover, ignore_errors=True)
+    manifest = publish.write_release(
+        tables, repo_root / publish.STAGING_DIR, year=year, accounting=accounting
+    )
+    staged = StagedRelease(year, repo_root, manifest, base_sha, dict(accounting))
+    staged.reports_dir.mkdir(parents=True, exist_ok=True)
+    return staged
+
+
+def publish_excludes() -> tuple[str, ...]:
+    return (
+        f"/{publish.STAGING_DIR}/",
+        f"/{publish.PREVIOUS_DIR}/",
+        f"/{REPORTS_STAGING}/",
+        "/.indicators-cache/",
+        "/.dagster_home/",
+        "/.indicators.lock",
+    )
+
+
+def discard_staged(staged: StagedRelease) -> None:
+    shutil.rmtree(staged.library_dir, ignore_errors=True)
+    shutil.rmtree(staged.repo_root / REPORTS_STAGING, ignore_errors=True)
+
+
+def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
+    """Swap the staged library and report in, commit library/ and reports/, tag vY (or vY.N)."""
+    root = staged.repo_root
+    repo = open_repo(root)
+    with rebuild_lock(root):
+        ensure_clean(repo)
+        if head_sha(root) != staged.base_sha:
+            raise ConcurrentReleaseError("指标库在本次重建读取之后已被另一次重建发布，请重新运行重建")
+        problems = publish.verify_release(staged.library_dir)
+        if problems:
+            raise publish.PublishError(problems)
+        library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR
+        reports = root / "reports" / str(staged.year)
+        try:
+            publish._swap(staged.library_dir, library, previous)
+            shutil.rmtree(reports, ignore_errors=True)
+            reports.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(staged.reports_dir), str(reports))
+            counts = {**changes.counts(), **staged.accounting}
+            result = commit_release(repo, staged.year, counts, message_extra=_details(changes))
+        except BaseException:
+            _restore_head(repo, root)
+            raise
+        finally:
+            shutil.rmtree(previous, ignore_errors=True)
+            shutil.rmtree(root / REPORTS_STAGING, ignore_errors=True)
+    return result
+
+
+def _restore_head(repo, root: Path) -> None:  # type: ignore[no-untyped-def]
+    """Put library/ and reports/ back exactly as the last commit has them."""
+    if repo.head.is_valid():
+        for path in ("library", "reports"):
+            if repo.git.ls_tree("--name-only", "HEAD", "--", path):
+                repo.git.checkout("HEAD", "--", path)
+        repo.git.clean("-fdq", "--", "library", "reports")
+    else:
+        shutil.rmtree(root / "library", ignore_errors=True)
+        shutil.rmtree(root / "reports", ignore_errors=True)
+
+
+def _details(changes: ChangeSet) -> str:
+    lines = []
+    for label, frame in (("新增", changes.added), ("退出", changes.retired), ("合并", changes.merged)):
+        if len(frame):
+            shown = "、".join(f"{r.indicator_id} {r.name}" for r in frame.head(10).itertuples())
+            more = f" 等 {len(frame)} 个" if len(frame) > 10 else ""
+            lines.append(f"{label}：{shown}{more}")
+    if len(changes.modified):
+        ids = changes.modified.drop_duplicates("indicator_id").head(10)
+        lines.append("修改：" + "、".join(f"{r.indicator_id} {r.name}" for r in ids.itertuples()))
+    return "\n".join(lines)

@@ -1,0 +1,377 @@
+"""The one place that writes spreadsheets for people: xlsx workbooks and CSV files.
+
+Three promises hold for every file written here (template, feedback, review report, merge review, export):
+
+1. Nothing in a cell is ever evaluated. Submitted text is untrusted (it comes from 85 departments'
+   workbooks), so a cell that begins with a formula trigger is *neutralized* (OWASP "CSV injection"):
+   text beginning with = + - @ (also after leading whitespace, also the full-width/compatibility forms
+   such as ＝＋－＠ that spreadsheet tools fold to ASCII) or with a tab / carriage return gets a leading
+   single quote "'". The quote is the OWASP-recommended prefix: it survives every hop (xlsx → openpyxl →
+   CSV → LibreOffice/WPS import), where a style attribute such as xlsx "quotePrefix" would be lost, and a
+   reader sees at once that the text was not meant as a formula. On top of that, xlsx text is written
+   with ``write_string`` only (never ``write()``/``write_formula``) and the workbook is opened with
+   ``strings_to_formulas=False`` / ``strings_to_urls=False``, so xlsxwriter itself never turns text into
+   a formula or a hyperlink. Numbers stay numbers (a negative number is a number, not text).
+2. Deterministic bytes: the same content gives a byte-identical file (fixed document properties, no
+   author or time from the environment, zip entries with a fixed timestamp), so a rebuild whose content
+   did not change makes no git change.
+3. Atomic: a file is written to a temporary name beside its target and renamed over it, so a reader
+   never sees half a workbook.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+# --- neutralization ----------------------------------------------------------------------------------
+
+# Characters that make Excel, WPS, LibreOffice or a CSV importer treat a cell as a formula (or DDE).
+FORMULA_TRIGGERS = frozenset("=+-@")
+# Control characters that some importers strip before looking for a trigger (OWASP lists tab and CR).
+_LEADING_CONTROLS = frozenset("\t\r\n")
+NEUTRAL_PREFIX = "'"
+MAX_CELL_CHARS = 32767  # Excel's limit per cell; longer text is cut with an ellipsis
+
+
+def is_dangerous(text: str) -> bool:
+    """True when a spreadsheet tool could read `text` as a formula."""
+    if not text:
+        return False
+    if text[0] in _LEADING_CONTROLS:
+        return True
+    stripped = text.lstrip()  # str.lstrip also removes the ideographic space U+3000
+    if not stripped:
+        return False
+    # NFKC folds ＝＋－＠ and the small forms ﹦﹢﹣ to ASCII, as some tools do on import.
+    return unicodedata.normalize("NFKC", stripped[0])[:1] in FORMULA_TRIGGERS
+
+
+def neutralize(value: object) -> object:
+    """Text that could start a formula gets a leading "'"; every other value is returned unchanged.
+
+    Idempotent: a neutralized text begins with "'" and is therefore no longer dangerous.
+    """
+    if isinstance(value, str) and is_dangerous(value):
+        return NEUTRAL_PREFIX + value
+    return value
+
+
+def is_blank(value: object) -> bool:
+    """None, NaN, NaT, pd.NA and the empty string are all shown as an empty cell."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, (list, tuple, dict, set, np.ndarray)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def cell_value(value: object) -> str | int | float | None:
+    """The value a cell holds: None (blank), a finite number, or neutralized text.
+
+    bool → 是/否 (people read these files); lists → joined with 、; dicts → sorted JSON; dates → ISO text
+    (a date number would depend on the reader's locale and format); numbers beyond 15 significant digits
+    and infinities → text, because Excel would silently round or reject them.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+        return number if abs(number) < 10**15 else str(number)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if not math.isfinite(number):
+            return str(number)
+        if number.is_integer() and abs(number) < 1e15:
+            return int(number)
+        return number
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple, set, np.ndarray)):
+        items = sorted(value) if isinstance(value, set) else list(value)
+        text = "、".join("" if is_blank(v) else str(v) for v in items)
+    elif isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    else:
+        text = str(value)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "…"
+    return neutralize(text)  # type: ignore[return-value]
+
+
+# --- formats -----------------------------------------------------------------------------------------
+
+# Fill colours (Excel's own "bad / neutral" palette, so officials recognise them).
+FILL_ERROR = "#FFC7CE"
+FILL_WARNING = "#FFEB9C"
+FILL_EXCLUDED = "#D9D9D9"
+FILL_HEADER = "#DDEBF7"
+FONT_REQUIRED = "#C00000"
+
+_BASE = {"font_name": "宋体", "font_size": 11, "valign": "top"}
+FORMATS: dict[str, dict[str, object]] = {
+    "default": {},
+    "wrap": {"text_wrap": True},
+    "text": {"num_format": "@"},  # cells typed as text: codes keep leading zeros
+    "title": {"bold": True, "font_size": 14},
+    "section": {"bold": True, "font_size": 12, "bottom": 1},
+    "label": {"bold": True},
+    "header": {"bold": True, "text_wrap": True, "bg_color": FILL_HEADER, "border": 1},
+    "header_required": {
+        "bold": True,
+        "text_wrap": True,
+        "bg_color": FILL_HEADER,
+        "border": 1,
+        "font_color": FONT_REQUIRED,
+    },
+    "label_required": {"bold": True, "font_color": FONT_REQUIRED},
+    "error": {"bg_color": FILL_ERROR, "font_color": "#9C0006", "text_wrap": True},
+    "warning": {"bg_color": FILL_WARNING, "font_color": "#9C5700", "text_wrap": True},
+    "excluded": {"bg_color": FILL_EXCLUDED, "text_wrap": True},
+}
+# Which highlight a finding's severity gets; info findings are not highlighted.
+SEVERITY_FORMAT = {"file_error": "error", "row_error": "error", "warning": "warning", "excluded": "excluded"}
+
+# Fixed document properties: no author, company or time taken from the machine that wrote the file.
+FIXED_CREATED = datetime(2000, 1, 1)
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,  # in-memory zip entries carry a fixed 1980-01-01 timestamp, independent of TZ
+}
+
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
+    """A valid, unique Excel sheet name: no []:*?/\\, no edge quotes, at most 31 characters."""
+    base = _SHEET_NAME_BAD.sub("_", name).strip().strip("'") or "Sheet"
+    base = base[:31]
+    lowered = {t.lower() for t in taken}
+    candidate, n = base, 2
+    while candidate.lower() in lowered or candidate.lower() == "history":
+        suffix = f"_{n}"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return candidate
+
+
+class XlsxBook:
+    """An xlsxwriter Workbook with the house formats, sheet-name hygiene and safe cell writing."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self.workbook = workbook
+        self._formats: dict[str, Format] = {}
+        self.sheet_names: list[str] = []
+
+    def fmt(self, name: str | None) -> Format | None:
+        """The named format (see FORMATS), created once per workbook."""
+        if name is None:
+            return None
+        if name not in self._formats:
+            self._formats[name] = self.workbook.add_format({**_BASE, **FORMATS[name]})
+        return self._formats[name]
+
+    def add_sheet(self, name: str) -> Worksheet:
+        safe = safe_sheet_name(name, self.sheet_names)
+        self.sheet_names.append(safe)
+        return self.workbook.add_worksheet(safe)
+
+    def write(self, ws: Worksheet, row: int, col: int, value: object, fmt: str | None = None) -> None:
+        """Write one cell (0-based row/col) through cell_value: text only ever via write_string."""
+        shown = cell_value(value)
+        style = self.fmt(fmt)
+        if shown is None:
+            if style is not None:
+                ws.write_blank(row, col, None, style)
+        elif isinstance(shown, str):
+            ws.write_string(row, col, shown, style)
+        else:
+            ws.write_number(row, col, shown, style)
+
+    def write_merged(
+        self, ws: Worksheet, row: int, first_col: int, last_col: int, value: object, fmt: str | None = None
+    ) -> None:
+        """One value across merged cells (merge_range would route text through write(); this does not)."""
+        if last_col > first_col:
+            ws.merge_range(row, first_col, row, last_col, None, self.fmt(fmt or "default"))
+        self.write(ws, row, first_col, value, fmt or "default")
+
+    def write_row(
+        self,
+        ws: Worksheet,
+        row: int,
+        values: Sequence[object],
+        fmt: str | Sequence[str | None] | None = None,
+        col: int = 0,
+    ) -> int:
+        """Write values left to right from (row, col); returns the next row."""
+        for i, value in enumerate(values):
+            style = fmt if fmt is None or isinstance(fmt, str) else fmt[i]
+            self.write(ws, row, col + i, value, style)
+        return row + 1
+
+
+@contextmanager
+def xlsx_book(path: Path, *, title: str = "", subject: str = "") -> Iterator[XlsxBook]:
+    """Open a deterministic workbook; on a clean exit it is written atomically to `path`.
+
+    with xlsx_book(out / "x.xlsx", title="…") as book:
+        ws = write_table(book, "汇总", frame, titles={...})
+    """
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+    workbook.set_properties(
+        {"title": title, "subject": subject, "author": "", "company": "", "created": FIXED_CREATED}
+    )
+    book = XlsxBook(workbook)
+    yield book
+    if not book.sheet_names:
+        book.add_sheet("Sheet1")  # xlsxwriter would add one anyway; keep the name list true
+    workbook.close()
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# --- tables ------------------------------------------------------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Columns a text occupies on screen: Chinese (wide) characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def auto_width(
+    header: str, values: Iterable[object], *, minimum: int = 6, maximum: int = 60, sample: int = 500
+) -> int:
+    """A column width from the header and the first `sample` values (deterministic)."""
+    widest = display_width(header)
+    for i, value in enumerate(values):
+        if i >= sample:
+            break
+        shown = cell_value(value)
+        if shown is not None:
+            widest = max(widest, display_width(str(shown)))
+    return max(minimum, min(maximum, widest + 2))
+
+
+def col_letter(index: int) -> str:
+    """0-based column index → Excel letters (0 → A)."""
+    return xl_col_to_name(index)
+
+
+def col_index(letters: str) -> int:
+    """Excel letters → 0-based column index (A → 0); the first letters group of 'C' / 'C:D' / 'c'."""
+    match = re.search(r"[A-Za-z]+", letters)
+    if not match:
+        raise ValueError(f"not a column letter: {letters!r}")
+    return xl_cell_to_rowcol(match.group(0).upper() + "1")[1]
+
+
+def write_table(
+    book: XlsxBook,
+    sheet: str | Worksheet,
+    frame: pd.DataFrame,
+    titles: Mapping[str, str] | None = None,
+    *,
+    widths: Mapping[str, float] | None = None,
+    start_row: int = 0,
+    required: Iterable[str] = (),
+    column_formats: Mapping[str, str] | None = None,
+    cell_formats: Mapping[tuple[int, str], str] | None = None,
+    freeze: bool = True,
+    freeze_cols: int = 0,
+    autofilter: bool = True,
+) -> Worksheet:
+    """Write `frame` as a table: one header row (Chinese titles) and one row per frame row.
+
+    titles: English column → header text (missing → the column name). widths: column → width (missing →
+    auto from content). required: columns whose header is shown red bold. column_formats: column → format
+    name for its data cells (and the column's default, e.g. "text"). cell_formats: (row position in
+    frame, column) → format name, e.g. a highlight; it wins over column_formats. NaN/None → blank.
+    freeze: keep the header row (and `freeze_cols` leading columns) in view.
+    Returns the worksheet so callers can add validations or notes.
+    """
+    ws = sheet if isinstance(sheet, Worksheet) else book.add_sheet(sheet)
+    titles = titles or {}
+    widths = widths or {}
+    column_formats = column_formats or {}
+    cell_formats = cell_formats or {}
+    required_set = set(required)
+    columns = list(frame.columns)
+    for j, column in enumerate(columns):
+        header = titles.get(column, str(column))
+        width = widths.get(column) or auto_width(header, frame[column].tolist())
+        ws.set_column(j, j, width, book.fmt(column_formats.get(column)))
+        book.write(ws, start_row, j, header, "header_required" if column in required_set else "header")
+    # Plain lists keep positions aligned whatever the frame's index is.
+    values = [frame[c].tolist() for c in columns]
+    for i in range(len(frame)):
+        for j, column in enumerate(columns):
+            fmt = cell_formats.get((i, column)) or column_formats.get(column)
+            book.write(ws, start_row + 1 + i, j, values[j][i], fmt)
+    if freeze:
+        ws.freeze_panes(start_row + 1, freeze_cols)
+    if autofilter and columns:
+        ws.autofilter(start_row, 0, start_row + max(len(frame), 1), len(columns) - 1)
+    return ws
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+
+
+def csv_text(frame: pd.DataFrame, titles: Mapping[str, str] | None = None) -> str:
+    """The CSV text of `frame` (header = titles), every cell through cell_value (neutralized)."""
+    titles = titles or {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    columns = list(frame.columns)
+    writer.writerow([cell_value(titles.get(c, str(c))) for c in columns])
+    values = [frame[c].tolist() for c in columns]
+    for i in range(len(frame)):
+        row = []
+        for j in range(len(columns)):
+            shown = cell_value(values[j][i])
+            row.append("" if shown is None else shown)
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def write_csv(path: Path, frame: pd.DataFrame, titles: Mapping[str, str] | None = None) -> Path:
+    """A CSV file Excel opens correctly: UTF-8 with BOM, CRLF, neutralized cells, written atomically."""
+    return atomic_write_bytes(Path(path), csv_text(frame, titles).encode("utf-8-sig"))

@@ -145,6 +145,71 @@ def validation_text(result, feedback_dir: str | None = None) -> str:  # type: ig
 
 
 # --------------------------------------------------------------------------------------------------
+# rebuild
+# --------------------------------------------------------------------------------------------------
+
+
+def accounting_line(counts: dict[str, int]) -> str:
+    """SPEC §4: the rebuild's last line, read by scripts."""
+    keys = ("read", "library", "noncore", "excluded", "rejected")
+    return "rows: " + " ".join(f"{k}={int(counts.get(k, 0))}" for k in keys)
+
+
+def run_rebuild_command(
+    year: int, submissions: Path, repo: Path, finance_dept: str | None, dry_run: bool
+) -> int:
+    from pipelines.defs.run import run_rebuild
+
+    if not submissions.is_dir():
+        raise UsageError(f"提交文件夹不存在：{submissions}")
+    print(
+        f"▶ {year} 年度重建：提交文件夹 {submissions}，指标库仓库 {repo}{'（试运行，不发布）' if dry_run else ''}",
+        flush=True,
+    )
+    outcome = run_rebuild(
+        year,
+        submissions,
+        repo,
+        finance_dept=finance_dept,
+        dry_run=dry_run,
+        progress=lambda m: print("  " + m, flush=True),
+    )
+    c = outcome.accounting
+    if c:
+        print(
+            f"  读取 {c['read']} 行：入库 {c['library']}，非核心 {c['noncore']}，阶段性不入库 {c['excluded']}，退回 {c['rejected']}"
+        )
+    if outcome.changes_zh:
+        print(f"  指标变更：{outcome.changes_zh}")
+    for name, meta in outcome.failed_checks:
+        print(f"  ✗ 阻断检查未通过：{name} {json.dumps(meta, ensure_ascii=False, default=str)[:500]}")
+    for error in outcome.errors:
+        print(f"  ✗ {error}")
+    if outcome.published:
+        p = outcome.published
+        status = (
+            f"已发布 {p['tag']}（提交 {str(p['sha'])[:10]}）"
+            if p["committed"]
+            else f"输入与上次相同，未产生新提交（当前 {str(p['sha'])[:10]}）"
+        )
+        print(f"  {status}")
+        print(f"  指标库：{repo / 'library'}")
+        print(f"  年度报告：{outcome.reports_dir}")
+    elif dry_run and outcome.success:
+        print(f"  试运行完成：未发布、未提交；报告草稿在 {outcome.reports_dir}")
+    elif not outcome.success:
+        print("  本次未发布：已发布的指标库保持不变")
+    print(accounting_line(c))
+    return EXIT_OK if outcome.success else EXIT_INPUT
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    return run_rebuild_command(
+        args.year, Path(args.submissions), Path(args.repo), args.finance_dept, args.dry_run
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # textconv
 # --------------------------------------------------------------------------------------------------
 
@@ -176,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--feedback", metavar="DIR", help="为每个工作簿写出反馈工作簿到此文件夹")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("rebuild", help="年度重建：校验、合并、发布指标库并提交到 git")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--submissions", required=True, metavar="DIR", help="本年度各部门工作簿所在文件夹")
+    p.add_argument("--repo", default=".", help="指标库仓库（不存在时新建）")
+    p.add_argument("--finance-dept", help="财政局的部门编码（默认取 indicators.toml）")
+    p.add_argument("--dry-run", action="store_true", help="只校验和生成报告草稿，不发布、不提交")
+    p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("textconv", help="git 比较驱动：把 Parquet 文件显示为排序后的文本行")
     p.add_argument("file")

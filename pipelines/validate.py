@@ -20,7 +20,7 @@ from pipelines.findings import Finding, make_finding
 from pipelines.read import Workbook
 from pipelines.text import clean_text, compact
 from schemas.rules import run_rules
-from schemas.submission import DATAFRAME_CHECKS, ROW_MODELS, DeptInfoModel
+from schemas.submission import CHECK_CODES, ROW_MODELS, DeptInfoModel
 from schemas.vocab import INDICATOR_SHEETS, reference, resolve_framework, resolve_vocab
 
 OUTCOMES = ("library", "noncore", "excluded", "rejected")
@@ -110,7 +110,7 @@ def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Fin
             value = info.get(column, "")
             findings.append(
                 make_finding(
-                    str(case.check),
+                    CHECK_CODES.get(str(case.check), (str(case.check), None))[0],
                     wb.file,
                     sheet=wb.info_sheet,
                     row=row,
@@ -280,12 +280,13 @@ def schema_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
             model.validate(part, lazy=True)
         except pa.errors.SchemaErrors as err:
             cases = err.failure_cases.dropna(subset=["index"]).copy()
-            wide = cases["check"].astype(str).map(DATAFRAME_CHECKS)
+            wide = cases["check"].astype(str).map(CHECK_CODES)
             cases["code"] = [
                 w[0] if isinstance(w, tuple) else str(c) for w, c in zip(wide, cases["check"], strict=True)
             ]
             cases["column"] = [
-                w[1] if isinstance(w, tuple) else c for w, c in zip(wide, cases["column"], strict=True)
+                w[1] if isinstance(w, tuple) and w[1] else c
+                for w, c in zip(wide, cases["column"], strict=True)
             ]
             if not cases["code"].isin(reference().findings.keys()).all():
                 raise err  # a dtype or missing-column failure is our bug, not the department's

@@ -18,9 +18,16 @@ from schemas.vocab import reference
 
 _REF = reference()
 FUNCTION_CODE = re.compile(r"^\d{3}(\d{2}){0,2}$")
-# Row-wide checks are reported by pandera under their method name: the finding code each raises, and
-# the column its finding points at so the message names the cell to fix.
-DATAFRAME_CHECKS = {
+# pandera reports a check under its method name (the name= given is not always kept): the finding code
+# each check raises, and for row-wide checks the column its finding points at, so it names the cell.
+CHECK_CODES: dict[str, tuple[str, str | None]] = {
+    "required_filled": ("R101", None),
+    "info_required_filled": ("F005", None),
+    "level1_in_framework": ("R102", None),
+    "symbol_known": ("R106", None),
+    "function_code_format": ("R104", None),
+    "function_class_known": ("R105", None),
+    "dept_code_digits": ("F008", None),
     "level2_under_level1": ("R103", "level2"),
     "quantitative_target_is_number": ("R107", "target"),
     "change_needs_reason": ("R108", "change_reason"),
@@ -44,7 +51,7 @@ class DeptInfoModel(pa.DataFrameModel):
     dept_name: Series[str]
 
     @pa.check(*required_columns("info"), name="F005")
-    def required_filled(cls, s: Series[str]) -> Series[bool]:
+    def info_required_filled(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 
     @pa.check("dept_code", name="F008")

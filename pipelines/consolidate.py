@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipelines.changes import ChangeSet, diff_indicators
-from pipelines.normalize import normalize_rows
+from pipelines.normalize import MatchRules, normalize_rows
 from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
 from schemas.vocab import reference
 
@@ -49,12 +49,16 @@ class Consolidation:
     tables: LibraryTables
     candidates: pd.DataFrame  # likely duplicates for a person to decide (merge_review.xlsx)
     row_ids: pd.Series  # indicator_id of every accepted row, indexed like the validation rows
+    year: int = 0
     new_ids: list[str] = field(default_factory=list)
     previous: LibraryTables | None = None  # the release this one was built on
     base_sha: str = ""  # the commit of that release ("" when none): publishing refuses if HEAD moved
+    baseline: pd.DataFrame | None = None  # indicators of the last release of an earlier year
+    baseline_tag: str = ""
 
     def changes(self) -> ChangeSet:
-        return diff_indicators(self.previous.indicators if self.previous is not None else None, self.tables.indicators)
+        """What this year changed: against the last release of an earlier year (see PreviousRelease)."""
+        return diff_indicators(self.baseline, self.tables.indicators, self.baseline_tag, f"{self.year} 年度")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -62,24 +66,12 @@ class Consolidation:
 # --------------------------------------------------------------------------------------------------
 
 
-def _scope_group(scope: pd.Series) -> pd.Series:
-    return scope.map({"共性": "G", "部门整体": "B", "项目": "X"}).fillna("X")
+def _normalized(frame: pd.DataFrame, rules: MatchRules | None) -> pd.DataFrame:
+    """normalize_rows gives key (automatic merges) and common_key (a row repeating a 共性 indicator)."""
+    return normalize_rows(frame, rules)
 
 
-def add_keys(norm: pd.DataFrame) -> pd.DataFrame:
-    """key: what must be equal for an automatic merge; common_key: the same without scope and function
-    class, used only to find a 共性 indicator that a department's row repeats."""
-    measure = norm["level1"] + "|" + norm["level2"] + "|" + norm["match_name"] + "|" + norm["unit_norm"]
-    fclass = norm["function_class"].where(norm["scope"] == "项目", "")
-    norm = norm.assign(key=_scope_group(norm["scope"]) + "|" + fclass + "|" + measure, common_key=measure)
-    return norm
-
-
-def _normalized(frame: pd.DataFrame, rules: object) -> pd.DataFrame:
-    return add_keys(normalize_rows(frame, rules))
-
-
-def normalize_accepted(rows: pd.DataFrame, rules: object = None) -> pd.DataFrame:
+def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
     """The normalize step: the rows bound for the library, cleaned and keyed."""
     accepted = rows[rows["outcome"] == "library"]
     if accepted.empty:
@@ -138,7 +130,7 @@ def _resolve_merged(iid: str, merged_into: dict[str, str]) -> str:
     return iid
 
 
-def _prev_key_index(prev: pd.DataFrame, rules: object) -> tuple[pd.DataFrame, dict[str, str]]:
+def _prev_key_index(prev: pd.DataFrame, rules: MatchRules | None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Keys of every released name and alias → indicator_id (active first, canonical name first)."""
     if prev.empty:
         return pd.DataFrame(columns=["indicator_id", "key", "common_key", "scope", "status", "is_alias"]), {}
@@ -181,7 +173,7 @@ def consolidate(
     year: int,
     previous: LibraryTables | None,
     namespace: str = "ZB",
-    rules: object = None,
+    rules: MatchRules | None = None,
     pending_departments: Iterable[str] = (),
     normalized: pd.DataFrame | None = None,
 ) -> Consolidation:
@@ -281,8 +273,11 @@ def consolidate(
         departments=_departments(departments, year, previous),
         set_aside=_set_aside(rows, year, previous),
     )
-    candidates = _candidates(indicators, new_ids, rules)
-    return Consolidation(tables, candidates, norm["indicator_id"], new_ids, previous)
+    # Candidates: indicators first seen this year against all others — the same list on a rerun.
+    candidates = _candidates(
+        indicators, indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist(), rules
+    )
+    return Consolidation(tables, candidates, norm["indicator_id"], year, new_ids, previous)
 
 
 def _most_common(values: pd.Series) -> str:
@@ -503,7 +498,7 @@ def _set_aside(rows: pd.DataFrame, year: int, previous: LibraryTables | None) ->
     return current[columns].reset_index(drop=True)
 
 
-def _candidates(indicators: pd.DataFrame, new_ids: list[str], rules: object) -> pd.DataFrame:
+def _candidates(indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None) -> pd.DataFrame:
     """Likely duplicates between this year's new indicators and every active one, for a person."""
     from pipelines.match import find_candidates
 

@@ -12,9 +12,19 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from pipelines import publish
 from pipelines.changes import ChangeSet
-from pipelines.repo import CommitResult, commit_release, ensure_clean, exclude_paths, open_repo, rebuild_lock
+from pipelines.repo import (
+    CommitResult,
+    commit_release,
+    ensure_clean,
+    exclude_paths,
+    open_repo,
+    rebuild_lock,
+    release_tags,
+)
 from schemas.library import LibraryTables
 
 REPORTS_STAGING = ".reports-staging"
@@ -46,12 +56,40 @@ def head_sha(repo_root: Path) -> str:
     return repo.head.commit.hexsha if repo.head.is_valid() else ""
 
 
-def load_previous(repo_root: Path) -> tuple[LibraryTables | None, str]:
-    """The published library and the commit it came from; refuses when library/ or reports/ hold manual edits."""
+@dataclass
+class PreviousRelease:
+    """What a rebuild of `year` builds on.
+
+    tables: the latest published release (ids are matched against it, so a re-publication vY.1 keeps
+    every id vY issued). baseline: the indicators of the last release of an EARLIER year — changes are
+    reported against it, so vY.1's report and changelog say what year Y changed, and a rerun with the
+    same inputs writes the same report (no commit).
+    """
+
+    tables: LibraryTables | None
+    base_sha: str
+    baseline: pd.DataFrame | None
+    baseline_tag: str
+
+
+def load_previous(repo_root: Path, year: int) -> PreviousRelease:
+    """Refuses when library/ or reports/ hold manual edits; recovers an interrupted publish first."""
+    from pipelines.query import indicators_at
+
     repo = open_repo(repo_root)
     publish.recover_interrupted(repo_root)
     ensure_clean(repo)
-    return publish.load_library(repo_root / publish.LIBRARY_DIR), head_sha(repo_root)
+    tables = publish.load_library(repo_root / publish.LIBRARY_DIR)
+    earlier = [t for t in release_tags(repo) if t.year < year]
+    latest = release_tags(repo)[-1] if release_tags(repo) else None
+    if not earlier:
+        return PreviousRelease(tables, head_sha(repo_root), None, "")
+    base_tag = earlier[-1]
+    if tables is not None and latest is not None and latest.tag == base_tag.tag:
+        baseline = tables.indicators  # the usual case: no re-publication of this year yet
+    else:
+        baseline = indicators_at(repo, base_tag.tag)
+    return PreviousRelease(tables, head_sha(repo_root), baseline, base_tag.tag)
 
 
 def stage_release(

@@ -1,8 +1,6 @@
 """The annual rebuild as assets: submissions → parsed → validated → normalized → consolidated →
 release candidate (blocking checks) → annual report → published release. Each asset calls one step."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 
@@ -28,7 +26,7 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
 
 
 def _rules(repo: LibraryRepoResource) -> object:
-    from pipelines.match import load_rules
+    from pipelines.normalize import load_rules
 
     return load_rules(repo.rules_dir)
 
@@ -68,7 +66,7 @@ def validated_submissions(
     """SPEC §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
     from pipelines.validate import validate_workbooks
 
-    previous, _ = load_previous(library_repo.root)
+    previous = load_previous(library_repo.root, _year(context)).tables
     result = validate_workbooks(
         parsed_workbooks,
         year=_year(context),
@@ -114,19 +112,19 @@ def consolidated_library(
     library_repo: LibraryRepoResource,
 ) -> Consolidation:
     """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
-    previous, base_sha = load_previous(library_repo.root)
+    prior = load_previous(library_repo.root, _year(context))
     pending = [f.dept_code for f in validated_submissions.files if f.set_aside and f.dept_code]
     result = consolidate(
         validated_submissions.rows,
         validated_submissions.departments,
         year=_year(context),
-        previous=previous,
+        previous=prior.tables,
         namespace=library_repo.settings().id_namespace,
         rules=_rules(library_repo),
         pending_departments=pending,
         normalized=normalized_rows,
     )
-    result.base_sha = base_sha
+    result.base_sha, result.baseline, result.baseline_tag = prior.base_sha, prior.baseline, prior.baseline_tag
     changes = result.changes()
     context.log.info("合并完成：" + changes.counts_zh())
     context.add_output_metadata(

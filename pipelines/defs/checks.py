@@ -4,8 +4,6 @@ They read the staged files themselves, not the in-memory tables, so what is chec
 published. Failure cases go into the check's metadata so the UI shows which rows or files.
 """
 
-from __future__ import annotations
-
 import hashlib
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """The annual rebuild: 1 December, after the 11-30 submission deadline, for the current year."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.jobs import annual_rebuild

@@ -4,8 +4,6 @@ The cursor is a digest of (name, size, mtime) of every file per year folder; a c
 run for that year. The parse cache then re-reads only the workbooks whose bytes changed.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from pathlib import Path

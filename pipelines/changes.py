@@ -167,11 +167,8 @@ def diff_indicators(
     )
 
     def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-        return (
-            frame.sort_values("indicator_id").reset_index(drop=True)
-            if len(frame)
-            else frame.reset_index(drop=True)
-        )
+        frame = frame.reset_index(drop=True)
+        return frame.sort_values("indicator_id").reset_index(drop=True) if len(frame) else frame
 
     return ChangeSet(
         ref_a,

@@ -288,6 +288,16 @@ def _most_common(values: pd.Series) -> str:
     return str(sorted(top)[0])
 
 
+def _representative_name(group: pd.DataFrame) -> str:
+    """The most used wording; on a tie, the one the synonym rules treat as canonical (参训→培训: 培训)."""
+    counts = group.groupby("name_norm").agg(n=("name_norm", "size"), canonical=("match_name", "first"))
+    counts["rewritten"] = [
+        name.replace(" ", "") != canon for name, canon in zip(counts.index, counts["canonical"], strict=True)
+    ]
+    counts = counts.reset_index().sort_values(["n", "rewritten", "name_norm"], ascending=[False, True, True])
+    return str(counts["name_norm"].iloc[0]) if len(counts) else ""
+
+
 def _create_new(
     records: dict[str, dict[str, object]], norm: pd.DataFrame, new_ids: list[str], year: int
 ) -> None:
@@ -296,7 +306,7 @@ def _create_new(
         return
     rows = norm[norm["indicator_id"].isin(new_ids)]
     for iid, group in rows.groupby("indicator_id", sort=True):
-        name = _most_common(group["name_norm"])
+        name = _representative_name(group)
         code = _most_common(group["function_code"])
         records[str(iid)] = {
             "indicator_id": iid,

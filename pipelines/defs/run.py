@@ -72,7 +72,10 @@ def run_rebuild(
     outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            outcome.errors.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+            error = event.step_failure_data.error
+            while error.cause is not None:  # Dagster wraps the step's own exception: show the root cause
+                error = error.cause
+            outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}

@@ -1,0 +1,660 @@
+"""Publish: write one release of the library as deterministic Parquet + manifest, verify it, swap it in.
+
+Layout (SPEC §5, schemas/library.py):
+    library/indicators/<part>.parquet        part = 3-digit 功能分类 类 for 项目 ("other" when empty),
+                                              "common" for 共性, "dept" for 部门整体
+    library/usages/<year>/<part>.parquet     same part, taken from the usage's indicator
+    library/departments.parquet
+    library/set_aside/<year>.parquet
+    library/manifest.json                    schema version, year, row accounting, sha256 per file
+
+Determinism: rows sorted on fixed keys, one fixed Arrow schema per table (derived from the pandera
+models, so every file of a table has the same schema and `pandas.read_parquet(dir)` reads it whole),
+no pandas metadata, fixed writer settings. Same tables → byte-identical files, so an unchanged part
+makes no git change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa_schema
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.repo import exclude_paths
+from schemas.library import (
+    SCHEMA_VERSION,
+    DepartmentTable,
+    IndicatorTable,
+    LibraryTables,
+    SetAsideTable,
+    UsageTable,
+)
+
+MANIFEST = "manifest.json"
+LIBRARY_DIR = "library"
+STAGING_DIR = ".library-staging"
+PREVIOUS_DIR = ".library-previous"
+ACCOUNTING_KEYS = ("read", "library", "noncore", "excluded", "rejected")
+PART_COMMON = "common"
+PART_DEPT = "dept"
+PART_OTHER = "other"
+_CLASS_RE = re.compile(r"^\d{3}$")
+_MAX_PROBLEMS_PER_CHECK = 10
+
+# Fixed writer settings: changing any of them rewrites every file of every library once.
+WRITER_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "row_group_size": 1 << 22,  # one row group per file at the sizes a city produces
+    "data_page_size": 1 << 20,
+    "store_schema": True,  # ARROW:schema keeps list<string> etc. exact for readers; it is deterministic
+    "write_page_index": False,
+    "use_compliant_nested_type": True,
+}
+
+
+class PublishError(RuntimeError):
+    """The staged release failed verification; the published library was left as it was."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        head = "；".join(problems[:5])
+        more = f"（另有 {len(problems) - 5} 项）" if len(problems) > 5 else ""
+        super().__init__(f"新版本指标库未通过校验，未发布，已发布的指标库保持不变：{head}{more}")
+
+
+# --- table specs ------------------------------------------------------------------------------------
+
+
+def _arrow_type(dtype: str, column: str) -> pa.DataType:
+    if dtype in ("str", "string", "string[pyarrow]", "string[python]"):
+        return pa.string()
+    if dtype in ("int64", "Int64"):
+        return pa.int64()
+    if dtype == "float64":
+        return pa.float64()
+    if dtype == "object":  # the models use object only for list[str] columns
+        return pa.list_(pa.string())
+    raise TypeError(f"schemas/library.py column {column!r} has dtype {dtype!r} that publish cannot map")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # attribute of LibraryTables
+    title_zh: str
+    model: type[pa_schema.DataFrameModel]
+    sort_keys: tuple[str, ...]
+
+    @property
+    def schema(self) -> pa_schema.DataFrameSchema:
+        return self.model.to_schema()
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.columns)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return _ARROW_SCHEMAS[self.name]
+
+    def pandas_dtype(self, column: str) -> str:
+        return str(self.schema.columns[column].dtype)
+
+
+SPECS: dict[str, TableSpec] = {
+    s.name: s
+    for s in (
+        TableSpec("indicators", "规范指标", IndicatorTable, ("indicator_id",)),
+        TableSpec(
+            "usages",
+            "指标使用",
+            UsageTable,
+            ("indicator_id", "year", "dept_code", "project", "source_file", "source_sheet", "source_row"),
+        ),
+        TableSpec("departments", "部门", DepartmentTable, ("dept_code",)),
+        TableSpec(
+            "set_aside",
+            "未入库行",
+            SetAsideTable,
+            ("year", "dept_code", "source_file", "source_sheet", "source_row", "outcome"),
+        ),
+    )
+}
+_ARROW_SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema(
+        [
+            pa.field(col, _arrow_type(str(c.dtype), col), nullable=True)
+            for col, c in spec.model.to_schema().columns.items()
+        ]
+    )
+    for name, spec in SPECS.items()
+}
+
+
+def indicator_part(scope: str, function_class: str) -> str:
+    """The file an indicator lives in: its 3-digit 类 for 项目, 'common' for 共性, 'dept' for 部门整体."""
+    if scope == "共性":
+        return PART_COMMON
+    if scope == "部门整体":
+        return PART_DEPT
+    fc = (function_class or "").strip()
+    return fc if _CLASS_RE.match(fc) else PART_OTHER
+
+
+def indicator_parts(indicators: pd.DataFrame) -> pd.Series:
+    """The partition (file stem) of every indicator row."""
+    return pd.Series(
+        [
+            indicator_part(s, c)
+            for s, c in zip(indicators["scope"], indicators["function_class"], strict=True)
+        ],
+        index=indicators.index,
+        dtype=object,
+    )
+
+
+def _usage_parts(usages: pd.DataFrame, indicators: pd.DataFrame) -> pd.Series:
+    by_id = dict(zip(indicators["indicator_id"], indicator_parts(indicators), strict=True))
+    # A usage whose indicator is missing still gets a file (from its own scope/code); verify reports it.
+    own = [
+        indicator_part(s, str(f)[:3]) for s, f in zip(usages["scope"], usages["function_code"], strict=True)
+    ]
+    return pd.Series(
+        [by_id.get(i, o) for i, o in zip(usages["indicator_id"], own, strict=True)],
+        index=usages.index,
+        dtype=object,
+    )
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _conform(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    cols = spec.columns
+    missing = [c for c in cols if c not in df.columns]
+    extra = [c for c in df.columns if c not in cols]
+    if missing or extra:
+        raise ValueError(
+            f"{spec.title_zh}表（{spec.name}）的列与 schemas/library.py 不一致："
+            f"缺少 {missing or '无'}，多出 {extra or '无'}"
+        )
+    return df.loc[:, cols]
+
+
+def _sorted(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Rows in a fixed order: the table's keys, then every other scalar column as tie-breaker."""
+    if df.empty:
+        return df.reset_index(drop=True)
+    scalar = [c for c in spec.columns if spec.pandas_dtype(c) != "object"]
+    by = list(spec.sort_keys) + [c for c in scalar if c not in spec.sort_keys]
+    return df.sort_values(by=by, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def _list_cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    return [str(v) for v in value]
+
+
+def to_arrow(df: pd.DataFrame, spec: TableSpec) -> pa.Table:
+    """DataFrame → Arrow table with the table's fixed schema and no pandas metadata."""
+    df = _conform(df, spec)
+    list_cols = [c for c in spec.columns if spec.pandas_dtype(c) == "object"]
+    if list_cols:
+        df = df.assign(**{c: [_list_cell(v) for v in df[c]] for c in list_cols})
+    table = pa.Table.from_pandas(df, schema=spec.arrow_schema, preserve_index=False, safe=True)
+    return table.replace_schema_metadata(None)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, **WRITER_OPTIONS)
+    return buf.getvalue().to_pybytes()
+
+
+def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(table name, relative path, rows) for every file of the release, in a fixed order."""
+    ind = _sorted(_conform(tables.indicators, SPECS["indicators"]), SPECS["indicators"])
+    if ind.empty:
+        yield "indicators", f"indicators/{PART_OTHER}.parquet", ind
+    else:
+        parts = indicator_parts(ind)
+        for part in sorted(set(parts)):
+            yield "indicators", f"indicators/{part}.parquet", ind[parts == part]
+
+    use = _sorted(_conform(tables.usages, SPECS["usages"]), SPECS["usages"])
+    if use.empty:
+        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", use
+    else:
+        parts = _usage_parts(use, ind)
+        keys = pd.Series([f"{y}/{p}" for y, p in zip(use["year"], parts, strict=True)], index=use.index)
+        for key in sorted(set(keys)):
+            yield "usages", f"usages/{key}.parquet", use[keys == key]
+
+    dep = _sorted(_conform(tables.departments, SPECS["departments"]), SPECS["departments"])
+    yield "departments", "departments.parquet", dep
+
+    sa = _sorted(_conform(tables.set_aside, SPECS["set_aside"]), SPECS["set_aside"])
+    years = set(int(y) for y in sa["year"]) | {year}
+    for y in sorted(years):
+        yield "set_aside", f"set_aside/{y}.parquet", sa[sa["year"] == y]
+
+
+def _check_accounting(accounting: dict[str, int]) -> dict[str, int]:
+    missing = [k for k in ACCOUNTING_KEYS if k not in accounting]
+    extra = [k for k in accounting if k not in ACCOUNTING_KEYS]
+    if missing or extra:
+        raise ValueError(
+            f"行数统计应恰好包含 {', '.join(ACCOUNTING_KEYS)}；缺少 {missing or '无'}，多出 {extra or '无'}"
+        )
+    return {k: int(accounting[k]) for k in ACCOUNTING_KEYS}
+
+
+def manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_release(
+    tables: LibraryTables,
+    out_dir: Path,
+    *,
+    year: int,
+    accounting: dict[str, int],
+    extra: dict | None = None,
+    release: str | None = None,
+) -> dict:
+    """Write one complete release into out_dir (new or empty); return the manifest written.
+
+    `tables` are complete (every year's usages and set-aside rows): files of other years come out
+    byte-identical to the previous release. `release` (a tag name) goes into the manifest only when
+    given — leave it out if a rerun with the same inputs must make no commit. `extra` keys are merged
+    into the manifest's top level (they must be JSON-serializable and deterministic).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ValueError(f"发布目录 {out_dir} 不是空目录，拒绝写入")
+    rows = _check_accounting(accounting)
+    reserved = {"schema_version", "year", "release", "rows", "tables", "files", "years"}
+    clash = sorted(reserved & set(extra or {}))
+    if clash:
+        raise ValueError(f"manifest 附加字段与保留字段重名：{clash}")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict] = {}
+    counts = {name: 0 for name in SPECS}
+    for name, rel, df in _parts(tables, int(year)):
+        data = parquet_bytes(to_arrow(df, SPECS[name]))
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_file(path, data)
+        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(df)}
+        counts[name] += len(df)
+
+    years = sorted({int(y) for y in tables.usages["year"]} | {int(y) for y in tables.set_aside["year"]})
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "year": int(year),
+        "rows": rows,
+        "tables": counts,
+        "files": files,
+        "years": years,
+    }
+    if release:
+        manifest["release"] = release
+    manifest.update(extra or {})
+    _write_file(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
+    return manifest
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    # A single seam for file writes (tests interrupt a publish here).
+    path.write_bytes(data)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def table_files(library_dir: Path, name: str) -> list[Path]:
+    """The files of one table, in a fixed order."""
+    library_dir = Path(library_dir)
+    if name == "departments":
+        p = library_dir / "departments.parquet"
+        return [p] if p.exists() else []
+    pattern = {"indicators": "indicators/*.parquet", "usages": "usages/*/*.parquet"}.get(
+        name, "set_aside/*.parquet"
+    )
+    return sorted(library_dir.glob(pattern))
+
+
+def arrow_to_frame(table: pa.Table, spec: TableSpec) -> pd.DataFrame:
+    """Arrow → pandas with the dtypes the pandera models expect (lists as Python lists)."""
+    out: dict[str, Any] = {}
+    for col in spec.columns:
+        arr = table.column(col)
+        dtype = spec.pandas_dtype(col)
+        if dtype == "object":
+            out[col] = pd.Series(arr.to_pylist(), dtype=object)
+        elif dtype == "Int64":
+            out[col] = pd.Series(arr.to_pylist(), dtype="Int64")
+        elif dtype == "int64":
+            # an int column declared nullable (set_aside.source_row) needs pandas' nullable Int64
+            nullable = spec.schema.columns[col].nullable
+            out[col] = pd.Series(arr.to_pylist(), dtype="Int64" if nullable else "int64")
+        elif dtype == "float64":
+            out[col] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+        else:
+            out[col] = pd.Series(arr.to_pylist(), dtype="str")
+    return pd.DataFrame(out, columns=spec.columns)
+
+
+def read_table(library_dir: Path, name: str) -> pd.DataFrame:
+    """One table of a release, all its files, rows in the canonical order, dtypes as the model."""
+    spec = SPECS[name]
+    parts = [pq.read_table(p, schema=spec.arrow_schema) for p in table_files(library_dir, name)]
+    table = pa.concat_tables(parts) if parts else spec.arrow_schema.empty_table()
+    return _sorted(arrow_to_frame(table, spec), spec)  # the whole table in its canonical order
+
+
+def load_library(library_dir: Path) -> LibraryTables | None:
+    """The published release in library_dir, or None when there is none yet (no manifest)."""
+    library_dir = Path(library_dir)
+    if not (library_dir / MANIFEST).is_file():
+        return None
+    return LibraryTables(**{name: read_table(library_dir, name) for name in SPECS})
+
+
+def read_manifest(library_dir: Path) -> dict | None:
+    path = Path(library_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- verification -----------------------------------------------------------------------------------
+
+_LAYOUT = (
+    ("indicators", re.compile(r"^indicators/([0-9a-z]+)\.parquet$")),
+    ("usages", re.compile(r"^usages/(\d{4})/([0-9a-z]+)\.parquet$")),
+    ("departments", re.compile(r"^departments\.parquet$")),
+    ("set_aside", re.compile(r"^set_aside/(\d{4})\.parquet$")),
+)
+
+
+def _table_of(rel: str) -> tuple[str, re.Match] | None:
+    for name, rx in _LAYOUT:
+        m = rx.match(rel)
+        if m:
+            return name, m
+    return None
+
+
+def _clip(items: list[str], label: str) -> list[str]:
+    if len(items) <= _MAX_PROBLEMS_PER_CHECK:
+        return items
+    return items[:_MAX_PROBLEMS_PER_CHECK] + [
+        f"{label}：另有 {len(items) - _MAX_PROBLEMS_PER_CHECK} 项同类问题"
+    ]
+
+
+def _pandera_problems(df: pd.DataFrame, spec: TableSpec) -> list[str]:
+    try:
+        spec.model.validate(df, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        lines = []
+        key = spec.sort_keys[0]
+        for rec in cases.head(_MAX_PROBLEMS_PER_CHECK).to_dict("records"):
+            idx = rec.get("index")
+            # name the row by its key (indicator_id, dept_code …): row numbers of a concat mean nothing
+            where = f"{key}={df[key].iloc[int(idx)]}" if pd.notna(idx) and int(idx) < len(df) else "整列"
+            lines.append(
+                f"{spec.title_zh}表（{spec.name}）列 {rec.get('column')} {where}："
+                f"不符合规则 {rec.get('check')}（值 {rec.get('failure_case')!r}）"
+            )
+        if len(cases) > _MAX_PROBLEMS_PER_CHECK:
+            lines.append(f"{spec.title_zh}表：共 {len(cases)} 处不符合 schemas/library.py")
+        return lines
+    except pandera.errors.SchemaError as exc:  # lazy mode raises SchemaErrors; kept for safety
+        return [f"{spec.title_zh}表（{spec.name}）不符合 schemas/library.py：{exc}"]
+    return []
+
+
+def verify_release(library_dir: Path) -> list[str]:
+    """Everything wrong with the release in library_dir, in Chinese; [] when it is sound."""
+    library_dir = Path(library_dir)
+    if not library_dir.is_dir():
+        return [f"指标库目录不存在：{library_dir}"]
+    try:
+        manifest = read_manifest(library_dir)
+    except (OSError, ValueError) as exc:
+        return [f"manifest.json 无法读取或不是合法 JSON：{exc}"]
+    if manifest is None:
+        return [f"缺少 manifest.json：{library_dir}"]
+    problems: list[str] = []
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        problems.append(
+            f"manifest.json 的 schema_version 为 {manifest.get('schema_version')!r}，本程序为 {SCHEMA_VERSION}"
+        )
+
+    # Files: the manifest lists exactly what is there, byte for byte.
+    listed: dict[str, dict] = manifest.get("files") or {}
+    present = sorted(
+        rel
+        for p in library_dir.rglob("*")
+        if p.is_file() and (rel := p.relative_to(library_dir).as_posix()) != MANIFEST
+    )
+    problems += _clip(
+        [f"文件不在 manifest.json 中：{rel}" for rel in present if rel not in listed], "多余文件"
+    )
+    problems += _clip(
+        [f"manifest.json 列出的文件不存在：{rel}" for rel in sorted(listed) if rel not in present],
+        "缺失文件",
+    )
+    damaged: set[str] = set()
+    for rel in sorted(set(listed) & set(present)):
+        path = library_dir / rel
+        meta = listed[rel]
+        if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
+            problems.append(f"文件内容与 manifest.json 的 sha256 不符（被改动或损坏）：{rel}")
+            damaged.add(rel)
+
+    # Tables: each file has the table's exact schema, its rows belong to its partition.
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in SPECS}
+    usage_parts: list[pd.DataFrame] = []  # which partition file each usage row came from
+    for rel in present:
+        found = _table_of(rel)
+        if found is None:
+            problems.append(f"文件不属于指标库的目录结构：{rel}")
+            continue
+        name, m = found
+        spec = SPECS[name]
+        try:
+            table = pq.read_table(library_dir / rel)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
+            problems.append(f"无法读取 Parquet 文件 {rel}：{exc}")
+            continue
+        if not table.schema.equals(spec.arrow_schema, check_metadata=False):
+            problems.append(f"文件 {rel} 的列或类型与 {spec.name} 表的固定结构不一致")
+            continue
+        if table.schema.metadata and b"pandas" in table.schema.metadata:
+            problems.append(f"文件 {rel} 含有 pandas 元数据（应去除以保证逐字节可复现）")
+        if rel in listed and listed[rel].get("rows") != table.num_rows:
+            problems.append(
+                f"文件 {rel} 的行数 {table.num_rows} 与 manifest.json 记录的 {listed[rel].get('rows')} 不符"
+            )
+        df = arrow_to_frame(table, spec)
+        if name == "indicators":
+            wrong = df.loc[indicator_parts(df) != m.group(1), "indicator_id"].tolist()
+            problems += _clip([f"指标 {i} 不应存放在 {rel}" for i in wrong], f"{rel} 分区错误")
+        elif name in ("usages", "set_aside"):
+            n_bad = int((df["year"] != int(m.group(1))).sum())
+            if n_bad:
+                problems.append(f"文件 {rel} 中有 {n_bad} 行的年度不是 {m.group(1)}")
+        frames[name].append(df)
+        if name == "usages":
+            usage_parts.append(pd.DataFrame({"_part": m.group(2), "_rel": rel}, index=df.index))
+
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in SPECS.items():
+        parts = frames[name]
+        df = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else arrow_to_frame(spec.arrow_schema.empty_table(), spec)
+        )
+        problems += _pandera_problems(df, spec)
+        if name == "usages" and usage_parts:
+            df = pd.concat([df, pd.concat(usage_parts, ignore_index=True)], axis=1)
+        tables[name] = df
+        recorded = (manifest.get("tables") or {}).get(name)
+        if recorded != len(df) and not damaged:
+            problems.append(f"{spec.title_zh}表共 {len(df)} 行，manifest.json 记录为 {recorded!r}")
+
+    problems += _consistency_problems(tables, manifest)
+    return problems
+
+
+def _consistency_problems(tables: dict[str, pd.DataFrame], manifest: dict) -> list[str]:
+    problems: list[str] = []
+    ind, use, sa = tables["indicators"], tables["usages"], tables["set_aside"]
+    dup = sorted(set(ind["indicator_id"][ind["indicator_id"].duplicated()]))
+    problems += _clip([f"指标编号重复：{i}" for i in dup], "指标编号重复")
+    known = set(ind["indicator_id"])
+    orphans = sorted(set(use["indicator_id"]) - known)
+    problems += _clip([f"使用记录引用了不存在的指标编号：{i}" for i in orphans], "不存在的指标编号")
+    targets = sorted({t for t in ind["merged_into"] if t} - known)
+    problems += _clip([f"合并去向指标不存在：{t}" for t in targets], "不存在的合并去向")
+    if "_part" in use.columns:
+        part_of = dict(zip(ind["indicator_id"], indicator_parts(ind), strict=True))
+        misplaced = sorted(
+            {
+                f"{rel}：{i}"
+                for i, part, rel in zip(use["indicator_id"], use["_part"], use["_rel"], strict=True)
+                if i in part_of and part_of[i] != part
+            }
+        )
+        problems += _clip([f"使用记录放错了分区文件 {m}" for m in misplaced], "使用记录分区错误")
+
+    rows = manifest.get("rows") or {}
+    if any(not isinstance(rows.get(k), int) for k in ACCOUNTING_KEYS):
+        problems.append(f"manifest.json 的行数统计不完整，应包含 {', '.join(ACCOUNTING_KEYS)}")
+        return problems
+    parts_sum = sum(rows[k] for k in ACCOUNTING_KEYS[1:])
+    if rows["read"] != parts_sum:
+        problems.append(
+            f"行数对不上：读取 {rows['read']} 行，入库 {rows['library']} + 非核心 {rows['noncore']} "
+            f"+ 阶段性排除 {rows['excluded']} + 退回 {rows['rejected']} = {parts_sum}"
+        )
+    year = manifest.get("year")
+    in_year = int((use["year"] == year).sum())
+    if rows["library"] != in_year:
+        problems.append(
+            f"manifest.json 记录入库 {rows['library']} 行，但 {year} 年度的使用记录有 {in_year} 行"
+        )
+    for outcome, label in (("noncore", "非核心"), ("excluded", "阶段性排除"), ("rejected", "退回")):
+        n = int(((sa["year"] == year) & (sa["outcome"] == outcome)).sum())
+        if rows[outcome] != n:
+            problems.append(
+                f"manifest.json 记录{label} {rows[outcome]} 行，但 {year} 年度未入库清单中有 {n} 行"
+            )
+    return problems
+
+
+# --- atomic publish ---------------------------------------------------------------------------------
+
+
+def _paths(repo_root: Path) -> tuple[Path, Path, Path]:
+    return repo_root / LIBRARY_DIR, repo_root / STAGING_DIR, repo_root / PREVIOUS_DIR
+
+
+def recover_interrupted(repo_root: Path) -> list[str]:
+    """Undo what a crashed publish left behind; returns what was done (Chinese), [] when nothing."""
+    library, staging, previous = _paths(Path(repo_root))
+    done: list[str] = []
+    if previous.exists():
+        if not library.exists():
+            # Crashed between the two renames: the previous release is the last good one.
+            os.replace(previous, library)
+            done.append("上次发布在替换途中中断：已恢复原指标库")
+        else:
+            # Crashed after the new release was in place: only the old copy is left to remove.
+            shutil.rmtree(previous)
+            done.append("已清理上次发布留下的旧版本副本")
+    if staging.exists():
+        shutil.rmtree(staging)
+        done.append("已清理上次中断发布留下的临时目录")
+    return done
+
+
+def publish_atomically(
+    tables: LibraryTables,
+    repo_root: Path,
+    *,
+    year: int,
+    accounting: dict[str, int],
+    extra: dict | None = None,
+    release: str | None = None,
+) -> dict:
+    """Write → verify → swap into repo_root/library; on any failure the last release stays as it was.
+
+    Staging happens in repo_root (same file system, so the swap is two renames) under names that
+    .git/info/exclude hides from git.
+    """
+    repo_root = Path(repo_root)
+    repo_root.mkdir(parents=True, exist_ok=True)
+    recover_interrupted(repo_root)
+    exclude_paths(repo_root)
+    library, staging, previous = _paths(repo_root)
+    try:
+        manifest = write_release(
+            tables, staging, year=year, accounting=accounting, extra=extra, release=release
+        )
+        problems = verify_release(staging)
+        if problems:
+            raise PublishError(problems)
+        _swap(staging, library, previous)
+    except BaseException:
+        recover_interrupted(repo_root)
+        raise
+    with contextlib.suppress(OSError):  # the new release is in place; the next call removes the old copy
+        shutil.rmtree(previous)
+    return manifest
+
+
+def _swap(staging: Path, library: Path, previous: Path) -> None:
+    had_library = library.exists()
+    if had_library:
+        os.replace(library, previous)
+    try:
+        os.replace(staging, library)
+    except BaseException:
+        if had_library and not library.exists():
+            os.replace(previous, library)
+        raise

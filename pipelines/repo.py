@@ -1,0 +1,398 @@
+"""Git for the library (gitpython): the deployment repo, its textconv driver, the rebuild lock, and
+one commit + annotated tag per release.
+
+Only library/ and reports/ are ever staged by a release; a manual edit there stops the rebuild
+instead of being overwritten. Tags are vY for a year's first release, then vY.1, vY.2 … for
+re-publications after corrections; a tag is never moved or rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import shlex
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import git
+
+RELEASE_PATHS = ("library", "reports")
+LOCK_FILE = ".indicators.lock"
+# Never committed: the staging/previous folders of an atomic publish, the lock, Dagster's scratch home.
+EXCLUDED = (".library-staging/", ".library-previous/", LOCK_FILE, ".dagster_home/")
+GITATTRIBUTES_LINES = (
+    "# 指标库：Parquet 文件在 git diff / git log -p 中显示为按指标编号排序的文本（indicators textconv）",
+    "*.parquet diff=parquet -text",
+    "library/manifest.json text eol=lf",
+)
+DEFAULT_NAME = "绩效指标库"
+DEFAULT_EMAIL = "indicator-library@localhost"
+COUNT_LABELS = (("added", "新增"), ("modified", "修改"), ("retired", "退出"), ("merged", "合并"))
+ROW_LABELS = (
+    ("read", "读取"),
+    ("library", "入库"),
+    ("noncore", "非核心"),
+    ("excluded", "阶段性排除"),
+    ("rejected", "退回"),
+)
+_TAG_RE = re.compile(r"^v(\d{4})(?:\.(\d+))?$")
+
+
+class RepoError(RuntimeError):
+    """The folder cannot serve as the library's repo."""
+
+
+class RepoDirtyError(RepoError):
+    """library/ or reports/ hold uncommitted changes a rebuild would overwrite."""
+
+    def __init__(self, entries: list[tuple[str, str]]):
+        self.files = [path for _, path in entries]
+        listing = "\n".join(f"  {label}：{path}" for label, path in entries)
+        super().__init__(
+            "library/ 或 reports/ 中有未提交的手工修改，重建会覆盖它们，已停止。"
+            f"请先提交（git commit）或撤销（git restore / 删除）这些文件后再运行：\n{listing}"
+        )
+
+
+class LockBusyError(RuntimeError):
+    """Another rebuild holds the lock."""
+
+
+class ReleaseTag(NamedTuple):
+    tag: str
+    year: int
+    n: int  # 0 for vY, N for vY.N
+    sha: str  # the commit the tag points at
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    committed: bool
+    sha: str
+    tag: str | None
+
+
+# --- the repo ---------------------------------------------------------------------------------------
+
+
+def open_repo(path: Path, create: bool = True) -> git.Repo:
+    """The library's repo at path; created (branch main) when missing and `create` is true.
+
+    Makes sure .gitattributes routes *.parquet to the textconv driver (committed), the driver is set
+    in this clone's config, and the publish/lock scratch names are in .git/info/exclude.
+    """
+    path = Path(path)
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        if not create:
+            raise RepoError(f"{path} 不是 git 仓库") from None
+        path.mkdir(parents=True, exist_ok=True)
+        repo = git.Repo.init(path, initial_branch="main")
+    if repo.bare:
+        raise RepoError(f"{path} 是裸仓库（bare），不能存放指标库工作目录")
+    configure_textconv(repo)
+    exclude_paths(Path(repo.working_tree_dir))
+    _ensure_gitattributes(repo)
+    return repo
+
+
+def configure_textconv(repo: git.Repo) -> None:
+    """Set the parquet diff driver in this clone's local config (git does not carry config on clone)."""
+    command = f"{shlex.quote(sys.executable)} -m pipelines.textconv"
+    reader = repo.config_reader()
+    # cachetextconv stores its cache as notes commits: without any identity git aborts `git log -p`
+    # ("unable to auto-detect email address"), so a repo with none gets the product's own.
+    missing = {
+        key: value
+        for key, value in (("name", DEFAULT_NAME), ("email", DEFAULT_EMAIL))
+        if not reader.has_option("user", key)
+    }
+    with repo.config_writer("repository") as cw:
+        cw.set_value('diff "parquet"', "textconv", command)
+        cw.set_value('diff "parquet"', "cachetextconv", "true")
+        for key, value in missing.items():
+            cw.set_value("user", key, value)
+
+
+def exclude_paths(repo_root: Path, patterns: tuple[str, ...] = EXCLUDED) -> None:
+    """Append missing patterns to .git/info/exclude (a plain file: nothing is committed)."""
+    git_dir = Path(repo_root) / ".git"
+    if not git_dir.is_dir():
+        return
+    exclude = git_dir / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+    have = set(text.splitlines())
+    missing = [p for p in patterns if p not in have]
+    if missing:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        exclude.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
+
+
+def _ensure_gitattributes(repo: git.Repo) -> None:
+    root = Path(repo.working_tree_dir)
+    attrs = root / ".gitattributes"
+    text = attrs.read_text(encoding="utf-8") if attrs.exists() else ""
+    have = set(text.splitlines())
+    missing = [line for line in GITATTRIBUTES_LINES if line not in have]
+    if missing:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        attrs.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
+    tracked_same = _has_head(repo) and not repo.git.status("--porcelain", "--", ".gitattributes")
+    if tracked_same:
+        return
+    with _identity(repo):
+        repo.git.add("--", ".gitattributes")
+        # --only: a user's other staged changes stay staged and out of this commit
+        repo.git.commit(
+            "-m",
+            "配置指标库仓库：Parquet 文件以文本显示差异（.gitattributes）",
+            "--only",
+            "--",
+            ".gitattributes",
+        )
+
+
+def _has_head(repo: git.Repo) -> bool:
+    try:
+        repo.head.commit  # noqa: B018 - raises on an unborn branch
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _identity(repo: git.Repo) -> Iterator[None]:
+    """Commit as 绩效指标库 unless the git config names someone (an operator's own identity wins)."""
+    reader = repo.config_reader()
+    env: dict[str, str] = {}
+    if not reader.has_option("user", "name"):
+        env |= {"GIT_AUTHOR_NAME": DEFAULT_NAME, "GIT_COMMITTER_NAME": DEFAULT_NAME}
+    if not reader.has_option("user", "email"):
+        env |= {"GIT_AUTHOR_EMAIL": DEFAULT_EMAIL, "GIT_COMMITTER_EMAIL": DEFAULT_EMAIL}
+    with repo.git.custom_environment(**env):
+        yield
+
+
+# --- clean check ------------------------------------------------------------------------------------
+
+_STATUS_ZH = {
+    "M": "已修改",
+    "A": "已暂存新增",
+    "D": "已删除",
+    "R": "已重命名",
+    "C": "已复制",
+    "T": "类型改变",
+    "U": "合并冲突",
+}
+
+
+def dirty_release_files(repo: git.Repo) -> list[tuple[str, str]]:
+    """(Chinese status, path) of every uncommitted change under library/ and reports/."""
+    out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", *RELEASE_PATHS)
+    entries: list[tuple[str, str]] = []
+    fields = out.split("\0")
+    i = 0
+    while i < len(fields):
+        item = fields[i]
+        i += 1
+        if len(item) < 4:
+            continue
+        code, path = item[:2], item[3:]
+        if code[0] in "RC":
+            i += 1  # the rename's source path follows
+        if code == "??":
+            label = "未跟踪的新文件"
+        else:
+            letter = code[1] if code[1] != " " else code[0]
+            label = _STATUS_ZH.get(letter, "已改动")
+            if code[0] != " " and code[1] == " ":
+                label += "（已暂存）"
+        entries.append((label, path))
+    return entries
+
+
+def ensure_clean(repo: git.Repo) -> None:
+    """Raise RepoDirtyError when library/ or reports/ hold changes not made by a committed release."""
+    entries = dirty_release_files(repo)
+    if entries:
+        raise RepoDirtyError(entries)
+
+
+# --- lock -------------------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _read_lock(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def rebuild_lock(repo_root: Path) -> Iterator[Path]:
+    """Hold repo_root/.indicators.lock for the duration; LockBusyError when another rebuild holds it.
+
+    A lock left by a process that died on this host is taken over; one from another host is not
+    (its process cannot be checked from here).
+    """
+    path = Path(repo_root) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
+    for _attempt in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_lock(path)
+            if not _stale(holder):
+                raise LockBusyError(_busy_message(path, holder)) from None
+            _take_away(path, holder)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(mine, fh)
+        break
+    else:
+        raise LockBusyError(_busy_message(path, _read_lock(path)))
+    try:
+        yield path
+    finally:
+        if _read_lock(path) == mine:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _stale(holder: dict | None) -> bool:
+    if not holder or not isinstance(holder.get("pid"), int):
+        return False  # being written right now, or not ours to judge: treat as busy
+    return holder.get("host") == socket.gethostname() and not _pid_alive(holder["pid"])
+
+
+def _take_away(path: Path, holder: dict) -> None:
+    """Remove a stale lock, unless another process replaced it since we read it."""
+    aside = path.with_name(f"{path.name}.stale-{os.getpid()}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return  # someone else took it away first
+        raise
+    if _read_lock(aside) == holder:
+        aside.unlink()
+    elif not path.exists():
+        os.replace(aside, path)  # a live lock moved by mistake: put it back
+    else:
+        aside.unlink()
+
+
+def _busy_message(path: Path, holder: dict | None) -> str:
+    who = f"进程 {holder.get('pid')}，主机 {holder.get('host')}" if holder else "持有者信息无法读取"
+    return (
+        f"另一个重建正在进行（{who}），同一仓库不能同时运行两个重建。请等它结束后再运行；"
+        f"如确认没有其他重建在运行，可删除锁文件 {path}"
+    )
+
+
+# --- tags -------------------------------------------------------------------------------------------
+
+
+def release_tags(repo: git.Repo) -> list[ReleaseTag]:
+    """Every release tag (vY, vY.N), in release order: by year, then by re-publication number."""
+    tags = []
+    for ref in repo.tags:
+        m = _TAG_RE.match(ref.name)
+        if m:
+            tags.append(ReleaseTag(ref.name, int(m.group(1)), int(m.group(2) or 0), ref.commit.hexsha))
+    return sorted(tags, key=lambda t: (t.year, t.n))
+
+
+def latest_release_tag(repo: git.Repo, year: int | None = None) -> ReleaseTag | None:
+    """The last release (of `year` when given), or None."""
+    tags = [t for t in release_tags(repo) if year is None or t.year == year]
+    return tags[-1] if tags else None
+
+
+def next_release_tag(repo: git.Repo, year: int) -> str:
+    """vY for a year's first release, else vY.(N+1)."""
+    last = latest_release_tag(repo, year)
+    return f"v{year}" if last is None else f"v{year}.{last.n + 1}"
+
+
+# --- commit -----------------------------------------------------------------------------------------
+
+
+def commit_message(year: int, counts: dict[str, int], message_extra: str = "") -> str:
+    """Chinese commit message: the change counts and the row accounting of the release."""
+    changes = "，".join(f"{label} {int(counts.get(key, 0))}" for key, label in COUNT_LABELS)
+    subject = f"{year}年度指标库发布：{changes}；入库 {int(counts.get('library', 0))} 行"
+    body = []
+    if any(key in counts for key, _ in ROW_LABELS):
+        body.append("行数：" + "，".join(f"{label} {int(counts.get(key, 0))}" for key, label in ROW_LABELS))
+    body += [f"{k}：{v}" for k, v in sorted(counts.items()) if k not in dict(COUNT_LABELS) | dict(ROW_LABELS)]
+    if message_extra.strip():
+        body.append(message_extra.strip())
+    return subject + ("\n\n" + "\n".join(body) if body else "") + "\n"
+
+
+def commit_release(
+    repo: git.Repo, year: int, counts: dict[str, int], *, message_extra: str = ""
+) -> CommitResult:
+    """Stage and commit library/ and reports/ only, then tag the release (vY, else the next vY.N).
+
+    counts: added / modified / retired / merged (indicator changes) and read / library / noncore /
+    excluded / rejected (rows); missing keys count 0. Nothing changed → no commit, no tag.
+    """
+    root = Path(repo.working_tree_dir)
+    if present := [p for p in RELEASE_PATHS if (root / p).exists() or repo.git.ls_files("--", p)]:
+        repo.git.add("-A", "--", *present)
+    # Pathspecs git knows (in the index or in HEAD): an empty, never-tracked reports/ is not one.
+    paths = [p for p in RELEASE_PATHS if repo.git.ls_files("--", p) or _in_head(repo, p)]
+    changed = bool(paths) and _staged_changes(repo, paths)
+    if not changed:
+        last = latest_release_tag(repo, year)
+        head = repo.head.commit.hexsha if _has_head(repo) else ""
+        return CommitResult(False, head, last.tag if last else None)
+    message = commit_message(year, counts, message_extra)
+    tag = next_release_tag(repo, year)
+    with _identity(repo):
+        # --only with the paths: anything else a user staged stays out of the release commit
+        repo.git.commit("-m", message, "--only", "--", *paths)
+        sha = repo.head.commit.hexsha
+        repo.git.tag("-a", tag, "-m", f"{year}年度指标库发布 {tag}\n\n{message}", sha)
+    return CommitResult(True, sha, tag)
+
+
+def _in_head(repo: git.Repo, path: str) -> bool:
+    return _has_head(repo) and bool(repo.git.ls_tree("--name-only", "HEAD", "--", path))
+
+
+def _staged_changes(repo: git.Repo, paths: list[str]) -> bool:
+    if _has_head(repo):
+        args = ["--cached", "--quiet", "HEAD", "--", *paths]
+    else:
+        return bool(repo.git.ls_files("--", *paths))
+    try:
+        repo.git.diff(*args)
+    except git.GitCommandError as exc:
+        if exc.status == 1:
+            return True
+        raise
+    return False

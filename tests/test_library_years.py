@@ -1,0 +1,324 @@
+"""Three simulated years through the real annual_rebuild job into a real git repo (issue: the library).
+
+Covers adds, cross-department merges (identical and synonym), stable ids, 修改 with reason, 退出,
+auto-retirement, reactivation, a common indicator used by a department, the no-op rerun, the row
+accounting, an interrupted publish, determinism, text diffs in `git log -p`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from pipelines import publish
+from pipelines.defs.run import run_rebuild
+from pipelines.query import indicators_at, usages_at
+from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
+
+FIN = "101"
+
+
+def _row(project: str, name: str, l1: str, l2: str, unit: str, **kw: object) -> dict[str, object]:
+    return project_row(
+        project=project, name=name, level1=l1, level2=l2, unit=unit, function_code="2050201", **kw
+    )
+
+
+def _training(project: str, count_name: str = "培训人次") -> list[dict[str, object]]:
+    return [
+        _row(project, count_name, "产出指标", "数量指标", "人次", definition="反映参加培训的人次"),
+        _row(project, "培训合格率", "产出指标", "质量指标", "%", definition="反映培训考核合格的比例"),
+        _row(
+            project, f"{project}覆盖率", "效益指标", "社会效益指标", "%", definition="反映培训覆盖对象的比例"
+        ),
+    ]
+
+
+def _common_rows() -> list[dict[str, object]]:
+    return [
+        project_row(
+            project="",
+            function_code="",
+            name="会议次数",
+            level1="产出指标",
+            level2="数量指标",
+            unit="次",
+            definition="反映组织会议的次数",
+        ),
+    ]
+
+
+def _ids(repo: Path) -> dict[str, str]:
+    ind = publish.read_table(repo / "library", "indicators")
+    return dict(zip(ind["name"], ind["indicator_id"], strict=True))
+
+
+def _rebuild(year: int, inbox: Path, repo: Path, instance: dg.DagsterInstance, **kw: object):  # type: ignore[no-untyped-def]
+    return run_rebuild(year, inbox, repo, finance_dept=FIN, instance=instance, **kw)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def three_years(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    base = tmp_path_factory.mktemp("years")
+    repo = base / "repo"
+    instance = dg.DagsterInstance.ephemeral()
+    out: dict[str, object] = {"repo": repo, "base": base}
+
+    # 2024: two departments both submit 培训人次 (one as 参训人次: synonym S001) and the finance bureau a common one.
+    y1 = base / "2024"
+    y1.mkdir()
+    write_workbook(
+        y1 / "fin.xlsx",
+        default_info(year=2024, dept_code=FIN, dept_name="财政局"),
+        [],
+        [],
+        common_rows=_common_rows(),
+    )
+    write_workbook(
+        y1 / "edu.xlsx",
+        default_info(year=2024, dept_code="201", dept_name="教育局"),
+        [core_row()],
+        _training("教师培训"),
+    )
+    health = _training("医生培训", count_name="参训人次")
+    write_workbook(
+        y1 / "health.xlsx", default_info(year=2024, dept_code="202", dept_name="卫健委"), [], health
+    )
+    out["r1"] = _rebuild(2024, y1, repo, instance)
+    out["ids1"] = _ids(repo)
+    ids = out["ids1"]
+
+    # 2025: edu keeps 培训人次, modifies 培训合格率 (reason), retires its 覆盖率; health drops 医生培训覆盖率 silently
+    # and adds a row identical to the common 会议次数; one unreadable file in the inbox.
+    y2 = base / "2025"
+    y2.mkdir()
+    edu = [
+        _row(
+            "教师培训",
+            "培训人次",
+            "产出指标",
+            "数量指标",
+            "人次",
+            change_type="沿用",
+            library_id=ids["培训人次"],
+        ),
+        _row(
+            "教师培训",
+            "培训合格率",
+            "产出指标",
+            "质量指标",
+            "%",
+            definition="反映培训结业考核合格人数占参训人数的比例",
+            change_type="修改",
+            library_id=ids["培训合格率"],
+            change_reason="口径细化为结业考核",
+        ),
+        _row(
+            "教师培训",
+            "教师培训覆盖率",
+            "效益指标",
+            "社会效益指标",
+            "%",
+            change_type="退出",
+            library_id=ids["教师培训覆盖率"],
+            change_reason="并入年度考核",
+        ),
+    ]
+    write_workbook(
+        y2 / "edu.xlsx", default_info(year=2025, dept_code="201", dept_name="教育局"), [core_row()], edu
+    )
+    health2 = _training("医生培训")[:2] + [
+        project_row(
+            project="医生培训",
+            function_code="2050201",
+            name="会议次数",
+            level1="产出指标",
+            level2="数量指标",
+            unit="次",
+            definition="反映组织会议的次数",
+        )
+    ]
+    write_workbook(
+        y2 / "health.xlsx", default_info(year=2025, dept_code="202", dept_name="卫健委"), [], health2
+    )
+    write_workbook(
+        y2 / "fin.xlsx",
+        default_info(year=2025, dept_code=FIN, dept_name="财政局"),
+        [],
+        [],
+        common_rows=_common_rows(),
+    )
+    (y2 / "old.xlsx").write_bytes(b"\xd0\xcf\x11\xe0 not an xlsx")
+    out["r2"] = _rebuild(2025, y2, repo, instance)
+    out["ids2"] = _ids(repo)
+
+    # 2026: health brings 医生培训覆盖率 back (reactivation); then the same inputs again (no commit).
+    y3 = base / "2026"
+    y3.mkdir()
+    write_workbook(
+        y3 / "edu.xlsx", default_info(year=2026, dept_code="201", dept_name="教育局"), [core_row()], edu[:2]
+    )
+    write_workbook(
+        y3 / "health.xlsx",
+        default_info(year=2026, dept_code="202", dept_name="卫健委"),
+        [],
+        _training("医生培训"),
+    )
+    write_workbook(
+        y3 / "fin.xlsx",
+        default_info(year=2026, dept_code=FIN, dept_name="财政局"),
+        [],
+        [],
+        common_rows=_common_rows(),
+    )
+    out["r3"] = _rebuild(2026, y3, repo, instance)
+    out["head3"] = _git(repo, "rev-parse", "HEAD").strip()
+    out["r3b"] = _rebuild(2026, y3, repo, instance)
+    out["inboxes"] = (y1, y2, y3)
+    return out
+
+
+def test_first_year_merges_duplicates_across_departments(three_years: dict[str, object]) -> None:
+    r1 = three_years["r1"]
+    assert r1.success and r1.published["tag"] == "v2024"
+    assert r1.accounting == {"read": 8, "library": 8, "noncore": 0, "excluded": 0, "rejected": 0}
+    repo = three_years["repo"]
+    ind = publish.read_table(repo / "library", "indicators").set_index("indicator_id")
+    ids = three_years["ids1"]
+    training = ind.loc[ids["培训人次"]]
+    assert sorted(training["departments"]) == ["201", "202"]  # identical + synonym (参训→培训) merged
+    assert "参训人次" in list(training["aliases"])
+    assert ind.loc[ids["会议次数"], "scope"] == "共性" and ids["会议次数"].startswith("ZB-G")
+    assert ids["培训人次"].startswith("ZB-X") and len(ind) == 6
+
+
+def test_second_year_modify_retire_autoretire_and_common_usage(three_years: dict[str, object]) -> None:
+    r2, repo = three_years["r2"], three_years["repo"]
+    ids1, ids2 = three_years["ids1"], three_years["ids2"]
+    assert r2.errors == [] and r2.failed_checks == []
+    assert r2.success and r2.published["tag"] == "v2025"
+    assert (
+        r2.accounting["read"]
+        == r2.accounting["library"]
+        + r2.accounting["noncore"]
+        + r2.accounting["excluded"]
+        + r2.accounting["rejected"]
+    )
+    for name, iid in ids1.items():  # ids are stable
+        assert ids2[name] == iid
+    ind = indicators_at(repo, "v2025").set_index("indicator_id")
+    mod = ind.loc[ids1["培训合格率"]]
+    assert (
+        mod["definition"] == "反映培训结业考核合格人数占参训人数的比例"
+        and mod["last_change_reason"] == "口径细化为结业考核"
+    )
+    retired = ind.loc[ids1["教师培训覆盖率"]]
+    assert (retired["status"], retired["retire_reason"], retired["retired_year"]) == (
+        "retired",
+        "并入年度考核",
+        2025,
+    )
+    auto = ind.loc[ids1["医生培训覆盖率"]]
+    assert (auto["status"], auto["retire_reason"]) == ("retired", "本年度无部门使用")
+    usages = usages_at(repo, "v2025")
+    meeting = usages[
+        (usages["year"] == 2025) & (usages["dept_code"] == "202") & (usages["name"] == "会议次数")
+    ]
+    assert meeting["indicator_id"].tolist() == [
+        ids1["会议次数"]
+    ]  # a department's row identical to a common indicator
+    manifest = json.loads(_git(repo, "show", "v2025:library/manifest.json"))
+    assert manifest["rows"] == r2.accounting
+
+
+def test_third_year_reactivates_and_rerun_makes_no_commit(three_years: dict[str, object]) -> None:
+    r3, r3b, repo = three_years["r3"], three_years["r3b"], three_years["repo"]
+    ids1 = three_years["ids1"]
+    assert r3.success and r3.published["tag"] == "v2026"
+    ind = publish.read_table(repo / "library", "indicators").set_index("indicator_id")
+    back = ind.loc[ids1["医生培训覆盖率"]]
+    assert back["status"] == "active" and back["last_change_type"] == "恢复" and pd.isna(back["retired_year"])
+    assert back["first_year"] == 2024  # history intact
+    assert r3b.success and r3b.published["committed"] is False
+    assert _git(repo, "rev-parse", "HEAD").strip() == three_years["head3"]
+    tags = _git(repo, "tag").split()
+    assert sorted(tags) == ["v2024", "v2025", "v2026"]
+
+
+def test_git_log_shows_indicator_rows_as_text(three_years: dict[str, object]) -> None:
+    repo = three_years["repo"]
+    log = _git(repo, "log", "-p", "v2024..v2025", "--", "library/indicators")
+    assert "Binary files" not in log
+    iid = three_years["ids1"]["培训合格率"]
+    changed = [line for line in log.splitlines() if line.startswith(("+", "-")) and iid in line]
+    assert any("结业考核" in line for line in changed if line.startswith("+"))
+    subject = _git(repo, "log", "-1", "--format=%s", "v2025")
+    assert "2025年度指标库发布" in subject and "修改 1" in subject
+
+
+def test_same_inputs_give_byte_identical_library(three_years: dict[str, object], tmp_path: Path) -> None:
+    y1 = three_years["inboxes"][0]
+    repo_a, repo_b = tmp_path / "a", tmp_path / "b"
+    instance = dg.DagsterInstance.ephemeral()
+    _rebuild(2024, y1, repo_a, instance)
+    _rebuild(2024, y1, repo_b, instance)
+
+    def digest(root: Path) -> dict[str, str]:
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    assert digest(repo_a / "library") == digest(repo_b / "library")
+    assert digest(repo_a / "reports") == digest(repo_b / "reports")
+
+
+def test_interrupted_publish_leaves_the_release_untouched(
+    three_years: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    y1, y2, _ = three_years["inboxes"]
+    repo = tmp_path / "repo"
+    instance = dg.DagsterInstance.ephemeral()
+    assert _rebuild(2024, y1, repo, instance).success
+    before = {
+        p.relative_to(repo).as_posix(): p.read_bytes() for p in (repo / "library").rglob("*") if p.is_file()
+    }
+    head = _git(repo, "rev-parse", "HEAD")
+
+    original = publish._swap
+
+    def crash(*args: object, **kw: object) -> None:
+        original(*args, **kw)  # the new library is in place …
+        raise RuntimeError("断电")  # … and the process dies before the commit
+
+    monkeypatch.setattr(publish, "_swap", crash)
+    outcome = _rebuild(2025, y2, repo, instance)
+    assert not outcome.success
+    after = {
+        p.relative_to(repo).as_posix(): p.read_bytes() for p in (repo / "library").rglob("*") if p.is_file()
+    }
+    assert after == before and _git(repo, "rev-parse", "HEAD") == head
+    assert _git(repo, "status", "--porcelain", "--", "library", "reports") == ""
+
+    monkeypatch.setattr(publish, "_swap", original)
+    assert _rebuild(2025, y2, repo, instance).success
+
+
+def test_dry_run_publishes_nothing(three_years: dict[str, object], tmp_path: Path) -> None:
+    y1 = three_years["inboxes"][0]
+    repo = tmp_path / "repo"
+    outcome = _rebuild(2024, y1, repo, dg.DagsterInstance.ephemeral(), dry_run=True)
+    assert outcome.success and outcome.accounting["read"] == 8
+    assert not (repo / "library").exists()
+    assert _git(repo, "tag") == ""

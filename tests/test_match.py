@@ -1,0 +1,346 @@
+"""Dedupe matching: candidates for review, merge_review.xlsx and the rules its decisions become."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipelines.match import (
+    DECISIONS,
+    REVIEW_COLUMNS,
+    MatchConfig,
+    ReviewError,
+    apply_review,
+    diff_pattern,
+    find_candidates,
+    generate_pairs,
+    _prepare,
+    write_merge_review,
+)
+from pipelines.normalize import default_rules, load_rules, normalize_rows, write_rules_csv
+
+PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
+
+
+def clusters(*records: dict[str, str], prefix: str = "N") -> pd.DataFrame:
+    """Distinct indicators as consolidation hands them to find_candidates (normalized, with ids)."""
+    base = {"scope": "项目", "level1": "产出指标", "level2": "数量指标", "name": "", "unit": "", "definition": "", "function_code": "2050803"}
+    frame = normalize_rows(pd.DataFrame([base | r for r in records]))
+    frame["id"] = [r.get("id", f"{prefix}{i:04d}") for i, r in enumerate(records)]
+    return frame
+
+
+def pair_set(candidates: pd.DataFrame) -> set[frozenset[str]]:
+    return {frozenset(p) for p in zip(candidates["id_a"], candidates["id_b"], strict=True)}
+
+
+def labelled_block(split: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled pairs of a split and their distinct (name, unit) rows as one block of clusters."""
+    pairs = pd.read_csv(PAIRS, dtype=str, keep_default_na=False, comment="#")
+    pairs = pairs[pairs["split"] == split].reset_index(drop=True)
+    sides = pd.concat(
+        [
+            pairs[["name_a", "definition_a", "unit_a"]].set_axis(["name", "definition", "unit"], axis=1),
+            pairs[["name_b", "definition_b", "unit_b"]].set_axis(["name", "definition", "unit"], axis=1),
+        ]
+    ).drop_duplicates(["name", "unit"])
+    frame = clusters(*sides.to_dict("records"))
+    return pairs, frame
+
+
+# --- candidates --------------------------------------------------------------------------------------
+def test_labelled_set_is_large_realistic_and_held_out() -> None:
+    pairs = pd.read_csv(PAIRS, dtype=str, keep_default_na=False, comment="#")
+    assert len(pairs) >= 200
+    assert 0.3 <= (pairs["label"] == "1").mean() <= 0.5
+    assert (pairs["split"] == "holdout").mean() >= 0.3
+    assert set(pairs["split"]) == {"tune", "holdout"}
+    assert pairs["note"].str.contains("realdata").sum() >= 60
+
+
+def test_candidates_find_labelled_positives_not_auto_merged() -> None:
+    pairs, frame = labelled_block("tune")
+    ident = {(n, u): i for n, u, i in zip(frame["name"], frame["unit"], frame["id"], strict=True)}
+    key = dict(zip(frame["id"], frame["key"], strict=True))
+    proposed = pair_set(find_candidates(frame, None))
+    positives = pairs[pairs["label"] == "1"]
+    missed = []
+    for row in positives.itertuples():
+        a, b = ident[(row.name_a, row.unit_a)], ident[(row.name_b, row.unit_b)]
+        if key[a] != key[b] and frozenset((a, b)) not in proposed:
+            missed.append((row.name_a, row.name_b))
+    not_auto = sum(key[ident[(r.name_a, r.unit_a)]] != key[ident[(r.name_b, r.unit_b)]] for r in positives.itertuples())
+    assert not_auto >= 15  # the set really exercises the review path
+    assert len(missed) <= 0.1 * not_auto, missed
+
+
+def test_auto_merges_are_precise_on_every_split() -> None:
+    for split in ("tune", "holdout"):
+        pairs, frame = labelled_block(split)
+        key = {(n, u): k for n, u, k in zip(frame["name"], frame["unit"], frame["key"], strict=True)}
+        merged = pairs[[key[(r.name_a, r.unit_a)] == key[(r.name_b, r.unit_b)] for r in pairs.itertuples()]]
+        assert (merged["label"] == "1").all(), merged[["name_a", "name_b"]]
+
+
+def test_one_character_negatives_are_explained_with_their_pattern() -> None:
+    frame = clusters({"name": "湿地执行率", "unit": "%"}, {"name": "耕地执行率", "unit": "%"})
+    candidates = find_candidates(frame, None)
+    assert len(candidates) == 1
+    row = candidates.iloc[0]
+    assert row["pattern"] in ("湿→耕", "耕→湿") and row["pattern_group"] == "湿↔耕"
+    assert "名称仅差一字" in row["reason"] and "单位相同（%）" in row["reason"] and "后缀同为“率”" in row["reason"]
+
+
+def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> None:
+    frame = clusters(
+        {"name": "培训人次", "unit": "人次"},
+        {"name": "培训场次", "unit": "人次"},
+        {"name": "受益人数", "unit": "人"},
+        {"name": "受益户数", "unit": "人"},
+        {"name": "项目总投资", "unit": "万元"},
+        {"name": "项目总投资", "unit": "元"},
+    )
+    candidates = find_candidates(frame, None)
+    assert pair_set(candidates) == {frozenset(("N0004", "N0005"))}
+    row = candidates.iloc[0]
+    assert "unit_conflict" in row["flags"] and "单位不同" in row["reason"] and row["score"] <= 75
+    with_conflicts = find_candidates(frame, None, config=MatchConfig(include_suffix_conflicts=True, min_score=0, min_cosine=0.0))
+    conflicting = with_conflicts[with_conflicts["flags"].str.contains("suffix_conflict")]
+    assert {frozenset(("N0000", "N0001")), frozenset(("N0002", "N0003"))} <= pair_set(conflicting)
+    assert (conflicting["score"] <= 30).all()
+
+
+def test_no_auto_merge_across_units_or_suffixes() -> None:
+    """Key equality implies equal unit and equal suffix class: checked over the whole labelled set."""
+    pairs = pd.read_csv(PAIRS, dtype=str, keep_default_na=False, comment="#")
+    names = pd.concat([pairs[["name_a", "unit_a"]].set_axis(["name", "unit"], axis=1), pairs[["name_b", "unit_b"]].set_axis(["name", "unit"], axis=1)])
+    frame = clusters(*names.drop_duplicates().to_dict("records"))
+    for _, group in frame.groupby("key"):
+        assert group["unit_norm"].nunique() == 1 and group["suffix_class"].nunique() == 1
+
+
+def test_numbers_lower_the_score() -> None:
+    frame = clusters({"name": "第一季度档案基础工作完成进度"}, {"name": "第二季度档案基础工作完成进度"}, {"name": "预算执行进度（7月）"}, {"name": "预算执行进度（11月）"})
+    assert find_candidates(frame, None).empty
+    kept = find_candidates(frame, None, config=MatchConfig(min_score=0))
+    assert kept["flags"].str.contains("number").all() and len(kept) == 2
+
+
+def test_common_indicators_are_matched_across_scopes_and_kept_as_a() -> None:
+    frame = clusters(
+        {"scope": "共性", "name": "培训计划按时完成率", "unit": "%", "function_code": "", "id": "C-G000001"},
+        {"scope": "项目", "name": "培训计划完成率", "unit": "%", "function_code": "2130101"},
+        {"scope": "部门整体", "name": "年度培训计划按时完成率", "unit": "%", "function_code": ""},
+    )
+    candidates = find_candidates(frame, None)
+    assert len(candidates) == 2
+    assert (candidates["id_a"] == "C-G000001").all()
+    assert candidates["reason"].str.contains("共性指标").all()
+
+
+def test_existing_indicators_are_a_and_never_paired_with_each_other() -> None:
+    existing = clusters({"name": "资金拨付及时率", "unit": "%"}, {"name": "资金拨付准时率", "unit": "%"}, prefix="C-X")
+    new = clusters({"name": "资金及时拨付率", "unit": "%"})
+    candidates = find_candidates(new, existing)
+    assert len(candidates) >= 1
+    assert candidates["id_a"].str.startswith("C-X").all() and (candidates["id_b"] == "N0000").all()
+    assert (candidates["origin_a"] == "existing").all()
+    assert "仅语序不同" in candidates.iloc[0]["reason"] or "语序" in candidates.iloc[0]["reason"]
+
+
+def test_do_not_merge_rules_are_respected(tmp_path: Path) -> None:
+    frame = clusters(
+        {"name": "湿地执行率", "unit": "%", "id": "A1"},
+        {"name": "耕地执行率", "unit": "%", "id": "A2"},
+        {"name": "湿地保护率", "unit": "%", "id": "A3"},
+        {"name": "耕地保护率", "unit": "%", "id": "A4"},
+        {"name": "城市生活垃圾无害化处理率", "unit": "%", "id": "A5"},
+        {"name": "农村生活垃圾无害化处理率", "unit": "%", "id": "A6"},
+    )
+    before = pair_set(find_candidates(frame, None))
+    assert {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))} <= before
+    rules_dir = tmp_path / "rules"
+    write_rules_csv(
+        rules_dir / "do_not_merge.csv",
+        ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note"),
+        [
+            {"rule_id": "N2025-0001", "kind": "pattern", "pattern": "耕→湿"},  # direction does not matter
+            {"rule_id": "N2025-0002", "kind": "pair", "id_a": "A5", "id_b": "A6"},  # by ids
+        ],
+        "test",
+    )
+    after = pair_set(find_candidates(frame, None, load_rules(rules_dir)))
+    assert not after & {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
+    assert after == before - {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
+
+
+def test_diff_pattern_merges_adjacent_edits() -> None:
+    assert diff_pattern("有害生物截获率", "禁止进境物截获率") == "有害生→禁止进境"
+    assert diff_pattern("档案整理移库", "新增档案整理移库") == "∅→新增"
+    assert diff_pattern("培训人次", "培训人次") == ""
+
+
+# --- scaling guard (not a timing test) ---------------------------------------------------------------
+def _generated(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    subjects = "培训 会议 档案 道路 垃圾 资金 设备 系统 网站 公厕 路灯 河道 农田 森林 学生 患者 企业 群众 工程 项目".split()
+    actions = "整理 清运 养护 发放 维修 检查 抽检 验收 建设 改造 采购 更新 运行 处置 办结 宣传 监测 巡查 保洁 开放".split()
+    measures = "完成率 合格率 覆盖率 及时率 达标率 到位率 准确率 满意度 人次 次数 天数 数量 面积".split()
+    names = {f"{rng.choice(subjects)}{rng.choice(actions)}{rng.choice(actions)}{rng.choice(measures)}" for _ in range(n * 3)}
+    names = sorted(names)[:n]
+    rows = pd.DataFrame({"id": [f"N{i:06d}" for i in range(len(names))], "name": names, "scope": "项目", "level1": "产出指标", "level2": "数量指标", "function_class": "205"})
+    rows["match_name"] = rows["name"]
+    return rows
+
+
+def test_scored_pairs_grow_linearly_with_rows() -> None:
+    """One big block: the pairs generated stay within top_k per row, so the work is linear, not quadratic."""
+    cfg = MatchConfig(top_k=5, df_cap=200)
+    counts = {}
+    for n in (500, 4000):
+        rows = _prepare(_generated(n, 1), "new", default_rules())
+        pairs = generate_pairs(rows, cfg)
+        assert len(pairs) <= cfg.top_k * len(rows)
+        assert (pairs["i"] < pairs["j"]).all() and not pairs.duplicated(["i", "j"]).any()
+        counts[len(rows)] = len(pairs)
+    (n_small, p_small), (n_big, p_big) = sorted(counts.items())
+    assert p_big / p_small <= 1.5 * n_big / n_small
+    assert n_big * (n_big - 1) / 2 > 50 * p_big  # far from all pairs
+
+
+# --- merge_review.xlsx and indicators review ---------------------------------------------------------
+@pytest.fixture
+def review_candidates() -> pd.DataFrame:
+    frame = clusters(
+        {"name": "湿地执行率", "unit": "%", "id": "C-X000001"},
+        {"name": "耕地执行率", "unit": "%", "id": "N0001"},
+        {"name": "垃圾清运及时率", "unit": "%", "id": "C-X000002"},
+        {"name": "垃圾及时清运率", "unit": "%", "id": "N0002"},
+        {"name": "湿地保护率", "unit": "%", "id": "C-X000003"},
+        {"name": "耕地保护率", "unit": "%", "id": "N0003"},
+        {"name": "=SUM(A1)培训完成率", "unit": "%", "id": "N0004"},
+        {"name": "=SUM(A1)培训计划完成率", "unit": "%", "id": "N0005"},
+    )
+    existing = frame[frame["id"].str.startswith("C-")]
+    new = frame[~frame["id"].str.startswith("C-")]
+    candidates = find_candidates(new, existing)
+    assert len(candidates) >= 3
+    return candidates
+
+
+def test_merge_review_columns_validation_and_determinism(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
+    path = write_merge_review(review_candidates, tmp_path / "reports" / "2025" / "merge_review.xlsx")
+    first = hashlib.sha256(path.read_bytes()).hexdigest()
+    shuffled = review_candidates.sample(frac=1.0, random_state=3)
+    write_merge_review(shuffled, path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == first
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    assert header[:7] == list(REVIEW_COLUMNS)
+    assert header[:7] == ["指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定"]
+    validations = ws.data_validations.dataValidation
+    assert any(v.type == "list" and "合并" in v.formula1 and "不合并" in v.formula1 and "G2" in str(v.sqref) for v in validations)
+    names = [ws.cell(r, 2).value for r in range(2, ws.max_row + 1)] + [ws.cell(r, 4).value for r in range(2, ws.max_row + 1)]
+    assert not any(isinstance(n, str) and n.startswith("=") for n in names)  # neutralized
+    assert any(isinstance(n, str) and n.startswith("'=") for n in names)
+    patterns = [ws.cell(r, 8).value for r in range(2, ws.max_row + 1)]
+    groups = [ws.cell(r, 9).value for r in range(2, ws.max_row + 1)]
+    assert groups[0] == groups[1] and patterns[0] in ("湿→耕", "耕→湿")  # the shared pattern is listed together
+    summary = wb["差异模式"]
+    assert [c.value for c in summary[1]] == ["分组", "差异模式", "对数", "示例", "决定"]
+    assert summary.cell(2, 3).value == 2
+
+
+def test_merge_review_with_no_candidates(tmp_path: Path) -> None:
+    path = write_merge_review(find_candidates(clusters({"name": "培训人次"}), None), tmp_path / "merge_review.xlsx")
+    wb = load_workbook(path)
+    assert [c.value for c in wb.worksheets[0][1]][:7] == list(REVIEW_COLUMNS)
+    assert wb.worksheets[0].max_row == 1
+
+
+def _fill(path: Path, decisions: dict[int, str], patterns: dict[int, str] | None = None) -> Path:
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    for row, decision in decisions.items():
+        ws.cell(row, 7).value = decision
+    for row, decision in (patterns or {}).items():
+        wb["差异模式"].cell(row, 5).value = decision
+    out = path.with_name("filled.xlsx")
+    wb.save(out)
+    return out
+
+
+def test_apply_review_round_trip(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
+    path = write_merge_review(review_candidates, tmp_path / "merge_review.xlsx")
+    ws = load_workbook(path).worksheets[0]
+    rows = {ws.cell(r, 2).value + "|" + ws.cell(r, 4).value: r for r in range(2, ws.max_row + 1)}
+    order_row = rows["垃圾清运及时率|垃圾及时清运率"]
+    wetland_row = rows["湿地执行率|耕地执行率"]
+    formula_row = next(r for k, r in rows.items() if k.startswith("'="))
+    filled = _fill(path, {order_row: "合并", wetland_row: "不合并", formula_row: "合併"})  # Traditional accepted
+
+    repo_rules = tmp_path / "repo" / "rules"
+    summary = apply_review(filled, repo_rules, 2025)
+    assert summary.merged == 2 and summary.not_merged == 1
+    assert len(summary.new_synonyms) == 2 and summary.new_do_not_merge == ["N2025-0001"]
+    assert ("C-X000002", "N0002") in summary.merges
+    syn = (repo_rules / "synonyms.csv").read_text(encoding="utf-8")
+    assert "M2025-0001" in syn and "=SUM(A1)" in syn and "'=" not in syn  # the neutralizing quote is removed
+    files = {p.name: p.read_bytes() for p in repo_rules.iterdir()}
+
+    # Idempotent: the same file again adds nothing and leaves the bytes alone.
+    again = apply_review(filled, repo_rules, 2025)
+    assert again.new_synonyms == [] and again.new_do_not_merge == []
+    assert {p.name: p.read_bytes() for p in repo_rules.iterdir()} == files
+
+    # A later rebuild uses the rules: the merged pair is one key, the refused pair is no longer proposed.
+    rules = load_rules(repo_rules)
+    merged = normalize_rows(pd.DataFrame({"scope": ["项目"] * 2, "level1": "产出指标", "level2": "数量指标", "name": ["垃圾清运及时率", "垃圾及时清运率"], "unit": "%", "function_code": "205"}), rules)
+    assert merged["key"].nunique() == 1
+    proposed = pair_set(find_candidates(clusters({"name": "湿地执行率", "unit": "%", "id": "C-X000001"}, {"name": "耕地执行率", "unit": "%", "id": "N0001"}), None, rules))
+    assert proposed == set()
+
+    # Changing one's mind replaces the earlier rule.
+    reversed_file = _fill(path, {wetland_row: "合并"})
+    changed = apply_review(reversed_file, repo_rules, 2026)
+    assert changed.replaced == ["N2025-0001"] and changed.new_synonyms == ["M2026-0001"]
+    assert "N2025-0001" not in (repo_rules / "do_not_merge.csv").read_text(encoding="utf-8")
+
+
+def test_apply_review_pattern_level_decision(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
+    path = write_merge_review(review_candidates, tmp_path / "merge_review.xlsx")
+    wb = load_workbook(path)
+    summary_sheet = wb["差异模式"]
+    wetland = next(r for r in range(2, summary_sheet.max_row + 1) if summary_sheet.cell(r, 2).value in ("湿→耕", "耕→湿"))
+    filled = _fill(path, {}, {wetland: "不合并"})
+    result = apply_review(filled, tmp_path / "rules", 2025)
+    assert result.not_merged == 2 and result.pattern_decisions == 1
+    rules = load_rules(tmp_path / "rules")
+    later = clusters({"name": "湿地修复率", "unit": "%"}, {"name": "耕地修复率", "unit": "%"})
+    assert find_candidates(later, None, rules).empty  # the pattern covers pairs never seen before
+    assert not find_candidates(later, None).empty
+
+
+def test_apply_review_rejects_bad_files_in_chinese(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
+    path = write_merge_review(review_candidates, tmp_path / "merge_review.xlsx")
+    with pytest.raises(ReviewError, match="无法识别"):
+        apply_review(_fill(path, {2: "同意"}), tmp_path / "rules", 2025)
+    assert not (tmp_path / "rules").exists()  # nothing written on error
+
+    wb = load_workbook(path)
+    wb.worksheets[0].cell(1, 7).value = "结论"
+    wb.save(tmp_path / "bad_header.xlsx")
+    with pytest.raises(ReviewError, match="缺少列：决定"):
+        apply_review(tmp_path / "bad_header.xlsx", tmp_path / "rules", 2025)
+
+    (tmp_path / "not.xlsx").write_text("not a workbook", encoding="utf-8")
+    with pytest.raises(ReviewError, match="无法读取"):
+        apply_review(tmp_path / "not.xlsx", tmp_path / "rules", 2025)
+    assert set(DECISIONS) == {"合并", "不合并"}

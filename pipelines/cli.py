@@ -210,6 +210,82 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# diff / history / search / review
+# --------------------------------------------------------------------------------------------------
+
+
+def _emit(data: dict, text: str, fmt: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str) if fmt == "json" else text.rstrip("\n"))
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pipelines import query
+
+    changes = query.diff(Path(args.repo), args.ref_a, args.ref_b)
+    _emit(query.diff_json(changes), query.render_diff_text(changes), args.format)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from pipelines import query
+
+    found = query.history(Path(args.repo), args.indicator_id)
+    _emit(query.history_json(found), query.render_history_text(found), args.format)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pipelines import query
+
+    hits = query.search(
+        Path(args.repo),
+        args.query,
+        level1=args.level1,
+        function_class=args.function_class,
+        limit=args.limit,
+        include_retired=args.all,
+    )
+    _emit(query.search_json(hits), query.render_search_text(hits), args.format)
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipelines.match import apply_review
+    from pipelines.repo import open_repo
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"找不到审核表：{path}")
+    repo = Path(args.repo)
+    open_repo(repo)
+    year = args.year or _year_of_review(path)
+    from pipelines.release import commit_rules
+
+    summary = apply_review(path, repo / "rules", year)
+    print(
+        f"已应用审核表 {summary.file}：合并 {summary.merged} 对，不合并 {summary.not_merged} 对，未决定 {summary.undecided} 对；"
+        f"新增同义规则 {len(summary.new_synonyms)} 条，不合并规则 {len(summary.new_do_not_merge)} 条"
+    )
+    sha = commit_rules(
+        repo, f"{year}年度疑似重复审核：合并 {summary.merged}，不合并 {summary.not_merged}（{summary.file}）"
+    )
+    print(
+        f"规则已写入 {repo / 'rules'}"
+        + (f" 并提交（{sha[:10]}）" if sha else "（无变化）")
+        + "；下次重建时生效。"
+    )
+    return EXIT_OK
+
+
+def _year_of_review(path: Path) -> int:
+    """reports/<Y>/merge_review.xlsx → Y; otherwise the current year."""
+    import datetime
+
+    parent = path.resolve().parent.name
+    return int(parent) if parent.isdigit() and len(parent) == 4 else datetime.date.today().year
+
+
+# --------------------------------------------------------------------------------------------------
 # textconv
 # --------------------------------------------------------------------------------------------------
 
@@ -250,6 +326,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="只校验和生成报告草稿，不发布、不提交")
     p.set_defaults(func=cmd_rebuild)
 
+    p = sub.add_parser("diff", help="两个版本之间的指标变化（默认最近两个标签）")
+    p.add_argument("ref_a", nargs="?", metavar="REF_A")
+    p.add_argument("ref_b", nargs="?", metavar="REF_B")
+    p.add_argument("--repo", default=".")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("history", help="一个指标在各版本中的变化及理由")
+    p.add_argument("indicator_id", metavar="INDICATOR_ID")
+    p.add_argument("--repo", default=".")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("search", help="按名称、关键词、解释检索指标（繁简均可）")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--repo", default=".")
+    p.add_argument("--level1", help="一级指标，如 产出指标")
+    p.add_argument("--class", dest="function_class", metavar="CODE", help="功能分类科目编码（类/款/项）")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--all", action="store_true", help="包括已退出的指标")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("review", help="应用填写好的疑似重复审核表（合并 / 不合并）")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--repo", default=".")
+    p.add_argument("--year", type=int, help="审核所属年度（默认取 reports/<年度>/ 目录名）")
+    p.set_defaults(func=cmd_review)
+
     p = sub.add_parser("textconv", help="git 比较驱动：把 Parquet 文件显示为排序后的文本行")
     p.add_argument("file")
     p.set_defaults(func=cmd_textconv)
@@ -267,6 +372,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _print_err(f"错误：{exc}")
         return EXIT_USAGE
+    except Exception as exc:
+        return _known_error(exc)
+
+
+def _known_error(exc: Exception) -> int:
+    """Errors a user can act on are printed in Chinese with the right exit code; anything else is a bug."""
+    from pipelines.query import QueryError
+    from pipelines.repo import LockBusyError, RepoError
+
+    if isinstance(exc, QueryError):
+        _print_err(f"错误：{exc}")
+        return EXIT_USAGE
+    if isinstance(exc, (RepoError, LockBusyError)):
+        _print_err(f"错误：{exc}")
+        return EXIT_INPUT
+    raise exc
 
 
 if __name__ == "__main__":

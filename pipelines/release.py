@@ -18,6 +18,7 @@ from pipelines import publish
 from pipelines.changes import ChangeSet
 from pipelines.repo import (
     CommitResult,
+    _identity,
     commit_release,
     ensure_clean,
     exclude_paths,
@@ -175,3 +176,17 @@ def _details(changes: ChangeSet) -> str:
         ids = changes.modified.drop_duplicates("indicator_id").head(10)
         lines.append("修改：" + "、".join(f"{r.indicator_id} {r.name}" for r in ids.itertuples()))
     return "\n".join(lines)
+
+
+def commit_rules(repo_root: Path, message: str) -> str:
+    """Commit rules/ (review decisions) on their own, so they are versioned beside the library while a
+    rebuild's release commit still holds library/ and reports/ only. Returns the sha, "" if unchanged."""
+    repo = open_repo(repo_root)
+    if not (Path(repo_root) / "rules").exists():
+        return ""
+    repo.git.add("-A", "--", "rules")
+    if not repo.git.diff("--cached", "--name-only", "--", "rules").strip():
+        return ""
+    with _identity(repo):
+        repo.git.commit("-m", message, "--only", "--", "rules")
+    return repo.head.commit.hexsha

@@ -322,3 +322,28 @@ def test_dry_run_publishes_nothing(three_years: dict[str, object], tmp_path: Pat
     assert outcome.success and outcome.accounting["read"] == 8
     assert not (repo / "library").exists()
     assert _git(repo, "tag") == ""
+
+
+def test_cli_diff_history_search(three_years: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    repo = str(three_years["repo"])
+    iid = three_years["ids1"]["培训合格率"]
+    assert main(["diff", "v2024", "v2025", "--repo", repo]) == 0
+    out = capsys.readouterr().out
+    assert iid in out and "结业考核" in out and "并入年度考核" in out and "本年度无部门使用" in out
+    assert main(["diff", "v2024", "v2025", "--repo", repo, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    modified = [m for m in data["modified"] if m["indicator_id"] == iid and m["field"] == "definition"]
+    assert modified and modified[0]["new"] == "反映培训结业考核合格人数占参训人数的比例" and modified[0]["reason"] == "口径细化为结业考核"
+    assert {r["reason"] for r in data["retired"]} == {"并入年度考核", "本年度无部门使用"}
+
+    assert main(["history", iid, "--repo", repo]) == 0
+    out = capsys.readouterr().out
+    assert "v2024" in out and "v2025" in out and "口径细化为结业考核" in out
+
+    assert main(["search", "培訓人次", "--repo", repo]) == 0  # a Traditional query
+    out = capsys.readouterr().out
+    assert three_years["ids1"]["培训人次"] in out.splitlines()[1]
+    assert main(["diff", "v1999", "--repo", repo]) == 2
+    capsys.readouterr()

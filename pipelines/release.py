@@ -17,6 +17,7 @@ import pandas as pd
 from pipelines import publish
 from pipelines.changes import ChangeSet
 from pipelines.repo import (
+    EXCLUDED,
     CommitResult,
     _identity,
     commit_release,
@@ -109,14 +110,8 @@ def stage_release(
 
 
 def publish_excludes() -> tuple[str, ...]:
-    return (
-        f"/{publish.STAGING_DIR}/",
-        f"/{publish.PREVIOUS_DIR}/",
-        f"/{REPORTS_STAGING}/",
-        "/.indicators-cache/",
-        "/.dagster_home/",
-        "/.indicators.lock",
-    )
+    """What a rebuild leaves in the repo that git must never see (added to .git/info/exclude)."""
+    return (*EXCLUDED, f"{REPORTS_STAGING}/", ".indicators-cache/")
 
 
 def discard_staged(staged: StagedRelease) -> None:

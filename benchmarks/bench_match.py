@@ -29,16 +29,116 @@ sys.path.insert(0, str(ROOT))
 from pipelines.match import find_candidates  # noqa: E402
 from pipelines.normalize import default_rules, normalize_rows  # noqa: E402
 
-SUBJECTS = (
-    "培训 会议 档案 道路 垃圾 补助资金 设备 信息系统 网站 公厕 路灯 河道 高标准农田 森林 学生资助 患者 企业 群众 工程 项目 "
-    "公务车辆 图书馆 文化场馆 体育场馆 养老服务 救助资金 低保资金 就业 医保 疫苗 食品 药品 消防 安全生产 信访事项 热线工单 "
-    "执法案件 法律援助 人民调解 政务服务 数据 网络安全 监控设备 办公楼 公交车辆 污水 空气质量 湿地 耕地 绿化 农作物 动物防疫 "
-    "学校食堂 义务教育 学前教育 家庭医生 健康档案 残疾人 退役军人 农村公路 桥梁 水库 供水管网 燃气管道 老旧小区 背街小巷"
-).split()
-ACTIONS = (
-    "整理 清运 养护 发放 维修 检查 抽检 验收 建设 改造 采购 更新 运行 处置 办结 宣传 监测 巡查 保洁 开放 接待 登记 审核 拨付 "
-    "执行 整改 排查 评估 数字化 备份 签约 接种 救助 安置 调解 培训 服务 治理 修复 巡护"
-).split()
+SUBJECTS = [
+    "培训",
+    "会议",
+    "档案",
+    "道路",
+    "垃圾",
+    "补助资金",
+    "设备",
+    "信息系统",
+    "网站",
+    "公厕",
+    "路灯",
+    "河道",
+    "高标准农田",
+    "森林",
+    "学生资助",
+    "患者",
+    "企业",
+    "群众",
+    "工程",
+    "项目",
+    "公务车辆",
+    "图书馆",
+    "文化场馆",
+    "体育场馆",
+    "养老服务",
+    "救助资金",
+    "低保资金",
+    "就业",
+    "医保",
+    "疫苗",
+    "食品",
+    "药品",
+    "消防",
+    "安全生产",
+    "信访事项",
+    "热线工单",
+    "执法案件",
+    "法律援助",
+    "人民调解",
+    "政务服务",
+    "数据",
+    "网络安全",
+    "监控设备",
+    "办公楼",
+    "公交车辆",
+    "污水",
+    "空气质量",
+    "湿地",
+    "耕地",
+    "绿化",
+    "农作物",
+    "动物防疫",
+    "学校食堂",
+    "义务教育",
+    "学前教育",
+    "家庭医生",
+    "健康档案",
+    "残疾人",
+    "退役军人",
+    "农村公路",
+    "桥梁",
+    "水库",
+    "供水管网",
+    "燃气管道",
+    "老旧小区",
+    "背街小巷",
+]
+ACTIONS = [
+    "整理",
+    "清运",
+    "养护",
+    "发放",
+    "维修",
+    "检查",
+    "抽检",
+    "验收",
+    "建设",
+    "改造",
+    "采购",
+    "更新",
+    "运行",
+    "处置",
+    "办结",
+    "宣传",
+    "监测",
+    "巡查",
+    "保洁",
+    "开放",
+    "接待",
+    "登记",
+    "审核",
+    "拨付",
+    "执行",
+    "整改",
+    "排查",
+    "评估",
+    "数字化",
+    "备份",
+    "签约",
+    "接种",
+    "救助",
+    "安置",
+    "调解",
+    "培训",
+    "服务",
+    "治理",
+    "修复",
+    "巡护",
+]
 MEASURES = (
     ("完成率", "%"),
     ("合格率", "%"),
@@ -65,10 +165,41 @@ MEASURES = (
     ("成本", "万元"),
     ("时间", "天"),
 )
-QUALIFIERS = ("", "", "", "", "新增", "年度", "农村", "城市", "重点", "全市", "一次性", "全年", "第一季度", "第二季度", "市级")
-LEVEL2 = ("数量指标", "质量指标", "时效指标", "经济成本指标", "社会效益指标", "生态效益指标", "可持续影响指标", "服务对象满意度指标")
-FUNCTION_CODES = tuple(f"{c}{k:02d}" for c in (201, 204, 205, 206, 207, 208, 210, 211, 212, 213, 214, 215, 216, 220, 221, 224) for k in (1, 2))
-TRADITIONAL = str.maketrans({"训": "訓", "档": "檔", "满": "滿", "项": "項", "检": "檢", "维": "維", "运": "運", "资": "資"})
+QUALIFIERS = (
+    "",
+    "",
+    "",
+    "",
+    "新增",
+    "年度",
+    "农村",
+    "城市",
+    "重点",
+    "全市",
+    "一次性",
+    "全年",
+    "第一季度",
+    "第二季度",
+    "市级",
+)
+LEVEL2 = (
+    "数量指标",
+    "质量指标",
+    "时效指标",
+    "经济成本指标",
+    "社会效益指标",
+    "生态效益指标",
+    "可持续影响指标",
+    "服务对象满意度指标",
+)
+FUNCTION_CODES = tuple(
+    f"{c}{k:02d}"
+    for c in (201, 204, 205, 206, 207, 208, 210, 211, 212, 213, 214, 215, 216, 220, 221, 224)
+    for k in (1, 2)
+)
+TRADITIONAL = str.maketrans(
+    {"训": "訓", "档": "檔", "满": "滿", "项": "項", "检": "檢", "维": "維", "运": "運", "资": "資"}
+)
 
 
 def generate(rows: int, seed: int) -> pd.DataFrame:
@@ -78,7 +209,13 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
     a = rng.integers(0, len(ACTIONS), pool)
     m = rng.integers(0, len(MEASURES), pool)
     q = rng.integers(0, len(QUALIFIERS), pool)
-    names = np.array([QUALIFIERS[qi] + SUBJECTS[si] + ACTIONS[ai] + MEASURES[mi][0] for qi, si, ai, mi in zip(q, s, a, m, strict=True)], dtype=object)
+    names = np.array(
+        [
+            QUALIFIERS[qi] + SUBJECTS[si] + ACTIONS[ai] + MEASURES[mi][0]
+            for qi, si, ai, mi in zip(q, s, a, m, strict=True)
+        ],
+        dtype=object,
+    )
     units = np.array([MEASURES[mi][1] for mi in m], dtype=object)
     scope = rng.choice(np.array(["项目", "部门整体", "共性"], dtype=object), pool, p=[0.72, 0.26, 0.02])
     level2 = rng.choice(np.array(LEVEL2, dtype=object), pool)
@@ -103,8 +240,12 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
         elif choice == 3:
             name[noisy] = " ".join(name[noisy]) if k % 2 else f"{name[noisy]} "
         else:
-            unit[noisy] = {"%": "百分比", "平方米": "㎡", "公里": "km", "天": "日"}.get(unit[noisy], unit[noisy])
-    definition = np.where(rng.random(rows) < 0.5, np.char.add(np.char.add("反映", names[pick].astype(str)), "情况"), "")
+            unit[noisy] = {"%": "百分比", "平方米": "㎡", "公里": "km", "天": "日"}.get(
+                unit[noisy], unit[noisy]
+            )
+    definition = np.where(
+        rng.random(rows) < 0.5, np.char.add(np.char.add("反映", names[pick].astype(str)), "情况"), ""
+    )
     return pd.DataFrame(
         {
             "scope": scope[pick].astype(str),
@@ -165,7 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for rows in args.rows:
-        out = subprocess.run([sys.executable, __file__, "--one", "--rows", str(rows), "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", "--rows", str(rows), "--seed", str(args.seed)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)
         print(

@@ -27,10 +27,11 @@ from pathlib import Path
 import opencc
 import xlsxwriter
 
+from pipelines.text import compact
 from schemas.vocab import reference
 
 MANIFEST = "manifest.json"
-CORPUS_VERSION = 1  # bump when the generator's output changes, so stale corpora are rebuilt
+CORPUS_VERSION = 2  # bump when the generator's output changes, so stale corpora are rebuilt
 FIXED_TIME = dt.datetime(2025, 11, 30, 9, 0, 0)  # document properties: no wall clock in the files
 
 DEPT_STEMS = (
@@ -448,8 +449,9 @@ def _write_sheet(
         r = 2
     for j, column in enumerate(columns):
         header = ref.header_zh(kind, column)
-        if "aliases" in style:
-            header = HEADER_ALIASES.get(column, header)
+        alias = HEADER_ALIASES.get(column, "")
+        if "aliases" in style and ref.header_lookup[kind].get(compact(alias)) == column:
+            header = alias  # only aliases the template accepts for this sheet
         if "traditional" in style:
             header = _S2T.convert(header)
         ws.write_string(r, j, header)

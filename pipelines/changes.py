@@ -150,14 +150,18 @@ def diff_indicators(
 
     modified_rows = []
     present = [f for f in TRACKED_FIELDS if f in o.columns and f in n.columns]
+    reasons = (
+        n["last_change_reason"].fillna("").astype(str)
+        if "last_change_reason" in n
+        else pd.Series("", index=n.index)
+    )
     for f in present:
-        old_v = o[f].map(_text)
-        new_v = n[f].map(_text)
+        # Tracked fields are scalar text: compare whole columns at once, format only the differing cells.
+        old_v = o[f].fillna("").astype(str)
+        new_v = n[f].fillna("").astype(str)
         changed = old_v != new_v
         for iid in changed[changed].index:
-            modified_rows.append(
-                (iid, n.at[iid, "name"], f, old_v[iid], new_v[iid], _text(n.at[iid, "last_change_reason"]))
-            )
+            modified_rows.append((iid, n.at[iid, "name"], f, old_v[iid], new_v[iid], reasons[iid]))
     modified_frame = pd.DataFrame(
         modified_rows, columns=["indicator_id", "name", "field", "old", "new", "reason"]
     )

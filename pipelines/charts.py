@@ -72,23 +72,29 @@ def clip(text: str, max_width: float, size: float = FONT_SIZE) -> str:
 
 
 def nice_max(value: float) -> float:
-    """A round axis maximum ≥ value (1, 2, 2.5, 5 × 10^k)."""
+    """A round axis maximum ≥ value (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k): bars use most of the width."""
     if value <= 0:
         return 1.0
     exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if step * exp >= value:
             return step * exp
     return 10 * exp
 
 
+def _nice_step(step: float) -> bool:
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return any(abs(mantissa - m) < 1e-9 for m in (1, 2, 2.5, 5))
+
+
 def ticks(axis_max: float) -> list[float]:
-    """Grid values from 0 to axis_max: whole numbers when the axis allows it (counts are whole)."""
-    for n in (4, 5, 2, 1):
+    """Grid values from 0 to axis_max in round steps (1, 2, 2.5, 5 × 10^k); whole steps on a count
+    axis, since the figures are counts."""
+    for n in (5, 4, 3, 6, 2, 1):
         step = axis_max / n
-        if step.is_integer() or axis_max < 1:
-            return [step * k for k in range(n + 1)]
-    return [axis_max * k / 4 for k in range(5)]
+        if _nice_step(step) and (step >= 1 or axis_max < 1):
+            return [round(step * k, 9) for k in range(n + 1)]
+    return [round(axis_max * k / 4, 9) for k in range(5)]
 
 
 def _colors(series: Sequence[Series]) -> list[str]:
@@ -242,7 +248,9 @@ def column_chart(
             f'<text x="{_c(left + slot * i + slot / 2)}" y="{_c(bottom + 16)}" text-anchor="middle">'
             f"{esc(clip(category, slot - 4))}</text>"
         )
-    lines.append(f'<line x1="{left}" y1="{_c(bottom)}" x2="{_c(width - 10)}" y2="{_c(bottom)}" stroke="{MUTED}"/>')
+    lines.append(
+        f'<line x1="{left}" y1="{_c(bottom)}" x2="{_c(width - 10)}" y2="{_c(bottom)}" stroke="{MUTED}"/>'
+    )
     lines.append("</svg>")
     return Markup("\n".join(lines))
 
@@ -260,7 +268,8 @@ def line_chart(
     """One polyline per series over the categories (years), a dot and the value at each point."""
     colors = _colors(series)
     desc = "；".join(
-        f"{s.name}：" + "，".join(f"{c} {fmt_num(float(v or 0))}{unit}" for c, v in zip(categories, s.values, strict=True))
+        f"{s.name}："
+        + "，".join(f"{c} {fmt_num(float(v or 0))}{unit}" for c, v in zip(categories, s.values, strict=True))
         for s in series
     )
     lines = _open(chart_id, title, width, height, desc)
@@ -324,7 +333,14 @@ def share_bar(
             f"<title>{esc(tip)}</title></rect>"
         )
         x += w
-    named = [Series(f"{s.name} {fmt_num(float(s.values[0] or 0))}（{float(s.values[0] or 0) / total:.1%}）", s.values, s.color) for s in series]
+    named = [
+        Series(
+            f"{s.name} {fmt_num(float(s.values[0] or 0))}（{float(s.values[0] or 0) / total:.1%}）",
+            s.values,
+            s.color,
+        )
+        for s in series
+    ]
     lines += _legend(named, [s.color for s in named], 0, 84)
     lines.append("</svg>")
     return Markup("\n".join(lines))

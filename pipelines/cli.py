@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -210,6 +211,65 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------------
+
+DEMO_MARKER = ".indicators-demo"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sample submissions → three annual rebuilds → library, git history, report (README's first command)."""
+    import shutil
+    import subprocess
+
+    from pipelines import demo
+    from pipelines.publish import load_library
+    from pipelines.release import commit_paths
+    from pipelines.repo import open_repo
+
+    out = Path(args.out).resolve()
+    if out.exists() and any(out.iterdir()):
+        if not (out / DEMO_MARKER).exists():
+            raise UsageError(f"{out} 不是空文件夹，也不是以前生成的示例目录；请用 --out 指定另一个文件夹")
+        shutil.rmtree(out)  # a previous demo: start again from scratch
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).write_text("indicators demo: scratch output, safe to delete\n", encoding="utf-8")
+    (out / ".gitignore").write_text("*\n", encoding="utf-8")  # never committed by a surrounding repo
+    submissions, repo = out / "submissions", out / "library-repo"
+    open_repo(repo)
+    (repo / "indicators.toml").write_text(
+        f'# 示例市财政局的部署配置\nfinance_dept = "{demo.FINANCE_DEPT}"\nid_namespace = "ZB"\ninbox = "inbox"\n',
+        encoding="utf-8",
+    )
+    commit_paths(repo, ("indicators.toml",), "部署配置：财政局部门编码、指标编号前缀")
+
+    lookup = None
+    for year in demo.DEMO_YEARS:
+        story = demo.render_demo_year(submissions, year, lookup)
+        print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
+        for line in story.story_zh()[:12]:
+            print(f"  · {line}")
+        code = run_rebuild_command(year, story.directory, repo, demo.FINANCE_DEPT, False)
+        if code != EXIT_OK:
+            return code
+        tables = load_library(repo / "library")
+        lookup = demo.lookup_from_indicators(tables.indicators) if tables is not None else None
+
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
+    ).stdout
+    last = demo.DEMO_YEARS[-1]
+    print("\n══ 结果")
+    print(f"  示例填报：{submissions}")
+    print(f"  指标库仓库：{repo}（library/ 为发布的指标库）")
+    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
+    print(f"  版本差异：indicators diff --repo {repo}")
+    print("\n$ git log --oneline --decorate")
+    print(log.rstrip())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
 # diff / history / search / review
 # --------------------------------------------------------------------------------------------------
 
@@ -326,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="只校验和生成报告草稿，不发布、不提交")
     p.set_defaults(func=cmd_rebuild)
 
+    p = sub.add_parser("demo", help="示例：三年的示例填报 → 三次年度重建 → 指标库、git 历史、年度报告")
+    p.add_argument("--out", default="demo-output", help="输出文件夹（默认 ./demo-output，已被 git 忽略）")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("diff", help="两个版本之间的指标变化（默认最近两个标签）")
     p.add_argument("ref_a", nargs="?", metavar="REF_A")
     p.add_argument("ref_b", nargs="?", metavar="REF_B")
@@ -372,6 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _print_err(f"错误：{exc}")
         return EXIT_USAGE
+    except BrokenPipeError:  # `indicators diff | head`: the reader left, nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        return EXIT_OK
     except Exception as exc:
         return _known_error(exc)
 

@@ -382,9 +382,9 @@ def _apply_usage(
                 rec["aliases"] = sorted(set(_as_list(rec["aliases"])) | extra)
             if rec["status"] == "retired":
                 rec.update(status="active", retired_year=None, retire_reason="")
-                rec.update(
-                    last_change_year=year, last_change_type="恢复", last_change_reason="本年度重新使用"
-                )
+                if rec.get("last_change_year") != year or rec.get("last_change_type") != "修改":
+                    # a 修改 this year keeps its own reason; otherwise the comeback is the change
+                    rec.update(last_change_year=year, last_change_type="恢复", last_change_reason="本年度重新使用")
         elif rec["status"] == "active":
             if iid in retire_reason.index:
                 reason = str(retire_reason[iid])

@@ -38,6 +38,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from pipelines.normalize import normalize_name
 from pipelines.xlsx_out import atomic_write_bytes
 from schemas.vocab import read_reference_csv, reference
 
@@ -423,7 +424,6 @@ class _Sheet:
         self.merges: list[tuple[int, int, int, int]] = []
         self.widths: dict[int, int] = {}
         self.freeze: tuple[int, int] | None = None
-        self.row = 0
 
     def put(self, row: int, col: int, value: Cell, fmt: str = "cell") -> None:
         self.cells[(row, col)] = (value, fmt)
@@ -484,9 +484,9 @@ class _Renderer:
             fmt = "cell"
             cell: Cell
             if column == "target":
-                cell, fmt = self.target_cell(symbol, target, unit, nature, index)
+                cell, fmt = self.target_cell(symbol, target, unit, index)
             elif column == "symbol":
-                cell = self.text(self.symbol_cell(symbol, target, nature))
+                cell = self.text(self.symbol_cell(symbol, target))
             elif column == "library_id":
                 cell = self.text(value, copied=True) if value else None
             elif column in ("weight", "function_code", "seq"):
@@ -497,12 +497,12 @@ class _Renderer:
             out[column] = (cell, fmt)
         return out
 
-    def symbol_cell(self, symbol: str, target: str, nature: str) -> str:
+    def symbol_cell(self, symbol: str, target: str) -> str:
         if "combined" in self.style and symbol in ("≥", "≤") and _number(target) is not None:
             return ""  # the sign is written in the target cell ("≥95%")
         return symbol
 
-    def target_cell(self, symbol: str, target: str, unit: str, nature: str, index: int) -> tuple[Cell, str]:
+    def target_cell(self, symbol: str, target: str, unit: str, index: int) -> tuple[Cell, str]:
         number = _number(target)
         if number is None:
             return (self.text(target) if target else None), "cell"
@@ -611,7 +611,6 @@ class _Renderer:
                 self.text(f"备注：目标值按{self.year}年预算编报口径填写；百分比指标均为全年口径。"),
                 "plain",
             )
-        sheet.row = r
         return sheet
 
     def titles(self, kind: str) -> list[str]:
@@ -630,12 +629,12 @@ class _Renderer:
 
 def _framework_sorted(rows: list[PlannedRow], kind: str) -> list[PlannedRow]:
     """Rows grouped by project in catalogue order, then in framework order (成本, 产出, 效益, 满意度)."""
+    if kind == "core":
+        return rows
     order = {l2: i for i, (_, l2) in enumerate(reference().framework)}
     projects: dict[str, int] = {}
     for row in rows:
         projects.setdefault(row.fields.get("project", ""), len(projects))
-    if kind == "core":
-        return rows
     return sorted(
         rows,
         key=lambda r: (projects[r.fields.get("project", "")], order.get(r.fields["level2"], len(order))),
@@ -841,7 +840,7 @@ def render_demo_year(
                 data = _html_bytes(dept)
             else:  # a copy interrupted half-way: the zip's central directory is missing
                 full = written.get(code) or render_workbook(
-                    dept, year, plan_year(year, lookup, first_year=first_year)
+                    dept, year, [r for r in planned if r.dept_code == code]
                 )
                 data = full[: len(full) // 2]
             name = _broken_name(dept, year, kind)
@@ -870,23 +869,33 @@ def write_demo_submissions(
 def lookup_from_indicators(indicators: pd.DataFrame) -> Lookup:
     """A lookup over a published indicators table: (name or alias, 部门编码) → indicator_id.
 
-    Prefers an indicator the department uses, then an active one; retired indicators are found too (a
-    department may modify or bring back what it dropped).
+    Names are compared in their published form (繁→简, half-width brackets…). Only indicators the
+    department uses or used are found; active ones first, then retired ones (a department may modify or
+    bring back what it dropped). Merged indicators are left out: their rows go to the one they merged into.
     """
     table: dict[tuple[str, str], str] = {}
     rank = {"active": 0, "retired": 1}
-    ordered = indicators[indicators["status"].isin(rank)].copy()
-    ordered["rank"] = ordered["status"].map(rank)
-    for rec in ordered.sort_values(["rank", "indicator_id"]).itertuples(index=False):
-        names = [rec.name, *list(rec.aliases if rec.aliases is not None else [])]
-        for name in names:
-            for dept in list(rec.departments if rec.departments is not None else []):
-                table.setdefault((name, str(dept)), rec.indicator_id)
+    ordered = indicators[indicators["status"].isin(list(rank))]
+    ordered = ordered.assign(_rank=ordered["status"].map(rank)).sort_values(["_rank", "indicator_id"])
+    for iid, name, aliases, departments in zip(
+        ordered["indicator_id"], ordered["name"], ordered["aliases"], ordered["departments"], strict=True
+    ):
+        for variant in [name, *_as_list(aliases)]:
+            for dept in _as_list(departments):
+                table.setdefault((normalize_name(variant)[0], dept), str(iid))
 
     def lookup(name: str, dept_code: str) -> str | None:
-        return table.get((name, dept_code))
+        return table.get((normalize_name(name)[0], str(dept_code)))
 
     return lookup
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None or isinstance(value, float):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in list(value)]  # type: ignore[call-overload]
 
 
 def demo_departments() -> Mapping[str, str]:

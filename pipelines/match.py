@@ -19,6 +19,7 @@ key equality merges automatically (pipelines/normalize.py). Everything fuzzier i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,7 @@ _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十百千两]")
 _DEF_NOISE = re.compile(r"反映|情况|[,.;:，。；：、\s\"“”()（）]")
 _FORMULA_PREFIX = ("=", "+", "-", "@")
 _EMPTY = "∅"
+SAME_NAME = "名称相同"  # the pattern of a pair whose names match and whose units differ
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class MatchConfig:
     """Candidate generation and scoring settings (tuned on the tune split of tests/data/labelled_pairs.csv)."""
 
     top_k: int = 8  # most similar rows kept per new row and block
-    min_cosine: float = 0.05  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
+    min_cosine: float = 0.1  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
     ngram_range: tuple[int, int] = (2, 3)  # character n-grams of the TF-IDF vectors
     min_score: float = 65.0  # final score below which a pair is not proposed
     df_cap: int = 400  # in larger blocks, n-grams in more names than this are not used to find pairs
@@ -114,15 +116,23 @@ def _prepare(frame: pd.DataFrame, origin: str, rules: MatchRules) -> pd.DataFram
 
     out["id"] = col("id")
     out["name"] = col("name")
-    names = col("name_norm") if "name_norm" in src.columns else out["name"].map(lambda n: normalize_name(n)[0])
-    out["match_name"] = col("match_name") if "match_name" in src.columns else names.map(lambda n: rules.match_form(n)[0])
+    names = (
+        col("name_norm") if "name_norm" in src.columns else out["name"].map(lambda n: normalize_name(n)[0])
+    )
+    out["match_name"] = (
+        col("match_name") if "match_name" in src.columns else names.map(lambda n: rules.match_form(n)[0])
+    )
     out["definition"] = col("definition")
     out["unit_norm"] = col("unit_norm") if "unit_norm" in src.columns else col("unit").map(normalize_unit)
     out["scope"] = col("scope")
     out["level1"] = col("level1")
     out["level2"] = col("level2")
     out["function_class"] = col("function_class")
-    out["usage_count"] = pd.to_numeric(src["usage_count"], errors="coerce").fillna(0).to_numpy() if "usage_count" in src.columns else 0
+    out["usage_count"] = (
+        pd.to_numeric(src["usage_count"], errors="coerce").fillna(0).to_numpy()
+        if "usage_count" in src.columns
+        else 0
+    )
     out["origin"] = origin
     return out
 
@@ -131,13 +141,14 @@ def _definition_form(text: str) -> str:
     return _DEF_NOISE.sub("", clean_text(text)) if text else ""
 
 
-def _top_k_pairs(xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray, c_idx: np.ndarray, cfg: MatchConfig):
+def _top_k_pairs(
+    xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray, c_idx: np.ndarray, cfg: MatchConfig
+):
     """(query global index, corpus global index, cosine) of each query's top-k corpus rows."""
     out_q, out_c, out_s = [], [], []
     xc_t = xc.T.tocsr()
     for start in range(0, xq.shape[0], cfg.chunk):
         sims = (xq[start : start + cfg.chunk] @ xc_t).tocsr()
-        sims.sort_indices()  # ties below are broken by corpus position: deterministic
         counts = np.diff(sims.indptr)
         rows = np.repeat(np.arange(sims.shape[0]), counts)
         cols = sims.indices
@@ -148,7 +159,8 @@ def _top_k_pairs(xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray
         qg, cg, data = qg[keep], cg[keep], data[keep]
         if not len(data):
             continue
-        # One float key (query, then descending similarity) sorts faster than a three-key lexsort.
+        # One float key (query, then descending similarity) sorts faster than a three-key lexsort; ties keep
+        # the product's own order, which depends only on the inputs.
         order = np.argsort(qg.astype(np.float64) + (1.0 - data.astype(np.float64)) * 0.5, kind="stable")
         qg, cg, data = qg[order], cg[order], data[order]
         first = np.searchsorted(qg, qg, side="left")
@@ -174,11 +186,19 @@ def _capped(x: sparse.csr_matrix, df_cap: int) -> sparse.csr_matrix:
 
 def generate_pairs(rows: pd.DataFrame, cfg: MatchConfig) -> pd.DataFrame:
     """Blocked top-k TF-IDF pairs over prepared rows: columns i, j (row positions, i < j), cosine."""
-    empty = pd.DataFrame({"i": np.array([], dtype=np.int64), "j": np.array([], dtype=np.int64), "cosine": np.array([], dtype=np.float32)})
+    empty = pd.DataFrame(
+        {
+            "i": np.array([], dtype=np.int64),
+            "j": np.array([], dtype=np.int64),
+            "cosine": np.array([], dtype=np.float32),
+        }
+    )
     if rows.empty or not (rows["origin"] == "new").any():
         return empty
     forms, inverse = np.unique(rows["match_name"].to_numpy(dtype=str), return_inverse=True)
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=cfg.ngram_range, lowercase=False, sublinear_tf=True, dtype=np.float32)
+    vectorizer = TfidfVectorizer(
+        analyzer="char", ngram_range=cfg.ngram_range, lowercase=False, sublinear_tf=True, dtype=np.float32
+    )
     try:
         unique_x = vectorizer.fit_transform(forms)
     except ValueError:  # only one-character names: nothing to compare
@@ -192,8 +212,14 @@ def generate_pairs(rows: pd.DataFrame, cfg: MatchConfig) -> pd.DataFrame:
     is_common = scope == "共性"
     block = pd.Series(scope, dtype=str) + "|" + level2 + "|" + fclass
 
-    by_block = {k: np.asarray(v, dtype=np.int64) for k, v in pd.Series(np.arange(len(rows))).groupby(block.to_numpy()).groups.items()}
-    by_level2 = {k: np.asarray(v, dtype=np.int64) for k, v in pd.Series(np.arange(len(rows))).groupby(level2).groups.items()}
+    by_block = {
+        k: np.asarray(v, dtype=np.int64)
+        for k, v in pd.Series(np.arange(len(rows))).groupby(block.to_numpy()).groups.items()
+    }
+    by_level2 = {
+        k: np.asarray(v, dtype=np.int64)
+        for k, v in pd.Series(np.arange(len(rows))).groupby(level2).groups.items()
+    }
     common_by_level2 = {k: v[is_common[v]] for k, v in by_level2.items()}
 
     tasks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -235,7 +261,8 @@ def diff_ops(b: str, a: str) -> list[tuple[str, str]]:
         if op.tag == "equal":
             continue
         segment = (b[op.src_start : op.src_end], a[op.dest_start : op.dest_end])
-        if ops and last_end == (op.src_start, op.dest_start):  # adjacent edits read as one: 有害生物→禁止进境物
+        # Adjacent edits read as one: 有害生物 → 禁止进境物, not 有害生 → 止进境 plus an inserted 禁.
+        if ops and last_end == (op.src_start, op.dest_start):
             ops[-1] = (ops[-1][0] + segment[0], ops[-1][1] + segment[1])
         else:
             ops.append(segment)
@@ -250,8 +277,12 @@ def diff_pattern(b: str, a: str) -> str:
 
 def _rank(rows: pd.DataFrame) -> np.ndarray:
     """Which side of a pair is A (kept): the last release's indicator, then 共性, then the most used, then id."""
-    origin_rank = np.where(rows["origin"].to_numpy() == "existing", 0, np.where(rows["scope"].to_numpy() == "共性", 1, 2))
-    order = np.lexsort((rows["id"].to_numpy(dtype=str), -np.asarray(rows["usage_count"], dtype=float), origin_rank))
+    origin_rank = np.where(
+        rows["origin"].to_numpy() == "existing", 0, np.where(rows["scope"].to_numpy() == "共性", 1, 2)
+    )
+    order = np.lexsort(
+        (rows["id"].to_numpy(dtype=str), -np.asarray(rows["usage_count"], dtype=float), origin_rank)
+    )
     rank = np.empty(len(rows), dtype=np.int64)
     rank[order] = np.arange(len(rows))
     return rank
@@ -274,7 +305,9 @@ def _reason(
 ) -> str:
     parts = []
     changed = sum(max(len(x), len(y)) for x, y in ops)
-    if reordered:
+    if not ops:
+        parts.append("规范化后名称相同")
+    elif reordered:
         parts.append(f"名称用字相同，仅语序不同：{pattern}")
     elif changed == 1:
         parts.append(f"名称仅差一字：{pattern}")
@@ -287,7 +320,11 @@ def _reason(
     else:
         parts.append(f"说明相似度{def_score:.0f}")
     if unit_a and unit_b:
-        parts.append(f"单位相同（{unit_a}）" if unit_a == unit_b else f"单位不同：A为“{unit_a}”，B为“{unit_b}”，不能自动合并")
+        parts.append(
+            f"单位相同（{unit_a}）"
+            if unit_a == unit_b
+            else f"单位不同：A为“{unit_a}”，B为“{unit_b}”，不能自动合并"
+        )
     elif unit_a or unit_b:
         parts.append(f"{'B' if unit_a else 'A'}未填单位")
     else:
@@ -326,7 +363,12 @@ def find_candidates(
     if existing is not None and len(existing):
         parts.append(_prepare(existing, "existing", rules))
     rows = pd.concat(parts, ignore_index=True)
-    empty = pd.DataFrame({c: pd.Series(dtype=float if c in ("score", "name_score", "definition_score", "cosine") else str) for c in CANDIDATE_COLUMNS})
+    empty = pd.DataFrame(
+        {
+            c: pd.Series(dtype=float if c in ("score", "name_score", "definition_score", "cosine") else str)
+            for c in CANDIDATE_COLUMNS
+        }
+    )
     pairs = generate_pairs(rows, cfg)
     if pairs.empty:
         return empty
@@ -338,7 +380,11 @@ def find_candidates(
     unit = rows["unit_norm"].to_numpy(dtype=str)
     table = suffix_table()
     forms, form_codes = np.unique(match, return_inverse=True)
-    suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes].astype(str) if len(forms) else match
+    suffix = (
+        np.array([table.classify(f) for f in forms], dtype=object)[form_codes].astype(str)
+        if len(forms)
+        else match
+    )
 
     same_id = (ids[i] == ids[j]) & (ids[i] != "")
     identical = (match[i] == match[j]) & (unit[i] == unit[j])
@@ -353,7 +399,9 @@ def find_candidates(
     name_score = process.cpdist(list(match[i]), list(match[j]), scorer=fuzz.ratio, workers=1).astype(float)
     # Word order ("垃圾清运及时率" / "垃圾及时清运率"): the same characters rearranged score nearly as high.
     sorted_forms = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes].astype(str)
-    order_score = process.cpdist(list(sorted_forms[i]), list(sorted_forms[j]), scorer=fuzz.ratio, workers=1).astype(float)
+    order_score = process.cpdist(
+        list(sorted_forms[i]), list(sorted_forms[j]), scorer=fuzz.ratio, workers=1
+    ).astype(float)
     name_score = np.maximum(name_score, order_score - cfg.order_discount)
     raw_definition = rows["definition"].to_numpy(dtype=str)
     definition = np.full(len(rows), "", dtype=object)
@@ -363,14 +411,22 @@ def find_candidates(
     has_def = (definition[i] != "") & (definition[j] != "")
     def_score = np.full(len(i), np.nan)
     if has_def.any():
-        def_score[has_def] = process.cpdist(list(definition[i][has_def]), list(definition[j][has_def]), scorer=fuzz.ratio, workers=1)
-    score = np.where(has_def, (1 - cfg.definition_weight) * name_score + cfg.definition_weight * np.nan_to_num(def_score), name_score)
+        def_score[has_def] = process.cpdist(
+            list(definition[i][has_def]), list(definition[j][has_def]), scorer=fuzz.ratio, workers=1
+        )
+    score = np.where(
+        has_def,
+        (1 - cfg.definition_weight) * name_score + cfg.definition_weight * np.nan_to_num(def_score),
+        name_score,
+    )
     unit_conflict = (unit[i] != "") & (unit[j] != "") & (unit[i] != unit[j])
     unit_missing = (unit[i] == "") != (unit[j] == "")
     score = score - cfg.unit_conflict_penalty * unit_conflict - cfg.unit_missing_penalty * unit_missing
     score = np.where(compatible, score, np.minimum(score, 30.0))
     keep = score >= cfg.min_score  # the number penalty below only lowers scores: prefilter first
-    i, j, compatible, cosine, name_score, def_score, score = (v[keep] for v in (i, j, compatible, cosine, name_score, def_score, score))
+    i, j, compatible, cosine, name_score, def_score, score = (
+        v[keep] for v in (i, j, compatible, cosine, name_score, def_score, score)
+    )
     unit_conflict, unit_missing = unit_conflict[keep], unit_missing[keep]
 
     rank = _rank(rows)
@@ -385,14 +441,23 @@ def find_candidates(
     for n in range(len(a)):
         ia, ib = int(a[n]), int(b[n])
         ops = diff_ops(match[ib], match[ia])
-        pattern = "；".join(f"{x or _EMPTY}→{y or _EMPTY}" for x, y in ops)
+        pattern = "；".join(f"{x or _EMPTY}→{y or _EMPTY}" for x, y in ops) or SAME_NAME
         numbers = any(_NUMERAL.search(x + y) for x, y in ops)
         final = float(score[n]) - (cfg.number_penalty if numbers else 0.0)
         if final < cfg.min_score:
             continue
         if rules.has_do_not_merge and rules.blocked(ids[ia], match[ia], ids[ib], match[ib], pattern):
             continue
-        flags = [f for f, on in (("unit_conflict", unit_conflict[n]), ("unit_missing", unit_missing[n]), ("number", numbers), ("suffix_conflict", not compatible[n])) if on]
+        flags = [
+            f
+            for f, on in (
+                ("unit_conflict", unit_conflict[n]),
+                ("unit_missing", unit_missing[n]),
+                ("number", numbers),
+                ("suffix_conflict", not compatible[n]),
+            )
+            if on
+        ]
         records.append(
             {
                 "id_a": ids[ia],
@@ -401,7 +466,19 @@ def find_candidates(
                 "name_b": names[ib],
                 "score": round(max(0.0, min(100.0, final)), 1),
                 "reason": _reason(
-                    pattern, ops, name_score[n], def_score[n], unit[ia], unit[ib], suffix[ia], suffix[ib], bool(compatible[n]), numbers, scopes[ia], origins[ia], sorted_forms[ia] == sorted_forms[ib]
+                    pattern,
+                    ops,
+                    name_score[n],
+                    def_score[n],
+                    unit[ia],
+                    unit[ib],
+                    suffix[ia],
+                    suffix[ib],
+                    bool(compatible[n]),
+                    numbers,
+                    scopes[ia],
+                    origins[ia],
+                    sorted_forms[ia] == sorted_forms[ib],
                 ),
                 "pattern": pattern,
                 "pattern_group": pattern_key(pattern),
@@ -432,7 +509,9 @@ def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
         return candidates.reset_index(drop=True)
     size = candidates.groupby("pattern_group")["pattern_group"].transform("size")
     ordered = candidates.assign(_size=-size, _score=-candidates["score"])
-    ordered = ordered.sort_values(["_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"], kind="stable")
+    ordered = ordered.sort_values(
+        ["_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"], kind="stable"
+    )
     return ordered.drop(columns=["_size", "_score"]).reset_index(drop=True)
 
 
@@ -471,12 +550,21 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         groups.setdefault(group, f"G{len(groups) + 1:04d}")
 
     tmp = path.with_suffix(".tmp.xlsx")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(
+        str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
     wb.set_properties({"title": "指标合并审核", "author": "indicators", "created": _FIXED_TIME})
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     decide = wb.add_format({"bg_color": "#FFF2CC", "valign": "top"})
-    validation = {"validate": "list", "source": list(DECISIONS), "error_title": "决定", "error_message": "请选择“合并”或“不合并”，未决定的留空"}
+    validation = {
+        "validate": "list",
+        "source": list(DECISIONS),
+        "error_title": "决定",
+        "error_message": "请选择“合并”或“不合并”，未决定的留空",
+    }
 
     ws = wb.add_worksheet(REVIEW_SHEET)
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
@@ -519,7 +607,10 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         ps.set_column(col, col, width)
     if len(cands):
         summary = cands.groupby("pattern", sort=False).agg(
-            group=("pattern_group", "first"), count=("pattern", "size"), example_a=("name_a", "first"), example_b=("name_b", "first")
+            group=("pattern_group", "first"),
+            count=("pattern", "size"),
+            example_a=("name_a", "first"),
+            example_b=("name_b", "first"),
         )
         for r, (pattern, item) in enumerate(summary.iterrows(), start=1):
             ps.write_string(r, 0, groups[item["group"]])
@@ -579,7 +670,14 @@ class ReviewSummary:
 
 def _decision(raw: object) -> str:
     text = clean_text("" if raw is None else str(raw)).replace(" ", "")
-    return {"合并": "合并", "合併": "合并", "是": "合并", "不合并": "不合并", "不合併": "不合并", "否": "不合并"}.get(text, "?" if text else "")
+    return {
+        "合并": "合并",
+        "合併": "合并",
+        "是": "合并",
+        "不合并": "不合并",
+        "不合併": "不合并",
+        "否": "不合并",
+    }.get(text, "?" if text else "")
 
 
 def _cell_text(value: object) -> str:
@@ -618,8 +716,14 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
         expected = list(REVIEW_COLUMNS)
         if header[: len(expected)] != expected:
             missing = [c for c in expected if c not in header]
-            detail = f"缺少列：{'、'.join(missing)}" if missing else f"前{len(expected)}列的顺序应为：{'、'.join(expected)}"
-            raise ReviewError(f"{Path(review_xlsx).name}：第一个工作表“{wb.worksheets[0].title}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写")
+            detail = (
+                f"缺少列：{'、'.join(missing)}"
+                if missing
+                else f"前{len(expected)}列的顺序应为：{'、'.join(expected)}"
+            )
+            raise ReviewError(
+                f"{Path(review_xlsx).name}：第一个工作表“{wb.worksheets[0].title}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写"
+            )
         pattern_col = header.index("差异模式") if "差异模式" in header else None
         pairs = []
         for number, values in body:
@@ -627,7 +731,9 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
             record = {name: _cell_text(values[k]) for k, name in enumerate(expected)}
             decision = _decision(values[6])
             if decision == "?":
-                problems.append(f"第{number}行“决定”填写为“{_cell_text(values[6])}”，无法识别：请填写“合并”或“不合并”，未决定的留空")
+                problems.append(
+                    f"第{number}行“决定”填写为“{_cell_text(values[6])}”，无法识别：请填写“合并”或“不合并”，未决定的留空"
+                )
                 continue
             if not record["指标名称A"] or not record["指标名称B"]:
                 problems.append(f"第{number}行缺少指标名称A或指标名称B")
@@ -645,7 +751,9 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
                     values = values + [None] * (len(p_header) - len(values))
                     decision = _decision(values[dc])
                     if decision == "?":
-                        problems.append(f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”或“不合并”，或留空")
+                        problems.append(
+                            f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”或“不合并”，或留空"
+                        )
                     elif decision:
                         pattern_decisions[_cell_text(values[pc])] = decision
             if pattern_decisions and pattern_col is None:
@@ -657,9 +765,14 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
     return pairs, pattern_decisions
 
 
-def _next_id(prefix: str, year: int, existing: list[dict[str, str]]) -> callable:
+def _next_id(prefix: str, year: int, existing: list[dict[str, str]]) -> Callable[[], str]:
+    """A generator of fresh rule ids for a year: M2025-0001, M2025-0002 … after the ones already used."""
     stem = f"{prefix}{year}-"
-    used = [int(r["rule_id"][len(stem) :]) for r in existing if r["rule_id"].startswith(stem) and r["rule_id"][len(stem) :].isdigit()]
+    used = [
+        int(r["rule_id"][len(stem) :])
+        for r in existing
+        if r["rule_id"].startswith(stem) and r["rule_id"][len(stem) :].isdigit()
+    ]
     counter = [max(used, default=0)]
 
     def next_id() -> str:
@@ -694,16 +807,28 @@ def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary
     new_dnm = _next_id("N", year, dnm_rows)
     source = review_xlsx.name
 
-    def pair_of(row: dict[str, str]) -> tuple[str, str]:
-        return _pair_key(base_rules, row["pattern"] if "replacement" in row else row["name_a"], row["replacement"] if "replacement" in row else row["name_b"])
-
-    syn_index = {pair_of(r): r for r in syn_rows if r.get("kind") == "phrase"}
-    dnm_index = {pair_of(r): r for r in dnm_rows if r.get("kind") == "pair"}
+    syn_index = {
+        _pair_key(base_rules, r["pattern"], r["replacement"]): r
+        for r in syn_rows
+        if r.get("kind") == "phrase"
+    }
+    dnm_index = {
+        _pair_key(base_rules, r["name_a"], r["name_b"]): r
+        for r in dnm_rows
+        if r.get("kind") == "pair" and r.get("name_a") and r.get("name_b")
+    }
     dnm_patterns = {pattern_key(r["pattern"]): r for r in dnm_rows if r.get("kind") == "pattern"}
 
     for pattern, decision in sorted(pattern_decisions.items()):
         if decision == "不合并" and pattern_key(pattern) not in dnm_patterns:
-            row = {"rule_id": new_dnm(), "kind": "pattern", "pattern": pattern, "year": str(year), "source": source, "note": "按差异模式决定不合并"}
+            row = {
+                "rule_id": new_dnm(),
+                "kind": "pattern",
+                "pattern": pattern,
+                "year": str(year),
+                "source": source,
+                "note": "按差异模式决定不合并",
+            }
             dnm_rows.append(row)
             dnm_patterns[pattern_key(pattern)] = row
             summary.new_do_not_merge.append(row["rule_id"])
@@ -769,7 +894,9 @@ def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary
     return summary
 
 
-def write_review_rules(rules_dir: Path, synonyms: list[dict[str, str]], do_not_merge: list[dict[str, str]]) -> None:
+def write_review_rules(
+    rules_dir: Path, synonyms: list[dict[str, str]], do_not_merge: list[dict[str, str]]
+) -> None:
     """Write PATH/rules/synonyms.csv and do_not_merge.csv (sorted by rule id, fixed columns)."""
     write_rules_csv(
         Path(rules_dir) / "synonyms.csv",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,16 +47,36 @@ UNITS_CSV = REFERENCE_DIR / "units.csv"
 SUFFIXES_CSV = REFERENCE_DIR / "metric_suffixes.csv"
 
 REPO_SYNONYM_COLUMNS = ("rule_id", "pattern", "replacement", "kind", "note", "year", "source", "id_a", "id_b")
-REPO_DNM_COLUMNS = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
+REPO_DNM_COLUMNS = (
+    "rule_id",
+    "kind",
+    "id_a",
+    "name_a",
+    "id_b",
+    "name_b",
+    "pattern",
+    "year",
+    "source",
+    "note",
+)
 RULE_KINDS = ("word", "prefix", "suffix", "phrase", "regex")
 
-SCOPE_ALIASES = {"common": "共性", "core": "部门整体", "project": "项目", "共性": "共性", "部门整体": "部门整体", "项目": "项目"}
+SCOPE_ALIASES = {
+    "common": "共性",
+    "core": "部门整体",
+    "project": "项目",
+    "共性": "共性",
+    "部门整体": "部门整体",
+    "项目": "项目",
+}
 KEY_SEP = "|"
 
 # Leading list numbers officials type in front of names. Circled digits are removed before NFKC turns
 # "①" into a plain "1" that could no longer be told apart from a name starting with a number ("12345热线").
 _CIRCLED = re.compile(r"^[\u2460-\u249b\u24eb-\u24ff\u2776-\u2793]\s*")
-_ENUM = re.compile(r"^(?:\(\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*\)|\d{1,2}\s*[、.)](?!\d)|[一二三四五六七八九十]{1,3}\s*、)\s*")
+_ENUM = re.compile(
+    r"^(?:\(\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*\)|\d{1,2}\s*[、.)](?!\d)|[一二三四五六七八九十]{1,3}\s*、)\s*"
+)
 _QUOTES = str.maketrans("", "", "\"'「」『』“”‘’`")
 _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
 _EDGE = " ,;:.、。!?？！·/\\-_~"
@@ -178,15 +199,21 @@ class SuffixTable:
     def compatible_many(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """compatible() over two arrays of classes, evaluated once per distinct pair of classes."""
         classes, codes = np.unique(np.concatenate([a, b]).astype(str), return_inverse=True)
-        matrix = np.array([[self.compatible(x, y) for y in classes] for x in classes], dtype=bool).reshape(len(classes), len(classes))
+        matrix = np.array([[self.compatible(x, y) for y in classes] for x in classes], dtype=bool).reshape(
+            len(classes), len(classes)
+        )
         return matrix[codes[: len(a)], codes[len(a) :]]
 
 
 @cache
 def suffix_table() -> SuffixTable:
     rows = read_reference_csv(SUFFIXES_CSV)
-    suffixes = sorted(((r["text"], r["class"]) for r in rows if r["kind"] == "suffix"), key=lambda t: (-len(t[0]), t[0]))
-    prefixes = sorted(((r["text"], r["class"]) for r in rows if r["kind"] == "prefix"), key=lambda t: (-len(t[0]), t[0]))
+    suffixes = sorted(
+        ((r["text"], r["class"]) for r in rows if r["kind"] == "suffix"), key=lambda t: (-len(t[0]), t[0])
+    )
+    prefixes = sorted(
+        ((r["text"], r["class"]) for r in rows if r["kind"] == "prefix"), key=lambda t: (-len(t[0]), t[0])
+    )
     parent: dict[str, str] = {}
     for r in rows:
         if r["parent"]:
@@ -255,14 +282,18 @@ class MatchRules:
             if rule.kind == "regex":
                 self._compiled.append((rule.rule_id, rule.kind, re.compile(rule.pattern), rule.replacement))
             elif rule.kind != "phrase":
-                self._compiled.append((rule.rule_id, rule.kind, base_form(rule.pattern), base_form(rule.replacement)))
+                self._compiled.append(
+                    (rule.rule_id, rule.kind, base_form(rule.pattern), base_form(rule.replacement))
+                )
         self._phrases = self._resolve_phrases()
         for rule in self.do_not_merge:
             if rule.kind == "pattern":
                 self._dnm_patterns.add(pattern_key(rule.pattern))
                 continue
             if rule.name_a and rule.name_b:
-                self._dnm_names.add(_ordered(self.match_form(rule.name_a)[0], self.match_form(rule.name_b)[0]))
+                self._dnm_names.add(
+                    _ordered(self.match_form(rule.name_a)[0], self.match_form(rule.name_b)[0])
+                )
             if rule.id_a and rule.id_b:
                 self._dnm_ids.add(_ordered(rule.id_a, rule.id_b))
 
@@ -282,10 +313,10 @@ class MatchRules:
                     form = form[: len(form) - len(pattern)] + replacement  # type: ignore[arg-type]
             else:  # regex
                 form = pattern.sub(replacement, form)  # type: ignore[union-attr]
-            if form != before:
+            if form and form != before:
                 applied.append(rule_id)
-            if not form:  # a rule must never erase a name
-                form, applied = before, applied[:-1]
+            elif not form:  # a rule must never erase a name
+                form = before
         return form, applied
 
     def _resolve_phrases(self) -> dict[str, tuple[str, str]]:
@@ -348,7 +379,9 @@ class MatchRules:
     @property
     def merges(self) -> list[tuple[str, str, str]]:
         """Review merges of two library ids: (rule_id, id_a kept, id_b merged into it)."""
-        return [(r.rule_id, r.id_a, r.id_b) for r in self.synonyms if r.kind == "phrase" and r.id_a and r.id_b]
+        return [
+            (r.rule_id, r.id_a, r.id_b) for r in self.synonyms if r.kind == "phrase" and r.id_a and r.id_b
+        ]
 
     def conflicts(self) -> list[str]:
         """Do-not-merge pairs that the synonym rules make identical anyway (a rule is unsafe): Chinese texts."""
@@ -358,7 +391,9 @@ class MatchRules:
                 continue
             a, b = self.match_form(rule.name_a)[0], self.match_form(rule.name_b)[0]
             if a == b:
-                out.append(f"规则{rule.rule_id}要求“{rule.name_a}”与“{rule.name_b}”不合并，但同义词规则使二者相同：请检查同义词规则")
+                out.append(
+                    f"规则{rule.rule_id}要求“{rule.name_a}”与“{rule.name_b}”不合并，但同义词规则使二者相同：请检查同义词规则"
+                )
         return out
 
 
@@ -388,7 +423,9 @@ def _synonyms_from(rows: Iterable[dict[str, str]]) -> list[SynonymRule]:
     for r in rows:
         kind = r.get("kind", "") or "word"
         if kind not in RULE_KINDS:
-            raise ValueError(f"同义词规则{r.get('rule_id', '')}的类型“{kind}”无法识别：应为 {'、'.join(RULE_KINDS)}")
+            raise ValueError(
+                f"同义词规则{r.get('rule_id', '')}的类型“{kind}”无法识别：应为 {'、'.join(RULE_KINDS)}"
+            )
         rules.append(SynonymRule(**{k: r.get(k, "") or "" for k in REPO_SYNONYM_COLUMNS} | {"kind": kind}))
     return rules
 
@@ -405,8 +442,8 @@ def load_rules(repo_rules_dir: Path | None = None) -> MatchRules:
             dnm.append(DoNotMergeRule(**{k: r.get(k, "") or "" for k in REPO_DNM_COLUMNS}))
         if repo_syn or dnm:
             version = f"{version}+repo{len(repo_syn)}.{len(dnm)}"
-    ids = [r.rule_id for r in (*shipped, *repo_syn)] + [r.rule_id for r in dnm]
-    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    ids = Counter([r.rule_id for r in (*shipped, *repo_syn)] + [r.rule_id for r in dnm])
+    duplicated = sorted(i for i, n in ids.items() if n > 1)
     if duplicated:
         raise ValueError(f"规则编号重复：{'、'.join(duplicated)}")
     return MatchRules(version=version, synonyms=(*shipped, *repo_syn), do_not_merge=tuple(dnm))
@@ -475,36 +512,53 @@ def _join(*parts: pd.Series) -> pd.Series:
     return out
 
 
-def normalize_rows(frame: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
-    """Add the normalized columns to indicator rows (English columns, text).
+_OUTPUT_COLUMNS = (
+    "level1_raw",
+    "level2_raw",
+    "name_norm",
+    "unit_from_name",
+    "unit_norm",
+    "level1",
+    "level2",
+    "scope",
+    "function_class",
+    "match_name",
+    "match_rules",
+    "suffix_class",
+    "key",
+    "common_key",
+)
 
-    Adds: name_norm, unit_from_name, unit_norm (the unit column, else the unit found in the name, else the
-    target's unit), level1/level2 canonical (raw labels kept in level1_raw/level2_raw), function_class,
-    scope (canonical), match_name, match_rules (rule ids), suffix_class, key, common_key.
-    Work is done once per distinct value, so a million rows take seconds.
-    """
-    rules = rules or default_rules()
-    out = frame.copy()
-    for column in _INPUT_COLUMNS:
-        out[column] = _text(out[column]) if column in out.columns else pd.Series("", index=out.index, dtype=str)
-    out["level1_raw"] = out["level1"]
-    out["level2_raw"] = out["level2"]
 
-    name_norm, unit_from_name = _map_unique(out["name"], normalize_name, width=2)
+def _row_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's combination of columns, position of each combination's first row)."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes, use_na_sentinel=False)
+    _, first = np.unique(combined, return_index=True)  # factorize numbers combinations by first appearance
+    return combined, first
+
+
+def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
+    """The normalized columns of distinct input rows (see normalize_rows)."""
+    out = pd.DataFrame(index=sub.index)
+    out["level1_raw"] = sub["level1"]
+    out["level2_raw"] = sub["level2"]
+    name_norm, unit_from_name = _map_unique(sub["name"], normalize_name, width=2)
     out["name_norm"] = name_norm.astype(str)
     out["unit_from_name"] = unit_from_name.astype(str)
-    unit = _map_text(out["unit"], normalize_unit)
-    target_unit = _map_text(out["target_unit"], normalize_unit)
+    unit = _map_text(sub["unit"], normalize_unit)
+    target_unit = _map_text(sub["target_unit"], normalize_unit)
     unit_norm = unit.where(unit != "", out["unit_from_name"])
     out["unit_norm"] = unit_norm.where(unit_norm != "", target_unit).astype(str)
 
-    pair = _join(out["level1"], out["level2"])
+    pair = _join(sub["level1"], sub["level2"])
     level1, level2 = _map_unique(pair, lambda p: _framework(*p.split(KEY_SEP, 1)), width=2)
     out["level1"] = level1.astype(str)
     out["level2"] = level2.astype(str)
-
-    out["scope"] = _map_text(out["scope"], lambda s: SCOPE_ALIASES.get(compact(s), compact(s)))
-    out["function_class"] = _map_text(out["function_code"], function_class)
+    out["scope"] = _map_text(sub["scope"], lambda s: SCOPE_ALIASES.get(compact(s), compact(s)))
+    out["function_class"] = _map_text(sub["function_code"], function_class)
 
     match_name, match_rules = _map_unique(out["name_norm"], rules.match_form, width=2)
     out["match_name"] = match_name.astype(str)
@@ -512,8 +566,37 @@ def normalize_rows(frame: pd.DataFrame, rules: MatchRules | None = None) -> pd.D
     out["suffix_class"] = _map_text(out["match_name"], suffix_table().classify)
 
     key_class = out["function_class"].where(out["scope"] == "项目", "")
-    out["key"] = _join(out["scope"], out["level1"], out["level2"], key_class, out["match_name"], out["unit_norm"])
+    out["key"] = _join(
+        out["scope"], out["level1"], out["level2"], key_class, out["match_name"], out["unit_norm"]
+    )
     out["common_key"] = _join(out["level1"], out["level2"], out["match_name"], out["unit_norm"])
+    return out
+
+
+def normalize_rows(frame: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
+    """Add the normalized columns to indicator rows (English columns, text).
+
+    Adds: name_norm, unit_from_name, unit_norm (the unit column, else the unit found in the name, else the
+    target's unit), level1/level2 canonical (raw labels kept in level1_raw/level2_raw), function_class,
+    scope (canonical), match_name, match_rules (rule ids), suffix_class, key, common_key.
+    The work is done once per distinct combination of the input columns and mapped back, so a million rows
+    with the repetition of real libraries take seconds.
+    """
+    rules = rules or default_rules()
+    out = frame.copy()
+    for column in _INPUT_COLUMNS:
+        out[column] = (
+            _text(out[column]) if column in out.columns else pd.Series("", index=out.index, dtype=str)
+        )
+    codes, first = _row_codes(out, _INPUT_COLUMNS)
+    sub = out.iloc[first][list(_INPUT_COLUMNS)].reset_index(drop=True)
+    distinct = _normalize_distinct(sub, rules)
+    out["level1_raw"] = out["level1"]
+    out["level2_raw"] = out["level2"]
+    for column in _OUTPUT_COLUMNS[2:]:
+        if column in sub.columns and distinct[column].equals(sub[column]):
+            continue  # already canonical (scope, levels): no need to copy a million strings
+        out[column] = pd.Series(distinct[column].array.take(codes), index=out.index)
     return out
 
 
@@ -551,7 +634,9 @@ def release_keys(indicators: pd.DataFrame, rules: MatchRules | None = None) -> p
                 }
             )
     keyed = normalize_rows(pd.DataFrame(rows), rules)
-    keyed = keyed.sort_values(["indicator_id", "via", "key"], kind="stable").drop_duplicates(["indicator_id", "key"])
+    keyed = keyed.sort_values(["indicator_id", "via", "key"], kind="stable").drop_duplicates(
+        ["indicator_id", "key"]
+    )
     return keyed[columns].reset_index(drop=True)
 
 

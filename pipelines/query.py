@@ -1,18 +1,21 @@
 """Questions asked of the published library: `indicators diff`, `history` and `search` (SPEC §4).
 
-Releases are read straight from git objects (no checkout, the working tree is never touched): the
-Parquet blobs under library/ at a ref go through gitpython's object database, which keeps one
-`git cat-file --batch` process for all reads. Parsed tables are cached by tree/blob sha within the
-process, so releases that share unchanged parts parse them once.
+Releases are read straight from git objects (no checkout, the working tree is never touched): one
+`git cat-file --batch` call lists the library folders of every release asked about, one more fetches
+all the Parquet blobs needed, and pyarrow parses them from memory. Objects are immutable, so folder
+listings, blob bytes and parsed tables are cached by sha within the process (bounded): releases that
+share unchanged parts read and parse them once.
 
-Changes are never computed here: diff and history both take pipelines.changes.diff_indicators, the
-one change set that commit messages, CHANGELOG.md and the review report also use.
+Changes are never computed here: diff and history both hand pipelines.changes.diff_indicators the
+rows that can have changed (an id on one side only, or one whose DIFF_FIELDS differ) and report its
+change set, the one that commit messages, CHANGELOG.md and the review report also use.
 History walks the release tags only (vY, vY.N), never every commit.
 """
 
 from __future__ import annotations
 
 import subprocess
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ import pyarrow.parquet as pq
 from rapidfuzz import fuzz
 
 from pipelines.changes import EVENT_ZH, TRACKED_FIELDS, ChangeSet, diff_indicators
-from pipelines.publish import LIBRARY_DIR, MANIFEST, SPECS, arrow_to_frame, read_table
+from pipelines.publish import LIBRARY_DIR, MANIFEST, SPECS, arrow_to_frame, indicator_part, table_files
 from pipelines.repo import ReleaseTag, release_tags
 from pipelines.text import clean_text
 from schemas.library import STATUS_ZH, TITLES_ZH
@@ -36,6 +39,11 @@ from schemas.vocab import reference, resolve_framework
 RepoLike = git.Repo | str | Path
 EMPTY_REF_ZH = "（空库）"
 EMPTY_VALUE_ZH = "（空）"
+ID_COLUMNS = ("indicator_id", "merged_into")
+DEPT_COLUMNS = ("indicator_id", "dept_code", "dept_name")
+# Every column diff_indicators reads to decide on an event for an id present in both releases:
+# equal in all of them → no event (keep in step with pipelines/changes.py).
+DIFF_FIELDS = ["indicator_id", "status", "merged_into", *TRACKED_FIELDS]
 
 
 class QueryError(RuntimeError):
@@ -149,7 +157,9 @@ def _tree_entries(data: bytes) -> tuple[tuple[str, str, str], ...]:
     while pos < len(data):
         space = data.index(b" ", pos)
         nul = data.index(b"\0", space)
-        entries.append((data[pos:space].decode(), data[space + 1 : nul].decode("utf-8"), data[nul + 1 : nul + 21].hex()))
+        entries.append(
+            (data[pos:space].decode(), data[space + 1 : nul].decode("utf-8"), data[nul + 1 : nul + 21].hex())
+        )
         pos = nul + 21
     return tuple(entries)
 
@@ -164,7 +174,11 @@ def _listings(repo: git.Repo, folders: list[str]) -> dict[str, tuple[tuple[str, 
 
 
 def _parquet_shas(entries: tuple[tuple[str, str, str], ...]) -> list[str]:
-    return [sha for mode, name, sha in sorted(entries, key=lambda e: e[1]) if mode != _TREE_MODE and name.endswith(".parquet")]
+    return [
+        sha
+        for mode, name, sha in sorted(entries, key=lambda e: e[1])
+        if mode != _TREE_MODE and name.endswith(".parquet")
+    ]
 
 
 def _schema(name: str, columns: tuple[str, ...] | None) -> pa.Schema:
@@ -211,7 +225,9 @@ def _usage_table(
 ) -> pa.Table:
     if year is None:
         years = _listings(repo, [f"{commit}:{USAGE_DIR}"])[f"{commit}:{USAGE_DIR}"]
-        folders = [f"{commit}:{USAGE_DIR}/{n}" for m, n, _s in sorted(years, key=lambda e: e[1]) if m == _TREE_MODE]
+        folders = [
+            f"{commit}:{USAGE_DIR}/{n}" for m, n, _s in sorted(years, key=lambda e: e[1]) if m == _TREE_MODE
+        ]
     else:
         folders = [f"{commit}:{USAGE_DIR}/{int(year)}"]
     listing = _listings(repo, folders)
@@ -248,12 +264,6 @@ def clear_cache() -> None:
 # --- diff ---------------------------------------------------------------------------------------------
 
 
-def release_counts(indicators: pd.DataFrame) -> dict[str, int]:
-    """How many indicators a release holds, in all and by status."""
-    status = indicators["status"] if len(indicators) else pd.Series([], dtype="str")
-    return {"total": len(indicators)} | {s: int((status == s).sum()) for s in STATUS_ZH}
-
-
 @dataclass
 class ReleaseDiff(ChangeSet):
     """A ChangeSet between two refs, plus each side's counts and any id that vanished (a data fault:
@@ -276,6 +286,35 @@ def default_refs(repo: RepoLike) -> tuple[str | None, str]:
     return (tags[-2].tag if len(tags) > 1 else None), tags[-1].tag
 
 
+def _status_counts(table: pa.Table) -> dict[str, int]:
+    counts = {s: 0 for s in STATUS_ZH}
+    for item in pc.value_counts(table["status"]).to_pylist():
+        counts[item["values"]] = item["counts"]
+    return {"total": table.num_rows} | counts
+
+
+def _changed_rows(old: pa.Table, new: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The rows diff_indicators can report anything about: ids on one side only, ids where a column
+    it reads (DIFF_FIELDS) differs, and the targets of those rows' merges (for their names). A row
+    equal in all of those gives no event, so the unchanged bulk of a release is never turned into
+    pandas. The change set itself is still diff_indicators' alone."""
+    o_ids, n_ids = old["indicator_id"], new["indicator_id"]
+    common = pc.filter(n_ids, pc.is_in(n_ids, o_ids))
+    o = old.take(pc.index_in(common, value_set=o_ids))
+    n = new.take(pc.index_in(common, value_set=n_ids))
+    changed = pa.array([False] * len(common), type=pa.bool_())
+    for f in DIFF_FIELDS:
+        same = pc.fill_null(pc.equal(o[f], n[f]), False)
+        changed = pc.or_(changed, pc.invert(same))
+    keep = set(pc.filter(common, changed).to_pylist())
+    keep |= set(pc.filter(n_ids, pc.invert(pc.is_in(n_ids, o_ids))).to_pylist())
+    keep |= set(pc.filter(o_ids, pc.invert(pc.is_in(o_ids, n_ids))).to_pylist())
+    rows_n = new.filter(pc.is_in(n_ids, pa.array(sorted(keep), type=pa.string())))
+    keep |= {m for m in rows_n["merged_into"].to_pylist() if m}
+    keys = pa.array(sorted(keep), type=pa.string())
+    return old.filter(pc.is_in(o_ids, keys)), new.filter(pc.is_in(n_ids, keys))
+
+
 def diff(repo_path: RepoLike, ref_a: str | None = None, ref_b: str | None = None) -> ReleaseDiff:
     """What changed from ref_a to ref_b, keyed by indicator_id (pipelines.changes.diff_indicators).
 
@@ -291,14 +330,18 @@ def diff(repo_path: RepoLike, ref_a: str | None = None, ref_b: str | None = None
     assert ref_b is not None
     sha_b = resolve_ref(repo, ref_b)
     sha_a = resolve_ref(repo, ref_a) if ref_a is not None else None
-    new = _to_frame(_indicator_table(repo, sha_b), "indicators")
-    old = _to_frame(_indicator_table(repo, sha_a), "indicators") if sha_a else None
-    base = diff_indicators(old, new, ref_a or "", ref_b)
-    releases = []
-    if old is not None:
-        releases.append({"ref": ref_a, "sha": sha_a} | release_counts(old))
-    releases.append({"ref": ref_b, "sha": sha_b} | release_counts(new))
-    vanished = sorted(set(old["indicator_id"]) - set(new["indicator_id"])) if old is not None else []
+    tables = _indicator_tables(repo, [sha_b] + ([sha_a] if sha_a else []))
+    new_t = tables[0]
+    releases = [{"ref": ref_b, "sha": sha_b} | _status_counts(new_t)]
+    vanished: list[str] = []
+    old: pd.DataFrame | None = None
+    if sha_a:
+        old_t = tables[1]
+        releases.insert(0, {"ref": ref_a, "sha": sha_a} | _status_counts(old_t))
+        vanished = sorted(set(old_t["indicator_id"].to_pylist()) - set(new_t["indicator_id"].to_pylist()))
+        old_t, new_t = _changed_rows(old_t, new_t)
+        old = _to_frame(old_t, "indicators")
+    base = diff_indicators(old, _to_frame(new_t, "indicators"), ref_a or "", ref_b)
     return ReleaseDiff(
         **{
             k: getattr(base, k)
@@ -312,6 +355,12 @@ def diff(repo_path: RepoLike, ref_a: str | None = None, ref_b: str | None = None
 def _shown(value: object) -> str:
     text = "" if value is None else str(value)
     return text if text else EMPTY_VALUE_ZH
+
+
+def _few(joined: str, shown: int = 10) -> str:
+    """A 、-joined list cut to its first items: a city indicator can have dozens of departments."""
+    items = joined.split("、")
+    return joined if len(items) <= shown else f"{'、'.join(items[:shown])} 等 {len(items)} 个"
 
 
 def _counts_line(rel: dict[str, Any]) -> str:
@@ -331,7 +380,7 @@ def render_diff_text(changes: ChangeSet) -> str:
     if len(changes.added):
         lines += ["", f"新增（{len(changes.added)}）"]
         for r in changes.added.itertuples(index=False):
-            depts = f"；使用部门：{r.departments}" if r.departments else ""
+            depts = f"；使用部门：{_few(r.departments)}" if r.departments else ""
             why = f"；说明：{r.reason}" if r.reason else ""
             lines.append(f"  {r.indicator_id}  {r.name}（{r.scope}）{depts}{why}")
 
@@ -379,9 +428,6 @@ def diff_json(changes: ChangeSet) -> dict[str, object]:
 # --- history ------------------------------------------------------------------------------------------
 
 HISTORY_EVENT_ZH = EVENT_ZH | {"absorbed": "并入本指标", "vanished": "整行消失"}
-ID_COLUMNS = ("indicator_id", "merged_into")
-# Every column diff_indicators reads to decide on an event: equal on both sides → an empty change set.
-DIFF_FIELDS = ["indicator_id", "status", "merged_into", *TRACKED_FIELDS]
 
 
 @dataclass
@@ -446,7 +492,8 @@ def _json_value(value: object) -> object:
 
 
 def _normalize_id(indicator_id: str) -> str:
-    return clean_text(str(indicator_id)).replace(" ", "").upper()
+    # ids are ASCII: NFKC folds full-width letters/digits without loading the 繁→简 dictionaries
+    return unicodedata.normalize("NFKC", str(indicator_id)).replace(" ", "").strip().upper()
 
 
 def _related_ids(tables: list[pa.Table], iid: str) -> set[str]:
@@ -507,39 +554,63 @@ def _events(cs: ChangeSet, iid: str, row: dict[str, Any] | None, first: bool) ->
     return events
 
 
-def _departments(repo: git.Repo, tag: ReleaseTag, iid: str) -> list[dict[str, str]]:
-    use = _usage_table(repo, tag.sha, tag.year, ("indicator_id", "dept_code", "dept_name"))
-    mine = use.filter(pc.equal(use["indicator_id"], iid))
-    pairs = dict(zip(mine["dept_code"].to_pylist(), mine["dept_name"].to_pylist(), strict=True))
-    return [{"dept_code": c, "dept_name": pairs[c]} for c in sorted(pairs)]
-
-
-def _related_rows(tree: git.Tree | None, keys: pa.Array) -> pa.Table:
-    """Full rows of the ids in `keys` from one release: only files holding one of them are read whole."""
-    parts = []
-    for blob in _parquet_blobs(tree, False):
-        mask = pc.is_in(_blob_table(blob, "indicators", ID_COLUMNS)["indicator_id"], keys)
-        if pc.any(mask).as_py():
-            parts.append(_blob_table(blob, "indicators").filter(mask))
-    table = pa.concat_tables(parts) if parts else _schema("indicators", None).empty_table()
-    return table.take(pc.sort_indices(table, [("indicator_id", "ascending")])) if table.num_rows else table
+def _departments(
+    repo: git.Repo, tags: list[ReleaseTag], rows: list[dict | None], iid: str
+) -> list[list[dict[str, str]]]:
+    """Departments using iid in each release's own year. Usages are partitioned like their indicator
+    (publish.indicator_part), so only that one file of usages/<year>/ is read per release."""
+    folders = [f"{t.sha}:{USAGE_DIR}/{t.year}" for t in tags]
+    listing = _listings(repo, [f for f, row in zip(folders, rows, strict=True) if row])
+    files: list[str | None] = []
+    for folder, row in zip(folders, rows, strict=True):
+        if row is None:
+            files.append(None)
+            continue
+        part = f"{indicator_part(row['scope'], row['function_class'])}.parquet"
+        files.append(next((sha for _m, n, sha in listing[folder] if n == part), None))
+    parsed = _tables(repo, "usages", [f for f in files if f], DEPT_COLUMNS)
+    out = []
+    for sha in files:
+        if sha is None:
+            out.append([])
+            continue
+        use = parsed[sha]
+        mine = use.filter(pc.equal(use["indicator_id"], iid))
+        pairs = dict(zip(mine["dept_code"].to_pylist(), mine["dept_name"].to_pylist(), strict=True))
+        out.append([{"dept_code": c, "dept_name": pairs[c]} for c in sorted(pairs)])
+    return out
 
 
 def history(repo_path: RepoLike, indicator_id: str) -> History:
     """Every release (tag, in release order — not every commit) holding the indicator: what changed
     since the previous release and why, and which departments used it that year. Merges are followed:
-    'merged into X' and 'Y merged into this one' are events."""
+    'merged into X' and 'Y merged into this one' are events.
+
+    Cost: three `git cat-file --batch` calls whatever the number of releases; two columns of each
+    release find the related ids, full rows are parsed only from the files holding them, and
+    diff_indicators runs only where a column it reads differs between two releases.
+    """
     repo = open_library_repo(repo_path)
     tags = release_tags(repo)
     if not tags:
         raise QueryError("仓库中还没有发布版本（v年度 标签）。请先运行 indicators rebuild 发布指标库。")
     iid = _normalize_id(indicator_id)
-    trees = [_subtree(repo, t.sha, f"{LIBRARY_DIR}/indicators") for t in tags]
-    # Two columns of every release find the related ids; full rows are read for those only.
-    related = _related_ids([_read_folder(tree, "indicators", ID_COLUMNS, False) for tree in trees], iid)
+    commits = [t.sha for t in tags]
+    related = _related_ids(_indicator_tables(repo, commits, ID_COLUMNS), iid)
     keys = pa.array(sorted(related), type=pa.string())
-    rows = [_related_rows(tree, keys) for tree in trees]
-    if not any(pc.any(pc.equal(r["indicator_id"], iid)).as_py() for r in rows if r.num_rows):
+    listing = _listings(repo, [f"{c}:{IND_DIR}" for c in commits])
+    rows: list[pa.Table] = []
+    for c in commits:
+        shas = _parquet_shas(listing[f"{c}:{IND_DIR}"])
+        ids = _tables(repo, "indicators", shas, ID_COLUMNS)
+        holding = [s for s in shas if pc.any(pc.is_in(ids[s]["indicator_id"], keys)).as_py()]
+        full = _tables(repo, "indicators", holding)  # the bytes are cached: no further git call
+        table = _concat(
+            [full[s].filter(pc.is_in(full[s]["indicator_id"], keys)) for s in holding], "indicators"
+        )
+        rows.append(table.take(pc.sort_indices(table, [("indicator_id", "ascending")])))
+    own = [r.filter(pc.equal(r["indicator_id"], iid)).to_pylist() for r in rows]
+    if not any(own):
         raise QueryError(
             f"指标编号「{iid}」不在任何发布版本中（共查了 {len(tags)} 个版本）。可用 indicators search 按名称查找编号。"
         )
@@ -551,16 +622,21 @@ def history(repo_path: RepoLike, indicator_id: str) -> History:
             frames[i] = arrow_to_frame(rows[i], spec)
         return frames[i]
 
+    own_rows = [o[0] if o else None for o in own]
+    first = next(i for i, o in enumerate(own_rows) if o is not None)
+    # from its first release on; a release where the row is missing (a fault) is shown, not skipped
+    kept = [i for i in range(first, len(tags)) if own_rows[i] is not None or own_rows[i - 1] is not None]
+    departments = dict(
+        zip(kept, _departments(repo, [tags[i] for i in kept], [own_rows[i] for i in kept], iid), strict=True)
+    )
+
     states: list[ReleaseState] = []
     current: dict[str, Any] = {}
-    was_here = False
-    for i, tag in enumerate(tags):
-        here = rows[i].filter(pc.equal(rows[i]["indicator_id"], iid)).to_pylist()
-        if not here and not was_here:
-            continue
-        row = here[0] if here else None
+    for i in kept:
+        tag, row = tags[i], own_rows[i]
+        was_here = i > 0 and own_rows[i - 1] is not None
         if was_here and rows[i].select(DIFF_FIELDS).equals(rows[i - 1].select(DIFF_FIELDS)):
-            events: list[dict[str, Any]] = []  # nothing diff_indicators looks at changed
+            events: list[dict[str, Any]] = []  # nothing diff_indicators reads changed
         else:
             prev = frame(i - 1) if i else None
             changes = diff_indicators(prev, frame(i), tags[i - 1].tag if i else "", tag.tag)
@@ -577,10 +653,9 @@ def history(repo_path: RepoLike, indicator_id: str) -> History:
                 status=row["status"] if row else "",
                 name=row["name"] if row else "",
                 events=events,
-                departments=_departments(repo, tag, iid),
+                departments=departments[i],
             )
         )
-        was_here = row is not None
     return History(iid, current, states)
 
 
@@ -723,16 +798,39 @@ def _class_filter(code: str) -> str:
     return c
 
 
-def _library_indicators(repo_path: RepoLike, ref: str | None) -> pd.DataFrame:
+SEARCH_SOURCE = (
+    "indicator_id",
+    "name",
+    "scope",
+    "level1",
+    "level2",
+    "unit",
+    "function_code",
+    "status",
+    "departments",
+    "aliases",
+    "keywords",
+    "definition",
+)
+
+
+def _library_indicators(repo_path: RepoLike, ref: str | None) -> pa.Table:
+    """The columns search reads, from the working tree's library/ (or the release at `ref`)."""
     if ref is not None:
-        return indicators_at(repo_path, ref)
+        repo = open_library_repo(repo_path)
+        return _indicator_tables(repo, [resolve_ref(repo, ref)], SEARCH_SOURCE)[0]
     root = Path(repo_path.working_tree_dir) if isinstance(repo_path, git.Repo) else Path(repo_path)
     library = root / LIBRARY_DIR
     if not (library / MANIFEST).is_file():
         raise QueryError(
             f"{root} 下没有已发布的指标库（{LIBRARY_DIR}/{MANIFEST} 不存在），请用 --repo 指定指标库仓库"
         )
-    return read_table(library, "indicators")
+    schema = _schema("indicators", SEARCH_SOURCE)
+    parts = [
+        pq.ParquetFile(path).read(columns=list(SEARCH_SOURCE)).select(schema.names).cast(schema)
+        for path in table_files(library, "indicators")
+    ]
+    return _concat(parts, "indicators", SEARCH_SOURCE)
 
 
 def search(
@@ -757,38 +855,43 @@ def search(
         raise QueryError("检索词为空：请给出指标名称、关键词或解释中的文字")
     if limit is not None and int(limit) < 1:
         raise QueryError(f"--limit 应为正整数，收到 {limit}")
+    want_level1 = _norm(_level1_filter(level1)) if level1 else None
+    code = _class_filter(function_class) if function_class else None
     table = _library_indicators(repo_path, ref)
     if not include_retired:
-        table = table[table["status"] == "active"]
-    if level1:
-        table = table[table["level1"].map(_norm) == _norm(_level1_filter(level1))]
-    if function_class:
-        code = _class_filter(function_class)
-        table = table[table["function_code"].astype(str).str.startswith(code)]
-
-    scores, sims = [], []
-    for name, aliases, keywords, definition in zip(
-        table["name"], table["aliases"], table["keywords"], table["definition"], strict=True
-    ):
-        n = _norm(name)
-        scores.append(
-            _tier(q, terms, n, [_norm(a) for a in aliases or []], _norm(keywords), _norm(definition))
-        )
-        sims.append(round(float(fuzz.partial_ratio(q, n)), 1))
-    hits = table.assign(score=scores, similarity=sims)
-    hits = hits[hits["score"] > 0]
+        table = table.filter(pc.equal(table["status"], "active"))
+    if code:
+        table = table.filter(pc.starts_with(table["function_code"], code))
+    cols = {c: table[c].to_pylist() for c in SEARCH_SOURCE}
     labels = dict(TIERS)
-    hits = hits.assign(
-        match=hits["score"].map(labels),
-        n_departments=[len(d) if d is not None else 0 for d in hits["departments"]],
-    )
+    records = []
+    for i in range(table.num_rows):
+        if want_level1 and _norm(cols["level1"][i]) != want_level1:
+            continue
+        name = _norm(cols["name"][i])
+        aliases = [_norm(a) for a in cols["aliases"][i] or []]
+        score = _tier(q, terms, name, aliases, _norm(cols["keywords"][i]), _norm(cols["definition"][i]))
+        if not score:
+            continue
+        record = {c: cols[c][i] for c in SEARCH_SOURCE if c != "definition"}
+        departments = record["departments"] or []
+        record |= {
+            "departments": departments,
+            "aliases": record["aliases"] or [],
+            "n_departments": len(departments),
+            "score": score,
+            "match": labels[score],
+            "similarity": round(float(fuzz.partial_ratio(q, name)), 1),
+        }
+        records.append(record)
+    hits = pd.DataFrame(records, columns=SEARCH_COLUMNS)
     hits = hits.sort_values(
         ["score", "similarity", "indicator_id"], ascending=[False, False, True], kind="mergesort"
     )
     total = len(hits)
     if limit is not None:
         hits = hits.head(int(limit))
-    out = hits[SEARCH_COLUMNS].reset_index(drop=True)
+    out = hits.reset_index(drop=True)
     out.attrs = {"query": str(query), "normalized": " ".join(terms), "total": total}
     return out
 

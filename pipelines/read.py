@@ -3,8 +3,9 @@
 The workbook is untrusted. Before any spreadsheet parser sees it, the file is checked as a plain zip:
 file size, entry count, and every member stream-decompressed with a running byte count (declared sizes can
 lie), so a zip bomb is refused after reading at most the bound. The worksheet XML is scanned on the way for
-cell references beyond the row/column bounds, because calamine allocates a dense grid from the largest
-reference: one cell at XFD1048576 in a 5 KB file would otherwise abort the whole process.
+cell references beyond the row/column bounds and for a range (rows × columns) over the cell budget, because
+calamine allocates a dense grid from the largest reference: one cell at XFD1048576 in a 5 KB file would
+otherwise abort the whole process, and one at GR199999 would cost gigabytes.
 
 Then python-calamine reads the matched sheets (cached formula values only, macros ignored) and the grid is
 turned into one text row per data row: headers found among the first rows whatever their spelling, merged
@@ -315,6 +316,7 @@ def _stream_members(
         tail = b""
         parts: list[bytes] = []
         positional = False
+        tallest = 0  # the largest row referenced beyond the "tall sheet" threshold
         try:
             with zf.open(info) as stream:
                 while chunk := stream.read(CHUNK_BYTES):
@@ -338,11 +340,16 @@ def _stream_members(
                         keep = member_bytes <= _SMALL_PART_MAX
                     if is_xml:
                         window = tail + chunk
-                        positional = _scan_extents(window, patterns, limits) or positional
+                        tall, found = _scan_extents(window, patterns, limits)
+                        positional = positional or found
+                        tallest = max(tallest, tall)
                         tail = window[-96:]
             if positional:
                 rows, cols = _exact_extent(zf, info)
                 _check_extent(rows, cols, limits)
+                _check_cells(rows, cols, limits)
+            elif tallest:
+                _check_tall_sheet(zf, info, tallest, limits)
         except _Refused:
             raise
         except (
@@ -365,36 +372,82 @@ def _stream_members(
 
 @dataclass(frozen=True)
 class _ScanPatterns:
-    too_far: re.Pattern[bytes]  # a cell/row reference that may lie beyond the bounds (re-checked exactly)
+    # A cell/row reference beyond the column bound or beyond the "tall" row threshold (each match is
+    # re-checked exactly; in ordinary sheets nothing matches, so the scan runs at regex-engine speed).
+    too_far: re.Pattern[bytes]
     positional: re.Pattern[bytes]  # a <row>/<c> whose first attribute is not r (position implied)
+    tall_rows: int  # rows beyond which the cell budget can be exceeded (max_cells // max_columns)
+
+
+DEFAULT_MAX_CELLS = 10_000_000  # used when limits.csv has no max_cells_per_sheet
+
+
+def _max_cells(limits: dict[str, int]) -> int:
+    return limits.get("max_cells_per_sheet", DEFAULT_MAX_CELLS)
 
 
 @cache
-def _scan_patterns_cached(max_rows: int, max_cols: int) -> _ScanPatterns:
-    rows = _greater_than(str(max_rows), "0123456789")
+def _scan_patterns_cached(max_rows: int, max_cols: int, max_cells: int) -> _ScanPatterns:
+    tall_rows = min(max_rows, max_cells // max_cols)
+    rows = _greater_than(str(tall_rows), "0123456789")
     cols = _greater_than(_col_letter(max_cols - 1), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    # The literal ' r="' first lets the regex engine skip quickly; both alternatives are rare in real files.
+    # The literal ' r="' first lets the regex engine skip quickly.
     too_far = re.compile(rb' r="(?:(?:' + cols + rb")[0-9]|[A-Z]{0,3}(?:" + rows + rb")(?![0-9]))")
     positional = re.compile(rb'<(?:c|row)[\s/>](?!r=")')
-    return _ScanPatterns(too_far, positional)
+    return _ScanPatterns(too_far, positional, tall_rows)
 
 
 def _scan_patterns(limits: dict[str, int]) -> _ScanPatterns:
-    return _scan_patterns_cached(limits["max_rows_per_sheet"], limits["max_columns_per_sheet"])
+    return _scan_patterns_cached(
+        limits["max_rows_per_sheet"], limits["max_columns_per_sheet"], _max_cells(limits)
+    )
 
 
 _REF = re.compile(rb' r="([A-Z]*)([0-9]*)')
 
 
-def _scan_extents(window: bytes, patterns: _ScanPatterns, limits: dict[str, int]) -> bool:
-    """Refuse a reference beyond the bounds; True when the window has rows/cells placed by position."""
+def _scan_extents(window: bytes, patterns: _ScanPatterns, limits: dict[str, int]) -> tuple[int, bool]:
+    """Refuse a reference beyond the bounds. Returns (largest row referenced beyond the tall threshold,
+    whether the window has rows/cells placed by position)."""
+    tallest = 0
     for m in patterns.too_far.finditer(window):
         ref = _REF.match(window, m.start())
         if ref:
             letters, digits = ref.group(1).decode(), ref.group(2).decode()
-            _check_extent(int(digits or 0), _col_index(letters) + 1 if letters else 0, limits)
+            row = int(digits or 0)
+            _check_extent(row, _col_index(letters) + 1 if letters else 0, limits)
+            if row > patterns.tall_rows:
+                tallest = max(tallest, row)
     # A tag cut by the window's end cannot be judged yet: the next window starts 96 bytes earlier.
-    return any(m.end() + 4 <= len(window) for m in patterns.positional.finditer(window))
+    positional = any(m.end() + 4 <= len(window) for m in patterns.positional.finditer(window))
+    return tallest, positional
+
+
+def _check_cells(rows: int, cols: int, limits: dict[str, int]) -> None:
+    """A parser allocates rows × columns cells for a sheet, however few are filled."""
+    if rows * cols > _max_cells(limits):
+        raise _Refused("F002", f"{_limit_note('max_cells_per_sheet')}；本表范围为 {rows} 行 × {cols} 列")
+
+
+def _check_tall_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, rows: int, limits: dict[str, int]) -> None:
+    """A sheet reaching row `rows` may use only max_cells // rows columns: one more streaming pass over it
+    looks for a reference beyond that column (only sheets taller than the threshold get here)."""
+    allowed = _max_cells(limits) // rows
+    if allowed >= limits["max_columns_per_sheet"]:
+        return
+    wide = re.compile(
+        rb' r="(?:' + _greater_than(_col_letter(allowed - 1), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + rb")[0-9]"
+    )
+    tail = b""
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            window = tail + chunk
+            m = wide.search(window)
+            if m:
+                ref = _REF.match(window, m.start())
+                cols = _col_index(ref.group(1).decode()) + 1 if ref else allowed + 1
+                _check_cells(rows, cols, limits)
+            tail = window[-96:]
 
 
 def _check_extent(rows: int, cols: int, limits: dict[str, int]) -> None:
@@ -595,6 +648,7 @@ def _load_grid(
             raise _Refused(
                 "F002", f"{_limit_note('max_columns_per_sheet')}；工作表“{name}”有 {end_col + 1} 列"
             )
+        _check_cells(end_row + 1, end_col + 1, limits)
         if sheet.end is None or sheet.height == 0:
             return np.empty((0, 0), dtype=object), merges
         rows = sheet.to_python(skip_empty_area=False)
@@ -650,36 +704,43 @@ def _fill_merges(grid: np.ndarray, merges: list[tuple[int, int, int, int]]) -> n
 def info_from_grid(
     grid: np.ndarray, merges: list[tuple[int, int, int, int]] | tuple = ()
 ) -> tuple[dict[str, str], dict[str, tuple[int, str]]]:
-    """部门信息 from a sheet grid: rows 项目 | 内容 (title rows allowed), the key matched by alias, the value
-    the first non-empty cell to its right. Returns (info, info_cells: key → (Excel row, column letter))."""
+    """部门信息 from a sheet grid: rows 项目 | 内容 (title rows, a 序号 column and several pairs per row are
+    allowed), the key matched by alias ("部门代码：", 繁体, full width), the value the first non-empty cell to
+    its right that is not itself a key, or the text after a colon in the key cell ("联系电话：0571…").
+    Returns (info, info_cells: key → (Excel row, column letter of the value)); the first occurrence wins."""
     grid = _fill_merges(grid, list(merges))
     lookup = reference().header_lookup["info"]
     info: dict[str, str] = {}
     cells: dict[str, tuple[int, str]] = {}
+
+    def key_of(text: str) -> tuple[str | None, str]:
+        key = _match_header(text, lookup) if len(text) <= 40 else None
+        if key is None and ":" in (cleaned := clean_text(text)):
+            label, _, inline = cleaned.partition(":")
+            return _match_header(label, lookup), inline.strip()
+        return key, ""
+
     for r in range(grid.shape[0]):
         texts = [cell_to_text(v) for v in grid[r]]
-        for c, text in enumerate(texts):
-            if not text:
-                continue
-            key = _match_header(text, lookup)
-            inline = ""
-            if key is None and ":" in clean_text(text):
-                label, _, inline = clean_text(text).partition(":")
-                key = _match_header(label, lookup)
+        c = 0
+        while c < len(texts):
+            text = texts[c]
+            key, inline = key_of(text) if text else (None, "")
             if key is None:
-                continue  # a 序号 or a stray note before the key
-            value_col = next((j for j in range(c + 1, len(texts)) if texts[j] and texts[j] != text), None)
+                c += 1  # empty, a 序号, or a stray note before the key
+                continue
+            j = next((j for j in range(c + 1, len(texts)) if texts[j] and texts[j] != text), None)
+            # The next cell is the value unless it is another key (pairs side by side, value left empty);
+            # "职能依据 | 三定方案" stays a value although 三定方案 is an alias of the same key.
+            value_col = j if j is not None and key_of(texts[j])[0] in (None, key) else None
             if key not in info:
                 if value_col is not None:
-                    info[key] = texts[value_col]
-                    cells[key] = (r + 1, _col_letter(value_col))
-                elif inline.strip():
-                    info[key] = inline.strip()
-                    cells[key] = (r + 1, _col_letter(c))
+                    info[key], cells[key] = texts[value_col], (r + 1, _col_letter(value_col))
+                elif inline:
+                    info[key], cells[key] = inline, (r + 1, _col_letter(c))
                 else:
-                    cells[key] = (r + 1, _col_letter(c + 1))  # key present, value empty: point at the blank
-                    info[key] = ""
-            break
+                    info[key], cells[key] = "", (r + 1, _col_letter(c + 1))  # present but empty: the blank
+            c = value_col + 1 if value_col is not None else (j if j is not None else len(texts))
     return info, cells
 
 
@@ -1008,8 +1069,13 @@ def _limit_notes() -> dict[str, str]:
     return {r["name"]: r.get("note_zh", "") for r in read_reference_csv(REFERENCE_DIR / "limits.csv")}
 
 
+_DEFAULT_NOTES = {
+    "max_cells_per_sheet": f"每个工作表的范围（行数×列数）不超过{DEFAULT_MAX_CELLS // 10000}万个单元格"
+}
+
+
 def _limit_note(name: str) -> str:
-    return _limit_notes().get(name) or f"{name} ≤ {reference().limits[name]}"
+    return _limit_notes().get(name) or _DEFAULT_NOTES.get(name) or f"{name} ≤ {reference().limits[name]}"
 
 
 def _human_bytes(n: int) -> str:

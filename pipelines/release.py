@@ -173,15 +173,21 @@ def _details(changes: ChangeSet) -> str:
     return "\n".join(lines)
 
 
-def commit_rules(repo_root: Path, message: str) -> str:
-    """Commit rules/ (review decisions) on their own, so they are versioned beside the library while a
-    rebuild's release commit still holds library/ and reports/ only. Returns the sha, "" if unchanged."""
+def commit_paths(repo_root: Path, paths: tuple[str, ...], message: str) -> str:
+    """Commit exactly `paths` (review rules, deployment settings) on their own, so they are versioned beside
+    the library while a rebuild's release commit holds library/ and reports/ only. "" if unchanged."""
     repo = open_repo(repo_root)
-    if not (Path(repo_root) / "rules").exists():
+    present = [p for p in paths if (Path(repo_root) / p).exists()]
+    if not present:
         return ""
-    repo.git.add("-A", "--", "rules")
-    if not repo.git.diff("--cached", "--name-only", "--", "rules").strip():
+    repo.git.add("-A", "--", *present)
+    if not repo.git.diff("--cached", "--name-only", "--", *present).strip():
         return ""
     with _identity(repo):
-        repo.git.commit("-m", message, "--only", "--", "rules")
+        repo.git.commit("-m", message, "--only", "--", *present)
     return repo.head.commit.hexsha
+
+
+def commit_rules(repo_root: Path, message: str) -> str:
+    """Review decisions (rules/) in a commit of their own."""
+    return commit_paths(repo_root, ("rules",), message)

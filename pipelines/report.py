@@ -28,10 +28,20 @@ from pipelines.xlsx_out import atomic_write_bytes, write_table, xlsx_book
 from schemas.library import SCOPES, TITLES_ZH, LibraryTables
 from schemas.vocab import reference
 
+# Columns shown without line breaks (codes, ids, file names): breaking them mid-token misleads.
+CODE_COLUMNS = frozenset(
+    {"dept_code", "indicator_id", "into_id", "id_a", "id_b", "file", "code", "function_class", "year"}
+    | {"sheet", "severity", "field", "scope", "level1", "level2"}
+)
 HTML_ROW_LIMIT = 500  # rows per table on the page; review.xlsx always has them all
 VIOLATION_SEVERITIES = ("file_error", "row_error", "warning")
 CHART_TOP = 20  # bars per ranking chart (departments, rules)
-OUTCOME_ZH = {"library": "入库", "noncore": "非核心（部门自留）", "excluded": "阶段性不入库", "rejected": "退回"}
+OUTCOME_ZH = {
+    "library": "入库",
+    "noncore": "非核心（部门自留）",
+    "excluded": "阶段性不入库",
+    "rejected": "退回",
+}
 
 
 @dataclass
@@ -132,11 +142,11 @@ def _statuses(inputs: ReportInputs) -> list[FileStatus]:
     known = {s.file for s in statuses}
     rows = inputs.validation.rows
     if len(rows) and "source_file" in rows.columns:
-        for file, group in rows.groupby("source_file", sort=True):
-            if str(file) not in known:
-                code = str(_col(group, "dept_code").iloc[0])
-                name = str(_col(group, "dept_name").iloc[0])
-                statuses.append(FileStatus(str(file), "", True, code, name, [], len(group)))
+        unknown = rows[~rows["source_file"].isin(known)]
+        for file, group in unknown.groupby("source_file", sort=True):
+            code = str(_col(group, "dept_code").iloc[0])
+            name = str(_col(group, "dept_name").iloc[0])
+            statuses.append(FileStatus(str(file), "", True, code, name, [], len(group)))
     return sorted(statuses, key=lambda s: (s.dept_code, s.file))
 
 
@@ -179,42 +189,80 @@ DEPT_NUMERIC = (
 )
 
 
-def department_table(inputs: ReportInputs) -> pd.DataFrame:
-    """The per-department review (in the spirit of the scheme's 论证审核表): one row per submitted file,
-    plus departments of the library that sent nothing this year."""
-    rows = inputs.validation.rows
-    by_file = _file_findings(inputs.validation.findings)
-    usages = inputs.tables.usages
-    usages = usages[usages["year"] == inputs.year]
+def _per_file(rows: pd.DataFrame) -> pd.DataFrame:
+    """Counts per source file in one pass (a city-sized year has 100,000 rows and 85 files)."""
+    columns = ["read", "library", "noncore", "excluded", "rejected", "core", "projects", "complexity"]
+    if rows.empty or "source_file" not in rows.columns:
+        return pd.DataFrame(columns=columns)
+    file = rows["source_file"].astype(str)
+    outcome = _col(rows, "outcome").astype(str)
+    kind = _col(rows, "sheet_kind").astype(str)
+    project = _col(rows, "project").astype(str)
+    complexity = _col(rows, "complexity").astype(str)
+    out = pd.DataFrame({"read": file.value_counts()})
+    for o in ("library", "noncore", "excluded", "rejected"):
+        out[o] = file[outcome == o].value_counts()
+    # Core indicators as the W206 rule counts them: not rejected, not marked non-core.
+    out["core"] = file[(kind == "core") & outcome.isin(("library", "excluded"))].value_counts()
+    is_project = (kind == "project") & (project != "")
+    out["projects"] = (
+        pd.DataFrame({"f": file[is_project], "p": project[is_project]}).groupby("f")["p"].nunique()
+    )
+    out = out.fillna(0).astype("int64")
+    stated = complexity != ""
+    out["complexity"] = complexity[stated].groupby(file[stated]).first()
+    out["complexity"] = out["complexity"].fillna("").astype(str)
+    return out
+
+
+def _dept_changes(inputs: ReportInputs) -> dict[str, tuple[int, int, int]]:
+    """Per department: indicators it brought in, and its 修改 / 退出 rows that changed the library."""
     changes = inputs.changes
-    added_by_dept: dict[str, int] = {}
+    added: dict[str, int] = {}
     if len(changes.added):
         for depts in changes.added["departments"]:
             for code in _split_codes(depts):
-                added_by_dept[code] = added_by_dept.get(code, 0) + 1
+                added[code] = added.get(code, 0) + 1
+    usages = inputs.tables.usages
+    usages = usages[(usages["year"] == inputs.year) & usages["change_type"].isin(("修改", "退出"))]
     modified_ids = set(changes.modified["indicator_id"]) if len(changes.modified) else set()
     retired_ids = set(changes.retired["indicator_id"]) if len(changes.retired) else set()
+    modified = usages[(usages["change_type"] == "修改") & usages["indicator_id"].isin(modified_ids)]
+    retired = usages[(usages["change_type"] == "退出") & usages["indicator_id"].isin(retired_ids)]
+    n_mod = modified.groupby("dept_code")["indicator_id"].nunique()
+    n_ret = retired.groupby("dept_code")["indicator_id"].nunique()
+    codes = set(added) | set(n_mod.index) | set(n_ret.index)
+    return {c: (added.get(c, 0), int(n_mod.get(c, 0)), int(n_ret.get(c, 0))) for c in codes}
+
+
+def department_table(inputs: ReportInputs) -> pd.DataFrame:
+    """The per-department review (in the spirit of the scheme's 论证审核表): one row per submitted file,
+    plus departments of the library that sent nothing this year."""
+    per_file = _per_file(inputs.validation.rows)
+    by_file = _file_findings(inputs.validation.findings)
+    dept_changes = _dept_changes(inputs)
     complexity_of = dict(
         zip(inputs.tables.departments["dept_code"], inputs.tables.departments["complexity"], strict=True)
     )
+    zero = dict.fromkeys(("read", "library", "noncore", "excluded", "rejected", "core", "projects"), 0)
 
     records = []
     for status in _statuses(inputs):
-        mine = rows[_col(rows, "source_file") == status.file] if len(rows) else rows
-        outcome = _col(mine, "outcome").value_counts()
-        kind = _col(mine, "sheet_kind")
-        complexity = next((str(c) for c in _col(mine, "complexity") if str(c)), "") or str(
-            complexity_of.get(status.dept_code, "")
+        counts = (
+            per_file.loc[status.file].to_dict()
+            if status.file in per_file.index
+            else {**zero, "complexity": ""}
         )
-        core = int(((kind == "core") & _col(mine, "outcome").isin(("library", "excluded"))).sum())
-        projects = _col(mine, "project")[(kind == "project") & (_col(mine, "project") != "")]
+        complexity = str(counts["complexity"]) or str(complexity_of.get(status.dept_code, ""))
         found = by_file.get(status.file, [])
         file_errors = [f for f in found if f.severity == "file_error"]
         warnings = sum(f.severity == "warning" for f in found)
-        dept_uses = usages[usages["dept_code"] == status.dept_code] if status.dept_code else usages.iloc[0:0]
-        modified = set(dept_uses.loc[dept_uses["change_type"] == "修改", "indicator_id"]) & modified_ids
-        retired = set(dept_uses.loc[dept_uses["change_type"] == "退出", "indicator_id"]) & retired_ids
-        rejected = int(outcome.get("rejected", 0))
+        added, modified, retired = (
+            (0, 0, 0)
+            if status.set_aside or not status.dept_code
+            else dept_changes.get(status.dept_code, (0, 0, 0))
+        )
+        rejected = int(counts["rejected"])
         if status.set_aside:
             messages = "；".join(dict.fromkeys(f.message for f in file_errors)) or "工作簿无法读取"
             verdict = f"退回重报：{messages}"
@@ -229,19 +277,15 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
                 "dept_code": status.dept_code,
                 "dept_name": status.dept_name,
                 "file": status.file,
-                "complexity": complexity or "未填（按复杂）",
-                "read": len(mine),
-                "library": int(outcome.get("library", 0)),
-                "noncore": int(outcome.get("noncore", 0)),
-                "excluded": int(outcome.get("excluded", 0)),
-                "rejected": rejected,
+                "complexity": complexity or "未填",
+                **{k: int(counts[k]) for k in ("read", "library", "noncore", "excluded", "rejected")},
                 "warnings": int(warnings),
-                "core": core,
+                "core": int(counts["core"]),
                 "core_limit": core_limit(complexity),
-                "projects": int(projects.nunique()),
-                "added": 0 if status.set_aside else added_by_dept.get(status.dept_code, 0),
-                "modified": len(modified),
-                "retired": len(retired),
+                "projects": int(counts["projects"]),
+                "added": added,
+                "modified": modified,
+                "retired": retired,
                 "verdict": verdict,
             }
         )
@@ -254,7 +298,7 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
                 "dept_code": rec["dept_code"],
                 "dept_name": rec["dept_name"],
                 "file": "",
-                "complexity": rec["complexity"] or "未填（按复杂）",
+                "complexity": rec["complexity"] or "未填",
                 "core_limit": core_limit(rec["complexity"]),
                 "verdict": "本年度未报送",
             }
@@ -356,7 +400,6 @@ def violation_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame, 
         [
             {
                 "dept_code": dept_of.get(g.file, ("", ""))[0],
-                "dept_name": dept_of.get(g.file, ("", ""))[1],
                 "file": g.file,
                 "sheet": g.sheet,
                 "code": g.code,
@@ -372,7 +415,6 @@ def violation_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame, 
         ],
         columns=[
             "dept_code",
-            "dept_name",
             "file",
             "sheet",
             "code",
@@ -407,15 +449,19 @@ def coverage_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     proj_uses = usages[(usages["scope"] == "项目") & (use_cls != "")].assign(cls=use_cls)
     cls_uses = proj_uses.groupby("cls").size()
     cls_depts = proj_uses.groupby("cls")["dept_code"].nunique()
-    cls_projects = proj_uses.assign(pk=proj_uses["dept_code"] + "|" + proj_uses["project"]).groupby("cls")[
-        "pk"
-    ].nunique()
+    cls_projects = (
+        proj_uses.assign(pk=proj_uses["dept_code"] + "|" + proj_uses["project"])
+        .groupby("cls")["pk"]
+        .nunique()
+    )
     classes = sorted(set(cls_active.index) | set(cls_uses.index))
     by_class = pd.DataFrame(
         [
             {
                 "function_class": c,
-                "class_name": ref.function_codes[c].name if c in ref.function_codes else "（参考目录中无此类）",
+                "class_name": ref.function_codes[c].name
+                if c in ref.function_codes
+                else "（参考目录中无此类）",
                 "active": int(cls_active.get(c, 0)),
                 "usages": int(cls_uses.get(c, 0)),
                 "departments": int(cls_depts.get(c, 0)),
@@ -427,9 +473,8 @@ def coverage_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
     pairs = list(ref.framework)
-    seen = set(zip(active["level1"], active["level2"], strict=True)) | set(
-        zip(usages["level1"], usages["level2"], strict=True)
-    )
+    levels = pd.concat([active[["level1", "level2"]], usages[["level1", "level2"]]]).drop_duplicates()
+    seen = set(zip(levels["level1"], levels["level2"], strict=True))
     pairs += sorted(seen - set(pairs))
     counts = active.groupby(["level1", "level2", "scope"]).size()
     use_counts = usages.groupby(["level1", "level2"]).size()
@@ -450,15 +495,20 @@ def trend_table(inputs: ReportInputs) -> pd.DataFrame:
     ind = inputs.tables.indicators
     usages = inputs.tables.usages
     sa = inputs.tables.set_aside
-    years_seen = [inputs.year, *ind["first_year"].tolist(), *usages["year"].tolist(), *sa["year"].tolist()]
-    first = min(int(y) for y in years_seen)
+    first = min(
+        int(s.min())
+        for s in (pd.Series([inputs.year]), ind["first_year"], usages["year"], sa["year"])
+        if len(s)
+    )
     retired_year = ind["retired_year"]
     records = []
     for y in range(first, inputs.year + 1):
         u = usages[usages["year"] == y]
         s = sa[sa["year"] == y]
         ended = retired_year.notna() & (retired_year.fillna(0).astype("int64") == y)
-        alive = (ind["first_year"] <= y) & (retired_year.isna() | (retired_year.fillna(0).astype("int64") > y))
+        alive = (ind["first_year"] <= y) & (
+            retired_year.isna() | (retired_year.fillna(0).astype("int64") > y)
+        )
         records.append(
             {
                 "year": str(y),
@@ -483,9 +533,9 @@ def candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     frame = candidates[columns].copy()
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").round(0)
-    return frame.sort_values(["score", "id_a", "id_b"], ascending=[False, True, True], kind="stable").reset_index(
-        drop=True
-    )
+    return frame.sort_values(
+        ["score", "id_a", "id_b"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
@@ -496,7 +546,14 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
     by_class, by_level = coverage_tables(inputs)
     trend = trend_table(inputs)
     tables = [
-        ReviewTable("overview", "概况", "年度概况", overview_table(inputs, departments), {"item": "项目", "value": "数值"}, ("value",)),
+        ReviewTable(
+            "overview",
+            "概况",
+            "年度概况",
+            overview_table(inputs, departments),
+            {"item": "项目", "value": "数值"},
+            ("value",),
+        ),
         ReviewTable(
             "departments",
             "部门审核",
@@ -513,14 +570,27 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
             "新增指标",
             "新增指标",
             changes["added"],
-            {"indicator_id": "指标编号", "name": "指标名称", "scope": "范围", "departments": "使用部门", "reason": "说明"},
+            {
+                "indicator_id": "指标编号",
+                "name": "指标名称",
+                "scope": "范围",
+                "departments": "使用部门",
+                "reason": "说明",
+            },
         ),
         ReviewTable(
             "modified",
             "修改指标",
             "修改指标（逐字段）",
             changes["modified"],
-            {"indicator_id": "指标编号", "name": "指标名称", "field": "字段", "old": "原值", "new": "新值", "reason": "理由"},
+            {
+                "indicator_id": "指标编号",
+                "name": "指标名称",
+                "field": "字段",
+                "old": "原值",
+                "new": "新值",
+                "reason": "理由",
+            },
         ),
         ReviewTable(
             "retired",
@@ -534,7 +604,13 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
             "合并指标",
             "合并的重复指标",
             changes["merged"],
-            {"indicator_id": "指标编号", "name": "指标名称", "into_id": "并入编号", "into_name": "并入指标", "reason": "理由"},
+            {
+                "indicator_id": "指标编号",
+                "name": "指标名称",
+                "into_id": "并入编号",
+                "into_name": "并入指标",
+                "reason": "理由",
+            },
         ),
         ReviewTable(
             "reactivated",
@@ -548,7 +624,14 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
             "疑似重复",
             "待人工审核的疑似重复指标",
             candidates_table(inputs.candidates),
-            {"id_a": "指标编号A", "name_a": "指标名称A", "id_b": "指标编号B", "name_b": "指标名称B", "score": "相似度", "reason": "理由"},
+            {
+                "id_a": "指标编号A",
+                "name_a": "指标名称A",
+                "id_b": "指标编号B",
+                "name_b": "指标名称B",
+                "score": "相似度",
+                "reason": "理由",
+            },
             ("score",),
             "请在 merge_review.xlsx 中逐对决定“合并”或“不合并”，再运行 indicators review。",
         ),
@@ -574,7 +657,14 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
             "问题_按规则",
             "按规则汇总",
             by_rule,
-            {"code": "代码", "severity": "类别", "rule": "规则", "count": "次数", "departments": "涉及文件", "fix": "处理建议"},
+            {
+                "code": "代码",
+                "severity": "类别",
+                "rule": "规则",
+                "count": "次数",
+                "departments": "涉及文件",
+                "fix": "处理建议",
+            },
             ("count", "departments"),
         ),
         ReviewTable(
@@ -584,7 +674,6 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
             details,
             {
                 "dept_code": "部门编码",
-                "dept_name": "部门名称",
                 "file": "报送文件",
                 "sheet": "工作表",
                 "code": "代码",
@@ -645,7 +734,18 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
                 "merged": "合并指标",
                 "active": "年末在用指标",
             },
-            ("read", "library", "noncore", "excluded", "rejected", "departments", "added", "retired", "merged", "active"),
+            (
+                "read",
+                "library",
+                "noncore",
+                "excluded",
+                "rejected",
+                "departments",
+                "added",
+                "retired",
+                "merged",
+                "active",
+            ),
         ),
     ]
     return {t.key: t for t in tables}
@@ -667,11 +767,14 @@ def review_charts(inputs: ReportInputs, tables: dict[str, ReviewTable]) -> dict[
         unit=" 行",
     )
     deps = tables["departments"].frame
-    deps = deps[deps["file"] != ""]
-    labels = [f"{c} {n}".strip() or f for c, n, f in zip(deps["dept_code"], deps["dept_name"], deps["file"], strict=True)]
+    deps = deps[deps["file"] != ""].sort_values(["read", "dept_code", "file"], ascending=[False, True, True])
+    labels = [
+        f"{c} {n}".strip() or f
+        for c, n, f in zip(deps["dept_code"], deps["dept_name"], deps["file"], strict=True)
+    ]
     out["departments"] = charts.hbar_chart(
         "chart-departments",
-        "各部门报送行的去向",
+        "各部门报送行的去向（按读取行数排序）",
         labels,
         [
             S("入库", deps["library"].tolist(), charts.PALETTE[0]),
@@ -691,12 +794,17 @@ def review_charts(inputs: ReportInputs, tables: dict[str, ReviewTable]) -> dict[
         label_width=80,
         unit=" 个",
     )
-    viol = tables["violations"].frame.sort_values(["total", "dept_code", "file"], ascending=[False, True, True])
+    viol = tables["violations"].frame.sort_values(
+        ["total", "dept_code", "file"], ascending=[False, True, True]
+    )
     viol = viol.head(CHART_TOP)
     out["violations"] = charts.hbar_chart(
         "chart-violations",
         f"问题最多的部门（前 {CHART_TOP} 个）",
-        [f"{c} {n}".strip() or f for c, n, f in zip(viol["dept_code"], viol["dept_name"], viol["file"], strict=True)],
+        [
+            f"{c} {n}".strip() or f
+            for c, n, f in zip(viol["dept_code"], viol["dept_name"], viol["file"], strict=True)
+        ],
         [
             S("文件错误", viol["file_error"].tolist(), charts.PALETTE[4]),
             S("行错误", viol["row_error"].tolist(), charts.PALETTE[3]),
@@ -778,7 +886,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["num"] = lambda v: charts.fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+    env.filters["num"] = lambda v: (
+        charts.fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+    )
     return env
 
 
@@ -795,6 +905,7 @@ def render_review_html(inputs: ReportInputs, tables: dict[str, ReviewTable] | No
         t=tables,
         charts=review_charts(inputs, tables),
         row_limit=HTML_ROW_LIMIT,
+        code_columns=CODE_COLUMNS,
         bad_items=("其中整本退回", OUTCOME_ZH["rejected"]),
         good_items=(OUTCOME_ZH["library"],),
     )

@@ -15,11 +15,11 @@ from pipelines.match import (
     REVIEW_COLUMNS,
     MatchConfig,
     ReviewError,
+    _prepare,
     apply_review,
     diff_pattern,
     find_candidates,
     generate_pairs,
-    _prepare,
     write_merge_review,
 )
 from pipelines.normalize import default_rules, load_rules, normalize_rows, write_rules_csv
@@ -29,7 +29,15 @@ PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
 
 def clusters(*records: dict[str, str], prefix: str = "N") -> pd.DataFrame:
     """Distinct indicators as consolidation hands them to find_candidates (normalized, with ids)."""
-    base = {"scope": "项目", "level1": "产出指标", "level2": "数量指标", "name": "", "unit": "", "definition": "", "function_code": "2050803"}
+    base = {
+        "scope": "项目",
+        "level1": "产出指标",
+        "level2": "数量指标",
+        "name": "",
+        "unit": "",
+        "definition": "",
+        "function_code": "2050803",
+    }
     frame = normalize_rows(pd.DataFrame([base | r for r in records]))
     frame["id"] = [r.get("id", f"{prefix}{i:04d}") for i, r in enumerate(records)]
     return frame
@@ -74,7 +82,9 @@ def test_candidates_find_labelled_positives_not_auto_merged() -> None:
         a, b = ident[(row.name_a, row.unit_a)], ident[(row.name_b, row.unit_b)]
         if key[a] != key[b] and frozenset((a, b)) not in proposed:
             missed.append((row.name_a, row.name_b))
-    not_auto = sum(key[ident[(r.name_a, r.unit_a)]] != key[ident[(r.name_b, r.unit_b)]] for r in positives.itertuples())
+    not_auto = sum(
+        key[ident[(r.name_a, r.unit_a)]] != key[ident[(r.name_b, r.unit_b)]] for r in positives.itertuples()
+    )
     assert not_auto >= 15  # the set really exercises the review path
     assert len(missed) <= 0.1 * not_auto, missed
 
@@ -93,7 +103,11 @@ def test_one_character_negatives_are_explained_with_their_pattern() -> None:
     assert len(candidates) == 1
     row = candidates.iloc[0]
     assert row["pattern"] in ("湿→耕", "耕→湿") and row["pattern_group"] == "湿↔耕"
-    assert "名称仅差一字" in row["reason"] and "单位相同（%）" in row["reason"] and "后缀同为“率”" in row["reason"]
+    assert (
+        "名称仅差一字" in row["reason"]
+        and "单位相同（%）" in row["reason"]
+        and "后缀同为“率”" in row["reason"]
+    )
 
 
 def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> None:
@@ -109,7 +123,9 @@ def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> N
     assert pair_set(candidates) == {frozenset(("N0004", "N0005"))}
     row = candidates.iloc[0]
     assert "unit_conflict" in row["flags"] and "单位不同" in row["reason"] and row["score"] <= 75
-    with_conflicts = find_candidates(frame, None, config=MatchConfig(include_suffix_conflicts=True, min_score=0, min_cosine=0.0))
+    with_conflicts = find_candidates(
+        frame, None, config=MatchConfig(include_suffix_conflicts=True, min_score=0, min_cosine=0.0)
+    )
     conflicting = with_conflicts[with_conflicts["flags"].str.contains("suffix_conflict")]
     assert {frozenset(("N0000", "N0001")), frozenset(("N0002", "N0003"))} <= pair_set(conflicting)
     assert (conflicting["score"] <= 30).all()
@@ -118,14 +134,24 @@ def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> N
 def test_no_auto_merge_across_units_or_suffixes() -> None:
     """Key equality implies equal unit and equal suffix class: checked over the whole labelled set."""
     pairs = pd.read_csv(PAIRS, dtype=str, keep_default_na=False, comment="#")
-    names = pd.concat([pairs[["name_a", "unit_a"]].set_axis(["name", "unit"], axis=1), pairs[["name_b", "unit_b"]].set_axis(["name", "unit"], axis=1)])
+    names = pd.concat(
+        [
+            pairs[["name_a", "unit_a"]].set_axis(["name", "unit"], axis=1),
+            pairs[["name_b", "unit_b"]].set_axis(["name", "unit"], axis=1),
+        ]
+    )
     frame = clusters(*names.drop_duplicates().to_dict("records"))
     for _, group in frame.groupby("key"):
         assert group["unit_norm"].nunique() == 1 and group["suffix_class"].nunique() == 1
 
 
 def test_numbers_lower_the_score() -> None:
-    frame = clusters({"name": "第一季度档案基础工作完成进度"}, {"name": "第二季度档案基础工作完成进度"}, {"name": "预算执行进度（7月）"}, {"name": "预算执行进度（11月）"})
+    frame = clusters(
+        {"name": "第一季度档案基础工作完成进度"},
+        {"name": "第二季度档案基础工作完成进度"},
+        {"name": "预算执行进度（7月）"},
+        {"name": "预算执行进度（11月）"},
+    )
     assert find_candidates(frame, None).empty
     kept = find_candidates(frame, None, config=MatchConfig(min_score=0))
     assert kept["flags"].str.contains("number").all() and len(kept) == 2
@@ -144,7 +170,9 @@ def test_common_indicators_are_matched_across_scopes_and_kept_as_a() -> None:
 
 
 def test_existing_indicators_are_a_and_never_paired_with_each_other() -> None:
-    existing = clusters({"name": "资金拨付及时率", "unit": "%"}, {"name": "资金拨付准时率", "unit": "%"}, prefix="C-X")
+    existing = clusters(
+        {"name": "资金拨付及时率", "unit": "%"}, {"name": "资金拨付准时率", "unit": "%"}, prefix="C-X"
+    )
     new = clusters({"name": "资金及时拨付率", "unit": "%"})
     candidates = find_candidates(new, existing)
     assert len(candidates) >= 1
@@ -188,12 +216,80 @@ def test_diff_pattern_merges_adjacent_edits() -> None:
 # --- scaling guard (not a timing test) ---------------------------------------------------------------
 def _generated(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    subjects = "培训 会议 档案 道路 垃圾 资金 设备 系统 网站 公厕 路灯 河道 农田 森林 学生 患者 企业 群众 工程 项目".split()
-    actions = "整理 清运 养护 发放 维修 检查 抽检 验收 建设 改造 采购 更新 运行 处置 办结 宣传 监测 巡查 保洁 开放".split()
-    measures = "完成率 合格率 覆盖率 及时率 达标率 到位率 准确率 满意度 人次 次数 天数 数量 面积".split()
-    names = {f"{rng.choice(subjects)}{rng.choice(actions)}{rng.choice(actions)}{rng.choice(measures)}" for _ in range(n * 3)}
+    subjects = [
+        "培训",
+        "会议",
+        "档案",
+        "道路",
+        "垃圾",
+        "资金",
+        "设备",
+        "系统",
+        "网站",
+        "公厕",
+        "路灯",
+        "河道",
+        "农田",
+        "森林",
+        "学生",
+        "患者",
+        "企业",
+        "群众",
+        "工程",
+        "项目",
+    ]
+    actions = [
+        "整理",
+        "清运",
+        "养护",
+        "发放",
+        "维修",
+        "检查",
+        "抽检",
+        "验收",
+        "建设",
+        "改造",
+        "采购",
+        "更新",
+        "运行",
+        "处置",
+        "办结",
+        "宣传",
+        "监测",
+        "巡查",
+        "保洁",
+        "开放",
+    ]
+    measures = [
+        "完成率",
+        "合格率",
+        "覆盖率",
+        "及时率",
+        "达标率",
+        "到位率",
+        "准确率",
+        "满意度",
+        "人次",
+        "次数",
+        "天数",
+        "数量",
+        "面积",
+    ]
+    names = {
+        f"{rng.choice(subjects)}{rng.choice(actions)}{rng.choice(actions)}{rng.choice(measures)}"
+        for _ in range(n * 3)
+    }
     names = sorted(names)[:n]
-    rows = pd.DataFrame({"id": [f"N{i:06d}" for i in range(len(names))], "name": names, "scope": "项目", "level1": "产出指标", "level2": "数量指标", "function_class": "205"})
+    rows = pd.DataFrame(
+        {
+            "id": [f"N{i:06d}" for i in range(len(names))],
+            "name": names,
+            "scope": "项目",
+            "level1": "产出指标",
+            "level2": "数量指标",
+            "function_class": "205",
+        }
+    )
     rows["match_name"] = rows["name"]
     return rows
 
@@ -233,7 +329,9 @@ def review_candidates() -> pd.DataFrame:
     return candidates
 
 
-def test_merge_review_columns_validation_and_determinism(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
+def test_merge_review_columns_validation_and_determinism(
+    tmp_path: Path, review_candidates: pd.DataFrame
+) -> None:
     path = write_merge_review(review_candidates, tmp_path / "reports" / "2025" / "merge_review.xlsx")
     first = hashlib.sha256(path.read_bytes()).hexdigest()
     shuffled = review_candidates.sample(frac=1.0, random_state=3)
@@ -246,20 +344,28 @@ def test_merge_review_columns_validation_and_determinism(tmp_path: Path, review_
     assert header[:7] == list(REVIEW_COLUMNS)
     assert header[:7] == ["指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定"]
     validations = ws.data_validations.dataValidation
-    assert any(v.type == "list" and "合并" in v.formula1 and "不合并" in v.formula1 and "G2" in str(v.sqref) for v in validations)
-    names = [ws.cell(r, 2).value for r in range(2, ws.max_row + 1)] + [ws.cell(r, 4).value for r in range(2, ws.max_row + 1)]
+    assert any(
+        v.type == "list" and "合并" in v.formula1 and "不合并" in v.formula1 and "G2" in str(v.sqref)
+        for v in validations
+    )
+    names = [ws.cell(r, 2).value for r in range(2, ws.max_row + 1)] + [
+        ws.cell(r, 4).value for r in range(2, ws.max_row + 1)
+    ]
     assert not any(isinstance(n, str) and n.startswith("=") for n in names)  # neutralized
     assert any(isinstance(n, str) and n.startswith("'=") for n in names)
     patterns = [ws.cell(r, 8).value for r in range(2, ws.max_row + 1)]
     groups = [ws.cell(r, 9).value for r in range(2, ws.max_row + 1)]
-    assert groups[0] == groups[1] and patterns[0] in ("湿→耕", "耕→湿")  # the shared pattern is listed together
+    # The shared pattern is listed together.
+    assert groups[0] == groups[1] and patterns[0] in ("湿→耕", "耕→湿")
     summary = wb["差异模式"]
     assert [c.value for c in summary[1]] == ["分组", "差异模式", "对数", "示例", "决定"]
     assert summary.cell(2, 3).value == 2
 
 
 def test_merge_review_with_no_candidates(tmp_path: Path) -> None:
-    path = write_merge_review(find_candidates(clusters({"name": "培训人次"}), None), tmp_path / "merge_review.xlsx")
+    path = write_merge_review(
+        find_candidates(clusters({"name": "培训人次"}), None), tmp_path / "merge_review.xlsx"
+    )
     wb = load_workbook(path)
     assert [c.value for c in wb.worksheets[0][1]][:7] == list(REVIEW_COLUMNS)
     assert wb.worksheets[0].max_row == 1
@@ -284,7 +390,8 @@ def test_apply_review_round_trip(tmp_path: Path, review_candidates: pd.DataFrame
     order_row = rows["垃圾清运及时率|垃圾及时清运率"]
     wetland_row = rows["湿地执行率|耕地执行率"]
     formula_row = next(r for k, r in rows.items() if k.startswith("'="))
-    filled = _fill(path, {order_row: "合并", wetland_row: "不合并", formula_row: "合併"})  # Traditional accepted
+    decisions = {order_row: "合并", wetland_row: "不合并", formula_row: "合併"}  # Traditional accepted
+    filled = _fill(path, decisions)
 
     repo_rules = tmp_path / "repo" / "rules"
     summary = apply_review(filled, repo_rules, 2025)
@@ -302,9 +409,30 @@ def test_apply_review_round_trip(tmp_path: Path, review_candidates: pd.DataFrame
 
     # A later rebuild uses the rules: the merged pair is one key, the refused pair is no longer proposed.
     rules = load_rules(repo_rules)
-    merged = normalize_rows(pd.DataFrame({"scope": ["项目"] * 2, "level1": "产出指标", "level2": "数量指标", "name": ["垃圾清运及时率", "垃圾及时清运率"], "unit": "%", "function_code": "205"}), rules)
+    merged = normalize_rows(
+        pd.DataFrame(
+            {
+                "scope": ["项目"] * 2,
+                "level1": "产出指标",
+                "level2": "数量指标",
+                "name": ["垃圾清运及时率", "垃圾及时清运率"],
+                "unit": "%",
+                "function_code": "205",
+            }
+        ),
+        rules,
+    )
     assert merged["key"].nunique() == 1
-    proposed = pair_set(find_candidates(clusters({"name": "湿地执行率", "unit": "%", "id": "C-X000001"}, {"name": "耕地执行率", "unit": "%", "id": "N0001"}), None, rules))
+    proposed = pair_set(
+        find_candidates(
+            clusters(
+                {"name": "湿地执行率", "unit": "%", "id": "C-X000001"},
+                {"name": "耕地执行率", "unit": "%", "id": "N0001"},
+            ),
+            None,
+            rules,
+        )
+    )
     assert proposed == set()
 
     # Changing one's mind replaces the earlier rule.
@@ -318,7 +446,9 @@ def test_apply_review_pattern_level_decision(tmp_path: Path, review_candidates: 
     path = write_merge_review(review_candidates, tmp_path / "merge_review.xlsx")
     wb = load_workbook(path)
     summary_sheet = wb["差异模式"]
-    wetland = next(r for r in range(2, summary_sheet.max_row + 1) if summary_sheet.cell(r, 2).value in ("湿→耕", "耕→湿"))
+    wetland = next(
+        r for r in range(2, summary_sheet.max_row + 1) if summary_sheet.cell(r, 2).value in ("湿→耕", "耕→湿")
+    )
     filled = _fill(path, {}, {wetland: "不合并"})
     result = apply_review(filled, tmp_path / "rules", 2025)
     assert result.not_merged == 2 and result.pattern_decisions == 1

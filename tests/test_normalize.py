@@ -27,7 +27,14 @@ REALDATA = Path("/work/shared/realdata")
 
 
 def rows(*records: dict[str, str]) -> pd.DataFrame:
-    base = {"scope": "项目", "level1": "产出指标", "level2": "数量指标", "name": "", "unit": "", "function_code": "2050803"}
+    base = {
+        "scope": "项目",
+        "level1": "产出指标",
+        "level2": "数量指标",
+        "name": "",
+        "unit": "",
+        "function_code": "2050803",
+    }
     return pd.DataFrame([base | r for r in records])
 
 
@@ -67,7 +74,22 @@ def test_normalize_name(raw: str, name: str, unit: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "unit"),
-    [("％", "%"), ("百分比", "%"), ("百分率", "%"), ("㎡", "平方米"), ("M2", "平方米"), ("km", "公里"), ("千米", "公里"), ("日", "天"), ("人/次", "人次"), ("单位：万元", "万元"), ("(个)", "个"), ("", ""), ("标箱", "标箱"), ("1/10万", "1/10万")],
+    [
+        ("％", "%"),
+        ("百分比", "%"),
+        ("百分率", "%"),
+        ("㎡", "平方米"),
+        ("M2", "平方米"),
+        ("km", "公里"),
+        ("千米", "公里"),
+        ("日", "天"),
+        ("人/次", "人次"),
+        ("单位：万元", "万元"),
+        ("(个)", "个"),
+        ("", ""),
+        ("标箱", "标箱"),
+        ("1/10万", "1/10万"),
+    ],
 )
 def test_normalize_unit(raw: str, unit: str) -> None:
     assert normalize_unit(raw) == unit
@@ -135,8 +157,14 @@ def test_key_equal_for_variants_of_one_measure() -> None:
         ({"name": "湿地执行率", "unit": "%"}, {"name": "耕地执行率", "unit": "%"}),
         ({"name": "培训合格率", "unit": "%"}, {"name": "培训覆盖率", "unit": "%"}),
         ({"name": "新增档案整理移库", "unit": "标箱"}, {"name": "档案整理移库", "unit": "标箱"}),
-        ({"name": "项目总投资", "unit": "万元"}, {"name": "项目总投资", "unit": "元"}),  # unit is part of the key
-        ({"name": "培训人次", "unit": "人次"}, {"name": "培训人次", "unit": "人次", "function_code": "2130101"}),  # 项目: class
+        (  # the unit is part of the key
+            {"name": "项目总投资", "unit": "万元"},
+            {"name": "项目总投资", "unit": "元"},
+        ),
+        (  # 项目: the function class is part of the key
+            {"name": "培训人次", "unit": "人次"},
+            {"name": "培训人次", "unit": "人次", "function_code": "2130101"},
+        ),
         ({"name": "培训人次", "unit": "人次"}, {"name": "培训人次", "unit": "人次", "level2": "质量指标"}),
         ({"name": "培训人次", "unit": "人次"}, {"name": "培训人次", "unit": "人次", "scope": "部门整体"}),
     ],
@@ -157,7 +185,12 @@ def test_common_key_attaches_department_rows_to_common_indicators() -> None:
     assert out["common_key"].nunique() == 1
     assert out["key"].nunique() == 3  # scopes stay apart in their own keys
     # 部门整体 and 共性 keys ignore the function class: the same core indicator of two departments is one.
-    core = normalize_rows(rows({"scope": "core", "name": "群众满意度", "function_code": "201"}, {"scope": "部门整体", "name": "群众满意率", "function_code": ""}))
+    core = normalize_rows(
+        rows(
+            {"scope": "core", "name": "群众满意度", "function_code": "201"},
+            {"scope": "部门整体", "name": "群众满意率", "function_code": ""},
+        )
+    )
     assert list(core["scope"]) == ["部门整体", "部门整体"]
     assert core["key"].nunique() == 1
 
@@ -203,8 +236,12 @@ def test_synonyms_never_join_labelled_negatives() -> None:
     """Safety: no rule makes two different measures of the labelled set identical (every split)."""
     pairs = labelled()
     negatives = pairs[pairs["label"] == "0"]
-    a = normalize_rows(rows(*({"name": n, "unit": u} for n, u in zip(negatives["name_a"], negatives["unit_a"], strict=True))))
-    b = normalize_rows(rows(*({"name": n, "unit": u} for n, u in zip(negatives["name_b"], negatives["unit_b"], strict=True))))
+    a = normalize_rows(
+        rows(*({"name": n, "unit": u} for n, u in zip(negatives["name_a"], negatives["unit_a"], strict=True)))
+    )
+    b = normalize_rows(
+        rows(*({"name": n, "unit": u} for n, u in zip(negatives["name_b"], negatives["unit_b"], strict=True)))
+    )
     joined = negatives[(a["key"].to_numpy() == b["key"].to_numpy())]
     assert joined.empty, joined[["name_a", "name_b"]]
     # And the rules alone (ignoring units) never make a negative's names identical either.
@@ -215,8 +252,12 @@ def test_synonyms_never_join_labelled_negatives() -> None:
 def test_synonyms_join_most_rule_covered_positives() -> None:
     pairs = labelled()
     positives = pairs[pairs["label"] == "1"]
-    a = normalize_rows(rows(*({"name": n, "unit": u} for n, u in zip(positives["name_a"], positives["unit_a"], strict=True))))
-    b = normalize_rows(rows(*({"name": n, "unit": u} for n, u in zip(positives["name_b"], positives["unit_b"], strict=True))))
+    a = normalize_rows(
+        rows(*({"name": n, "unit": u} for n, u in zip(positives["name_a"], positives["unit_a"], strict=True)))
+    )
+    b = normalize_rows(
+        rows(*({"name": n, "unit": u} for n, u in zip(positives["name_b"], positives["unit_b"], strict=True)))
+    )
     merged = (a["key"].to_numpy() == b["key"].to_numpy()).mean()
     assert merged >= 0.6  # the rest are left to review on purpose (word order, 及时/按时 …)
 
@@ -249,24 +290,49 @@ def test_repo_phrase_rules_merge_names_and_chains_collapse(tmp_path: Path) -> No
         rules_dir / "synonyms.csv",
         ["rule_id", "pattern", "replacement", "kind", "note", "year", "source", "id_a", "id_b"],
         [
-            {"rule_id": "M2025-0001", "pattern": "垃圾及时清运率", "replacement": "垃圾清运及时率", "kind": "phrase", "year": "2025", "id_a": "C-X000001", "id_b": "C-X000002"},
-            {"rule_id": "M2025-0002", "pattern": "生活垃圾及时清运率", "replacement": "垃圾及时清运率", "kind": "phrase", "year": "2025"},
+            {
+                "rule_id": "M2025-0001",
+                "pattern": "垃圾及时清运率",
+                "replacement": "垃圾清运及时率",
+                "kind": "phrase",
+                "year": "2025",
+                "id_a": "C-X000001",
+                "id_b": "C-X000002",
+            },
+            {
+                "rule_id": "M2025-0002",
+                "pattern": "生活垃圾及时清运率",
+                "replacement": "垃圾及时清运率",
+                "kind": "phrase",
+                "year": "2025",
+            },
         ],
     )
     rules = load_rules(rules_dir)
-    out = normalize_rows(rows({"name": "垃圾清运及时率"}, {"name": "垃圾及時清運率"}, {"name": "生活垃圾及时清运率"}), rules)
+    out = normalize_rows(
+        rows({"name": "垃圾清运及时率"}, {"name": "垃圾及時清運率"}, {"name": "生活垃圾及时清运率"}), rules
+    )
     assert out["key"].nunique() == 1
     assert "M2025-0001" in out.loc[1, "match_rules"]
     assert rules.merges == [("M2025-0001", "C-X000001", "C-X000002")]
-    assert normalize_rows(rows({"name": "垃圾清运及时率"}, {"name": "垃圾及时清运率"}))["key"].nunique() == 2  # shipped only
+    shipped_only = normalize_rows(rows({"name": "垃圾清运及时率"}, {"name": "垃圾及时清运率"}))
+    assert shipped_only["key"].nunique() == 2
 
 
 def test_repo_rules_errors_are_chinese(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
-    _write(rules_dir / "synonyms.csv", ["rule_id", "pattern", "replacement", "kind"], [{"rule_id": "S001", "pattern": "a", "replacement": "b", "kind": "phrase"}])
+    _write(
+        rules_dir / "synonyms.csv",
+        ["rule_id", "pattern", "replacement", "kind"],
+        [{"rule_id": "S001", "pattern": "a", "replacement": "b", "kind": "phrase"}],
+    )
     with pytest.raises(ValueError, match="规则编号重复"):
         load_rules(rules_dir)
-    _write(rules_dir / "synonyms.csv", ["rule_id", "pattern", "replacement", "kind"], [{"rule_id": "M1", "pattern": "a", "replacement": "b", "kind": "fuzzy"}])
+    _write(
+        rules_dir / "synonyms.csv",
+        ["rule_id", "pattern", "replacement", "kind"],
+        [{"rule_id": "M1", "pattern": "a", "replacement": "b", "kind": "fuzzy"}],
+    )
     with pytest.raises(ValueError, match="无法识别"):
         load_rules(rules_dir)
 
@@ -298,5 +364,16 @@ def test_release_keys_cover_aliases() -> None:
     )
     keys = release_keys(release)
     assert sorted(keys["via"]) == ["alias", "name", "name"]
-    submitted = normalize_rows(rows({"name": "培训班参加人次", "unit": "人次", "function_code": "2050101"}, {"scope": "部门整体", "level1": "满意度", "level2": "满意度", "name": "群众满意率", "unit": "百分比"}))
+    submitted = normalize_rows(
+        rows(
+            {"name": "培训班参加人次", "unit": "人次", "function_code": "2050101"},
+            {
+                "scope": "部门整体",
+                "level1": "满意度",
+                "level2": "满意度",
+                "name": "群众满意率",
+                "unit": "百分比",
+            },
+        )
+    )
     assert set(submitted["key"]) <= set(keys["key"])

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.changes import diff_indicators
 from pipelines.publish import LIBRARY_DIR, publish_atomically, read_table
 from pipelines.query import (
     QueryError,
@@ -269,6 +270,16 @@ def test_diff_reports_merge_and_reactivation(repo):
     assert changes.added.empty
 
 
+@pytest.mark.parametrize(
+    "ref_a, ref_b", [("v2024", "v2025"), ("v2025", "v2026"), ("v2026", "v2026.1"), ("v2024", "v2026.1")]
+)
+def test_diff_is_diff_indicators_over_the_whole_releases(repo, ref_a, ref_b):
+    """diff() hands diff_indicators only the rows that can change; the result must be the same."""
+    whole = diff_indicators(indicators_at(repo, ref_a), indicators_at(repo, ref_b), ref_a, ref_b)
+    got = diff(repo, ref_a, ref_b).as_dict()
+    assert {k: v for k, v in got.items() if k not in ("releases", "vanished")} == whole.as_dict()
+
+
 def test_diff_text_and_json(repo):
     changes = diff(repo, "v2024", "v2026")
     text = render_diff_text(changes)
@@ -316,6 +327,26 @@ def test_diff_with_one_release_starts_from_the_empty_library(tmp_path, monkeypat
     assert (changes.ref_a, changes.ref_b) == ("", "v2024")
     assert list(changes.added["indicator_id"]) == [G, A]  # by id
     assert render_diff_text(changes).startswith("指标库变更：（空库） → v2024\n")
+
+
+def test_history_walks_release_tags_not_commits(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = tmp_path / "tags"
+    lib = {A: indicator(A, "培训人次", unit="人", year=2024)}
+    uses = use(lib, [(A, "101")], 2024)
+    release(root, 2024, lib, uses)
+    # a commit that is not a release (no tag): history ignores it, diff reaches it by ref
+    lib[A] = evolve(lib[A], 2024, "修改", "手工试改", unit="人次")
+    tables = tables_from_rows(lib.values(), uses, [department("101", year=2024)])
+    publish_atomically(tables, root, year=2024, accounting=accounting_for(tables, 2024))
+    git(root, "add", "library")
+    git(root, "commit", "-q", "-m", "未发布的试改")
+    h = history(root, A)
+    assert [s.tag for s in h.releases] == ["v2024"] and h.current["unit"] == "人"
+    head = git(root, "rev-parse", "HEAD").strip()
+    changes = diff(root, "v2024", head[:12])
+    assert changes.modified[["field", "old", "new"]].values.tolist() == [["unit", "人", "人次"]]
 
 
 # --- history ----------------------------------------------------------------------------------------

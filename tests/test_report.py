@@ -136,7 +136,10 @@ def sample_inputs() -> ReportInputs:
     inds, uses, depts, sets = small_rows(YEAR)
     by_id = {i["indicator_id"]: i for i in inds}
     # Renamed this year to hostile text (the old names stay in the previous release).
-    old_names = {make_id("项目", 1): by_id[make_id("项目", 1)]["name"], make_id("项目", 2): by_id[make_id("项目", 2)]["name"]}
+    old_names = {
+        make_id("项目", 1): by_id[make_id("项目", 1)]["name"],
+        make_id("项目", 2): by_id[make_id("项目", 2)]["name"],
+    }
     by_id[make_id("项目", 1)].update(name=SCRIPT, last_change_type="修改", last_change_reason="名称更准确")
     by_id[make_id("项目", 2)].update(name=FORMULA, last_change_type="修改", last_change_reason=FORMULA)
     for u in uses:
@@ -147,12 +150,22 @@ def sample_inputs() -> ReportInputs:
     by_id[quit_id].update(status="retired", retired_year=YEAR, retire_reason="项目已完成", departments=[])
     for u in uses:
         if u["indicator_id"] == quit_id:
-            u.update(change_type="退出", change_reason="项目已完成", dept_code="205", source_file="205_2026.xlsx")
+            u.update(
+                change_type="退出", change_reason="项目已完成", dept_code="205", source_file="205_2026.xlsx"
+            )
     merged = indicator(
-        make_id("项目", 50), "培训人次（人）", function_code="2010101", year=YEAR - 1, status="merged",
-        merged_into=make_id("项目", 2), retired_year=YEAR, retire_reason="经人工审核确认为同一指标，已合并",
+        make_id("项目", 50),
+        "培训人次（人）",
+        function_code="2010101",
+        year=YEAR - 1,
+        status="merged",
+        merged_into=make_id("项目", 2),
+        retired_year=YEAR,
+        retire_reason="经人工审核确认为同一指标，已合并",
     )
-    back = indicator(make_id("项目", 60), "档案查阅人次", function_code="2080101", year=YEAR - 2, departments=["101"])
+    back = indicator(
+        make_id("项目", 60), "档案查阅人次", function_code="2080101", year=YEAR - 2, departments=["101"]
+    )
     back.update(last_change_type="恢复", last_change_reason="本年度重新使用")
     inds += [merged, back]
     uses.append(usage(back, dept_code="101", source_row=30, target="500"))
@@ -214,19 +227,59 @@ def sample_inputs() -> ReportInputs:
     for file, group in rows.groupby("source_file", sort=True):
         first = group.iloc[0]
         errors = sorted({c for c in group["reason_codes"] if c.startswith("F")})
-        files.append(FileStatus(str(file), "0" * 64, True, first["dept_code"], first["dept_name"], errors, len(group)))
+        files.append(
+            FileStatus(str(file), "0" * 64, True, first["dept_code"], first["dept_name"], errors, len(group))
+        )
     files.append(FileStatus(BROKEN_FILE, "1" * 64, False, "", "", ["F001"], 0))
 
     findings: list[Finding] = [
-        make_finding("F006", SET_ASIDE_FILE, sheet="部门信息", row=3, column="B", field="填报年度", value="2025", detail=YEAR),
+        make_finding(
+            "F006",
+            SET_ASIDE_FILE,
+            sheet="部门信息",
+            row=3,
+            column="B",
+            field="填报年度",
+            value="2025",
+            detail=YEAR,
+        ),
         make_finding("F001", BROKEN_FILE),
         make_finding("R101", "205_2026.xlsx", sheet="项目支出指标", row=62, column="E", field="三级指标"),
         make_finding("W208", "101_2026.xlsx", sheet="项目支出指标", row=5, column="P", field="数据来源"),
         make_finding("W208", "101_2026.xlsx", sheet="项目支出指标", row=6, column="P", field="数据来源"),
-        make_finding("W201", "101_2026.xlsx", sheet="项目支出指标", row=5, column="B", field="项目名称", value=SCRIPT, detail=12),
-        make_finding("W213", "205_2026.xlsx", sheet="项目支出指标", row=9, column="C", field="项目类别", value=FORMULA, detail="其他"),
-        make_finding("W206", "205_2026.xlsx", sheet="部门整体核心指标", row=12, column="E", field="指标名称", value="7", detail="6"),
-        make_finding("X301", "101_2026.xlsx", sheet="项目支出指标", row=60, column="S", field="纳入指标库", value="否"),
+        make_finding(
+            "W201",
+            "101_2026.xlsx",
+            sheet="项目支出指标",
+            row=5,
+            column="B",
+            field="项目名称",
+            value=SCRIPT,
+            detail=12,
+        ),
+        make_finding(
+            "W213",
+            "205_2026.xlsx",
+            sheet="项目支出指标",
+            row=9,
+            column="C",
+            field="项目类别",
+            value=FORMULA,
+            detail="其他",
+        ),
+        make_finding(
+            "W206",
+            "205_2026.xlsx",
+            sheet="部门整体核心指标",
+            row=12,
+            column="E",
+            field="指标名称",
+            value="7",
+            detail="6",
+        ),
+        make_finding(
+            "X301", "101_2026.xlsx", sheet="项目支出指标", row=60, column="S", field="纳入指标库", value="否"
+        ),
     ]
     candidates = _candidates(
         [
@@ -260,7 +313,9 @@ def diff_table_by_hand(tables: LibraryTables, previous: LibraryTables) -> Change
         ],
         columns=["indicator_id", "name", "field", "old", "new", "reason"],
     )
-    retired_ids = sorted(i for i in ind.index if ind.at[i, "status"] == "retired" and old.at[i, "status"] == "active")
+    retired_ids = sorted(
+        i for i in ind.index if ind.at[i, "status"] == "retired" and old.at[i, "status"] == "active"
+    )
     retired = pd.DataFrame(
         {
             "indicator_id": retired_ids,
@@ -329,7 +384,11 @@ class Page(HTMLParser):
             self._svg = a.get("id", "")
             self.charts[self._svg] = 0
             self.chart_text[self._svg] = ""
-        elif self._svg is not None and "mark" in a.get("class", "").split() and tag in ("rect", "path", "circle"):
+        elif (
+            self._svg is not None
+            and "mark" in a.get("class", "").split()
+            and tag in ("rect", "path", "circle")
+        ):
             self.charts[self._svg] += 1
         elif tag == "div" and "card" in a.get("class", "").split():
             self._card = ["", ""]
@@ -465,13 +524,17 @@ def test_figures_on_the_page_match_the_inputs(inputs: ReportInputs, report: Path
     for file, group in rows.groupby("source_file"):
         r = table[file]
         outcome = group["outcome"].value_counts()
-        assert r[4:9] == [num(len(group))] + [num(int(outcome.get(o, 0))) for o in ("library", "noncore", "excluded", "rejected")]
+        assert r[4:9] == [num(len(group))] + [
+            num(int(outcome.get(o, 0))) for o in ("library", "noncore", "excluded", "rejected")
+        ]
         warnings = sum(f.file == file and f.severity == "warning" for f in inputs.validation.findings)
         assert r[9] == num(warnings)
     # Department 205 is 单一 with 7 core indicators: shown against its limit of 6; it retired one.
     r205 = table["205_2026.xlsx"]
     limit = reference().limits["core_max_single"]
-    core_205 = int(((rows["dept_code"] == "205") & (rows["sheet_kind"] == "core") & (rows["outcome"] == "library")).sum())
+    core_205 = int(
+        ((rows["dept_code"] == "205") & (rows["sheet_kind"] == "core") & (rows["outcome"] == "library")).sum()
+    )
     assert core_205 > limit
     assert r205[10] == f"{core_205} / {limit}"
     # Changes each department caused: new indicators it uses, its 修改 / 退出 rows that took effect.
@@ -479,8 +542,12 @@ def test_figures_on_the_page_match_the_inputs(inputs: ReportInputs, report: Path
     for dept in ("101", "205"):
         added = sum(dept in d.split("、") for d in inputs.changes.added["departments"])
         mine = uses[uses["dept_code"] == dept]
-        modified = set(mine.loc[mine["change_type"] == "修改", "indicator_id"]) & set(inputs.changes.modified["indicator_id"])
-        retired = set(mine.loc[mine["change_type"] == "退出", "indicator_id"]) & set(inputs.changes.retired["indicator_id"])
+        modified = set(mine.loc[mine["change_type"] == "修改", "indicator_id"]) & set(
+            inputs.changes.modified["indicator_id"]
+        )
+        retired = set(mine.loc[mine["change_type"] == "退出", "indicator_id"]) & set(
+            inputs.changes.retired["indicator_id"]
+        )
         assert table[f"{dept}_2026.xlsx"][12] == f"{added} / {len(modified)} / {len(retired)}"
     assert r205[12].endswith(" / 1")  # it asked to retire one indicator
     assert table[SET_ASIDE_FILE][13].startswith("退回重报：填报年度")
@@ -497,7 +564,12 @@ def test_changelog_is_the_same_change_set(inputs: ReportInputs, report: Path) ->
     page = Page((report / "review.html").read_text(encoding="utf-8"))
     assert [r[0] for r in page.tables["t-added"]] == inputs.changes.added["indicator_id"].tolist()
     assert [(r[0], r[3], r[4]) for r in page.tables["t-modified"]] == list(
-        zip(inputs.changes.modified["indicator_id"], inputs.changes.modified["old"], inputs.changes.modified["new"], strict=True)
+        zip(
+            inputs.changes.modified["indicator_id"],
+            inputs.changes.modified["old"],
+            inputs.changes.modified["new"],
+            strict=True,
+        )
     )
     assert [r[0] for r in page.tables["t-retired"]] == inputs.changes.retired["indicator_id"].tolist()
 
@@ -558,9 +630,16 @@ def test_a_year_without_previous_release_or_findings(tmp_path: Path) -> None:
     tables = tables_from_rows(*small_rows(YEAR))
     tables.indicators["first_year"] = YEAR
     rows = _validation_rows(tables, YEAR, [])
-    files = [FileStatus(f, "", True, g["dept_code"].iloc[0], g["dept_name"].iloc[0], [], len(g)) for f, g in rows.groupby("source_file")]
-    changes = diff_indicators(None, tables.indicators[tables.indicators["status"] == "active"], "", f"{YEAR} 年度")
-    inputs = ReportInputs(YEAR, changes, ValidationResult(rows, [], files, pd.DataFrame()), [], pd.DataFrame(), tables)
+    files = [
+        FileStatus(f, "", True, g["dept_code"].iloc[0], g["dept_name"].iloc[0], [], len(g))
+        for f, g in rows.groupby("source_file")
+    ]
+    changes = diff_indicators(
+        None, tables.indicators[tables.indicators["status"] == "active"], "", f"{YEAR} 年度"
+    )
+    inputs = ReportInputs(
+        YEAR, changes, ValidationResult(rows, [], files, pd.DataFrame()), [], pd.DataFrame(), tables
+    )
     write_annual_report(tmp_path, inputs)
     page = Page((tmp_path / "review.html").read_text(encoding="utf-8"))
     assert page.sections == list(SECTIONS)
@@ -586,12 +665,29 @@ def synthetic_inputs(n_usages: int = 100_000) -> ReportInputs:
     findings = []
     for k, status in enumerate(files):
         for r in range(k % 7):
-            findings.append(make_finding("W208", status.file, sheet="项目支出指标", row=5 + r, column="P", field="数据来源"))
+            findings.append(
+                make_finding(
+                    "W208", status.file, sheet="项目支出指标", row=5 + r, column="P", field="数据来源"
+                )
+            )
         if k % 5 == 0:
-            findings.append(make_finding("W201", status.file, sheet="项目支出指标", row=5, column="B", field="项目名称", value=f"项目{k}", detail=11))
+            findings.append(
+                make_finding(
+                    "W201",
+                    status.file,
+                    sheet="项目支出指标",
+                    row=5,
+                    column="B",
+                    field="项目名称",
+                    value=f"项目{k}",
+                    detail=11,
+                )
+            )
     rejected = rows[rows["outcome"] == "rejected"]
     for file, row in zip(rejected["source_file"], rejected["source_row"], strict=True):
-        findings.append(make_finding("R101", str(file), sheet="项目支出指标", row=int(row), column="E", field="三级指标"))
+        findings.append(
+            make_finding("R101", str(file), sheet="项目支出指标", row=int(row), column="E", field="三级指标")
+        )
     changes = diff_indicators(None, tables.indicators, "", f"{YEAR} 年度")
     validation = ValidationResult(rows, findings, files, pd.DataFrame())
     return ReportInputs(YEAR, changes, validation, [], pd.DataFrame(), tables)
@@ -607,7 +703,9 @@ def test_a_city_sized_year_stays_readable(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     html_bytes = (tmp_path / "review.html").stat().st_size
     xlsx_bytes = (tmp_path / "review.xlsx").stat().st_size
-    print(f"\n100,000-row year: review.html {html_bytes:,} bytes, review.xlsx {xlsx_bytes:,} bytes, {elapsed:.1f} s")
+    print(
+        f"\n100,000-row year: review.html {html_bytes:,} bytes, review.xlsx {xlsx_bytes:,} bytes, {elapsed:.1f} s"
+    )
     page = Page((tmp_path / "review.html").read_text(encoding="utf-8"))
     assert len(page.tables["t-departments"]) == 85
     assert len(page.tables["t-added"]) == HTML_ROW_LIMIT < len(inputs.changes.added)
@@ -641,17 +739,34 @@ def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) 
         sub.mkdir()
         if year == 2025:
             core = [core_row(), core_row(name="群众来访办结率", target=98), core_row(name=SCRIPT)]
-            projects = [project_row(), project_row(name="学生资助人次", level1="效益指标", level2="社会效益指标", target=3000, unit="人次")]
+            projects = [
+                project_row(),
+                project_row(
+                    name="学生资助人次", level1="效益指标", level2="社会效益指标", target=3000, unit="人次"
+                ),
+            ]
         else:
             ids = previous.indicators.set_index("name")["indicator_id"]
             core = [
                 core_row(change_type="沿用", library_id=ids["政策宣传覆盖率"]),
-                core_row(name="群众来访办结率", change_type="退出", change_reason="职能划转", library_id=ids["群众来访办结率"]),
+                core_row(
+                    name="群众来访办结率",
+                    change_type="退出",
+                    change_reason="职能划转",
+                    library_id=ids["群众来访办结率"],
+                ),
                 core_row(name=SCRIPT, change_type="沿用", library_id=ids[SCRIPT]),
             ]
             projects = [
-                project_row(change_type="修改", library_id=ids["日常维修维护次数"], change_reason="口径调整", unit="次/年"),
-                project_row(name="学生资助人次", level1="效益指标", level2="社会效益指标", target=3200, unit="人次"),
+                project_row(
+                    change_type="修改",
+                    library_id=ids["日常维修维护次数"],
+                    change_reason="口径调整",
+                    unit="次/年",
+                ),
+                project_row(
+                    name="学生资助人次", level1="效益指标", level2="社会效益指标", target=3200, unit="人次"
+                ),
                 project_row(name="新建校舍面积", target=1200, unit="平方米"),
             ]
         write_workbook(sub / "101001_教育局.xlsx", default_info(year, "101001", "市教育局"), core, projects)
@@ -671,11 +786,16 @@ def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) 
             validation.rows, validation.departments, year=year, previous=previous, pending_departments=pending
         )
         changes = diff_indicators(
-            previous.indicators if previous is not None else None, result.tables.indicators, prev_tag, f"v{year}"
+            previous.indicators if previous is not None else None,
+            result.tables.indicators,
+            prev_tag,
+            f"v{year}",
         )
         shutil.rmtree(repo_dir / "library", ignore_errors=True)
         write_release(result.tables, repo_dir / "library", year=year, accounting=validation.counts())
-        inputs = ReportInputs(year, changes, validation, workbooks, result.candidates, result.tables, previous)
+        inputs = ReportInputs(
+            year, changes, validation, workbooks, result.candidates, result.tables, previous
+        )
         files = write_annual_report(repo_dir / "reports" / str(year), inputs)
         assert len([f for f in files if f.parent.name == "feedback"]) == len(workbooks)
         committed = commit_release(repo, year, changes.counts() | validation.counts())
@@ -690,7 +810,9 @@ def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) 
         released, "2026 年度指标库变更记录"
     )
     committed_files = repo.git.ls_tree("-r", "--name-only", "v2026", "--", "reports/2026").splitlines()
-    assert {"reports/2026/review.html", "reports/2026/review.xlsx", "reports/2026/CHANGELOG.md"} <= set(committed_files)
+    assert {"reports/2026/review.html", "reports/2026/review.xlsx", "reports/2026/CHANGELOG.md"} <= set(
+        committed_files
+    )
 
     page = Page((report / "review.html").read_text(encoding="utf-8"))
     table = {r[2]: r for r in page.tables["t-departments"]}

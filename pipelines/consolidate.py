@@ -26,6 +26,7 @@ from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
 from schemas.vocab import reference
 
 AUTO_RETIRE_REASON = "本年度无部门使用"
+UPSTREAM_COVERS_REASON = "上级指标库已收录同一指标，本级指标并入上级指标（原编号保留为历史）"
 REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
 INDICATOR_COLUMNS = list(IndicatorTable.to_schema().columns)
 # Fields a 修改 row may update on its indicator (empty cells leave the library value as it was).
@@ -55,6 +56,7 @@ class Consolidation:
     base_sha: str = ""  # the commit of that release ("" when none): publishing refuses if HEAD moved
     baseline: pd.DataFrame | None = None  # indicators of the last release of an earlier year
     baseline_tag: str = ""
+    overlay: Overlay | None = None  # a county library's relation to its upstream (city) release
 
     def changes(self) -> ChangeSet:
         """What this year changed: against the last release of an earlier year (see PreviousRelease)."""
@@ -176,18 +178,22 @@ def consolidate(
     rules: MatchRules | None = None,
     pending_departments: Iterable[str] = (),
     normalized: pd.DataFrame | None = None,
+    upstream: pd.DataFrame | None = None,
+    upstream_tag: str = "",
 ) -> Consolidation:
     """Build the release for `year`. `pending_departments`: departments whose workbook was set aside
-    this year — their indicators are not auto-retired for want of a usage they could not submit."""
+    this year — their indicators are not auto-retired for want of a usage they could not submit.
+    `upstream`: a county's pulled city release (its indicators); see overlay_upstream."""
     prev = previous.indicators.copy() if previous is not None else empty_indicators()
-    accepted = rows[rows["outcome"] == "library"].copy()
-    norm = (
-        _normalized(accepted, rules)
-        if len(accepted)
-        else accepted.assign(
-            key="", common_key="", name_norm="", unit_norm="", function_class="", match_name=""
-        )
-    )
+    inherited = pd.DataFrame(columns=["indicator_id", "name", "field", "old", "new"])
+    if upstream is not None:
+        clash = [i for i in upstream["indicator_id"] if str(i).startswith(f"{namespace}-")]
+        if clash:
+            raise ValueError(
+                f"本级指标编号前缀“{namespace}”与上级指标库相同（如 {clash[0]}）：请在 indicators.toml 中设置本级的 id_namespace"
+            )
+        prev, inherited = overlay_upstream(prev, upstream)
+    norm = (normalized if normalized is not None else normalize_accepted(rows, rules)).copy()
 
     key_index, merged_into = _prev_key_index(prev, rules)
     records: dict[str, dict[str, object]] = {r["indicator_id"]: dict(r) for r in prev.to_dict("records")}
@@ -195,19 +201,28 @@ def consolidate(
         r["aliases"] = _as_list(r["aliases"])
         r["departments"] = _as_list(r["departments"])
 
-    # Review-approved synonyms can make two released indicators share a key: merge into the oldest.
+    # Review decisions: a 合并 names the two ids (B into A) — applied even when units differ. Synonym
+    # rules can also make two released indicators share a key: those merge into the reviewer's A, else
+    # into the oldest id.
+    kept_side = {}
+    for _rule, id_a, id_b in rules.merges if rules is not None else []:
+        kept_side[id_b] = id_a
+        if id_a in records and id_b in records and records[id_b]["status"] != "merged" and id_a != id_b:
+            _merge_into(records, id_b, _resolve_merged(id_a, merged_into), year, merged_into)
     active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
     for _, group in active_keys.groupby("key", sort=True):
-        ids = sorted(set(group["indicator_id"]))
-        for absorbed in ids[1:]:
-            rec = records[absorbed]
-            rec.update(
-                status="merged", merged_into=ids[0], retired_year=year, retire_reason=REVIEW_MERGE_REASON
-            )
-            rec.update(last_change_year=year, last_change_type="合并", last_change_reason=REVIEW_MERGE_REASON)
-            keep = records[ids[0]]
-            keep["aliases"] = sorted(set(keep["aliases"]) | {str(rec["name"])} | set(rec["aliases"]))
-            merged_into[absorbed] = ids[0]
+        ids = sorted({_resolve_merged(i, merged_into) for i in group["indicator_id"]})
+        upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]
+        keep = next((kept_side[i] for i in ids if i in kept_side and kept_side[i] in ids), ids[0])
+        keep = upstream_ids[0] if upstream_ids else keep  # the city now covers it: the county's id merges in
+        for absorbed in ids:
+            if (
+                absorbed != keep
+                and records[absorbed]["status"] != "merged"
+                and records[absorbed].get("origin") != "上级"
+            ):
+                reason = UPSTREAM_COVERS_REASON if upstream_ids else REVIEW_MERGE_REASON
+                _merge_into(records, absorbed, keep, year, merged_into, reason)
     key_index["target"] = key_index["indicator_id"].map(lambda i: _resolve_merged(i, merged_into))
     by_key = key_index.drop_duplicates("key").set_index("key")["target"]
     common_rows = key_index[key_index["scope"] == "共性"].drop_duplicates("common_key")
@@ -277,7 +292,109 @@ def consolidate(
     candidates = _candidates(
         indicators, indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist(), rules
     )
-    return Consolidation(tables, candidates, norm["indicator_id"], year, new_ids, previous)
+    result = Consolidation(tables, candidates, norm["indicator_id"], year, new_ids, previous)
+    if upstream is not None:
+        result.overlay = overlay_report(indicators, norm, inherited, upstream_tag)
+    return result
+
+
+@dataclass
+class Overlay:
+    """A county library built on a city release (SPEC §1: counties build local libraries on the city's)."""
+
+    upstream_tag: str
+    covered: pd.DataFrame  # county indicators the city now covers: indicator_id, name, into_id, into_name
+    retired_in_use: (
+        pd.DataFrame
+    )  # city retirements county usages still rely on: indicator_id, name, reason, departments
+    inherited: pd.DataFrame  # changed definitions the county inherits: indicator_id, name, field, old, new
+    counts: dict[str, int] = field(default_factory=dict)  # 上级 / 本级 active indicators
+
+
+def overlay_upstream(prev: pd.DataFrame, upstream: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The county's indicators with the city's release laid over them: every upstream indicator is present
+    with the city's current definition and status (origin 上级); county ones (本级) are left as they were."""
+    from pipelines.changes import TRACKED_FIELDS
+
+    up = upstream.copy()
+    up["origin"] = "上级"
+    local = prev[prev["origin"] != "上级"] if len(prev) else prev
+    before = prev[prev["origin"] == "上级"].set_index("indicator_id") if len(prev) else pd.DataFrame()
+    inherited = []
+    for rec in up.to_dict("records"):
+        iid = rec["indicator_id"]
+        if len(before) and iid in before.index:
+            for f in TRACKED_FIELDS:
+                old, new = str(before.at[iid, f]), str(rec[f])
+                if old != new:
+                    inherited.append((iid, rec["name"], f, old, new))
+    combined = (
+        pd.concat([local, up[INDICATOR_COLUMNS]], ignore_index=True)
+        if len(local)
+        else up[INDICATOR_COLUMNS].copy()
+    )
+    return combined, pd.DataFrame(inherited, columns=["indicator_id", "name", "field", "old", "new"])
+
+
+def overlay_report(
+    indicators: pd.DataFrame, norm: pd.DataFrame, inherited: pd.DataFrame, upstream_tag: str
+) -> Overlay:
+    names = indicators.set_index("indicator_id")["name"]
+    covered = indicators[
+        (indicators["origin"] != "上级")
+        & (indicators["status"] == "merged")
+        & (indicators["retire_reason"] == UPSTREAM_COVERS_REASON)
+    ]
+    covered = covered.assign(into_name=covered["merged_into"].map(names))[
+        ["indicator_id", "name", "merged_into", "into_name"]
+    ].rename(columns={"merged_into": "into_id"})
+    upstream_gone = indicators[(indicators["origin"] == "上级") & (indicators["status"] != "active")]
+    used = (
+        norm[norm["change_type"] != "退出"]
+        .groupby("indicator_id")["dept_code"]
+        .agg(lambda s: "、".join(sorted(set(s))))
+    )
+    relied = upstream_gone[upstream_gone["indicator_id"].isin(used.index)]
+    retired_in_use = pd.DataFrame(
+        {
+            "indicator_id": relied["indicator_id"],
+            "name": relied["name"],
+            "reason": relied["retire_reason"],
+            "departments": relied["indicator_id"].map(used),
+        }
+    )
+    active = indicators[indicators["status"] == "active"]
+    counts = {
+        "上级": int((active["origin"] == "上级").sum()),
+        "本级": int((active["origin"] != "上级").sum()),
+    }
+    return Overlay(
+        upstream_tag,
+        covered.reset_index(drop=True),
+        retired_in_use.reset_index(drop=True),
+        inherited.reset_index(drop=True),
+        counts,
+    )
+
+
+def _merge_into(
+    records: dict[str, dict[str, object]],
+    absorbed: str,
+    keep: str,
+    year: int,
+    merged_into: dict[str, str],
+    reason: str = REVIEW_MERGE_REASON,
+) -> None:
+    """B merged into A: B's row stays (status merged, merged_into A); A keeps B's names as aliases."""
+    rec = records[absorbed]
+    rec.update(status="merged", merged_into=keep, retired_year=year, retire_reason=reason)
+    rec.update(last_change_year=year, last_change_type="合并", last_change_reason=reason)
+    target = records[keep]
+    target["aliases"] = sorted(
+        set(_as_list(target["aliases"])) | {str(rec["name"])} | set(_as_list(rec["aliases"]))
+    )
+    target["departments"] = sorted(set(_as_list(target["departments"])) | set(_as_list(rec["departments"])))
+    merged_into[absorbed] = keep
 
 
 def _most_common(values: pd.Series) -> str:
@@ -374,6 +491,9 @@ def _apply_usage(
     for iid, rec in records.items():
         if rec["status"] == "merged":
             continue
+        if rec.get("origin") == "上级":  # the city's indicator: its status is the city's, usage is ours
+            rec["departments"] = depts[iid] if iid in depts.index else []
+            continue
         if iid in depts.index:
             rec["departments"] = depts[iid]
             rec["last_year"] = year
@@ -384,7 +504,9 @@ def _apply_usage(
                 rec.update(status="active", retired_year=None, retire_reason="")
                 if rec.get("last_change_year") != year or rec.get("last_change_type") != "修改":
                     # a 修改 this year keeps its own reason; otherwise the comeback is the change
-                    rec.update(last_change_year=year, last_change_type="恢复", last_change_reason="本年度重新使用")
+                    rec.update(
+                        last_change_year=year, last_change_type="恢复", last_change_reason="本年度重新使用"
+                    )
         elif rec["status"] == "active":
             if iid in retire_reason.index:
                 reason = str(retire_reason[iid])

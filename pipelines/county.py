@@ -160,8 +160,10 @@ def _init_mirror(into: Path) -> None:
         into.mkdir(parents=True, exist_ok=True)
         # --template= : no hooks or other files copied from a user's or the system's template dir
         _git(into, "init", "-q", "--template=", f"--initial-branch={MIRROR_BRANCH}")
+    have = _git(into, "config", "--local", "--list", check=False).splitlines()
     for key, value in (*SAFE_CONFIG, ("indicators.mirror", "true")):
-        _git(into, "config", "--local", key, value)
+        if f"{key.lower()}={value}" not in have:
+            _git(into, "config", "--local", key, value)
     info = git_dir / "info"
     info.mkdir(parents=True, exist_ok=True)
     (info / "attributes").write_text("\n".join(MIRROR_ATTRIBUTES) + "\n", encoding="utf-8")
@@ -355,7 +357,8 @@ def _release_entries(entries: list[_Entry], tag: str) -> list[_Entry]:
         wanted.append(e)
     if problems:
         raise PullError(
-            f"来源版本 {tag} 含有不安全的条目，已拒绝获取，未写入任何文件：\n  " + "\n  ".join(problems),
+            f"来源版本 {tag} 含有不安全的条目，已拒绝获取，未写入任何文件，现有的副本保持不变：\n  "
+            + "\n  ".join(problems),
             files=[p.split("（", 1)[0] for p in problems],
         )
     return wanted

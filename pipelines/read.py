@@ -1019,9 +1019,13 @@ _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "s
 
 
 def _frame(texts: dict[str, list[str]], numbers: dict[str, np.ndarray], order: list[str]) -> pd.DataFrame:
-    """Columns → DataFrame; text goes through Arrow, several times faster than pandas' own string checks."""
+    """Columns → DataFrame; text goes through Arrow, several times faster than pandas' own string checks.
+    Columns that are entirely empty share one immutable Arrow array, each behind its own pandas array."""
+    n = len(next(iter(numbers.values())))
+    blank = pa.array([""] * n, type=pa.large_string())  # immutable; each column gets its own wrapper
     columns: dict[str, object] = {
-        c: pd.array(pa.array(v, type=pa.large_string()), dtype=_STR_DTYPE) for c, v in texts.items()
+        c: pd.array(pa.array(v, type=pa.large_string()) if any(v) else blank, dtype=_STR_DTYPE)
+        for c, v in texts.items()
     }
     columns.update(numbers)
     return pd.DataFrame({c: columns[c] for c in order}, copy=False)

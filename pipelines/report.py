@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 
 import pandas as pd
@@ -53,8 +54,9 @@ class ReportInputs:
     candidates: pd.DataFrame
     tables: LibraryTables  # the new release
     previous: LibraryTables | None = None  # the last release, or None
-    # Per-release counts; unused: the trend is derived from the tables themselves (usages per year,
-    # first_year / retired_year), which needs no git and cannot disagree with the library.
+    # The trend is derived from the tables themselves (usages per year, first_year / retired_year): no
+    # git needed. Optional per-release counts {"year": Y, "added": …, "retired": …, "merged": …} override
+    # the derived indicator counts of their year (the tables forget a retirement undone later).
     history: list[dict] = field(default_factory=list)
 
 
@@ -116,17 +118,6 @@ def _split_codes(text: object) -> list[str]:
 def core_limit(complexity: str) -> int:
     limits = reference().limits
     return limits["core_max_single"] if complexity == "单一" else limits["core_max_complex"]
-
-
-def _dept_names(inputs: ReportInputs) -> dict[str, str]:
-    names: dict[str, str] = {}
-    deps = inputs.tables.departments
-    for code, name in zip(deps["dept_code"], deps["dept_name"], strict=True):
-        names[str(code)] = str(name)
-    for status in inputs.validation.files:
-        if status.dept_code and status.dept_name:
-            names.setdefault(status.dept_code, status.dept_name)
-    return names
 
 
 def _file_findings(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
@@ -264,7 +255,9 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
         )
         rejected = int(counts["rejected"])
         if status.set_aside:
-            messages = "；".join(dict.fromkeys(f.message for f in file_errors)) or "工作簿无法读取"
+            messages = "；".join(dict.fromkeys(f.message for f in file_errors)) or "；".join(
+                dict.fromkeys(rule_text(c) for c in status.file_errors)
+            )
             verdict = f"退回重报：{messages}"
         elif rejected:
             verdict = f"部分退回：{rejected} 行需按反馈修改后重报"
@@ -501,6 +494,7 @@ def trend_table(inputs: ReportInputs) -> pd.DataFrame:
         if len(s)
     )
     retired_year = ind["retired_year"]
+    recorded = {int(h["year"]): h for h in inputs.history if "year" in h}
     records = []
     for y in range(first, inputs.year + 1):
         u = usages[usages["year"] == y]
@@ -524,6 +518,8 @@ def trend_table(inputs: ReportInputs) -> pd.DataFrame:
                 "active": int(alive.sum()),
             }
         )
+        known = recorded.get(y, {})
+        records[-1].update({k: int(known[k]) for k in ("added", "retired", "merged") if k in known})
     return pd.DataFrame(records)
 
 
@@ -886,9 +882,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["num"] = lambda v: (
-        charts.fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-    )
+    env.filters["num"] = lambda v: charts.fmt_num(v) if isinstance(v, Real) and not isinstance(v, bool) else v
     return env
 
 

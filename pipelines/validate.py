@@ -312,7 +312,8 @@ def schema_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
 def library_reference_findings(
     rows: pd.DataFrame, indicators: pd.DataFrame | None, finance_dept: str | None, letters: Letters
 ) -> list[Finding]:
-    """R109 unknown 库内编号; R110 another department's indicator; R112 a common indicator touched by a department."""
+    """R109 unknown 库内编号; R110 another department's indicator; R112 a common indicator touched by a
+    department; R114 a county touching its city's (上级) indicator."""
     if indicators is None:
         return []
     referencing = rows[(rows["library_id"] != "") & (rows["change_type"] != "新增")]
@@ -325,7 +326,9 @@ def library_reference_findings(
     ]
     by_id = indicators.set_index("indicator_id")
     for idx, lib_id, dept in zip(changing.index, changing["library_id"], changing["dept_code"], strict=True):
-        if by_id.at[lib_id, "scope"] == "共性":
+        if "origin" in by_id.columns and by_id.at[lib_id, "origin"] == "上级":
+            hits.append(_hits([idx], "R114", "library_id"))
+        elif by_id.at[lib_id, "scope"] == "共性":
             hits.append(_hits([idx], "R112", "library_id"))
         elif dept not in list(by_id.at[lib_id, "departments"]):
             owners = "、".join(by_id.at[lib_id, "departments"]) or "无"

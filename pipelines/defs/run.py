@@ -38,6 +38,7 @@ def instance_for(repo: Path) -> dg.DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         home = Path(repo).resolve() / ".dagster_home"
         home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").touch()  # defaults (SQLite run and event storage in this folder)
         os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 

@@ -1,0 +1,58 @@
+"""The merge review cycle: candidates listed → a person decides 合并 → `indicators review` records a rule
+(committed under rules/) → the next rebuild merges the two indicators, keeping the old id as history."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+
+from pipelines import publish
+from pipelines.cli import main
+from pipelines.defs.run import run_rebuild
+from tests.xlsx_builders import default_info, project_row, write_workbook
+
+
+def _row(dept_project: str, name: str) -> dict[str, object]:
+    return project_row(project=dept_project, function_code="2050201", level1="效益指标", level2="社会效益指标", name=name, unit="%", definition="反映课后服务覆盖学生的比例")
+
+
+def test_review_decision_merges_on_the_next_rebuild(tmp_path: Path) -> None:
+    inbox, repo = tmp_path / "2026", tmp_path / "repo"
+    inbox.mkdir()
+    write_workbook(inbox / "a.xlsx", default_info(dept_code="201", dept_name="教育局"), [], [_row("课后服务", "课后服务学生参与率")])
+    write_workbook(inbox / "b.xlsx", default_info(dept_code="202", dept_name="团市委"), [], [_row("青少年服务", "课后服务参与率")])
+    instance = dg.DagsterInstance.ephemeral()
+    first = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
+    assert first.success and first.published["tag"] == "v2026"
+
+    review = repo / "reports" / "2026" / "merge_review.xlsx"
+    wb = openpyxl.load_workbook(review)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    assert header[:7] == ["指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定"]
+    rows = list(ws.iter_rows(min_row=2))
+    pair = next(r for r in rows if {r[1].value, r[3].value} == {"课后服务学生参与率", "课后服务参与率"})
+    kept, absorbed = pair[0].value, pair[2].value
+    pair[6].value = "合并"
+    wb.save(review)
+    subprocess.run(["git", "-C", str(repo), "checkout", "--", "reports"], check=True)  # the bureau fills a copy
+    filled = tmp_path / "merge_review_filled.xlsx"
+    wb.save(filled)
+
+    assert main(["review", str(filled), "--repo", str(repo), "--year", "2026"]) == 0
+    log = subprocess.run(["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"], capture_output=True, text=True, check=True).stdout
+    assert "疑似重复审核" in log and "rules/synonyms.csv" in log
+
+    second = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
+    assert second.success and second.published["tag"] == "v2026.1"
+    ind = publish.read_table(repo / "library", "indicators").set_index("indicator_id")
+    assert ind.loc[absorbed, "status"] == "merged" and ind.loc[absorbed, "merged_into"] == kept
+    assert sorted(ind.loc[kept, "departments"]) == ["201", "202"]
+    usages = publish.read_table(repo / "library", "usages")
+    assert set(usages["indicator_id"]) == {kept}
+    # a rerun after the merge is stable
+    third = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
+    assert third.success and third.published["committed"] is False

@@ -154,7 +154,6 @@ _SUFFIX_SYMBOLS = (
     ("内", "≤"),
 )
 # Prefix words officials use that the vocabulary lacks (asked to be added to vocabularies.csv).
-_EXTRA_SYMBOL_WORDS = {"不超": "≤"}
 _UNIT_ALIASES = {"百分比": "%", "百分率": "%"}
 # What cannot be a unit: another comparison, a range, or sentence words ("年底前完成", "95%左右").
 _NOT_A_UNIT = re.compile(r"[≥≤<>=,;。]|^[\d.]|[-~～至到—]\d|前|后|底|完成|达到|确保|实现|左右|之间|以前")
@@ -209,7 +208,7 @@ def _normalize_unit(unit: str) -> str:
 
 @cache
 def _symbol_words() -> tuple[tuple[str, str], ...]:
-    words = {**_EXTRA_SYMBOL_WORDS, **reference().vocab_lookup["symbol"]}
+    words = reference().vocab_lookup["symbol"]
     return tuple(sorted(words.items(), key=lambda kv: (-len(kv[0]), kv[0])))
 
 

@@ -377,6 +377,10 @@ def validate_workbooks(
     for wb in workbooks:
         status = FileStatus(wb.file, wb.sha256, wb.readable)
         findings.extend(wb.findings)
+        findings += [
+            make_finding("W216", wb.file, sheet=name, value=name, detail=reference().sheets[kind].name_zh)
+            for name, kind in sorted(wb.ignored_sheets.items())
+        ]
         status.file_errors = [f.code for f in wb.findings if f.severity == "file_error"]
         if wb.readable:
             info = canonical_info(wb.info)

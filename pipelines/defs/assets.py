@@ -1,13 +1,15 @@
 """The annual rebuild as assets: submissions → parsed → validated → normalized → consolidated →
 release candidate (blocking checks) → annual report → published release. Each asset calls one step."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
 from pipelines.consolidate import Consolidation, consolidate, normalize_accepted
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
-from pipelines.parse_cache import ParseStats, read_submissions
+from pipelines.parse_cache import ParseStats, file_sha256, read_submissions
 from pipelines.read import Workbook
 from pipelines.release import StagedRelease, load_previous, publish_release, stage_release
 from pipelines.report import ReportInputs, write_annual_report
@@ -32,11 +34,29 @@ def _rules(repo: LibraryRepoResource) -> object:
 
 
 @dg.asset(partitions_def=yearly_partitions, group_name="submissions", kinds={"xlsx"})
+def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> list[dict[str, object]]:
+    """The workbooks departments put in the year's inbox, with their sha256 (the parse cache's key)."""
+    folder = inbox.folder_for(_year(context))
+    files = [
+        {"path": str(p), "name": p.name, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in inbox.files_for(_year(context))
+    ]
+    context.log.info(f"收件箱 {folder}：{len(files)} 个文件")
+    listing = pd.DataFrame(files, columns=["name", "bytes", "sha256"])
+    context.add_output_metadata(
+        {"files": len(files), "inbox": str(folder), "list": _preview(listing, ["name", "bytes", "sha256"])}
+    )
+    return files
+
+
+@dg.asset(partitions_def=yearly_partitions, group_name="submissions", kinds={"xlsx"})
 def parsed_workbooks(
-    context: dg.AssetExecutionContext, inbox: InboxResource, library_repo: LibraryRepoResource
+    context: dg.AssetExecutionContext,
+    submission_files: list[dict[str, object]],
+    library_repo: LibraryRepoResource,
 ) -> list[Workbook]:
-    """Every workbook in the year's inbox, read with provenance; unchanged files come from the parse cache."""
-    files = inbox.files_for(_year(context))
+    """Every workbook read with provenance; unchanged files (same sha256 and name) come from the parse cache."""
+    files = [Path(str(f["path"])) for f in submission_files]
     workbooks, stats = read_submissions(files, library_repo.cache_dir)
     context.log.info(
         f"读取工作簿 {len(files)} 个：新解析 {len(stats.parsed)} 个，缓存 {len(stats.cached)} 个"
@@ -220,6 +240,7 @@ def published_release(
 
 
 ASSETS = [
+    submission_files,
     parsed_workbooks,
     validated_submissions,
     normalized_rows,

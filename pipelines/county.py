@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ import git
 import pandas as pd
 
 from pipelines.publish import LIBRARY_DIR, MANIFEST, read_manifest, read_table, sha256_file, verify_release
-from pipelines.query import ReleaseDiff, clear_cache, render_diff_text
+from pipelines.query import ReleaseDiff, render_diff_text
 from pipelines.query import diff as query_diff
 from pipelines.repo import GITATTRIBUTES_LINES, configure_textconv, exclude_paths
 
@@ -57,7 +58,8 @@ EXIT_USAGE = 2  # the pull cannot be done as asked (unreachable source, unknown 
 MANIFEST_MAX_BYTES = 64 << 20
 _RELEASE_TAG = re.compile(r"^v(\d{4})(?:\.(\d+))?$")
 _TAG_NAME = re.compile(r"^(?!.*\.\.)(?!-)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
-_BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]")
+# A backslash (and on Windows a colon: drive letters, alternate streams) could step out of the folder.
+_BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]" if os.name == "nt" else r"[\\\x00-\x1f\x7f]")
 _FORBIDDEN_NAMES = {".git", ".gitattributes", ".gitmodules"}
 _BLOB_MODES = {"100644", "100755"}  # the executable bit is not carried over: every file is written 0644
 _MODE_ZH = {"120000": "符号链接", "160000": "子模块"}
@@ -85,8 +87,9 @@ _GIT_LOCATION_VARS = (
     "GIT_COMMON_DIR",
     "GIT_NAMESPACE",
 )
-# info/attributes outranks any .gitattributes in the city's tree: no clean/smudge filter ever runs.
-MIRROR_ATTRIBUTES = ("* -filter -ident -working-tree-encoding", *GITATTRIBUTES_LINES)
+# info/attributes outranks any .gitattributes in the city's tree: no clean/smudge filter runs and no
+# diff driver the tree names is used (!diff = unspecified); only ours for Parquet.
+MIRROR_ATTRIBUTES = ("* !diff -filter -ident -working-tree-encoding", *GITATTRIBUTES_LINES)
 
 
 class PullError(RuntimeError):
@@ -125,7 +128,8 @@ class PullResult:
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
-    env["GIT_TERMINAL_PROMPT"] = env.get("GIT_TERMINAL_PROMPT", "0")
+    if not sys.stdin or not sys.stdin.isatty():
+        env.setdefault("GIT_TERMINAL_PROMPT", "0")  # a scheduled pull fails instead of waiting for input
     return env
 
 
@@ -440,8 +444,12 @@ def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str)
         manifest_bytes = reader.read(by_path[manifest_path].sha, MANIFEST_MAX_BYTES)
         listed = _manifest_files(manifest_bytes, tag)
         present = {e.path[len(prefix) :] for e in entries if e.path.startswith(prefix)} - {MANIFEST}
-        problems = [f"manifest.json 列出的文件在来源版本中不存在：{prefix}{r}" for r in sorted(set(listed) - present)]
-        problems += [f"来源版本中的文件不在 manifest.json 中：{prefix}{r}" for r in sorted(present - set(listed))]
+        problems = [
+            f"manifest.json 列出的文件在来源版本中不存在：{prefix}{r}" for r in sorted(set(listed) - present)
+        ]
+        problems += [
+            f"来源版本中的文件不在 manifest.json 中：{prefix}{r}" for r in sorted(present - set(listed))
+        ]
         for e in entries:
             rel = e.path[len(prefix) :] if e.path.startswith(prefix) else None
             meta = listed.get(rel) if rel is not None else None
@@ -632,6 +640,16 @@ def pull(source: str, ref: str | None = None, into: Path = DEFAULT_INTO) -> Pull
     into = Path(into).absolute()
     _check_into(into)
     src = _source_arg(source)
+    fresh = not into.exists()
+    try:
+        return _pull(src, ref, into, redact_source(src))
+    except BaseException:
+        if fresh and upstream_state(into) is None:
+            shutil.rmtree(into, ignore_errors=True)  # a first pull that failed leaves nothing behind
+        raise
+
+
+def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResult:
     _init_mirror(into)
     recover_interrupted(into)
     state_before = upstream_state(into)
@@ -651,7 +669,7 @@ def pull(source: str, ref: str | None = None, into: Path = DEFAULT_INTO) -> Pull
         verified = _stage(into, staging, entries, tag, commit)
         manifest = read_manifest(staging / LIBRARY_DIR) or {}
         state = {
-            "source": redact_source(str(source)),
+            "source": shown_source,
             "tag": tag,
             "sha": commit,
             "year": manifest.get("year"),
@@ -680,7 +698,6 @@ def pull(source: str, ref: str | None = None, into: Path = DEFAULT_INTO) -> Pull
     changes = None
     if status == "updated" and prev_sha:
         prev_ref = prev_tag if prev_tag and _local_tag_commit(into, prev_tag) == prev_sha else prev_sha
-        clear_cache()  # the mirror's objects changed under the same path
         changes = query_diff(into, prev_ref, tag)
     return PullResult(
         into=into,

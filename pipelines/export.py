@@ -86,7 +86,10 @@ _RETIRED_COLUMNS = [
     "departments",
     "department_names",
 ]
-_CSV_COLUMNS = ["scope", "status", *_ACTIVE_COLUMNS,
+_CSV_COLUMNS = [
+    "scope",
+    "status",
+    *_ACTIVE_COLUMNS,
     "retired_year",
     "retire_reason",
     "merged_into",

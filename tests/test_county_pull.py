@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipelines import county
@@ -63,6 +64,7 @@ def release(root: Path, year: int, inds: list[dict], uses: list[dict], sets: lis
     log = root / "reports" / str(year) / "CHANGELOG.md"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# {year} 年度指标库变更\n", encoding="utf-8")
+    (log.parent / "某局：2026_反馈.md").write_text("中文文件名\n", encoding="utf-8")
     result = commit_release(open_repo(root), year, {})
     assert result.committed
     return result.tag
@@ -104,7 +106,13 @@ def city(tmp_path_factory):
         mp.setenv("HOME", str(home))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
         mp.delenv("XDG_CONFIG_HOME", raising=False)
-        for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR"):
+        for var in (
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+            "GIT_DIR",
+        ):
             mp.delenv(var, raising=False)
         work = tmp_path_factory.mktemp("city") / "work"
         build_city(work)
@@ -171,9 +179,16 @@ def test_pull_newest_release_by_path(city, tmp_path):
     pulled = read_table(into / LIBRARY_DIR, "indicators")
     assert pulled.equals(indicators_at(bare, "v2026"))
     assert upstream_indicators(into).equals(pulled)
+    assert len(pd.read_parquet(into / LIBRARY_DIR / "indicators")) == len(pulled)  # as the README reads it
     assert (into / "reports" / "2026" / "CHANGELOG.md").is_file()
+    assert (into / "reports" / "2026" / "某局：2026_反馈.md").read_text(encoding="utf-8") == "中文文件名\n"
     # only library/, reports/, the state file and the mirror's .git: nothing else from the source
-    assert sorted(p.name for p in into.iterdir()) == [".git", ".indicators-upstream.json", "library", "reports"]
+    assert sorted(p.name for p in into.iterdir()) == [
+        ".git",
+        ".indicators-upstream.json",
+        "library",
+        "reports",
+    ]
     state = upstream_state(into)
     assert state["tag"] == "v2026" and state["sha"] == result.sha and state["source"] == str(bare)
     # the mirror knows the verified tag, its branch is the release, and git sees no local change
@@ -231,7 +246,8 @@ def test_parquet_shows_as_text_in_the_mirror(city, tmp_path):
     into = tmp_path / "u"
     pull(str(bare), "v2025", into)
     pull(str(bare), "v2026", into)
-    log = git(into, "log", "-p", "-1", "--", "library/indicators")
+    # one file: git starts the textconv driver (a Python process) per file and version
+    log = git(into, "log", "-p", "-1", "--", "library/indicators/208.parquet")
     assert "Binary files" not in log and NEW_ID in log and NEW_NAME in log
     between = git(into, "diff", "v2025", "v2026", "--", "library/indicators/208.parquet")
     assert "Binary files" not in between and f"+{NEW_ID}" in between
@@ -251,7 +267,9 @@ def test_unsound_release_is_refused_and_the_copy_kept(city, tmp_path, kind, name
     elif kind == "missing":
         forge(work, source, "v2026.1", drop=(MISSING_FILE,))
     else:
-        forge(work, source, "v2026.1", put={named: ("100644", git_bytes(work, "show", f"v2026:{MISSING_FILE}"))})
+        forge(
+            work, source, "v2026.1", put={named: ("100644", git_bytes(work, "show", f"v2026:{MISSING_FILE}"))}
+        )
     into = tmp_path / "u"
     pull(str(source), "v2025", into)
     before, tags = snapshot(into), git(into, "tag", "-l")
@@ -305,8 +323,14 @@ def test_dotdot_tree_entry_is_refused(city, tmp_path):
     with pytest.raises(PullError) as err:
         pull(str(source), "dotdot", into)
     assert err.value.exit_code == 1 and "dotdot" in str(err.value)
-    assert not (into / LIBRARY_DIR).exists() and upstream_state(into) is None
+    assert not into.exists()  # a first pull that was refused leaves nothing behind
     assert not (tmp_path / "owned").exists() and "owned" not in str(snapshot(tmp_path)).lower()
+    # git's fsck stopped this one at fetch; the path check stands behind it on its own
+    for bad in ("library/../x", "reports/a/../../x", "library/.git/config", "library/a\\b", "library//x"):
+        entry = county._Entry("100644", "blob", blob, 5, bad)
+        with pytest.raises(PullError) as err:
+            county._release_entries([entry], "t")
+        assert bad in err.value.files
 
 
 def test_files_outside_library_and_reports_are_ignored_and_no_hook_runs(city, tmp_path):
@@ -325,13 +349,25 @@ def test_files_outside_library_and_reports_are_ignored_and_no_hook_runs(city, tm
             "rules/x.csv": ("100644", b"a,b\n"),
         },
     )
-    for hook in ("pre-receive", "post-receive", "update", "post-update", "reference-transaction", "pre-upload-pack"):
+    for hook in (
+        "pre-receive",
+        "post-receive",
+        "update",
+        "post-update",
+        "reference-transaction",
+        "pre-upload-pack",
+    ):
         (source / "hooks" / hook).write_bytes(script)
         (source / "hooks" / hook).chmod(0o755)
     into = tmp_path / "u"
     result = pull(str(source), None, into)
     assert result.tag == "v2026.1"
-    assert sorted(p.name for p in into.iterdir()) == [".git", ".indicators-upstream.json", "library", "reports"]
+    assert sorted(p.name for p in into.iterdir()) == [
+        ".git",
+        ".indicators-upstream.json",
+        "library",
+        "reports",
+    ]
     assert not marker.exists()
     assert git(into, "status", "--porcelain").strip() == ""
     assert git(into, "config", "--get", "core.hooksPath").strip() == os.devnull
@@ -397,7 +433,7 @@ def test_bad_source_is_a_usage_error(city, tmp_path, bad):
     with pytest.raises(PullError) as err:
         pull(bad.format(marker=marker), None, into)
     assert err.value.exit_code == 2
-    assert not marker.exists() and not (into / LIBRARY_DIR).exists()
+    assert not marker.exists() and not into.exists()
 
 
 def test_unknown_tag_lists_the_releases(city, tmp_path):

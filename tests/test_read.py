@@ -73,6 +73,11 @@ def test_plain_workbook_rows_columns_and_provenance(tmp_path: Path) -> None:
     assert json.loads(project.frame["history_json"].iloc[0]) == {"2025": "180次"}
     assert str(project.frame["name"].dtype) == "str"
     assert str(project.frame["source_row"].dtype) == "int64"
+    project.frame.loc[0, "sector"] = "改一个格"  # empty columns share storage: writing one leaves the rest
+    assert project.frame["formula"].tolist() == ["", ""] and project.frame["sector"].tolist() == [
+        "改一个格",
+        "",
+    ]
 
     core = book.sheets["core"]
     assert list(core.frame.columns) == english_columns("core") + PROVENANCE + PARSED

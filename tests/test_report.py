@@ -821,3 +821,36 @@ def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) 
     assert table["101001_教育局.xlsx"][12] == "1 / 1 / 1"  # 新建校舍面积; 口径调整; 职能划转
     assert [r[0] for r in page.tables["t-retired"]] == released.retired["indicator_id"].tolist()
     assert [r[0] for r in page.tables["t-trend"]] == ["2025", "2026"]
+
+
+def test_recorded_release_counts_override_what_the_tables_forgot(
+    inputs: ReportInputs, tmp_path: Path
+) -> None:
+    """An indicator retired in an earlier year and used again since has no retired_year any more: the
+    trend takes that year's counts from the recorded release history when it is given."""
+    from dataclasses import replace
+
+    derived = {r["year"]: r for r in review_tables(inputs)["trend"].frame.to_dict("records")}
+    earlier = str(YEAR - 1)
+    recorded = replace(inputs, history=[{"year": YEAR - 1, "retired": derived[earlier]["retired"] + 3}])
+    trend = {r["year"]: r for r in review_tables(recorded)["trend"].frame.to_dict("records")}
+    assert trend[earlier]["retired"] == derived[earlier]["retired"] + 3
+    assert trend[str(YEAR)] == derived[str(YEAR)]
+
+
+def test_charts_escape_labels_and_are_stable() -> None:
+    from pipelines import charts
+
+    label = '<b onclick="x()">科目</b> & "引号"'
+    svg = charts.hbar_chart("c1", "标题<i>", [label, "其他"], [charts.Series("数", [3, 0])])
+    assert "<b" not in svg and "<i>" not in svg and 'onclick="' not in svg
+    assert html.escape(charts.clip(label, 210), quote=True) in svg
+    assert svg == charts.hbar_chart("c1", "标题<i>", [label, "其他"], [charts.Series("数", [3, 0])])
+    assert svg.count('class="mark"') == 1  # a zero value draws no bar
+    empty = charts.column_chart("c2", "空", ["2025"], [charts.Series("新增", [0])])
+    assert 'class="mark"' not in empty and "无数据" in empty
+    for top in (1, 7, 13, 1293, 6666, 100_000):
+        axis = charts.nice_max(top)
+        steps = charts.ticks(axis)
+        assert axis >= top and steps[0] == 0 and steps[-1] == axis
+        assert all(float(t).is_integer() for t in steps)

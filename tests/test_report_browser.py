@@ -132,6 +132,11 @@ def test_report_renders_in_chromium_without_network(tmp_path: Path, canary: tupl
     write_annual_report(report_dir, inputs)
     review = report_dir / "review.html"
 
+    # Without a CJK font every Chinese character is a box: the screenshot would be unreadable.
+    if shutil.which("fc-list"):
+        fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
+        assert fonts.strip(), "no Chinese font installed: apt-get install fonts-noto-cjk"
+
     # (a) Screenshot: a real, non-blank picture with the charts' colours in it.
     shot = tmp_path / "review.png"
     chromium(review, tmp_path, "shot", f"--screenshot={shot}", "--window-size=1280,4000")

@@ -346,6 +346,27 @@ def _year_of_review(path: Path) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# county: pull / export
+# --------------------------------------------------------------------------------------------------
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from pipelines.county import pull, pull_summary_text
+
+    result = pull(args.source, args.ref, Path(args.into))
+    print(pull_summary_text(result))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import export_library
+
+    path = export_library(Path(args.repo), args.format, Path(args.out) if args.out else None)
+    print(f"已导出：{path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
 # textconv
 # --------------------------------------------------------------------------------------------------
 
@@ -419,6 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="审核所属年度（默认取 reports/<年度>/ 目录名）")
     p.set_defaults(func=cmd_review)
 
+    p = sub.add_parser("pull", help="县级财政局：拉取已发布的版本并逐个文件核对 sha256")
+    p.add_argument("source", metavar="SOURCE", help="市级指标库仓库：路径、file://、ssh 或 https 地址")
+    p.add_argument("--ref", metavar="TAG", help="版本标签（默认最新的 vY）")
+    p.add_argument("--into", default="upstream", metavar="DIR", help="本地副本文件夹（默认 ./upstream）")
+    p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser("export", help="导出可筛选的 Excel / CSV")
+    p.add_argument("--repo", default=".")
+    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("textconv", help="git 比较驱动：把 Parquet 文件显示为排序后的文本行")
     p.add_argument("file")
     p.set_defaults(func=cmd_textconv)
@@ -445,10 +478,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _known_error(exc: Exception) -> int:
     """Errors a user can act on are printed in Chinese with the right exit code; anything else is a bug."""
+    from pipelines.county import PullError
+    from pipelines.export import ExportError
     from pipelines.query import QueryError
     from pipelines.repo import LockBusyError, RepoError
 
-    if isinstance(exc, QueryError):
+    if isinstance(exc, PullError):
+        _print_err(f"错误：{exc}")
+        return int(exc.exit_code)
+    if isinstance(exc, (QueryError, ExportError)):
         _print_err(f"错误：{exc}")
         return EXIT_USAGE
     if isinstance(exc, (RepoError, LockBusyError)):

@@ -16,6 +16,7 @@ class Settings:
     inbox: str = "inbox"  # where submissions arrive, relative to the repo
     upstream: str | None = None  # a county's city repo (path or URL)
     upstream_ref: str | None = None  # the city's release tag the county builds on
+    upstream_dir: str = "upstream"  # where `indicators pull` put the city's release (relative to the repo)
     level_name: str = ""  # shown in reports, e.g. "某市财政局"
 
 

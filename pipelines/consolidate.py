@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipelines.changes import ChangeSet, diff_indicators
+from pipelines.changes import TRACKED_FIELDS, ChangeSet, diff_indicators
 from pipelines.normalize import MatchRules, normalize_rows
 from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
 from schemas.vocab import reference
@@ -30,19 +30,7 @@ UPSTREAM_COVERS_REASON = "上级指标库已收录同一指标，本级指标并
 REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
 INDICATOR_COLUMNS = list(IndicatorTable.to_schema().columns)
 # Fields a 修改 row may update on its indicator (empty cells leave the library value as it was).
-MODIFIABLE = (
-    "name",
-    "level1",
-    "level2",
-    "definition",
-    "formula",
-    "symbol",
-    "unit",
-    "nature",
-    "keywords",
-    "national_standard",
-    "industry_standard",
-)
+MODIFIABLE = tuple(f for f in TRACKED_FIELDS if f not in ("function_code", "scope"))
 
 
 @dataclass
@@ -74,12 +62,38 @@ def _normalized(frame: pd.DataFrame, rules: MatchRules | None) -> pd.DataFrame:
 
 
 def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
-    """The normalize step: the rows bound for the library, cleaned and keyed."""
-    accepted = rows[rows["outcome"] == "library"]
+    """The normalize step: the rows bound for the library, cleaned and keyed.
+
+    A year with no accepted row (every workbook unreadable) still has every column consolidation reads.
+    """
+    accepted = rows[rows["outcome"] == "library"] if "outcome" in rows else rows.iloc[0:0]
     if accepted.empty:
-        return accepted.assign(
-            key="", common_key="", name_norm="", unit_norm="", function_class="", match_name=""
-        )
+        from schemas.vocab import reference as _ref
+
+        columns = {c.column for specs in _ref().columns.values() for c in specs}
+        columns |= {
+            "scope",
+            "dept_code",
+            "dept_name",
+            "sheet_kind",
+            "source_file",
+            "source_sheet",
+            "history_json",
+            "target_unit",
+        }
+        columns |= {
+            "key",
+            "common_key",
+            "name_norm",
+            "unit_norm",
+            "function_class",
+            "match_name",
+            "weight_value",
+        }
+        frame = pd.DataFrame({c: pd.Series(dtype=str) for c in sorted(columns)})
+        frame["source_row"] = pd.Series(dtype="int64")
+        frame["target_value"] = pd.Series(dtype=float)
+        return frame
     return _normalized(accepted, rules)
 
 
@@ -314,8 +328,6 @@ class Overlay:
 def overlay_upstream(prev: pd.DataFrame, upstream: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The county's indicators with the city's release laid over them: every upstream indicator is present
     with the city's current definition and status (origin 上级); county ones (本级) are left as they were."""
-    from pipelines.changes import TRACKED_FIELDS
-
     up = upstream.copy()
     up["origin"] = "上级"
     local = prev[prev["origin"] != "上级"] if len(prev) else prev
@@ -530,8 +542,10 @@ def _typed_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     for c in ("first_year", "last_year", "last_change_year"):
         frame[c] = frame[c].astype("int64")
     frame["retired_year"] = pd.array(frame["retired_year"].tolist(), dtype="Int64")
-    frame["aliases"] = [sorted(_as_list(v)) for v in frame["aliases"]]
-    frame["departments"] = [sorted(_as_list(v)) for v in frame["departments"]]
+    for column in ("aliases", "departments"):  # list cells; object dtype even when the table is empty
+        frame[column] = pd.Series(
+            [sorted(_as_list(v)) for v in frame[column]], index=frame.index, dtype=object
+        )
     return frame.reset_index(drop=True)
 
 

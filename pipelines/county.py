@@ -725,7 +725,7 @@ def pull_summary_text(result: PullResult) -> str:
     elif result.status == "repaired":
         lines.append(f"{result.into} 中 {where} 的文件曾被改动，已按来源恢复。{checked}。")
     elif result.status == "new":
-        lines.append(f"已获取上级指标库 {where} 到 {result.into}。{checked}。")
+        lines.append(f"已获取上级指标库 {where}到 {result.into}。{checked}。")
     else:
         lines.append(f"已从 {result.previous_tag or result.previous_sha} 更新到 {where}。{checked}。")
     lines.append(f"来源：{result.source}")

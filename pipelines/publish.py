@@ -218,6 +218,8 @@ def _list_cell(value: Any) -> Any:
 def to_arrow(df: pd.DataFrame, spec: TableSpec) -> pa.Table:
     """DataFrame → Arrow table with the table's fixed schema and no pandas metadata."""
     df = _conform(df, spec)
+    if df.empty:  # pandas gives an empty list column float64; the schema alone says what it is
+        return spec.arrow_schema.empty_table().replace_schema_metadata(None)
     list_cols = [c for c in spec.columns if spec.pandas_dtype(c) == "object"]
     if list_cols:
         df = df.assign(**{c: [_list_cell(v) for v in df[c]] for c in list_cols})

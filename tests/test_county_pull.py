@@ -37,7 +37,7 @@ from tests.library_fixtures import (
 
 NEW_ID = make_id("项目", 50)
 NEW_NAME = "档案数字化扫描页数"
-RETIRED_ID = make_id("项目", 4)  # 预计新增档案整理移库 (class 208)
+RETIRED_ID = make_id("项目", 4)  # 大楼安检巡察次数 (class 201)
 RETIRE_REASON = "本年度无部门使用"
 TAMPERED_FILE = "library/indicators/208.parquet"
 MISSING_FILE = "library/indicators/213.parquet"

@@ -58,7 +58,13 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor(tmp_path: P
     keys = [spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()]
     assert sorted(keys) == sorted(EXPECTED_ASSETS)
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"library_schema", "unique_ids", "row_accounting", "manifest_matches_files"}
+    assert checks == {
+        "library_schema",
+        "unique_ids",
+        "row_accounting",
+        "manifest_matches_files",
+        "submissions_present",
+    }
     assert defs.resolve_job_def("annual_rebuild").partitions_def is not None
     assert defs.resolve_schedule_def("annual_rebuild_schedule").cron_schedule == "0 6 1 12 *"
     assert defs.resolve_sensor_def("inbox_sensor") is not None
@@ -175,3 +181,14 @@ def test_cli_rebuild_prints_accounting_last(
     assert (
         main(["rebuild", "--year", "2026", "--submissions", str(tmp_path / "nope"), "--repo", str(repo)]) == 2
     )
+
+
+def test_an_empty_year_is_not_published(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "x.xlsx").write_bytes(b"garbage")
+    outcome = run_rebuild(
+        2026, inbox, tmp_path / "repo", finance_dept="101", instance=dg.DagsterInstance.ephemeral()
+    )
+    assert not outcome.success and outcome.errors == []
+    assert [name for name, _ in outcome.failed_checks] == ["submissions_present"]

@@ -8,7 +8,12 @@ import pandas as pd
 
 from pipelines.consolidate import Consolidation, consolidate, normalize_accepted
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
+from pipelines.defs.resources import (
+    FinanceBureauResource,
+    InboxResource,
+    LibraryRepoResource,
+    upstream_release,
+)
 from pipelines.parse_cache import ParseStats, file_sha256, read_submissions
 from pipelines.read import Workbook
 from pipelines.release import StagedRelease, load_previous, publish_release, stage_release
@@ -87,11 +92,17 @@ def validated_submissions(
     from pipelines.validate import validate_workbooks
 
     previous = load_previous(library_repo.root, _year(context)).tables
+    upstream, _ = upstream_release(library_repo)
+    known = previous.indicators if previous is not None else None
+    if upstream is not None:  # a county: rows may name the city's ids too
+        known = pd.concat(
+            [k for k in (known, upstream.assign(origin="上级")) if k is not None], ignore_index=True
+        )
     result = validate_workbooks(
         parsed_workbooks,
         year=_year(context),
         finance_dept=finance_bureau.code(library_repo),
-        indicators=previous.indicators if previous is not None else None,
+        indicators=known,
     )
     counts = result.counts()
     context.log.info("校验完成：" + "，".join(f"{k}={v}" for k, v in counts.items()))
@@ -133,6 +144,7 @@ def consolidated_library(
 ) -> Consolidation:
     """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
     prior = load_previous(library_repo.root, _year(context))
+    upstream, upstream_tag = upstream_release(library_repo)
     pending = [f.dept_code for f in validated_submissions.files if f.set_aside and f.dept_code]
     result = consolidate(
         validated_submissions.rows,
@@ -143,6 +155,8 @@ def consolidated_library(
         rules=_rules(library_repo),
         pending_departments=pending,
         normalized=normalized_rows,
+        upstream=upstream,
+        upstream_tag=upstream_tag,
     )
     result.base_sha, result.baseline, result.baseline_tag = prior.base_sha, prior.baseline, prior.baseline_tag
     changes = result.changes()
@@ -198,6 +212,7 @@ def annual_report(
         candidates=consolidated_library.candidates,
         tables=consolidated_library.tables,
         previous=consolidated_library.previous,
+        overlay=consolidated_library.overlay,
     )
     files = write_annual_report(release_candidate.reports_dir, inputs)
     context.add_output_metadata(

@@ -136,4 +136,22 @@ def manifest_matches_files(release_candidate: StagedRelease) -> dg.AssetCheckRes
     return dg.AssetCheckResult(passed=frame.empty, metadata={"files": len(listed), "problems": _table(frame)})
 
 
-CHECKS = [library_schema, unique_ids, row_accounting, manifest_matches_files]
+@dg.asset_check(
+    asset=release_candidate,
+    blocking=True,
+    partitions_def=yearly_partitions,
+    description="本年度至少有一行可入库：空收件箱或全部文件无法读取时不发布，以免全部指标被自动退出",
+)
+def submissions_present(release_candidate: StagedRelease) -> dg.AssetCheckResult:
+    rows = release_candidate.manifest["rows"]
+    return dg.AssetCheckResult(
+        passed=rows["library"] > 0,
+        metadata={
+            "rows_read": int(rows["read"]),
+            "rows_library": int(rows["library"]),
+            "问题": "" if rows["library"] else "本年度没有任何可入库的行：请检查收件箱路径和各部门的文件",
+        },
+    )
+
+
+CHECKS = [library_schema, unique_ids, row_accounting, manifest_matches_files, submissions_present]

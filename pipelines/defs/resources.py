@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from pipelines.config import Settings, load_settings
 from pipelines.validate import submission_files
@@ -52,3 +53,20 @@ class FinanceBureauResource(dg.ConfigurableResource):
 
     def code(self, repo: LibraryRepoResource) -> str | None:
         return self.dept_code or repo.settings().finance_dept
+
+
+def upstream_release(repo: LibraryRepoResource) -> tuple[pd.DataFrame | None, str]:
+    """A county repo (indicators.toml names an upstream): the pulled city release's indicators and tag."""
+    from pipelines.county import upstream_indicators, upstream_state
+
+    settings = repo.settings()
+    if not settings.upstream:
+        return None, ""
+    into = repo.root / settings.upstream_dir
+    state = upstream_state(into) or {}
+    tag = str(state.get("tag", ""))
+    if settings.upstream_ref and tag != settings.upstream_ref:
+        raise RuntimeError(
+            f"indicators.toml 要求上级版本 {settings.upstream_ref}，本地副本是 {tag or '（无）'}：请先运行 indicators pull {settings.upstream} --ref {settings.upstream_ref} --into {into}"
+        )
+    return upstream_indicators(into), tag

@@ -76,7 +76,8 @@ def run_rebuild(
             error = event.step_failure_data.error
             while error.cause is not None:  # Dagster wraps the step's own exception: show the root cause
                 error = error.cause
-            outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
+            if error.cls_name != "DagsterAssetCheckFailedError":  # reported below, with its metadata
+                outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}

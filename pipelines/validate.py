@@ -96,6 +96,15 @@ def canonical_info(info: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def info_finding(code: str, wb: Workbook, key: str, value: object, detail: object = "") -> Finding:
+    """A finding about one 部门信息 entry, located at the cell holding its value."""
+    row, letter = wb.info_cells.get(key, (None, ""))
+    field = reference().header_zh("info", key)
+    return make_finding(
+        code, wb.file, sheet=wb.info_sheet, row=row, column=letter, field=field, value=value, detail=detail
+    )
+
+
 def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Finding]:
     """File errors of 部门信息: required keys (F005), code digits (F008), year (F006)."""
     ref = reference()
@@ -105,34 +114,10 @@ def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Fin
         DeptInfoModel.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         for case in err.failure_cases.itertuples():
-            column = str(case.column)
-            row, letter = wb.info_cells.get(column, (None, ""))
-            value = info.get(column, "")
-            findings.append(
-                make_finding(
-                    CHECK_CODES.get(str(case.check), (str(case.check), None))[0],
-                    wb.file,
-                    sheet=wb.info_sheet,
-                    row=row,
-                    column=letter,
-                    field=ref.header_zh("info", column),
-                    value=value,
-                )
-            )
+            code = CHECK_CODES.get(str(case.check), (str(case.check), None))[0]
+            findings.append(info_finding(code, wb, str(case.column), info.get(str(case.column), "")))
     if year is not None and info.get("year") and info["year"] != str(year):
-        row, letter = wb.info_cells.get("year", (None, ""))
-        findings.append(
-            make_finding(
-                "F006",
-                wb.file,
-                sheet=wb.info_sheet,
-                row=row,
-                column=letter,
-                field="填报年度",
-                value=info["year"],
-                detail=year,
-            )
-        )
+        findings.append(info_finding("F006", wb, "year", info["year"], detail=year))
     return findings
 
 
@@ -401,19 +386,7 @@ def validate_workbooks(
             names = "、".join(s.file for s in group)
             for s in group:
                 wb = next(w for w in workbooks if w.file == s.file)
-                row, letter = wb.info_cells.get("dept_code", (None, ""))
-                findings.append(
-                    make_finding(
-                        "F007",
-                        s.file,
-                        sheet=wb.info_sheet,
-                        row=row,
-                        column=letter,
-                        field="部门编码",
-                        value=code,
-                        detail=names,
-                    )
-                )
+                findings.append(info_finding("F007", wb, "dept_code", code, detail=names))
                 s.file_errors.append("F007")
 
     # Rows of every readable workbook; those of a workbook set aside are read and rejected whole.

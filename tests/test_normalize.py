@@ -23,7 +23,7 @@ from pipelines.normalize import (
 from schemas.vocab import read_reference_csv
 
 PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
-REALDATA = Path("/work/shared/realdata")
+REALDATA = Path(__file__).parent / "data" / "realdata"
 
 
 def rows(*records: dict[str, str]) -> pd.DataFrame:

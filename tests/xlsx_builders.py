@@ -66,7 +66,7 @@ from schemas.vocab import reference
 
 KINDS = ("core", "project", "common")
 SHEET_ZH = {"info": "部门信息", "core": "部门整体核心指标", "project": "项目支出指标", "common": "共性指标"}
-REALDATA_DIR = Path(os.environ.get("INDICATORS_REALDATA", "/work/shared/realdata"))
+REALDATA_DIR = Path(os.environ.get("INDICATORS_REALDATA", Path(__file__).parent / "data" / "realdata"))
 
 
 def english_columns(kind: str) -> list[str]:

@@ -347,3 +347,22 @@ def test_cli_diff_history_search(three_years: dict[str, object], capsys: pytest.
     assert three_years["ids1"]["培训人次"] in out.splitlines()[1]
     assert main(["diff", "v1999", "--repo", repo]) == 2
     capsys.readouterr()
+
+
+def test_a_set_aside_workbook_does_not_retire_its_department_indicators(tmp_path: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    repo = tmp_path / "repo"
+    y1, y2 = tmp_path / "2024", tmp_path / "2025"
+    y1.mkdir()
+    y2.mkdir()
+    write_workbook(y1 / "edu.xlsx", default_info(year=2024, dept_code="201"), [], _training("教师培训"))
+    write_workbook(y1 / "health.xlsx", default_info(year=2024, dept_code="202"), [], _training("医生培训"))
+    assert _rebuild(2024, y1, repo, instance).success
+    write_workbook(y2 / "edu.xlsx", default_info(year=2025, dept_code="201"), [], _training("教师培训"))
+    # the health workbook says 2024: set aside whole (F006) — its indicators wait for the corrected file
+    write_workbook(y2 / "health.xlsx", default_info(year=2024, dept_code="202"), [], _training("医生培训"))
+    outcome = _rebuild(2025, y2, repo, instance)
+    assert outcome.success and outcome.accounting["rejected"] == 3
+    ind = publish.read_table(repo / "library", "indicators").set_index("name")
+    assert ind.loc["医生培训覆盖率", "status"] == "active"
+    assert ind.loc["教师培训覆盖率", "status"] == "active"

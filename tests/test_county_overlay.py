@@ -24,7 +24,15 @@ def _git(*args: str) -> str:
 
 
 def _row(name: str, l2: str = "数量指标", unit: str = "公里", **kw: object) -> dict[str, object]:
-    return project_row(project="农村公路养护", function_code="2140106", name=name, level1="产出指标", level2=l2, unit=unit, **kw)
+    return project_row(
+        project="农村公路养护",
+        function_code="2140106",
+        name=name,
+        level1="产出指标",
+        level2=l2,
+        unit=unit,
+        **kw,
+    )
 
 
 CITY_ROWS = [_row("农村公路养护里程"), _row("养护工程验收合格率", "质量指标", "%")]
@@ -38,19 +46,31 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     # The city publishes v2025 and pushes it to the bare repo counties read from.
     inbox = tmp_path / "city-2025"
     inbox.mkdir()
-    write_workbook(inbox / "traffic.xlsx", default_info(year=2025, dept_code="301", dept_name="市交通运输局"), [], CITY_ROWS)
+    write_workbook(
+        inbox / "traffic.xlsx",
+        default_info(year=2025, dept_code="301", dept_name="市交通运输局"),
+        [],
+        CITY_ROWS,
+    )
     assert run_rebuild(2025, inbox, city, finance_dept="101", instance=instance).success
     _git("init", "-q", "--bare", str(bare))
     _git("-C", str(city), "push", "-q", str(bare), "main", "--tags")
 
     # The county pulls v2025 and rebuilds its own year with one city indicator and one of its own.
     county.mkdir()
-    (county / "indicators.toml").write_text(f'finance_dept = "901"\nid_namespace = "TZ"\nupstream = "{bare}"\n', encoding="utf-8")
+    (county / "indicators.toml").write_text(
+        f'finance_dept = "901"\nid_namespace = "TZ"\nupstream = "{bare}"\n', encoding="utf-8"
+    )
     assert main(["pull", str(bare), "--into", str(county / "upstream")]) == 0
     capsys.readouterr()
     c_inbox = tmp_path / "county-2025"
     c_inbox.mkdir()
-    write_workbook(c_inbox / "roads.xlsx", default_info(year=2025, dept_code="9301", dept_name="县交通运输局"), [], [CITY_ROWS[0], COUNTY_ONLY])
+    write_workbook(
+        c_inbox / "roads.xlsx",
+        default_info(year=2025, dept_code="9301", dept_name="县交通运输局"),
+        [],
+        [CITY_ROWS[0], COUNTY_ONLY],
+    )
     first = run_rebuild(2025, c_inbox, county, instance=instance)
     assert first.success, (first.errors, first.failed_checks)
     ind = publish.read_table(county / "library", "indicators").set_index("indicator_id")
@@ -66,17 +86,29 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     # The city adds the county's indicator in v2026; the county pulls it and rebuilds.
     inbox26 = tmp_path / "city-2026"
     inbox26.mkdir()
-    write_workbook(inbox26 / "traffic.xlsx", default_info(year=2026, dept_code="301", dept_name="市交通运输局"), [], [*CITY_ROWS, COUNTY_ONLY])
+    write_workbook(
+        inbox26 / "traffic.xlsx",
+        default_info(year=2026, dept_code="301", dept_name="市交通运输局"),
+        [],
+        [*CITY_ROWS, COUNTY_ONLY],
+    )
     assert run_rebuild(2026, inbox26, city, finance_dept="101", instance=instance).success
     _git("-C", str(city), "push", "-q", str(bare), "main", "--tags")
     assert main(["pull", str(bare), "--into", str(county / "upstream")]) == 0
     pulled = capsys.readouterr().out
-    new_city_id = publish.read_table(city / "library", "indicators").set_index("name")["indicator_id"]["村级道路巡查次数"]
+    new_city_id = publish.read_table(city / "library", "indicators").set_index("name")["indicator_id"][
+        "村级道路巡查次数"
+    ]
     assert "v2026" in pulled and new_city_id in pulled  # what changed since the county's release
 
     c_inbox26 = tmp_path / "county-2026"
     c_inbox26.mkdir()
-    write_workbook(c_inbox26 / "roads.xlsx", default_info(year=2026, dept_code="9301", dept_name="县交通运输局"), [], [CITY_ROWS[0], COUNTY_ONLY])
+    write_workbook(
+        c_inbox26 / "roads.xlsx",
+        default_info(year=2026, dept_code="9301", dept_name="县交通运输局"),
+        [],
+        [CITY_ROWS[0], COUNTY_ONLY],
+    )
     second = run_rebuild(2026, c_inbox26, county, instance=instance)
     assert second.success, (second.errors, second.failed_checks)
     ind = publish.read_table(county / "library", "indicators").set_index("indicator_id")
@@ -84,7 +116,10 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     assert ind.loc[new_city_id, "origin"] == "上级" and "9301" in ind.loc[new_city_id, "departments"]
     usages = publish.read_table(county / "library", "usages")
     assert set(usages.loc[usages["year"] == 2026, "indicator_id"]) == {city_id, new_city_id}
-    assert set(usages.loc[usages["year"] == 2025, "indicator_id"]) == {city_id, county_id}  # history stays readable
+    assert set(usages.loc[usages["year"] == 2025, "indicator_id"]) == {
+        city_id,
+        county_id,
+    }  # history stays readable
 
     html = (county / "reports" / "2026" / "review.html").read_text(encoding="utf-8")
     assert 'id="upstream"' in html and county_id in html and new_city_id in html

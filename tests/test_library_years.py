@@ -335,7 +335,11 @@ def test_cli_diff_history_search(three_years: dict[str, object], capsys: pytest.
     assert main(["diff", "v2024", "v2025", "--repo", repo, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     modified = [m for m in data["modified"] if m["indicator_id"] == iid and m["field"] == "definition"]
-    assert modified and modified[0]["new"] == "反映培训结业考核合格人数占参训人数的比例" and modified[0]["reason"] == "口径细化为结业考核"
+    assert (
+        modified
+        and modified[0]["new"] == "反映培训结业考核合格人数占参训人数的比例"
+        and modified[0]["reason"] == "口径细化为结业考核"
+    )
     assert {r["reason"] for r in data["retired"]} == {"并入年度考核", "本年度无部门使用"}
 
     assert main(["history", iid, "--repo", repo]) == 0

@@ -16,14 +16,32 @@ from tests.xlsx_builders import default_info, project_row, write_workbook
 
 
 def _row(dept_project: str, name: str) -> dict[str, object]:
-    return project_row(project=dept_project, function_code="2050201", level1="效益指标", level2="社会效益指标", name=name, unit="%", definition="反映课后服务覆盖学生的比例")
+    return project_row(
+        project=dept_project,
+        function_code="2050201",
+        level1="效益指标",
+        level2="社会效益指标",
+        name=name,
+        unit="%",
+        definition="反映课后服务覆盖学生的比例",
+    )
 
 
 def test_review_decision_merges_on_the_next_rebuild(tmp_path: Path) -> None:
     inbox, repo = tmp_path / "2026", tmp_path / "repo"
     inbox.mkdir()
-    write_workbook(inbox / "a.xlsx", default_info(dept_code="201", dept_name="教育局"), [], [_row("课后服务", "课后服务学生参与率")])
-    write_workbook(inbox / "b.xlsx", default_info(dept_code="202", dept_name="团市委"), [], [_row("青少年服务", "课后服务参与率")])
+    write_workbook(
+        inbox / "a.xlsx",
+        default_info(dept_code="201", dept_name="教育局"),
+        [],
+        [_row("课后服务", "课后服务学生参与率")],
+    )
+    write_workbook(
+        inbox / "b.xlsx",
+        default_info(dept_code="202", dept_name="团市委"),
+        [],
+        [_row("青少年服务", "课后服务参与率")],
+    )
     instance = dg.DagsterInstance.ephemeral()
     first = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
     assert first.success and first.published["tag"] == "v2026"
@@ -38,12 +56,19 @@ def test_review_decision_merges_on_the_next_rebuild(tmp_path: Path) -> None:
     kept, absorbed = pair[0].value, pair[2].value
     pair[6].value = "合并"
     wb.save(review)
-    subprocess.run(["git", "-C", str(repo), "checkout", "--", "reports"], check=True)  # the bureau fills a copy
+    subprocess.run(
+        ["git", "-C", str(repo), "checkout", "--", "reports"], check=True
+    )  # the bureau fills a copy
     filled = tmp_path / "merge_review_filled.xlsx"
     wb.save(filled)
 
     assert main(["review", str(filled), "--repo", str(repo), "--year", "2026"]) == 0
-    log = subprocess.run(["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"], capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "疑似重复审核" in log and "rules/synonyms.csv" in log
 
     second = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)

@@ -14,6 +14,7 @@ from pipelines.defs.resources import (
     LibraryRepoResource,
     upstream_release,
 )
+from pipelines.normalize import MatchRules
 from pipelines.parse_cache import ParseStats, file_sha256, read_submissions
 from pipelines.read import Workbook
 from pipelines.release import StagedRelease, load_previous, publish_release, stage_release
@@ -32,7 +33,7 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
     return dg.MetadataValue.md(shown.to_markdown(index=False) if len(shown) else "（无）")
 
 
-def _rules(repo: LibraryRepoResource) -> object:
+def _rules(repo: LibraryRepoResource) -> MatchRules:
     from pipelines.normalize import load_rules
 
     return load_rules(repo.rules_dir)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -102,7 +103,7 @@ def run_rebuild(
     return outcome
 
 
-def _output(result: dg.ExecuteInProcessResult, node: str) -> object:
+def _output(result: dg.ExecuteInProcessResult, node: str) -> Any:
     """An asset's value, or None when the run stopped before it (a failed step or a blocking check)."""
     try:
         return result.output_for_node(node)

@@ -6,6 +6,7 @@ run for that year. The parse cache then re-reads only the workbooks whose bytes 
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,7 @@ from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.resources import InboxResource
 
 
-def inbox_state(inbox: InboxResource, years: list[str]) -> dict[str, str]:
+def inbox_state(inbox: InboxResource, years: Sequence[str]) -> dict[str, str]:
     """year → digest of that year's inbox listing (only years whose folder exists)."""
     state = {}
     for year in years:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -105,20 +106,29 @@ def info_finding(code: str, wb: Workbook, key: str, value: object, detail: objec
     )
 
 
-def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Finding]:
-    """File errors of 部门信息: required keys (F005), code digits (F008), year (F006)."""
+def check_infos(
+    entries: Sequence[tuple[Workbook, dict[str, str]]], year: int | None
+) -> dict[str, list[Finding]]:
+    """File errors of 部门信息 for every readable workbook at once: required keys (F005), code digits
+    (F008), year (F006). One pandera validation over one row per workbook."""
     ref = reference()
-    frame = pd.DataFrame([{k: info.get(k, "") for k in (c.column for c in ref.columns["info"])}])
-    findings: list[Finding] = []
+    keys = [c.column for c in ref.columns["info"]]
+    found: dict[str, list[Finding]] = {wb.file: [] for wb, _ in entries}
+    if not entries:
+        return found
+    frame = pd.DataFrame([{k: info.get(k, "") for k in keys} for _, info in entries])
     try:
         DeptInfoModel.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
-        for case in err.failure_cases.itertuples():
-            code = CHECK_CODES.get(str(case.check), (str(case.check), None))[0]
-            findings.append(info_finding(code, wb, str(case.column), info.get(str(case.column), "")))
-    if year is not None and info.get("year") and info["year"] != str(year):
-        findings.append(info_finding("F006", wb, "year", info["year"], detail=year))
-    return findings
+        cases = err.failure_cases.dropna(subset=["index"])
+        for position, check, column in zip(cases["index"], cases["check"], cases["column"], strict=True):
+            wb, info = entries[int(position)]
+            code = CHECK_CODES.get(str(check), (str(check), None))[0]
+            found[wb.file].append(info_finding(code, wb, str(column), info.get(str(column), "")))
+    for wb, info in entries:
+        if year is not None and info.get("year") and info["year"] != str(year):
+            found[wb.file].append(info_finding("F006", wb, "year", info["year"], detail=year))
+    return found
 
 
 # --------------------------------------------------------------------------------------------------
@@ -126,26 +136,30 @@ def check_info(wb: Workbook, info: dict[str, str], year: int | None) -> list[Fin
 # --------------------------------------------------------------------------------------------------
 
 
-def workbook_rows(wb: Workbook, info: dict[str, str]) -> pd.DataFrame:
-    """All data rows of one workbook, every indicator sheet stacked with its kind and scope."""
+def workbook_rows(wb: Workbook, info: dict[str, str]) -> list[tuple[pd.DataFrame, dict[str, str]]]:
+    """The data rows of one workbook's indicator sheets, each with the constant columns it will carry
+    (kind, scope, department); stack_rows adds them once for all workbooks."""
     ref = reference()
-    frames = []
-    for kind in INDICATOR_SHEETS:
-        sheet = wb.sheets.get(kind)
-        if sheet is None or sheet.frame.empty:
-            continue
-        f = sheet.frame.copy()
-        f["sheet_kind"] = kind
-        f["scope"] = ref.sheets[kind].scope
-        frames.append(f)
-    if not frames:
-        return pd.DataFrame()
-    rows = _fill_text(pd.concat(frames, ignore_index=True))
-    for column in ("dept_code", "dept_name", "complexity"):
-        rows[column] = info.get(column, "")
-    rows["year"] = info.get("year", "")
-    rows["source_sha256"] = wb.sha256
-    return rows
+    constant = {c: info.get(c, "") for c in ("dept_code", "dept_name", "complexity", "year")}
+    return [
+        (
+            sheet.frame,
+            {"sheet_kind": kind, "scope": ref.sheets[kind].scope, "source_sha256": wb.sha256, **constant},
+        )
+        for kind in INDICATOR_SHEETS
+        if (sheet := wb.sheets.get(kind)) is not None and not sheet.frame.empty
+    ]
+
+
+def stack_rows(parts: list[tuple[pd.DataFrame, dict[str, str]]]) -> pd.DataFrame:
+    """One frame of every sheet's rows; constant columns filled by repetition, not per small frame."""
+    rows = pd.concat([frame for frame, _ in parts], ignore_index=True)
+    lengths = np.array([len(frame) for frame, _ in parts])
+    for column in parts[0][1]:
+        rows[column] = np.repeat(
+            np.array([const[column] for _, const in parts], dtype=object), lengths
+        ).astype(str)
+    return _fill_text(rows)
 
 
 def _fill_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -212,18 +226,22 @@ def hits_to_findings(rows: pd.DataFrame, hits: pd.DataFrame, letters: Letters) -
     ref = reference()
     at = rows.loc[hits["idx"].to_numpy(), ["source_file", "source_sheet", "source_row", "sheet_kind"]]
     headers = {(c.sheet, c.column): c.header_zh for specs in ref.columns.values() for c in specs}
+    # The cell's own content for hits that give no value: one vectorised lookup per column.
+    values = hits["value"].astype(object).to_numpy(copy=True)
+    missing = pd.isna(hits["value"]).to_numpy()
+    for column in hits.loc[missing, "column"].unique():
+        if column in rows.columns:
+            pick = missing & (hits["column"] == column).to_numpy()
+            values[pick] = rows.loc[hits["idx"].to_numpy()[pick], column].to_numpy()
     out = []
-    for (file, sheet, excel_row, kind), idx, code, column, value, detail in zip(
+    for (file, sheet, excel_row, kind), code, column, value, detail in zip(
         at.itertuples(index=False, name=None),
-        hits["idx"],
         hits["code"],
         hits["column"],
-        hits["value"],
+        values,
         hits["detail"],
         strict=True,
     ):
-        missing = value is None or (isinstance(value, float) and value != value)
-        shown = rows.at[idx, column] if missing and column in rows.columns else value
         out.append(
             make_finding(
                 code,
@@ -232,7 +250,7 @@ def hits_to_findings(rows: pd.DataFrame, hits: pd.DataFrame, letters: Letters) -
                 row=int(excel_row),
                 column=letters.get((file, sheet), {}).get(column, ""),
                 field=headers.get((kind, column), ""),
-                value="" if shown is None else shown,
+                value="" if value is None or (isinstance(value, float) and value != value) else value,
                 detail=detail,
             )
         )
@@ -324,7 +342,7 @@ def library_reference_findings(
 def warning_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
     """Warnings and notes: the rules of schemas/rules.py, unknown soft vocabularies, framework notes."""
     ref = reference()
-    hits = [run_rules(part) for _, part in rows.groupby("source_file", sort=True)]
+    hits = [run_rules(rows)]
     hits = [h.assign(value=h["value"].where(h["value"] != "", None)) for h in hits if not h.empty]
     kept = rows[~rows["rejected"]]
     for column in SOFT_VOCABS:
@@ -368,13 +386,17 @@ def validate_workbooks(
         ]
         status.file_errors = [f.code for f in wb.findings if f.severity == "file_error"]
         if wb.readable:
-            info = canonical_info(wb.info)
-            infos[wb.file] = info
-            status.dept_code, status.dept_name = info.get("dept_code", ""), info.get("dept_name", "")
-            info_findings = check_info(wb, info, year)
-            findings.extend(info_findings)
-            status.file_errors += [f.code for f in info_findings]
+            infos[wb.file] = canonical_info(wb.info)
+            status.dept_code, status.dept_name = (
+                infos[wb.file].get("dept_code", ""),
+                infos[wb.file].get("dept_name", ""),
+            )
         statuses.append(status)
+    info_findings = check_infos([(wb, infos[wb.file]) for wb in workbooks if wb.readable], year)
+    for status in statuses:
+        mine = info_findings.get(status.file, [])
+        findings.extend(mine)
+        status.file_errors += [f.code for f in mine]
 
     # F007: two workbooks for one 部门编码 — both set aside, each error names the other files.
     by_code: dict[str, list[FileStatus]] = {}
@@ -397,15 +419,14 @@ def validate_workbooks(
             continue
         for sheet in wb.sheets.values():
             letters[(wb.file, sheet.sheet_name)] = sheet.columns
-        rows = workbook_rows(wb, infos[wb.file])
-        status.rows_read = len(rows)
-        if not rows.empty:
-            rows["file_error"] = ";".join(dict.fromkeys(status.file_errors))
-            frames.append(rows)
+        parts = workbook_rows(wb, infos[wb.file])
+        status.rows_read = sum(len(frame) for frame, _ in parts)
+        file_error = ";".join(dict.fromkeys(status.file_errors))
+        frames += [(frame, {**const, "file_error": file_error}) for frame, const in parts]
     if not frames:
         empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
         return ValidationResult(empty, findings, statuses, _departments(statuses, infos))
-    rows = canonicalize_rows(_fill_text(pd.concat(frames, ignore_index=True)))
+    rows = canonicalize_rows(stack_rows(frames))
     rows["rejected"] = rows["file_error"] != ""
 
     # R113: 共性指标 rows outside the finance bureau's workbook.

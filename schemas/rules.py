@@ -1,8 +1,10 @@
 """Cross-row rules of SPEC §3 that keep a row but warn (project composition, counts, weights, baselines).
 
-Each rule is a named, pure function over the canonicalised rows of ONE readable workbook and returns
-"hits": a DataFrame with columns idx (row label), code, column, value, detail. validate.py turns hits
-into located findings. RULES lists them in the order they are reported.
+Each rule is a named, pure function over the canonicalised rows of every readable workbook at once and
+returns "hits": a DataFrame with columns idx (row label), code, column, value, detail. A project is
+identified within its workbook (PROJECT_KEY = file + project name) and a department by its workbook, so
+every rule is a few grouped, vectorised operations: linear in the rows. validate.py turns hits into
+located findings. RULES lists them in the order they are reported.
 """
 
 from __future__ import annotations
@@ -31,30 +33,47 @@ def _hits(
     return out[HIT_COLUMNS]
 
 
+PROJECT_KEY = "_project_key"
+
+
+def with_project_key(rows: pd.DataFrame) -> pd.DataFrame:
+    """Projects of different departments may share a name: a project is (workbook, project name)."""
+    return rows.assign(**{PROJECT_KEY: rows["source_file"] + "\x1f" + rows["project"]})
+
+
 def _projects(rows: pd.DataFrame) -> pd.DataFrame:
     """Project rows that count for composition: kept rows of the 项目支出指标 sheet."""
     return rows[(rows["sheet_kind"] == "project") & (rows["project"] != "") & ~rows["rejected"]]
 
 
 def _first_row_per_project(projects: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """The first row of each project flagged in `mask` (indexed by project name): where the warning points."""
-    first = projects[~projects["project"].duplicated()]
-    return first[first["project"].map(mask).fillna(False).astype(bool)]
+    """The first row of each project flagged in `mask` (indexed by project key): where the warning points."""
+    first = projects[~projects[PROJECT_KEY].duplicated()]
+    return first[first[PROJECT_KEY].map(mask).fillna(False).astype(bool)]
 
 
 def project_indicator_count(rows: pd.DataFrame) -> pd.DataFrame:
     """W201: a project with more than project_max_indicators indicators."""
     projects = _projects(rows)
-    counts = projects.groupby("project", sort=False).size()
+    counts = projects.groupby(PROJECT_KEY, sort=False).size()
     first = _first_row_per_project(projects, counts > _REF.limits["project_max_indicators"])
-    return _hits(first, "W201", "project", first["project"], first["project"].map(counts).astype(str))
+    return _hits(first, "W201", "project", first["project"], first[PROJECT_KEY].map(counts).astype(str))
 
 
 def _composition(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per project: which 一级 and 二级 it has (one boolean column per label). Three rules need it, so
+    run_rules computes it once and leaves it in rows.attrs."""
+    cached = rows.attrs.get("_composition")
+    if cached is not None:
+        return cached
     projects = _projects(rows)
-    has = pd.crosstab(projects["project"], projects["level1"]).gt(0)
-    has2 = pd.crosstab(projects["project"], projects["level2"]).gt(0)
+    has = projects.groupby([PROJECT_KEY, "level1"], sort=False).size().unstack(fill_value=0).gt(0)
+    has2 = projects.groupby([PROJECT_KEY, "level2"], sort=False).size().unstack(fill_value=0).gt(0)
     return projects, has.join(has2, how="outer", rsuffix="_2").fillna(False)
+
+
+def _has(has: pd.DataFrame, label: str) -> pd.Series:
+    return has[label] if label in has else pd.Series(False, index=has.index)
 
 
 def project_has_output_and_effect(rows: pd.DataFrame) -> pd.DataFrame:
@@ -62,29 +81,16 @@ def project_has_output_and_effect(rows: pd.DataFrame) -> pd.DataFrame:
     projects, has = _composition(rows)
     if projects.empty:
         return pd.DataFrame(columns=HIT_COLUMNS)
-
-    def col(name: str) -> pd.Series:
-        return has[name] if name in has else pd.Series(False, index=has.index)
-
     out = []
-    no_output, no_effect = ~col("产出指标"), ~col("效益指标")
-    for code, mask in (("W202", no_output), ("W203", no_effect)):
+    no_output = ~_has(has, "产出指标")
+    for code, mask in (("W202", no_output), ("W203", ~_has(has, "效益指标"))):
         first = _first_row_per_project(projects, mask)
         out.append(_hits(first, code, "project", first["project"]))
-    missing = pd.Series("", index=has.index)
-    missing = missing.mask(~col("数量指标"), "数量指标")
-    missing = missing.mask(~col("质量指标"), missing.where(missing == "", missing + "、") + "质量指标")
-    partial = ~no_output & (missing != "")
-    first = _first_row_per_project(projects, partial)
-    out.append(
-        _hits(
-            first,
-            "W204",
-            "level2",
-            first["project"],
-            missing[partial].reindex(first["project"]).reset_index(drop=True),
-        )
-    )
+    missing = pd.Series("", index=has.index, dtype=str)
+    missing = missing.mask(~_has(has, "数量指标"), "数量指标")
+    missing = missing.mask(~_has(has, "质量指标"), missing.where(missing == "", missing + "、") + "质量指标")
+    first = _first_row_per_project(projects, ~no_output & (missing != ""))
+    out.append(_hits(first, "W204", "level2", first["project"], first[PROJECT_KEY].map(missing)))
     return pd.concat(out, ignore_index=True)
 
 
@@ -93,16 +99,10 @@ def construction_has_cost(rows: pd.DataFrame) -> pd.DataFrame:
     projects, has = _composition(rows)
     if projects.empty:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    category = projects.groupby("project", sort=False)["project_category"].first()
-    needs_cost = category.isin(("工程基建类", "大型修缮及购置类"))
-    has_cost = has["成本指标"] if "成本指标" in has else pd.Series(False, index=has.index)
-    mask = (needs_cost & ~has_cost.reindex(needs_cost.index, fill_value=False)).reindex(
-        has.index, fill_value=False
-    )
-    first = _first_row_per_project(projects, mask)
-    return _hits(
-        first, "W205", "project", first["project"], category.reindex(first["project"]).reset_index(drop=True)
-    )
+    category = projects.groupby(PROJECT_KEY, sort=False)["project_category"].first()
+    needs_cost = category.isin(("工程基建类", "大型修缮及购置类")).reindex(has.index, fill_value=False)
+    first = _first_row_per_project(projects, needs_cost & ~_has(has, "成本指标"))
+    return _hits(first, "W205", "project", first["project"], first[PROJECT_KEY].map(category))
 
 
 def core_count_limit(rows: pd.DataFrame) -> pd.DataFrame:
@@ -110,31 +110,45 @@ def core_count_limit(rows: pd.DataFrame) -> pd.DataFrame:
     core = rows[(rows["sheet_kind"] == "core") & ~rows["rejected"] & (rows["include"] != "否")]
     if core.empty:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    single = core["complexity"].iloc[0] == "单一"
-    limit = _REF.limits["core_max_single" if single else "core_max_complex"]
-    if len(core) <= limit:
-        return pd.DataFrame(columns=HIT_COLUMNS)
-    first = core.iloc[[limit]]  # point at the first row over the limit
-    return _hits(first, "W206", "name", str(len(core)), str(limit))
+    position = core.groupby("source_file", sort=False).cumcount()
+    size = core.groupby("source_file", sort=False)["source_file"].transform("size")
+    limit = core["complexity"].map(
+        lambda c: _REF.limits["core_max_single" if c == "单一" else "core_max_complex"]
+    )
+    first = core[position == limit]  # point at the first row over the limit
+    return _hits(first, "W206", "name", size[first.index].astype(str), limit[first.index].astype(str))
 
 
 def weight_split(rows: pd.DataFrame) -> pd.DataFrame:
     """W207: weights given but not the MoF split of 一级 shares (schemas/reference/weight_split.csv)."""
-    projects = _projects(rows)
+    projects, has = _composition(rows)
     weighted = projects[projects["weight_value"].notna()]
     if weighted.empty:
         return pd.DataFrame(columns=HIT_COLUMNS)
+    actual = (
+        weighted.groupby([PROJECT_KEY, "level1"], sort=False)["weight_value"].sum().unstack(fill_value=0.0)
+    )
+    first = weighted[~weighted[PROJECT_KEY].duplicated()].set_index(PROJECT_KEY)
+    has_cost, has_satisfaction = _has(has, "成本指标"), _has(has, "满意度指标")
     out = []
-    for project, group in weighted.groupby("project", sort=False):
-        levels = set(projects.loc[projects["project"] == project, "level1"])
-        expected = _REF.weight_split[("成本指标" in levels, "满意度指标" in levels)]
-        actual = group.groupby("level1")["weight_value"].sum()
-        wrong = {
-            l1: (actual.get(l1, 0.0), w) for l1, w in expected.items() if abs(actual.get(l1, 0.0) - w) > 0.01
-        }
+    for key in actual.index:  # one pass per weighted project, each O(levels)
+        expected = _REF.weight_split[(bool(has_cost[key]), bool(has_satisfaction[key]))]
+        wrong = {l1: (float(actual.at[key, l1]) if l1 in actual else 0.0, w) for l1, w in expected.items()}
+        wrong = {l1: (a, w) for l1, (a, w) in wrong.items() if abs(a - w) > 0.01}
         if wrong:
             detail = "，".join(f"{l1} {a:g} 应为 {w}" for l1, (a, w) in wrong.items())
-            out.append(_hits(group.iloc[[0]], "W207", "weight", project, detail))
+            row = first.loc[[key]]
+            out.append(
+                pd.DataFrame(
+                    {
+                        "idx": [row["_idx"].iloc[0]],
+                        "code": "W207",
+                        "column": "weight",
+                        "value": [row["project"].iloc[0]],
+                        "detail": [detail],
+                    }
+                )
+            )
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=HIT_COLUMNS)
 
 
@@ -209,7 +223,10 @@ RULES: dict[str, Rule] = {
 
 
 def run_rules(rows: pd.DataFrame) -> pd.DataFrame:
-    """All warning rules over one workbook's rows."""
+    """All warning rules over the rows of every readable workbook."""
+    rows = with_project_key(rows).assign(_idx=rows.index)
+    rows.attrs["_composition"] = _composition(rows)
     hits = [rule(rows) for rule in RULES.values()]
+    rows.attrs.pop("_composition")
     hits = [h for h in hits if not h.empty]
     return pd.concat(hits, ignore_index=True) if hits else pd.DataFrame(columns=HIT_COLUMNS)

@@ -984,12 +984,16 @@ def write_changelog(out_dir: Path, inputs: ReportInputs) -> Path:
 
 
 def write_feedback_workbooks(out_dir: Path, inputs: ReportInputs) -> list[Path]:
+    """One feedback workbook per submitted file, with the findings that name it."""
     from pipelines.feedback import write_feedback
 
     folder = out_dir / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
+    by_file: dict[str, list[Finding]] = {}
+    for finding in inputs.validation.findings:  # grouped once: not files × findings comparisons
+        by_file.setdefault(finding.file, []).append(finding)
     return [
-        write_feedback(wb, [f for f in inputs.validation.findings if f.file == wb.file], folder)
+        write_feedback(wb, by_file.get(wb.file, []), folder)
         for wb in sorted(inputs.workbooks, key=lambda w: w.file)
     ]
 

@@ -122,6 +122,25 @@ def cell_value(value: object) -> str | int | float | None:
     return neutralize(text)  # type: ignore[return-value]
 
 
+_SUSPECT_FIRST = frozenset("=+-@\t\r\n \u3000＝＋－＠﹦﹢﹣")
+
+
+def column_cells(series: pd.Series) -> list[str | int | float | None]:
+    """cell_value for a whole column; text columns take a fast path (the common case in feedback and
+    review sheets, where nearly every cell is plain text that needs no more than a first-character look)."""
+    if not (pd.api.types.is_string_dtype(series) and not pd.api.types.is_object_dtype(series)):
+        return [cell_value(v) for v in series.tolist()]
+    out: list[str | int | float | None] = []
+    for v in series.tolist():
+        if v is None or v != v or v == "":  # None, NaN, ""
+            out.append(None)
+        elif v[0] in _SUSPECT_FIRST or len(v) > MAX_CELL_CHARS:
+            out.append(cell_value(v))  # the careful path: neutralize, truncate
+        else:
+            out.append(v)
+    return out
+
+
 # --- formats -----------------------------------------------------------------------------------------
 
 # Fill colours (Excel's own "bad / neutral" palette, so officials recognise them).
@@ -339,12 +358,22 @@ def write_table(
         width = widths.get(column) or auto_width(header, frame[column].tolist())
         ws.set_column(j, j, width, book.fmt(column_formats.get(column)))
         book.write(ws, start_row, j, header, "header_required" if column in required_set else "header")
-    # Plain lists keep positions aligned whatever the frame's index is.
-    values = [frame[c].tolist() for c in columns]
+    # Cells converted a column at a time, then written straight to xlsxwriter (text via write_string only).
+    cells = [column_cells(frame[c]) for c in columns]
+    styles = [book.fmt(column_formats.get(c)) for c in columns]
     for i in range(len(frame)):
+        r = start_row + 1 + i
         for j, column in enumerate(columns):
-            fmt = cell_formats.get((i, column)) or column_formats.get(column)
-            book.write(ws, start_row + 1 + i, j, values[j][i], fmt)
+            shown = cells[j][i]
+            special = cell_formats.get((i, column)) if cell_formats else None
+            style = book.fmt(special) if special else styles[j]
+            if shown is None:
+                if style is not None:
+                    ws.write_blank(r, j, None, style)
+            elif isinstance(shown, str):
+                ws.write_string(r, j, shown, style)
+            else:
+                ws.write_number(r, j, shown, style)
     if freeze:
         ws.freeze_panes(start_row + 1, freeze_cols)
     if autofilter and columns:

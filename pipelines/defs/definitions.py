@@ -22,8 +22,15 @@ from pipelines.defs.sensors import inbox_sensor
 
 
 def make_definitions(
-    repo: str | Path, inbox: str | Path | None = None, finance_dept: str | None = None
+    repo: str | Path,
+    inbox: str | Path | None = None,
+    finance_dept: str | None = None,
+    *,
+    in_memory: bool = False,
 ) -> dg.Definitions:
+    """in_memory: hand asset values from step to step in memory (the CLI's single-process run), instead of
+    pickling each to DAGSTER_HOME storage, which a province's run would pay for in time and memory.
+    `dagster dev` keeps the default filesystem IO manager, so any asset can be re-run on its own."""
     repo = Path(repo).resolve()
     settings = load_settings(repo)
     inbox_path = Path(inbox) if inbox else repo / settings.inbox
@@ -37,6 +44,7 @@ def make_definitions(
             "inbox": InboxResource(path=str(inbox_path.resolve())),
             "library_repo": LibraryRepoResource(path=str(repo)),
             "finance_bureau": FinanceBureauResource(dept_code=finance_dept or ""),
+            **({"io_manager": dg.InMemoryIOManager()} if in_memory else {}),
         },
     )
 

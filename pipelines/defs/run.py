@@ -57,7 +57,7 @@ def run_rebuild(
 ) -> RebuildOutcome:
     repo = Path(repo).resolve()
     repo.mkdir(parents=True, exist_ok=True)
-    defs = make_definitions(repo, submissions, finance_dept)
+    defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
     job = defs.resolve_job_def("annual_rebuild")
     selection = None
     if dry_run:

@@ -194,6 +194,19 @@ def hbar_chart(
     return Markup("\n".join(lines))
 
 
+def _value_gridlines(axis_max: float, left: float, right: float, bottom: float, plot_h: float) -> list[str]:
+    """Horizontal gridlines with their value labels on the left axis."""
+    out = []
+    for tick in ticks(axis_max):
+        gy = bottom - plot_h * tick / axis_max
+        out.append(f'<line x1="{left}" y1="{_c(gy)}" x2="{_c(right)}" y2="{_c(gy)}" stroke="{GRID}"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{_c(gy + 4)}" text-anchor="end" fill="{MUTED}" font-size="10">'
+            f"{esc(fmt_num(tick))}</text>"
+        )
+    return out
+
+
 def column_chart(
     chart_id: str,
     title: str,
@@ -218,13 +231,7 @@ def column_chart(
     left, top, bottom = 50, 58, height - 28
     plot_w, plot_h = width - left - 10, bottom - top
     axis_max = nice_max(max(values))
-    for tick in ticks(axis_max):
-        gy = bottom - plot_h * tick / axis_max
-        lines.append(f'<line x1="{left}" y1="{_c(gy)}" x2="{_c(width - 10)}" y2="{_c(gy)}" stroke="{GRID}"/>')
-        lines.append(
-            f'<text x="{left - 6}" y="{_c(gy + 4)}" text-anchor="end" fill="{MUTED}" font-size="10">'
-            f"{esc(fmt_num(tick))}</text>"
-        )
+    lines += _value_gridlines(axis_max, left, width - 10, bottom, plot_h)
     slot = plot_w / len(categories)
     bar_w = min(36.0, slot * 0.8 / max(len(series), 1))
     group_w = bar_w * len(series)
@@ -280,13 +287,7 @@ def line_chart(
     left, top, bottom = 50, 62, height - 28
     plot_w, plot_h = width - left - 30, bottom - top
     axis_max = nice_max(max(values))
-    for tick in ticks(axis_max):
-        gy = bottom - plot_h * tick / axis_max
-        lines.append(f'<line x1="{left}" y1="{_c(gy)}" x2="{_c(width - 30)}" y2="{_c(gy)}" stroke="{GRID}"/>')
-        lines.append(
-            f'<text x="{left - 6}" y="{_c(gy + 4)}" text-anchor="end" fill="{MUTED}" font-size="10">'
-            f"{esc(fmt_num(tick))}</text>"
-        )
+    lines += _value_gridlines(axis_max, left, width - 30, bottom, plot_h)
     slot = plot_w / len(categories)
     xs = [left + slot * i + slot / 2 for i in range(len(categories))]
     for i, category in enumerate(categories):

@@ -1,0 +1,126 @@
+"""Consolidation at 100k and 1M rows: normalize + consolidate from validated rows, one fresh process per size.
+
+    python -m benchmarks.bench_consolidate --corpus DIR [--sizes 100000,1000000]
+
+The validated rows of a generated corpus (benchmarks.corpus) are replicated to the wanted size as other
+departments would submit them: every copy gets its own department codes and files; 70 % of its rows keep
+their wording (duplicates across departments, merged), 30 % get copy-specific wording (new indicators).
+Prints per step rows/s, wall time, peak RSS, and the line `consolidation 1M/100k = R`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _rss_mib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def validated_rows(corpus: Path, cache: Path) -> Path:
+    """Read and validate the corpus once; the rows are pickled for the size runs."""
+    if cache.exists():
+        return cache
+    from pipelines.parse_cache import read_submissions
+    from pipelines.validate import submission_files, validate_workbooks
+
+    workbooks, _ = read_submissions(submission_files([corpus]), None)
+    result = validate_workbooks(workbooks, finance_dept="101")
+    cache.write_bytes(pickle.dumps((result.rows, result.departments), protocol=pickle.HIGHEST_PROTOCOL))
+    return cache
+
+
+def replicate(rows: pd.DataFrame, size: int, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    copies = []
+    for k in range(-(-size // len(rows))):
+        part = rows.copy()
+        if k:
+            part["dept_code"] = part["dept_code"] + f"{k:03d}"
+            part["source_file"] = f"c{k:03d}_" + part["source_file"]
+            reworded = rng.random(len(part)) < 0.3
+            part.loc[reworded, "name"] = part.loc[reworded, "name"] + f"（片区{k}）"
+        copies.append(part)
+    return pd.concat(copies, ignore_index=True).iloc[:size].reset_index(drop=True)
+
+
+def run_size(cache: Path, size: int) -> dict[str, float]:
+    from pipelines.consolidate import consolidate, normalize_accepted
+    from pipelines.normalize import load_rules
+
+    rows, departments = pickle.loads(cache.read_bytes())
+    rows = replicate(rows, size)
+    base = _rss_mib()
+    rules = load_rules(None)
+    out: dict[str, float] = {
+        "rows": len(rows),
+        "accepted": int((rows["outcome"] == "library").sum()),
+        "input_mib": base,
+    }
+    t = time.perf_counter()
+    normalized = normalize_accepted(rows, rules)
+    out["normalize_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = consolidate(rows, departments, year=2026, previous=None, rules=rules, normalized=normalized)
+    out["consolidate_s"] = time.perf_counter() - t
+    out["indicators"] = len(result.tables.indicators)
+    out["candidates"] = len(result.candidates)
+    out["peak_mib"] = _rss_mib()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--worker", type=int)
+    parser.add_argument("--cache", type=Path)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_size(args.cache, args.worker)))
+        return 0
+    cache = validated_rows(args.corpus, Path(tempfile.gettempdir()) / f"validated-{args.corpus.name}.pkl")
+    results = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_consolidate",
+            "--corpus",
+            str(args.corpus),
+            "--worker",
+            str(size),
+            "--cache",
+            str(cache),
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        results[size] = r
+        total = r["normalize_s"] + r["consolidate_s"]
+        print(
+            f"{size:>9,} rows  normalize {r['normalize_s']:6.1f} s ({r['accepted'] / r['normalize_s']:,.0f} rows/s)  "
+            f"consolidate {r['consolidate_s']:6.1f} s ({r['accepted'] / r['consolidate_s']:,.0f} rows/s)  "
+            f"total {total:6.1f} s  peak RSS {r['peak_mib']:,} MiB (input held {r['input_mib']:,} MiB)  "
+            f"indicators {r['indicators']:,}  candidates {r['candidates']:,}",
+            flush=True,
+        )
+    if 100000 in results and 1000000 in results:
+        a, b = results[100000], results[1000000]
+        ratio = (b["normalize_s"] + b["consolidate_s"]) / (a["normalize_s"] + a["consolidate_s"])
+        print(f"consolidation 1M/100k = {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -61,12 +61,22 @@ def _normalized(frame: pd.DataFrame, rules: MatchRules | None) -> pd.DataFrame:
     return normalize_rows(frame, rules)
 
 
+# The columns of an accepted row that normalization and consolidation read (the rest stays in validation).
+ROW_COLUMNS = (
+    "scope", "sheet_kind", "level1", "level2", "name", "definition", "formula", "symbol", "target", "target_value",
+    "target_unit", "unit", "nature", "national_standard", "industry_standard", "history_json", "data_source",
+    "keywords", "change_type", "change_reason", "library_id", "project", "project_category", "function_code",
+    "weight_value", "dept_code", "dept_name", "source_file", "source_sheet", "source_row",
+)  # fmt: skip
+
+
 def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
     """The normalize step: the rows bound for the library, cleaned and keyed.
 
     A year with no accepted row (every workbook unreadable) still has every column consolidation reads.
     """
-    accepted = rows[rows["outcome"] == "library"] if "outcome" in rows else rows.iloc[0:0]
+    keep = [c for c in ROW_COLUMNS if c in rows.columns]  # a narrow copy: a province holds millions
+    accepted = rows.loc[rows["outcome"] == "library", keep] if "outcome" in rows else rows.iloc[0:0]
     if accepted.empty:
         from schemas.vocab import reference as _ref
 
@@ -207,7 +217,8 @@ def consolidate(
                 f"本级指标编号前缀“{namespace}”与上级指标库相同（如 {clash[0]}）：请在 indicators.toml 中设置本级的 id_namespace"
             )
         prev, inherited = overlay_upstream(prev, upstream)
-    norm = (normalized if normalized is not None else normalize_accepted(rows, rules)).copy()
+    norm = normalized if normalized is not None else normalize_accepted(rows, rules)
+    norm = norm.assign(indicator_id="")  # our own frame: the asset's input stays as it was
 
     key_index, merged_into = _prev_key_index(prev, rules)
     records: dict[str, dict[str, object]] = {r["indicator_id"]: dict(r) for r in prev.to_dict("records")}

@@ -8,8 +8,11 @@ by this process into a git-ignored folder of the deployment repo; they are never
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,24 +47,41 @@ def read_submissions(paths: list[Path], cache_dir: Path | None) -> tuple[list[Wo
     """Read every workbook, reusing the cached parse of any whose bytes and name are unchanged."""
     stats = ParseStats([], [])
     out: list[Workbook] = []
-    for path in sorted(paths, key=lambda p: p.name):
-        key = hashlib.sha256(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}".encode()).hexdigest()
-        entry = cache_dir / f"{key}.pkl" if cache_dir else None
-        if entry is not None and entry.is_file():
-            try:
-                wb = pickle.loads(entry.read_bytes())
-                wb.path = path
-                out.append(wb)
-                stats.cached.append(path.name)
-                continue
-            except Exception:  # a damaged entry is just a miss
-                entry.unlink(missing_ok=True)
-        wb = read_workbook(path)
-        stats.parsed.append(path.name)
-        out.append(wb)
-        if entry is not None:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(entry)
+    with _collector_paused():
+        for path in sorted(paths, key=lambda p: p.name):
+            out.append(_read_one(path, cache_dir, stats))
     return out, stats
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Every workbook read stays alive, so the cyclic collector's full passes over them only grow with
+    the corpus (a province's read: 20.9 s → 16.5 s without them); pause it while reading."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_one(path: Path, cache_dir: Path | None, stats: ParseStats) -> Workbook:
+    key = hashlib.sha256(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}".encode()).hexdigest()
+    entry = cache_dir / f"{key}.pkl" if cache_dir else None
+    if entry is not None and entry.is_file():
+        try:
+            wb = pickle.loads(entry.read_bytes())
+            wb.path = path
+            stats.cached.append(path.name)
+            return wb
+        except Exception:  # a damaged entry is just a miss
+            entry.unlink(missing_ok=True)
+    wb = read_workbook(path)
+    stats.parsed.append(path.name)
+    if entry is not None:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(entry)
+    return wb

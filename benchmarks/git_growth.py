@@ -124,6 +124,11 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
     log(f"growth: {years} years × {rows:,} rows in {series_root} ({time.perf_counter() - started:.0f} s)")
     repo = work / f"growth-{rows}-{churn:g}"
     shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(
+        repo, "config", "gc.auto", "0"
+    )  # no automatic packing midway: every release's growth is measured alike
     releases: list[dict[str, object]] = []
     previous_tag: str | None = None
     before_files: dict[str, str] = {}

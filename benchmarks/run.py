@@ -815,11 +815,9 @@ def main(argv: list[str] | None = None) -> int:
             results[section] = dict(sorted(results[section].items(), key=lambda kv: int(kv[0])))  # type: ignore[union-attr]
         else:
             results[section] = figures
-        runs[:] = [
-            r
-            for r in runs
-            if not (r["section"] == section and r.get("sizes") == _section_sizes(section, sizes, e2e_sizes))
-        ]
+        done = set(_section_sizes(section, sizes, e2e_sizes))
+        # an earlier run of this section whose sizes were all run again is no longer behind any figure
+        runs[:] = [r for r in runs if not (r["section"] == section and set(r.get("sizes") or []) <= done)]
         runs.append(
             {
                 "section": section,

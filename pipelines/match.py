@@ -137,6 +137,11 @@ def _prepare(frame: pd.DataFrame, origin: str, rules: MatchRules) -> pd.DataFram
     return out
 
 
+def _texts(series: pd.Series) -> np.ndarray:
+    """A text column as an object array (numpy's fixed-width unicode would cost 4 bytes x the longest value)."""
+    return series.fillna("").astype(str).to_numpy(dtype=object)
+
+
 def _definition_form(text: str) -> str:
     return _DEF_NOISE.sub("", clean_text(text)) if text else ""
 
@@ -375,16 +380,12 @@ def find_candidates(
 
     i = pairs["i"].to_numpy()
     j = pairs["j"].to_numpy()
-    ids = rows["id"].to_numpy(dtype=str)
-    match = rows["match_name"].to_numpy(dtype=str)
-    unit = rows["unit_norm"].to_numpy(dtype=str)
+    ids = _texts(rows["id"])
+    match = _texts(rows["match_name"])
+    unit = _texts(rows["unit_norm"])
     table = suffix_table()
     forms, form_codes = np.unique(match, return_inverse=True)
-    suffix = (
-        np.array([table.classify(f) for f in forms], dtype=object)[form_codes].astype(str)
-        if len(forms)
-        else match
-    )
+    suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes] if len(forms) else match
 
     same_id = (ids[i] == ids[j]) & (ids[i] != "")
     identical = (match[i] == match[j]) & (unit[i] == unit[j])
@@ -398,16 +399,15 @@ def find_candidates(
 
     name_score = process.cpdist(list(match[i]), list(match[j]), scorer=fuzz.ratio, workers=1).astype(float)
     # Word order ("垃圾清运及时率" / "垃圾及时清运率"): the same characters rearranged score nearly as high.
-    sorted_forms = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes].astype(str)
+    sorted_forms = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes]
     order_score = process.cpdist(
         list(sorted_forms[i]), list(sorted_forms[j]), scorer=fuzz.ratio, workers=1
     ).astype(float)
     name_score = np.maximum(name_score, order_score - cfg.order_discount)
-    raw_definition = rows["definition"].to_numpy(dtype=str)
+    raw_definition = _texts(rows["definition"])
     definition = np.full(len(rows), "", dtype=object)
     involved = np.unique(np.concatenate([i, j]))
     definition[involved] = [_definition_form(d) for d in raw_definition[involved]]  # only rows in a pair
-    definition = definition.astype(str)
     has_def = (definition[i] != "") & (definition[j] != "")
     def_score = np.full(len(i), np.nan)
     if has_def.any():
@@ -432,12 +432,17 @@ def find_candidates(
     rank = _rank(rows)
     a = np.where(rank[i] <= rank[j], i, j)
     b = np.where(rank[i] <= rank[j], j, i)
-    names = rows["name"].to_numpy(dtype=str)
-    scopes = rows["scope"].to_numpy(dtype=str)
-    origins = rows["origin"].to_numpy(dtype=str)
-    level2 = rows["level2"].to_numpy(dtype=str)
+    names = _texts(rows["name"])
+    scopes = _texts(rows["scope"])
+    origins = _texts(rows["origin"])
+    level2 = _texts(rows["level2"])
 
-    records = []
+    # Column lists, not a dict per pair: a national year has hundreds of thousands of candidate pairs.
+    kept: list[int] = []
+    patterns: list[str] = []
+    reasons: list[str] = []
+    finals: list[float] = []
+    flag_texts: list[str] = []
     for n in range(len(a)):
         ia, ib = int(a[n]), int(b[n])
         ops = diff_ops(match[ib], match[ia])
@@ -458,48 +463,60 @@ def find_candidates(
             )
             if on
         ]
-        records.append(
-            {
-                "id_a": ids[ia],
-                "name_a": names[ia],
-                "id_b": ids[ib],
-                "name_b": names[ib],
-                "score": round(max(0.0, min(100.0, final)), 1),
-                "reason": _reason(
-                    pattern,
-                    ops,
-                    name_score[n],
-                    def_score[n],
-                    unit[ia],
-                    unit[ib],
-                    suffix[ia],
-                    suffix[ib],
-                    bool(compatible[n]),
-                    numbers,
-                    scopes[ia],
-                    origins[ia],
-                    sorted_forms[ia] == sorted_forms[ib],
-                ),
-                "pattern": pattern,
-                "pattern_group": pattern_key(pattern),
-                "name_score": round(float(name_score[n]), 1),
-                "definition_score": round(float(def_score[n]), 1) if not np.isnan(def_score[n]) else np.nan,
-                "cosine": round(float(cosine[n]), 3),
-                "unit_a": unit[ia],
-                "unit_b": unit[ib],
-                "suffix_a": suffix[ia],
-                "suffix_b": suffix[ib],
-                "flags": ";".join(flags),
-                "scope_a": scopes[ia],
-                "scope_b": scopes[ib],
-                "level2": level2[ia],
-                "origin_a": origins[ia],
-                "origin_b": origins[ib],
-            }
+        kept.append(n)
+        patterns.append(pattern)
+        finals.append(round(max(0.0, min(100.0, final)), 1))
+        flag_texts.append(";".join(flags))
+        reasons.append(
+            _reason(
+                pattern,
+                ops,
+                name_score[n],
+                def_score[n],
+                unit[ia],
+                unit[ib],
+                suffix[ia],
+                suffix[ib],
+                bool(compatible[n]),
+                numbers,
+                scopes[ia],
+                origins[ia],
+                sorted_forms[ia] == sorted_forms[ib],
+            )
         )
-    if not records:
+    if not kept:
         return empty
-    out = pd.DataFrame.from_records(records, columns=CANDIDATE_COLUMNS)
+    sel = np.asarray(kept, dtype=np.int64)
+    a, b = a[sel], b[sel]
+    out = pd.DataFrame(
+        {
+            "id_a": ids[a],
+            "name_a": names[a],
+            "id_b": ids[b],
+            "name_b": names[b],
+            "score": finals,
+            "reason": reasons,
+            "pattern": patterns,
+            "pattern_group": [pattern_key(p) for p in patterns],
+            "name_score": np.round(name_score[sel].astype(float), 1),
+            "definition_score": np.round(def_score[sel].astype(float), 1),
+            "cosine": np.round(cosine[sel].astype(float), 3),
+            "unit_a": unit[a],
+            "unit_b": unit[b],
+            "suffix_a": suffix[a],
+            "suffix_b": suffix[b],
+            "flags": flag_texts,
+            "scope_a": scopes[a],
+            "scope_b": scopes[b],
+            "level2": level2[a],
+            "origin_a": origins[a],
+            "origin_b": origins[b],
+        },
+        columns=CANDIDATE_COLUMNS,
+    )
+    for column in CANDIDATE_COLUMNS:
+        if out[column].dtype == object:
+            out[column] = out[column].astype(str)
     return sort_candidates(out)
 
 

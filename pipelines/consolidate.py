@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.changes import TRACKED_FIELDS, ChangeSet, diff_indicators
+from pipelines.frames import map_values
 from pipelines.normalize import MatchRules, normalize_rows
 from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
 from schemas.vocab import reference
@@ -105,7 +106,7 @@ def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> p
         frame["source_row"] = pd.Series(dtype="int64")
         frame["target_value"] = pd.Series(dtype=float)
         return frame
-    return _normalized(accepted, rules)
+    return normalize_rows(accepted, rules, compact=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,9 +260,9 @@ def consolidate(
     explicit = norm["library_id"].isin(records.keys()) & (norm["change_type"] != "新增")
     ids[explicit] = [_resolve_merged(i, merged_into) for i in norm.loc[explicit, "library_id"]]
     todo = ids == ""
-    ids[todo] = norm.loc[todo, "key"].map(by_key).fillna("")
+    ids[todo] = map_values(norm.loc[todo, "key"], by_key)
     todo = ids == ""
-    ids[todo] = norm.loc[todo, "common_key"].map(by_common).fillna("")
+    ids[todo] = map_values(norm.loc[todo, "common_key"], by_common)
 
     # 4: new indicators — 共性 first so departments' rows can use a common indicator issued this year.
     allocator = IdAllocator(namespace, records.keys())
@@ -281,9 +282,9 @@ def consolidate(
             "source_row",
         ],
     ]
-    fresh["scope_order"] = fresh["scope"].map({"共性": 0, "部门整体": 1, "项目": 2})
+    fresh["scope_order"] = map_values(fresh["scope"], {"共性": 0, "部门整体": 1, "项目": 2}, 3).astype(int)
     framework_order = {l2: i for i, (_, l2) in enumerate(reference().framework)}
-    fresh["l2_order"] = fresh["level2"].map(framework_order).fillna(99)
+    fresh["l2_order"] = map_values(fresh["level2"], framework_order, 99).astype(int)
     fresh = fresh.sort_values(
         [
             "scope_order",
@@ -487,14 +488,15 @@ def _representative_names(id_code: np.ndarray, n_ids: int, rows: pd.DataFrame) -
     return out
 
 
-def _variants_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> list[set[str]]:
-    """Per id code, the distinct values of `values` (every wording used)."""
+def _variants_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> list[list[str]]:
+    """Per id code (-1: row left out), the distinct values of `values`, sorted (every wording, every
+    department that used it)."""
     codes, uniques = _codes(values)
     mine = (id_code >= 0) & (codes >= 0)
     pair = np.unique(id_code[mine].astype(np.int64) * max(len(uniques), 1) + codes[mine])
     pid, pcode = pair // max(len(uniques), 1), pair % max(len(uniques), 1)
     bounds = np.searchsorted(pid, np.arange(n_ids + 1))
-    return [set(uniques[pcode[bounds[k] : bounds[k + 1]]]) for k in range(n_ids)]
+    return [uniques[pcode[bounds[k] : bounds[k + 1]]].tolist() for k in range(n_ids)]
 
 
 NEW_FROM_ROWS = {  # indicator field → the normalized row column its most common value comes from
@@ -537,7 +539,7 @@ def _create_new(
             name=name,
             function_code=code,
             function_class=code[:3],
-            aliases=sorted(variants[k] - {name, ""}),
+            aliases=[v for v in variants[k] if v not in (name, "")],
             departments=[],
             first_year=year,
             last_year=year,
@@ -578,11 +580,13 @@ def _apply_usage(
     records: dict[str, dict[str, object]], norm: pd.DataFrame, year: int, pending: Iterable[str]
 ) -> None:
     """Departments, last year, aliases, 退出 and auto-retirement, reactivation."""
-    using = norm[norm["change_type"] != "退出"]
-    pairs = using[["indicator_id", "dept_code"]].drop_duplicates().sort_values(["indicator_id", "dept_code"])
-    depts = pairs.groupby("indicator_id", sort=False)["dept_code"].agg(list)
-    names = using[["indicator_id", "name_norm"]].drop_duplicates()
-    variants = names.groupby("indicator_id", sort=False)["name_norm"].agg(set)
+    using = (norm["change_type"] != "退出").to_numpy()
+    used_ids, id_code = np.unique(norm["indicator_id"].to_numpy(dtype=object)[using], return_inverse=True)
+    code = np.full(len(norm), -1, dtype=np.int64)
+    code[using] = id_code
+    position = {iid: k for k, iid in enumerate(used_ids)}
+    depts = _variants_per_id(code, len(used_ids), norm["dept_code"])
+    variants = _variants_per_id(code, len(used_ids), norm["name_norm"])
     retiring = norm[norm["change_type"] == "退出"].sort_values(["indicator_id", "dept_code", "source_row"])
     retire_reason = retiring.groupby("indicator_id")["change_reason"].first()
     pending_set = set(pending)
@@ -590,12 +594,12 @@ def _apply_usage(
         if rec["status"] == "merged":
             continue
         if rec.get("origin") == "上级":  # the city's indicator: its status is the city's, usage is ours
-            rec["departments"] = depts[iid] if iid in depts.index else []
+            rec["departments"] = depts[position[iid]] if iid in position else []
             continue
-        if iid in depts.index:
-            rec["departments"] = depts[iid]
+        if iid in position:
+            rec["departments"] = depts[position[iid]]
             rec["last_year"] = year
-            extra = variants[iid] - {rec["name"], ""}
+            extra = set(variants[position[iid]]) - {rec["name"], ""}
             if extra:
                 rec["aliases"] = sorted(set(_as_list(rec["aliases"])) | extra)
             if rec["status"] == "retired":

@@ -488,6 +488,8 @@ def find_candidates(
         return empty
     sel = np.asarray(kept, dtype=np.int64)
     a, b = a[sel], b[sel]
+    # Text columns stay Python objects: they point at the strings above instead of copying each pair's text
+    # (hundreds of thousands of pairs at national scale).
     out = pd.DataFrame(
         {
             "id_a": ids[a],
@@ -513,10 +515,10 @@ def find_candidates(
             "origin_b": origins[b],
         },
         columns=CANDIDATE_COLUMNS,
+        dtype=object,
     )
-    for column in CANDIDATE_COLUMNS:
-        if out[column].dtype == object:
-            out[column] = out[column].astype(str)
+    for column in ("score", "name_score", "definition_score", "cosine"):
+        out[column] = out[column].astype(float)
     return sort_candidates(out)
 
 
@@ -525,11 +527,11 @@ def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
     if candidates.empty:
         return candidates.reset_index(drop=True)
     size = candidates.groupby("pattern_group")["pattern_group"].transform("size")
-    ordered = candidates.assign(_size=-size, _score=-candidates["score"])
-    ordered = ordered.sort_values(
-        ["_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"], kind="stable"
-    )
-    return ordered.drop(columns=["_size", "_score"]).reset_index(drop=True)
+    keys = candidates.assign(_size=-size, _score=-candidates["score"])[
+        ["_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"]
+    ]
+    order = keys.reset_index(drop=True).sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
 
 
 # --------------------------------------------------------------------------------------------------

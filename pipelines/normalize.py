@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.frames import categorical_take, text_or_empty
 from pipelines.text import clean_text, compact
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, resolve_framework
 
@@ -573,21 +574,25 @@ def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
     return out
 
 
-def normalize_rows(frame: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
+def normalize_rows(
+    frame: pd.DataFrame, rules: MatchRules | None = None, *, compact: bool = False
+) -> pd.DataFrame:
     """Add the normalized columns to indicator rows (English columns, text).
 
     Adds: name_norm, unit_from_name, unit_norm (the unit column, else the unit found in the name, else the
     target's unit), level1/level2 canonical (raw labels kept in level1_raw/level2_raw), function_class,
     scope (canonical), match_name, match_rules (rule ids), suffix_class, key, common_key.
     The work is done once per distinct combination of the input columns and mapped back, so a million rows
-    with the repetition of real libraries take seconds.
+    with the repetition of real libraries take seconds. compact=True: text columns read and added stay
+    categorical (pipelines.frames) — the consolidation of a province or a country holds millions of rows.
     """
     rules = rules or default_rules()
     out = frame.copy()
     for column in _INPUT_COLUMNS:
-        out[column] = (
-            _text(out[column]) if column in out.columns else pd.Series("", index=out.index, dtype=str)
-        )
+        if column not in out.columns:
+            out[column] = pd.Series("", index=out.index, dtype=str)
+        else:
+            out[column] = text_or_empty(out[column]) if compact else _text(out[column])
     codes, first = _row_codes(out, _INPUT_COLUMNS)
     sub = out.iloc[first][list(_INPUT_COLUMNS)].reset_index(drop=True)
     distinct = _normalize_distinct(sub, rules)
@@ -596,7 +601,11 @@ def normalize_rows(frame: pd.DataFrame, rules: MatchRules | None = None) -> pd.D
     for column in _OUTPUT_COLUMNS[2:]:
         if column in sub.columns and distinct[column].equals(sub[column]):
             continue  # already canonical (scope, levels): no need to copy a million strings
-        out[column] = pd.Series(distinct[column].array.take(codes), index=out.index)
+        out[column] = (
+            categorical_take(distinct[column], codes, out.index)
+            if compact
+            else pd.Series(distinct[column].array.take(codes), index=out.index)
+        )
     return out
 
 

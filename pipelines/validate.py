@@ -18,6 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.findings import Finding, make_finding
+from pipelines.frames import compact_text_columns
 from pipelines.read import Workbook
 from pipelines.text import clean_text, compact
 from schemas.rules import run_rules
@@ -475,7 +476,8 @@ def validate_workbooks(
         rows.loc[mask, "reasons"] = reference().findings[code].rule_zh
 
     findings += row_findings + excluded_findings + warning_findings(rows, letters)
-    return ValidationResult(rows, findings, statuses, _departments(statuses, infos))
+    # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
+    return ValidationResult(compact_text_columns(rows), findings, statuses, _departments(statuses, infos))
 
 
 def _departments(statuses: Iterable[FileStatus], infos: dict[str, dict[str, str]]) -> pd.DataFrame:

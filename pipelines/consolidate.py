@@ -743,6 +743,14 @@ def _candidates(indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules 
         return pd.DataFrame(columns=["id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern"])
     needed = ["indicator_id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"]
     frame = _normalized(active[needed].assign(target_unit=""), rules).rename(columns={"indicator_id": "id"})
-    new = frame[frame["id"].isin(new_ids)]
-    existing = frame[~frame["id"].isin(new_ids)]
-    return find_candidates(new, existing, rules)
+    frame = frame[[c for c in CANDIDATE_INPUT if c in frame.columns]]  # narrow before the two copies below
+    is_new = frame["id"].isin(new_ids)
+    if is_new.all():  # a first year: no copy of a national library's every indicator
+        return find_candidates(frame, None, rules)
+    return find_candidates(frame[is_new], frame[~is_new], rules)
+
+
+# What find_candidates reads of a normalized indicator (see its docstring).
+CANDIDATE_INPUT = (
+    "id", "name", "name_norm", "match_name", "definition", "unit_norm", "scope", "level1", "level2", "function_class",
+)  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -686,7 +687,7 @@ def _departments(info: pd.DataFrame, year: int, previous: LibraryTables | None) 
         if previous is not None and len(previous.departments)
         else None
     )
-    records: dict[str, dict[str, object]] = {}
+    records: dict[str, dict[str, Any]] = {}
     if prev is not None:
         for code, rec in prev.iterrows():
             records[str(code)] = {"dept_code": str(code), **rec.to_dict()}

@@ -63,7 +63,9 @@ def map_values(
         looked_up = categories.map(mapping).astype(object)
         looked_up = looked_up.where(looked_up.notna(), default).to_numpy(dtype=object)
         codes = series.cat.codes.to_numpy()
-        values = np.where(codes >= 0, looked_up[np.maximum(codes, 0)] if len(looked_up) else default, default)
+        values = np.full(len(codes), default, dtype=object)
+        present = codes >= 0
+        values[present] = looked_up[codes[present]]
         return pd.Series(values, index=series.index, dtype=object)
     mapped = series.map(mapping).astype(object)
     return mapped.where(mapped.notna(), default)

@@ -177,9 +177,9 @@ class SuffixTable:
         stem = _TRAILING_BRACKET.sub("", match_name) if match_name.endswith(")") else match_name
         stem = stem or match_name
         for length in self._lengths:  # longest ending first
-            cls = self._by_ending.get(stem[-length:]) if len(stem) >= length else None
-            if cls is not None:
-                return cls
+            found = self._by_ending.get(stem[-length:]) if len(stem) >= length else None
+            if found is not None:
+                return found
         return ""
 
     def ancestors(self, cls: str) -> tuple[str, ...]:
@@ -271,7 +271,7 @@ class MatchRules:
     version: str
     synonyms: tuple[SynonymRule, ...]
     do_not_merge: tuple[DoNotMergeRule, ...] = ()
-    _compiled: list[tuple[str, str, object, str]] = field(default_factory=list, repr=False)
+    _compiled: list[tuple[str, str, str | re.Pattern[str], str]] = field(default_factory=list, repr=False)
     _phrases: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     _cache: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     _dnm_names: set[tuple[str, str]] = field(default_factory=set, repr=False)
@@ -287,16 +287,16 @@ class MatchRules:
                     (rule.rule_id, rule.kind, base_form(rule.pattern), base_form(rule.replacement))
                 )
         self._phrases = self._resolve_phrases()
-        for rule in self.do_not_merge:
-            if rule.kind == "pattern":
-                self._dnm_patterns.add(pattern_key(rule.pattern))
+        for refusal in self.do_not_merge:
+            if refusal.kind == "pattern":
+                self._dnm_patterns.add(pattern_key(refusal.pattern))
                 continue
-            if rule.name_a and rule.name_b:
+            if refusal.name_a and refusal.name_b:
                 self._dnm_names.add(
-                    _ordered(self.match_form(rule.name_a)[0], self.match_form(rule.name_b)[0])
+                    _ordered(self.match_form(refusal.name_a)[0], self.match_form(refusal.name_b)[0])
                 )
-            if rule.id_a and rule.id_b:
-                self._dnm_ids.add(_ordered(rule.id_a, rule.id_b))
+            if refusal.id_a and refusal.id_b:
+                self._dnm_ids.add(_ordered(refusal.id_a, refusal.id_b))
 
     # --- matching form -----------------------------------------------------------------------------
     def _word_form(self, name_norm: str) -> tuple[str, list[str]]:

@@ -7,7 +7,9 @@ Retirement and merging are explicit events (status changes), never inferred from
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import pandas as pd
 
@@ -83,17 +85,17 @@ class ChangeSet:
 
 def _plain(value: object) -> object:
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
-        return [str(v) for v in list(value)]  # type: ignore[arg-type]
+        return [str(v) for v in list(cast(Iterable[object], value))]
     if value is None or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
 def _text(value: object) -> str:
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
-        return "、".join(str(v) for v in list(value))  # type: ignore[arg-type]
+        return "、".join(str(v) for v in list(cast(Iterable[object], value)))
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return ""
     return str(value)

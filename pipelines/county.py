@@ -36,6 +36,7 @@ import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import git
 import pandas as pd
@@ -341,7 +342,8 @@ def _unsafe(entry: _Entry) -> str | None:
 
 def _release_entries(entries: list[_Entry], tag: str) -> list[_Entry]:
     """The blobs of library/ and reports/, after refusing anything unsafe there."""
-    wanted, problems, seen = [], [], {}
+    wanted, problems = [], []
+    seen: dict[str, str] = {}
     for e in entries:
         top = e.path.split("/", 1)[0]
         if top not in RELEASE_ROOTS:
@@ -668,7 +670,7 @@ def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResul
         entries = _release_entries(_tree(into, commit), tag)
         verified = _stage(into, staging, entries, tag, commit)
         manifest = read_manifest(staging / LIBRARY_DIR) or {}
-        state = {
+        state: dict[str, Any] = {
             "source": shown_source,
             "tag": tag,
             "sha": commit,

@@ -670,7 +670,7 @@ def _vertical_merges(
     return merges
 
 
-_FORMATS = {
+_FORMATS: dict[str, dict[str, object]] = {
     "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
     "subtitle": {"align": "left", "valign": "vcenter"},
     "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"},
@@ -705,7 +705,7 @@ def _workbook_bytes(
         ws = workbook.add_worksheet(sheet.name)
         for c, width in sheet.widths.items():
             ws.set_column(c, c, width)
-        merged_cells = set()
+        merged_cells: set[tuple[int, int]] = set()
         for r0, c0, r1, c1 in sheet.merges:
             value, fmt = sheet.cells.get((r0, c0), (None, "cell"))
             ws.merge_range(r0, c0, r1, c1, "", formats[fmt])

@@ -198,9 +198,9 @@ def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) 
     pairs.append(("审核结论", verdict, verdict_fmt))
     if workbook.sha256:
         pairs.append(("文件校验码", workbook.sha256, None))
-    for label, value, fmt in pairs:
+    for label, shown, fmt in pairs:
         book.write(ws, row, 0, label, "label")
-        book.write_merged(ws, row, 1, last_col, value, fmt or "wrap")
+        book.write_merged(ws, row, 1, last_col, shown, fmt or "wrap")
         row += 1
 
     if counts:
@@ -263,8 +263,8 @@ def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) 
         row += 1
         row = book.write_row(ws, row, ["未作为数据读取的行"], "section")
         row = book.write_row(ws, row, ["工作表", "行号", "原因"], "header")
-        for values in skipped:
-            row = book.write_row(ws, row, values, [None, None, "wrap"])
+        for skipped_row in skipped:
+            row = book.write_row(ws, row, skipped_row, [None, None, "wrap"])
 
 
 def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file_error: bool) -> None:

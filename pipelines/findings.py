@@ -7,7 +7,8 @@ broken 500 times is one entry with its first locations and a count) and turns th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 
 import pandas as pd
 
@@ -96,7 +97,7 @@ class FindingGroup:
     message: str
     fix: str
     count: int
-    cells: list[str] = field(default_factory=list)  # the first GROUP_SAMPLE cells
+    cells: list[str] = dataclass_field(default_factory=list)  # the first GROUP_SAMPLE cells
 
     @property
     def cells_zh(self) -> str:

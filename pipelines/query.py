@@ -31,7 +31,7 @@ from rapidfuzz import fuzz
 
 from pipelines.changes import EVENT_ZH, TRACKED_FIELDS, ChangeSet, diff_indicators
 from pipelines.publish import LIBRARY_DIR, MANIFEST, SPECS, arrow_to_frame, indicator_part, table_files
-from pipelines.repo import ReleaseTag, release_tags
+from pipelines.repo import ReleaseTag, release_tags, working_tree
 from pipelines.text import clean_text
 from schemas.library import STATUS_ZH, TITLES_ZH
 from schemas.vocab import reference, resolve_framework
@@ -137,7 +137,8 @@ def _cat_file(repo: git.Repo, names: list[str]) -> list[tuple[str, bytes] | None
     )
     if proc.returncode:
         raise QueryError(f"读取 git 对象失败：{proc.stderr.decode('utf-8', 'replace').strip()}")
-    out, pos, objects = proc.stdout, 0, []
+    out, pos = proc.stdout, 0
+    objects: list[tuple[str, bytes] | None] = []
     for _name in names:
         end = out.index(b"\n", pos)
         header = out[pos:end].decode("utf-8", "replace").split(" ")
@@ -332,7 +333,7 @@ def diff(repo_path: RepoLike, ref_a: str | None = None, ref_b: str | None = None
     sha_a = resolve_ref(repo, ref_a) if ref_a is not None else None
     tables = _indicator_tables(repo, [sha_b] + ([sha_a] if sha_a else []))
     new_t = tables[0]
-    releases = [{"ref": ref_b, "sha": sha_b} | _status_counts(new_t)]
+    releases: list[dict[str, Any]] = [{"ref": ref_b, "sha": sha_b} | _status_counts(new_t)]
     vanished: list[str] = []
     old: pd.DataFrame | None = None
     if sha_a:
@@ -487,7 +488,7 @@ def _json_value(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
@@ -569,7 +570,7 @@ def _departments(
         part = f"{indicator_part(row['scope'], row['function_class'])}.parquet"
         files.append(next((sha for _m, n, sha in listing[folder] if n == part), None))
     parsed = _tables(repo, "usages", [f for f in files if f], DEPT_COLUMNS)
-    out = []
+    out: list[list[dict[str, str]]] = []
     for sha in files:
         if sha is None:
             out.append([])
@@ -819,7 +820,7 @@ def _library_indicators(repo_path: RepoLike, ref: str | None) -> pa.Table:
     if ref is not None:
         repo = open_library_repo(repo_path)
         return _indicator_tables(repo, [resolve_ref(repo, ref)], SEARCH_SOURCE)[0]
-    root = Path(repo_path.working_tree_dir) if isinstance(repo_path, git.Repo) else Path(repo_path)
+    root = working_tree(repo_path) if isinstance(repo_path, git.Repo) else Path(repo_path)
     library = root / LIBRARY_DIR
     if not (library / MANIFEST).is_file():
         raise QueryError(

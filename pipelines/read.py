@@ -19,6 +19,7 @@ import json
 import re
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -545,8 +546,8 @@ def _percent_styles(styles_xml: bytes) -> set[int]:
     for elem in root.iter():
         if elem.tag.rsplit("}", 1)[-1] == "numFmt":
             code = re.sub(r'"[^"]*"|\\.', "", elem.get("formatCode", ""))
-            if "%" in code and (elem.get("numFmtId") or "").isdigit():
-                percent_fmts.add(int(elem.get("numFmtId")))
+            if "%" in code and (fmt_id := elem.get("numFmtId") or "").isdigit():
+                percent_fmts.add(int(fmt_id))
     result: set[int] = set()
     for elem in root.iter():
         if elem.tag.rsplit("}", 1)[-1] == "cellXfs":
@@ -656,7 +657,7 @@ def _load_grid(
     return as_grid(rows, none_is_empty=False), merges
 
 
-def as_grid(rows: list[list[object]] | list[tuple[object, ...]], none_is_empty: bool = True) -> np.ndarray:
+def as_grid(rows: Sequence[Sequence[object]], none_is_empty: bool = True) -> np.ndarray:
     """Rows of cell values (calamine's "" or openpyxl's None for empty) → a 2-D object array, "" = empty."""
     if not rows:
         return np.empty((0, 0), dtype=object)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 import git
 
@@ -100,9 +100,15 @@ def open_repo(path: Path, create: bool = True) -> git.Repo:
     if repo.bare:
         raise RepoError(f"{path} 是裸仓库（bare），不能存放指标库工作目录")
     configure_textconv(repo)
-    exclude_paths(Path(repo.working_tree_dir))
+    exclude_paths(working_tree(repo))
     _ensure_gitattributes(repo)
     return repo
+
+
+def working_tree(repo: git.Repo) -> Path:
+    """The working directory of a non-bare repository (open_repo refuses bare ones)."""
+    assert repo.working_tree_dir is not None, "bare repository"
+    return Path(repo.working_tree_dir)
 
 
 def configure_textconv(repo: git.Repo) -> None:
@@ -139,7 +145,7 @@ def exclude_paths(repo_root: Path, patterns: tuple[str, ...] = EXCLUDED) -> None
 
 
 def _ensure_gitattributes(repo: git.Repo) -> None:
-    root = Path(repo.working_tree_dir)
+    root = working_tree(repo)
     attrs = root / ".gitattributes"
     text = attrs.read_text(encoding="utf-8") if attrs.exists() else ""
     have = set(text.splitlines())
@@ -280,7 +286,7 @@ def rebuild_lock(repo_root: Path) -> Iterator[Path]:
                 path.unlink()
 
 
-def _stale(holder: dict | None) -> bool:
+def _stale(holder: dict | None) -> TypeGuard[dict]:
     if not holder or not isinstance(holder.get("pid"), int):
         return False  # being written right now, or not ours to judge: treat as busy
     return holder.get("host") == socket.gethostname() and not _pid_alive(holder["pid"])
@@ -360,7 +366,7 @@ def commit_release(
     counts: added / modified / retired / merged (indicator changes) and read / library / noncore /
     excluded / rejected (rows); missing keys count 0. Nothing changed → no commit, no tag.
     """
-    root = Path(repo.working_tree_dir)
+    root = working_tree(repo)
     if present := [p for p in RELEASE_PATHS if (root / p).exists() or repo.git.ls_files("--", p)]:
         repo.git.add("-A", "--", *present)
     # Pathspecs git knows (in the index or in HEAD): an empty, never-tracked reports/ is not one.

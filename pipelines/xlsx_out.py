@@ -102,12 +102,12 @@ def cell_value(value: object) -> str | int | float | None:
         number = int(value)
         return number if abs(number) < 10**15 else str(number)
     if isinstance(value, (float, np.floating)):
-        number = float(value)
-        if not math.isfinite(number):
-            return str(number)
-        if number.is_integer() and abs(number) < 1e15:
-            return int(number)
-        return number
+        real = float(value)
+        if not math.isfinite(real):
+            return str(real)
+        if real.is_integer() and abs(real) < 1e15:
+            return int(real)
+        return real
     if isinstance(value, (datetime, date, pd.Timestamp)):
         text = value.isoformat()
     elif isinstance(value, (list, tuple, set, np.ndarray)):

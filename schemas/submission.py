@@ -51,10 +51,12 @@ class DeptInfoModel(pa.DataFrameModel):
     dept_name: Series[str]
 
     @pa.check(*required_columns("info"), name="F005")
+    @classmethod
     def info_required_filled(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 
     @pa.check("dept_code", name="F008")
+    @classmethod
     def dept_code_digits(cls, s: Series[str]) -> Series[bool]:
         return (s == "") | s.str.fullmatch(r"\d+").fillna(False)
 
@@ -78,10 +80,12 @@ class _IndicatorRows(pa.DataFrameModel):
     target_value: Series[float] = pa.Field(nullable=True)
 
     @pa.check("level1", name="R102")
+    @classmethod
     def level1_in_framework(cls, s: Series[str]) -> Series[bool]:
         return (s == "") | s.isin(_REF.level1_values)
 
     @pa.dataframe_check
+    @classmethod
     def level2_under_level1(cls, df: pd.DataFrame) -> Series[bool]:
         level1_of = _REF.level1_of
         parent = df["level2"].map(level1_of)
@@ -90,19 +94,23 @@ class _IndicatorRows(pa.DataFrameModel):
         return (df["level2"] == "") | ~known_l1 | (parent == df["level1"]).fillna(False)
 
     @pa.check("symbol", name="R106")
+    @classmethod
     def symbol_known(cls, s: Series[str]) -> Series[bool]:
         return (s == "") | s.isin(_REF.vocab_values["symbol"])
 
     @pa.dataframe_check
+    @classmethod
     def quantitative_target_is_number(cls, df: pd.DataFrame) -> Series[bool]:
         qualitative = (df["nature"] == "定性") | (df["symbol"] == "定性")
         return qualitative | (df["target"] == "") | df["target_value"].notna()
 
     @pa.dataframe_check
+    @classmethod
     def change_needs_reason(cls, df: pd.DataFrame) -> Series[bool]:
         return ~df["change_type"].isin(("修改", "退出")) | (df["change_reason"] != "")
 
     @pa.dataframe_check
+    @classmethod
     def change_needs_library_id(cls, df: pd.DataFrame) -> Series[bool]:
         return ~df["change_type"].isin(("修改", "退出")) | (df["library_id"] != "")
 
@@ -114,6 +122,7 @@ class CoreRowsModel(_IndicatorRows):
     """部门整体核心指标."""
 
     @pa.check(*required_columns("core"), name="R101")
+    @classmethod
     def required_filled(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 
@@ -123,10 +132,12 @@ class _ProjectLikeRows(_IndicatorRows):
     function_code: Series[str]
 
     @pa.check("function_code", name="R104")
+    @classmethod
     def function_code_format(cls, s: Series[str]) -> Series[bool]:
         return (s == "") | s.str.fullmatch(FUNCTION_CODE.pattern).fillna(False)
 
     @pa.check("function_code", name="R105")
+    @classmethod
     def function_class_known(cls, s: Series[str]) -> Series[bool]:
         malformed = ~s.str.fullmatch(FUNCTION_CODE.pattern).fillna(False)
         return (s == "") | malformed | s.str[:3].isin(_REF.function_codes.keys())
@@ -136,6 +147,7 @@ class ProjectRowsModel(_ProjectLikeRows):
     """项目支出指标."""
 
     @pa.check(*required_columns("project"), name="R101")
+    @classmethod
     def required_filled(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 
@@ -144,6 +156,7 @@ class CommonRowsModel(_ProjectLikeRows):
     """共性指标 (finance bureau only): project and function code optional."""
 
     @pa.check(*required_columns("common"), name="R101")
+    @classmethod
     def required_filled(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 

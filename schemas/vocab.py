@@ -176,7 +176,7 @@ def reference(directory: str | None = None) -> Reference:
 
     header_lookup: dict[str, dict[str, str]] = {}
     for sheet, specs in columns.items():
-        lookup: dict[str, str] = {}
+        lookup = {}
         # Aliases first, canonical headers last: a canonical header always wins over an alias.
         for spec in specs:
             for alias in spec.aliases:
@@ -185,9 +185,9 @@ def reference(directory: str | None = None) -> Reference:
             lookup[compact(spec.header_zh)] = spec.column
         header_lookup[sheet] = lookup
     sheet_lookup: dict[str, str] = {}
-    for spec in sheets.values():
-        for name in (*spec.aliases, spec.name_zh):
-            sheet_lookup[compact(name)] = spec.sheet
+    for sheet_spec in sheets.values():
+        for name in (*sheet_spec.aliases, sheet_spec.name_zh):
+            sheet_lookup[compact(name)] = sheet_spec.sheet
 
     return Reference(
         framework=framework,

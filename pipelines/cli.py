@@ -43,7 +43,7 @@ def _finance_dept(args: argparse.Namespace) -> str | None:
     return load_settings(Path(args.repo)).finance_dept if getattr(args, "repo", None) else None
 
 
-def _published_indicators(repo: str | None):  # type: ignore[no-untyped-def]
+def _published_indicators(repo: str | None):
     if not repo:
         return None
     from pipelines.publish import load_library
@@ -82,7 +82,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def validation_json(result) -> dict:  # type: ignore[no-untyped-def]
+def validation_json(result) -> dict:
     files = []
     for status in result.files:
         mine = [f for f in result.findings if f.file == status.file]
@@ -109,7 +109,7 @@ def validation_json(result) -> dict:  # type: ignore[no-untyped-def]
     return {"exit_code": result.exit_code, "rows": result.counts(), "files": files}
 
 
-def validation_text(result, feedback_dir: str | None = None) -> str:  # type: ignore[no-untyped-def]
+def validation_text(result, feedback_dir: str | None = None) -> str:
     lines: list[str] = []
     for status in result.files:
         mine = [f for f in result.findings if f.file == status.file]

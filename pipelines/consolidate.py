@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.changes import TRACKED_FIELDS, ChangeSet, diff_indicators
-from pipelines.frames import map_values
+from pipelines.frames import map_values, release_free_memory
 from pipelines.normalize import MatchRules, normalize_rows
 from schemas.library import SCOPE_LETTER, IndicatorTable, LibraryTables
 from schemas.vocab import reference
@@ -107,7 +107,9 @@ def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> p
         frame["source_row"] = pd.Series(dtype="int64")
         frame["target_value"] = pd.Series(dtype=float)
         return frame
-    return normalize_rows(accepted, rules, compact=True)
+    normalized = normalize_rows(accepted, rules, compact=True)
+    release_free_memory()  # the per-value work above leaves freed pages the next step can use
+    return normalized
 
 
 # --------------------------------------------------------------------------------------------------
@@ -322,16 +324,18 @@ def consolidate(
 
     indicators = pd.DataFrame([records[i] for i in sorted(records)], columns=INDICATOR_COLUMNS)
     indicators = _typed_indicators(indicators)
-    usages = _usages(norm, year, previous)
-    tables = LibraryTables(
-        indicators=indicators,
-        usages=usages,
-        departments=_departments(departments, year, previous),
-        set_aside=_set_aside(rows, year, previous),
-    )
-    # Candidates: indicators first seen this year against all others — the same list on a rerun.
+    del records
+    # Candidates: indicators first seen this year against all others — the same list on a rerun. Found
+    # before the usage table is built: their working memory and that table's are not needed at once.
     candidates = _candidates(
         indicators, indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist(), rules
+    )
+    release_free_memory()  # the pair scoring's pages, for the usage table's text
+    tables = LibraryTables(
+        indicators=indicators,
+        usages=_usages(norm, year, previous),
+        departments=_departments(departments, year, previous),
+        set_aside=_set_aside(rows, year, previous),
     )
     result = Consolidation(tables, candidates, norm["indicator_id"], year, new_ids, previous)
     if upstream is not None:

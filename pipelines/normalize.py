@@ -33,14 +33,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipelines.frames import categorical_take, text_or_empty
-from pipelines.text import clean_text, compact
+from pipelines.text import TEXT_CACHE_SIZE, clean_text, compact
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, resolve_framework
 
 SYNONYMS_CSV = REFERENCE_DIR / "synonyms.csv"
@@ -108,7 +108,7 @@ def _unit_lookup(text: str) -> str:
     return unit_table().get(key, "")
 
 
-@cache
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def normalize_unit(text: str) -> str:
     """The canonical spelling of a unit ("％", "百分比" → "%", "㎡" → "平方米"); unknown units cleaned as-is."""
     if not text:
@@ -127,7 +127,7 @@ def _strip_edges(text: str) -> str:
     return text.strip(_EDGE)
 
 
-@cache
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def normalize_name(text: str) -> tuple[str, str]:
     """(display name, unit found at its end). "培訓人次（人次）" → ("培训人次", "人次")."""
     if not text:
@@ -359,6 +359,8 @@ class MatchRules:
             form = phrase[0]
             applied.append(phrase[1])
         result = (form, ";".join(applied))
+        if len(self._cache) >= TEXT_CACHE_SIZE:  # bounded, as the text caches (pipelines.text)
+            self._cache.clear()
         self._cache[name_norm] = result
         return result
 

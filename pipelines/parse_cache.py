@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pipelines.frames import release_free_memory
 from pipelines.publish import sha256_file as file_sha256
 from pipelines.read import Workbook, read_workbook
 from schemas.vocab import REFERENCE_DIR
@@ -37,6 +38,9 @@ def reader_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+TRIM_EVERY = 50  # workbooks read between two returns of freed memory (see frames.release_free_memory)
+
+
 @dataclass
 class ParseStats:
     parsed: list[str]  # file names read from disk this time
@@ -48,8 +52,11 @@ def read_submissions(paths: list[Path], cache_dir: Path | None) -> tuple[list[Wo
     stats = ParseStats([], [])
     out: list[Workbook] = []
     with _collector_paused():
-        for path in sorted(paths, key=lambda p: p.name):
+        for n, path in enumerate(sorted(paths, key=lambda p: p.name), start=1):
             out.append(_read_one(path, cache_dir, stats))
+            if n % TRIM_EVERY == 0:
+                release_free_memory()
+    release_free_memory()
     return out, stats
 
 

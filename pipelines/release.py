@@ -148,7 +148,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
     return result
 
 
-def _restore_head(repo, root: Path) -> None:  # type: ignore[no-untyped-def]
+def _restore_head(repo, root: Path) -> None:
     """Put library/ and reports/ back exactly as the last commit has them."""
     if repo.head.is_valid():
         for path in ("library", "reports"):

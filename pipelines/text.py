@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 
@@ -55,7 +55,12 @@ def to_halfwidth(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_SIGNS)).translate(_PUNCT)
 
 
-@cache
+# Bounded: a national year has millions of distinct texts, and an unbounded cache keeps every one alive
+# (≈ 300 MiB at 1M rows); repeated labels, the reason for caching, stay among the most recent.
+TEXT_CACHE_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def clean_text(text: str) -> str:
     """The canonical form of a cell's text: simplified, half-width, single spaces, trimmed.
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.findings import Finding, make_finding
-from pipelines.frames import compact_text_columns
+from pipelines.frames import compact_text_columns, release_free_memory
 from pipelines.read import Workbook
 from pipelines.text import clean_text, compact
 from schemas.rules import run_rules
@@ -169,7 +169,7 @@ def _fill_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.fillna(dict.fromkeys(text, ""))
 
 
-def _map_unique(series: pd.Series, fn) -> pd.Series:  # type: ignore[no-untyped-def]
+def _map_unique(series: pd.Series, fn) -> pd.Series:
     """Apply a text function once per distinct value: workbooks repeat the same labels endlessly."""
     uniques = pd.unique(series)
     return series.map(dict(zip(uniques, (fn(u) for u in uniques), strict=True)))
@@ -477,7 +477,10 @@ def validate_workbooks(
 
     findings += row_findings + excluded_findings + warning_findings(rows, letters)
     # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
-    return ValidationResult(compact_text_columns(rows), findings, statuses, _departments(statuses, infos))
+    result = ValidationResult(compact_text_columns(rows), findings, statuses, _departments(statuses, infos))
+    del rows
+    release_free_memory()  # the checks' working copies are gone: give their pages to the next step
+    return result
 
 
 def _departments(statuses: Iterable[FileStatus], infos: dict[str, dict[str, str]]) -> pd.DataFrame:

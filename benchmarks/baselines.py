@@ -147,23 +147,14 @@ def reader_baseline(corpus: Path) -> dict:
 def _product_dedupe(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     """The library's dedupe of rows: normalize → key (automatic merge) → candidates between the keys.
     Returns the key code of every row, the candidate pairs (key codes) and the keys."""
+    from benchmarks.bench_match import key_clusters
     from pipelines.match import find_candidates
     from pipelines.normalize import default_rules, normalize_rows
 
     rules = default_rules()
     normalized = normalize_rows(rows, rules)
     codes, keys = pd.factorize(normalized["key"])
-    clusters = normalized.groupby(codes, sort=True).agg(
-        name=("name_norm", "first"),
-        match_name=("match_name", "first"),
-        definition=("definition", "first"),
-        unit_norm=("unit_norm", "first"),
-        scope=("scope", "first"),
-        level1=("level1", "first"),
-        level2=("level2", "first"),
-        function_class=("function_class", "first"),
-        usage_count=("name", "size"),
-    )
+    clusters = key_clusters(normalized, codes)
     clusters["id"] = [f"K{i:07d}" for i in clusters.index]
     candidates = find_candidates(clusters.reset_index(drop=True), None, rules)
     pairs = pd.DataFrame(
@@ -554,16 +545,35 @@ def _ratio(x: object) -> str:
     return f"{x:.1f}×" if isinstance(x, float) else "–"
 
 
+def _heading(add: Callable[[str], None], title: str, columns: tuple[str, ...]) -> None:
+    """A blank line, the section title and a table header (first column text, the others numbers)."""
+    add("")
+    add(f"### {title}")
+    add("")
+    add("| " + " | ".join(columns) + " |")
+    add("|---|" + "---:|" * (len(columns) - 1))
+
+
+PR_COLUMNS = ("method", "time s", "pairs called duplicate", "precision", "recall")
+
+
+def _library_rows(add: Callable[[str], None], figures: dict) -> None:
+    """The library's two rows of a precision/recall table: automatic merges, then merges + review list."""
+    add(_pr_row("library: same key (automatic merge)", figures["product_s"], figures["product_auto"]))
+    add(_pr_row("library: key + review candidates", None, figures["product_review"]))
+
+
 def render_baselines(base: dict) -> str:
-    lines = ["## Baselines and peers", ""]
+    lines = ["## Baselines and peers"]
     add = lines.append
     r = base.get("reader") or {}
     if "calamine" in r:
         cal, opx = r["calamine"], r["openpyxl"]
-        add(f"### xlsx reader ({cal['rows']:,} rows, {cal['files']} workbooks)")
-        add("")
-        add("| reader | wall s | CPU s | rows/s | peak RSS MiB |")
-        add("|---|---:|---:|---:|---:|")
+        _heading(
+            add,
+            f"xlsx reader ({cal['rows']:,} rows, {cal['files']} workbooks)",
+            ("reader", "wall s", "CPU s", "rows/s", "peak RSS MiB"),
+        )
         for label, x in (("python-calamine (chosen)", cal), ("openpyxl read_only", opx)):
             add(
                 f"| {label} | {x['seconds']:.2f} | {x['cpu_seconds']:.2f} | {x['rows'] / x['seconds']:,.0f} | {x['peak_rss_mb']:,.0f} |"
@@ -575,22 +585,11 @@ def render_baselines(base: dict) -> str:
         )
     f = base.get("rapidfuzz") or {}
     if "rows" in f:
-        add("")
-        add(
-            f"### Dedupe vs all-pairs rapidfuzz ({f['rows']:,} accepted rows of the corpus, {f['true_pairs']:,} true duplicate pairs)"
-        )
-        add("")
-        add("| method | time s | pairs called duplicate | precision | recall |")
-        add("|---|---:|---:|---:|---:|")
-        add(_pr_row("library: same key (automatic merge)", f["product_s"], f["product_auto"]))
-        add(_pr_row("library: key + review candidates", None, f["product_review"]))
-        add(
-            _pr_row(
-                f"rapidfuzz cdist all pairs, ratio ≥ {RAPIDFUZZ_CUTOFF} + same fields",
-                f["rapidfuzz_s"],
-                f["rapidfuzz"],
-            )
-        )
+        title = f"Dedupe vs all-pairs rapidfuzz ({f['rows']:,} accepted rows of the corpus, {f['true_pairs']:,} true duplicate pairs)"
+        _heading(add, title, PR_COLUMNS)
+        _library_rows(add, f)
+        label = f"rapidfuzz cdist all pairs, ratio ≥ {RAPIDFUZZ_CUTOFF} + same fields"
+        add(_pr_row(label, f["rapidfuzz_s"], f["rapidfuzz"]))
         add("")
         add(
             f"rapidfuzz / library time = {_ratio(f['ratio_time'])}; agreement (Jaccard of the pair sets) "
@@ -599,13 +598,11 @@ def render_baselines(base: dict) -> str:
         )
     s = base.get("splink_pairs") or {}
     if "all" in s:
-        add("")
-        add(
-            f"### Dedupe vs Splink (DuckDB) on the labelled pairs ({s['pairs']} pairs, {s['positives']} same)"
+        _heading(
+            add,
+            f"Dedupe vs Splink (DuckDB) on the labelled pairs ({s['pairs']} pairs, {s['positives']} same)",
+            ("method", "time s", "P (all)", "R (all)", "P (holdout)", "R (holdout)"),
         )
-        add("")
-        add("| method | time s | P (all) | R (all) | P (holdout) | R (holdout) |")
-        add("|---|---:|---:|---:|---:|---:|")
         for key, label, t in (
             ("product_auto", "library: automatic merge", s["product_s"]),
             ("product_review", "library: merge or review candidate", None),
@@ -621,29 +618,23 @@ def render_baselines(base: dict) -> str:
         add(f"Splink / library time = {_ratio(s['ratio_time'])}")
     c = base.get("splink_corpus") or {}
     if "records" in c:
-        add("")
-        add(
-            f"### Dedupe vs Splink (DuckDB) on the corpus ({c['rows']:,} accepted rows → {c['records']:,} distinct "
+        title = (
+            f"Dedupe vs Splink (DuckDB) on the corpus ({c['rows']:,} accepted rows → {c['records']:,} distinct "
             f"records, {c['true_pairs']:,} true duplicate pairs)"
         )
-        add("")
-        add("| method | time s | pairs called duplicate | precision | recall |")
-        add("|---|---:|---:|---:|---:|")
-        add(_pr_row("library: same key (automatic merge)", c["product_s"], c["product_auto"]))
-        add(_pr_row("library: key + review candidates", None, c["product_review"]))
+        _heading(add, title, PR_COLUMNS)
+        _library_rows(add, c)
         add(_pr_row(f"Splink clusters at p ≥ {SPLINK_AUTO}", c["splink_s"], c["splink_auto"]))
         add(_pr_row(f"Splink clusters at p ≥ {SPLINK_REVIEW}", None, c["splink_review"]))
         add("")
         add(f"Splink / library time = {_ratio(c['ratio_time'])} (Splink: training + prediction + clustering)")
     d = base.get("daff") or {}
     if "refs" in d:
-        add("")
-        add(
-            f"### indicators diff vs daff ({d['refs'][0]} → {d['refs'][1]}, {d['rows'][0]:,} → {d['rows'][1]:,} indicators)"
+        _heading(
+            add,
+            f"indicators diff vs daff ({d['refs'][0]} → {d['refs'][1]}, {d['rows'][0]:,} → {d['rows'][1]:,} indicators)",
+            ("tool", "time s", "added", "changed cells (fields + status)"),
         )
-        add("")
-        add("| tool | time s | added | changed cells (fields + status) |")
-        add("|---|---:|---:|---:|")
         add(
             f"| `indicators diff` (from git objects) | {d['product_s']:.2f} | {d['added'][0]:,} | {d['cells'][0]:,} |"
         )

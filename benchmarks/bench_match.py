@@ -259,13 +259,10 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
     )
 
 
-def run_one(rows: int, seed: int) -> dict[str, float]:
-    frame = generate(rows, seed)
-    rules = default_rules()
-    t0 = time.perf_counter()
-    normalized = normalize_rows(frame, rules)
-    t1 = time.perf_counter()
-    clusters = normalized.groupby("key", sort=True).agg(
+def key_clusters(normalized: pd.DataFrame, by: object) -> pd.DataFrame:
+    """One record per automatic-merge cluster (rows grouped by `by`, a key column or key codes), in the
+    shape find_candidates reads; usage_count = rows in the cluster."""
+    return normalized.groupby(by, sort=True).agg(
         name=("name_norm", "first"),
         match_name=("match_name", "first"),
         definition=("definition", "first"),
@@ -276,7 +273,15 @@ def run_one(rows: int, seed: int) -> dict[str, float]:
         function_class=("function_class", "first"),
         usage_count=("name", "size"),
     )
-    clusters = clusters.reset_index(drop=True)
+
+
+def run_one(rows: int, seed: int) -> dict[str, float]:
+    frame = generate(rows, seed)
+    rules = default_rules()
+    t0 = time.perf_counter()
+    normalized = normalize_rows(frame, rules)
+    t1 = time.perf_counter()
+    clusters = key_clusters(normalized, "key").reset_index(drop=True)
     clusters["id"] = [f"N{i:07d}" for i in range(len(clusters))]
     t2 = time.perf_counter()
     candidates = find_candidates(clusters, None, rules)

@@ -453,25 +453,35 @@ def _first_per_group(group: np.ndarray, *order_keys: np.ndarray) -> np.ndarray:
     return order[np.r_[True, g[1:] != g[:-1]]] if len(g) else order
 
 
-def _most_common_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> np.ndarray:
-    """Per id code, the non-empty value written most often (ties: the smallest value); "" when none.
+def _id_value_pairs(
+    id_code: np.ndarray, codes: np.ndarray, n_values: int, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (id code, value code) pairs among `rows` (a mask), sorted by id then value, with how
+    many rows each has. Integer codes and one sort instead of a groupby over strings: linear in the rows."""
+    width = max(n_values, 1)
+    pair, counts = np.unique(id_code[rows].astype(np.int64) * width + codes[rows], return_counts=True)
+    return pair // width, pair % width, counts
 
-    Integer codes and one sort instead of a groupby over strings: linear in the rows, and fast at a million.
-    """
-    codes, uniques = _codes(values)
+
+def _most_used_per_id(
+    n_ids: int, pid: np.ndarray, pcode: np.ndarray, counts: np.ndarray, uniques: np.ndarray, *ties: np.ndarray
+) -> np.ndarray:
+    """Per id code, the value of its pair with the most rows (ties: `ties`, then the smallest value)."""
     out = np.full(n_ids, "", dtype=object)
+    first = _first_per_group(pid, -counts, *ties, pcode)
+    out[pid[first]] = uniques[pcode[first]]
+    return out
+
+
+def _most_common_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> np.ndarray:
+    """Per id code, the non-empty value written most often (ties: the smallest value); "" when none."""
+    codes, uniques = _codes(values)
     filled = (id_code >= 0) & (codes >= 0)
     if len(uniques):
         filled &= uniques[np.maximum(codes, 0)] != ""
     if not filled.any():
-        return out
-    pair, counts = np.unique(
-        id_code[filled].astype(np.int64) * len(uniques) + codes[filled], return_counts=True
-    )
-    pid, pcode = pair // len(uniques), pair % len(uniques)
-    first = _first_per_group(pid, -counts, pcode)
-    out[pid[first]] = uniques[pcode[first]]
-    return out
+        return np.full(n_ids, "", dtype=object)
+    return _most_used_per_id(n_ids, *_id_value_pairs(id_code, codes, len(uniques), filled), uniques)
 
 
 def _representative_names(id_code: np.ndarray, n_ids: int, rows: pd.DataFrame) -> np.ndarray:
@@ -484,22 +494,15 @@ def _representative_names(id_code: np.ndarray, n_ids: int, rows: pd.DataFrame) -
     rewritten = np.array(
         [u.replace(" ", "") != c for u, c in zip(uniques, canonical, strict=True)], dtype=bool
     )
-    mine = id_code >= 0
-    pair, counts = np.unique(id_code[mine].astype(np.int64) * len(uniques) + codes[mine], return_counts=True)
-    pid, pcode = pair // len(uniques), pair % len(uniques)
-    first = _first_per_group(pid, -counts, rewritten[pcode], pcode)
-    out = np.full(n_ids, "", dtype=object)
-    out[pid[first]] = uniques[pcode[first]]
-    return out
+    pid, pcode, counts = _id_value_pairs(id_code, codes, len(uniques), (id_code >= 0) & (codes >= 0))
+    return _most_used_per_id(n_ids, pid, pcode, counts, uniques, rewritten[pcode])
 
 
 def _variants_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> list[list[str]]:
     """Per id code (-1: row left out), the distinct values of `values`, sorted (every wording, every
     department that used it)."""
     codes, uniques = _codes(values)
-    mine = (id_code >= 0) & (codes >= 0)
-    pair = np.unique(id_code[mine].astype(np.int64) * max(len(uniques), 1) + codes[mine])
-    pid, pcode = pair // max(len(uniques), 1), pair % max(len(uniques), 1)
+    pid, pcode, _ = _id_value_pairs(id_code, codes, len(uniques), (id_code >= 0) & (codes >= 0))
     bounds = np.searchsorted(pid, np.arange(n_ids + 1))
     return [uniques[pcode[bounds[k] : bounds[k + 1]]].tolist() for k in range(n_ids)]
 

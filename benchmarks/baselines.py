@@ -178,6 +178,19 @@ def _candidate_pairs(codes: np.ndarray, truth: np.ndarray, candidates: pd.DataFr
     return chosen, int((both["na"] * both["nb"]).sum())
 
 
+def _scored_product_dedupe(
+    frame: pd.DataFrame, truth: np.ndarray, positives: int
+) -> tuple[np.ndarray, float, dict[str, float], dict[str, float]]:
+    """The library's dedupe of `frame`, timed, scored against `truth`: (key code of every row, seconds,
+    automatic merges, merges + review candidates)."""
+    _product_dedupe(frame.head(50))  # warm the shared caches (rules, OpenCC) outside the timing
+    (codes, candidates, _keys), seconds = _timed(lambda: _product_dedupe(frame))
+    auto = _pr(_joint_pairs(codes, truth), _pairs(codes), positives)
+    cand_pairs, cand_tp = _candidate_pairs(codes, truth, candidates)
+    review = _pr(auto["tp"] + cand_tp, auto["pairs"] + cand_pairs, positives)
+    return codes, seconds, auto, review
+
+
 def rapidfuzz_worker(validated: Path, corpus: Path, n: int, seed: int = 1) -> dict:
     from rapidfuzz import fuzz, process
 
@@ -186,11 +199,7 @@ def rapidfuzz_worker(validated: Path, corpus: Path, n: int, seed: int = 1) -> di
     truth, _ = pd.factorize(sample["truth"])
     positives = _pairs(truth)
 
-    _product_dedupe(sample.head(50))  # warm the shared caches (rules, OpenCC) outside the timing
-    (codes, candidates, _keys), product_s = _timed(lambda: _product_dedupe(sample))
-    auto = _pr(_joint_pairs(codes, truth), _pairs(codes), positives)
-    cand_pairs, cand_tp = _candidate_pairs(codes, truth, candidates)
-    review = _pr(auto["tp"] + cand_tp, auto["pairs"] + cand_pairs, positives)
+    codes, product_s, auto, review = _scored_product_dedupe(sample, truth, positives)
 
     def all_pairs() -> tuple[np.ndarray, np.ndarray]:
         names = sample["name"].tolist()
@@ -368,11 +377,7 @@ def splink_corpus_worker(validated: Path, corpus: Path) -> dict:
     truth, _ = pd.factorize(records["truth"])
     positives = _pairs(truth)
 
-    _product_dedupe(records.head(50))  # warm the shared caches (rules, OpenCC) outside the timing
-    (codes, candidates, _keys), product_s = _timed(lambda: _product_dedupe(records))
-    product = _pr(_joint_pairs(codes, truth), _pairs(codes), positives)
-    cand_pairs, cand_tp = _candidate_pairs(codes, truth, candidates)
-    product_review = _pr(product["tp"] + cand_tp, product["pairs"] + cand_pairs, positives)
+    codes, product_s, product, product_review = _scored_product_dedupe(records, truth, positives)
 
     def splink() -> dict[str, np.ndarray]:
         data = records[["unique_id", "scope", "level2", "fclass", "name", "unit"]].copy()

@@ -18,7 +18,6 @@ import hashlib
 import json
 import re
 import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -96,10 +95,11 @@ class ParsedTarget:
 class _Refused(Exception):
     """The container check failed: the workbook is set aside with this finding."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, sheet: str = "") -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.sheet = sheet  # the worksheet at fault, when one is
 
 
 # --- public entry point ---------------------------------------------------------------------------------
@@ -107,11 +107,26 @@ class _Refused(Exception):
 
 def read_workbook(path: Path) -> Workbook:
     """Read one submission workbook. Problems become findings on the Workbook; nothing is raised for bad
-    input (a missing file does raise FileNotFoundError: that is the caller's mistake, not the department's)."""
+    input (a missing file does raise FileNotFoundError: that is the caller's mistake, not the department's).
+
+    Whatever a parser raises on bad bytes (a zip version zipfile does not know, an XML encoding expat
+    refuses, a date calamine cannot convert…) is one file error for this workbook. MemoryError is left to
+    the caller (pipelines.safe_parse turns it into F012), as is a native abort, which no Python code here
+    can catch: that is why workbooks are parsed in worker processes.
+    """
     path = Path(path)
+    book = Workbook(path=path, file=path.name, sha256="", readable=False)
+    try:
+        return _read_workbook(path, book)
+    except (FileNotFoundError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: any parser failure is this file's error
+        return _set_aside(book, "F001", f"工作簿内容无法解析，文件可能已损坏（{_short(exc)}）")
+
+
+def _read_workbook(path: Path, book: Workbook) -> Workbook:
     limits = reference().limits
     size = path.stat().st_size
-    book = Workbook(path=path, file=path.name, sha256="", readable=False)
     if size > limits["max_file_bytes"]:
         book.findings.append(
             _refusal(book.file, "F002", f"{_limit_note('max_file_bytes')}；本文件 {_human_bytes(size)}")
@@ -125,19 +140,25 @@ def read_workbook(path: Path) -> Workbook:
         return book
     try:
         calamine = python_calamine.CalamineWorkbook.from_path(str(path))
-    except (python_calamine.CalamineError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - calamine raises CalamineError, ValueError, OverflowError…
         book.findings.append(_refusal(book.file, "F001", f"无法解析工作簿结构（{_short(exc)}）"))
         return book
     with calamine:
         try:
             _read_sheets(book, calamine, layout, limits)
         except _Refused as refused:
-            book.sheets.clear()
-            book.info.clear()
-            book.info_cells.clear()
-            book.findings = [_refusal(book.file, refused.code, refused.detail)]
-            return book
+            return _set_aside(book, refused.code, refused.detail, refused.sheet)
     book.readable = True
+    return book
+
+
+def _set_aside(book: Workbook, code: str, detail: str, sheet: str = "") -> Workbook:
+    """Forget whatever was read: the workbook is set aside with this one finding."""
+    book.sheets.clear()
+    book.info.clear()
+    book.info_cells.clear()
+    book.readable = False
+    book.findings = [_refusal(book.file, code, detail, sheet)]
     return book
 
 
@@ -276,7 +297,12 @@ def _check_container(path: Path, limits: dict[str, int]) -> _Layout:
         raise _Refused("F001", _describe_non_zip(head))
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except NotImplementedError as exc:
+        # "zip file version 25.5", an unknown compression: written by no spreadsheet program.
+        raise _Refused(
+            "F001", f"文件的压缩格式不受支持，可能已损坏或不是由 Excel/WPS 保存的（{_short(exc)}）"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, struct.error, UnicodeDecodeError of a name…
         raise _Refused("F001", f"ZIP 结构损坏，文件可能不完整或已损坏（{_short(exc)}）") from exc
     with zf:
         infos = zf.infolist()
@@ -287,6 +313,49 @@ def _check_container(path: Path, limits: dict[str, int]) -> _Layout:
             raise _Refused("F001", _describe_zip(zf, names))
         small = _stream_members(zf, infos, limits)
         return _Layout(_sheet_members(small, names), _percent_styles(small.get("xl/styles.xml", b"")))
+
+
+# The smallest string entry is "<si/>": a table of N strings has at least 5·N bytes. calamine reserves
+# memory for the declared uniqueCount before reading any entry (4294967295 → a 100 GB allocation that
+# aborts the process), so the declared counts are checked against the bytes actually there.
+_MIN_SHARED_STRING_BYTES = 5
+_MIN_STRING_REFERENCE_BYTES = 20  # '<c r="A1" t="s"><v>0</v></c>' and more: what one use of a string takes
+DEFAULT_MAX_SHARED_STRINGS = 10_000_000  # used when limits.csv has no max_shared_strings
+
+
+def _shared_string_counts(head: bytes) -> dict[str, str]:
+    """The count and uniqueCount attributes of the <sst> element, as written (from the member's start)."""
+    end = head.find(b">", head.find(b"sst"))
+    tag = head[: end + 1] if end >= 0 else head
+    counts: dict[str, str] = {}
+    for attribute in (b"count", b"uniqueCount"):
+        m = re.search(rb"\s" + attribute + rb'\s*=\s*["\']\s*([^"\']*)["\']', tag)
+        if m:
+            counts[attribute.decode()] = m.group(1).decode("ascii", "replace").strip()
+    return counts
+
+
+def _check_shared_strings(
+    counts: dict[str, str], member_bytes: int, total_bytes: int, limits: dict[str, int]
+) -> None:
+    cap = limits.get("max_shared_strings", DEFAULT_MAX_SHARED_STRINGS)
+    for attribute, room in (
+        ("uniqueCount", member_bytes // _MIN_SHARED_STRING_BYTES + 1),
+        ("count", total_bytes // _MIN_STRING_REFERENCE_BYTES + 1),
+    ):
+        text = counts.get(attribute)
+        if text is None:
+            continue
+        declared = int(text) if text.isdigit() and len(text) <= 30 else None
+        if declared is None:
+            raise _Refused("F001", f"工作簿的文字表声明的条目数“{text[:20]}”不是数字，文件可能已损坏")
+        if declared > room:
+            raise _Refused(
+                "F001",
+                f"工作簿声明含有 {declared} 条文字，远多于文件实际能容纳的数量，文件可能已损坏或被改动过",
+            )
+        if attribute == "uniqueCount" and declared > cap:
+            raise _Refused("F002", f"{_limit_note('max_shared_strings')}；本文件声明 {declared} 条")
 
 
 _SMALL_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml")
@@ -306,12 +375,15 @@ def _stream_members(
     patterns = _scan_patterns(limits)
     total = 0
     kept: dict[str, bytes] = {}
+    shared_strings: list[tuple[dict[str, str], int]] = []  # judged once every member's bytes are counted
     for info in infos:
         if info.is_dir():
             continue
         lower = info.filename.lower()
         keep = lower in _SMALL_PARTS
-        is_xml = lower.endswith(".xml") and not lower.endswith("sharedstrings.xml")
+        is_shared_strings = lower.endswith("sharedstrings.xml")
+        is_xml = lower.endswith(".xml") and not is_shared_strings
+        sst_head = b""
         member_bytes = 0
         tail = b""
         parts: list[bytes] = []
@@ -338,6 +410,8 @@ def _stream_members(
                     if keep:
                         parts.append(chunk)
                         keep = member_bytes <= _SMALL_PART_MAX
+                    if is_shared_strings and len(sst_head) < 4096:
+                        sst_head += chunk[: 4096 - len(sst_head)]
                     if is_xml:
                         window = tail + chunk
                         tall, found = _scan_extents(window, patterns, limits)
@@ -350,23 +424,18 @@ def _stream_members(
                 _check_cells(rows, cols, limits)
             elif tallest:
                 _check_tall_sheet(zf, info, tallest, limits)
-        except _Refused:
+            if is_shared_strings:
+                shared_strings.append((_shared_string_counts(sst_head), member_bytes))
+        except (_Refused, MemoryError):
             raise
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            OSError,
-            RuntimeError,
-            NotImplementedError,
-            ValueError,
-            ElementTree.ParseError,
-        ) as exc:
+        except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, EOFError, NotImplementedError…
             raise _Refused(
                 "F001", f"部件 {info.filename} 无法解压或解析，文件可能已损坏或加密（{_short(exc)}）"
             ) from exc
         if keep:
             kept[lower] = b"".join(parts)
+    for counts, member_bytes in shared_strings:
+        _check_shared_strings(counts, member_bytes, total, limits)
     return kept
 
 
@@ -506,7 +575,9 @@ def _sheet_members(small: dict[str, bytes], names: dict[str, str]) -> dict[str, 
     try:
         workbook = ElementTree.fromstring(small.get("xl/workbook.xml", b""))
         rels = ElementTree.fromstring(small.get("xl/_rels/workbook.xml.rels", b"<r/>"))
-    except ElementTree.ParseError as exc:
+    except ValueError as exc:  # expat: "multi-byte encodings are not supported" (GBK, Big5… declared)
+        raise _Refused("F001", f"工作簿目录声明了不受支持的字符编码（{_short(exc)}）") from exc
+    except Exception as exc:  # noqa: BLE001 - ParseError, or whatever else expat meets in bad bytes
         raise _Refused("F001", f"工作簿目录 xl/workbook.xml 无法解析（{_short(exc)}）") from exc
     targets = {}
     for rel in rels:
@@ -540,7 +611,7 @@ def _percent_styles(styles_xml: bytes) -> set[int]:
         return set()
     try:
         root = ElementTree.fromstring(styles_xml)
-    except ElementTree.ParseError:
+    except Exception:  # noqa: BLE001 - styles only refine how numbers show; calamine judges the file
         return set()
     percent_fmts = {9, 10}
     for elem in root.iter():
@@ -652,8 +723,17 @@ def _load_grid(
         if sheet.end is None or sheet.height == 0:
             return np.empty((0, 0), dtype=object), merges
         rows = sheet.to_python(skip_empty_area=False)
-    except python_calamine.CalamineError as exc:
-        raise _Refused("F001", f"工作表“{name}”无法读取（{_short(exc)}）") from exc
+    except _Refused as refused:
+        refused.sheet = name
+        raise
+    except MemoryError:
+        raise
+    except OverflowError as exc:  # a date or duration beyond what Python can hold (days=2147483647)
+        raise _Refused(
+            "F001", f"工作表“{name}”中有超出范围的日期或时间值，文件可能已损坏（{_short(exc)}）", name
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - CalamineError, ValueError… on bad bytes
+        raise _Refused("F001", f"工作表“{name}”无法读取（{_short(exc)}）", name) from exc
     return as_grid(rows, none_is_empty=False), merges
 
 
@@ -1074,7 +1154,8 @@ def _limit_notes() -> dict[str, str]:
 
 
 _DEFAULT_NOTES = {
-    "max_cells_per_sheet": f"每个工作表的范围（行数×列数）不超过{DEFAULT_MAX_CELLS // 10000}万个单元格"
+    "max_cells_per_sheet": f"每个工作表的范围（行数×列数）不超过{DEFAULT_MAX_CELLS // 10000}万个单元格",
+    "max_shared_strings": f"工作簿中不同的文字内容不超过{DEFAULT_MAX_SHARED_STRINGS // 10000}万条",
 }
 
 
@@ -1094,8 +1175,8 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _refusal(file: str, code: str, detail: str) -> Finding:
-    return make_finding(code, file, value=detail if code == "F001" else "", detail=detail)
+def _refusal(file: str, code: str, detail: str, sheet: str = "") -> Finding:
+    return make_finding(code, file, sheet=sheet, value=detail if code == "F001" else "", detail=detail)
 
 
 def _describe_non_zip(head: bytes) -> str:

@@ -38,6 +38,10 @@ CHUNK_BYTES = 1 << 20  # zip members are decompressed in chunks of this size, ne
 RATIO_FLOOR_BYTES = 1 << 20  # tiny members can have a high ratio legitimately; judge ratio above this
 PROVENANCE_COLUMNS = ("source_file", "source_sheet", "source_row")
 PARSED_COLUMNS = ("target_symbol", "target_value", "target_text", "target_unit", "history_json")
+# What the reader read but no field holds: the values of unknown columns and of the second column of a
+# field written twice, as a JSON object {header as written: value} per row ("" when there is none). The
+# header of a second column with the same text is suffixed with its letter: "备注（H列）".
+EXTRA_COLUMN = "extra_json"
 # Columns blanks in which mean "same as above" (officials leave them empty under the first row).
 PROJECT_LEVEL_COLUMNS = (
     "project_category",
@@ -65,7 +69,7 @@ class SheetRows:
     frame: pd.DataFrame
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)  # (Excel row, why): notes rows
     # A second column whose header maps to an English column already present (e.g. 指标解释 and 指标说明):
-    # header text → column letter. Its values fill the first column's blanks.
+    # header text → column letter. Its values fill the first column's blanks and are kept in extra_json.
     duplicate_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -941,6 +945,7 @@ def sheet_rows_from_grid(
             duplicate_headers[cell_to_text(grid[header, c])] = _col_letter(c)
         else:
             columns[col] = c
+    findings += _header_findings(file, kind, name, raw, grid, header, columns, duplicates, unknown)
     for spec in required:
         if spec.column not in columns:
             findings.append(make_finding("F004", file, sheet=name, row=header + 1, field=spec.header_zh))
@@ -975,7 +980,8 @@ def sheet_rows_from_grid(
         "source_row": np.asarray(rows + 1, dtype="int64"),
         "target_value": np.array([np.nan if p.value is None else p.value for p in parsed], dtype="float64"),
     }
-    frame = _frame(text_columns, numbers, [*english, *PROVENANCE_COLUMNS, *PARSED_COLUMNS])
+    text_columns[EXTRA_COLUMN] = _extra_json(grid, header, body, has_content, duplicates, unknown)
+    frame = _frame(text_columns, numbers, [*english, *PROVENANCE_COLUMNS, *PARSED_COLUMNS, EXTRA_COLUMN])
     return SheetRows(
         kind=kind,
         sheet_name=name,
@@ -986,6 +992,91 @@ def sheet_rows_from_grid(
         skipped_rows=skipped,
         duplicate_headers=duplicate_headers,
     )
+
+
+def _header_findings(
+    file: str,
+    kind: str,
+    name: str,
+    raw: np.ndarray,
+    grid: np.ndarray,
+    header: int,
+    columns: dict[str, int],
+    duplicates: dict[str, list[int]],
+    unknown: dict[int, str],
+) -> list[Finding]:
+    """I403 for each unknown header, W217 for each second header of one field: nothing is dropped unsaid.
+    A cell that only repeats a merged header to its left (one header over two columns) is not a header."""
+
+    def written(c: int) -> bool:
+        return raw[header, c] != "" if c < raw.shape[1] else False
+
+    out: list[Finding] = []
+    for c in sorted(unknown):
+        if written(c):
+            letter = _col_letter(c)
+            out.append(
+                reader_finding(
+                    "I403",
+                    file,
+                    sheet=name,
+                    row=header + 1,
+                    column=letter,
+                    value=unknown[c],
+                    detail=f"{letter} 列",
+                )
+            )
+    for col, others in duplicates.items():
+        used = columns[col]
+        used_text, used_letter = cell_to_text(grid[header, used]), _col_letter(used)
+        for c in others:
+            if not written(c):
+                continue
+            text, letter = cell_to_text(grid[header, c]), _col_letter(c)
+            out.append(
+                reader_finding(
+                    "W217",
+                    file,
+                    sheet=name,
+                    row=header + 1,
+                    column=letter,
+                    field=reference().header_zh(kind, col),
+                    value=text,
+                    detail=(
+                        f"{used_letter} 列“{used_text}”与 {letter} 列“{text}”；已采用 {used_letter} 列，"
+                        f"{used_letter} 列为空的行取 {letter} 列的值，{letter} 列的原值已一并保留"
+                    ),
+                )
+            )
+    return out
+
+
+def _extra_json(
+    grid: np.ndarray,
+    header: int,
+    body: np.ndarray,
+    has_content: np.ndarray,
+    duplicates: dict[str, list[int]],
+    unknown: dict[int, str],
+) -> list[str]:
+    """Per row, the values of unknown and second columns as {header: value} JSON; "" when none."""
+    n = body.shape[0]
+    sources = sorted({*unknown, *(c for cs in duplicates.values() for c in cs)})
+    keyed: list[tuple[str, list[str]]] = []
+    used: set[str] = set()
+    for c in sources:
+        text = cell_to_text(grid[header, c])
+        key = text if text not in used else f"{text}（{_col_letter(c)}列）"
+        used.add(key)
+        if has_content[c]:
+            keyed.append((key, _texts(body[:, c])))
+    if not keyed:
+        return [""] * n
+    out: list[str] = []
+    for i in range(n):
+        record = {key: values[i] for key, values in keyed if values[i]}
+        out.append(json.dumps(record, ensure_ascii=False) if record else "")
+    return out
 
 
 def _data_rows(
@@ -1116,7 +1207,8 @@ def _empty_frame(english: list[str]) -> pd.DataFrame:
     frame["source_row"] = pd.Series(dtype="int64")
     for c in PARSED_COLUMNS:
         frame[c] = pd.Series(dtype="float64" if c == "target_value" else "str")
-    return frame[[*english, *PROVENANCE_COLUMNS, *PARSED_COLUMNS]]
+    frame[EXTRA_COLUMN] = pd.Series(dtype="str")
+    return frame[[*english, *PROVENANCE_COLUMNS, *PARSED_COLUMNS, EXTRA_COLUMN]]
 
 
 # --- small helpers ------------------------------------------------------------------------------------
@@ -1175,8 +1267,50 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
+# Texts for this reader's newest codes, used only while schemas/reference/finding_codes.csv lacks them
+# (the catalogue is the one home of every text; these keep the reader usable while it is updated).
+_PENDING_CODES = {
+    "F012": (
+        "file_error",
+        "工作簿无法安全读取（{detail}）",
+        "请用 Excel 或 WPS 打开后另存为“Excel 工作簿(*.xlsx)”再重新提交；如仍有问题请联系财政局",
+    ),
+    "I403": (
+        "info",
+        "未识别的列“{value}”（{detail}），内容已原样保留，不参与校验",
+        "如该列应参与校验，请改用模板中的列名",
+    ),
+    "W217": ("warning", "两列都对应“{column}”：{detail}", "请只保留一列“{column}”，或删除多余的一列"),
+}
+
+
+def reader_finding(
+    code: str,
+    file: str,
+    *,
+    sheet: str = "",
+    row: int | None = None,
+    column: str = "",
+    field: str = "",
+    value: object = "",
+    detail: object = "",
+) -> Finding:
+    """make_finding, with this reader's new codes usable before the catalogue carries them."""
+    if code in reference().findings or code not in _PENDING_CODES:
+        return make_finding(
+            code, file, sheet=sheet, row=row, column=column, field=field, value=value, detail=detail
+        )
+    severity, rule, fix = _PENDING_CODES[code]
+    text = "" if value is None else str(value)
+    shown = text if len(text) <= 60 else text[:57] + "…"
+    words = {"value": shown, "column": field, "detail": detail}
+    return Finding(
+        file, code, severity, sheet, row, column, field, text, rule.format(**words), fix.format(**words)
+    )
+
+
 def _refusal(file: str, code: str, detail: str, sheet: str = "") -> Finding:
-    return make_finding(code, file, sheet=sheet, value=detail if code == "F001" else "", detail=detail)
+    return reader_finding(code, file, sheet=sheet, value=detail if code == "F001" else "", detail=detail)
 
 
 def _describe_non_zip(head: bytes) -> str:

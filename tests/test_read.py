@@ -29,6 +29,7 @@ from tests.xlsx_builders import (
 
 PARSED = ["target_symbol", "target_value", "target_text", "target_unit", "history_json"]
 PROVENANCE = ["source_file", "source_sheet", "source_row"]
+EXTRA = ["extra_json"]
 
 
 def read_ok(path: Path) -> Workbook:
@@ -58,7 +59,7 @@ def test_plain_workbook_rows_columns_and_provenance(tmp_path: Path) -> None:
 
     project = book.sheets["project"]
     assert isinstance(project, SheetRows)
-    assert list(project.frame.columns) == english_columns("project") + PROVENANCE + PARSED
+    assert list(project.frame.columns) == english_columns("project") + PROVENANCE + PARSED + EXTRA
     assert project.header_row == written.header_row["project"] == 1
     assert project.columns == written.columns["project"]
     assert project.frame["source_row"].tolist() == written.data_rows["project"] == [2, 3]
@@ -80,7 +81,7 @@ def test_plain_workbook_rows_columns_and_provenance(tmp_path: Path) -> None:
     ]
 
     core = book.sheets["core"]
-    assert list(core.frame.columns) == english_columns("core") + PROVENANCE + PARSED
+    assert list(core.frame.columns) == english_columns("core") + PROVENANCE + PARSED + EXTRA
     assert core.frame["name"].tolist() == ["政策宣传覆盖率"]
 
 
@@ -233,7 +234,7 @@ def test_shuffled_columns_and_unknown_headers(tmp_path: Path) -> None:
     assert sheet.frame["name"].tolist() == ["日常维修维护次数", "次数2"]
     assert sheet.frame["target"].tolist() == ["200", "3"]
     assert sheet.frame["function_code"].tolist() == ["2010101", "2010101"]
-    assert list(sheet.frame.columns) == english_columns("project") + PROVENANCE + PARSED
+    assert list(sheet.frame.columns) == english_columns("project") + PROVENANCE + PARSED + EXTRA
 
 
 @pytest.mark.parametrize(
@@ -354,6 +355,72 @@ def test_duplicate_header_fills_blanks_from_second_column(tmp_path: Path) -> Non
     assert sheet.columns["definition"] == "F"
     assert sheet.duplicate_headers == {"指标说明": "G"}
     assert sheet.frame["definition"].tolist() == ["解释一", "解释二"]
+
+
+def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> None:
+    """Issue 11 point 8: 评（扣）分标准 and 指标出处 on the project sheet were dropped without a word."""
+    cols = ["project", "function_code", "level1", "level2", "name", "评分", "symbol", "target", "出处", "unit"]
+    rows = [
+        project_row(**{"评分": "完成得满分，未完成不得分", "出处": "省级考核办法"}),
+        project_row(name="次数2", **{"评分": None, "出处": None}),
+    ]
+    written = write_workbook(
+        tmp_path / "u.xlsx",
+        default_info(),
+        [core_row()],
+        rows,
+        columns={"project": cols},
+        header_overrides={"project": {"评分": "评（扣）分标准", "出处": "指标出处"}},
+    )
+    book = read_ok(written.path)
+    header_row = written.header_row["project"]
+    infos = [f for f in book.findings if f.code == "I403"]
+    assert [(f.sheet, f.row, f.column, f.value, f.severity) for f in infos] == [
+        ("项目支出指标", header_row, "F", "评（扣）分标准", "info"),
+        ("项目支出指标", header_row, "I", "指标出处", "info"),
+    ]
+    assert all("F 列" in f.message or "I 列" in f.message for f in infos)
+    extra = book.sheets["project"].frame["extra_json"].tolist()
+    assert json.loads(extra[0]) == {"评（扣）分标准": "完成得满分，未完成不得分", "指标出处": "省级考核办法"}
+    assert extra[1] == ""
+
+
+def test_two_headers_for_one_field_are_a_warning_naming_both(tmp_path: Path) -> None:
+    """Issue 11 point 8: 标准值 and 目标值 both map to target; the leftmost won silently."""
+    cols = ["project", "function_code", "level1", "level2", "name", "symbol", "target", "目标2", "unit"]
+    rows = [project_row(target="≥90%", **{"目标2": "≥95%"}), project_row(name="次数2", target=None, **{"目标2": 3})]
+    written = write_workbook(
+        tmp_path / "w.xlsx",
+        default_info(),
+        [core_row()],
+        rows,
+        columns={"project": cols},
+        header_overrides={"project": {"target": "标准值", "目标2": "目标值"}},
+    )
+    book = read_ok(written.path)
+    (warning,) = [f for f in book.findings if f.code == "W217"]
+    assert warning.severity == "warning" and warning.column == "H" and warning.field == "目标值"
+    for words in ("G 列“标准值”", "H 列“目标值”", "已采用 G 列"):
+        assert words in warning.message
+    sheet = book.sheets["project"]
+    assert sheet.frame["target"].tolist() == ["≥90%", "3"]  # G used, H fills its blanks
+    assert [json.loads(x) for x in sheet.frame["extra_json"]] == [{"目标值": "≥95%"}, {"目标值": "3"}]
+
+
+def test_a_header_merged_over_two_columns_is_not_two_headers(tmp_path: Path) -> None:
+    grid = [
+        ["项目名称", "一级指标", "二级指标", "三级指标", "指标值", "", "备注", ""],
+        ["项目甲", "产出指标", "数量指标", "次数", "≥", "200", "甲", "乙"],
+    ]
+    path = write_grid_workbook(
+        tmp_path / "m.xlsx",
+        {"部门信息": [["项目", "内容"]], "部门整体核心指标": [], "项目支出指标": grid},
+        merges={"项目支出指标": ["E1:F1", "G1:H1"]},
+    )
+    book = read_workbook(path)
+    assert [(f.code, f.column) for f in book.findings if f.code in ("I403", "W217")] == [("I403", "G")]
+    extra = json.loads(book.sheets["project"].frame["extra_json"][0])
+    assert extra == {"指标值": "200", "备注": "甲", "备注（H列）": "乙"}
 
 
 # --- Traditional Chinese, full width, numbers ---------------------------------------------------------------
@@ -672,7 +739,7 @@ def test_blank_indicator_sheet_is_allowed(tmp_path: Path) -> None:
     assert book.findings == []
     assert (
         book.sheets["core"].frame.empty
-        and list(book.sheets["core"].frame.columns) == english_columns("core") + PROVENANCE + PARSED
+        and list(book.sheets["core"].frame.columns) == english_columns("core") + PROVENANCE + PARSED + EXTRA
     )
     assert book.sheets["project"].frame.empty
 

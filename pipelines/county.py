@@ -14,7 +14,10 @@ Trust: the source is someone else's repository, so nothing from it is ever execu
   symlink, a submodule, or whose path is absolute, has "..", ".git" or a backslash is refused, and
   anything outside library/ and reports/ is never read.
 - Every library file is checked against library/manifest.json of the same tag (sha256 and size, and
-  presence both ways) and the staged library passes pipelines.publish.verify_release. Any problem →
+  presence both ways) and the staged library passes pipelines.publish.verify_release. So is every file
+  under reports/ (manifest.json's "reports" list). A release published before manifests listed reports/
+  has nothing to check them against: its reports/ are not received at all (the summary says so), so
+  everything a county holds has been verified. Any problem →
   PullError naming the files; DIR's current copy is not touched (the staging folder is removed).
 - The verified release replaces the current copy by renames (a journal lets an interrupted swap be
   undone on the next run), then the tag is recorded under refs/tags: the mirror's tags are releases
@@ -41,7 +44,17 @@ from typing import Any
 import git
 import pandas as pd
 
-from pipelines.publish import LIBRARY_DIR, MANIFEST, read_manifest, read_table, sha256_file, verify_release
+from pipelines.publish import (
+    LIBRARY_DIR,
+    MANIFEST,
+    REPORTS_DIR,
+    REPORTS_KEY,
+    read_manifest,
+    read_table,
+    sha256_file,
+    verify_release,
+    verify_reports,
+)
 from pipelines.query import ReleaseDiff, render_diff_text
 from pipelines.query import diff as query_diff
 from pipelines.repo import GITATTRIBUTES_LINES, configure_textconv, exclude_paths
@@ -118,6 +131,9 @@ class PullResult:
     files_verified: int  # library files checked against manifest.json
     files_written: int  # library + reports files in the release
     changes: ReleaseDiff | None  # previous release → this one, when the release changed
+    reports_verified: int | None = (
+        None  # reports/ files checked; None: an older release, reports not received
+    )
 
     @property
     def changed(self) -> bool:
@@ -414,7 +430,8 @@ class _BlobReader:
         self.proc.wait()
 
 
-def _manifest_files(manifest_bytes: bytes, tag: str) -> dict[str, dict]:
+def _manifest_files(manifest_bytes: bytes, tag: str) -> tuple[dict[str, dict], dict[str, dict] | None]:
+    """manifest.json's library files and its reports/ list (None in a release made before it had one)."""
     try:
         manifest = json.loads(manifest_bytes.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -427,13 +444,24 @@ def _manifest_files(manifest_bytes: bytes, tag: str) -> dict[str, dict]:
             f"来源版本 {tag} 的 library/manifest.json 没有逐个文件的 sha256 清单（files）",
             files=["library/manifest.json"],
         )
-    return files
+    reports = manifest.get(REPORTS_KEY)
+    if reports is not None and (
+        not isinstance(reports, dict) or not all(isinstance(v, dict) for v in reports.values())
+    ):
+        raise PullError(
+            f"来源版本 {tag} 的 library/manifest.json 中 reports/ 的校验清单格式不对",
+            files=["library/manifest.json"],
+        )
+    return files, reports
 
 
-def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str) -> int:
-    """Write the release into staging, checking library files against the manifest; returns the
-    number of library files verified. PullError (staging left for the caller to remove) on any fault."""
+def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str) -> tuple[int, int | None]:
+    """Write the release into staging, checking library/ and reports/ files against the manifest;
+    returns the numbers of library and reports files verified (None: an older release whose manifest
+    lists no reports — its reports/ are not written). PullError (staging left for the caller to
+    remove) on any fault."""
     prefix = f"{LIBRARY_DIR}/"
+    rprefix = f"{REPORTS_DIR}/"
     manifest_path = f"{prefix}{MANIFEST}"
     by_path = {e.path: e for e in entries}
     if manifest_path not in by_path:
@@ -444,18 +472,19 @@ def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str)
     reader = _BlobReader(into)
     try:
         manifest_bytes = reader.read(by_path[manifest_path].sha, MANIFEST_MAX_BYTES)
-        listed = _manifest_files(manifest_bytes, tag)
-        present = {e.path[len(prefix) :] for e in entries if e.path.startswith(prefix)} - {MANIFEST}
+        listed, reports = _manifest_files(manifest_bytes, tag)
+        if reports is None:  # nothing to verify them against: not received
+            entries = [e for e in entries if not e.path.startswith(rprefix)]
+        expected = {prefix + r: m for r, m in listed.items()}
+        expected |= {rprefix + r: m for r, m in (reports or {}).items()}
+        present = {e.path for e in entries} - {manifest_path}
         problems = [
-            f"manifest.json 列出的文件在来源版本中不存在：{prefix}{r}" for r in sorted(set(listed) - present)
+            f"manifest.json 列出的文件在来源版本中不存在：{r}" for r in sorted(set(expected) - present)
         ]
-        problems += [
-            f"来源版本中的文件不在 manifest.json 中：{prefix}{r}" for r in sorted(present - set(listed))
-        ]
+        problems += [f"来源版本中的文件不在 manifest.json 中：{r}" for r in sorted(present - set(expected))]
         for e in entries:
-            rel = e.path[len(prefix) :] if e.path.startswith(prefix) else None
-            meta = listed.get(rel) if rel is not None else None
-            if rel is not None and rel != MANIFEST and meta is not None and e.size != meta.get("bytes"):
+            meta = expected.get(e.path)
+            if meta is not None and e.size != meta.get("bytes"):
                 problems.append(f"文件大小与 manifest.json 不符（被改动或损坏）：{e.path}")
         if problems:
             raise _refusal(tag, sha, into, problems)
@@ -474,8 +503,7 @@ def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str)
                 for chunk in reader.chunks(e.sha):
                     h.update(chunk)
                     fh.write(chunk)
-            rel = e.path[len(prefix) :] if e.path.startswith(prefix) else None
-            if rel is not None and h.hexdigest() != listed[rel].get("sha256"):
+            if h.hexdigest() != expected[e.path].get("sha256"):
                 problems.append(f"文件内容与 manifest.json 记录的 sha256 不符（被改动或损坏）：{e.path}")
     finally:
         reader.close()
@@ -484,7 +512,7 @@ def _stage(into: Path, staging: Path, entries: list[_Entry], tag: str, sha: str)
     structural = verify_release(staging / LIBRARY_DIR)
     if structural:
         raise _refusal(tag, sha, into, structural)
-    return len(listed)
+    return len(listed), (None if reports is None else len(reports))
 
 
 def _refusal(tag: str, sha: str, into: Path, problems: list[str]) -> PullError:
@@ -592,17 +620,18 @@ def _swap_in(into: Path, staging: Path, state: dict) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _adopt(into: Path, tag: str, commit: str) -> None:
+def _adopt(into: Path, tag: str, commit: str, received: tuple[str, ...] = RELEASE_ROOTS) -> None:
     """Record the verified release: refs/tags/<tag>, the mirror branch, an index matching the files."""
     tag_object = _git(into, "rev-parse", "--verify", f"{FETCH_NS}{tag}").strip()
     _git(into, "update-ref", f"refs/tags/{tag}", tag_object)
     _git(into, "update-ref", f"refs/heads/{MIRROR_BRANCH}", commit)
     _git(into, "symbolic-ref", "HEAD", f"refs/heads/{MIRROR_BRANCH}")
-    # The index holds the whole tree (git status stays clean); paths outside library/ and reports/
-    # are marked skip-worktree, so git never looks for them on disk. read-tree writes no files.
+    # The index holds the whole tree (git status stays clean); paths outside what was received
+    # (library/ and reports/, or library/ only for an older release) are marked skip-worktree, so git
+    # never looks for them on disk. read-tree writes no files.
     _git(into, "read-tree", commit)
     listed = _git(into, "ls-files", "-z").split("\0")
-    outside = [p for p in listed if p and p.split("/", 1)[0] not in RELEASE_ROOTS]
+    outside = [p for p in listed if p and p.split("/", 1)[0] not in received]
     if outside:
         _git(
             into,
@@ -668,7 +697,7 @@ def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResul
                 files=[tag],
             )
         entries = _release_entries(_tree(into, commit), tag)
-        verified = _stage(into, staging, entries, tag, commit)
+        verified, reports_verified = _stage(into, staging, entries, tag, commit)
         manifest = read_manifest(staging / LIBRARY_DIR) or {}
         state: dict[str, Any] = {
             "source": shown_source,
@@ -678,6 +707,7 @@ def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResul
             "schema_version": manifest.get("schema_version"),
             "manifest_sha256": sha256_file(staging / LIBRARY_DIR / MANIFEST),
             "files": len(entries),
+            "reports_verified": reports_verified is not None,
         }
         prev_tag = (state_before or {}).get("tag")
         prev_sha = (state_before or {}).get("sha")
@@ -690,7 +720,7 @@ def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResul
         else:
             status = "new" if state_before is None else ("repaired" if same_release else "updated")
             _swap_in(into, staging, state)
-        _adopt(into, tag, commit)
+        _adopt(into, tag, commit, received=RELEASE_ROOTS if reports_verified is not None else (LIBRARY_DIR,))
     finally:
         with contextlib.suppress(OSError, subprocess.CalledProcessError):
             _drop_scratch_refs(into)
@@ -711,8 +741,9 @@ def _pull(src: str, ref: str | None, into: Path, shown_source: str) -> PullResul
         previous_tag=prev_tag,
         previous_sha=prev_sha,
         files_verified=verified,
-        files_written=len(entries),
+        files_written=verified + 1 + (reports_verified or 0),
         changes=changes,
+        reports_verified=reports_verified,
     )
 
 
@@ -721,6 +752,8 @@ def pull_summary_text(result: PullResult) -> str:
     where = f"{result.tag}（提交 {result.sha[:10]}"
     where += f"，{result.year} 年度）" if result.year else "）"
     checked = f"逐个核对 manifest.json 的 sha256：{result.files_verified} 个文件全部一致"
+    if result.reports_verified is not None:
+        checked += f"，reports/ 中 {result.reports_verified} 个文件全部一致"
     lines = []
     if result.status == "unchanged":
         lines.append(f"已是最新：{result.into} 中已是 {where}，未做任何改动。{checked}。")
@@ -730,6 +763,11 @@ def pull_summary_text(result: PullResult) -> str:
         lines.append(f"已获取上级指标库 {where}到 {result.into}。{checked}。")
     else:
         lines.append(f"已从 {result.previous_tag or result.previous_sha} 更新到 {where}。{checked}。")
+    if result.reports_verified is None:
+        lines.append(
+            f"注意：{result.tag} 是较早的发布，其 manifest.json 没有 reports/ 的校验值，无法核对，"
+            "因此未获取 reports/（年度报告请向市财政局索取较新的版本）；library/ 已全部核对"
+        )
     lines.append(f"来源：{result.source}")
     lib = result.into / LIBRARY_DIR
     lines.append(f"读取：pandas.read_parquet('{lib / 'indicators'}')；git -C {result.into} log -p 查看变更")
@@ -746,6 +784,8 @@ def verify_upstream(into: Path) -> list[str]:
     if state is None:
         return [f"{into} 中还没有获取过上级指标库（请先运行 indicators pull）"]
     problems = verify_release(into / LIBRARY_DIR)
+    if state.get("reports_verified", False):
+        problems += verify_reports(into / REPORTS_DIR, read_manifest(into / LIBRARY_DIR) or {})
     manifest = into / LIBRARY_DIR / MANIFEST
     if manifest.is_file() and sha256_file(manifest) != state.get("manifest_sha256"):
         problems.append(f"library/manifest.json 与获取时（{state.get('tag')}）不同，被改动过")

@@ -45,6 +45,10 @@ from schemas.library import (
 
 MANIFEST = "manifest.json"
 LIBRARY_DIR = "library"
+REPORTS_DIR = "reports"
+# manifest.json's list of every file under reports/ (paths relative to reports/, all years), added when
+# the release is published; releases made before it have no such key (their reports are not covered).
+REPORTS_KEY = "reports"
 STAGING_DIR = ".library-staging"
 PREVIOUS_DIR = ".library-previous"
 ACCOUNTING_KEYS = ("read", "library", "noncore", "excluded", "rejected")
@@ -303,7 +307,7 @@ def write_release(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ValueError(f"发布目录 {out_dir} 不是空目录，拒绝写入")
     rows = _check_accounting(accounting)
-    reserved = {"schema_version", "year", "release", "rows", "tables", "files", "years"}
+    reserved = {"schema_version", "year", "release", "rows", "tables", "files", "years", REPORTS_KEY}
     clash = sorted(reserved & set(extra or {}))
     if clash:
         raise ValueError(f"manifest 附加字段与保留字段重名：{clash}")
@@ -587,6 +591,52 @@ def _consistency_problems(tables: dict[str, pd.DataFrame], manifest: dict) -> li
                 f"manifest.json 记录{label} {rows[outcome]} 行，但 {year} 年度未入库清单中有 {n} 行"
             )
     return problems
+
+
+# --- reports -----------------------------------------------------------------------------------------
+
+
+def file_entries(files: dict[str, Path]) -> dict[str, dict]:
+    """rel → {"sha256", "bytes"} for manifest.json, in a fixed order."""
+    return {rel: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for rel, p in sorted(files.items())}
+
+
+def files_under(folder: Path) -> dict[str, Path]:
+    """Every file under folder by its POSIX path relative to it ({} when the folder is missing)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def record_reports(library_dir: Path, reports: dict[str, Path]) -> dict:
+    """Rewrite library_dir/manifest.json with the sha256 of every reports/ file (rel → path, relative
+    to reports/); returns the new manifest."""
+    manifest = read_manifest(library_dir)
+    if manifest is None:
+        raise ValueError(f"缺少 manifest.json：{library_dir}")
+    manifest[REPORTS_KEY] = file_entries(reports)
+    _write_file(Path(library_dir) / MANIFEST, manifest_text(manifest).encode("utf-8"))
+    return manifest
+
+
+def verify_reports(reports_dir: Path, manifest: dict) -> list[str]:
+    """reports/ against manifest.json's reports list, both ways and byte for byte; [] when sound.
+    A manifest without the list (an older release) gives one problem saying reports are not covered."""
+    listed = manifest.get(REPORTS_KEY)
+    if not isinstance(listed, dict):
+        return ["manifest.json 没有 reports/ 的逐个文件校验值（旧版本的发布），reports/ 无法核对"]
+    present = files_under(reports_dir)
+    problems = [f"文件不在 manifest.json 中：reports/{rel}" for rel in present if rel not in listed]
+    problems += [
+        f"manifest.json 列出的文件不存在：reports/{rel}" for rel in sorted(listed) if rel not in present
+    ]
+    for rel in sorted(set(listed) & set(present)):
+        meta = listed[rel] if isinstance(listed[rel], dict) else {}
+        path = present[rel]
+        if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
+            problems.append(f"文件内容与 manifest.json 的 sha256 不符（被改动或损坏）：reports/{rel}")
+    return _clip(problems, "reports/ 校验")
 
 
 # --- atomic publish ---------------------------------------------------------------------------------

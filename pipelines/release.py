@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import git
 import pandas as pd
 
 from pipelines import publish
@@ -79,19 +80,24 @@ def load_previous(repo_root: Path, year: int) -> PreviousRelease:
     from pipelines.query import indicators_at
 
     repo = open_repo(repo_root)
-    publish.recover_interrupted(repo_root)
-    ensure_clean(repo)
-    tables = publish.load_library(repo_root / publish.LIBRARY_DIR)
-    earlier = [t for t in release_tags(repo) if t.year < year]
-    latest = release_tags(repo)[-1] if release_tags(repo) else None
+    # Under the rebuild lock (joined when the whole run holds it): another run's publish may not be
+    # half-way through the swap this reads or recovers.
+    with rebuild_lock(repo_root, join=True):
+        publish.recover_interrupted(repo_root)
+        ensure_clean(repo)
+        base = head_sha(repo_root)
+        tables = publish.load_library(repo_root / publish.LIBRARY_DIR)
+        tags = release_tags(repo)
+    earlier = [t for t in tags if t.year < year]
+    latest = tags[-1] if tags else None
     if not earlier:
-        return PreviousRelease(tables, head_sha(repo_root), None, "")
+        return PreviousRelease(tables, base, None, "")
     base_tag = earlier[-1]
     if tables is not None and latest is not None and latest.tag == base_tag.tag:
         baseline = tables.indicators  # the usual case: no re-publication of this year yet
     else:
         baseline = indicators_at(repo, base_tag.tag)
-    return PreviousRelease(tables, head_sha(repo_root), baseline, base_tag.tag)
+    return PreviousRelease(tables, base, baseline, base_tag.tag)
 
 
 def stage_release(
@@ -99,11 +105,13 @@ def stage_release(
 ) -> StagedRelease:
     repo_root = Path(repo_root)
     exclude_paths(repo_root, publish_excludes())
-    for leftover in (repo_root / publish.STAGING_DIR, repo_root / REPORTS_STAGING):
-        shutil.rmtree(leftover, ignore_errors=True)
-    manifest = publish.write_release(
-        tables, repo_root / publish.STAGING_DIR, year=year, accounting=accounting
-    )
+    # The staging folders are shared by every run of this repo: only the lock holder may clear them.
+    with rebuild_lock(repo_root, join=True):
+        for leftover in (repo_root / publish.STAGING_DIR, repo_root / REPORTS_STAGING):
+            shutil.rmtree(leftover, ignore_errors=True)
+        manifest = publish.write_release(
+            tables, repo_root / publish.STAGING_DIR, year=year, accounting=accounting
+        )
     staged = StagedRelease(year, repo_root, manifest, base_sha, dict(accounting))
     staged.reports_dir.mkdir(parents=True, exist_ok=True)
     return staged
@@ -120,23 +128,44 @@ def discard_staged(staged: StagedRelease) -> None:
 
 
 def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
-    """Swap the staged library and report in, commit library/ and reports/, tag vY (or vY.N)."""
+    """Swap the staged library and report in, commit library/ and reports/, tag vY (or vY.N).
+
+    Under the rebuild lock: refuses when the library moved on since this run read it, or when the
+    staging folder no longer holds what this run wrote (another run restaged it). manifest.json gets
+    the sha256 of every file under reports/ (all years) before the swap. After the commit the tag is
+    checked to hold exactly this run's manifest: a run never reports a release it did not publish.
+    """
     root = staged.repo_root
     repo = open_repo(root)
-    with rebuild_lock(root):
+    with rebuild_lock(root, join=True):
         ensure_clean(repo)
         if head_sha(root) != staged.base_sha:
-            raise ConcurrentReleaseError("指标库在本次重建读取之后已被另一次重建发布，请重新运行重建")
+            raise ConcurrentReleaseError(
+                "指标库在本次重建读取之后已被另一次重建发布，本次未发布，已发布的指标库保持不变；请重新运行重建"
+            )
+        on_disk = publish.read_manifest(staged.library_dir)
+        if on_disk is None or publish.manifest_text(on_disk) != publish.manifest_text(staged.manifest):
+            raise ConcurrentReleaseError(
+                "暂存的新版本已被另一次重建替换，本次未发布，已发布的指标库保持不变；请重新运行重建"
+            )
+        reports_root = root / publish.REPORTS_DIR
+        prefix = f"{staged.year}/"
+        reports = {r: p for r, p in publish.files_under(reports_root).items() if not r.startswith(prefix)}
+        reports |= {prefix + r: p for r, p in publish.files_under(staged.reports_dir).items()}
+        manifest = publish.record_reports(staged.library_dir, reports)
         problems = publish.verify_release(staged.library_dir)
         if problems:
             raise publish.PublishError(problems)
         library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR
-        reports = root / "reports" / str(staged.year)
+        year_reports = reports_root / str(staged.year)
         try:
             publish._swap(staged.library_dir, library, previous)
-            shutil.rmtree(reports, ignore_errors=True)
-            reports.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(staged.reports_dir), str(reports))
+            shutil.rmtree(year_reports, ignore_errors=True)
+            year_reports.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(staged.reports_dir), str(year_reports))
+            problems = publish.verify_reports(reports_root, manifest)
+            if problems:
+                raise publish.PublishError(problems)
             counts = {**changes.counts(), **staged.accounting}
             result = commit_release(repo, staged.year, counts, message_extra=_details(changes))
         except BaseException:
@@ -145,7 +174,27 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
         finally:
             shutil.rmtree(previous, ignore_errors=True)
             shutil.rmtree(root / REPORTS_STAGING, ignore_errors=True)
+        staged.manifest = manifest
+        check_published(repo, result, manifest)
     return result
+
+
+def check_published(repo: git.Repo, result: CommitResult, manifest: dict) -> None:
+    """The commit (and tag) this run reports hold this run's manifest.json, byte for byte."""
+    expected = publish.manifest_text(manifest)
+    where = result.tag if result.committed and result.tag else result.sha
+    try:
+        tagged = repo.git.rev_parse(f"{result.tag}^{{commit}}") if result.committed and result.tag else None
+        shown = repo.git.show(
+            f"{result.sha}:{publish.LIBRARY_DIR}/{publish.MANIFEST}", strip_newline_in_stdout=False
+        )
+    except git.GitCommandError:
+        tagged, shown = None, ""
+    if (result.committed and tagged != result.sha) or shown != expected:
+        raise ConcurrentReleaseError(
+            f"版本 {where} 中的指标库不是本次重建写入的（可能有另一个进程同时写入了仓库），"
+            "本次重建不把它报告为自己的发布；请检查 git log 后重新运行重建"
+        )
 
 
 def _restore_head(repo, root: Path) -> None:

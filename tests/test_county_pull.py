@@ -21,7 +21,14 @@ import pytest
 from pipelines import county
 from pipelines.county import PullError, pull, pull_summary_text, upstream_indicators, upstream_state
 from pipelines.export import export_library
-from pipelines.publish import LIBRARY_DIR, publish_atomically, read_table, verify_release
+from pipelines.publish import (
+    LIBRARY_DIR,
+    files_under,
+    publish_atomically,
+    read_table,
+    record_reports,
+    verify_release,
+)
 from pipelines.query import diff as query_diff
 from pipelines.query import indicators_at
 from pipelines.repo import commit_release, open_repo
@@ -65,6 +72,7 @@ def release(root: Path, year: int, inds: list[dict], uses: list[dict], sets: lis
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# {year} 年度指标库变更\n", encoding="utf-8")
     (log.parent / "某局：2026_反馈.md").write_text("中文文件名\n", encoding="utf-8")
+    record_reports(root / LIBRARY_DIR, files_under(root / "reports"))  # as publish_release does
     result = commit_release(open_repo(root), year, {})
     assert result.committed
     return result.tag

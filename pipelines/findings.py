@@ -87,7 +87,7 @@ def make_finding(
 
 @dataclass
 class FindingGroup:
-    """Identical problems (same file, sheet, code and column) reported once with a count."""
+    """Identical problems (same file, sheet, code, column and message) reported once with a count."""
 
     file: str
     sheet: str
@@ -98,6 +98,7 @@ class FindingGroup:
     fix: str
     count: int
     cells: list[str] = dataclass_field(default_factory=list)  # the first GROUP_SAMPLE cells
+    first_row: int = 0  # the Excel row of its first cell: groups of one rule are listed top to bottom
 
     @property
     def cells_zh(self) -> str:
@@ -113,17 +114,30 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
-    groups: dict[tuple[str, str, str, str], FindingGroup] = {}
+    """One group per distinct problem. The message is part of the key: "项目“甲”缺少质量指标" and
+    "项目“丙”缺少数量指标" are two problems, and a group's message must be true of every cell it lists."""
+    groups: dict[tuple[str, str, str, str, str], FindingGroup] = {}
     for f in sort_findings(findings):
-        key = (f.file, f.sheet, f.code, f.field)
+        key = (f.file, f.sheet, f.code, f.field, f.message)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = FindingGroup(f.file, f.sheet, f.code, f.severity, f.field, f.message, f.fix, 0)
+            g = groups[key] = FindingGroup(
+                f.file, f.sheet, f.code, f.severity, f.field, f.message, f.fix, 0, first_row=f.row or 0
+            )
         g.count += 1
         if len(g.cells) < GROUP_SAMPLE and f.cell:
             g.cells.append(f.cell)
     return sorted(
-        groups.values(), key=lambda g: (g.file, SEVERITY_ORDER.get(g.severity, 9), g.sheet, g.code, g.field)
+        groups.values(),
+        key=lambda g: (
+            g.file,
+            SEVERITY_ORDER.get(g.severity, 9),
+            g.sheet,
+            g.code,
+            g.field,
+            g.cells[:1],
+            g.message,
+        ),
     )
 
 

@@ -19,11 +19,18 @@ import pandera.pandas as pa
 
 from pipelines.findings import Finding, make_finding
 from pipelines.frames import compact_text_columns, release_free_memory
-from pipelines.read import Workbook
+from pipelines.markers import strip_markers
+from pipelines.read import PARSED_COLUMNS, Workbook
 from pipelines.text import clean_text, compact
-from schemas.rules import run_rules
+from schemas.rules import ROW_ERROR_RULES, run_rules
 from schemas.submission import CHECK_CODES, ROW_MODELS, DeptInfoModel
-from schemas.vocab import INDICATOR_SHEETS, reference, resolve_framework, resolve_vocab
+from schemas.vocab import (
+    INDICATOR_SHEETS,
+    function_codes,
+    reference,
+    resolve_framework,
+    resolve_vocab,
+)
 
 OUTCOMES = ("library", "noncore", "excluded", "rejected")
 # Closed vocabularies whose unknown values only warn (W213): the row can still be used.
@@ -175,9 +182,43 @@ def _map_unique(series: pd.Series, fn) -> pd.Series:
     return series.map(dict(zip(uniques, (fn(u) for u in uniques), strict=True)))
 
 
-def canonicalize_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Clean text and resolve every vocabulary to its canonical value (unknown values kept as typed)."""
-    rows = rows.copy()
+def indicator_columns() -> list[str]:
+    """Every column any indicator sheet can carry, plus what the reader parses: a workbook may file only
+    some sheets and some optional columns, and every rule must still find its columns (as empty)."""
+    ref = reference()
+    names = [c.column for kind in INDICATOR_SHEETS for c in ref.columns[kind]]
+    return list(dict.fromkeys([*names, *PARSED_COLUMNS]))
+
+
+def _with_all_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in indicator_columns() if c not in rows.columns]
+    if not missing:
+        return rows
+    filler = {c: (np.nan if c == "target_value" else "") for c in missing}
+    return rows.assign(**filler)
+
+
+def _mark_function_codes(rows: pd.DataFrame, rules_dir: str | None) -> None:
+    """Which codes are known in any list (SPEC §3: current ∪ older edition ∪ PATH/rules/, overriding):
+    function_class_listed (the 类, R105), function_code_listed and its known parent (W211)."""
+    codes = function_codes(rules_dir)
+    uniques = pd.unique(rows["function_code"])
+    listed = {c: c in codes for c in uniques}
+    classes = {c: c[:3] in codes for c in uniques}
+    parents = {c: (c[:5] if len(c) == 7 and c[:5] in codes else c[:3]) for c in uniques}
+    rows["function_code_listed"] = rows["function_code"].map(listed).astype(bool)
+    rows["function_class_listed"] = rows["function_code"].map(classes).astype(bool)
+    rows["function_code_parent"] = rows["function_code"].map(parents)
+
+
+def canonicalize_rows(rows: pd.DataFrame, rules_dir: str | Path | None = None) -> pd.DataFrame:
+    """Clean text and resolve every vocabulary to its canonical value (unknown values kept as typed).
+
+    Names lose their template markers here, before any key is made; the wording as written is kept in
+    name_as_written (empty when unchanged) and what was removed in name_markers.
+    """
+    rows = _with_all_columns(rows.copy())
+    stripped = _map_unique(rows["name"].astype(str), strip_markers)
     text_columns = [
         c
         for c in rows.columns
@@ -185,11 +226,17 @@ def canonicalize_rows(rows: pd.DataFrame) -> pd.DataFrame:
     ]
     for column in text_columns:
         rows[column] = _map_unique(rows[column].astype(str), clean_text)
+    changed = stripped.map(lambda s: s.changed).astype(bool)
+    rows["name_as_written"] = rows["name"].where(changed, "")
+    rows["name_markers"] = stripped.map(lambda s: "、".join(s.removed))
+    rows["name"] = stripped.map(lambda s: s.name).where(changed, rows["name"])
 
     pairs = rows[["level1", "level2"]].drop_duplicates()
     resolved = {(a, b): resolve_framework(a, b) for a, b in pairs.itertuples(index=False)}
     keys = list(zip(rows["level1"], rows["level2"], strict=True))
     rows["framework_note"] = [resolved[k].note_zh for k in keys]
+    rows["level1_inferred"] = [bool(not k[0] and resolved[k].level1_inferred) for k in keys]
+    rows["level2_as_written"] = rows["level2"]
     rows["level1"] = [resolved[k].level1 if k[0] or resolved[k].level1_ok else "" for k in keys]
     rows["level2"] = [resolved[k].level2 if k[1] or resolved[k].level2_ok else "" for k in keys]
 
@@ -209,6 +256,7 @@ def canonicalize_rows(rows: pd.DataFrame) -> pd.DataFrame:
     rows["nature"] = rows["nature"].where(rows["nature"] != "", inferred)
 
     rows["function_code"] = _map_unique(rows["function_code"], lambda v: re.sub(r"[\s\-.．·]", "", v))
+    _mark_function_codes(rows, str(rules_dir) if rules_dir else None)
     rows["library_id"] = _map_unique(rows["library_id"], lambda v: compact(v).upper())
     rows["weight_value"] = pd.to_numeric(rows["weight"].str.rstrip("分%"), errors="coerce")
     return rows
@@ -329,6 +377,8 @@ def library_reference_findings(
         & (referencing["dept_code"] != (finance_dept or ""))
     ]
     by_id = indicators.set_index("indicator_id")
+    keeping = referencing[known & (referencing["change_type"] == "沿用")]
+    hits += kept_wording_hits(keeping, by_id)
     for idx, lib_id, dept in zip(changing.index, changing["library_id"], changing["dept_code"], strict=True):
         if "origin" in by_id.columns and by_id.at[lib_id, "origin"] == "上级":
             hits.append(_hits([idx], "R114", "library_id"))
@@ -338,6 +388,53 @@ def library_reference_findings(
             owners = "、".join(by_id.at[lib_id, "departments"]) or "无"
             hits.append(_hits([idx], "R110", "library_id", detail=owners))
     return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters)
+
+
+def _name_form(text: str) -> str:
+    from pipelines.normalize import base_form, normalize_name
+
+    return base_form(normalize_name(text)[0])
+
+
+def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.DataFrame]:
+    """沿用 keeps an indicator as published: R116 when the name (normalized) is none of that indicator's
+    names, W219 when the definition or the unit differs. Both wordings are named: a rename needs 修改."""
+    if keeping.empty:
+        return []
+    from pipelines.normalize import normalize_unit
+
+    out = []
+    for idx, lib_id, name, definition, unit in zip(
+        keeping.index,
+        keeping["library_id"],
+        keeping["name"],
+        keeping["definition"],
+        keeping["unit"],
+        strict=True,
+    ):
+        entry = by_id.loc[lib_id]
+        if isinstance(entry, pd.DataFrame):  # the same id twice (a county's view): the first row speaks
+            entry = entry.iloc[0]
+        lib_name = str(entry.get("name", ""))
+        aliases = entry.get("aliases", ())
+        known_names = {
+            _name_form(lib_name),
+            *(_name_form(str(a)) for a in (aliases if aliases is not None else ())),
+        }
+        if name and _name_form(name) not in known_names:
+            out.append(_hits([idx], "R116", "name", value=name, detail=lib_name))
+            continue
+        differences = []
+        lib_definition = str(entry.get("definition", ""))
+        if definition and lib_definition and compact(definition) != compact(lib_definition):
+            differences.append(f"指标解释为“{definition[:40]}”，指标库为“{lib_definition[:40]}”")
+        lib_unit = str(entry.get("unit", ""))
+        if unit and lib_unit and normalize_unit(unit) != normalize_unit(lib_unit):
+            differences.append(f"计量单位为“{unit}”，指标库为“{lib_unit}”")
+        if differences:
+            column = "definition" if len(differences) == 2 or "指标解释" in differences[0] else "unit"
+            out.append(_hits([idx], "W219", column, value=lib_id, detail="；".join(differences)))
+    return out
 
 
 def warning_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
@@ -354,12 +451,94 @@ def warning_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
         found = _hits(unknown.index, "W213", column, detail="、".join(ref.vocab_values[vocab]))
         found["value"] = unknown[f"{column}_raw"].to_numpy()
         hits.append(found)
-    noted = kept[kept["framework_note"] != ""]
+    hits += reinterpretation_hits(rows[rows["file_error"] == ""])
+    return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters) if hits else []
+
+
+def _unit_from_name(name: str) -> str:
+    from pipelines.normalize import normalize_name  # the step that moves it; imported late (heavy module)
+
+    return normalize_name(name)[1]
+
+
+def reinterpretation_hits(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """SPEC §3, nothing changed silently: an info finding on the row for every reinterpretation — old or
+    short framework labels (I401), a 一级 filled from an empty cell, template markers taken out of a name,
+    a unit read from the end of a name (I404). Rejected rows get them too: they explain what was judged."""
+    hits = []
+    noted = rows[rows["framework_note"] != ""]
     if not noted.empty:
         found = _hits(noted.index, "I401", "level1")
         found["detail"] = noted["framework_note"].to_numpy()
         hits.append(found)
-    return hits_to_findings(rows, pd.concat(hits, ignore_index=True), letters) if hits else []
+    inferred = rows[rows["level1_inferred"]]
+    if not inferred.empty:
+        found = _hits(inferred.index, "I404", "level1", value="（空）")
+        found["detail"] = [
+            f"“{l1}”（由二级指标“{l2}”推定）"
+            for l1, l2 in zip(inferred["level1"], inferred["level2_as_written"], strict=True)
+        ]
+        hits.append(found)
+    marked = rows[rows["name_as_written"] != ""]
+    if not marked.empty:
+        found = _hits(marked.index, "I404", "name")
+        found["value"] = marked["name_as_written"].to_numpy()
+        found["detail"] = [
+            f"“{name}”（去掉了模板标记 {removed}）"
+            for name, removed in zip(marked["name"], marked["name_markers"], strict=True)
+        ]
+        hits.append(found)
+    units = _map_unique(rows["name"], _unit_from_name)
+    with_unit = rows[units != ""]
+    if not with_unit.empty:
+        from pipelines.normalize import normalize_name
+
+        found = _hits(with_unit.index, "I404", "name")
+        found["value"] = with_unit["name"].to_numpy()
+        found["detail"] = [
+            f"“{normalize_name(name)[0]}”，末尾括号中的“{unit}”作为计量单位"
+            for name, unit in zip(with_unit["name"], units[with_unit.index], strict=True)
+        ]
+        hits.append(found)
+    return hits
+
+
+# Characters whose folding is worth a word (I402): Traditional Chinese and full-width letters and digits.
+# Chinese full-width punctuation (，：（）) is ordinary writing and folded without a note.
+_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
+def _folded(text: str) -> bool:
+    from pipelines.text import to_simplified
+
+    return bool(text) and (bool(_FULLWIDTH_ALNUM.search(text)) or to_simplified(text) != text)
+
+
+def normalization_findings(workbooks: Sequence[Workbook], letters: Letters) -> list[Finding]:
+    """I402, once per sheet (never per cell: a Traditional workbook would drown its real problems): how
+    many cells were read as Simplified / half-width, with the first example."""
+    out = []
+    for wb in workbooks:
+        if not wb.readable:
+            continue
+        for sheet in wb.sheets.values():
+            frame = sheet.frame
+            count, example = 0, ""
+            for column in [c for c in sheet.columns if c in frame.columns]:
+                values = frame[column]
+                if values.dtype == float:
+                    continue
+                uniques = pd.unique(values.astype(str))
+                folded = {u for u in uniques if _folded(u)}
+                if folded:
+                    mask = values.astype(str).isin(folded)
+                    count += int(mask.sum())
+                    if not example:
+                        first = str(values[mask].iloc[0])
+                        example = f"“{first[:20]}”→“{clean_text(first)[:20]}”"
+            if count:
+                out.append(make_finding("I402", wb.file, sheet=sheet.sheet_name, value=count, detail=example))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,8 +552,13 @@ def validate_workbooks(
     year: int | None = None,
     finance_dept: str | None = None,
     indicators: pd.DataFrame | None = None,
+    rules_dir: str | Path | None = None,
 ) -> ValidationResult:
-    """Validate a set of workbooks together (duplicate departments are only visible together)."""
+    """Validate a set of workbooks together (duplicate departments are only visible together).
+
+    `rules_dir` is the deployment repo's rules/ folder: its function_classification.csv (the bureau's own
+    list of the year) adds to and overrides the shipped lists of function codes.
+    """
     findings: list[Finding] = []
     statuses: list[FileStatus] = []
     infos: dict[str, dict[str, str]] = {}
@@ -427,7 +611,8 @@ def validate_workbooks(
     if not frames:
         empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
         return ValidationResult(empty, findings, statuses, _departments(statuses, infos))
-    rows = canonicalize_rows(stack_rows(frames))
+    set_aside_files = {s.file for s in statuses if s.file_errors}
+    rows = canonicalize_rows(stack_rows(frames), rules_dir)
     rows["rejected"] = rows["file_error"] != ""
 
     # R113: 共性指标 rows outside the finance bureau's workbook.
@@ -440,10 +625,14 @@ def validate_workbooks(
     checkable = rows[~rows["rejected"]]
     row_findings += schema_findings(checkable, letters)
     row_findings += library_reference_findings(checkable, indicators, finance_dept, letters)
+    row_error_hits = [rule(checkable) for rule in ROW_ERROR_RULES.values()]
+    row_error_hits = [h for h in row_error_hits if not h.empty]
+    if row_error_hits:
+        row_findings += hits_to_findings(rows, pd.concat(row_error_hits, ignore_index=True), letters)
 
     # Outcome: rejected (any row error) > noncore (纳入指标库=否) > excluded (phase, not one-off) > library.
     errors = pd.DataFrame(
-        [(f.file, f.sheet, f.row, f.code, f.message) for f in row_findings],
+        [(f.file, f.sheet, f.row, f.code, f.message) for f in row_findings if f.severity == "row_error"],
         columns=["source_file", "source_sheet", "source_row", "code", "message"],
     )
     reasons = errors.groupby(["source_file", "source_sheet", "source_row"]).agg(
@@ -455,7 +644,11 @@ def validate_workbooks(
     rows["reasons"] = rows["reasons"].fillna("")
     file_reject = rows["file_error"] != ""
     rows.loc[file_reject, "reason_codes"] = rows.loc[file_reject, "file_error"]
-    rows.loc[file_reject, "reasons"] = "整个工作簿未通过文件检查：" + rows.loc[file_reject, "file_error"]
+    rows.loc[file_reject, "reasons"] = (
+        rows.loc[file_reject, "source_file"]
+        .map(set_aside_reasons(findings))
+        .fillna("整个工作簿未通过文件检查")
+    )
     rows["rejected"] = rows["reason_codes"] != ""
 
     noncore = ~rows["rejected"] & (rows["include"] == "否")
@@ -476,11 +669,21 @@ def validate_workbooks(
         rows.loc[mask, "reasons"] = reference().findings[code].rule_zh
 
     findings += row_findings + excluded_findings + warning_findings(rows, letters)
+    findings += normalization_findings([wb for wb in workbooks if wb.file not in set_aside_files], letters)
     # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
     result = ValidationResult(compact_text_columns(rows), findings, statuses, _departments(statuses, infos))
     del rows
     release_free_memory()  # the checks' working copies are gone: give their pages to the next step
     return result
+
+
+def set_aside_reasons(findings: Iterable[Finding]) -> dict[str, str]:
+    """file → why the whole workbook was set aside, in words (the rules broken), for its rows' reasons."""
+    texts: dict[str, dict[str, None]] = {}
+    for f in findings:
+        if f.severity == "file_error":
+            texts.setdefault(f.file, {})[f.message] = None
+    return {file: "整个工作簿未通过文件检查：" + "；".join(messages) for file, messages in texts.items()}
 
 
 def _departments(statuses: Iterable[FileStatus], infos: dict[str, dict[str, str]]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ located findings. RULES lists them in the order they are reported.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -179,11 +180,14 @@ def phase_name_marked(rows: pd.DataFrame) -> pd.DataFrame:
 
 def function_code_in_catalogue(rows: pd.DataFrame) -> pd.DataFrame:
     """W211: a 款/项 code missing from the catalogue whose 类 is known (the list changes every year)."""
-    codes = _REF.function_codes
     kept = rows[~rows["rejected"] & (rows["function_code"].str.len() > 3)]
-    unknown = ~kept["function_code"].isin(codes.keys())
-    hit = kept[unknown]
-    parent = hit["function_code"].map(lambda c: c[:5] if c[:5] in codes and len(c) == 7 else c[:3])
+    if "function_code_listed" in kept:  # known in any list: shipped, older edition, the bureau's own
+        hit = kept[~kept["function_code_listed"].astype(bool)]
+        parent = hit["function_code_parent"]
+    else:
+        codes = _REF.function_codes
+        hit = kept[~kept["function_code"].isin(codes.keys())]
+        parent = hit["function_code"].map(lambda c: c[:5] if c[:5] in codes and len(c) == 7 else c[:3])
     return _hits(hit, "W211", "function_code", hit["function_code"], parent)
 
 
@@ -207,6 +211,97 @@ def quantitative_has_unit(rows: pd.DataFrame) -> pd.DataFrame:
     return _hits(kept, "W214", "unit")
 
 
+def _rate_kinds(rows: pd.DataFrame) -> pd.Series:
+    """What each row's name measures as a percentage (rate_names.csv): satisfaction / bounded / unbounded / ""."""
+    names = rows["name"]
+    uniques = pd.unique(names)
+    return names.map(dict(zip(uniques, (_REF.rate_kind(n)[0] for n in uniques), strict=True)))
+
+
+def _rate_endings(names: pd.Series) -> pd.Series:
+    return names.map(lambda n: _REF.rate_kind(n)[1])
+
+
+PERCENT_UNITS = frozenset({"%", "百分比", "百分率"})
+
+
+def percent_target_over_100(rows: pd.DataFrame) -> pd.DataFrame:
+    """R115 (row error): a 满意度 or part-of-a-whole rate (合格率, 覆盖率 …) whose percentage target is above
+    100. Growth-like rates (增长率, 完成率 …) are declared unbounded in rate_names.csv and never judged."""
+    candidates = rows[rows["target_value"].notna() & (rows["target_value"] > 100)]
+    if candidates.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    kinds = _rate_kinds(candidates)
+    unit = candidates["unit"].str.replace(" ", "", regex=False)
+    percent = (
+        unit.isin(PERCENT_UNITS)
+        | (candidates["target_unit"] == "%")
+        | ((unit == "") & (candidates["target_unit"] == ""))  # a rate with no unit is a percentage
+    )
+    hit = candidates[kinds.isin(("satisfaction", "bounded")) & percent]
+    return _hits(hit, "R115", "target", hit["target"], _rate_endings(hit["name"]))
+
+
+ROW_ERROR_RULES: dict[str, Rule] = {"percent_target_over_100": percent_target_over_100}
+
+
+def satisfaction_filed_as_satisfaction(rows: pd.DataFrame) -> pd.DataFrame:
+    """W218: a 满意度-like name (满意度, 满意率) filed under 产出指标 or 效益指标."""
+    kept = rows[~rows["rejected"] & rows["level1"].isin(("产出指标", "效益指标"))]
+    if kept.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    hit = kept[_rate_kinds(kept) == "satisfaction"]
+    return _hits(hit, "W218", "name", hit["name"], hit["level1"])
+
+
+_HISTORY_NUMBER = re.compile(r"^(?:[≥≤><]=?|=)?\s*(-?\d+(?:\.\d+)?)\s*(\S{0,6})$")
+
+
+def _last_history(history_json: str) -> tuple[str, float, str] | None:
+    """(year, value, unit) of the latest year of a 历史值 cell when it is a plain number, else None."""
+    try:
+        history = json.loads(history_json) if history_json else {}
+    except ValueError:
+        return None
+    years = sorted(y for y in history if y)
+    if not years:
+        return None
+    match = _HISTORY_NUMBER.match(str(history[years[-1]]).replace(" ", ""))
+    if not match:
+        return None
+    return years[-1], float(match.group(1)), match.group(2)
+
+
+def target_not_below_history(rows: pd.DataFrame) -> pd.DataFrame:
+    """W215 (从严从高): a ≥ target below the latest 历史值 of the row, or a ≤ target above it (same unit)."""
+    kept = rows[
+        ~rows["rejected"]
+        & rows["target_value"].notna()
+        & rows["symbol"].isin(("≥", ">", "≤", "<"))
+        & (rows["history_json"] != "")
+        & (rows["history_json"] != "{}")
+    ]
+    if kept.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    uniques = pd.unique(kept["history_json"])
+    last = kept["history_json"].map(dict(zip(uniques, (_last_history(u) for u in uniques), strict=True)))
+    flagged, details = [], []
+    for idx, past, symbol, target, unit, target_unit in zip(
+        kept.index, last, kept["symbol"], kept["target_value"], kept["unit"], kept["target_unit"], strict=True
+    ):
+        if past is None:
+            continue
+        year, value, past_unit = past
+        if past_unit and past_unit not in (unit.replace(" ", ""), target_unit):
+            continue  # another unit: not comparable
+        worse = target < value if symbol in ("≥", ">") else target > value
+        if worse:
+            flagged.append(idx)
+            details.append(f"{year}年 {value:g}{past_unit}")
+    hit = kept.loc[flagged]
+    return _hits(hit, "W215", "target", hit["target"], pd.Series(details, index=hit.index, dtype=object))
+
+
 RULES: dict[str, Rule] = {
     "project_indicator_count": project_indicator_count,
     "project_has_output_and_effect": project_has_output_and_effect,
@@ -219,6 +314,8 @@ RULES: dict[str, Rule] = {
     "function_code_in_catalogue": function_code_in_catalogue,
     "symbol_matches_target": symbol_matches_target,
     "quantitative_has_unit": quantitative_has_unit,
+    "satisfaction_filed_as_satisfaction": satisfaction_filed_as_satisfaction,
+    "target_not_below_history": target_not_below_history,
 }
 
 

@@ -26,7 +26,7 @@ CHECK_CODES: dict[str, tuple[str, str | None]] = {
     "level1_in_framework": ("R102", None),
     "symbol_known": ("R106", None),
     "function_code_format": ("R104", None),
-    "function_class_known": ("R105", None),
+    "function_class_known": ("R105", "function_code"),
     "dept_code_digits": ("F008", None),
     "level2_under_level1": ("R103", "level2"),
     "quantitative_target_is_number": ("R107", "target"),
@@ -136,11 +136,17 @@ class _ProjectLikeRows(_IndicatorRows):
     def function_code_format(cls, s: Series[str]) -> Series[bool]:
         return (s == "") | s.str.fullmatch(FUNCTION_CODE.pattern).fillna(False)
 
-    @pa.check("function_code", name="R105")
+    @pa.dataframe_check
     @classmethod
-    def function_class_known(cls, s: Series[str]) -> Series[bool]:
+    def function_class_known(cls, df: pd.DataFrame) -> Series[bool]:
+        s = df["function_code"]
         malformed = ~s.str.fullmatch(FUNCTION_CODE.pattern).fillna(False)
-        return (s == "") | malformed | s.str[:3].isin(_REF.function_codes.keys())
+        # validate.canonicalize_rows marks the 类 known in any list (shipped, older edition, the bureau's).
+        if "function_class_listed" in df:
+            known = df["function_class_listed"].astype(bool)
+        else:
+            known = s.str[:3].isin(_REF.function_codes.keys())
+        return (s == "") | malformed | known
 
 
 class ProjectRowsModel(_ProjectLikeRows):

@@ -87,6 +87,16 @@ class Reference:
     findings: dict[str, FindingSpec]
     header_lookup: dict[str, dict[str, str]] = field(default_factory=dict)
     sheet_lookup: dict[str, str] = field(default_factory=dict)
+    # (ending, kind) of rate_names.csv, longest ending first: what a percentage measures (R115, W218).
+    rate_endings: tuple[tuple[str, str], ...] = ()
+
+    def rate_kind(self, name: str) -> tuple[str, str]:
+        """(kind, ending) of the longest listed ending of `name` (compact form), ("", "") when none."""
+        key = compact(name)
+        for ending, kind in self.rate_endings:
+            if key.endswith(ending):
+                return kind, ending
+        return "", ""
 
     # --- framework -------------------------------------------------------------------------------
     @property
@@ -108,6 +118,39 @@ class Reference:
 
     def header_zh(self, sheet: str, column: str) -> str:
         return self.column(sheet, column).header_zh
+
+
+FUNCTION_CODES_OLDER = "function_classification_2008.csv"
+# A bureau's own list in its deployment repo (PATH/rules/), overriding the shipped ones.
+REPO_FUNCTION_CODES = "function_classification.csv"
+_CODE_LEVEL = {3: "类", 5: "款", 7: "项"}
+
+
+def _function_code_table(path: Path) -> dict[str, FunctionCode]:
+    """code → entry of a function-classification CSV. Only `code` is required (a bureau's list may be a
+    bare column of codes); level and parent follow from the digits when absent."""
+    out: dict[str, FunctionCode] = {}
+    if not path.is_file():
+        return out
+    for r in read_reference_csv(path):
+        raw = next((r[k] for k in ("code", "科目编码", "功能分类科目编码", "编码") if r.get(k)), "")
+        code = "".join(ch for ch in raw if ch.isdigit())
+        if len(code) not in _CODE_LEVEL:
+            continue
+        name = next((r[k] for k in ("name", "科目名称", "名称") if r.get(k)), "")
+        parent = r.get("parent") or r.get("parent_code") or (code[:-2] if len(code) > 3 else "")
+        out[code] = FunctionCode(code, name, r.get("level") or _CODE_LEVEL[len(code)], parent)
+    return out
+
+
+@cache
+def function_codes(rules_dir: str | None = None) -> dict[str, FunctionCode]:
+    """Every known function code: current list ∪ older complete edition ∪ the bureau's own list
+    (`rules_dir`/function_classification.csv, whose names win)."""
+    codes = dict(reference().function_codes)
+    if rules_dir:
+        codes.update(_function_code_table(Path(rules_dir) / REPO_FUNCTION_CODES))
+    return codes
 
 
 def _split(aliases: str) -> tuple[str, ...]:
@@ -137,10 +180,10 @@ def reference(directory: str | None = None) -> Reference:
     vocab_values["level1"] = list(dict.fromkeys(l1 for l1, _ in framework))
     vocab_values["level2"] = [l2 for _, l2 in framework]
 
-    function_codes = {
-        r["code"]: FunctionCode(r["code"], r["name"], r["level"], r["parent"])
-        for r in rows(base / "function_classification.csv")
-    }
+    # Current (partial) list first, then the older complete edition for the codes it lacks (SPEC §3).
+    function_codes = _function_code_table(base / "function_classification.csv")
+    for code, entry in _function_code_table(base / FUNCTION_CODES_OLDER).items():
+        function_codes.setdefault(code, entry)
 
     weight_split: dict[tuple[bool, bool], dict[str, int]] = {}
     for r in rows(base / "weight_split.csv"):
@@ -189,7 +232,14 @@ def reference(directory: str | None = None) -> Reference:
         for name in (*sheet_spec.aliases, sheet_spec.name_zh):
             sheet_lookup[compact(name)] = sheet_spec.sheet
 
+    rate_endings = tuple(
+        sorted(
+            ((compact(r["ending"]), r["kind"]) for r in rows(base / "rate_names.csv")),
+            key=lambda pair: -len(pair[0]),
+        )
+    )
     return Reference(
+        rate_endings=rate_endings,
         framework=framework,
         framework_aliases=aliases,
         vocab_values={k: tuple(v) for k, v in vocab_values.items()},
@@ -222,55 +272,69 @@ class FrameworkMatch:
     level2: str
     level1_ok: bool
     level2_ok: bool
-    note_zh: str = ""  # an info note when an old label was mapped
+    note_zh: str = ""  # an info note for every reinterpretation (old or short labels)
+    level1_inferred: bool = False  # 一级 was empty and is taken from the 二级 (shown as I404)
+
+
+def _alias_note(alias: FrameworkAlias, which: str, raw: str, result: str) -> str:
+    """The alias's own note, or a generated one: a short form is a reinterpretation too."""
+    return alias.note_zh or f"{which}指标“{raw}”已识别为“{result}”"
 
 
 @cache
 def resolve_framework(raw_level1: str, raw_level2: str) -> FrameworkMatch:
-    """Map a row's 一级/二级 labels (any framework edition, short forms) to the current framework."""
+    """Map a row's 一级/二级 labels (any framework edition, short forms) to the current framework.
+
+    A written 一级 is only ever replaced by what it means itself (a framework label or a listed alias):
+    an unknown 一级 stays unknown (R102) whatever the 二级 says. A row moves to another 一级 only through a
+    listed pair (产出指标/成本指标) or when its 一级 is an old label whose 二级 now lives elsewhere
+    (项目效果/服务对象满意度 → 满意度指标).
+    """
     ref = reference()
     l1, l2 = compact(raw_level1), compact(raw_level2)
     level1_of = ref.level1_of
-    note = ""
+    labels1 = ref.vocab_values["level1"]
 
-    def pattern_matches(pattern: str, value: str) -> bool:
-        return pattern == "*" or pattern == value
-
-    # Pair rules first (the old framework's 产出指标/成本指标 depends on both labels).
     for alias in ref.framework_aliases:
-        if (
-            alias.raw_level1 != "*"
-            and alias.raw_level2 != "*"
-            and alias.raw_level1 == l1
-            and alias.raw_level2 == l2
-        ):
-            return FrameworkMatch(alias.level1, alias.level2, True, True, alias.note_zh)
+        pair = alias.raw_level1 not in ("*", "") and alias.raw_level2 not in ("*", "")
+        if pair and alias.raw_level1 == l1 and alias.raw_level2 == l2:
+            note = alias.note_zh or f"“{l1}/{l2}”已识别为“{alias.level1}/{alias.level2}”"
+            return FrameworkMatch(alias.level1, alias.level2, True, True, note)
 
-    new_l1 = l1 if l1 in ref.vocab_values["level1"] else ""
-    new_l2 = l2 if l2 in level1_of else ""
-    if not new_l1 and l1:
+    notes: list[str] = []
+    new_l1, l1_old_label, default_l2 = "", False, ""
+    if l1 in labels1:
+        new_l1 = l1
+    elif l1:
         for alias in ref.framework_aliases:
             if alias.raw_level2 == "*" and alias.raw_level1 == l1:
-                new_l1 = alias.level1
-                new_l2 = new_l2 or alias.level2
-                note = note or alias.note_zh
+                new_l1, default_l2 = alias.level1, alias.level2
+                l1_old_label = alias.kind != "short"
+                notes.append(_alias_note(alias, "一级", l1, alias.level1))
                 break
+    l1_unknown = bool(l1) and not new_l1
+
+    new_l2 = l2 if l2 in level1_of else ""
     if not new_l2 and l2:
         for alias in ref.framework_aliases:
-            if alias.raw_level1 == "*" and pattern_matches(alias.raw_level2, l2):
-                # An old-framework 二级 may move the row to another 一级 (成本指标 under 产出, 服务对象满意度
-                # under 项目效果); a current-framework 一级 given explicitly is never overridden by a short form.
-                old_label = alias.kind != "short" or l1 not in ref.vocab_values["level1"]
-                if new_l1 and alias.level1 != new_l1 and not old_label:
-                    continue
+            if alias.raw_level1 == "*" and alias.raw_level2 == l2:
                 new_l2 = alias.level2
-                if alias.level1 != new_l1:
+                if not l1_unknown:
+                    notes.append(_alias_note(alias, "二级", l2, alias.level2))
+                if new_l1 and alias.level1 != new_l1 and l1_old_label:
+                    # An old 一级 label: its 二级 says where the row belongs in the current framework.
+                    notes.append(f"按二级指标归入一级指标“{alias.level1}”")
                     new_l1 = alias.level1
-                new_l1 = new_l1 or alias.level1
-                note = note or alias.note_zh
                 break
-    if not new_l1 and new_l2:
-        new_l1 = level1_of[new_l2]  # 一级 left empty (merged cell lost) but 二级 is unambiguous
+    if not new_l2 and not l2 and default_l2:
+        new_l2 = default_l2  # 服务对象满意度 as 一级 names its 二级 too
+    inferred = False
+    if not l1 and new_l2:
+        new_l1, inferred = level1_of[new_l2], True  # 一级 left empty: the 二级 is unambiguous
     level1_ok = bool(new_l1)
     level2_ok = bool(new_l2) and level1_of.get(new_l2) == new_l1
-    return FrameworkMatch(new_l1 or l1, new_l2 or l2, level1_ok, level2_ok, note)
+    if l1_unknown:
+        return FrameworkMatch(l1, new_l2 or l2, False, False, "")
+    return FrameworkMatch(
+        new_l1 or l1, new_l2 or l2, level1_ok, level2_ok, "；".join(dict.fromkeys(notes)), inferred
+    )

@@ -133,7 +133,12 @@ def test_warnings_keep_rows(tmp_path: Path) -> None:
             unit="平方米",
         ),
         project_row(
-            project="校舍改造", project_category="工程基建类", level2="质量指标", name="验收合格率", unit="%"
+            project="校舍改造",
+            project_category="工程基建类",
+            level2="质量指标",
+            name="验收合格率",
+            unit="%",
+            target=100,
         ),
         project_row(
             project="校舍改造",
@@ -154,7 +159,13 @@ def test_warnings_keep_rows(tmp_path: Path) -> None:
             weight=30,
         ),
         project_row(
-            project="补贴发放", level1="产出指标", level2="质量指标", name="发放准确率", unit="%", weight=10
+            project="补贴发放",
+            level1="产出指标",
+            level2="质量指标",
+            name="发放准确率",
+            unit="%",
+            target=98,
+            weight=10,
         ),
         project_row(
             project="补贴发放",
@@ -162,6 +173,7 @@ def test_warnings_keep_rows(tmp_path: Path) -> None:
             level2="社会效益指标",
             name="困难群众覆盖率",
             unit="%",
+            target=90,
             weight=30,
         ),
         project_row(
@@ -170,6 +182,7 @@ def test_warnings_keep_rows(tmp_path: Path) -> None:
             level2="服务对象满意度指标",
             name="补贴对象满意度",
             unit="%",
+            target=90,
             weight=10,
         ),
     ]  # W207: 产出 50 expected

@@ -124,7 +124,10 @@ def instruction_blocks(ref: Reference | None = None) -> list[InstructionBlock]:
             "提交份数",
             "每个部门每年只提交一个工作簿；同一部门编码出现在多个工作簿中时，这些工作簿都会被退回。",
         ),
-        ("文件格式", "Excel 工作簿（.xlsx），不含宏和外部链接；请在本模板上填写。"),
+        (
+            "文件格式",
+            "Excel 工作簿（.xlsx），请在本模板上填写；宏不会运行，外部链接不会更新，只读取单元格中保存的值。",
+        ),
         ("工作表", f"本工作簿包括：{_sheet_list(ref)}。工作表名称请勿修改。"),
         (info_name, f"必填：{info_required}。其余为可选项。"),
         (common_name, f"“{common_name}”表只能由财政局填报；其他部门请保持该表为空。"),

@@ -1,0 +1,97 @@
+"""One catalogue (issue 11, point 9): the rule registry, the finding codes CSV, the code and the documents agree."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import openpyxl
+
+from pipelines.catalogue import RULES, declared_codes, readme_code_table
+from pipelines.template import INSTRUCTIONS_SHEET, instruction_blocks, write_template
+from schemas.submission import CHECK_CODES
+from schemas.vocab import reference
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = re.compile(r"^[FRWXI]\d{3}$")
+
+
+def _source_codes() -> dict[str, set[tuple[str, str]]]:
+    """code → {(module, enclosing function)} for every string literal that is exactly a finding code in
+    pipelines/ and schemas/ (the registry itself excluded). Decorators count as their function's."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    files = sorted((ROOT / "pipelines").rglob("*.py")) + sorted((ROOT / "schemas").glob("*.py"))
+    for path in files:
+        if path.name == "catalogue.py":
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+        def visit(node: ast.AST, function: str, module: str = module) -> None:
+            for child in ast.iter_child_nodes(node):
+                inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+                if (
+                    isinstance(child, ast.Constant)
+                    and isinstance(child.value, str)
+                    and CODE.match(child.value)
+                ):
+                    found.setdefault(child.value, set()).add((module, function))
+                visit(child, inner)
+
+        visit(ast.parse(path.read_text(encoding="utf-8")), "<module>")
+    return found
+
+
+def test_registry_equals_catalogue() -> None:
+    catalogue = reference().findings
+    declared = declared_codes()  # also asserts each code is declared by one rule only
+    assert set(declared) == set(catalogue)
+    for code, rule in declared.items():
+        assert catalogue[code].severity == rule.severity, code
+
+
+def test_every_catalogue_code_is_raised_and_nothing_else_is() -> None:
+    raised = _source_codes()
+    assert set(raised) == set(reference().findings), (
+        f"never raised: {sorted(set(reference().findings) - set(raised))}; "
+        f"not in the catalogue: {sorted(set(raised) - set(reference().findings))}"
+    )
+
+
+def test_each_rule_raises_its_codes_where_declared() -> None:
+    raised = _source_codes()
+    for rule in RULES:
+        module_name, function = rule.raised_by.split(":")
+        module = importlib.import_module(module_name)
+        owner = getattr(module, function, None)
+        if owner is None:  # a pandera check: a classmethod of one of the models
+            owner = next((getattr(v, function) for v in vars(module).values() if hasattr(v, function)), None)
+        assert owner is not None, rule.raised_by
+        for code in rule.codes:
+            in_function = (module_name, function) in raised.get(code, set())
+            via_check_name = CHECK_CODES.get(function, ("",))[0] == code
+            assert in_function or via_check_name, f"{code} is not raised in {rule.raised_by}"
+
+
+def test_readme_code_table_is_the_catalogue() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_code_table() in readme
+    covered: set[str] = set()
+    for first, last in re.findall(r"`([FRWXI]\d{3})`(?:–`([FRWXI]\d{3})`)?", readme_code_table()):
+        end = last or first
+        covered |= {f"{first[0]}{n:03d}" for n in range(int(first[1:]), int(end[1:]) + 1)}
+    assert covered == set(reference().findings)
+    assert {"R114", "W216", "R115", "R116", "W217", "W218", "W219", "I403", "I404", "F012"} <= covered
+
+
+def test_template_instructions_list_exactly_the_catalogue(tmp_path: Path) -> None:
+    rules_block = next(b for b in instruction_blocks() if "审核规则" in b.title)
+    assert {row[0] for row in rules_block.rows} == set(declared_codes())
+    path = write_template(tmp_path)
+    ws = openpyxl.load_workbook(path)[INSTRUCTIONS_SHEET]
+    shown = {
+        c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and CODE.match(c.value)
+    }
+    assert shown == set(declared_codes())
+    assert "F011" not in shown  # nothing inspects macros: the template no longer promises a check

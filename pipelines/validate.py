@@ -421,7 +421,7 @@ def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.Dat
             _name_form(lib_name),
             *(_name_form(str(a)) for a in (aliases if aliases is not None else ())),
         }
-        if name and _name_form(name) not in known_names:
+        if name and lib_name and _name_form(name) not in known_names:
             out.append(_hits([idx], "R116", "name", value=name, detail=lib_name))
             continue
         differences = []

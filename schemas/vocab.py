@@ -143,13 +143,22 @@ def _function_code_table(path: Path) -> dict[str, FunctionCode]:
     return out
 
 
-@cache
-def function_codes(rules_dir: str | None = None) -> dict[str, FunctionCode]:
+def function_codes(rules_dir: str | Path | None = None) -> dict[str, FunctionCode]:
     """Every known function code: current list ∪ older complete edition ∪ the bureau's own list
     (`rules_dir`/function_classification.csv, whose names win)."""
+    if not rules_dir:
+        return _function_codes(None, None)
+    path = Path(rules_dir) / REPO_FUNCTION_CODES
+    stat = path.stat() if path.is_file() else None
+    # Keyed by the file's identity: a bureau may drop in a new list between two runs of one process.
+    return _function_codes(str(path), (stat.st_mtime_ns, stat.st_size) if stat else None)
+
+
+@cache
+def _function_codes(path: str | None, version: tuple[int, int] | None) -> dict[str, FunctionCode]:
     codes = dict(reference().function_codes)
-    if rules_dir:
-        codes.update(_function_code_table(Path(rules_dir) / REPO_FUNCTION_CODES))
+    if path and version:
+        codes.update(_function_code_table(Path(path)))
     return codes
 
 

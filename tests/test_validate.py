@@ -381,3 +381,307 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["validate", str(tmp_path / "missing.xlsx")]) == 2
     assert main(["validate"]) == 2
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue 11: inputs nobody here wrote
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "core_only_project_header_only",
+        "project_only",
+        "core_minimal_columns",
+        "common_only",
+        "no_rows_at_all",
+    ],
+)
+def test_any_valid_combination_of_sheets_and_columns_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], layout: str
+) -> None:
+    """Point 1: a department filing only 部门整体核心指标 (项目支出指标 present, header only) used to crash
+    with KeyError 'project_category'; every valid combination must validate and account for its rows."""
+    path = tmp_path / f"{layout}.xlsx"
+    info = default_info(dept_code="101")
+    minimal_core = ["name", "definition", "symbol", "target"]  # the required columns only
+    if layout == "core_only_project_header_only":
+        write_workbook(path, info, [core_row()], [])
+    elif layout == "project_only":
+        write_workbook(path, info, [], _project("档案数字化"))
+    elif layout == "core_minimal_columns":
+        write_workbook(
+            path, info, [core_row(), core_row(name="政策知晓率")], [], columns={"core": minimal_core}
+        )
+    elif layout == "common_only":
+        write_workbook(
+            path, info, [], [], common_rows=[core_row(name="会议培训人次", unit="人次", target=300)]
+        )
+    else:
+        write_workbook(path, info, [], [])
+    code = main(["validate", str(path), "--year", "2026", "--finance-dept", "101", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    rows = data["rows"]
+    assert rows["read"] == rows["library"] + rows["noncore"] + rows["excluded"] + rows["rejected"]
+    expected_rows = {"core_minimal_columns": 2, "project_only": 4, "no_rows_at_all": 0}.get(layout, 1)
+    assert rows["read"] == expected_rows
+    if layout != "no_rows_at_all":
+        assert rows["library"] == expected_rows, data
+
+
+def test_written_level1_outside_the_framework_is_never_overridden(tmp_path: Path) -> None:
+    """Point 2: 投入指标/数量指标 is R102 (not re-filed under 产出指标 through a `*` alias row); an empty 一级
+    filled from the 二级 is kept, with an I404 on that row; a short label is an I401 on its row."""
+    rows = _project("道路养护") + [
+        project_row(project="乙项目", level1="投入指标", level2="数量指标", name="投入人次", unit="人次"),
+        project_row(project="丙项目", level1="", level2="数量指标", name="养护里程", unit="公里"),
+        project_row(project="丁项目", level1="产出", level2="质量", name="养护合格率", unit="%", target=95),
+    ]
+    path = tmp_path / "levels.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    data_rows = written.data_rows["project"]
+    r102 = _codes(result, "R102")
+    assert [(f.row, f.value) for f in r102] == [(data_rows[4], "投入指标")]
+    rejected = result.rows[result.rows["source_row"] == data_rows[4]].iloc[0]
+    assert rejected["outcome"] == "rejected" and rejected["level1"] == "投入指标"
+    inferred = [f for f in _codes(result, "I404") if f.row == data_rows[5]]
+    assert len(inferred) == 1 and "产出指标" in inferred[0].message and "数量指标" in inferred[0].message
+    assert result.rows.loc[result.rows["source_row"] == data_rows[5], "outcome"].tolist() == ["library"]
+    short = [f for f in _codes(result, "I401") if f.row == data_rows[6]]
+    assert short and "产出" in short[0].message and "质量指标" in short[0].message
+    assert not [f for f in _codes(result, "I401") + _codes(result, "I404") if f.row in data_rows[:4]]
+
+
+def test_real_label_variants_are_aliases_and_satisfaction_is_checked(tmp_path: Path) -> None:
+    """Point 6: pre-2018 labels with their 指标 suffix and the MoF evaluation form's label are understood (with
+    a note); a 满意度 filed under 产出 warns (W218); a 满意度 target of 950 % is a row error (R115), a growth
+    rate of 150 % is not."""
+    rows = [
+        project_row(project="甲", level1="产出指标", level2="产出数量指标", name="培训人次", unit="人次"),
+        project_row(
+            project="甲", level1="产出指标", level2="产出质量指标", name="培训合格率", unit="%", target=95
+        ),
+        project_row(project="甲", level1="产出指标", level2="产出成本指标", name="人均培训成本", unit="元"),
+        project_row(
+            project="甲",
+            level1="满意度指标",
+            level2="社会公众或服务对象满意度指标",
+            name="学员满意度",
+            unit="%",
+            target=90,
+        ),
+        project_row(
+            project="甲", level1="产出指标", level2="质量指标", name="群众满意度", unit="%", target=90
+        ),
+        project_row(
+            project="甲",
+            level1="满意度指标",
+            level2="服务对象满意度指标",
+            name="服务满意度",
+            unit="%",
+            target=950,
+        ),
+        project_row(
+            project="甲", level1="效益指标", level2="经济效益指标", name="收入增长率", unit="%", target=150
+        ),
+        project_row(
+            project="甲", level1="产出指标", level2="质量指标", name="验收合格率", target="≥120%", unit=""
+        ),
+    ]
+    path = tmp_path / "labels.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    at = dict(zip(written.data_rows["project"], range(len(rows)), strict=True))
+    by_row = result.rows.set_index("source_row")
+    assert not _codes(result, "R103") and not _codes(result, "R102")
+    assert by_row.loc[written.data_rows["project"][0], "level2"] == "数量指标"
+    assert by_row.loc[written.data_rows["project"][2], ["level1", "level2"]].tolist() == [
+        "成本指标",
+        "经济成本指标",
+    ]
+    assert by_row.loc[written.data_rows["project"][3], "level2"] == "服务对象满意度指标"
+    noted = {at[f.row] for f in _codes(result, "I401")}
+    assert {0, 1, 2, 3} <= noted
+    assert [at[f.row] for f in _codes(result, "W218")] == [4]
+    assert "群众满意度" in _codes(result, "W218")[0].message
+    r115 = _codes(result, "R115")
+    assert sorted(at[f.row] for f in r115) == [5, 7]
+    assert "950" in r115[0].message and "满意度" in r115[0].message
+    assert by_row.loc[written.data_rows["project"][6], "outcome"] == "library"  # 增长率 may exceed 100
+
+
+def test_template_markers_are_stripped_and_shown(tmp_path: Path) -> None:
+    """Point 5: ★, ** placeholders, (≥**%) tails and 指标1: prefixes leave the name before any key is made;
+    the wording as written is kept (name_as_written) and the row's feedback shows original → cleaned."""
+    rows = _project("扶贫") + [
+        project_row(project="扶贫", name="★★★受益建档立卡贫困人口数≥**人", unit="人"),
+        project_row(project="扶贫", level2="质量指标", name="指标1：补助发放率", unit="%", target=100),
+        project_row(project="扶贫", level2="质量指标", name="种植作物成活率(≥**%)", unit="%", target=90),
+    ]
+    path = tmp_path / "markers.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    by_row = result.rows.set_index("source_row")
+    data_rows = written.data_rows["project"]
+    assert by_row.loc[data_rows[4:], "name"].tolist() == [
+        "受益建档立卡贫困人口数",
+        "补助发放率",
+        "种植作物成活率",
+    ]
+    assert by_row.loc[data_rows[4:], "name_as_written"].tolist() == [
+        "★★★受益建档立卡贫困人口数≥**人",
+        "指标1:补助发放率",
+        "种植作物成活率(≥**%)",
+    ]
+    assert (by_row.loc[data_rows[:4], "name_as_written"] == "").all()
+    notes = {f.row: f for f in _codes(result, "I404")}
+    assert set(notes) == set(data_rows[4:])
+    assert "★★★受益建档立卡贫困人口数≥**人" in notes[data_rows[4]].message
+    assert "“受益建档立卡贫困人口数”" in notes[data_rows[4]].message
+
+    from pipelines.feedback import write_feedback
+
+    wb = read_workbook(path)
+    feedback = write_feedback(wb, result.findings, tmp_path / "fb")
+    import openpyxl
+
+    ws = openpyxl.load_workbook(feedback)["项目支出指标"]
+    texts = [" ".join(str(c.value) for c in row if c.value is not None) for row in ws.iter_rows()]
+    assert any("[I404]" in t and "种植作物成活率(≥**%)" in t and "“种植作物成活率”" in t for t in texts)
+
+
+def test_grouped_messages_name_the_right_project(tmp_path: Path) -> None:
+    """Point 7: J2、J13、J24 must not share 项目甲's message when J24 is 项目丙 lacking 数量."""
+    quality_only = [
+        project_row(project="项目甲", level2="数量指标", name="甲人次", unit="人次"),
+        project_row(project="项目甲", level1="效益指标", level2="社会效益指标", name="甲效益", unit="人"),
+    ]
+    also_甲 = [
+        project_row(project="项目乙", level2="数量指标", name="乙人次", unit="人次"),
+        project_row(project="项目乙", level1="效益指标", level2="社会效益指标", name="乙效益", unit="人"),
+    ]
+    lacks_quantity = [
+        project_row(project="项目丙", level2="质量指标", name="丙合格率", unit="%", target=95),
+        project_row(project="项目丙", level1="效益指标", level2="社会效益指标", name="丙效益", unit="人"),
+    ]
+    path = tmp_path / "groups.xlsx"
+    write_workbook(path, default_info(), [], quality_only + also_甲 + lacks_quantity)
+    result = _validate(path)
+    groups = [g for g in group_findings(result.findings) if g.code == "W204"]
+    assert len(groups) == 3  # three projects, three different messages
+    for g in groups:
+        assert g.count == 1
+        project = next(f for f in result.findings if f.code == "W204" and f.cell == g.cells[0]).value
+        assert f"“{project}”" in g.message
+    assert "数量指标" in next(g for g in groups if "项目丙" in g.message).message
+
+
+def test_set_aside_reason_is_in_words(tmp_path: Path) -> None:
+    """Point 9: a set-aside workbook's rows say why in Chinese words, not a bare code."""
+    path = tmp_path / "wrong_year.xlsx"
+    write_workbook(path, default_info(year=2025), [core_row()], _project("辛"))
+    result = _validate(path, year=2026)
+    reasons = set(result.rows["reasons"])
+    assert len(reasons) == 1
+    reason = reasons.pop()
+    assert "填报年度" in reason and "2025" in reason and "2026" in reason
+    assert "F006" not in reason
+    assert set(result.rows["reason_codes"]) == {"F006"}
+
+
+def test_function_codes_from_every_list_and_the_bureaus_own(tmp_path: Path) -> None:
+    """Point 10: genuine codes of the older complete edition do not warn; the bureau's rules/ list adds codes."""
+    rows = []
+    for code, name in (
+        ("2050305", "高职"),
+        ("2130505", "生产发展"),
+        ("2070205", "博物馆"),
+        ("2089998", "新科目"),
+    ):
+        rows += _project(name, function_code=code)
+    path = tmp_path / "codes.xlsx"
+    write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    assert [f.value for f in _codes(result, "W211")] == ["2089998"] * 4  # only the code in no list
+    rules = tmp_path / "repo" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "function_classification.csv").write_text(
+        "code,name,level,parent\n2089998,本市新增科目,项,20899\n", encoding="utf-8"
+    )
+    workbooks = [read_workbook(path)]
+    result = validate_workbooks(workbooks, year=2026, rules_dir=rules)
+    assert not _codes(result, "W211")
+    # An unknown 类 stays a row error unless the bureau lists it.
+    r105_path = tmp_path / "class.xlsx"
+    write_workbook(r105_path, default_info(), [], _project("外星", function_code="9990101"))
+    assert _codes(_validate(r105_path), "R105")
+    (rules / "function_classification.csv").write_text("code,name\n999,试点类\n", encoding="utf-8")
+    again = validate_workbooks([read_workbook(r105_path)], year=2026, rules_dir=rules)
+    assert not _codes(again, "R105")
+
+
+def test_kept_indicator_must_keep_its_wording(tmp_path: Path) -> None:
+    """沿用 with a 库内编号 but another name is R116 naming both; another definition or unit is W219."""
+    indicators = pd.DataFrame(
+        {
+            "indicator_id": ["ZB-X000001", "ZB-X000002", "ZB-X000003"],
+            "scope": ["项目", "项目", "项目"],
+            "name": ["日常维修维护次数", "大楼安检巡察次数", "设备完好率"],
+            "definition": ["反映办公大楼全年维修维护情况", "反映大楼保卫巡检情况", "反映设备完好情况"],
+            "unit": ["次", "次", "%"],
+            "aliases": [["维修维护次数"], [], []],
+            "departments": [["101001"], ["101001"], ["101001"]],
+        }
+    )
+    rows = _project("大楼") + [
+        project_row(project="大楼", change_type="沿用", library_id="ZB-X000001", name="日常維修維護次數"),
+        project_row(project="大楼", change_type="沿用", library_id="ZB-X000001", name="维修维护次数"),
+        project_row(project="大楼", change_type="沿用", library_id="ZB-X000002", name="大楼消防检查次数"),
+        project_row(
+            project="大楼",
+            change_type="沿用",
+            library_id="ZB-X000003",
+            level2="质量指标",
+            name="设备完好率",
+            definition="反映设备完好的比例",
+            unit="台",
+            target=95,
+        ),
+    ]
+    path = tmp_path / "kept.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path, indicators=indicators)
+    data_rows = written.data_rows["project"]
+    r116 = _codes(result, "R116")
+    assert [f.row for f in r116] == [data_rows[6]]
+    assert "大楼消防检查次数" in r116[0].message and "大楼安检巡察次数" in r116[0].message
+    w219 = _codes(result, "W219")
+    assert [f.row for f in w219] == [data_rows[7]]
+    assert "反映设备完好的比例" in w219[0].message and "反映设备完好情况" in w219[0].message
+    assert "“台”" in w219[0].message and "“%”" in w219[0].message
+    outcomes = result.rows.set_index("source_row")["outcome"]
+    assert (
+        outcomes[data_rows[4]] == outcomes[data_rows[5]] == "library"
+    )  # 繁体 and an alias are the same name
+    assert outcomes[data_rows[6]] == "rejected" and outcomes[data_rows[7]] == "library"
+
+
+def test_strict_target_against_history_and_folded_text_note(tmp_path: Path) -> None:
+    """W215 (从严从高, narrow): a ≥ target below the row's latest 历史值 in the same unit. I402: one note per
+    sheet for Traditional / full-width cells, never one per cell."""
+    rows = _project("壬") + [
+        project_row(project="壬", name="巡查次数", history="2024年:220次;2025年:240次", target=200),
+        project_row(project="壬", name="巡查覆盖面积", history="2025年:3000平方米", target=200, unit="次"),
+        project_row(project="壬", name="處理件數", history="2025年:150", target=200, unit="件"),
+    ]
+    path = tmp_path / "strict.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    w215 = _codes(result, "W215")
+    assert [f.row for f in w215] == [written.data_rows["project"][4]]
+    assert "240" in w215[0].message and "2025" in w215[0].message
+    i402 = _codes(result, "I402")
+    assert len(i402) == 1 and i402[0].row is None and "處理件數" in i402[0].message

@@ -53,7 +53,7 @@ def _published_indicators(repo: str | None):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from pipelines.read import read_workbook
+    from pipelines.safe_parse import read_workbooks
     from pipelines.validate import submission_files, validate_workbooks
 
     files = submission_files([Path(p) for p in args.files])
@@ -62,7 +62,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("找不到文件：" + "、".join(missing))
     if not files:
         raise UsageError("没有找到要检查的工作簿（.xlsx）")
-    workbooks = [read_workbook(p) for p in files]
+    workbooks = read_workbooks(files)  # in worker processes: a hostile file costs only itself
     result = validate_workbooks(
         workbooks,
         year=args.year,

@@ -1,6 +1,8 @@
 """A parse cache keyed by each workbook's sha256 (as Our World in Data's etl keys rebuilds on checksums).
 
-Re-running a year after one department replaced its workbook re-parses only that workbook. The key also
+Re-running a year after one department replaced its workbook re-parses only that workbook. Cache misses
+are parsed in worker processes (pipelines.safe_parse); a hit never starts one. A workbook set aside
+because its worker died or ran out of time (F012) is not cached: the next run tries it again. The key also
 covers the file name (it is part of every row's provenance) and a fingerprint of the reader's code and
 the reference data, so a new reader or vocabulary invalidates every entry. Entries are pickles written
 by this process into a git-ignored folder of the deployment repo; they are never taken from submitters.
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from pipelines.frames import release_free_memory
 from pipelines.publish import sha256_file as file_sha256
-from pipelines.read import Workbook, read_workbook
+from pipelines.read import Workbook
+from pipelines.safe_parse import read_workbooks
 from schemas.vocab import REFERENCE_DIR
 
 CACHE_DIR = ".indicators-cache/parsed"
@@ -30,6 +33,7 @@ def reader_fingerprint() -> str:
     h = hashlib.sha256()
     for path in [
         Path(__file__).with_name("read.py"),
+        Path(__file__).with_name("safe_parse.py"),
         Path(__file__).with_name("text.py"),
         *sorted(REFERENCE_DIR.glob("*.csv")),
     ]:
@@ -50,14 +54,28 @@ class ParseStats:
 def read_submissions(paths: list[Path], cache_dir: Path | None) -> tuple[list[Workbook], ParseStats]:
     """Read every workbook, reusing the cached parse of any whose bytes and name are unchanged."""
     stats = ParseStats([], [])
-    out: list[Workbook] = []
+    ordered = sorted(paths, key=lambda p: p.name)
+    out: list[Workbook | None] = []
+    misses: list[tuple[int, Path, Path | None]] = []  # (position, workbook, cache entry)
     with _collector_paused():
-        for n, path in enumerate(sorted(paths, key=lambda p: p.name), start=1):
-            out.append(_read_one(path, cache_dir, stats))
+        for n, path in enumerate(ordered, start=1):
+            entry = _entry(path, cache_dir)
+            wb = _cached(path, entry)
+            out.append(wb)
+            if wb is None:
+                misses.append((n - 1, path, entry))
+            else:
+                stats.cached.append(path.name)
             if n % TRIM_EVERY == 0:
                 release_free_memory()
+        parsed = read_workbooks([path for _, path, _ in misses])
+        for (position, _path, entry), wb in zip(misses, parsed, strict=True):
+            out[position] = wb
+            if entry is not None and not any(f.code == "F012" for f in wb.findings):
+                _store(entry, wb)
+        stats.parsed = [path.name for _, path, _ in misses]
     release_free_memory()
-    return out, stats
+    return [wb for wb in out if wb is not None], stats
 
 
 @contextmanager
@@ -73,22 +91,27 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_one(path: Path, cache_dir: Path | None, stats: ParseStats) -> Workbook:
+def _entry(path: Path, cache_dir: Path | None) -> Path | None:
+    if cache_dir is None:
+        return None
     key = hashlib.sha256(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}".encode()).hexdigest()
-    entry = cache_dir / f"{key}.pkl" if cache_dir else None
-    if entry is not None and entry.is_file():
-        try:
-            wb = pickle.loads(entry.read_bytes())
-            wb.path = path
-            stats.cached.append(path.name)
-            return wb
-        except Exception:  # a damaged entry is just a miss
-            entry.unlink(missing_ok=True)
-    wb = read_workbook(path)
-    stats.parsed.append(path.name)
-    if entry is not None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(entry)
-    return wb
+    return cache_dir / f"{key}.pkl"
+
+
+def _cached(path: Path, entry: Path | None) -> Workbook | None:
+    if entry is None or not entry.is_file():
+        return None
+    try:
+        wb = pickle.loads(entry.read_bytes())
+        wb.path = path
+        return wb
+    except Exception:  # a damaged entry is just a miss
+        entry.unlink(missing_ok=True)
+        return None
+
+
+def _store(entry: Path, wb: Workbook) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(entry)

@@ -473,3 +473,46 @@ def test_random_mutants_never_raise_and_never_take_the_good_one_down(
     assert books[0].readable and len(books[0].sheets["project"].frame) == 1
     for book in books[1:]:
         assert_read_or_one_file_error(book)
+
+
+# --- the parse cache -----------------------------------------------------------------------------------------
+
+
+def test_cache_hits_skip_the_workers_and_a_lost_workbook_is_not_cached(
+    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.parse_cache as parse_cache
+    from pipelines.parse_cache import read_submissions
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("b.xlsx", "a.xlsx"):
+        (folder / name).write_bytes(seeds["filled"])
+    (folder / "c.xlsx").write_bytes(CRASHES["zip_version"](seeds))
+    cache = tmp_path / "cache"
+    paths = sorted(folder.iterdir(), reverse=True)
+    first, stats = read_submissions(paths, cache)
+    assert [b.file for b in first] == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == [
+        "a.xlsx",
+        "b.xlsx",
+        "c.xlsx",
+    ]
+
+    def no_workers(paths: list[Path], **_: object) -> list[Workbook]:
+        assert not paths, "a cache hit must not reach the workers"
+        return []
+
+    monkeypatch.setattr(parse_cache, "read_workbooks", no_workers)
+    again, stats = read_submissions(paths, cache)
+    assert stats.cached == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == []
+    assert [(b.file, b.readable, b.findings) for b in again] == [
+        (b.file, b.readable, b.findings) for b in first
+    ]
+
+    # A worker lost on a new file (abort.xlsx): F012, and nothing written to the cache for it.
+    (folder / "a.xlsx").rename(folder / "abort.xlsx")
+    lost = read_workbooks([folder / "abort.xlsx"], limits=SMALL_LIMITS, parse=hostile_parse)
+    monkeypatch.setattr(parse_cache, "read_workbooks", lambda paths, **_: lost if paths else [])
+    books, stats = read_submissions(sorted(folder.iterdir()), cache)
+    assert stats.parsed == ["abort.xlsx"] and books[0].findings[0].code == "F012"
+    assert len(list(cache.glob("*.pkl"))) == 3  # a, b, c from the first run; the F012 was not kept

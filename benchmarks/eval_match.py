@@ -1,19 +1,34 @@
-"""Precision and recall of dedupe matching on the labelled pairs (tests/data/labelled_pairs.csv).
+"""Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
-    python benchmarks/eval_match.py [--split tune|holdout|all] [--errors]
+    python benchmarks/eval_match.py [--data real|old|both] [--split tune|holdout|all] [--methods …]
+                                    [--baseline-ref REV] [--markdown] [--errors]
 
-(a) automatic merges: the two names get the same key after normalization and the synonym rules;
-(b) the candidate list: the pair is merged automatically or proposed in merge_review.xlsx.
-Every distinct (name, unit) of the file is one indicator and all of them share one block, so each name
-competes with ~500 others for its top-k slots: harsher than real blocks (scope + 二级指标 + class).
---errors lists missed positives and proposed negatives of the tune split only (never tune on holdout);
-false automatic merges are always listed, for every split, because each one must be explained.
+Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
+per side) and tests/data/labelled_pairs.csv (the first set; names only, every pair filed alike).
+Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
+become indicators of one library year and go through normalization (keys) and find_candidates exactly as
+consolidation calls them.
+
+Measured per split:
+- auto P / auto R: pairs merged automatically (same key), their precision, and the share of duplicates merged;
+- flagged R: duplicates merged automatically or listed in merge_review.xlsx (merged-or-listed recall);
+- listed P: of the labelled pairs listed for review (not merged), the share that are duplicates;
+- listed: how many pairs the whole list holds for the split's names (labelled or not).
+Methods: model (the pair model, pipelines/pair_model.py, trained on tune only), hand (the first version's hand
+weights over the new candidate generation), before (the code of --baseline-ref, default the last commit before
+issue 11: hand weights, blocks by scope + 二级 + function class).
+--errors lists misses and listed negatives of the tune split only (never tune on holdout); false automatic
+merges are listed for every split, because each one must be explained.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -23,106 +38,199 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.match import MatchConfig, find_candidates  # noqa: E402
 from pipelines.normalize import default_rules, normalize_rows  # noqa: E402
+from pipelines.pair_model import read_pairs  # noqa: E402
 
-PAIRS_CSV = ROOT / "tests" / "data" / "labelled_pairs.csv"
+DATA = {
+    "real": ROOT / "tests" / "data" / "real_pairs.csv",
+    "old": ROOT / "tests" / "data" / "labelled_pairs.csv",
+}
+BASELINE_REF = "9a14899"  # the last commit before issue 11's dedupe work
+SIDE = ("name", "definition", "unit", "level2", "scope", "function_code")
+
+Finder = Callable[..., pd.DataFrame]
 
 
-def load_pairs(path: Path = PAIRS_CSV) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+def load_pairs(path: Path) -> pd.DataFrame:
+    return read_pairs(path)
 
 
-def label_pairs(pairs: pd.DataFrame, config: MatchConfig | None = None) -> pd.DataFrame:
-    """Add auto (same key) and candidate (proposed for review) to every labelled pair."""
+def label_pairs(
+    pairs: pd.DataFrame, config: MatchConfig | None = None, find: Finder | None = None
+) -> pd.DataFrame:
+    """Add auto (same key), candidate (listed for review), flagged and score to every labelled pair."""
+    find = find or find_candidates
     rules = default_rules()
+    ident_cols = ["name", "unit", "level2", "scope", "function_code"]
     sides = pd.concat(
-        [
-            pairs[["name_a", "definition_a", "unit_a"]].set_axis(["name", "definition", "unit"], axis=1),
-            pairs[["name_b", "definition_b", "unit_b"]].set_axis(["name", "definition", "unit"], axis=1),
-        ],
+        [pairs[[f"{c}_{s}" for c in SIDE]].set_axis(list(SIDE), axis=1) for s in ("a", "b")],
         ignore_index=True,
     )
-    # One indicator per (name, unit); its explanation is the longest one given.
+    # One indicator per (name, unit, 二级, scope, code); its explanation is the longest one given.
     sides["_len"] = sides["definition"].str.len()
-    entities = sides.sort_values(
-        ["name", "unit", "_len"], ascending=[True, True, False], kind="stable"
-    ).drop_duplicates(["name", "unit"])
-    entities = entities.drop(columns="_len").reset_index(drop=True)
+    entities = sides.sort_values([*ident_cols, "_len"], ascending=[True] * 5 + [False], kind="stable")
+    entities = entities.drop_duplicates(ident_cols).drop(columns="_len").reset_index(drop=True)
     entities["id"] = [f"E{i:04d}" for i in range(len(entities))]
-    entities["scope"] = "项目"
-    entities["level1"] = "产出指标"
-    entities["level2"] = "数量指标"
-    entities["function_code"] = "201"
+    entities["level1"] = ""
     normalized = normalize_rows(entities, rules)
-    ident = {(n, u): i for n, u, i in zip(entities["name"], entities["unit"], entities["id"], strict=True)}
+    ident = {
+        tuple(r): i for r, i in zip(entities[ident_cols].itertuples(index=False), entities["id"], strict=True)
+    }
     key_of = dict(zip(normalized["id"], normalized["key"], strict=True))
 
-    candidates = find_candidates(normalized, None, rules, config)
-    proposed = {frozenset((a, b)) for a, b in zip(candidates["id_a"], candidates["id_b"], strict=True)}
+    candidates = (
+        find(normalized, None, rules, config) if config is not None else find(normalized, None, rules)
+    )
     score_of = {
         frozenset((a, b)): s
         for a, b, s in zip(candidates["id_a"], candidates["id_b"], candidates["score"], strict=True)
     }
 
+    def side_ids(s: str) -> list[str]:
+        cols = [f"{c}_{s}" for c in ident_cols]
+        return [ident[tuple(r)] for r in pairs[cols].itertuples(index=False)]
+
     out = pairs.copy()
-    id_a = [ident[(n, u)] for n, u in zip(pairs["name_a"], pairs["unit_a"], strict=True)]
-    id_b = [ident[(n, u)] for n, u in zip(pairs["name_b"], pairs["unit_b"], strict=True)]
+    id_a, id_b = side_ids("a"), side_ids("b")
     out["auto"] = [key_of[a] == key_of[b] for a, b in zip(id_a, id_b, strict=True)]
-    out["candidate"] = [frozenset((a, b)) in proposed for a, b in zip(id_a, id_b, strict=True)]
+    out["candidate"] = [frozenset((a, b)) in score_of for a, b in zip(id_a, id_b, strict=True)]
+    out["candidate"] &= ~out["auto"]
     out["flagged"] = out["auto"] | out["candidate"]
     out["score"] = [score_of.get(frozenset((a, b))) for a, b in zip(id_a, id_b, strict=True)]
     out["key_a"] = [key_of[a] for a in id_a]
     out["key_b"] = [key_of[b] for b in id_b]
+    out.attrs["listed_total"] = len(candidates)
     return out
 
 
-def metrics(labelled: pd.DataFrame, column: str) -> dict[str, float]:
+def metrics(labelled: pd.DataFrame) -> dict[str, float]:
     positive = labelled["label"] == "1"
-    chosen = labelled[column]
-    tp = int((chosen & positive).sum())
-    fp = int((chosen & ~positive).sum())
-    fn = int((~chosen & positive).sum())
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall}
+    auto, listed, flagged = labelled["auto"], labelled["candidate"], labelled["flagged"]
+
+    def ratio(num: int, den: int) -> float:
+        return num / den if den else float("nan")
+
+    return {
+        "pairs": len(labelled),
+        "pos": int(positive.sum()),
+        "auto_p": ratio(int((auto & positive).sum()), int(auto.sum())),
+        "auto_r": ratio(int((auto & positive).sum()), int(positive.sum())),
+        "auto_fp": int((auto & ~positive).sum()),
+        "flagged_r": ratio(int((flagged & positive).sum()), int(positive.sum())),
+        "fn": int((~flagged & positive).sum()),
+        "listed_p": ratio(int((listed & positive).sum()), int(listed.sum())),
+        "listed_labelled": int(listed.sum()),
+        "listed_fp": int((listed & ~positive).sum()),
+        "listed_total": int(labelled.attrs.get("listed_total", 0)),
+    }
+
+
+def legacy_finder(ref: str) -> Finder:
+    """find_candidates of pipelines/match.py at a git revision (its imports resolve to today's code)."""
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{ref}:pipelines/match.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / f"match_{ref}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"legacy_match_{ref}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.find_candidates
+
+
+def evaluate(
+    data: str, split: str, method: str, baseline_ref: str = BASELINE_REF
+) -> tuple[dict, pd.DataFrame]:
+    pairs = load_pairs(DATA[data])
+    part = pairs[pairs["split"] == split].reset_index(drop=True)
+    if method == "model":
+        labelled = label_pairs(part, MatchConfig())
+    elif method == "hand":
+        labelled = label_pairs(part, MatchConfig(scorer="hand"))
+    else:
+        labelled = label_pairs(part, None, legacy_finder(baseline_ref))
+    return metrics(labelled), labelled
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("real", "old", "both"), default="both")
     parser.add_argument("--split", choices=("tune", "holdout", "all"), default="all")
     parser.add_argument(
-        "--errors", action="store_true", help="list the tune split's misses and false proposals"
+        "--methods", nargs="+", choices=("model", "hand", "before"), default=["before", "hand", "model"]
+    )
+    parser.add_argument("--baseline-ref", default=BASELINE_REF)
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for RESULTS.md)")
+    parser.add_argument(
+        "--errors", action="store_true", help="list the tune split's misses and listed negatives"
     )
     args = parser.parse_args(argv)
 
-    labelled = label_pairs(load_pairs())
+    datasets = [d for d in (("real", "old") if args.data == "both" else (args.data,)) if DATA[d].exists()]
     splits = ("tune", "holdout") if args.split == "all" else (args.split,)
-    print(
-        f"labelled pairs: {len(labelled)} (positives {int((labelled['label'] == '1').sum())}); config {MatchConfig()}"
+    head = (
+        "data",
+        "split",
+        "method",
+        "pairs",
+        "pos",
+        "auto P",
+        "auto R",
+        "flagged R",
+        "FN",
+        "listed P",
+        "listed FP",
+        "listed (all)",
     )
-    print(
-        f"{'split':8} {'pairs':>5} {'pos':>4} | {'auto P':>7} {'auto R':>7} {'FP':>3} | {'cand P':>7} {'cand R':>7} {'FP':>3} {'FN':>3}"
-    )
-    for split in splits:
-        part = labelled[labelled["split"] == split]
-        auto = metrics(part, "auto")
-        flagged = metrics(part, "flagged")
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join("---" if k < 3 else "---:" for k in range(len(head))) + "|")
+    else:
         print(
-            f"{split:8} {len(part):5d} {int((part['label'] == '1').sum()):4d} | "
-            f"{auto['precision']:7.3f} {auto['recall']:7.3f} {auto['fp']:3d} | "
-            f"{flagged['precision']:7.3f} {flagged['recall']:7.3f} {flagged['fp']:3d} {flagged['fn']:3d}"
+            f"{'data':5} {'split':8} {'method':7} {'pairs':>5} {'pos':>4} | {'auto P':>6} {'auto R':>6} | "
+            f"{'flag R':>6} {'FN':>3} | {'list P':>6} {'FP':>3} {'listed':>6}"
         )
-    false_merges = labelled[labelled["auto"] & (labelled["label"] == "0")]
-    for row in false_merges.itertuples():
-        print(
-            f"FALSE AUTO MERGE [{row.split}]: {row.name_a} ({row.unit_a}) = {row.name_b} ({row.unit_b}) via key {row.key_a}"
-        )
-    if args.errors:
-        tune = labelled[labelled["split"] == "tune"]
-        for row in tune[~tune["flagged"] & (tune["label"] == "1")].itertuples():
-            print(f"missed positive: {row.name_a} ({row.unit_a}) | {row.name_b} ({row.unit_b})  [{row.note}]")
-        for row in tune[tune["candidate"] & ~tune["auto"] & (tune["label"] == "0")].itertuples():
-            print(f"proposed negative ({row.score}): {row.name_a} | {row.name_b}")
-    return 1 if len(false_merges) else 0
+    false_merges = 0
+    for data in datasets:
+        for split in splits:
+            for method in args.methods:
+                m, labelled = evaluate(data, split, method, args.baseline_ref)
+                name = {
+                    "before": f"before ({args.baseline_ref})",
+                    "hand": "hand weights",
+                    "model": "pair model",
+                }[method]
+                if args.markdown:
+                    print(
+                        f"| {DATA[data].name} | {split} | {name} | {m['pairs']} | {m['pos']} | {m['auto_p']:.3f} | "
+                        f"{m['auto_r']:.3f} | {m['flagged_r']:.3f} | {m['fn']} | {m['listed_p']:.3f} | "
+                        f"{m['listed_fp']} | {m['listed_total']} |"
+                    )
+                else:
+                    print(
+                        f"{data:5} {split:8} {method:7} {m['pairs']:5d} {m['pos']:4d} | {m['auto_p']:6.3f} "
+                        f"{m['auto_r']:6.3f} | {m['flagged_r']:6.3f} {m['fn']:3d} | {m['listed_p']:6.3f} "
+                        f"{m['listed_fp']:3d} {m['listed_total']:6d}"
+                    )
+                bad = labelled[labelled["auto"] & (labelled["label"] == "0")]
+                false_merges += len(bad)
+                for row in bad.itertuples():
+                    print(
+                        f"FALSE AUTO MERGE [{data} {split}]: {row.name_a} ({row.unit_a}) = {row.name_b} ({row.unit_b})"
+                    )
+                if args.errors and split == "tune" and method == "model":
+                    for row in labelled[~labelled["flagged"] & (labelled["label"] == "1")].itertuples():
+                        print(
+                            f"  missed: {row.name_a} | {row.name_b}  [{row.pattern if 'pattern' in labelled else ''} {row.note}]"
+                        )
+                    listed_neg = labelled[labelled["candidate"] & (labelled["label"] == "0")]
+                    for row in listed_neg.itertuples():
+                        print(f"  listed negative ({row.score:.0f}): {row.name_a} | {row.name_b}")
+    return 1 if false_merges else 0
 
 
 if __name__ == "__main__":

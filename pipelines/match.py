@@ -18,19 +18,18 @@ key equality merges automatically (pipelines/normalize.py). Everything fuzzier i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipelines import pair_model
 from pipelines.normalize import (
     REPO_DNM_COLUMNS,
     REPO_SYNONYM_COLUMNS,
@@ -48,7 +47,9 @@ from pipelines.text import clean_text
 REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
 REVIEW_EXTRA_COLUMNS = ("差异模式", "分组", "单位A", "单位B", "二级指标", "名称相似度", "说明相似度")
 PATTERN_COLUMNS = ("分组", "差异模式", "对数", "示例", "决定")
-DECISIONS = ("合并", "不合并")
+PROMOTE = "设为共性指标"  # a bureau decision: the pair is one cross-cutting measure, to be a 共性 indicator
+DECISIONS = ("合并", "不合并", PROMOTE)
+REPO_PROMOTION_COLUMNS = ("rule_id", "id_a", "name_a", "id_b", "name_b", "year", "source", "note")
 REVIEW_SHEET = "合并审核"
 PATTERN_SHEET = "差异模式"
 GUIDE_SHEET = "填写说明"
@@ -75,10 +76,11 @@ CANDIDATE_COLUMNS = [
     "level2",
     "origin_a",
     "origin_b",
+    "level2_b",
+    "class_a",
+    "class_b",
 ]
 
-_NUMERAL = re.compile(r"[0-9零一二三四五六七八九十百千两]")
-_DEF_NOISE = re.compile(r"反映|情况|[,.;:，。；：、\s\"“”()（）]")
 _FORMULA_PREFIX = ("=", "+", "-", "@")
 _EMPTY = "∅"
 SAME_NAME = "名称相同"  # the pattern of a pair whose names match and whose units differ
@@ -86,20 +88,28 @@ SAME_NAME = "名称相同"  # the pattern of a pair whose names match and whose 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Candidate generation and scoring settings (tuned on the tune split of tests/data/labelled_pairs.csv)."""
+    """Candidate generation and scoring settings (tuned on the tune splits of the labelled pairs only)."""
 
-    top_k: int = 8  # most similar rows kept per new row and block
+    top_k: int = 8  # most similar names kept per new name within its 二级指标
+    top_k_global: int = 6  # most similar names kept per new name across the library (another 二级指标)
+    exact_all: int = 4  # the same name in up to this many indicators: every pair listed, else a star
     min_cosine: float = 0.1  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
     ngram_range: tuple[int, int] = (2, 3)  # character n-grams of the TF-IDF vectors
-    min_score: float = 65.0  # final score below which a pair is not proposed
+    min_name_score: float = 40.0  # edit similarity (plain or word order) below which a pair is not scored
+    min_score: float | None = (
+        None  # listing threshold on the 0–100 score; None: the model's (or hand) default
+    )
+    scorer: str = "model"  # model (pipelines/pair_model.py) | hand (the first version's weights, to compare)
     df_cap: int = 400  # in larger blocks, n-grams in more names than this are not used to find pairs
     chunk: int = 2048  # query rows per sparse product
+    # Hand weights (scorer="hand"):
+    hand_min_score: float = 65.0
     definition_weight: float = 0.2  # share of the explanation in the score when both rows have one
     unit_conflict_penalty: float = 25.0
     unit_missing_penalty: float = 5.0
     number_penalty: float = 40.0
     order_discount: float = 8.0  # a rearrangement of the same characters scores (100 - this) at most
-    include_suffix_conflicts: bool = False  # True: keep 人次/场次-like pairs, scored at most 30
+    include_suffix_conflicts: bool = False  # hand: True keeps 人次/场次-like pairs, scored at most 30
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,10 +150,6 @@ def _prepare(frame: pd.DataFrame, origin: str, rules: MatchRules) -> pd.DataFram
 def _texts(series: pd.Series) -> np.ndarray:
     """A text column as an object array (numpy's fixed-width unicode would cost 4 bytes x the longest value)."""
     return series.fillna("").astype(str).to_numpy(dtype=object)
-
-
-def _definition_form(text: str) -> str:
-    return _DEF_NOISE.sub("", clean_text(text)) if text else ""
 
 
 def _top_k_pairs(
@@ -189,8 +195,62 @@ def _capped(x: sparse.csr_matrix, df_cap: int) -> sparse.csr_matrix:
     return (x @ sparse.diags(keep)).tocsr()
 
 
+def _units(
+    block: np.ndarray, form: np.ndarray, n_forms: int, rank: np.ndarray, is_new: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (block, form) units: (representative row = best ranked, form, block, has a new row).
+
+    Candidates are generated between distinct names, not rows: a name used under forty function classes is
+    one unit, so its copies never crowd the top-k slots of another name.
+    """
+    combo = block.astype(np.int64) * n_forms + form
+    order = np.lexsort((rank, combo))
+    sorted_combo = combo[order]
+    first = np.r_[True, sorted_combo[1:] != sorted_combo[:-1]] if len(order) else np.array([], dtype=bool)
+    starts = np.flatnonzero(first)
+    reps = order[starts]
+    has_new = (
+        np.maximum.reduceat(is_new[order].astype(np.int8), starts).astype(bool) if len(starts) else first
+    )
+    unit_combo = sorted_combo[starts]
+    return reps, unit_combo % n_forms, unit_combo // n_forms, has_new
+
+
+def _exact_pairs(form: np.ndarray, rank: np.ndarray, cfg: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with the same matching form filed differently (another 二级, scope, function class or unit):
+    every pair in a small group, else each row with the group's best-ranked row (linear in the group)."""
+    order = np.lexsort((rank, form))
+    sorted_form = form[order]
+    if not len(order):
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    starts = np.flatnonzero(np.r_[True, sorted_form[1:] != sorted_form[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    center = np.repeat(order[starts], sizes)
+    star = center != order
+    qi, qj = [center[star]], [order[star]]
+    for start, size in zip(
+        starts[(sizes > 2) & (sizes <= cfg.exact_all)],
+        sizes[(sizes > 2) & (sizes <= cfg.exact_all)],
+        strict=True,
+    ):
+        members = order[start + 1 : start + size]
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                qi.append(members[x : x + 1])
+                qj.append(members[y : y + 1])
+    return np.concatenate(qi), np.concatenate(qj)
+
+
 def generate_pairs(rows: pd.DataFrame, cfg: MatchConfig) -> pd.DataFrame:
-    """Blocked top-k TF-IDF pairs over prepared rows: columns i, j (row positions, i < j), cosine."""
+    """Candidate row pairs over prepared rows: columns i, j (row positions, i < j), cosine.
+
+    Three passes, each linear in the rows, their union kept: (1) the same matching form filed differently;
+    (2) within each 二级指标 (whatever the scope or function class), every new name's top_k most similar
+    names (TF-IDF of character n-grams); (3) across the whole library, every new name's top_k_global most
+    similar names (the same measure filed under another 二级指标). Function class and scope are features
+    of a pair, never walls between indicators. Pairs of two last-release indicators are not generated.
+    """
     empty = pd.DataFrame(
         {
             "i": np.array([], dtype=np.int64),
@@ -201,58 +261,50 @@ def generate_pairs(rows: pd.DataFrame, cfg: MatchConfig) -> pd.DataFrame:
     if rows.empty or not (rows["origin"] == "new").any():
         return empty
     forms, inverse = np.unique(rows["match_name"].to_numpy(dtype=str), return_inverse=True)
+    is_new = (rows["origin"] == "new").to_numpy()
+    rank = _rank(rows)
+
+    qs: list[np.ndarray] = []
+    cs: list[np.ndarray] = []
+    ss: list[np.ndarray] = []
+    ei, ej = _exact_pairs(inverse, rank, cfg)
+    qs.append(ei)
+    cs.append(ej)
+    ss.append(np.ones(len(ei), dtype=np.float32))
+
     vectorizer = TfidfVectorizer(
         analyzer="char", ngram_range=cfg.ngram_range, lowercase=False, sublinear_tf=True, dtype=np.float32
     )
     try:
-        unique_x = vectorizer.fit_transform(forms)
-    except ValueError:  # only one-character names: nothing to compare
-        return empty
-    x = unique_x[inverse].tocsr()
-
-    scope = rows["scope"].to_numpy(dtype=str)
-    level2 = rows["level2"].to_numpy(dtype=str)
-    fclass = np.where(scope == "项目", rows["function_class"].to_numpy(dtype=str), "")
-    is_new = (rows["origin"] == "new").to_numpy()
-    is_common = scope == "共性"
-    block = pd.Series(scope, dtype=str) + "|" + level2 + "|" + fclass
-
-    by_block = {
-        k: np.asarray(v, dtype=np.int64)
-        for k, v in pd.Series(np.arange(len(rows))).groupby(block.to_numpy()).groups.items()
-    }
-    by_level2 = {
-        k: np.asarray(v, dtype=np.int64)
-        for k, v in pd.Series(np.arange(len(rows))).groupby(level2).groups.items()
-    }
-    common_by_level2 = {k: v[is_common[v]] for k, v in by_level2.items()}
-
-    tasks: list[tuple[np.ndarray, np.ndarray]] = []
-    for name in sorted(by_block):
-        members = np.sort(by_block[name])
-        queries = members[is_new[members] & ~is_common[members]]
-        if not len(queries):
-            continue
-        corpus = np.union1d(members, common_by_level2.get(level2[members[0]], np.array([], dtype=np.int64)))
-        tasks.append((queries, corpus))
-    for name in sorted(by_level2):
-        members = np.sort(by_level2[name])
-        queries = members[is_new[members] & is_common[members]]
-        if len(queries):
-            tasks.append((queries, members))  # a new 共性 indicator against every row of its 二级指标
-
-    qs, cs, ss = [], [], []
-    for queries, corpus in tasks:
-        xc = _capped(x[corpus], cfg.df_cap)
-        q, c, s = _top_k_pairs(x[queries], xc, queries, corpus, cfg)
-        qs.append(q)
-        cs.append(c)
-        ss.append(s)
-    if not qs:
-        return empty
+        x = vectorizer.fit_transform(forms).tocsr()
+    except ValueError:  # only one-character names: nothing more to compare
+        x = None
+    if x is not None:
+        level2_codes = pd.factorize(rows["level2"].to_numpy(dtype=str))[0]
+        passes = [(level2_codes, cfg.top_k)]
+        if cfg.top_k_global:
+            passes.append((np.zeros(len(rows), dtype=np.int64), cfg.top_k_global))
+        for block, k in passes:
+            reps, unit_form, unit_block, has_new = _units(block, inverse, len(forms), rank, is_new)
+            bounds = np.flatnonzero(np.r_[True, unit_block[1:] != unit_block[:-1], True])
+            pass_cfg = replace(cfg, top_k=k)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                corpus = np.arange(lo, hi)
+                queries = corpus[has_new[lo:hi]]
+                if not len(queries) or len(corpus) < 2:
+                    continue
+                xc = _capped(x[unit_form[corpus]], cfg.df_cap)
+                q, c, s = _top_k_pairs(x[unit_form[queries]], xc, queries, corpus, pass_cfg)
+                qs.append(reps[q])
+                cs.append(reps[c])
+                ss.append(s)
     q = np.concatenate(qs)
     c = np.concatenate(cs)
     s = np.concatenate(ss)
+    keep = (q != c) & (is_new[q] | is_new[c])
+    q, c, s = q[keep], c[keep], s[keep]
+    if not len(q):
+        return empty
     pairs = pd.DataFrame({"i": np.minimum(q, c), "j": np.maximum(q, c), "cosine": s})
     pairs = pairs.sort_values(["i", "j", "cosine"], ascending=[True, True, False], kind="stable")
     return pairs.drop_duplicates(["i", "j"]).reset_index(drop=True)
@@ -260,19 +312,7 @@ def generate_pairs(rows: pd.DataFrame, cfg: MatchConfig) -> pd.DataFrame:
 
 def diff_ops(b: str, a: str) -> list[tuple[str, str]]:
     """The differing segments from name B to name A: [("湿", "耕")] for 湿地执行率 → 耕地执行率."""
-    ops: list[tuple[str, str]] = []
-    last_end = (-1, -1)
-    for op in Levenshtein.opcodes(b, a):
-        if op.tag == "equal":
-            continue
-        segment = (b[op.src_start : op.src_end], a[op.dest_start : op.dest_end])
-        # Adjacent edits read as one: 有害生物 → 禁止进境物, not 有害生 → 止进境 plus an inserted 禁.
-        if ops and last_end == (op.src_start, op.dest_start):
-            ops[-1] = (ops[-1][0] + segment[0], ops[-1][1] + segment[1])
-        else:
-            ops.append(segment)
-        last_end = (op.src_end, op.dest_end)
-    return ops
+    return [(x, y) for x, y, _, _ in pair_model.diff_ops(b, a)]
 
 
 def diff_pattern(b: str, a: str) -> str:
@@ -293,60 +333,94 @@ def _rank(rows: pd.DataFrame) -> np.ndarray:
     return rank
 
 
+@dataclass(frozen=True)
+class _Side:
+    unit: str
+    suffix: str
+    scope: str
+    level2: str
+    fclass: str
+    origin: str
+
+
 def _reason(
-    pattern: str,
-    ops: list[tuple[str, str]],
-    name_score: float,
-    def_score: float,
-    unit_a: str,
-    unit_b: str,
-    suffix_a: str,
-    suffix_b: str,
-    compatible: bool,
-    numbers: bool,
-    scope_a: str,
-    origin_a: str,
-    reordered: bool = False,
+    pattern: str, ops: list[tuple[str, str]], f: dict[str, float], a: _Side, b: _Side, score: float
 ) -> str:
+    """The 理由 of a pair in words a finance clerk reads: what differs, what agrees, and what to check."""
     parts = []
     changed = sum(max(len(x), len(y)) for x, y in ops)
     if not ops:
         parts.append("规范化后名称相同")
-    elif reordered:
+    elif f["order_ratio"] == 1.0:
         parts.append(f"名称用字相同，仅语序不同：{pattern}")
+    elif f["near_synonym"]:
+        parts.append(f"名称仅近义词不同：{pattern}")
+    elif f["prefix_added"] or f["inner_added"]:
+        added = next(x or y for x, y in ops)
+        parts.append(f"名称仅多一个限定词“{added}”：{pattern}")
     elif changed == 1:
         parts.append(f"名称仅差一字：{pattern}")
-    elif len(ops) == 1:
-        parts.append(f"名称差异：{pattern}（相似度{name_score:.0f}）")
     else:
-        parts.append(f"名称相似度{name_score:.0f}，差异：{pattern}")
-    if np.isnan(def_score):
-        parts.append("说明缺失，无法比较")
+        parts.append(f"名称相似度{100 * f['name_ratio']:.0f}，差异：{pattern}")
+    if f["measure_word"] and ops:
+        parts.append("差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标")
+    if f["contrast"]:
+        parts.append("差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对")
+    if f["number_diff"]:
+        parts.append("差异含数字（期间、序号或数量不同），多为不同指标")
+    if f["def_both"]:
+        parts.append(f"指标解释相似度{100 * f['def_sim']:.0f}")
     else:
-        parts.append(f"说明相似度{def_score:.0f}")
-    if unit_a and unit_b:
+        parts.append("指标解释缺失，无法比较")
+    if a.unit and b.unit:
         parts.append(
-            f"单位相同（{unit_a}）"
-            if unit_a == unit_b
-            else f"单位不同：A为“{unit_a}”，B为“{unit_b}”，不能自动合并"
+            f"单位相同（{a.unit}）"
+            if a.unit == b.unit
+            else f"单位不同：A为“{a.unit}”，B为“{b.unit}”，不能自动合并"
         )
-    elif unit_a or unit_b:
-        parts.append(f"{'B' if unit_a else 'A'}未填单位")
+    elif a.unit or b.unit:
+        parts.append(f"{'B' if a.unit else 'A'}未填单位")
     else:
         parts.append("双方均未填单位")
-    if suffix_a and suffix_a == suffix_b:
-        parts.append(f"后缀同为“{suffix_a}”")
-    elif not compatible:
-        parts.append(f"后缀不同：“{suffix_a}”与“{suffix_b}”，是不同的计量对象")
-    elif suffix_a or suffix_b:
-        parts.append(f"后缀相容：“{suffix_a or '未识别'}”与“{suffix_b or '未识别'}”")
-    if numbers:
-        parts.append("差异含数字（期间、序号或数量不同），多为不同指标")
-    if origin_a == "existing":
+    if a.suffix and a.suffix == b.suffix:
+        parts.append(f"后缀同为“{a.suffix}”")
+    elif f["suffix_conflict"]:
+        parts.append(f"后缀不同：“{a.suffix}”与“{b.suffix}”，多为不同的计量对象")
+    elif a.suffix or b.suffix:
+        parts.append(f"后缀相容：“{a.suffix or '未识别'}”与“{b.suffix or '未识别'}”")
+    if a.level2 != b.level2:
+        parts.append(f"二级指标不同：A在“{a.level2 or '未填'}”，B在“{b.level2 or '未填'}”")
+    if a.scope != b.scope:
+        parts.append(f"范围不同：A为{a.scope or '未填'}指标，B为{b.scope or '未填'}指标")
+    elif f["class_diff"]:
+        parts.append(
+            f"功能分类不同（{a.fclass}类、{b.fclass}类）：若为同一指标，可合并，或设为共性指标供各部门使用"
+        )
+    if a.origin == "existing":
         parts.append("A为上一版指标库中的指标")
-    if scope_a == "共性":
+    if a.scope == "共性":
         parts.append("A为共性指标：若相同，B应作为该共性指标的使用")
+    parts.append(f"估计为同一指标的可能性{score:.0f}%")
     return "；".join(parts)
+
+
+def _hand_score(
+    name_score: np.ndarray,
+    def_score: np.ndarray,
+    has_def: np.ndarray,
+    unit_conflict: np.ndarray,
+    unit_missing: np.ndarray,
+    compatible: np.ndarray,
+    cfg: MatchConfig,
+) -> np.ndarray:
+    """The hand-weighted score of the first version (kept to measure the model against it)."""
+    score = np.where(
+        has_def,
+        (1 - cfg.definition_weight) * name_score + cfg.definition_weight * np.nan_to_num(def_score),
+        name_score,
+    )
+    score = score - cfg.unit_conflict_penalty * unit_conflict - cfg.unit_missing_penalty * unit_missing
+    return np.where(compatible, score, np.minimum(score, 30.0))
 
 
 def find_candidates(
@@ -358,12 +432,16 @@ def find_candidates(
     """Likely duplicates among new indicators and between new and last-release indicators.
 
     Input frames: one row per distinct indicator (cluster) with columns id, name, match_name, definition,
-    unit_norm, scope, level1, level2, function_class (optional usage_count, name_norm). Pairs already
-    identical (same match_name and unit) are certain merges, not candidates; pairs a reviewer refused (rules
-    do-not-merge) are left out. Output: CANDIDATE_COLUMNS, A = the side to keep, sorted by pattern.
+    unit_norm, scope, level1, level2, function_class (optional usage_count, name_norm). Pairs with the same
+    key (same matching form, unit, scope, 二级 and, for 项目, class) are certain merges, not candidates; the
+    same name filed under another 二级, scope or class is listed. Pairs a reviewer refused (rules
+    do-not-merge) are left out. Each pair is scored by the pair model (pipelines/pair_model.py): score = the
+    estimated probability (0–100) that the two are one measure; listed from the model's threshold.
+    Output: CANDIDATE_COLUMNS, A = the side to keep, sorted by pattern.
     """
     rules = rules or default_rules()
     cfg = config or MatchConfig()
+    model = pair_model.load_model()
     parts = [_prepare(new, "new", rules)]
     if existing is not None and len(existing):
         parts.append(_prepare(existing, "existing", rules))
@@ -378,112 +456,130 @@ def find_candidates(
     if pairs.empty:
         return empty
 
-    i = pairs["i"].to_numpy()
-    j = pairs["j"].to_numpy()
+    rank = _rank(rows)
+    i0 = pairs["i"].to_numpy()
+    j0 = pairs["j"].to_numpy()
+    a = np.where(rank[i0] <= rank[j0], i0, j0)
+    b = np.where(rank[i0] <= rank[j0], j0, i0)
+    cosine = pairs["cosine"].to_numpy()
     ids = _texts(rows["id"])
     match = _texts(rows["match_name"])
     unit = _texts(rows["unit_norm"])
+    scopes = _texts(rows["scope"])
+    level2 = _texts(rows["level2"])
+    fclass = np.where(scopes == "项目", _texts(rows["function_class"]), "")
     table = suffix_table()
     forms, form_codes = np.unique(match, return_inverse=True)
     suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes] if len(forms) else match
 
-    same_id = (ids[i] == ids[j]) & (ids[i] != "")
-    identical = (match[i] == match[j]) & (unit[i] == unit[j])
-    compatible = table.compatible_many(suffix[i], suffix[j])
-    keep = ~same_id & ~identical
-    if not cfg.include_suffix_conflicts:
-        keep &= compatible
-    i, j, compatible, cosine = i[keep], j[keep], compatible[keep], pairs["cosine"].to_numpy()[keep]
-    if not len(i):
+    same_id = (ids[a] == ids[b]) & (ids[a] != "")
+    certain = (
+        (match[a] == match[b])
+        & (unit[a] == unit[b])
+        & (scopes[a] == scopes[b])
+        & (level2[a] == level2[b])
+        & (fclass[a] == fclass[b])
+    )
+    keep = ~same_id & ~certain
+    # A cheap bound first: pairs sharing too little of their names are not scored further.
+    name_score = np.zeros(len(a))
+    order_score = np.zeros(len(a))
+    if keep.any():
+        ka = list(match[a[keep]])
+        kb = list(match[b[keep]])
+        name_score[keep] = process.cpdist(ka, kb, scorer=fuzz.ratio, workers=1)
+        order_score[keep] = process.cpdist(
+            ["".join(sorted(s)) for s in ka], ["".join(sorted(s)) for s in kb], scorer=fuzz.ratio, workers=1
+        )
+    keep &= np.maximum(name_score, order_score) >= cfg.min_name_score
+    a, b, cosine = a[keep], b[keep], cosine[keep]
+    if not len(a):
         return empty
 
-    name_score = process.cpdist(list(match[i]), list(match[j]), scorer=fuzz.ratio, workers=1).astype(float)
-    # Word order ("垃圾清运及时率" / "垃圾及时清运率"): the same characters rearranged score nearly as high.
-    sorted_forms = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes]
-    order_score = process.cpdist(
-        list(sorted_forms[i]), list(sorted_forms[j]), scorer=fuzz.ratio, workers=1
-    ).astype(float)
-    name_score = np.maximum(name_score, order_score - cfg.order_discount)
     raw_definition = _texts(rows["definition"])
-    definition = np.full(len(rows), "", dtype=object)
-    involved = np.unique(np.concatenate([i, j]))
-    definition[involved] = [_definition_form(d) for d in raw_definition[involved]]  # only rows in a pair
-    has_def = (definition[i] != "") & (definition[j] != "")
-    def_score = np.full(len(i), np.nan)
-    if has_def.any():
-        def_score[has_def] = process.cpdist(
-            list(definition[i][has_def]), list(definition[j][has_def]), scorer=fuzz.ratio, workers=1
+    x = pair_model.pair_features(
+        model,
+        match[a],
+        match[b],
+        raw_definition[a],
+        raw_definition[b],
+        unit[a],
+        unit[b],
+        level2[a],
+        level2[b],
+        scopes[a],
+        scopes[b],
+        fclass[a],
+        fclass[b],
+    )
+    col = {f: k for k, f in enumerate(pair_model.FEATURES)}
+    name_score = 100 * np.maximum(
+        x[:, col["name_ratio"]], x[:, col["order_ratio"]] - cfg.order_discount / 100
+    )
+    def_score = np.where(x[:, col["def_both"]] > 0, 100 * x[:, col["def_sim"]], np.nan)
+    compatible = x[:, col["suffix_conflict"]] == 0
+    if cfg.scorer == "hand":
+        score = _hand_score(
+            name_score,
+            def_score,
+            x[:, col["def_both"]] > 0,
+            x[:, col["unit_conflict"]] > 0,
+            x[:, col["unit_missing"]] > 0,
+            compatible,
+            cfg,
         )
-    score = np.where(
-        has_def,
-        (1 - cfg.definition_weight) * name_score + cfg.definition_weight * np.nan_to_num(def_score),
-        name_score,
+        score = score - cfg.number_penalty * (x[:, col["number_diff"]] > 0)
+        threshold = cfg.min_score if cfg.min_score is not None else cfg.hand_min_score
+        if not cfg.include_suffix_conflicts:
+            score = np.where(compatible, score, -1.0)
+    else:
+        score = 100.0 * model.probability(x)
+        threshold = cfg.min_score if cfg.min_score is not None else 100.0 * model.threshold
+    keep = score >= threshold
+    if cfg.scorer != "hand" and cfg.min_score is None:
+        # The same wording filed under another 二级, scope or function class is always worth a look.
+        keep |= (x[:, col["identical"]] > 0) & (x[:, col["unit_conflict"]] == 0)
+    if not cfg.include_suffix_conflicts:
+        keep &= compatible | (cfg.scorer != "hand")
+    a, b, cosine, x, score, name_score, def_score = (
+        v[keep] for v in (a, b, cosine, x, score, name_score, def_score)
     )
-    unit_conflict = (unit[i] != "") & (unit[j] != "") & (unit[i] != unit[j])
-    unit_missing = (unit[i] == "") != (unit[j] == "")
-    score = score - cfg.unit_conflict_penalty * unit_conflict - cfg.unit_missing_penalty * unit_missing
-    score = np.where(compatible, score, np.minimum(score, 30.0))
-    keep = score >= cfg.min_score  # the number penalty below only lowers scores: prefilter first
-    i, j, compatible, cosine, name_score, def_score, score = (
-        v[keep] for v in (i, j, compatible, cosine, name_score, def_score, score)
-    )
-    unit_conflict, unit_missing = unit_conflict[keep], unit_missing[keep]
+    if not len(a):
+        return empty
 
-    rank = _rank(rows)
-    a = np.where(rank[i] <= rank[j], i, j)
-    b = np.where(rank[i] <= rank[j], j, i)
     names = _texts(rows["name"])
-    scopes = _texts(rows["scope"])
     origins = _texts(rows["origin"])
-    level2 = _texts(rows["level2"])
-
-    # Column lists, not a dict per pair: a national year has hundreds of thousands of candidate pairs.
     kept: list[int] = []
     patterns: list[str] = []
     reasons: list[str] = []
-    finals: list[float] = []
     flag_texts: list[str] = []
     for n in range(len(a)):
         ia, ib = int(a[n]), int(b[n])
         ops = diff_ops(match[ib], match[ia])
-        pattern = "；".join(f"{x or _EMPTY}→{y or _EMPTY}" for x, y in ops) or SAME_NAME
-        numbers = any(_NUMERAL.search(x + y) for x, y in ops)
-        final = float(score[n]) - (cfg.number_penalty if numbers else 0.0)
-        if final < cfg.min_score:
-            continue
+        pattern = "；".join(f"{p or _EMPTY}→{q or _EMPTY}" for p, q in ops) or SAME_NAME
         if rules.has_do_not_merge and rules.blocked(ids[ia], match[ia], ids[ib], match[ib], pattern):
             continue
+        f = dict(zip(pair_model.FEATURES, x[n], strict=True))
         flags = [
-            f
-            for f, on in (
-                ("unit_conflict", unit_conflict[n]),
-                ("unit_missing", unit_missing[n]),
-                ("number", numbers),
-                ("suffix_conflict", not compatible[n]),
+            name
+            for name, on in (
+                ("unit_conflict", f["unit_conflict"]),
+                ("unit_missing", f["unit_missing"]),
+                ("number", f["number_diff"]),
+                ("suffix_conflict", f["suffix_conflict"]),
+                ("contrast", f["contrast"]),
+                ("level2_diff", level2[ia] != level2[ib]),
+                ("scope_diff", scopes[ia] != scopes[ib]),
+                ("class_diff", f["class_diff"]),
             )
             if on
         ]
         kept.append(n)
         patterns.append(pattern)
-        finals.append(round(max(0.0, min(100.0, final)), 1))
         flag_texts.append(";".join(flags))
-        reasons.append(
-            _reason(
-                pattern,
-                ops,
-                name_score[n],
-                def_score[n],
-                unit[ia],
-                unit[ib],
-                suffix[ia],
-                suffix[ib],
-                bool(compatible[n]),
-                numbers,
-                scopes[ia],
-                origins[ia],
-                sorted_forms[ia] == sorted_forms[ib],
-            )
-        )
+        side_a = _Side(unit[ia], suffix[ia], scopes[ia], level2[ia], fclass[ia], origins[ia])
+        side_b = _Side(unit[ib], suffix[ib], scopes[ib], level2[ib], fclass[ib], origins[ib])
+        reasons.append(_reason(pattern, ops, f, side_a, side_b, max(0.0, min(100.0, float(score[n])))))
     if not kept:
         return empty
     sel = np.asarray(kept, dtype=np.int64)
@@ -496,7 +592,7 @@ def find_candidates(
             "name_a": names[a],
             "id_b": ids[b],
             "name_b": names[b],
-            "score": finals,
+            "score": np.round(np.clip(score[sel], 0.0, 100.0), 1),
             "reason": reasons,
             "pattern": patterns,
             "pattern_group": [pattern_key(p) for p in patterns],
@@ -513,6 +609,9 @@ def find_candidates(
             "level2": level2[a],
             "origin_a": origins[a],
             "origin_b": origins[b],
+            "level2_b": level2[b],
+            "class_a": fclass[a],
+            "class_b": fclass[b],
         },
         columns=CANDIDATE_COLUMNS,
         dtype=object,
@@ -582,7 +681,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         "validate": "list",
         "source": list(DECISIONS),
         "error_title": "决定",
-        "error_message": "请选择“合并”或“不合并”，未决定的留空",
+        "error_message": "请选择“合并”“不合并”或“设为共性指标”，未决定的留空",
     }
 
     ws = wb.add_worksheet(REVIEW_SHEET)
@@ -644,7 +743,9 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     gs.set_column(0, 0, 100)
     guide = (
         "合并审核：每行是一对可能重复的指标，A为保留的指标（上一版库内指标、共性指标或使用最多的），B为可能与之相同的指标。",
-        "在“决定”列选择“合并”（B并入A，今后B的名称作为A的别名自动合并）或“不合并”（今后不再提示这一对），拿不准的留空。",
+        "在“决定”列选择“合并”（B并入A，今后B的名称作为A的别名自动合并）、“不合并”（今后不再提示这一对）"
+        "或“设为共性指标”（B并入A，A改为财政部门的共性指标，各部门、各功能分类今后填报同名指标时都作为该共性指标的使用），拿不准的留空。",
+        "名称相同但二级指标、范围或功能分类不同的指标也会列出：同一计量内容被多个部门使用时，宜“设为共性指标”。",
         "“差异模式”是两者名称不同的字（如“湿→耕”）。相同模式的行排在一起，分组号相同。",
         "在“差异模式”表的“决定”列填写，可一次决定该模式下所有未填写的行；“不合并”还会让今后同一模式的配对不再提示。",
         "单位不同或后缀不同（如“人次”与“场次”）的指标从不自动合并；名称相同、单位不同的请核对单位是否填错。",
@@ -669,18 +770,22 @@ class ReviewSummary:
     file: str
     merged: int = 0  # pairs decided 合并
     not_merged: int = 0  # pairs decided 不合并
+    promoted: int = 0  # pairs decided 设为共性指标
     undecided: int = 0
     pattern_decisions: int = 0
     new_synonyms: list[str] = field(default_factory=list)  # rule ids added
     new_do_not_merge: list[str] = field(default_factory=list)
+    new_promotions: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # earlier rule ids dropped because the decision changed
     merges: list[tuple[str, str]] = field(default_factory=list)  # (id_a kept, id_b merged) for consolidation
+    promotions: list[tuple[str, str]] = field(default_factory=list)  # (id_a made 共性, id_b merged into it)
     warnings: list[str] = field(default_factory=list)
 
     def message_zh(self) -> str:
         text = (
-            f"{self.file}：合并{self.merged}对，不合并{self.not_merged}对，未决定{self.undecided}对；"
-            f"新增同义词规则{len(self.new_synonyms)}条，新增不合并规则{len(self.new_do_not_merge)}条"
+            f"{self.file}：合并{self.merged}对，不合并{self.not_merged}对，设为共性指标{self.promoted}对，"
+            f"未决定{self.undecided}对；新增同义词规则{len(self.new_synonyms)}条，"
+            f"新增不合并规则{len(self.new_do_not_merge)}条，新增设为共性指标规则{len(self.new_promotions)}条"
         )
         if self.replaced:
             text += f"，改判并替换旧规则{len(self.replaced)}条（{'、'.join(self.replaced)}）"
@@ -692,6 +797,10 @@ def _decision(raw: object) -> str:
     return {
         "合并": "合并",
         "合併": "合并",
+        "设为共性指标": PROMOTE,
+        "設為共性指標": PROMOTE,
+        "共性": PROMOTE,
+        "共性指标": PROMOTE,
         "是": "合并",
         "不合并": "不合并",
         "不合併": "不合并",
@@ -751,7 +860,7 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
             decision = _decision(values[6])
             if decision == "?":
                 problems.append(
-                    f"第{number}行“决定”填写为“{_cell_text(values[6])}”，无法识别：请填写“合并”或“不合并”，未决定的留空"
+                    f"第{number}行“决定”填写为“{_cell_text(values[6])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，未决定的留空"
                 )
                 continue
             if not record["指标名称A"] or not record["指标名称B"]:
@@ -771,7 +880,7 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
                     decision = _decision(values[dc])
                     if decision == "?":
                         problems.append(
-                            f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”或“不合并”，或留空"
+                            f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，或留空"
                         )
                     elif decision:
                         pattern_decisions[_cell_text(values[pc])] = decision
@@ -807,34 +916,94 @@ def _pair_key(rules: MatchRules, name_a: str, name_b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def _decision_key(rules: MatchRules, name_a: str, name_b: str, id_a: str, id_b: str) -> tuple[str, str]:
+    """What a decision is about: the two names, or the two ids when the names are the same (one name filed
+    under two 二级指标, scopes or function classes)."""
+    key = _pair_key(rules, name_a, name_b)
+    if key[0] != key[1]:
+        return key
+    return ("#" + min(id_a, id_b), "#" + max(id_a, id_b))
+
+
+@dataclass(frozen=True)
+class CommonPromotion:
+    """A 设为共性指标 decision: id_a becomes a 共性 indicator and id_b is merged into it."""
+
+    rule_id: str
+    id_a: str
+    name_a: str
+    id_b: str
+    name_b: str
+    year: str = ""
+    source: str = ""
+
+
+def common_promotions(rules_dir: Path | None) -> list[CommonPromotion]:
+    """The 设为共性指标 decisions of a deployment (PATH/rules/common_promotions.csv), in rule-id order.
+
+    What consolidation does with each (helper of pipelines/consolidate.py): the pair's merge (B into A) is
+    already a review merge (a phrase rule with both ids in rules/synonyms.csv, so MatchRules.merges has it);
+    on top of it, the indicator kept (id_a, through earlier merges) gets scope 共性 and no function class,
+    keeping its id. From then on every department's row whose common_key equals its own, or one of its
+    aliases', is a usage of that 共性 indicator, whatever its scope or function class.
+    """
+    if rules_dir is None:
+        return []
+    path = Path(rules_dir) / "common_promotions.csv"
+    if not path.exists():
+        return []
+    rows = read_reference_csv(path)
+    return sorted(
+        (
+            CommonPromotion(
+                **{c: r.get(c, "") or "" for c in REPO_PROMOTION_COLUMNS[:5]}
+                | {"year": r.get("year", "") or "", "source": r.get("source", "") or ""}
+            )
+            for r in rows
+        ),
+        key=lambda p: p.rule_id,
+    )
+
+
 def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary:
     """Apply a filled-in merge_review.xlsx: 合并 → a phrase synonym rule (B → A, with both ids), 不合并 → a
-    do-not-merge rule (the pair; a pattern-level 不合并 also the pattern), into rules_dir/synonyms.csv and
-    rules_dir/do_not_merge.csv. Idempotent: applying the same file twice adds nothing. A decision that
-    reverses an earlier one replaces that rule (git keeps the old one).
+    do-not-merge rule (the pair; a pattern-level 不合并 also the pattern), 设为共性指标 → the 合并 rule plus a
+    row of rules_dir/common_promotions.csv (A becomes a 共性 indicator), into rules_dir/synonyms.csv,
+    do_not_merge.csv and common_promotions.csv. Idempotent: applying the same file twice adds nothing. A
+    decision that reverses an earlier one replaces that rule (git keeps the old one).
     """
     review_xlsx = Path(review_xlsx)
     rules_dir = Path(rules_dir)
     pairs, pattern_decisions = read_review(review_xlsx)
     summary = ReviewSummary(file=review_xlsx.name, pattern_decisions=len(pattern_decisions))
     syn_path, dnm_path = rules_dir / "synonyms.csv", rules_dir / "do_not_merge.csv"
+    promo_path = rules_dir / "common_promotions.csv"
     syn_rows = read_reference_csv(syn_path) if syn_path.exists() else []
     dnm_rows = read_reference_csv(dnm_path) if dnm_path.exists() else []
+    promo_rows = read_reference_csv(promo_path) if promo_path.exists() else []
     # Word forms only (no phrase rules) so that a pair's identity does not depend on earlier merges.
     base_rules = default_rules()
     new_syn = _next_id("M", year, syn_rows)
     new_dnm = _next_id("N", year, dnm_rows)
+    new_promo = _next_id("P", year, promo_rows)
     source = review_xlsx.name
 
     syn_index = {
-        _pair_key(base_rules, r["pattern"], r["replacement"]): r
+        _decision_key(base_rules, r["pattern"], r["replacement"], r.get("id_a", ""), r.get("id_b", "")): r
         for r in syn_rows
         if r.get("kind") == "phrase"
     }
-    dnm_index = {
-        _pair_key(base_rules, r["name_a"], r["name_b"]): r
-        for r in dnm_rows
-        if r.get("kind") == "pair" and r.get("name_a") and r.get("name_b")
+    dnm_index = {}
+    for r in dnm_rows:
+        if r.get("kind") != "pair":
+            continue
+        if r.get("name_a") and r.get("name_b"):
+            dnm_index[_decision_key(base_rules, r["name_a"], r["name_b"], r["id_a"], r["id_b"])] = r
+        elif r.get("id_a") and r.get("id_b"):
+            dnm_index[("#" + min(r["id_a"], r["id_b"]), "#" + max(r["id_a"], r["id_b"]))] = r
+    promo_index = {
+        _decision_key(base_rules, r["name_a"], r["name_b"], r.get("id_a", ""), r.get("id_b", "")): r
+        for r in promo_rows
     }
     dnm_patterns = {pattern_key(r["pattern"]): r for r in dnm_rows if r.get("kind") == "pattern"}
 
@@ -852,71 +1021,101 @@ def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary
             dnm_patterns[pattern_key(pattern)] = row
             summary.new_do_not_merge.append(row["rule_id"])
 
+    def drop(index: dict, rows: list[dict[str, str]], key: tuple[str, str]) -> None:
+        old = index.pop(key, None)
+        if old is not None:
+            rows.remove(old)
+            summary.replaced.append(old["rule_id"])
+
     for pair in pairs:
         decision = pair["决定"] or pattern_decisions.get(pair["差异模式"], "")
         if not decision:
             summary.undecided += 1
             continue
-        key = _pair_key(base_rules, pair["指标名称A"], pair["指标名称B"])
-        if key[0] == key[1]:
+        id_a, id_b = pair["指标编号A"], pair["指标编号B"]
+        name_a, name_b = pair["指标名称A"], pair["指标名称B"]
+        key = _decision_key(base_rules, name_a, name_b, id_a, id_b)
+        if key[0] == key[1] or (key[0].startswith("#") and not (id_a and id_b)):
             summary.warnings.append(f"第{pair['row']}行两个名称在规范化后已相同，无需决定")
             continue
-        if decision == "合并":
-            summary.merged += 1
-            if pair["指标编号A"] and pair["指标编号B"]:
-                summary.merges.append((pair["指标编号A"], pair["指标编号B"]))
-            old = dnm_index.pop(key, None)
-            if old is not None:
-                dnm_rows.remove(old)
-                summary.replaced.append(old["rule_id"])
-            if key in syn_index:
-                continue
-            row = {
-                "rule_id": new_syn(),
-                "pattern": pair["指标名称B"],
-                "replacement": pair["指标名称A"],
-                "kind": "phrase",
-                "note": f"合并审核（第{pair['row']}行）：{pair['指标名称B']} → {pair['指标名称A']}",
-                "year": str(year),
-                "source": source,
-                "id_a": pair["指标编号A"],
-                "id_b": pair["指标编号B"],
-            }
-            syn_rows.append(row)
-            syn_index[key] = row
-            summary.new_synonyms.append(row["rule_id"])
+        same_name = key[0].startswith("#")
+        if decision in ("合并", PROMOTE):
+            if decision == PROMOTE:
+                summary.promoted += 1
+                if id_a and id_b:
+                    summary.promotions.append((id_a, id_b))
+            else:
+                summary.merged += 1
+                drop(promo_index, promo_rows, key)  # 合并 after 设为共性指标: A keeps its scope
+            if id_a and id_b:
+                summary.merges.append((id_a, id_b))
+            drop(dnm_index, dnm_rows, key)
+            if key not in syn_index:
+                row = {
+                    "rule_id": new_syn(),
+                    "pattern": name_b,
+                    "replacement": name_a,
+                    "kind": "phrase",
+                    "note": f"合并审核（第{pair['row']}行，{decision}）：{name_b} → {name_a}"
+                    + ("（名称相同，按编号合并）" if same_name else ""),
+                    "year": str(year),
+                    "source": source,
+                    "id_a": id_a,
+                    "id_b": id_b,
+                }
+                syn_rows.append(row)
+                syn_index[key] = row
+                summary.new_synonyms.append(row["rule_id"])
+            if decision == PROMOTE and key not in promo_index:
+                row = {
+                    "rule_id": new_promo(),
+                    "id_a": id_a,
+                    "name_a": name_a,
+                    "id_b": id_b,
+                    "name_b": name_b,
+                    "year": str(year),
+                    "source": source,
+                    "note": f"合并审核（第{pair['row']}行）决定设为共性指标：{name_b} 并入 {name_a}，{name_a} 改为共性指标",
+                }
+                promo_rows.append(row)
+                promo_index[key] = row
+                summary.new_promotions.append(row["rule_id"])
         else:
             summary.not_merged += 1
-            old = syn_index.pop(key, None)
-            if old is not None:
-                syn_rows.remove(old)
-                summary.replaced.append(old["rule_id"])
+            drop(syn_index, syn_rows, key)
+            drop(promo_index, promo_rows, key)
             if key in dnm_index:
                 continue
             row = {
                 "rule_id": new_dnm(),
                 "kind": "pair",
-                "id_a": pair["指标编号A"],
-                "name_a": pair["指标名称A"],
-                "id_b": pair["指标编号B"],
-                "name_b": pair["指标名称B"],
+                "id_a": id_a,
+                # The same name under two ids is refused by ids only: by name it would refuse every copy.
+                "name_a": "" if same_name else name_a,
+                "id_b": id_b,
+                "name_b": "" if same_name else name_b,
                 "pattern": pair["差异模式"],
                 "year": str(year),
                 "source": source,
-                "note": f"合并审核（第{pair['row']}行）决定不合并",
+                "note": f"合并审核（第{pair['row']}行）决定不合并"
+                + (f"：{name_a}（名称相同）" if same_name else ""),
             }
             dnm_rows.append(row)
             dnm_index[key] = row
             summary.new_do_not_merge.append(row["rule_id"])
 
-    write_review_rules(rules_dir, syn_rows, dnm_rows)
+    write_review_rules(rules_dir, syn_rows, dnm_rows, promo_rows)
     return summary
 
 
 def write_review_rules(
-    rules_dir: Path, synonyms: list[dict[str, str]], do_not_merge: list[dict[str, str]]
+    rules_dir: Path,
+    synonyms: list[dict[str, str]],
+    do_not_merge: list[dict[str, str]],
+    promotions: list[dict[str, str]] | None = None,
 ) -> None:
-    """Write PATH/rules/synonyms.csv and do_not_merge.csv (sorted by rule id, fixed columns)."""
+    """Write PATH/rules/synonyms.csv, do_not_merge.csv and (when any) common_promotions.csv (sorted by rule
+    id, fixed columns)."""
     write_rules_csv(
         Path(rules_dir) / "synonyms.csv",
         REPO_SYNONYM_COLUMNS,
@@ -929,3 +1128,11 @@ def write_review_rules(
         do_not_merge,
         "不合并规则（合并审核的决定，indicators review 写入）：pair 为一对指标，pattern 为一种名称差异。每次重建都会使用。",
     )
+    promo_path = Path(rules_dir) / "common_promotions.csv"
+    if promotions or promo_path.exists():
+        write_rules_csv(
+            promo_path,
+            REPO_PROMOTION_COLUMNS,
+            promotions or [],
+            "设为共性指标（合并审核的决定，indicators review 写入）：id_b 并入 id_a，id_a 改为共性指标，编号不变。每次重建都会使用。",
+        )

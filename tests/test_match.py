@@ -17,6 +17,7 @@ from pipelines.match import (
     ReviewError,
     _prepare,
     apply_review,
+    common_promotions,
     diff_pattern,
     find_candidates,
     generate_pairs,
@@ -99,7 +100,7 @@ def test_auto_merges_are_precise_on_every_split() -> None:
 
 def test_one_character_negatives_are_explained_with_their_pattern() -> None:
     frame = clusters({"name": "湿地执行率", "unit": "%"}, {"name": "耕地执行率", "unit": "%"})
-    candidates = find_candidates(frame, None)
+    candidates = find_candidates(frame, None, config=MatchConfig(min_score=0))  # listed or not, explained
     assert len(candidates) == 1
     row = candidates.iloc[0]
     assert row["pattern"] in ("湿→耕", "耕→湿") and row["pattern_group"] == "湿↔耕"
@@ -110,7 +111,7 @@ def test_one_character_negatives_are_explained_with_their_pattern() -> None:
     )
 
 
-def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> None:
+def test_differing_suffix_scores_low_and_differing_unit_is_flagged() -> None:
     frame = clusters(
         {"name": "培训人次", "unit": "人次"},
         {"name": "培训场次", "unit": "人次"},
@@ -119,16 +120,20 @@ def test_differing_suffix_is_never_proposed_and_differing_unit_is_flagged() -> N
         {"name": "项目总投资", "unit": "万元"},
         {"name": "项目总投资", "unit": "元"},
     )
-    candidates = find_candidates(frame, None)
-    assert pair_set(candidates) == {frozenset(("N0004", "N0005"))}
-    row = candidates.iloc[0]
-    assert "unit_conflict" in row["flags"] and "单位不同" in row["reason"] and row["score"] <= 75
-    with_conflicts = find_candidates(
-        frame, None, config=MatchConfig(include_suffix_conflicts=True, min_score=0, min_cosine=0.0)
-    )
-    conflicting = with_conflicts[with_conflicts["flags"].str.contains("suffix_conflict")]
+    scored = find_candidates(frame, None, config=MatchConfig(min_score=0, min_cosine=0.0))
+    conflicting = scored[scored["flags"].str.contains("suffix_conflict")]
     assert {frozenset(("N0000", "N0001")), frozenset(("N0002", "N0003"))} <= pair_set(conflicting)
-    assert (conflicting["score"] <= 30).all()
+    assert not pair_set(conflicting) & pair_set(find_candidates(frame, None))  # scored, never listed
+    unit = scored[scored["flags"].str.contains("unit_conflict")]
+    assert pair_set(unit) == {frozenset(("N0004", "N0005"))}
+    assert "单位不同" in unit.iloc[0]["reason"] and "不能自动合并" in unit.iloc[0]["reason"]
+    # The first version's hand weights still run (benchmarks/eval_match.py compares them with the model).
+    hand = find_candidates(
+        frame,
+        None,
+        config=MatchConfig(scorer="hand", include_suffix_conflicts=True, min_score=0, min_cosine=0.0),
+    )
+    assert (hand[hand["flags"].str.contains("suffix_conflict")]["score"] <= 30).all()
 
 
 def test_no_auto_merge_across_units_or_suffixes() -> None:
@@ -153,8 +158,10 @@ def test_numbers_lower_the_score() -> None:
         {"name": "预算执行进度（11月）"},
     )
     assert find_candidates(frame, None).empty
+    assert find_candidates(frame, None, config=MatchConfig(scorer="hand")).empty
     kept = find_candidates(frame, None, config=MatchConfig(min_score=0))
     assert kept["flags"].str.contains("number").all() and len(kept) == 2
+    assert kept["reason"].str.contains("差异含数字").all()
 
 
 def test_common_indicators_are_matched_across_scopes_and_kept_as_a() -> None:
@@ -164,9 +171,11 @@ def test_common_indicators_are_matched_across_scopes_and_kept_as_a() -> None:
         {"scope": "部门整体", "name": "年度培训计划按时完成率", "unit": "%", "function_code": ""},
     )
     candidates = find_candidates(frame, None)
-    assert len(candidates) == 2
-    assert (candidates["id_a"] == "C-G000001").all()
-    assert candidates["reason"].str.contains("共性指标").all()
+    with_common = candidates[(candidates["id_a"] == "C-G000001") | (candidates["id_b"] == "C-G000001")]
+    assert len(with_common) == 2  # the 共性 indicator against a project's and a department's row
+    assert (with_common["id_a"] == "C-G000001").all()
+    assert with_common["reason"].str.contains("A为共性指标").all()
+    assert with_common["reason"].str.contains("范围不同").all()
 
 
 def test_existing_indicators_are_a_and_never_paired_with_each_other() -> None:
@@ -190,7 +199,8 @@ def test_do_not_merge_rules_are_respected(tmp_path: Path) -> None:
         {"name": "城市生活垃圾无害化处理率", "unit": "%", "id": "A5"},
         {"name": "农村生活垃圾无害化处理率", "unit": "%", "id": "A6"},
     )
-    before = pair_set(find_candidates(frame, None))
+    every = MatchConfig(min_score=0)
+    before = pair_set(find_candidates(frame, None, config=every))
     assert {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))} <= before
     rules_dir = tmp_path / "rules"
     write_rules_csv(
@@ -202,7 +212,7 @@ def test_do_not_merge_rules_are_respected(tmp_path: Path) -> None:
         ],
         "test",
     )
-    after = pair_set(find_candidates(frame, None, load_rules(rules_dir)))
+    after = pair_set(find_candidates(frame, None, load_rules(rules_dir), every))
     assert not after & {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
     assert after == before - {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
 
@@ -301,7 +311,7 @@ def test_scored_pairs_grow_linearly_with_rows() -> None:
     for n in (500, 4000):
         rows = _prepare(_generated(n, 1), "new", default_rules())
         pairs = generate_pairs(rows, cfg)
-        assert len(pairs) <= cfg.top_k * len(rows)
+        assert len(pairs) <= (cfg.top_k + cfg.top_k_global) * len(rows)
         assert (pairs["i"] < pairs["j"]).all() and not pairs.duplicated(["i", "j"]).any()
         counts[len(rows)] = len(pairs)
     (n_small, p_small), (n_big, p_big) = sorted(counts.items())
@@ -324,7 +334,7 @@ def review_candidates() -> pd.DataFrame:
     )
     existing = frame[frame["id"].str.startswith("C-")]
     new = frame[~frame["id"].str.startswith("C-")]
-    candidates = find_candidates(new, existing)
+    candidates = find_candidates(new, existing, config=MatchConfig(min_score=0))  # the negatives too
     assert len(candidates) >= 3
     return candidates
 
@@ -454,8 +464,9 @@ def test_apply_review_pattern_level_decision(tmp_path: Path, review_candidates: 
     assert result.not_merged == 2 and result.pattern_decisions == 1
     rules = load_rules(tmp_path / "rules")
     later = clusters({"name": "湿地修复率", "unit": "%"}, {"name": "耕地修复率", "unit": "%"})
-    assert find_candidates(later, None, rules).empty  # the pattern covers pairs never seen before
-    assert not find_candidates(later, None).empty
+    every = MatchConfig(min_score=0)
+    assert find_candidates(later, None, rules, every).empty  # the pattern covers pairs never seen before
+    assert not find_candidates(later, None, config=every).empty
 
 
 def test_apply_review_rejects_bad_files_in_chinese(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
@@ -473,4 +484,130 @@ def test_apply_review_rejects_bad_files_in_chinese(tmp_path: Path, review_candid
     (tmp_path / "not.xlsx").write_text("not a workbook", encoding="utf-8")
     with pytest.raises(ReviewError, match="无法读取"):
         apply_review(tmp_path / "not.xlsx", tmp_path / "rules", 2025)
-    assert set(DECISIONS) == {"合并", "不合并"}
+    assert set(DECISIONS) == {"合并", "不合并", "设为共性指标"}
+
+
+# --- issue 11: candidates across function classes, 二级 and scope; 设为共性指标 -----------------------------
+def test_same_name_in_three_function_classes_is_listed() -> None:
+    """受益群众满意度 of three departments, each under its own function class: every pair is listed (old code:
+    three ids, never compared, because the class was part of the block)."""
+    frame = clusters(
+        *(
+            {"name": "受益群众满意度", "unit": "%", "level1": "满意度指标", "level2": "服务对象满意度指标",
+             "function_code": code, "id": f"N{k}"}
+            for k, code in enumerate(("2050803", "2080201", "2130505"))
+        )
+    )  # fmt: skip
+    assert frame["key"].nunique() == 3  # three keys: not an automatic merge
+    candidates = find_candidates(frame, None)
+    assert pair_set(candidates) == {frozenset(p) for p in (("N0", "N1"), ("N0", "N2"), ("N1", "N2"))}
+    assert candidates["flags"].str.contains("class_diff").all()
+    assert candidates["reason"].str.contains("功能分类不同").all()
+    assert candidates["reason"].str.contains("设为共性指标").all()
+    assert (candidates["pattern"] == "名称相同").all()
+
+
+def test_same_name_in_many_classes_stays_linear() -> None:
+    frame = clusters(
+        *(
+            {"name": "受益群众满意度", "unit": "%", "function_code": f"2{k:02d}0101", "id": f"N{k:02d}"}
+            for k in range(30)
+        )
+    )
+    candidates = find_candidates(frame, None)
+    assert len(candidates) == 29  # each with the first-ranked one, not 435 pairs
+    assert candidates["id_a"].nunique() == 1
+
+
+def test_candidates_cross_level2_and_scope() -> None:
+    frame = clusters(
+        {"scope": "共性", "name": "成本控制率", "unit": "%", "level1": "成本指标", "level2": "经济成本指标",
+         "function_code": "", "id": "C-G000001"},
+        {"name": "全年档案存储成本控制率", "unit": "%", "level2": "质量指标", "id": "N1"},
+        {"name": "奖补资金发放及时率", "unit": "%", "level2": "时效指标", "id": "N2"},
+        {"name": "发放及时率", "unit": "%", "level2": "质量指标", "function_code": "2130101", "id": "N3"},
+        {"name": "会议成本", "unit": "万元", "level1": "成本指标", "level2": "经济成本指标", "id": "N4"},
+        {"name": "会议费用", "unit": "万元", "level1": "成本指标", "level2": "经济成本指标", "id": "N5"},
+    )  # fmt: skip
+    candidates = find_candidates(frame, None)
+    listed = pair_set(candidates)
+    assert frozenset(("C-G000001", "N1")) in listed  # another scope and another 二级
+    assert frozenset(("N2", "N3")) in listed  # a qualifier prefix, another 二级 and class
+    assert frozenset(("N4", "N5")) in listed  # 成本/费用
+    row = candidates[(candidates["id_a"] == "C-G000001") & (candidates["id_b"] == "N1")].iloc[0]
+    assert "二级指标不同" in row["reason"] and "范围不同" in row["reason"] and "level2_diff" in row["flags"]
+    cost = candidates[candidates["id_b"].isin(["N4", "N5"]) & candidates["id_a"].isin(["N4", "N5"])].iloc[0]
+    assert "近义词" in cost["reason"]
+
+
+def test_listed_noise_of_the_real_tables_is_gone() -> None:
+    """Pairs the first version listed from real tables and that are different measures."""
+    frame = clusters(
+        {"name": "桃种植面积", "unit": "亩"},
+        {"name": "苹果种植面积", "unit": "亩"},
+        {"name": "项目开工率", "unit": "%"},
+        {"name": "项目完工率", "unit": "%"},
+    )
+    assert find_candidates(frame, None).empty
+    assert len(find_candidates(frame, None, config=MatchConfig(scorer="hand"))) == 2  # the first version
+
+
+def _promotion_review(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    frame = clusters(
+        *(
+            {"name": "受益群众满意度", "unit": "%", "function_code": code, "id": f"C-P00000{k}"}
+            for k, code in enumerate(("2050803", "2080201", "2130505"), start=1)
+        ),
+        {"name": "湿地执行率", "unit": "%", "id": "C-P000004"},
+        {"name": "耕地执行率", "unit": "%", "id": "C-P000005"},
+    )
+    candidates = find_candidates(frame, None, config=MatchConfig(min_score=0))
+    path = write_merge_review(candidates, tmp_path / "merge_review.xlsx")
+    ws = load_workbook(path).worksheets[0]
+    rows = {f"{ws.cell(r, 1).value}|{ws.cell(r, 3).value}": r for r in range(2, ws.max_row + 1)}
+    return path, rows
+
+
+def test_promote_to_common_round_trip(tmp_path: Path) -> None:
+    path, rows = _promotion_review(tmp_path)
+    wb = load_workbook(path)
+    validation = wb.worksheets[0].data_validations.dataValidation[0]
+    assert "设为共性指标" in validation.formula1
+    assert any("设为共性指标" in (c.value or "") for c in wb["填写说明"]["A"])
+    filled = _fill(
+        path,
+        {rows["C-P000001|C-P000002"]: "设为共性指标", rows["C-P000001|C-P000003"]: "設為共性指標",
+         rows["C-P000002|C-P000003"]: "不合并", rows["C-P000004|C-P000005"]: "不合并"},
+    )  # fmt: skip
+    rules_dir = tmp_path / "repo" / "rules"
+    summary = apply_review(filled, rules_dir, 2026)
+    assert summary.promoted == 2 and summary.not_merged == 2 and summary.warnings == []
+    assert summary.promotions == [("C-P000001", "C-P000002"), ("C-P000001", "C-P000003")]
+    assert summary.new_promotions == ["P2026-0001", "P2026-0002"]
+    assert "设为共性指标2对" in summary.message_zh()
+
+    promotions = common_promotions(rules_dir)
+    assert [(p.rule_id, p.id_a, p.id_b, p.name_a) for p in promotions] == [
+        ("P2026-0001", "C-P000001", "C-P000002", "受益群众满意度"),
+        ("P2026-0002", "C-P000001", "C-P000003", "受益群众满意度"),
+    ]
+    rules = load_rules(rules_dir)
+    # The merges are review merges by id (names are equal, so no name rule could carry them).
+    assert {(a, b) for _, a, b in rules.merges} == {("C-P000001", "C-P000002"), ("C-P000001", "C-P000003")}
+    # 不合并 between two copies of one name is kept by ids only: other copies of the name are still compared.
+    dnm = pd.read_csv(rules_dir / "do_not_merge.csv", dtype=str, keep_default_na=False, comment="#")
+    same_name = dnm[dnm["id_a"] == "C-P000002"].iloc[0]
+    assert same_name["name_a"] == "" and "受益群众满意度" in same_name["note"]
+    assert rules.blocked("C-P000002", "受益群众满意度", "C-P000003", "受益群众满意度")
+    assert not rules.blocked("C-P000001", "受益群众满意度", "C-P000009", "受益群众满意度")
+
+    files = {p.name: p.read_bytes() for p in rules_dir.iterdir()}
+    again = apply_review(filled, rules_dir, 2026)
+    assert again.new_promotions == [] and again.new_synonyms == [] and again.new_do_not_merge == []
+    assert {p.name: p.read_bytes() for p in rules_dir.iterdir()} == files
+
+    # Changing one's mind: 合并 instead of 设为共性指标 keeps the merge and drops the promotion.
+    changed = apply_review(_fill(path, {rows["C-P000001|C-P000003"]: "合并"}), rules_dir, 2027)
+    assert changed.replaced == ["P2026-0002"] and changed.merged == 1
+    assert [p.rule_id for p in common_promotions(rules_dir)] == ["P2026-0001"]
+    assert common_promotions(tmp_path / "nowhere") == [] and common_promotions(None) == []

@@ -1,21 +1,26 @@
-"""`indicators …`: argument parsing and printing only; every step lives in its own module (SPEC §4)."""
+"""`indicators …`: argument parsing and printing only; every step lives in its own module (SPEC §4).
+
+Exit codes: 0 ok; 1 the input has errors / a blocking check or refusal stopped publishing; 2 bad usage,
+an unreadable input or an environment the command cannot work in (read-only or full disk, permissions,
+the repo locked by another rebuild); 3 an internal error, whose traceback goes to a log file, never to
+the screen (pipelines.errors). The last lines printed are the outcome and its reason, in Chinese.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
 from pipelines.findings import SEVERITY_ZH, group_findings
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad usage: exit 2 with a Chinese message."""
+__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
 
 def _print_err(message: str) -> None:
@@ -157,24 +162,64 @@ def accounting_line(counts: dict[str, int]) -> str:
 
 
 def run_rebuild_command(
-    year: int, submissions: Path, repo: Path, finance_dept: str | None, dry_run: bool
+    year: int,
+    submissions: Path,
+    repo: Path,
+    finance_dept: str | None,
+    dry_run: bool,
+    *,
+    wait: float = 0.0,
+    verbose: bool = False,
 ) -> int:
+    """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
+    screen with verbose); refusals and OS errors before or during the run end in one Chinese message."""
+    from pipelines import errors
+    from pipelines.defs.partitions import check_year
     from pipelines.defs.run import run_rebuild
 
+    check_year(year)
     if not submissions.is_dir():
         raise UsageError(f"提交文件夹不存在：{submissions}")
     print(
         f"▶ {year} 年度重建：提交文件夹 {submissions}，指标库仓库 {repo}{'（试运行，不发布）' if dry_run else ''}",
         flush=True,
     )
-    outcome = run_rebuild(
-        year,
-        submissions,
-        repo,
-        finance_dept=finance_dept,
-        dry_run=dry_run,
-        progress=lambda m: print("  " + m, flush=True),
-    )
+    log_path = None if verbose else errors.new_log_path(errors.log_dir(repo), f"rebuild-{year}")
+    with contextlib.ExitStack() as stack:
+        log_file = None
+        if log_path is not None:
+            log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
+        try:
+            outcome = run_rebuild(
+                year,
+                submissions,
+                repo,
+                finance_dept=finance_dept,
+                dry_run=dry_run,
+                progress=lambda m: print("  " + m, flush=True),
+                wait=wait,
+                log_file=log_file,
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
+            verdict = errors.classify(exc)
+            if verdict is None:
+                if log_file is not None:
+                    traceback.print_exception(exc, file=log_file)
+                    log_file.flush()
+                    shown = log_path
+                else:
+                    shown = errors.write_crash_log(exc, repo, "rebuild")
+                verdict = errors.Verdict(
+                    EXIT_INTERNAL, errors.internal_message(f"{type(exc).__name__}", shown)
+                )
+            _print_err(f"错误：{verdict.message}")
+            return verdict.exit_code
+    return _print_outcome(outcome, repo, dry_run, log_path)
+
+
+def _print_outcome(outcome, repo: Path, dry_run: bool, log_path: Path | None) -> int:
+    from pipelines import errors
+
     c = outcome.accounting
     if c:
         print(
@@ -184,8 +229,19 @@ def run_rebuild_command(
         print(f"  指标变更：{outcome.changes_zh}")
     for name, meta in outcome.failed_checks:
         print(f"  ✗ 阻断检查未通过：{name} {json.dumps(meta, ensure_ascii=False, default=str)[:500]}")
-    for error in outcome.errors:
-        print(f"  ✗ {error}")
+    codes = [EXIT_INPUT] if outcome.failed_checks else []
+    for step in outcome.step_errors:
+        verdict = errors.classify_step(step.cls_name, step.message, step.causes)
+        if verdict is None:
+            where = log_path if log_path is not None else "上方的 Dagster 日志"
+            cls = step.causes[-1][0] if step.causes else step.cls_name
+            verdict = errors.Verdict(
+                EXIT_INTERNAL, errors.internal_message(f"步骤 {step.step} 出现 {cls}", where)
+            )
+        codes.append(verdict.exit_code)
+        print(f"  ✗ {verdict.message}")
+    if log_path is not None:
+        print(f"  运行日志：{log_path}")
     if outcome.published:
         p = outcome.published
         status = (
@@ -201,12 +257,22 @@ def run_rebuild_command(
     elif not outcome.success:
         print("  本次未发布：已发布的指标库保持不变")
     print(accounting_line(c))
-    return EXIT_OK if outcome.success else EXIT_INPUT
+    if outcome.success:
+        return EXIT_OK
+    return max(codes) if codes else EXIT_INPUT
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    if args.wait < 0:
+        raise UsageError("--wait 应为不小于 0 的秒数")
     return run_rebuild_command(
-        args.year, Path(args.submissions), Path(args.repo), args.finance_dept, args.dry_run
+        args.year,
+        Path(args.submissions),
+        Path(args.repo),
+        args.finance_dept,
+        args.dry_run,
+        wait=args.wait,
+        verbose=args.verbose,
     )
 
 
@@ -405,6 +471,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", default=".", help="指标库仓库（不存在时新建）")
     p.add_argument("--finance-dept", help="财政局的部门编码（默认取 indicators.toml）")
     p.add_argument("--dry-run", action="store_true", help="只校验和生成报告草稿，不发布、不提交")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="另一个重建正在运行时最多等待的秒数（默认 0：立即停止并说明）",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="把 Dagster 的运行日志显示在屏幕上（默认写入 .dagster_home/logs/）",
+    )
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("demo", help="示例：三年的示例填报 → 三次年度重建 → 指标库、git 历史、年度报告")
@@ -466,33 +544,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args))
-    except UsageError as exc:
-        _print_err(f"错误：{exc}")
-        return EXIT_USAGE
     except BrokenPipeError:  # `indicators diff | head`: the reader left, nothing more to say
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
         return EXIT_OK
     except Exception as exc:
-        return _known_error(exc)
+        return _report_error(exc, args)
 
 
-def _known_error(exc: Exception) -> int:
-    """Errors a user can act on are printed in Chinese with the right exit code; anything else is a bug."""
+def _report_error(exc: Exception, args: argparse.Namespace) -> int:
+    """Every failure ends in one Chinese message and its exit code; a bug's traceback goes to a log file."""
+    from pipelines import errors
     from pipelines.county import PullError
-    from pipelines.export import ExportError
-    from pipelines.query import QueryError
-    from pipelines.repo import LockBusyError, RepoError
 
     if isinstance(exc, PullError):
         _print_err(f"错误：{exc}")
         return int(exc.exit_code)
-    if isinstance(exc, (QueryError, ExportError)):
-        _print_err(f"错误：{exc}")
-        return EXIT_USAGE
-    if isinstance(exc, (RepoError, LockBusyError)):
-        _print_err(f"错误：{exc}")
-        return EXIT_INPUT
-    raise exc
+    verdict = errors.classify(exc)
+    if verdict is None:
+        repo = Path(args.repo) if getattr(args, "repo", None) else None
+        log = errors.write_crash_log(exc, repo, str(getattr(args, "command", "")))
+        verdict = errors.Verdict(EXIT_INTERNAL, errors.internal_message(type(exc).__name__, log))
+    _print_err(f"错误：{verdict.message}")
+    return verdict.exit_code
 
 
 if __name__ == "__main__":

@@ -20,12 +20,21 @@ class Settings:
     level_name: str = ""  # shown in reports, e.g. "某市财政局"
 
 
+class ConfigError(ValueError):
+    """indicators.toml cannot be read (exit 2, Chinese)."""
+
+
 def load_settings(repo: Path) -> Settings:
-    """Settings from PATH/indicators.toml; defaults when the file is absent."""
+    """Settings from PATH/indicators.toml; defaults when the file is absent. ConfigError when unreadable."""
     path = Path(repo) / CONFIG_FILE
     if not path.is_file():
         return Settings()
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"部署配置 {path} 无法读取（应为 UTF-8 编码的 TOML 文件）：{exc}。请改正后重新运行"
+        ) from None
     known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__}
     if "finance_dept" in known and known["finance_dept"] is not None:
         known["finance_dept"] = str(known["finance_dept"])

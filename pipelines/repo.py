@@ -27,8 +27,16 @@ import git
 
 RELEASE_PATHS = ("library", "reports")
 LOCK_FILE = ".indicators.lock"
-# Never committed: the staging/previous folders of an atomic publish, the lock, Dagster's scratch home.
-EXCLUDED = (".library-staging/", ".library-previous/", LOCK_FILE, ".dagster_home/")
+# Never committed: the staging/previous folders of an atomic publish, the lock, Dagster's home, caches.
+EXCLUDED = (
+    ".library-staging/",
+    ".library-previous/",
+    LOCK_FILE,
+    f"{LOCK_FILE}.*",  # the lock's private temp file and a stale lock moved aside, for an instant
+    ".dagster_home/",  # Dagster's run storage and the rebuild logs (.dagster_home/logs/)
+    ".reports-staging/",
+    ".indicators-cache/",
+)
 GITATTRIBUTES_LINES = (
     "# 指标库：Parquet 文件在 git diff / git log -p 中显示为按指标编号排序的文本（indicators textconv）",
     "*.parquet diff=parquet -text",
@@ -271,7 +279,10 @@ def _create_lock(path: Path, content: dict) -> bool:
     no other process can ever see it empty. False when it exists already."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{content['token']}.tmp")
     try:
-        tmp.write_text(json.dumps(content), encoding="utf-8")
+        try:
+            tmp.write_text(json.dumps(content), encoding="utf-8")
+        except OSError as exc:  # name the folder the operator chose, not our scratch file
+            raise OSError(exc.errno, exc.strerror, str(path.parent)) from exc
         try:
             os.link(tmp, path)
             return True

@@ -11,6 +11,10 @@ from pipelines.config import Settings, load_settings
 from pipelines.validate import submission_files
 
 
+class UpstreamError(RuntimeError):
+    """A county repo's pulled city release is missing or not the one indicators.toml asks for."""
+
+
 class InboxResource(dg.ConfigurableResource):
     """The inbox: workbooks of year Y in `<path>/<Y>/`, or directly in `<path>` (the CLI's --submissions)."""
 
@@ -66,7 +70,7 @@ def upstream_release(repo: LibraryRepoResource) -> tuple[pd.DataFrame | None, st
     state = upstream_state(into) or {}
     tag = str(state.get("tag", ""))
     if settings.upstream_ref and tag != settings.upstream_ref:
-        raise RuntimeError(
+        raise UpstreamError(
             f"indicators.toml 要求上级版本 {settings.upstream_ref}，本地副本是 {tag or '（无）'}：请先运行 indicators pull {settings.upstream} --ref {settings.upstream_ref} --into {into}"
         )
     return upstream_indicators(into), tag

@@ -2,21 +2,40 @@
 
 The CLI does not have a second code path: it materialises the same assets, with the same checks, as
 `dagster dev` and the schedule do — only the resources point at the command's arguments.
+
+One writer at a time: the whole run, from reading the base release to the tag, holds the repo's rebuild
+lock (the steps join it). A repo with manual edits in library/ or reports/ is refused before Dagster
+starts. With `log_file`, Dagster's own log (INFO and above, with any stack trace) goes to that file
+instead of the screen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import dagster as dg
 
 from pipelines.defs.definitions import make_definitions
 
 DRY_RUN_SKIPS = ("published_release",)
+# Written into a dagster.yaml this product creates: a finance bureau's deployment sends nothing out, and
+# Dagster's first-run banner would otherwise be the last thing `indicators rebuild` prints.
+DAGSTER_YAML = "# 指标库重建用的 Dagster 实例（运行记录在本文件夹，git 忽略）\ntelemetry:\n  enabled: false\n"
+
+
+@dataclass(frozen=True)
+class StepError:
+    """A failed step as Dagster reports it: its exception's class and message, then its causes'."""
+
+    step: str
+    cls_name: str
+    message: str
+    causes: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -28,6 +47,7 @@ class RebuildOutcome:
     published: dict[str, object] = field(default_factory=dict)  # committed, sha, tag
     failed_checks: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    step_errors: list[StepError] = field(default_factory=list)
     changes_zh: str = ""
     reports_dir: Path | None = None
     run_id: str = ""
@@ -39,7 +59,9 @@ def instance_for(repo: Path) -> dg.DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         home = Path(repo).resolve() / ".dagster_home"
         home.mkdir(parents=True, exist_ok=True)
-        (home / "dagster.yaml").touch()  # defaults (SQLite run and event storage in this folder)
+        config = home / "dagster.yaml"  # else defaults: SQLite run and event storage in this folder
+        if not config.is_file() or config.stat().st_size == 0:
+            config.write_text(DAGSTER_YAML, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
@@ -54,31 +76,56 @@ def run_rebuild(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
     progress: Callable[[str], None] | None = None,
+    wait: float = 0.0,
+    log_file: TextIO | None = None,
 ) -> RebuildOutcome:
+    """One rebuild of `year`. Raises UsageError (year outside the partitions), LockBusyError (another
+    run holds the repo; waits up to `wait` seconds first), RepoDirtyError (manual edits), OSError (the
+    repo cannot be written) before Dagster starts; step failures are collected in the outcome."""
+    from pipelines import publish
+    from pipelines.defs.partitions import check_year
+    from pipelines.repo import ensure_clean, open_repo, rebuild_lock
+
+    check_year(year)
     repo = Path(repo).resolve()
     repo.mkdir(parents=True, exist_ok=True)
-    defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
-    job = defs.resolve_job_def("annual_rebuild")
-    selection = None
-    if dry_run:
-        keys = [a.key for a in defs.resolve_all_asset_specs() if a.key.to_user_string() not in DRY_RUN_SKIPS]
-        selection = keys
-    instance = instance or instance_for(repo)
-    result = job.execute_in_process(
-        partition_key=str(year),
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=selection,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    with rebuild_lock(repo, wait=wait):
+        git_repo = open_repo(repo)
+        publish.recover_interrupted(repo)
+        ensure_clean(git_repo)  # refused here, in one Chinese message, not inside a Dagster step
+        defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
+        job = defs.resolve_job_def("annual_rebuild")
+        selection = None
+        if dry_run:
+            keys = [
+                a.key for a in defs.resolve_all_asset_specs() if a.key.to_user_string() not in DRY_RUN_SKIPS
+            ]
+            selection = keys
+        instance = instance or instance_for(repo)
+        level = "INFO" if log_file is not None else log_level
+        to_log = contextlib.redirect_stderr(log_file) if log_file is not None else contextlib.nullcontext()
+        with to_log:
+            result = job.execute_in_process(
+                partition_key=str(year),
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=selection,
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            )
     outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
+            causes = []
             while error.cause is not None:  # Dagster wraps the step's own exception: show the root cause
                 error = error.cause
+                causes.append((error.cls_name or "", error.message.strip()))
             if error.cls_name != "DagsterAssetCheckFailedError":  # reported below, with its metadata
                 outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
+                top = event.step_failure_data.error
+                outcome.step_errors.append(
+                    StepError(str(event.step_key), top.cls_name or "", top.message.strip(), causes)
+                )
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}

@@ -81,3 +81,62 @@ def test_review_decision_merges_on_the_next_rebuild(tmp_path: Path) -> None:
     # a rerun after the merge is stable
     third = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
     assert third.success and third.published["committed"] is False
+
+
+def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_common(tmp_path: Path) -> None:
+    """Issue 11 point 12: 受益群众满意度 of three departments, each under its own function class, used to get
+    three ids and no review line. Now each pair is listed, and 设为共性指标 is recorded as a rule."""
+    inbox, repo = tmp_path / "2026", tmp_path / "repo"
+    inbox.mkdir()
+    departments = (
+        ("201", "教育局", "2050201", "课后服务", "反映家长和学生对课后服务的满意程度"),
+        ("202", "农业农村局", "2130505", "耕地地力补贴", "反映领取补贴农户对补贴发放工作的评价"),
+        ("203", "民政局", "2080201", "社区养老服务", "反映入住老人及家属对养老服务质量的认可情况"),
+    )
+    for code, name, function_code, project, definition in departments:
+        write_workbook(
+            inbox / f"{code}.xlsx",
+            default_info(dept_code=code, dept_name=name),
+            [],
+            [
+                project_row(
+                    project=project,
+                    function_code=function_code,
+                    level1="满意度指标",
+                    level2="服务对象满意度指标",
+                    name="受益群众满意度",
+                    unit="%",
+                    target=90,
+                    definition=definition,
+                )
+            ],
+        )
+    result = run_rebuild(2026, inbox, repo, finance_dept="101", instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    ids = set(publish.read_table(repo / "library", "indicators")["indicator_id"])
+
+    review = repo / "reports" / "2026" / "merge_review.xlsx"
+    wb = openpyxl.load_workbook(review)
+    ws = wb.worksheets[0]
+    rows = [r for r in ws.iter_rows(min_row=2) if r[1].value == r[3].value == "受益群众满意度"]
+    assert len(ids) == 3  # their 指标解释 differ: not near-identical, so never merged automatically
+    assert len(rows) == len(ids) * (len(ids) - 1) // 2 and len(rows) >= 1
+    assert all("功能分类不同" in r[5].value for r in rows)
+    for r in rows:
+        r[6].value = "设为共性指标"
+    filled = tmp_path / "merge_review_filled.xlsx"
+    wb.save(filled)
+    assert main(["review", str(filled), "--repo", str(repo), "--year", "2026"]) == 0
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "rules/common_promotions.csv" in log and "rules/synonyms.csv" in log
+
+    from pipelines.match import common_promotions
+
+    promotions = common_promotions(repo / "rules")
+    assert len(promotions) == len(rows)
+    assert {p.id_a for p in promotions} <= ids and {p.id_b for p in promotions} <= ids

@@ -396,6 +396,18 @@ def _name_form(text: str) -> str:
     return base_form(normalize_name(text)[0])
 
 
+def _where_they_differ(a: str, b: str, width: int = 40) -> tuple[str, str]:
+    """Two long texts shown from a little before their first difference, so a clerk sees what changed."""
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, start - 8) if start > width // 2 else 0
+
+    def part(text: str) -> str:
+        piece = text[start : start + width]
+        return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+    return part(a), part(b)
+
+
 def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.DataFrame]:
     """沿用 keeps an indicator as published: R116 when the name (normalized) is none of that indicator's
     names, W219 when the definition or the unit differs. Both wordings are named: a rename needs 修改."""
@@ -427,7 +439,8 @@ def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.Dat
         differences = []
         lib_definition = str(entry.get("definition", ""))
         if definition and lib_definition and compact(definition) != compact(lib_definition):
-            differences.append(f"指标解释为“{definition[:40]}”，指标库为“{lib_definition[:40]}”")
+            ours, theirs = _where_they_differ(definition, lib_definition)
+            differences.append(f"指标解释为“{ours}”，指标库为“{theirs}”")
         lib_unit = str(entry.get("unit", ""))
         if unit and lib_unit and normalize_unit(unit) != normalize_unit(lib_unit):
             differences.append(f"计量单位为“{unit}”，指标库为“{lib_unit}”")
@@ -508,10 +521,19 @@ def reinterpretation_hits(rows: pd.DataFrame) -> list[pd.DataFrame]:
 _FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 
 
-def _folded(text: str) -> bool:
+def _folded(values: list[str]) -> list[bool]:
+    """Which texts hold Traditional characters or full-width letters/digits. One opencc call for all of
+    them (joined by a separator no cell holds), per text only if the separator count is not kept."""
     from pipelines.text import to_simplified
 
-    return bool(text) and (bool(_FULLWIDTH_ALNUM.search(text)) or to_simplified(text) != text)
+    joined = "\x1f".join(values)
+    converted = to_simplified(joined).split("\x1f")
+    if len(converted) != len(values):
+        converted = [to_simplified(v) for v in values]
+    return [
+        bool(v) and (c != v or bool(_FULLWIDTH_ALNUM.search(v)))
+        for v, c in zip(values, converted, strict=True)
+    ]
 
 
 def normalization_findings(workbooks: Sequence[Workbook], letters: Letters) -> list[Finding]:
@@ -528,8 +550,8 @@ def normalization_findings(workbooks: Sequence[Workbook], letters: Letters) -> l
                 values = frame[column]
                 if values.dtype == float:
                     continue
-                uniques = pd.unique(values.astype(str))
-                folded = {u for u in uniques if _folded(u)}
+                uniques = [str(u) for u in pd.unique(values.astype(str)) if u and "\x1f" not in str(u)]
+                folded = {u for u, hit in zip(uniques, _folded(uniques), strict=True) if hit}
                 if folded:
                     mask = values.astype(str).isin(folded)
                     count += int(mask.sum())

@@ -685,3 +685,14 @@ def test_strict_target_against_history_and_folded_text_note(tmp_path: Path) -> N
     assert "240" in w215[0].message and "2025" in w215[0].message
     i402 = _codes(result, "I402")
     assert len(i402) == 1 and i402[0].row is None and "處理件數" in i402[0].message
+
+
+def test_unit_read_from_the_end_of_a_name_is_shown(tmp_path: Path) -> None:
+    """A unit in brackets at the end of a name becomes the unit (normalize): the row says so (I404)."""
+    rows = _project("癸") + [project_row(project="癸", name="培训人次（人次）", unit="")]
+    path = tmp_path / "unit.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    notes = [f for f in _codes(result, "I404") if f.row == written.data_rows["project"][4]]
+    assert len(notes) == 1 and "“培训人次”" in notes[0].message and "“人次”" in notes[0].message
+    assert not [f for f in _codes(result, "I404") if f.row in written.data_rows["project"][:4]]

@@ -10,6 +10,7 @@ tree entry, files outside library/ and reports/, a moved tag.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import subprocess
@@ -474,3 +475,55 @@ def test_pulled_copy_exports(city, tmp_path):
     text = out.read_text(encoding="utf-8-sig")
     ind = read_table(into / LIBRARY_DIR, "indicators")
     assert all(i in text for i in ind["indicator_id"])
+
+
+# --- issue 11, point 13: everything a county receives is verified -------------------------------------
+
+
+def test_a_modified_report_is_refused(city, tmp_path):
+    """reports/ are listed in manifest.json with their sha256: a changed review page is not taken."""
+    work, bare = city
+    source = clone_bare(bare, tmp_path / "city.git")
+    report = "reports/2026/CHANGELOG.md"
+    forge(work, source, "v2026.1", put={report: ("100644", "# 2026 年度指标库变更（被改过）\n".encode())})
+    into = tmp_path / "u"
+    pull(str(source), "v2026", into)
+    before = snapshot(into)
+    with pytest.raises(PullError) as err:
+        pull(str(source), None, into)
+    assert err.value.exit_code == 1 and report in str(err.value) and report in err.value.files
+    assert snapshot(into) == before
+    # an added, unlisted report is refused too
+    forge(work, source, "v2026.2", put={"reports/2026/extra.html": ("100644", b"<html></html>")})
+    with pytest.raises(PullError, match="reports/2026/extra.html"):
+        pull(str(source), "v2026.2", into)
+
+
+def test_pull_reports_verified_and_local_report_edit_found(city, tmp_path):
+    _work, bare = city
+    into = tmp_path / "u"
+    result = pull(str(bare), None, into)
+    assert result.reports_verified == 4  # CHANGELOG.md and a feedback note, reports/2025 and 2026
+    assert "reports/ 中 4 个文件全部一致" in pull_summary_text(result)
+    (into / "reports" / "2026" / "CHANGELOG.md").write_text("改过\n", encoding="utf-8")
+    assert any("reports/2026/CHANGELOG.md" in p for p in county.verify_upstream(into))
+    assert pull(str(bare), None, into).status == "repaired"
+    assert county.verify_upstream(into) == []
+
+
+def test_an_older_release_without_reports_in_its_manifest_gets_library_only(city, tmp_path):
+    """Decision: a release published before manifests listed reports/ is still pulled (its library is
+    verified), but its reports/ are not received at all — nothing unverified reaches the county."""
+    work, bare = city
+    source = clone_bare(bare, tmp_path / "city.git")
+    manifest = json.loads(git(work, "show", "v2026:library/manifest.json"))
+    del manifest["reports"]
+    text = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    forge(work, source, "v2026.1", put={"library/manifest.json": ("100644", text.encode())})
+    into = tmp_path / "u"
+    result = pull(str(source), "v2026.1", into)
+    assert result.reports_verified is None and not (into / "reports").exists()
+    assert "未获取 reports/" in pull_summary_text(result)
+    assert git(into, "status", "--porcelain").strip() == ""
+    assert county.verify_upstream(into) == []
+    assert pull(str(source), "v2026", into).reports_verified == 4  # a newer release brings them

@@ -298,3 +298,19 @@ def test_rewrite_is_byte_identical(tmp_path: Path) -> None:
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     c = write_feedback(_workbook(), _findings()[:2], tmp_path / "c")
     assert c.read_bytes() != a.read_bytes()
+
+
+def test_only_identical_messages_share_a_line(tmp_path: Path) -> None:
+    """Issue 11, point 7: one rule, three projects, two different messages → two lines, each true of its cells."""
+    findings = [
+        make_finding(
+            "W204", FILE, sheet="项目支出指标", row=r, column="E", field="二级指标", value=p, detail=d
+        )
+        for r, p, d in ((2, "项目甲", "质量指标"), (13, "项目甲", "质量指标"), (24, "项目丙", "数量指标"))
+    ]
+    rows = _rows(openpyxl.load_workbook(write_feedback(_workbook(), findings, tmp_path))[SUMMARY_SHEET])
+    lines = [r for r in rows if r[0] == "W204"]
+    assert len(lines) == 2
+    by_cells = {r[6]: r[4] for r in lines}
+    assert "项目甲" in by_cells["E2、E13"] and "质量指标" in by_cells["E2、E13"]
+    assert "项目丙" in by_cells["E24"] and "数量指标" in by_cells["E24"]

@@ -408,45 +408,78 @@ def _where_they_differ(a: str, b: str, width: int = 40) -> tuple[str, str]:
     return part(a), part(b)
 
 
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [str(v) for v in value]
+    return []
+
+
 def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.DataFrame]:
     """沿用 keeps an indicator as published: R116 when the name (normalized) is none of that indicator's
-    names, W219 when the definition or the unit differs. Both wordings are named: a rename needs 修改."""
+    names, W219 when the definition or the unit differs. Both wordings are named: a rename needs 修改.
+
+    Vectorised over the rows (most rows of a second year are 沿用); the library side once per indicator."""
     if keeping.empty:
         return []
     from pipelines.normalize import normalize_unit
 
+    library = by_id[~by_id.index.duplicated()]  # the same id twice (a county's view): the first speaks
+    lib = pd.DataFrame(index=keeping.index)
+    for column in ("name", "definition", "unit"):
+        source = library[column] if column in library.columns else pd.Series("", index=library.index)
+        lib[column] = keeping["library_id"].map(source.astype(str)).fillna("").to_numpy()
+    # Every name the indicator is known by, in the normalized matching form.
+    aliases = library["aliases"] if "aliases" in library.columns else pd.Series(None, index=library.index)
+    known = {
+        lib_id: {_name_form(str(name)), *(_name_form(a) for a in _as_list(alias))}
+        for lib_id, name, alias in zip(
+            library.index, library.get("name", pd.Series("", index=library.index)), aliases, strict=True
+        )
+    }
+    forms = _map_unique(keeping["name"], _name_form)
+    renamed = [
+        bool(name) and bool(lib_name) and form not in known.get(lib_id, set())
+        for name, lib_name, form, lib_id in zip(
+            keeping["name"], lib["name"], forms, keeping["library_id"], strict=True
+        )
+    ]
+    renamed_mask = pd.Series(renamed, index=keeping.index, dtype=bool)
     out = []
-    for idx, lib_id, name, definition, unit in zip(
-        keeping.index,
-        keeping["library_id"],
-        keeping["name"],
-        keeping["definition"],
-        keeping["unit"],
-        strict=True,
-    ):
-        entry = by_id.loc[lib_id]
-        if isinstance(entry, pd.DataFrame):  # the same id twice (a county's view): the first row speaks
-            entry = entry.iloc[0]
-        lib_name = str(entry.get("name", ""))
-        aliases = entry.get("aliases", ())
-        known_names = {
-            _name_form(lib_name),
-            *(_name_form(str(a)) for a in (aliases if aliases is not None else ())),
-        }
-        if name and lib_name and _name_form(name) not in known_names:
-            out.append(_hits([idx], "R116", "name", value=name, detail=lib_name))
-            continue
-        differences = []
-        lib_definition = str(entry.get("definition", ""))
-        if definition and lib_definition and compact(definition) != compact(lib_definition):
-            ours, theirs = _where_they_differ(definition, lib_definition)
-            differences.append(f"指标解释为“{ours}”，指标库为“{theirs}”")
-        lib_unit = str(entry.get("unit", ""))
-        if unit and lib_unit and normalize_unit(unit) != normalize_unit(lib_unit):
-            differences.append(f"计量单位为“{unit}”，指标库为“{lib_unit}”")
-        if differences:
-            column = "definition" if len(differences) == 2 or "指标解释" in differences[0] else "unit"
-            out.append(_hits([idx], "W219", column, value=lib_id, detail="；".join(differences)))
+    if renamed_mask.any():
+        found = _hits(keeping.index[renamed_mask], "R116", "name")
+        found["value"] = keeping.loc[renamed_mask, "name"].to_numpy()
+        found["detail"] = lib.loc[renamed_mask, "name"].to_numpy()
+        out.append(found)
+
+    rest = keeping[~renamed_mask]
+    lib_rest = lib.loc[rest.index]
+    definition_differs = (
+        (rest["definition"] != "")
+        & (lib_rest["definition"] != "")
+        & (_map_unique(rest["definition"], compact) != _map_unique(lib_rest["definition"], compact))
+    )
+    unit_differs = (
+        (rest["unit"] != "")
+        & (lib_rest["unit"] != "")
+        & (_map_unique(rest["unit"], normalize_unit) != _map_unique(lib_rest["unit"], normalize_unit))
+    )
+    differing = rest[definition_differs | unit_differs]
+    if not differing.empty:
+        details, columns = [], []
+        for idx in differing.index:
+            parts = []
+            if definition_differs[idx]:
+                ours, theirs = _where_they_differ(rest.at[idx, "definition"], lib_rest.at[idx, "definition"])
+                parts.append(f"指标解释为“{ours}”，指标库为“{theirs}”")
+            if unit_differs[idx]:
+                parts.append(f"计量单位为“{rest.at[idx, 'unit']}”，指标库为“{lib_rest.at[idx, 'unit']}”")
+            details.append("；".join(parts))
+            columns.append("definition" if definition_differs[idx] else "unit")
+        found = _hits(differing.index, "W219", "definition")
+        found["column"] = columns
+        found["value"] = differing["library_id"].to_numpy()
+        found["detail"] = details
+        out.append(found)
     return out
 
 

@@ -1006,17 +1006,19 @@ def _header_findings(
     unknown: dict[int, str],
 ) -> list[Finding]:
     """I403 for each unknown header, W217 for each second header of one field: nothing is dropped unsaid.
-    A cell that only repeats a merged header to its left (one header over two columns) is not a header."""
+    A cell that only repeats a merged header to its left (one header over two columns) is not a header;
+    one filled from a merge above (a two-line header) is."""
 
     def written(c: int) -> bool:
-        return raw[header, c] != "" if c < raw.shape[1] else False
+        written_here = c < raw.shape[1] and raw[header, c] != ""
+        return written_here or not (c > 0 and grid[header, c - 1] == grid[header, c])
 
     out: list[Finding] = []
     for c in sorted(unknown):
         if written(c):
             letter = _col_letter(c)
             out.append(
-                reader_finding(
+                make_finding(
                     "I403",
                     file,
                     sheet=name,
@@ -1034,7 +1036,7 @@ def _header_findings(
                 continue
             text, letter = cell_to_text(grid[header, c]), _col_letter(c)
             out.append(
-                reader_finding(
+                make_finding(
                     "W217",
                     file,
                     sheet=name,
@@ -1267,50 +1269,8 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-# Texts for this reader's newest codes, used only while schemas/reference/finding_codes.csv lacks them
-# (the catalogue is the one home of every text; these keep the reader usable while it is updated).
-_PENDING_CODES = {
-    "F012": (
-        "file_error",
-        "工作簿无法安全读取（{detail}）",
-        "请用 Excel 或 WPS 打开后另存为“Excel 工作簿(*.xlsx)”再重新提交；如仍有问题请联系财政局",
-    ),
-    "I403": (
-        "info",
-        "未识别的列“{value}”（{detail}），内容已原样保留，不参与校验",
-        "如该列应参与校验，请改用模板中的列名",
-    ),
-    "W217": ("warning", "两列都对应“{column}”：{detail}", "请只保留一列“{column}”，或删除多余的一列"),
-}
-
-
-def reader_finding(
-    code: str,
-    file: str,
-    *,
-    sheet: str = "",
-    row: int | None = None,
-    column: str = "",
-    field: str = "",
-    value: object = "",
-    detail: object = "",
-) -> Finding:
-    """make_finding, with this reader's new codes usable before the catalogue carries them."""
-    if code in reference().findings or code not in _PENDING_CODES:
-        return make_finding(
-            code, file, sheet=sheet, row=row, column=column, field=field, value=value, detail=detail
-        )
-    severity, rule, fix = _PENDING_CODES[code]
-    text = "" if value is None else str(value)
-    shown = text if len(text) <= 60 else text[:57] + "…"
-    words = {"value": shown, "column": field, "detail": detail}
-    return Finding(
-        file, code, severity, sheet, row, column, field, text, rule.format(**words), fix.format(**words)
-    )
-
-
 def _refusal(file: str, code: str, detail: str, sheet: str = "") -> Finding:
-    return reader_finding(code, file, sheet=sheet, value=detail if code == "F001" else "", detail=detail)
+    return make_finding(code, file, sheet=sheet, value=detail if code == "F001" else "", detail=detail)
 
 
 def _describe_non_zip(head: bytes) -> str:

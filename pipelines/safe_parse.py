@@ -25,7 +25,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from pipelines.read import Workbook, read_workbook, reader_finding
+from pipelines.findings import make_finding
+from pipelines.read import Workbook, read_workbook
 from schemas.vocab import reference
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def read_workbooks(
 def set_aside(path: Path, reason: str) -> Workbook:
     """A workbook no worker could parse: F012 naming what happened, in words."""
     book = Workbook(path=path, file=path.name, sha256=_sha256_or_empty(path), readable=False)
-    book.findings.append(reader_finding("F012", book.file, detail=reason))
+    book.findings.append(make_finding("F012", book.file, detail=reason))
     return book
 
 

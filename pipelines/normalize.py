@@ -152,6 +152,20 @@ def base_form(name_norm: str) -> str:
     return name_norm.translate(_MATCH_DROP).lower()
 
 
+# Words and marks that never change what an explanation says ("反映…情况", punctuation, spaces).
+_DEFINITION_NOISE = re.compile(r"反映|情况|[\s\"'“”‘’()（）\[\]【】<>《》,.;:!?，。；：、！？·\-—_~]")
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def definition_form(text: str) -> str:
+    """The comparable form of an explanation (指标解释): 繁→简, widths, without punctuation, spaces and the
+    filler words 反映/情况. Two explanations are "near-identical" when these forms are equal and not empty —
+    an empty explanation says nothing, so it never makes two indicators one (see consolidate)."""
+    if not text:
+        return ""
+    return _DEFINITION_NOISE.sub("", clean_text(text)).lower()
+
+
 # --------------------------------------------------------------------------------------------------
 # Metric suffixes: what a name measures (率 / 人次 / 天数 …), read from its ending
 # --------------------------------------------------------------------------------------------------
@@ -271,6 +285,8 @@ class MatchRules:
     version: str
     synonyms: tuple[SynonymRule, ...]
     do_not_merge: tuple[DoNotMergeRule, ...] = ()
+    # 设为共性指标 decisions (PATH/rules/common_promotions.csv): (rule_id, id_a made 共性, id_b merged into it)
+    promotions: tuple[tuple[str, str, str], ...] = ()
     _compiled: list[tuple[str, str, str | re.Pattern[str], str]] = field(default_factory=list, repr=False)
     _phrases: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     _cache: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
@@ -439,17 +455,28 @@ def load_rules(repo_rules_dir: Path | None = None) -> MatchRules:
     version = _table_version(SYNONYMS_CSV)
     repo_syn: list[SynonymRule] = []
     dnm: list[DoNotMergeRule] = []
+    promotions: list[tuple[str, str, str]] = []
     if repo_rules_dir is not None:
         repo_syn = _synonyms_from(_read_rules_csv(Path(repo_rules_dir) / "synonyms.csv"))
         for r in _read_rules_csv(Path(repo_rules_dir) / "do_not_merge.csv"):
             dnm.append(DoNotMergeRule(**{k: r.get(k, "") or "" for k in REPO_DNM_COLUMNS}))
+        for r in _read_rules_csv(Path(repo_rules_dir) / "common_promotions.csv"):
+            if r.get("id_a"):
+                promotions.append((r.get("rule_id", "") or "", r["id_a"], r.get("id_b", "") or ""))
         if repo_syn or dnm:
             version = f"{version}+repo{len(repo_syn)}.{len(dnm)}"
+        if promotions:
+            version = f"{version}+common{len(promotions)}"
     ids = Counter([r.rule_id for r in (*shipped, *repo_syn)] + [r.rule_id for r in dnm])
     duplicated = sorted(i for i, n in ids.items() if n > 1)
     if duplicated:
         raise ValueError(f"规则编号重复：{'、'.join(duplicated)}")
-    return MatchRules(version=version, synonyms=(*shipped, *repo_syn), do_not_merge=tuple(dnm))
+    return MatchRules(
+        version=version,
+        synonyms=(*shipped, *repo_syn),
+        do_not_merge=tuple(dnm),
+        promotions=tuple(sorted(promotions)),
+    )
 
 
 @cache

@@ -33,9 +33,17 @@ def _row(project: str, name: str, l1: str, l2: str, unit: str, **kw: object) -> 
 def _training(project: str, count_name: str = "培训人次") -> list[dict[str, object]]:
     return [
         _row(project, count_name, "产出指标", "数量指标", "人次", definition="反映参加培训的人次"),
-        _row(project, "培训合格率", "产出指标", "质量指标", "%", definition="反映培训考核合格的比例"),
         _row(
-            project, f"{project}覆盖率", "效益指标", "社会效益指标", "%", definition="反映培训覆盖对象的比例"
+            project, "培训合格率", "产出指标", "质量指标", "%", definition="反映培训考核合格的比例", target=95
+        ),
+        _row(
+            project,
+            f"{project}覆盖率",
+            "效益指标",
+            "社会效益指标",
+            "%",
+            definition="反映培训覆盖对象的比例",
+            target=90,
         ),
     ]
 
@@ -122,6 +130,7 @@ def three_years(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             change_type="修改",
             library_id=ids["培训合格率"],
             change_reason="口径细化为结业考核",
+            target=95,
         ),
         _row(
             "教师培训",
@@ -132,6 +141,7 @@ def three_years(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             change_type="退出",
             library_id=ids["教师培训覆盖率"],
             change_reason="并入年度考核",
+            target=90,
         ),
     ]
     write_workbook(

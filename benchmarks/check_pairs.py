@@ -114,6 +114,14 @@ def name_ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
+INPUT_COLUMNS = ("name", "definition", "unit", "level2", "scope", "function_code")
+
+
+def side_inputs(row: dict[str, str]) -> tuple[str, ...]:
+    """What the matcher sees of one side of a pair."""
+    return tuple(row[c] for c in INPUT_COLUMNS)
+
+
 def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
     rep = Report()
     pair_cols, pairs = read_csv(pairs_csv)
@@ -135,7 +143,7 @@ def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
 
     seen_ids: set[str] = set()
     seen_rows: set[frozenset[str]] = set()
-    seen_names: set[frozenset[tuple[str, str]]] = set()
+    seen_names: set[frozenset[tuple[str, ...]]] = set()
     tune_groups: set[str] = set()
     holdout_pairs_groups: list[tuple[str, set[str]]] = []
     used_sources: set[str] = set()
@@ -158,14 +166,15 @@ def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
             )
             continue
         for side, row in (("a", a), ("b", b)):
-            for col in ("name", "definition", "unit", "level2", "scope", "function_code"):
+            for col in INPUT_COLUMNS:
                 if p[f"{col}_{side}"] != row[col]:
                     rep.problems.append(
                         f"{pid}: {col}_{side} {p[f'{col}_{side}']!r} differs from {row['row_id']} {row[col]!r}"
                     )
         key_rows = frozenset((p["source_a"], p["source_b"]))
-        # Two rows worded alike but defined differently are different inputs, so the text key includes the definition.
-        key_names = frozenset(((a["name"], a["definition"]), (b["name"], b["definition"])))
+        # A pair is a duplicate when both sides show the matcher the same inputs; rows worded alike but defined,
+        # filed or classed differently are different inputs.
+        key_names = frozenset((side_inputs(a), side_inputs(b)))
         if len(key_rows) == 1:
             rep.problems.append(f"{pid}: pairs a row with itself")
         if key_rows in seen_rows or key_names in seen_names:

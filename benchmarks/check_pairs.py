@@ -80,7 +80,7 @@ REQUIRED_PATTERNS = frozenset(
     }
 )
 # Patterns found in the real rows beyond the list.
-EXTRA_PATTERNS = frozenset({"template_marker", "function_word"})
+EXTRA_PATTERNS = frozenset({"template_marker", "function_word", "unit_change"})
 MIN_PAIRS = 600
 MIN_HOLDOUT_SHARE = 0.35
 MIN_HARD_SHARE = 0.40

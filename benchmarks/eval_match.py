@@ -7,13 +7,16 @@ Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with
 per side) and tests/data/labelled_pairs.csv (the first set; names only, every pair filed alike).
 Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
 become indicators of one library year and go through normalization (keys) and find_candidates exactly as
-consolidation calls them.
+consolidation calls them. A labelled pair counts as listed when a listed pair joins its two wordings (same
+matching form and unit): copies of one wording are always listed with each other, so the reviewer sees both.
 
 Measured per split:
 - auto P / auto R: pairs merged automatically (same key), their precision, and the share of duplicates merged;
 - flagged R: duplicates merged automatically or listed in merge_review.xlsx (merged-or-listed recall);
 - listed P: of the labelled pairs listed for review (not merged), the share that are duplicates;
-- listed: how many pairs the whole list holds for the split's names (labelled or not).
+- listed: how many pairs the whole list holds for the split's names (labelled or not);
+- 较高 R / P / all: the same for the pairs marked 可能性较高 (the model's likely mark; the hand weights and the
+  code before have no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
 Methods: model (the pair model, pipelines/pair_model.py, trained on tune only), hand (the first version's hand
 weights over the new candidate generation), before (the code of --baseline-ref, default the last commit before
 issue 11: hand weights, blocks by scope + 二级 + function class).
@@ -76,14 +79,23 @@ def label_pairs(
         tuple(r): i for r, i in zip(entities[ident_cols].itertuples(index=False), entities["id"], strict=True)
     }
     key_of = dict(zip(normalized["id"], normalized["key"], strict=True))
+    # The same wording (matching form and unit) in several indicators is listed among itself (or merged),
+    # so a listed pair stands for every copy of its two wordings.
+    form_of = {
+        i: f"{m}|{u}"
+        for i, m, u in zip(normalized["id"], normalized["match_name"], normalized["unit_norm"], strict=True)
+    }
 
     candidates = (
         find(normalized, None, rules, config) if config is not None else find(normalized, None, rules)
     )
-    score_of = {
-        frozenset((a, b)): s
-        for a, b, s in zip(candidates["id_a"], candidates["id_b"], candidates["score"], strict=True)
-    }
+    score_of: dict[frozenset[str], float] = {}
+    likely_of: dict[frozenset[str], bool] = {}
+    likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
+    for a, b, s, lk in zip(candidates["id_a"], candidates["id_b"], candidates["score"], likely, strict=True):
+        for key in (frozenset((a, b)), frozenset((form_of[a], form_of[b]))):
+            score_of[key] = max(s, score_of.get(key, s))
+            likely_of[key] = bool(lk) or likely_of.get(key, False)
 
     def side_ids(s: str) -> list[str]:
         cols = [f"{c}_{s}" for c in ident_cols]
@@ -92,13 +104,25 @@ def label_pairs(
     out = pairs.copy()
     id_a, id_b = side_ids("a"), side_ids("b")
     out["auto"] = [key_of[a] == key_of[b] for a, b in zip(id_a, id_b, strict=True)]
-    out["candidate"] = [frozenset((a, b)) in score_of for a, b in zip(id_a, id_b, strict=True)]
+    out["candidate"] = [
+        frozenset((a, b)) in score_of or frozenset((form_of[a], form_of[b])) in score_of
+        for a, b in zip(id_a, id_b, strict=True)
+    ]
     out["candidate"] &= ~out["auto"]
     out["flagged"] = out["auto"] | out["candidate"]
-    out["score"] = [score_of.get(frozenset((a, b))) for a, b in zip(id_a, id_b, strict=True)]
+    out["likely"] = [
+        likely_of.get(frozenset((a, b)), likely_of.get(frozenset((form_of[a], form_of[b])), False))
+        for a, b in zip(id_a, id_b, strict=True)
+    ]
+    out["likely"] &= out["candidate"]
+    out["score"] = [
+        score_of.get(frozenset((a, b)), score_of.get(frozenset((form_of[a], form_of[b]))))
+        for a, b in zip(id_a, id_b, strict=True)
+    ]
     out["key_a"] = [key_of[a] for a in id_a]
     out["key_b"] = [key_of[b] for b in id_b]
     out.attrs["listed_total"] = len(candidates)
+    out.attrs["likely_total"] = int(likely.sum())
     return out
 
 
@@ -121,6 +145,9 @@ def metrics(labelled: pd.DataFrame) -> dict[str, float]:
         "listed_labelled": int(listed.sum()),
         "listed_fp": int((listed & ~positive).sum()),
         "listed_total": int(labelled.attrs.get("listed_total", 0)),
+        "likely_r": ratio(int(((auto | labelled["likely"]) & positive).sum()), int(positive.sum())),
+        "likely_p": ratio(int((labelled["likely"] & positive).sum()), int(labelled["likely"].sum())),
+        "likely_total": int(labelled.attrs.get("likely_total", 0)),
     }
 
 
@@ -185,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         "listed P",
         "listed FP",
         "listed (all)",
+        "较高: R",
+        "较高: P",
+        "较高 (all)",
     )
     if args.markdown:
         print("| " + " | ".join(head) + " |")
@@ -192,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(
             f"{'data':5} {'split':8} {'method':7} {'pairs':>5} {'pos':>4} | {'auto P':>6} {'auto R':>6} | "
-            f"{'flag R':>6} {'FN':>3} | {'list P':>6} {'FP':>3} {'listed':>6}"
+            f"{'flag R':>6} {'FN':>3} | {'list P':>6} {'FP':>3} {'listed':>6} | {'高 R':>6} {'高 P':>6} {'高 n':>5}"
         )
     false_merges = 0
     for data in datasets:
@@ -208,13 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"| {DATA[data].name} | {split} | {name} | {m['pairs']} | {m['pos']} | {m['auto_p']:.3f} | "
                         f"{m['auto_r']:.3f} | {m['flagged_r']:.3f} | {m['fn']} | {m['listed_p']:.3f} | "
-                        f"{m['listed_fp']} | {m['listed_total']} |"
+                        f"{m['listed_fp']} | {m['listed_total']} | {m['likely_r']:.3f} | {m['likely_p']:.3f} | "
+                        f"{m['likely_total']} |"
                     )
                 else:
                     print(
                         f"{data:5} {split:8} {method:7} {m['pairs']:5d} {m['pos']:4d} | {m['auto_p']:6.3f} "
                         f"{m['auto_r']:6.3f} | {m['flagged_r']:6.3f} {m['fn']:3d} | {m['listed_p']:6.3f} "
-                        f"{m['listed_fp']:3d} {m['listed_total']:6d}"
+                        f"{m['listed_fp']:3d} {m['listed_total']:6d} | {m['likely_r']:6.3f} {m['likely_p']:6.3f} "
+                        f"{m['likely_total']:5d}"
                     )
                 bad = labelled[labelled["auto"] & (labelled["label"] == "0")]
                 false_merges += len(bad)

@@ -3,17 +3,24 @@
 A wrong merge silently corrupts two departments' indicators, a missed one only leaves a duplicate, so only
 key equality merges automatically (pipelines/normalize.py). Everything fuzzier is a candidate here:
 
-1. Blocking. Rows are compared only within a block: scope + 二级指标 (+ the function class for 项目). A 共性
-   indicator is compared with every row of its 二级指标, whatever the scope or class.
-2. Generation, never all pairs. Names become TF-IDF vectors of character 2–3-grams; within a block every
-   new row keeps its top-k most similar rows (a sparse product, in chunks). In a very large block the
-   n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find* pairs, which keeps the
-   work linear in the number of rows.
-3. An explainable score per pair: name similarity (edit distance on the matching form), explanation
-   similarity, unit, metric suffix, numbers. Pairs whose metric suffixes are incompatible (人次/场次,
-   人数/户数) are different measures and are not proposed; a unit difference or a differing number (7月/11月)
-   lowers the score. Each pair gets a Chinese reason and its difference pattern ("湿→耕"), so that one
-   decision on the review sheet can cover every pair with the same pattern.
+1. Generation, never all pairs, and no walls. Candidates are generated between distinct names (matching
+   forms), in three passes whose union is kept: the same name filed differently (another 二级指标, scope,
+   function class or unit: every pair of a small group, else a star around its best-ranked indicator);
+   within each 二级指标, whatever the scope or function class, every new name's top_k most similar names
+   (TF-IDF of character 2–3-grams, a sparse product in chunks); across the whole library, every new name's
+   top_k_global most similar names (the same measure filed under another 二级指标). In a very large block
+   the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find* pairs, which keeps
+   the work linear in the number of rows. Function class and scope are properties of the usage, not walls.
+2. Scoring by record linkage: a logistic pair model (pipelines/pair_model.py) over name similarity, the
+   kind of difference (a qualifier prefix, one character, a contrast such as 开工/完工, a near-synonym such
+   as 成本/费用, numbers), metric suffix, 指标解释, unit, 二级指标, scope and function class, trained offline on
+   the tune split of the labelled real-name pairs; its coefficients are data (schemas/reference/
+   pair_model.json). 相似度 = the estimated probability (0–100) that the two are one measure; a pair is
+   listed from the model's threshold, and the same wording filed differently is always listed. The first
+   version's hand weights remain as MatchConfig(scorer="hand"), to measure against.
+3. Each pair gets a Chinese reason (what differs, what agrees, what to check) and its difference pattern
+   ("湿→耕"), so that one decision on the review sheet can cover every pair with the same pattern. The sheet
+   offers 合并 / 不合并 / 设为共性指标 (the bureau turns a cross-cutting indicator into a 共性 one).
 """
 
 from __future__ import annotations
@@ -45,7 +52,17 @@ from pipelines.normalize import (
 from pipelines.text import clean_text
 
 REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
-REVIEW_EXTRA_COLUMNS = ("差异模式", "分组", "单位A", "单位B", "二级指标", "名称相似度", "说明相似度")
+REVIEW_EXTRA_COLUMNS = (
+    "差异模式",
+    "分组",
+    "单位A",
+    "单位B",
+    "二级指标",
+    "名称相似度",
+    "说明相似度",
+    "可能性",
+)
+LIKELY, POSSIBLE = "较高", "较低"  # the 可能性 column: from the model's likely mark, or below it
 PATTERN_COLUMNS = ("分组", "差异模式", "对数", "示例", "决定")
 PROMOTE = "设为共性指标"  # a bureau decision: the pair is one cross-cutting measure, to be a 共性 indicator
 DECISIONS = ("合并", "不合并", PROMOTE)
@@ -79,6 +96,7 @@ CANDIDATE_COLUMNS = [
     "level2_b",
     "class_a",
     "class_b",
+    "likely",
 ]
 
 _FORMULA_PREFIX = ("=", "+", "-", "@")
@@ -93,9 +111,11 @@ class MatchConfig:
     top_k: int = 8  # most similar names kept per new name within its 二级指标
     top_k_global: int = 6  # most similar names kept per new name across the library (another 二级指标)
     exact_all: int = 4  # the same name in up to this many indicators: every pair listed, else a star
-    min_cosine: float = 0.1  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
-    ngram_range: tuple[int, int] = (2, 3)  # character n-grams of the TF-IDF vectors
-    min_name_score: float = 40.0  # edit similarity (plain or word order) below which a pair is not scored
+    min_cosine: float = (
+        0.03  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
+    )
+    ngram_range: tuple[int, int] = (1, 3)  # character n-grams of the TF-IDF vectors (single characters too)
+    min_name_score: float = 25.0  # edit similarity (plain or word order) below which a pair is not scored
     min_score: float | None = (
         None  # listing threshold on the 0–100 score; None: the model's (or hand) default
     )
@@ -109,6 +129,7 @@ class MatchConfig:
     unit_missing_penalty: float = 5.0
     number_penalty: float = 40.0
     order_discount: float = 8.0  # a rearrangement of the same characters scores (100 - this) at most
+    per_name: int = 0  # model: list each indicator's pairs only among its m best (0: all above the threshold)
     include_suffix_conflicts: bool = False  # hand: True keeps 人次/场次-like pairs, scored at most 30
 
 
@@ -423,6 +444,26 @@ def _hand_score(
     return np.where(compatible, score, np.minimum(score, 30.0))
 
 
+def _best_per_name(
+    a: np.ndarray, b: np.ndarray, score: np.ndarray, eligible: np.ndarray, m: int
+) -> np.ndarray:
+    """Pairs among the m best-scored eligible pairs of either of their two indicators.
+
+    A review queue lists, per indicator, its few likeliest duplicates rather than every similar name: the
+    true one is nearly always among them, and the list stays readable at a national library's size.
+    """
+    keep = np.zeros(len(a), dtype=bool)
+    idx = np.flatnonzero(eligible)
+    if not len(idx):
+        return keep
+    for side in (a, b):
+        order = idx[np.lexsort((-score[idx], side[idx]))]
+        members = side[order]
+        first = np.searchsorted(members, members, side="left")
+        keep[order[np.arange(len(order)) - first < m]] = True
+    return keep
+
+
 def find_candidates(
     new: pd.DataFrame,
     existing: pd.DataFrame | None = None,
@@ -448,7 +489,13 @@ def find_candidates(
     rows = pd.concat(parts, ignore_index=True)
     empty = pd.DataFrame(
         {
-            c: pd.Series(dtype=float if c in ("score", "name_score", "definition_score", "cosine") else str)
+            c: pd.Series(
+                dtype=float
+                if c in ("score", "name_score", "definition_score", "cosine")
+                else bool
+                if c == "likely"
+                else str
+            )
             for c in CANDIDATE_COLUMNS
         }
     )
@@ -485,12 +532,10 @@ def find_candidates(
     name_score = np.zeros(len(a))
     order_score = np.zeros(len(a))
     if keep.any():
-        ka = list(match[a[keep]])
-        kb = list(match[b[keep]])
-        name_score[keep] = process.cpdist(ka, kb, scorer=fuzz.ratio, workers=1)
-        order_score[keep] = process.cpdist(
-            ["".join(sorted(s)) for s in ka], ["".join(sorted(s)) for s in kb], scorer=fuzz.ratio, workers=1
-        )
+        ordered = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes]
+        ka, kb = a[keep], b[keep]
+        name_score[keep] = process.cpdist(list(match[ka]), list(match[kb]), scorer=fuzz.ratio, workers=1)
+        order_score[keep] = process.cpdist(list(ordered[ka]), list(ordered[kb]), scorer=fuzz.ratio, workers=1)
     keep &= np.maximum(name_score, order_score) >= cfg.min_name_score
     a, b, cosine = a[keep], b[keep], cosine[keep]
     if not len(a):
@@ -511,6 +556,9 @@ def find_candidates(
         scopes[b],
         fclass[a],
         fclass[b],
+        min_probability=None
+        if cfg.scorer == "hand"
+        else (cfg.min_score / 100 if cfg.min_score is not None else model.threshold),
     )
     col = {f: k for k, f in enumerate(pair_model.FEATURES)}
     name_score = 100 * np.maximum(
@@ -530,17 +578,23 @@ def find_candidates(
         )
         score = score - cfg.number_penalty * (x[:, col["number_diff"]] > 0)
         threshold = cfg.min_score if cfg.min_score is not None else cfg.hand_min_score
+        likely = cfg.hand_min_score
         if not cfg.include_suffix_conflicts:
             score = np.where(compatible, score, -1.0)
     else:
-        score = 100.0 * model.probability(x)
+        score = np.nan_to_num(
+            100.0 * model.probability(x), nan=-1.0
+        )  # NaN: pruned, cannot reach the threshold
         threshold = cfg.min_score if cfg.min_score is not None else 100.0 * model.threshold
+        likely = 100.0 * model.likely
     keep = score >= threshold
     if cfg.scorer != "hand" and cfg.min_score is None:
         # The same wording filed under another 二级, scope or function class is always worth a look.
         keep |= (x[:, col["identical"]] > 0) & (x[:, col["unit_conflict"]] == 0)
     if not cfg.include_suffix_conflicts:
         keep &= compatible | (cfg.scorer != "hand")
+    if cfg.per_name and cfg.min_score is None:
+        keep &= _best_per_name(a, b, score, keep, cfg.per_name) | (x[:, col["identical"]] > 0)
     a, b, cosine, x, score, name_score, def_score = (
         v[keep] for v in (a, b, cosine, x, score, name_score, def_score)
     )
@@ -612,22 +666,27 @@ def find_candidates(
             "level2_b": level2[b],
             "class_a": fclass[a],
             "class_b": fclass[b],
+            "likely": score[sel] >= likely,
         },
         columns=CANDIDATE_COLUMNS,
         dtype=object,
     )
     for column in ("score", "name_score", "definition_score", "cosine"):
         out[column] = out[column].astype(float)
+    out["likely"] = out["likely"].astype(bool)
     return sort_candidates(out)
 
 
 def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
-    """Pairs with the same difference pattern together (largest groups first), best score first within."""
+    """Likeliest first, pairs with the same difference pattern together: patterns ordered by their best
+    score, then by size; best score first within a pattern."""
     if candidates.empty:
         return candidates.reset_index(drop=True)
-    size = candidates.groupby("pattern_group")["pattern_group"].transform("size")
-    keys = candidates.assign(_size=-size, _score=-candidates["score"])[
-        ["_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"]
+    groups = candidates.groupby("pattern_group")
+    size = groups["pattern_group"].transform("size")
+    best = groups["score"].transform("max")
+    keys = candidates.assign(_best=-best, _size=-size, _score=-candidates["score"])[
+        ["_best", "_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"]
     ]
     order = keys.reset_index(drop=True).sort_values(list(keys.columns), kind="stable").index.to_numpy()
     return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
@@ -686,7 +745,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
 
     ws = wb.add_worksheet(REVIEW_SHEET)
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
-    widths = (16, 30, 16, 30, 8, 60, 8, 18, 8, 8, 8, 16, 10, 10)
+    widths = (16, 30, 16, 30, 8, 60, 8, 18, 8, 8, 8, 16, 10, 10, 8)
     for col, (title, width) in enumerate(zip(headers, widths, strict=True)):
         ws.write_string(0, col, title, head)
         ws.set_column(col, col, width, wrap if title == "理由" else None)
@@ -706,6 +765,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
             row.level2,
             row.name_score,
             "" if pd.isna(row.definition_score) else row.definition_score,
+            LIKELY if getattr(row, "likely", True) else POSSIBLE,
         )
         for col, value in enumerate(values):
             if col == 6:
@@ -746,6 +806,8 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         "在“决定”列选择“合并”（B并入A，今后B的名称作为A的别名自动合并）、“不合并”（今后不再提示这一对）"
         "或“设为共性指标”（B并入A，A改为财政部门的共性指标，各部门、各功能分类今后填报同名指标时都作为该共性指标的使用），拿不准的留空。",
         "名称相同但二级指标、范围或功能分类不同的指标也会列出：同一计量内容被多个部门使用时，宜“设为共性指标”。",
+        "“相似度”是估计两者为同一指标的可能性（0–100），按可能性从高到低排列；“可能性”为“较高”的行大多确为重复，请先审核；"
+        "“较低”的行排在后面，多为不同指标，时间允许时再看。",
         "“差异模式”是两者名称不同的字（如“湿→耕”）。相同模式的行排在一起，分组号相同。",
         "在“差异模式”表的“决定”列填写，可一次决定该模式下所有未填写的行；“不合并”还会让今后同一模式的配对不再提示。",
         "单位不同或后缀不同（如“人次”与“场次”）的指标从不自动合并；名称相同、单位不同的请核对单位是否填错。",

@@ -16,7 +16,6 @@ the word lists the difference-pattern features use, so that a bureau can read an
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import LCSseq, Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein, Postfix, Prefix
 
 from pipelines.normalize import suffix_table
 from pipelines.text import clean_text
@@ -72,6 +71,21 @@ FEATURES = (
     "class_diff",  # two project indicators of different function classes
 )
 
+# Features computed per pair in Python (the others are vectorized): what pruning does not know yet.
+LOOP_FEATURES = (
+    "bigram_dice",
+    "contained",
+    "prefix_added",
+    "inner_added",
+    "one_char_sub",
+    "head_sub",
+    "tail_sub",
+    "measure_word",
+    "near_synonym",
+    "number_diff",
+    "diff_share",
+    "n_ops",
+)
 _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十百千两]")
 _DEF_NOISE = re.compile(r"反映|情况|[,.;:，。；：、\s\"“”()（）]")
 
@@ -86,6 +100,7 @@ class PairModel:
     coef: np.ndarray
     intercept: float
     threshold: float  # probability from which a pair is listed for review
+    likely: float  # probability from which a listed pair is marked likely (可能性较高)
     contrasts: tuple[tuple[str, str], ...]
     near_synonyms: tuple[tuple[str, str], ...]
     measure_words: tuple[str, ...] = ()
@@ -93,6 +108,16 @@ class PairModel:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def upper_bound(self, x: np.ndarray, unknown: Sequence[str]) -> np.ndarray:
+        """The highest probability each pair can reach whatever the values (0–1) of the unknown features."""
+        known = np.array([f not in unknown for f in self.features])
+        z = ((x[:, known] - self.mean[known]) / self.scale[known]) @ self.coef[known] + self.intercept
+        ends = np.stack(
+            [(0.0 - self.mean) / self.scale * self.coef, (1.0 - self.mean) / self.scale * self.coef]
+        )
+        z = z + ends.max(axis=0)[~known].sum()
         return 1.0 / (1.0 + np.exp(-z))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
@@ -115,6 +140,7 @@ def model_from_dict(data: dict) -> PairModel:
         coef=np.asarray(data["coef"], dtype=float),
         intercept=float(data["intercept"]),
         threshold=float(data["threshold"]),
+        likely=float(data.get("likely", data["threshold"])),
         contrasts=_pairs(data["contrasts"]),
         near_synonyms=_pairs(data["near_synonyms"]),
         measure_words=tuple(data.get("measure_words", ())),
@@ -155,18 +181,14 @@ def definition_form(text: str) -> str:
     return _DEF_NOISE.sub("", clean_text(text)) if text else ""
 
 
-class _Contrasts:
-    """Word pairs that change the measure: a pair has one word on one side only and the other on the other."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self.pairs = tuple(pairs)
-
-    def found(self, a: str, b: str) -> bool:
-        for p, q in self.pairs:
-            for u, v in ((p, q), (q, p)):
-                if u in a and v in b and u not in b and v not in a:
-                    return True
-        return False
+def _word_masks(forms: np.ndarray, words: Sequence[str]) -> np.ndarray:
+    """Bit k of a form's mask: words[k] occurs in it (up to 64 words)."""
+    masks = np.zeros(len(forms), dtype=np.uint64)
+    for k, word in enumerate(words[:64]):
+        bit = np.uint64(1 << k)
+        hit = np.fromiter((word in f for f in forms), dtype=bool, count=len(forms))
+        masks[hit] |= bit
+    return masks
 
 
 class _Canon:
@@ -199,6 +221,7 @@ def pair_features(
     scope_b: np.ndarray,
     class_a: np.ndarray,
     class_b: np.ndarray,
+    min_probability: float | None = None,
 ) -> np.ndarray:
     """The feature matrix (pairs × FEATURES) of pairs given as object arrays of text (matching forms etc.)."""
     n = len(match_a)
@@ -207,66 +230,37 @@ def pair_features(
         return x
     col = {f: k for k, f in enumerate(FEATURES)}
     la, lb = list(match_a), list(match_b)
+    # Per distinct name, once: sorted characters, suffix class, bigrams, contrast words, near-synonym form.
+    forms, codes = np.unique(np.concatenate([match_a, match_b]).astype(str), return_inverse=True)
+    ia, ib = codes[:n], codes[n:]
     x[:, col["name_ratio"]] = process.cpdist(la, lb, scorer=fuzz.ratio, workers=1) / 100.0
-    sa = ["".join(sorted(s)) for s in la]
-    sb = ["".join(sorted(s)) for s in lb]
-    x[:, col["order_ratio"]] = process.cpdist(sa, sb, scorer=fuzz.ratio, workers=1) / 100.0
+    ordered = np.array(["".join(sorted(f)) for f in forms], dtype=object)
+    x[:, col["order_ratio"]] = (
+        process.cpdist(list(ordered[ia]), list(ordered[ib]), scorer=fuzz.ratio, workers=1) / 100.0
+    )
     x[:, col["partial_ratio"]] = process.cpdist(la, lb, scorer=fuzz.partial_ratio, workers=1) / 100.0
-
     table = suffix_table()
-    contrasts = _Contrasts(model.contrasts)
+    classes = np.array([table.classify(f) for f in forms], dtype=object)
+    bigrams = [_bigrams(f) for f in forms]
     canon = _Canon(model.near_synonyms)
-    cls_cache: dict[str, str] = {}
-
-    def cls(s: str) -> str:
-        hit = cls_cache.get(s)
-        if hit is None:
-            hit = cls_cache[s] = table.classify(s)
-        return hit
-
-    for k in range(n):
-        a, b = la[k], lb[k]
-        ga, gb = _bigrams(a), _bigrams(b)
-        x[k, col["bigram_dice"]] = 2 * len(ga & gb) / (len(ga) + len(gb)) if ga or gb else 0.0
-        ca, cb = cls(a), cls(b)
-        x[k, col["suffix_same"]] = float(bool(ca) and ca == cb)
-        x[k, col["suffix_conflict"]] = float(not table.compatible(ca, cb))
-        shorter = max(min(len(a), len(b)), 1)
-        x[k, col["short"]] = float(shorter <= 4)
-        x[k, col["coverage"]] = LCSseq.similarity(a, b) / shorter
-        x[k, col["common_head"]] = len(os.path.commonprefix([a, b])) / shorter
-        x[k, col["common_tail"]] = len(os.path.commonprefix([a[::-1], b[::-1]])) / shorter
-        if a == b:
-            x[k, col["identical"]] = 1.0
-            continue
-        x[k, col["contained"]] = float(a in b or b in a)
-        x[k, col["contrast"]] = float(contrasts.found(a, b))
-        # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is
-        # a prefix added, not a prefix plus another measure.
-        a2, b2 = canon(a), canon(b)
-        if a2 == b2:
-            x[k, col["near_synonym"]] = 1.0
-            continue
-        ops = diff_ops(b2, a2)
-        x[k, col["n_ops"]] = min(len(ops), 4) / 4.0
-        changed = sum(max(len(s), len(t)) for s, t, _, _ in ops)
-        x[k, col["diff_share"]] = changed / max(len(a2), len(b2), 1)
-        if len(ops) == 1:
-            s, t, start, _ = ops[0]
-            if not s or not t:
-                x[k, col["prefix_added" if start == 0 else "inner_added"]] = 1.0
-            elif len(s) == 1 and len(t) == 1:
-                x[k, col["one_char_sub"]] = 1.0
-        for s, t, start, end in ops:
-            if any(w in s or w in t for w in model.measure_words):
-                x[k, col["measure_word"]] = 1.0
-            if _NUMERAL.search(s + t):
-                x[k, col["number_diff"]] = 1.0
-            if s and t:
-                if start == 0:
-                    x[k, col["head_sub"]] = 1.0
-                if end == len(b2):
-                    x[k, col["tail_sub"]] = 1.0
+    canonical = [canon(f) for f in forms]
+    first = _word_masks(forms, [p for p, _ in model.contrasts])
+    second = _word_masks(forms, [q for _, q in model.contrasts])
+    # A contrast: one word of a pair on one side only and the other word on the other side only.
+    fa, fb, sa_, sb_ = first[ia], first[ib], second[ia], second[ib]
+    x[:, col["contrast"]] = (((fa & sb_ & ~fb & ~sa_) | (sa_ & fb & ~sb_ & ~fa)) != 0) & (ia != ib)
+    shorter = np.maximum(
+        np.minimum(np.char.str_len(forms.astype(str))[ia], np.char.str_len(forms.astype(str))[ib]), 1
+    )
+    x[:, col["short"]] = shorter <= 4
+    x[:, col["coverage"]] = process.cpdist(la, lb, scorer=LCSseq.similarity, workers=1) / shorter
+    x[:, col["common_head"]] = process.cpdist(la, lb, scorer=Prefix.similarity, workers=1) / shorter
+    x[:, col["common_tail"]] = process.cpdist(la, lb, scorer=Postfix.similarity, workers=1) / shorter
+    x[:, col["identical"]] = ia == ib
+    ca, cb = classes[ia], classes[ib]
+    x[:, col["suffix_same"]] = (ca == cb) & (ca != "")
+    x[:, col["suffix_conflict"]] = ~table.compatible_many(ca, cb)
+    measure = re.compile("|".join(re.escape(w) for w in model.measure_words)) if model.measure_words else None
 
     da = np.array([definition_form(str(d)) for d in def_a], dtype=object)
     db = np.array([definition_form(str(d)) for d in def_b], dtype=object)
@@ -291,6 +285,46 @@ def pair_features(
         & (pb != "")
         & (pa != pb)
     )
+    # Pairs that cannot reach min_probability whatever the per-pair features below: not worth the loop.
+    alive = np.ones(n, dtype=bool)
+    if min_probability is not None:
+        alive = (model.upper_bound(x, LOOP_FEATURES) >= min_probability) | (ia == ib)
+        x[np.ix_(~alive, [col[f] for f in LOOP_FEATURES])] = np.nan
+
+    for k in np.flatnonzero(alive):
+        a, b = la[k], lb[k]
+        ga, gb = bigrams[ia[k]], bigrams[ib[k]]
+        x[k, col["bigram_dice"]] = 2 * len(ga & gb) / (len(ga) + len(gb)) if ga or gb else 0.0
+        if ia[k] == ib[k]:
+            continue
+        x[k, col["contained"]] = float(a in b or b in a)
+        # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is
+        # a prefix added, not a prefix plus another measure.
+        a2, b2 = canonical[ia[k]], canonical[ib[k]]
+        if a2 == b2:
+            x[k, col["near_synonym"]] = 1.0
+            continue
+        ops = diff_ops(b2, a2)
+        x[k, col["n_ops"]] = min(len(ops), 4) / 4.0
+        changed = sum(max(len(s), len(t)) for s, t, _, _ in ops)
+        x[k, col["diff_share"]] = changed / max(len(a2), len(b2), 1)
+        if len(ops) == 1:
+            s, t, start, _ = ops[0]
+            if not s or not t:
+                x[k, col["prefix_added" if start == 0 else "inner_added"]] = 1.0
+            elif len(s) == 1 and len(t) == 1:
+                x[k, col["one_char_sub"]] = 1.0
+        for s, t, start, end in ops:
+            if measure is not None and (measure.search(s) or measure.search(t)):
+                x[k, col["measure_word"]] = 1.0
+            if _NUMERAL.search(s) or _NUMERAL.search(t):
+                x[k, col["number_diff"]] = 1.0
+            if s and t:
+                if start == 0:
+                    x[k, col["head_sub"]] = 1.0
+                if end == len(b2):
+                    x[k, col["tail_sub"]] = 1.0
+
     return x
 
 
@@ -456,7 +490,7 @@ def features_of_sides(model: PairModel, a: pd.DataFrame, b: pd.DataFrame) -> np.
 def _untrained() -> PairModel:
     k = len(FEATURES)
     return PairModel(
-        FEATURES, np.zeros(k), np.ones(k), np.zeros(k), 0.0, 0.5, CONTRASTS, NEAR_SYNONYMS, MEASURE_WORDS
+        FEATURES, np.zeros(k), np.ones(k), np.zeros(k), 0.0, 0.5, 0.5, CONTRASTS, NEAR_SYNONYMS, MEASURE_WORDS
     )
 
 
@@ -489,9 +523,12 @@ def _probability(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.nd
     return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ coef + intercept)))
 
 
-def train(root: Path, recall_target: float = 0.96, c: float = 1.0, folds: int = 5) -> dict:
+def train(
+    root: Path, recall_target: float = 0.98, c: float = 1.0, folds: int = 5, likely_precision: float = 0.5
+) -> dict:
     """Fit the logistic regression on the tune split.
 
+    The likely mark (可能性较高) starts where half of the out-of-fold pairs above it are duplicates.
     The listing threshold is read from out-of-fold probabilities (5-fold cross-validation within tune, fixed
     folds): the probability that keeps recall_target of the tune positives when each is scored by a model that
     never saw it. In-sample probabilities would be too confident and the threshold too high for new names.
@@ -505,6 +542,11 @@ def train(root: Path, recall_target: float = 0.96, c: float = 1.0, folds: int = 
     positives = np.sort(oof[y == 1])
     cut = positives[int(np.floor((1.0 - recall_target) * len(positives)))] if len(positives) else 0.5
     threshold = float(np.floor(cut * 1000) / 1000)
+    # Likely: the lowest probability from which at least half of the out-of-fold listed pairs are duplicates.
+    order = np.argsort(-oof, kind="stable")
+    precision = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
+    ok = np.flatnonzero(precision >= likely_precision)
+    likely = float(np.floor(oof[order][ok[-1]] * 1000) / 1000) if len(ok) else 0.5
     mean, scale, coef, intercept = _fit(x, y, c)
     listed = oof >= threshold
     counts = pairs.groupby("source_file").size().to_dict()
@@ -529,6 +571,8 @@ def train(root: Path, recall_target: float = 0.96, c: float = 1.0, folds: int = 
         "coef": [round(float(v), 6) for v in coef],
         "intercept": round(intercept, 6),
         "threshold": threshold,
+        "likely": max(likely, threshold),
+        "likely_precision": likely_precision,
         "contrasts": [list(p) for p in CONTRASTS],
         "near_synonyms": [list(p) for p in NEAR_SYNONYMS],
         "measure_words": list(MEASURE_WORDS),
@@ -543,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=("train",))
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
-    parser.add_argument("--recall", type=float, default=0.96)
+    parser.add_argument("--recall", type=float, default=0.98)
     parser.add_argument("--C", dest="c", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=MODEL_JSON)
     args = parser.parse_args(argv)

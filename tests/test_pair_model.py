@@ -97,10 +97,29 @@ def test_model_parameters_are_data_trained_on_tune_only() -> None:
     # Training never reads the holdout: the rows it learns from are all tune rows.
     x, y, pairs = pm.training_set(ROOT, "tune")
     assert set(pairs["split"]) == {"tune"} and len(y) == len(x) > 100
-    # The signs a reader expects of the clearest features.
-    coef = dict(zip(data["features"], data["coef"], strict=True))
-    assert coef["near_synonym"] > 0 and coef["order_ratio"] > 0
-    assert coef["suffix_conflict"] < 0 and coef["contrast"] < 0 and coef["unit_conflict"] < 0
+    assert 0 < data["threshold"] <= data["likely"] < 1
+
+
+def test_model_scores_the_issue_examples() -> None:
+    """Duplicates the first version missed are likely; the noise it listed is not."""
+    model = pm.load_model()
+    f = features(
+        prefix=("奖补资金发放及时率", "资金发放及时率"),
+        system=("信息系统运行维护率", "系统运行维护率"),
+        qualifier=("受益群众满意度", "群众满意度"),
+        satisfied=("群众满意度", "群众满意率"),
+        cost=("会议成本", "会议费用"),
+        work=("项目开工率", "项目完工率"),
+        fruit=("桃种植面积", "苹果种植面积"),
+        material=("国家级教材", "国家级课程数量"),
+    )
+    p = {k: float(model.probability(np.array([[v[n] for n in pm.FEATURES]]))[0]) for k, v in f.items()}
+    for duplicate in ("prefix", "system", "qualifier", "satisfied"):
+        assert p[duplicate] >= model.likely, (duplicate, p)
+    assert p["cost"] >= model.threshold, p
+    for noise in ("work", "fruit", "material"):
+        assert p[noise] < model.likely, (noise, p)
+    assert p["work"] < model.threshold and p["material"] < model.threshold, p
 
 
 def test_training_is_deterministic() -> None:

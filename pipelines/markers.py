@@ -37,6 +37,18 @@ _TARGET_TAIL = re.compile(rf"\s*{_SIGN}\s*{_AMOUNT}\s*[%‰a-zA-Z\u4e00-\u9fff/]
 # "**" or "××" left as a blank to fill in ("推广至**国家或地区").
 _PLACEHOLDER = re.compile(r"\*{2,}|×{2,}")
 _EDGES = " :;,.、-_*"
+# A cheap test on the text as written: no marker can be present unless one of these is. Most names pass
+# through untouched, and a national year has millions of them.
+MARKER_HINT = (
+    r"[★☆▲△▼▽●○◆◇■□※◎◉*＊×≥≤><=＞＜＝≧≦]"
+    r"|^\s*(?:[(（\d０-９一二三四五六七八九十\u2460-\u2473\u2776-\u277f\u2780-\u2793]|[一二三]级指标|指标)"
+)
+_MAYBE = re.compile(MARKER_HINT)
+
+
+def might_have_markers(text: str) -> bool:
+    """False when `text` certainly holds no template marker (then strip_markers only cleans it)."""
+    return bool(_MAYBE.search(text))
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,8 @@ class Stripped:
 def strip_markers(text: str) -> Stripped:
     """The cleaned name without template markers, and the pieces removed. A name that would become empty
     (a cell holding only "★★★") is only cleaned: an empty name is a different problem (R101)."""
+    if not might_have_markers(text):
+        return Stripped(clean_text(text), ())
     removed: list[str] = []
     circled = _CIRCLED.match(text)
     if circled:

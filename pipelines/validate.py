@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 from pipelines.findings import Finding, make_finding
 from pipelines.frames import compact_text_columns, release_free_memory
-from pipelines.markers import strip_markers
+from pipelines.markers import MARKER_HINT, Stripped, strip_markers
 from pipelines.read import PARSED_COLUMNS, Workbook
 from pipelines.text import clean_text, compact
 from schemas.rules import ROW_ERROR_RULES, run_rules
@@ -179,7 +179,9 @@ def _fill_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _map_unique(series: pd.Series, fn) -> pd.Series:
     """Apply a text function once per distinct value: workbooks repeat the same labels endlessly."""
     uniques = pd.unique(series)
-    return series.map(dict(zip(uniques, (fn(u) for u in uniques), strict=True)))
+    # One conversion to Python objects: iterating an Arrow-backed array value by value is slow.
+    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    return series.map(dict(zip(values, (fn(u) for u in values), strict=True)))
 
 
 def indicator_columns() -> list[str]:
@@ -218,18 +220,41 @@ def canonicalize_rows(rows: pd.DataFrame, rules_dir: str | Path | None = None) -
     name_as_written (empty when unchanged) and what was removed in name_markers.
     """
     rows = _with_all_columns(rows.copy())
-    stripped = _map_unique(rows["name"].astype(str), strip_markers)
+    raw_names = rows["name"].astype(str)
+    candidates = raw_names[raw_names.str.contains(MARKER_HINT, regex=True, na=False).to_numpy(dtype=bool)]
+    stripped = _map_unique(candidates, strip_markers).reindex(rows.index)
     text_columns = [
         c
         for c in rows.columns
         if c not in (*PROVENANCE, "target_value", "source_sha256") and rows[c].dtype != float
     ]
+    folded_cells = np.zeros(len(rows), dtype=np.int16)
+    sheet_columns = set(indicator_columns())
     for column in text_columns:
-        rows[column] = _map_unique(rows[column].astype(str), clean_text)
-    changed = stripped.map(lambda s: s.changed).astype(bool)
+        raw = rows[column].astype(str)
+        uniques = pd.unique(raw)
+        values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+        cleaned = [clean_text(u) for u in values]
+        rows[column] = raw.map(dict(zip(values, cleaned, strict=True)))
+        if column in sheet_columns and column not in PARSED_COLUMNS:
+            # I402 counts cells whose script or width was folded; only texts that cleaning changed can be.
+            changed = [u for u, c in zip(values, cleaned, strict=True) if u != c and "\x1f" not in u]
+            folded = {u for u, hit in zip(changed, _folded(changed), strict=True) if hit}
+            if folded:
+                # isin on object values: Arrow's isin builds one scalar per wanted value (slow)
+                folded_cells += raw.astype(object).isin(folded).to_numpy(dtype=np.int16)
+    rows["folded_cells"] = folded_cells
+    changed = stripped.map(lambda s: isinstance(s, Stripped) and s.changed).astype(bool)
     rows["name_as_written"] = rows["name"].where(changed, "")
-    rows["name_markers"] = stripped.map(lambda s: "、".join(s.removed))
-    rows["name"] = stripped.map(lambda s: s.name).where(changed, rows["name"])
+    rows["name_markers"] = (
+        stripped[changed].map(lambda s: "、".join(s.removed)).reindex(rows.index).fillna("")
+    )
+    rows["name"] = stripped[changed].map(lambda s: s.name).reindex(rows.index).fillna(rows["name"])
+    # What a percentage measures (R115, W218): the longest listed ending, one vectorised regex.
+    ref = reference()
+    endings = rows["name"].str.replace(" ", "", regex=False).str.extract(ref.rate_pattern, expand=False)
+    rows["rate_ending"] = endings.fillna("").astype(object)
+    rows["rate_kind"] = endings.map(dict(ref.rate_endings)).fillna("").astype(object)
 
     pairs = rows[["level1", "level2"]].drop_duplicates()
     resolved = {(a, b): resolve_framework(a, b) for a, b in pairs.itertuples(index=False)}
@@ -534,8 +559,9 @@ def reinterpretation_hits(rows: pd.DataFrame) -> list[pd.DataFrame]:
             for name, removed in zip(marked["name"], marked["name_markers"], strict=True)
         ]
         hits.append(found)
-    units = _map_unique(rows["name"], _unit_from_name)
-    with_unit = rows[units != ""]
+    bracketed = rows[rows["name"].str.endswith(")")]  # a unit can only be read from a closing bracket
+    units = _map_unique(bracketed["name"], _unit_from_name)
+    with_unit = bracketed[units != ""]
     if not with_unit.empty:
         from pipelines.normalize import normalize_name
 
@@ -569,30 +595,26 @@ def _folded(values: list[str]) -> list[bool]:
     ]
 
 
-def normalization_findings(workbooks: Sequence[Workbook], letters: Letters) -> list[Finding]:
+def normalization_findings(rows: pd.DataFrame, workbooks: Sequence[Workbook]) -> list[Finding]:
     """I402, once per sheet (never per cell: a Traditional workbook would drown its real problems): how
-    many cells were read as Simplified / half-width, with the first example."""
+    many cells were read as Simplified / half-width (counted by canonicalize_rows), with the first example."""
+    flagged = rows[(rows["folded_cells"] > 0) & (rows["file_error"] == "")]
+    if flagged.empty:
+        return []
+    sheets = {(wb.file, s.sheet_name): s for wb in workbooks for s in wb.sheets.values()}
     out = []
-    for wb in workbooks:
-        if not wb.readable:
-            continue
-        for sheet in wb.sheets.values():
-            frame = sheet.frame
-            count, example = 0, ""
-            for column in [c for c in sheet.columns if c in frame.columns]:
-                values = frame[column]
-                if values.dtype == float:
-                    continue
-                uniques = [str(u) for u in pd.unique(values.astype(str)) if u and "\x1f" not in str(u)]
-                folded = {u for u, hit in zip(uniques, _folded(uniques), strict=True) if hit}
-                if folded:
-                    mask = values.astype(str).isin(folded)
-                    count += int(mask.sum())
-                    if not example:
-                        first = str(values[mask].iloc[0])
-                        example = f"“{first[:20]}”→“{clean_text(first)[:20]}”"
-            if count:
-                out.append(make_finding("I402", wb.file, sheet=sheet.sheet_name, value=count, detail=example))
+    for (file, sheet_name), group in flagged.groupby(["source_file", "source_sheet"], sort=True):
+        example = ""
+        sheet = sheets.get((file, sheet_name))
+        if sheet is not None and "source_row" in sheet.frame:
+            first = sheet.frame[sheet.frame["source_row"] == group["source_row"].min()]
+            for column in [c for c in sheet.columns if c in first.columns]:
+                text = str(first[column].iloc[0]) if len(first) else ""
+                if text and "\x1f" not in text and _folded([text])[0]:
+                    example = f"“{text[:20]}”→“{clean_text(text)[:20]}”"
+                    break
+        count = int(group["folded_cells"].sum())
+        out.append(make_finding("I402", str(file), sheet=str(sheet_name), value=count, detail=example))
     return out
 
 
@@ -666,7 +688,6 @@ def validate_workbooks(
     if not frames:
         empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
         return ValidationResult(empty, findings, statuses, _departments(statuses, infos))
-    set_aside_files = {s.file for s in statuses if s.file_errors}
     rows = canonicalize_rows(stack_rows(frames), rules_dir)
     rows["rejected"] = rows["file_error"] != ""
 
@@ -724,7 +745,7 @@ def validate_workbooks(
         rows.loc[mask, "reasons"] = reference().findings[code].rule_zh
 
     findings += row_findings + excluded_findings + warning_findings(rows, letters)
-    findings += normalization_findings([wb for wb in workbooks if wb.file not in set_aside_files], letters)
+    findings += normalization_findings(rows, workbooks)
     # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
     result = ValidationResult(compact_text_columns(rows), findings, statuses, _departments(statuses, infos))
     del rows

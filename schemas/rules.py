@@ -180,14 +180,14 @@ def phase_name_marked(rows: pd.DataFrame) -> pd.DataFrame:
 
 def function_code_in_catalogue(rows: pd.DataFrame) -> pd.DataFrame:
     """W211: a 款/项 code missing from the catalogue whose 类 is known (the list changes every year)."""
-    kept = rows[~rows["rejected"] & (rows["function_code"].str.len() > 3)]
-    if "function_code_listed" in kept:  # known in any list: shipped, older edition, the bureau's own
-        hit = kept[~kept["function_code_listed"].astype(bool)]
-        parent = hit["function_code_parent"]
-    else:
-        codes = _REF.function_codes
-        hit = kept[~kept["function_code"].isin(codes.keys())]
-        parent = hit["function_code"].map(lambda c: c[:5] if c[:5] in codes and len(c) == 7 else c[:3])
+    if "function_code_listed" in rows:  # known in any list: shipped, older edition, the bureau's own
+        mask = ~rows["rejected"] & (rows["function_code"].str.len() > 3) & ~rows["function_code_listed"]
+        hit = rows.loc[mask, ["function_code", "function_code_parent"]]
+        return _hits(hit, "W211", "function_code", hit["function_code"], hit["function_code_parent"])
+    kept = rows[~rows["rejected"] & (rows["function_code"].str.len() > 3)]  # rows not from validate
+    codes = _REF.function_codes
+    hit = kept[~kept["function_code"].isin(codes.keys())]
+    parent = hit["function_code"].map(lambda c: c[:5] if c[:5] in codes and len(c) == 7 else c[:3])
     return _hits(hit, "W211", "function_code", hit["function_code"], parent)
 
 
@@ -212,14 +212,19 @@ def quantitative_has_unit(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rate_kinds(rows: pd.DataFrame) -> pd.Series:
-    """What each row's name measures as a percentage (rate_names.csv): satisfaction / bounded / unbounded / ""."""
+    """What each row's name measures as a percentage (rate_names.csv): satisfaction / bounded / unbounded / "".
+    validate.canonicalize_rows computes it once, vectorised (column rate_kind)."""
+    if "rate_kind" in rows:
+        return rows["rate_kind"]
     names = rows["name"]
     uniques = pd.unique(names)
     return names.map(dict(zip(uniques, (_REF.rate_kind(n)[0] for n in uniques), strict=True)))
 
 
-def _rate_endings(names: pd.Series) -> pd.Series:
-    return names.map(lambda n: _REF.rate_kind(n)[1])
+def _rate_endings(rows: pd.DataFrame) -> pd.Series:
+    if "rate_ending" in rows:
+        return rows["rate_ending"]
+    return rows["name"].map(lambda n: _REF.rate_kind(n)[1])
 
 
 PERCENT_UNITS = frozenset({"%", "百分比", "百分率"})
@@ -239,7 +244,7 @@ def percent_target_over_100(rows: pd.DataFrame) -> pd.DataFrame:
         | ((unit == "") & (candidates["target_unit"] == ""))  # a rate with no unit is a percentage
     )
     hit = candidates[kinds.isin(("satisfaction", "bounded")) & percent]
-    return _hits(hit, "R115", "target", hit["target"], _rate_endings(hit["name"]))
+    return _hits(hit, "R115", "target", hit["target"], _rate_endings(hit))
 
 
 ROW_ERROR_RULES: dict[str, Rule] = {"percent_target_over_100": percent_target_over_100}
@@ -274,32 +279,39 @@ def _last_history(history_json: str) -> tuple[str, float, str] | None:
 
 def target_not_below_history(rows: pd.DataFrame) -> pd.DataFrame:
     """W215 (从严从高): a ≥ target below the latest 历史值 of the row, or a ≤ target above it (same unit)."""
-    kept = rows[
+    mask = (
         ~rows["rejected"]
         & rows["target_value"].notna()
         & rows["symbol"].isin(("≥", ">", "≤", "<"))
-        & (rows["history_json"] != "")
-        & (rows["history_json"] != "{}")
-    ]
+        & ~rows["history_json"].isin(("", "{}"))
+    )
+    kept = rows.loc[mask, ["target", "target_value", "symbol", "unit", "target_unit", "history_json"]]
     if kept.empty:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    uniques = pd.unique(kept["history_json"])
-    last = kept["history_json"].map(dict(zip(uniques, (_last_history(u) for u in uniques), strict=True)))
-    flagged, details = [], []
-    for idx, past, symbol, target, unit, target_unit in zip(
-        kept.index, last, kept["symbol"], kept["target_value"], kept["unit"], kept["target_unit"], strict=True
-    ):
-        if past is None:
-            continue
-        year, value, past_unit = past
-        if past_unit and past_unit not in (unit.replace(" ", ""), target_unit):
-            continue  # another unit: not comparable
-        worse = target < value if symbol in ("≥", ">") else target > value
-        if worse:
-            flagged.append(idx)
-            details.append(f"{year}年 {value:g}{past_unit}")
-    hit = kept.loc[flagged]
-    return _hits(hit, "W215", "target", hit["target"], pd.Series(details, index=hit.index, dtype=object))
+    uniques = pd.unique(kept["history_json"]).tolist()
+    parsed = {u: p for u in uniques if (p := _last_history(u)) is not None}
+    kept = kept[kept["history_json"].isin(parsed.keys())]
+    if kept.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    year = kept["history_json"].map({u: p[0] for u, p in parsed.items()})
+    value = kept["history_json"].map({u: p[1] for u, p in parsed.items()}).astype(float)
+    past_unit = kept["history_json"].map({u: p[2] for u, p in parsed.items()})
+    same_unit = (
+        (past_unit == "")
+        | (past_unit == kept["unit"].str.replace(" ", "", regex=False))
+        | (past_unit == kept["target_unit"])
+    )
+    looser = kept["symbol"].isin(("≥", ">"))
+    worse = same_unit & (
+        (looser & (kept["target_value"] < value)) | (~looser & (kept["target_value"] > value))
+    )
+    hit = kept[worse]
+    detail = pd.Series(
+        [f"{y}年 {v:g}{u}" for y, v, u in zip(year[worse], value[worse], past_unit[worse], strict=True)],
+        index=hit.index,
+        dtype=object,
+    )
+    return _hits(hit, "W215", "target", hit["target"], detail)
 
 
 RULES: dict[str, Rule] = {

@@ -7,6 +7,7 @@ Chinese headers, finding texts), so a bureau can update a list without touching 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -90,13 +91,24 @@ class Reference:
     # (ending, kind) of rate_names.csv, longest ending first: what a percentage measures (R115, W218).
     rate_endings: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def rate_pattern(self) -> str:
+        """One alternation anchored at the end, as a capture group: the leftmost match is the longest
+        listed ending (usable with pandas str.extract)."""
+        return "(" + "|".join(re.escape(e) for e, _ in self.rate_endings) + ")$"
+
     def rate_kind(self, name: str) -> tuple[str, str]:
-        """(kind, ending) of the longest listed ending of `name` (compact form), ("", "") when none."""
-        key = compact(name)
-        for ending, kind in self.rate_endings:
-            if key.endswith(ending):
-                return kind, ending
-        return "", ""
+        """(kind, ending) of the longest listed ending of `name` (a cleaned name), ("", "") when none."""
+        if not self.rate_endings:
+            return "", ""
+        pattern = self.__dict__.get("_rate_regex")
+        if pattern is None:
+            pattern = self.__dict__["_rate_regex"] = re.compile(self.rate_pattern)
+        match = pattern.search(name.replace(" ", ""))
+        if not match:
+            return "", ""
+        ending = match.group(0)
+        return dict(self.rate_endings)[ending], ending
 
     # --- framework -------------------------------------------------------------------------------
     @property

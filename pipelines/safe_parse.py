@@ -140,7 +140,14 @@ def _worker_main(conn: Connection, memory_bytes: int, parse: Parse) -> None:
 
 
 def _limit_memory(memory_bytes: int) -> None:
-    """RLIMIT_AS = this process's address space now + the budget (the imports alone map hundreds of MB)."""
+    """RLIMIT_AS = this process's address space now + the budget (the imports alone map hundreds of MB).
+    No core files either: a worker aborted by a hostile workbook must not leave gigabytes on disk."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, OSError, ValueError):
+        pass
     if memory_bytes <= 0:
         return
     try:
@@ -323,7 +330,7 @@ def _context() -> Any:
     this process's memory or threads); spawn where there is no forkserver."""
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.read"])
+        context.set_forkserver_preload(["pipelines.parse_preload"])
         return context
     except ValueError:
         return multiprocessing.get_context("spawn")

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import python_calamine
 import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +26,7 @@ from pipelines.read import Workbook, read_workbook
 from pipelines.safe_parse import WorkerLimits, read_workbooks
 from pipelines.template import write_template
 from schemas.vocab import reference
+from tests.hostile_parse import hostile_parse
 from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
 
 SMALL_LIMITS = WorkerLimits(memory_bytes=1 << 30, timeout_seconds=60, workers=2)
@@ -180,25 +180,6 @@ def test_the_shared_strings_bomb_itself_kills_only_its_worker(
 
 
 # --- workers that die, hog memory or hang -------------------------------------------------------------------
-
-
-def hostile_parse(path: Path) -> Workbook:
-    """A parse that misbehaves by file name (sent to the workers by name, so module level)."""
-    name = path.name
-    if name.startswith("native"):  # the real native abort: calamine on the bomb, no check first
-        python_calamine.CalamineWorkbook.from_path(str(path))
-    if name.startswith("abort"):
-        os.abort()
-    if name.startswith("exit"):
-        os._exit(3)
-    if name.startswith("hog"):
-        hog = bytearray(8 << 30)  # far beyond the 1 GB the test allows: MemoryError under RLIMIT_AS
-        hog[-1] = 1
-    if name.startswith("sleep"):
-        time.sleep(120)
-    if name.startswith("raise"):
-        raise RuntimeError("a parser bug")
-    return read_workbook(path)
 
 
 @pytest.mark.parametrize(

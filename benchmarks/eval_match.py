@@ -183,6 +183,40 @@ def evaluate(
     return metrics(labelled), labelled
 
 
+NAMES_CSV = ROOT / "tests" / "data" / "real_names.csv"
+
+
+def library_listing(method: str, baseline_ref: str = BASELINE_REF) -> dict[str, float]:
+    """The real rows of tests/data/real_names.csv as one library year (all splits: a reading, not a target):
+    how many pairs are listed, how many marked 较高, and of those the labelled ones that are duplicates."""
+    names = pd.read_csv(NAMES_CSV, dtype=str, keep_default_na=False)
+    rows = names.rename(columns={"row_id": "id"})[
+        list(("id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"))
+    ]
+    normalized = normalize_rows(rows, default_rules()).sort_values("id", kind="stable")
+    clusters = normalized.drop_duplicates("key").reset_index(drop=True)  # one indicator per key
+    key_of = dict(zip(normalized["id"], normalized["key"], strict=True))
+    id_of_key = dict(zip(clusters["key"], clusters["id"], strict=True))
+    label: dict[frozenset[str], str] = {}
+    for r in load_pairs(DATA["real"]).itertuples():
+        a, b = id_of_key.get(key_of.get(r.source_a, "")), id_of_key.get(key_of.get(r.source_b, ""))
+        if a and b and a != b:
+            label[frozenset((a, b))] = r.label
+    if method == "before":
+        candidates = legacy_finder(baseline_ref)(clusters, None, default_rules())
+    else:
+        candidates = find_candidates(clusters, None, default_rules(), MatchConfig(scorer=method))
+    likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
+    out: dict[str, float] = {"indicators": len(clusters)}
+    for tier, part in (("listed", candidates), ("likely", candidates[likely.astype(bool)])):
+        found = [label.get(frozenset(p)) for p in zip(part["id_a"], part["id_b"], strict=True)]
+        known = [f for f in found if f is not None]
+        out[tier] = len(part)
+        out[f"{tier}_labelled"] = len(known)
+        out[f"{tier}_p"] = known.count("1") / len(known) if known else float("nan")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("real", "old", "both"), default="both")
@@ -262,6 +296,15 @@ def main(argv: list[str] | None = None) -> int:
                     listed_neg = labelled[labelled["candidate"] & (labelled["label"] == "0")]
                     for row in listed_neg.itertuples():
                         print(f"  listed negative ({row.score:.0f}): {row.name_a} | {row.name_b}")
+    if args.data in ("real", "both") and NAMES_CSV.exists():
+        print(f"\nOne library of the real rows ({NAMES_CSV.name}, all splits): listed pairs per method")
+        for method in args.methods:
+            m = library_listing(method, args.baseline_ref)
+            print(
+                f"  {method:7} indicators {m['indicators']:.0f}: listed {m['listed']:.0f} (labelled "
+                f"{m['listed_labelled']:.0f}, duplicates among them {m['listed_p']:.3f}); 较高 {m['likely']:.0f} "
+                f"(labelled {m['likely_labelled']:.0f}, duplicates {m['likely_p']:.3f})"
+            )
     return 1 if false_merges else 0
 
 

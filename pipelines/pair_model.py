@@ -184,10 +184,9 @@ def definition_form(text: str) -> str:
 def _word_masks(forms: np.ndarray, words: Sequence[str]) -> np.ndarray:
     """Bit k of a form's mask: words[k] occurs in it (up to 64 words)."""
     masks = np.zeros(len(forms), dtype=np.uint64)
+    text = np.asarray(forms, dtype=str)
     for k, word in enumerate(words[:64]):
-        bit = np.uint64(1 << k)
-        hit = np.fromiter((word in f for f in forms), dtype=bool, count=len(forms))
-        masks[hit] |= bit
+        masks[np.char.find(text, word) >= 0] |= np.uint64(1 << k)
     return masks
 
 
@@ -262,8 +261,9 @@ def pair_features(
     x[:, col["suffix_conflict"]] = ~table.compatible_many(ca, cb)
     measure = re.compile("|".join(re.escape(w) for w in model.measure_words)) if model.measure_words else None
 
-    da = np.array([definition_form(str(d)) for d in def_a], dtype=object)
-    db = np.array([definition_form(str(d)) for d in def_b], dtype=object)
+    texts, text_codes = np.unique(np.concatenate([def_a, def_b]).astype(str), return_inverse=True)
+    cleaned = np.array([definition_form(t) for t in texts], dtype=object)
+    da, db = cleaned[text_codes[:n]], cleaned[text_codes[n:]]
     both = (da != "") & (db != "")
     x[:, col["def_both"]] = both
     if both.any():

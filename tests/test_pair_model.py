@@ -138,12 +138,15 @@ def test_holdout_targets(data: str) -> None:
     floors = HOLDOUT_FLOORS[data]
     assert m["flagged_r"] >= floors["flagged_r"], m
     assert m["listed_p"] >= floors["listed_p"], m
+    assert m["likely_p"] >= floors["likely_p"], m
 
 
-# Measured on the committed data and model (benchmarks/eval_match.py); the targets are 0.95 / 0.333.
+# Measured on the committed data and model (benchmarks/eval_match.py, RESULTS.md), a little below: real
+# holdout 0.934 / 0.395 / 可能性较高 0.543; old holdout 0.977 / 0.259 / 0.519. The targets: recall
+# 0.95, listed precision 0.333 (met by the 较高 mark, not yet by the whole list on the old set).
 HOLDOUT_FLOORS = {
-    "real": {"flagged_r": 0.85, "listed_p": 0.25},
-    "old": {"flagged_r": 0.95, "listed_p": 0.25},
+    "real": {"flagged_r": 0.92, "listed_p": 0.37, "likely_p": 0.5},
+    "old": {"flagged_r": 0.97, "listed_p": 0.24, "likely_p": 0.5},
 }
 
 

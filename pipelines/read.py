@@ -5,11 +5,16 @@ file size, entry count, and every member stream-decompressed with a running byte
 lie), so a zip bomb is refused after reading at most the bound. The worksheet XML is scanned on the way for
 cell references beyond the row/column bounds and for a range (rows × columns) over the cell budget, because
 calamine allocates a dense grid from the largest reference: one cell at XFD1048576 in a 5 KB file would
-otherwise abort the whole process, and one at GR199999 would cost gigabytes.
+otherwise abort the whole process, and one at GR199999 would cost gigabytes. The shared-string table's
+declared counts are checked against the bytes actually there (calamine reserves memory for uniqueCount
+before reading an entry). Whatever a parser still raises on bad bytes is one file error (F001); what
+Python cannot catch (a native abort, the OOM killer, a hang) is contained by pipelines.safe_parse.
 
 Then python-calamine reads the matched sheets (cached formula values only, macros ignored) and the grid is
 turned into one text row per data row: headers found among the first rows whatever their spelling, merged
 cells and "same as above" blanks filled, notes rows set aside with a reason, every value kept as typed.
+Nothing is dropped unsaid: an unknown header is an info finding (I403), a field written twice a warning
+(W217), and the values of those columns stay with each row in extra_json.
 """
 
 from __future__ import annotations
@@ -303,9 +308,7 @@ def _check_container(path: Path, limits: dict[str, int]) -> _Layout:
         zf = zipfile.ZipFile(path)
     except NotImplementedError as exc:
         # "zip file version 25.5", an unknown compression: written by no spreadsheet program.
-        raise _Refused(
-            "F001", f"文件的压缩格式不受支持，可能已损坏或不是由 Excel/WPS 保存的（{_short(exc)}）"
-        ) from exc
+        raise _Refused("F001", "文件的压缩格式不受支持，可能已损坏或不是由 Excel/WPS 保存的") from exc
     except Exception as exc:  # noqa: BLE001 - BadZipFile, struct.error, UnicodeDecodeError of a name…
         raise _Refused("F001", f"ZIP 结构损坏，文件可能不完整或已损坏（{_short(exc)}）") from exc
     with zf:
@@ -580,7 +583,9 @@ def _sheet_members(small: dict[str, bytes], names: dict[str, str]) -> dict[str, 
         workbook = ElementTree.fromstring(small.get("xl/workbook.xml", b""))
         rels = ElementTree.fromstring(small.get("xl/_rels/workbook.xml.rels", b"<r/>"))
     except ValueError as exc:  # expat: "multi-byte encodings are not supported" (GBK, Big5… declared)
-        raise _Refused("F001", f"工作簿目录声明了不受支持的字符编码（{_short(exc)}）") from exc
+        raise _Refused(
+            "F001", "工作簿目录声明了 Excel 不使用的字符编码（如 GBK），文件可能由其他程序生成或已被改动"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - ParseError, or whatever else expat meets in bad bytes
         raise _Refused("F001", f"工作簿目录 xl/workbook.xml 无法解析（{_short(exc)}）") from exc
     targets = {}
@@ -733,9 +738,7 @@ def _load_grid(
     except MemoryError:
         raise
     except OverflowError as exc:  # a date or duration beyond what Python can hold (days=2147483647)
-        raise _Refused(
-            "F001", f"工作表“{name}”中有超出范围的日期或时间值，文件可能已损坏（{_short(exc)}）", name
-        ) from exc
+        raise _Refused("F001", f"工作表“{name}”中有超出范围的日期或时间值，文件可能已损坏", name) from exc
     except Exception as exc:  # noqa: BLE001 - CalamineError, ValueError… on bad bytes
         raise _Refused("F001", f"工作表“{name}”无法读取（{_short(exc)}）", name) from exc
     return as_grid(rows, none_is_empty=False), merges

@@ -622,3 +622,21 @@ def test_promote_to_common_round_trip(tmp_path: Path) -> None:
     assert changed.replaced == ["P2026-0002"] and changed.merged == 1
     assert [p.rule_id for p in common_promotions(rules_dir)] == ["P2026-0001"]
     assert common_promotions(tmp_path / "nowhere") == [] and common_promotions(None) == []
+
+
+def test_candidates_do_not_depend_on_row_order() -> None:
+    """Files are read in any order: the same indicators give the same list, scores and reasons."""
+    pairs = pd.read_csv(PAIRS.with_name("real_pairs.csv"), dtype=str, keep_default_na=False, comment="#")
+    sides = pd.concat(
+        [
+            pairs[[f"{c}_{s}" for c in ("name", "unit", "level2", "scope", "function_code")]].set_axis(
+                ["name", "unit", "level2", "scope", "function_code"], axis=1
+            )
+            for s in ("a", "b")
+        ]
+    ).drop_duplicates()
+    frame = clusters(*sides.head(300).to_dict("records"))
+    first = find_candidates(frame, None)
+    shuffled = find_candidates(frame.sample(frac=1.0, random_state=5), None)
+    assert len(first) > 50
+    pd.testing.assert_frame_equal(first, shuffled)

@@ -25,13 +25,18 @@ from hypothesis import strategies as st
 from pipelines.read import Workbook, read_workbook
 from pipelines.safe_parse import WorkerLimits, read_workbooks
 from pipelines.template import write_template
+from pipelines.validate import validate_workbooks
 from schemas.vocab import reference
 from tests.hostile_parse import hostile_parse
 from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
 
 SMALL_LIMITS = WorkerLimits(memory_bytes=1 << 30, timeout_seconds=60, workers=2)
 REFUSED = {"F001", "F002", "F012"}
-FUZZ_EXAMPLES = int(os.environ.get("INDICATORS_FUZZ_EXAMPLES", "20"))
+FUZZ_EXAMPLES = int(
+    os.environ.get(
+        "INDICATORS_FUZZ_EXAMPLES", "250" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "20"
+    )
+)
 
 
 # --- seeds -----------------------------------------------------------------------------------------------
@@ -454,6 +459,9 @@ def test_random_mutants_never_raise_and_never_take_the_good_one_down(
     assert books[0].readable and len(books[0].sheets["project"].frame) == 1
     for book in books[1:]:
         assert_read_or_one_file_error(book)
+    # What the reader let through, validation takes without a traceback, and every row read is accounted.
+    result = validate_workbooks(books, year=2026)
+    assert sum(result.counts()[o] for o in ("library", "noncore", "excluded", "rejected")) == len(result.rows)
 
 
 # --- the parse cache -----------------------------------------------------------------------------------------

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.cli import main
 from pipelines.findings import group_findings
 from pipelines.read import read_workbook
 from pipelines.validate import validate_workbooks
+from schemas.vocab import reference
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 
@@ -696,3 +699,39 @@ def test_unit_read_from_the_end_of_a_name_is_shown(tmp_path: Path) -> None:
     notes = [f for f in _codes(result, "I404") if f.row == written.data_rows["project"][4]]
     assert len(notes) == 1 and "“培训人次”" in notes[0].message and "“人次”" in notes[0].message
     assert not [f for f in _codes(result, "I404") if f.row in written.data_rows["project"][:4]]
+
+
+_CORE_OPTIONAL = [c.column for c in reference().columns["core"] if not c.required]
+_PROJECT_OPTIONAL = [c.column for c in reference().columns["project"] if not c.required]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    core_columns=st.lists(st.sampled_from(_CORE_OPTIONAL), unique=True, max_size=6),
+    project_columns=st.lists(st.sampled_from(_PROJECT_OPTIONAL), unique=True, max_size=6),
+    core_rows=st.integers(0, 2),
+    project_rows=st.integers(0, 3),
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_optional_columns_and_sheets_in_any_combination_validate(
+    tmp_path: Path, core_columns, project_columns, core_rows, project_rows, shuffle
+) -> None:  # type: ignore[no-untyped-def]
+    """Point 1 as a property: required columns plus any optional ones, in any order, sheets empty or not."""
+    required = {k: [c.column for c in reference().columns[k] if c.required] for k in ("core", "project")}
+    core = required["core"] + core_columns
+    project = required["project"] + project_columns
+    shuffle.shuffle(core)
+    shuffle.shuffle(project)
+    path = tmp_path / f"combo{shuffle.random()}.xlsx"
+    write_workbook(
+        path,
+        default_info(),
+        [core_row(name=f"核心{i}") for i in range(core_rows)],
+        [project_row(name=f"项目指标{i}") for i in range(project_rows)],
+        columns={"core": core, "project": project},
+    )
+    result = _validate(path)
+    counts = result.counts()
+    assert counts["read"] == core_rows + project_rows
+    assert counts["read"] == sum(counts[o] for o in ("library", "noncore", "excluded", "rejected"))
+    assert result.exit_code in (0, 1)

@@ -88,6 +88,8 @@ TARGETS: tuple[object, ...] = (
 UNITS = ("%", "人次", "天", "次", "万元", "个", "", "百分比")
 SYMBOLS = ("≥", "≤", "=", ">", "<", "定性", "大于等于", "不低于", ">=", "＝")
 FUNCTION_CODES: tuple[object, ...] = ("2010101", 2010101, "2050305", "2130505", "２０１０１０１", "2070205")
+EXTRA_HEADERS = ("评（扣）分标准", "指标出处", "备注", "标准值")
+EXTRA_VALUES: tuple[object, ...] = ("完成得满分，未完成不得分", "省级考核办法", "无", 5, "")
 HISTORY: tuple[object, ...] = (
     "2024年:95%;2025年:97%",
     "2023年95%，2024年96%",
@@ -246,6 +248,15 @@ def sheet_specs(draw: st.DrawFn, kind: str) -> SheetSpec:
         else [s.column for s in specs if s.column in chosen]
     )
     sheet.headers = [draw(header_text(kind, c)) for c in sheet.columns]
+    # Columns the template does not have (kept in extra_json with an I403) and a second header for the
+    # target (标准值 beside 目标值: W217), at random places.
+    for extra in draw(st.lists(st.sampled_from(EXTRA_HEADERS), unique=True, max_size=2)):
+        at = draw(st.integers(0, len(sheet.columns)))
+        header = extra
+        if extra == "标准值":
+            header = "目标值" if "标准值" in sheet.headers else "标准值"
+        sheet.columns.insert(at, f"extra:{extra}")
+        sheet.headers.insert(at, header)
     sheet.title_rows = draw(
         st.lists(
             st.sampled_from([f"{sheet_spec.name_zh}表（2026年度）", "单位：万元", "编制单位：市测试局"]),
@@ -261,6 +272,10 @@ def sheet_specs(draw: st.DrawFn, kind: str) -> SheetSpec:
         for i in range(draw(st.integers(1, 4))):
             values = draw(indicator_values(kind, draw(st.sampled_from(pairs))))
             values["project"] = project
+            for column in sheet.columns:
+                if column.startswith("extra:"):
+                    pool = TARGETS if column == "extra:标准值" else EXTRA_VALUES
+                    values[column] = draw(st.sampled_from((None, *pool)))
             if i > 0 and draw(st.booleans()):  # "same as above": blank under the group's first row
                 for column in ("project", "function_code", "project_category"):
                     values[column] = None

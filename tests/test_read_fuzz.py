@@ -34,7 +34,7 @@ SMALL_LIMITS = WorkerLimits(memory_bytes=1 << 30, timeout_seconds=60, workers=2)
 REFUSED = {"F001", "F002", "F012"}
 FUZZ_EXAMPLES = int(
     os.environ.get(
-        "INDICATORS_FUZZ_EXAMPLES", "250" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "20"
+        "INDICATORS_FUZZ_EXAMPLES", "250" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "15"
     )
 )
 

@@ -195,6 +195,7 @@ class _Pool:
         self.context = _context()
         self.workers: list[_Worker] = []
         self.started_ok = False  # at least one worker became ready: deaths are the workbooks' fault
+        self.restarts_left = 0  # set by run(): a bound, so workers that die for no reason cannot loop
         try:
             for _ in range(max(size, 1)):
                 self.workers.append(self._start())
@@ -236,6 +237,7 @@ class _Pool:
     def run(self, paths: list[Path], results: list[Workbook | None]) -> None:
         """Fill results[i] for every path; a slot left None is read in this process by the caller."""
         queue = deque(range(len(paths)))
+        self.restarts_left = 2 * len(paths) + len(self.workers)
         while self.workers and (queue or any(w.task is not None for w in self.workers)):
             for worker in self.workers:
                 if worker.ready and worker.task is None and queue:
@@ -277,6 +279,8 @@ class _Pool:
             if worker.task is not None and self.started_ok:
                 code = worker.process.exitcode
                 self._lost(worker, paths, results, _death_reason(code))
+            elif worker.task is None and self.started_ok:  # died idle: replace it, nothing is lost
+                self._replace(worker, kill=True)
             else:  # died before doing anything: the environment, not a workbook
                 if worker.task is not None:
                     queue.appendleft(worker.task)
@@ -308,6 +312,9 @@ class _Pool:
 
     def _replace(self, worker: _Worker, *, kill: bool = False) -> None:
         self._retire(worker, kill=kill)
+        if self.restarts_left <= 0:
+            return
+        self.restarts_left -= 1
         try:
             self.workers.append(self._start())
         except Exception as exc:  # noqa: BLE001 - fewer workers; none left means the caller reads the rest

@@ -218,6 +218,15 @@ def test_a_worker_lost_costs_one_workbook(
             assert book.readable and book.findings == [] and len(book.sheets["project"].frame) == 1
 
 
+def test_a_batch_of_only_killers_ends_with_one_f012_each(seeds: dict[str, bytes], tmp_path: Path) -> None:
+    names = [f"abort{i}.xlsx" for i in range(5)] + ["exit.xlsx", "z_good.xlsx"]
+    for name in names:
+        (tmp_path / name).write_bytes(seeds["filled"])
+    books = read_workbooks([tmp_path / n for n in names], limits=SMALL_LIMITS, parse=hostile_parse)
+    assert [b.findings[0].code for b in books[:-1]] == ["F012"] * 6
+    assert books[-1].readable
+
+
 def test_results_equal_an_in_process_read(seeds: dict[str, bytes], tmp_path: Path) -> None:
     paths = []
     for i, seed in enumerate(("filled", "template", "filled")):

@@ -359,7 +359,18 @@ def test_duplicate_header_fills_blanks_from_second_column(tmp_path: Path) -> Non
 
 def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> None:
     """Issue 11 point 8: 评（扣）分标准 and 指标出处 on the project sheet were dropped without a word."""
-    cols = ["project", "function_code", "level1", "level2", "name", "评分", "symbol", "target", "出处", "unit"]
+    cols = [
+        "project",
+        "function_code",
+        "level1",
+        "level2",
+        "name",
+        "评分",
+        "symbol",
+        "target",
+        "出处",
+        "unit",
+    ]
     rows = [
         project_row(**{"评分": "完成得满分，未完成不得分", "出处": "省级考核办法"}),
         project_row(name="次数2", **{"评分": None, "出处": None}),
@@ -388,7 +399,10 @@ def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> N
 def test_two_headers_for_one_field_are_a_warning_naming_both(tmp_path: Path) -> None:
     """Issue 11 point 8: 标准值 and 目标值 both map to target; the leftmost won silently."""
     cols = ["project", "function_code", "level1", "level2", "name", "symbol", "target", "目标2", "unit"]
-    rows = [project_row(target="≥90%", **{"目标2": "≥95%"}), project_row(name="次数2", target=None, **{"目标2": 3})]
+    rows = [
+        project_row(target="≥90%", **{"目标2": "≥95%"}),
+        project_row(name="次数2", target=None, **{"目标2": 3}),
+    ]
     written = write_workbook(
         tmp_path / "w.xlsx",
         default_info(),

@@ -48,7 +48,14 @@ _REFUSALS_INPUT = {
     "ReviewError",
     "UpstreamError",
 }
-_REFUSALS_USAGE = {"UsageError", "LockBusyError", "QueryError", "ExportError", "ConfigError"}
+_REFUSALS_USAGE = {
+    "UsageError",
+    "LockBusyError",
+    "QueryError",
+    "ExportError",
+    "ConfigError",
+    "PublishedButUnrecordedError",
+}
 _OS_CLASSES = {
     "OSError",
     "IOError",
@@ -85,18 +92,31 @@ _TEXT_ERRNO = (
     ("disk i/o error", errno.EIO),
     ("attempt to write a readonly database", errno.EROFS),
     ("read-only file system", errno.EROFS),
-    ("unable to open database file", errno.EACCES),
+    ("unable to open database file", -1),  # SQLite: a full disk, a read-only folder or permissions
+    ("out of diskspace", errno.ENOSPC),  # git: "sha1 file … write error. Out of diskspace"
     ("permission denied", errno.EACCES),
+    ("insufficient permission", errno.EACCES),
+    ("read-only", errno.EROFS),
+    ("write error", errno.EIO),
+    ("unable to write", errno.EIO),
+    ("could not write", errno.EIO),
 )
 _UNTOUCHED = "已发布的指标库保持不变"
 
 
+_UNSURE = ("无法打开（磁盘已满、文件夹只读或没有权限）", "请检查磁盘空间和文件夹的写权限后重新运行")
+
+
 def os_error_zh(code: int | None, filename: str | None = None, *, what: str = "") -> str:
-    """A Chinese sentence for an operating-system error: what, where, the last release untouched, the fix."""
-    reason, fix = _ERRNO_ZH.get(
-        code or -1, (os.strerror(code) if code else "操作系统错误", "请检查后重新运行")
-    )
-    where = f"“{filename}”" if filename else (what or "所需的文件")
+    """A Chinese sentence for an operating-system error: what, where, the last release untouched, the fix.
+    code -1: one of several causes (SQLite's "unable to open database file")."""
+    if code == -1:
+        reason, fix = _UNSURE
+    else:
+        reason, fix = _ERRNO_ZH.get(
+            code or -1, (os.strerror(code) if code else "操作系统错误", "请检查后重新运行")
+        )
+    where = f"“{filename}”" if filename else f"“{what or '所需的文件'}”"
     return f"无法读写{where}：{reason}。{_UNTOUCHED}。{fix}"
 
 
@@ -114,7 +134,7 @@ def _from_text(cls_name: str, message: str) -> Verdict | None:
     for needle, code in _TEXT_ERRNO:
         if needle in low:
             sqlite = "sqlite" in low or "database" in low
-            what = "Dagster 的运行记录数据库（.dagster_home）" if sqlite else "仓库中的文件"
+            what = "Dagster 的运行记录数据库（.dagster_home）" if sqlite else "指标库仓库中的文件"
             return Verdict(EXIT_USAGE, os_error_zh(code, None, what=what))
     if cls_name in _OS_CLASSES:
         return Verdict(EXIT_USAGE, os_error_zh(None, None) + f"（{message.strip()[:200]}）")

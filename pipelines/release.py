@@ -8,6 +8,8 @@ last published release exactly (from the swap's backup, or from git HEAD).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +160,10 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
             raise publish.PublishError(problems)
         library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR
         year_reports = reports_root / str(staged.year)
+        swapped = False
         try:
             publish._swap(staged.library_dir, library, previous)
+            swapped = True
             shutil.rmtree(year_reports, ignore_errors=True)
             year_reports.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(staged.reports_dir), str(year_reports))
@@ -169,7 +173,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
             counts = {**changes.counts(), **staged.accounting}
             result = commit_release(repo, staged.year, counts, message_extra=_details(changes))
         except BaseException:
-            _restore_head(repo, root)
+            _undo_publish(repo, root, swapped, year_reports)
             raise
         finally:
             shutil.rmtree(previous, ignore_errors=True)
@@ -195,6 +199,38 @@ def check_published(repo: git.Repo, result: CommitResult, manifest: dict) -> Non
             f"版本 {where} 中的指标库不是本次重建写入的（可能有另一个进程同时写入了仓库），"
             "本次重建不把它报告为自己的发布；请检查 git log 后重新运行重建"
         )
+
+
+def _undo_publish(repo: git.Repo, root: Path, swapped: bool, year_reports: Path) -> None:
+    """Put library/ and reports/ (and the index) back exactly as the last commit has them.
+
+    Works on a full disk: the new library is removed and the previous one renamed back before git
+    writes anything; the year's reports are removed before git restores them. Never raises (the
+    caller re-raises the error that brought it here); what it cannot undo the next run's clean check
+    names.
+    """
+    library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR
+    with contextlib.suppress(OSError):
+        if swapped and previous.exists():
+            shutil.rmtree(library, ignore_errors=True)
+            os.replace(previous, library)
+        elif swapped:  # the first release: there was no library before
+            shutil.rmtree(library, ignore_errors=True)
+        shutil.rmtree(year_reports, ignore_errors=True)
+    with contextlib.suppress(git.GitCommandError, OSError, ValueError):
+        if repo.head.is_valid():
+            repo.git.restore("--staged", "--source=HEAD", "--", *_known_paths(repo))
+        else:
+            repo.git.rm("-r", "-q", "--cached", "--ignore-unmatch", "--", "library", "reports")
+    with contextlib.suppress(git.GitCommandError, OSError, ValueError):
+        _restore_head(repo, root)
+
+
+def _known_paths(repo: git.Repo) -> list[str]:
+    """library / reports, those git knows (in HEAD or the index): a pathspec git does not know fails."""
+    return [
+        p for p in ("library", "reports") if repo.git.ls_files("--", p) or repo.git.ls_tree("HEAD", "--", p)
+    ] or ["library"]
 
 
 def _restore_head(repo, root: Path) -> None:

@@ -474,12 +474,33 @@ def commit_release(
         return CommitResult(False, head, last.tag if last else None)
     message = commit_message(year, counts, message_extra)
     tag = next_release_tag(repo, year)
+    branch = repo.git.symbolic_ref("HEAD")
+    before = repo.head.commit.hexsha if _has_head(repo) else ""
     with _identity(repo):
-        # --only with the paths: anything else a user staged stays out of the release commit
-        repo.git.commit("-m", message, "--only", "--", *paths)
-        sha = repo.head.commit.hexsha
-        repo.git.tag("-a", tag, "-m", f"{year}年度指标库发布 {tag}\n\n{message}", sha)
+        try:
+            # --only with the paths: anything else a user staged stays out of the release commit
+            repo.git.commit("-m", message, "--only", "--", *paths)
+            sha = repo.head.commit.hexsha
+            repo.git.tag("-a", tag, "-m", f"{year}年度指标库发布 {tag}\n\n{message}", sha)
+        except BaseException:
+            # e.g. the disk filled up between the commit and its tag: a release is a commit AND its
+            # tag, so the branch goes back to where it was and a tag this call made is removed.
+            _roll_back(repo, branch, before, tag)
+            raise
     return CommitResult(True, sha, tag)
+
+
+def _roll_back(repo: git.Repo, branch: str, before: str, tag: str) -> None:
+    """Undo a half-made release: the branch back to `before` (unborn if ""), the new tag removed."""
+    with contextlib.suppress(git.GitCommandError, ValueError):
+        now = repo.git.rev_parse("--verify", "-q", branch)
+        if now and now != before:
+            if tag in {t.name for t in repo.tags} and repo.git.rev_parse(f"{tag}^{{commit}}") == now:
+                repo.git.tag("-d", tag)
+            if before:
+                repo.git.update_ref(branch, before, now)
+            else:
+                repo.git.update_ref("-d", branch, now)
 
 
 def _in_head(repo: git.Repo, path: str) -> bool:

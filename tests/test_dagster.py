@@ -42,6 +42,7 @@ def _inbox(folder: Path, year: int = 2026) -> Path:
                 level2="社会效益指标",
                 name=f"{name}覆盖率",
                 unit="%",
+                target=95,  # a 覆盖率 above 100 is R115
             ),
         ]
         write_workbook(

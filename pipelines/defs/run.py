@@ -104,14 +104,19 @@ def run_rebuild(
         instance = instance or instance_for(repo)
         level = "INFO" if log_file is not None else log_level
         to_log = contextlib.redirect_stderr(log_file) if log_file is not None else contextlib.nullcontext()
+        head_before = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
         with to_log:
-            result = job.execute_in_process(
-                partition_key=str(year),
-                instance=instance,
-                raise_on_error=False,
-                asset_selection=selection,
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            )
+            try:
+                result = job.execute_in_process(
+                    partition_key=str(year),
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=selection,
+                    run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                )
+            except Exception as exc:
+                _published_anyway(git_repo, head_before, exc)
+                raise
     outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
@@ -148,6 +153,33 @@ def run_rebuild(
     if progress:
         progress(f"运行编号 {result.run_id}")
     return outcome
+
+
+class PublishedButUnrecordedError(RuntimeError):
+    """The release was committed and tagged, then Dagster could not record the run (e.g. a full disk)."""
+
+
+def _published_anyway(git_repo: Any, head_before: str, exc: Exception) -> None:
+    """Dagster failed outside a step (its run storage). The whole run held the repo's lock, so a commit
+    made since head_before is this run's: say it was published instead of "nothing changed"."""
+    from pipelines import errors
+    from pipelines.repo import latest_release_tag
+
+    try:
+        head = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
+        last = latest_release_tag(git_repo)
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        return
+    if not head or head == head_before or last is None or last.sha != head:
+        return
+    verdict = errors.classify(exc)
+    reason = verdict.message if verdict else f"{type(exc).__name__}"
+    raise PublishedButUnrecordedError(
+        f"新版本已发布：{last.tag}（提交 {head[:10]}）。但随后 Dagster 无法写入本次运行的记录：{reason}".replace(
+            "已发布的指标库保持不变。", ""
+        )
+        + "（指标库与标签已完整提交，重新运行同样的输入不会产生新提交）"
+    ) from exc
 
 
 def _output(result: dg.ExecuteInProcessResult, node: str) -> Any:

@@ -666,7 +666,8 @@ def find_candidates(
             "level2_b": level2[b],
             "class_a": fclass[a],
             "class_b": fclass[b],
-            "likely": score[sel] >= likely,
+            # A differing number (7月/11月, 第一/第二季度) is a different period or item: never marked likely.
+            "likely": (score[sel] >= likely) & (x[sel, col["number_diff"]] != 1),
         },
         columns=CANDIDATE_COLUMNS,
         dtype=object,

@@ -508,14 +508,70 @@ def training_set(root: Path, split: str = "tune") -> tuple[np.ndarray, np.ndarra
     return x, y, pairs[keep].reset_index(drop=True)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def generated_negatives(root: Path, split: str = "tune") -> np.ndarray:
+    """Features of the candidate pairs generation proposes among one split's names that nobody labelled.
+
+    The labelled pairs were chosen because they look alike; at run time most candidates are less alike. These
+    unlabelled pairs (almost all different measures) teach the model what a dissimilar candidate is, so it
+    does not extrapolate; they get a small weight in training, because a few may be unlabelled duplicates.
+    """
+    import pandas as pd
+
+    from pipelines.match import MatchConfig, find_candidates
+    from pipelines.normalize import normalize_rows
+
+    out = []
+    for name in PAIR_FILES:
+        if not (root / name).exists():
+            continue
+        pairs = read_pairs(root / name)
+        pairs = pairs[pairs["split"] == split].reset_index(drop=True)
+        sides = pd.concat(
+            [pairs[[f"{f}_{s}" for f in SIDE_FIELDS]].set_axis(list(SIDE_FIELDS), axis=1) for s in ("a", "b")]
+        ).drop_duplicates(["name", "unit", "level2", "scope", "function_code"])
+        sides = sides.assign(level1="", id=[f"T{k:05d}" for k in range(len(sides))]).reset_index(drop=True)
+        normalized = normalize_rows(sides)
+        form = dict(
+            zip(normalized["id"], normalized["match_name"] + "|" + normalized["unit_norm"], strict=True)
+        )
+        a_side, b_side = normalized_sides(pairs)
+        labelled = {
+            frozenset((f"{fa}|{ua}", f"{fb}|{ub}"))
+            for fa, ua, fb, ub in zip(
+                a_side["match_name"],
+                a_side["unit_norm"],
+                b_side["match_name"],
+                b_side["unit_norm"],
+                strict=True,
+            )
+        }
+        candidates = find_candidates(normalized, None, config=MatchConfig(min_score=0))
+        keep = [
+            frozenset((form[a], form[b])) not in labelled
+            for a, b in zip(candidates["id_a"], candidates["id_b"], strict=True)
+        ]
+        candidates = candidates[keep]
+        by_id = normalized.set_index("id")
+        out.append(
+            features_of_sides(
+                _untrained(),
+                by_id.loc[candidates["id_a"]].reset_index(),
+                by_id.loc[candidates["id_b"]].reset_index(),
+            )
+        )
+    return np.concatenate(out) if out else np.zeros((0, len(FEATURES)))
+
+
+def _fit(
+    x: np.ndarray, y: np.ndarray, c: float, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     clf = LogisticRegression(C=c, max_iter=5000, solver="lbfgs")
-    clf.fit((x - mean) / scale, y)
+    clf.fit((x - mean) / scale, y, sample_weight=weight)
     return mean, scale, clf.coef_[0], float(clf.intercept_[0])
 
 
@@ -524,7 +580,12 @@ def _probability(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.nd
 
 
 def train(
-    root: Path, recall_target: float = 0.98, c: float = 1.0, folds: int = 5, likely_precision: float = 0.5
+    root: Path,
+    recall_target: float = 0.98,
+    c: float = 1.0,
+    folds: int = 5,
+    likely_precision: float = 0.5,
+    unlabelled_weight: float = 0.2,
 ) -> dict:
     """Fit the logistic regression on the tune split.
 
@@ -536,9 +597,17 @@ def train(
     from sklearn.model_selection import StratifiedKFold
 
     x, y, pairs = training_set(root, "tune")
+    xu = generated_negatives(root, "tune")
+    wu = np.full(len(xu), unlabelled_weight)
+
+    def fit(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        xs = np.concatenate([x[idx], xu])
+        ys = np.concatenate([y[idx], np.zeros(len(xu), dtype=int)])
+        return _fit(xs, ys, c, np.concatenate([np.ones(len(idx)), wu]))
+
     oof = np.zeros(len(y))
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        oof[test_idx] = _probability(x[test_idx], *_fit(x[train_idx], y[train_idx], c))
+        oof[test_idx] = _probability(x[test_idx], *fit(train_idx))
     positives = np.sort(oof[y == 1])
     cut = positives[int(np.floor((1.0 - recall_target) * len(positives)))] if len(positives) else 0.5
     threshold = float(np.floor(cut * 1000) / 1000)
@@ -547,16 +616,15 @@ def train(
     precision = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
     ok = np.flatnonzero(precision >= likely_precision)
     likely = float(np.floor(oof[order][ok[-1]] * 1000) / 1000) if len(ok) else 0.5
-    mean, scale, coef, intercept = _fit(x, y, c)
+    mean, scale, coef, intercept = fit(np.arange(len(y)))
     listed = oof >= threshold
     counts = pairs.groupby("source_file").size().to_dict()
     return {
         "about": "Pair model of pipelines/pair_model.py: logistic regression over FEATURES, written by "
         "`python -m pipelines.pair_model train` from the tune split only. p = 1/(1+exp(-(((x-mean)/scale)·coef"
         "+intercept))); a pair is listed for review when p >= threshold (chosen on out-of-fold probabilities).",
-        "trained_on": "; ".join(
-            f"{k}: {v} tune pairs with different keys" for k, v in sorted(counts.items())
-        ),
+        "trained_on": "; ".join(f"{k}: {v} tune pairs with different keys" for k, v in sorted(counts.items()))
+        + f"; {len(xu)} unlabelled candidate pairs among the tune names as negatives, weight {unlabelled_weight}",
         "recall_target": recall_target,
         "C": c,
         "cross_validated": {

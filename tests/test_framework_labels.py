@@ -99,6 +99,10 @@ def test_real_rows_in_a_workbook(tmp_path: Path) -> None:
     r102 = [f for f in result.findings if f.code == "R102"]
     assert {f.value for f in r102} <= JUSTIFIED_ERRORS
     assert not [f for f in result.findings if f.code == "R103"]
+    # The satisfaction and percentage rules on real rows: every 满意度 is filed under 满意度指标, and the only
+    # rate above 100 % is the OCR-garbled "292%" (≥92%) of a 合格率.
+    assert not [f for f in result.findings if f.code == "W218"]
+    assert [f.value.split()[0] for f in result.findings if f.code == "R115"] == ["292%"]
     noted_rows = {f.row for f in result.findings if f.code == "I401"}
     for excel_row, r in zip(written.data_rows["project"], real, strict=True):
         match = resolve_framework(r["level1"], r["level2"])

@@ -203,7 +203,7 @@ def instruction_blocks(ref: Reference | None = None) -> list[InstructionBlock]:
                     show(a.raw_level1),
                     show(a.raw_level2),
                     "/".join(x for x in (a.level1, a.level2) if x),
-                    a.note_zh,
+                    a.note_zh or "简写，自动识别（反馈中会注明）",
                 )
                 for a in ref.framework_aliases
             ),

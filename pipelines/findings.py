@@ -102,6 +102,8 @@ class FindingGroup:
 
     @property
     def cells_zh(self) -> str:
+        if not self.cells:
+            return ""  # about a file or a whole sheet: no cell to point at, nothing to count
         shown = "、".join(self.cells)
         return shown + (f" 等 {self.count} 处" if self.count > len(self.cells) else "")
 

@@ -396,6 +396,29 @@ def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> N
     assert extra[1] == ""
 
 
+def test_unknown_column_values_reach_the_validated_rows(tmp_path: Path) -> None:
+    from pipelines.text import clean_text
+    from pipelines.validate import validate_workbooks
+
+    cols = ["project", "function_code", "level1", "level2", "name", "definition", "symbol", "target", "评分"]
+    written = write_workbook(
+        tmp_path / "v.xlsx",
+        default_info(),
+        [core_row()],
+        [project_row(**{"评分": "完成得满分"})],
+        columns={"project": cols},
+        header_overrides={"project": {"评分": "评（扣）分标准"}},
+    )
+    result = validate_workbooks([read_ok(written.path)], year=2026)
+    project = result.rows[result.rows["sheet_kind"] == "project"]
+    # Validation may fold the record's width/script like every text column (asked to keep it as written).
+    records = [
+        {clean_text(k): clean_text(v) for k, v in json.loads(x).items()} for x in project["extra_json"]
+    ]
+    assert records == [{clean_text("评（扣）分标准"): "完成得满分"}]
+    assert any(f.code == "I403" and f.column == "I" for f in result.findings)
+
+
 def test_two_headers_for_one_field_are_a_warning_naming_both(tmp_path: Path) -> None:
     """Issue 11 point 8: 标准值 and 目标值 both map to target; the leftmost won silently."""
     cols = ["project", "function_code", "level1", "level2", "name", "symbol", "target", "目标2", "unit"]

@@ -76,7 +76,7 @@ def read_workbooks(
     try:
         pool = _Pool(limits, parse, min(_worker_count(limits), len(paths)))
     except Exception as exc:  # noqa: BLE001 - no processes here: read in this process instead
-        log.warning("cannot start parse workers (%s); reading workbooks in this process", exc)
+        log.warning("无法启动独立的解析进程（%s），改为在本进程中读取工作簿", exc)
         pool = None
     if pool is not None:
         with pool:
@@ -162,7 +162,7 @@ def _limit_memory(memory_bytes: int) -> None:
             wanted = min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
     except (ImportError, OSError, ValueError) as exc:  # not Linux, or not allowed: time limit only
-        log.warning("cannot limit parse worker memory: %s", exc)
+        log.warning("无法限制解析进程的内存（%s），仅限制读取时间", exc)
 
 
 def _address_space_bytes() -> int | None:
@@ -318,7 +318,7 @@ class _Pool:
         try:
             self.workers.append(self._start())
         except Exception as exc:  # noqa: BLE001 - fewer workers; none left means the caller reads the rest
-            log.warning("cannot restart a parse worker: %s", exc)
+            log.warning("无法重新启动解析进程（%s）", exc)
 
     def _retire(self, worker: _Worker, *, kill: bool) -> None:
         if worker in self.workers:

@@ -129,7 +129,9 @@ class MatchConfig:
     unit_missing_penalty: float = 5.0
     number_penalty: float = 40.0
     order_discount: float = 8.0  # a rearrangement of the same characters scores (100 - this) at most
-    per_name: int = 0  # model: list each indicator's pairs only among its m best (0: all above the threshold)
+    per_name: int = (
+        0  # model: list each indicator's 较低 pairs only among its m best (0: all above the threshold)
+    )
     include_suffix_conflicts: bool = False  # hand: True keeps 人次/场次-like pairs, scored at most 30
 
 
@@ -477,8 +479,9 @@ def find_candidates(
     key (same matching form, unit, scope, 二级 and, for 项目, class) are certain merges, not candidates; the
     same name filed under another 二级, scope or class is listed. Pairs a reviewer refused (rules
     do-not-merge) are left out. Each pair is scored by the pair model (pipelines/pair_model.py): score = the
-    estimated probability (0–100) that the two are one measure; listed from the model's threshold.
-    Output: CANDIDATE_COLUMNS, A = the side to keep, sorted by pattern.
+    estimated probability (0–100) that the two are one measure; listed from the model's threshold, and
+    marked likely (column likely, 可能性较高) from its likely mark. Output: CANDIDATE_COLUMNS, A = the side to
+    keep, likeliest first with pairs of one difference pattern together (sort_candidates).
     """
     rules = rules or default_rules()
     cfg = config or MatchConfig()
@@ -582,9 +585,8 @@ def find_candidates(
         if not cfg.include_suffix_conflicts:
             score = np.where(compatible, score, -1.0)
     else:
-        score = np.nan_to_num(
-            100.0 * model.probability(x), nan=-1.0
-        )  # NaN: pruned, cannot reach the threshold
+        # NaN: pruned in pair_features, the pair cannot reach the threshold.
+        score = np.nan_to_num(100.0 * model.probability(x), nan=-1.0)
         threshold = cfg.min_score if cfg.min_score is not None else 100.0 * model.threshold
         likely = 100.0 * model.likely
     keep = score >= threshold
@@ -594,7 +596,12 @@ def find_candidates(
     if not cfg.include_suffix_conflicts:
         keep &= compatible | (cfg.scorer != "hand")
     if cfg.per_name and cfg.min_score is None:
-        keep &= _best_per_name(a, b, score, keep, cfg.per_name) | (x[:, col["identical"]] > 0)
+        # Likely pairs and the same wording filed differently are always kept; the rest only among the best.
+        keep &= (
+            _best_per_name(a, b, score, keep, cfg.per_name)
+            | (x[:, col["identical"]] > 0)
+            | (score >= 100.0 * model.likely)
+        )
     a, b, cosine, x, score, name_score, def_score = (
         v[keep] for v in (a, b, cosine, x, score, name_score, def_score)
     )

@@ -375,6 +375,9 @@ def test_merge_review_columns_validation_and_determinism(
     assert len(wetland) == 2 and wetland[1] == wetland[0] + 1 and groups[wetland[0]] == groups[wetland[1]]
     scores = [ws.cell(r, 5).value for r in range(2, ws.max_row + 1)]
     assert scores[0] == max(scores)  # the likeliest pair first
+    assert header[-1] == "可能性"
+    marks = [ws.cell(r, len(header)).value for r in range(2, ws.max_row + 1)]
+    assert set(marks) <= {"较高", "较低"} and "较低" in marks  # 湿地/耕地 is listed here with min_score=0
     summary = wb["差异模式"]
     assert [c.value for c in summary[1]] == ["分组", "差异模式", "对数", "示例", "决定"]
     counts = {summary.cell(r, 2).value: summary.cell(r, 3).value for r in range(2, summary.max_row + 1)}

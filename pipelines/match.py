@@ -610,6 +610,7 @@ def find_candidates(
 
     names = _texts(rows["name"])
     origins = _texts(rows["origin"])
+    rows_x = x.tolist()  # Python floats: a dict per pair from a list is far cheaper than from numpy scalars
     kept: list[int] = []
     patterns: list[str] = []
     reasons: list[str] = []
@@ -620,7 +621,7 @@ def find_candidates(
         pattern = "；".join(f"{p or _EMPTY}→{q or _EMPTY}" for p, q in ops) or SAME_NAME
         if rules.has_do_not_merge and rules.blocked(ids[ia], match[ia], ids[ib], match[ib], pattern):
             continue
-        f = dict(zip(pair_model.FEATURES, x[n], strict=True))
+        f = dict(zip(pair_model.FEATURES, rows_x[n], strict=True))
         flags = [
             name
             for name, on in (

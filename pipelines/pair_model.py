@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Levenshtein, Postfix, Prefix
+from sklearn.feature_extraction.text import CountVectorizer
 
 from pipelines.normalize import suffix_table
 from pipelines.text import clean_text
@@ -73,7 +74,6 @@ FEATURES = (
 
 # Features computed per pair in Python (the others are vectorized): what pruning does not know yet.
 LOOP_FEATURES = (
-    "bigram_dice",
     "contained",
     "prefix_added",
     "inner_added",
@@ -81,7 +81,6 @@ LOOP_FEATURES = (
     "head_sub",
     "tail_sub",
     "measure_word",
-    "near_synonym",
     "number_diff",
     "diff_share",
     "n_ops",
@@ -240,9 +239,15 @@ def pair_features(
     x[:, col["partial_ratio"]] = process.cpdist(la, lb, scorer=fuzz.partial_ratio, workers=1) / 100.0
     table = suffix_table()
     classes = np.array([table.classify(f) for f in forms], dtype=object)
-    bigrams = [_bigrams(f) for f in forms]
     canon = _Canon(model.near_synonyms)
     canonical = [canon(f) for f in forms]
+    canonical_code = np.unique(np.array(canonical, dtype=str), return_inverse=True)[1]
+    x[:, col["near_synonym"]] = (canonical_code[ia] == canonical_code[ib]) & (ia != ib)
+    grams = CountVectorizer(analyzer=lambda f: sorted(_bigrams(f)), binary=True, dtype=np.float64)
+    bigram_matrix = grams.fit_transform(forms).tocsr()
+    shared = np.asarray(bigram_matrix[ia].multiply(bigram_matrix[ib]).sum(axis=1)).ravel()
+    sizes = np.asarray(bigram_matrix.sum(axis=1)).ravel()
+    x[:, col["bigram_dice"]] = 2 * shared / np.maximum(sizes[ia] + sizes[ib], 1)
     first = _word_masks(forms, [p for p, _ in model.contrasts])
     second = _word_masks(forms, [q for _, q in model.contrasts])
     # A contrast: one word of a pair on one side only and the other word on the other side only.
@@ -293,8 +298,6 @@ def pair_features(
 
     for k in np.flatnonzero(alive):
         a, b = la[k], lb[k]
-        ga, gb = bigrams[ia[k]], bigrams[ib[k]]
-        x[k, col["bigram_dice"]] = 2 * len(ga & gb) / (len(ga) + len(gb)) if ga or gb else 0.0
         if ia[k] == ib[k]:
             continue
         x[k, col["contained"]] = float(a in b or b in a)
@@ -302,7 +305,6 @@ def pair_features(
         # a prefix added, not a prefix plus another measure.
         a2, b2 = canonical[ia[k]], canonical[ib[k]]
         if a2 == b2:
-            x[k, col["near_synonym"]] = 1.0
             continue
         ops = diff_ops(b2, a2)
         x[k, col["n_ops"]] = min(len(ops), 4) / 4.0

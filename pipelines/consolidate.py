@@ -177,7 +177,7 @@ def _prev_key_index(prev: pd.DataFrame, rules: MatchRules | None) -> tuple[pd.Da
     """Keys of every released name and alias → indicator_id (active first, canonical name first)."""
     if prev.empty:
         columns = ["indicator_id", "key", "common_key", "scope", "status", "is_alias", "rank", "target"]
-        columns += ["level1", "level2", "match_name", "unit_norm", "definition"]
+        columns += ["level1", "level2", "match_name", "unit_norm", "definition", "key0", "scope0"]
         return pd.DataFrame(columns=columns), {}
     merged_into = {i: m for i, m in zip(prev["indicator_id"], prev["merged_into"], strict=True) if m}
     variants = []
@@ -201,6 +201,8 @@ def _prev_key_index(prev: pd.DataFrame, rules: MatchRules | None) -> tuple[pd.Da
             )
     frame = _normalized(pd.DataFrame(variants), rules)
     frame["target"] = frame["indicator_id"].map(lambda i: _resolve_merged(i, merged_into))
+    # As released: a department's own history is matched on these even after its indicator became 共性.
+    frame["key0"], frame["scope0"] = frame["key"], frame["scope"]
     rank = frame["status"].map({"active": 0, "retired": 1, "merged": 2})
     frame = frame.assign(rank=rank).sort_values(["rank", "is_alias", "indicator_id"])
     return frame, merged_into
@@ -276,6 +278,8 @@ def consolidate(
     _heal_identities(records, key_index, merged_into, year)
 
     identity = _Identity(norm, records, key_index, merged_into, year)
+    identity.history = previous.usages if previous is not None else None
+    identity.rules = rules
     identity.promote_common()
     identity.assign()
     identity.follow_usage()
@@ -515,6 +519,8 @@ class _Identity:
         self.by_dept_key: dict[str, str] = {}
         self.by_dept_name: dict[str, str] = {}
         self.key_new: dict[str, str] = {}
+        self.history: pd.DataFrame | None = None  # the previous release's usages: what each department wrote
+        self.rules: MatchRules | None = None
 
     # --- indexes of the released indicators -------------------------------------------------------
     def _resolve(self, iid: str) -> str:
@@ -531,7 +537,7 @@ class _Identity:
         dept_key: dict[str, tuple[int, str]] = {}
         dept_name: dict[str, set[str]] = {}
         for iid, key, scope, match, target in zip(
-            ki["indicator_id"], ki["key"], ki["scope"], ki["match_name"], ki["target"], strict=True
+            ki["indicator_id"], ki["key0"], ki["scope0"], ki["match_name"], ki["target"], strict=True
         ):
             rec = self.records[target]
             rank = _RANK.get(str(rec["status"]), 2)
@@ -605,8 +611,57 @@ class _Identity:
         eligible = rest & pd.Series(self.dept_name).isin(single).to_numpy()
         self._lookup(eligible, self.dept_name, self.by_dept_name, "dept_name")
 
+    def _dept_history(self) -> None:
+        """Steps 3–4 from what each department wrote in its last two years (the previous release's usages,
+        with the row's own scope: a 项目 row that was a usage of a 共性 indicator continues it too)."""
+        usages = self.history
+        if usages is None or usages.empty:
+            return
+        past = usages[usages["year"] < self.year]
+        if past.empty:
+            return
+        past = past[past["year"] >= past["year"].max() - 1]
+        columns = [
+            "indicator_id",
+            "year",
+            "dept_code",
+            "scope",
+            "level1",
+            "level2",
+            "name",
+            "unit",
+            "function_code",
+        ]
+        past = past[columns].drop_duplicates().reset_index(drop=True)
+        keyed = normalize_rows(past, self.rules)
+        ids = keyed["indicator_id"].astype(str)
+        distinct = {i: self._resolve(i) for i in ids.unique()}
+        target = ids.map(distinct)
+        known = target.map(lambda t: t in self.records and self.records[t]["status"] != "merged").astype(bool)
+        dept, scope = _texts(keyed["dept_code"]), _texts(keyed["scope"])
+        frame = pd.DataFrame(
+            {
+                "dk": _joined(dept, _texts(keyed["key"])),
+                "dn": _joined(dept, scope, _texts(keyed["match_name"])),
+                "target": target.to_numpy(dtype=object),
+                "year": keyed["year"].astype("int64").to_numpy(),
+            }
+        )[known.to_numpy()]
+        if frame.empty:
+            return
+        latest = frame.sort_values(["dk", "year", "target"], ascending=[True, False, True], kind="stable")
+        self.by_dept_key = dict(
+            latest.drop_duplicates("dk")[["dk", "target"]].itertuples(index=False, name=None)
+        )
+        last_year = frame.groupby("dn")["year"].transform("max")
+        recent = frame[frame["year"] == last_year]
+        count = recent.groupby("dn")["target"].nunique()
+        single = recent[recent["dn"].map(count).to_numpy() == 1].drop_duplicates("dn")
+        self.by_dept_name = dict(single[["dn", "target"]].itertuples(index=False, name=None))
+
     def assign(self) -> None:
         self._refresh()
+        self._dept_history()
         explicit = self._explicit()
         self.ids[explicit] = [self._resolve(str(i)) for i in self.library_id[explicit]]
         self.via[explicit] = "explicit"

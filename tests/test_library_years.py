@@ -380,3 +380,106 @@ def test_a_set_aside_workbook_does_not_retire_its_department_indicators(tmp_path
     ind = publish.read_table(repo / "library", "indicators").set_index("name")
     assert ind.loc["医生培训覆盖率", "status"] == "active"
     assert ind.loc["教师培训覆盖率", "status"] == "active"
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue 11: one identity per indicator (points 3, 12, 15) through the real job, two years
+# --------------------------------------------------------------------------------------------------
+def _p(dept: str, name: str, l1: str, l2: str, unit: str, code: str, **kw: object) -> dict[str, object]:
+    return project_row(
+        project=f"项目{dept}", function_code=code, name=name, level1=l1, level2=l2, unit=unit, **kw
+    )
+
+
+def _identity_inbox(folder: Path, year: int) -> Path:
+    folder.mkdir()
+    first = year == 2024
+    meeting = dict(level1="产出指标", level2="数量指标", unit="次", definition="反映组织会议的次数")
+    # Point 3: the department's workbook is read before the bureau's (a.xlsx < fin.xlsx).
+    write_workbook(
+        folder / "fin.xlsx",
+        default_info(year=year, dept_code=FIN, dept_name="财政局"),
+        [],
+        [],
+        common_rows=[project_row(project="", function_code="", name="会议次数", **meeting)],
+    )
+    satisfaction = dict(target=90, definition="反映受益群众的满意程度")
+    city = [
+        # Point 15: target, unit and value format change; a silent rename in the same project.
+        _p("301", "控制在预算成本内", "成本指标", "经济成本指标", "万元" if first else "", "2120501",
+           target=250 if first else "控制在预算内", symbol="≤" if first else "定性",
+           nature="定量" if first else "定性", definition="反映项目成本控制情况"),
+        _p("301", "雾炮车降尘抑尘作业天数" if first else "雾炮车抑尘降尘作业天数", "产出指标", "数量指标", "天",
+           "2120501", definition="反映雾炮车作业天数"),
+        # Point 12: the same indicator in two function classes.
+        _p("301", "受益群众满意度", "满意度指标", "服务对象满意度指标", "%", "2120501", **satisfaction),
+    ]  # fmt: skip
+    write_workbook(
+        folder / "city.xlsx", default_info(year=year, dept_code="301", dept_name="城管局"), [], city
+    )
+    farm = [_p("302", "受益群众满意度", "满意度指标", "服务对象满意度指标", "%", "2130101", **satisfaction)]
+    write_workbook(
+        folder / "farm.xlsx", default_info(year=year, dept_code="302", dept_name="农业局"), [], farm
+    )
+    health = [project_row(project="医生培训", function_code="2100401", name="会议次数", **meeting)]
+    write_workbook(
+        folder / "a.xlsx", default_info(year=year, dept_code="202", dept_name="卫健委"), [], health
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def identity_years(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    base = tmp_path_factory.mktemp("identity")
+    repo = base / "repo"
+    instance = dg.DagsterInstance.ephemeral()
+    out: dict[str, object] = {"repo": repo}
+    for year in (2024, 2025):
+        outcome = _rebuild(year, _identity_inbox(base / str(year), year), repo, instance)
+        assert outcome.success and outcome.accounting["rejected"] == 0, outcome.errors
+        out[year] = usages_at(repo, f"v{year}")
+    return out
+
+
+def _used(usages: pd.DataFrame, year: int, dept: str, name: str) -> str:
+    rows = usages[(usages["year"] == year) & (usages["dept_code"] == dept) & (usages["name"] == name)]
+    return str(rows["indicator_id"].item())
+
+
+def test_point3_department_row_equal_to_a_common_indicator_keeps_one_id(
+    identity_years: dict[str, object],
+) -> None:
+    repo, u24, u25 = identity_years["repo"], identity_years[2024], identity_years[2025]
+    meeting = _used(u24, 2024, FIN, "会议次数")
+    assert _used(u24, 2024, "202", "会议次数") == meeting
+    assert _used(u25, 2025, FIN, "会议次数") == meeting and _used(u25, 2025, "202", "会议次数") == meeting
+    ind = indicators_at(repo, "v2025").set_index("indicator_id")
+    assert ind.loc[meeting, "scope"] == "共性"
+    assert (ind["name"] == "会议次数").sum() == 1
+
+
+def test_point15_unit_change_keeps_the_id_and_renames_are_listed(identity_years: dict[str, object]) -> None:
+    repo, u24, u25 = identity_years["repo"], identity_years[2024], identity_years[2025]
+    budget = _used(u24, 2024, "301", "控制在预算成本内")
+    assert _used(u25, 2025, "301", "控制在预算成本内") == budget
+    ind = indicators_at(repo, "v2025").set_index("indicator_id")
+    assert ind.loc[budget, "status"] == "active" and ind.loc[budget, "unit"] == ""
+    log = _git(repo, "show", "v2025:reports/2025/CHANGELOG.md")
+    assert budget in log and "万元" in log  # the unit change is a recorded 修改
+    from pipelines.match import read_review
+
+    review = repo / "reports" / "2025" / "merge_review.xlsx"
+    pairs, _ = read_review(review)
+    old, new = (
+        _used(u24, 2024, "301", "雾炮车降尘抑尘作业天数"),
+        _used(u25, 2025, "301", "雾炮车抑尘降尘作业天数"),
+    )
+    listed = [p for p in pairs if {p["指标编号A"], p["指标编号B"]} == {old, new}]
+    assert listed and listed[0]["指标编号A"] == old and "疑似改名" in listed[0]["理由"]
+
+
+def test_point12_same_indicator_in_two_function_classes_is_one(identity_years: dict[str, object]) -> None:
+    u24, u25 = identity_years[2024], identity_years[2025]
+    one = _used(u24, 2024, "301", "受益群众满意度")
+    assert _used(u24, 2024, "302", "受益群众满意度") == one
+    assert _used(u25, 2025, "301", "受益群众满意度") == one == _used(u25, 2025, "302", "受益群众满意度")

@@ -243,7 +243,8 @@ class _Pool:
                 if worker.ready and worker.task is None and queue:
                     index = queue.popleft()
                     try:
-                        worker.conn.send(str(paths[index]))
+                        # Absolute: a worker keeps the directory the forkserver started in.
+                        worker.conn.send(os.path.abspath(paths[index]))
                     except OSError:
                         queue.appendleft(index)  # it died idle: noticed below through its sentinel
                         continue
@@ -296,6 +297,7 @@ class _Pool:
         if index is None:
             return
         if kind == "ok":
+            payload.path = paths[index]  # as the caller named it
             results[index] = payload
         elif kind == "memory":
             results[index] = set_aside(paths[index], _memory_reason(self.limits))

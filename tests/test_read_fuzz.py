@@ -514,3 +514,16 @@ def test_cache_hits_skip_the_workers_and_a_lost_workbook_is_not_cached(
     books, stats = read_submissions(sorted(folder.iterdir()), cache)
     assert stats.parsed == ["abort.xlsx"] and books[0].findings[0].code == "F012"
     assert len(list(cache.glob("*.pkl"))) == 3  # a, b, c from the first run; the F012 was not kept
+
+
+def test_relative_paths_after_a_change_of_directory(
+    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forkserver keeps the directory it started in; the caller's relative paths must still work."""
+    (tmp_path / "warm.xlsx").write_bytes(seeds["filled"])
+    read_workbooks([tmp_path / "warm.xlsx"], limits=SMALL_LIMITS)  # the forkserver starts here, if not before
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.xlsx").write_bytes(seeds["filled"])
+    monkeypatch.chdir(tmp_path / "sub")
+    (book,) = read_workbooks([Path("a.xlsx")], limits=SMALL_LIMITS)
+    assert book.readable and book.path == Path("a.xlsx") and book.findings == []

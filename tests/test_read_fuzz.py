@@ -22,10 +22,11 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.demo import DEMO_YEARS, write_demo_year
 from pipelines.read import Workbook, read_workbook
 from pipelines.safe_parse import WorkerLimits, read_workbooks
 from pipelines.template import write_template
-from pipelines.validate import validate_workbooks
+from pipelines.validate import submission_files, validate_workbooks
 from schemas.vocab import reference
 from tests.hostile_parse import hostile_parse
 from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
@@ -68,9 +69,13 @@ def write_seed(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("seeds")
+    demo = submission_files([write_demo_year(folder / "demo", DEMO_YEARS[0])])
+    readable = [p for p in demo if read_workbook(p).readable]
     return {
         "template": write_template(folder / "template.xlsx").read_bytes(),
         "filled": write_seed(folder / "filled.xlsx").read_bytes(),
+        # A department's habits: merged cells, title rows, percent formats, Traditional text.
+        "demo": max(readable, key=lambda p: p.stat().st_size).read_bytes(),
     }
 
 
@@ -460,7 +465,7 @@ def test_random_mutants_never_raise_and_never_take_the_good_one_down(
     (good := folder / "good.xlsx").write_bytes(seeds["filled"])
     paths = [good]
     for i in range(3):
-        seed = seeds[data.draw(st.sampled_from(["template", "filled"]))]
+        seed = seeds[data.draw(st.sampled_from(["template", "filled", "demo"]))]
         mutant = data.draw(byte_mutants(seed) if i == 0 else xml_mutants(seed))
         (path := folder / f"mutant{i}.xlsx").write_bytes(mutant)
         paths.append(path)

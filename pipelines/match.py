@@ -1036,6 +1036,24 @@ def common_promotions(rules_dir: Path | None) -> list[CommonPromotion]:
     )
 
 
+def promoted_ids(promotions: list[CommonPromotion], merged_into: dict[str, str]) -> dict[str, str]:
+    """The indicators to make 共性: {kept id → the rule ids deciding it, joined by ";"}.
+
+    Each decision names the pair as it was listed; A may have been merged into another indicator since, so
+    A is followed through merged_into (id → the id it was merged into) to the indicator that now stands
+    for it. Consolidation sets scope 共性 (and no function class) on each key of the result, keeping its id.
+    """
+    out: dict[str, str] = {}
+    for promotion in promotions:
+        iid, seen = promotion.id_a, set()
+        while merged_into.get(iid) and iid not in seen:
+            seen.add(iid)
+            iid = merged_into[iid]
+        if iid:
+            out[iid] = f"{out[iid]};{promotion.rule_id}" if iid in out else promotion.rule_id
+    return out
+
+
 def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary:
     """Apply a filled-in merge_review.xlsx: 合并 → a phrase synonym rule (B → A, with both ids), 不合并 → a
     do-not-merge rule (the pair; a pattern-level 不合并 also the pattern), 设为共性指标 → the 合并 rule plus a

@@ -21,6 +21,7 @@ from pipelines.match import (
     diff_pattern,
     find_candidates,
     generate_pairs,
+    promoted_ids,
     write_merge_review,
 )
 from pipelines.normalize import default_rules, load_rules, normalize_rows, write_rules_csv
@@ -625,6 +626,11 @@ def test_promote_to_common_round_trip(tmp_path: Path) -> None:
     assert changed.replaced == ["P2026-0002"] and changed.merged == 1
     assert [p.rule_id for p in common_promotions(rules_dir)] == ["P2026-0001"]
     assert common_promotions(tmp_path / "nowhere") == [] and common_promotions(None) == []
+    # What consolidation makes 共性: A, followed through later merges (A itself merged into C-P000009).
+    assert promoted_ids(common_promotions(rules_dir), {}) == {"C-P000001": "P2026-0001"}
+    assert promoted_ids(common_promotions(rules_dir), {"C-P000001": "C-P000009"}) == {
+        "C-P000009": "P2026-0001"
+    }
 
 
 def test_candidates_do_not_depend_on_row_order() -> None:

@@ -1,16 +1,35 @@
 """Consolidate: accepted rows + the last release → the new release's tables (SPEC §3, §5).
 
-Order of matching, most certain first (precision before recall — a wrong merge corrupts two
-departments' indicators, a missed one only leaves a duplicate for review):
+Identity — which indicator a row is a usage of — most certain first (precision before recall: a wrong merge
+corrupts two departments' indicators, a missed one only leaves a duplicate for review). See _Identity:
   1. the row names a 库内编号 (沿用 / 修改 / 退出);
-  2. its canonical key equals the key of a released indicator's name or alias (synonym rules applied);
-  3. its key without scope equals a 共性 indicator's (a department using a common indicator);
-  4. otherwise rows sharing a key become one new indicator (cross-department duplicates merge here).
-Fuzzier similarities never merge: they become candidates for merge_review.xlsx.
+  2. it equals a 共性 indicator (common_key = level1|level2|match_name|unit, scope and class left out): it is
+     that indicator's usage, in every year and whatever order the files are read in. A 共性 row equal to a
+     department's released indicator turns that indicator into the 共性 one, keeping its id (a 修改 of its
+     scope, visible in diff); other active indicators equal to it merge in;
+  3. the same department wrote this exact key last time (the previous release's usages);
+  4. the same department, scope and matching name as a row it wrote last time: an indicator whose name and
+     department did not change keeps its id whatever its target, unit, level or value format did. When
+     every department using it changed the unit or level, the indicator takes the new values (a recorded
+     修改 "编号保留"), unless that would make it equal to another indicator — then both stay, listed;
+  5. its key equals the key of a released indicator's name or alias (synonym rules applied);
+  6. otherwise rows sharing a key become one new indicator (cross-department duplicates merge here, 共性
+     rows first). Function class is a property of the usage: 项目 rows of different classes with the same
+     name, unit, levels and a near-identical explanation are one indicator (its class: the most used).
+     "Near-identical explanation" = normalize.definition_form equal and not empty; an empty explanation
+     never merges (a wrong merge is worse than a missed one) — such pairs are listed instead.
+Fuzzier similarities never merge: they become candidates for merge_review.xlsx (pipelines/match.py), and
+consolidation adds the pairs only it can see (identity_pairs): likely silent renames (an indicator retired
+for want of use and a new one of the same department and project with a near-identical name), indicators
+kept apart by rule 4, and same-named 项目 indicators of different classes left unmerged.
 
-indicator_id format: <namespace>-<G|B|X><6 digits> (G 共性, B 部门整体, X 项目), e.g. ZB-X000123. The number
-is the next after the highest ever issued in that namespace and letter; retired and merged rows stay in
-the table, so an id is never reused.
+Released indicators the rules say are one (libraries built before them) are merged as recorded 合并 events
+(_heal_identities); the absorbed id stays, pointing at the kept one.
+
+indicator_id format: <namespace>-<G|B|X><6 digits> (G 共性, B 部门整体, X 项目: the scope it was issued
+under — an indicator later made 共性 keeps its X or B), e.g. ZB-X000123. The number is the next after the
+highest ever issued in that namespace and letter; retired and merged rows stay in the table, so an id is
+never reused.
 """
 
 from __future__ import annotations
@@ -256,11 +275,13 @@ def consolidate(
         if id_a in records and id_b in records and records[id_b]["status"] != "merged" and id_a != id_b:
             _merge_into(records, id_b, _resolve_merged(id_a, merged_into), year, merged_into)
     # 设为共性指标 decisions: the kept indicator (A) becomes the 共性 one, keeping its id.
+    decided = []
     for _rule, id_a, _id_b in rules.promotions if rules is not None else []:
         keep = _resolve_merged(id_a, merged_into)
         rec = records.get(keep)
-        if rec is not None and rec["scope"] != "共性" and rec.get("origin") != "上级":
-            _make_common(records, key_index, merged_into, keep, year, REVIEW_PROMOTED_REASON)
+        if rec is not None and rec["scope"] != "共性" and rec.get("origin") != "上级" and keep not in decided:
+            decided.append(keep)
+    _make_common(records, key_index, merged_into, decided, year, REVIEW_PROMOTED_REASON)
     active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
     for _, group in active_keys.groupby("key", sort=True):
         ids = sorted({_resolve_merged(i, merged_into) for i in group["indicator_id"]})
@@ -371,8 +392,10 @@ def _joined(*columns: np.ndarray) -> np.ndarray:
     if not n:
         return np.empty(0, dtype=object)
     _, first = np.unique(combined, return_index=True)
-    texts = np.array([KEY_SEP.join(str(c[i]) for c in columns) for i in first], dtype=object)
-    return texts[combined]
+    texts = pd.Series(columns[0][first], dtype=object).astype(str)
+    for column in columns[1:]:
+        texts = texts + KEY_SEP + pd.Series(column[first], dtype=object).astype(str)
+    return texts.to_numpy(dtype=object)[combined]
 
 
 def _class_free(key: str) -> str:
@@ -437,26 +460,27 @@ def _make_common(
     records: dict[str, dict[str, object]],
     key_index: pd.DataFrame,
     merged_into: dict[str, str],
-    keep: str,
+    keeps: list[str],
     year: int,
     reason: str,
 ) -> None:
-    """`keep` becomes a 共性 indicator, keeping its id (the letter says the scope it was issued under): no
-    function class; its names and aliases are found again under 共性 keys."""
-    records[keep].update(
-        scope="共性",
-        function_code="",
-        function_class="",
-        last_change_year=year,
-        last_change_type="修改",
-        last_change_reason=reason,
-    )
-    if key_index.empty:
+    """Each of `keeps` becomes a 共性 indicator, keeping its id (the letter says the scope it was issued
+    under): no function class; its names and aliases are found again under 共性 keys."""
+    for keep in keeps:
+        records[keep].update(
+            scope="共性",
+            function_code="",
+            function_class="",
+            last_change_year=year,
+            last_change_type="修改",
+            last_change_reason=reason,
+        )
+    if key_index.empty or not keeps:
         return
-    targets = np.array(
-        [_resolve_merged(str(i), merged_into) for i in key_index["indicator_id"]], dtype=object
+    targets = pd.Series(
+        [_resolve_merged(str(i), merged_into) for i in key_index["indicator_id"]], index=key_index.index
     )
-    mine = targets == keep
+    mine = targets.isin(keeps).to_numpy()
     key_index.loc[mine, "scope"] = "共性"
     key_index.loc[mine, "key"] = [
         _key_of("共性", a, b, "", m, u)
@@ -534,6 +558,13 @@ class _Identity:
         self.by_key = dict(ki.drop_duplicates("key")[["key", "target"]].itertuples(index=False, name=None))
         common = ki[ki["scope"] == "共性"].drop_duplicates("common_key")
         self.by_common = dict(common[["common_key", "target"]].itertuples(index=False, name=None))
+
+    def _dept_index(self) -> None:
+        """Steps 3–4 when the previous release has no usages (a table built by hand, an old layout): the
+        departments that used each indicator in its last active year."""
+        ki = self.key_index
+        if ki.empty:
+            return
         dept_key: dict[str, tuple[int, str]] = {}
         dept_name: dict[str, set[str]] = {}
         for iid, key, scope, match, target in zip(
@@ -565,6 +596,7 @@ class _Identity:
         if not wanted:
             return
         pool = ki[~ki["is_alias"].astype(bool) & (ki["scope"] != "共性") & ki["common_key"].isin(wanted)]
+        promoted: list[str] = []
         for _, group in pool.groupby("common_key", sort=True):
             targets = sorted(
                 {str(t) for t in group["target"]},
@@ -575,7 +607,7 @@ class _Identity:
                 for t in targets
                 if self.records[t]["status"] != "merged"
                 and self.records[t].get("origin") != "上级"
-                and self.records[t]["scope"] != "共性"
+                and t not in promoted
             ]
             if not targets:
                 continue
@@ -583,7 +615,8 @@ class _Identity:
             for other in targets[1:]:
                 if self.records[other]["status"] == "active":
                     _merge_into(self.records, other, keep, self.year, self.merged_into, COMMON_COVERS_REASON)
-            _make_common(self.records, ki, self.merged_into, keep, self.year, PROMOTED_REASON)
+            promoted.append(keep)
+        _make_common(self.records, ki, self.merged_into, promoted, self.year, PROMOTED_REASON)
         ki.sort_values(["rank", "is_alias", "indicator_id"], inplace=True, kind="stable")
 
     def _explicit(self) -> np.ndarray:
@@ -612,7 +645,7 @@ class _Identity:
         self._lookup(eligible, self.dept_name, self.by_dept_name, "dept_name")
 
     def _dept_history(self) -> None:
-        """Steps 3–4 from what each department wrote in its last two years (the previous release's usages,
+        """Steps 3–4 from what each department wrote in its latest year (the previous release's usages,
         with the row's own scope: a 项目 row that was a usage of a 共性 indicator continues it too)."""
         usages = self.history
         if usages is None or usages.empty:
@@ -620,7 +653,10 @@ class _Identity:
         past = usages[usages["year"] < self.year]
         if past.empty:
             return
-        past = past[past["year"] >= past["year"].max() - 1]
+        past = past[
+            past["year"].to_numpy()
+            == past.groupby("dept_code", observed=True)["year"].transform("max").to_numpy()
+        ]
         columns = [
             "indicator_id",
             "year",
@@ -633,11 +669,14 @@ class _Identity:
             "function_code",
         ]
         past = past[columns].drop_duplicates().reset_index(drop=True)
-        keyed = normalize_rows(past, self.rules)
+        keyed = normalize_rows(past, self.rules, compact=True)
         ids = keyed["indicator_id"].astype(str)
         distinct = {i: self._resolve(i) for i in ids.unique()}
         target = ids.map(distinct)
-        known = target.map(lambda t: t in self.records and self.records[t]["status"] != "merged").astype(bool)
+        usable = {
+            t for t in set(distinct.values()) if t in self.records and self.records[t]["status"] != "merged"
+        }
+        known = target.isin(usable)
         dept, scope = _texts(keyed["dept_code"]), _texts(keyed["scope"])
         frame = pd.DataFrame(
             {
@@ -662,6 +701,8 @@ class _Identity:
     def assign(self) -> None:
         self._refresh()
         self._dept_history()
+        if not self.by_dept_key and not self.by_dept_name:
+            self._dept_index()
         explicit = self._explicit()
         self.ids[explicit] = [self._resolve(str(i)) for i in self.library_id[explicit]]
         self.via[explicit] = "explicit"
@@ -957,14 +998,12 @@ def identity_pairs(
         cfk = _distinct_values(project["key"], _class_free)
         ids = _texts(project["indicator_id"])
         groups = pd.DataFrame({"cfk": cfk, "id": ids}).drop_duplicates()
-        for _, group in groups.groupby("cfk", sort=True):
-            members = sorted(set(group["id"]))
-            if len(members) < 2:
-                continue
-            for b in members[1:]:
-                for a in members[:1]:
-                    if a in new or b in new:
-                        found.append((a, b, CROSS_CLASS_PAIR_REASON, "cross_class"))
+        shared = groups.groupby("cfk")["id"].transform("size").to_numpy() > 1  # the rare keys in 2+ ids
+        for _, group in groups[shared].groupby("cfk", sort=True):
+            first, *others = sorted(set(group["id"]))
+            for b in others:  # the oldest id is A: the one the others would merge into
+                if first in new or b in new:
+                    found.append((first, b, CROSS_CLASS_PAIR_REASON, "cross_class"))
     if not found:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
 

@@ -21,6 +21,9 @@ project indicators are published per function class, while 部门整体 and 共�
 unit_norm keeps "万元" and "元" apart: their targets are not comparable. common_key leaves scope and function
 class out so that a department's or a project's row identical to a 共性 indicator can be attached to it as a
 usage (SPEC §5): look the row's common_key up among the 共性 indicators' common_keys first, then its own key.
+The key is not the whole identity across years: pipelines/consolidate.py keeps an indicator's id when its
+department and name did not change (unit or level changes are recorded), and treats function class as a
+property of the usage (same class-free key + the same non-empty definition_form → one indicator).
 
 Repo-local rules (decisions of `indicators review`) live in PATH/rules/synonyms.csv and
 PATH/rules/do_not_merge.csv; load_rules reads them together with the shipped table.

@@ -27,7 +27,13 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.consolidate import consolidate
+from pipelines.consolidate import (
+    AUTO_RETIRE_REASON,
+    RENAME_MIN_SIMILARITY,
+    RENAME_REASON,
+    consolidate,
+    name_similarity,
+)
 from schemas.library import LibraryTables
 
 settings.register_profile(
@@ -121,9 +127,12 @@ class Year:
     rows: list[dict[str, object]] = field(default_factory=list)
     continuing: dict[int, str] = field(default_factory=dict)  # row position → expected id (name + dept same)
     renamed: dict[int, tuple[str, str]] = field(default_factory=dict)  # row position → (cited id, new name)
+    silent: dict[int, str] = field(default_factory=dict)  # row position → the id of the wording it replaced
 
 
-OPS = ("keep", "keep", "traditional", "unit", "target", "rename", "retire", "drop")
+OPS = ("keep", "keep", "traditional", "unit", "target", "rename", "silent", "retire", "drop")
+# Measures whose other wording is near-identical: a silent rename of these must be listed for review.
+NEAR = {n for n, m in enumerate(MEASURES) if name_similarity(m.name, m.renamed) >= RENAME_MIN_SIMILARITY}
 
 
 def _row(entry: Entry, change_type: str = "", library_id: str = "", reason: str = "") -> dict[str, object]:
@@ -221,7 +230,19 @@ def _build_year(live: list[Entry], added: list[Entry], ops: list[str], year: int
     for n, entry in enumerate(live):
         op = ops[n % len(ops)]
         m = MEASURES[entry.measure]
-        if op in ("retire", "rename") and not entry.last_id:  # nothing to cite: it was not used last year
+        names = {(e.dept, e.scope, e.name) for e in live}
+        if (
+            op in ("retire", "rename", "silent") and not entry.last_id
+        ):  # nothing to cite: it was not used last year
+            op = "keep"
+        if op == "silent" and not entry.renamed and entry.measure in NEAR:  # a rename nobody announces
+            if (entry.dept, entry.scope, m.renamed) not in names:
+                out.silent[len(out.rows)] = entry.last_id
+                entry.name, entry.renamed, entry.traditional = m.renamed, True, False
+                out.rows.append(_row(entry))
+                alive.append(entry)
+                taken.add((entry.dept, entry.scope, entry.name))
+                continue
             op = "keep"
         if op == "drop":  # silently not written this year (auto-retired unless someone else uses it)
             entry.last_id = ""  # it may come back later: a comeback is not a continuation
@@ -230,7 +251,6 @@ def _build_year(live: list[Entry], added: list[Entry], ops: list[str], year: int
         if op == "retire":
             out.rows.append(_row(entry, "退出", entry.last_id, "本项目不再设置该指标"))
             continue
-        names = {(e.dept, e.scope, e.name) for e in live}
         if op == "rename" and not entry.renamed and (entry.dept, entry.scope, m.renamed) not in names:
             entry.name, entry.renamed, entry.traditional = m.renamed, True, False
             out.renamed[len(out.rows)] = (entry.last_id, m.renamed)
@@ -363,6 +383,19 @@ def test_identity_across_random_years(plan: list[tuple[list[Entry], list[str], i
                 and rows.at[position, "level2"] == ind.at[new, "level2"]
             )
             assert same
+        # A silent rename: the old indicator retired for want of use and the new one are listed together.
+        listed = set(
+            zip(
+                result.candidates["id_a"], result.candidates["id_b"], result.candidates["reason"], strict=True
+            )
+        )
+        for position, old in built.silent.items():
+            new = ids[position]
+            retired = (
+                ind.at[old, "status"] == "retired" and ind.at[old, "retire_reason"] == AUTO_RETIRE_REASON
+            )
+            if retired and ind.at[new, "first_year"] == year:
+                assert (old, new, RENAME_REASON) in listed, (old, new, sorted(listed))
         for position, (cited, name) in built.renamed.items():
             new = ids[position]
             assert new == _resolve(cited, ind)

@@ -73,6 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         year=args.year,
         finance_dept=_finance_dept(args),
         indicators=_published_indicators(args.repo),
+        rules_dir=Path(args.repo) / "rules" if args.repo else None,
     )
     if args.feedback:
         from pipelines.feedback import write_feedback

@@ -226,7 +226,7 @@ def canonicalize_rows(rows: pd.DataFrame, rules_dir: str | Path | None = None) -
     text_columns = [
         c
         for c in rows.columns
-        if c not in (*PROVENANCE, "target_value", "source_sha256") and rows[c].dtype != float
+        if c not in (*PROVENANCE, "target_value", "source_sha256", "extra_json") and rows[c].dtype != float
     ]
     folded_cells = np.zeros(len(rows), dtype=np.int16)
     sheet_columns = set(indicator_columns())

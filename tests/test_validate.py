@@ -735,3 +735,39 @@ def test_optional_columns_and_sheets_in_any_combination_validate(
     assert counts["read"] == core_rows + project_rows
     assert counts["read"] == sum(counts[o] for o in ("library", "noncore", "excluded", "rejected"))
     assert result.exit_code in (0, 1)
+
+
+def test_cli_validate_uses_the_bureaus_function_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate --repo PATH` reads PATH/rules/function_classification.csv (the bureau's list of the year)."""
+    path = tmp_path / "codes.xlsx"
+    write_workbook(path, default_info(), [], _project("新科目项目", function_code="2089998"))
+    assert main(["validate", str(path), "--year", "2026", "--format", "json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert "W211" in json.dumps(before, ensure_ascii=False)
+    repo = tmp_path / "repo"
+    (repo / "rules").mkdir(parents=True)
+    (repo / "rules" / "function_classification.csv").write_text(
+        "code,name,level,parent\n2089998,本市新增科目,项,20899\n", encoding="utf-8"
+    )
+    assert main(["validate", str(path), "--year", "2026", "--repo", str(repo), "--format", "json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert "W211" not in json.dumps(after, ensure_ascii=False)
+
+
+def test_unknown_columns_keep_their_raw_text(tmp_path: Path) -> None:
+    """An unknown column's values reach the validated rows as written (not folded to half width)."""
+    cols = ["project", "function_code", "level1", "level2", "name", "definition", "symbol", "target", "评分"]
+    path = tmp_path / "extra.xlsx"
+    write_workbook(
+        path,
+        default_info(),
+        [core_row()],
+        [project_row(**{"评分": "完成得满分，未完成不得分"})],
+        columns={"project": cols},
+        header_overrides={"project": {"评分": "评（扣）分标准"}},
+    )
+    result = _validate(path)
+    extras = [json.loads(x) for x in result.rows["extra_json"] if x]
+    assert extras == [{"评（扣）分标准": "完成得满分，未完成不得分"}]

@@ -104,6 +104,7 @@ def validated_submissions(
         year=_year(context),
         finance_dept=finance_bureau.code(library_repo),
         indicators=known,
+        rules_dir=library_repo.root / "rules",
     )
     counts = result.counts()
     context.log.info("校验完成：" + "，".join(f"{k}={v}" for k, v in counts.items()))

@@ -171,3 +171,35 @@ def readme_code_table() -> str:
                 f"| {SEVERITY_ZH[severity]} | {README_EFFECT_ZH[severity]} | {_ranges(by_severity[severity])} |"
             )
     return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def findings_markdown() -> str:
+    """docs/FINDINGS.md: every code with its severity, rule, fix and the rule that raises it."""
+    declared = declared_codes()
+    lines = [
+        "# 问题代码目录 · Finding catalogue",
+        "",
+        "Generated from the rule registry (`pipelines/catalogue.py`) and `schemas/reference/finding_codes.csv`;",
+        "regenerate with `python -m pipelines.catalogue > docs/FINDINGS.md` (a test keeps this file in step).",
+        "`{value}`, `{column}` and `{detail}` are filled in with the cell's value, the column's header and the",
+        "rule's detail when the finding is reported.",
+        "",
+        "| 代码 | 类别 | 规则 | 处理办法 | 检查 (rule · raised by) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    specs = sorted(reference().findings.values(), key=lambda s: (SEVERITY_ORDER[s.severity], s.code))
+    for spec in specs:
+        rule = declared[spec.code]
+        lines.append(
+            f"| `{spec.code}` | {SEVERITY_ZH[spec.severity]} | {_md_cell(spec.rule_zh)} | {_md_cell(spec.fix_zh)}"
+            f" | {rule.name} · `{rule.raised_by}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(findings_markdown(), end="")

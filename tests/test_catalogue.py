@@ -95,3 +95,12 @@ def test_template_instructions_list_exactly_the_catalogue(tmp_path: Path) -> Non
     }
     assert shown == set(declared_codes())
     assert "F011" not in shown  # nothing inspects macros: the template no longer promises a check
+
+
+def test_docs_finding_catalogue_is_generated_from_the_registry() -> None:
+    from pathlib import Path
+
+    from pipelines.catalogue import findings_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "FINDINGS.md"
+    assert doc.read_text(encoding="utf-8") == findings_markdown()

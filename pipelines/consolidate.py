@@ -283,6 +283,7 @@ def consolidate(
             decided.append(keep)
     _make_common(records, key_index, merged_into, decided, year, REVIEW_PROMOTED_REASON)
     active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
+    active_keys = active_keys[active_keys["key"].duplicated(keep=False)]  # only keys two indicators share
     for _, group in active_keys.groupby("key", sort=True):
         ids = sorted({_resolve_merged(i, merged_into) for i in group["indicator_id"]})
         upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]

@@ -377,3 +377,25 @@ def test_release_keys_cover_aliases() -> None:
         )
     )
     assert set(submitted["key"]) <= set(keys["key"])
+
+
+def test_load_rules_reads_the_common_promotions_of_a_deployment(tmp_path: Path) -> None:
+    """设为共性指标 decisions (rules/common_promotions.csv) reach consolidation through MatchRules."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "common_promotions.csv").write_text(
+        "# 设为共性指标\nrule_id,id_a,name_a,id_b,name_b,year,source,note\n"
+        "P2026-0001,ZB-X000001,受益群众满意度,ZB-X000002,受益群众满意度,2026,merge_review.xlsx,\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(rules_dir)
+    assert rules.promotions == (("P2026-0001", "ZB-X000001", "ZB-X000002"),)
+    assert "common1" in rules.version and load_rules(None).promotions == ()
+
+
+def test_definition_form_compares_explanations_not_their_punctuation() -> None:
+    from pipelines.normalize import definition_form
+
+    assert definition_form("反映受益群众的满意程度。") == definition_form("受益群眾的滿意程度 ")
+    assert definition_form("反映受益群众的满意程度") != definition_form("反映受益群众满意程度")  # words count
+    assert definition_form("") == ""

@@ -47,9 +47,11 @@ def replicate(rows: pd.DataFrame, size: int, seed: int = 7) -> pd.DataFrame:
     for k in range(-(-size // len(rows))):
         part = rows.copy()
         if k:
-            part["dept_code"] = part["dept_code"] + f"{k:03d}"
-            part["source_file"] = f"c{k:03d}_" + part["source_file"]
+            # Validated rows hold text as categoricals: rewrite them as plain strings.
+            part["dept_code"] = part["dept_code"].astype(str) + f"{k:03d}"
+            part["source_file"] = f"c{k:03d}_" + part["source_file"].astype(str)
             reworded = rng.random(len(part)) < 0.3
+            part["name"] = part["name"].astype(str)
             part.loc[reworded, "name"] = part.loc[reworded, "name"] + f"（片区{k}）"
         copies.append(part)
     return pd.concat(copies, ignore_index=True).iloc[:size].reset_index(drop=True)

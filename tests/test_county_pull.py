@@ -33,6 +33,7 @@ from pipelines.publish import (
 from pipelines.query import diff as query_diff
 from pipelines.query import indicators_at
 from pipelines.repo import commit_release, open_repo
+from tests.git_env import isolate_git
 from tests.library_fixtures import (
     accounting_for,
     department,
@@ -112,17 +113,7 @@ def city(tmp_path_factory):
     """(working repo, bare repo) of the city with releases v2025 and v2026."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.delenv("XDG_CONFIG_HOME", raising=False)
-        for var in (
-            "GIT_AUTHOR_NAME",
-            "GIT_AUTHOR_EMAIL",
-            "GIT_COMMITTER_NAME",
-            "GIT_COMMITTER_EMAIL",
-            "GIT_DIR",
-        ):
-            mp.delenv(var, raising=False)
+        isolate_git(home, mp)
         work = tmp_path_factory.mktemp("city") / "work"
         build_city(work)
         bare = work.parent / "city.git"

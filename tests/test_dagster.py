@@ -17,6 +17,7 @@ from pipelines.defs.resources import InboxResource
 from pipelines.defs.run import run_rebuild
 from pipelines.defs.schedules import annual_rebuild_schedule
 from pipelines.defs.sensors import inbox_sensor
+from tests.git_env import small_inbox
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 EXPECTED_ASSETS = [
@@ -32,26 +33,7 @@ EXPECTED_ASSETS = [
 
 
 def _inbox(folder: Path, year: int = 2026) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for code, name in (("201", "教育局"), ("202", "卫健委"), ("203", "民政局")):
-        rows = [
-            project_row(project=f"{name}项目", name=f"{name}服务人次", unit="人次"),
-            project_row(
-                project=f"{name}项目",
-                level1="效益指标",
-                level2="社会效益指标",
-                name=f"{name}覆盖率",
-                unit="%",
-                target=95,  # a 覆盖率 above 100 is R115
-            ),
-        ]
-        write_workbook(
-            folder / f"{code}.xlsx",
-            default_info(year=year, dept_code=code, dept_name=name),
-            [core_row()],
-            rows,
-        )
-    return folder
+    return small_inbox(folder, year)
 
 
 def test_definitions_load_with_every_asset_check_schedule_and_sensor(tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ from pipelines.defs.partitions import yearly_partitions
 from pipelines.publish import LIBRARY_DIR, publish_atomically
 from pipelines.release import ConcurrentReleaseError, publish_release, stage_release
 from pipelines.repo import LOCK_FILE, LockBusyError, commit_release, open_repo, rebuild_lock
+from tests.git_env import git, isolate_git, small_inbox
 from tests.library_fixtures import accounting_for, small_tables
-from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 YEAR = 2026
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,52 +40,12 @@ STACK_FRAME = re.compile(r'^\s*File ".*", line \d+|^Traceback|^\S+Error: |dagste
 
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    isolate_git(tmp_path / "home", monkeypatch)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    for var in (
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_DIR",
-    ):
-        monkeypatch.delenv(var, raising=False)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True, encoding="utf-8"
-    ).stdout
 
 
 def inbox(folder: Path, depts: int = 3, suffix: str = "") -> Path:
-    """depts workbooks of 3 rows each (read = 3 × depts); suffix makes the names this run's own."""
-    folder.mkdir(parents=True, exist_ok=True)
-    names = ("教育局", "卫健委", "民政局", "交通局")
-    for k, name in enumerate(names[:depts]):
-        code = str(201 + k)
-        rows = [
-            project_row(project=f"{name}项目", name=f"{name}服务人次{suffix}", unit="人次"),
-            project_row(
-                project=f"{name}项目",
-                level1="效益指标",
-                level2="社会效益指标",
-                name=f"{name}覆盖率",
-                unit="%",
-                target=95,  # a 覆盖率 above 100 is R115
-            ),
-        ]
-        write_workbook(
-            folder / f"{code}.xlsx",
-            default_info(year=YEAR, dept_code=code, dept_name=name),
-            [core_row()],
-            rows,
-        )
-    return folder
+    return small_inbox(folder, YEAR, depts, suffix)
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -31,6 +31,7 @@ from pipelines.repo import (
     release_tags,
 )
 from pipelines.textconv import render
+from tests.git_env import git, isolate_git
 from tests.library_fixtures import accounting_for, small_rows, small_tables, tables_from_rows
 
 YEAR = 2026
@@ -40,25 +41,7 @@ COUNTS = {"added": 12, "modified": 3, "retired": 2, "merged": 4}
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path, monkeypatch):
     """No global/system git config: the product's default identity and our config only."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    for var in (
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_DIR",
-    ):
-        monkeypatch.delenv(var, raising=False)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True, encoding="utf-8"
-    ).stdout
+    isolate_git(tmp_path / "home", monkeypatch)
 
 
 def release(tables, root: Path, year: int = YEAR, counts: dict | None = None):

@@ -389,12 +389,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipelines.release import commit_rules
 
     summary = apply_review(path, repo / "rules", year)
-    print(
-        f"已应用审核表 {summary.file}：合并 {summary.merged} 对，不合并 {summary.not_merged} 对，未决定 {summary.undecided} 对；"
-        f"新增同义规则 {len(summary.new_synonyms)} 条，不合并规则 {len(summary.new_do_not_merge)} 条"
-    )
+    print("已应用审核表 " + summary.message_zh())
+    for warning in summary.warnings:
+        print("提示：" + warning)
     sha = commit_rules(
-        repo, f"{year}年度疑似重复审核：合并 {summary.merged}，不合并 {summary.not_merged}（{summary.file}）"
+        repo,
+        f"{year}年度疑似重复审核：合并 {summary.merged}，不合并 {summary.not_merged}，"
+        f"设为共性指标 {summary.promoted}（{summary.file}）",
     )
     print(
         f"规则已写入 {repo / 'rules'}"

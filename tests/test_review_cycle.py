@@ -134,9 +134,22 @@ def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_comm
         check=True,
     ).stdout
     assert "rules/common_promotions.csv" in log and "rules/synonyms.csv" in log
+    assert f"设为共性指标 {len(rows)}" in log
 
     from pipelines.match import common_promotions
 
     promotions = common_promotions(repo / "rules")
     assert len(promotions) == len(rows)
     assert {p.id_a for p in promotions} <= ids and {p.id_b for p in promotions} <= ids
+
+    # The next rebuild follows the decision: one 共性 indicator, used by the three departments.
+    again = run_rebuild(2026, inbox, repo, finance_dept="101", instance=dg.DagsterInstance.ephemeral())
+    assert again.success
+    after = publish.read_table(repo / "library", "indicators")
+    active = after[(after["name"] == "受益群众满意度") & (after["status"] == "active")]
+    assert len(active) == 1 and active["scope"].iloc[0] == "共性"
+    assert active["indicator_id"].iloc[0] in ids  # the id is kept
+    usages = publish.read_table(repo / "library", "usages")
+    assert set(usages.loc[usages["indicator_id"] == active["indicator_id"].iloc[0], "dept_code"]) == {
+        code for code, *_ in departments
+    }

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +11,7 @@ import openpyxl
 from pipelines import publish
 from pipelines.cli import main
 from pipelines.defs.run import run_rebuild
+from tests.git_env import git
 from tests.xlsx_builders import default_info, project_row, write_workbook
 
 
@@ -56,19 +56,12 @@ def test_review_decision_merges_on_the_next_rebuild(tmp_path: Path) -> None:
     kept, absorbed = pair[0].value, pair[2].value
     pair[6].value = "合并"
     wb.save(review)
-    subprocess.run(
-        ["git", "-C", str(repo), "checkout", "--", "reports"], check=True
-    )  # the bureau fills a copy
+    git(repo, "checkout", "--", "reports")  # the bureau fills a copy
     filled = tmp_path / "merge_review_filled.xlsx"
     wb.save(filled)
 
     assert main(["review", str(filled), "--repo", str(repo), "--year", "2026"]) == 0
-    log = subprocess.run(
-        ["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    log = git(repo, "log", "-1", "--name-only", "--format=%s")
     assert "疑似重复审核" in log and "rules/synonyms.csv" in log
 
     second = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
@@ -127,12 +120,7 @@ def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_comm
     filled = tmp_path / "merge_review_filled.xlsx"
     wb.save(filled)
     assert main(["review", str(filled), "--repo", str(repo), "--year", "2026"]) == 0
-    log = subprocess.run(
-        ["git", "-C", str(repo), "log", "-1", "--name-only", "--format=%s"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    log = git(repo, "log", "-1", "--name-only", "--format=%s")
     assert "rules/common_promotions.csv" in log and "rules/synonyms.csv" in log
     assert f"设为共性指标 {len(rows)}" in log
 

@@ -50,27 +50,21 @@ def assert_accounted(spec: WorkbookSpec, path: Path, feedback: Path | None = Non
         assert any(f["code"] == "F003" for f in file["findings"])
 
 
-def core_only_spec() -> WorkbookSpec:
-    """Issue 11 point 1: a department filing only 部门整体核心指标, its 项目支出指标 sheet header-only."""
+def _full_sheet(kind: str, title: str, shape: str, rows: list | None = None) -> SheetSpec:
+    """A sheet with every column of the template, under its template header."""
     from schemas.vocab import reference
 
-    columns = [s.column for s in reference().columns["core"]]
-    core = SheetSpec(
-        "core",
-        "部门整体核心指标",
-        "rows",
-        columns=columns,
-        headers=[reference().header_zh("core", c) for c in columns],
-        rows=[core_row()],
-    )
-    project_columns = [s.column for s in reference().columns["project"]]
-    project = SheetSpec(
-        "project",
-        "项目支出指标",
-        "header_only",
-        columns=project_columns,
-        headers=[reference().header_zh("project", c) for c in project_columns],
-    )
+    columns = [s.column for s in reference().columns[kind]]
+    headers = [reference().header_zh(kind, c) for c in columns]
+    if rows is None:
+        return SheetSpec(kind, title, shape, columns=columns, headers=headers)
+    return SheetSpec(kind, title, shape, columns=columns, headers=headers, rows=rows)
+
+
+def core_only_spec() -> WorkbookSpec:
+    """Issue 11 point 1: a department filing only 部门整体核心指标, its 项目支出指标 sheet header-only."""
+    core = _full_sheet("core", "部门整体核心指标", "rows", [core_row()])
+    project = _full_sheet("project", "项目支出指标", "header_only")
     return WorkbookSpec(
         dict(default_info()),
         "部门信息",

@@ -15,7 +15,7 @@
   On the labelled pairs Splink's m probabilities come from the tune split's labels (the split the
   library's thresholds were tuned on); on the corpus, Splink blocks on the fields the library's key
   requires to agree (scope, 二级指标, 类, unit) and compares names (Jaro-Winkler levels), trained by EM.
-- daff: `indicators diff` (pipelines.query.diff, reading both releases from git) vs daff's keyed table
+- daff: `indicators diff` (pipelines.store.query.diff, reading both releases from git) vs daff's keyed table
   diff (primary key indicator_id) of the same two indicator tables exported as CSV, restricted to the
   columns the library's diff reports on (query.DIFF_FIELDS). Both must report the same changes: the same
   added ids, and the same (id, field) cells changed, status included.
@@ -75,8 +75,8 @@ def validated_rows(work: Path, rows: int, corpus: Path) -> Path:
         return from_stages
     own = work / f"validated-{rows}.pkl"
     if not own.exists() or own.stat().st_mtime < (corpus / "manifest.json").stat().st_mtime:
-        from pipelines.parse_cache import read_submissions
-        from pipelines.validate import submission_files, validate_workbooks
+        from pipelines.intake.parse_cache import read_submissions
+        from pipelines.validate.runner import submission_files, validate_workbooks
 
         workbooks, _ = read_submissions(submission_files([corpus]), None)
         validation = validate_workbooks(workbooks, year=YEAR, finance_dept=FINANCE)
@@ -148,8 +148,8 @@ def _product_dedupe(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
     """The library's dedupe of rows: normalize → key (automatic merge) → candidates between the keys.
     Returns the key code of every row, the candidate pairs (key codes) and the keys."""
     from benchmarks.bench_match import key_clusters
-    from pipelines.match import find_candidates
-    from pipelines.normalize import default_rules, normalize_rows
+    from pipelines.dedupe.candidates import find_candidates
+    from pipelines.normalize.canonical import default_rules, normalize_rows
 
     rules = default_rules()
     normalized = normalize_rows(rows, rules)
@@ -263,7 +263,7 @@ def splink_pairs_worker() -> dict:
     import splink.comparison_library as cl
 
     from benchmarks.eval_match import label_pairs, load_pairs, metrics
-    from pipelines.text import clean_text
+    from schemas.text import clean_text
 
     warnings.filterwarnings("ignore")
     pairs = load_pairs()
@@ -441,7 +441,7 @@ def daff_worker(repo: Path, ref_a: str, ref_b: str, out_dir: Path) -> dict:
 
     import daff
 
-    from pipelines.query import DIFF_FIELDS, clear_cache, diff, indicators_at
+    from pipelines.store.query import DIFF_FIELDS, clear_cache, diff, indicators_at
 
     clear_cache()
     changes, product_s = _timed(lambda: diff(repo, ref_a, ref_b))

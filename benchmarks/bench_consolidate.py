@@ -32,8 +32,8 @@ def validated_rows(corpus: Path, cache: Path) -> Path:
     """Read and validate the corpus once; the rows are pickled for the size runs."""
     if cache.exists():
         return cache
-    from pipelines.parse_cache import read_submissions
-    from pipelines.validate import submission_files, validate_workbooks
+    from pipelines.intake.parse_cache import read_submissions
+    from pipelines.validate.runner import submission_files, validate_workbooks
 
     workbooks, _ = read_submissions(submission_files([corpus]), None)
     result = validate_workbooks(workbooks, finance_dept="101")
@@ -58,8 +58,8 @@ def replicate(rows: pd.DataFrame, size: int, seed: int = 7) -> pd.DataFrame:
 
 
 def run_size(cache: Path, size: int) -> dict[str, float]:
-    from pipelines.consolidate import consolidate, normalize_accepted
-    from pipelines.normalize import load_rules
+    from pipelines.consolidate.build import consolidate, normalize_accepted
+    from pipelines.normalize.canonical import load_rules
 
     rows, departments = pickle.loads(cache.read_bytes())
     rows = replicate(rows, size)

@@ -26,8 +26,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.match import find_candidates  # noqa: E402
-from pipelines.normalize import default_rules, normalize_rows  # noqa: E402
+from pipelines.dedupe.candidates import find_candidates  # noqa: E402
+from pipelines.normalize.canonical import default_rules, normalize_rows  # noqa: E402
 
 SUBJECTS = [
     "培训",

@@ -26,7 +26,7 @@ READERS = ("calamine", "openpyxl")
 
 
 def read_with_calamine(path: Path) -> int:
-    from pipelines.read import read_workbook
+    from pipelines.intake.read import read_workbook
 
     book = read_workbook(path)
     return sum(len(s.frame) for s in book.sheets.values())
@@ -36,7 +36,7 @@ def read_with_openpyxl(path: Path) -> int:
     """The same extraction with openpyxl in read_only mode (values only)."""
     import openpyxl
 
-    from pipelines.read import as_grid, info_from_grid, match_sheets, sheet_rows_from_grid
+    from pipelines.intake.read import as_grid, info_from_grid, match_sheets, sheet_rows_from_grid
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
@@ -58,7 +58,7 @@ def _worker(reader: str, directory: Path) -> dict[str, object]:
     read = read_with_calamine if reader == "calamine" else read_with_openpyxl
     paths = sorted(directory.glob("*.xlsx"))
     # Warm the caches every reader shares (reference CSVs, opencc dictionaries) outside the timing.
-    from pipelines.text import clean_text
+    from schemas.text import clean_text
     from schemas.vocab import reference
 
     reference()

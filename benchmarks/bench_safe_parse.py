@@ -1,8 +1,8 @@
-"""What parsing in worker processes (pipelines.safe_parse) costs against reading in this process.
+"""What parsing in worker processes (pipelines.intake.safe_parse) costs against reading in this process.
 
     python -m benchmarks.bench_safe_parse [--work DIR] [--workbooks 100] [--repeat 3]
 
-Two inputs: one demo year (pipelines.demo, 9 small workbooks) and a benchmarks.corpus of `--workbooks`
+Two inputs: one demo year (pipelines.demo.build, 9 small workbooks) and a benchmarks.corpus of `--workbooks`
 workbooks (100 rows each). For each: the first call (starts the forkserver, which imports the reader
 once), then the best and median of `--repeat` calls of read_workbooks against a plain loop over
 read_workbook. Results are checked equal. Prints one line per input.
@@ -36,10 +36,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.corpus import generate_corpus
-    from pipelines.demo import DEMO_YEARS, write_demo_year
-    from pipelines.read import read_workbook
-    from pipelines.safe_parse import read_workbooks
-    from pipelines.validate import submission_files
+    from pipelines.demo.build import DEMO_YEARS, write_demo_year
+    from pipelines.intake.read import read_workbook
+    from pipelines.intake.safe_parse import read_workbooks
+    from pipelines.validate.runner import submission_files
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ from pathlib import Path
 import opencc
 import xlsxwriter
 
-from pipelines.text import compact
+from schemas.text import compact
 from schemas.vocab import reference
 
 MANIFEST = "manifest.json"

@@ -17,7 +17,7 @@ Measured per split:
 - listed: how many pairs the whole list holds for the split's names (labelled or not);
 - 较高 R / P / all: the same for the pairs marked 可能性较高 (the model's likely mark; the hand weights and the
   code before have no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
-Methods: model (the pair model, pipelines/pair_model.py, trained on tune only), hand (the first version's hand
+Methods: model (the pair model, pipelines/dedupe/pair_model.py, trained on tune only), hand (the first version's hand
 weights over the new candidate generation), before (the code of --baseline-ref, default the last commit before
 issue 11: hand weights, blocks by scope + 二级 + function class).
 --errors lists misses and listed negatives of the tune split only (never tune on holdout); false automatic
@@ -39,9 +39,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.match import MatchConfig, find_candidates  # noqa: E402
-from pipelines.normalize import default_rules, normalize_rows  # noqa: E402
-from pipelines.pair_model import read_pairs  # noqa: E402
+from pipelines.dedupe.candidates import MatchConfig, find_candidates  # noqa: E402
+from pipelines.dedupe.pair_model import read_pairs  # noqa: E402
+from pipelines.normalize.canonical import default_rules, normalize_rows  # noqa: E402
 
 DATA = {
     "real": ROOT / "tests" / "data" / "real_pairs.csv",
@@ -154,9 +154,9 @@ def metrics(labelled: pd.DataFrame) -> dict[str, float]:
 
 
 def legacy_finder(ref: str) -> Finder:
-    """find_candidates of pipelines/match.py at a git revision (its imports resolve to today's code)."""
+    """find_candidates of pipelines/dedupe/candidates.py at a git revision (its imports resolve to today's code)."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:pipelines/match.py"],
+        ["git", "-C", str(ROOT), "show", f"{ref}:pipelines/dedupe/candidates.py"],
         capture_output=True,
         text=True,
         check=True,

@@ -122,7 +122,7 @@ class StageTimer:
 
 def _warm() -> None:
     """Load what every stage shares (reference tables, OpenCC dictionaries) outside any timing."""
-    from pipelines.text import clean_text
+    from schemas.text import clean_text
     from schemas.vocab import reference
 
     reference()
@@ -138,12 +138,12 @@ def stages_worker(
     import pickle
 
     from benchmarks.corpus import load_corpus
-    from pipelines.consolidate import consolidate, normalize_accepted
-    from pipelines.normalize import load_rules
-    from pipelines.parse_cache import read_submissions
-    from pipelines.release import load_previous, publish_release, stage_release
-    from pipelines.report import ReportInputs, write_annual_report
-    from pipelines.validate import submission_files, validate_workbooks
+    from pipelines.consolidate.build import consolidate, normalize_accepted
+    from pipelines.intake.parse_cache import read_submissions
+    from pipelines.normalize.canonical import load_rules
+    from pipelines.report.build import ReportInputs, write_annual_report
+    from pipelines.store.release import load_previous, publish_release, stage_release
+    from pipelines.validate.runner import submission_files, validate_workbooks
 
     _warm()
     found = load_corpus(corpus_dir)
@@ -233,8 +233,8 @@ def consolidation_worker(work_dir: Path, year: int) -> dict[str, object]:
     """normalize + consolidate alone, from the validated rows of a stages run."""
     import pickle
 
-    from pipelines.consolidate import consolidate, normalize_accepted
-    from pipelines.normalize import load_rules
+    from pipelines.consolidate.build import consolidate, normalize_accepted
+    from pipelines.normalize.canonical import load_rules
 
     _warm()
     with open(work_dir / "validated.pkl", "rb") as fh:

@@ -3,7 +3,7 @@
 Exit codes: 0 ok; 1 the input has errors / a blocking check or refusal stopped publishing; 2 bad usage,
 an unreadable input or an environment the command cannot work in (read-only or full disk, permissions,
 the repo locked by another rebuild); 3 an internal error, whose traceback goes to a log file, never to
-the screen (pipelines.errors). The last lines printed are the outcome and its reason, in Chinese.
+the screen (pipelines.common.errors). The last lines printed are the outcome and its reason, in Chinese.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
-from pipelines.findings import SEVERITY_ZH, group_findings
+from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
+from pipelines.common.findings import SEVERITY_ZH, group_findings
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
@@ -33,7 +33,7 @@ def _print_err(message: str) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from pipelines.template import write_template
+    from pipelines.intake.template import write_template
 
     path = write_template(Path(args.out))
     print(f"已生成填报模板：{path}")
@@ -41,7 +41,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def _finance_dept(args: argparse.Namespace) -> str | None:
-    from pipelines.config import load_settings
+    from pipelines.common.config import load_settings
 
     if getattr(args, "finance_dept", None):
         return str(args.finance_dept)
@@ -51,15 +51,15 @@ def _finance_dept(args: argparse.Namespace) -> str | None:
 def _published_indicators(repo: str | None):
     if not repo:
         return None
-    from pipelines.publish import load_library
+    from pipelines.store.publish import load_library
 
     tables = load_library(Path(repo) / "library")
     return None if tables is None else tables.indicators
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from pipelines.safe_parse import read_workbooks
-    from pipelines.validate import submission_files, validate_workbooks
+    from pipelines.intake.safe_parse import read_workbooks
+    from pipelines.validate.runner import submission_files, validate_workbooks
 
     files = submission_files([Path(p) for p in args.files])
     missing = [str(p) for p in files if not p.exists()]
@@ -76,7 +76,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         rules_dir=Path(args.repo) / "rules" if args.repo else None,
     )
     if args.feedback:
-        from pipelines.feedback import write_feedback
+        from pipelines.report.feedback import write_feedback
 
         out = Path(args.feedback)
         for wb in workbooks:
@@ -174,7 +174,7 @@ def run_rebuild_command(
 ) -> int:
     """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
     screen with verbose); refusals and OS errors before or during the run end in one Chinese message."""
-    from pipelines import errors
+    from pipelines.common import errors
     from pipelines.defs.partitions import check_year
     from pipelines.defs.run import run_rebuild
 
@@ -219,7 +219,7 @@ def run_rebuild_command(
 
 
 def _print_outcome(outcome, repo: Path, dry_run: bool, log_path: Path | None) -> int:
-    from pipelines import errors
+    from pipelines.common import errors
 
     c = outcome.accounting
     if c:
@@ -289,10 +289,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from pipelines import demo
-    from pipelines.publish import load_library
-    from pipelines.release import commit_paths
-    from pipelines.repo import open_repo
+    from pipelines.demo import build as demo
+    from pipelines.store.publish import load_library
+    from pipelines.store.release import commit_paths
+    from pipelines.store.repo import open_repo
 
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()):
@@ -346,7 +346,7 @@ def _emit(data: dict, text: str, fmt: str) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from pipelines import query
+    from pipelines.store import query
 
     changes = query.diff(Path(args.repo), args.ref_a, args.ref_b)
     _emit(query.diff_json(changes), query.render_diff_text(changes), args.format)
@@ -354,7 +354,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from pipelines import query
+    from pipelines.store import query
 
     found = query.history(Path(args.repo), args.indicator_id)
     _emit(query.history_json(found), query.render_history_text(found), args.format)
@@ -362,7 +362,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from pipelines import query
+    from pipelines.store import query
 
     hits = query.search(
         Path(args.repo),
@@ -377,8 +377,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipelines.match import apply_review
-    from pipelines.repo import open_repo
+    from pipelines.dedupe.candidates import apply_review
+    from pipelines.store.repo import open_repo
 
     path = Path(args.file)
     if not path.is_file():
@@ -386,7 +386,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     repo = Path(args.repo)
     open_repo(repo)
     year = args.year or _year_of_review(path)
-    from pipelines.release import commit_rules
+    from pipelines.store.release import commit_rules
 
     summary = apply_review(path, repo / "rules", year)
     print("已应用审核表 " + summary.message_zh())
@@ -419,7 +419,7 @@ def _year_of_review(path: Path) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from pipelines.county import pull, pull_summary_text
+    from pipelines.county.pull import pull, pull_summary_text
 
     result = pull(args.source, args.ref, Path(args.into))
     print(pull_summary_text(result))
@@ -427,7 +427,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipelines.export import export_library
+    from pipelines.store.export import export_library
 
     path = export_library(Path(args.repo), args.format, Path(args.out) if args.out else None)
     print(f"已导出：{path}")
@@ -555,8 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_error(exc: Exception, args: argparse.Namespace) -> int:
     """Every failure ends in one Chinese message and its exit code; a bug's traceback goes to a log file."""
-    from pipelines import errors
-    from pipelines.county import PullError
+    from pipelines.common import errors
+    from pipelines.county.pull import PullError
 
     if isinstance(exc, PullError):
         _print_err(f"错误：{exc}")

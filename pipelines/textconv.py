@@ -1,7 +1,7 @@
 """The git diff driver: a Parquet file of the library as sorted text, one row per line.
 
 `git log -p library/` and `git diff vA vB -- library/` call `python -m pipelines.textconv FILE`
-(configured by pipelines.repo.configure_textconv). A failing textconv aborts the whole git diff,
+(configured by pipelines.store.repo.configure_textconv). A failing textconv aborts the whole git diff,
 so on a file it cannot read this prints one explanatory line and still exits 0.
 """
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from pipelines.text import compact
+from schemas.text import compact
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 

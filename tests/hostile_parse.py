@@ -12,7 +12,7 @@ from pathlib import Path
 
 import python_calamine
 
-from pipelines.read import Workbook, read_workbook
+from pipelines.intake.read import Workbook, read_workbook
 
 
 def hostile_parse(path: Path) -> Workbook:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import openpyxl
 
-from pipelines.catalogue import RULES, declared_codes, readme_code_table
-from pipelines.template import INSTRUCTIONS_SHEET, instruction_blocks, write_template
+from pipelines.intake.template import INSTRUCTIONS_SHEET, instruction_blocks, write_template
+from pipelines.validate.catalogue import RULES, declared_codes, readme_code_table
 from schemas.submission import CHECK_CODES
 from schemas.vocab import reference
 
@@ -100,7 +100,7 @@ def test_template_instructions_list_exactly_the_catalogue(tmp_path: Path) -> Non
 def test_docs_finding_catalogue_is_generated_from_the_registry() -> None:
     from pathlib import Path
 
-    from pipelines.catalogue import findings_markdown
+    from pipelines.validate.catalogue import findings_markdown
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "FINDINGS.md"
     assert doc.read_text(encoding="utf-8") == findings_markdown()

@@ -11,9 +11,9 @@ from pathlib import Path
 import git
 import pytest
 
-from pipelines import errors
 from pipelines.cli import main
-from pipelines.repo import LockBusyError, RepoDirtyError
+from pipelines.common import errors
+from pipelines.store.repo import LockBusyError, RepoDirtyError
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines import publish
 from pipelines.cli import main
 from pipelines.defs.run import run_rebuild
+from pipelines.store import publish
 from tests.xlsx_builders import default_info, project_row, write_workbook
 
 

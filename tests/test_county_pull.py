@@ -1,7 +1,7 @@
 """County pull (issue 7, item 1): copy a published release from the city's repo, verified.
 
 A real "city" repo gets two releases (v2025; v2026 adds an indicator and retires one) through
-pipelines.publish + pipelines.repo as a rebuild makes them, and is pushed to a bare repo, the one the
+pipelines.store.publish + pipelines.store.repo as a rebuild makes them, and is pushed to a bare repo, the one the
 county pulls from (by path and by file:// URL). Bad releases are forged with git plumbing as new commits
 pushed under new tags: a changed byte, a missing file, an unlisted file, a symlink, a submodule, a ".."
 tree entry, files outside library/ and reports/, a moved tag.
@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import county
-from pipelines.county import PullError, pull, pull_summary_text, upstream_indicators, upstream_state
-from pipelines.export import export_library
-from pipelines.publish import (
+from pipelines.county import pull as county
+from pipelines.county.pull import PullError, pull, pull_summary_text, upstream_indicators, upstream_state
+from pipelines.store.export import export_library
+from pipelines.store.publish import (
     LIBRARY_DIR,
     files_under,
     publish_atomically,
@@ -30,9 +30,9 @@ from pipelines.publish import (
     record_reports,
     verify_release,
 )
-from pipelines.query import diff as query_diff
-from pipelines.query import indicators_at
-from pipelines.repo import commit_release, open_repo
+from pipelines.store.query import diff as query_diff
+from pipelines.store.query import indicators_at
+from pipelines.store.repo import commit_release, open_repo
 from tests.git_env import isolate_git
 from tests.library_fixtures import (
     accounting_for,

@@ -121,7 +121,7 @@ def test_graph_materializes_with_persistent_instance_and_reparses_only_the_chang
 def test_blocking_check_stops_publishing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, repo = _inbox(tmp_path / "inbox"), tmp_path / "repo"
     # Corrupt the staged manifest's accounting just before the checks read it.
-    from pipelines import release
+    from pipelines.store import release
 
     real_stage = release.stage_release
 

@@ -1,4 +1,4 @@
-"""The demo's sample submissions (pipelines/demo.py): real workbooks that read and validate as intended.
+"""The demo's sample submissions (pipelines/demo/build.py): real workbooks that read and validate as intended.
 
 Each sample row declares in pipelines/demo_data/indicators.csv the outcome it is meant to get; these tests
 write the workbooks, read them with the product's reader, validate them, and compare row by row. They also
@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.demo import (
+from pipelines.demo.build import (
     FINANCE_DEPT,
     DemoYear,
     catalogue,
@@ -25,10 +25,10 @@ from pipelines.demo import (
     write_demo_submissions,
     year_offset,
 )
-from pipelines.normalize import default_rules
-from pipelines.read import read_workbook
-from pipelines.text import clean_text
-from pipelines.validate import ValidationResult, validate_workbooks
+from pipelines.intake.read import read_workbook
+from pipelines.normalize.canonical import default_rules
+from pipelines.validate.runner import ValidationResult, validate_workbooks
+from schemas.text import clean_text
 
 
 class FakeLibrary:
@@ -296,7 +296,7 @@ def test_lookup_from_indicators_finds_published_names() -> None:
 
 def test_real_rows_are_traceable() -> None:
     """Every sample row said to come from public material names a row kept verbatim in realdata_rows.csv."""
-    from pipelines.demo import DATA_DIR
+    from pipelines.demo.build import DATA_DIR
     from schemas.vocab import read_reference_csv
 
     real = {r["key"]: r for r in read_reference_csv(DATA_DIR / "realdata_rows.csv")}

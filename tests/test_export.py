@@ -1,7 +1,7 @@
 """indicators export (issue 7, item 2): the library as a workbook an official can filter, or one CSV.
 
-The library is published with pipelines.publish into tmp_path (and committed + tagged with
-pipelines.repo for the release name); the workbook is read back with openpyxl, the CSV with pandas.
+The library is published with pipelines.store.publish into tmp_path (and committed + tagged with
+pipelines.store.repo for the release name); the workbook is read back with openpyxl, the CSV with pandas.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.export import (
+from pipelines.store.export import (
     ABOUT_SHEET,
     RETIRED_SHEET,
     SCOPE_SHEETS,
     ExportError,
     export_library,
 )
-from pipelines.publish import LIBRARY_DIR, publish_atomically, read_table
-from pipelines.repo import commit_release, open_repo
+from pipelines.store.publish import LIBRARY_DIR, publish_atomically, read_table
+from pipelines.store.repo import commit_release, open_repo
 from schemas.library import TITLES_ZH
 from tests.library_fixtures import accounting_for, indicator, make_id, small_rows, tables_from_rows, usage
 

@@ -23,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import publish
-from pipelines.changes import ChangeSet
+from pipelines.consolidate.changes import ChangeSet
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.publish import LIBRARY_DIR, publish_atomically
-from pipelines.release import ConcurrentReleaseError, publish_release, stage_release
-from pipelines.repo import LOCK_FILE, LockBusyError, commit_release, open_repo, rebuild_lock
+from pipelines.store import publish
+from pipelines.store.publish import LIBRARY_DIR, publish_atomically
+from pipelines.store.release import ConcurrentReleaseError, publish_release, stage_release
+from pipelines.store.repo import LOCK_FILE, LockBusyError, commit_release, open_repo, rebuild_lock
 from tests.git_env import git, isolate_git, small_inbox
 from tests.library_fixtures import accounting_for, small_tables
 
@@ -264,7 +264,7 @@ def test_lock_is_never_seen_empty_and_excludes_real_processes(tmp_path):
         f"""
         import os, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from pipelines.repo import rebuild_lock
+        from pipelines.store.repo import rebuild_lock
         for _ in range(5):
             with rebuild_lock({str(root)!r}, wait=60):
                 with open({str(journal)!r}, "a") as fh:
@@ -353,7 +353,7 @@ def test_internal_error_exits_3_with_the_traceback_in_the_log(tmp_path, monkeypa
     assert state(repo) == before
     assert git(repo, "status", "--porcelain").strip() == ""  # the log is git-ignored
 
-    monkeypatch.setattr("pipelines.query.search", broken)  # any other command
+    monkeypatch.setattr("pipelines.store.query.search", broken)  # any other command
     code = main(["search", "培训", "--repo", str(repo)])
     err = capsys.readouterr().err
     assert code == 3 and "内部错误" in err and not STACK_FRAME.search(err)

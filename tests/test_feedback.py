@@ -1,4 +1,4 @@
-"""pipelines.feedback: the per-workbook feedback file, built from Workbook/SheetRows objects made here."""
+"""pipelines.report.feedback: the per-workbook feedback file, built from Workbook/SheetRows objects made here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.feedback import (
+from pipelines.common.findings import GROUP_SAMPLE, SEVERITY_ZH, make_finding
+from pipelines.common.xlsx_out import FILL_ERROR, FILL_EXCLUDED, FILL_WARNING
+from pipelines.intake.read import SheetRows, Workbook
+from pipelines.report.feedback import (
     NOTES_TITLE,
     OUTCOME_TITLE,
     ROW_TITLE,
@@ -17,9 +20,6 @@ from pipelines.feedback import (
     feedback_name,
     write_feedback,
 )
-from pipelines.findings import GROUP_SAMPLE, SEVERITY_ZH, make_finding
-from pipelines.read import SheetRows, Workbook
-from pipelines.xlsx_out import FILL_ERROR, FILL_EXCLUDED, FILL_WARNING
 from schemas.vocab import reference
 
 FILE = "交通运输局2026年指标.xlsx"

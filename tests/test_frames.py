@@ -1,4 +1,4 @@
-"""Compact text columns (pipelines/frames.py): the validated rows are held as categoricals so a national
+"""Compact text columns (pipelines/common/frames.py): the validated rows are held as categoricals so a national
 year fits in memory. The rule tested here: compacting changes memory, never a result — the same
 consolidation, ids and tables come out of compact rows as out of plain text rows."""
 
@@ -10,12 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.consolidate import consolidate, normalize_accepted
-from pipelines.demo import FINANCE_DEPT, write_demo_submissions
-from pipelines.frames import categorical_take, compact_text_columns, is_categorical, map_values, text_or_empty
-from pipelines.normalize import default_rules, normalize_rows
-from pipelines.parse_cache import read_submissions
-from pipelines.validate import submission_files, validate_workbooks
+from pipelines.common.frames import (
+    categorical_take,
+    compact_text_columns,
+    is_categorical,
+    map_values,
+    text_or_empty,
+)
+from pipelines.consolidate.build import consolidate, normalize_accepted
+from pipelines.demo.build import FINANCE_DEPT, write_demo_submissions
+from pipelines.intake.parse_cache import read_submissions
+from pipelines.normalize.canonical import default_rules, normalize_rows
+from pipelines.validate.runner import submission_files, validate_workbooks
 
 
 def test_compact_text_columns_keeps_values_and_leaves_unique_or_non_text_columns() -> None:

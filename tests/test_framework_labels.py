@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.read import read_workbook
-from pipelines.validate import validate_workbooks
+from pipelines.intake.read import read_workbook
+from pipelines.validate.runner import validate_workbooks
 from schemas.vocab import reference, resolve_framework
 from tests.xlsx_builders import default_info, load_realdata, write_workbook
 

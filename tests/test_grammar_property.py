@@ -97,7 +97,7 @@ def test_core_only_workbook_validates(tmp_path: Path) -> None:
 
 def test_the_strategy_writes_what_it_says(tmp_path: Path) -> None:
     """The accounting above is only as good as the spec's own row count: check it on a fixed example."""
-    from pipelines.read import read_workbook
+    from pipelines.intake.read import read_workbook
 
     spec = core_only_spec()
     book = read_workbook(write_spec(tmp_path / "w.xlsx", spec))

@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.changes import diff_indicators
-from pipelines.consolidate import (
+from pipelines.consolidate.build import (
     AUTO_RETIRE_REASON,
     COMMON_COVERS_REASON,
     RENAME_REASON,
@@ -21,10 +20,11 @@ from pipelines.consolidate import (
     consolidate,
     name_similarity,
 )
-from pipelines.match import read_review, write_merge_review
-from pipelines.normalize import MatchRules, default_rules, definition_form
-from pipelines.read import read_workbook
-from pipelines.validate import validate_workbooks
+from pipelines.consolidate.changes import diff_indicators
+from pipelines.dedupe.candidates import read_review, write_merge_review
+from pipelines.intake.read import read_workbook
+from pipelines.normalize.canonical import MatchRules, default_rules, definition_form
+from pipelines.validate.runner import validate_workbooks
 from schemas.library import LibraryTables
 from tests.xlsx_builders import default_info, project_row, write_workbook
 

@@ -27,7 +27,7 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.consolidate import (
+from pipelines.consolidate.build import (
     AUTO_RETIRE_REASON,
     RENAME_MIN_SIMILARITY,
     RENAME_REASON,

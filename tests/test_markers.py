@@ -1,4 +1,4 @@
-"""Template markers in names (issue 11, point 5): pipelines.markers.strip_markers, a pure function."""
+"""Template markers in names (issue 11, point 5): pipelines.validate.markers.strip_markers, a pure function."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.markers import strip_markers
+from pipelines.validate.markers import strip_markers
 
 
 @pytest.mark.parametrize(

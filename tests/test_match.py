@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipelines.match import (
+from pipelines.dedupe.candidates import (
     DECISIONS,
     REVIEW_COLUMNS,
     MatchConfig,
@@ -24,7 +24,7 @@ from pipelines.match import (
     promoted_ids,
     write_merge_review,
 )
-from pipelines.normalize import default_rules, load_rules, normalize_rows, write_rules_csv
+from pipelines.normalize.canonical import default_rules, load_rules, normalize_rows, write_rules_csv
 
 PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.normalize import (
+from pipelines.normalize.canonical import (
     SYNONYMS_CSV,
     default_rules,
     load_rules,
@@ -394,7 +394,7 @@ def test_load_rules_reads_the_common_promotions_of_a_deployment(tmp_path: Path) 
 
 
 def test_definition_form_compares_explanations_not_their_punctuation() -> None:
-    from pipelines.normalize import definition_form
+    from pipelines.normalize.canonical import definition_form
 
     assert definition_form("反映受益群众的满意程度。") == definition_form("受益群眾的滿意程度 ")
     assert definition_form("反映受益群众的满意程度") != definition_form("反映受益群众满意程度")  # words count

@@ -1,4 +1,4 @@
-"""The pair model (pipelines/pair_model.py): features of a pair, its trained parameters and its figures on
+"""The pair model (pipelines/dedupe/pair_model.py): features of a pair, its trained parameters and its figures on
 the labelled real-name pairs (tests/data/real_pairs.csv, tests/data/labelled_pairs.csv)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.eval_match import DATA, label_pairs, load_pairs, metrics
-from pipelines import pair_model as pm
-from pipelines.match import MatchConfig
+from pipelines.dedupe import pair_model as pm
+from pipelines.dedupe.candidates import MatchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +124,7 @@ def test_model_scores_the_issue_examples() -> None:
 
 def test_committed_model_is_the_one_training_gives() -> None:
     """Training is deterministic and the committed JSON is up to date with the labelled data (after a change
-    of tests/data/*pairs.csv or of the features, run: python -m pipelines.pair_model train)."""
+    of tests/data/*pairs.csv or of the features, run: python -m pipelines.dedupe.pair_model train)."""
     trained = pm.train(ROOT)
     committed = json.loads(pm.MODEL_JSON.read_text(encoding="utf-8"))
     assert trained["features"] == committed["features"] and trained["trained_on"] == committed["trained_on"]

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import publish
-from pipelines.publish import (
+from pipelines.store import publish
+from pipelines.store.publish import (
     MANIFEST,
     PREVIOUS_DIR,
     STAGING_DIR,

@@ -1,7 +1,7 @@
 """diff / history / search over releases (issue "library" item 7).
 
 One real git repo, built once for the module: four releases (v2024, v2025, v2026, v2026.1) published
-with pipelines.publish + pipelines.repo exactly as a rebuild does. Between them: additions, a field
+with pipelines.store.publish + pipelines.store.repo exactly as a rebuild does. Between them: additions, a field
 modification with a reason, retirements, a merge, a reactivation and a re-publication.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.changes import diff_indicators
-from pipelines.publish import LIBRARY_DIR, publish_atomically, read_table
-from pipelines.query import (
+from pipelines.consolidate.changes import diff_indicators
+from pipelines.store.publish import LIBRARY_DIR, publish_atomically, read_table
+from pipelines.store.query import (
     QueryError,
     diff,
     diff_json,
@@ -30,7 +30,7 @@ from pipelines.query import (
     search_json,
     usages_at,
 )
-from pipelines.repo import commit_release, open_repo
+from pipelines.store.repo import commit_release, open_repo
 from tests.library_fixtures import (
     accounting_for,
     department,

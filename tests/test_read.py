@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from pipelines.read import SheetRows, Workbook, match_sheets, parse_history, parse_target, read_workbook
+from pipelines.intake.read import (
+    SheetRows,
+    Workbook,
+    match_sheets,
+    parse_history,
+    parse_target,
+    read_workbook,
+)
 from schemas.vocab import reference
 from tests.xlsx_builders import (
     core_row,
@@ -397,7 +404,7 @@ def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> N
 
 
 def test_unknown_column_values_reach_the_validated_rows(tmp_path: Path) -> None:
-    from pipelines.validate import validate_workbooks
+    from pipelines.validate.runner import validate_workbooks
 
     cols = ["project", "function_code", "level1", "level2", "name", "definition", "symbol", "target", "评分"]
     written = write_workbook(

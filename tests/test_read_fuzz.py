@@ -22,11 +22,11 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.demo import DEMO_YEARS, write_demo_year
-from pipelines.read import Workbook, read_workbook
-from pipelines.safe_parse import WorkerLimits, read_workbooks
-from pipelines.template import write_template
-from pipelines.validate import submission_files, validate_workbooks
+from pipelines.demo.build import DEMO_YEARS, write_demo_year
+from pipelines.intake.read import Workbook, read_workbook
+from pipelines.intake.safe_parse import WorkerLimits, read_workbooks
+from pipelines.intake.template import write_template
+from pipelines.validate.runner import submission_files, validate_workbooks
 from schemas.vocab import reference
 from tests.hostile_parse import hostile_parse
 from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
@@ -255,7 +255,7 @@ def test_results_equal_an_in_process_read(seeds: dict[str, bytes], tmp_path: Pat
 def test_no_worker_pool_falls_back_to_reading_here(
     seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.safe_parse as safe_parse
+    import pipelines.intake.safe_parse as safe_parse
 
     def no_processes() -> object:
         raise OSError("no processes allowed here")
@@ -484,8 +484,8 @@ def test_random_mutants_never_raise_and_never_take_the_good_one_down(
 def test_cache_hits_skip_the_workers_and_a_lost_workbook_is_not_cached(
     seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.parse_cache as parse_cache
-    from pipelines.parse_cache import read_submissions
+    import pipelines.intake.parse_cache as parse_cache
+    from pipelines.intake.parse_cache import read_submissions
 
     folder = tmp_path / "in"
     folder.mkdir()

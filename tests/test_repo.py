@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.publish import LIBRARY_DIR, publish_atomically
-from pipelines.repo import (
+from pipelines.store.publish import LIBRARY_DIR, publish_atomically
+from pipelines.store.repo import (
     DEFAULT_EMAIL,
     DEFAULT_NAME,
     LOCK_FILE,

@@ -1,10 +1,10 @@
-"""pipelines.report: review.html / review.xlsx / CHANGELOG.md / feedback from one year's inputs.
+"""pipelines.report.build: review.html / review.xlsx / CHANGELOG.md / feedback from one year's inputs.
 
 Two kinds of input: `sample_inputs` builds a small but complete year by hand (tables with the dtypes of
 schemas/library.py, a ValidationResult with real findings, a ChangeSet with every kind of event), with
 hostile text planted in names, findings, department names and merge candidates; the end-to-end test
 runs real workbooks through read → validate → consolidate → publish → git and checks the report
-against `indicators diff` (pipelines.query.diff) of the committed releases.
+against `indicators diff` (pipelines.store.query.diff) of the committed releases.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from pipelines.changes import ChangeSet, changes_markdown, diff_indicators
-from pipelines.findings import Finding, make_finding
-from pipelines.report import VIOLATION_SEVERITIES, ReportInputs, review_tables, write_annual_report
-from pipelines.validate import FileStatus, ValidationResult
+from pipelines.common.findings import Finding, make_finding
+from pipelines.consolidate.changes import ChangeSet, changes_markdown, diff_indicators
+from pipelines.report.build import VIOLATION_SEVERITIES, ReportInputs, review_tables, write_annual_report
+from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import LibraryTables
 from schemas.vocab import reference
 from tests.library_fixtures import (
@@ -109,7 +109,7 @@ def _validation_rows(tables: LibraryTables, year: int, extra: list[dict]) -> pd.
 
 
 def _candidates(pairs: list[tuple[str, str, str, str, float, str]]) -> pd.DataFrame:
-    from pipelines.match import CANDIDATE_COLUMNS
+    from pipelines.dedupe.candidates import CANDIDATE_COLUMNS
 
     defaults: dict[str, object] = dict.fromkeys(CANDIDATE_COLUMNS, "")
     defaults.update(name_score=90.0, definition_score=80.0, cosine=0.9)
@@ -695,7 +695,7 @@ def synthetic_inputs(n_usages: int = 100_000) -> ReportInputs:
 
 def test_a_city_sized_year_stays_readable(tmp_path: Path) -> None:
     """100,000 library rows: the page lists at most HTML_ROW_LIMIT rows per table, the workbook all."""
-    from pipelines.report import HTML_ROW_LIMIT
+    from pipelines.report.build import HTML_ROW_LIMIT
 
     inputs = synthetic_inputs(100_000)
     started = time.perf_counter()
@@ -722,12 +722,12 @@ def test_a_city_sized_year_stays_readable(tmp_path: Path) -> None:
 def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) -> None:
     import shutil
 
-    from pipelines.consolidate import consolidate
-    from pipelines.publish import write_release
-    from pipelines.query import diff
-    from pipelines.read import read_workbook
-    from pipelines.repo import commit_release, open_repo
-    from pipelines.validate import validate_workbooks
+    from pipelines.consolidate.build import consolidate
+    from pipelines.intake.read import read_workbook
+    from pipelines.store.publish import write_release
+    from pipelines.store.query import diff
+    from pipelines.store.repo import commit_release, open_repo
+    from pipelines.validate.runner import validate_workbooks
     from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
     repo_dir = tmp_path / "repo"
@@ -839,7 +839,7 @@ def test_recorded_release_counts_override_what_the_tables_forgot(
 
 
 def test_charts_escape_labels_and_are_stable() -> None:
-    from pipelines import charts
+    from pipelines.report import charts
 
     label = '<b onclick="x()">科目</b> & "引号"'
     svg = charts.hbar_chart("c1", "标题<i>", [label, "其他"], [charts.Series("数", [3, 0])])

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines import charts
-from pipelines.report import write_annual_report
+from pipelines.report import charts
+from pipelines.report.build import write_annual_report
 from tests.test_report import CHARTS, SECTIONS, Page, expected_rows, sample_inputs
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

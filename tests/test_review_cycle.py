@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 
-from pipelines import publish
 from pipelines.cli import main
 from pipelines.defs.run import run_rebuild
+from pipelines.store import publish
 from tests.git_env import git
 from tests.xlsx_builders import default_info, project_row, write_workbook
 
@@ -124,7 +124,7 @@ def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_comm
     assert "rules/common_promotions.csv" in log and "rules/synonyms.csv" in log
     assert f"设为共性指标 {len(rows)}" in log
 
-    from pipelines.match import common_promotions
+    from pipelines.dedupe.candidates import common_promotions
 
     promotions = common_promotions(repo / "rules")
     assert len(promotions) == len(rows)

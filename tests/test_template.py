@@ -1,4 +1,4 @@
-"""pipelines.template: the blank submission workbook, checked against the reference data with openpyxl."""
+"""pipelines.intake.template: the blank submission workbook, checked against the reference data with openpyxl."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from pipelines.template import (
+from pipelines.common.xlsx_out import FONT_REQUIRED, is_dangerous
+from pipelines.intake.template import (
     INFO_HEADERS,
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
@@ -21,8 +22,7 @@ from pipelines.template import (
     instructions_markdown,
     write_template,
 )
-from pipelines.text import compact
-from pipelines.xlsx_out import FONT_REQUIRED, is_dangerous
+from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference, resolve_vocab
 
 RED = "FF" + FONT_REQUIRED[1:]

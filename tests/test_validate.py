@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.cli import main
-from pipelines.findings import group_findings
-from pipelines.read import read_workbook
-from pipelines.validate import validate_workbooks
+from pipelines.common.findings import group_findings
+from pipelines.intake.read import read_workbook
+from pipelines.validate.runner import validate_workbooks
 from schemas.vocab import reference
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
@@ -545,7 +545,7 @@ def test_template_markers_are_stripped_and_shown(tmp_path: Path) -> None:
     assert "★★★受益建档立卡贫困人口数≥**人" in notes[data_rows[4]].message
     assert "“受益建档立卡贫困人口数”" in notes[data_rows[4]].message
 
-    from pipelines.feedback import write_feedback
+    from pipelines.report.feedback import write_feedback
 
     wb = read_workbook(path)
     feedback = write_feedback(wb, result.findings, tmp_path / "fb")

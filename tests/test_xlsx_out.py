@@ -1,4 +1,4 @@
-"""pipelines.xlsx_out: neutralization, deterministic and atomic xlsx/CSV writing (files opened with openpyxl)."""
+"""pipelines.common.xlsx_out: neutralization, deterministic and atomic xlsx/CSV writing (files opened with openpyxl)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.xlsx_out import (
+from pipelines.common.xlsx_out import (
     FILL_ERROR,
     FILL_WARNING,
     FONT_REQUIRED,

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from pipelines.consolidate import Consolidation, consolidate, normalize_accepted
+from pipelines.consolidate.build import Consolidation, consolidate, normalize_accepted
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.resources import (
     FinanceBureauResource,
@@ -14,12 +14,12 @@ from pipelines.defs.resources import (
     LibraryRepoResource,
     upstream_release,
 )
-from pipelines.normalize import MatchRules
-from pipelines.parse_cache import ParseStats, file_sha256, read_submissions
-from pipelines.read import Workbook
-from pipelines.release import StagedRelease, load_previous, publish_release, stage_release
-from pipelines.report import ReportInputs, write_annual_report
-from pipelines.validate import ValidationResult
+from pipelines.intake.parse_cache import ParseStats, file_sha256, read_submissions
+from pipelines.intake.read import Workbook
+from pipelines.normalize.canonical import MatchRules
+from pipelines.report.build import ReportInputs, write_annual_report
+from pipelines.store.release import StagedRelease, load_previous, publish_release, stage_release
+from pipelines.validate.runner import ValidationResult
 
 PREVIEW_ROWS = 20
 
@@ -34,7 +34,7 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
 
 
 def _rules(repo: LibraryRepoResource) -> MatchRules:
-    from pipelines.normalize import load_rules
+    from pipelines.normalize.canonical import load_rules
 
     return load_rules(repo.rules_dir)
 
@@ -90,7 +90,7 @@ def validated_submissions(
     finance_bureau: FinanceBureauResource,
 ) -> ValidationResult:
     """SPEC §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
-    from pipelines.validate import validate_workbooks
+    from pipelines.validate.runner import validate_workbooks
 
     previous = load_previous(library_repo.root, _year(context)).tables
     upstream, _ = upstream_release(library_repo)

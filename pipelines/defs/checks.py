@@ -12,10 +12,10 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from pipelines import publish
 from pipelines.defs.assets import release_candidate
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.release import StagedRelease
+from pipelines.store import publish
+from pipelines.store.release import StagedRelease
 from schemas.library import DepartmentTable, IndicatorTable, SetAsideTable, UsageTable
 
 MAX_SHOWN = 50

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.config import load_settings
+from pipelines.common.config import load_settings
 from pipelines.defs.assets import ASSETS
 from pipelines.defs.checks import CHECKS
 from pipelines.defs.jobs import annual_rebuild

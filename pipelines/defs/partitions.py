@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.errors import UsageError
+from pipelines.common.errors import UsageError
 
 FIRST_YEAR = 2018  # the MoF framework the library follows dates from 2018; older years are not rebuilt
 

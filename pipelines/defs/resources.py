@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from pipelines.config import Settings, load_settings
-from pipelines.validate import submission_files
+from pipelines.common.config import Settings, load_settings
+from pipelines.validate.runner import submission_files
 
 
 class UpstreamError(RuntimeError):
@@ -61,7 +61,7 @@ class FinanceBureauResource(dg.ConfigurableResource):
 
 def upstream_release(repo: LibraryRepoResource) -> tuple[pd.DataFrame | None, str]:
     """A county repo (indicators.toml names an upstream): the pulled city release's indicators and tag."""
-    from pipelines.county import upstream_indicators, upstream_state
+    from pipelines.county.pull import upstream_indicators, upstream_state
 
     settings = repo.settings()
     if not settings.upstream:

@@ -82,9 +82,9 @@ def run_rebuild(
     """One rebuild of `year`. Raises UsageError (year outside the partitions), LockBusyError (another
     run holds the repo; waits up to `wait` seconds first), RepoDirtyError (manual edits), OSError (the
     repo cannot be written) before Dagster starts; step failures are collected in the outcome."""
-    from pipelines import publish
     from pipelines.defs.partitions import check_year
-    from pipelines.repo import ensure_clean, open_repo, rebuild_lock
+    from pipelines.store import publish
+    from pipelines.store.repo import ensure_clean, open_repo, rebuild_lock
 
     check_year(year)
     repo = Path(repo).resolve()
@@ -162,8 +162,8 @@ class PublishedButUnrecordedError(RuntimeError):
 def _published_anyway(git_repo: Any, head_before: str, exc: Exception) -> None:
     """Dagster failed outside a step (its run storage). The whole run held the repo's lock, so a commit
     made since head_before is this run's: say it was published instead of "nothing changed"."""
-    from pipelines import errors
-    from pipelines.repo import latest_release_tag
+    from pipelines.common import errors
+    from pipelines.store.repo import latest_release_tag
 
     try:
         head = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""

@@ -7,7 +7,7 @@ likely duplicates for a person; feedback/ holds one workbook per submitted file.
 
 Everything is deterministic (sorted, no clock), so rebuilding an unchanged year makes no git change.
 Submitted text reaches the page only through Jinja2 autoescaping or charts.esc, and the workbook only
-through pipelines.xlsx_out (formula triggers neutralized).
+through pipelines.common.xlsx_out (formula triggers neutralized).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any, TypedDict, cast
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from pipelines import charts
-from pipelines.changes import EVENT_ZH, ChangeSet, _text, changes_markdown
-from pipelines.consolidate import Overlay
-from pipelines.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings
-from pipelines.read import Workbook
-from pipelines.validate import FileStatus, ValidationResult
-from pipelines.xlsx_out import atomic_write_bytes, write_table, xlsx_book
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings
+from pipelines.common.xlsx_out import atomic_write_bytes, write_table, xlsx_book
+from pipelines.consolidate.build import Overlay
+from pipelines.consolidate.changes import EVENT_ZH, ChangeSet, _text, changes_markdown
+from pipelines.intake.read import Workbook
+from pipelines.report import charts
+from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import SCOPES, TITLES_ZH, LibraryTables
 from schemas.vocab import reference
 
@@ -933,7 +933,7 @@ def review_charts(inputs: ReportInputs, tables: dict[str, ReviewTable]) -> dict[
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("pipelines", "templates"),
+        loader=PackageLoader("pipelines.report", "templates"),
         autoescape=True,  # every submitted text is escaped; charts arrive as Markup built by charts.py
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -996,7 +996,7 @@ def write_changelog(out_dir: Path, inputs: ReportInputs) -> Path:
 
 def write_feedback_workbooks(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     """One feedback workbook per submitted file, with the findings that name it."""
-    from pipelines.feedback import write_feedback
+    from pipelines.report.feedback import write_feedback
 
     folder = out_dir / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
@@ -1010,7 +1010,7 @@ def write_feedback_workbooks(out_dir: Path, inputs: ReportInputs) -> list[Path]:
 
 
 def write_merge_review_file(out_dir: Path, inputs: ReportInputs) -> Path:
-    from pipelines.match import write_merge_review
+    from pipelines.dedupe.candidates import write_merge_review
 
     path = out_dir / "merge_review.xlsx"
     write_merge_review(inputs.candidates, path)

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.findings import Finding, make_finding
-from pipelines.frames import compact_text_columns, release_free_memory
-from pipelines.markers import MARKER_HINT, Stripped, strip_markers
-from pipelines.read import PARSED_COLUMNS, Workbook
-from pipelines.text import clean_text, compact
+from pipelines.common.findings import Finding, make_finding
+from pipelines.common.frames import compact_text_columns, release_free_memory
+from pipelines.intake.read import PARSED_COLUMNS, Workbook
+from pipelines.validate.markers import MARKER_HINT, Stripped, strip_markers
 from schemas.rules import ROW_ERROR_RULES, run_rules
 from schemas.submission import CHECK_CODES, ROW_MODELS, DeptInfoModel
+from schemas.text import clean_text, compact
 from schemas.vocab import (
     INDICATOR_SHEETS,
     function_codes,
@@ -416,7 +416,7 @@ def library_reference_findings(
 
 
 def _name_form(text: str) -> str:
-    from pipelines.normalize import base_form, normalize_name
+    from pipelines.normalize.canonical import base_form, normalize_name
 
     return base_form(normalize_name(text)[0])
 
@@ -446,7 +446,7 @@ def kept_wording_hits(keeping: pd.DataFrame, by_id: pd.DataFrame) -> list[pd.Dat
     Vectorised over the rows (most rows of a second year are 沿用); the library side once per indicator."""
     if keeping.empty:
         return []
-    from pipelines.normalize import normalize_unit
+    from pipelines.normalize.canonical import normalize_unit
 
     library = by_id[~by_id.index.duplicated()]  # the same id twice (a county's view): the first speaks
     lib = pd.DataFrame(index=keeping.index)
@@ -527,7 +527,9 @@ def warning_findings(rows: pd.DataFrame, letters: Letters) -> list[Finding]:
 
 
 def _unit_from_name(name: str) -> str:
-    from pipelines.normalize import normalize_name  # the step that moves it; imported late (heavy module)
+    from pipelines.normalize.canonical import (
+        normalize_name,  # the step that moves it; imported late (heavy module)
+    )
 
     return normalize_name(name)[1]
 
@@ -563,7 +565,7 @@ def reinterpretation_hits(rows: pd.DataFrame) -> list[pd.DataFrame]:
     units = _map_unique(bracketed["name"], _unit_from_name)
     with_unit = bracketed[units != ""]
     if not with_unit.empty:
-        from pipelines.normalize import normalize_name
+        from pipelines.normalize.canonical import normalize_name
 
         found = _hits(with_unit.index, "I404", "name")
         found["value"] = with_unit["name"].to_numpy()
@@ -583,7 +585,7 @@ _FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 def _folded(values: list[str]) -> list[bool]:
     """Which texts hold Traditional characters or full-width letters/digits. One opencc call for all of
     them (joined by a separator no cell holds), per text only if the separator count is not kept."""
-    from pipelines.text import to_simplified
+    from schemas.text import to_simplified
 
     joined = "\x1f".join(values)
     converted = to_simplified(joined).split("\x1f")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.findings import SEVERITY_ORDER, SEVERITY_ZH
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH
 from schemas.vocab import reference
 
 
@@ -29,31 +29,73 @@ def _rule(name: str, codes: str, severity: str, raised_by: str, summary: str) ->
 
 
 RULES: tuple[RuleDecl, ...] = (
-    # --- the reader: the container and the layout (pipelines/read.py, pipelines/safe_parse.py) ---------------
+    # --- the reader: the container and the layout (pipelines/intake/read.py, pipelines/intake/safe_parse.py) ---------------
     _rule(
-        "container_readable", "F001", "file_error", "pipelines.read:_check_container", "a readable xlsx zip"
+        "container_readable",
+        "F001",
+        "file_error",
+        "pipelines.intake.read:_check_container",
+        "a readable xlsx zip",
     ),
     _rule(
-        "container_bounded", "F002", "file_error", "pipelines.read:_check_container", "sizes within limits"
+        "container_bounded",
+        "F002",
+        "file_error",
+        "pipelines.intake.read:_check_container",
+        "sizes within limits",
     ),
-    _rule("required_sheets", "F003", "file_error", "pipelines.read:_read_sheets", "required sheets present"),
     _rule(
-        "required_columns", "F004", "file_error", "pipelines.read:sheet_rows_from_grid", "required headers"
+        "required_sheets",
+        "F003",
+        "file_error",
+        "pipelines.intake.read:_read_sheets",
+        "required sheets present",
     ),
-    _rule("header_row_found", "F010", "file_error", "pipelines.read:sheet_rows_from_grid", "a header row"),
     _rule(
-        "parse_isolated", "F012", "file_error", "pipelines.safe_parse:set_aside", "parser died or timed out"
+        "required_columns",
+        "F004",
+        "file_error",
+        "pipelines.intake.read:sheet_rows_from_grid",
+        "required headers",
     ),
-    _rule("unknown_header", "I403", "info", "pipelines.read:_header_findings", "unknown column kept"),
-    _rule("duplicate_header", "W217", "warning", "pipelines.read:_header_findings", "two headers, one field"),
-    _rule("duplicate_sheet", "W216", "warning", "pipelines.validate:validate_workbooks", "a second sheet"),
-    # --- 部门信息 (schemas/submission.py DeptInfoModel, pipelines/validate.py) ---------------------------------
+    _rule(
+        "header_row_found", "F010", "file_error", "pipelines.intake.read:sheet_rows_from_grid", "a header row"
+    ),
+    _rule(
+        "parse_isolated",
+        "F012",
+        "file_error",
+        "pipelines.intake.safe_parse:set_aside",
+        "parser died or timed out",
+    ),
+    _rule("unknown_header", "I403", "info", "pipelines.intake.read:_header_findings", "unknown column kept"),
+    _rule(
+        "duplicate_header",
+        "W217",
+        "warning",
+        "pipelines.intake.read:_header_findings",
+        "two headers, one field",
+    ),
+    _rule(
+        "duplicate_sheet", "W216", "warning", "pipelines.validate.runner:validate_workbooks", "a second sheet"
+    ),
+    # --- 部门信息 (schemas/submission.py DeptInfoModel, pipelines/validate/runner.py) ---------------------------------
     _rule(
         "info_required", "F005", "file_error", "schemas.submission:info_required_filled", "部门信息 filled"
     ),
-    _rule("info_year", "F006", "file_error", "pipelines.validate:check_infos", "填报年度 = the run's year"),
     _rule(
-        "one_workbook_per_dept", "F007", "file_error", "pipelines.validate:validate_workbooks", "one per 部门"
+        "info_year",
+        "F006",
+        "file_error",
+        "pipelines.validate.runner:check_infos",
+        "填报年度 = the run's year",
+    ),
+    _rule(
+        "one_workbook_per_dept",
+        "F007",
+        "file_error",
+        "pipelines.validate.runner:validate_workbooks",
+        "one per 部门",
     ),
     _rule("dept_code_digits", "F008", "file_error", "schemas.submission:dept_code_digits", "部门编码 digits"),
     # --- rows: the pandera models (schemas/submission.py) ------------------------------------------------
@@ -75,19 +117,35 @@ RULES: tuple[RuleDecl, ...] = (
     _rule("change_reason", "R108", "row_error", "schemas.submission:change_needs_reason", "修改/退出 reason"),
     _rule("change_library_id", "R111", "row_error", "schemas.submission:change_needs_library_id", "库内编号"),
     _rule("percent_bound", "R115", "row_error", "schemas.rules:percent_target_over_100", "rate above 100 %"),
-    # --- rows against the published library (pipelines/validate.py) -------------------------------------
+    # --- rows against the published library (pipelines/validate/runner.py) -------------------------------------
     _rule(
         "library_reference",
         "R109 R110 R112 R114",
         "row_error",
-        "pipelines.validate:library_reference_findings",
+        "pipelines.validate.runner:library_reference_findings",
         "库内编号 exists and may be changed by this department",
     ),
     _rule(
-        "common_sheet_owner", "R113", "row_error", "pipelines.validate:validate_workbooks", "共性 by 财政局"
+        "common_sheet_owner",
+        "R113",
+        "row_error",
+        "pipelines.validate.runner:validate_workbooks",
+        "共性 by 财政局",
     ),
-    _rule("kept_wording", "R116", "row_error", "pipelines.validate:kept_wording_hits", "沿用 keeps the name"),
-    _rule("kept_details", "W219", "warning", "pipelines.validate:kept_wording_hits", "沿用 keeps def/unit"),
+    _rule(
+        "kept_wording",
+        "R116",
+        "row_error",
+        "pipelines.validate.runner:kept_wording_hits",
+        "沿用 keeps the name",
+    ),
+    _rule(
+        "kept_details",
+        "W219",
+        "warning",
+        "pipelines.validate.runner:kept_wording_hits",
+        "沿用 keeps def/unit",
+    ),
     # --- warnings over rows and projects (schemas/rules.py) ----------------------------------------------
     _rule("project_count", "W201", "warning", "schemas.rules:project_indicator_count", "≤ 10 per project"),
     _rule(
@@ -107,7 +165,9 @@ RULES: tuple[RuleDecl, ...] = (
         "function_code_listed", "W211", "warning", "schemas.rules:function_code_in_catalogue", "款/项 known"
     ),
     _rule("symbol_consistent", "W212", "warning", "schemas.rules:symbol_matches_target", "one sign"),
-    _rule("soft_vocabulary", "W213", "warning", "pipelines.validate:warning_findings", "drop-down values"),
+    _rule(
+        "soft_vocabulary", "W213", "warning", "pipelines.validate.runner:warning_findings", "drop-down values"
+    ),
     _rule("unit_given", "W214", "warning", "schemas.rules:quantitative_has_unit", "定量 has a unit"),
     _rule("strict_target", "W215", "warning", "schemas.rules:target_not_below_history", "从严从高"),
     _rule(
@@ -117,13 +177,31 @@ RULES: tuple[RuleDecl, ...] = (
         "schemas.rules:satisfaction_filed_as_satisfaction",
         "满意度 under 满意度指标",
     ),
-    # --- kept out of the library (pipelines/validate.py) --------------------------------------------------
-    _rule("noncore", "X301", "excluded", "pipelines.validate:validate_workbooks", "纳入指标库=否"),
-    _rule("phase", "X302", "excluded", "pipelines.validate:validate_workbooks", "phase-bound row"),
-    # --- notes: nothing is changed silently (pipelines/validate.py) ---------------------------------------
-    _rule("framework_label", "I401", "info", "pipelines.validate:reinterpretation_hits", "old/short labels"),
-    _rule("text_folded", "I402", "info", "pipelines.validate:normalization_findings", "繁体/全角 per sheet"),
-    _rule("reinterpreted", "I404", "info", "pipelines.validate:reinterpretation_hits", "marker, 一级, unit"),
+    # --- kept out of the library (pipelines/validate/runner.py) --------------------------------------------------
+    _rule("noncore", "X301", "excluded", "pipelines.validate.runner:validate_workbooks", "纳入指标库=否"),
+    _rule("phase", "X302", "excluded", "pipelines.validate.runner:validate_workbooks", "phase-bound row"),
+    # --- notes: nothing is changed silently (pipelines/validate/runner.py) ---------------------------------------
+    _rule(
+        "framework_label",
+        "I401",
+        "info",
+        "pipelines.validate.runner:reinterpretation_hits",
+        "old/short labels",
+    ),
+    _rule(
+        "text_folded",
+        "I402",
+        "info",
+        "pipelines.validate.runner:normalization_findings",
+        "繁体/全角 per sheet",
+    ),
+    _rule(
+        "reinterpreted",
+        "I404",
+        "info",
+        "pipelines.validate.runner:reinterpretation_hits",
+        "marker, 一级, unit",
+    ),
 )
 
 
@@ -183,8 +261,8 @@ def findings_markdown() -> str:
     lines = [
         "# 问题代码目录 · Finding catalogue",
         "",
-        "Generated from the rule registry (`pipelines/catalogue.py`) and `schemas/reference/finding_codes.csv`;",
-        "regenerate with `python -m pipelines.catalogue > docs/FINDINGS.md` (a test keeps this file in step).",
+        "Generated from the rule registry (`pipelines/validate/catalogue.py`) and `schemas/reference/finding_codes.csv`;",
+        "regenerate with `python -m pipelines.validate.catalogue > docs/FINDINGS.md` (a test keeps this file in step).",
         "`{value}`, `{column}` and `{detail}` are filled in with the cell's value, the column's header and the",
         "rule's detail when the finding is reported.",
         "",

@@ -8,7 +8,7 @@ prefix added, one character changed, a known contrast such as 开工/完工 or �
 file them (二级指标, scope, function class).
 
 The coefficients are data, not code: schemas/reference/pair_model.json, written by
-`python -m pipelines.pair_model train` from the tune split of the labelled pairs only (the holdout is never
+`python -m pipelines.dedupe.pair_model train` from the tune split of the labelled pairs only (the holdout is never
 read by training). Scoring at run time is a dot product in numpy: deterministic and fast. The JSON also holds
 the word lists the difference-pattern features use, so that a bureau can read and review them.
 """
@@ -28,8 +28,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Levenshtein, Postfix, Prefix
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipelines.normalize import suffix_table
-from pipelines.text import clean_text
+from pipelines.normalize.canonical import suffix_table
+from schemas.text import clean_text
 from schemas.vocab import REFERENCE_DIR
 
 if TYPE_CHECKING:
@@ -429,7 +429,7 @@ NEAR_SYNONYMS: tuple[tuple[str, str], ...] = (  # (word kept, variant): likely, 
 
 
 # --------------------------------------------------------------------------------------------------
-# Training (offline: python -m pipelines.pair_model train)
+# Training (offline: python -m pipelines.dedupe.pair_model train)
 # --------------------------------------------------------------------------------------------------
 PAIR_FILES = ("tests/data/real_pairs.csv", "tests/data/labelled_pairs.csv")
 SIDE_FIELDS = ("name", "definition", "unit", "level2", "scope", "function_code")
@@ -458,7 +458,7 @@ def normalized_sides(pairs: pd.DataFrame, rules=None) -> tuple[pd.DataFrame, pd.
     """Side A and side B of labelled pairs as normalized indicator rows (match_name, unit_norm, key …)."""
     import pandas as pd
 
-    from pipelines.normalize import normalize_rows
+    from pipelines.normalize.canonical import normalize_rows
 
     out = []
     for side in ("a", "b"):
@@ -519,8 +519,8 @@ def generated_negatives(root: Path, split: str = "tune") -> np.ndarray:
     """
     import pandas as pd
 
-    from pipelines.match import MatchConfig, find_candidates
-    from pipelines.normalize import normalize_rows
+    from pipelines.dedupe.candidates import MatchConfig, find_candidates
+    from pipelines.normalize.canonical import normalize_rows
 
     out = []
     for name in PAIR_FILES:
@@ -622,8 +622,8 @@ def train(
     listed = oof >= threshold
     counts = pairs.groupby("source_file").size().to_dict()
     return {
-        "about": "Pair model of pipelines/pair_model.py: logistic regression over FEATURES, written by "
-        "`python -m pipelines.pair_model train` from the tune split only. p = 1/(1+exp(-(((x-mean)/scale)·coef"
+        "about": "Pair model of pipelines/dedupe/pair_model.py: logistic regression over FEATURES, written by "
+        "`python -m pipelines.dedupe.pair_model train` from the tune split only. p = 1/(1+exp(-(((x-mean)/scale)·coef"
         "+intercept))); a pair is listed for review when p >= threshold (chosen on out-of-fold probabilities).",
         "trained_on": "; ".join(f"{k}: {v} tune pairs with different keys" for k, v in sorted(counts.items()))
         + f"; {len(xu)} unlabelled candidate pairs among the tune names as negatives, weight {unlabelled_weight}",
@@ -656,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Train the pair model on the tune split of the labelled pairs"
     )
     parser.add_argument("command", choices=("train",))
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--recall", type=float, default=0.98)
     parser.add_argument("--C", dest="c", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=MODEL_JSON)

@@ -17,9 +17,9 @@ from pathlib import Path
 import git
 import pandas as pd
 
-from pipelines import publish
-from pipelines.changes import ChangeSet
-from pipelines.repo import (
+from pipelines.consolidate.changes import ChangeSet
+from pipelines.store import publish
+from pipelines.store.repo import (
     EXCLUDED,
     CommitResult,
     _identity,
@@ -79,7 +79,7 @@ class PreviousRelease:
 
 def load_previous(repo_root: Path, year: int) -> PreviousRelease:
     """Refuses when library/ or reports/ hold manual edits; recovers an interrupted publish first."""
-    from pipelines.query import indicators_at
+    from pipelines.store.query import indicators_at
 
     repo = open_repo(repo_root)
     # Under the rebuild lock (joined when the whole run holds it): another run's publish may not be

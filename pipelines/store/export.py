@@ -1,7 +1,7 @@
 """Export: the published library as a workbook an official can filter, or one CSV file.
 
 `indicators export [--repo PATH] [--format xlsx|csv] [--out FILE]` (SPEC §4). Reads PATH/library (a
-bureau's repo, or a county's pulled copy) and writes, through pipelines.xlsx_out (neutralized cells,
+bureau's repo, or a county's pulled copy) and writes, through pipelines.common.xlsx_out (neutralized cells,
 deterministic bytes, atomic write):
 - xlsx: one sheet per scope with the active indicators (共性指标 / 部门整体指标 / 项目指标), a sheet 已退出
   for retired and merged ones, and a 说明 sheet (release, year, counts); Chinese column titles, frozen
@@ -18,9 +18,9 @@ from pathlib import Path
 import git
 import pandas as pd
 
-from pipelines import xlsx_out
-from pipelines.publish import LIBRARY_DIR, read_manifest, read_table
-from pipelines.repo import release_tags
+from pipelines.common import xlsx_out
+from pipelines.store.publish import LIBRARY_DIR, read_manifest, read_table
+from pipelines.store.repo import release_tags
 from schemas.library import SCOPES, STATUS_ZH, TITLES_ZH
 from schemas.vocab import reference
 
@@ -28,7 +28,7 @@ FORMATS = ("xlsx", "csv")
 SCOPE_SHEETS = {"共性": "共性指标", "部门整体": "部门整体指标", "项目": "项目指标"}
 RETIRED_SHEET = "已退出"
 ABOUT_SHEET = "说明"
-UPSTREAM_STATE = ".indicators-upstream.json"  # written by pipelines.county.pull
+UPSTREAM_STATE = ".indicators-upstream.json"  # written by pipelines.county.pull.pull
 
 EXTRA_TITLES = {
     "function_class_name": "功能分类名称（类）",

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.findings import SEVERITY_ORDER, SEVERITY_ZH
-from pipelines.text import compact
-from pipelines.xlsx_out import XlsxBook, col_letter, is_dangerous, write_table, xlsx_book
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH
+from pipelines.common.xlsx_out import XlsxBook, col_letter, is_dangerous, write_table, xlsx_book
+from schemas.text import compact
 from schemas.vocab import (
     INDICATOR_SHEETS,
     REFERENCE_DIR,

@@ -38,8 +38,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.normalize import normalize_name
-from pipelines.xlsx_out import atomic_write_bytes
+from pipelines.common.xlsx_out import atomic_write_bytes
+from pipelines.normalize.canonical import normalize_name
 from schemas.vocab import read_reference_csv, reference
 
 DATA_DIR = Path(__file__).parent / "demo_data"

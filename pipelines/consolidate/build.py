@@ -18,7 +18,7 @@ corrupts two departments' indicators, a missed one only leaves a duplicate for r
      name, unit, levels and a near-identical explanation are one indicator (its class: the most used).
      "Near-identical explanation" = normalize.definition_form equal and not empty; an empty explanation
      never merges (a wrong merge is worse than a missed one) — such pairs are listed instead.
-Fuzzier similarities never merge: they become candidates for merge_review.xlsx (pipelines/match.py), and
+Fuzzier similarities never merge: they become candidates for merge_review.xlsx (pipelines/dedupe/candidates.py), and
 consolidation adds the pairs only it can see (identity_pairs): likely silent renames (an indicator retired
 for want of use and a new one of the same department and project with a near-identical name), indicators
 kept apart by rule 4, and same-named 项目 indicators of different classes left unmerged.
@@ -42,10 +42,10 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
-from pipelines.changes import TRACKED_FIELDS, ChangeSet, diff_indicators
-from pipelines.frames import is_categorical, release_free_memory
-from pipelines.match import SAME_NAME, diff_ops
-from pipelines.normalize import (
+from pipelines.common.frames import is_categorical, release_free_memory
+from pipelines.consolidate.changes import TRACKED_FIELDS, ChangeSet, diff_indicators
+from pipelines.dedupe.candidates import SAME_NAME, diff_ops
+from pipelines.normalize.canonical import (
     KEY_SEP,
     MatchRules,
     default_rules,
@@ -951,7 +951,7 @@ def identity_pairs(
     - kept apart: an indicator kept by department and name whose row now equals another indicator;
     - 项目 indicators with the same class-free key in different function classes not merged (their
       explanations differ or are empty)."""
-    from pipelines.match import CANDIDATE_COLUMNS
+    from pipelines.dedupe.candidates import CANDIDATE_COLUMNS
 
     rules = rules or default_rules()
     ind = indicators.set_index("indicator_id", drop=False)
@@ -1066,7 +1066,7 @@ def identity_pairs(
 def _with_identity_pairs(candidates: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:
     """The matcher's candidates and consolidation's own pairs as one list; a pair in both keeps
     consolidation's reason (it says why the pair matters for identity)."""
-    from pipelines.match import sort_candidates
+    from pipelines.dedupe.candidates import sort_candidates
 
     if mine.empty:
         return candidates
@@ -1494,7 +1494,7 @@ def _set_aside(rows: pd.DataFrame, year: int, previous: LibraryTables | None) ->
 
 def _candidates(indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None) -> pd.DataFrame:
     """Likely duplicates between this year's new indicators and every active one, for a person."""
-    from pipelines.match import find_candidates
+    from pipelines.dedupe.candidates import find_candidates
 
     active = indicators[indicators["status"] == "active"]
     if active.empty or not new_ids:

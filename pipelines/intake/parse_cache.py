@@ -1,7 +1,7 @@
 """A parse cache keyed by each workbook's sha256 (as Our World in Data's etl keys rebuilds on checksums).
 
 Re-running a year after one department replaced its workbook re-parses only that workbook. Cache misses
-are parsed in worker processes (pipelines.safe_parse); a hit never starts one. A workbook set aside
+are parsed in worker processes (pipelines.intake.safe_parse); a hit never starts one. A workbook set aside
 because its worker died or ran out of time (F012) is not cached: the next run tries it again. The key also
 covers the file name (it is part of every row's provenance) and a fingerprint of the reader's code and
 the reference data, so a new reader or vocabulary invalidates every entry. Entries are pickles written
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from pipelines.frames import release_free_memory
-from pipelines.publish import sha256_file as file_sha256
-from pipelines.read import Workbook
-from pipelines.safe_parse import read_workbooks
+from pipelines.common.frames import release_free_memory
+from pipelines.intake.read import Workbook
+from pipelines.intake.safe_parse import read_workbooks
+from pipelines.store.publish import sha256_file as file_sha256
+from schemas import text as schemas_text
 from schemas.vocab import REFERENCE_DIR
 
 CACHE_DIR = ".indicators-cache/parsed"
@@ -34,7 +35,7 @@ def reader_fingerprint() -> str:
     for path in [
         Path(__file__).with_name("read.py"),
         Path(__file__).with_name("safe_parse.py"),
-        Path(__file__).with_name("text.py"),
+        Path(schemas_text.__file__),
         *sorted(REFERENCE_DIR.glob("*.csv")),
     ]:
         h.update(path.name.encode())

@@ -1,4 +1,4 @@
-"""Imported once by the parse workers' forkserver (pipelines.safe_parse): the reader, its reference data
+"""Imported once by the parse workers' forkserver (pipelines.intake.safe_parse): the reader, its reference data
 and the text converter are loaded here, so every worker forked from it starts warm instead of paying
 ≈ 0.2 s for them on its first workbook. Arrow's allocator is started here too: it reserves ≈ 1 GB of
 address space on its first allocation, which must be part of a worker's footprint before its RLIMIT_AS
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pipelines.read import match_sheets, parse_target
-from pipelines.text import clean_text
+from pipelines.intake.read import match_sheets, parse_target
+from schemas.text import clean_text
 from schemas.vocab import reference
 
 reference()

@@ -1,7 +1,7 @@
 """Match: likely duplicates for a person to decide, and the rules their decisions become.
 
 A wrong merge silently corrupts two departments' indicators, a missed one only leaves a duplicate, so only
-key equality merges automatically (pipelines/normalize.py). Everything fuzzier is a candidate here:
+key equality merges automatically (pipelines/normalize/canonical.py). Everything fuzzier is a candidate here:
 
 1. Generation, never all pairs, and no walls. Candidates are generated between distinct names (matching
    forms), in three passes whose union is kept: the same name filed differently (another 二级指标, scope,
@@ -11,7 +11,7 @@ key equality merges automatically (pipelines/normalize.py). Everything fuzzier i
    top_k_global most similar names (the same measure filed under another 二级指标). In a very large block
    the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find* pairs, which keeps
    the work linear in the number of rows. Function class and scope are properties of the usage, not walls.
-2. Scoring by record linkage: a logistic pair model (pipelines/pair_model.py) over name similarity, the
+2. Scoring by record linkage: a logistic pair model (pipelines/dedupe/pair_model.py) over name similarity, the
    kind of difference (a qualifier prefix, one character, a contrast such as 开工/完工, a near-synonym such
    as 成本/费用, numbers), metric suffix, 指标解释, unit, 二级指标, scope and function class, trained offline on
    the tune split of the labelled real-name pairs; its coefficients are data (schemas/reference/
@@ -36,8 +36,8 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipelines import pair_model
-from pipelines.normalize import (
+from pipelines.dedupe import pair_model
+from pipelines.normalize.canonical import (
     REPO_DNM_COLUMNS,
     REPO_SYNONYM_COLUMNS,
     MatchRules,
@@ -49,7 +49,7 @@ from pipelines.normalize import (
     suffix_table,
     write_rules_csv,
 )
-from pipelines.text import clean_text
+from schemas.text import clean_text
 
 REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
 REVIEW_EXTRA_COLUMNS = (
@@ -119,7 +119,9 @@ class MatchConfig:
     min_score: float | None = (
         None  # listing threshold on the 0–100 score; None: the model's (or hand) default
     )
-    scorer: str = "model"  # model (pipelines/pair_model.py) | hand (the first version's weights, to compare)
+    scorer: str = (
+        "model"  # model (pipelines/dedupe/pair_model.py) | hand (the first version's weights, to compare)
+    )
     df_cap: int = 400  # in larger blocks, n-grams in more names than this are not used to find pairs
     chunk: int = 2048  # query rows per sparse product
     # Hand weights (scorer="hand"):
@@ -478,7 +480,7 @@ def find_candidates(
     unit_norm, scope, level1, level2, function_class (optional usage_count, name_norm). Pairs with the same
     key (same matching form, unit, scope, 二级 and, for 项目, class) are certain merges, not candidates; the
     same name filed under another 二级, scope or class is listed. Pairs a reviewer refused (rules
-    do-not-merge) are left out. Each pair is scored by the pair model (pipelines/pair_model.py): score = the
+    do-not-merge) are left out. Each pair is scored by the pair model (pipelines/dedupe/pair_model.py): score = the
     estimated probability (0–100) that the two are one measure; listed from the model's threshold, and
     marked likely (column likely, 可能性较高) from its likely mark. Output: CANDIDATE_COLUMNS, A = the side to
     keep, likeliest first with pairs of one difference pattern together (sort_candidates).
@@ -1012,7 +1014,7 @@ class CommonPromotion:
 def common_promotions(rules_dir: Path | None) -> list[CommonPromotion]:
     """The 设为共性指标 decisions of a deployment (PATH/rules/common_promotions.csv), in rule-id order.
 
-    What consolidation does with each (helper of pipelines/consolidate.py): the pair's merge (B into A) is
+    What consolidation does with each (helper of pipelines/consolidate/build.py): the pair's merge (B into A) is
     already a review merge (a phrase rule with both ids in rules/synonyms.csv, so MatchRules.merges has it);
     on top of it, the indicator kept (id_a, through earlier merges) gets scope 共性 and no function class,
     keeping its id. From then on every department's row whose common_key equals its own, or one of its

@@ -8,7 +8,7 @@ calamine allocates a dense grid from the largest reference: one cell at XFD10485
 otherwise abort the whole process, and one at GR199999 would cost gigabytes. The shared-string table's
 declared counts are checked against the bytes actually there (calamine reserves memory for uniqueCount
 before reading an entry). Whatever a parser still raises on bad bytes is one file error (F001); what
-Python cannot catch (a native abort, the OOM killer, a hang) is contained by pipelines.safe_parse.
+Python cannot catch (a native abort, the OOM killer, a hang) is contained by pipelines.intake.safe_parse.
 
 Then python-calamine reads the matched sheets (cached formula values only, macros ignored) and the grid is
 turned into one text row per data row: headers found among the first rows whatever their spelling, merged
@@ -34,8 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import python_calamine
 
-from pipelines.findings import Finding, make_finding
-from pipelines.text import cell_to_text, clean_text, compact
+from pipelines.common.findings import Finding, make_finding
+from schemas.text import cell_to_text, clean_text, compact
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, reference
 
 HEADER_SCAN_ROWS = 15  # the header row is looked for among the first rows (title rows above it)
@@ -120,7 +120,7 @@ def read_workbook(path: Path) -> Workbook:
 
     Whatever a parser raises on bad bytes (a zip version zipfile does not know, an XML encoding expat
     refuses, a date calamine cannot convert…) is one file error for this workbook. MemoryError is left to
-    the caller (pipelines.safe_parse turns it into F012), as is a native abort, which no Python code here
+    the caller (pipelines.intake.safe_parse turns it into F012), as is a native abort, which no Python code here
     can catch: that is why workbooks are parsed in worker processes.
     """
     path = Path(path)

@@ -1,6 +1,6 @@
 """Parse untrusted workbooks in worker processes, so that one hostile file costs one workbook, never the run.
 
-pipelines.read already bounds what it can see before any parser runs, and turns every Python exception into
+pipelines.intake.read already bounds what it can see before any parser runs, and turns every Python exception into
 a file error. What it cannot catch is a native abort inside the parser (calamine asking for 100 GB and
 calling abort()), the kernel's OOM killer, or a parse that never ends. So each workbook is parsed in a
 worker process under an address-space limit (RLIMIT_AS) and a wall-clock timeout: a worker that dies, runs
@@ -25,8 +25,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from pipelines.findings import make_finding
-from pipelines.read import Workbook, read_workbook
+from pipelines.common.findings import make_finding
+from pipelines.intake.read import Workbook, read_workbook
 from schemas.vocab import reference
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,7 @@ def _context() -> Any:
     this process's memory or threads); spawn where there is no forkserver."""
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.parse_preload"])
+        context.set_forkserver_preload(["pipelines.intake.parse_preload"])
         return context
     except ValueError:
         return multiprocessing.get_context("spawn")
@@ -359,7 +359,7 @@ def _memory_reason(limits: WorkerLimits) -> str:
 
 def _sha256_or_empty(path: Path) -> str:
     try:
-        from pipelines.read import _sha256
+        from pipelines.intake.read import _sha256
 
         return _sha256(path)
     except OSError:

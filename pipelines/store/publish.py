@@ -33,7 +33,7 @@ import pandera.pandas as pa_schema
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.repo import exclude_paths
+from pipelines.store.repo import exclude_paths
 from schemas.library import (
     SCHEMA_VERSION,
     DepartmentTable,

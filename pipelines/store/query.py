@@ -6,7 +6,7 @@ all the Parquet blobs needed, and pyarrow parses them from memory. Objects are i
 listings, blob bytes and parsed tables are cached by sha within the process (bounded): releases that
 share unchanged parts read and parse them once.
 
-Changes are never computed here: diff and history both hand pipelines.changes.diff_indicators the
+Changes are never computed here: diff and history both hand pipelines.consolidate.changes.diff_indicators the
 rows that can have changed (an id on one side only, or one whose DIFF_FIELDS differ) and report its
 change set, the one that commit messages, CHANGELOG.md and the review report also use.
 History walks the release tags only (vY, vY.N), never every commit.
@@ -29,11 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz
 
-from pipelines.changes import EVENT_ZH, TRACKED_FIELDS, ChangeSet, diff_indicators
-from pipelines.publish import LIBRARY_DIR, MANIFEST, SPECS, arrow_to_frame, indicator_part, table_files
-from pipelines.repo import ReleaseTag, release_tags, working_tree
-from pipelines.text import clean_text
+from pipelines.consolidate.changes import EVENT_ZH, TRACKED_FIELDS, ChangeSet, diff_indicators
+from pipelines.store.publish import LIBRARY_DIR, MANIFEST, SPECS, arrow_to_frame, indicator_part, table_files
+from pipelines.store.repo import ReleaseTag, release_tags, working_tree
 from schemas.library import STATUS_ZH, TITLES_ZH
+from schemas.text import clean_text
 from schemas.vocab import reference, resolve_framework
 
 RepoLike = git.Repo | str | Path
@@ -42,7 +42,7 @@ EMPTY_VALUE_ZH = "（空）"
 ID_COLUMNS = ("indicator_id", "merged_into")
 DEPT_COLUMNS = ("indicator_id", "dept_code", "dept_name")
 # Every column diff_indicators reads to decide on an event for an id present in both releases:
-# equal in all of them → no event (keep in step with pipelines/changes.py).
+# equal in all of them → no event (keep in step with pipelines/consolidate/changes.py).
 DIFF_FIELDS = ["indicator_id", "status", "merged_into", *TRACKED_FIELDS]
 
 
@@ -317,7 +317,7 @@ def _changed_rows(old: pa.Table, new: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def diff(repo_path: RepoLike, ref_a: str | None = None, ref_b: str | None = None) -> ReleaseDiff:
-    """What changed from ref_a to ref_b, keyed by indicator_id (pipelines.changes.diff_indicators).
+    """What changed from ref_a to ref_b, keyed by indicator_id (pipelines.consolidate.changes.diff_indicators).
 
     No refs: the last two release tags (from the empty library when there is one release only).
     ref_a only: ref_a → the latest release tag. ref_a None with ref_b: everything in ref_b is new.

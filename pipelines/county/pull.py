@@ -14,7 +14,7 @@ Trust: the source is someone else's repository, so nothing from it is ever execu
   symlink, a submodule, or whose path is absolute, has "..", ".git" or a backslash is refused, and
   anything outside library/ and reports/ is never read.
 - Every library file is checked against library/manifest.json of the same tag (sha256 and size, and
-  presence both ways) and the staged library passes pipelines.publish.verify_release. So is every file
+  presence both ways) and the staged library passes pipelines.store.publish.verify_release. So is every file
   under reports/ (manifest.json's "reports" list). A release published before manifests listed reports/
   has nothing to check them against: its reports/ are not received at all (the summary says so), so
   everything a county holds has been verified. Any problem →
@@ -23,7 +23,7 @@ Trust: the source is someone else's repository, so nothing from it is ever execu
   undone on the next run), then the tag is recorded under refs/tags: the mirror's tags are releases
   that passed verification, never a tag that failed it.
 Re-pulling the same release changes nothing; a newer one reports the change set since the county's
-current release with pipelines.query.diff — the same one `indicators diff` prints.
+current release with pipelines.store.query.diff — the same one `indicators diff` prints.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Any
 import git
 import pandas as pd
 
-from pipelines.publish import (
+from pipelines.store.publish import (
     LIBRARY_DIR,
     MANIFEST,
     REPORTS_DIR,
@@ -55,9 +55,9 @@ from pipelines.publish import (
     verify_release,
     verify_reports,
 )
-from pipelines.query import ReleaseDiff, render_diff_text
-from pipelines.query import diff as query_diff
-from pipelines.repo import GITATTRIBUTES_LINES, configure_textconv, exclude_paths
+from pipelines.store.query import ReleaseDiff, render_diff_text
+from pipelines.store.query import diff as query_diff
+from pipelines.store.repo import GITATTRIBUTES_LINES, configure_textconv, exclude_paths
 
 DEFAULT_INTO = Path("upstream")
 STATE_FILE = ".indicators-upstream.json"

@@ -9,7 +9,7 @@ Three forms of a name:
   latin lower-cased, then rewritten by the synonym rules (schemas/reference/synonyms.csv, then the repo's
   rules/synonyms.csv). It is never shown; every rewrite is recorded by rule id in match_rules.
 - key: the identity of an indicator within a release. Two rows with the same key are the same indicator
-  and are merged automatically; nothing fuzzier is (see pipelines/match.py for the review candidates).
+  and are merged automatically; nothing fuzzier is (see pipelines/dedupe/candidates.py for the review candidates).
 
     key        = scope | level1 | level2 | function_class | match_name | unit_norm
     common_key =         level1 | level2 |                  match_name | unit_norm
@@ -21,7 +21,7 @@ project indicators are published per function class, while 部门整体 and 共�
 unit_norm keeps "万元" and "元" apart: their targets are not comparable. common_key leaves scope and function
 class out so that a department's or a project's row identical to a 共性 indicator can be attached to it as a
 usage (SPEC §5): look the row's common_key up among the 共性 indicators' common_keys first, then its own key.
-The key is not the whole identity across years: pipelines/consolidate.py keeps an indicator's id when its
+The key is not the whole identity across years: pipelines/consolidate/build.py keeps an indicator's id when its
 department and name did not change (unit or level changes are recorded), and treats function class as a
 property of the usage (same class-free key + the same non-empty definition_form → one indicator).
 
@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.frames import categorical_take, text_or_empty
-from pipelines.text import TEXT_CACHE_SIZE, clean_text, compact
+from pipelines.common.frames import categorical_take, text_or_empty
+from schemas.text import TEXT_CACHE_SIZE, clean_text, compact
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, resolve_framework
 
 SYNONYMS_CSV = REFERENCE_DIR / "synonyms.csv"
@@ -378,7 +378,7 @@ class MatchRules:
             form = phrase[0]
             applied.append(phrase[1])
         result = (form, ";".join(applied))
-        if len(self._cache) >= TEXT_CACHE_SIZE:  # bounded, as the text caches (pipelines.text)
+        if len(self._cache) >= TEXT_CACHE_SIZE:  # bounded, as the text caches (schemas.text)
             self._cache.clear()
         self._cache[name_norm] = result
         return result
@@ -616,7 +616,7 @@ def normalize_rows(
     scope (canonical), match_name, match_rules (rule ids), suffix_class, key, common_key.
     The work is done once per distinct combination of the input columns and mapped back, so a million rows
     with the repetition of real libraries take seconds. compact=True: text columns read and added stay
-    categorical (pipelines.frames) — the consolidation of a province or a country holds millions of rows.
+    categorical (pipelines.common.frames) — the consolidation of a province or a country holds millions of rows.
     """
     rules = rules or default_rules()
     out = frame.copy()

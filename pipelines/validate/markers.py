@@ -5,7 +5,7 @@ Real goal tables carry the blank template's decorations into the name cell: "★
 and keys no other department will ever match. strip_markers removes them and says what it removed, so that
 validation shows the change (I404) and keeps the wording as written (name_as_written) for consolidation.
 
-Input is a cell's text as read; the result is cleaned (pipelines.text.clean_text: 繁→简, half-width), so the
+Input is a cell's text as read; the result is cleaned (schemas.text.clean_text: 繁→简, half-width), so the
 patterns below see "：" as ":", "（" as "(", "≧" as "≥". Circled numbers (①) are taken off first, before
 half-width folding turns them into plain digits glued to the name.
 """
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipelines.text import TEXT_CACHE_SIZE, clean_text
+from schemas.text import TEXT_CACHE_SIZE, clean_text
 
 # Decorations never part of a measure's name (star ratings, bullets, reference marks).
 _SYMBOLS = re.compile(r"[★☆▲△▼▽●○◆◇■□※◎◉]+")

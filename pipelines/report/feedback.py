@@ -4,7 +4,7 @@ Sheet 汇总 gives the verdict, the counts and every problem grouped (one rule b
 with its first cells and a count). Then each indicator sheet comes back as it was read — the Excel row
 number first, the columns in the department's own order — with the offending cells coloured (red: the
 row or the file is rejected, yellow: a warning, grey: kept out of the library) and a last column that
-explains the row's problems. Everything goes through pipelines.xlsx_out (neutralized, deterministic).
+explains the row's problems. Everything goes through pipelines.common.xlsx_out (neutralized, deterministic).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
-from pipelines.read import SheetRows, Workbook
-from pipelines.text import compact
-from pipelines.xlsx_out import SEVERITY_FORMAT, XlsxBook, col_index, write_table, xlsx_book
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
+from pipelines.common.xlsx_out import SEVERITY_FORMAT, XlsxBook, col_index, write_table, xlsx_book
+from pipelines.intake.read import SheetRows, Workbook
+from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
 
 FEEDBACK_SUFFIX = "_反馈.xlsx"

@@ -44,6 +44,7 @@ from typing import Any
 import git
 import pandas as pd
 
+from pipelines.common.hashing import sha256_file
 from pipelines.store.publish import (
     LIBRARY_DIR,
     MANIFEST,
@@ -51,7 +52,6 @@ from pipelines.store.publish import (
     REPORTS_KEY,
     read_manifest,
     read_table,
-    sha256_file,
     verify_release,
     verify_reports,
 )

@@ -20,9 +20,10 @@ from functools import cache
 from pathlib import Path
 
 from pipelines.common.frames import release_free_memory
+from pipelines.common.hashing import sha256_file as file_sha256
+from pipelines.common.hashing import sha256_text
 from pipelines.intake.read import Workbook
 from pipelines.intake.safe_parse import read_workbooks
-from pipelines.store.publish import sha256_file as file_sha256
 from schemas import text as schemas_text
 from schemas.vocab import REFERENCE_DIR
 
@@ -95,7 +96,7 @@ def _collector_paused() -> Iterator[None]:
 def _entry(path: Path, cache_dir: Path | None) -> Path | None:
     if cache_dir is None:
         return None
-    key = hashlib.sha256(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}".encode()).hexdigest()
+    key = sha256_text(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}")
     return cache_dir / f"{key}.pkl"
 
 

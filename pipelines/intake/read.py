@@ -19,7 +19,6 @@ Nothing is dropped unsaid: an unknown header is an info finding (I403), a field 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
@@ -35,6 +34,7 @@ import pyarrow as pa
 import python_calamine
 
 from pipelines.common.findings import Finding, make_finding
+from pipelines.common.hashing import sha256_file
 from schemas.text import cell_to_text, clean_text, compact
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, reference
 
@@ -141,7 +141,7 @@ def _read_workbook(path: Path, book: Workbook) -> Workbook:
             _refusal(book.file, "F002", f"{_limit_note('max_file_bytes')}；本文件 {_human_bytes(size)}")
         )
         return book
-    book.sha256 = _sha256(path)
+    book.sha256 = sha256_file(path)
     try:
         layout = _check_container(path, limits)
     except _Refused as refused:
@@ -1235,14 +1235,6 @@ def _col_index(letters: str) -> int:
     for ch in letters.upper():
         index = index * 26 + (ord(ch) - 64)
     return index - 1
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @cache

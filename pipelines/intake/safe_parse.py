@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.common.findings import make_finding
+from pipelines.common.hashing import sha256_file
 from pipelines.intake.read import Workbook, read_workbook
 from schemas.vocab import reference
 
@@ -359,8 +360,6 @@ def _memory_reason(limits: WorkerLimits) -> str:
 
 def _sha256_or_empty(path: Path) -> str:
     try:
-        from pipelines.intake.read import _sha256
-
-        return _sha256(path)
+        return sha256_file(path)
     except OSError:
         return ""

@@ -17,7 +17,6 @@ makes no git change.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import pandera.pandas as pa_schema
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.common.hashing import sha256_bytes, sha256_file
 from pipelines.store.repo import exclude_paths
 from schemas.library import (
     SCHEMA_VERSION,
@@ -279,14 +279,6 @@ def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_release(
     tables: LibraryTables,
     out_dir: Path,
@@ -320,7 +312,7 @@ def write_release(
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_file(path, data)
-        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(df)}
+        files[rel] = {"sha256": sha256_bytes(data), "bytes": len(data), "rows": len(df)}
         counts[name] += len(df)
 
     years = sorted({int(y) for y in tables.usages["year"]} | {int(y) for y in tables.set_aside["year"]})

@@ -1,5 +1,6 @@
 """Shared by the tests that drive real git repos and real rebuilds: an isolated git identity, a git
-helper, and a small inbox of department workbooks."""
+helper, a small inbox of department workbooks, and a release of given tables published as a rebuild
+publishes it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.consolidate.changes import ChangeSet
+from pipelines.store.release import head_sha, publish_release, stage_release
+from pipelines.store.repo import CommitResult
+from schemas.library import LibraryTables
+from tests.library_fixtures import accounting_for
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 GIT_IDENTITY_VARS = (
@@ -58,3 +64,29 @@ def small_inbox(folder: Path, year: int = 2026, depts: int = 3, suffix: str = ""
             rows,
         )
     return folder
+
+
+def publish_tables(
+    root: Path,
+    tables: LibraryTables,
+    year: int,
+    *,
+    accounting: dict[str, int] | None = None,
+    reports: dict[str, str] | None = None,
+    changes: ChangeSet | None = None,
+) -> CommitResult:
+    """Publish `tables` the way a rebuild does after consolidation (pipelines.rebuild's stage and publish
+    steps): staged, verified, swapped in, library/ and reports/ committed and tagged. `reports`: files
+    of reports/<year>/ (relative path → text), written into the staged report folder."""
+    staged = stage_release(
+        root,
+        tables,
+        year=year,
+        accounting=accounting if accounting is not None else accounting_for(tables, year),
+        base_sha=head_sha(root),
+    )
+    for rel, text in (reports or {}).items():
+        path = staged.reports_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return publish_release(staged, changes or ChangeSet())

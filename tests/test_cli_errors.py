@@ -13,7 +13,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.common import errors
-from pipelines.store.repo import LockBusyError, RepoDirtyError
+from pipelines.store.lock import LockBusyError
+from pipelines.store.repo import RepoDirtyError
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,8 @@ from pipelines.defs.partitions import yearly_partitions
 from pipelines.store import publish
 from pipelines.store.publish import LIBRARY_DIR, publish_atomically
 from pipelines.store.release import ConcurrentReleaseError, publish_release, stage_release
-from pipelines.store.repo import LOCK_FILE, LockBusyError, commit_release, open_repo, rebuild_lock
+from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
+from pipelines.store.repo import commit_release, open_repo
 from tests.git_env import git, isolate_git, small_inbox
 from tests.library_fixtures import accounting_for, small_tables
 
@@ -264,7 +265,7 @@ def test_lock_is_never_seen_empty_and_excludes_real_processes(tmp_path):
         f"""
         import os, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from pipelines.store.repo import rebuild_lock
+        from pipelines.store.lock import rebuild_lock
         for _ in range(5):
             with rebuild_lock({str(root)!r}, wait=60):
                 with open({str(journal)!r}, "a") as fh:

@@ -1,4 +1,5 @@
-"""Publish: deterministic Parquet layout, manifest, verification, atomic swap (issue "library" item 5)."""
+"""Publish: deterministic Parquet layout, manifest, verification, the atomic swap and commit of the rebuild's
+publish step (issue "library" item 5)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.store import publish
+from pipelines.store import publish, release
 from pipelines.store.publish import (
     MANIFEST,
     PREVIOUS_DIR,
     STAGING_DIR,
     PublishError,
     load_library,
-    publish_atomically,
     recover_interrupted,
-    verify_release,
     write_release,
 )
+from pipelines.store.release import load_previous
+from pipelines.store.repo import CommitResult
+from pipelines.store.verify import verify_release
 from schemas.library import SCHEMA_VERSION, IndicatorTable, LibraryTables, SetAsideTable, UsageTable
+from tests.git_env import git, isolate_git, publish_tables
 from tests.library_fixtures import (
     accounting_for,
     indicator,
@@ -246,17 +249,29 @@ def changed_tables() -> LibraryTables:
     return tables_from_rows(inds, uses, depts, sets)
 
 
-def do_publish(tables: LibraryTables, root: Path) -> dict:
-    return publish_atomically(tables, root, year=YEAR, accounting=accounting_for(tables))
+@pytest.fixture
+def git_home(tmp_path, monkeypatch):
+    isolate_git(tmp_path / "home", monkeypatch)
 
 
-def test_publish_swaps_in_a_verified_release(tmp_path):
+def do_publish(tables: LibraryTables, root: Path, accounting: dict[str, int] | None = None) -> CommitResult:
+    """The rebuild's stage and publish steps: staged, verified, swapped in, committed and tagged."""
+    return publish_tables(root, tables, YEAR, accounting=accounting)
+
+
+def test_publish_swaps_in_a_verified_release(tmp_path, git_home):
     root = tmp_path / "repo"
-    manifest = do_publish(small_tables(), root)
+    first = do_publish(small_tables(), root)
+    assert first.committed and first.tag == f"v{YEAR}"
     assert verify_release(root / "library") == []
-    assert json.loads((root / "library" / MANIFEST).read_text(encoding="utf-8")) == manifest
+    manifest = json.loads((root / "library" / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["rows"] == accounting_for(small_tables())
+    assert git(root, "show", f"{first.tag}:library/{MANIFEST}") == (root / "library" / MANIFEST).read_text(
+        "utf-8"
+    )
     assert not (root / STAGING_DIR).exists() and not (root / PREVIOUS_DIR).exists()
-    do_publish(changed_tables(), root)
+    second = do_publish(changed_tables(), root)
+    assert second.committed and second.tag == f"v{YEAR}.1"
     assert load_library(root / "library").indicators["name"].tolist().count("培训班次") == 1
     assert not (root / STAGING_DIR).exists() and not (root / PREVIOUS_DIR).exists()
 
@@ -278,7 +293,7 @@ def _fail_in_verify(monkeypatch):
     def broken(_dir):
         raise RuntimeError("模拟：校验途中出错")
 
-    monkeypatch.setattr(publish, "verify_release", broken)
+    monkeypatch.setattr(release, "verify_release", broken)
 
 
 def _fail_between_renames(monkeypatch):
@@ -293,35 +308,37 @@ def _fail_between_renames(monkeypatch):
 
 
 @pytest.mark.parametrize("inject", [_fail_while_writing, _fail_in_verify, _fail_between_renames])
-def test_interrupted_publish_leaves_last_release_exactly(tmp_path, monkeypatch, inject):
+def test_interrupted_publish_leaves_last_release_exactly(tmp_path, monkeypatch, git_home, inject):
     root = tmp_path / "repo"
     do_publish(small_tables(), root)
-    before = snapshot(root / "library")
+    before, head = snapshot(root / "library"), git(root, "rev-parse", "HEAD")
     with monkeypatch.context() as m:
         inject(m)
         with pytest.raises((OSError, RuntimeError)):
             do_publish(changed_tables(), root)
-    assert snapshot(root / "library") == before
-    assert not (root / STAGING_DIR).exists() and not (root / PREVIOUS_DIR).exists()
+    assert snapshot(root / "library") == before and git(root, "rev-parse", "HEAD") == head
+    assert not (root / PREVIOUS_DIR).exists()
+    assert git(root, "status", "--porcelain").strip() == ""
     do_publish(changed_tables(), root)  # the next run succeeds
     assert snapshot(root / "library") != before
     assert verify_release(root / "library") == []
+    assert not (root / STAGING_DIR).exists()
 
 
-def test_failed_verification_publishes_nothing(tmp_path):
+def test_failed_verification_publishes_nothing(tmp_path, git_home):
     root = tmp_path / "repo"
     do_publish(small_tables(), root)
-    before = snapshot(root / "library")
+    before, head = snapshot(root / "library"), git(root, "rev-parse", "HEAD")
     tables = changed_tables()
     acc = accounting_for(tables)
     acc["rejected"] += 2  # rows that vanished: must not be published
     acc["read"] += 2
     with pytest.raises(PublishError, match="未通过校验"):
-        publish_atomically(tables, root, year=YEAR, accounting=acc)
-    assert snapshot(root / "library") == before
+        do_publish(tables, root, accounting=acc)
+    assert snapshot(root / "library") == before and git(root, "rev-parse", "HEAD") == head
 
 
-def test_crash_leftovers_are_recovered_at_next_call(tmp_path):
+def test_crash_leftovers_are_recovered_at_next_call(tmp_path, git_home):
     root = tmp_path / "repo"
     do_publish(small_tables(), root)
     before = snapshot(root / "library")
@@ -333,17 +350,17 @@ def test_crash_leftovers_are_recovered_at_next_call(tmp_path):
     assert snapshot(root / "library") == before
     assert not (root / STAGING_DIR).exists() and not (root / PREVIOUS_DIR).exists()
 
-    # killed after the swap, before the old copy was removed: the new release stays
+    # killed after the swap, before the old copy was removed: the next rebuild's first step removes it
     (root / PREVIOUS_DIR).mkdir()
     (root / PREVIOUS_DIR / "old.txt").write_text("旧", encoding="utf-8")
-    do_publish(changed_tables(), root)
+    load_previous(root, YEAR + 1)
     assert not (root / PREVIOUS_DIR).exists()
+    do_publish(changed_tables(), root)
     assert verify_release(root / "library") == []
 
 
-def test_staging_folders_are_git_ignored(tmp_path):
+def test_staging_folders_are_git_ignored(tmp_path, git_home):
     root = tmp_path / "repo"
-    (root / ".git" / "info").mkdir(parents=True)
     do_publish(small_tables(), root)
     exclude = (root / ".git" / "info" / "exclude").read_text(encoding="utf-8").splitlines()
     assert f"{STAGING_DIR}/" in exclude and f"{PREVIOUS_DIR}/" in exclude

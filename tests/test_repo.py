@@ -17,17 +17,15 @@ from pathlib import Path
 import pytest
 
 from pipelines.store.publish import LIBRARY_DIR, publish_atomically
+from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
 from pipelines.store.repo import (
     DEFAULT_EMAIL,
     DEFAULT_NAME,
-    LOCK_FILE,
-    LockBusyError,
     RepoDirtyError,
     commit_release,
     ensure_clean,
     latest_release_tag,
     open_repo,
-    rebuild_lock,
     release_tags,
 )
 from pipelines.textconv import render

@@ -1,4 +1,5 @@
-"""Publish: write one release of the library as deterministic Parquet + manifest, verify it, swap it in.
+"""Publish: write one release of the library as deterministic Parquet + manifest, read it back, swap it in
+(its verification: pipelines/store/verify.py; the stage → check → commit sequence: pipelines/store/release.py).
 
 Layout (SPEC §5, schemas/library.py):
     library/indicators/<part>.parquet        part = 3-digit 功能分类 类 for 项目 ("other" when empty),
@@ -16,7 +17,6 @@ makes no git change.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -27,13 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pandera.errors
 import pandera.pandas as pa_schema
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.common.hashing import sha256_bytes, sha256_file
-from pipelines.store.repo import exclude_paths
 from schemas.library import (
     SCHEMA_VERSION,
     DepartmentTable,
@@ -56,7 +54,6 @@ PART_COMMON = "common"
 PART_DEPT = "dept"
 PART_OTHER = "other"
 _CLASS_RE = re.compile(r"^\d{3}$")
-_MAX_PROBLEMS_PER_CHECK = 10
 
 # Fixed writer settings: changing any of them rewrites every file of every library once.
 WRITER_OPTIONS: dict[str, Any] = {
@@ -395,196 +392,6 @@ def read_manifest(library_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# --- verification -----------------------------------------------------------------------------------
-
-_LAYOUT = (
-    ("indicators", re.compile(r"^indicators/([0-9a-z]+)\.parquet$")),
-    ("usages", re.compile(r"^usages/(\d{4})/([0-9a-z]+)\.parquet$")),
-    ("departments", re.compile(r"^departments\.parquet$")),
-    ("set_aside", re.compile(r"^set_aside/(\d{4})\.parquet$")),
-)
-
-
-def _table_of(rel: str) -> tuple[str, re.Match] | None:
-    for name, rx in _LAYOUT:
-        m = rx.match(rel)
-        if m:
-            return name, m
-    return None
-
-
-def _clip(items: list[str], label: str) -> list[str]:
-    if len(items) <= _MAX_PROBLEMS_PER_CHECK:
-        return items
-    return items[:_MAX_PROBLEMS_PER_CHECK] + [
-        f"{label}：另有 {len(items) - _MAX_PROBLEMS_PER_CHECK} 项同类问题"
-    ]
-
-
-def _pandera_problems(df: pd.DataFrame, spec: TableSpec) -> list[str]:
-    try:
-        spec.model.validate(df, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        lines = []
-        key = spec.sort_keys[0]
-        for rec in cases.head(_MAX_PROBLEMS_PER_CHECK).to_dict("records"):
-            idx = rec.get("index")
-            # name the row by its key (indicator_id, dept_code …): row numbers of a concat mean nothing
-            where = f"{key}={df[key].iloc[int(idx)]}" if pd.notna(idx) and int(idx) < len(df) else "整列"
-            lines.append(
-                f"{spec.title_zh}表（{spec.name}）列 {rec.get('column')} {where}："
-                f"不符合规则 {rec.get('check')}（值 {rec.get('failure_case')!r}）"
-            )
-        if len(cases) > _MAX_PROBLEMS_PER_CHECK:
-            lines.append(f"{spec.title_zh}表：共 {len(cases)} 处不符合 schemas/library.py")
-        return lines
-    except pandera.errors.SchemaError as exc:  # lazy mode raises SchemaErrors; kept for safety
-        return [f"{spec.title_zh}表（{spec.name}）不符合 schemas/library.py：{exc}"]
-    return []
-
-
-def verify_release(library_dir: Path) -> list[str]:
-    """Everything wrong with the release in library_dir, in Chinese; [] when it is sound."""
-    library_dir = Path(library_dir)
-    if not library_dir.is_dir():
-        return [f"指标库目录不存在：{library_dir}"]
-    try:
-        manifest = read_manifest(library_dir)
-    except (OSError, ValueError) as exc:
-        return [f"manifest.json 无法读取或不是合法 JSON：{exc}"]
-    if manifest is None:
-        return [f"缺少 manifest.json：{library_dir}"]
-    problems: list[str] = []
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        problems.append(
-            f"manifest.json 的 schema_version 为 {manifest.get('schema_version')!r}，本程序为 {SCHEMA_VERSION}"
-        )
-
-    # Files: the manifest lists exactly what is there, byte for byte.
-    listed: dict[str, dict] = manifest.get("files") or {}
-    present = sorted(
-        rel
-        for p in library_dir.rglob("*")
-        if p.is_file() and (rel := p.relative_to(library_dir).as_posix()) != MANIFEST
-    )
-    problems += _clip(
-        [f"文件不在 manifest.json 中：{rel}" for rel in present if rel not in listed], "多余文件"
-    )
-    problems += _clip(
-        [f"manifest.json 列出的文件不存在：{rel}" for rel in sorted(listed) if rel not in present],
-        "缺失文件",
-    )
-    damaged: set[str] = set()
-    for rel in sorted(set(listed) & set(present)):
-        path = library_dir / rel
-        meta = listed[rel]
-        if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
-            problems.append(f"文件内容与 manifest.json 的 sha256 不符（被改动或损坏）：{rel}")
-            damaged.add(rel)
-
-    # Tables: each file has the table's exact schema, its rows belong to its partition.
-    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in SPECS}
-    usage_parts: list[pd.DataFrame] = []  # which partition file each usage row came from
-    for rel in present:
-        found = _table_of(rel)
-        if found is None:
-            problems.append(f"文件不属于指标库的目录结构：{rel}")
-            continue
-        name, m = found
-        spec = SPECS[name]
-        try:
-            table = pq.read_table(library_dir / rel)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
-            problems.append(f"无法读取 Parquet 文件 {rel}：{exc}")
-            continue
-        if not table.schema.equals(spec.arrow_schema, check_metadata=False):
-            problems.append(f"文件 {rel} 的列或类型与 {spec.name} 表的固定结构不一致")
-            continue
-        if table.schema.metadata and b"pandas" in table.schema.metadata:
-            problems.append(f"文件 {rel} 含有 pandas 元数据（应去除以保证逐字节可复现）")
-        if rel in listed and listed[rel].get("rows") != table.num_rows:
-            problems.append(
-                f"文件 {rel} 的行数 {table.num_rows} 与 manifest.json 记录的 {listed[rel].get('rows')} 不符"
-            )
-        df = arrow_to_frame(table, spec)
-        if name == "indicators":
-            wrong = df.loc[indicator_parts(df) != m.group(1), "indicator_id"].tolist()
-            problems += _clip([f"指标 {i} 不应存放在 {rel}" for i in wrong], f"{rel} 分区错误")
-        elif name in ("usages", "set_aside"):
-            n_bad = int((df["year"] != int(m.group(1))).sum())
-            if n_bad:
-                problems.append(f"文件 {rel} 中有 {n_bad} 行的年度不是 {m.group(1)}")
-        frames[name].append(df)
-        if name == "usages":
-            usage_parts.append(pd.DataFrame({"_part": m.group(2), "_rel": rel}, index=df.index))
-
-    tables: dict[str, pd.DataFrame] = {}
-    for name, spec in SPECS.items():
-        parts = frames[name]
-        df = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else arrow_to_frame(spec.arrow_schema.empty_table(), spec)
-        )
-        problems += _pandera_problems(df, spec)
-        if name == "usages" and usage_parts:
-            df = pd.concat([df, pd.concat(usage_parts, ignore_index=True)], axis=1)
-        tables[name] = df
-        recorded = (manifest.get("tables") or {}).get(name)
-        if recorded != len(df) and not damaged:
-            problems.append(f"{spec.title_zh}表共 {len(df)} 行，manifest.json 记录为 {recorded!r}")
-
-    problems += _consistency_problems(tables, manifest)
-    return problems
-
-
-def _consistency_problems(tables: dict[str, pd.DataFrame], manifest: dict) -> list[str]:
-    problems: list[str] = []
-    ind, use, sa = tables["indicators"], tables["usages"], tables["set_aside"]
-    dup = sorted(set(ind["indicator_id"][ind["indicator_id"].duplicated()]))
-    problems += _clip([f"指标编号重复：{i}" for i in dup], "指标编号重复")
-    known = set(ind["indicator_id"])
-    orphans = sorted(set(use["indicator_id"]) - known)
-    problems += _clip([f"使用记录引用了不存在的指标编号：{i}" for i in orphans], "不存在的指标编号")
-    targets = sorted({t for t in ind["merged_into"] if t} - known)
-    problems += _clip([f"合并去向指标不存在：{t}" for t in targets], "不存在的合并去向")
-    if "_part" in use.columns:
-        part_of = dict(zip(ind["indicator_id"], indicator_parts(ind), strict=True))
-        misplaced = sorted(
-            {
-                f"{rel}：{i}"
-                for i, part, rel in zip(use["indicator_id"], use["_part"], use["_rel"], strict=True)
-                if i in part_of and part_of[i] != part
-            }
-        )
-        problems += _clip([f"使用记录放错了分区文件 {m}" for m in misplaced], "使用记录分区错误")
-
-    rows = manifest.get("rows") or {}
-    if any(not isinstance(rows.get(k), int) for k in ACCOUNTING_KEYS):
-        problems.append(f"manifest.json 的行数统计不完整，应包含 {', '.join(ACCOUNTING_KEYS)}")
-        return problems
-    parts_sum = sum(rows[k] for k in ACCOUNTING_KEYS[1:])
-    if rows["read"] != parts_sum:
-        problems.append(
-            f"行数对不上：读取 {rows['read']} 行，入库 {rows['library']} + 非核心 {rows['noncore']} "
-            f"+ 阶段性排除 {rows['excluded']} + 退回 {rows['rejected']} = {parts_sum}"
-        )
-    year = manifest.get("year")
-    in_year = int((use["year"] == year).sum())
-    if rows["library"] != in_year:
-        problems.append(
-            f"manifest.json 记录入库 {rows['library']} 行，但 {year} 年度的使用记录有 {in_year} 行"
-        )
-    for outcome, label in (("noncore", "非核心"), ("excluded", "阶段性排除"), ("rejected", "退回")):
-        n = int(((sa["year"] == year) & (sa["outcome"] == outcome)).sum())
-        if rows[outcome] != n:
-            problems.append(
-                f"manifest.json 记录{label} {rows[outcome]} 行，但 {year} 年度未入库清单中有 {n} 行"
-            )
-    return problems
-
-
 # --- reports -----------------------------------------------------------------------------------------
 
 
@@ -610,25 +417,6 @@ def record_reports(library_dir: Path, reports: dict[str, Path]) -> dict:
     manifest[REPORTS_KEY] = file_entries(reports)
     _write_file(Path(library_dir) / MANIFEST, manifest_text(manifest).encode("utf-8"))
     return manifest
-
-
-def verify_reports(reports_dir: Path, manifest: dict) -> list[str]:
-    """reports/ against manifest.json's reports list, both ways and byte for byte; [] when sound.
-    A manifest without the list (an older release) gives one problem saying reports are not covered."""
-    listed = manifest.get(REPORTS_KEY)
-    if not isinstance(listed, dict):
-        return ["manifest.json 没有 reports/ 的逐个文件校验值（旧版本的发布），reports/ 无法核对"]
-    present = files_under(reports_dir)
-    problems = [f"文件不在 manifest.json 中：reports/{rel}" for rel in present if rel not in listed]
-    problems += [
-        f"manifest.json 列出的文件不存在：reports/{rel}" for rel in sorted(listed) if rel not in present
-    ]
-    for rel in sorted(set(listed) & set(present)):
-        meta = listed[rel] if isinstance(listed[rel], dict) else {}
-        path = present[rel]
-        if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
-            problems.append(f"文件内容与 manifest.json 的 sha256 不符（被改动或损坏）：reports/{rel}")
-    return _clip(problems, "reports/ 校验")
 
 
 # --- atomic publish ---------------------------------------------------------------------------------
@@ -666,11 +454,13 @@ def publish_atomically(
     extra: dict | None = None,
     release: str | None = None,
 ) -> dict:
-    """Write → verify → swap into repo_root/library; on any failure the last release stays as it was.
+    """TEMPORARY (issue 12: test-only, to be removed once test_query, test_export and test_county_pull
+    publish through tests.git_env.publish_tables): write → verify → swap into repo_root/library."""
+    import contextlib
 
-    Staging happens in repo_root (same file system, so the swap is two renames) under names that
-    .git/info/exclude hides from git.
-    """
+    from pipelines.store.repo import exclude_paths
+    from pipelines.store.verify import verify_release
+
     repo_root = Path(repo_root)
     repo_root.mkdir(parents=True, exist_ok=True)
     recover_interrupted(repo_root)
@@ -687,7 +477,7 @@ def publish_atomically(
     except BaseException:
         recover_interrupted(repo_root)
         raise
-    with contextlib.suppress(OSError):  # the new release is in place; the next call removes the old copy
+    with contextlib.suppress(OSError):
         shutil.rmtree(previous)
     return manifest
 

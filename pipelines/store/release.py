@@ -19,6 +19,8 @@ import pandas as pd
 
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.store import publish
+from pipelines.store.lock import rebuild_lock
+from pipelines.store.query.git_read import indicators_at
 from pipelines.store.repo import (
     EXCLUDED,
     CommitResult,
@@ -27,9 +29,9 @@ from pipelines.store.repo import (
     ensure_clean,
     exclude_paths,
     open_repo,
-    rebuild_lock,
     release_tags,
 )
+from pipelines.store.verify import verify_release, verify_reports
 from schemas.library import LibraryTables
 
 REPORTS_STAGING = ".reports-staging"
@@ -79,8 +81,6 @@ class PreviousRelease:
 
 def load_previous(repo_root: Path, year: int) -> PreviousRelease:
     """Refuses when library/ or reports/ hold manual edits; recovers an interrupted publish first."""
-    from pipelines.store.query import indicators_at
-
     repo = open_repo(repo_root)
     # Under the rebuild lock (joined when the whole run holds it): another run's publish may not be
     # half-way through the swap this reads or recovers.
@@ -124,11 +124,6 @@ def publish_excludes() -> tuple[str, ...]:
     return (*EXCLUDED, f"{REPORTS_STAGING}/", ".indicators-cache/")
 
 
-def discard_staged(staged: StagedRelease) -> None:
-    shutil.rmtree(staged.library_dir, ignore_errors=True)
-    shutil.rmtree(staged.repo_root / REPORTS_STAGING, ignore_errors=True)
-
-
 def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
     """Swap the staged library and report in, commit library/ and reports/, tag vY (or vY.N).
 
@@ -155,7 +150,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
         reports = {r: p for r, p in publish.files_under(reports_root).items() if not r.startswith(prefix)}
         reports |= {prefix + r: p for r, p in publish.files_under(staged.reports_dir).items()}
         manifest = publish.record_reports(staged.library_dir, reports)
-        problems = publish.verify_release(staged.library_dir)
+        problems = verify_release(staged.library_dir)
         if problems:
             raise publish.PublishError(problems)
         library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR
@@ -167,7 +162,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
             shutil.rmtree(year_reports, ignore_errors=True)
             year_reports.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(staged.reports_dir), str(year_reports))
-            problems = publish.verify_reports(reports_root, manifest)
+            problems = verify_reports(reports_root, manifest)
             if problems:
                 raise publish.PublishError(problems)
             counts = {**changes.counts(), **staged.accounting}

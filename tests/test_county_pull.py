@@ -28,11 +28,11 @@ from pipelines.store.publish import (
     publish_atomically,
     read_table,
     record_reports,
-    verify_release,
 )
 from pipelines.store.query import diff as query_diff
 from pipelines.store.query import indicators_at
 from pipelines.store.repo import commit_release, open_repo
+from pipelines.store.verify import verify_release
 from tests.git_env import isolate_git
 from tests.library_fixtures import (
     accounting_for,

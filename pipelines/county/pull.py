@@ -14,7 +14,7 @@ Trust: the source is someone else's repository, so nothing from it is ever execu
   symlink, a submodule, or whose path is absolute, has "..", ".git" or a backslash is refused, and
   anything outside library/ and reports/ is never read.
 - Every library file is checked against library/manifest.json of the same tag (sha256 and size, and
-  presence both ways) and the staged library passes pipelines.store.publish.verify_release. So is every file
+  presence both ways) and the staged library passes pipelines.store.verify.verify_release. So is every file
   under reports/ (manifest.json's "reports" list). A release published before manifests listed reports/
   has nothing to check them against: its reports/ are not received at all (the summary says so), so
   everything a county holds has been verified. Any problem →
@@ -52,12 +52,11 @@ from pipelines.store.publish import (
     REPORTS_KEY,
     read_manifest,
     read_table,
-    verify_release,
-    verify_reports,
 )
 from pipelines.store.query import ReleaseDiff, render_diff_text
 from pipelines.store.query import diff as query_diff
 from pipelines.store.repo import GITATTRIBUTES_LINES, configure_textconv, exclude_paths
+from pipelines.store.verify import verify_release, verify_reports
 
 DEFAULT_INTO = Path("upstream")
 STATE_FILE = ".indicators-upstream.json"

@@ -36,7 +36,10 @@ def read_with_openpyxl(path: Path) -> int:
     """The same extraction with openpyxl in read_only mode (values only)."""
     import openpyxl
 
-    from pipelines.intake.read import as_grid, info_from_grid, match_sheets, sheet_rows_from_grid
+    from pipelines.intake.cells import as_grid
+    from pipelines.intake.department_info import info_from_grid
+    from pipelines.intake.rows import sheet_rows_from_grid
+    from pipelines.intake.sheets import match_sheets
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:

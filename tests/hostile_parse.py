@@ -12,7 +12,8 @@ from pathlib import Path
 
 import python_calamine
 
-from pipelines.intake.read import Workbook, read_workbook
+from pipelines.intake.read import read_workbook
+from pipelines.intake.workbook import Workbook
 
 
 def hostile_parse(path: Path) -> Workbook:

@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from pipelines.intake.read import (
-    SheetRows,
-    Workbook,
-    match_sheets,
-    parse_history,
-    parse_target,
-    read_workbook,
-)
+from pipelines.intake.read import read_workbook
+from pipelines.intake.sheets import match_sheets
+from pipelines.intake.targets import parse_history, parse_target
+from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.vocab import reference
 from tests.xlsx_builders import (
     core_row,

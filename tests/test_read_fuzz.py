@@ -23,9 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.demo.build import DEMO_YEARS, write_demo_year
-from pipelines.intake.read import Workbook, read_workbook
+from pipelines.intake.read import read_workbook
 from pipelines.intake.safe_parse import WorkerLimits, read_workbooks
 from pipelines.intake.template import write_template
+from pipelines.intake.workbook import Workbook
 from pipelines.validate.runner import submission_files, validate_workbooks
 from schemas.vocab import reference
 from tests.hostile_parse import hostile_parse

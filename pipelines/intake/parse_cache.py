@@ -22,8 +22,8 @@ from pathlib import Path
 from pipelines.common.frames import release_free_memory
 from pipelines.common.hashing import sha256_file as file_sha256
 from pipelines.common.hashing import sha256_text
-from pipelines.intake.read import Workbook
 from pipelines.intake.safe_parse import read_workbooks
+from pipelines.intake.workbook import Workbook
 from schemas import text as schemas_text
 from schemas.vocab import REFERENCE_DIR
 

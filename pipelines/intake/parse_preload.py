@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pipelines.intake.read import match_sheets, parse_target
+import pipelines.intake.read  # noqa: F401 - the entry point the workers call, with every reader module
+from pipelines.intake.sheets import match_sheets
+from pipelines.intake.targets import parse_target
 from schemas.text import clean_text
 from schemas.vocab import reference
 

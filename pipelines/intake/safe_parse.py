@@ -27,7 +27,8 @@ from typing import Any
 
 from pipelines.common.findings import make_finding
 from pipelines.common.hashing import sha256_file
-from pipelines.intake.read import Workbook, read_workbook
+from pipelines.intake.read import read_workbook
+from pipelines.intake.workbook import Workbook
 from schemas.vocab import reference
 
 log = logging.getLogger(__name__)

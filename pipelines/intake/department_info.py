@@ -1,0 +1,61 @@
+"""The 部门信息 sheet: key | value pairs (部门名称、部门编码、填报年度…) wherever they sit on the sheet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipelines.intake.cells import Merge, col_letter, fill_merges
+from pipelines.intake.headers import MAX_HEADER_CHARS, match_header
+from schemas.text import cell_to_text, clean_text
+from schemas.vocab import reference
+
+InfoCells = dict[str, tuple[int, str]]  # key → (Excel row, column letter of the value)
+
+
+def info_from_grid(grid: np.ndarray, merges: Sequence[Merge] = ()) -> tuple[dict[str, str], InfoCells]:
+    """部门信息 from a sheet grid: rows 项目 | 内容 (title rows, a 序号 column and several pairs per row are
+    allowed), the key matched by alias ("部门代码：", 繁体, full width), the value the first non-empty cell to
+    its right that is not itself a key, or the text after a colon in the key cell ("联系电话：0571…").
+    Returns (info, info_cells); the first occurrence of a key wins."""
+    grid = fill_merges(grid, list(merges))
+    lookup = reference().header_lookup["info"]
+    info: dict[str, str] = {}
+    cells: InfoCells = {}
+    for r in range(grid.shape[0]):
+        _read_info_row(r, [cell_to_text(v) for v in grid[r]], lookup, info, cells)
+    return info, cells
+
+
+def _key_of(text: str, lookup: dict[str, str]) -> tuple[str | None, str]:
+    """The key a cell names, and the value written after a colon in it ("联系电话：0571…")."""
+    key = match_header(text, lookup) if len(text) <= MAX_HEADER_CHARS else None
+    if key is None and ":" in (cleaned := clean_text(text)):
+        label, _, inline = cleaned.partition(":")
+        return match_header(label, lookup), inline.strip()
+    return key, ""
+
+
+def _read_info_row(
+    r: int, texts: list[str], lookup: dict[str, str], info: dict[str, str], cells: InfoCells
+) -> None:
+    c = 0
+    while c < len(texts):
+        text = texts[c]
+        key, inline = _key_of(text, lookup) if text else (None, "")
+        if key is None:
+            c += 1  # empty, a 序号, or a stray note before the key
+            continue
+        j = next((j for j in range(c + 1, len(texts)) if texts[j] and texts[j] != text), None)
+        # The next cell is the value unless it is another key (pairs side by side, value left empty);
+        # "职能依据 | 三定方案" stays a value although 三定方案 is an alias of the same key.
+        value_col = j if j is not None and _key_of(texts[j], lookup)[0] in (None, key) else None
+        if key not in info:
+            if value_col is not None:
+                info[key], cells[key] = texts[value_col], (r + 1, col_letter(value_col))
+            elif inline:
+                info[key], cells[key] = inline, (r + 1, col_letter(c))
+            else:
+                info[key], cells[key] = "", (r + 1, col_letter(c + 1))  # present but empty: the blank
+        c = value_col + 1 if value_col is not None else (j if j is not None else len(texts))

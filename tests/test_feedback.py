@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.common.findings import GROUP_SAMPLE, SEVERITY_ZH, make_finding
 from pipelines.common.xlsx_out import FILL_ERROR, FILL_EXCLUDED, FILL_WARNING
-from pipelines.intake.read import SheetRows, Workbook
+from pipelines.intake.workbook import SheetRows, Workbook
 from pipelines.report.feedback import (
     NOTES_TITLE,
     OUTCOME_TITLE,

@@ -1,24 +1,22 @@
 """The annual rebuild as assets: submissions → parsed → validated → normalized → consolidated →
-release candidate (blocking checks) → annual report → published release. Each asset calls one step."""
+release candidate (blocking checks) → annual report → published release.
 
-from pathlib import Path
+Each asset calls one step of pipelines/rebuild.py (the one composition of the rebuild; `rebuild.run` calls
+the same steps without Dagster) and adds what the UI shows: counts, previews, log lines.
+"""
 
+# No `from __future__ import annotations`: Dagster reads the parameters' annotations to bind resources.
 import dagster as dg
 import pandas as pd
 
-from pipelines.consolidate.build import Consolidation, consolidate, normalize_accepted
+from pipelines import rebuild
+from pipelines.consolidate.build import Consolidation
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.defs.resources import (
-    FinanceBureauResource,
-    InboxResource,
-    LibraryRepoResource,
-    upstream_release,
-)
-from pipelines.intake.parse_cache import ParseStats, file_sha256, read_submissions
-from pipelines.intake.read import Workbook
-from pipelines.normalize.canonical import MatchRules
-from pipelines.report.build import ReportInputs, write_annual_report
-from pipelines.store.release import StagedRelease, load_previous, publish_release, stage_release
+from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
+from pipelines.intake.inbox import SubmissionFile, list_inbox
+from pipelines.intake.parse_cache import ParseStats
+from pipelines.intake.workbook import Workbook
+from pipelines.store.release import StagedRelease
 from pipelines.validate.runner import ValidationResult
 
 PREVIEW_ROWS = 20
@@ -33,22 +31,13 @@ def _preview(frame: pd.DataFrame, columns: list[str]) -> dg.MetadataValue:
     return dg.MetadataValue.md(shown.to_markdown(index=False) if len(shown) else "（无）")
 
 
-def _rules(repo: LibraryRepoResource) -> MatchRules:
-    from pipelines.normalize.canonical import load_rules
-
-    return load_rules(repo.rules_dir)
-
-
 @dg.asset(partitions_def=yearly_partitions, group_name="submissions", kinds={"xlsx"})
-def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> list[dict[str, object]]:
+def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> list[SubmissionFile]:
     """The workbooks departments put in the year's inbox, with their sha256 (the parse cache's key)."""
     folder = inbox.folder_for(_year(context))
-    files = [
-        {"path": str(p), "name": p.name, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-        for p in inbox.files_for(_year(context))
-    ]
+    files = list_inbox(folder)
     context.log.info(f"收件箱 {folder}：{len(files)} 个文件")
-    listing = pd.DataFrame(files, columns=["name", "bytes", "sha256"])
+    listing = pd.DataFrame([(f.name, f.bytes, f.sha256) for f in files], columns=["name", "bytes", "sha256"])
     context.add_output_metadata(
         {"files": len(files), "inbox": str(folder), "list": _preview(listing, ["name", "bytes", "sha256"])}
     )
@@ -58,17 +47,17 @@ def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) ->
 @dg.asset(partitions_def=yearly_partitions, group_name="submissions", kinds={"xlsx"})
 def parsed_workbooks(
     context: dg.AssetExecutionContext,
-    submission_files: list[dict[str, object]],
+    submission_files: list[SubmissionFile],
     library_repo: LibraryRepoResource,
 ) -> list[Workbook]:
     """Every workbook read with provenance; unchanged files (same sha256 and name) come from the parse cache."""
-    files = [Path(str(f["path"])) for f in submission_files]
-    workbooks, stats = read_submissions(files, library_repo.cache_dir)
+    parsed = rebuild.read(submission_files, library_repo.deployment().cache_dir)
     context.log.info(
-        f"读取工作簿 {len(files)} 个：新解析 {len(stats.parsed)} 个，缓存 {len(stats.cached)} 个"
+        f"读取工作簿 {len(submission_files)} 个：新解析 {len(parsed.stats.parsed)} 个，"
+        f"缓存 {len(parsed.stats.cached)} 个"
     )
-    context.add_output_metadata(_parse_metadata(workbooks, stats))
-    return workbooks
+    context.add_output_metadata(_parse_metadata(parsed.workbooks, parsed.stats))
+    return parsed.workbooks
 
 
 def _parse_metadata(workbooks: list[Workbook], stats: ParseStats) -> dict[str, object]:
@@ -90,22 +79,9 @@ def validated_submissions(
     finance_bureau: FinanceBureauResource,
 ) -> ValidationResult:
     """SPEC §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
-    from pipelines.validate.runner import validate_workbooks
-
-    previous = load_previous(library_repo.root, _year(context)).tables
-    upstream, _ = upstream_release(library_repo)
-    known = previous.indicators if previous is not None else None
-    if upstream is not None:  # a county: rows may name the city's ids too
-        known = pd.concat(
-            [k for k in (known, upstream.assign(origin="上级")) if k is not None], ignore_index=True
-        )
-    result = validate_workbooks(
-        parsed_workbooks,
-        year=_year(context),
-        finance_dept=finance_bureau.code(library_repo),
-        indicators=known,
-        rules_dir=library_repo.root / "rules",
-    )
+    deployment = library_repo.deployment(finance_bureau.dept_code)
+    previous = rebuild.load_previous(deployment, _year(context))
+    result = rebuild.validate(parsed_workbooks, previous, deployment, _year(context))
     counts = result.counts()
     context.log.info("校验完成：" + "，".join(f"{k}={v}" for k, v in counts.items()))
     severities = pd.Series([f.severity for f in result.findings], dtype=str).value_counts().to_dict()
@@ -130,7 +106,7 @@ def normalized_rows(
     library_repo: LibraryRepoResource,
 ) -> pd.DataFrame:
     """Rows bound for the library: 繁→简, widths, units out of names, synonyms applied, canonical keys."""
-    frame = normalize_accepted(validated_submissions.rows, _rules(library_repo))
+    frame = rebuild.normalize(validated_submissions, library_repo.deployment().rules())
     context.add_output_metadata(
         {"rows": len(frame), "distinct_keys": int(frame["key"].nunique()) if len(frame) else 0}
     )
@@ -145,23 +121,12 @@ def consolidated_library(
     library_repo: LibraryRepoResource,
 ) -> Consolidation:
     """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
-    prior = load_previous(library_repo.root, _year(context))
-    upstream, upstream_tag = upstream_release(library_repo)
-    pending = [f.dept_code for f in validated_submissions.files if f.set_aside and f.dept_code]
-    result = consolidate(
-        validated_submissions.rows,
-        validated_submissions.departments,
-        year=_year(context),
-        previous=prior.tables,
-        namespace=library_repo.settings().id_namespace,
-        rules=_rules(library_repo),
-        pending_departments=pending,
-        normalized=normalized_rows,
-        upstream=upstream,
-        upstream_tag=upstream_tag,
+    deployment = library_repo.deployment()
+    previous = rebuild.load_previous(deployment, _year(context))
+    result = rebuild.consolidate(
+        validated_submissions, normalized_rows, previous, deployment, _year(context), deployment.rules()
     )
-    result.base_sha, result.baseline, result.baseline_tag = prior.base_sha, prior.baseline, prior.baseline_tag
-    changes = result.changes()
+    changes = rebuild.changes(result)
     context.log.info("合并完成：" + changes.counts_zh())
     context.add_output_metadata(
         {
@@ -184,12 +149,8 @@ def release_candidate(
     library_repo: LibraryRepoResource,
 ) -> StagedRelease:
     """The new release written to a staging folder; the blocking checks read it before anything is published."""
-    staged = stage_release(
-        library_repo.root,
-        consolidated_library.tables,
-        year=_year(context),
-        accounting=validated_submissions.counts(),
-        base_sha=consolidated_library.base_sha,
+    staged = rebuild.stage(
+        library_repo.deployment(), consolidated_library, validated_submissions, _year(context)
     )
     context.add_output_metadata(
         {"files": len(staged.manifest["files"]), "rows": dg.MetadataValue.json(staged.manifest["rows"])}
@@ -206,17 +167,14 @@ def annual_report(
     parsed_workbooks: list[Workbook],
 ) -> list[str]:
     """reports/<Y>/: review, changelog, merge review, per-department feedback (staged with the release)."""
-    inputs = ReportInputs(
-        year=_year(context),
-        changes=consolidated_library.changes(),
-        validation=validated_submissions,
-        workbooks=parsed_workbooks,
-        candidates=consolidated_library.candidates,
-        tables=consolidated_library.tables,
-        previous=consolidated_library.previous,
-        overlay=consolidated_library.overlay,
+    files = rebuild.report(
+        release_candidate,
+        consolidated_library,
+        rebuild.changes(consolidated_library),
+        validated_submissions,
+        parsed_workbooks,
+        _year(context),
     )
-    files = write_annual_report(release_candidate.reports_dir, inputs)
     context.add_output_metadata(
         {
             "files": dg.MetadataValue.json(sorted(p.name for p in files)),
@@ -234,26 +192,21 @@ def published_release(
     consolidated_library: Consolidation,
 ) -> dict[str, object]:
     """Swap the checked release in, commit library/ and reports/, tag vY — no commit when nothing changed."""
-    changes = consolidated_library.changes()
-    result = publish_release(release_candidate, changes)
-    outcome = {
-        "committed": result.committed,
-        "sha": result.sha,
-        "tag": result.tag or "",
-        "rows": release_candidate.accounting,
-    }
+    changes = rebuild.changes(consolidated_library)
+    result = rebuild.publish(release_candidate, changes)
+    tag = result.tag or ""
     context.log.info(
-        f"发布：{'新提交 ' + (result.tag or '') if result.committed else '输入未变，未产生新提交'} {result.sha[:10]}"
+        f"发布：{'新提交 ' + tag if result.committed else '输入未变，未产生新提交'} {result.sha[:10]}"
     )
     context.add_output_metadata(
-        {
-            "committed": result.committed,
-            "commit": result.sha,
-            "tag": result.tag or "",
-            "changes": changes.counts_zh(),
-        }
+        {"committed": result.committed, "commit": result.sha, "tag": tag, "changes": changes.counts_zh()}
     )
-    return outcome
+    return {
+        "committed": result.committed,
+        "sha": result.sha,
+        "tag": tag,
+        "rows": release_candidate.accounting,
+    }
 
 
 ASSETS = [

@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
 from pipelines.common.xlsx_out import SEVERITY_FORMAT, XlsxBook, col_index, write_table, xlsx_book
-from pipelines.intake.read import SheetRows, Workbook
+from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
 
@@ -47,7 +48,8 @@ GROUP_WIDTHS = {
 # Extra columns of the returned sheets (English keys that columns.csv never uses).
 ROW_COL, OUTCOME_COL, NOTES_COL = "__excel_row__", "__outcome__", "__notes__"
 ROW_TITLE, OUTCOME_TITLE, NOTES_TITLE = "原行号", "审核结果", "问题说明"
-OUTCOME_ZH = {
+# 审核结果 of a returned row, by the worst severity of its findings.
+ROW_RESULT_ZH = {
     "file_error": "退回（文件错误）",
     "row_error": "退回",
     "excluded": "不入库",
@@ -143,77 +145,77 @@ def _row_outcomes(sheet: SheetRows, findings: list[Finding], file_error: bool) -
     return {r: "file_error" if file_error else _worst(by_row.get(r, ())) for r in rows}
 
 
-def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) -> None:
-    ref = reference()
-    ws = book.add_sheet(SUMMARY_SHEET)
-    last_col = len(GROUP_TITLES) - 1
-    for j, key in enumerate(GROUP_TITLES):
-        ws.set_column(j, j, GROUP_WIDTHS[key])
-    ws.set_column(0, 0, 14)
-    file_error = any(f.severity == "file_error" for f in findings)
-
-    # Per-sheet row counts (the four outcomes of SPEC §3 as far as validation knows them).
-    counts = []
-    rejected_total = 0
+def _sheet_counts(workbook: Workbook, findings: list[Finding], file_error: bool) -> list[tuple[object, ...]]:
+    """Per indicator sheet: rows read, rejected, kept out, with warnings (SPEC §3's outcomes as far as
+    validation knows them)."""
+    counts: list[tuple[object, ...]] = []
     for kind in INDICATOR_SHEETS:
         sheet = workbook.sheets.get(kind)
         if sheet is None:
             continue
-        outcomes = _row_outcomes(sheet, _sheet_findings(sheet, findings), file_error)
-        rejected = sum(1 for s in outcomes.values() if s in ("file_error", "row_error"))
-        rejected_total += rejected
+        outcomes = list(_row_outcomes(sheet, _sheet_findings(sheet, findings), file_error).values())
         counts.append(
             (
                 sheet.sheet_name,
                 len(outcomes),
-                rejected,
-                sum(1 for s in outcomes.values() if s == "excluded"),
-                sum(1 for s in outcomes.values() if s == "warning"),
+                sum(1 for s in outcomes if s in ("file_error", "row_error")),
+                sum(1 for s in outcomes if s == "excluded"),
+                sum(1 for s in outcomes if s == "warning"),
             )
         )
+    return counts
 
-    row = book.write_row(ws, 0, ["预算绩效指标填报反馈"], "title") + 1
-    info_fmt: dict[str, str | None] = {}
-    info_sheet_findings = [
+
+def _info_formats(workbook: Workbook, findings: list[Finding]) -> dict[str, str | None]:
+    """部门信息 key → the highlight of the worst finding on its cell (by row) or on its field."""
+    ref = reference()
+    on_info = [
         f
         for f in findings
         if f.sheet and (f.sheet == workbook.info_sheet or ref.sheet_lookup.get(compact(f.sheet)) == "info")
     ]
+    formats: dict[str, str | None] = {}
     for spec in ref.columns["info"]:
         cell_row = workbook.info_cells.get(spec.column, (None, ""))[0]
         worst = _worst(
-            f
-            for f in info_sheet_findings
-            if (cell_row is not None and f.row == cell_row) or f.field == spec.header_zh
+            f for f in on_info if (cell_row is not None and f.row == cell_row) or f.field == spec.header_zh
         )
-        info_fmt[spec.column] = SEVERITY_FORMAT.get(worst) if worst else None
-    pairs: list[tuple[str, object, str | None]] = [("文件", workbook.file, None)]
+        formats[spec.column] = SEVERITY_FORMAT.get(worst) if worst else None
+    return formats
+
+
+def _summary_items(
+    workbook: Workbook, findings: list[Finding], rejected_rows: int
+) -> list[tuple[str, object, str | None]]:
+    """The head of 汇总: file, department information, verdict, checksum — (label, value, highlight)."""
+    ref = reference()
+    info_fmt = _info_formats(workbook, findings)
+    items: list[tuple[str, object, str | None]] = [("文件", workbook.file, None)]
     for key in SUMMARY_INFO_KEYS:
         spec = ref.column("info", key)
         value = workbook.info.get(key, "")
         # Required keys are always shown once the file was read: a missing one is the problem to see.
         if value or info_fmt.get(key) or (spec.required and workbook.readable):
-            pairs.append((spec.header_zh, value, info_fmt.get(key)))
-    verdict, verdict_fmt = _verdict(workbook, findings, rejected_total)
-    pairs.append(("审核结论", verdict, verdict_fmt))
+            items.append((spec.header_zh, value, info_fmt.get(key)))
+    verdict, verdict_fmt = _verdict(workbook, findings, rejected_rows)
+    items.append(("审核结论", verdict, verdict_fmt))
     if workbook.sha256:
-        pairs.append(("文件校验码", workbook.sha256, None))
-    for label, shown, fmt in pairs:
-        book.write(ws, row, 0, label, "label")
-        book.write_merged(ws, row, 1, last_col, shown, fmt or "wrap")
-        row += 1
+        items.append(("文件校验码", workbook.sha256, None))
+    return items
 
-    if counts:
-        row += 1
-        row = book.write_row(ws, row, ["数据行"], "section")
-        row = book.write_row(
-            ws, row, ["工作表", "读取行数", "退回行数", "不入库行数", "有提示的行数"], "header"
-        )
-        for values in counts:
-            row = book.write_row(ws, row, values)
 
-    row += 1
-    row = book.write_row(ws, row, ["问题统计"], "section")
+def _write_row_counts(book: XlsxBook, ws: Worksheet, row: int, counts: list[tuple[object, ...]]) -> int:
+    if not counts:
+        return row
+    row = book.write_row(ws, row + 1, ["数据行"], "section")
+    row = book.write_row(ws, row, ["工作表", "读取行数", "退回行数", "不入库行数", "有提示的行数"], "header")
+    for values in counts:
+        row = book.write_row(ws, row, values)
+    return row
+
+
+def _write_severity_counts(book: XlsxBook, ws: Worksheet, row: int, findings: list[Finding]) -> int:
+    row = book.write_row(ws, row + 1, ["问题统计"], "section")
     row = book.write_row(ws, row, ["类别", "问题数", "涉及行数"], "header")
     for severity in SEVERITY_ORDER:
         hits = [f for f in findings if f.severity == severity]
@@ -224,9 +226,12 @@ def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) 
             [SEVERITY_ZH[severity], len(hits), len(rows_hit)],
             [SEVERITY_FORMAT.get(severity) if hits else None, None, None],
         )
+    return row
 
-    row += 1
-    row = book.write_row(ws, row, ["问题清单"], "section")
+
+def _write_problem_list(book: XlsxBook, ws: Worksheet, row: int, findings: list[Finding]) -> int:
+    """问题清单: every problem grouped (one rule broken 500 times is one line with its first cells)."""
+    row = book.write_row(ws, row + 1, ["问题清单"], "section")
     groups = group_findings(findings)
     frame = pd.DataFrame(
         {
@@ -250,38 +255,52 @@ def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) 
         book, ws, frame, GROUP_TITLES, widths=GROUP_WIDTHS, start_row=row, cell_formats=formats, freeze=False
     )
     row += len(groups) + 1
-    if not groups:
-        row = book.write_row(ws, row, ["未发现问题"])
+    return row if groups else book.write_row(ws, row, ["未发现问题"])
 
+
+def _write_skipped(book: XlsxBook, ws: Worksheet, row: int, workbook: Workbook) -> int:
+    """Rows of the indicator sheets not read as data (notes, blank separators) and why."""
     skipped = [
         (s.sheet_name, r, why)
         for kind in INDICATOR_SHEETS
         if (s := workbook.sheets.get(kind))
         for r, why in s.skipped_rows
     ]
-    if skipped:
+    if not skipped:
+        return row
+    row = book.write_row(ws, row + 1, ["未作为数据读取的行"], "section")
+    row = book.write_row(ws, row, ["工作表", "行号", "原因"], "header")
+    for skipped_row in skipped:
+        row = book.write_row(ws, row, skipped_row, [None, None, "wrap"])
+    return row
+
+
+def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) -> None:
+    ws = book.add_sheet(SUMMARY_SHEET)
+    last_col = len(GROUP_TITLES) - 1
+    for j, key in enumerate(GROUP_TITLES):
+        ws.set_column(j, j, GROUP_WIDTHS[key])
+    ws.set_column(0, 0, 14)
+    file_error = any(f.severity == "file_error" for f in findings)
+    counts = _sheet_counts(workbook, findings, file_error)
+    rejected_rows = sum(int(c[2]) for c in counts)  # type: ignore[call-overload]
+
+    row = book.write_row(ws, 0, ["预算绩效指标填报反馈"], "title") + 1
+    for label, shown, fmt in _summary_items(workbook, findings, rejected_rows):
+        book.write(ws, row, 0, label, "label")
+        book.write_merged(ws, row, 1, last_col, shown, fmt or "wrap")
         row += 1
-        row = book.write_row(ws, row, ["未作为数据读取的行"], "section")
-        row = book.write_row(ws, row, ["工作表", "行号", "原因"], "header")
-        for skipped_row in skipped:
-            row = book.write_row(ws, row, skipped_row, [None, None, "wrap"])
+    row = _write_row_counts(book, ws, row, counts)
+    row = _write_severity_counts(book, ws, row, findings)
+    row = _write_problem_list(book, ws, row, findings)
+    _write_skipped(book, ws, row, workbook)
 
 
-def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file_error: bool) -> None:
-    ref = reference()
-    specs = {s.column: s for s in ref.columns[sheet.kind]}
-    present = [c for c in sheet.columns if c in specs and c in sheet.frame.columns]
-    present.sort(key=lambda c: (_column_order(sheet.columns[c]), c))
-    letter_to_column = {letter: c for c in present for letter in _letters(sheet.columns[c])}
-
-    data = sheet.frame
-    excel_rows = (
-        [int(r) for r in data["source_row"].tolist()] if "source_row" in data else list(range(len(data)))
-    )
-    position = {r: i for i, r in enumerate(excel_rows)}
-    outcomes = _row_outcomes(sheet, findings, file_error)
-
-    # Each cell keeps the most severe highlight among the findings pointing at it.
+def _cell_marks(
+    findings: list[Finding], position: dict[int, int], letter_to_column: dict[str, str]
+) -> tuple[dict[tuple[int, str], str], dict[int, list[Finding]]]:
+    """(frame position, column) → highlight, the most severe among the findings pointing at the cell
+    (the row-number column when the finding names no known column); and each position's findings."""
     cell_rank: dict[tuple[int, str], int] = {}
     cell_formats: dict[tuple[int, str], str] = {}
     notes: dict[int, list[Finding]] = defaultdict(list)
@@ -298,36 +317,49 @@ def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file
         if rank < cell_rank.get((i, target), 99):
             cell_rank[(i, target)] = rank
             cell_formats[(i, target)] = fmt
+    return cell_formats, notes
 
-    out = pd.DataFrame({ROW_COL: excel_rows})
-    for column in present:
-        out[column] = data[column].tolist()
-    out[OUTCOME_COL] = [OUTCOME_ZH.get(outcomes.get(r), OUTCOME_ZH[None]) for r in excel_rows]
-    out[NOTES_COL] = [
-        "；".join(
-            _note(f)
-            for f in sorted(
-                notes.get(i, []), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.column, f.code)
-            )
-        )
-        for i in range(len(data))
-    ]
-    for i, r in enumerate(excel_rows):
-        fmt = SEVERITY_FORMAT.get(outcomes.get(r) or "")
+
+def _row_notes(found: list[Finding]) -> str:
+    """问题说明 of one row: its findings, worst first."""
+    ordered = sorted(found, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.column, f.code))
+    return "；".join(_note(f) for f in ordered)
+
+
+def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file_error: bool) -> None:
+    """The sheet as read (Excel row first, the department's column order), problems coloured and explained."""
+    specs = {s.column: s for s in reference().columns[sheet.kind]}
+    data = sheet.frame
+    present = [c for c in sheet.columns if c in specs and c in data.columns]
+    present.sort(key=lambda c: (_column_order(sheet.columns[c]), c))
+    letter_to_column = {letter: c for c in present for letter in _letters(sheet.columns[c])}
+    excel_rows = (
+        [int(r) for r in data["source_row"].tolist()] if "source_row" in data else list(range(len(data)))
+    )
+    outcomes = _row_outcomes(sheet, findings, file_error)
+    cell_formats, notes = _cell_marks(findings, {r: i for i, r in enumerate(excel_rows)}, letter_to_column)
+    row_outcomes = [outcomes.get(r) for r in excel_rows]
+    for i, outcome in enumerate(row_outcomes):
+        fmt = SEVERITY_FORMAT.get(outcome or "")
         if fmt:
             cell_formats[(i, OUTCOME_COL)] = fmt
         cell_formats.setdefault((i, NOTES_COL), "wrap")
-
-    titles = {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
-    titles.update({c: specs[c].header_zh for c in present})
-    widths = {ROW_COL: 8, OUTCOME_COL: 14, NOTES_COL: 60}
-    widths.update({c: specs[c].width for c in present})
+    # Built in one go: a column at a time (frame[c] = …) costs a block insert per column.
+    out = pd.DataFrame(
+        {
+            ROW_COL: excel_rows,
+            **{c: data[c].tolist() for c in present},
+            OUTCOME_COL: [ROW_RESULT_ZH.get(o, ROW_RESULT_ZH[None]) for o in row_outcomes],
+            NOTES_COL: [_row_notes(notes.get(i, [])) for i in range(len(data))],
+        }
+    )
     write_table(
         book,
         sheet.sheet_name,
         out,
-        titles,
-        widths=widths,
+        {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
+        | {c: specs[c].header_zh for c in present},
+        widths={ROW_COL: 8, OUTCOME_COL: 14, NOTES_COL: 60} | {c: specs[c].width for c in present},
         required=[c for c in present if specs[c].required],
         cell_formats=cell_formats,
         freeze_cols=1,

@@ -29,37 +29,37 @@ def _rule(name: str, codes: str, severity: str, raised_by: str, summary: str) ->
 
 
 RULES: tuple[RuleDecl, ...] = (
-    # --- the reader: the container and the layout (pipelines/intake/read.py, pipelines/intake/safe_parse.py) ---------------
+    # --- the reader: the container and the layout (pipelines/intake/) ---------------
     _rule(
         "container_readable",
         "F001",
         "file_error",
-        "pipelines.intake.read:_check_container",
+        "pipelines.intake.container:check_container",
         "a readable xlsx zip",
     ),
     _rule(
         "container_bounded",
         "F002",
         "file_error",
-        "pipelines.intake.read:_check_container",
+        "pipelines.intake.container:check_container",
         "sizes within limits",
     ),
     _rule(
         "required_sheets",
         "F003",
         "file_error",
-        "pipelines.intake.read:_read_sheets",
+        "pipelines.intake.sheets:read_sheets",
         "required sheets present",
     ),
     _rule(
         "required_columns",
         "F004",
         "file_error",
-        "pipelines.intake.read:sheet_rows_from_grid",
+        "pipelines.intake.headers:missing_column_findings",
         "required headers",
     ),
     _rule(
-        "header_row_found", "F010", "file_error", "pipelines.intake.read:sheet_rows_from_grid", "a header row"
+        "header_row_found", "F010", "file_error", "pipelines.intake.headers:no_header_finding", "a header row"
     ),
     _rule(
         "parse_isolated",
@@ -68,12 +68,18 @@ RULES: tuple[RuleDecl, ...] = (
         "pipelines.intake.safe_parse:set_aside",
         "parser died or timed out",
     ),
-    _rule("unknown_header", "I403", "info", "pipelines.intake.read:_header_findings", "unknown column kept"),
+    _rule(
+        "unknown_header",
+        "I403",
+        "info",
+        "pipelines.intake.headers:unknown_header_findings",
+        "unknown column kept",
+    ),
     _rule(
         "duplicate_header",
         "W217",
         "warning",
-        "pipelines.intake.read:_header_findings",
+        "pipelines.intake.headers:duplicate_header_findings",
         "two headers, one field",
     ),
     _rule(

@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 from pipelines.common.findings import Finding, make_finding
 from pipelines.common.frames import compact_text_columns, release_free_memory
-from pipelines.intake.read import PARSED_COLUMNS, Workbook
+from pipelines.intake.workbook import PARSED_COLUMNS, Workbook
 from pipelines.validate.markers import MARKER_HINT, Stripped, strip_markers
 from schemas.rules import ROW_ERROR_RULES, run_rules
 from schemas.submission import CHECK_CODES, ROW_MODELS, DeptInfoModel

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.dedupe.candidates import find_candidates  # noqa: E402
-from pipelines.normalize.canonical import default_rules, normalize_rows  # noqa: E402
+from pipelines.normalize.canonical import default_rules  # noqa: E402
+from pipelines.normalize.keys import normalize_rows  # noqa: E402
 
 SUBJECTS = [
     "培训",

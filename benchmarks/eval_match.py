@@ -39,9 +39,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.dedupe.candidates import MatchConfig, find_candidates  # noqa: E402
+from pipelines.dedupe.candidates import find_candidates  # noqa: E402
 from pipelines.dedupe.pair_model import read_pairs  # noqa: E402
-from pipelines.normalize.canonical import default_rules, normalize_rows  # noqa: E402
+from pipelines.dedupe.scoring import HandScoring, Scoring  # noqa: E402
+from pipelines.normalize.canonical import default_rules  # noqa: E402
+from pipelines.normalize.keys import normalize_rows  # noqa: E402
 
 DATA = {
     "real": ROOT / "tests" / "data" / "real_pairs.csv",
@@ -60,7 +62,7 @@ def load_pairs(path: Path) -> pd.DataFrame:
 
 
 def label_pairs(
-    pairs: pd.DataFrame, config: MatchConfig | None = None, find: Finder | None = None
+    pairs: pd.DataFrame, scoring: Scoring | None = None, find: Finder | None = None
 ) -> pd.DataFrame:
     """Add auto (same key), candidate (listed for review), flagged and score to every labelled pair."""
     find = find or find_candidates
@@ -89,7 +91,9 @@ def label_pairs(
     }
 
     candidates = (
-        find(normalized, None, rules, config) if config is not None else find(normalized, None, rules)
+        find(normalized, None, rules, scoring=scoring)
+        if scoring is not None
+        else find(normalized, None, rules)
     )
     score_of: dict[frozenset[str], float] = {}
     likely_of: dict[frozenset[str], bool] = {}
@@ -177,9 +181,9 @@ def evaluate(
     pairs = load_pairs(DATA[data])
     part = pairs[pairs["split"] == split].reset_index(drop=True)
     if method == "model":
-        labelled = label_pairs(part, MatchConfig())
+        labelled = label_pairs(part)
     elif method == "hand":
-        labelled = label_pairs(part, MatchConfig(scorer="hand"))
+        labelled = label_pairs(part, HandScoring())
     else:
         labelled = label_pairs(part, None, legacy_finder(baseline_ref))
     return metrics(labelled), labelled
@@ -207,7 +211,8 @@ def library_listing(method: str, baseline_ref: str = BASELINE_REF) -> dict[str, 
     if method == "before":
         candidates = legacy_finder(baseline_ref)(clusters, None, default_rules())
     else:
-        candidates = find_candidates(clusters, None, default_rules(), MatchConfig(scorer=method))
+        scoring = HandScoring() if method == "hand" else None
+        candidates = find_candidates(clusters, None, default_rules(), scoring=scoring)
     likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
     out: dict[str, float] = {"indicators": len(clusters)}
     for tier, part in (("listed", candidates), ("likely", candidates[likely.astype(bool)])):

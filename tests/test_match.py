@@ -10,21 +10,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipelines.dedupe.candidates import (
-    DECISIONS,
-    REVIEW_COLUMNS,
-    MatchConfig,
-    ReviewError,
-    _prepare,
-    apply_review,
-    common_promotions,
-    diff_pattern,
-    find_candidates,
-    generate_pairs,
-    promoted_ids,
-    write_merge_review,
-)
-from pipelines.normalize.canonical import default_rules, load_rules, normalize_rows, write_rules_csv
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
+from pipelines.dedupe.candidates import find_candidates
+from pipelines.dedupe.decisions import apply_review
+from pipelines.dedupe.patterns import diff_pattern
+from pipelines.dedupe.review import DECISIONS, REVIEW_COLUMNS, ReviewError, write_merge_review
+from pipelines.dedupe.scoring import HandScoring, ModelScoring
+from pipelines.normalize.canonical import default_rules, load_rules, write_rules_csv
+from pipelines.normalize.keys import normalize_rows
 
 PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
 
@@ -101,7 +94,7 @@ def test_auto_merges_are_precise_on_every_split() -> None:
 
 def test_one_character_negatives_are_explained_with_their_pattern() -> None:
     frame = clusters({"name": "湿地执行率", "unit": "%"}, {"name": "耕地执行率", "unit": "%"})
-    candidates = find_candidates(frame, None, config=MatchConfig(min_score=0))  # listed or not, explained
+    candidates = find_candidates(frame, None, scoring=ModelScoring(min_score=0))  # listed or not, explained
     assert len(candidates) == 1
     row = candidates.iloc[0]
     assert row["pattern"] in ("湿→耕", "耕→湿") and row["pattern_group"] == "湿↔耕"
@@ -121,7 +114,9 @@ def test_differing_suffix_scores_low_and_differing_unit_is_flagged() -> None:
         {"name": "项目总投资", "unit": "万元"},
         {"name": "项目总投资", "unit": "元"},
     )
-    scored = find_candidates(frame, None, config=MatchConfig(min_score=0, min_cosine=0.0))
+    scored = find_candidates(
+        frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0)
+    )
     conflicting = scored[scored["flags"].str.contains("suffix_conflict")]
     assert {frozenset(("N0000", "N0001")), frozenset(("N0002", "N0003"))} <= pair_set(conflicting)
     listed = find_candidates(frame, None)
@@ -136,7 +131,8 @@ def test_differing_suffix_scores_low_and_differing_unit_is_flagged() -> None:
     hand = find_candidates(
         frame,
         None,
-        config=MatchConfig(scorer="hand", include_suffix_conflicts=True, min_score=0, min_cosine=0.0),
+        config=BlockingConfig(min_cosine=0.0),
+        scoring=HandScoring(include_suffix_conflicts=True, min_score=0),
     )
     assert (hand[hand["flags"].str.contains("suffix_conflict")]["score"] <= 30).all()
 
@@ -164,8 +160,8 @@ def test_numbers_lower_the_score() -> None:
     )
     listed = find_candidates(frame, None)
     assert not listed["likely"].any()  # a differing number: never marked 可能性较高, whatever the score
-    assert find_candidates(frame, None, config=MatchConfig(scorer="hand")).empty
-    kept = find_candidates(frame, None, config=MatchConfig(min_score=0))
+    assert find_candidates(frame, None, scoring=HandScoring()).empty
+    kept = find_candidates(frame, None, scoring=ModelScoring(min_score=0))
     assert kept["flags"].str.contains("number").all() and len(kept) == 2
     assert kept["reason"].str.contains("差异含数字").all()
 
@@ -205,8 +201,8 @@ def test_do_not_merge_rules_are_respected(tmp_path: Path) -> None:
         {"name": "城市生活垃圾无害化处理率", "unit": "%", "id": "A5"},
         {"name": "农村生活垃圾无害化处理率", "unit": "%", "id": "A6"},
     )
-    every = MatchConfig(min_score=0)
-    before = pair_set(find_candidates(frame, None, config=every))
+    every = ModelScoring(min_score=0)
+    before = pair_set(find_candidates(frame, None, scoring=every))
     assert {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))} <= before
     rules_dir = tmp_path / "rules"
     write_rules_csv(
@@ -218,7 +214,7 @@ def test_do_not_merge_rules_are_respected(tmp_path: Path) -> None:
         ],
         "test",
     )
-    after = pair_set(find_candidates(frame, None, load_rules(rules_dir), every))
+    after = pair_set(find_candidates(frame, None, load_rules(rules_dir), scoring=every))
     assert not after & {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
     assert after == before - {frozenset(("A1", "A2")), frozenset(("A3", "A4")), frozenset(("A5", "A6"))}
 
@@ -312,10 +308,10 @@ def _generated(n: int, seed: int) -> pd.DataFrame:
 
 def test_scored_pairs_grow_linearly_with_rows() -> None:
     """One big block: the pairs generated stay within top_k per row, so the work is linear, not quadratic."""
-    cfg = MatchConfig(top_k=5, df_cap=200)
+    cfg = BlockingConfig(top_k=5, df_cap=200)
     counts = {}
     for n in (500, 4000):
-        rows = _prepare(_generated(n, 1), "new", default_rules())
+        rows = prepare_rows(_generated(n, 1), "new", default_rules())
         pairs = generate_pairs(rows, cfg)
         assert len(pairs) <= (cfg.top_k + cfg.top_k_global) * len(rows)
         assert (pairs["i"] < pairs["j"]).all() and not pairs.duplicated(["i", "j"]).any()
@@ -340,7 +336,7 @@ def review_candidates() -> pd.DataFrame:
     )
     existing = frame[frame["id"].str.startswith("C-")]
     new = frame[~frame["id"].str.startswith("C-")]
-    candidates = find_candidates(new, existing, config=MatchConfig(min_score=0))  # the negatives too
+    candidates = find_candidates(new, existing, scoring=ModelScoring(min_score=0))  # the negatives too
     assert len(candidates) >= 3
     return candidates
 
@@ -477,9 +473,9 @@ def test_apply_review_pattern_level_decision(tmp_path: Path, review_candidates: 
     assert result.not_merged == 2 and result.pattern_decisions == 1
     rules = load_rules(tmp_path / "rules")
     later = clusters({"name": "湿地修复率", "unit": "%"}, {"name": "耕地修复率", "unit": "%"})
-    every = MatchConfig(min_score=0)
-    assert find_candidates(later, None, rules, every).empty  # the pattern covers pairs never seen before
-    assert not find_candidates(later, None, config=every).empty
+    every = ModelScoring(min_score=0)
+    assert find_candidates(later, None, rules, scoring=every).empty  # the pattern covers pairs never seen before
+    assert not find_candidates(later, None, scoring=every).empty
 
 
 def test_apply_review_rejects_bad_files_in_chinese(tmp_path: Path, review_candidates: pd.DataFrame) -> None:
@@ -564,7 +560,7 @@ def test_listed_noise_of_the_real_tables_is_gone() -> None:
     listed = find_candidates(frame, None)
     assert pair_set(listed) <= {frozenset(("N0000", "N0001"))}  # 开工/完工 is not even listed
     assert not listed["likely"].any() and (listed["score"] < 10).all()  # 桃/苹果: at most 可能性较低
-    assert len(find_candidates(frame, None, config=MatchConfig(scorer="hand"))) == 2  # the first version
+    assert len(find_candidates(frame, None, scoring=HandScoring())) == 2  # the first version
 
 
 def _promotion_review(tmp_path: Path) -> tuple[Path, dict[str, int]]:
@@ -576,7 +572,7 @@ def _promotion_review(tmp_path: Path) -> tuple[Path, dict[str, int]]:
         {"name": "湿地执行率", "unit": "%", "id": "C-P000004"},
         {"name": "耕地执行率", "unit": "%", "id": "C-P000005"},
     )
-    candidates = find_candidates(frame, None, config=MatchConfig(min_score=0))
+    candidates = find_candidates(frame, None, scoring=ModelScoring(min_score=0))
     path = write_merge_review(candidates, tmp_path / "merge_review.xlsx")
     ws = load_workbook(path).worksheets[0]
     rows = {f"{ws.cell(r, 1).value}|{ws.cell(r, 3).value}": r for r in range(2, ws.max_row + 1)}
@@ -601,12 +597,13 @@ def test_promote_to_common_round_trip(tmp_path: Path) -> None:
     assert summary.new_promotions == ["P2026-0001", "P2026-0002"]
     assert "设为共性指标2对" in summary.message_zh()
 
-    promotions = common_promotions(rules_dir)
-    assert [(p.rule_id, p.id_a, p.id_b, p.name_a) for p in promotions] == [
-        ("P2026-0001", "C-P000001", "C-P000002", "受益群众满意度"),
-        ("P2026-0002", "C-P000001", "C-P000003", "受益群众满意度"),
-    ]
     rules = load_rules(rules_dir)
+    assert rules.promotions == (
+        ("P2026-0001", "C-P000001", "C-P000002"),
+        ("P2026-0002", "C-P000001", "C-P000003"),
+    )
+    written = pd.read_csv(rules_dir / "common_promotions.csv", dtype=str, keep_default_na=False, comment="#")
+    assert list(written["name_a"]) == ["受益群众满意度", "受益群众满意度"]
     # The merges are review merges by id (names are equal, so no name rule could carry them).
     assert {(a, b) for _, a, b in rules.merges} == {("C-P000001", "C-P000002"), ("C-P000001", "C-P000003")}
     # 不合并 between two copies of one name is kept by ids only: other copies of the name are still compared.
@@ -624,13 +621,7 @@ def test_promote_to_common_round_trip(tmp_path: Path) -> None:
     # Changing one's mind: 合并 instead of 设为共性指标 keeps the merge and drops the promotion.
     changed = apply_review(_fill(path, {rows["C-P000001|C-P000003"]: "合并"}), rules_dir, 2027)
     assert changed.replaced == ["P2026-0002"] and changed.merged == 1
-    assert [p.rule_id for p in common_promotions(rules_dir)] == ["P2026-0001"]
-    assert common_promotions(tmp_path / "nowhere") == [] and common_promotions(None) == []
-    # What consolidation makes 共性: A, followed through later merges (A itself merged into C-P000009).
-    assert promoted_ids(common_promotions(rules_dir), {}) == {"C-P000001": "P2026-0001"}
-    assert promoted_ids(common_promotions(rules_dir), {"C-P000001": "C-P000009"}) == {
-        "C-P000009": "P2026-0001"
-    }
+    assert [rule for rule, _, _ in load_rules(rules_dir).promotions] == ["P2026-0001"]
 
 
 def test_candidates_do_not_depend_on_row_order() -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from benchmarks.eval_match import DATA, label_pairs, load_pairs, metrics
 from pipelines.dedupe import pair_model as pm
-from pipelines.dedupe.candidates import MatchConfig
+from pipelines.dedupe.features import FEATURES, Sides, pair_features
+from pipelines.dedupe.model import MODEL_JSON, load_model
+from pipelines.dedupe.scoring import HandScoring
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,8 +25,10 @@ def features(**pairs: tuple[str, str]) -> dict[str, dict[str, float]]:
     a = np.array([pairs[n][0] for n in names], dtype=object)
     b = np.array([pairs[n][1] for n in names], dtype=object)
     same = np.array(["x"] * len(names), dtype=object)
-    x = pm.pair_features(pm.load_model(), a, b, same, same, same, same, same, same, same, same, same, same)
-    return {n: dict(zip(pm.FEATURES, row, strict=True)) for n, row in zip(names, x, strict=True)}
+    x = pair_features(
+        load_model().words, Sides(a, same, same, same, same, same), Sides(b, same, same, same, same, same)
+    )
+    return {n: dict(zip(FEATURES, row, strict=True)) for n, row in zip(names, x, strict=True)}
 
 
 def test_difference_pattern_features() -> None:
@@ -60,27 +64,28 @@ def test_difference_pattern_features() -> None:
 
 
 def test_filing_features() -> None:
-    model = pm.load_model()
-
     def arr(*values: str) -> np.ndarray:
         return np.array(values, dtype=object)
 
-    x = pm.pair_features(
-        model,
-        arr("受益群众满意度", "项目总投资", "成本控制率"),
-        arr("受益群众满意度", "项目总投资", "成本控制率"),
+    names = arr("受益群众满意度", "项目总投资", "成本控制率")
+    a = Sides(
+        names,
         arr("反映受益群众满意情况", "", "反映成本控制情况"),
-        arr("反映受益群众的满意情况", "", ""),
         arr("%", "万元", "%"),
-        arr("%", "元", ""),
         arr("满意度指标", "数量指标", "成本指标"),
-        arr("满意度指标", "数量指标", "质量指标"),
         arr("项目", "项目", "共性"),
-        arr("项目", "项目", "项目"),
         arr("205", "205", ""),
+    )
+    b = Sides(
+        names,
+        arr("反映受益群众的满意情况", "", ""),
+        arr("%", "元", ""),
+        arr("满意度指标", "数量指标", "质量指标"),
+        arr("项目", "项目", "项目"),
         arr("208", "205", "213"),
     )
-    f = [dict(zip(pm.FEATURES, row, strict=True)) for row in x]
+    x = pair_features(load_model().words, a, b)
+    f = [dict(zip(FEATURES, row, strict=True)) for row in x]
     assert f[0]["class_diff"] == 1 and f[0]["level2_equal"] == 1 and f[0]["unit_equal"] == 1
     assert f[0]["def_both"] == 1 and f[0]["def_sim"] > 0.8
     assert f[1]["unit_conflict"] == 1 and f[1]["same_name_unit_conflict"] == 1 and f[1]["class_diff"] == 0
@@ -89,9 +94,9 @@ def test_filing_features() -> None:
 
 
 def test_model_parameters_are_data_trained_on_tune_only() -> None:
-    data = json.loads(pm.MODEL_JSON.read_text(encoding="utf-8"))
-    assert data["features"] == list(pm.FEATURES)
-    assert len(data["coef"]) == len(data["mean"]) == len(data["scale"]) == len(pm.FEATURES)
+    data = json.loads(MODEL_JSON.read_text(encoding="utf-8"))
+    assert data["features"] == list(FEATURES)
+    assert len(data["coef"]) == len(data["mean"]) == len(data["scale"]) == len(FEATURES)
     assert 0 < data["threshold"] < 1
     assert "tune" in data["trained_on"] and "holdout" not in data["trained_on"]
     # Training never reads the holdout: the rows it learns from are all tune rows.
@@ -102,7 +107,7 @@ def test_model_parameters_are_data_trained_on_tune_only() -> None:
 
 def test_model_scores_the_issue_examples() -> None:
     """Duplicates the first version missed are likely; the noise it listed is not."""
-    model = pm.load_model()
+    model = load_model()
     f = features(
         prefix=("奖补资金发放及时率", "资金发放及时率"),
         system=("信息系统运行维护率", "系统运行维护率"),
@@ -113,7 +118,7 @@ def test_model_scores_the_issue_examples() -> None:
         fruit=("桃种植面积", "苹果种植面积"),
         material=("国家级教材", "国家级课程数量"),
     )
-    p = {k: float(model.probability(np.array([[v[n] for n in pm.FEATURES]]))[0]) for k, v in f.items()}
+    p = {k: float(model.probability(np.array([[v[n] for n in FEATURES]]))[0]) for k, v in f.items()}
     for duplicate in ("prefix", "system", "qualifier", "satisfied"):
         assert p[duplicate] >= model.likely, (duplicate, p)
     assert p["cost"] >= model.threshold, p
@@ -126,7 +131,7 @@ def test_committed_model_is_the_one_training_gives() -> None:
     """Training is deterministic and the committed JSON is up to date with the labelled data (after a change
     of tests/data/*pairs.csv or of the features, run: python -m pipelines.dedupe.pair_model train)."""
     trained = pm.train(ROOT)
-    committed = json.loads(pm.MODEL_JSON.read_text(encoding="utf-8"))
+    committed = json.loads(MODEL_JSON.read_text(encoding="utf-8"))
     assert trained["features"] == committed["features"] and trained["trained_on"] == committed["trained_on"]
     assert trained["threshold"] == pytest.approx(committed["threshold"], abs=0.002)
     assert np.allclose(trained["coef"], committed["coef"], atol=0.05)
@@ -137,7 +142,7 @@ def test_holdout_targets(data: str) -> None:
     """The figures of benchmarks/RESULTS.md ("Dedupe on real names"): a regression fails here."""
     pairs = load_pairs(DATA[data])
     holdout = pairs[pairs["split"] == "holdout"].reset_index(drop=True)
-    m = metrics(label_pairs(holdout, MatchConfig()))
+    m = metrics(label_pairs(holdout))
     assert m["auto_fp"] == 0  # automatic merges: precision 1.000
     floors = HOLDOUT_FLOORS[data]
     assert m["flagged_r"] >= floors["flagged_r"], m
@@ -157,7 +162,7 @@ HOLDOUT_FLOORS = {
 def test_model_beats_hand_weights_on_tune() -> None:
     pairs = load_pairs(DATA["real"])
     tune = pairs[pairs["split"] == "tune"].reset_index(drop=True)
-    model = metrics(label_pairs(tune, MatchConfig()))
-    hand = metrics(label_pairs(tune, MatchConfig(scorer="hand")))
+    model = metrics(label_pairs(tune))
+    hand = metrics(label_pairs(tune, HandScoring()))
     assert model["flagged_r"] >= hand["flagged_r"]
     assert isinstance(pd.isna(model["listed_p"]), bool)

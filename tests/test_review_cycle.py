@@ -10,6 +10,7 @@ import openpyxl
 
 from pipelines.cli import main
 from pipelines.defs.run import run_rebuild
+from pipelines.normalize.canonical import load_rules
 from pipelines.store import publish
 from tests.git_env import git
 from tests.xlsx_builders import default_info, project_row, write_workbook
@@ -124,11 +125,9 @@ def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_comm
     assert "rules/common_promotions.csv" in log and "rules/synonyms.csv" in log
     assert f"设为共性指标 {len(rows)}" in log
 
-    from pipelines.dedupe.candidates import common_promotions
-
-    promotions = common_promotions(repo / "rules")
+    promotions = load_rules(repo / "rules").promotions
     assert len(promotions) == len(rows)
-    assert {p.id_a for p in promotions} <= ids and {p.id_b for p in promotions} <= ids
+    assert {a for _, a, _ in promotions} <= ids and {b for _, _, b in promotions} <= ids
 
     # The next rebuild follows the decision: one 共性 indicator, used by the three departments.
     again = run_rebuild(2026, inbox, repo, finance_dept="101", instance=dg.DagsterInstance.ephemeral())

@@ -1,0 +1,248 @@
+"""Candidate generation (blocking): which pairs of indicators are worth scoring at all.
+
+Never all pairs, and no walls. Candidates are generated between distinct names (matching forms), in passes
+whose union is kept, each linear in the rows:
+1. the same name filed differently (another 二级指标, scope, function class or unit): every pair of a small
+   group, else a star around its best-ranked indicator;
+2. within each 二级指标, whatever the scope or function class, every new name's top_k most similar names
+   (TF-IDF of character 1–3-grams, a sparse product in chunks);
+3. across the whole library, every new name's top_k_global most similar names (the same measure filed
+   under another 二级指标).
+In a very large block the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find*
+pairs, which keeps the work linear. Function class and scope are properties of the usage, not walls.
+Pairs of two last-release indicators are not generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_unit
+
+
+@dataclass(frozen=True)
+class BlockingConfig:
+    """Candidate generation settings (tuned on the tune splits of the labelled pairs only)."""
+
+    top_k: int = 8  # most similar names kept per new name within its 二级指标
+    top_k_global: int = 6  # most similar names kept per new name across the library (another 二级指标)
+    exact_all: int = 4  # the same name in up to this many indicators: every pair listed, else a star
+    min_cosine: float = (
+        0.03  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
+    )
+    ngram_range: tuple[int, int] = (1, 3)  # character n-grams of the TF-IDF vectors (single characters too)
+    min_name_score: float = 25.0  # edit similarity (plain or word order) below which a pair is not scored
+    df_cap: int = 400  # in larger blocks, n-grams in more names than this are not used to find pairs
+    chunk: int = 2048  # query rows per sparse product
+
+
+def prepare_rows(frame: pd.DataFrame, origin: str, rules: MatchRules) -> pd.DataFrame:
+    """Indicators as the matcher reads them: id, name, match_name, definition, unit_norm, scope, level1,
+    level2, function_class, usage_count, origin ("new" or "existing"); missing columns are derived or empty."""
+    out = pd.DataFrame(index=range(len(frame)))
+    src = frame.reset_index(drop=True)
+
+    def col(name: str) -> pd.Series:
+        if name in src.columns:
+            return src[name].fillna("").astype(str)
+        return pd.Series("", index=out.index, dtype=str)
+
+    out["id"] = col("id")
+    out["name"] = col("name")
+    names = (
+        col("name_norm") if "name_norm" in src.columns else out["name"].map(lambda n: normalize_name(n)[0])
+    )
+    out["match_name"] = (
+        col("match_name") if "match_name" in src.columns else names.map(lambda n: rules.match_form(n)[0])
+    )
+    out["definition"] = col("definition")
+    out["unit_norm"] = col("unit_norm") if "unit_norm" in src.columns else col("unit").map(normalize_unit)
+    for name in ("scope", "level1", "level2", "function_class"):
+        out[name] = col(name)
+    out["usage_count"] = (
+        pd.to_numeric(src["usage_count"], errors="coerce").fillna(0).to_numpy()
+        if "usage_count" in src.columns
+        else 0
+    )
+    out["origin"] = origin
+    return out
+
+
+def texts(series: pd.Series) -> np.ndarray:
+    """A text column as an object array (numpy's fixed-width unicode would cost 4 bytes x the longest value)."""
+    return series.fillna("").astype(str).to_numpy(dtype=object)
+
+
+def rank_rows(rows: pd.DataFrame) -> np.ndarray:
+    """Which side of a pair is A (kept): the last release's indicator, then 共性, then the most used, then id."""
+    origin_rank = np.where(
+        rows["origin"].to_numpy() == "existing", 0, np.where(rows["scope"].to_numpy() == "共性", 1, 2)
+    )
+    order = np.lexsort(
+        (rows["id"].to_numpy(dtype=str), -np.asarray(rows["usage_count"], dtype=float), origin_rank)
+    )
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(rows))
+    return rank
+
+
+def _top_k_pairs(
+    xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray, c_idx: np.ndarray, cfg: BlockingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query global index, corpus global index, cosine) of each query's top-k corpus rows."""
+    out_q, out_c, out_s = [], [], []
+    xc_t = xc.T.tocsr()
+    for start in range(0, xq.shape[0], cfg.chunk):
+        sims = (xq[start : start + cfg.chunk] @ xc_t).tocsr()
+        rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr))
+        qg, cg, data = q_idx[start + rows], c_idx[sims.indices], sims.data
+        keep = (data >= cfg.min_cosine) & (qg != cg)
+        qg, cg, data = qg[keep], cg[keep], data[keep]
+        if not len(data):
+            continue
+        # One float key (query, then descending similarity) sorts faster than a three-key lexsort; ties keep
+        # the product's own order, which depends only on the inputs.
+        order = np.argsort(qg.astype(np.float64) + (1.0 - data.astype(np.float64)) * 0.5, kind="stable")
+        qg, cg, data = qg[order], cg[order], data[order]
+        rank = np.arange(len(qg)) - np.searchsorted(qg, qg, side="left")
+        keep = rank < cfg.top_k
+        out_q.append(qg[keep])
+        out_c.append(cg[keep])
+        out_s.append(data[keep])
+    if not out_q:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float32)
+    return np.concatenate(out_q), np.concatenate(out_c), np.concatenate(out_s)
+
+
+def _capped(x: sparse.csr_matrix, df_cap: int) -> sparse.csr_matrix:
+    """Zero the n-grams shared by more than df_cap rows (only matters in very large blocks)."""
+    if x.shape[0] <= df_cap:
+        return x
+    df = np.asarray((x > 0).sum(axis=0)).ravel()
+    keep = (df <= df_cap).astype(x.dtype)
+    return (x @ sparse.diags(keep)).tocsr()
+
+
+def _units(
+    block: np.ndarray, form: np.ndarray, n_forms: int, rank: np.ndarray, is_new: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (block, form) units: (representative row = best ranked, form, block, has a new row).
+
+    Candidates are generated between distinct names, not rows: a name used under forty function classes is
+    one unit, so its copies never crowd the top-k slots of another name.
+    """
+    combo = block.astype(np.int64) * n_forms + form
+    order = np.lexsort((rank, combo))
+    sorted_combo = combo[order]
+    first = np.r_[True, sorted_combo[1:] != sorted_combo[:-1]] if len(order) else np.array([], dtype=bool)
+    starts = np.flatnonzero(first)
+    reps = order[starts]
+    has_new = (
+        np.maximum.reduceat(is_new[order].astype(np.int8), starts).astype(bool) if len(starts) else first
+    )
+    unit_combo = sorted_combo[starts]
+    return reps, unit_combo % n_forms, unit_combo // n_forms, has_new
+
+
+def _exact_pairs(form: np.ndarray, rank: np.ndarray, cfg: BlockingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with the same matching form filed differently (another 二级, scope, function class or unit):
+    every pair in a small group, else each row with the group's best-ranked row (linear in the group)."""
+    order = np.lexsort((rank, form))
+    sorted_form = form[order]
+    if not len(order):
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    starts = np.flatnonzero(np.r_[True, sorted_form[1:] != sorted_form[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    center = np.repeat(order[starts], sizes)
+    star = center != order
+    qi, qj = [center[star]], [order[star]]
+    small = (sizes > 2) & (sizes <= cfg.exact_all)
+    for start, size in zip(starts[small], sizes[small], strict=True):
+        members = order[start + 1 : start + size]
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                qi.append(members[x : x + 1])
+                qj.append(members[y : y + 1])
+    return np.concatenate(qi), np.concatenate(qj)
+
+
+def _similar_pairs(
+    x: sparse.csr_matrix,
+    block: np.ndarray,
+    k: int,
+    inverse: np.ndarray,
+    rank: np.ndarray,
+    is_new: np.ndarray,
+    cfg: BlockingConfig,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Within each block, every new name's k most similar names: (rows, rows, cosine) per block."""
+    qs: list[np.ndarray] = []
+    cs: list[np.ndarray] = []
+    ss: list[np.ndarray] = []
+    reps, unit_form, unit_block, has_new = _units(block, inverse, x.shape[0], rank, is_new)
+    bounds = np.flatnonzero(np.r_[True, unit_block[1:] != unit_block[:-1], True])
+    pass_cfg = replace(cfg, top_k=k)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        corpus = np.arange(lo, hi)
+        queries = corpus[has_new[lo:hi]]
+        if not len(queries) or len(corpus) < 2:
+            continue
+        xc = _capped(x[unit_form[corpus]], cfg.df_cap)
+        q, c, s = _top_k_pairs(x[unit_form[queries]], xc, queries, corpus, pass_cfg)
+        qs.append(reps[q])
+        cs.append(reps[c])
+        ss.append(s)
+    return qs, cs, ss
+
+
+def _empty_pairs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "i": np.array([], dtype=np.int64),
+            "j": np.array([], dtype=np.int64),
+            "cosine": np.array([], dtype=np.float32),
+        }
+    )
+
+
+def generate_pairs(rows: pd.DataFrame, cfg: BlockingConfig) -> pd.DataFrame:
+    """Candidate row pairs over prepared rows (prepare_rows): columns i, j (row positions, i < j), cosine
+    (1 for the same name filed differently). The passes of the module docstring, their union kept."""
+    if rows.empty or not (rows["origin"] == "new").any():
+        return _empty_pairs()
+    forms, inverse = np.unique(rows["match_name"].to_numpy(dtype=str), return_inverse=True)
+    is_new = (rows["origin"] == "new").to_numpy()
+    rank = rank_rows(rows)
+    ei, ej = _exact_pairs(inverse, rank, cfg)
+    qs, cs, ss = [ei], [ej], [np.ones(len(ei), dtype=np.float32)]
+    vectorizer = TfidfVectorizer(
+        analyzer="char", ngram_range=cfg.ngram_range, lowercase=False, sublinear_tf=True, dtype=np.float32
+    )
+    try:
+        x = vectorizer.fit_transform(forms).tocsr()
+    except ValueError:  # only one-character names: nothing more to compare
+        x = None
+    if x is not None:
+        passes = [(pd.factorize(rows["level2"].to_numpy(dtype=str))[0], cfg.top_k)]
+        if cfg.top_k_global:
+            passes.append((np.zeros(len(rows), dtype=np.int64), cfg.top_k_global))
+        for block, k in passes:
+            q, c, s = _similar_pairs(x, block, k, inverse, rank, is_new, cfg)
+            qs.extend(q)
+            cs.extend(c)
+            ss.extend(s)
+    qa, ca, sa = np.concatenate(qs), np.concatenate(cs), np.concatenate(ss)
+    keep = (qa != ca) & (is_new[qa] | is_new[ca])
+    q, c, s = qa[keep], ca[keep], sa[keep]
+    if not len(q):
+        return _empty_pairs()
+    pairs = pd.DataFrame({"i": np.minimum(q, c), "j": np.maximum(q, c), "cosine": s})
+    pairs = pairs.sort_values(["i", "j", "cosine"], ascending=[True, True, False], kind="stable")
+    return pairs.drop_duplicates(["i", "j"]).reset_index(drop=True)

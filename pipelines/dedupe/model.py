@@ -1,0 +1,95 @@
+"""The pair model: is a candidate pair of indicators one measure worded twice? (record linkage, issue 11)
+
+A logistic regression over the features of pipelines/dedupe/features.py, the usual tool of record linkage
+besides Fellegi–Sunter (whose agreement weights are a special case: one indicator per field, no
+interactions). The coefficients are data, not code: schemas/reference/pair_model.json, written by
+`python -m pipelines.dedupe.pair_model train` from the tune split of the labelled pairs. Scoring at run
+time is a dot product in numpy: deterministic and fast. The JSON also holds the word lists the
+difference features use, so that a bureau can read and review them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.dedupe.features import FEATURES, DifferenceWords
+from schemas.vocab import REFERENCE_DIR
+
+MODEL_JSON = REFERENCE_DIR / "pair_model.json"
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic coefficients over FEATURES (standardized with mean/scale), a listing threshold, word lists."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float  # probability from which a pair is listed for review
+    likely: float  # probability from which a listed pair is marked likely (可能性较高)
+    words: DifferenceWords
+    trained_on: str = ""
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def upper_bound(self, x: np.ndarray, unknown: Sequence[str]) -> np.ndarray:
+        """The highest probability each pair can reach whatever the values (0–1) of the unknown features."""
+        known = np.array([f not in unknown for f in self.features])
+        z = ((x[:, known] - self.mean[known]) / self.scale[known]) @ self.coef[known] + self.intercept
+        ends = np.stack(
+            [(0.0 - self.mean) / self.scale * self.coef, (1.0 - self.mean) / self.scale * self.coef]
+        )
+        z = z + ends.max(axis=0)[~known].sum()
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Each feature's share of the log-odds (the reason text names the largest ones)."""
+        return ((x - self.mean) / self.scale) * self.coef
+
+
+def _pairs(rows: Sequence[Sequence[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(a), str(b)) for a, b in rows)
+
+
+def model_from_dict(data: dict[str, Any]) -> PairModel:
+    features = tuple(data["features"])
+    if features != FEATURES:
+        raise ValueError(f"{MODEL_JSON.name}: features {features} differ from the code's {FEATURES}; retrain")
+    return PairModel(
+        features=features,
+        mean=np.asarray(data["mean"], dtype=float),
+        scale=np.asarray(data["scale"], dtype=float),
+        coef=np.asarray(data["coef"], dtype=float),
+        intercept=float(data["intercept"]),
+        threshold=float(data["threshold"]),
+        likely=float(data.get("likely", data["threshold"])),
+        words=DifferenceWords(
+            contrasts=_pairs(data["contrasts"]),
+            near_synonyms=_pairs(data["near_synonyms"]),
+            measure_words=tuple(data.get("measure_words", ())),
+        ),
+        trained_on=str(data.get("trained_on", "")),
+    )
+
+
+@cache
+def load_model(path: Path = MODEL_JSON) -> PairModel:
+    """The committed pair model (read once per process)."""
+    return model_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def untrained_model(words: DifferenceWords) -> PairModel:
+    """A model with no weights: what training computes features with."""
+    k = len(FEATURES)
+    return PairModel(FEATURES, np.zeros(k), np.ones(k), np.zeros(k), 0.0, 0.5, 0.5, words)

@@ -1,0 +1,287 @@
+"""merge_review.xlsx: the review workbook written for a person, and read back once filled in.
+
+Sheets: 合并审核 (one row per candidate pair, the SPEC §5 columns first, a 决定 drop-down), 差异模式 (one row
+per difference pattern: a decision there covers every pair of the pattern left blank) and 填写说明.
+What the decisions become is pipelines/dedupe/decisions.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from openpyxl import load_workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from pipelines.common.xlsx_out import FIXED_CREATED, NEUTRAL_PREFIX, is_dangerous, neutralize
+from pipelines.dedupe.candidates import sort_candidates
+from schemas.text import clean_text
+
+REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
+REVIEW_EXTRA_COLUMNS = (
+    "差异模式",
+    "分组",
+    "单位A",
+    "单位B",
+    "二级指标",
+    "名称相似度",
+    "说明相似度",
+    "可能性",
+)
+_REVIEW_WIDTHS = (16, 30, 16, 30, 8, 60, 8, 18, 8, 8, 8, 16, 10, 10, 8)
+_DECISION_COL = REVIEW_COLUMNS.index("决定")
+LIKELY, POSSIBLE = "较高", "较低"  # the 可能性 column: from the model's likely mark, or below it
+PATTERN_COLUMNS = ("分组", "差异模式", "对数", "示例", "决定")
+PROMOTE = "设为共性指标"  # a bureau decision: the pair is one cross-cutting measure, to be a 共性 indicator
+DECISIONS = ("合并", "不合并", PROMOTE)
+REVIEW_SHEET = "合并审核"
+PATTERN_SHEET = "差异模式"
+GUIDE_SHEET = "填写说明"
+_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+_VALIDATION = {
+    "validate": "list",
+    "source": list(DECISIONS),
+    "error_title": "决定",
+    "error_message": "请选择“合并”“不合并”或“设为共性指标”，未决定的留空",
+}
+_GUIDE = (
+    "合并审核：每行是一对可能重复的指标，A为保留的指标（上一版库内指标、共性指标或使用最多的），B为可能与之相同的指标。",
+    "在“决定”列选择“合并”（B并入A，今后B的名称作为A的别名自动合并）、“不合并”（今后不再提示这一对）"
+    "或“设为共性指标”（B并入A，A改为财政部门的共性指标，各部门、各功能分类今后填报同名指标时都作为该共性指标的使用），拿不准的留空。",
+    "名称相同但二级指标、范围或功能分类不同的指标也会列出：同一计量内容被多个部门使用时，宜“设为共性指标”。",
+    "“相似度”是估计两者为同一指标的可能性（0–100），按可能性从高到低排列；“可能性”为“较高”的行大多确为重复，请先审核；"
+    "“较低”的行排在后面，多为不同指标，时间允许时再看。",
+    "“差异模式”是两者名称不同的字（如“湿→耕”）。相同模式的行排在一起，分组号相同。",
+    "在“差异模式”表的“决定”列填写，可一次决定该模式下所有未填写的行；“不合并”还会让今后同一模式的配对不再提示。",
+    "单位不同或后缀不同（如“人次”与“场次”）的指标从不自动合并；名称相同、单位不同的请核对单位是否填错。",
+    "填好后运行：indicators review 本文件 --repo 指标库目录。决定会写入 rules/ 目录，随指标库一起纳入版本管理。",
+)
+
+
+class ReviewError(ValueError):
+    """A filled-in review that cannot be applied; the message is Chinese and lists every problem."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+def _write_pairs(ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]) -> None:
+    headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
+    for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
+        ws.write_string(0, col, title, fmt["head"])
+        ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
+    for r, row in enumerate(cands.itertuples(index=False), start=1):
+        values = (
+            row.id_a,
+            row.name_a,
+            row.id_b,
+            row.name_b,
+            int(round(row.score)),
+            row.reason,
+            "",
+            row.pattern,
+            groups[row.pattern_group],
+            row.unit_a,
+            row.unit_b,
+            row.level2,
+            row.name_score,
+            "" if pd.isna(row.definition_score) else row.definition_score,
+            LIKELY if getattr(row, "likely", True) else POSSIBLE,
+        )
+        for col, value in enumerate(values):
+            if col == _DECISION_COL:
+                ws.write_blank(r, col, None, fmt["decide"])
+            elif isinstance(value, str):
+                ws.write_string(r, col, str(neutralize(value)))
+            else:
+                ws.write_number(r, col, float(value))
+    last = max(len(cands), 1)
+    ws.data_validation(1, _DECISION_COL, max(last, 1000), _DECISION_COL, _VALIDATION)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, last, len(headers) - 1)
+
+
+def _write_patterns(
+    ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
+) -> None:
+    for col, (title, width) in enumerate(zip(PATTERN_COLUMNS, (8, 24, 8, 50, 8), strict=True)):
+        ws.write_string(0, col, title, fmt["head"])
+        ws.set_column(col, col, width)
+    if len(cands):
+        summary = cands.groupby("pattern", sort=False).agg(
+            group=("pattern_group", "first"),
+            count=("pattern", "size"),
+            example_a=("name_a", "first"),
+            example_b=("name_b", "first"),
+        )
+        for r, (pattern, item) in enumerate(summary.iterrows(), start=1):
+            ws.write_string(r, 0, groups[item["group"]])
+            ws.write_string(r, 1, str(neutralize(str(pattern))))
+            ws.write_number(r, 2, int(item["count"]))
+            ws.write_string(r, 3, str(neutralize(f"{item['example_b']} → {item['example_a']}")))
+            ws.write_blank(r, 4, None, fmt["decide"])
+        ws.data_validation(1, 4, max(len(summary), 1000), 4, _VALIDATION)
+    ws.freeze_panes(1, 0)
+
+
+def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
+    """Write reports/Y/merge_review.xlsx: pairs (first sheet, SPEC §5 columns first), patterns, guide.
+
+    Deterministic bytes: fixed workbook properties, rows sorted by pattern. The 决定 cells carry a drop-down
+    list 合并/不合并/设为共性指标; a decision on the 差异模式 sheet applies to every pair of that pattern left blank.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cands = sort_candidates(candidates.copy()) if len(candidates) else candidates
+    groups: dict[str, str] = {}
+    for group in cands["pattern_group"] if len(cands) else []:
+        groups.setdefault(group, f"G{len(groups) + 1:04d}")
+    tmp = path.with_suffix(".tmp.xlsx")
+    wb = xlsxwriter.Workbook(str(tmp), _OPTIONS)
+    wb.set_properties({"title": "指标合并审核", "author": "indicators", "created": FIXED_CREATED})
+    fmt = {
+        "head": wb.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+        ),
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        "decide": wb.add_format({"bg_color": "#FFF2CC", "valign": "top"}),
+    }
+    _write_pairs(wb.add_worksheet(REVIEW_SHEET), cands, groups, fmt)
+    _write_patterns(wb.add_worksheet(PATTERN_SHEET), cands, groups, fmt)
+    gs = wb.add_worksheet(GUIDE_SHEET)
+    gs.set_column(0, 0, 100)
+    for r, text in enumerate(_GUIDE):
+        gs.write_string(r, 0, text, fmt["wrap"])
+    wb.close()
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading back
+# --------------------------------------------------------------------------------------------------
+def decision_of(raw: object) -> str:
+    """A 决定 cell as one of DECISIONS, "" when blank, "?" when not understood (Traditional forms accepted)."""
+    text = clean_text("" if raw is None else str(raw)).replace(" ", "")
+    return {
+        "合并": "合并",
+        "合併": "合并",
+        "设为共性指标": PROMOTE,
+        "設為共性指標": PROMOTE,
+        "共性": PROMOTE,
+        "共性指标": PROMOTE,
+        "是": "合并",
+        "不合并": "不合并",
+        "不合併": "不合并",
+        "否": "不合并",
+    }.get(text, "?" if text else "")
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text, with the neutralizing "'" of write_merge_review taken off again."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if text.startswith(NEUTRAL_PREFIX) and is_dangerous(text[1:]):
+        return text[1:]
+    return text
+
+
+def _read_sheet(ws: Any) -> tuple[list[str], list[tuple[int, list[object]]]]:
+    rows = ws.iter_rows(values_only=True)
+    try:
+        header = [clean_text(_cell_text(v)).replace(" ", "") for v in next(rows)]
+    except StopIteration:
+        return [], []
+    body = []
+    for number, values in enumerate(rows, start=2):
+        if values is None or all(v is None or str(v).strip() == "" for v in values):
+            continue
+        body.append((number, list(values)))
+    return header, body
+
+
+def _check_header(header: list[str], file: str, sheet: str) -> None:
+    expected = list(REVIEW_COLUMNS)
+    if header[: len(expected)] == expected:
+        return
+    missing = [c for c in expected if c not in header]
+    detail = (
+        f"缺少列：{'、'.join(missing)}"
+        if missing
+        else f"前{len(expected)}列的顺序应为：{'、'.join(expected)}"
+    )
+    raise ReviewError(
+        f"{file}：第一个工作表“{sheet}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写"
+    )
+
+
+def _pair_rows(
+    header: list[str], body: list[tuple[int, list[object]]], problems: list[str]
+) -> list[dict[str, str]]:
+    pattern_col = header.index("差异模式") if "差异模式" in header else None
+    pairs = []
+    for number, values in body:
+        values = values + [None] * (len(header) - len(values))
+        record = {name: _cell_text(values[k]) for k, name in enumerate(REVIEW_COLUMNS)}
+        decision = decision_of(values[_DECISION_COL])
+        if decision == "?":
+            problems.append(
+                f"第{number}行“决定”填写为“{_cell_text(values[_DECISION_COL])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，未决定的留空"
+            )
+            continue
+        if not record["指标名称A"] or not record["指标名称B"]:
+            problems.append(f"第{number}行缺少指标名称A或指标名称B")
+            continue
+        record["决定"] = decision
+        record["差异模式"] = _cell_text(values[pattern_col]) if pattern_col is not None else ""
+        record["row"] = str(number)
+        pairs.append(record)
+    return pairs
+
+
+def _pattern_decisions(ws: Any, problems: list[str]) -> dict[str, str]:
+    header, body = _read_sheet(ws)
+    decisions: dict[str, str] = {}
+    if "差异模式" not in header or "决定" not in header:
+        return decisions
+    pc, dc = header.index("差异模式"), header.index("决定")
+    for number, values in body:
+        values = values + [None] * (len(header) - len(values))
+        decision = decision_of(values[dc])
+        if decision == "?":
+            problems.append(
+                f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，或留空"
+            )
+        elif decision:
+            decisions[_cell_text(values[pc])] = decision
+    return decisions
+
+
+def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The pair rows (with decision) and the pattern-level decisions of a filled-in merge_review.xlsx."""
+    file = Path(review_xlsx).name
+    try:
+        wb = load_workbook(review_xlsx, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same problem for the user
+        raise ReviewError(f"{file}：无法读取（不是有效的 xlsx 文件）：{exc}") from exc
+    problems: list[str] = []
+    try:
+        header, body = _read_sheet(wb.worksheets[0])
+        _check_header(header, file, wb.worksheets[0].title)
+        pairs = _pair_rows(header, body, problems)
+        pattern_decisions: dict[str, str] = {}
+        if PATTERN_SHEET in wb.sheetnames:
+            pattern_decisions = _pattern_decisions(wb[PATTERN_SHEET], problems)
+            if pattern_decisions and "差异模式" not in header:
+                problems.append(f"“{PATTERN_SHEET}”表有决定，但第一个工作表缺少“差异模式”列，无法对应到各行")
+    finally:
+        wb.close()
+    if problems:
+        raise ReviewError(f"{file}：" + "；".join(problems))
+    return pairs, pattern_decisions

@@ -4,7 +4,7 @@ Two kinds of input: `sample_inputs` builds a small but complete year by hand (ta
 schemas/library.py, a ValidationResult with real findings, a ChangeSet with every kind of event), with
 hostile text planted in names, findings, department names and merge candidates; the end-to-end test
 runs real workbooks through read → validate → consolidate → publish → git and checks the report
-against `indicators diff` (pipelines.store.query.diff) of the committed releases.
+against `indicators diff` (pipelines.store.query.diff.diff) of the committed releases.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from markupsafe import escape
 
 from pipelines.common.findings import Finding, make_finding
 from pipelines.consolidate.changes import ChangeSet, changes_markdown, diff_indicators
-from pipelines.report.build import VIOLATION_SEVERITIES, ReportInputs, review_tables, write_annual_report
+from pipelines.report.build import write_annual_report
+from pipelines.report.model import ReportInputs
+from pipelines.report.tables import review_tables
+from pipelines.report.violations import VIOLATION_SEVERITIES
 from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import LibraryTables
 from schemas.vocab import reference
@@ -695,7 +698,7 @@ def synthetic_inputs(n_usages: int = 100_000) -> ReportInputs:
 
 def test_a_city_sized_year_stays_readable(tmp_path: Path) -> None:
     """100,000 library rows: the page lists at most HTML_ROW_LIMIT rows per table, the workbook all."""
-    from pipelines.report.build import HTML_ROW_LIMIT
+    from pipelines.report.model import HTML_ROW_LIMIT
 
     inputs = synthetic_inputs(100_000)
     started = time.perf_counter()
@@ -725,7 +728,7 @@ def test_report_from_real_workbooks_agrees_with_indicators_diff(tmp_path: Path) 
     from pipelines.consolidate.build import consolidate
     from pipelines.intake.read import read_workbook
     from pipelines.store.publish import write_release
-    from pipelines.store.query import diff
+    from pipelines.store.query.diff import diff
     from pipelines.store.repo import commit_release, open_repo
     from pipelines.validate.runner import validate_workbooks
     from tests.xlsx_builders import core_row, default_info, project_row, write_workbook

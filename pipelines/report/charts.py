@@ -159,15 +159,7 @@ def hbar_chart(
     axis_max = nice_max(max(totals))
     scale = plot_w / axis_max
     bottom = top + len(categories) * row
-    for tick in ticks(axis_max):
-        gx = label_width + plot_w * tick / axis_max
-        lines.append(
-            f'<line x1="{_c(gx)}" y1="{_c(top - 4)}" x2="{_c(gx)}" y2="{_c(bottom)}" stroke="{GRID}"/>'
-        )
-        lines.append(
-            f'<text x="{_c(gx)}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{MUTED}" '
-            f'font-size="10">{esc(fmt_num(tick))}</text>'
-        )
+    lines += _category_gridlines(axis_max, label_width, plot_w, top, bottom)
     for i, category in enumerate(categories):
         y = top + i * row
         lines.append(
@@ -192,6 +184,21 @@ def hbar_chart(
         )
     lines.append("</svg>")
     return Markup("\n".join(lines))
+
+
+def _category_gridlines(axis_max: float, left: float, plot_w: float, top: float, bottom: float) -> list[str]:
+    """Vertical gridlines of a bar chart with their value labels under the plot."""
+    out = []
+    for tick in ticks(axis_max):
+        gx = left + plot_w * tick / axis_max
+        out.append(
+            f'<line x1="{_c(gx)}" y1="{_c(top - 4)}" x2="{_c(gx)}" y2="{_c(bottom)}" stroke="{GRID}"/>'
+        )
+        out.append(
+            f'<text x="{_c(gx)}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{MUTED}" '
+            f'font-size="10">{esc(fmt_num(tick))}</text>'
+        )
+    return out
 
 
 def _value_gridlines(axis_max: float, left: float, right: float, bottom: float, plot_h: float) -> list[str]:

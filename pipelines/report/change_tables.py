@@ -1,0 +1,97 @@
+"""The year's changes to the library (the same ChangeSet as CHANGELOG.md and `indicators diff`) and the
+likely duplicates awaiting a person's decision in merge_review.xlsx."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.consolidate.changes import ChangeSet, _text
+from pipelines.report.model import ReviewTable
+from schemas.library import TITLES_ZH
+
+ADDED_TITLES = {
+    "indicator_id": "指标编号",
+    "name": "指标名称",
+    "scope": "范围",
+    "departments": "使用部门",
+    "reason": "说明",
+}
+MODIFIED_TITLES = {
+    "indicator_id": "指标编号",
+    "name": "指标名称",
+    "field": "字段",
+    "old": "原值",
+    "new": "新值",
+    "reason": "理由",
+}
+RETIRED_TITLES = {"indicator_id": "指标编号", "name": "指标名称", "reason": "退出原因"}
+MERGED_TITLES = {
+    "indicator_id": "指标编号",
+    "name": "指标名称",
+    "into_id": "并入编号",
+    "into_name": "并入指标",
+    "reason": "理由",
+}
+REACTIVATED_TITLES = {"indicator_id": "指标编号", "name": "指标名称", "reason": "说明"}
+CANDIDATE_TITLES = {
+    "id_a": "指标编号A",
+    "name_a": "指标名称A",
+    "id_b": "指标编号B",
+    "name_b": "指标名称B",
+    "score": "相似度",
+    "reason": "理由",
+}
+
+
+def _take(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    return frame[columns].map(_text).reset_index(drop=True)
+
+
+def change_frames(changes: ChangeSet) -> dict[str, pd.DataFrame]:
+    """Each kind of change as display text; a modification's field by its Chinese header."""
+    modified = _take(changes.modified, list(MODIFIED_TITLES))
+    modified["field"] = [TITLES_ZH.get(f, f) for f in modified["field"]]
+    return {
+        "added": _take(changes.added, list(ADDED_TITLES)),
+        "modified": modified,
+        "retired": _take(changes.retired, list(RETIRED_TITLES)),
+        "merged": _take(changes.merged, list(MERGED_TITLES)),
+        "reactivated": _take(changes.reactivated, list(REACTIVATED_TITLES)),
+    }
+
+
+def candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Likely duplicate pairs, most similar first."""
+    columns = list(CANDIDATE_TITLES)
+    if candidates is None or candidates.empty:
+        return pd.DataFrame(columns=columns)
+    frame = candidates[columns].copy()
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").round(0)
+    return frame.sort_values(
+        ["score", "id_a", "id_b"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def change_reviews(changes: ChangeSet) -> list[ReviewTable]:
+    frames = change_frames(changes)
+    return [
+        ReviewTable("added", "新增指标", "新增指标", frames["added"], ADDED_TITLES),
+        ReviewTable("modified", "修改指标", "修改指标（逐字段）", frames["modified"], MODIFIED_TITLES),
+        ReviewTable("retired", "退出指标", "退出指标", frames["retired"], RETIRED_TITLES),
+        ReviewTable("merged", "合并指标", "合并的重复指标", frames["merged"], MERGED_TITLES),
+        ReviewTable("reactivated", "恢复使用", "恢复使用的指标", frames["reactivated"], REACTIVATED_TITLES),
+    ]
+
+
+def candidates_review(candidates: pd.DataFrame) -> ReviewTable:
+    return ReviewTable(
+        "candidates",
+        "疑似重复",
+        "待人工审核的疑似重复指标",
+        candidates_table(candidates),
+        CANDIDATE_TITLES,
+        ("score",),
+        "请在 merge_review.xlsx 中逐对决定“合并”或“不合并”，再运行 indicators review。",
+    )

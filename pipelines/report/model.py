@@ -1,0 +1,99 @@
+"""What the year's report is made of: its inputs (ReportInputs) and its unit, the ReviewTable.
+
+Every table module (departments, changes, violations, coverage, trend, upstream) turns ReportInputs into
+ReviewTables; review.html and review.xlsx are both rendered from the same ReviewTables (SPEC §6).
+The small helpers here are shared by several tables: a column that may be missing, every input file's
+status, findings grouped by file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.common.findings import Finding
+from pipelines.consolidate.build import Overlay
+from pipelines.consolidate.changes import ChangeSet
+from pipelines.intake.workbook import Workbook
+from pipelines.validate.runner import FileStatus, ValidationResult
+from schemas.library import LibraryTables
+
+HTML_ROW_LIMIT = 500  # rows per table on the page; review.xlsx always has them all
+# Where a submitted row went (SPEC §3), as the review names it.
+OUTCOME_ZH = {
+    "library": "入库",
+    "noncore": "非核心（部门自留）",
+    "excluded": "阶段性不入库",
+    "rejected": "退回",
+}
+
+
+@dataclass
+class ReportInputs:
+    year: int
+    changes: ChangeSet
+    validation: ValidationResult
+    workbooks: list[Workbook]
+    candidates: pd.DataFrame
+    tables: LibraryTables  # the new release
+    previous: LibraryTables | None = None  # the last release, or None
+    # The trend is derived from the tables themselves (usages per year, first_year / retired_year): no
+    # git needed. Optional per-release counts {"year": Y, "added": …, "retired": …, "merged": …} override
+    # the derived indicator counts of their year (the tables forget a retirement undone later).
+    history: list[dict] = field(default_factory=list)
+    overlay: Overlay | None = None  # a county library: its relation to the upstream (city) release
+
+
+@dataclass
+class ReviewTable:
+    """One table of the review: a sheet of review.xlsx and a table of review.html."""
+
+    key: str  # html id "t-<key>"
+    sheet: str  # sheet name in review.xlsx
+    title: str  # caption
+    frame: pd.DataFrame  # English columns, sorted, display-ready values
+    titles: dict[str, str]  # English column → Chinese header (order = column order)
+    numeric: tuple[str, ...] = ()  # right-aligned columns
+    note: str = ""
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        return self.frame.head(HTML_ROW_LIMIT)
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.frame) > HTML_ROW_LIMIT
+
+    def records(self) -> list[dict[str, object]]:
+        return self.shown[list(self.titles)].to_dict("records")
+
+
+def column(frame: pd.DataFrame, name: str, default: object = "") -> pd.Series:
+    """A column, or a constant one when the frame lacks it (an empty validation has few columns)."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(default, index=frame.index, dtype=object if default != "" else str)
+
+
+def findings_by_file(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped once by the file they name (not files × findings comparisons)."""
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.file, []).append(f)
+    return out
+
+
+def file_statuses(inputs: ReportInputs) -> list[FileStatus]:
+    """Every input file; rows whose file has no status (inputs built by hand) get one from the rows."""
+    statuses = list(inputs.validation.files)
+    known = {s.file for s in statuses}
+    rows = inputs.validation.rows
+    if len(rows) and "source_file" in rows.columns:
+        unknown = rows[~rows["source_file"].isin(known)]
+        for file, group in unknown.groupby("source_file", sort=True):
+            code = str(column(group, "dept_code").iloc[0])
+            name = str(column(group, "dept_name").iloc[0])
+            statuses.append(FileStatus(str(file), "", True, code, name, [], len(group)))
+    return sorted(statuses, key=lambda s: (s.dept_code, s.file))

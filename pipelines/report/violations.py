@@ -1,0 +1,172 @@
+"""Rule violations of the year (file errors, row errors, warnings): per file, per rule, and grouped detail.
+
+The rule and fix texts come from the finding catalogue (reference().findings), with their placeholders
+blanked: a table row speaks of the rule, not of one occurrence of it.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pandas as pd
+
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings
+from pipelines.report.model import ReportInputs, ReviewTable, file_statuses
+from schemas.vocab import reference
+
+VIOLATION_SEVERITIES = ("file_error", "row_error", "warning")
+BY_FILE_TITLES = {
+    "dept_code": "部门编码",
+    "dept_name": "部门名称",
+    "file": "报送文件",
+    "file_error": "文件错误",
+    "row_error": "行错误",
+    "warning": "提示",
+    "total": "合计",
+    "main": "主要问题",
+}
+BY_RULE_TITLES = {
+    "code": "代码",
+    "severity": "类别",
+    "rule": "规则",
+    "count": "次数",
+    "departments": "涉及文件",
+    "fix": "处理建议",
+}
+DETAIL_TITLES = {
+    "dept_code": "部门编码",
+    "file": "报送文件",
+    "sheet": "工作表",
+    "code": "代码",
+    "severity": "类别",
+    "field": "列",
+    "message": "问题",
+    "cells": "单元格",
+    "count": "数量",
+    "fix": "处理建议",
+}
+
+
+def _generic(template: str) -> str:
+    """A finding rule with its placeholders blanked: the rule itself, not one occurrence of it."""
+    return template.replace("{value}", "…").replace("{column}", "…").replace("{detail}", "…")
+
+
+def rule_text(code: str) -> str:
+    spec = reference().findings.get(code)
+    return _generic(spec.rule_zh) if spec else code
+
+
+def fix_text(code: str) -> str:
+    spec = reference().findings.get(code)
+    return _generic(spec.fix_zh) if spec else ""
+
+
+class _RuleTally(TypedDict):
+    code: str
+    severity: str
+    count: int
+    files: set[str]
+
+
+def _by_file(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """One row per file with violations: counts per severity and its three most frequent rules."""
+    per_file: dict[str, dict[str, object]] = {}
+    code_counts: dict[str, dict[str, int]] = {}
+    for f in found:
+        code, name = dept_of.get(f.file, ("", ""))
+        rec = per_file.setdefault(
+            f.file,
+            {"dept_code": code, "dept_name": name, "file": f.file, **dict.fromkeys(VIOLATION_SEVERITIES, 0)},
+        )
+        rec[f.severity] = int(rec[f.severity]) + 1  # type: ignore[call-overload]
+        counts = code_counts.setdefault(f.file, {})
+        counts[f.code] = counts.get(f.code, 0) + 1
+    for file, rec in per_file.items():
+        rec["total"] = sum(int(rec[s]) for s in VIOLATION_SEVERITIES)  # type: ignore[call-overload]
+        top = sorted(code_counts[file].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        rec["main"] = "；".join(f"{c} {rule_text(c)} ×{n}" for c, n in top)
+    frame = pd.DataFrame(list(per_file.values()), columns=[*BY_FILE_TITLES])
+    return frame.sort_values(["dept_code", "file"], kind="stable").reset_index(drop=True)
+
+
+def _by_rule(found: list[Finding]) -> pd.DataFrame:
+    """One row per rule: how often it was broken and in how many files; errors first, then by count."""
+    rules: dict[str, _RuleTally] = {}
+    for f in found:
+        tally = rules.setdefault(f.code, {"code": f.code, "severity": f.severity, "count": 0, "files": set()})
+        tally["count"] = int(tally["count"]) + 1
+        tally["files"].add(f.file)
+    frame = pd.DataFrame(
+        [
+            {
+                "code": c,
+                "severity": SEVERITY_ZH.get(str(r["severity"]), str(r["severity"])),
+                "rule": rule_text(c),
+                "count": r["count"],
+                "departments": len(r["files"]),
+                "fix": fix_text(c),
+                "_order": SEVERITY_ORDER.get(str(r["severity"]), 9),
+            }
+            for c, r in rules.items()
+        ],
+        columns=[*BY_RULE_TITLES, "_order"],
+    )
+    frame = frame.sort_values(["_order", "count", "code"], ascending=[True, False, True], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def _details(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The findings grouped (one rule on one column of one sheet is one row, with its cells)."""
+    frame = pd.DataFrame(
+        [
+            {
+                "dept_code": dept_of.get(g.file, ("", ""))[0],
+                "file": g.file,
+                "sheet": g.sheet,
+                "code": g.code,
+                "severity": SEVERITY_ZH.get(g.severity, g.severity),
+                "field": g.field,
+                "message": g.message,
+                "cells": g.cells_zh,
+                "count": g.count,
+                "fix": g.fix,
+                "_order": SEVERITY_ORDER.get(g.severity, 9),
+            }
+            for g in group_findings(found)
+        ],
+        columns=[*DETAIL_TITLES, "_order"],
+    )
+    frame = frame.sort_values(["dept_code", "file", "_order", "sheet", "code", "field"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def violation_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rule violations (file errors, row errors, warnings): per file, per rule, and grouped detail."""
+    dept_of = {s.file: (s.dept_code, s.dept_name) for s in file_statuses(inputs)}
+    found = [f for f in inputs.validation.findings if f.severity in VIOLATION_SEVERITIES]
+    return _by_file(found, dept_of), _by_rule(found), _details(found, dept_of)
+
+
+def violation_reviews(inputs: ReportInputs) -> list[ReviewTable]:
+    by_file, by_rule, details = violation_tables(inputs)
+    return [
+        ReviewTable(
+            "violations",
+            "问题_按部门",
+            "各部门规则问题",
+            by_file,
+            BY_FILE_TITLES,
+            ("file_error", "row_error", "warning", "total"),
+        ),
+        ReviewTable("rules", "问题_按规则", "按规则汇总", by_rule, BY_RULE_TITLES, ("count", "departments")),
+        ReviewTable(
+            "details",
+            "问题明细",
+            "问题明细（同一规则同一列合并为一行）",
+            details,
+            DETAIL_TITLES,
+            ("count",),
+            "各部门的逐行反馈见 feedback/ 目录下的反馈工作簿。",
+        ),
+    ]

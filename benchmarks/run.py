@@ -141,7 +141,8 @@ def stages_worker(
     from pipelines.consolidate.build import consolidate, normalize_accepted
     from pipelines.intake.parse_cache import read_submissions
     from pipelines.normalize.canonical import load_rules
-    from pipelines.report.build import ReportInputs, write_annual_report
+    from pipelines.report.build import write_annual_report
+    from pipelines.report.model import ReportInputs
     from pipelines.store.release import load_previous, publish_release, stage_release
     from pipelines.validate.runner import submission_files, validate_workbooks
 

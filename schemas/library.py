@@ -3,23 +3,44 @@
 Column names are fixed for readers (county bureaus read them with pandas/duckdb); Chinese titles for
 exports live in TITLES_ZH. Files: library/indicators/*.parquet, library/usages/<year>/*.parquet,
 library/departments.parquet, library/set_aside/<year>.parquet, library/manifest.json.
+
+Versions (docs/SCHEMA_VERSIONS.md): a column added to a table is a minor change — declare it with
+`added_in(minor, default)` and raise SCHEMA_MINOR to that minor; releases written before it read it as
+its default. Removing, renaming or retyping a column is a major change (SCHEMA_VERSION + 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+# manifest.json "schema_version": the major version; a reader refuses a release of another major.
 SCHEMA_VERSION = 1
+# manifest.json "schema_minor": columns added since minor 0 (each declared with added_in). Written only
+# from minor 1 on, so a release without the key is minor 0 (every release made before minors existed).
+SCHEMA_MINOR = 0
+SINCE = "since"  # Field metadata key: the minor version that added the column (absent: minor 0)
 SCOPES = ("共性", "部门整体", "项目")
 STATUSES = ("active", "retired", "merged")
 OUTCOMES = ("library", "noncore", "excluded", "rejected")
 # indicator_id: <namespace>-<scope letter><6 digits>; G 共性, B 部门整体, X 项目. Never reused.
 ID_PATTERN = r"^[A-Z][A-Z0-9]{0,15}-[GBX]\d{6}$"
 SCOPE_LETTER = {"共性": "G", "部门整体": "B", "项目": "X"}
+
+
+def added_in(minor: int, default: object, **checks: object) -> Any:
+    """A column added in `minor` (> 0): a release written before it reads it as `default`, which must be
+    the empty value of its type ("" for text, [] for a list, None for a nullable number)."""
+    return pa.Field(default=default, metadata={SINCE: minor}, **checks)  # type: ignore[arg-type]
+
+
+def manifest_version() -> dict[str, int]:
+    """The version keys a release written by this code carries in manifest.json."""
+    return {"schema_version": SCHEMA_VERSION} | ({"schema_minor": SCHEMA_MINOR} if SCHEMA_MINOR else {})
 
 
 class IndicatorTable(pa.DataFrameModel):

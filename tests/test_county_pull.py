@@ -19,8 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.county import pull as county
-from pipelines.county.pull import PullError, pull, pull_summary_text, upstream_indicators, upstream_state
+from pipelines.county import pull as county_pull
+from pipelines.county import stage as county_stage
+from pipelines.county import upstream as county_upstream
+from pipelines.county.mirror import PREVIOUS, STAGING, PullError
+from pipelines.county.pull import pull, pull_summary_text
+from pipelines.county.upstream import upstream_indicators, upstream_state, verify_upstream
 from pipelines.store.export import export_library
 from pipelines.store.publish import (
     LIBRARY_DIR,
@@ -29,8 +33,8 @@ from pipelines.store.publish import (
     read_table,
     record_reports,
 )
-from pipelines.store.query import diff as query_diff
-from pipelines.store.query import indicators_at
+from pipelines.store.query.diff import diff as query_diff
+from pipelines.store.query.git_read import indicators_at
 from pipelines.store.repo import commit_release, open_repo
 from pipelines.store.verify import verify_release
 from tests.git_env import isolate_git
@@ -281,7 +285,7 @@ def test_unsound_release_is_refused_and_the_copy_kept(city, tmp_path, kind, name
     assert "v2026.1" in str(err.value) and "拒绝" in str(err.value)
     assert snapshot(into) == before  # byte for byte, state file included
     assert git(into, "tag", "-l") == tags  # a refused tag is never recorded
-    assert not (into / county.STAGING).exists() and not (into / county.PREVIOUS).exists()
+    assert not (into / STAGING).exists() and not (into / PREVIOUS).exists()
     # the good release is still there to pull
     assert pull(str(source), "v2026", into).status == "updated"
 
@@ -327,9 +331,9 @@ def test_dotdot_tree_entry_is_refused(city, tmp_path):
     assert not (tmp_path / "owned").exists() and "owned" not in str(snapshot(tmp_path)).lower()
     # git's fsck stopped this one at fetch; the path check stands behind it on its own
     for bad in ("library/../x", "reports/a/../../x", "library/.git/config", "library/a\\b", "library//x"):
-        entry = county._Entry("100644", "blob", blob, 5, bad)
+        entry = county_stage.Entry("100644", "blob", blob, 5, bad)
         with pytest.raises(PullError) as err:
-            county._release_entries([entry], "t")
+            county_stage.release_entries([entry], "t")
         assert bad in err.value.files
 
 
@@ -398,17 +402,18 @@ def test_interrupted_swap_is_undone(city, tmp_path, monkeypatch):
         raise OSError("断电")
 
     # 1. the swap fails midway in-process: undone at once
-    monkeypatch.setattr(county, "_write_state", power_cut)
+    monkeypatch.setattr(county_upstream, "write_state", power_cut)
     with pytest.raises(OSError):
         pull(str(bare), "v2026", into)
     assert snapshot(into) == before
     # 2. the process dies midway (no clean-up ran): the next pull undoes it first
-    monkeypatch.setattr(county, "recover_interrupted", lambda _into: [])
+    for module in (county_upstream, county_pull):
+        monkeypatch.setattr(module, "recover_interrupted", lambda _into: [])
     with pytest.raises(OSError):
         pull(str(bare), "v2026", into)
-    assert (into / county.PREVIOUS).exists()
+    assert (into / PREVIOUS).exists()
     monkeypatch.undo()
-    assert county.recover_interrupted(into)
+    assert county_upstream.recover_interrupted(into)
     assert snapshot(into) == before
     assert pull(str(bare), "v2026", into).status == "updated"
 
@@ -418,10 +423,10 @@ def test_local_edit_of_the_copy_is_repaired(city, tmp_path):
     into = tmp_path / "u"
     pull(str(bare), None, into)
     before = snapshot(into)
-    assert county.verify_upstream(into) == []
+    assert verify_upstream(into) == []
     target = into / TAMPERED_FILE
     target.write_bytes(target.read_bytes()[:-1] + b"\0")
-    assert any("208.parquet" in p for p in county.verify_upstream(into))
+    assert any("208.parquet" in p for p in verify_upstream(into))
     result = pull(str(bare), None, into)
     assert result.status == "repaired" and snapshot(into) == before
 
@@ -497,9 +502,9 @@ def test_pull_reports_verified_and_local_report_edit_found(city, tmp_path):
     assert result.reports_verified == 4  # CHANGELOG.md and a feedback note, reports/2025 and 2026
     assert "reports/ 中 4 个文件全部一致" in pull_summary_text(result)
     (into / "reports" / "2026" / "CHANGELOG.md").write_text("改过\n", encoding="utf-8")
-    assert any("reports/2026/CHANGELOG.md" in p for p in county.verify_upstream(into))
+    assert any("reports/2026/CHANGELOG.md" in p for p in verify_upstream(into))
     assert pull(str(bare), None, into).status == "repaired"
-    assert county.verify_upstream(into) == []
+    assert verify_upstream(into) == []
 
 
 def test_an_older_release_without_reports_in_its_manifest_gets_library_only(city, tmp_path):
@@ -516,5 +521,5 @@ def test_an_older_release_without_reports_in_its_manifest_gets_library_only(city
     assert result.reports_verified is None and not (into / "reports").exists()
     assert "未获取 reports/" in pull_summary_text(result)
     assert git(into, "status", "--porcelain").strip() == ""
-    assert county.verify_upstream(into) == []
+    assert verify_upstream(into) == []
     assert pull(str(source), "v2026", into).reports_verified == 4  # a newer release brings them

@@ -16,20 +16,10 @@ import pytest
 
 from pipelines.consolidate.changes import diff_indicators
 from pipelines.store.publish import LIBRARY_DIR, publish_atomically, read_table
-from pipelines.store.query import (
-    QueryError,
-    diff,
-    diff_json,
-    history,
-    history_json,
-    indicators_at,
-    render_diff_text,
-    render_history_text,
-    render_search_text,
-    search,
-    search_json,
-    usages_at,
-)
+from pipelines.store.query.diff import diff, diff_json, render_diff_text
+from pipelines.store.query.git_read import QueryError, indicators_at, usages_at
+from pipelines.store.query.history import history, history_json, render_history_text
+from pipelines.store.query.search import render_search_text, search, search_json
 from pipelines.store.repo import commit_release, open_repo
 from tests.library_fixtures import (
     accounting_for,

@@ -7,7 +7,8 @@ deterministic bytes, atomic write):
   for retired and merged ones, and a 说明 sheet (release, year, counts); Chinese column titles, frozen
   header row, autofilter, lists joined with 、.
 - csv: one UTF-8 (BOM) file with every indicator, its 指标范围 and 状态 as columns.
-Rows are ordered by scope, 功能分类, the framework's 一级/二级 order and indicator_id.
+Rows are ordered by scope, 功能分类, the framework's 一级/二级 order and indicator_id. A library written by
+an older or newer 1.x version exports the same way (pipelines.store.shape: columns it lacks are empty).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import git
 import pandas as pd
 
 from pipelines.common import xlsx_out
-from pipelines.store.publish import LIBRARY_DIR, read_manifest, read_table
+from pipelines.store.publish import LIBRARY_DIR, read_manifest
 from pipelines.store.repo import release_tags
+from pipelines.store.shape import read_release_table, release_version
 from schemas.library import SCOPES, STATUS_ZH, TITLES_ZH
 from schemas.vocab import reference
 
@@ -28,7 +30,7 @@ FORMATS = ("xlsx", "csv")
 SCOPE_SHEETS = {"共性": "共性指标", "部门整体": "部门整体指标", "项目": "项目指标"}
 RETIRED_SHEET = "已退出"
 ABOUT_SHEET = "说明"
-UPSTREAM_STATE = ".indicators-upstream.json"  # written by pipelines.county.pull.pull
+UPSTREAM_STATE = ".indicators-upstream.json"  # written by pipelines.county.upstream
 
 EXTRA_TITLES = {
     "function_class_name": "功能分类名称（类）",
@@ -104,8 +106,8 @@ class ExportError(RuntimeError):
 
 def _prepared(library_dir: Path) -> pd.DataFrame:
     """The indicators table with display columns added, in export order."""
-    ind = read_table(library_dir, "indicators")
-    deps = read_table(library_dir, "departments")
+    ind = read_release_table(library_dir, "indicators")
+    deps = read_release_table(library_dir, "departments")
     dept_names = dict(zip(deps["dept_code"], deps["dept_name"], strict=True))
     ref = reference()
     classes = {c: f.name for c, f in ref.function_codes.items() if f.level == "类"}
@@ -158,7 +160,7 @@ def _about(repo: Path, manifest: dict, frame: pd.DataFrame) -> pd.DataFrame:
         ("内容", "预算绩效指标库（导出）"),
         ("发布版本", _release_name(repo, manifest)),
         ("发布年度", manifest.get("year")),
-        ("数据格式版本", manifest.get("schema_version")),
+        ("数据格式版本", str(release_version(manifest))),
         ("在用指标", len(active)),
     ]
     rows += [(f"　其中{s}", int((active["scope"] == s).sum())) for s in SCOPES]

@@ -15,9 +15,9 @@
   On the labelled pairs Splink's m probabilities come from the tune split's labels (the split the
   library's thresholds were tuned on); on the corpus, Splink blocks on the fields the library's key
   requires to agree (scope, 二级指标, 类, unit) and compares names (Jaro-Winkler levels), trained by EM.
-- daff: `indicators diff` (pipelines.store.query.diff, reading both releases from git) vs daff's keyed table
+- daff: `indicators diff` (pipelines.store.query.diff.diff, reading both releases from git) vs daff's keyed table
   diff (primary key indicator_id) of the same two indicator tables exported as CSV, restricted to the
-  columns the library's diff reports on (query.DIFF_FIELDS). Both must report the same changes: the same
+  columns the library's diff reports on (pipelines.store.query.diff.DIFF_FIELDS). Both must report the same changes: the same
   added ids, and the same (id, field) cells changed, status included.
 Peers are imported only here (pyproject's optional `bench` extra), never by the product.
 """
@@ -441,7 +441,8 @@ def daff_worker(repo: Path, ref_a: str, ref_b: str, out_dir: Path) -> dict:
 
     import daff
 
-    from pipelines.store.query import DIFF_FIELDS, clear_cache, diff, indicators_at
+    from pipelines.store.query.diff import DIFF_FIELDS, diff
+    from pipelines.store.query.git_read import clear_cache, indicators_at
 
     clear_cache()
     changes, product_s = _timed(lambda: diff(repo, ref_a, ref_b))

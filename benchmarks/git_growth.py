@@ -198,14 +198,15 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
 
 
 def _changes(repo: Path, ref_a: str | None, ref_b: str) -> dict[str, int]:
-    from pipelines.store.query import clear_cache, diff
+    from pipelines.store.query.diff import diff
+    from pipelines.store.query.git_read import clear_cache
 
     clear_cache()
     return diff(repo, ref_a, ref_b).counts()
 
 
 def _indicator_total(repo: Path, ref: str) -> dict[str, int]:
-    from pipelines.store.query import indicators_at
+    from pipelines.store.query.git_read import indicators_at
 
     status = indicators_at(repo, ref)["status"].value_counts()
     return {k: int(v) for k, v in status.items()}

@@ -346,7 +346,7 @@ def _emit(data: dict, text: str, fmt: str) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from pipelines.store import query
+    from pipelines.store.query import diff as query
 
     changes = query.diff(Path(args.repo), args.ref_a, args.ref_b)
     _emit(query.diff_json(changes), query.render_diff_text(changes), args.format)
@@ -354,7 +354,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from pipelines.store import query
+    from pipelines.store.query import history as query
 
     found = query.history(Path(args.repo), args.indicator_id)
     _emit(query.history_json(found), query.render_history_text(found), args.format)
@@ -362,7 +362,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from pipelines.store import query
+    from pipelines.store.query import search as query
 
     hits = query.search(
         Path(args.repo),
@@ -377,7 +377,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipelines.dedupe.candidates import apply_review
+    from pipelines.dedupe.decisions import apply_review
     from pipelines.store.repo import open_repo
 
     path = Path(args.file)
@@ -556,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report_error(exc: Exception, args: argparse.Namespace) -> int:
     """Every failure ends in one Chinese message and its exit code; a bug's traceback goes to a log file."""
     from pipelines.common import errors
-    from pipelines.county.pull import PullError
+    from pipelines.county.mirror import PullError
 
     if isinstance(exc, PullError):
         _print_err(f"错误：{exc}")

@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.defs.run import run_rebuild
 from pipelines.store import publish
-from pipelines.store.query import indicators_at, usages_at
+from pipelines.store.query.git_read import indicators_at, usages_at
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 FIN = "101"
@@ -466,7 +466,7 @@ def test_point15_unit_change_keeps_the_id_and_renames_are_listed(identity_years:
     assert ind.loc[budget, "status"] == "active" and ind.loc[budget, "unit"] == ""
     log = _git(repo, "show", "v2025:reports/2025/CHANGELOG.md")
     assert budget in log and "万元" in log  # the unit change is a recorded 修改
-    from pipelines.dedupe.candidates import read_review
+    from pipelines.dedupe.review import read_review
 
     review = repo / "reports" / "2025" / "merge_review.xlsx"
     pairs, _ = read_review(review)

@@ -3,8 +3,9 @@
 Re-running a year after one department replaced its workbook re-parses only that workbook. Cache misses
 are parsed in worker processes (pipelines.intake.safe_parse); a hit never starts one. A workbook set aside
 because its worker died or ran out of time (F012) is not cached: the next run tries it again. The key also
-covers the file name (it is part of every row's provenance) and a fingerprint of the reader's code and
-the reference data, so a new reader or vocabulary invalidates every entry. Entries are pickles written
+covers the file name (it is part of every row's provenance) and a fingerprint of everything else that
+shapes a parse (reader_fingerprint: the reader's code and what it imports, the reference data, library and
+Python versions), so a new reader, vocabulary or library invalidates every entry. Entries are pickles written
 by this process into a git-ignored folder of the deployment repo; they are never taken from submitters.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.metadata
 import pickle
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,28 +23,55 @@ from functools import cache
 from pathlib import Path
 
 from pipelines.common.frames import release_free_memory
-from pipelines.common.hashing import sha256_file as file_sha256
-from pipelines.common.hashing import sha256_text
+from pipelines.common.hashing import sha256_file, sha256_text
 from pipelines.intake.safe_parse import read_workbooks
 from pipelines.intake.workbook import Workbook
-from schemas import text as schemas_text
 from schemas.vocab import REFERENCE_DIR
 
-CACHE_DIR = ".indicators-cache/parsed"
+ROOT = Path(__file__).resolve().parents[2]
+# What shapes a cached Workbook, besides the submitted bytes: every module of this package, the project
+# modules the reader imports (tests/test_parse_cache.py holds this list to the reader's imports), the
+# reference data, the libraries that parse the file or hold the result, and Python itself (zipfile,
+# ElementTree, re and pickle are its own).
+READER_DEPENDENCIES = (
+    "schemas/text.py",
+    "schemas/vocab.py",
+    "pipelines/common/findings.py",
+    "pipelines/common/hashing.py",
+)
+READER_LIBRARIES = ("python-calamine", "OpenCC", "numpy", "pandas", "pyarrow")
+
+
+def reader_sources() -> dict[str, Path]:
+    """The files whose bytes are in the fingerprint: label (stable across checkouts) → path."""
+    package = {f"pipelines/intake/{p.name}": p for p in sorted(Path(__file__).parent.glob("*.py"))}
+    imported = {name: ROOT / name for name in READER_DEPENDENCIES}
+    data = {f"reference/{p.name}": p for p in sorted(REFERENCE_DIR.glob("*.csv"))}
+    return {**package, **imported, **data}
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of READER_LIBRARIES, and Python's."""
+    versions = {name: importlib.metadata.version(name) for name in READER_LIBRARIES}
+    versions["python"] = ".".join(map(str, sys.version_info[:3]))
+    return versions
+
+
+def fingerprint(sources: dict[str, Path], versions: dict[str, str]) -> str:
+    """A short hash of the sources' labels and bytes and of the versions."""
+    h = hashlib.sha256()
+    for label, path in sorted(sources.items()):
+        h.update(label.encode() + b"\0")
+        h.update(path.read_bytes())
+    for name, version in sorted(versions.items()):
+        h.update(f"{name}=={version}\0".encode())
+    return h.hexdigest()[:16]
 
 
 @cache
 def reader_fingerprint() -> str:
-    h = hashlib.sha256()
-    for path in [
-        Path(__file__).with_name("read.py"),
-        Path(__file__).with_name("safe_parse.py"),
-        Path(schemas_text.__file__),
-        *sorted(REFERENCE_DIR.glob("*.csv")),
-    ]:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    """Part of every cache key: a new reader, reference file or library version invalidates every entry."""
+    return fingerprint(reader_sources(), library_versions())
 
 
 TRIM_EVERY = 50  # workbooks read between two returns of freed memory (see frames.release_free_memory)
@@ -96,7 +126,7 @@ def _collector_paused() -> Iterator[None]:
 def _entry(path: Path, cache_dir: Path | None) -> Path | None:
     if cache_dir is None:
         return None
-    key = sha256_text(f"{file_sha256(path)}|{path.name}|{reader_fingerprint()}")
+    key = sha256_text(f"{sha256_file(path)}|{path.name}|{reader_fingerprint()}")
     return cache_dir / f"{key}.pkl"
 
 

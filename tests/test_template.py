@@ -19,7 +19,6 @@ from pipelines.intake.template import (
     TEMPLATE_ROWS,
     dropdown_values,
     instruction_blocks,
-    instructions_markdown,
     write_template,
 )
 from schemas.text import compact
@@ -181,11 +180,6 @@ def test_instruction_blocks_follow_the_data() -> None:
     assert weights.rows == (("有成本指标、有满意度指标", "25", "35", "20", "10", "10"),)
     framework = next(b for t, b in blocks.items() if t.startswith("指标框架"))
     assert "试点效益指标" in dict(framework.rows)["效益指标"]
-    markdown = instructions_markdown()
-    assert (
-        markdown.count("### ") == len(instruction_blocks())
-        and "| 代码 | 类别 | 规则 | 处理建议 |" in markdown
-    )
 
 
 def test_rewrite_is_byte_identical(tmp_path: Path, template: Path) -> None:

@@ -50,7 +50,7 @@ _NUMERALS = "一二三四五六七八九十"
 
 @dataclass(frozen=True)
 class InstructionBlock:
-    """One titled table of the 填报说明 sheet (also renderable as Markdown for the README)."""
+    """One titled table of the 填报说明 sheet."""
 
     title: str
     header: tuple[str, ...]
@@ -113,12 +113,24 @@ def _sheet_list(ref: Reference) -> str:
 def instruction_blocks(ref: Reference | None = None) -> list[InstructionBlock]:
     """The content of the 填报说明 sheet, in order, built from the reference data."""
     ref = ref or reference()
+    blocks = [
+        _overview_block(ref),
+        *_column_blocks(ref),
+        _severity_block(ref),
+        _rules_block(ref),
+        _framework_block(ref),
+        _aliases_block(ref),
+        _vocab_block(ref),
+        _weight_block(ref),
+        InstructionBlock("数量与文件大小限制", ("限制",), tuple((note,) for note in _limit_notes(ref))),
+    ]
+    return [InstructionBlock(f"{_numeral(i)}、{b.title}", b.header, b.rows) for i, b in enumerate(blocks, 1)]
+
+
+def _overview_block(ref: Reference) -> InstructionBlock:
     info_required = "、".join(s.header_zh for s in ref.columns["info"] if s.required)
     common_name = ref.sheets["common"].name_zh
-    info_name = ref.sheets["info"].name_zh
-    blocks: list[InstructionBlock] = []
-
-    overview = (
+    rows = (
         ("提交时间", f"每年 {DEADLINE_ZH} 前提交；截止后由财政局统一汇总、审核并发布指标库。"),
         (
             "提交份数",
@@ -129,7 +141,7 @@ def instruction_blocks(ref: Reference | None = None) -> list[InstructionBlock]:
             "Excel 工作簿（.xlsx），请在本模板上填写；宏不会运行，外部链接不会更新，只读取单元格中保存的值。",
         ),
         ("工作表", f"本工作簿包括：{_sheet_list(ref)}。工作表名称请勿修改。"),
-        (info_name, f"必填：{info_required}。其余为可选项。"),
+        (ref.sheets["info"].name_zh, f"必填：{info_required}。其余为可选项。"),
         (common_name, f"“{common_name}”表只能由财政局填报；其他部门请保持该表为空。"),
         (
             "表头",
@@ -145,104 +157,89 @@ def instruction_blocks(ref: Reference | None = None) -> list[InstructionBlock]:
         ),
         ("反馈", "审核后每个工作簿会得到一份反馈工作簿，逐条列出工作表、行号、列号、违反的规则和修改办法。"),
     )
-    blocks.append(InstructionBlock("总体要求", ("事项", "要求"), overview))
+    return InstructionBlock("总体要求", ("事项", "要求"), rows)
 
+
+def _column_blocks(ref: Reference) -> list[InstructionBlock]:
+    """One block per sheet: its columns, whether required, their values, aliases and explanation."""
+    blocks = []
     for kind in ("info", *INDICATOR_SHEETS):
         if kind not in ref.columns:
             continue
         title = f"“{ref.sheets[kind].name_zh}”表的填写"
         if kind == "common":
             title += "（仅财政局填报）"
-        blocks.append(
-            InstructionBlock(
-                title, ("列名", "必填", "可选值", "也可写作（同义列名）", "填写说明"), _column_rows(ref, kind)
-            )
-        )
+        header = ("列名", "必填", "可选值", "也可写作（同义列名）", "填写说明")
+        blocks.append(InstructionBlock(title, header, _column_rows(ref, kind)))
+    return blocks
 
+
+def _severity_block(ref: Reference) -> InstructionBlock:
+    """What each severity means for a row or the workbook, with the codes of that severity."""
     codes_by_severity: dict[str, list[str]] = {}
     for spec in ref.findings.values():
         codes_by_severity.setdefault(spec.severity, []).append(spec.code)
-    blocks.append(
-        InstructionBlock(
-            "问题类别与处理方式",
-            ("类别", "处理方式", "规则代码"),
-            tuple(
-                (SEVERITY_ZH[s], SEVERITY_EFFECT_ZH.get(s, ""), "、".join(codes_by_severity.get(s, ())))
-                for s in SEVERITY_ORDER
-            ),
-        )
+    rows = tuple(
+        (SEVERITY_ZH[s], SEVERITY_EFFECT_ZH.get(s, ""), "、".join(codes_by_severity.get(s, ())))
+        for s in SEVERITY_ORDER
     )
+    return InstructionBlock("问题类别与处理方式", ("类别", "处理方式", "规则代码"), rows)
+
+
+def _rules_block(ref: Reference) -> InstructionBlock:
+    """Every finding code of the catalogue with its rule and fix, most severe first."""
     findings = sorted(ref.findings.values(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.code))
-    blocks.append(
-        InstructionBlock(
-            f"审核规则（“{_PLACEHOLDER}”为具体内容）",
-            ("代码", "类别", "规则", "处理建议"),
-            tuple(
-                (f.code, SEVERITY_ZH.get(f.severity, f.severity), _rule_text(f.rule_zh), _rule_text(f.fix_zh))
-                for f in findings
-            ),
-        )
+    rows = tuple(
+        (f.code, SEVERITY_ZH.get(f.severity, f.severity), _rule_text(f.rule_zh), _rule_text(f.fix_zh))
+        for f in findings
     )
-    blocks.append(
-        InstructionBlock(
-            "指标框架（一级指标 → 二级指标）",
-            ("一级指标", "二级指标"),
-            tuple((l1, "、".join(ref.level2_values(l1))) for l1 in ref.level1_values),
-        )
+    return InstructionBlock(
+        f"审核规则（“{_PLACEHOLDER}”为具体内容）", ("代码", "类别", "规则", "处理建议"), rows
     )
+
+
+def _framework_block(ref: Reference) -> InstructionBlock:
+    rows = tuple((l1, "、".join(ref.level2_values(l1))) for l1 in ref.level1_values)
+    return InstructionBlock("指标框架（一级指标 → 二级指标）", ("一级指标", "二级指标"), rows)
+
+
+def _aliases_block(ref: Reference) -> InstructionBlock:
+    """The shorthand and old spellings of the framework levels that are recognised."""
 
     def show(raw: str) -> str:
         return {"*": "（任意）", "": "（空）"}.get(raw, raw)
 
-    blocks.append(
-        InstructionBlock(
-            "简写和旧写法的识别",
-            ("原一级指标", "原二级指标", "识别为", "说明"),
-            tuple(
-                (
-                    show(a.raw_level1),
-                    show(a.raw_level2),
-                    "/".join(x for x in (a.level1, a.level2) if x),
-                    a.note_zh or "简写，自动识别（反馈中会注明）",
-                )
-                for a in ref.framework_aliases
-            ),
+    rows = tuple(
+        (
+            show(a.raw_level1),
+            show(a.raw_level2),
+            "/".join(x for x in (a.level1, a.level2) if x),
+            a.note_zh or "简写，自动识别（反馈中会注明）",
         )
+        for a in ref.framework_aliases
     )
-    blocks.append(
-        InstructionBlock(
-            "下拉列表的可选值",
-            ("列", "可选值", "也可写作"),
-            tuple(
-                (
-                    _vocab_label(ref, v),
-                    "、".join(ref.vocab_values.get(v, ())),
-                    "、".join(_vocab_aliases(ref, v)),
-                )
-                for v in _vocab_order(ref)
-            ),
-        )
-    )
+    return InstructionBlock("简写和旧写法的识别", ("原一级指标", "原二级指标", "识别为", "说明"), rows)
 
+
+def _vocab_block(ref: Reference) -> InstructionBlock:
+    rows = tuple(
+        (_vocab_label(ref, v), "、".join(ref.vocab_values.get(v, ())), "、".join(_vocab_aliases(ref, v)))
+        for v in _vocab_order(ref)
+    )
+    return InstructionBlock("下拉列表的可选值", ("列", "可选值", "也可写作"), rows)
+
+
+def _weight_block(ref: Reference) -> InstructionBlock:
+    """The weight split per level-1 indicator, for each case of cost and satisfaction indicators."""
     level1s = ref.level1_values
-    split_rows = []
+    rows = []
     for has_cost, has_satisfaction in sorted(ref.weight_split, reverse=True):
         shares = ref.weight_split[(has_cost, has_satisfaction)]
         case = f"{'有' if has_cost else '无'}成本指标、{'有' if has_satisfaction else '无'}满意度指标"
         reserved = 100 - sum(shares.values())
-        split_rows.append(
-            (case, *(str(shares[l1]) if l1 in shares else "—" for l1 in level1s), str(reserved))
-        )
-    blocks.append(
-        InstructionBlock(
-            "权重分配（填写权重时适用，满分100）", ("情形", *level1s, "预算执行率"), tuple(split_rows)
-        )
-    )
-    blocks.append(
-        InstructionBlock("数量与文件大小限制", ("限制",), tuple((note,) for note in _limit_notes(ref)))
-    )
-
-    return [InstructionBlock(f"{_numeral(i)}、{b.title}", b.header, b.rows) for i, b in enumerate(blocks, 1)]
+        rows.append((case, *(str(shares[l1]) if l1 in shares else "—" for l1 in level1s), str(reserved)))
+    header = ("情形", *level1s, "预算执行率")
+    return InstructionBlock("权重分配（填写权重时适用，满分100）", header, tuple(rows))
 
 
 def _numeral(n: int) -> str:
@@ -255,21 +252,6 @@ def _limit_notes(ref: Reference) -> list[str]:
     """limits.csv notes; Reference keeps only the values, so the notes are read from the file."""
     rows = read_reference_csv(REFERENCE_DIR / "limits.csv")
     return [r["note_zh"] or f"{r['name']}: {r['value']}" for r in rows if r["name"] in ref.limits]
-
-
-def instructions_markdown(ref: Reference | None = None) -> str:
-    """The 填报说明 as Markdown (for the README or a web page)."""
-    out: list[str] = []
-    for block in instruction_blocks(ref):
-        out += [
-            f"### {block.title}",
-            "",
-            "| " + " | ".join(block.header) + " |",
-            "|" + "---|" * len(block.header),
-        ]
-        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in block.rows]
-        out.append("")
-    return "\n".join(out)
 
 
 # --- writing -----------------------------------------------------------------------------------------
@@ -311,9 +293,8 @@ def dropdown_values(ref: Reference, vocab: str) -> list[str]:
     return out
 
 
-def list_sources(ref: Reference | None = None) -> dict[str, str]:
+def list_sources(ref: Reference) -> dict[str, str]:
     """vocab → the range of its values on the hidden lists sheet (column per vocab, values from row 2)."""
-    ref = ref or reference()
     sources = {}
     for j, vocab in enumerate(_vocab_order(ref)):
         letter = col_letter(j)

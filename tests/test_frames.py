@@ -20,7 +20,8 @@ from pipelines.common.frames import (
 from pipelines.consolidate.build import consolidate, normalize_accepted
 from pipelines.demo.build import FINANCE_DEPT, write_demo_submissions
 from pipelines.intake.parse_cache import read_submissions
-from pipelines.normalize.canonical import default_rules, normalize_rows
+from pipelines.normalize.canonical import default_rules
+from pipelines.normalize.keys import normalize_rows
 from pipelines.validate.runner import submission_files, validate_workbooks
 
 

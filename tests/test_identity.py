@@ -12,16 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.consolidate.build import (
-    AUTO_RETIRE_REASON,
-    COMMON_COVERS_REASON,
-    RENAME_REASON,
-    Consolidation,
-    consolidate,
-    name_similarity,
-)
+from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.changes import diff_indicators
-from pipelines.dedupe.candidates import read_review, write_merge_review
+from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, COMMON_COVERS_REASON, RENAME_REASON
+from pipelines.consolidate.review_pairs import name_similarity
+from pipelines.dedupe.review import read_review, write_merge_review
 from pipelines.intake.read import read_workbook
 from pipelines.normalize.canonical import MatchRules, default_rules, definition_form
 from pipelines.validate.runner import validate_workbooks

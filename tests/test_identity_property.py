@@ -27,13 +27,9 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.consolidate.build import (
-    AUTO_RETIRE_REASON,
-    RENAME_MIN_SIMILARITY,
-    RENAME_REASON,
-    consolidate,
-    name_similarity,
-)
+from pipelines.consolidate.build import consolidate
+from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, RENAME_REASON
+from pipelines.consolidate.review_pairs import RENAME_MIN_SIMILARITY, name_similarity
 from schemas.library import LibraryTables
 
 settings.register_profile(

@@ -9,17 +9,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.consolidate.key_index import release_key_index
 from pipelines.normalize.canonical import (
     SYNONYMS_CSV,
     default_rules,
     load_rules,
     normalize_name,
-    normalize_rows,
     normalize_unit,
-    release_keys,
-    suffix_table,
     write_rules_csv,
 )
+from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.suffixes import suffix_table
 from schemas.vocab import read_reference_csv
 
 PAIRS = Path(__file__).parent / "data" / "labelled_pairs.csv"
@@ -349,21 +349,29 @@ def test_conflicts_report_unsafe_rules(tmp_path: Path) -> None:
     assert len(conflicts) == 1 and "N2025-0001" in conflicts[0]
 
 
-def test_release_keys_cover_aliases() -> None:
+def test_release_key_index_covers_names_aliases_and_merges() -> None:
+    """A released indicator is found again under the key of its name and of every alias (synonym rules
+    applied, 满意率 → 满意度); a merged id points at the indicator it was merged into."""
     release = pd.DataFrame(
         {
-            "indicator_id": ["C-X000001", "C-B000002"],
-            "scope": ["项目", "部门整体"],
-            "level1": ["产出指标", "满意度指标"],
-            "level2": ["数量指标", "服务对象满意度指标"],
-            "name": ["培训人次", "群众满意度"],
-            "unit": ["人次", "%"],
-            "function_class": ["205", ""],
-            "aliases": [["培训班参加人次"], []],
+            "indicator_id": ["C-X000001", "C-B000002", "C-X000003"],
+            "scope": ["项目", "部门整体", "项目"],
+            "level1": ["产出指标", "满意度指标", "产出指标"],
+            "level2": ["数量指标", "服务对象满意度指标", "数量指标"],
+            "name": ["培训人次", "群众满意度", "参训人数"],
+            "unit": ["人次", "%", "人"],
+            "function_code": ["2050101", "", "2050101"],
+            "definition": ["", "", ""],
+            "aliases": [["培训班参加人次"], [], []],
+            "status": ["active", "active", "merged"],
+            "merged_into": ["", "", "C-X000001"],
         }
     )
-    keys = release_keys(release)
-    assert sorted(keys["via"]) == ["alias", "name", "name"]
+    index, merged_into = release_key_index(release, default_rules())
+    assert merged_into == {"C-X000003": "C-X000001"}
+    assert sorted(index["is_alias"]) == [False, False, False, True]
+    assert index["rank"].tolist() == sorted(index["rank"])  # active indicators first
+    assert index.loc[index["indicator_id"] == "C-X000003", "target"].tolist() == ["C-X000001"]
     submitted = normalize_rows(
         rows(
             {"name": "培训班参加人次", "unit": "人次", "function_code": "2050101"},
@@ -376,7 +384,7 @@ def test_release_keys_cover_aliases() -> None:
             },
         )
     )
-    assert set(submitted["key"]) <= set(keys["key"])
+    assert set(submitted["key"]) <= set(index["key"])
 
 
 def test_load_rules_reads_the_common_promotions_of_a_deployment(tmp_path: Path) -> None:

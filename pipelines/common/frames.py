@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,71 @@ def map_values(
         return pd.Series(values, index=series.index, dtype=object)
     mapped = series.map(mapping).astype(object)
     return mapped.where(mapped.notna(), default)
+
+
+def text_array(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A text column as an object array of str ("" for missing); a categorical is read once per category."""
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if is_categorical(series):
+        categories = np.asarray(series.cat.categories.astype(str), dtype=object)
+        codes = series.cat.codes.to_numpy()
+        out = np.where(codes >= 0, categories[np.maximum(codes, 0)] if len(categories) else "", "")
+        return out.astype(object)
+    return series.fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _apply_distinct(series: pd.Series, func: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's value, func of each distinct value as an object array)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    for i, value in enumerate(uniques):
+        results[i] = func(value)
+    return codes, results
+
+
+def map_distinct(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """func applied once per distinct value and mapped back to every row (an object Series, same index):
+    libraries repeat the same names thousands of times."""
+    codes, results = _apply_distinct(series, func)
+    return pd.Series(results[codes], index=series.index, dtype=object)
+
+
+def map_distinct_pair(
+    series: pd.Series, func: Callable[[Any], tuple[Any, Any]]
+) -> tuple[pd.Series, pd.Series]:
+    """map_distinct for a func returning a pair: one object Series per element."""
+    codes, results = _apply_distinct(series, func)
+    first = np.empty(len(results), dtype=object)
+    second = np.empty(len(results), dtype=object)
+    for i, (a, b) in enumerate(results):
+        first[i], second[i] = a, b
+    return (
+        pd.Series(first[codes], index=series.index, dtype=object),
+        pd.Series(second[codes], index=series.index, dtype=object),
+    )
+
+
+def combination_codes(columns: Sequence[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's combination of the columns' values, position of each combination's first row).
+
+    Codes number the combinations in order of first appearance; integer work, no joined strings."""
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes, use_na_sentinel=False)
+    _, first = np.unique(combined, return_index=True)
+    return combined, first
+
+
+def join_rows(columns: Sequence[np.ndarray], sep: str) -> np.ndarray:
+    """Row-wise `sep` join of object arrays of text, built once per distinct combination."""
+    if not len(columns[0]):
+        return np.empty(0, dtype=object)
+    combined, first = combination_codes([pd.Series(c) for c in columns])
+    texts = pd.Series(columns[0][first], dtype=object).astype(str)
+    for column in columns[1:]:
+        texts = texts + sep + pd.Series(column[first], dtype=object).astype(str)
+    return texts.to_numpy(dtype=object)[combined]
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Normalize: indicator rows → clean names, units and framework labels, a matching form and a canonical key.
+"""The canonical forms of what a department wrote: a name, a unit, an explanation, and the matching form
+the synonym rules make of a name. Whole tables are keyed in pipelines/normalize/keys.py.
 
 Three forms of a name:
 - name_norm: what is shown and published. 繁→简, full-width→half-width, single spaces, quotes and edge
@@ -6,27 +7,13 @@ Three forms of a name:
   trailing bracketed unit ("培训人次（人次）", "覆盖率(%)") moved to the unit. Other brackets are kept: they can
   carry meaning ("培训（会议）天数").
 - match_name: the form keys are built from. name_norm without spaces, quotes and list separators (、 / ·),
-  latin lower-cased, then rewritten by the synonym rules (schemas/reference/synonyms.csv, then the repo's
-  rules/synonyms.csv). It is never shown; every rewrite is recorded by rule id in match_rules.
-- key: the identity of an indicator within a release. Two rows with the same key are the same indicator
-  and are merged automatically; nothing fuzzier is (see pipelines/dedupe/candidates.py for the review candidates).
+  latin lower-cased, then rewritten by the synonym rules (MatchRules: schemas/reference/synonyms.csv, then
+  the repo's rules/synonyms.csv). It is never shown; every rewrite is recorded by rule id in match_rules.
+- key: the identity of an indicator within a release (pipelines/normalize/keys.py).
 
-    key        = scope | level1 | level2 | function_class | match_name | unit_norm
-    common_key =         level1 | level2 |                  match_name | unit_norm
-
-Why these fields: scope keeps department core indicators and project indicators apart (they are different
-tables for their users). The framework level is part of the meaning (the same words under 数量指标 and under
-质量指标 are two indicators). function_class (the 3-digit 类 of the function code) is used for 项目 only:
-project indicators are published per function class, while 部门整体 and 共性 indicators are not tied to one.
-unit_norm keeps "万元" and "元" apart: their targets are not comparable. common_key leaves scope and function
-class out so that a department's or a project's row identical to a 共性 indicator can be attached to it as a
-usage (SPEC §5): look the row's common_key up among the 共性 indicators' common_keys first, then its own key.
-The key is not the whole identity across years: pipelines/consolidate/build.py keeps an indicator's id when its
-department and name did not change (unit or level changes are recorded), and treats function class as a
-property of the usage (same class-free key + the same non-empty definition_form → one indicator).
-
-Repo-local rules (decisions of `indicators review`) live in PATH/rules/synonyms.csv and
-PATH/rules/do_not_merge.csv; load_rules reads them together with the shipped table.
+Repo-local rules (decisions of `indicators review`) live in PATH/rules/synonyms.csv,
+PATH/rules/do_not_merge.csv and PATH/rules/common_promotions.csv; load_rules reads them together with the
+shipped table.
 """
 
 from __future__ import annotations
@@ -39,16 +26,11 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from pipelines.common.frames import categorical_take, text_or_empty
 from schemas.text import TEXT_CACHE_SIZE, clean_text, compact
-from schemas.vocab import REFERENCE_DIR, read_reference_csv, resolve_framework
+from schemas.vocab import REFERENCE_DIR, read_reference_csv
 
 SYNONYMS_CSV = REFERENCE_DIR / "synonyms.csv"
 UNITS_CSV = REFERENCE_DIR / "units.csv"
-SUFFIXES_CSV = REFERENCE_DIR / "metric_suffixes.csv"
 
 REPO_SYNONYM_COLUMNS = ("rule_id", "pattern", "replacement", "kind", "note", "year", "source", "id_a", "id_b")
 REPO_DNM_COLUMNS = (
@@ -65,16 +47,6 @@ REPO_DNM_COLUMNS = (
 )
 RULE_KINDS = ("word", "prefix", "suffix", "phrase", "regex")
 
-SCOPE_ALIASES = {
-    "common": "共性",
-    "core": "部门整体",
-    "project": "项目",
-    "共性": "共性",
-    "部门整体": "部门整体",
-    "项目": "项目",
-}
-KEY_SEP = "|"
-
 # Leading list numbers officials type in front of names. Circled digits are removed before NFKC turns
 # "①" into a plain "1" that could no longer be told apart from a name starting with a number ("12345热线").
 _CIRCLED = re.compile(r"^[\u2460-\u249b\u24eb-\u24ff\u2776-\u2793]\s*")
@@ -85,7 +57,7 @@ _QUOTES = str.maketrans("", "", "\"'「」『』“”‘’`")
 _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
 _EDGE = " ,;:.、。!?？！·/\\-_~"
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) +| +(?=[\u3400-\u9fff])")
-_TRAILING_BRACKET = re.compile(r"\(([^()]*)\)$")
+TRAILING_BRACKET = re.compile(r"\(([^()]*)\)$")
 _UNIT_PREFIX = re.compile(r"^(?:计量单位|单位)[:：]?")
 # Dropped from the matching form only: list separators and spaces never change which measure a name is.
 _MATCH_DROP = str.maketrans("", "", " 、/·•,;")
@@ -141,7 +113,7 @@ def normalize_name(text: str) -> tuple[str, str]:
     name = _CJK_SPACE.sub("", name)
     name = _strip_edges(name)
     unit = ""
-    match = _TRAILING_BRACKET.search(name)
+    match = TRAILING_BRACKET.search(name)
     if match:
         found = _unit_lookup(match.group(1))
         head = _strip_edges(name[: match.start()])
@@ -167,76 +139,6 @@ def definition_form(text: str) -> str:
     if not text:
         return ""
     return _DEFINITION_NOISE.sub("", clean_text(text)).lower()
-
-
-# --------------------------------------------------------------------------------------------------
-# Metric suffixes: what a name measures (率 / 人次 / 天数 …), read from its ending
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SuffixTable:
-    suffixes: tuple[tuple[str, str], ...]  # (ending, class), longest ending first
-    prefixes: tuple[tuple[str, str], ...]
-    parent: dict[str, str]
-    _by_ending: dict[str, str] = field(default_factory=dict, repr=False)
-    _lengths: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        for suffix, cls in self.suffixes:
-            self._by_ending.setdefault(suffix, cls)
-        object.__setattr__(self, "_lengths", tuple(sorted({len(s) for s, _ in self.suffixes}, reverse=True)))
-
-    def classify(self, match_name: str) -> str:
-        """The measure family of a matching form, "" when its ending is not known."""
-        for prefix, cls in self.prefixes:
-            if match_name.startswith(prefix):
-                return cls
-        # "培训班次(会议次数)": the bracket explains, the word before it says what is measured.
-        stem = _TRAILING_BRACKET.sub("", match_name) if match_name.endswith(")") else match_name
-        stem = stem or match_name
-        for length in self._lengths:  # longest ending first
-            found = self._by_ending.get(stem[-length:]) if len(stem) >= length else None
-            if found is not None:
-                return found
-        return ""
-
-    def ancestors(self, cls: str) -> tuple[str, ...]:
-        chain = []
-        seen = set()
-        while cls and cls not in seen:
-            seen.add(cls)
-            chain.append(cls)
-            cls = self.parent.get(cls, "")
-        return tuple(chain)
-
-    def compatible(self, a: str, b: str) -> bool:
-        """Same family, or one more general than the other ("数" and "人数"), or either unknown."""
-        if not a or not b or a == b:
-            return True
-        return a in self.ancestors(b) or b in self.ancestors(a)
-
-    def compatible_many(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """compatible() over two arrays of classes, evaluated once per distinct pair of classes."""
-        classes, codes = np.unique(np.concatenate([a, b]).astype(str), return_inverse=True)
-        matrix = np.array([[self.compatible(x, y) for y in classes] for x in classes], dtype=bool).reshape(
-            len(classes), len(classes)
-        )
-        return matrix[codes[: len(a)], codes[len(a) :]]
-
-
-@cache
-def suffix_table() -> SuffixTable:
-    rows = read_reference_csv(SUFFIXES_CSV)
-    suffixes = sorted(
-        ((r["text"], r["class"]) for r in rows if r["kind"] == "suffix"), key=lambda t: (-len(t[0]), t[0])
-    )
-    prefixes = sorted(
-        ((r["text"], r["class"]) for r in rows if r["kind"] == "prefix"), key=lambda t: (-len(t[0]), t[0])
-    )
-    parent: dict[str, str] = {}
-    for r in rows:
-        if r["parent"]:
-            parent.setdefault(r["class"], r["parent"])
-    return SuffixTable(tuple(suffixes), tuple(prefixes), parent)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -499,188 +401,3 @@ def write_rules_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, s
         for row in sorted(rows, key=lambda r: r["rule_id"]):
             writer.writerow({c: row.get(c, "") for c in columns})
     tmp.replace(path)
-
-
-# --------------------------------------------------------------------------------------------------
-# Whole tables
-# --------------------------------------------------------------------------------------------------
-_INPUT_COLUMNS = ("scope", "level1", "level2", "name", "unit", "target_unit", "function_code")
-
-
-def _text(series: pd.Series) -> pd.Series:
-    return series.fillna("").astype(str)
-
-
-def _map_unique(series: pd.Series, func, width: int = 1) -> list[pd.Series]:
-    """Apply func once per distinct value and map back: libraries repeat the same names thousands of times.
-
-    With width > 1, func returns a tuple and one Series per element is returned.
-    """
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
-    columns = [np.empty(len(uniques), dtype=object) for _ in range(width)]
-    for i, value in enumerate(uniques):
-        result = func(value)
-        if width == 1:
-            columns[0][i] = result
-        else:
-            for j in range(width):
-                columns[j][i] = result[j]
-    return [pd.Series(column[codes], index=series.index, dtype=object) for column in columns]
-
-
-def _map_text(series: pd.Series, func) -> pd.Series:
-    return _map_unique(series, func)[0].astype(str)
-
-
-def function_class(code: str) -> str:
-    """The 3-digit 类 of a function classification code ("2050803" → "205"), "" when there is none."""
-    digits = compact(code)
-    return digits[:3] if len(digits) >= 3 and digits[:3].isdigit() else ""
-
-
-def _join(*parts: pd.Series) -> pd.Series:
-    out = parts[0].astype(str)
-    for part in parts[1:]:
-        out = out + KEY_SEP + part.astype(str)
-    return out
-
-
-_OUTPUT_COLUMNS = (
-    "level1_raw",
-    "level2_raw",
-    "name_norm",
-    "unit_from_name",
-    "unit_norm",
-    "level1",
-    "level2",
-    "scope",
-    "function_class",
-    "match_name",
-    "match_rules",
-    "suffix_class",
-    "key",
-    "common_key",
-)
-
-
-def _row_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each row's combination of columns, position of each combination's first row)."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes, use_na_sentinel=False)
-    _, first = np.unique(combined, return_index=True)  # factorize numbers combinations by first appearance
-    return combined, first
-
-
-def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
-    """The normalized columns of distinct input rows (see normalize_rows)."""
-    out = pd.DataFrame(index=sub.index)
-    out["level1_raw"] = sub["level1"]
-    out["level2_raw"] = sub["level2"]
-    name_norm, unit_from_name = _map_unique(sub["name"], normalize_name, width=2)
-    out["name_norm"] = name_norm.astype(str)
-    out["unit_from_name"] = unit_from_name.astype(str)
-    unit = _map_text(sub["unit"], normalize_unit)
-    target_unit = _map_text(sub["target_unit"], normalize_unit)
-    unit_norm = unit.where(unit != "", out["unit_from_name"])
-    out["unit_norm"] = unit_norm.where(unit_norm != "", target_unit).astype(str)
-
-    pair = _join(sub["level1"], sub["level2"])
-    level1, level2 = _map_unique(pair, lambda p: _framework(*p.split(KEY_SEP, 1)), width=2)
-    out["level1"] = level1.astype(str)
-    out["level2"] = level2.astype(str)
-    out["scope"] = _map_text(sub["scope"], lambda s: SCOPE_ALIASES.get(compact(s), compact(s)))
-    out["function_class"] = _map_text(sub["function_code"], function_class)
-
-    match_name, match_rules = _map_unique(out["name_norm"], rules.match_form, width=2)
-    out["match_name"] = match_name.astype(str)
-    out["match_rules"] = match_rules.astype(str)
-    out["suffix_class"] = _map_text(out["match_name"], suffix_table().classify)
-
-    key_class = out["function_class"].where(out["scope"] == "项目", "")
-    out["key"] = _join(
-        out["scope"], out["level1"], out["level2"], key_class, out["match_name"], out["unit_norm"]
-    )
-    out["common_key"] = _join(out["level1"], out["level2"], out["match_name"], out["unit_norm"])
-    return out
-
-
-def normalize_rows(
-    frame: pd.DataFrame, rules: MatchRules | None = None, *, compact: bool = False
-) -> pd.DataFrame:
-    """Add the normalized columns to indicator rows (English columns, text).
-
-    Adds: name_norm, unit_from_name, unit_norm (the unit column, else the unit found in the name, else the
-    target's unit), level1/level2 canonical (raw labels kept in level1_raw/level2_raw), function_class,
-    scope (canonical), match_name, match_rules (rule ids), suffix_class, key, common_key.
-    The work is done once per distinct combination of the input columns and mapped back, so a million rows
-    with the repetition of real libraries take seconds. compact=True: text columns read and added stay
-    categorical (pipelines.common.frames) — the consolidation of a province or a country holds millions of rows.
-    """
-    rules = rules or default_rules()
-    out = frame.copy()
-    for column in _INPUT_COLUMNS:
-        if column not in out.columns:
-            out[column] = pd.Series("", index=out.index, dtype=str)
-        else:
-            out[column] = text_or_empty(out[column]) if compact else _text(out[column])
-    codes, first = _row_codes(out, _INPUT_COLUMNS)
-    sub = out.iloc[first][list(_INPUT_COLUMNS)].reset_index(drop=True)
-    distinct = _normalize_distinct(sub, rules)
-    out["level1_raw"] = out["level1"]
-    out["level2_raw"] = out["level2"]
-    for column in _OUTPUT_COLUMNS[2:]:
-        if column in sub.columns and distinct[column].equals(sub[column]):
-            continue  # already canonical (scope, levels): no need to copy a million strings
-        out[column] = (
-            categorical_take(distinct[column], codes, out.index)
-            if compact
-            else pd.Series(distinct[column].array.take(codes), index=out.index)
-        )
-    return out
-
-
-def release_keys(indicators: pd.DataFrame, rules: MatchRules | None = None) -> pd.DataFrame:
-    """Keys under which a release's indicators are found again: their name and every alias.
-
-    indicators: the published table (indicator_id, scope, level1, level2, name, unit, function_class or
-    function_code, aliases as a list). Returns indicator_id, key, common_key, via ("name" | "alias"), one row
-    per distinct (indicator_id, key); a key claimed by two indicators is returned twice and the caller must
-    treat it as ambiguous (never merge into either automatically).
-    """
-    columns = ["indicator_id", "key", "common_key", "via"]
-    if indicators.empty:
-        return pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
-    base = indicators.copy()
-    if "function_code" not in base.columns and "function_class" in base.columns:
-        base["function_code"] = base["function_class"]
-    rows = []
-    for record in base.to_dict("records"):
-        names = [(record.get("name", ""), "name")]
-        aliases = record.get("aliases")
-        if aliases is not None and not isinstance(aliases, str):
-            names += [(a, "alias") for a in list(aliases) if a]
-        for name, via in names:
-            rows.append(
-                {
-                    "indicator_id": record["indicator_id"],
-                    "scope": record.get("scope", ""),
-                    "level1": record.get("level1", ""),
-                    "level2": record.get("level2", ""),
-                    "name": name,
-                    "unit": record.get("unit", ""),
-                    "function_code": record.get("function_code", ""),
-                    "via": via,
-                }
-            )
-    keyed = normalize_rows(pd.DataFrame(rows), rules)
-    keyed = keyed.sort_values(["indicator_id", "via", "key"], kind="stable").drop_duplicates(
-        ["indicator_id", "key"]
-    )
-    return keyed[columns].reset_index(drop=True)
-
-
-def _framework(raw_level1: str, raw_level2: str) -> tuple[str, str]:
-    found = resolve_framework(raw_level1, raw_level2)
-    return found.level1, found.level2

@@ -1,0 +1,171 @@
+"""Released indicators that become one before this year's rows are matched, and indicators made 共性.
+
+Order (consolidate): the reviewers' 合并 decisions (B into A, even when units differ), their 设为共性指标
+decisions (A becomes the 共性 indicator, keeping its id), active indicators the synonym rules now give one
+key (into the reviewer's A, else the city's, else the oldest id), then heal_identities: what the identity
+rules say is one in a library built before them. Every merge is a recorded 合并; the absorbed id stays,
+pointing at the kept one.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.consolidate.key_index import class_free, key_of
+from pipelines.consolidate.reasons import (
+    COMMON_COVERS_REASON,
+    CROSS_CLASS_REASON,
+    REVIEW_MERGE_REASON,
+    REVIEW_PROMOTED_REASON,
+    UPSTREAM_COVERS_REASON,
+)
+from pipelines.consolidate.records import Records, merge_into, resolve_merged
+from pipelines.normalize.canonical import MatchRules, definition_form
+
+
+def make_common(
+    records: Records,
+    key_index: pd.DataFrame,
+    merged_into: dict[str, str],
+    keeps: list[str],
+    year: int,
+    reason: str,
+) -> None:
+    """Each of `keeps` becomes a 共性 indicator, keeping its id (the letter says the scope it was issued
+    under): no function class; its names and aliases are found again under 共性 keys."""
+    for keep in keeps:
+        records[keep].update(
+            scope="共性",
+            function_code="",
+            function_class="",
+            last_change_year=year,
+            last_change_type="修改",
+            last_change_reason=reason,
+        )
+    if key_index.empty or not keeps:
+        return
+    targets = pd.Series(
+        [resolve_merged(str(i), merged_into) for i in key_index["indicator_id"]], index=key_index.index
+    )
+    mine = targets.isin(keeps).to_numpy()
+    key_index.loc[mine, "scope"] = "共性"
+    key_index.loc[mine, "key"] = [
+        key_of("共性", a, b, "", m, u)
+        for a, b, m, u in zip(
+            key_index.loc[mine, "level1"],
+            key_index.loc[mine, "level2"],
+            key_index.loc[mine, "match_name"],
+            key_index.loc[mine, "unit_norm"],
+            strict=True,
+        )
+    ]
+
+
+def apply_review_decisions(
+    records: Records,
+    key_index: pd.DataFrame,
+    merged_into: dict[str, str],
+    rules: MatchRules | None,
+    year: int,
+) -> None:
+    """The reviewers' 合并 and 设为共性指标 decisions, then active indicators that now share a key."""
+    kept_side: dict[str, str] = {}
+    for _rule, id_a, id_b in rules.merges if rules is not None else []:
+        kept_side[id_b] = id_a
+        if id_a in records and id_b in records and records[id_b]["status"] != "merged" and id_a != id_b:
+            merge_into(records, id_b, resolve_merged(id_a, merged_into), year, merged_into)
+    decided: list[str] = []
+    for _rule, id_a, _id_b in rules.promotions if rules is not None else []:
+        keep = resolve_merged(id_a, merged_into)
+        rec = records.get(keep)
+        if rec is not None and rec["scope"] != "共性" and rec.get("origin") != "上级" and keep not in decided:
+            decided.append(keep)
+    make_common(records, key_index, merged_into, decided, year, REVIEW_PROMOTED_REASON)
+    _merge_shared_keys(records, key_index, merged_into, kept_side, year)
+
+
+def _merge_shared_keys(
+    records: Records,
+    key_index: pd.DataFrame,
+    merged_into: dict[str, str],
+    kept_side: dict[str, str],
+    year: int,
+) -> None:
+    """Active indicators whose canonical names now share a key merge: into the reviewer's A, else into the
+    city's indicator (a county's id merges into the one the city now covers), else into the oldest id."""
+    active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
+    active_keys = active_keys[active_keys["key"].duplicated(keep=False)]  # only keys two indicators share
+    for _, group in active_keys.groupby("key", sort=True):
+        ids = sorted({resolve_merged(i, merged_into) for i in group["indicator_id"]})
+        upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]
+        keep = next((kept_side[i] for i in ids if i in kept_side and kept_side[i] in ids), ids[0])
+        keep = upstream_ids[0] if upstream_ids else keep
+        reason = UPSTREAM_COVERS_REASON if upstream_ids else REVIEW_MERGE_REASON
+        for absorbed in ids:
+            if (
+                absorbed != keep
+                and records[absorbed]["status"] != "merged"
+                and records[absorbed].get("origin") != "上级"
+            ):
+                merge_into(records, absorbed, keep, year, merged_into, reason)
+
+
+def heal_identities(
+    records: Records, key_index: pd.DataFrame, merged_into: dict[str, str], year: int
+) -> None:
+    """Released indicators that the identity rules say are one (libraries built before these rules, or
+    made equal by a 修改): a department's indicator equal to an active 共性 indicator merges into it; 项目
+    indicators of different function classes with the same class-free key and the same non-empty
+    explanation merge into the oldest. Recorded as 合并; the absorbed id stays, pointing at the kept one."""
+    if key_index.empty:
+        return
+    own = key_index[~key_index["is_alias"].astype(bool)]
+    active: list[tuple[str, str, str]] = []  # (id, key, common_key) of active, unmerged indicators
+    for iid, key, ckey in zip(own["indicator_id"], own["key"], own["common_key"], strict=True):
+        if records[iid]["status"] == "active" and merged_into.get(iid, "") == "":
+            active.append((str(iid), str(key), str(ckey)))
+    active.sort()
+    _merge_into_commons(records, active, merged_into, year)
+    _merge_across_classes(records, active, merged_into, year)
+
+
+def _merge_into_commons(
+    records: Records, active: list[tuple[str, str, str]], merged_into: dict[str, str], year: int
+) -> None:
+    """A department's indicator equal (common_key) to an active 共性 indicator merges into it."""
+    commons: dict[str, str] = {}
+    for iid, _key, ckey in active:
+        if records[iid]["scope"] == "共性":
+            commons.setdefault(ckey, iid)
+    for iid, _key, ckey in active:
+        rec = records[iid]
+        keep = commons.get(ckey, "")
+        if (
+            keep
+            and keep != iid
+            and rec["scope"] != "共性"
+            and rec.get("origin") != "上级"
+            and rec["status"] == "active"
+        ):
+            merge_into(records, iid, keep, year, merged_into, COMMON_COVERS_REASON)
+
+
+def _merge_across_classes(
+    records: Records, active: list[tuple[str, str, str]], merged_into: dict[str, str], year: int
+) -> None:
+    """项目 indicators with the same class-free key and the same non-empty explanation merge into the
+    oldest (the city's when one is the city's)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for iid, key, _ckey in active:
+        rec = records[iid]
+        definition = definition_form(str(rec.get("definition", "") or ""))
+        if rec["status"] == "active" and rec["scope"] == "项目" and definition:
+            groups.setdefault((class_free(key), definition), []).append(iid)
+    for _, ids in sorted(groups.items()):
+        if len(ids) < 2:
+            continue
+        upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]
+        keep = upstream_ids[0] if upstream_ids else ids[0]
+        for absorbed in ids:
+            if absorbed != keep and records[absorbed].get("origin") != "上级":
+                merge_into(records, absorbed, keep, year, merged_into, CROSS_CLASS_REASON)

@@ -1,0 +1,30 @@
+"""The Chinese texts consolidation writes: change and retirement reasons recorded in the library, and why a
+pair is listed in merge_review.xlsx. One place, so a clerk's wording is found and changed once."""
+
+from __future__ import annotations
+
+# Retirement and merging (recorded on the indicator: retire_reason / last_change_reason).
+AUTO_RETIRE_REASON = "本年度无部门使用"
+UPSTREAM_COVERS_REASON = "上级指标库已收录同一指标，本级指标并入上级指标（原编号保留为历史）"
+REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
+COMMON_COVERS_REASON = (
+    "与共性指标相同（名称、单位、一级和二级指标一致），作为该共性指标的使用，原编号保留为历史"
+)
+CROSS_CLASS_REASON = "名称、单位、二级指标相同且指标解释一致：不同功能分类的同一指标合并，原编号保留为历史"
+
+# An indicator made 共性 (a 修改 of its scope, keeping its id).
+REVIEW_PROMOTED_REASON = "经人工审核设为共性指标：各部门、各功能分类的同一指标作为该共性指标的使用，编号不变"
+PROMOTED_REASON = "财政部门将同一指标列为共性指标：本指标转为共性指标，编号不变"
+
+# Pairs consolidation lists for review itself (merge_review.xlsx).
+RENAME_REASON = (
+    "疑似改名：本部门同一项目中，旧指标本年度未使用，新指标名称相近，"
+    "如确为改名请在下年度填报中选“修改”并填写库内编号"
+)
+KEPT_APART_REASON = (
+    "名称与部门未变，沿用原编号；但本年度填报的名称、单位和一二级指标与另一指标相同，请确认是否为同一指标"
+)
+CROSS_CLASS_PAIR_REASON = (
+    "名称、单位、二级指标相同，但功能分类不同且指标解释不一致或未填写，未自动合并："
+    "请确认是否为同一指标（可合并，或设为共性指标）"
+)

@@ -1,0 +1,237 @@
+"""The review list (merge_review.xlsx) consolidation hands on: the matcher's candidates for this year's new
+indicators (pipelines/dedupe/candidates.py) and the pairs only consolidation can see (identity_pairs):
+  - likely renames: an indicator retired this year because its department stopped using it, and a new
+    indicator of the same department, scope and project with a near-identical name;
+  - kept apart: an indicator kept by department and name whose row now equals another indicator;
+  - 项目 indicators with the same class-free key in different function classes not merged (their
+    explanations differ or are empty).
+Fuzzier similarities never merge; a person decides (合并 / 不合并 / 设为共性指标).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+
+from pipelines.common.frames import text_array
+from pipelines.consolidate.key_index import class_free_keys
+from pipelines.consolidate.reasons import (
+    AUTO_RETIRE_REASON,
+    CROSS_CLASS_PAIR_REASON,
+    KEPT_APART_REASON,
+    RENAME_REASON,
+)
+from pipelines.dedupe.candidates import CANDIDATE_COLUMNS, find_candidates, sort_candidates
+from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
+from pipelines.normalize.canonical import (
+    MatchRules,
+    default_rules,
+    definition_form,
+    normalize_name,
+    pattern_key,
+)
+from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.suffixes import suffix_table
+from schemas.library import LibraryTables
+
+RENAME_MIN_SIMILARITY = 60.0
+# What find_candidates reads of a normalized indicator (see its docstring).
+CANDIDATE_INPUT = (
+    "id", "name", "name_norm", "match_name", "definition", "unit_norm", "scope", "level1", "level2", "function_class",
+)  # fmt: skip
+Found = list[tuple[str, str, str, str]]  # (id_a, id_b, reason, flag)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0–100: how near two matching names are — edits, the same characters rearranged (降尘抑尘/抑尘降尘),
+    or one name inside the other (市民满意度/满意度)."""
+    if not a or not b:
+        return 0.0
+    short, long = sorted((a, b), key=len)
+    ratio = float(fuzz.ratio(a, b))
+    order = float(fuzz.ratio("".join(sorted(a)), "".join(sorted(b)))) - 8.0
+    inside = 80.0 if len(short) >= 2 and short in long else 0.0
+    return max(ratio, order, inside)
+
+
+def review_candidates(indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None) -> pd.DataFrame:
+    """Likely duplicates between this year's new indicators and every active one, for a person."""
+    active = indicators[indicators["status"] == "active"]
+    if active.empty or not new_ids:
+        return pd.DataFrame(columns=["id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern"])
+    needed = ["indicator_id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"]
+    frame = normalize_rows(active[needed].assign(target_unit=""), rules).rename(
+        columns={"indicator_id": "id"}
+    )
+    frame = frame[[c for c in CANDIDATE_INPUT if c in frame.columns]]  # narrow before the two copies below
+    is_new = frame["id"].isin(new_ids)
+    if is_new.all():  # a first year: no copy of a national library's every indicator
+        return find_candidates(frame, None, rules)
+    return find_candidates(frame[is_new], frame[~is_new], rules)
+
+
+def identity_pairs(
+    indicators: pd.DataFrame,
+    norm: pd.DataFrame,
+    previous: LibraryTables | None,
+    year: int,
+    kept_apart: list[tuple[str, str]],
+    rules: MatchRules | None,
+) -> pd.DataFrame:
+    """Pairs the identity rules leave to a person (CANDIDATE_COLUMNS, A = the id to keep): likely renames,
+    kept apart, same-named 项目 indicators of different classes (see the module docstring)."""
+    new = set(
+        indicators.loc[
+            (indicators["first_year"] == year) & (indicators["status"] == "active"), "indicator_id"
+        ]
+    )
+    ind = indicators.set_index("indicator_id", drop=False)
+    found = _likely_renames(indicators, norm, previous, year, new)
+    found += [
+        (a, b, KEPT_APART_REASON, "kept_apart") for a, b in kept_apart if a in ind.index and b in ind.index
+    ]
+    found += _cross_class_pairs(norm, new)
+    if not found:
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    frame = pd.DataFrame(_described(found, ind, new, rules or default_rules()), columns=CANDIDATE_COLUMNS)
+    numeric = (
+        "score",
+        "name_score",
+        "definition_score",
+        "cosine",
+    )  # columns the matcher does not write are dropped
+    for column in frame.columns:
+        frame[column] = frame[column].astype(float) if column in numeric else frame[column].fillna("")
+    return frame
+
+
+def _likely_renames(
+    indicators: pd.DataFrame, norm: pd.DataFrame, previous: LibraryTables | None, year: int, new: set[str]
+) -> Found:
+    """Indicators retired this year for want of use × new indicators of the same department, scope and
+    project (names compared later, in _described)."""
+    retiring = indicators[
+        (indicators["status"] == "retired")
+        & (indicators["retired_year"] == year)
+        & (indicators["retire_reason"] == AUTO_RETIRE_REASON)
+    ]
+    if not len(retiring) or not new or previous is None or not len(previous.usages):
+        return []
+    last = dict(zip(retiring["indicator_id"], retiring["last_year"], strict=True))
+    old = previous.usages[previous.usages["indicator_id"].isin(list(last))]
+    old = old[old["year"].to_numpy() == old["indicator_id"].map(last).to_numpy()]
+    mine = norm[norm["indicator_id"].isin(list(new)) & (norm["change_type"].astype(str) != "退出")]
+    left = pd.DataFrame(
+        {
+            "dept": old["dept_code"].astype(str),
+            "scope": old["scope"].astype(str),
+            "project": old["project"].astype(str),
+            "id_a": old["indicator_id"].astype(str),
+        }
+    ).drop_duplicates()
+    right = pd.DataFrame(
+        {
+            "dept": text_array(mine["dept_code"]),
+            "scope": text_array(mine["scope"]),
+            "project": text_array(mine["project"]),
+            "id_b": text_array(mine["indicator_id"]),
+        }
+    ).drop_duplicates()
+    joined = left.merge(right, on=["dept", "scope", "project"]).drop_duplicates(["id_a", "id_b"])
+    return [
+        (a, b, RENAME_REASON, "rename") for a, b in sorted(zip(joined["id_a"], joined["id_b"], strict=True))
+    ]
+
+
+def _cross_class_pairs(norm: pd.DataFrame, new: set[str]) -> Found:
+    """项目 indicators sharing a class-free key this year, one of them new: the oldest id is A (the one the
+    others would merge into)."""
+    project = norm[(text_array(norm["scope"]) == "项目") & (text_array(norm["change_type"]) != "退出")]
+    if not len(project) or not new:
+        return []
+    groups = pd.DataFrame({"cfk": class_free_keys(project["key"]), "id": text_array(project["indicator_id"])})
+    groups = groups.drop_duplicates()
+    shared = groups.groupby("cfk")["id"].transform("size").to_numpy() > 1  # the rare keys in 2+ ids
+    found: Found = []
+    for _, group in groups[shared].groupby("cfk", sort=True):
+        first, *others = sorted(set(group["id"]))
+        found += [
+            (first, b, CROSS_CLASS_PAIR_REASON, "cross_class") for b in others if first in new or b in new
+        ]
+    return found
+
+
+def _described(found: Found, ind: pd.DataFrame, new: set[str], rules: MatchRules) -> list[dict[str, object]]:
+    """One review row per distinct pair; renames whose names are not near or measure different things, and
+    pairs a reviewer refused (不合并), are left out."""
+    table = suffix_table()
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for id_a, id_b, reason, flag in found:
+        pair = (min(id_a, id_b), max(id_a, id_b))
+        if pair in seen or id_a == id_b:
+            continue
+        a, b = ind.loc[id_a], ind.loc[id_b]
+        match_a = rules.match_form(normalize_name(str(a["name"]))[0])[0]
+        match_b = rules.match_form(normalize_name(str(b["name"]))[0])[0]
+        suffix_a, suffix_b = table.classify(match_a), table.classify(match_b)
+        score = name_similarity(match_a, match_b)
+        if flag == "rename" and (score < RENAME_MIN_SIMILARITY or not table.compatible(suffix_a, suffix_b)):
+            continue
+        pattern = pattern_of(diff_ops(match_b, match_a)) or SAME_NAME
+        if rules.has_do_not_merge and rules.blocked(id_a, match_a, id_b, match_b, pattern):
+            continue
+        seen.add(pair)
+        row = _pair_row(a, b, match_a, match_b, score, pattern)
+        row.update(reason=reason, flags=flag, suffix_a=suffix_a, suffix_b=suffix_b)
+        row.update(
+            origin_a="new" if id_a in new else "existing", origin_b="new" if id_b in new else "existing"
+        )
+        out.append(row)
+    return out
+
+
+def _pair_row(
+    a: pd.Series, b: pd.Series, match_a: str, match_b: str, score: float, pattern: str
+) -> dict[str, object]:
+    """The review columns of indicators A and B (CANDIDATE_COLUMNS)."""
+    def_a, def_b = definition_form(str(a["definition"])), definition_form(str(b["definition"]))
+    return {
+        "id_a": str(a["indicator_id"]),
+        "name_a": str(a["name"]),
+        "id_b": str(b["indicator_id"]),
+        "name_b": str(b["name"]),
+        "score": round(score, 1),
+        "pattern": pattern,
+        "pattern_group": pattern_key(pattern),
+        "name_score": round(float(fuzz.ratio(match_a, match_b)), 1),
+        "definition_score": float(fuzz.ratio(def_a, def_b)) if def_a and def_b else np.nan,
+        "cosine": np.nan,
+        "unit_a": str(a["unit"]),
+        "unit_b": str(b["unit"]),
+        "scope_a": str(a["scope"]),
+        "scope_b": str(b["scope"]),
+        "level2": str(a["level2"]),
+        "level2_b": str(b["level2"]),
+        "class_a": str(a["function_class"]),
+        "class_b": str(b["function_class"]),
+    }
+
+
+def with_identity_pairs(candidates: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:
+    """The matcher's candidates and consolidation's own pairs as one list; a pair in both keeps
+    consolidation's reason (it says why the pair matters for identity)."""
+    if mine.empty:
+        return candidates
+    ours = {(min(a, b), max(a, b)) for a, b in zip(mine["id_a"], mine["id_b"], strict=True)}
+    if len(candidates):
+        pairs = [(min(a, b), max(a, b)) for a, b in zip(candidates["id_a"], candidates["id_b"], strict=True)]
+        candidates = candidates[[p not in ours for p in pairs]]
+        for column in mine.columns:
+            if column not in candidates.columns:
+                candidates = candidates.assign(**{column: ""})
+        combined = pd.concat([candidates, mine[candidates.columns]], ignore_index=True)
+    else:
+        combined = mine
+    return sort_candidates(combined)

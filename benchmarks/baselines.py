@@ -149,7 +149,8 @@ def _product_dedupe(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
     Returns the key code of every row, the candidate pairs (key codes) and the keys."""
     from benchmarks.bench_match import key_clusters
     from pipelines.dedupe.candidates import find_candidates
-    from pipelines.normalize.canonical import default_rules, normalize_rows
+    from pipelines.normalize.canonical import default_rules
+    from pipelines.normalize.keys import normalize_rows
 
     rules = default_rules()
     normalized = normalize_rows(rows, rules)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipelines.common.findings import Finding
-from pipelines.consolidate.build import Overlay
 from pipelines.consolidate.changes import ChangeSet
+from pipelines.consolidate.upstream import Overlay
 from pipelines.intake.workbook import Workbook
 from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import LibraryTables

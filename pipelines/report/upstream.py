@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.consolidate.build import Overlay
+from pipelines.consolidate.upstream import Overlay
 from pipelines.report.model import ReviewTable
 
 

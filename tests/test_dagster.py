@@ -120,21 +120,61 @@ def test_graph_materializes_with_persistent_instance_and_reparses_only_the_chang
 
 def test_blocking_check_stops_publishing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, repo = _inbox(tmp_path / "inbox"), tmp_path / "repo"
-    # Corrupt the staged manifest's accounting just before the checks read it.
-    from pipelines.store import release
+    # Corrupt the staged manifest's accounting on disk just before the checks read it.
+    from pipelines import rebuild
 
-    real_stage = release.stage_release
+    real_stage = rebuild.stage
 
     def bad_stage(*args, **kwargs):  # type: ignore[no-untyped-def]
         staged = real_stage(*args, **kwargs)
-        staged.manifest["rows"]["read"] += 1
+        manifest = staged.library_dir / "manifest.json"
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["rows"]["read"] += 1
+        manifest.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n", "utf-8")
         return staged
 
-    monkeypatch.setattr("pipelines.defs.assets.stage_release", bad_stage)
+    monkeypatch.setattr(rebuild, "stage", bad_stage)
     outcome = run_rebuild(2026, inbox, repo, finance_dept="101", instance=dg.DagsterInstance.ephemeral())
     assert not outcome.success
     assert [name for name, _ in outcome.failed_checks] == ["row_accounting"]
+    problems = outcome.failed_checks[0][1]["problems"]
+    assert any("行数对不上" in p for p in problems)  # type: ignore[union-attr]
     assert not (repo / "library").exists()
+
+
+def test_code_location_reads_its_environment_when_a_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    import pipelines.defs.definitions as module
+
+    inbox, repo = _inbox(tmp_path / "inbox"), tmp_path / "repo"
+    with monkeypatch.context() as env:
+        env.setenv("INDICATORS_REPO", str(tmp_path / "loaded-with"))
+        env.setenv("INDICATORS_INBOX", str(tmp_path / "loaded-with-inbox"))
+        env.setenv("INDICATORS_FINANCE_DEPT", "999")
+        loaded = importlib.reload(module).defs
+        # the variables change after the code location was loaded: the run uses today's values
+        env.setenv("INDICATORS_REPO", str(repo))
+        env.setenv("INDICATORS_INBOX", str(inbox))
+        env.setenv("INDICATORS_FINANCE_DEPT", "101")
+        result = loaded.resolve_job_def("annual_rebuild").execute_in_process(
+            partition_key="2026",
+            instance=dg.DagsterInstance.ephemeral(),
+            asset_selection=[dg.AssetKey("submission_files"), dg.AssetKey("parsed_workbooks")],
+        )
+        bureau = loaded.resources["finance_bureau"].dept_code
+    importlib.reload(module)
+    assert result.success
+    assert [f.name for f in result.output_for_node("submission_files")] == [
+        "201.xlsx",
+        "202.xlsx",
+        "203.xlsx",
+    ]
+    assert (repo / ".indicators-cache" / "parsed").is_dir()  # the parse cache of the repo named at run time
+    assert not (tmp_path / "loaded-with").exists()
+    assert isinstance(bureau, dg.EnvVar) and bureau.env_var_name == "INDICATORS_FINANCE_DEPT"
 
 
 def test_cli_rebuild_prints_accounting_last(

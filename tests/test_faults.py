@@ -26,9 +26,9 @@ import pytest
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.store import publish
+from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
 from pipelines.store.publish import LIBRARY_DIR, publish_atomically
 from pipelines.store.release import ConcurrentReleaseError, publish_release, stage_release
-from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
 from pipelines.store.repo import commit_release, open_repo
 from tests.git_env import git, isolate_git, small_inbox
 from tests.library_fixtures import accounting_for, small_tables
@@ -338,7 +338,7 @@ def test_internal_error_exits_3_with_the_traceback_in_the_log(tmp_path, monkeypa
     def broken(*args, **kwargs):
         raise KeyError("project_category")
 
-    monkeypatch.setattr("pipelines.defs.assets.normalize_accepted", broken)
+    monkeypatch.setattr("pipelines.rebuild.normalize", broken)
     repo = tmp_path / "bureau"
     small_release(repo)
     before = state(repo)
@@ -354,7 +354,7 @@ def test_internal_error_exits_3_with_the_traceback_in_the_log(tmp_path, monkeypa
     assert state(repo) == before
     assert git(repo, "status", "--porcelain").strip() == ""  # the log is git-ignored
 
-    monkeypatch.setattr("pipelines.store.query.search", broken)  # any other command
+    monkeypatch.setattr("pipelines.store.query.search.search", broken)  # any other command
     code = main(["search", "培训", "--repo", str(repo)])
     err = capsys.readouterr().err
     assert code == 3 and "内部错误" in err and not STACK_FRAME.search(err)

@@ -2,7 +2,8 @@
 
 INDICATORS_REPO: the deployment repo (default: the current folder); INDICATORS_INBOX: the inbox
 (default: <repo>/inbox, or `inbox` of indicators.toml); INDICATORS_FINANCE_DEPT: the bureau's code
-(default: indicators.toml's finance_dept).
+(default: indicators.toml's finance_dept). Each is handed to the resources as dg.EnvVar: Dagster reads
+its value when a run starts (a changed value needs no reload), and shows the variable, not the value.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.common.config import load_settings
 from pipelines.defs.assets import ASSETS
 from pipelines.defs.checks import CHECKS
 from pipelines.defs.jobs import annual_rebuild
@@ -20,20 +20,22 @@ from pipelines.defs.resources import FinanceBureauResource, InboxResource, Libra
 from pipelines.defs.schedules import annual_rebuild_schedule
 from pipelines.defs.sensors import inbox_sensor
 
+ENV_REPO, ENV_INBOX, ENV_FINANCE_DEPT = "INDICATORS_REPO", "INDICATORS_INBOX", "INDICATORS_FINANCE_DEPT"
+Setting = str | Path | dg.EnvVar
+
 
 def make_definitions(
-    repo: str | Path,
-    inbox: str | Path | None = None,
-    finance_dept: str | None = None,
+    repo: Setting,
+    inbox: Setting | None = None,
+    finance_dept: str | dg.EnvVar | None = None,
     *,
     in_memory: bool = False,
 ) -> dg.Definitions:
     """in_memory: hand asset values from step to step in memory (the CLI's single-process run), instead of
     pickling each to DAGSTER_HOME storage, which a province's run would pay for in time and memory.
     `dagster dev` keeps the default filesystem IO manager, so any asset can be re-run on its own."""
-    repo = Path(repo).resolve()
-    settings = load_settings(repo)
-    inbox_path = Path(inbox) if inbox else repo / settings.inbox
+    repo_path = repo if isinstance(repo, dg.EnvVar) else str(Path(repo).resolve())
+    inbox_path = inbox if isinstance(inbox, dg.EnvVar) else str(Path(inbox).resolve()) if inbox else ""
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
@@ -41,16 +43,22 @@ def make_definitions(
         schedules=[annual_rebuild_schedule],
         sensors=[inbox_sensor],
         resources={
-            "inbox": InboxResource(path=str(inbox_path.resolve())),
-            "library_repo": LibraryRepoResource(path=str(repo)),
+            "inbox": InboxResource(path=inbox_path, repo=repo_path),
+            "library_repo": LibraryRepoResource(path=repo_path),
             "finance_bureau": FinanceBureauResource(dept_code=finance_dept or ""),
             **({"io_manager": dg.InMemoryIOManager()} if in_memory else {}),
         },
     )
 
 
+def _from_environment(name: str, default: str | None) -> dg.EnvVar | str | None:
+    """The variable as Dagster config when it is set (Dagster reads its value at each run), else the
+    default: Dagster refuses to start a run whose EnvVar is not set at all."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
 defs = make_definitions(
-    os.environ.get("INDICATORS_REPO", "."),
-    os.environ.get("INDICATORS_INBOX") or None,
-    os.environ.get("INDICATORS_FINANCE_DEPT") or None,
+    _from_environment(ENV_REPO, ".") or ".",
+    _from_environment(ENV_INBOX, None),
+    _from_environment(ENV_FINANCE_DEPT, None),
 )

@@ -20,7 +20,12 @@ from typing import Any, TextIO
 
 import dagster as dg
 
+from pipelines.common import errors
 from pipelines.defs.definitions import make_definitions
+from pipelines.defs.partitions import check_year
+from pipelines.store import publish
+from pipelines.store.lock import rebuild_lock
+from pipelines.store.repo import ensure_clean, latest_release_tag, open_repo
 
 DRY_RUN_SKIPS = ("published_release",)
 # Written into a dagster.yaml this product creates: a finance bureau's deployment sends nothing out, and
@@ -82,10 +87,6 @@ def run_rebuild(
     """One rebuild of `year`. Raises UsageError (year outside the partitions), LockBusyError (another
     run holds the repo; waits up to `wait` seconds first), RepoDirtyError (manual edits), OSError (the
     repo cannot be written) before Dagster starts; step failures are collected in the outcome."""
-    from pipelines.defs.partitions import check_year
-    from pipelines.store import publish
-    from pipelines.store.repo import ensure_clean, open_repo, rebuild_lock
-
     check_year(year)
     repo = Path(repo).resolve()
     repo.mkdir(parents=True, exist_ok=True)
@@ -94,49 +95,38 @@ def run_rebuild(
         publish.recover_interrupted(repo)
         ensure_clean(git_repo)  # refused here, in one Chinese message, not inside a Dagster step
         defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
-        job = defs.resolve_job_def("annual_rebuild")
-        selection = None
-        if dry_run:
-            keys = [
-                a.key for a in defs.resolve_all_asset_specs() if a.key.to_user_string() not in DRY_RUN_SKIPS
-            ]
-            selection = keys
-        instance = instance or instance_for(repo)
         level = "INFO" if log_file is not None else log_level
         to_log = contextlib.redirect_stderr(log_file) if log_file is not None else contextlib.nullcontext()
         head_before = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
         with to_log:
             try:
-                result = job.execute_in_process(
+                result = defs.resolve_job_def("annual_rebuild").execute_in_process(
                     partition_key=str(year),
-                    instance=instance,
+                    instance=instance or instance_for(repo),
                     raise_on_error=False,
-                    asset_selection=selection,
+                    asset_selection=_selection(defs, dry_run),
                     run_config={"loggers": {"console": {"config": {"log_level": level}}}},
                 )
             except Exception as exc:
                 _published_anyway(git_repo, head_before, exc)
                 raise
+    outcome = _outcome(result, year, dry_run, repo)
+    if progress:
+        progress(f"运行编号 {result.run_id}")
+    return outcome
+
+
+def _selection(defs: dg.Definitions, dry_run: bool) -> list[dg.AssetKey] | None:
+    """Every asset, or for a dry run every asset but the publishing one."""
+    if not dry_run:
+        return None
+    specs = defs.resolve_all_asset_specs()
+    return [a.key for a in specs if a.key.to_user_string() not in DRY_RUN_SKIPS]
+
+
+def _outcome(result: dg.ExecuteInProcessResult, year: int, dry_run: bool, repo: Path) -> RebuildOutcome:
     outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            causes = []
-            while error.cause is not None:  # Dagster wraps the step's own exception: show the root cause
-                error = error.cause
-                causes.append((error.cls_name or "", error.message.strip()))
-            if error.cls_name != "DagsterAssetCheckFailedError":  # reported below, with its metadata
-                outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
-                top = event.step_failure_data.error
-                outcome.step_errors.append(
-                    StepError(str(event.step_key), top.cls_name or "", top.message.strip(), causes)
-                )
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
-            outcome.failed_checks.append((evaluation.check_name, meta))
-    if outcome.failed_checks:
-        outcome.success = False
+    _collect_failures(result, outcome)
     validation = _output(result, "validated_submissions")
     if validation is not None:
         outcome.accounting = validation.counts()
@@ -150,9 +140,30 @@ def run_rebuild(
         outcome.published = _output(result, "published_release") or {}
         outcome.success = outcome.success and bool(outcome.published)
         outcome.reports_dir = repo / "reports" / str(year)
-    if progress:
-        progress(f"运行编号 {result.run_id}")
     return outcome
+
+
+def _collect_failures(result: dg.ExecuteInProcessResult, outcome: RebuildOutcome) -> None:
+    """Failed steps (with their root cause) and failed blocking checks (with their metadata)."""
+    for event in result.all_events:
+        if not (event.is_step_failure and event.step_failure_data and event.step_failure_data.error):
+            continue
+        top = error = event.step_failure_data.error
+        causes = []
+        while error.cause is not None:  # Dagster wraps the step's own exception: show the root cause
+            error = error.cause
+            causes.append((error.cls_name or "", error.message.strip()))
+        if error.cls_name != "DagsterAssetCheckFailedError":  # reported below, with its metadata
+            outcome.errors.append(f"{event.step_key}: {error.message.strip()}")
+            outcome.step_errors.append(
+                StepError(str(event.step_key), top.cls_name or "", top.message.strip(), causes)
+            )
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            outcome.failed_checks.append((evaluation.check_name, meta))
+    if outcome.failed_checks:
+        outcome.success = False
 
 
 class PublishedButUnrecordedError(RuntimeError):
@@ -162,9 +173,6 @@ class PublishedButUnrecordedError(RuntimeError):
 def _published_anyway(git_repo: Any, head_before: str, exc: Exception) -> None:
     """Dagster failed outside a step (its run storage). The whole run held the repo's lock, so a commit
     made since head_before is this run's: say it was published instead of "nothing changed"."""
-    from pipelines.common import errors
-    from pipelines.store.repo import latest_release_tag
-
     try:
         head = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
         last = latest_release_tag(git_repo)

@@ -7,7 +7,6 @@ run for that year. The parse cache then re-reads only the workbooks whose bytes 
 import hashlib
 import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import dagster as dg
 
@@ -20,7 +19,7 @@ def inbox_state(inbox: InboxResource, years: Sequence[str]) -> dict[str, str]:
     """year → digest of that year's inbox listing (only years whose folder exists)."""
     state = {}
     for year in years:
-        folder = Path(inbox.path) / year
+        folder = inbox.folder() / year
         if not folder.is_dir():
             continue
         listing = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in inbox.files_for(year))

@@ -344,11 +344,12 @@ def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file
         if fmt:
             cell_formats[(i, OUTCOME_COL)] = fmt
         cell_formats.setdefault((i, NOTES_COL), "wrap")
-    # Built in one go: a column at a time (frame[c] = …) costs a block insert per column.
+    # Built in one go from the read columns' own arrays: a column at a time (frame[c] = …) costs a block
+    # insert per column, and a list would have its type inferred again.
     out = pd.DataFrame(
         {
             ROW_COL: excel_rows,
-            **{c: data[c].tolist() for c in present},
+            **{c: data[c].array for c in present},
             OUTCOME_COL: [ROW_RESULT_ZH.get(o, ROW_RESULT_ZH[None]) for o in row_outcomes],
             NOTES_COL: [_row_notes(notes.get(i, [])) for i in range(len(data))],
         }

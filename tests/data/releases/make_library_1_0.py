@@ -34,7 +34,13 @@ MERGE_REASON = "同义指标合并（审核确认）"
 
 
 def evolve(row: dict, year: int, change: str, reason: str, **fields: object) -> dict:
-    return {**row, **fields, "last_change_year": year, "last_change_type": change, "last_change_reason": reason}
+    return {
+        **row,
+        **fields,
+        "last_change_year": year,
+        "last_change_type": change,
+        "last_change_reason": reason,
+    }
 
 
 def library_2024() -> dict[str, dict]:

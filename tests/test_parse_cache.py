@@ -1,5 +1,6 @@
-"""The parse cache's key covers everything that shapes a cached parse (issue 12): the reader's modules and
-the project modules they import, the reference data, and the versions of the libraries they parse with."""
+"""The parse cache: a hit skips the workers, a lost workbook is not kept, and the key covers everything that
+shapes a cached parse (issue 12): the reader's modules and the project modules they import, the reference
+data, and the versions of the libraries they parse with."""
 
 from __future__ import annotations
 
@@ -16,14 +17,24 @@ from pipelines.intake.parse_cache import (
     READER_LIBRARIES,
     fingerprint,
     library_versions,
+    read_submissions,
     reader_fingerprint,
     reader_sources,
 )
+from pipelines.intake.safe_parse import read_workbooks
+from pipelines.intake.workbook import Workbook
+from tests.hostile_parse import hostile_parse
+from tests.hostile_seeds import CRASHES, SMALL_LIMITS, make_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("pipelines", "schemas")
 # Where a worker's parse starts: the entry point and the worker loop that calls it.
 READER_ENTRY = ("pipelines/intake/read.py", "pipelines/intake/safe_parse.py")
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    return make_seeds(tmp_path_factory.mktemp("seeds"))
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +144,43 @@ def test_a_new_python_changes_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "version_info", (3, 99, 0, "final", 0))
     reader_fingerprint.cache_clear()
     assert reader_fingerprint() != before
+
+
+# --- the cache at work ---------------------------------------------------------------------------------------
+
+
+def test_cache_hits_skip_the_workers_and_a_lost_workbook_is_not_cached(
+    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("b.xlsx", "a.xlsx"):
+        (folder / name).write_bytes(seeds["filled"])
+    (folder / "c.xlsx").write_bytes(CRASHES["zip_version"](seeds))
+    cache = tmp_path / "cache"
+    paths = sorted(folder.iterdir(), reverse=True)
+    first, stats = read_submissions(paths, cache)
+    assert [b.file for b in first] == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == [
+        "a.xlsx",
+        "b.xlsx",
+        "c.xlsx",
+    ]
+
+    def no_workers(paths: list[Path], **_: object) -> list[Workbook]:
+        assert not paths, "a cache hit must not reach the workers"
+        return []
+
+    monkeypatch.setattr(parse_cache, "read_workbooks", no_workers)
+    again, stats = read_submissions(paths, cache)
+    assert stats.cached == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == []
+    assert [(b.file, b.readable, b.findings) for b in again] == [
+        (b.file, b.readable, b.findings) for b in first
+    ]
+
+    # A worker lost on a new file (abort.xlsx): F012, and nothing written to the cache for it.
+    (folder / "a.xlsx").rename(folder / "abort.xlsx")
+    lost = read_workbooks([folder / "abort.xlsx"], limits=SMALL_LIMITS, parse=hostile_parse)
+    monkeypatch.setattr(parse_cache, "read_workbooks", lambda paths, **_: lost if paths else [])
+    books, stats = read_submissions(sorted(folder.iterdir()), cache)
+    assert stats.parsed == ["abort.xlsx"] and books[0].findings[0].code == "F012"
+    assert len(list(cache.glob("*.pkl"))) == 3  # a, b, c from the first run; the F012 was not kept

@@ -1,39 +1,39 @@
 """Hostile workbooks cost one workbook, never the run (issue 11 point 11).
 
 Regression files for the four crashes of the held-out fuzzing campaign, zip-header and XML mutations of
-the real template, bounded random mutations (hypothesis), and workers that abort, hog memory or hang:
-every bad input is exactly one file finding for its workbook and the good workbook beside it is read.
+the real template and bounded random mutations (hypothesis): every bad input is exactly one file finding
+for its workbook and the good workbook beside it is read. Workers that abort, hog memory or hang:
+tests/test_safe_parse.py.
 """
 
 from __future__ import annotations
 
-import datetime
 import io
 import os
 import re
-import struct
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.demo.build import DEMO_YEARS, write_demo_year
 from pipelines.intake.read import read_workbook
-from pipelines.intake.safe_parse import WorkerLimits, read_workbooks
-from pipelines.intake.template import write_template
-from pipelines.intake.workbook import Workbook
-from pipelines.validate.runner import submission_files, validate_workbooks
-from schemas.vocab import reference
-from tests.hostile_parse import hostile_parse
-from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
+from pipelines.intake.safe_parse import read_workbooks
+from pipelines.validate.runner import validate_workbooks
+from tests.hostile_seeds import (
+    BILLION,
+    CRASHES,
+    SMALL_LIMITS,
+    assert_one_file_error,
+    assert_read_or_one_file_error,
+    in_member,
+    make_seeds,
+    patch_headers,
+    rezip,
+)
 
-SMALL_LIMITS = WorkerLimits(memory_bytes=1 << 30, timeout_seconds=60, workers=2)
-REFUSED = {"F001", "F002", "F012"}
 FUZZ_EXAMPLES = int(
     os.environ.get(
         "INDICATORS_FUZZ_EXAMPLES", "250" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "15"
@@ -41,112 +41,12 @@ FUZZ_EXAMPLES = int(
 )
 
 
-# --- seeds -----------------------------------------------------------------------------------------------
-
-
-def write_seed(path: Path) -> Path:
-    """A filled workbook as Excel writes it (shared strings, a date-formatted cell in the project sheet)."""
-    wb = xlsxwriter.Workbook(path)
-    info = wb.add_worksheet("部门信息")
-    info.write_row(0, 0, ["项目", "内容"])
-    info_zh = {spec.column: spec.header_zh for spec in reference().columns["info"]}
-    for r, (key, value) in enumerate(default_info().items(), start=1):
-        info.write_row(r, 0, [info_zh.get(key, key), value])
-    for kind, row, name in (
-        ("core", core_row(), "部门整体核心指标"),
-        ("project", project_row(), "项目支出指标"),
-    ):
-        ws = wb.add_worksheet(name)
-        cols = english_columns(kind)
-        ws.write_row(0, 0, [header_zh(kind, c) for c in cols])
-        ws.write_row(1, 0, [row.get(c) for c in cols])
-    ws.write_datetime(
-        1, len(cols) + 1, datetime.datetime(2024, 1, 1), wb.add_format({"num_format": "[h]:mm:ss"})
-    )
-    wb.close()
-    return path
-
-
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    folder = tmp_path_factory.mktemp("seeds")
-    demo = submission_files([write_demo_year(folder / "demo", DEMO_YEARS[0])])
-    readable = [p for p in demo if read_workbook(p).readable]
-    return {
-        "template": write_template(folder / "template.xlsx").read_bytes(),
-        "filled": write_seed(folder / "filled.xlsx").read_bytes(),
-        # A department's habits: merged cells, title rows, percent formats, Traditional text.
-        "demo": max(readable, key=lambda p: p.stat().st_size).read_bytes(),
-    }
-
-
-def rezip(data: bytes, edit: Callable[[str, bytes], bytes]) -> bytes:
-    """The same members, each passed through edit(name, bytes)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, edit(info.filename, src.read(info)))
-    return out.getvalue()
-
-
-def in_member(member: str, fn: Callable[[bytes], bytes]) -> Callable[[str, bytes], bytes]:
-    return lambda name, body: fn(body) if name == member else body
-
-
-def patch_headers(
-    data: bytes, signature: bytes, offset: int, fmt: str, value: int, *, first_only: bool = True
-) -> bytes:
-    """Overwrite a field of the zip's local (PK\\3\\4) or central (PK\\1\\2) headers."""
-    out = bytearray(data)
-    for m in re.finditer(re.escape(signature), data):
-        struct.pack_into(fmt, out, m.start() + offset, value)
-        if first_only:
-            break
-    return bytes(out)
-
-
-def project_sheet(name: str, body: bytes) -> bool:
-    return name == "xl/worksheets/sheet3.xml"
-
-
-def assert_one_file_error(book: Workbook) -> None:
-    assert not book.readable
-    assert len(book.findings) == 1, book.findings
-    (finding,) = book.findings
-    assert finding.code in REFUSED and finding.severity == "file_error"
-    assert finding.file == book.file and finding.message and not finding.message.isascii()
-
-
-def assert_read_or_one_file_error(book: Workbook) -> None:
-    if not book.readable:
-        assert_one_file_error(book)
+    return make_seeds(tmp_path_factory.mktemp("seeds"))
 
 
 # --- the four crashes of the held-out campaign -------------------------------------------------------------
-
-BILLION = b"4294967295"
-CRASHES: dict[str, Callable[[dict[str, bytes]], bytes]] = {
-    # calamine reserved memory for the declared count: "memory allocation of 103079215080 bytes failed".
-    "shared_strings_count": lambda s: rezip(
-        s["filled"],
-        in_member(
-            "xl/sharedStrings.xml",
-            lambda b: re.sub(rb'uniqueCount="\d+"', b'uniqueCount="' + BILLION + b'"', b),
-        ),
-    ),
-    # zipfile: NotImplementedError("zip file version 25.5").
-    "zip_version": lambda s: patch_headers(s["filled"], b"PK\x01\x02", 6, "<H", 255),
-    # ElementTree: ValueError("multi-byte encodings are not supported").
-    "multibyte_encoding": lambda s: rezip(
-        s["filled"],
-        in_member("xl/workbook.xml", lambda b: re.sub(rb'encoding="[^"]*"', b'encoding="GBK"', b)),
-    ),
-    # calamine's duration conversion: OverflowError("days=2147483647; must have magnitude <= 999999999").
-    "date_overflow": lambda s: rezip(
-        s["filled"],
-        in_member("xl/worksheets/sheet3.xml", lambda b: b.replace(b"<v>45292</v>", b"<v>2147483647</v>")),
-    ),
-}
 
 
 @pytest.mark.parametrize("crash", sorted(CRASHES))
@@ -174,99 +74,6 @@ def test_campaign_crashes_in_one_batch_leave_the_good_workbooks_read(
     assert books[0].readable and books[-1].readable and len(books[0].sheets["project"].frame) == 1
     for book in books[1:-1]:
         assert_one_file_error(book)
-
-
-def test_the_shared_strings_bomb_itself_kills_only_its_worker(
-    seeds: dict[str, bytes], tmp_path: Path
-) -> None:
-    """Without the container check, calamine aborts the process; in a worker that is one workbook's F012."""
-    good = tmp_path / "a_good.xlsx"
-    good.write_bytes(seeds["filled"])
-    bomb = tmp_path / "native_bomb.xlsx"
-    bomb.write_bytes(CRASHES["shared_strings_count"](seeds))
-    books = read_workbooks([good, bomb, good], limits=SMALL_LIMITS, parse=hostile_parse)
-    assert books[0].readable and books[2].readable
-    assert_one_file_error(books[1])
-    assert books[1].findings[0].code == "F012"
-
-
-# --- workers that die, hog memory or hang -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("bad", "words"),
-    [
-        ("abort.xlsx", "异常终止"),
-        ("exit.xlsx", "异常终止"),
-        ("hog.xlsx", "内存"),
-        ("sleep.xlsx", "秒"),
-        ("raise.xlsx", "RuntimeError"),
-    ],
-)
-def test_a_worker_lost_costs_one_workbook(
-    bad: str, words: str, seeds: dict[str, bytes], tmp_path: Path
-) -> None:
-    names = ["a.xlsx", "b.xlsx", bad, "c.xlsx", "d.xlsx"]
-    for name in names:
-        (tmp_path / name).write_bytes(seeds["filled"])
-    limits = WorkerLimits(memory_bytes=1 << 30, timeout_seconds=3 if bad == "sleep.xlsx" else 60, workers=2)
-    started = time.monotonic()
-    books = read_workbooks([tmp_path / n for n in names], limits=limits, parse=hostile_parse)
-    assert time.monotonic() - started < 60
-    assert [b.file for b in books] == names
-    for book in books:
-        if book.file == bad:
-            assert_one_file_error(book)
-            assert book.findings[0].code == "F012"
-            assert words in book.findings[0].message
-            assert book.sha256  # the set-aside workbook is still identified
-        else:
-            assert book.readable and book.findings == [] and len(book.sheets["project"].frame) == 1
-
-
-def test_a_batch_of_only_killers_ends_with_one_f012_each(seeds: dict[str, bytes], tmp_path: Path) -> None:
-    names = [f"abort{i}.xlsx" for i in range(5)] + ["exit.xlsx", "z_good.xlsx"]
-    for name in names:
-        (tmp_path / name).write_bytes(seeds["filled"])
-    books = read_workbooks([tmp_path / n for n in names], limits=SMALL_LIMITS, parse=hostile_parse)
-    assert [b.findings[0].code for b in books[:-1]] == ["F012"] * 6
-    assert books[-1].readable
-
-
-def test_results_equal_an_in_process_read(seeds: dict[str, bytes], tmp_path: Path) -> None:
-    paths = []
-    for i, seed in enumerate(("filled", "template", "filled")):
-        (path := tmp_path / f"{i}.xlsx").write_bytes(seeds[seed])
-        paths.append(path)
-    books = read_workbooks(paths, limits=SMALL_LIMITS)
-    for book, path in zip(books, paths, strict=True):
-        here = read_workbook(path)
-        assert (book.file, book.sha256, book.readable, book.findings, book.info) == (
-            here.file,
-            here.sha256,
-            here.readable,
-            here.findings,
-            here.info,
-        )
-        assert book.sheets.keys() == here.sheets.keys()
-        for kind in book.sheets:
-            assert book.sheets[kind].frame.equals(here.sheets[kind].frame)
-
-
-def test_no_worker_pool_falls_back_to_reading_here(
-    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import pipelines.intake.safe_parse as safe_parse
-
-    def no_processes() -> object:
-        raise OSError("no processes allowed here")
-
-    monkeypatch.setattr(safe_parse, "_context", no_processes)
-    (good := tmp_path / "good.xlsx").write_bytes(seeds["filled"])
-    (bad := tmp_path / "bad.xlsx").write_bytes(CRASHES["zip_version"](seeds))
-    books = read_workbooks([bad, good], limits=SMALL_LIMITS)
-    assert_one_file_error(books[0])
-    assert books[1].readable
 
 
 # --- structured mutations: zip headers and XML ------------------------------------------------------------
@@ -477,59 +284,3 @@ def test_random_mutants_never_raise_and_never_take_the_good_one_down(
     # What the reader let through, validation takes without a traceback, and every row read is accounted.
     result = validate_workbooks(books, year=2026)
     assert sum(result.counts()[o] for o in ("library", "noncore", "excluded", "rejected")) == len(result.rows)
-
-
-# --- the parse cache -----------------------------------------------------------------------------------------
-
-
-def test_cache_hits_skip_the_workers_and_a_lost_workbook_is_not_cached(
-    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import pipelines.intake.parse_cache as parse_cache
-    from pipelines.intake.parse_cache import read_submissions
-
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("b.xlsx", "a.xlsx"):
-        (folder / name).write_bytes(seeds["filled"])
-    (folder / "c.xlsx").write_bytes(CRASHES["zip_version"](seeds))
-    cache = tmp_path / "cache"
-    paths = sorted(folder.iterdir(), reverse=True)
-    first, stats = read_submissions(paths, cache)
-    assert [b.file for b in first] == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == [
-        "a.xlsx",
-        "b.xlsx",
-        "c.xlsx",
-    ]
-
-    def no_workers(paths: list[Path], **_: object) -> list[Workbook]:
-        assert not paths, "a cache hit must not reach the workers"
-        return []
-
-    monkeypatch.setattr(parse_cache, "read_workbooks", no_workers)
-    again, stats = read_submissions(paths, cache)
-    assert stats.cached == ["a.xlsx", "b.xlsx", "c.xlsx"] and stats.parsed == []
-    assert [(b.file, b.readable, b.findings) for b in again] == [
-        (b.file, b.readable, b.findings) for b in first
-    ]
-
-    # A worker lost on a new file (abort.xlsx): F012, and nothing written to the cache for it.
-    (folder / "a.xlsx").rename(folder / "abort.xlsx")
-    lost = read_workbooks([folder / "abort.xlsx"], limits=SMALL_LIMITS, parse=hostile_parse)
-    monkeypatch.setattr(parse_cache, "read_workbooks", lambda paths, **_: lost if paths else [])
-    books, stats = read_submissions(sorted(folder.iterdir()), cache)
-    assert stats.parsed == ["abort.xlsx"] and books[0].findings[0].code == "F012"
-    assert len(list(cache.glob("*.pkl"))) == 3  # a, b, c from the first run; the F012 was not kept
-
-
-def test_relative_paths_after_a_change_of_directory(
-    seeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The forkserver keeps the directory it started in; the caller's relative paths must still work."""
-    (tmp_path / "warm.xlsx").write_bytes(seeds["filled"])
-    read_workbooks([tmp_path / "warm.xlsx"], limits=SMALL_LIMITS)  # the forkserver starts here, if not before
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "a.xlsx").write_bytes(seeds["filled"])
-    monkeypatch.chdir(tmp_path / "sub")
-    (book,) = read_workbooks([Path("a.xlsx")], limits=SMALL_LIMITS)
-    assert book.readable and book.path == Path("a.xlsx") and book.findings == []

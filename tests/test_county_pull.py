@@ -28,18 +28,13 @@ from pipelines.county.upstream import upstream_indicators, upstream_state, verif
 from pipelines.store.export import export_library
 from pipelines.store.publish import (
     LIBRARY_DIR,
-    files_under,
-    publish_atomically,
     read_table,
-    record_reports,
 )
 from pipelines.store.query.diff import diff as query_diff
 from pipelines.store.query.git_read import indicators_at
-from pipelines.store.repo import commit_release, open_repo
 from pipelines.store.verify import verify_release
-from tests.git_env import isolate_git
+from tests.git_env import isolate_git, publish_tables
 from tests.library_fixtures import (
-    accounting_for,
     department,
     indicator,
     make_id,
@@ -73,13 +68,8 @@ def git_bytes(root: Path, *args: str) -> bytes:
 
 def release(root: Path, year: int, inds: list[dict], uses: list[dict], sets: list[dict]) -> str:
     tables = tables_from_rows(inds, uses, [department(d, year=year) for d in ("101", "205")], sets)
-    publish_atomically(tables, root, year=year, accounting=accounting_for(tables, year))
-    log = root / "reports" / str(year) / "CHANGELOG.md"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"# {year} 年度指标库变更\n", encoding="utf-8")
-    (log.parent / "某局：2026_反馈.md").write_text("中文文件名\n", encoding="utf-8")
-    record_reports(root / LIBRARY_DIR, files_under(root / "reports"))  # as publish_release does
-    result = commit_release(open_repo(root), year, {})
+    reports = {"CHANGELOG.md": f"# {year} 年度指标库变更\n", "某局：2026_反馈.md": "中文文件名\n"}
+    result = publish_tables(root, tables, year, reports=reports)
     assert result.committed
     return result.tag
 

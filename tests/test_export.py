@@ -19,10 +19,10 @@ from pipelines.store.export import (
     ExportError,
     export_library,
 )
-from pipelines.store.publish import LIBRARY_DIR, publish_atomically, read_table
-from pipelines.store.repo import commit_release, open_repo
+from pipelines.store.publish import LIBRARY_DIR, read_table
 from schemas.library import TITLES_ZH
-from tests.library_fixtures import accounting_for, indicator, make_id, small_rows, tables_from_rows, usage
+from tests.git_env import publish_tables
+from tests.library_fixtures import indicator, make_id, small_rows, tables_from_rows, usage
 
 YEAR = 2026
 EVIL = "=cmd|' /C calc'!A0"
@@ -50,8 +50,7 @@ def repo(tmp_path, monkeypatch):
     uses.append(usage(evil, dept_code="101", year=YEAR, source_row=90))
     tables = tables_from_rows(inds, uses, depts, sets)
     root = tmp_path / "city"
-    publish_atomically(tables, root, year=YEAR, accounting=accounting_for(tables, YEAR))
-    assert commit_release(open_repo(root), YEAR, {}).tag == f"v{YEAR}"
+    assert publish_tables(root, tables, YEAR).tag == f"v{YEAR}"
     return root
 
 

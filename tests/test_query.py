@@ -8,6 +8,7 @@ modification with a reason, retirements, a merge, a reactivation and a re-public
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,12 +16,13 @@ import pandas as pd
 import pytest
 
 from pipelines.consolidate.changes import diff_indicators
-from pipelines.store.publish import LIBRARY_DIR, publish_atomically, read_table
+from pipelines.store.publish import LIBRARY_DIR, read_table, write_release
 from pipelines.store.query.diff import diff, diff_json, render_diff_text
 from pipelines.store.query.git_read import QueryError, indicators_at, usages_at
 from pipelines.store.query.history import history, history_json, render_history_text
 from pipelines.store.query.search import render_search_text, search, search_json
-from pipelines.store.repo import commit_release, open_repo
+from pipelines.store.repo import open_repo
+from tests.git_env import publish_tables
 from tests.library_fixtures import (
     accounting_for,
     department,
@@ -70,8 +72,7 @@ def release(root: Path, year: int, lib: dict[str, dict], uses: list[dict]) -> st
             by_id.setdefault(u["indicator_id"], set()).add(u["dept_code"])
     rows = [{**r, "departments": sorted(by_id.get(i, r["departments"]))} for i, r in lib.items()]
     tables = tables_from_rows(rows, uses, [department(d, year=year) for d in DEPTS])
-    publish_atomically(tables, root, year=year, accounting=accounting_for(tables, year))
-    result = commit_release(open_repo(root), year, {})
+    result = publish_tables(root, tables, year)
     assert result.committed
     return result.tag
 
@@ -329,7 +330,8 @@ def test_history_walks_release_tags_not_commits(tmp_path, monkeypatch):
     # a commit that is not a release (no tag): history ignores it, diff reaches it by ref
     lib[A] = evolve(lib[A], 2024, "修改", "手工试改", unit="人次")
     tables = tables_from_rows(lib.values(), uses, [department("101", year=2024)])
-    publish_atomically(tables, root, year=2024, accounting=accounting_for(tables, 2024))
+    shutil.rmtree(root / LIBRARY_DIR)  # a hand edit of the published files, committed without a release
+    write_release(tables, root / LIBRARY_DIR, year=2024, accounting=accounting_for(tables, 2024))
     git(root, "add", "library")
     git(root, "commit", "-q", "-m", "未发布的试改")
     h = history(root, A)

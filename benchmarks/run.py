@@ -3,8 +3,9 @@
     python -m benchmarks.run [--sizes 10000,100000,1000000] [--quick] [--only stages,e2e,...]
 
 Sections (each size and each peer in a fresh subprocess, so peak RSS is its own):
-  stages       the step functions one after another (read → validate → normalize → consolidate → changes →
-               stage → report → publish), per stage: wall, CPU, rows/s, peak RSS (VmHWM, reset before
+  stages       pipelines.rebuild.run, its steps one after another (list → read → load_previous → validate →
+               normalize → consolidate → changes → stage → check → report → publish; the blocking checks
+               included, the parse cache left out), per step: wall, CPU, rows/s, peak RSS (VmHWM, reset before
                each stage through /proc/self/clear_refs, so a stage's peak is its own, resident input
                included). Then `consolidation` alone (normalize + consolidate) in a process that only
                loaded the validated rows: the figure behind `consolidation 1M/100k = R`.
@@ -41,7 +42,9 @@ FINANCE = "100001"  # benchmarks.corpus: department 0 is the finance bureau
 YEAR = 2026
 ROWS_PER_WORKBOOK = 100
 SECTIONS = ("stages", "e2e", "incremental", "growth", "baselines")
+# pipelines.rebuild.run's steps, as it names them to the timer
 STAGES = (
+    "list",
     "read",
     "load_previous",
     "validate",
@@ -49,6 +52,7 @@ STAGES = (
     "consolidate",
     "changes",
     "stage",
+    "check",
     "report",
     "publish",
 )
@@ -132,19 +136,14 @@ def _warm() -> None:
 def stages_worker(
     corpus_dir: Path, work_dir: Path, year: int, profile: bool, repo: Path | None = None
 ) -> dict[str, object]:
-    """Every step of the rebuild, timed one by one — the same calls, in the same order, as the Dagster
-    assets (pipelines/defs/assets.py). On a fresh repo in work_dir, or on `repo` (growing it by a release:
-    the previous release is loaded, its ids matched, the change set taken against it)."""
+    """Every step of the rebuild, timed one by one: pipelines.rebuild.run, the composition the Dagster
+    assets wrap, blocking checks included; the parse cache is left out (every run parses). On a fresh
+    repo in work_dir, or on `repo` (growing it by a release: the previous release is loaded, its ids
+    matched, the change set taken against it)."""
     import pickle
 
     from benchmarks.corpus import load_corpus
-    from pipelines.consolidate.build import consolidate, normalize_accepted
-    from pipelines.intake.parse_cache import read_submissions
-    from pipelines.normalize.canonical import load_rules
-    from pipelines.report.build import write_annual_report
-    from pipelines.report.model import ReportInputs
-    from pipelines.store.release import load_previous, publish_release, stage_release
-    from pipelines.validate.runner import submission_files, validate_workbooks
+    from pipelines import rebuild
 
     _warm()
     found = load_corpus(corpus_dir)
@@ -153,70 +152,23 @@ def stages_worker(
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
     repo = work_dir / "repo" if repo is None else repo
-    repo.mkdir(parents=True, exist_ok=True)
     timer = StageTimer(rows, work_dir / "profile" if profile else None)
-    paths = submission_files([corpus_dir])
-    workbooks, _ = timer("read", lambda: read_submissions(paths, None))
-    prior = timer("load_previous", lambda: load_previous(repo, year))
-    previous = prior.tables
-    validation = timer(
-        "validate",
-        lambda: validate_workbooks(
-            workbooks,
-            year=year,
-            finance_dept=FINANCE,
-            indicators=previous.indicators if previous is not None else None,
-        ),
-    )
-    rules = load_rules(repo / "rules")
-    normalized = timer("normalize", lambda: normalize_accepted(validation.rows, rules))
-    pending = [f.dept_code for f in validation.files if f.set_aside and f.dept_code]
-    result = timer(
-        "consolidate",
-        lambda: consolidate(
-            validation.rows,
-            validation.departments,
-            year=year,
-            previous=previous,
-            rules=rules,
-            pending_departments=pending,
-            normalized=normalized,
-        ),
-    )
-    result.base_sha, result.baseline, result.baseline_tag = prior.base_sha, prior.baseline, prior.baseline_tag
-    changes = timer("changes", result.changes)
-    staged = timer(
-        "stage",
-        lambda: stage_release(
-            repo, result.tables, year=year, accounting=validation.counts(), base_sha=result.base_sha
-        ),
-    )
-    inputs = ReportInputs(
-        year=year,
-        changes=changes,
-        validation=validation,
-        workbooks=workbooks,
-        candidates=result.candidates,
-        tables=result.tables,
-        previous=result.previous,
-    )
-    timer("report", lambda: write_annual_report(staged.reports_dir, inputs))
-    commit = timer("publish", lambda: publish_release(staged, changes))
+    done = rebuild.run(year, corpus_dir, repo, finance_dept=FINANCE, parse_cache=False, step=timer)
+    validation, result, commit = done.validation, done.consolidation, done.commit
     if fresh:  # the input of the isolated consolidation run
         with open(work_dir / "validated.pkl", "wb") as fh:
-            pickle.dump(
-                (validation.rows, validation.departments, pending), fh, protocol=pickle.HIGHEST_PROTOCOL
-            )
+            kept = (validation.rows, validation.departments, validation.files)
+            pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return {
         "rows": rows,
-        "workbooks": len(paths),
+        "workbooks": len(done.files),
         "accounting": validation.counts(),
         "indicators": len(result.tables.indicators),
         "candidates": len(result.candidates),
-        "changes": changes.counts(),
-        "committed": commit.committed,
-        "tag": commit.tag or "",
-        "success": bool(commit.committed),
+        "changes": done.changes.counts(),
+        "committed": bool(commit and commit.committed),
+        "tag": (commit.tag if commit else "") or "",
+        "success": bool(commit and commit.committed),
         "stages": timer.stages,
         "wall_s": sum(s["wall_s"] for s in timer.stages),
         "peak_mib": _process_peak(),
@@ -231,30 +183,29 @@ def _process_peak() -> float:
 
 
 def consolidation_worker(work_dir: Path, year: int) -> dict[str, object]:
-    """normalize + consolidate alone, from the validated rows of a stages run."""
+    """The normalize and consolidate steps alone, from the validated rows of a stages run (no release
+    before it)."""
     import pickle
 
-    from pipelines.consolidate.build import consolidate, normalize_accepted
+    from pipelines import rebuild
+    from pipelines.common.config import Settings
     from pipelines.normalize.canonical import load_rules
+    from pipelines.store.release import PreviousRelease
+    from pipelines.validate.runner import ValidationResult
 
     _warm()
     with open(work_dir / "validated.pkl", "rb") as fh:
-        rows, departments, pending = pickle.load(fh)
+        rows, departments, files = pickle.load(fh)
+    validation = ValidationResult(rows, [], files, departments)
+    deployment = rebuild.Deployment(work_dir, Settings(), FINANCE)
+    previous = rebuild.Previous(PreviousRelease(None, "", None, ""))
     rules = load_rules(None)
     loaded = rss_mib()
     timer = StageTimer(len(rows))
 
     def run() -> object:
-        normalized = normalize_accepted(rows, rules)
-        return consolidate(
-            rows,
-            departments,
-            year=year,
-            previous=None,
-            rules=rules,
-            pending_departments=pending,
-            normalized=normalized,
-        )
+        normalized = rebuild.normalize(validation, rules)
+        return rebuild.consolidate(validation, normalized, previous, deployment, year, rules)
 
     result = timer("consolidation", run)
     return {

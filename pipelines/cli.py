@@ -9,16 +9,15 @@ the screen (pipelines.common.errors). The last lines printed are the outcome and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.cli_rebuild import cmd_demo, cmd_rebuild
+from pipelines.cli_validate import cmd_validate
 from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
-from pipelines.common.findings import SEVERITY_ZH, group_findings
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
@@ -28,7 +27,7 @@ def _print_err(message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# template / validate
+# template
 # --------------------------------------------------------------------------------------------------
 
 
@@ -37,302 +36,6 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     path = write_template(Path(args.out))
     print(f"已生成填报模板：{path}")
-    return EXIT_OK
-
-
-def _finance_dept(args: argparse.Namespace) -> str | None:
-    from pipelines.common.config import load_settings
-
-    if getattr(args, "finance_dept", None):
-        return str(args.finance_dept)
-    return load_settings(Path(args.repo)).finance_dept if getattr(args, "repo", None) else None
-
-
-def _published_indicators(repo: str | None):
-    if not repo:
-        return None
-    from pipelines.store.publish import load_library
-
-    tables = load_library(Path(repo) / "library")
-    return None if tables is None else tables.indicators
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    from pipelines.intake.safe_parse import read_workbooks
-    from pipelines.validate.runner import submission_files, validate_workbooks
-
-    files = submission_files([Path(p) for p in args.files])
-    missing = [str(p) for p in files if not p.exists()]
-    if missing:
-        raise UsageError("找不到文件：" + "、".join(missing))
-    if not files:
-        raise UsageError("没有找到要检查的工作簿（.xlsx）")
-    workbooks = read_workbooks(files)  # in worker processes: a hostile file costs only itself
-    result = validate_workbooks(
-        workbooks,
-        year=args.year,
-        finance_dept=_finance_dept(args),
-        indicators=_published_indicators(args.repo),
-        rules_dir=Path(args.repo) / "rules" if args.repo else None,
-    )
-    if args.feedback:
-        from pipelines.report.feedback import write_feedback
-
-        out = Path(args.feedback)
-        for wb in workbooks:
-            write_feedback(wb, [f for f in result.findings if f.file == wb.file], out)
-    if args.format == "json":
-        print(json.dumps(validation_json(result), ensure_ascii=False, indent=2))
-    else:
-        print(validation_text(result, feedback_dir=args.feedback))
-    return result.exit_code
-
-
-def validation_json(result) -> dict:
-    files = []
-    for status in result.files:
-        mine = [f for f in result.findings if f.file == status.file]
-        counts = {sev: sum(f.severity == sev for f in mine) for sev in SEVERITY_ZH}
-        rows = result.rows[result.rows["source_file"] == status.file] if len(result.rows) else result.rows
-        files.append(
-            {
-                "file": status.file,
-                "sha256": status.sha256,
-                "readable": status.readable,
-                "set_aside": status.set_aside,
-                "dept_code": status.dept_code,
-                "dept_name": status.dept_name,
-                "rows": {
-                    o: int((rows["outcome"] == o).sum())
-                    for o in ("library", "noncore", "excluded", "rejected")
-                }
-                | {"read": len(rows)},
-                "counts": counts,
-                "groups": [g.__dict__ for g in group_findings(mine)],
-                "findings": [f.as_dict() for f in mine],
-            }
-        )
-    return {"exit_code": result.exit_code, "rows": result.counts(), "files": files}
-
-
-def validation_text(result, feedback_dir: str | None = None) -> str:
-    lines: list[str] = []
-    for status in result.files:
-        mine = [f for f in result.findings if f.file == status.file]
-        errors = sum(f.severity in ("file_error", "row_error") for f in mine)
-        warnings = sum(f.severity == "warning" for f in mine)
-        who = f"（{status.dept_code} {status.dept_name}）" if status.dept_code else ""
-        verdict = (
-            "无法读取"
-            if not status.readable
-            else "整个工作簿未通过"
-            if status.set_aside
-            else "有错误"
-            if errors
-            else "通过"
-        )
-        lines.append(
-            f"■ {status.file}{who}：{verdict}，错误 {errors} 个，提示 {warnings} 个，数据行 {status.rows_read} 行"
-        )
-        for g in group_findings(mine):
-            if g.severity == "info":
-                continue
-            where = f"工作表“{g.sheet}” " if g.sheet else ""
-            cells = f"{g.cells_zh}：" if g.cells else ""
-            lines.append(f"  [{g.code}] {SEVERITY_ZH[g.severity]} {where}{cells}{g.message}")
-            lines.append(f"         处理：{g.fix}")
-    c = result.counts()
-    lines.append("")
-    lines.append(
-        f"合计：读取 {c['read']} 行，可入库 {c['library']}，非核心 {c['noncore']}，阶段性不入库 {c['excluded']}，退回 {c['rejected']}"
-    )
-    if feedback_dir:
-        lines.append(f"反馈工作簿已写入：{feedback_dir}")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------------
-# rebuild
-# --------------------------------------------------------------------------------------------------
-
-
-def accounting_line(counts: dict[str, int]) -> str:
-    """SPEC §4: the rebuild's last line, read by scripts."""
-    keys = ("read", "library", "noncore", "excluded", "rejected")
-    return "rows: " + " ".join(f"{k}={int(counts.get(k, 0))}" for k in keys)
-
-
-def run_rebuild_command(
-    year: int,
-    submissions: Path,
-    repo: Path,
-    finance_dept: str | None,
-    dry_run: bool,
-    *,
-    wait: float = 0.0,
-    verbose: bool = False,
-) -> int:
-    """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
-    screen with verbose); refusals and OS errors before or during the run end in one Chinese message."""
-    from pipelines.common import errors
-    from pipelines.defs.partitions import check_year
-    from pipelines.defs.run import run_rebuild
-
-    check_year(year)
-    if not submissions.is_dir():
-        raise UsageError(f"提交文件夹不存在：{submissions}")
-    print(
-        f"▶ {year} 年度重建：提交文件夹 {submissions}，指标库仓库 {repo}{'（试运行，不发布）' if dry_run else ''}",
-        flush=True,
-    )
-    log_path = None if verbose else errors.new_log_path(errors.log_dir(repo), f"rebuild-{year}")
-    with contextlib.ExitStack() as stack:
-        log_file = None
-        if log_path is not None:
-            log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
-        try:
-            outcome = run_rebuild(
-                year,
-                submissions,
-                repo,
-                finance_dept=finance_dept,
-                dry_run=dry_run,
-                progress=lambda m: print("  " + m, flush=True),
-                wait=wait,
-                log_file=log_file,
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
-            verdict = errors.classify(exc)
-            if verdict is None:
-                if log_file is not None:
-                    traceback.print_exception(exc, file=log_file)
-                    log_file.flush()
-                    shown = log_path
-                else:
-                    shown = errors.write_crash_log(exc, repo, "rebuild")
-                verdict = errors.Verdict(
-                    EXIT_INTERNAL, errors.internal_message(f"{type(exc).__name__}", shown)
-                )
-            _print_err(f"错误：{verdict.message}")
-            return verdict.exit_code
-    return _print_outcome(outcome, repo, dry_run, log_path)
-
-
-def _print_outcome(outcome, repo: Path, dry_run: bool, log_path: Path | None) -> int:
-    from pipelines.common import errors
-
-    c = outcome.accounting
-    if c:
-        print(
-            f"  读取 {c['read']} 行：入库 {c['library']}，非核心 {c['noncore']}，阶段性不入库 {c['excluded']}，退回 {c['rejected']}"
-        )
-    if outcome.changes_zh:
-        print(f"  指标变更：{outcome.changes_zh}")
-    for name, meta in outcome.failed_checks:
-        print(f"  ✗ 阻断检查未通过：{name} {json.dumps(meta, ensure_ascii=False, default=str)[:500]}")
-    codes = [EXIT_INPUT] if outcome.failed_checks else []
-    for step in outcome.step_errors:
-        verdict = errors.classify_step(step.cls_name, step.message, step.causes)
-        if verdict is None:
-            where = log_path if log_path is not None else "上方的 Dagster 日志"
-            cls = step.causes[-1][0] if step.causes else step.cls_name
-            verdict = errors.Verdict(
-                EXIT_INTERNAL, errors.internal_message(f"步骤 {step.step} 出现 {cls}", where)
-            )
-        codes.append(verdict.exit_code)
-        print(f"  ✗ {verdict.message}")
-    if log_path is not None:
-        print(f"  运行日志：{log_path}")
-    if outcome.published:
-        p = outcome.published
-        status = (
-            f"已发布 {p['tag']}（提交 {str(p['sha'])[:10]}）"
-            if p["committed"]
-            else f"输入与上次相同，未产生新提交（当前 {str(p['sha'])[:10]}）"
-        )
-        print(f"  {status}")
-        print(f"  指标库：{repo / 'library'}")
-        print(f"  年度报告：{outcome.reports_dir}")
-    elif dry_run and outcome.success:
-        print(f"  试运行完成：未发布、未提交；报告草稿在 {outcome.reports_dir}")
-    elif not outcome.success:
-        print("  本次未发布：已发布的指标库保持不变")
-    print(accounting_line(c))
-    if outcome.success:
-        return EXIT_OK
-    return max(codes) if codes else EXIT_INPUT
-
-
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    if args.wait < 0:
-        raise UsageError("--wait 应为不小于 0 的秒数")
-    return run_rebuild_command(
-        args.year,
-        Path(args.submissions),
-        Path(args.repo),
-        args.finance_dept,
-        args.dry_run,
-        wait=args.wait,
-        verbose=args.verbose,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# demo
-# --------------------------------------------------------------------------------------------------
-
-DEMO_MARKER = ".indicators-demo"
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Sample submissions → three annual rebuilds → library, git history, report (README's first command)."""
-    import shutil
-    import subprocess
-
-    from pipelines.demo import build as demo
-    from pipelines.store.publish import load_library
-    from pipelines.store.release import commit_paths
-    from pipelines.store.repo import open_repo
-
-    out = Path(args.out).resolve()
-    if out.exists() and any(out.iterdir()):
-        if not (out / DEMO_MARKER).exists():
-            raise UsageError(f"{out} 不是空文件夹，也不是以前生成的示例目录；请用 --out 指定另一个文件夹")
-        shutil.rmtree(out)  # a previous demo: start again from scratch
-    out.mkdir(parents=True, exist_ok=True)
-    (out / DEMO_MARKER).write_text("indicators demo: scratch output, safe to delete\n", encoding="utf-8")
-    (out / ".gitignore").write_text("*\n", encoding="utf-8")  # never committed by a surrounding repo
-    submissions, repo = out / "submissions", out / "library-repo"
-    open_repo(repo)
-    (repo / "indicators.toml").write_text(
-        f'# 示例市财政局的部署配置\nfinance_dept = "{demo.FINANCE_DEPT}"\nid_namespace = "ZB"\ninbox = "inbox"\n',
-        encoding="utf-8",
-    )
-    commit_paths(repo, ("indicators.toml",), "部署配置：财政局部门编码、指标编号前缀")
-
-    lookup = None
-    for year in demo.DEMO_YEARS:
-        story = demo.render_demo_year(submissions, year, lookup)
-        print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
-        for line in story.story_zh()[:12]:
-            print(f"  · {line}")
-        code = run_rebuild_command(year, story.directory, repo, demo.FINANCE_DEPT, False)
-        if code != EXIT_OK:
-            return code
-        tables = load_library(repo / "library")
-        lookup = demo.lookup_from_indicators(tables.indicators) if tables is not None else None
-
-    log = subprocess.run(
-        ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
-    ).stdout
-    last = demo.DEMO_YEARS[-1]
-    print("\n══ 结果")
-    print(f"  示例填报：{submissions}")
-    print(f"  指标库仓库：{repo}（library/ 为发布的指标库）")
-    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
-    print(f"  版本差异：indicators diff --repo {repo}")
-    print("\n$ git log --oneline --decorate")
-    print(log.rstrip())
     return EXIT_OK
 
 
@@ -453,7 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="indicators", description="预算绩效指标库：填报模板、校验、年度重建、版本历史与检索"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_submission_commands(sub)
+    _add_rebuild_commands(sub)
+    _add_library_commands(sub)
+    _add_sharing_commands(sub)
+    return parser
 
+
+def _add_submission_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("template", help="生成填报模板工作簿")
     p.add_argument("--out", default=".", help="输出文件夹（默认当前文件夹）")
     p.set_defaults(func=cmd_template)
@@ -467,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", metavar="DIR", help="为每个工作簿写出反馈工作簿到此文件夹")
     p.set_defaults(func=cmd_validate)
 
+
+def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rebuild", help="年度重建：校验、合并、发布指标库并提交到 git")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--submissions", required=True, metavar="DIR", help="本年度各部门工作簿所在文件夹")
@@ -491,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-output", help="输出文件夹（默认 ./demo-output，已被 git 忽略）")
     p.set_defaults(func=cmd_demo)
 
+
+def _add_library_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("diff", help="两个版本之间的指标变化（默认最近两个标签）")
     p.add_argument("ref_a", nargs="?", metavar="REF_A")
     p.add_argument("ref_b", nargs="?", metavar="REF_B")
@@ -520,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="审核所属年度（默认取 reports/<年度>/ 目录名）")
     p.set_defaults(func=cmd_review)
 
+
+def _add_sharing_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pull", help="县级财政局：拉取已发布的版本并逐个文件核对 sha256")
     p.add_argument("source", metavar="SOURCE", help="市级指标库仓库：路径、file://、ssh 或 https 地址")
     p.add_argument("--ref", metavar="TAG", help="版本标签（默认最新的 vY）")
@@ -535,7 +251,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("textconv", help="git 比较驱动：把 Parquet 文件显示为排序后的文本行")
     p.add_argument("file")
     p.set_defaults(func=cmd_textconv)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -162,24 +162,17 @@ def consolidate(
     year: int,
     rules: MatchRules,
 ) -> Consolidation:
-    """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire.
-    Departments whose workbook was set aside keep their indicators (not retired for want of use)."""
-    prior = previous.release
-    pending = [f.dept_code for f in validation.files if f.set_aside and f.dept_code]
-    result = consolidation.consolidate(
-        validation.rows,
-        validation.departments,
+    """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
+    return consolidation.consolidate_year(
+        validation,
+        normalized,
+        previous.release,
         year=year,
-        previous=prior.tables,
-        namespace=deployment.settings.id_namespace,
         rules=rules,
-        pending_departments=pending,
-        normalized=normalized,
+        namespace=deployment.settings.id_namespace,
         upstream=previous.upstream,
         upstream_tag=previous.upstream_tag,
     )
-    result.base_sha, result.baseline, result.baseline_tag = prior.base_sha, prior.baseline, prior.baseline_tag
-    return result
 
 
 def changes(result: Consolidation) -> ChangeSet:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import dagster as dg
 
 from pipelines.common import errors
+from pipelines.common.config import load_settings
 from pipelines.defs.definitions import make_definitions
 from pipelines.defs.partitions import check_year
 from pipelines.store import publish
@@ -94,6 +95,7 @@ def run_rebuild(
         git_repo = open_repo(repo)
         publish.recover_interrupted(repo)
         ensure_clean(git_repo)  # refused here, in one Chinese message, not inside a Dagster step
+        load_settings(repo)  # likewise an unreadable indicators.toml (the steps read it again)
         defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
         level = "INFO" if log_file is not None else log_level
         to_log = contextlib.redirect_stderr(log_file) if log_file is not None else contextlib.nullcontext()

@@ -1,0 +1,201 @@
+"""`indicators rebuild` and `indicators demo`: run the annual rebuild (the Dagster job in-process,
+pipelines/defs/run.py) and print its outcome, its last line the row accounting (SPEC §4)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # Dagster is imported only when a rebuild runs
+    from pipelines.defs.run import RebuildOutcome
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def accounting_line(counts: dict[str, int]) -> str:
+    """SPEC §4: the rebuild's last line, read by scripts."""
+    keys = ("read", "library", "noncore", "excluded", "rejected")
+    return "rows: " + " ".join(f"{k}={int(counts.get(k, 0))}" for k in keys)
+
+
+def run_rebuild_command(
+    year: int,
+    submissions: Path,
+    repo: Path,
+    finance_dept: str | None,
+    dry_run: bool,
+    *,
+    wait: float = 0.0,
+    verbose: bool = False,
+) -> int:
+    """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
+    screen with verbose); refusals and OS errors before or during the run end in one Chinese message."""
+    from pipelines.common import errors
+    from pipelines.defs.partitions import check_year
+    from pipelines.defs.run import run_rebuild
+
+    check_year(year)
+    if not submissions.is_dir():
+        raise UsageError(f"提交文件夹不存在：{submissions}")
+    print(
+        f"▶ {year} 年度重建：提交文件夹 {submissions}，指标库仓库 {repo}{'（试运行，不发布）' if dry_run else ''}",
+        flush=True,
+    )
+    log_path = None if verbose else errors.new_log_path(errors.log_dir(repo), f"rebuild-{year}")
+    with contextlib.ExitStack() as stack:
+        log_file = None
+        if log_path is not None:
+            log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
+        try:
+            outcome = run_rebuild(
+                year,
+                submissions,
+                repo,
+                finance_dept=finance_dept,
+                dry_run=dry_run,
+                progress=lambda m: print("  " + m, flush=True),
+                wait=wait,
+                log_file=log_file,
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
+            verdict = errors.classify(exc)
+            if verdict is None:
+                if log_file is not None:
+                    traceback.print_exception(exc, file=log_file)
+                    log_file.flush()
+                    shown = log_path
+                else:
+                    shown = errors.write_crash_log(exc, repo, "rebuild")
+                verdict = errors.Verdict(
+                    EXIT_INTERNAL, errors.internal_message(f"{type(exc).__name__}", shown)
+                )
+            _print_err(f"错误：{verdict.message}")
+            return verdict.exit_code
+    return _print_outcome(outcome, repo, dry_run, log_path)
+
+
+def _print_outcome(outcome: RebuildOutcome, repo: Path, dry_run: bool, log_path: Path | None) -> int:
+    from pipelines.common import errors
+
+    c = outcome.accounting
+    if c:
+        print(
+            f"  读取 {c['read']} 行：入库 {c['library']}，非核心 {c['noncore']}，阶段性不入库 {c['excluded']}，退回 {c['rejected']}"
+        )
+    if outcome.changes_zh:
+        print(f"  指标变更：{outcome.changes_zh}")
+    for name, meta in outcome.failed_checks:
+        print(f"  ✗ 阻断检查未通过：{name} {json.dumps(meta, ensure_ascii=False, default=str)[:500]}")
+    codes = [EXIT_INPUT] if outcome.failed_checks else []
+    for step in outcome.step_errors:
+        verdict = errors.classify_step(step.cls_name, step.message, step.causes)
+        if verdict is None:
+            where = log_path if log_path is not None else "上方的 Dagster 日志"
+            cls = step.causes[-1][0] if step.causes else step.cls_name
+            verdict = errors.Verdict(
+                EXIT_INTERNAL, errors.internal_message(f"步骤 {step.step} 出现 {cls}", where)
+            )
+        codes.append(verdict.exit_code)
+        print(f"  ✗ {verdict.message}")
+    if log_path is not None:
+        print(f"  运行日志：{log_path}")
+    if outcome.published:
+        p = outcome.published
+        status = (
+            f"已发布 {p['tag']}（提交 {str(p['sha'])[:10]}）"
+            if p["committed"]
+            else f"输入与上次相同，未产生新提交（当前 {str(p['sha'])[:10]}）"
+        )
+        print(f"  {status}")
+        print(f"  指标库：{repo / 'library'}")
+        print(f"  年度报告：{outcome.reports_dir}")
+    elif dry_run and outcome.success:
+        print(f"  试运行完成：未发布、未提交；报告草稿在 {outcome.reports_dir}")
+    elif not outcome.success:
+        print("  本次未发布：已发布的指标库保持不变")
+    print(accounting_line(c))
+    if outcome.success:
+        return EXIT_OK
+    return max(codes) if codes else EXIT_INPUT
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    if args.wait < 0:
+        raise UsageError("--wait 应为不小于 0 的秒数")
+    return run_rebuild_command(
+        args.year,
+        Path(args.submissions),
+        Path(args.repo),
+        args.finance_dept,
+        args.dry_run,
+        wait=args.wait,
+        verbose=args.verbose,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------------
+
+DEMO_MARKER = ".indicators-demo"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sample submissions → three annual rebuilds → library, git history, report (README's first command)."""
+    import shutil
+    import subprocess
+
+    from pipelines.demo import build as demo
+    from pipelines.store.publish import load_library
+    from pipelines.store.release import commit_paths
+    from pipelines.store.repo import open_repo
+
+    out = Path(args.out).resolve()
+    if out.exists() and any(out.iterdir()):
+        if not (out / DEMO_MARKER).exists():
+            raise UsageError(f"{out} 不是空文件夹，也不是以前生成的示例目录；请用 --out 指定另一个文件夹")
+        shutil.rmtree(out)  # a previous demo: start again from scratch
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).write_text("indicators demo: scratch output, safe to delete\n", encoding="utf-8")
+    (out / ".gitignore").write_text("*\n", encoding="utf-8")  # never committed by a surrounding repo
+    submissions, repo = out / "submissions", out / "library-repo"
+    open_repo(repo)
+    (repo / "indicators.toml").write_text(
+        f'# 示例市财政局的部署配置\nfinance_dept = "{demo.FINANCE_DEPT}"\nid_namespace = "ZB"\ninbox = "inbox"\n',
+        encoding="utf-8",
+    )
+    commit_paths(repo, ("indicators.toml",), "部署配置：财政局部门编码、指标编号前缀")
+
+    lookup = None
+    for year in demo.DEMO_YEARS:
+        story = demo.render_demo_year(submissions, year, lookup)
+        print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
+        for line in story.story_zh()[:12]:
+            print(f"  · {line}")
+        code = run_rebuild_command(year, story.directory, repo, demo.FINANCE_DEPT, False)
+        if code != EXIT_OK:
+            return code
+        tables = load_library(repo / "library")
+        lookup = demo.lookup_from_indicators(tables.indicators) if tables is not None else None
+
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
+    ).stdout
+    last = demo.DEMO_YEARS[-1]
+    print("\n══ 结果")
+    print(f"  示例填报：{submissions}")
+    print(f"  指标库仓库：{repo}（library/ 为发布的指标库）")
+    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
+    print(f"  版本差异：indicators diff --repo {repo}")
+    print("\n$ git log --oneline --decorate")
+    print(log.rstrip())
+    return EXIT_OK

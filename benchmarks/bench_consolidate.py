@@ -32,8 +32,9 @@ def validated_rows(corpus: Path, cache: Path) -> Path:
     """Read and validate the corpus once; the rows are pickled for the size runs."""
     if cache.exists():
         return cache
+    from pipelines.intake.inbox import submission_files
     from pipelines.intake.parse_cache import read_submissions
-    from pipelines.validate.runner import submission_files, validate_workbooks
+    from pipelines.validate.runner import validate_workbooks
 
     workbooks, _ = read_submissions(submission_files([corpus]), None)
     result = validate_workbooks(workbooks, finance_dept="101")

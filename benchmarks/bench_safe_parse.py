@@ -37,9 +37,9 @@ def main() -> None:
 
     from benchmarks.corpus import generate_corpus
     from pipelines.demo.build import DEMO_YEARS, write_demo_year
+    from pipelines.intake.inbox import submission_files
     from pipelines.intake.read import read_workbook
     from pipelines.intake.safe_parse import read_workbooks
-    from pipelines.validate.runner import submission_files
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 import xlsxwriter
 
 from pipelines.demo.build import DEMO_YEARS, write_demo_year
+from pipelines.intake.inbox import submission_files
 from pipelines.intake.read import read_workbook
 from pipelines.intake.safe_parse import WorkerLimits
 from pipelines.intake.template import write_template
 from pipelines.intake.workbook import Workbook
-from pipelines.validate.runner import submission_files
 from schemas.vocab import reference
 from tests.xlsx_builders import core_row, default_info, english_columns, header_zh, project_row
 

@@ -19,10 +19,11 @@ from pipelines.common.frames import (
 )
 from pipelines.consolidate.build import consolidate, normalize_accepted
 from pipelines.demo.build import FINANCE_DEPT, write_demo_submissions
+from pipelines.intake.inbox import submission_files
 from pipelines.intake.parse_cache import read_submissions
 from pipelines.normalize.canonical import default_rules
 from pipelines.normalize.keys import normalize_rows
-from pipelines.validate.runner import submission_files, validate_workbooks
+from pipelines.validate.runner import validate_workbooks
 
 
 def test_compact_text_columns_keeps_values_and_leaves_unique_or_non_text_columns() -> None:

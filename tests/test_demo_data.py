@@ -1,6 +1,6 @@
-"""The demo's sample submissions (pipelines/demo/build.py): real workbooks that read and validate as intended.
+"""The demo's sample submissions (pipelines/demo/): real workbooks that read and validate as intended.
 
-Each sample row declares in pipelines/demo_data/indicators.csv the outcome it is meant to get; these tests
+Each sample row declares in pipelines/demo/demo_data/indicators.csv the outcome it is meant to get; these tests
 write the workbooks, read them with the product's reader, validate them, and compare row by row. They also
 check that the departments' habits really are in the files (a demo of a clean template proves little) and
 that later years carry the 库内编号 the previous release gave.
@@ -15,16 +15,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.demo.build import (
-    FINANCE_DEPT,
-    DemoYear,
-    catalogue,
-    dropped_indicators,
-    lookup_from_indicators,
-    render_demo_year,
-    write_demo_submissions,
-    year_offset,
-)
+from pipelines.demo.build import lookup_from_indicators, render_demo_year, write_demo_submissions
+from pipelines.demo.catalogue import DATA_DIR, FINANCE_DEPT, catalogue
+from pipelines.demo.plan import DemoYear, dropped_indicators, year_offset
 from pipelines.intake.read import read_workbook
 from pipelines.normalize.canonical import default_rules
 from pipelines.validate.runner import ValidationResult, validate_workbooks
@@ -296,7 +289,6 @@ def test_lookup_from_indicators_finds_published_names() -> None:
 
 def test_real_rows_are_traceable() -> None:
     """Every sample row said to come from public material names a row kept verbatim in realdata_rows.csv."""
-    from pipelines.demo.build import DATA_DIR
     from schemas.vocab import read_reference_csv
 
     real = {r["key"]: r for r in read_reference_csv(DATA_DIR / "realdata_rows.csv")}

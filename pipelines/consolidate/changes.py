@@ -110,10 +110,29 @@ def diff_indicators(
         old_i = pd.DataFrame(columns=new.columns).set_index(pd.Index([], name="indicator_id"), drop=False)
     else:
         old_i = old.set_index("indicator_id", drop=False)
-    added_ids = new_i.index.difference(old_i.index)
-    added = new_i.loc[added_ids]
+    both = new_i.index.intersection(old_i.index)
+    o, n = old_i.loc[both], new_i.loc[both]
+    retired, merged, reactivated = _status_events(o, n, new_i["name"])
+    return ChangeSet(
+        ref_a,
+        ref_b,
+        _tidy(_added(new_i.loc[new_i.index.difference(old_i.index)])),
+        _modified(o, n),
+        _tidy(retired),
+        _tidy(merged),
+        _tidy(reactivated),
+    )
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    return frame.sort_values("indicator_id").reset_index(drop=True) if len(frame) else frame
+
+
+def _added(added: pd.DataFrame) -> pd.DataFrame:
+    """Indicators not in the old table (an id merged on arrival is not an addition)."""
     added = added[added["status"] != "merged"]
-    added_frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "indicator_id": added["indicator_id"].astype(str),
             "name": added["name"].astype(str),
@@ -123,33 +142,43 @@ def diff_indicators(
         }
     ).reset_index(drop=True)
 
-    both = new_i.index.intersection(old_i.index)
-    o, n = old_i.loc[both], new_i.loc[both]
-    was_active = o["status"] == "active"
-    retired = n[(n["status"] == "retired") & was_active]
+
+def _status_events(
+    o: pd.DataFrame, n: pd.DataFrame, names: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(retired, merged, reactivated): status changes of indicators in both tables."""
+    retired = n[(n["status"] == "retired") & (o["status"] == "active")]
     merged = n[(n["status"] == "merged") & (o["status"] != "merged")]
     reactivated = n[(n["status"] == "active") & (o["status"] != "active")]
-    retired_frame = pd.DataFrame(
-        {"indicator_id": retired["indicator_id"], "name": retired["name"], "reason": retired["retire_reason"]}
-    )
-    names = new_i["name"]
-    merged_frame = pd.DataFrame(
-        {
-            "indicator_id": merged["indicator_id"],
-            "name": merged["name"],
-            "into_id": merged["merged_into"],
-            "into_name": merged["merged_into"].map(names).fillna(""),
-            "reason": merged["retire_reason"],
-        }
-    )
-    reactivated_frame = pd.DataFrame(
-        {
-            "indicator_id": reactivated["indicator_id"],
-            "name": reactivated["name"],
-            "reason": reactivated["last_change_reason"],
-        }
+    return (
+        pd.DataFrame(
+            {
+                "indicator_id": retired["indicator_id"],
+                "name": retired["name"],
+                "reason": retired["retire_reason"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "indicator_id": merged["indicator_id"],
+                "name": merged["name"],
+                "into_id": merged["merged_into"],
+                "into_name": merged["merged_into"].map(names).fillna(""),
+                "reason": merged["retire_reason"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "indicator_id": reactivated["indicator_id"],
+                "name": reactivated["name"],
+                "reason": reactivated["last_change_reason"],
+            }
+        ),
     )
 
+
+def _modified(o: pd.DataFrame, n: pd.DataFrame) -> pd.DataFrame:
+    """One row per changed tracked field of an indicator in both tables, in TRACKED_FIELDS order."""
     modified_rows = []
     present = [f for f in TRACKED_FIELDS if f in o.columns and f in n.columns]
     reasons = (
@@ -164,27 +193,12 @@ def diff_indicators(
         changed = old_v != new_v
         for iid in changed[changed].index:
             modified_rows.append((iid, n.at[iid, "name"], f, old_v[iid], new_v[iid], reasons[iid]))
-    modified_frame = pd.DataFrame(
-        modified_rows, columns=["indicator_id", "name", "field", "old", "new", "reason"]
-    )
+    frame = pd.DataFrame(modified_rows, columns=["indicator_id", "name", "field", "old", "new", "reason"])
     order = {f: i for i, f in enumerate(TRACKED_FIELDS)}
-    modified_frame = modified_frame.sort_values(
+    frame = frame.sort_values(
         ["indicator_id", "field"], key=lambda s: s.map(order) if s.name == "field" else s
     )
-
-    def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.reset_index(drop=True)
-        return frame.sort_values("indicator_id").reset_index(drop=True) if len(frame) else frame
-
-    return ChangeSet(
-        ref_a,
-        ref_b,
-        tidy(added_frame),
-        modified_frame.reset_index(drop=True),
-        tidy(retired_frame),
-        tidy(merged_frame),
-        tidy(reactivated_frame),
-    )
+    return frame.reset_index(drop=True)
 
 
 def changes_markdown(changes: ChangeSet, title: str) -> str:

@@ -155,20 +155,24 @@ def _function_code_table(path: Path) -> dict[str, FunctionCode]:
     return out
 
 
-def function_codes(rules_dir: str | Path | None = None) -> dict[str, FunctionCode]:
-    """Every known function code: current list ∪ older complete edition ∪ the bureau's own list
-    (`rules_dir`/function_classification.csv, whose names win)."""
+def function_codes(
+    rules_dir: str | Path | None = None, directory: str | None = None
+) -> dict[str, FunctionCode]:
+    """Every known function code: current list ∪ older complete edition (of the reference `directory`)
+    ∪ the bureau's own list (`rules_dir`/function_classification.csv, whose names win)."""
     if not rules_dir:
-        return _function_codes(None, None)
+        return _function_codes(directory, None, None)
     path = Path(rules_dir) / REPO_FUNCTION_CODES
     stat = path.stat() if path.is_file() else None
     # Keyed by the file's identity: a bureau may drop in a new list between two runs of one process.
-    return _function_codes(str(path), (stat.st_mtime_ns, stat.st_size) if stat else None)
+    return _function_codes(directory, str(path), (stat.st_mtime_ns, stat.st_size) if stat else None)
 
 
 @cache
-def _function_codes(path: str | None, version: tuple[int, int] | None) -> dict[str, FunctionCode]:
-    codes = dict(reference().function_codes)
+def _function_codes(
+    directory: str | None, path: str | None, version: tuple[int, int] | None
+) -> dict[str, FunctionCode]:
+    codes = dict(reference(directory).function_codes)
     if path and version:
         codes.update(_function_code_table(Path(path)))
     return codes
@@ -276,9 +280,9 @@ def reference(directory: str | None = None) -> Reference:
     )
 
 
-def resolve_vocab(vocab: str, raw: str) -> str | None:
+def resolve_vocab(vocab: str, raw: str, directory: str | None = None) -> str | None:
     """The canonical value of a closed-vocabulary cell, or None when it is not recognised."""
-    ref = reference()
+    ref = reference(directory)
     key = compact(raw)
     if vocab == "level1":
         return key if key in ref.vocab_values["level1"] else None
@@ -302,60 +306,60 @@ def _alias_note(alias: FrameworkAlias, which: str, raw: str, result: str) -> str
     return alias.note_zh or f"{which}指标“{raw}”已识别为“{result}”"
 
 
-@cache
-def resolve_framework(raw_level1: str, raw_level2: str) -> FrameworkMatch:
-    """Map a row's 一级/二级 labels (any framework edition, short forms) to the current framework.
+def _alias_for(aliases: list[FrameworkAlias], level1: str, level2: str) -> FrameworkAlias | None:
+    """The first alias listed for exactly this (一级, 二级) pattern ("*": any label on that side)."""
+    return next((a for a in aliases if a.raw_level1 == level1 and a.raw_level2 == level2), None)
 
-    A written 一级 is only ever replaced by what it means itself (a framework label or a listed alias):
-    an unknown 一级 stays unknown (R102) whatever the 二级 says. A row moves to another 一级 only through a
-    listed pair (产出指标/成本指标) or when its 一级 is an old label whose 二级 now lives elsewhere
-    (项目效果/服务对象满意度 → 满意度指标).
-    """
-    ref = reference()
-    l1, l2 = compact(raw_level1), compact(raw_level2)
-    level1_of = ref.level1_of
-    labels1 = ref.vocab_values["level1"]
 
+def _listed_pair(ref: Reference, l1: str, l2: str) -> FrameworkMatch | None:
+    """A pair listed as a whole (产出指标/成本指标 → 成本指标/…)."""
     for alias in ref.framework_aliases:
         pair = alias.raw_level1 not in ("*", "") and alias.raw_level2 not in ("*", "")
         if pair and alias.raw_level1 == l1 and alias.raw_level2 == l2:
             note = alias.note_zh or f"“{l1}/{l2}”已识别为“{alias.level1}/{alias.level2}”"
             return FrameworkMatch(alias.level1, alias.level2, True, True, note)
+    return None
 
+
+@cache
+def resolve_framework(raw_level1: str, raw_level2: str, directory: str | None = None) -> FrameworkMatch:
+    """Map a row's 一级/二级 labels (any framework edition, short forms) to the current framework.
+
+    A written 一级 is only ever replaced by what it means itself (a framework label or a listed alias):
+    an unknown 一级 stays unknown (R102) whatever the 二级 says. A row moves to another 一级 only through a
+    listed pair (产出指标/成本指标) or when its 一级 is an old label whose 二级 now lives elsewhere
+    (项目效果/服务对象满意度 → 满意度指标). `directory`: the reference data's (None: the shipped one).
+    """
+    ref = reference(directory)
+    l1, l2 = compact(raw_level1), compact(raw_level2)
+    listed = _listed_pair(ref, l1, l2)
+    if listed is not None:
+        return listed
+    level1_of = ref.level1_of
     notes: list[str] = []
-    new_l1, l1_old_label, default_l2 = "", False, ""
-    if l1 in labels1:
-        new_l1 = l1
-    elif l1:
-        for alias in ref.framework_aliases:
-            if alias.raw_level2 == "*" and alias.raw_level1 == l1:
-                new_l1, default_l2 = alias.level1, alias.level2
-                l1_old_label = alias.kind != "short"
-                notes.append(_alias_note(alias, "一级", l1, alias.level1))
-                break
-    l1_unknown = bool(l1) and not new_l1
-
+    new_l1, l1_old_label, default_l2 = (l1 if l1 in ref.vocab_values["level1"] else ""), False, ""
+    alias1 = _alias_for(ref.framework_aliases, l1, "*") if l1 and not new_l1 else None
+    if alias1 is not None:
+        new_l1, default_l2, l1_old_label = alias1.level1, alias1.level2, alias1.kind != "short"
+        notes.append(_alias_note(alias1, "一级", l1, alias1.level1))
+    if l1 and not new_l1:  # an unknown 一级 stays unknown whatever the 二级 says
+        alias2 = _alias_for(ref.framework_aliases, "*", l2) if l2 and l2 not in level1_of else None
+        return FrameworkMatch(l1, (alias2.level2 if alias2 else "") or l2, False, False, "")
     new_l2 = l2 if l2 in level1_of else ""
-    if not new_l2 and l2:
-        for alias in ref.framework_aliases:
-            if alias.raw_level1 == "*" and alias.raw_level2 == l2:
-                new_l2 = alias.level2
-                if not l1_unknown:
-                    notes.append(_alias_note(alias, "二级", l2, alias.level2))
-                if new_l1 and alias.level1 != new_l1 and l1_old_label:
-                    # An old 一级 label: its 二级 says where the row belongs in the current framework.
-                    notes.append(f"按二级指标归入一级指标“{alias.level1}”")
-                    new_l1 = alias.level1
-                break
+    alias2 = _alias_for(ref.framework_aliases, "*", l2) if l2 and not new_l2 else None
+    if alias2 is not None:
+        new_l2 = alias2.level2
+        notes.append(_alias_note(alias2, "二级", l2, alias2.level2))
+        if new_l1 and alias2.level1 != new_l1 and l1_old_label:
+            # An old 一级 label: its 二级 says where the row belongs in the current framework.
+            notes.append(f"按二级指标归入一级指标“{alias2.level1}”")
+            new_l1 = alias2.level1
     if not new_l2 and not l2 and default_l2:
         new_l2 = default_l2  # 服务对象满意度 as 一级 names its 二级 too
-    inferred = False
-    if not l1 and new_l2:
-        new_l1, inferred = level1_of[new_l2], True  # 一级 left empty: the 二级 is unambiguous
-    level1_ok = bool(new_l1)
+    inferred = not l1 and bool(new_l2)
+    if inferred:
+        new_l1 = level1_of[new_l2]  # 一级 left empty: the 二级 is unambiguous
     level2_ok = bool(new_l2) and level1_of.get(new_l2) == new_l1
-    if l1_unknown:
-        return FrameworkMatch(l1, new_l2 or l2, False, False, "")
     return FrameworkMatch(
-        new_l1 or l1, new_l2 or l2, level1_ok, level2_ok, "；".join(dict.fromkeys(notes)), inferred
+        new_l1 or l1, new_l2 or l2, bool(new_l1), level2_ok, "；".join(dict.fromkeys(notes)), inferred
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 
 from pipelines.intake.template import INSTRUCTIONS_SHEET, instruction_blocks, write_template
-from pipelines.validate.catalogue import RULES, declared_codes, readme_code_table
-from schemas.submission import CHECK_CODES
+from pipelines.validate.catalogue import readme_code_table
+from pipelines.validate.rules import REGISTRY, declared_codes
 from schemas.vocab import reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,12 +20,10 @@ CODE = re.compile(r"^[FRWXI]\d{3}$")
 
 def _source_codes() -> dict[str, set[tuple[str, str]]]:
     """code → {(module, enclosing function)} for every string literal that is exactly a finding code in
-    pipelines/ and schemas/ (the registry itself excluded). Decorators count as their function's."""
+    pipelines/ and schemas/. Decorators count as their function's."""
     found: dict[str, set[tuple[str, str]]] = {}
     files = sorted((ROOT / "pipelines").rglob("*.py")) + sorted((ROOT / "schemas").glob("*.py"))
     for path in files:
-        if path.name == "catalogue.py":
-            continue
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
 
         def visit(node: ast.AST, function: str, module: str = module) -> None:
@@ -59,19 +57,34 @@ def test_every_catalogue_code_is_raised_and_nothing_else_is() -> None:
     )
 
 
-def test_each_rule_raises_its_codes_where_declared() -> None:
-    raised = _source_codes()
-    for rule in RULES:
+def test_each_code_is_written_only_where_its_rule_is_declared() -> None:
+    """An intake rule's code is written in the function its declaration names (and only in pipelines/intake
+    and the declaration);
+    a registry rule's codes only in its own module, and — unless pandera raises it under the code's name
+    (a cells rule: one code) — in its check function or a private helper of it."""
+    declared = declared_codes()
+    for code, places in _source_codes().items():
+        rule = declared[code]
+        modules = {m for m, _ in places}
+        if rule.stage == "intake":
+            readers = {m for m in modules if m.startswith("pipelines.intake.")}
+            assert modules - readers == {"pipelines.validate.rules.intake"}, (code, places)
+            assert tuple(rule.raised_in.split(":")) in places, f"{code} is not written in {rule.raised_in}"
+            continue
+        module, function = rule.raised_by.split(":")
+        assert modules == {module}, (code, places)
+        if rule.stage == "cells":
+            assert rule.codes == (code,), rule.name
+        else:
+            helpers = {f for _, f in places if f.startswith("_") and f != "<module>"}  # the check's own helpers
+            assert function in {f for _, f in places} or helpers, f"{code} is not written in {rule.raised_by}"
+
+
+def test_every_rule_names_a_check_that_exists() -> None:
+    for rule in REGISTRY:
         module_name, function = rule.raised_by.split(":")
-        module = importlib.import_module(module_name)
-        owner = getattr(module, function, None)
-        if owner is None:  # a pandera check: a classmethod of one of the models
-            owner = next((getattr(v, function) for v in vars(module).values() if hasattr(v, function)), None)
-        assert owner is not None, rule.raised_by
-        for code in rule.codes:
-            in_function = (module_name, function) in raised.get(code, set())
-            via_check_name = CHECK_CODES.get(function, ("",))[0] == code
-            assert in_function or via_check_name, f"{code} is not raised in {rule.raised_by}"
+        assert callable(getattr(importlib.import_module(module_name), function, None)), rule.raised_by
+        assert rule.stage == "intake" or rule.check is not None, rule.name
 
 
 def test_readme_code_table_is_the_catalogue() -> None:

@@ -771,3 +771,30 @@ def test_unknown_columns_keep_their_raw_text(tmp_path: Path) -> None:
     result = _validate(path)
     extras = [json.loads(x) for x in result.rows["extra_json"] if x]
     assert extras == [{"评（扣）分标准": "完成得满分，未完成不得分"}]
+
+
+def test_a_deployments_reference_directory_is_what_the_rules_read(tmp_path: Path) -> None:
+    """Issue 12, configuration at import: the rules read the reference data of the run, not a copy bound
+    when a module was imported. A deployment's own edition (here: a core limit of 2) changes the outcome."""
+    import shutil
+
+    from schemas.vocab import REFERENCE_DIR
+
+    own = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, own)
+    limits = own / "limits.csv"
+    limits.write_text(
+        limits.read_text(encoding="utf-8").replace("core_max_complex,10,", "core_max_complex,2,"), encoding="utf-8"
+    )
+    path = tmp_path / "three_core.xlsx"
+    names = ["政策宣传覆盖率", "案件办结率", "培训合格率"]
+    write_workbook(path, default_info(), [core_row(name=n) for n in names], _project("档案数字化"))
+    workbooks = [read_workbook(path)]
+
+    shipped = validate_workbooks(workbooks, year=2026)
+    assert not _codes(shipped, "W206")
+    own_limits = validate_workbooks(workbooks, year=2026, reference_dir=own)
+    [w206] = _codes(own_limits, "W206")
+    assert (w206.value, w206.row) == ("3", 4)  # the first core row over the limit, the count in the message
+    assert "超过上限 2 个" in w206.message
+    assert not _codes(validate_workbooks(workbooks, year=2026), "W206")  # the shipped edition is untouched

@@ -1,0 +1,82 @@
+"""Rule hits and their findings: what a rule over rows returns, and how it becomes a located message.
+
+A rule over rows returns "hits": a DataFrame with one row per problem — idx (the row's label), code, column
+(the cell it names), value (what the message quotes; None or "" quotes the cell's own content) and detail.
+hits_to_findings turns them into Findings located as Excel shows them (file, sheet, row, column letter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from pipelines.common.findings import Finding, make_finding
+from schemas.vocab import Reference
+
+HIT_COLUMNS = ["idx", "code", "column", "value", "detail"]
+# (file, sheet) → field → column letter, as the reader found the headers.
+Letters = dict[tuple[str, str], dict[str, str]]
+
+
+def no_hits() -> pd.DataFrame:
+    return pd.DataFrame(columns=HIT_COLUMNS)
+
+
+def hits(
+    idx: Iterable[object], code: str, column: str, value: object = None, detail: object = ""
+) -> pd.DataFrame:
+    """Hits of one code at the rows `idx`; value and detail are one constant or one entry per row
+    (a Series is taken in order, its index ignored)."""
+    labels = list(idx)
+    out = pd.DataFrame({"idx": labels, "code": code, "column": column})
+    out["value"] = _per_row(value, len(labels))
+    out["detail"] = _per_row(detail, len(labels))
+    return out[HIT_COLUMNS]
+
+
+def _per_row(given: object, n: int) -> object:
+    if isinstance(given, pd.Series):
+        return given.to_numpy()
+    if isinstance(given, list):
+        return given
+    return [given] * n
+
+
+def hits_to_findings(
+    rows: pd.DataFrame, found: pd.DataFrame, letters: Letters, ref: Reference
+) -> list[Finding]:
+    """Located findings for hits without a per-row lookup. A hit whose value is None or "" shows the
+    cell's own content."""
+    if found.empty:
+        return []
+    at = rows.loc[found["idx"].to_numpy(), ["source_file", "source_sheet", "source_row", "sheet_kind"]]
+    headers = {(c.sheet, c.column): c.header_zh for specs in ref.columns.values() for c in specs}
+    values = found["value"].astype(object).to_numpy(copy=True)
+    missing = pd.isna(found["value"]).to_numpy() | (found["value"].astype(object) == "").to_numpy()
+    for column in found.loc[missing, "column"].unique():
+        if column in rows.columns:  # the cell's own content: one vectorised lookup per column
+            pick = missing & (found["column"] == column).to_numpy()
+            values[pick] = rows.loc[found["idx"].to_numpy()[pick], column].to_numpy()
+    out = []
+    for (file, sheet, excel_row, kind), code, column, value, detail in zip(
+        at.itertuples(index=False, name=None),
+        found["code"],
+        found["column"],
+        values,
+        found["detail"],
+        strict=True,
+    ):
+        out.append(
+            make_finding(
+                code,
+                file,
+                sheet=sheet,
+                row=int(excel_row),
+                column=letters.get((file, sheet), {}).get(column, ""),
+                field=headers.get((kind, column), ""),
+                value="" if value is None or (isinstance(value, float) and value != value) else value,
+                detail=detail,
+            )
+        )
+    return out

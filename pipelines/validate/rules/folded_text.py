@@ -1,0 +1,43 @@
+"""I402, once per sheet (never per cell: a Traditional workbook would drown its real problems): how many
+cells were read as Simplified / half-width (counted by canonicalize_rows), with the first example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from pipelines.common.findings import Finding, make_finding
+from pipelines.intake.workbook import Workbook
+from pipelines.validate.canonicalize import folded
+from pipelines.validate.rules.base import RuleContext, rule
+from schemas.text import clean_text
+
+
+def _first_example(frame: pd.DataFrame, columns: dict[str, str], first_row: int) -> str:
+    """“原文”→“读作” for the first folded cell of the sheet's first flagged row."""
+    first = frame[frame["source_row"] == first_row]
+    for column in [c for c in columns if c in first.columns]:
+        text = str(first[column].iloc[0]) if len(first) else ""
+        if text and "\x1f" not in text and folded([text])[0]:
+            return f"“{text[:20]}”→“{clean_text(text)[:20]}”"
+    return ""
+
+
+def folded_cells(rows: pd.DataFrame, workbooks: Sequence[Workbook], ctx: RuleContext) -> list[Finding]:
+    flagged = rows[(rows["folded_cells"] > 0) & (rows["file_error"] == "")]
+    if flagged.empty:
+        return []
+    sheets = {(wb.file, s.sheet_name): s for wb in workbooks for s in wb.sheets.values()}
+    out = []
+    for (file, sheet_name), group in flagged.groupby(["source_file", "source_sheet"], sort=True):
+        sheet = sheets.get((file, sheet_name))
+        example = ""
+        if sheet is not None and "source_row" in sheet.frame:
+            example = _first_example(sheet.frame, sheet.columns, group["source_row"].min())
+        count = int(group["folded_cells"].sum())
+        out.append(make_finding("I402", str(file), sheet=str(sheet_name), value=count, detail=example))
+    return out
+
+
+TEXT_FOLDED = rule("text_folded", "I402", "info", "sheets", "繁体/全角 per sheet", check=folded_cells)

@@ -1,0 +1,63 @@
+"""SPEC §3, nothing changed silently: a note on the row for every reinterpretation — old or short framework
+labels (I401), a 一级 filled from an empty cell, template markers taken out of a name, a unit read from the
+end of a name (I404). Rows of a workbook set aside get none; rejected rows do: they explain what was judged."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.common.frames import map_distinct
+from pipelines.normalize.canonical import normalize_name
+from pipelines.validate.hits import hits, no_hits
+from pipelines.validate.rules.base import RuleContext, rule
+
+
+def framework_labels(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    noted = rows[(rows["file_error"] == "") & (rows["framework_note"] != "")]
+    return hits(noted.index, "I401", "level1", detail=noted["framework_note"])
+
+
+def _level1_inferred(rows: pd.DataFrame) -> pd.DataFrame:
+    inferred = rows[rows["level1_inferred"]]
+    detail = [
+        f"“{l1}”（由二级指标“{l2}”推定）"
+        for l1, l2 in zip(inferred["level1"], inferred["level2_as_written"], strict=True)
+    ]
+    return hits(inferred.index, "I404", "level1", "（空）", detail)
+
+
+def _markers_removed(rows: pd.DataFrame) -> pd.DataFrame:
+    marked = rows[rows["name_as_written"] != ""]
+    detail = [
+        f"“{name}”（去掉了模板标记 {removed}）"
+        for name, removed in zip(marked["name"], marked["name_markers"], strict=True)
+    ]
+    return hits(marked.index, "I404", "name", marked["name_as_written"], detail)
+
+
+def _unit_from_name(name: str) -> str:
+    return normalize_name(name)[1]
+
+
+def _unit_read_from_name(rows: pd.DataFrame) -> pd.DataFrame:
+    bracketed = rows[rows["name"].str.endswith(")")]  # a unit can only be read from a closing bracket
+    units = map_distinct(bracketed["name"], _unit_from_name)
+    with_unit = bracketed[units != ""]
+    detail = [
+        f"“{normalize_name(name)[0]}”，末尾括号中的“{unit}”作为计量单位"
+        for name, unit in zip(with_unit["name"], units[with_unit.index], strict=True)
+    ]
+    return hits(with_unit.index, "I404", "name", with_unit["name"], detail)
+
+
+def reinterpreted(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    readable = rows[rows["file_error"] == ""]
+    found = [_level1_inferred(readable), _markers_removed(readable), _unit_read_from_name(readable)]
+    found = [f for f in found if not f.empty]
+    return pd.concat(found, ignore_index=True) if found else no_hits()
+
+
+FRAMEWORK_LABEL = rule(
+    "framework_label", "I401", "info", "warnings", "old/short labels", check=framework_labels
+)
+REINTERPRETED = rule("reinterpreted", "I404", "info", "warnings", "marker, 一级, unit", check=reinterpreted)

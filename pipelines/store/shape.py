@@ -175,6 +175,16 @@ def to_frame(table: pa.Table, name: str) -> pd.DataFrame:
 def read_release_table(library_dir: Path, name: str) -> pd.DataFrame:
     """Table `name` of the release in library_dir (a bureau's library/, a county's pulled copy), whatever
     1.x version wrote it, in today's shape; ReleaseShapeError when this code cannot read that version."""
-    version = release_version(read_manifest(library_dir), where=str(library_dir))
+    version = library_version(library_dir)
     parts = [read_parquet(path, name, version) for path in table_files(library_dir, name)]
     return to_frame(concat(parts, name), name)
+
+
+def library_version(library_dir: Path) -> Version:
+    """The version of the release in library_dir (its manifest.json); ReleaseShapeError when this code
+    cannot read it or the manifest is not JSON."""
+    try:
+        manifest = read_manifest(library_dir)
+    except (OSError, ValueError) as exc:
+        raise ReleaseShapeError(f"{Path(library_dir) / 'manifest.json'} 无法读取：{exc}") from None
+    return release_version(manifest, where=str(library_dir))

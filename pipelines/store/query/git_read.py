@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from pipelines.store.publish import LIBRARY_DIR, MANIFEST
 from pipelines.store.repo import release_tags
-from pipelines.store.shape import Version, concat, read_parquet, release_version, to_frame
+from pipelines.store.shape import ReleaseShapeError, Version, concat, read_parquet, release_version, to_frame
 
 RepoLike = git.Repo | str | Path
 Listing = tuple[tuple[str, str, str], ...]  # (mode, name, sha) of a tree's entries
@@ -156,9 +156,21 @@ def _read(
     for folder, obj in zip(todo, objects[: len(todo)], strict=True):
         found[folder] = _LISTINGS.put(folder, _tree_entries(obj[1]) if obj and obj[0] == "tree" else ())
     for commit, obj in zip(later, objects[len(todo) :], strict=True):
-        manifest = json.loads(obj[1].decode("utf-8")) if obj and obj[0] == "blob" else None
+        manifest = _manifest(obj[1], commit) if obj and obj[0] == "blob" else None
         known[commit] = _VERSIONS.put(commit, release_version(manifest, where=f"提交 {commit[:10]}"))
     return found, known
+
+
+def _manifest(data: bytes, commit: str) -> dict[str, Any]:
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise ReleaseShapeError(
+            f"提交 {commit[:10]} 的 {LIBRARY_DIR}/{MANIFEST} 不是合法的 JSON 对象，无法读取该版本"
+        )
+    return manifest
 
 
 def listings(repo: git.Repo, folders: list[str]) -> dict[str, Listing]:

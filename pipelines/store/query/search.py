@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz
 
-from pipelines.store.publish import LIBRARY_DIR, MANIFEST, read_manifest, table_files
+from pipelines.store.publish import LIBRARY_DIR, MANIFEST, table_files
 from pipelines.store.query.git_read import (
     QueryError,
     RepoLike,
@@ -25,7 +25,7 @@ from pipelines.store.query.git_read import (
     resolve_ref,
 )
 from pipelines.store.repo import working_tree
-from pipelines.store.shape import concat, read_parquet, release_version
+from pipelines.store.shape import concat, library_version, read_parquet
 from schemas.library import STATUS_ZH
 from schemas.text import clean_text
 from schemas.vocab import reference, resolve_framework
@@ -139,7 +139,7 @@ def _library_indicators(repo_path: RepoLike, ref: str | None) -> pa.Table:
         raise QueryError(
             f"{root} 下没有已发布的指标库（{LIBRARY_DIR}/{MANIFEST} 不存在），请用 --repo 指定指标库仓库"
         )
-    version = release_version(read_manifest(library), where=str(library))
+    version = library_version(library)
     parts = [
         read_parquet(path, "indicators", version, SEARCH_SOURCE)
         for path in table_files(library, "indicators")

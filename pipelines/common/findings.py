@@ -1,7 +1,7 @@
 """Findings: every problem the product reports, located as Excel shows it, in Chinese, with a stable code.
 
 The texts live in schemas/reference/finding_codes.csv; this module fills them in, groups them (one rule
-broken 500 times is one entry with its first locations and a count) and turns them into tables.
+broken 500 times is one entry with its first locations and a count).
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
-
-import pandas as pd
 
 from schemas.vocab import reference
 
@@ -141,26 +139,3 @@ def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
             g.message,
         ),
     )
-
-
-FINDING_COLUMNS = [
-    "file",
-    "sheet",
-    "row",
-    "column",
-    "cell",
-    "field",
-    "code",
-    "severity",
-    "severity_zh",
-    "value",
-    "message",
-    "fix",
-]
-
-
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
-    rows = [f.as_dict() for f in sort_findings(findings)]
-    frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
-    frame["row"] = frame["row"].astype("Int64")
-    return frame

@@ -75,8 +75,9 @@ def validated_rows(work: Path, rows: int, corpus: Path) -> Path:
         return from_stages
     own = work / f"validated-{rows}.pkl"
     if not own.exists() or own.stat().st_mtime < (corpus / "manifest.json").stat().st_mtime:
+        from pipelines.intake.inbox import submission_files
         from pipelines.intake.parse_cache import read_submissions
-        from pipelines.validate.runner import submission_files, validate_workbooks
+        from pipelines.validate.runner import validate_workbooks
 
         workbooks, _ = read_submissions(submission_files([corpus]), None)
         validation = validate_workbooks(workbooks, year=YEAR, finance_dept=FINANCE)

@@ -314,3 +314,32 @@ def test_only_identical_messages_share_a_line(tmp_path: Path) -> None:
     by_cells = {r[6]: r[4] for r in lines}
     assert "项目甲" in by_cells["E2、E13"] and "质量指标" in by_cells["E2、E13"]
     assert "项目丙" in by_cells["E24"] and "数量指标" in by_cells["E24"]
+
+
+def test_cells_come_back_with_the_value_and_type_read(tmp_path: Path) -> None:
+    """The returned sheet takes the read columns as they are: a number stays a number, a blank stays blank,
+    a text stays text (neutralized), whatever the column's dtype and the frame's index."""
+    workbook = _workbook()
+    project = workbook.sheets["project"]
+    frame = project.frame.copy()
+    frame.index = frame.index + 100  # a frame cut from a larger one keeps its labels
+    frame["target"] = pd.Series([95.5, "abc", None, 100], index=frame.index, dtype=object)
+    frame["data_source"] = pd.Series([1.5, float("nan"), 2.0, 3.25], index=frame.index)
+    workbook.sheets["project"] = SheetRows(
+        kind=project.kind,
+        sheet_name=project.sheet_name,
+        header_row=project.header_row,
+        columns=project.columns,
+        unknown_headers=project.unknown_headers,
+        frame=frame,
+    )
+    ws = openpyxl.load_workbook(write_feedback(workbook, [], tmp_path))["项目支出指标"]
+    header = [c.value for c in ws[1]]
+    ref = reference()
+    target = header.index(ref.header_zh("project", "target")) + 1
+    source = header.index(ref.header_zh("project", "data_source")) + 1
+    name = header.index(ref.header_zh("project", "name")) + 1
+    assert [ws.cell(r, target).value for r in range(2, 6)] == [95.5, "abc", None, 100]
+    assert [ws.cell(r, source).value for r in range(2, 6)] == [1.5, None, 2, 3.25]
+    assert ws.cell(3, name).value == "'" + DANGEROUS[0]
+    assert [ws.cell(r, 1).value for r in range(2, 6)] == [4, 5, 6, 7]

@@ -305,6 +305,9 @@ def test_file_columns_are_checked_against_the_releases_own_version() -> None:
     assert any("unit" in p for p in schema_problems(retyped, "indicators", newer, "f"))
     with pytest.raises(ReleaseShapeError, match="keywords"):
         conform(fewer.empty_table(), "indicators", current_version())
+    listed = pa.schema([pa.field("unit", pa.list_(pa.string())) if f.name == "unit" else f for f in today])
+    with pytest.raises(ReleaseShapeError, match="列 unit 类型为 list"):
+        conform(listed.empty_table(), "indicators", current_version())
 
 
 def test_a_new_column_reads_as_its_declared_empty_value() -> None:

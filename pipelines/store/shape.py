@@ -126,6 +126,15 @@ def _default_column(name: str, field: pa.Field, rows: int) -> pa.Array:
     return pa.array([default] * rows, type=field.type)
 
 
+def _cast(column: pa.ChunkedArray, field: pa.Field, name: str, version: Version) -> pa.ChunkedArray:
+    try:
+        return column.cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ReleaseShapeError(
+            f"指标库 {name} 表的列 {field.name} 类型为 {column.type}，{version} 版本应为 {field.type}：发布版本已损坏"
+        ) from None
+
+
 def conform(table: pa.Table, name: str, version: Version, columns: Sequence[str] | None = None) -> pa.Table:
     """One file's table in today's shape (only `columns` when given): today's column order and types,
     a column added after `version` filled with its default, columns this code does not know left out."""
@@ -134,7 +143,7 @@ def conform(table: pa.Table, name: str, version: Version, columns: Sequence[str]
     arrays = []
     for field in target:
         if field.name in table.column_names:
-            arrays.append(table[field.name].cast(field.type))
+            arrays.append(_cast(table[field.name], field, name, version))
         elif added_in(name, field.name) > version.minor:
             arrays.append(_default_column(name, field, table.num_rows))
         else:

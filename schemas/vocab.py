@@ -182,43 +182,49 @@ def _split(aliases: str) -> tuple[str, ...]:
     return tuple(a for a in aliases.split("|") if a)
 
 
-@cache
-def reference(directory: str | None = None) -> Reference:
-    """Load every reference file once. `directory` lets a bureau point at its own edition."""
-    base = Path(directory) if directory else REFERENCE_DIR
-    rows = read_reference_csv
+def _framework(base: Path) -> list[tuple[str, str]]:
+    rows = sorted(read_reference_csv(base / "framework.csv"), key=lambda r: int(r["order"]))
+    return [(r["level1"], r["level2"]) for r in rows]
 
-    framework = [
-        (r["level1"], r["level2"])
-        for r in sorted(rows(base / "framework.csv"), key=lambda r: int(r["order"]))
-    ]
-    aliases = [FrameworkAlias(**r) for r in rows(base / "framework_aliases.csv")]
 
-    vocab_values: dict[str, list[str]] = {}
-    vocab_lookup: dict[str, dict[str, str]] = {}
-    for r in sorted(rows(base / "vocabularies.csv"), key=lambda r: (r["vocab"], int(r["order"]))):
-        vocab_values.setdefault(r["vocab"], []).append(r["value"])
-        lookup = vocab_lookup.setdefault(r["vocab"], {})
+def _vocabularies(
+    base: Path, framework: list[tuple[str, str]]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Each vocabulary's values in order, and its lookup from every accepted spelling (compact)."""
+    values: dict[str, list[str]] = {}
+    lookup: dict[str, dict[str, str]] = {}
+    for r in sorted(
+        read_reference_csv(base / "vocabularies.csv"), key=lambda r: (r["vocab"], int(r["order"]))
+    ):
+        values.setdefault(r["vocab"], []).append(r["value"])
+        names = lookup.setdefault(r["vocab"], {})
         for name in (r["value"], *_split(r["aliases"])):
-            lookup[compact(name)] = r["value"]
+            names[compact(name)] = r["value"]
     # The framework levels are vocabularies too (drop-down lists, membership checks).
-    vocab_values["level1"] = list(dict.fromkeys(l1 for l1, _ in framework))
-    vocab_values["level2"] = [l2 for _, l2 in framework]
+    values["level1"] = list(dict.fromkeys(l1 for l1, _ in framework))
+    values["level2"] = [l2 for _, l2 in framework]
+    return {k: tuple(v) for k, v in values.items()}, lookup
 
-    # Current (partial) list first, then the older complete edition for the codes it lacks (SPEC §3).
-    function_codes = _function_code_table(base / "function_classification.csv")
+
+def _shipped_function_codes(base: Path) -> dict[str, FunctionCode]:
+    """Current (partial) list first, then the older complete edition for the codes it lacks (SPEC §3)."""
+    codes = _function_code_table(base / "function_classification.csv")
     for code, entry in _function_code_table(base / FUNCTION_CODES_OLDER).items():
-        function_codes.setdefault(code, entry)
+        codes.setdefault(code, entry)
+    return codes
 
-    weight_split: dict[tuple[bool, bool], dict[str, int]] = {}
-    for r in rows(base / "weight_split.csv"):
+
+def _weight_split(base: Path) -> dict[tuple[bool, bool], dict[str, int]]:
+    split: dict[tuple[bool, bool], dict[str, int]] = {}
+    for r in read_reference_csv(base / "weight_split.csv"):
         key = (r["has_cost"] == "1", r["has_satisfaction"] == "1")
-        weight_split.setdefault(key, {})[r["level1"]] = int(r["weight"])
+        split.setdefault(key, {})[r["level1"]] = int(r["weight"])
+    return split
 
-    limits = {r["name"]: int(r["value"]) for r in rows(base / "limits.csv")}
 
+def _columns(base: Path) -> dict[str, tuple[ColumnSpec, ...]]:
     columns: dict[str, list[ColumnSpec]] = {}
-    for r in rows(base / "columns.csv"):
+    for r in read_reference_csv(base / "columns.csv"):
         columns.setdefault(r["sheet"], []).append(
             ColumnSpec(
                 r["sheet"],
@@ -231,51 +237,64 @@ def reference(directory: str | None = None) -> Reference:
                 r["description_zh"],
             )
         )
-    sheets = {
-        r["sheet"]: SheetSpec(
-            r["sheet"], r["name_zh"], _split(r["aliases"]), r["required"] == "1", r["scope"]
-        )
-        for r in rows(base / "sheets.csv")
-    }
-    findings = {
-        r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"])
-        for r in rows(base / "finding_codes.csv")
-    }
+    return {k: tuple(v) for k, v in columns.items()}
 
-    header_lookup: dict[str, dict[str, str]] = {}
+
+def _header_lookup(columns: dict[str, tuple[ColumnSpec, ...]]) -> dict[str, dict[str, str]]:
+    """sheet → compact header → column. Aliases first, canonical headers last: a canonical header always
+    wins over an alias."""
+    out: dict[str, dict[str, str]] = {}
     for sheet, specs in columns.items():
-        lookup = {}
-        # Aliases first, canonical headers last: a canonical header always wins over an alias.
+        lookup: dict[str, str] = {}
         for spec in specs:
             for alias in spec.aliases:
                 lookup.setdefault(compact(alias), spec.column)
         for spec in specs:
             lookup[compact(spec.header_zh)] = spec.column
-        header_lookup[sheet] = lookup
-    sheet_lookup: dict[str, str] = {}
-    for sheet_spec in sheets.values():
-        for name in (*sheet_spec.aliases, sheet_spec.name_zh):
-            sheet_lookup[compact(name)] = sheet_spec.sheet
+        out[sheet] = lookup
+    return out
 
-    rate_endings = tuple(
-        sorted(
-            ((compact(r["ending"]), r["kind"]) for r in rows(base / "rate_names.csv")),
-            key=lambda pair: -len(pair[0]),
+
+def _sheets(base: Path) -> tuple[dict[str, SheetSpec], dict[str, str]]:
+    """The sheets, and compact sheet name (or alias) → sheet kind."""
+    sheets = {
+        r["sheet"]: SheetSpec(
+            r["sheet"], r["name_zh"], _split(r["aliases"]), r["required"] == "1", r["scope"]
         )
+        for r in read_reference_csv(base / "sheets.csv")
+    }
+    lookup = {compact(name): spec.sheet for spec in sheets.values() for name in (*spec.aliases, spec.name_zh)}
+    return sheets, lookup
+
+
+@cache
+def reference(directory: str | None = None) -> Reference:
+    """Load every reference file once. `directory` lets a bureau point at its own edition."""
+    base = Path(directory) if directory else REFERENCE_DIR
+    framework = _framework(base)
+    vocab_values, vocab_lookup = _vocabularies(base, framework)
+    columns = _columns(base)
+    sheets, sheet_lookup = _sheets(base)
+    rate_endings = sorted(
+        ((compact(r["ending"]), r["kind"]) for r in read_reference_csv(base / "rate_names.csv")),
+        key=lambda pair: -len(pair[0]),
     )
     return Reference(
-        rate_endings=rate_endings,
+        rate_endings=tuple(rate_endings),
         framework=framework,
-        framework_aliases=aliases,
-        vocab_values={k: tuple(v) for k, v in vocab_values.items()},
+        framework_aliases=[FrameworkAlias(**r) for r in read_reference_csv(base / "framework_aliases.csv")],
+        vocab_values=vocab_values,
         vocab_lookup=vocab_lookup,
-        function_codes=function_codes,
-        weight_split=weight_split,
-        limits=limits,
-        columns={k: tuple(v) for k, v in columns.items()},
+        function_codes=_shipped_function_codes(base),
+        weight_split=_weight_split(base),
+        limits={r["name"]: int(r["value"]) for r in read_reference_csv(base / "limits.csv")},
+        columns=columns,
         sheets=sheets,
-        findings=findings,
-        header_lookup=header_lookup,
+        findings={
+            r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"])
+            for r in read_reference_csv(base / "finding_codes.csv")
+        },
+        header_lookup=_header_lookup(columns),
         sheet_lookup=sheet_lookup,
     )
 

@@ -76,7 +76,8 @@ def test_each_code_is_written_only_where_its_rule_is_declared() -> None:
         if rule.stage == "cells":
             assert rule.codes == (code,), rule.name
         else:
-            helpers = {f for _, f in places if f.startswith("_") and f != "<module>"}  # the check's own helpers
+            # the check itself, or a private helper of its module
+            helpers = {f for _, f in places if f.startswith("_") and f != "<module>"}
             assert function in {f for _, f in places} or helpers, f"{code} is not written in {rule.raised_by}"
 
 

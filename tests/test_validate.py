@@ -784,7 +784,8 @@ def test_a_deployments_reference_directory_is_what_the_rules_read(tmp_path: Path
     shutil.copytree(REFERENCE_DIR, own)
     limits = own / "limits.csv"
     limits.write_text(
-        limits.read_text(encoding="utf-8").replace("core_max_complex,10,", "core_max_complex,2,"), encoding="utf-8"
+        limits.read_text(encoding="utf-8").replace("core_max_complex,10,", "core_max_complex,2,"),
+        encoding="utf-8",
     )
     path = tmp_path / "three_core.xlsx"
     names = ["政策宣传覆盖率", "案件办结率", "培训合格率"]

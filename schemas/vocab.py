@@ -182,8 +182,15 @@ def _split(aliases: str) -> tuple[str, ...]:
     return tuple(a for a in aliases.split("|") if a)
 
 
+def _file(base: Path, name: str) -> Path:
+    """A reference file of the edition at `base`; a file the edition does not hold is the shipped one (a
+    deployment's directory may hold only the files it changes)."""
+    own = base / name
+    return own if own.is_file() else REFERENCE_DIR / name
+
+
 def _framework(base: Path) -> list[tuple[str, str]]:
-    rows = sorted(read_reference_csv(base / "framework.csv"), key=lambda r: int(r["order"]))
+    rows = sorted(read_reference_csv(_file(base, "framework.csv")), key=lambda r: int(r["order"]))
     return [(r["level1"], r["level2"]) for r in rows]
 
 
@@ -194,7 +201,7 @@ def _vocabularies(
     values: dict[str, list[str]] = {}
     lookup: dict[str, dict[str, str]] = {}
     for r in sorted(
-        read_reference_csv(base / "vocabularies.csv"), key=lambda r: (r["vocab"], int(r["order"]))
+        read_reference_csv(_file(base, "vocabularies.csv")), key=lambda r: (r["vocab"], int(r["order"]))
     ):
         values.setdefault(r["vocab"], []).append(r["value"])
         names = lookup.setdefault(r["vocab"], {})
@@ -208,15 +215,15 @@ def _vocabularies(
 
 def _shipped_function_codes(base: Path) -> dict[str, FunctionCode]:
     """Current (partial) list first, then the older complete edition for the codes it lacks (SPEC §3)."""
-    codes = _function_code_table(base / "function_classification.csv")
-    for code, entry in _function_code_table(base / FUNCTION_CODES_OLDER).items():
+    codes = _function_code_table(_file(base, "function_classification.csv"))
+    for code, entry in _function_code_table(_file(base, FUNCTION_CODES_OLDER)).items():
         codes.setdefault(code, entry)
     return codes
 
 
 def _weight_split(base: Path) -> dict[tuple[bool, bool], dict[str, int]]:
     split: dict[tuple[bool, bool], dict[str, int]] = {}
-    for r in read_reference_csv(base / "weight_split.csv"):
+    for r in read_reference_csv(_file(base, "weight_split.csv")):
         key = (r["has_cost"] == "1", r["has_satisfaction"] == "1")
         split.setdefault(key, {})[r["level1"]] = int(r["weight"])
     return split
@@ -224,7 +231,7 @@ def _weight_split(base: Path) -> dict[tuple[bool, bool], dict[str, int]]:
 
 def _columns(base: Path) -> dict[str, tuple[ColumnSpec, ...]]:
     columns: dict[str, list[ColumnSpec]] = {}
-    for r in read_reference_csv(base / "columns.csv"):
+    for r in read_reference_csv(_file(base, "columns.csv")):
         columns.setdefault(r["sheet"], []).append(
             ColumnSpec(
                 r["sheet"],
@@ -261,7 +268,7 @@ def _sheets(base: Path) -> tuple[dict[str, SheetSpec], dict[str, str]]:
         r["sheet"]: SheetSpec(
             r["sheet"], r["name_zh"], _split(r["aliases"]), r["required"] == "1", r["scope"]
         )
-        for r in read_reference_csv(base / "sheets.csv")
+        for r in read_reference_csv(_file(base, "sheets.csv"))
     }
     lookup = {compact(name): spec.sheet for spec in sheets.values() for name in (*spec.aliases, spec.name_zh)}
     return sheets, lookup
@@ -269,30 +276,33 @@ def _sheets(base: Path) -> tuple[dict[str, SheetSpec], dict[str, str]]:
 
 @cache
 def reference(directory: str | None = None) -> Reference:
-    """Load every reference file once. `directory` lets a bureau point at its own edition."""
+    """Load every reference file once. `directory` lets a bureau point at its own edition: the files there
+    replace the shipped ones of the same name (schemas/reference/)."""
     base = Path(directory) if directory else REFERENCE_DIR
     framework = _framework(base)
     vocab_values, vocab_lookup = _vocabularies(base, framework)
     columns = _columns(base)
     sheets, sheet_lookup = _sheets(base)
     rate_endings = sorted(
-        ((compact(r["ending"]), r["kind"]) for r in read_reference_csv(base / "rate_names.csv")),
+        ((compact(r["ending"]), r["kind"]) for r in read_reference_csv(_file(base, "rate_names.csv"))),
         key=lambda pair: -len(pair[0]),
     )
     return Reference(
         rate_endings=tuple(rate_endings),
         framework=framework,
-        framework_aliases=[FrameworkAlias(**r) for r in read_reference_csv(base / "framework_aliases.csv")],
+        framework_aliases=[
+            FrameworkAlias(**r) for r in read_reference_csv(_file(base, "framework_aliases.csv"))
+        ],
         vocab_values=vocab_values,
         vocab_lookup=vocab_lookup,
         function_codes=_shipped_function_codes(base),
         weight_split=_weight_split(base),
-        limits={r["name"]: int(r["value"]) for r in read_reference_csv(base / "limits.csv")},
+        limits={r["name"]: int(r["value"]) for r in read_reference_csv(_file(base, "limits.csv"))},
         columns=columns,
         sheets=sheets,
         findings={
             r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"])
-            for r in read_reference_csv(base / "finding_codes.csv")
+            for r in read_reference_csv(_file(base, "finding_codes.csv"))
         },
         header_lookup=_header_lookup(columns),
         sheet_lookup=sheet_lookup,

@@ -776,16 +776,13 @@ def test_unknown_columns_keep_their_raw_text(tmp_path: Path) -> None:
 def test_a_deployments_reference_directory_is_what_the_rules_read(tmp_path: Path) -> None:
     """Issue 12, configuration at import: the rules read the reference data of the run, not a copy bound
     when a module was imported. A deployment's own edition (here: a core limit of 2) changes the outcome."""
-    import shutil
-
     from schemas.vocab import REFERENCE_DIR
 
-    own = tmp_path / "reference"
-    shutil.copytree(REFERENCE_DIR, own)
-    limits = own / "limits.csv"
-    limits.write_text(
-        limits.read_text(encoding="utf-8").replace("core_max_complex,10,", "core_max_complex,2,"),
-        encoding="utf-8",
+    own = tmp_path / "reference"  # a deployment's edition holds only the files it changes
+    own.mkdir()
+    shipped_limits = (REFERENCE_DIR / "limits.csv").read_text(encoding="utf-8")
+    (own / "limits.csv").write_text(
+        shipped_limits.replace("core_max_complex,10,", "core_max_complex,2,"), encoding="utf-8"
     )
     path = tmp_path / "three_core.xlsx"
     names = ["政策宣传覆盖率", "案件办结率", "培训合格率"]

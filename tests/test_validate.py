@@ -796,3 +796,27 @@ def test_a_deployments_reference_directory_is_what_the_rules_read(tmp_path: Path
     assert (w206.value, w206.row) == ("3", 4)  # the first core row over the limit, the count in the message
     assert "超过上限 2 个" in w206.message
     assert not _codes(validate_workbooks(workbooks, year=2026), "W206")  # the shipped edition is untouched
+
+
+def test_a_deployment_may_require_more_columns(tmp_path: Path) -> None:
+    """A deployment's columns.csv that makes 计量单位 required on the core sheet: R101 on an empty unit, with
+    the shipped edition silent (the cell rules are built from the run's reference, not the models')."""
+    from schemas.vocab import REFERENCE_DIR
+
+    own = tmp_path / "reference"
+    own.mkdir()
+    shipped = (REFERENCE_DIR / "columns.csv").read_text(encoding="utf-8")
+    assert "\ncore,unit,计量单位,度量单位|指标值度量单位|单位|计量单位名称,0," in shipped
+    (own / "columns.csv").write_text(
+        shipped.replace(
+            "\ncore,unit,计量单位,度量单位|指标值度量单位|单位|计量单位名称,0,",
+            "\ncore,unit,计量单位,度量单位|指标值度量单位|单位|计量单位名称,1,",
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "no_unit.xlsx"
+    write_workbook(path, default_info(), [core_row(unit="", name="宣传活动场次")], _project("档案数字化"))
+    workbooks = [read_workbook(path)]
+    assert not _codes(validate_workbooks(workbooks, year=2026), "R101")
+    [r101] = _codes(validate_workbooks(workbooks, year=2026, reference_dir=own), "R101")
+    assert (r101.sheet, r101.row, r101.field) == ("部门整体核心指标", 2, "计量单位")

@@ -33,8 +33,17 @@ def sheet_schema(kind: str, rules: Sequence[Rule], ctx: RuleContext) -> pa.DataF
             continue
         for column in rule.cell.columns_for(ctx.ref, kind):
             column_checks.setdefault(column, []).append(check)
-    updates = {c: {"checks": [*schema.columns[c].checks, *checks]} for c, checks in column_checks.items()}
+    # A column the shape does not name (a deployment's columns.csv may require more) is checked as text.
+    extra = {
+        c: pa.Column(str, checks=checks) for c, checks in column_checks.items() if c not in schema.columns
+    }
+    updates = {
+        c: {"checks": [*schema.columns[c].checks, *checks]}
+        for c, checks in column_checks.items()
+        if c not in extra
+    }
     schema = schema.update_columns(updates) if updates else schema
+    schema = schema.add_columns(extra) if extra else schema
     schema.checks = [*schema.checks, *frame_checks]
     return schema
 

@@ -3,11 +3,11 @@
     python -m benchmarks.git_growth [--rows 100000] [--years 10] [--churn 0.05] [--work DIR]
 
 benchmarks.corpus.generate_series writes ten consecutive years of submissions (each year churned from the
-last); each year is rebuilt and published into one repo, in a fresh process per year, by the same step
-calls in the same order as the Dagster assets (benchmarks.run's stages worker: load the previous release,
-validate against it, consolidate onto it, stage, report, publish with commit and tag). Not through the job
-itself: its yearly partitions stop at the current year and start in 2018, so ten years do not fit; the
-e2e section of benchmarks.run times the job. After every release:
+last); each year is rebuilt and published into one repo, in a fresh process per year, by the steps the
+Dagster assets wrap (benchmarks.run's stages worker runs pipelines.rebuild.run: load the previous release,
+validate against it, consolidate onto it, stage, check, report, publish with commit and tag). Not through
+the job itself: its yearly partitions stop at the current year and start in 2018, so ten years do not
+fit; the e2e section of benchmarks.run times the job. After every release:
   - `git count-objects -v`: loose objects and their size on disk — the growth of the repo;
   - the objects the release added (`git rev-list --objects <previous tag>..<tag>`), with their size on disk,
     split into library/ files, reports/ files and git's own trees / commit / tag;
@@ -109,7 +109,7 @@ def _part_year(path: str) -> int | None:
 
 def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float = 0.05) -> dict[str, object]:
     from benchmarks.corpus import generate_series
-    from benchmarks.run import ROWS_PER_WORKBOOK, log, run_worker
+    from benchmarks.run import ROWS_PER_WORKBOOK, log
 
     series_root = work / f"series-{rows}-{churn:g}"
     started = time.perf_counter()
@@ -122,65 +122,8 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
         departments=max(1, rows // ROWS_PER_WORKBOOK),
     )
     log(f"growth: {years} years × {rows:,} rows in {series_root} ({time.perf_counter() - started:.0f} s)")
-    repo = work / f"growth-{rows}-{churn:g}"
-    shutil.rmtree(repo, ignore_errors=True)
-    repo.mkdir(parents=True)
-    git(repo, "init", "-q", "-b", "main")
-    git(
-        repo, "config", "gc.auto", "0"
-    )  # no automatic packing midway: every release's growth is measured alike
-    releases: list[dict[str, object]] = []
-    previous_tag: str | None = None
-    before_files: dict[str, str] = {}
-    before_objects = {"size": 0, "size-pack": 0, "count": 0, "in-pack": 0}
-    for corpus in corpora:
-        log(f"growth: release {corpus.year} ({corpus.total_rows:,} rows)")
-        run = run_worker(
-            [
-                "stages",
-                "--corpus",
-                str(corpus.directory),
-                "--dir",
-                str(work / f"growth-stages-{rows}"),
-                "--repo",
-                str(repo),
-                "--year",
-                str(corpus.year),
-            ]
-        )
-        tag = run.get("tag", "")
-        if not run.get("success") or not tag:
-            releases.append({"year": corpus.year, "error": run.get("error") or run.get("errors"), "run": run})
-            break
-        objects = count_objects(repo)
-        files = tree_files(repo, tag)
-        added = added_objects(repo, tag, previous_tag)
-        counts = _changes(repo, previous_tag, tag)
-        releases.append(
-            {
-                "year": corpus.year,
-                "tag": tag,
-                "rows": corpus.total_rows,
-                "wall_s": run["wall_s"],
-                "stages": {x["stage"]: round(x["wall_s"], 2) for x in run["stages"]},
-                "process_s": run["process_s"],
-                "peak_mib": run["peak_mib"],
-                "changes": counts,
-                "indicators": _indicator_total(repo, tag),
-                "repo_kib": objects["size"] + objects["size-pack"],
-                "added_kib": objects["size"]
-                + objects["size-pack"]
-                - before_objects["size"]
-                - before_objects["size-pack"],
-                "added_objects": added,
-                "added_count": objects["count"]
-                + objects["in-pack"]
-                - before_objects["count"]
-                - before_objects["in-pack"],
-                "library": compare_library(before_files, files, corpus.year),
-            }
-        )
-        previous_tag, before_files, before_objects = tag, files, objects
+    repo = _empty_repo(work / f"growth-{rows}-{churn:g}")
+    releases = _releases(repo, corpora, work / f"growth-stages-{rows}")
     result: dict[str, object] = {
         "rows": rows,
         "years": years,
@@ -195,6 +138,62 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
         result["count_objects_vH"] = git(repo, "count-objects", "-vH").strip()
         _verdict(result)
     return result
+
+
+def _empty_repo(repo: Path) -> Path:
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(
+        repo, "config", "gc.auto", "0"
+    )  # no automatic packing midway: every release's growth is measured alike
+    return repo
+
+
+def _releases(repo: Path, corpora: list, stage_dir: Path) -> list[dict[str, object]]:
+    """Each year rebuilt into repo by the stages worker (pipelines.rebuild.run), then measured."""
+    from benchmarks.run import log, run_worker
+
+    releases: list[dict[str, object]] = []
+    previous_tag: str | None = None
+    before_files: dict[str, str] = {}
+    before_objects = {"size": 0, "size-pack": 0, "count": 0, "in-pack": 0}
+    for corpus in corpora:
+        log(f"growth: release {corpus.year} ({corpus.total_rows:,} rows)")
+        args = ["stages", "--corpus", str(corpus.directory), "--dir", str(stage_dir)]
+        run = run_worker([*args, "--repo", str(repo), "--year", str(corpus.year)])
+        tag = run.get("tag", "")
+        if not run.get("success") or not tag:
+            releases.append({"year": corpus.year, "error": run.get("error") or run.get("errors"), "run": run})
+            break
+        objects = count_objects(repo)
+        files = tree_files(repo, tag)
+        releases.append(
+            {
+                "year": corpus.year,
+                "tag": tag,
+                "rows": corpus.total_rows,
+                "wall_s": run["wall_s"],
+                "stages": {x["stage"]: round(x["wall_s"], 2) for x in run["stages"]},
+                "process_s": run["process_s"],
+                "peak_mib": run["peak_mib"],
+                "changes": _changes(repo, previous_tag, tag),
+                "indicators": _indicator_total(repo, tag),
+                "repo_kib": objects["size"] + objects["size-pack"],
+                "added_kib": objects["size"]
+                + objects["size-pack"]
+                - before_objects["size"]
+                - before_objects["size-pack"],
+                "added_objects": added_objects(repo, tag, previous_tag),
+                "added_count": objects["count"]
+                + objects["in-pack"]
+                - before_objects["count"]
+                - before_objects["in-pack"],
+                "library": compare_library(before_files, files, corpus.year),
+            }
+        )
+        previous_tag, before_files, before_objects = tag, files, objects
+    return releases
 
 
 def _changes(repo: Path, ref_a: str | None, ref_b: str) -> dict[str, int]:

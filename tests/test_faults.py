@@ -25,12 +25,11 @@ import pytest
 
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.store import publish
 from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
-from pipelines.store.publish import LIBRARY_DIR, publish_atomically
+from pipelines.store.publish import LIBRARY_DIR
 from pipelines.store.release import ConcurrentReleaseError, publish_release, stage_release
-from pipelines.store.repo import commit_release, open_repo
-from tests.git_env import git, isolate_git, small_inbox
+from pipelines.store.verify import verify_reports
+from tests.git_env import git, isolate_git, publish_tables, small_inbox
 from tests.library_fixtures import accounting_for, small_tables
 
 YEAR = 2026
@@ -79,12 +78,7 @@ def rebuild_args(submissions: Path, repo: Path) -> list[str]:
 
 def small_release(root: Path) -> str:
     """The last release, made as a rebuild makes it (library + report, commit, tag)."""
-    tables = small_tables(YEAR)
-    publish_atomically(tables, root, year=YEAR, accounting=accounting_for(tables, YEAR))
-    report = root / "reports" / str(YEAR) / "CHANGELOG.md"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("# 2026 年度变更\n", encoding="utf-8")
-    result = commit_release(open_repo(root), YEAR, accounting_for(tables, YEAR))
+    result = publish_tables(root, small_tables(YEAR), YEAR, reports={"CHANGELOG.md": "# 2026 年度变更\n"})
     assert result.committed
     return result.tag or ""
 
@@ -223,9 +217,9 @@ def test_published_manifest_lists_every_report_file(tmp_path):
         "2025/review.html",
         "2026/review.html",
     ]  # all years, this year's new
-    assert publish.verify_reports(root / "reports", manifest) == []
+    assert verify_reports(root / "reports", manifest) == []
     (root / "reports" / "2025" / "review.html").write_text("<html>改过</html>", encoding="utf-8")
-    assert any("2025/review.html" in p for p in publish.verify_reports(root / "reports", manifest))
+    assert any("2025/review.html" in p for p in verify_reports(root / "reports", manifest))
 
 
 # --- the lock: atomic, stale and empty locks of dead processes taken over --------------------------------

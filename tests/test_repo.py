@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store.publish import LIBRARY_DIR, publish_atomically
 from pipelines.store.lock import LOCK_FILE, LockBusyError, rebuild_lock
+from pipelines.store.publish import LIBRARY_DIR, write_release
 from pipelines.store.repo import (
     DEFAULT_EMAIL,
     DEFAULT_NAME,
@@ -29,7 +30,7 @@ from pipelines.store.repo import (
     release_tags,
 )
 from pipelines.textconv import render
-from tests.git_env import git, isolate_git
+from tests.git_env import git, isolate_git, publish_tables
 from tests.library_fixtures import accounting_for, small_rows, small_tables, tables_from_rows
 
 YEAR = 2026
@@ -43,9 +44,11 @@ def isolated_git(tmp_path, monkeypatch):
 
 
 def release(tables, root: Path, year: int = YEAR, counts: dict | None = None):
-    """What a rebuild does after consolidation: publish atomically, write a report, commit + tag."""
+    """The two halves of the publish step this file tests: the library written (publish.write_release),
+    a report beside it, then commit_release with the given change counts (+ the row accounting)."""
     acc = accounting_for(tables, year)
-    publish_atomically(tables, root, year=year, accounting=acc)
+    shutil.rmtree(root / LIBRARY_DIR, ignore_errors=True)
+    write_release(tables, root / LIBRARY_DIR, year=year, accounting=acc)
     report = root / "reports" / str(year) / "CHANGELOG.md"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(f"# {year} 年度变更\n\n入库 {acc['library']} 行\n", encoding="utf-8")
@@ -274,7 +277,7 @@ def test_textconv_never_fails(tmp_path):
 
 def test_textconv_renders_sorted_rows(tmp_path):
     root = tmp_path / "repo"
-    publish_atomically(small_tables(), root, year=YEAR, accounting=accounting_for(small_tables()))
+    publish_tables(root, small_tables(), YEAR)
     lines = render(root / "library" / "indicators" / "208.parquet").splitlines()
     assert lines[0].startswith("# 规范指标（indicators），共 5 行")
     ids = [line.split("\t")[0] for line in lines[1:]]

@@ -445,43 +445,6 @@ def recover_interrupted(repo_root: Path) -> list[str]:
     return done
 
 
-def publish_atomically(
-    tables: LibraryTables,
-    repo_root: Path,
-    *,
-    year: int,
-    accounting: dict[str, int],
-    extra: dict | None = None,
-    release: str | None = None,
-) -> dict:
-    """TEMPORARY (issue 12: test-only, to be removed once test_query, test_export and test_county_pull
-    publish through tests.git_env.publish_tables): write → verify → swap into repo_root/library."""
-    import contextlib
-
-    from pipelines.store.repo import exclude_paths
-    from pipelines.store.verify import verify_release
-
-    repo_root = Path(repo_root)
-    repo_root.mkdir(parents=True, exist_ok=True)
-    recover_interrupted(repo_root)
-    exclude_paths(repo_root)
-    library, staging, previous = _paths(repo_root)
-    try:
-        manifest = write_release(
-            tables, staging, year=year, accounting=accounting, extra=extra, release=release
-        )
-        problems = verify_release(staging)
-        if problems:
-            raise PublishError(problems)
-        _swap(staging, library, previous)
-    except BaseException:
-        recover_interrupted(repo_root)
-        raise
-    with contextlib.suppress(OSError):
-        shutil.rmtree(previous)
-    return manifest
-
-
 def _swap(staging: Path, library: Path, previous: Path) -> None:
     had_library = library.exists()
     if had_library:

@@ -11,6 +11,7 @@ import pandas as pd
 from pipelines.common.findings import Finding
 from pipelines.report.model import ReportInputs, ReviewTable, column, file_statuses, findings_by_file
 from pipelines.report.violations import rule_text
+from pipelines.validate.rules.core_count import core_limit
 from pipelines.validate.runner import FileStatus
 from schemas.vocab import reference
 
@@ -49,11 +50,6 @@ DEPT_NUMERIC = (
 )
 ROW_OUTCOMES = ("library", "noncore", "excluded", "rejected")
 NOT_SUBMITTED = "本年度未报送"
-
-
-def core_limit(complexity: str) -> int:
-    limits = reference().limits
-    return limits["core_max_single"] if complexity == "单一" else limits["core_max_complex"]
 
 
 def _split_codes(text: object) -> list[str]:

@@ -1,4 +1,8 @@
-"""Test helpers that write REAL submission workbooks (openpyxl), including the mess officials make.
+"""Test helpers that write REAL submission workbooks, including the mess officials make.
+
+They describe rows and habits; the shared synthetic writer (pipelines/demo/workbook.py, also behind the
+demo and the benchmark corpus) lays them out in the template's layout and writes the xlsx: the same
+arguments give the same bytes.
 
 Import from tests as `from tests.xlsx_builders import ...` (run pytest from the repo root).
 
@@ -7,7 +11,6 @@ API
 KINDS                               ("core", "project", "common")
 english_columns(kind) -> list[str]  the English columns of a sheet kind, in columns.csv order
 header_zh(kind, column) -> str      the template's Chinese header of a column
-column_letter(index) -> str         0-based column index → Excel letters
 
 default_info(year=2026, dept_code="101001", dept_name="市测试局", **more) -> dict[str, object]
 core_row(**overrides) -> dict       a valid 部门整体核心指标 row (English keys), fields overridable
@@ -15,12 +18,13 @@ project_row(**overrides) -> dict    a valid 项目支出指标 row (English keys
 
 write_workbook(path, info, core_rows, project_rows, common_rows=None, *, title_rows=0, columns=None,
                header_overrides=None, merged=None, sheet_names=None, omit_sheets=(), blank_rows_after=None,
-               notes_rows=None, info_title=False, info_overrides=None) -> WrittenWorkbook
+               notes_rows=None, info_title=False) -> WrittenWorkbook
     info: {key: value}; a key that is an English info column (year, dept_code…) is written with its
         Chinese label, any other key is written as given (aliases, 繁体, "部门编码：" …). None → 部门信息
         sheet without rows. Written as rows 项目 | 内容 (after an optional title row: info_title=True).
     *_rows: list of {English column: value}; None / missing = empty cell. Values are written as given
-        (str stays text, int/float are numbers: "95" vs 95 is how you write numbers stored as text).
+        (str stays text, int/float are numbers: "95" vs 95 is how you write numbers stored as text;
+        a str starting with "=" is text, not a formula).
     common_rows: None → no 共性指标 sheet.
     Per-kind options are dicts kind → value ("core" | "project" | "common"), or one value for all kinds:
     title_rows: title lines above the header (the first one merged across the table).
@@ -57,16 +61,28 @@ import os
 import random
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-import openpyxl
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_cell_to_rowcol
 
+from pipelines.demo.workbook import (
+    Grid,
+    IndicatorSheet,
+    InfoSheet,
+    Value,
+    indicator_grid,
+    info_grid,
+    info_label,
+    sheet_name,
+    workbook_bytes,
+)
 from schemas.vocab import reference
 
 KINDS = ("core", "project", "common")
-SHEET_ZH = {"info": "部门信息", "core": "部门整体核心指标", "project": "项目支出指标", "common": "共性指标"}
 REALDATA_DIR = Path(os.environ.get("INDICATORS_REALDATA", Path(__file__).parent / "data" / "realdata"))
+CREATED = datetime(2025, 11, 30, 9, 0)  # document property: the same rows give the same bytes
 
 
 def english_columns(kind: str) -> list[str]:
@@ -75,10 +91,6 @@ def english_columns(kind: str) -> list[str]:
 
 def header_zh(kind: str, column: str) -> str:
     return reference().header_zh(kind, column)
-
-
-def column_letter(index: int) -> str:
-    return get_column_letter(index + 1)
 
 
 def default_info(
@@ -139,10 +151,25 @@ class WrittenWorkbook:
     info_rows: dict[str, int] = field(default_factory=dict)  # info key as given → Excel row
 
 
-def _per_kind(option: object, kind: str, default: object) -> object:
+def _per_kind(option: Any, kind: str, default: Any) -> Any:
     if isinstance(option, dict):
         return option.get(kind, default)
     return default if option is None else option
+
+
+def _titles(kind: str, count: int) -> list[Value]:
+    return [f"{sheet_name(kind)}表（2026年度）" if t == 0 else "单位：元" for t in range(count)]
+
+
+def _info_sheet(written: WrittenWorkbook, info: dict[str, object] | None, name: str, title: bool) -> Grid:
+    items = list((info or {}).items())
+    rows = [(info_label(key), value) for key, value in items]
+    grid, excel_rows = info_grid(
+        InfoSheet(rows, name=name, title="部门基本信息表" if title else None)  # type: ignore[arg-type]
+    )
+    written.sheet_names["info"] = name
+    written.info_rows = {key: row for (key, _), row in zip(items, excel_rows, strict=True)}
+    return grid
 
 
 def write_workbook(
@@ -164,114 +191,49 @@ def write_workbook(
 ) -> WrittenWorkbook:
     path = Path(path)
     written = WrittenWorkbook(path)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    names = {**SHEET_ZH, **(sheet_names or {})}
-
-    if "info" not in omit_sheets:
-        ws = wb.create_sheet(names["info"])
-        written.sheet_names["info"] = names["info"]
-        r = 1
-        if info_title:
-            ws.cell(r, 1, "部门基本信息表")
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
-            r += 1
-        ws.cell(r, 1, "项目")
-        ws.cell(r, 2, "内容")
-        r += 1
-        info_specs = {spec.column: spec.header_zh for spec in reference().columns["info"]}
-        for key, value in (info or {}).items():
-            ws.cell(r, 1, info_specs.get(key, key))
-            if value is not None:
-                ws.cell(r, 2, value)
-            written.info_rows[key] = r
-            r += 1
-
+    names = {kind: sheet_name(kind) for kind in ("info", *KINDS)} | (sheet_names or {})
+    grids = [] if "info" in omit_sheets else [_info_sheet(written, info, names["info"], info_title)]
     for kind, rows in (("core", core_rows), ("project", project_rows), ("common", common_rows)):
         if rows is None or kind in omit_sheets:
             continue
-        ws = wb.create_sheet(names[kind])
+        merge_cols = merged if isinstance(merged, list) else (merged or {}).get(kind, [])
+        sheet = IndicatorSheet(
+            kind,
+            rows,  # type: ignore[arg-type]
+            columns=list(_per_kind(columns, kind, None) or english_columns(kind)),
+            headers=_per_kind(header_overrides, kind, {}) or {},
+            name=names[kind],
+            titles=_titles(kind, int(_per_kind(title_rows, kind, 0))),
+            runs={column: () for column in merge_cols},
+            blank_after=set(_per_kind(blank_rows_after, kind, []) or []),
+            notes=_per_kind(notes_rows, kind, []) or [],
+        )
+        grid, placed = indicator_grid(sheet)
+        grids.append(grid)
         written.sheet_names[kind] = names[kind]
-        cols = list(_per_kind(columns, kind, None) or english_columns(kind))
-        overrides = _per_kind(header_overrides, kind, {}) or {}
-        n_titles = int(_per_kind(title_rows, kind, 0))
-        merge_cols = set(merged if isinstance(merged, list) else (merged or {}).get(kind, []))
-        blanks = set(_per_kind(blank_rows_after, kind, []) or [])
-        r = 1
-        for t in range(n_titles):
-            ws.cell(r, 1, f"{SHEET_ZH[kind]}表（2026年度）" if t == 0 else "单位：元")
-            if t == 0 and len(cols) > 1:
-                ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(cols))
-            r += 1
-        header_row = r
-        for j, col in enumerate(cols):
-            known = col in english_columns(kind)
-            ws.cell(header_row, j + 1, overrides.get(col, header_zh(kind, col) if known else col))
-        written.header_row[kind] = header_row
-        written.columns[kind] = {col: column_letter(j) for j, col in enumerate(cols)}
-        r += 1
-        excel_rows: list[int] = []
-        for i, row in enumerate(rows):
-            for j, col in enumerate(cols):
-                value = row.get(col)
-                if value is not None:
-                    ws.cell(r, j + 1, value)
-            excel_rows.append(r)
-            r += 1
-            if i in blanks:
-                r += 1
-        written.data_rows[kind] = excel_rows
-        # Vertical merges: runs of equal consecutive values keep the top cell only.
-        for col in [c for c in cols if c in merge_cols]:
-            j = cols.index(col) + 1
-            start = 0
-            while start < len(rows):
-                end = start
-                value = rows[start].get(col)
-                while (
-                    end + 1 < len(rows)
-                    and rows[end + 1].get(col) == value
-                    and excel_rows[end + 1] == excel_rows[end] + 1
-                ):
-                    end += 1
-                if end > start and value not in (None, ""):
-                    for k in range(start + 1, end + 1):
-                        ws.cell(excel_rows[k], j).value = None
-                    ws.merge_cells(
-                        start_row=excel_rows[start], start_column=j, end_row=excel_rows[end], end_column=j
-                    )
-                start = end + 1
-        notes_written: list[int] = []
-        for note in _per_kind(notes_rows, kind, []) or []:
-            if isinstance(note, str):
-                ws.cell(r, 1, note)
-                if len(cols) > 1:
-                    ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(cols))
-            else:
-                for j, value in enumerate(note):
-                    if value is not None:
-                        ws.cell(r, j + 1, value)
-            notes_written.append(r)
-            r += 1
-        written.notes_rows[kind] = notes_written
-    wb.save(path)
+        written.header_row[kind] = placed.header_row
+        written.data_rows[kind] = placed.data_rows
+        written.columns[kind] = placed.columns
+        written.notes_rows[kind] = placed.notes_rows
+    path.write_bytes(workbook_bytes(grids, created=CREATED, properties={"author": "tests"}))
     return written
 
 
 def write_grid_workbook(
     path: Path, sheets: dict[str, list[list[object]]], merges: dict[str, list[str]] | None = None
 ) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, grid in sheets.items():
-        ws = wb.create_sheet(name)
-        for r, row in enumerate(grid, start=1):
-            for c, value in enumerate(row, start=1):
+    grids = []
+    for name, rows in sheets.items():
+        grid = Grid(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
                 if value is not None:
-                    ws.cell(r, c, value)
+                    grid.put(r, c, value)  # type: ignore[arg-type]
         for ref in (merges or {}).get(name, []):
-            ws.merge_cells(ref)
-    wb.save(path)
+            first, _, last = ref.partition(":")
+            grid.merges.append((*xl_cell_to_rowcol(first), *xl_cell_to_rowcol(last)))
+        grids.append(grid)
+    Path(path).write_bytes(workbook_bytes(grids, created=CREATED))
     return Path(path)
 
 
@@ -283,7 +245,7 @@ def write_zip_bomb(path: Path, uncompressed_bytes: int, *, compressible: bool = 
     with zipfile.ZipFile(seed) as src:
         wb_xml = src.read("xl/workbook.xml").decode()
         rels = src.read("xl/_rels/workbook.xml.rels").decode()
-    # openpyxl writes sheets in order: 部门信息, 部门整体核心指标, 项目支出指标 → sheet3.xml.
+    # Sheets are written in order: 部门信息, 部门整体核心指标, 项目支出指标 → sheet3.xml.
     assert "项目支出指标" in wb_xml and "worksheets/sheet3.xml" in rels
     target = "xl/worksheets/sheet3.xml"
     head = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
@@ -319,14 +281,12 @@ def write_zip_bomb(path: Path, uncompressed_bytes: int, *, compressible: bool = 
 
 
 def write_far_cell_workbook(path: Path, cell: str = "XFD1048576") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "项目支出指标"
-    ws["A1"] = "项目名称"
-    ws[cell] = "x"
-    for name in ("部门信息", "部门整体核心指标"):
-        wb.create_sheet(name)
-    wb.save(path)
+    sheet = Grid("项目支出指标")
+    sheet.put(0, 0, "项目名称")
+    row, col = xl_cell_to_rowcol(cell)
+    sheet.put(row, col, "x")
+    grids = [sheet, Grid("部门信息"), Grid("部门整体核心指标")]
+    Path(path).write_bytes(workbook_bytes(grids, created=CREATED))
     return Path(path)
 
 

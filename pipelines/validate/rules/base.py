@@ -35,6 +35,7 @@ class RuleContext:
 
     ref: Reference
     year: int | None = None
+    # The bureau's 部门编码; "" when not configured, and then no workbook may file 共性指标.
     finance_dept: str = ""
     indicators: pd.DataFrame | None = None  # the published library, for rules on 库内编号
     cache: dict[str, Any] = field(default_factory=dict)

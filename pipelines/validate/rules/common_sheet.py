@@ -8,7 +8,7 @@ from pipelines.validate.rules.base import CellCheck, RuleContext, rule
 
 
 def common_sheet_owner(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return df["dept_code"] == (ctx.finance_dept or "")
+    return df["dept_code"] == ctx.finance_dept
 
 
 COMMON_SHEET_OWNER = rule(

@@ -24,7 +24,7 @@ def library_reference(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     changing = referencing[
         known
         & referencing["change_type"].isin(("修改", "退出"))
-        & (referencing["dept_code"] != (ctx.finance_dept or ""))
+        & (referencing["dept_code"] != ctx.finance_dept)
     ]
     by_id = indicators.set_index("indicator_id")
     for idx, lib_id, dept in zip(changing.index, changing["library_id"], changing["dept_code"], strict=True):

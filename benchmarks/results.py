@@ -76,7 +76,7 @@ def render(results: dict[str, object]) -> str:
         lines += _incremental(inc)  # type: ignore[arg-type]
     base = results.get("baselines")
     if base:
-        from benchmarks.baselines import render_baselines
+        from benchmarks.baselines_report import render_baselines
 
         lines += ["", render_baselines(base)]
     growth = results.get("growth")

@@ -5,6 +5,7 @@ in-memory tables, so what is checked is what would be published) and reports eac
 own; the problems go into the check's metadata so the UI shows which rows or files.
 """
 
+# No `from __future__ import annotations`: Dagster reads the check function's annotations.
 import warnings
 from collections.abc import Iterator
 
@@ -25,11 +26,12 @@ warnings.filterwarnings(
 )
 
 
-def _metadata(result: CheckResult) -> dict[str, object]:
+def _metadata(result: CheckResult) -> dict[str, dg.MetadataValue]:
+    rows = {f"rows_{k}": dg.MetadataValue.int(v) for k, v in result.rows.items()}
     return {
         "problems": dg.MetadataValue.json(result.problems[:MAX_SHOWN]),
-        "problem_count": len(result.problems),
-        **{f"rows_{k}": v for k, v in result.rows.items()},
+        "problem_count": dg.MetadataValue.int(len(result.problems)),
+        **rows,
     }
 
 

@@ -53,6 +53,9 @@ REAL_COMMON_ROWS = [
     ("产出指标", "数量指标", "培训（会议）天数", "天", "≥", "2"),
     ("产出指标", "数量指标", "培训（会议）完成率", "%", "=", "100"),
 ]
+# 功能分类 类 the synthetic library spreads its 项目 indicators over.
+SYNTHETIC_CLASSES = ("201", "204", "205", "206", "207", "208", "210", "211", "212", "213", "214", "215", "216",
+                     "220", "221", "224")  # fmt: skip
 REAL_DEPT_ROWS = [
     ("产出指标", "时效指标", "按时发放率", "%", "=", "100"),
     ("效益指标", "经济效益指标", "结余率", "%", "≤", "5"),
@@ -236,8 +239,8 @@ def tables_from_rows(
     return tables
 
 
-def small_rows(year: int = YEAR) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
-    """Rows of a small library: 项目 indicators in classes 201/208/213, 共性 and 部门整体 ones, a retired one."""
+def _real_indicators(year: int) -> list[dict]:
+    """The REAL_* rows as active indicators of `year`: 项目, then 共性, then 部门整体."""
     inds: list[dict] = []
     for n, (code, l1, l2, name, unit, sym, _t) in enumerate(REAL_PROJECT_ROWS, start=1):
         inds.append(
@@ -271,6 +274,12 @@ def small_rows(year: int = YEAR) -> tuple[list[dict], list[dict], list[dict], li
                 year=year,
             )
         )
+    return inds
+
+
+def small_rows(year: int = YEAR) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """Rows of a small library: 项目 indicators in classes 201/208/213, 共性 and 部门整体 ones, a retired one."""
+    inds = _real_indicators(year)
     retired = indicator(
         make_id("项目", 99),
         "档案整理数量（旧）",
@@ -332,24 +341,7 @@ def synthetic_tables(
 ) -> LibraryTables:
     """A city-sized library for measurements: ~1 indicator per 15 usages over many function classes."""
     rng = random.Random(seed)
-    classes = [
-        "201",
-        "204",
-        "205",
-        "206",
-        "207",
-        "208",
-        "210",
-        "211",
-        "212",
-        "213",
-        "214",
-        "215",
-        "216",
-        "220",
-        "221",
-        "224",
-    ]
+    classes = list(SYNTHETIC_CLASSES)
     base = REAL_PROJECT_ROWS
     n_ind = max(1, n_usages // 15)
     inds = []

@@ -202,6 +202,8 @@ def test_later_years_carry_the_library_ids(years) -> None:
             renames += old_name != row.name
         assert renames == 1
 
+
+def test_year_two_and_three_tell_the_story(years) -> None:
     demo25, _, result25 = years[2025]
     joined25 = _joined(demo25, result25)
     types = joined25["change_type"].value_counts()

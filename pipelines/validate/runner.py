@@ -274,23 +274,3 @@ def _departments(
     ]
     columns = [c.column for c in ctx.ref.columns["info"]] + ["source_file"]
     return pd.DataFrame(records, columns=columns).fillna("")
-
-
-SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".csv", ".ods", ".wps"}
-
-
-def submission_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, plus the spreadsheet-like files of folders (not Office lock files ~$…)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out += sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file()
-                and p.suffix.lower() in SUBMISSION_SUFFIXES
-                and not p.name.startswith(("~$", "."))
-            )
-        else:
-            out.append(path)
-    return out

@@ -76,6 +76,8 @@ def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> p
 
 @dataclass
 class Consolidation:
+    """The consolidate step's result: the new release's tables and what the report and publication need."""
+
     tables: LibraryTables
     candidates: pd.DataFrame  # likely duplicates for a person to decide (merge_review.xlsx)
     row_ids: pd.Series  # indicator_id of every accepted row, indexed like the validation rows

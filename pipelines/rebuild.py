@@ -22,6 +22,7 @@ from pipelines.common.config import Settings, load_settings
 from pipelines.consolidate import build as consolidation
 from pipelines.consolidate.build import Consolidation
 from pipelines.consolidate.changes import ChangeSet
+from pipelines.county.upstream import upstream_indicators, upstream_state
 from pipelines.intake.inbox import SubmissionFile, list_inbox
 from pipelines.intake.parse_cache import ParseStats, read_submissions
 from pipelines.intake.workbook import Workbook
@@ -120,8 +121,6 @@ def load_previous(deployment: Deployment, year: int) -> Previous:
 
 def upstream_release(deployment: Deployment) -> tuple[pd.DataFrame | None, str]:
     """A county repo (indicators.toml names an upstream): the pulled city release's indicators and tag."""
-    from pipelines.county.upstream import upstream_indicators, upstream_state
-
     settings = deployment.settings
     if not settings.upstream:
         return None, ""

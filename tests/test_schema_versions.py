@@ -200,11 +200,17 @@ def test_next_minor_reads_older_releases_with_the_new_columns_empty(
         assert read_release_table(old / "library", "indicators")[NEXT_COLUMN].eq("").all()
         assert "培训人次" in export_library(old, "csv", tmp_path / "old.csv").read_text(encoding="utf-8-sig")
 
+
+def test_next_minor_pulls_older_releases_and_reads_them_with_the_new_columns_empty(
+    city: Path, tmp_path: Path, git_home: None
+) -> None:
+    with next_minor():
         into = tmp_path / "county"
         assert pull(str(city), "v2024", into).status == "new"
         assert upstream_indicators(into)[NEXT_COLUMN].eq("").all()
         moved = pull(str(city), "v2026", into)
         assert moved.status == "updated" and moved.changes is not None
+        assert moved.changes.modified[["indicator_id", "field"]].values.tolist()[-1] == [E, "keywords"]
         assert upstream_indicators(into).set_index("indicator_id").at[A, NEXT_COLUMN] == NOTE
 
 
@@ -226,9 +232,13 @@ def test_today_reads_a_newer_minor_release_without_its_unknown_columns(
     xlsx = export_library(city, "xlsx", tmp_path / "v2026.xlsx")
     assert xlsx.is_file()
 
+
+def test_today_pulls_a_newer_minor_release(city: Path, tmp_path: Path, git_home: None) -> None:
     into = tmp_path / "county"
+    assert pull(str(city), "v2025", into).status == "new"
     result = pull(str(city), "v2026", into)
-    assert result.status == "new" and result.files_verified > 0
+    assert result.status == "updated" and result.files_verified > 0
+    assert result.changes is not None and len(result.changes.modified) == 1
     assert list(upstream_indicators(into).columns) == publish.SPECS["indicators"].columns
 
 

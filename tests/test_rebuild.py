@@ -1,0 +1,77 @@
+"""pipelines.rebuild: the one composition of the rebuild. run() calls every step in order, the blocking
+checks included, and publishes exactly what the Dagster job (which wraps the same steps) publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines import rebuild
+from pipelines.defs.run import run_rebuild
+from pipelines.store.verify import CHECKS, verify_release
+from tests.git_env import git, isolate_git, small_inbox
+
+YEAR = 2026
+STEPS = [
+    "list",
+    "read",
+    "load_previous",
+    "validate",
+    "normalize",
+    "consolidate",
+    "changes",
+    "stage",
+    "check",
+    "report",
+    "publish",
+]
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_git(tmp_path / "home", monkeypatch)
+
+
+def test_run_calls_every_step_in_order_and_publishes(tmp_path: Path) -> None:
+    inbox, repo = small_inbox(tmp_path / "inbox"), tmp_path / "repo"
+    called: list[str] = []
+
+    def step(name, fn):  # type: ignore[no-untyped-def]
+        called.append(name)
+        return fn()
+
+    done = rebuild.run(YEAR, inbox, repo, finance_dept="101", step=step)
+    assert called == STEPS
+    assert [c.name for c in done.checks] == list(CHECKS) and all(c.passed for c in done.checks)
+    assert done.validation.counts() == {"read": 9, "library": 9, "noncore": 0, "excluded": 0, "rejected": 0}
+    assert done.commit is not None and done.commit.committed and done.commit.tag == f"v{YEAR}"
+    assert verify_release(repo / "library") == []
+    published = sorted(p.name for p in (repo / "reports" / str(YEAR)).rglob("*") if p.is_file())
+    assert sorted(p.name for p in done.reports) == published and "review.html" in published
+
+    again = rebuild.run(YEAR, inbox, repo, finance_dept="101")  # same inputs: nothing new to commit
+    assert again.commit is not None and not again.commit.committed
+
+
+def test_a_failed_blocking_check_publishes_nothing(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "x.xlsx").write_bytes(b"not a workbook")
+    repo = tmp_path / "repo"
+    with pytest.raises(rebuild.ChecksFailedError, match="未通过阻断检查") as failed:
+        rebuild.run(YEAR, inbox, repo, finance_dept="101")
+    assert [c.name for c in failed.value.failed] == ["submissions_present"]
+    assert not (repo / "library").exists()
+
+
+def test_run_and_the_dagster_job_publish_the_same_release(tmp_path: Path) -> None:
+    inbox = small_inbox(tmp_path / "inbox")
+    plain, dagster = tmp_path / "plain", tmp_path / "dagster"
+    rebuild.run(YEAR, inbox, plain, finance_dept="101")
+    outcome = run_rebuild(YEAR, inbox, dagster, finance_dept="101", instance=dg.DagsterInstance.ephemeral())
+    assert outcome.success
+    for path in ("library", "reports"):
+        trees = {git(r, "rev-parse", f"v{YEAR}:{path}").strip() for r in (plain, dagster)}
+        assert len(trees) == 1, path

@@ -165,7 +165,7 @@ def test_runs_blanked_instead_of_merged_leave_the_top_value_only() -> None:
     grid, placed = indicator_grid(sheet)
     assert not [m for m in grid.merges if m[1] == m[3]]  # only the title rows are merged
     project_col = sheet.columns.index("project")
-    values = [grid.cells[(row - 1, project_col)][0] for row in placed.data_rows]
+    values = [grid.cells.get((row - 1, project_col), (None, None))[0] for row in placed.data_rows]
     assert values == ["校舍维修改造项目", None, None, "教师培训项目", None]
 
 

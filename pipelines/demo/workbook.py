@@ -205,14 +205,15 @@ def indicator_grid(sheet: IndicatorSheet) -> tuple[Grid, Placed]:
 
 def _put_rows(grid: Grid, sheet: IndicatorSheet, columns: list[str], first: int) -> tuple[list[int], int]:
     """Put the data rows from 0-based row `first`; returns their Excel rows and the next free row."""
-    rows = [{column: _split(value) for column, value in row.items()} for row in sheet.rows]
     r, grid_rows = first, []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(sheet.rows):
         for c, column in enumerate(columns):
-            grid.cells[(r, c)] = row.get(column, (None, None))
+            value = row.get(column)
+            if value is not None and value != "":  # empty cells without a format are not written at all
+                grid.cells[(r, c)] = _split(value)
         grid_rows.append(r)
         r += 2 if i in sheet.blank_after else 1
-    values = [{k: cell[0] for k, cell in row.items()} for row in rows]
+    values = [{k: _split(v)[0] for k, v in row.items()} for row in sheet.rows] if sheet.runs else []
     for c, column in enumerate(columns):
         if column not in sheet.runs:
             continue
@@ -221,7 +222,7 @@ def _put_rows(grid: Grid, sheet: IndicatorSheet, columns: list[str], first: int)
                 grid.merges.append((grid_rows[start], c, grid_rows[end], c))
             else:
                 for k in range(start + 1, end + 1):
-                    grid.cells[(grid_rows[k], c)] = (None, None)
+                    grid.cells.pop((grid_rows[k], c), None)
     return [row + 1 for row in grid_rows], r
 
 

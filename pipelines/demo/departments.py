@@ -23,13 +23,11 @@ from pipelines.demo.workbook import (
     Styled,
     indicator_grid,
     info_grid,
+    sheet_name,
     to_traditional,
     workbook_bytes,
 )
-from schemas.vocab import reference
-
-SHEET_ZH = {"info": "部门信息", "core": "部门整体核心指标", "project": "项目支出指标", "common": "共性指标"}
-KIND_ORDER = ("core", "project", "common")
+from schemas.vocab import INDICATOR_SHEETS, reference
 
 # Column subsets and orders of the departments that do not keep the template's layout.
 LEAN_DROP = {
@@ -211,7 +209,7 @@ class _Department:
     # --- sheets ---
 
     def sheet_name(self, kind: str) -> str:
-        name = SHEET_ZH[kind]
+        name = sheet_name(kind)
         if "sheet_prefix" in self.style:
             number = {"info": 1, "core": 2, "project": 3, "common": 4}[kind]
             name = f"表{number} {'部门基本信息' if kind == 'info' else name}"
@@ -340,7 +338,7 @@ def render_workbook(dept: Department, year: int, rows: list[PlannedRow]) -> byte
     """The department's workbook for `year`, as bytes (rows get their file, sheet and Excel row)."""
     department = _Department(dept, year)
     grids = [department.info_sheet()]
-    for kind in KIND_ORDER:
+    for kind in INDICATOR_SHEETS:
         kind_rows = [r for r in rows if r.kind == kind]
         if kind == "common" and not kind_rows:
             continue

@@ -9,7 +9,14 @@ from typing import Any
 import pandas as pd
 
 from pipelines.common.findings import Finding
-from pipelines.report.model import ReportInputs, ReviewTable, column, file_statuses, findings_by_file
+from pipelines.report.model import (
+    ROW_OUTCOMES,
+    ReportInputs,
+    ReviewTable,
+    column,
+    file_statuses,
+    findings_by_file,
+)
 from pipelines.report.violations import rule_text
 from pipelines.validate.rules.core_count import core_limit
 from pipelines.validate.runner import FileStatus
@@ -48,7 +55,6 @@ DEPT_NUMERIC = (
     "modified",
     "retired",
 )
-ROW_OUTCOMES = ("library", "noncore", "excluded", "rejected")
 NOT_SUBMITTED = "本年度未报送"
 
 

@@ -28,6 +28,7 @@ OUTCOME_ZH = {
     "excluded": "阶段性不入库",
     "rejected": "退回",
 }
+ROW_OUTCOMES = ("library", "noncore", "excluded", "rejected")  # every row read has exactly one
 
 
 @dataclass

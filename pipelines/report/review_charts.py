@@ -9,8 +9,7 @@ from markupsafe import Markup
 from pipelines.consolidate.changes import EVENT_ZH
 from pipelines.report import charts
 from pipelines.report.charts import PALETTE, Series
-from pipelines.report.departments import ROW_OUTCOMES
-from pipelines.report.model import OUTCOME_ZH, ReportInputs, ReviewTable
+from pipelines.report.model import OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable
 from schemas.library import SCOPES
 
 CHART_TOP = 20  # bars per ranking chart (departments, rules)

@@ -14,8 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report import charts
-from pipelines.report.departments import ROW_OUTCOMES
-from pipelines.report.model import HTML_ROW_LIMIT, OUTCOME_ZH, ReportInputs, ReviewTable
+from pipelines.report.model import HTML_ROW_LIMIT, OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable
 from pipelines.report.review_charts import review_charts
 from pipelines.report.tables import review_tables
 

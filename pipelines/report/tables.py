@@ -8,8 +8,8 @@ import pandas as pd
 from pipelines.consolidate.changes import EVENT_ZH
 from pipelines.report.change_tables import candidates_review, change_reviews
 from pipelines.report.coverage import coverage_reviews
-from pipelines.report.departments import NOT_SUBMITTED, ROW_OUTCOMES, department_review
-from pipelines.report.model import OUTCOME_ZH, ReportInputs, ReviewTable, file_statuses
+from pipelines.report.departments import NOT_SUBMITTED, department_review
+from pipelines.report.model import OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable, file_statuses
 from pipelines.report.trend import trend_review
 from pipelines.report.upstream import upstream_reviews
 from pipelines.report.violations import violation_reviews

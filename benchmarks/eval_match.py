@@ -1,36 +1,37 @@
 """Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
-    python benchmarks/eval_match.py [--data real|old|both] [--split tune|holdout|all] [--methods …]
-                                    [--baseline-ref REV] [--markdown] [--errors]
+    python -m benchmarks.eval_match [--data real|old|fresh|fresh2|both] [--split tune|holdout|all]
+                                    [--methods model hand] [--markdown] [--errors]
 
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
-per side) and tests/data/labelled_pairs.csv (the first set; names only, every pair filed alike).
+per side; split tune / holdout), tests/data/labelled_pairs.csv (the first set; names only, every pair filed
+alike), and two sets labelled after the matcher was frozen, each evaluated whole: tests/data/fresh_pairs.csv
+and tests/data/fresh2_pairs.csv (the final holdout; with fresh2_names.csv, the same columns as fresh_*.csv).
 Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
 become indicators of one library year and go through normalization (keys) and find_candidates exactly as
-consolidation calls them. A labelled pair counts as listed when a listed pair joins its two wordings (same
-matching form and unit): copies of one wording are always listed with each other, so the reviewer sees both.
+consolidation calls them (names without template markers, as validation passes them on). A labelled pair
+counts as listed when a listed pair joins its two wordings (same matching form and unit): copies of one
+wording are always listed with each other, so the reviewer sees both.
 
 Measured per split:
 - auto P / auto R: pairs merged automatically (same key), their precision, and the share of duplicates merged;
 - flagged R: duplicates merged automatically or listed in merge_review.xlsx (merged-or-listed recall);
 - listed P: of the labelled pairs listed for review (not merged), the share that are duplicates;
 - listed: how many pairs the whole list holds for the split's names (labelled or not);
-- 较高 R / P / all: the same for the pairs marked 可能性较高 (the model's likely mark; the hand weights and the
-  code before have no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
-Methods: model (the pair model, pipelines/dedupe/pair_model.py, trained on tune only), hand (the first version's hand
-weights over the new candidate generation), before (the code of --baseline-ref, default the last commit before
-issue 11: hand weights, blocks by scope + 二级 + function class).
---errors lists misses and listed negatives of the tune split only (never tune on holdout); false automatic
-merges are listed for every split, because each one must be explained.
+- 较高 R / P / all: the same for the pairs marked 可能性较高 (the model's likely mark; the hand weights have
+  no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
+Then, per names file (real_names.csv, fresh_names.csv, fresh2_names.csv), its rows as one library year:
+listed pairs per indicator, and the share of duplicates among the labelled pairs listed.
+Methods: model (the pair model, pipelines/dedupe/model.py, trained on the tune split only), hand (the first
+version's hand weights over today's candidate generation).
+--errors lists misses and listed negatives of the tune split only; false automatic merges are listed for
+every split, because each one must be explained.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,15 +45,24 @@ from pipelines.dedupe.pair_model import read_pairs  # noqa: E402
 from pipelines.dedupe.scoring import HandScoring, Scoring  # noqa: E402
 from pipelines.normalize.canonical import default_rules  # noqa: E402
 from pipelines.normalize.keys import normalize_rows  # noqa: E402
+from pipelines.validate.markers import strip_markers  # noqa: E402
 
+DATA_DIR = ROOT / "tests" / "data"
 DATA = {
-    "real": ROOT / "tests" / "data" / "real_pairs.csv",
-    "old": ROOT / "tests" / "data" / "labelled_pairs.csv",
-    # Labelled after the model was frozen and evaluated once: never used for any choice (REAL_PAIRS.md).
-    "fresh": ROOT / "tests" / "data" / "fresh_pairs.csv",
+    "real": DATA_DIR / "real_pairs.csv",
+    "old": DATA_DIR / "labelled_pairs.csv",
+    # Labelled after the matcher was frozen (tests/data/REAL_PAIRS.md); fresh2 is the final holdout.
+    "fresh": DATA_DIR / "fresh_pairs.csv",
+    "fresh2": DATA_DIR / "fresh2_pairs.csv",
 }
-BASELINE_REF = "9a14899"  # the last commit before issue 11's dedupe work
+NAMES = {
+    "real": DATA_DIR / "real_names.csv",
+    "fresh": DATA_DIR / "fresh_names.csv",
+    "fresh2": DATA_DIR / "fresh2_names.csv",
+}
+WHOLE = ("fresh", "fresh2")  # evaluated whole, under the split name "all"
 SIDE = ("name", "definition", "unit", "level2", "scope", "function_code")
+IDENT = ["name", "unit", "level2", "scope", "function_code"]
 
 Finder = Callable[..., pd.DataFrame]
 
@@ -61,26 +71,42 @@ def load_pairs(path: Path) -> pd.DataFrame:
     return read_pairs(path)
 
 
-def label_pairs(
-    pairs: pd.DataFrame, scoring: Scoring | None = None, find: Finder | None = None
-) -> pd.DataFrame:
-    """Add auto (same key), candidate (listed for review), flagged and score to every labelled pair."""
-    find = find or find_candidates
-    rules = default_rules()
-    ident_cols = ["name", "unit", "level2", "scope", "function_code"]
+def _entities(pairs: pd.DataFrame) -> pd.DataFrame:
+    """One indicator per (name, unit, 二级, scope, code) of the pairs' sides; its explanation is the longest."""
     sides = pd.concat(
         [pairs[[f"{c}_{s}" for c in SIDE]].set_axis(list(SIDE), axis=1) for s in ("a", "b")],
         ignore_index=True,
     )
-    # One indicator per (name, unit, 二级, scope, code); its explanation is the longest one given.
     sides["_len"] = sides["definition"].str.len()
-    entities = sides.sort_values([*ident_cols, "_len"], ascending=[True] * 5 + [False], kind="stable")
-    entities = entities.drop_duplicates(ident_cols).drop(columns="_len").reset_index(drop=True)
+    entities = sides.sort_values([*IDENT, "_len"], ascending=[True] * 5 + [False], kind="stable")
+    entities = entities.drop_duplicates(IDENT).drop(columns="_len").reset_index(drop=True)
     entities["id"] = [f"E{i:04d}" for i in range(len(entities))]
     entities["level1"] = ""
+    return entities
+
+
+def _listed(candidates: pd.DataFrame, form_of: dict[str, str]) -> tuple[dict, dict]:
+    """Best score and likely mark of each listed pair, by ids and by wordings."""
+    score_of: dict[frozenset[str], float] = {}
+    likely_of: dict[frozenset[str], bool] = {}
+    likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
+    for a, b, s, lk in zip(candidates["id_a"], candidates["id_b"], candidates["score"], likely, strict=True):
+        for key in (frozenset((a, b)), frozenset((form_of[a], form_of[b]))):
+            score_of[key] = max(s, score_of.get(key, s))
+            likely_of[key] = bool(lk) or likely_of.get(key, False)
+    return score_of, likely_of
+
+
+def label_pairs(
+    pairs: pd.DataFrame, scoring: Scoring | None = None, find: Finder | None = None
+) -> pd.DataFrame:
+    """Add auto (same key), candidate (listed for review), flagged, likely and score to every labelled pair."""
+    find = find or find_candidates
+    rules = default_rules()
+    entities = _entities(pairs)
     normalized = normalize_rows(entities, rules)
     ident = {
-        tuple(r): i for r, i in zip(entities[ident_cols].itertuples(index=False), entities["id"], strict=True)
+        tuple(r): i for r, i in zip(entities[IDENT].itertuples(index=False), entities["id"], strict=True)
     }
     key_of = dict(zip(normalized["id"], normalized["key"], strict=True))
     # The same wording (matching form and unit) in several indicators is listed among itself (or merged),
@@ -89,46 +115,24 @@ def label_pairs(
         i: f"{m}|{u}"
         for i, m, u in zip(normalized["id"], normalized["match_name"], normalized["unit_norm"], strict=True)
     }
-
-    candidates = (
-        find(normalized, None, rules, scoring=scoring)
-        if scoring is not None
-        else find(normalized, None, rules)
+    candidates = find(normalized, None, rules, scoring=scoring) if scoring else find(normalized, None, rules)
+    score_of, likely_of = _listed(candidates, form_of)
+    id_a, id_b = (
+        [ident[tuple(r)] for r in pairs[[f"{c}_{s}" for c in IDENT]].itertuples(index=False)] for s in "ab"
     )
-    score_of: dict[frozenset[str], float] = {}
-    likely_of: dict[frozenset[str], bool] = {}
-    likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
-    for a, b, s, lk in zip(candidates["id_a"], candidates["id_b"], candidates["score"], likely, strict=True):
-        for key in (frozenset((a, b)), frozenset((form_of[a], form_of[b]))):
-            score_of[key] = max(s, score_of.get(key, s))
-            likely_of[key] = bool(lk) or likely_of.get(key, False)
-
-    def side_ids(s: str) -> list[str]:
-        cols = [f"{c}_{s}" for c in ident_cols]
-        return [ident[tuple(r)] for r in pairs[cols].itertuples(index=False)]
-
+    keys = [(frozenset((a, b)), frozenset((form_of[a], form_of[b]))) for a, b in zip(id_a, id_b, strict=True)]
     out = pairs.copy()
-    id_a, id_b = side_ids("a"), side_ids("b")
     out["auto"] = [key_of[a] == key_of[b] for a, b in zip(id_a, id_b, strict=True)]
-    out["candidate"] = [
-        frozenset((a, b)) in score_of or frozenset((form_of[a], form_of[b])) in score_of
-        for a, b in zip(id_a, id_b, strict=True)
-    ]
+    out["candidate"] = [k in score_of or f in score_of for k, f in keys]
     out["candidate"] &= ~out["auto"]
     out["flagged"] = out["auto"] | out["candidate"]
-    out["likely"] = [
-        likely_of.get(frozenset((a, b)), likely_of.get(frozenset((form_of[a], form_of[b])), False))
-        for a, b in zip(id_a, id_b, strict=True)
-    ]
+    out["likely"] = [likely_of.get(k, likely_of.get(f, False)) for k, f in keys]
     out["likely"] &= out["candidate"]
-    out["score"] = [
-        score_of.get(frozenset((a, b)), score_of.get(frozenset((form_of[a], form_of[b]))))
-        for a, b in zip(id_a, id_b, strict=True)
-    ]
+    out["score"] = [score_of.get(k, score_of.get(f)) for k, f in keys]
     out["key_a"] = [key_of[a] for a in id_a]
     out["key_b"] = [key_of[b] for b in id_b]
     out.attrs["listed_total"] = len(candidates)
-    out.attrs["likely_total"] = int(likely.sum())
+    out.attrs["likely_total"] = int(candidates["likely"].sum()) if "likely" in candidates else len(candidates)
     return out
 
 
@@ -157,65 +161,37 @@ def metrics(labelled: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def legacy_finder(ref: str) -> Finder:
-    """find_candidates of pipelines/dedupe/candidates.py at a git revision (its imports resolve to today's code)."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:pipelines/dedupe/candidates.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / f"match_{ref}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"legacy_match_{ref}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module.find_candidates
-
-
-def evaluate(
-    data: str, split: str, method: str, baseline_ref: str = BASELINE_REF
-) -> tuple[dict, pd.DataFrame]:
+def evaluate(data: str, split: str, method: str) -> tuple[dict, pd.DataFrame]:
     pairs = load_pairs(DATA[data])
-    part = pairs[pairs["split"] == split].reset_index(drop=True)
-    if method == "model":
-        labelled = label_pairs(part)
-    elif method == "hand":
-        labelled = label_pairs(part, HandScoring())
-    else:
-        labelled = label_pairs(part, None, legacy_finder(baseline_ref))
+    part = pairs if split == "all" else pairs[pairs["split"] == split]
+    labelled = label_pairs(part.reset_index(drop=True), HandScoring() if method == "hand" else None)
     return metrics(labelled), labelled
 
 
-NAMES_CSV = ROOT / "tests" / "data" / "real_names.csv"
-
-
-def library_listing(method: str, baseline_ref: str = BASELINE_REF) -> dict[str, float]:
-    """The real rows of tests/data/real_names.csv as one library year (all splits: a reading, not a target):
-    how many pairs are listed, how many marked 较高, and of those the labelled ones that are duplicates."""
-    names = pd.read_csv(NAMES_CSV, dtype=str, keep_default_na=False)
+def library_listing(method: str, data: str = "real") -> dict[str, float]:
+    """The rows of a names file as one library year (all splits: a reading, not a target): how many pairs
+    are listed (per indicator), how many marked 较高, and of those the labelled ones that are duplicates."""
+    names = pd.read_csv(NAMES[data], dtype=str, keep_default_na=False)
     rows = names.rename(columns={"row_id": "id"})[
-        list(("id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"))
+        ["id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"]
     ]
+    rows = rows.assign(name=[strip_markers(n).name for n in rows["name"]])  # as validation passes them on
     normalized = normalize_rows(rows, default_rules()).sort_values("id", kind="stable")
     clusters = normalized.drop_duplicates("key").reset_index(drop=True)  # one indicator per key
     key_of = dict(zip(normalized["id"], normalized["key"], strict=True))
     id_of_key = dict(zip(clusters["key"], clusters["id"], strict=True))
     label: dict[frozenset[str], str] = {}
-    for r in load_pairs(DATA["real"]).itertuples():
+    for r in pd.read_csv(DATA[data], dtype=str, keep_default_na=False, comment="#").itertuples():
         a, b = id_of_key.get(key_of.get(r.source_a, "")), id_of_key.get(key_of.get(r.source_b, ""))
         if a and b and a != b:
             label[frozenset((a, b))] = r.label
-    if method == "before":
-        candidates = legacy_finder(baseline_ref)(clusters, None, default_rules())
-    else:
-        scoring = HandScoring() if method == "hand" else None
-        candidates = find_candidates(clusters, None, default_rules(), scoring=scoring)
-    likely = candidates["likely"] if "likely" in candidates else pd.Series(True, index=candidates.index)
-    out: dict[str, float] = {"indicators": len(clusters)}
-    for tier, part in (("listed", candidates), ("likely", candidates[likely.astype(bool)])):
+    scoring = HandScoring() if method == "hand" else None
+    candidates = find_candidates(clusters, None, default_rules(), scoring=scoring)
+    out: dict[str, float] = {
+        "indicators": len(clusters),
+        "per_indicator": len(candidates) / max(len(clusters), 1),
+    }
+    for tier, part in (("listed", candidates), ("likely", candidates[candidates["likely"].astype(bool)])):
         found = [label.get(frozenset(p)) for p in zip(part["id_a"], part["id_b"], strict=True)]
         known = [f for f in found if f is not None]
         out[tier] = len(part)
@@ -224,95 +200,73 @@ def library_listing(method: str, baseline_ref: str = BASELINE_REF) -> dict[str, 
     return out
 
 
+HEAD = ("data", "split", "method", "pairs", "pos", "auto P", "auto R", "flagged R", "FN", "listed P",
+        "listed FP", "listed (all)", "较高: R", "较高: P", "较高 (all)")  # fmt: skip
+METHOD_NAMES = {"hand": "hand weights", "model": "pair model"}
+
+
+def _row(data: str, split: str, method: str, m: dict, markdown: bool) -> str:
+    if markdown:
+        return (
+            f"| {DATA[data].name} | {split} | {METHOD_NAMES[method]} | {m['pairs']} | {m['pos']} | {m['auto_p']:.3f} | "
+            f"{m['auto_r']:.3f} | {m['flagged_r']:.3f} | {m['fn']} | {m['listed_p']:.3f} | {m['listed_fp']} | "
+            f"{m['listed_total']} | {m['likely_r']:.3f} | {m['likely_p']:.3f} | {m['likely_total']} |"
+        )
+    return (
+        f"{data:6} {split:8} {method:6} {m['pairs']:5d} {m['pos']:4d} | {m['auto_p']:6.3f} {m['auto_r']:6.3f} | "
+        f"{m['flagged_r']:6.3f} {m['fn']:3d} | {m['listed_p']:6.3f} {m['listed_fp']:3d} {m['listed_total']:6d} | "
+        f"{m['likely_r']:6.3f} {m['likely_p']:6.3f} {m['likely_total']:5d}"
+    )
+
+
+def _explain(data: str, split: str, method: str, labelled: pd.DataFrame, errors: bool) -> int:
+    """Print the false automatic merges (always) and, with --errors, the tune split's misses; their count."""
+    bad = labelled[labelled["auto"] & (labelled["label"] == "0")]
+    for row in bad.itertuples():
+        print(f"FALSE AUTO MERGE [{data} {split}]: {row.name_a} ({row.unit_a}) = {row.name_b} ({row.unit_b})")
+    if errors and split == "tune" and method == "model":
+        for row in labelled[~labelled["flagged"] & (labelled["label"] == "1")].itertuples():
+            print(f"  missed: {row.name_a} | {row.name_b}  [{getattr(row, 'pattern', '')} {row.note}]")
+        for row in labelled[labelled["candidate"] & (labelled["label"] == "0")].itertuples():
+            print(f"  listed negative ({row.score:.0f}): {row.name_a} | {row.name_b}")
+    return len(bad)
+
+
+def _parts(data: str, split: str) -> list[tuple[str, str]]:
+    datasets = [d for d in (("real", "old") if data == "both" else (data,)) if DATA[d].exists()]
+    splits = ("tune", "holdout") if split == "all" else (split,)
+    return [(d, s) for d in datasets for s in (("all",) if d in WHOLE else splits)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("real", "old", "fresh", "both"), default="both")
-    parser.add_argument("--split", choices=("tune", "holdout", "fresh", "all"), default="all")
-    parser.add_argument(
-        "--methods", nargs="+", choices=("model", "hand", "before"), default=["before", "hand", "model"]
-    )
-    parser.add_argument("--baseline-ref", default=BASELINE_REF)
+    parser.add_argument("--data", choices=(*DATA, "both"), default="both")
+    parser.add_argument("--split", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--methods", nargs="+", choices=tuple(METHOD_NAMES), default=["hand", "model"])
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for RESULTS.md)")
     parser.add_argument(
         "--errors", action="store_true", help="list the tune split's misses and listed negatives"
     )
     args = parser.parse_args(argv)
-
-    datasets = [d for d in (("real", "old") if args.data == "both" else (args.data,)) if DATA[d].exists()]
-    splits = ("tune", "holdout") if args.split == "all" else (args.split,)
-    if args.data == "fresh":
-        splits = ("fresh",)
-    head = (
-        "data",
-        "split",
-        "method",
-        "pairs",
-        "pos",
-        "auto P",
-        "auto R",
-        "flagged R",
-        "FN",
-        "listed P",
-        "listed FP",
-        "listed (all)",
-        "较高: R",
-        "较高: P",
-        "较高 (all)",
-    )
     if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" if k < 3 else "---:" for k in range(len(head))) + "|")
-    else:
-        print(
-            f"{'data':5} {'split':8} {'method':7} {'pairs':>5} {'pos':>4} | {'auto P':>6} {'auto R':>6} | "
-            f"{'flag R':>6} {'FN':>3} | {'list P':>6} {'FP':>3} {'listed':>6} | {'高 R':>6} {'高 P':>6} {'高 n':>5}"
-        )
+        print("| " + " | ".join(HEAD) + " |")
+        print("|" + "|".join("---" if k < 3 else "---:" for k in range(len(HEAD))) + "|")
     false_merges = 0
-    for data in datasets:
-        for split in splits:
-            for method in args.methods:
-                m, labelled = evaluate(data, split, method, args.baseline_ref)
-                name = {
-                    "before": f"before ({args.baseline_ref})",
-                    "hand": "hand weights",
-                    "model": "pair model",
-                }[method]
-                if args.markdown:
-                    print(
-                        f"| {DATA[data].name} | {split} | {name} | {m['pairs']} | {m['pos']} | {m['auto_p']:.3f} | "
-                        f"{m['auto_r']:.3f} | {m['flagged_r']:.3f} | {m['fn']} | {m['listed_p']:.3f} | "
-                        f"{m['listed_fp']} | {m['listed_total']} | {m['likely_r']:.3f} | {m['likely_p']:.3f} | "
-                        f"{m['likely_total']} |"
-                    )
-                else:
-                    print(
-                        f"{data:5} {split:8} {method:7} {m['pairs']:5d} {m['pos']:4d} | {m['auto_p']:6.3f} "
-                        f"{m['auto_r']:6.3f} | {m['flagged_r']:6.3f} {m['fn']:3d} | {m['listed_p']:6.3f} "
-                        f"{m['listed_fp']:3d} {m['listed_total']:6d} | {m['likely_r']:6.3f} {m['likely_p']:6.3f} "
-                        f"{m['likely_total']:5d}"
-                    )
-                bad = labelled[labelled["auto"] & (labelled["label"] == "0")]
-                false_merges += len(bad)
-                for row in bad.itertuples():
-                    print(
-                        f"FALSE AUTO MERGE [{data} {split}]: {row.name_a} ({row.unit_a}) = {row.name_b} ({row.unit_b})"
-                    )
-                if args.errors and split == "tune" and method == "model":
-                    for row in labelled[~labelled["flagged"] & (labelled["label"] == "1")].itertuples():
-                        print(
-                            f"  missed: {row.name_a} | {row.name_b}  [{row.pattern if 'pattern' in labelled else ''} {row.note}]"
-                        )
-                    listed_neg = labelled[labelled["candidate"] & (labelled["label"] == "0")]
-                    for row in listed_neg.itertuples():
-                        print(f"  listed negative ({row.score:.0f}): {row.name_a} | {row.name_b}")
-    if args.data in ("real", "both") and NAMES_CSV.exists():
-        print(f"\nOne library of the real rows ({NAMES_CSV.name}, all splits): listed pairs per method")
+    for data, split in _parts(args.data, args.split):
         for method in args.methods:
-            m = library_listing(method, args.baseline_ref)
+            m, labelled = evaluate(data, split, method)
+            print(_row(data, split, method, m, args.markdown))
+            false_merges += _explain(data, split, method, labelled, args.errors)
+    for data in ("real",) if args.data == "both" else (args.data,):
+        if data not in NAMES or not NAMES[data].exists():
+            continue
+        print(f"\nOne library of the rows of {NAMES[data].name} (all splits): listed pairs per method")
+        for method in args.methods:
+            m = library_listing(method, data)
             print(
-                f"  {method:7} indicators {m['indicators']:.0f}: listed {m['listed']:.0f} (labelled "
-                f"{m['listed_labelled']:.0f}, duplicates among them {m['listed_p']:.3f}); 较高 {m['likely']:.0f} "
-                f"(labelled {m['likely_labelled']:.0f}, duplicates {m['likely_p']:.3f})"
+                f"  {method:6} indicators {m['indicators']:.0f}: listed {m['listed']:.0f} ({m['per_indicator']:.2f} per "
+                f"indicator; labelled {m['listed_labelled']:.0f}, duplicates among them {m['listed_p']:.3f}); 较高 "
+                f"{m['likely']:.0f} (labelled {m['likely_labelled']:.0f}, duplicates {m['likely_p']:.3f})"
             )
     return 1 if false_merges else 0
 

@@ -13,9 +13,11 @@ from openpyxl import load_workbook
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.decisions import apply_review
+from pipelines.dedupe.pair_model import read_pairs
 from pipelines.dedupe.patterns import diff_pattern
 from pipelines.dedupe.review import DECISIONS, REVIEW_COLUMNS, ReviewError, write_merge_review
 from pipelines.dedupe.scoring import HandScoring, ModelScoring
+from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem, measure_synonyms
 from pipelines.normalize.canonical import default_rules, load_rules, write_rules_csv
 from pipelines.normalize.keys import normalize_rows
 
@@ -313,12 +315,77 @@ def test_scored_pairs_grow_linearly_with_rows() -> None:
     for n in (500, 4000):
         rows = prepare_rows(_generated(n, 1), "new", default_rules())
         pairs = generate_pairs(rows, cfg)
-        assert len(pairs) <= (cfg.top_k + cfg.top_k_global) * len(rows)
+        assert len(pairs) <= (cfg.top_k + cfg.top_k_global + cfg.top_k_head) * len(rows)
         assert (pairs["i"] < pairs["j"]).all() and not pairs.duplicated(["i", "j"]).any()
         counts[len(rows)] = len(pairs)
     (n_small, p_small), (n_big, p_big) = sorted(counts.items())
     assert p_big / p_small <= 1.5 * n_big / n_small
     assert n_big * (n_big - 1) / 2 > 50 * p_big  # far from all pairs
+
+
+def test_measure_vocabulary_gives_one_canonical_stem_and_head() -> None:
+    """Near-synonyms (schemas/reference/measure_synonyms.csv) are written alike, chains followed, canonical
+    words kept whole; brackets and 其中 are off the stem; the head is its last two characters."""
+    canon = NearSynonymForm(measure_synonyms())
+    assert canon("群众满意率") == canon("市民满意度") == canon("居民满意程度") == "群众满意度"
+    assert canon("培训费用") == canon("培训经费") == "培训成本"
+    assert canon("培训期数") == "培训班次" and canon("受益人口数") == "受益人数"
+    assert canon("经费使用率") == "成本执行率" and canon("预算执行率") == "预算执行率"
+    assert (
+        measure_stem("项目总成本(万元)") == "项目总成本" and measure_stem("其中:新造林面积") == "新造林面积"
+    )
+    assert measure_head(canon("项目总成本"), 2) == measure_head("成本", 2) == "成本"
+
+
+def test_head_pass_finds_measures_worded_with_few_shared_characters() -> None:
+    """Issue 11: 满意度/满意率 of two groups, 经费使用率/预算执行率, a generic name against a qualified one are
+    generated as candidates within the names of one measure head, even among many similar names."""
+    fillers = [
+        f"{x}{y}满意度" for x in ("学生", "家长", "教师", "患者", "游客", "农户") for y in ("", "对服务")
+    ]
+    fillers += [
+        f"{x}{y}率" for x in ("设备", "系统", "道路", "校舍") for y in ("使用", "完好", "完成", "维修")
+    ]
+    records = [{"name": n, "unit": "%"} for n in fillers]
+    records += [
+        {"name": "群众满意度", "unit": "%", "id": "M1"},
+        {"name": "市民满意率", "unit": "%", "id": "M2", "level2": "社会效益指标"},
+        {"name": "经费使用率", "unit": "%", "id": "E1"},
+        {"name": "预算执行率", "unit": "%", "id": "E2", "level2": "预算执行指标"},
+    ]
+    frame = clusters(*records)
+    every = ModelScoring(min_score=0, per_name=0)
+    without = find_candidates(frame, None, config=BlockingConfig(top_k_head=0), scoring=every)
+    found = pair_set(find_candidates(frame, None, scoring=every))
+    assert {frozenset(("M1", "M2")), frozenset(("E1", "E2"))} <= found
+    assert frozenset(("E1", "E2")) not in pair_set(without)  # the 二级 and global passes miss it
+
+
+def test_per_name_cap_keeps_each_indicators_best_pairs() -> None:
+    """The list holds each indicator's few likeliest 较低 pairs, not every similar name; listing is the same
+    whatever the order of the rows."""
+    names = [
+        f"{x}{y}完成率"
+        for x in ("培训", "会议", "宣传", "巡查", "检查", "督导")
+        for y in ("任务", "计划", "工作")
+    ]
+    frame = clusters(*({"name": n, "unit": "%"} for n in names))
+    capped = find_candidates(frame, None, scoring=ModelScoring(per_name=2))
+    full = find_candidates(frame, None, scoring=ModelScoring(per_name=0))
+    assert len(capped) < len(full)
+    low = capped[~capped["likely"]]
+    per_indicator = pd.concat([low["id_a"], low["id_b"]]).value_counts()
+    assert len(low) <= 2 * 2 * len(frame)  # each pair is among the 2 best of its A or of its B
+    assert per_indicator.min() >= 1
+    shuffled = find_candidates(frame.sample(frac=1.0, random_state=3), None, scoring=ModelScoring(per_name=2))
+    assert pair_set(shuffled) == pair_set(capped)
+
+
+def test_labelled_pairs_reach_the_matcher_without_template_markers() -> None:
+    """read_pairs hands names on as validation does: ★, "指标1:" and "(≥**%)" are off."""
+    pairs = read_pairs(PAIRS.with_name("real_pairs.csv"))
+    names = pd.concat([pairs["name_a"], pairs["name_b"]])
+    assert not names.str.contains("★|\\*\\*|^指标\\d+:", regex=True).any()
 
 
 # --- merge_review.xlsx and indicators review ---------------------------------------------------------
@@ -474,7 +541,9 @@ def test_apply_review_pattern_level_decision(tmp_path: Path, review_candidates: 
     rules = load_rules(tmp_path / "rules")
     later = clusters({"name": "湿地修复率", "unit": "%"}, {"name": "耕地修复率", "unit": "%"})
     every = ModelScoring(min_score=0)
-    assert find_candidates(later, None, rules, scoring=every).empty  # the pattern covers pairs never seen before
+    assert find_candidates(
+        later, None, rules, scoring=every
+    ).empty  # the pattern covers pairs never seen before
     assert not find_candidates(later, None, scoring=every).empty
 
 

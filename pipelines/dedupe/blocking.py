@@ -15,6 +15,7 @@ Pairs of two last-release indicators are not generated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem
 from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_unit
 
 
@@ -30,7 +32,9 @@ class BlockingConfig:
     """Candidate generation settings (tuned on the tune splits of the labelled pairs only)."""
 
     top_k: int = 8  # most similar names kept per new name within its 二级指标
-    top_k_global: int = 6  # most similar names kept per new name across the library (another 二级指标)
+    top_k_global: int = 3  # most similar names kept per new name across the library (another 二级指标)
+    top_k_head: int = 10  # most similar names kept per new name among the names of its measure head
+    head_chars: int = 2  # the measure head: this many last characters of the canonical stem
     exact_all: int = 4  # the same name in up to this many indicators: every pair listed, else a star
     min_cosine: float = (
         0.03  # TF-IDF similarity below which a pair is not even scored (top_k bounds the work)
@@ -212,27 +216,49 @@ def _empty_pairs() -> pd.DataFrame:
     )
 
 
-def generate_pairs(rows: pd.DataFrame, cfg: BlockingConfig) -> pd.DataFrame:
-    """Candidate row pairs over prepared rows (prepare_rows): columns i, j (row positions, i < j), cosine
-    (1 for the same name filed differently). The passes of the module docstring, their union kept."""
-    if rows.empty or not (rows["origin"] == "new").any():
-        return _empty_pairs()
-    forms, inverse = np.unique(rows["match_name"].to_numpy(dtype=str), return_inverse=True)
-    is_new = (rows["origin"] == "new").to_numpy()
-    rank = rank_rows(rows)
-    ei, ej = _exact_pairs(inverse, rank, cfg)
-    qs, cs, ss = [ei], [ej], [np.ones(len(ei), dtype=np.float32)]
+def canonical_stems(forms: np.ndarray, near_synonyms: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Per distinct matching form, its measure stem in canonical words (vocabulary.py)."""
+    canon = NearSynonymForm(near_synonyms)
+    return np.array([canon(measure_stem(f)) for f in forms], dtype=object)
+
+
+def _tfidf(texts_: np.ndarray, cfg: BlockingConfig) -> sparse.csr_matrix | None:
     vectorizer = TfidfVectorizer(
         analyzer="char", ngram_range=cfg.ngram_range, lowercase=False, sublinear_tf=True, dtype=np.float32
     )
     try:
-        x = vectorizer.fit_transform(forms).tocsr()
+        return vectorizer.fit_transform(texts_).tocsr()
     except ValueError:  # only one-character names: nothing more to compare
-        x = None
+        return None
+
+
+def generate_pairs(
+    rows: pd.DataFrame, cfg: BlockingConfig, near_synonyms: Sequence[tuple[str, str]] = ()
+) -> pd.DataFrame:
+    """Candidate row pairs over prepared rows (prepare_rows): columns i, j (row positions, i < j), cosine
+    (1 for the same name filed differently). The passes of the module docstring, their union kept; the
+    similarity passes compare canonical stems (near-synonyms written alike)."""
+    if rows.empty or not (rows["origin"] == "new").any():
+        return _empty_pairs()
+    forms, inverse = np.unique(rows["match_name"].to_numpy(dtype=str), return_inverse=True)
+    stems = canonical_stems(forms, near_synonyms)  # one per matching form: units stay distinct names
+    stem = np.unique(stems.astype(str), return_inverse=True)[1][inverse]
+    is_new = (rows["origin"] == "new").to_numpy()
+    rank = rank_rows(rows)
+    qs, cs, ss = [], [], []
+    for codes in (inverse, stem):  # the same name, then the same name in canonical words
+        ei, ej = _exact_pairs(codes, rank, cfg)
+        qs.append(ei)
+        cs.append(ej)
+        ss.append(np.ones(len(ei), dtype=np.float32))
+    x = _tfidf(stems, cfg)
     if x is not None:
         passes = [(pd.factorize(rows["level2"].to_numpy(dtype=str))[0], cfg.top_k)]
         if cfg.top_k_global:
             passes.append((np.zeros(len(rows), dtype=np.int64), cfg.top_k_global))
+        if cfg.top_k_head:
+            heads = pd.factorize(np.array([measure_head(s, cfg.head_chars) for s in stems], dtype=object))[0]
+            passes.append((heads[inverse], cfg.top_k_head))
         for block, k in passes:
             q, c, s = _similar_pairs(x, block, k, inverse, rank, is_new, cfg)
             qs.extend(q)

@@ -12,6 +12,7 @@ key equality merges automatically (pipelines/normalize/canonical.py). Everything
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from pipelines.dedupe.features import COLUMN, FEATURES, Sides, pair_features
 from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
 from pipelines.dedupe.reasons import Side, flags, reason
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
+from pipelines.dedupe.vocabulary import NearSynonymForm, measure_stem
 from pipelines.normalize.canonical import MatchRules, default_rules, pattern_key
 from pipelines.normalize.suffixes import suffix_table
 
@@ -80,16 +82,17 @@ class _Table:
     fclass: np.ndarray  # function class of 项目 indicators, "" otherwise
     origin: np.ndarray
     suffix: np.ndarray  # metric suffix class of the matching form
+    canonical: np.ndarray  # the measure stem in canonical words (vocabulary.py)
 
     @classmethod
-    def of(cls, rows: pd.DataFrame) -> _Table:
+    def of(cls, rows: pd.DataFrame, near_synonyms: Sequence[tuple[str, str]]) -> _Table:
         match = texts(rows["match_name"])
         scopes = texts(rows["scope"])
         forms, form_codes = np.unique(match, return_inverse=True)
         table = suffix_table()
-        suffix = (
-            np.array([table.classify(f) for f in forms], dtype=object)[form_codes] if len(forms) else match
-        )
+        suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes]
+        canon = NearSynonymForm(near_synonyms)
+        canonical = np.array([canon(measure_stem(f)) for f in forms], dtype=object)[form_codes]
         return cls(
             ids=texts(rows["id"]),
             names=texts(rows["name"]),
@@ -101,6 +104,7 @@ class _Table:
             fclass=np.where(scopes == "项目", texts(rows["function_class"]), ""),
             origin=texts(rows["origin"]),
             suffix=suffix,
+            canonical=canonical,
         )
 
     def sides(self, rows: np.ndarray) -> Sides:
@@ -134,8 +138,8 @@ def _oriented(rows: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, np.n
 
 
 def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> np.ndarray:
-    """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names:
-    a cheap bound before the features."""
+    """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names
+    (as written, in another order, or in canonical words): a cheap bound before the features."""
     same_id = (t.ids[a] == t.ids[b]) & (t.ids[a] != "")
     certain = (
         (t.match[a] == t.match[b])
@@ -145,17 +149,15 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
         & (t.fclass[a] == t.fclass[b])
     )
     keep = ~same_id & ~certain
-    plain = np.zeros(len(a))
-    ordered_score = np.zeros(len(a))
+    best = np.zeros(len(a))
     if keep.any():
         forms, form_codes = np.unique(t.match, return_inverse=True)
         ordered = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes]
         ka, kb = a[keep], b[keep]
-        plain[keep] = process.cpdist(list(t.match[ka]), list(t.match[kb]), scorer=fuzz.ratio, workers=1)
-        ordered_score[keep] = process.cpdist(
-            list(ordered[ka]), list(ordered[kb]), scorer=fuzz.ratio, workers=1
-        )
-    return keep & (np.maximum(plain, ordered_score) >= cfg.min_name_score)
+        for text in (t.match, ordered, t.canonical):
+            scores = process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=1)
+            best[keep] = np.maximum(best[keep], scores)
+    return keep & (best >= cfg.min_name_score)
 
 
 @dataclass
@@ -255,17 +257,18 @@ def find_candidates(
     if existing is not None and len(existing):
         parts.append(prepare_rows(existing, "existing", rules))
     rows = pd.concat(parts, ignore_index=True)
-    pairs = generate_pairs(rows, cfg)
+    pairs = generate_pairs(rows, cfg, scoring.words.near_synonyms)
     if pairs.empty:
         return empty_candidates()
-    t = _Table.of(rows)
+    t = _Table.of(rows, scoring.words.near_synonyms)
     a, b, cosine = _oriented(rows, pairs)
     keep = _worth_scoring(t, a, b, cfg)
     a, b, cosine = a[keep], b[keep], cosine[keep]
     if not len(a):
         return empty_candidates()
     x = pair_features(scoring.words, t.sides(a), t.sides(b), scoring.alive())
-    scored = scoring.score(x, a, b)
+    rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
+    scored = scoring.score(x, rank[a], rank[b])
     keep = scored.keep
     a, b, cosine, x, score = a[keep], b[keep], cosine[keep], x[keep], scored.score[keep]
     if not len(a):

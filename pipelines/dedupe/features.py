@@ -19,6 +19,7 @@ from rapidfuzz.distance import LCSseq, Postfix, Prefix
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipelines.dedupe.patterns import diff_spans
+from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem
 from pipelines.normalize.suffixes import suffix_table
 from schemas.text import clean_text
 
@@ -55,6 +56,9 @@ FEATURES = (
     "level2_equal",
     "scope_equal",
     "class_diff",  # two project indicators of different function classes
+    "canon_ratio",  # edit similarity of the measure stems in canonical words (vocabulary.py)
+    "canon_tail",  # shared trailing characters of the canonical stems / length of the shorter
+    "head_same",  # same measure head (last two characters of the canonical stems: 意度, 成本, 行率)
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -94,22 +98,6 @@ class Sides:
     level2: np.ndarray
     scope: np.ndarray
     fclass: np.ndarray  # function class ("" unless a 项目 indicator)
-
-
-class NearSynonymForm:
-    """Near-synonyms rewritten to one word (longest first), only to compare two names."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self.map: dict[str, str] = {}
-        for a, b in pairs:
-            self.map.setdefault(b, a)
-        self.words = sorted(self.map, key=lambda w: (-len(w), w))
-        self.pattern = re.compile("|".join(re.escape(w) for w in self.words)) if self.words else None
-
-    def __call__(self, text: str) -> str:
-        if self.pattern is None:
-            return text
-        return self.pattern.sub(lambda m: self.map[m.group(0)], text)
 
 
 def definition_form(text: str) -> str:
@@ -187,6 +175,18 @@ def _word_features(x: np.ndarray, names: _Names, words: DifferenceWords, canonic
     x[:, COLUMN["suffix_conflict"]] = ~table.compatible_many(ca, cb)
 
 
+def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> None:
+    """How alike the two names are once near-synonyms are one word and brackets are off (measure stems)."""
+    stems = np.array([measure_stem(c) for c in canonical], dtype=object)
+    sa, sb = list(stems[names.ia]), list(stems[names.ib])
+    x[:, COLUMN["canon_ratio"]] = process.cpdist(sa, sb, scorer=fuzz.ratio, workers=1) / 100.0
+    lengths = np.array([len(s) for s in stems])
+    shorter = np.maximum(np.minimum(lengths[names.ia], lengths[names.ib]), 1)
+    x[:, COLUMN["canon_tail"]] = process.cpdist(sa, sb, scorer=Postfix.similarity, workers=1) / shorter
+    heads = np.array([measure_head(s, 2) for s in stems], dtype=object)
+    x[:, COLUMN["head_same"]] = heads[names.ia] == heads[names.ib]
+
+
 def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:
     """指标解释, unit, 二级指标, scope and function class of the two sides."""
     n = len(a.match)
@@ -215,28 +215,50 @@ def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:
     )
 
 
-def _difference_features(x: np.ndarray, k: int, a2: str, b2: str, measure: re.Pattern[str] | None) -> None:
-    """The kind of difference of pair k, read on its names after near-synonyms are one word."""
+# Columns the per-pair loop fills, in the order _difference returns them (after "contained").
+_LOOP_COLUMNS = [
+    COLUMN[f]
+    for f in (
+        "contained",
+        "n_ops",
+        "diff_share",
+        "prefix_added",
+        "inner_added",
+        "one_char_sub",
+        "measure_word",
+        "number_diff",
+        "head_sub",
+        "tail_sub",
+    )
+]
+_SAME = (0.0,) * 9
+
+
+def _difference(a2: str, b2: str, measure: re.Pattern[str] | None) -> tuple[float, ...]:
+    """The kind of difference of a pair, read on its names after near-synonyms are one word: n_ops,
+    diff_share, prefix_added, inner_added, one_char_sub, measure_word, number_diff, head_sub, tail_sub."""
     ops = diff_spans(b2, a2)
-    x[k, COLUMN["n_ops"]] = min(len(ops), 4) / 4.0
-    changed = sum(max(len(s), len(t)) for s, t, _, _ in ops)
-    x[k, COLUMN["diff_share"]] = changed / max(len(a2), len(b2), 1)
+    changed = 0
+    prefix = inner = one_char = measured = number = head = tail = 0.0
+    for s, t, start, end in ops:
+        changed += max(len(s), len(t))
+        if measure is not None and (measure.search(s) or measure.search(t)):
+            measured = 1.0
+        if _NUMERAL.search(s) or _NUMERAL.search(t):
+            number = 1.0
+        if s and t:
+            if start == 0:
+                head = 1.0
+            if end == len(b2):
+                tail = 1.0
     if len(ops) == 1:
         s, t, start, _ = ops[0]
         if not s or not t:
-            x[k, COLUMN["prefix_added" if start == 0 else "inner_added"]] = 1.0
+            prefix, inner = (1.0, 0.0) if start == 0 else (0.0, 1.0)
         elif len(s) == 1 and len(t) == 1:
-            x[k, COLUMN["one_char_sub"]] = 1.0
-    for s, t, start, end in ops:
-        if measure is not None and (measure.search(s) or measure.search(t)):
-            x[k, COLUMN["measure_word"]] = 1.0
-        if _NUMERAL.search(s) or _NUMERAL.search(t):
-            x[k, COLUMN["number_diff"]] = 1.0
-        if s and t:
-            if start == 0:
-                x[k, COLUMN["head_sub"]] = 1.0
-            if end == len(b2):
-                x[k, COLUMN["tail_sub"]] = 1.0
+            one_char = 1.0
+    share = changed / max(len(a2), len(b2), 1)
+    return (min(len(ops), 4) / 4.0, share, prefix, inner, one_char, measured, number, head, tail)
 
 
 def pair_features(
@@ -260,18 +282,25 @@ def pair_features(
     _similarity_features(x, names)
     _word_features(x, names, words, canonical)
     _field_features(x, a, b)
+    _canonical_features(x, names, canonical)
     keep = np.ones(n, dtype=bool)
     if alive is not None:
         keep = alive(x) | (names.ia == names.ib)
         x[np.ix_(~keep, [COLUMN[f] for f in LOOP_FEATURES])] = np.nan
     measure = re.compile("|".join(re.escape(w) for w in words.measure_words)) if words.measure_words else None
-    for k in np.flatnonzero(keep):
-        if names.ia[k] == names.ib[k]:
+    ia, ib = names.ia.tolist(), names.ib.tolist()
+    filled: list[int] = []
+    values: list[tuple[float, ...]] = []
+    for k in np.flatnonzero(keep).tolist():
+        i, j = ia[k], ib[k]
+        if i == j:
             continue
-        x[k, COLUMN["contained"]] = float(names.a[k] in names.b[k] or names.b[k] in names.a[k])
+        contained = float(names.a[k] in names.b[k] or names.b[k] in names.a[k])
         # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is
         # a prefix added, not a prefix plus another measure.
-        a2, b2 = canonical[names.ia[k]], canonical[names.ib[k]]
-        if a2 != b2:
-            _difference_features(x, int(k), a2, b2, measure)
+        a2, b2 = canonical[i], canonical[j]
+        values.append((contained, *(_difference(a2, b2, measure) if a2 != b2 else _SAME)))
+        filled.append(k)
+    if filled:  # one assignment, not ten numpy item writes per pair
+        x[np.ix_(filled, _LOOP_COLUMNS)] = np.array(values, dtype=float)
     return x

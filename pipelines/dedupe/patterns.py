@@ -6,6 +6,8 @@ same way; the pair model reads the same segments to tell a qualifier prefix from
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rapidfuzz.distance import Levenshtein
 
 EMPTY = "∅"  # an insertion or deletion in a pattern: "∅→新增"
@@ -14,7 +16,8 @@ SAME_NAME = (
 )
 
 
-def diff_spans(b: str, a: str) -> list[tuple[str, str, int, int]]:
+@lru_cache(maxsize=1 << 16)  # the features and the reason of one pair read the same names
+def diff_spans(b: str, a: str) -> tuple[tuple[str, str, int, int], ...]:
     """Differing segments from B to A with their positions in B: [("湿", "耕", 0, 1)]; adjacent edits joined."""
     ops: list[tuple[str, str, int, int]] = []
     last_end = (-1, -1)
@@ -28,7 +31,7 @@ def diff_spans(b: str, a: str) -> list[tuple[str, str, int, int]]:
         else:
             ops.append((seg_b, seg_a, op.src_start, op.src_end))
         last_end = (op.src_end, op.dest_end)
-    return ops
+    return tuple(ops)
 
 
 def diff_ops(b: str, a: str) -> list[tuple[str, str]]:

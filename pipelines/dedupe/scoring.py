@@ -42,7 +42,8 @@ class Scoring(Protocol):
         ...
 
     def score(self, x: np.ndarray, a: np.ndarray, b: np.ndarray) -> Scored:
-        """Score pairs (a[n], b[n]) (row numbers) with feature matrix x."""
+        """Score pairs (a[n], b[n]) with feature matrix x; a and b number the indicators in an order that
+        does not depend on the order of the input rows (ties are broken by it)."""
         ...
 
 
@@ -59,17 +60,19 @@ def definition_score(x: np.ndarray) -> np.ndarray:
 def _best_per_name(
     a: np.ndarray, b: np.ndarray, score: np.ndarray, eligible: np.ndarray, m: int
 ) -> np.ndarray:
-    """Pairs among the m best-scored eligible pairs of either of their two indicators.
+    """Pairs among the m best-scored eligible pairs of their kept indicator (A) or of their indicator to
+    merge (B): each indicator's m likeliest duplicates, and each new indicator's m likeliest targets.
 
     A review queue lists, per indicator, its few likeliest duplicates rather than every similar name: the
-    true one is nearly always among them, and the list stays readable at a national library's size.
+    true one is nearly always among them, and the list stays readable at a national library's size. Ties are
+    broken by the other indicator (a and b number indicators independently of the input order).
     """
     keep = np.zeros(len(a), dtype=bool)
     idx = np.flatnonzero(eligible)
     if not len(idx):
         return keep
-    for side in (a, b):
-        order = idx[np.lexsort((-score[idx], side[idx]))]
+    for side, other in ((a, b), (b, a)):
+        order = idx[np.lexsort((other[idx], -score[idx], side[idx]))]
         members = side[order]
         first = np.searchsorted(members, members, side="left")
         keep[order[np.arange(len(order)) - first < m]] = True
@@ -82,7 +85,9 @@ class ModelScoring:
 
     model: PairModel = field(default_factory=load_model)
     min_score: float | None = None  # listing threshold on the 0–100 score; None: the model's
-    per_name: int = 0  # list each indicator's 较低 pairs only among its m best (0: all above the threshold)
+    # 较低 pairs are listed only among the m best of either indicator (likely ones and the same wording filed
+    # differently always): the few likeliest per indicator, not every similar name (0: all above the threshold).
+    per_name: int = 5
 
     @property
     def words(self) -> DifferenceWords:
@@ -100,6 +105,8 @@ class ModelScoring:
         keep = score >= threshold
         identical = x[:, COLUMN["identical"]] > 0
         if self.min_score is None:
+            # A known contrast (开工/完工, 增/减) changes the measure: listed only when the model finds it likely.
+            keep &= (x[:, COLUMN["contrast"]] == 0) | (score >= likely)
             # The same wording filed under another 二级, scope or function class is always worth a look.
             keep |= identical & (x[:, COLUMN["unit_conflict"]] == 0)
             if self.per_name:

@@ -1,5 +1,6 @@
 """One verification of a release: what the blocking checks run before publishing, what publish_release
-runs again before the swap, and what `pull` runs on a city's release.
+runs again before the swap, and what `pull` runs on a city's release. Files are held to the schema of the
+version their manifest names (pipelines/store/shape.py: an older or newer minor of today's major is sound).
 
 Every problem is named in Chinese and filed under the blocking check it belongs to (CHECKS), so the
 Dagster checks, `rebuild.run` and `pull` report the same findings from one reading of the files.
@@ -27,7 +28,14 @@ from pipelines.store.publish import (
     indicator_parts,
     read_manifest,
 )
-from schemas.library import SCHEMA_VERSION
+from pipelines.store.shape import (
+    Version,
+    conform,
+    current_version,
+    release_version,
+    schema_problems,
+    version_problem,
+)
 
 FILES = "manifest_matches_files"
 SCHEMA = "library_schema"
@@ -96,13 +104,10 @@ def verify_library(library_dir: Path) -> list[Problem]:
     if manifest is None:
         return [Problem(FILES, f"缺少 manifest.json：{library_dir}")]
     problems: list[Problem] = []
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        problems.append(
-            Problem(
-                SCHEMA,
-                f"manifest.json 的 schema_version 为 {manifest.get('schema_version')!r}，本程序为 {SCHEMA_VERSION}",
-            )
-        )
+    unreadable = version_problem(manifest)
+    if unreadable:  # its files are then held to today's exact shape
+        problems.append(Problem(SCHEMA, unreadable))
+    version = current_version() if unreadable else release_version(manifest)
     listed: dict[str, dict] = manifest.get("files") or {}
     present = sorted(
         rel
@@ -110,7 +115,7 @@ def verify_library(library_dir: Path) -> list[Problem]:
         if p.is_file() and (rel := p.relative_to(library_dir).as_posix()) != MANIFEST
     )
     damaged = _file_problems(library_dir, listed, present, problems)
-    tables = _read_tables(library_dir, listed, present, problems)
+    tables = _read_tables(library_dir, listed, present, version, problems)
     problems += _table_problems(tables, manifest, skip_counts=bool(damaged))
     problems += _id_problems(tables)
     problems += _accounting_problems(tables, manifest)
@@ -147,10 +152,11 @@ def _table_of(rel: str) -> tuple[str, re.Match] | None:
 
 
 def _read_tables(
-    library_dir: Path, listed: dict[str, dict], present: list[str], out: list[Problem]
+    library_dir: Path, listed: dict[str, dict], present: list[str], version: Version, out: list[Problem]
 ) -> dict[str, list[pd.DataFrame]]:
-    """Each file read with its table's exact schema, its rows checked against its partition. A usage
-    file's rows carry _part and _rel (the partition file they came from) for the placement check."""
+    """Each file held to its table's schema at the release's version and read in today's shape, its rows
+    checked against its partition. A usage file's rows carry _part and _rel (the partition file they came
+    from) for the placement check."""
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in SPECS}
     for rel in present:
         found = _table_of(rel)
@@ -158,7 +164,7 @@ def _read_tables(
             out.append(Problem(SCHEMA, f"文件不属于指标库的目录结构：{rel}"))
             continue
         name, m = found
-        df = _read_file(library_dir, rel, SPECS[name], listed, out)
+        df = _read_file(library_dir, rel, SPECS[name], version, listed, out)
         if df is None:
             continue
         out += _partition_problems(name, m, rel, df)
@@ -169,15 +175,21 @@ def _read_tables(
 
 
 def _read_file(
-    library_dir: Path, rel: str, spec: TableSpec, listed: dict[str, dict], out: list[Problem]
+    library_dir: Path,
+    rel: str,
+    spec: TableSpec,
+    version: Version,
+    listed: dict[str, dict],
+    out: list[Problem],
 ) -> pd.DataFrame | None:
     try:
         table = pq.read_table(library_dir / rel)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
         out.append(Problem(SCHEMA, f"无法读取 Parquet 文件 {rel}：{exc}"))
         return None
-    if not table.schema.equals(spec.arrow_schema, check_metadata=False):
-        out.append(Problem(SCHEMA, f"文件 {rel} 的列或类型与 {spec.name} 表的固定结构不一致"))
+    wrong = schema_problems(table.schema, spec.name, version, rel)
+    if wrong:
+        out += [Problem(SCHEMA, w) for w in wrong]
         return None
     if table.schema.metadata and b"pandas" in table.schema.metadata:
         out.append(Problem(SCHEMA, f"文件 {rel} 含有 pandas 元数据（应去除以保证逐字节可复现）"))
@@ -188,7 +200,7 @@ def _read_file(
                 f"文件 {rel} 的行数 {table.num_rows} 与 manifest.json 记录的 {listed[rel].get('rows')} 不符",
             )
         )
-    return arrow_to_frame(table, spec)
+    return arrow_to_frame(conform(table, spec.name, version), spec)
 
 
 def _partition_problems(name: str, m: re.Match, rel: str, df: pd.DataFrame) -> list[Problem]:

@@ -11,7 +11,7 @@ import pytest
 from pipelines import rebuild
 from pipelines.defs.run import run_rebuild
 from pipelines.store.verify import CHECKS, verify_release
-from tests.git_env import git, isolate_git, small_inbox
+from tests.git_env import git, isolate_git, publish_tables, small_inbox
 
 YEAR = 2026
 STEPS = [
@@ -75,3 +75,18 @@ def test_run_and_the_dagster_job_publish_the_same_release(tmp_path: Path) -> Non
     for path in ("library", "reports"):
         trees = {git(r, "rev-parse", f"v{YEAR}:{path}").strip() for r in (plain, dagster)}
         assert len(trees) == 1, path
+
+
+def test_the_base_release_of_an_older_minor_version_is_read_in_todays_shape(tmp_path: Path) -> None:
+    from pipelines.store.release import load_previous
+    from tests.library_fixtures import small_tables
+    from tests.test_schema_versions import NEXT_COLUMN, next_minor
+
+    repo = tmp_path / "repo"
+    published = small_tables(YEAR)
+    publish_tables(repo, published, YEAR)  # written by today's code (minor 0)
+    with next_minor():  # this code one minor later: indicators gained NEXT_COLUMN
+        base = load_previous(repo, YEAR + 1)
+    assert base.tables is not None and base.baseline_tag == f"v{YEAR}"
+    assert base.tables.indicators[NEXT_COLUMN].eq("").all()  # the column added since reads empty
+    assert sorted(base.tables.indicators["indicator_id"]) == sorted(published.indicators["indicator_id"])

@@ -33,12 +33,12 @@ import pyarrow.parquet as pq
 
 from pipelines.common.hashing import sha256_bytes, sha256_file
 from schemas.library import (
-    SCHEMA_VERSION,
     DepartmentTable,
     IndicatorTable,
     LibraryTables,
     SetAsideTable,
     UsageTable,
+    manifest_version,
 )
 
 MANIFEST = "manifest.json"
@@ -296,7 +296,17 @@ def write_release(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ValueError(f"发布目录 {out_dir} 不是空目录，拒绝写入")
     rows = _check_accounting(accounting)
-    reserved = {"schema_version", "year", "release", "rows", "tables", "files", "years", REPORTS_KEY}
+    reserved = {
+        "schema_version",
+        "schema_minor",
+        "year",
+        "release",
+        "rows",
+        "tables",
+        "files",
+        "years",
+        REPORTS_KEY,
+    }
     clash = sorted(reserved & set(extra or {}))
     if clash:
         raise ValueError(f"manifest 附加字段与保留字段重名：{clash}")
@@ -314,7 +324,7 @@ def write_release(
 
     years = sorted({int(y) for y in tables.usages["year"]} | {int(y) for y in tables.set_aside["year"]})
     manifest: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+        **manifest_version(),
         "year": int(year),
         "rows": rows,
         "tables": counts,

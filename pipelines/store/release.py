@@ -31,6 +31,7 @@ from pipelines.store.repo import (
     open_repo,
     release_tags,
 )
+from pipelines.store.shape import current_version, library_version, read_release_table
 from pipelines.store.verify import verify_release, verify_reports
 from schemas.library import LibraryTables
 
@@ -88,7 +89,7 @@ def load_previous(repo_root: Path, year: int) -> PreviousRelease:
         publish.recover_interrupted(repo_root)
         ensure_clean(repo)
         base = head_sha(repo_root)
-        tables = publish.load_library(repo_root / publish.LIBRARY_DIR)
+        tables = _published_tables(repo_root / publish.LIBRARY_DIR)
         tags = release_tags(repo)
     earlier = [t for t in tags if t.year < year]
     latest = tags[-1] if tags else None
@@ -100,6 +101,14 @@ def load_previous(repo_root: Path, year: int) -> PreviousRelease:
     else:
         baseline = indicators_at(repo, base_tag.tag)
     return PreviousRelease(tables, base, baseline, base_tag.tag)
+
+
+def _published_tables(library_dir: Path) -> LibraryTables | None:
+    """The published release in today's shape, whatever 1.x version wrote it (docs/SCHEMA_VERSIONS.md);
+    ReleaseShapeError (exit 2) for another major. None when there is no release yet."""
+    if library_version(library_dir) == current_version():
+        return publish.load_library(library_dir)
+    return LibraryTables(**{name: read_release_table(library_dir, name) for name in publish.SPECS})
 
 
 def stage_release(

@@ -31,7 +31,6 @@ from pipelines.store.publish import (
 from pipelines.store.shape import (
     Version,
     conform,
-    current_version,
     release_version,
     schema_problems,
     version_problem,
@@ -103,11 +102,11 @@ def verify_library(library_dir: Path) -> list[Problem]:
         return [Problem(FILES, f"manifest.json 无法读取或不是合法 JSON：{exc}")]
     if manifest is None:
         return [Problem(FILES, f"缺少 manifest.json：{library_dir}")]
-    problems: list[Problem] = []
     unreadable = version_problem(manifest)
-    if unreadable:  # its files are then held to today's exact shape
-        problems.append(Problem(SCHEMA, unreadable))
-    version = current_version() if unreadable else release_version(manifest)
+    if unreadable:  # another major version: nothing in it can be read as today's tables
+        return [Problem(SCHEMA, unreadable)]
+    version = release_version(manifest)
+    problems: list[Problem] = []
     listed: dict[str, dict] = manifest.get("files") or {}
     present = sorted(
         rel

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.defs.run import run_rebuild
-from pipelines.store import publish
+from pipelines.store.shape import read_release_table
 from tests.xlsx_builders import default_info, project_row, write_workbook
 
 
@@ -73,14 +73,14 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     )
     first = run_rebuild(2025, c_inbox, county, instance=instance)
     assert first.success, (first.errors, first.failed_checks)
-    ind = publish.read_table(county / "library", "indicators").set_index("indicator_id")
-    city_ids = publish.read_table(city / "library", "indicators").set_index("name")["indicator_id"]
+    ind = read_release_table(county / "library", "indicators").set_index("indicator_id")
+    city_ids = read_release_table(city / "library", "indicators").set_index("name")["indicator_id"]
     city_id = city_ids["农村公路养护里程"]
     assert ind.loc[city_id, "origin"] == "上级" and ind.loc[city_id, "departments"] == ["9301"]
     own = ind[ind["origin"] == "本级"]
     assert own["name"].tolist() == ["村级道路巡查次数"] and own.index[0].startswith("TZ-X")
     county_id = own.index[0]
-    usages = publish.read_table(county / "library", "usages")
+    usages = read_release_table(county / "library", "usages")
     assert sorted(usages["indicator_id"]) == sorted([city_id, county_id])  # no duplicate of the city's
 
     # The city adds the county's indicator in v2026; the county pulls it and rebuilds.
@@ -96,7 +96,7 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     _git("-C", str(city), "push", "-q", str(bare), "main", "--tags")
     assert main(["pull", str(bare), "--into", str(county / "upstream")]) == 0
     pulled = capsys.readouterr().out
-    new_city_id = publish.read_table(city / "library", "indicators").set_index("name")["indicator_id"][
+    new_city_id = read_release_table(city / "library", "indicators").set_index("name")["indicator_id"][
         "村级道路巡查次数"
     ]
     assert "v2026" in pulled and new_city_id in pulled  # what changed since the county's release
@@ -111,10 +111,10 @@ def test_county_overlay_across_two_city_releases(tmp_path: Path, capsys: pytest.
     )
     second = run_rebuild(2026, c_inbox26, county, instance=instance)
     assert second.success, (second.errors, second.failed_checks)
-    ind = publish.read_table(county / "library", "indicators").set_index("indicator_id")
+    ind = read_release_table(county / "library", "indicators").set_index("indicator_id")
     assert ind.loc[county_id, "status"] == "merged" and ind.loc[county_id, "merged_into"] == new_city_id
     assert ind.loc[new_city_id, "origin"] == "上级" and "9301" in ind.loc[new_city_id, "departments"]
-    usages = publish.read_table(county / "library", "usages")
+    usages = read_release_table(county / "library", "usages")
     assert set(usages.loc[usages["year"] == 2026, "indicator_id"]) == {city_id, new_city_id}
     assert set(usages.loc[usages["year"] == 2025, "indicator_id"]) == {
         city_id,

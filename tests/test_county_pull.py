@@ -28,10 +28,10 @@ from pipelines.county.upstream import upstream_indicators, upstream_state, verif
 from pipelines.store.export import export_library
 from pipelines.store.publish import (
     LIBRARY_DIR,
-    read_table,
 )
 from pipelines.store.query.diff import diff as query_diff
 from pipelines.store.query.git_read import indicators_at
+from pipelines.store.shape import read_release_table
 from pipelines.store.verify import verify_release
 from tests.git_env import isolate_git, publish_tables
 from tests.library_fixtures import (
@@ -170,7 +170,7 @@ def test_pull_newest_release_by_path(city, tmp_path):
     assert result.files_verified == len(manifest_files) - 1  # every file but manifest.json itself
     assert verify_release(into / LIBRARY_DIR) == []
     # the county reads exactly the city's v2026 table
-    pulled = read_table(into / LIBRARY_DIR, "indicators")
+    pulled = read_release_table(into / LIBRARY_DIR, "indicators")
     assert pulled.equals(indicators_at(bare, "v2026"))
     assert upstream_indicators(into).equals(pulled)
     assert len(pd.read_parquet(into / LIBRARY_DIR / "indicators")) == len(pulled)  # as the README reads it
@@ -198,9 +198,9 @@ def test_pull_by_file_url_at_an_older_tag(city, tmp_path):
     into = tmp_path / "u"
     result = pull(f"file://{bare}", "v2025", into)
     assert (result.tag, result.year) == ("v2025", 2025)
-    ids = set(read_table(into / LIBRARY_DIR, "indicators")["indicator_id"])
+    ids = set(read_release_table(into / LIBRARY_DIR, "indicators")["indicator_id"])
     assert NEW_ID not in ids and RETIRED_ID in ids
-    assert read_table(into / LIBRARY_DIR, "indicators").equals(indicators_at(bare, "v2025"))
+    assert read_release_table(into / LIBRARY_DIR, "indicators").equals(indicators_at(bare, "v2025"))
 
 
 def test_pull_again_changes_nothing(city, tmp_path):
@@ -231,7 +231,7 @@ def test_newer_release_reports_the_diff_change_set(city, tmp_path):
     assert changes.counts() == city_diff.counts()
     text = pull_summary_text(result)
     assert "已从 v2025 更新到 v2026" in text and NEW_ID in text and RETIRED_ID in text
-    assert read_table(into / LIBRARY_DIR, "indicators").equals(indicators_at(bare, "v2026"))
+    assert read_release_table(into / LIBRARY_DIR, "indicators").equals(indicators_at(bare, "v2026"))
     assert sorted(git(into, "tag", "-l").split()) == ["v2025", "v2026"]
 
 
@@ -459,7 +459,7 @@ def test_pulled_copy_exports(city, tmp_path):
     pull(str(bare), None, into)
     out = export_library(into, "csv", tmp_path / "x.csv")
     text = out.read_text(encoding="utf-8-sig")
-    ind = read_table(into / LIBRARY_DIR, "indicators")
+    ind = read_release_table(into / LIBRARY_DIR, "indicators")
     assert all(i in text for i in ind["indicator_id"])
 
 

@@ -19,7 +19,8 @@ from pipelines.store.export import (
     ExportError,
     export_library,
 )
-from pipelines.store.publish import LIBRARY_DIR, read_table
+from pipelines.store.publish import LIBRARY_DIR
+from pipelines.store.shape import read_release_table
 from schemas.library import TITLES_ZH
 from tests.git_env import publish_tables
 from tests.library_fixtures import indicator, make_id, small_rows, tables_from_rows, usage
@@ -63,7 +64,7 @@ def sheet_rows(ws) -> list[dict[str, object]]:
 def test_workbook_holds_every_active_indicator_once(repo):
     out = export_library(repo)
     assert out == repo / f"指标库导出_{YEAR}.xlsx"
-    ind = read_table(repo / LIBRARY_DIR, "indicators")
+    ind = read_release_table(repo / LIBRARY_DIR, "indicators")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == [*SCOPE_SHEETS.values(), RETIRED_SHEET, ABOUT_SHEET]
 
@@ -109,7 +110,7 @@ def test_cells_are_neutralized_and_lists_joined(repo):
 def test_about_sheet_names_the_release(repo):
     wb = openpyxl.load_workbook(export_library(repo))
     about = {r[0]: r[1] for r in wb[ABOUT_SHEET].iter_rows(min_row=2, values_only=True)}
-    ind = read_table(repo / LIBRARY_DIR, "indicators")
+    ind = read_release_table(repo / LIBRARY_DIR, "indicators")
     assert about["发布版本"] == f"v{YEAR}" and about["发布年度"] == YEAR
     assert about["在用指标"] == int((ind["status"] == "active").sum())
     assert about["已合并指标"] == 1 and about["已退出指标"] == int((ind["status"] == "retired").sum())
@@ -130,7 +131,7 @@ def test_csv_has_every_indicator_with_its_scope(repo):
     assert out == repo / f"指标库导出_{YEAR}.csv"
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    ind = read_table(repo / LIBRARY_DIR, "indicators")
+    ind = read_release_table(repo / LIBRARY_DIR, "indicators")
     assert sorted(frame["指标编号"]) == sorted(ind["indicator_id"])
     assert set(frame["指标范围"]) == {"共性", "部门整体", "项目"}
     assert set(frame["状态"]) == {"在用", "已退出", "已合并"}

@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 
 from pipelines.consolidate.changes import diff_indicators
-from pipelines.store.publish import LIBRARY_DIR, read_table, write_release
+from pipelines.store.publish import LIBRARY_DIR, write_release
 from pipelines.store.query.diff import diff, diff_json, render_diff_text
 from pipelines.store.query.git_read import QueryError, indicators_at, usages_at
 from pipelines.store.query.history import history, history_json, render_history_text
 from pipelines.store.query.search import render_search_text, search, search_json
 from pipelines.store.repo import open_repo
+from pipelines.store.shape import read_release_table
 from tests.git_env import publish_tables
 from tests.library_fixtures import (
     accounting_for,
@@ -194,7 +195,7 @@ def build(root: Path) -> None:
 def test_releases_are_read_from_git_objects_without_touching_the_working_tree(repo):
     before = git(repo, "status", "--porcelain")
     latest = indicators_at(repo, "v2026.1")
-    pd.testing.assert_frame_equal(latest, read_table(repo / LIBRARY_DIR, "indicators"))
+    pd.testing.assert_frame_equal(latest, read_release_table(repo / LIBRARY_DIR, "indicators"))
     first = indicators_at(repo, "v2024")
     assert B in set(first["indicator_id"]) and F not in set(first["indicator_id"])
     assert first.set_index("indicator_id").at[A, "unit"] == "人"

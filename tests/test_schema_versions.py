@@ -45,6 +45,7 @@ from pipelines.store.shape import (
     Version,
     conform,
     current_version,
+    load_library,
     read_release_table,
     schema_problems,
 )
@@ -337,3 +338,22 @@ def test_a_new_column_reads_as_its_declared_empty_value() -> None:
             pa.table({"year": pa.array([2024], pa.int64())}), "usages", ONE_ZERO, ("year", NEXT_USAGE_COLUMN)
         )
         assert uses[NEXT_USAGE_COLUMN].to_pylist() == [None]
+
+
+def test_a_rebuild_reads_the_previous_release_in_todays_shape(
+    city: Path, tmp_path: Path, git_home: None
+) -> None:
+    """load_library (what the next rebuild builds on) reads a release of any 1.x version: today's 1.0
+    releases exactly as publish wrote them, and, one minor version later, with the new columns empty."""
+    old = checkout(city, "v2025", tmp_path / "v2025") / publish.LIBRARY_DIR
+    tables = load_library(old)
+    assert tables is not None and load_library(tmp_path) is None
+    for name in publish.SPECS:
+        frame = getattr(tables, name)
+        assert list(frame.columns) == publish.SPECS[name].columns
+        assert frame.equals(publish._sorted(frame, publish.SPECS[name]))  # the order publish writes
+    with next_minor():
+        later = load_library(old)
+        assert later is not None
+        assert later.indicators[NEXT_COLUMN].eq("").all() and later.usages[NEXT_USAGE_COLUMN].isna().all()
+        IndicatorTable.validate(later.indicators.drop(columns=[NEXT_COLUMN]))

@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 import schemas.library as library_schema
 from pipelines.common.errors import UsageError
-from pipelines.store.publish import SPECS, arrow_to_frame, read_manifest, table_files
+from pipelines.store.publish import MANIFEST, SPECS, arrow_to_frame, read_manifest, table_files
+from schemas.library import LibraryTables
 
 
 class ReleaseShapeError(UsageError):
@@ -174,10 +175,14 @@ def concat(tables: list[pa.Table], name: str, columns: Sequence[str] | None = No
 
 
 def to_frame(table: pa.Table, name: str) -> pd.DataFrame:
-    """A whole table (today's shape) as the pandera model's DataFrame, rows in the table's key order."""
+    """A whole table (today's shape) as the pandera model's DataFrame, rows in the order publish writes
+    them: the table's keys, then every other scalar column as tie-breaker, empty values last."""
     spec = SPECS[name]
     if table.num_rows:
-        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in spec.sort_keys]))
+        scalar = [f.name for f in table.schema if not pa.types.is_list(f.type)]
+        keys = list(spec.sort_keys) + [c for c in scalar if c not in spec.sort_keys]
+        order = pc.sort_indices(table, [(k, "ascending", "at_end") for k in keys])
+        table = table.take(order)
     return arrow_to_frame(table, spec)
 
 
@@ -187,6 +192,14 @@ def read_release_table(library_dir: Path, name: str) -> pd.DataFrame:
     version = library_version(library_dir)
     parts = [read_parquet(path, name, version) for path in table_files(library_dir, name)]
     return to_frame(concat(parts, name), name)
+
+
+def load_library(library_dir: Path) -> LibraryTables | None:
+    """Every table of the release in library_dir in today's shape, or None when there is none yet (no
+    manifest): what a rebuild builds the next release on."""
+    if not (Path(library_dir) / MANIFEST).is_file():
+        return None
+    return LibraryTables(**{name: read_release_table(library_dir, name) for name in SPECS})
 
 
 def library_version(library_dir: Path) -> Version:

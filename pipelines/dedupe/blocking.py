@@ -31,7 +31,7 @@ from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_
 class BlockingConfig:
     """Candidate generation settings (tuned on the tune splits of the labelled pairs only)."""
 
-    top_k: int = 8  # most similar names kept per new name within its 二级指标
+    top_k: int = 6  # most similar names kept per new name within its 二级指标
     top_k_global: int = 3  # most similar names kept per new name across the library (another 二级指标)
     top_k_head: int = 10  # most similar names kept per new name among the names of its measure head
     head_chars: int = 2  # the measure head: this many last characters of the canonical stem

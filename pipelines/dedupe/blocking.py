@@ -1,13 +1,17 @@
 """Candidate generation (blocking): which pairs of indicators are worth scoring at all.
 
 Never all pairs, and no walls. Candidates are generated between distinct names (matching forms), in passes
-whose union is kept, each linear in the rows:
-1. the same name filed differently (another 二级指标, scope, function class or unit): every pair of a small
-   group, else a star around its best-ranked indicator;
+whose union is kept, each linear in the rows. Similarity is measured on canonical stems (vocabulary.py:
+near-synonyms written as one word, a trailing bracket off), so that 经费使用率 and 预算执行率 can meet:
+1. the same name filed differently (another 二级指标, scope, function class or unit), and the same name in
+   canonical words: every pair of a small group, else a star around its best-ranked indicator;
 2. within each 二级指标, whatever the scope or function class, every new name's top_k most similar names
    (TF-IDF of character 1–3-grams, a sparse product in chunks);
 3. across the whole library, every new name's top_k_global most similar names (the same measure filed
-   under another 二级指标).
+   under another 二级指标);
+4. among the names of its measure head (the stem's last head_chars characters: 意度, 成本, 行率), every new
+   name's top_k_head most similar names, whatever the 二级: two groups' 满意度, a generic name and a
+   qualified one, which share too little of their names to meet in pass 3.
 In a very large block the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find*
 pairs, which keeps the work linear. Function class and scope are properties of the usage, not walls.
 Pairs of two last-release indicators are not generated.

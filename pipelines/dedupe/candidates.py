@@ -1,8 +1,9 @@
 """Candidates: likely duplicates for a person to decide (merge_review.xlsx).
 
 A wrong merge silently corrupts two departments' indicators, a missed one only leaves a duplicate, so only
-key equality merges automatically (pipelines/normalize/canonical.py). Everything fuzzier is a candidate:
-1. generation (pipelines/dedupe/blocking.py): never all pairs, and no walls between scopes or classes;
+key equality merges automatically (pipelines/normalize/keys.py). Everything fuzzier is a candidate:
+1. generation (pipelines/dedupe/blocking.py): never all pairs, no walls between scopes or classes, names
+   compared in canonical words (vocabulary.py, schemas/reference/measure_synonyms.csv);
 2. scoring (pipelines/dedupe/scoring.py): by default the logistic pair model (model.py over features.py),
    whose coefficients are data (schemas/reference/pair_model.json);
 3. each listed pair gets a Chinese reason (reasons.py) and its difference pattern ("湿→耕", patterns.py),

@@ -2,8 +2,9 @@
 
 Fits the logistic regression of pipelines/dedupe/model.py on the tune split of the labelled pairs
 (tests/data/real_pairs.csv, tests/data/labelled_pairs.csv) and writes schemas/reference/pair_model.json:
-coefficients, the listing threshold and likely mark, and the word lists below. Deterministic (fixed folds,
-lbfgs), so that a test can check the committed JSON is what training gives.
+coefficients, the listing threshold and likely mark, and the word lists the features read: contrasts and
+measure words below, near-synonyms from schemas/reference/measure_synonyms.csv. Deterministic (fixed
+folds, lbfgs), so that a test can check the committed JSON is what training gives.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pipelines.normalize.keys import normalize_rows
 from pipelines.validate.markers import strip_markers
 
 # --------------------------------------------------------------------------------------------------
-# Word lists (written into the JSON with the coefficients; edit here and retrain)
+# Word lists (written into the JSON with the coefficients; edit here, or measure_synonyms.csv, and retrain)
 # --------------------------------------------------------------------------------------------------
 CONTRASTS: tuple[tuple[str, str], ...] = (
     ("开工", "完工"),

@@ -3,7 +3,8 @@
 find_candidates takes a scoring object, so that a benchmark or a test injects another model, threshold or
 the first version's hand weights without touching generation:
 - ModelScoring (the default): 相似度 = the pair model's probability (0–100) that the two are one measure;
-  listed from the model's threshold, marked 可能性较高 from its likely mark; the same wording filed
+  listed from the model's threshold, marked 可能性较高 from its likely mark; below that mark only each
+  indicator's per_name likeliest pairs, and a known contrast (开工/完工) not at all; the same wording filed
   differently is always listed.
 - HandScoring: the first version's hand weights, kept to measure the model against.
 """

@@ -168,3 +168,13 @@ def test_model_beats_hand_weights_on_tune() -> None:
     hand = metrics(label_pairs(tune, HandScoring()))
     assert model["flagged_r"] >= hand["flagged_r"]
     assert isinstance(pd.isna(model["listed_p"]), bool)
+
+
+def test_eval_match_takes_the_final_holdout_whole() -> None:
+    """`python -m benchmarks.eval_match --data fresh2` evaluates tests/data/fresh2_pairs.csv whole and lists
+    fresh2_names.csv as one library (this test reads neither: the set is the final judge)."""
+    from benchmarks.eval_match import DATA, NAMES, _parts
+
+    assert DATA["fresh2"].name == "fresh2_pairs.csv" and NAMES["fresh2"].name == "fresh2_names.csv"
+    expected = [("fresh2", "all")] if DATA["fresh2"].exists() else []
+    assert _parts("fresh2", "all") == expected and _parts("fresh", "holdout") == [("fresh", "all")]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,72 @@ def test_ruff_lint_and_format() -> None:
 def test_mypy() -> None:
     typed = _run("mypy", "--cache-dir", str(ROOT / ".mypy_cache"))
     assert typed.returncode == 0 and "Success" in typed.stdout, typed.stdout + typed.stderr
+
+
+# The code's shape (issue 12; docs/ARCHITECTURE.md): small modules, short functions, schemas/ a leaf, no cycles.
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted([*(ROOT / "pipelines").rglob("*.py"), *(ROOT / "schemas").rglob("*.py")]):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        found[name] = path
+    return found
+
+
+def _imports(tree: ast.AST, modules: dict[str, Path]) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.update(
+                c for c in (node.module, *(f"{node.module}.{a.name}" for a in node.names)) if c in modules
+            )
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name in modules)
+    return out
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = []
+    for name, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert not too_long, too_long
+
+
+def test_schemas_import_nothing_from_pipelines_and_no_module_cycles() -> None:
+    modules = _modules()
+    graph = {m: _imports(ast.parse(p.read_text(encoding="utf-8")), modules) - {m} for m, p in modules.items()}
+    upward = sorted(
+        (m, d)
+        for m, deps in graph.items()
+        if m.startswith("schemas")
+        for d in deps
+        if d.startswith("pipelines")
+    )
+    assert not upward, upward
+    # a cycle exists iff a depth-first search meets a module still on its own path
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                cycles.append([*path[path.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles

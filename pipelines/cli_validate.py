@@ -33,6 +33,12 @@ def _published_indicators(repo: str | None) -> pd.DataFrame | None:
     return None if tables is None else tables.indicators
 
 
+def _own_reference(repo: str | None) -> Path | None:
+    """The deployment's rules/reference/ (the same folder the rebuild reads), when --repo names one."""
+    own = Path(repo) / "rules" / "reference" if repo else None
+    return own if own is not None and own.is_dir() else None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.intake.inbox import submission_files
     from pipelines.intake.safe_parse import read_workbooks
@@ -51,6 +57,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         finance_dept=_finance_dept(args),
         indicators=_published_indicators(args.repo),
         rules_dir=Path(args.repo) / "rules" if args.repo else None,
+        reference_dir=_own_reference(args.repo),
     )
     if args.feedback:
         from pipelines.report.feedback import write_feedback

@@ -37,6 +37,7 @@ from pipelines.store.verify import CheckResult
 from pipelines.validate.runner import ValidationResult, validate_workbooks
 
 T = TypeVar("T")
+REFERENCE_SUBDIR = "reference"  # rules/reference/ in a deployment repo
 UPSTREAM_ORIGIN = "上级"  # origin of a county's rows that name the city's indicators
 
 
@@ -74,6 +75,13 @@ class Deployment:
     @property
     def rules_dir(self) -> Path:
         return self.root / "rules"
+
+    @property
+    def reference_dir(self) -> Path | None:
+        """rules/reference/: the bureau's own edition of any schemas/reference file (framework, vocabularies,
+        limits …); the files it holds replace the shipped ones for the rules, the others stay shipped."""
+        own = self.rules_dir / REFERENCE_SUBDIR
+        return own if own.is_dir() else None
 
     def rules(self) -> MatchRules:
         return load_rules(self.rules_dir)
@@ -145,6 +153,7 @@ def validate(
         finance_dept=deployment.finance_dept,
         indicators=previous.known_indicators(),
         rules_dir=deployment.rules_dir,
+        reference_dir=deployment.reference_dir,
     )
 
 

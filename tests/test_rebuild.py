@@ -90,3 +90,38 @@ def test_the_base_release_of_an_older_minor_version_is_read_in_todays_shape(tmp_
     assert base.tables is not None and base.baseline_tag == f"v{YEAR}"
     assert base.tables.indicators[NEXT_COLUMN].eq("").all()  # the column added since reads empty
     assert sorted(base.tables.indicators["indicator_id"]) == sorted(published.indicators["indicator_id"])
+
+
+def test_a_deployments_own_reference_edition_reaches_the_rebuild_and_validate(tmp_path: Path, capsys) -> None:
+    """Issue 12: the reference data is loaded from a folder the deployment can override. rules/reference/ in
+    the deployment repo (here: a core-indicator limit of 2 instead of 10) is what the rebuild's validate step
+    and `indicators validate --repo` read; without the folder the shipped edition applies."""
+    from pipelines.cli import main
+    from pipelines.intake.read import read_workbook
+    from schemas.vocab import REFERENCE_DIR
+    from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    path = tmp_path / "three_core.xlsx"
+    names = ["政策宣传覆盖率", "案件办结率", "培训合格率"]
+    write_workbook(path, default_info(), [core_row(name=n) for n in names], [project_row()])
+    workbooks = [read_workbook(path)]
+    previous = rebuild.load_previous(rebuild.Deployment.open(repo), YEAR)
+
+    def w206(deployment: rebuild.Deployment) -> list[str]:
+        found = rebuild.validate(workbooks, previous, deployment, YEAR).findings
+        return [f.message for f in found if f.code == "W206"]
+
+    assert rebuild.Deployment.open(repo).reference_dir is None
+    assert w206(rebuild.Deployment.open(repo)) == []
+    own = repo / "rules" / "reference"
+    own.mkdir(parents=True)
+    shipped = (REFERENCE_DIR / "limits.csv").read_text(encoding="utf-8")
+    (own / "limits.csv").write_text(shipped.replace("core_max_complex,10,", "core_max_complex,2,"), "utf-8")
+    assert rebuild.Deployment.open(repo).reference_dir == own.resolve()
+    [message] = w206(rebuild.Deployment.open(repo))
+    assert "超过上限 2 个" in message
+
+    main(["validate", str(path), "--year", str(YEAR), "--repo", str(repo)])
+    assert "W206" in capsys.readouterr().out

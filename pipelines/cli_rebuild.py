@@ -155,6 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import subprocess
 
     from pipelines.demo import build as demo
+    from pipelines.demo.catalogue import FINANCE_DEPT
     from pipelines.store.publish import load_library
     from pipelines.store.release import commit_paths
     from pipelines.store.repo import open_repo
@@ -170,7 +171,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     submissions, repo = out / "submissions", out / "library-repo"
     open_repo(repo)
     (repo / "indicators.toml").write_text(
-        f'# 示例市财政局的部署配置\nfinance_dept = "{demo.FINANCE_DEPT}"\nid_namespace = "ZB"\ninbox = "inbox"\n',
+        f'# 示例市财政局的部署配置\nfinance_dept = "{FINANCE_DEPT}"\nid_namespace = "ZB"\ninbox = "inbox"\n',
         encoding="utf-8",
     )
     commit_paths(repo, ("indicators.toml",), "部署配置：财政局部门编码、指标编号前缀")
@@ -181,7 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
         for line in story.story_zh()[:12]:
             print(f"  · {line}")
-        code = run_rebuild_command(year, story.directory, repo, demo.FINANCE_DEPT, False)
+        code = run_rebuild_command(year, story.directory, repo, FINANCE_DEPT, False)
         if code != EXIT_OK:
             return code
         tables = load_library(repo / "library")

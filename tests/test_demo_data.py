@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.demo.build import lookup_from_indicators, render_demo_year, write_demo_submissions
+from pipelines.demo.build import lookup_from_indicators, render_demo_year, write_demo_year
 from pipelines.demo.catalogue import DATA_DIR, FINANCE_DEPT, catalogue
 from pipelines.demo.plan import DemoYear, dropped_indicators, year_offset
 from pipelines.intake.read import read_workbook
@@ -256,10 +256,10 @@ def test_same_bytes_each_run(tmp_path: Path) -> None:
     assert digests(tmp_path / "a") == digests(tmp_path / "b")
 
 
-def test_write_demo_submissions_and_bounds(tmp_path: Path) -> None:
-    paths = write_demo_submissions(tmp_path, years=(2024,))
-    assert paths == {2024: tmp_path / "2024"}
-    assert sorted(p.suffix for p in paths[2024].iterdir()).count(".xlsx") >= 8
+def test_write_demo_year_and_bounds(tmp_path: Path) -> None:
+    folder = write_demo_year(tmp_path, 2024)
+    assert folder == tmp_path / "2024"
+    assert sorted(p.suffix for p in folder.iterdir()).count(".xlsx") >= 8
     with pytest.raises(ValueError, match="示例数据只有三年"):
         render_demo_year(tmp_path, 2030)
 

@@ -18,7 +18,8 @@ from pipelines.common.frames import (
     text_or_empty,
 )
 from pipelines.consolidate.build import consolidate, normalize_accepted
-from pipelines.demo.build import FINANCE_DEPT, write_demo_submissions
+from pipelines.demo.build import write_demo_year
+from pipelines.demo.catalogue import FINANCE_DEPT
 from pipelines.intake.inbox import submission_files
 from pipelines.intake.parse_cache import read_submissions
 from pipelines.normalize.canonical import default_rules
@@ -56,7 +57,7 @@ def test_map_values_and_text_or_empty_on_categoricals() -> None:
 
 @pytest.fixture(scope="module")
 def demo_validation(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    folder = write_demo_submissions(tmp_path_factory.mktemp("demo"), years=(2024,))[2024]
+    folder = write_demo_year(tmp_path_factory.mktemp("demo"), 2024)
     books, _ = read_submissions(submission_files([Path(folder)]), None)
     return validate_workbooks(books, year=2024, finance_dept=FINANCE_DEPT)
 

@@ -16,13 +16,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipelines.common.columns import col_index, col_letter, first_col_index
 from pipelines.common.xlsx_out import (
     FILL_ERROR,
     FILL_WARNING,
     FONT_REQUIRED,
     cell_value,
-    col_index,
-    col_letter,
     csv_text,
     is_dangerous,
     neutralize,
@@ -94,9 +93,11 @@ def test_cell_value_blanks_and_conversions() -> None:
 
 def test_column_letters() -> None:
     assert col_letter(0) == "A" and col_letter(27) == "AB"
-    assert col_index("A") == 0 and col_index("ab") == 27 and col_index("C:D") == 2
+    assert col_index("A") == 0 and col_index("ab") == 27 and first_col_index("C:D") == 2
+    assert col_letter(col_index("AAAAA")) == "AAAAA"  # hostile XML may write letters past Excel's XFD
+    assert [col_index(col_letter(i)) for i in range(20000)] == list(range(20000))
     with pytest.raises(ValueError):
-        col_index("12")
+        first_col_index("12")
 
 
 def test_safe_sheet_name() -> None:

@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 # --- neutralization ----------------------------------------------------------------------------------
@@ -307,19 +306,6 @@ def auto_width(
         if shown is not None:
             widest = max(widest, display_width(str(shown)))
     return max(minimum, min(maximum, widest + 2))
-
-
-def col_letter(index: int) -> str:
-    """0-based column index → Excel letters (0 → A)."""
-    return xl_col_to_name(index)
-
-
-def col_index(letters: str) -> int:
-    """Excel letters → 0-based column index (A → 0); the first letters group of 'C' / 'C:D' / 'c'."""
-    match = re.search(r"[A-Za-z]+", letters)
-    if not match:
-        raise ValueError(f"not a column letter: {letters!r}")
-    return xl_cell_to_rowcol(match.group(0).upper() + "1")[1]
 
 
 def write_table(

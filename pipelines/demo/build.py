@@ -12,13 +12,12 @@ timestamps, no randomness).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.common.xlsx_out import atomic_write_bytes
-from pipelines.demo.catalogue import DEMO_YEARS, FINANCE_DEPT, Department, catalogue
+from pipelines.demo.catalogue import DEMO_YEARS, Department, catalogue
 from pipelines.demo.departments import render_workbook
 from pipelines.demo.plan import DemoYear, Lookup, dropped_indicators, plan_year, year_offset
 from pipelines.normalize.canonical import normalize_name
@@ -27,10 +26,8 @@ from pipelines.normalize.canonical import normalize_name
 # writing a year, and the id lookup the next year needs.
 __all__ = [
     "DEMO_YEARS",
-    "FINANCE_DEPT",
     "lookup_from_indicators",
     "render_demo_year",
-    "write_demo_submissions",
     "write_demo_year",
 ]
 
@@ -121,16 +118,6 @@ def write_demo_year(
 ) -> Path:
     """Write one year's sample submissions; returns out_dir/<year>/ (the folder to rebuild from)."""
     return render_demo_year(out_dir, year, lookup, first_year=first_year).directory
-
-
-def write_demo_submissions(
-    out_dir: Path, years: Iterable[int] = DEMO_YEARS, library_lookup: Lookup | None = None
-) -> dict[int, Path]:
-    """Write every year at once with one lookup (years after the first need the lookup to be current:
-    the demo itself writes year N+1 only after rebuilding year N, with write_demo_year)."""
-    years = list(years)
-    first = years[0] if years else DEMO_YEARS[0]
-    return {year: write_demo_year(out_dir, year, library_lookup, first_year=first) for year in years}
 
 
 def lookup_from_indicators(indicators: pd.DataFrame) -> Lookup:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from pipelines.common.columns import col_letter
 from pipelines.common.findings import Finding, make_finding
-from pipelines.intake.cells import col_letter
 from schemas.vocab import REFERENCE_DIR, read_reference_csv, reference
 
 CHUNK_BYTES = 1 << 20  # zip members are decompressed in chunks of this size, never whole

@@ -16,24 +16,6 @@ from schemas.text import cell_to_text
 Merge = tuple[int, int, int, int]  # a merged range (r0, c0, r1, c1), 0-based and inclusive
 
 
-def col_letter(index: int) -> str:
-    """0-based column index → Excel letters (0 → A, 25 → Z, 26 → AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def col_index(letters: str) -> int:
-    """Excel letters → 0-based column index; any number of letters (hostile XML may write "AAAAA")."""
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + (ord(ch) - 64)
-    return index - 1
-
-
 def as_grid(rows: Sequence[Sequence[object]], none_is_empty: bool = True) -> np.ndarray:
     """Rows of cell values (calamine's "" or openpyxl's None for empty) → a 2-D object array, "" = empty."""
     if not rows:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipelines.intake.cells import Merge, col_letter, fill_merges
+from pipelines.common.columns import col_letter
+from pipelines.intake.cells import Merge, fill_merges
 from pipelines.intake.headers import MAX_HEADER_CHARS, match_header
 from schemas.text import cell_to_text, clean_text
 from schemas.vocab import reference

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from xml.etree import ElementTree
 
+from pipelines.common.columns import col_index, col_letter
 from pipelines.intake.bounds import CHUNK_BYTES, check_cells, check_extent, max_cells
-from pipelines.intake.cells import col_index, col_letter
 
 WINDOW_OVERLAP = 96  # bytes carried from one chunk to the next: a reference cut at the border is whole again
 _REF = re.compile(rb' r="([A-Z]*)([0-9]*)')

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipelines.common.columns import col_letter
 from pipelines.common.findings import Finding, make_finding
-from pipelines.intake.cells import col_letter
 from schemas.text import cell_to_text, compact
 from schemas.vocab import ColumnSpec, reference
 

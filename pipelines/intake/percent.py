@@ -13,8 +13,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from pipelines.common.columns import col_index
 from pipelines.intake.bounds import CHUNK_BYTES
-from pipelines.intake.cells import col_index
 from schemas.text import cell_to_text
 
 _BUILTIN_PERCENT_FORMATS = frozenset({9, 10})  # "0%" and "0.00%"

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.common.columns import col_letter
 from pipelines.common.findings import Finding
-from pipelines.intake.cells import Merge, cell_texts, col_letter, fill_merges
+from pipelines.intake.cells import Merge, cell_texts, fill_merges
 from pipelines.intake.data_rows import data_rows
 from pipelines.intake.headers import (
     HeaderLayout,

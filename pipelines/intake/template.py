@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from pipelines.common.columns import col_letter
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH
-from pipelines.common.xlsx_out import XlsxBook, col_letter, is_dangerous, write_table, xlsx_book
+from pipelines.common.xlsx_out import XlsxBook, is_dangerous, write_table, xlsx_book
 from schemas.text import compact
 from schemas.vocab import (
     INDICATOR_SHEETS,

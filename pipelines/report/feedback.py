@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from pipelines.common.columns import first_col_index
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
-from pipelines.common.xlsx_out import SEVERITY_FORMAT, XlsxBook, col_index, write_table, xlsx_book
+from pipelines.common.xlsx_out import SEVERITY_FORMAT, XlsxBook, write_table, xlsx_book
 from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
@@ -130,7 +131,7 @@ def _excel_rows(sheet: SheetRows) -> list[int]:
 
 def _column_order(letters: str) -> int:
     try:
-        return col_index(letters)
+        return first_col_index(letters)
     except ValueError:
         return 1 << 20  # unknown position: after the known columns
 

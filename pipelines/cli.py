@@ -1,4 +1,4 @@
-"""`indicators …`: argument parsing and printing only; every step lives in its own module (SPEC §4).
+"""`indicators …`: argument parsing and printing only; every step lives in its own module (CONTRACT §4).
 
 Exit codes: 0 ok; 1 the input has errors / a blocking check or refusal stopped publishing; 2 bad usage,
 an unreadable input or an environment the command cannot work in (read-only or full disk, permissions,

@@ -1,5 +1,5 @@
 """`indicators rebuild` and `indicators demo`: run the annual rebuild (the Dagster job in-process,
-pipelines/defs/run.py) and print its outcome, its last line the row accounting (SPEC §4)."""
+pipelines/defs/run.py) and print its outcome, its last line the row accounting (CONTRACT §4)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _print_err(message: str) -> None:
 
 
 def accounting_line(counts: dict[str, int]) -> str:
-    """SPEC §4: the rebuild's last line, read by scripts."""
+    """CONTRACT §4: the rebuild's last line, read by scripts."""
     keys = ("read", "library", "noncore", "excluded", "rejected")
     return "rows: " + " ".join(f"{k}={int(counts.get(k, 0))}" for k in keys)
 

@@ -1,4 +1,4 @@
-"""`indicators validate`: check department workbooks and print their findings (text or JSON, SPEC §4)."""
+"""`indicators validate`: check department workbooks and print their findings (text or JSON, CONTRACT §4)."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def upstream_release(deployment: Deployment) -> tuple[pd.DataFrame | None, str]:
 def validate(
     workbooks: Sequence[Workbook], previous: Previous, deployment: Deployment, year: int
 ) -> ValidationResult:
-    """SPEC §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
+    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
     return validate_workbooks(
         workbooks,
         year=year,

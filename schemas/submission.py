@@ -1,4 +1,4 @@
-"""The shape of the submission sheets (SPEC §2–§3): which columns a validated frame carries and their types.
+"""The shape of the submission sheets (CONTRACT §2–§3): which columns a validated frame carries and their types.
 
 These pandera models state table shape only, and need no reference data. What a valid row is — each
 rule with the finding code it raises — lives in the rule registry (pipelines/validate/rules/), whose cell

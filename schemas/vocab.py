@@ -214,7 +214,7 @@ def _vocabularies(
 
 
 def _shipped_function_codes(base: Path) -> dict[str, FunctionCode]:
-    """Current (partial) list first, then the older complete edition for the codes it lacks (SPEC §3)."""
+    """Current (partial) list first, then the older complete edition for the codes it lacks (CONTRACT §3)."""
     codes = _function_code_table(_file(base, "function_classification.csv"))
     for code, entry in _function_code_table(_file(base, FUNCTION_CODES_OLDER)).items():
         codes.setdefault(code, entry)

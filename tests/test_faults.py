@@ -98,7 +98,7 @@ def assert_plain_ending(run: subprocess.CompletedProcess, *expected: str) -> Non
     """No stack frame or Dagster log on screen; the last line says what happened, in Chinese."""
     screen = run.stdout + run.stderr
     assert not STACK_FRAME.search(screen), screen
-    # SPEC §4: a rebuild that ran ends with its rows line; the line before it says what happened
+    # CONTRACT §4: a rebuild that ran ends with its rows line; the line before it says what happened
     lines = [line for line in (run.stderr.strip() or run.stdout.strip()).splitlines() if line.strip()]
     if lines[-1].startswith("rows: read="):
         lines = lines[:-1]

@@ -1,4 +1,4 @@
-"""Validation (SPEC §3): the four outcomes, located Chinese findings, grouping, accounting, CLI exit codes."""
+"""Validation (CONTRACT §3): the four outcomes, located Chinese findings, grouping, accounting, CLI exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The deployment repo's settings: PATH/indicators.toml (SPEC §2, §4; county overlay in §5)."""
+"""The deployment repo's settings: PATH/indicators.toml (CONTRACT §2, §4; county overlay in §5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What a command says when it cannot go on: exit codes, operating-system errors in Chinese, crash logs.
 
-Exit codes (SPEC §4, plus 3): 0 ok; 1 the input has errors or a blocking check / a refusal stopped
+Exit codes (CONTRACT §4, plus 3): 0 ok; 1 the input has errors or a blocking check / a refusal stopped
 publishing; 2 bad usage, an unreadable input, or an environment the command cannot work in (a
 read-only or full disk, missing permissions, the repo locked by another run); 3 an internal error (a
 bug): the traceback goes to a log file, never to the screen, and the published library is untouched.

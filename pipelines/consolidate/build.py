@@ -1,4 +1,4 @@
-"""Consolidate: accepted rows + the last release → the new release's tables (SPEC §3, §5).
+"""Consolidate: accepted rows + the last release → the new release's tables (CONTRACT §3, §5).
 
 The step, in order (consolidate):
   1. the released indicators as records (records.py); a county lays its city's release over them

@@ -1,4 +1,4 @@
-"""A county library built on its city's release (SPEC §1: counties build local libraries on the city's).
+"""A county library built on its city's release (CONTRACT §1: counties build local libraries on the city's).
 
 Every city indicator is laid over the county's previous indicators with the city's current definition and
 status (origin 上级); the county's own ones (本级) are consolidated as usual, and one the city now covers

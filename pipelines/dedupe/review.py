@@ -1,6 +1,6 @@
 """merge_review.xlsx: the review workbook written for a person, and read back once filled in.
 
-Sheets: 合并审核 (one row per candidate pair, the SPEC §5 columns first, a 决定 drop-down), 差异模式 (one row
+Sheets: 合并审核 (one row per candidate pair, the CONTRACT §5 columns first, a 决定 drop-down), 差异模式 (one row
 per difference pattern: a decision there covers every pair of the pattern left blank) and 填写说明.
 What the decisions become is pipelines/dedupe/decisions.py.
 """
@@ -128,7 +128,7 @@ def _write_patterns(
 
 
 def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
-    """Write reports/Y/merge_review.xlsx: pairs (first sheet, SPEC §5 columns first), patterns, guide.
+    """Write reports/Y/merge_review.xlsx: pairs (first sheet, CONTRACT §5 columns first), patterns, guide.
 
     Deterministic bytes: fixed workbook properties, rows sorted by pattern. The 决定 cells carry a drop-down
     list 合并/不合并/设为共性指标; a decision on the 差异模式 sheet applies to every pair of that pattern left blank.

@@ -78,7 +78,7 @@ def validated_submissions(
     library_repo: LibraryRepoResource,
     finance_bureau: FinanceBureauResource,
 ) -> ValidationResult:
-    """SPEC §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
+    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
     deployment = library_repo.deployment(finance_bureau.dept_code)
     previous = rebuild.load_previous(deployment, _year(context))
     result = rebuild.validate(parsed_workbooks, previous, deployment, _year(context))

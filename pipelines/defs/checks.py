@@ -1,4 +1,4 @@
-"""Blocking checks on the release candidate: publishing stops when any fails (SPEC §3, §5).
+"""Blocking checks on the release candidate: publishing stops when any fails (CONTRACT §3, §5).
 
 One multi-check runs the rebuild's `check` step (pipelines/store/verify.py: the staged files, not the
 in-memory tables, so what is checked is what would be published) and reports each blocking check on its

@@ -26,7 +26,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.common.xlsx_out import col_letter
+from pipelines.common.columns import col_letter
 from pipelines.intake.template import INFO_HEADERS
 from schemas.vocab import reference
 

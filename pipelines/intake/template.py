@@ -1,4 +1,4 @@
-"""The blank submission workbook (SPEC §2) that `indicators template` writes, with its 填报说明 sheet.
+"""The blank submission workbook (CONTRACT §2) that `indicators template` writes, with its 填报说明 sheet.
 
 Everything shown comes from schemas/reference/*.csv: the headers, which are required, the drop-down lists,
 the column explanations, the rules and their fixes, the framework, the weight split and the limits. A
@@ -35,7 +35,7 @@ TEMPLATE_ROWS = 2000  # drop-downs and input messages cover Excel rows 2..TEMPLA
 INFO_HEADERS = ("项目", "内容")
 # Not in the reference data: the annual deadline of the city's scheme (SPEC "annual 11-30 deadline").
 DEADLINE_ZH = "11月30日"
-# What happens to a row (or the workbook) for each severity (SPEC §3).
+# What happens to a row (or the workbook) for each severity (CONTRACT §3).
 SEVERITY_EFFECT_ZH = {
     "file_error": "整个工作簿退回，本次不予受理（其他部门的工作簿照常处理）；请修改后重新提交整个工作簿",
     "row_error": "该行退回，不进入指标库，在反馈中逐条列出；其他行照常受理",

@@ -13,7 +13,7 @@ tables for their users). The framework level is part of the meaning (the same wo
 project indicators are published per function class, while 部门整体 and 共性 indicators are not tied to one.
 unit_norm keeps "万元" and "元" apart: their targets are not comparable. common_key leaves scope and function
 class out so that a department's or a project's row identical to a 共性 indicator can be attached to it as a
-usage (SPEC §5): look the row's common_key up among the 共性 indicators' common_keys first, then its own key.
+usage (CONTRACT §5): look the row's common_key up among the 共性 indicators' common_keys first, then its own key.
 The key is not the whole identity across years: pipelines/consolidate/ keeps an indicator's id when its
 department and name did not change (unit or level changes are recorded), and treats function class as a
 property of the usage (same class-free key + the same non-empty definition_form → one indicator).

@@ -1,4 +1,4 @@
-"""The year's report under reports/<Y>/ (SPEC §6): review.html, review.xlsx, CHANGELOG.md, merge_review.xlsx,
+"""The year's report under reports/<Y>/ (CONTRACT §6): review.html, review.xlsx, CHANGELOG.md, merge_review.xlsx,
 feedback/<file>_反馈.xlsx.
 
     build.write_annual_report(out_dir, ReportInputs)      which files, in which order

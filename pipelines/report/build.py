@@ -1,4 +1,4 @@
-"""Report: the year's review files under reports/<Y>/ (SPEC §6), written by `write_annual_report`.
+"""Report: the year's review files under reports/<Y>/ (CONTRACT §6), written by `write_annual_report`.
 
 review.html and review.xlsx carry the same tables, computed once (tables.review_tables) and rendered by
 review_html / review_xlsx. CHANGELOG.md comes from the same ChangeSet as `indicators diff`;

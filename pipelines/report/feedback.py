@@ -147,7 +147,7 @@ def _row_outcomes(sheet: SheetRows, findings: list[Finding], file_error: bool) -
 
 
 def _sheet_counts(workbook: Workbook, findings: list[Finding], file_error: bool) -> list[tuple[object, ...]]:
-    """Per indicator sheet: rows read, rejected, kept out, with warnings (SPEC §3's outcomes as far as
+    """Per indicator sheet: rows read, rejected, kept out, with warnings (CONTRACT §3's outcomes as far as
     validation knows them)."""
     counts: list[tuple[object, ...]] = []
     for kind in INDICATOR_SHEETS:

@@ -1,7 +1,7 @@
 """What the year's report is made of: its inputs (ReportInputs) and its unit, the ReviewTable.
 
 Every table module (departments, changes, violations, coverage, trend, upstream) turns ReportInputs into
-ReviewTables; review.html and review.xlsx are both rendered from the same ReviewTables (SPEC §6).
+ReviewTables; review.html and review.xlsx are both rendered from the same ReviewTables (CONTRACT §6).
 The small helpers here are shared by several tables: a column that may be missing, every input file's
 status, findings grouped by file.
 """
@@ -21,7 +21,7 @@ from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import LibraryTables
 
 HTML_ROW_LIMIT = 500  # rows per table on the page; review.xlsx always has them all
-# Where a submitted row went (SPEC §3), as the review names it.
+# Where a submitted row went (CONTRACT §3), as the review names it.
 OUTCOME_ZH = {
     "library": "入库",
     "noncore": "非核心（部门自留）",

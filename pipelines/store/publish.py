@@ -1,7 +1,7 @@
 """Publish: write one release of the library as deterministic Parquet + manifest, read it back, swap it in
 (its verification: pipelines/store/verify.py; the stage → check → commit sequence: pipelines/store/release.py).
 
-Layout (SPEC §5, schemas/library.py):
+Layout (CONTRACT §5, schemas/library.py):
     library/indicators/<part>.parquet        part = 3-digit 功能分类 类 for 项目 ("other" when empty),
                                               "common" for 共性, "dept" for 部门整体
     library/usages/<year>/<part>.parquet     same part, taken from the usage's indicator

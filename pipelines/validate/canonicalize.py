@@ -173,7 +173,7 @@ def _resolve_vocabularies(rows: pd.DataFrame, directory: str | None) -> None:
 
 
 def _mark_function_codes(rows: pd.DataFrame, rules_dir: str | None, directory: str | None) -> None:
-    """Which codes are known in any list (SPEC §3: current ∪ older edition ∪ PATH/rules/, overriding):
+    """Which codes are known in any list (CONTRACT §3: current ∪ older edition ∪ PATH/rules/, overriding):
     function_class_listed (the 类, R105), function_code_listed and its known parent (W211)."""
     rows["function_code"] = map_distinct(rows["function_code"], lambda v: re.sub(r"[\s\-.．·]", "", v))
     codes = function_codes(rules_dir, directory)

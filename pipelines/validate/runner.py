@@ -1,4 +1,4 @@
-"""Validate: read workbooks → located findings and one outcome per row (SPEC §3).
+"""Validate: read workbooks → located findings and one outcome per row (CONTRACT §3).
 
 Every data row ends in exactly one outcome: library, noncore, excluded or rejected. Problems are
 collected lazily (all at once), each as a Finding naming file, sheet, Excel row and column letter. The
@@ -72,7 +72,7 @@ class ValidationResult:
 
     @property
     def exit_code(self) -> int:
-        """SPEC §4: 0 ok, 1 errors in the input, 2 when no input was a readable workbook at all."""
+        """CONTRACT §4: 0 ok, 1 errors in the input, 2 when no input was a readable workbook at all."""
         if self.files and not any(f.readable for f in self.files):
             return 2
         return 1 if self.has_errors else 0

@@ -1,4 +1,4 @@
-"""变更类型 (SPEC §3): 修改 and 退出 need a reason (R108) and the 库内编号 they change (R111)."""
+"""变更类型 (CONTRACT §3): 修改 and 退出 need a reason (R108) and the 库内编号 they change (R111)."""
 
 from __future__ import annotations
 

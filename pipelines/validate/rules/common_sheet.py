@@ -1,4 +1,4 @@
-"""R113: 共性指标 rows come only from the finance bureau's workbook (SPEC §2); the message names the department."""
+"""R113: 共性指标 rows come only from the finance bureau's workbook (CONTRACT §2); the message names the department."""
 
 from __future__ import annotations
 

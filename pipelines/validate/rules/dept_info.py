@@ -1,4 +1,4 @@
-"""部门信息 (SPEC §2): the department's own entries. Any problem sets the whole workbook aside (file errors):
+"""部门信息 (CONTRACT §2): the department's own entries. Any problem sets the whole workbook aside (file errors):
 without a valid department and year no row can be attributed.
 
 F005 and F008 are cell checks (pandera, one row per workbook); F006 and F007 look at all workbooks of the

@@ -1,4 +1,4 @@
-"""The indicator framework (SPEC §3): R102 a 一级 not in the framework, R103 a 二级 not under its 一级.
+"""The indicator framework (CONTRACT §3): R102 a 一级 not in the framework, R103 a 二级 not under its 一级.
 
 Labels were resolved to the current framework before (old editions, short forms: canonicalize_rows); what
 is judged here is what remains unknown. A written 一级 is never overridden by its 二级."""

@@ -1,4 +1,4 @@
-"""功能分类科目编码 (SPEC §3): R104 not 3/5/7 digits, R105 a 类 no list knows, W211 a 款/项 no list knows.
+"""功能分类科目编码 (CONTRACT §3): R104 not 3/5/7 digits, R105 a 类 no list knows, W211 a 款/项 no list knows.
 
 Known means in any list: the shipped current list ∪ the older complete edition ∪ the bureau's own
 (rules/function_classification.csv in its repo). canonicalize_rows marks each code once

@@ -1,4 +1,4 @@
-"""沿用 keeps an indicator as published (SPEC §3): R116 when the name is none of that indicator's names
+"""沿用 keeps an indicator as published (CONTRACT §3): R116 when the name is none of that indicator's names
 (normalized), W219 when the definition or the unit differs. Both wordings are named: a rename needs 修改.
 
 Vectorised over the rows (most rows of a second year are 沿用); the library side once per indicator."""

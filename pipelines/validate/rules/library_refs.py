@@ -1,4 +1,4 @@
-"""库内编号 against the published library (SPEC §3): R109 no such indicator; a 修改/退出 of an indicator the
+"""库内编号 against the published library (CONTRACT §3): R109 no such indicator; a 修改/退出 of an indicator the
 department may not change — R114 its city's (上级), R112 a 共性 one, R110 another department's."""
 
 from __future__ import annotations

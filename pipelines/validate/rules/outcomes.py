@@ -1,4 +1,4 @@
-"""Rows kept out of the library though valid (SPEC §3): X301 纳入指标库=否 (noncore), X302 a phase-bound
+"""Rows kept out of the library though valid (CONTRACT §3): X301 纳入指标库=否 (noncore), X302 a phase-bound
 indicator of a project that is not one-off (excluded). A rejected row is never also one of these."""
 
 from __future__ import annotations

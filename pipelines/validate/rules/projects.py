@@ -1,4 +1,4 @@
-"""A project's indicators as a whole (SPEC §3, MoF guidance): W201 more than 10, W202 no 产出, W203 no 效益,
+"""A project's indicators as a whole (CONTRACT §3, MoF guidance): W201 more than 10, W202 no 产出, W203 no 效益,
 W204 产出 without 数量 or 质量, W205 a construction project without 成本, W207 weights not the MoF split.
 
 A project is identified within its workbook (file + project name: departments may share a name), so each

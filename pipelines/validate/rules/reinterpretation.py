@@ -1,4 +1,4 @@
-"""SPEC §3, nothing changed silently: a note on the row for every reinterpretation — old or short framework
+"""CONTRACT §3, nothing changed silently: a note on the row for every reinterpretation — old or short framework
 labels (I401), a 一级 filled from an empty cell, template markers taken out of a name, a unit read from the
 end of a name (I404). Rows of a workbook set aside get none; rejected rows do: they explain what was judged."""
 

@@ -1,4 +1,4 @@
-"""The published library's tables (SPEC §5): the one statement of their shape.
+"""The published library's tables (CONTRACT §5): the one statement of their shape.
 
 Column names are fixed for readers (county bureaus read them with pandas/duckdb); Chinese titles for
 exports live in TITLES_ZH. Files: library/indicators/*.parquet, library/usages/<year>/*.parquet,

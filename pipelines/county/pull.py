@@ -1,6 +1,6 @@
 """County pull: copy one published release of the city library into a local folder, verified.
 
-`indicators pull SOURCE [--ref TAG] [--into DIR]` (SPEC §4). DIR (default ./upstream) is the county's
+`indicators pull SOURCE [--ref TAG] [--into DIR]` (CONTRACT §4). DIR (default ./upstream) is the county's
 mirror of the city's releases: DIR/.git holds the fetched release commits (pipelines.county.mirror),
 DIR/library and DIR/reports the files of the release pulled last, DIR/.indicators-upstream.json which
 release that is (pipelines.county.upstream).

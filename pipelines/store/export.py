@@ -1,6 +1,6 @@
 """Export: the published library as a workbook an official can filter, or one CSV file.
 
-`indicators export [--repo PATH] [--format xlsx|csv] [--out FILE]` (SPEC §4). Reads PATH/library (a
+`indicators export [--repo PATH] [--format xlsx|csv] [--out FILE]` (CONTRACT §4). Reads PATH/library (a
 bureau's repo, or a county's pulled copy) and writes, through pipelines.common.xlsx_out (neutralized cells,
 deterministic bytes, atomic write):
 - xlsx: one sheet per scope with the active indicators (共性指标 / 部门整体指标 / 项目指标), a sheet 已退出

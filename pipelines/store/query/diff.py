@@ -1,4 +1,4 @@
-"""`indicators diff`: what changed between two releases, keyed by indicator_id (SPEC §4).
+"""`indicators diff`: what changed between two releases, keyed by indicator_id (CONTRACT §4).
 
 Changes are never computed here: diff hands pipelines.consolidate.changes.diff_indicators the rows that
 can have changed (an id on one side only, or one whose DIFF_FIELDS differ) and reports its change set,

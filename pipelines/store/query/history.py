@@ -1,4 +1,4 @@
-"""`indicators history ID`: every release holding an indicator, what changed and why (SPEC §4).
+"""`indicators history ID`: every release holding an indicator, what changed and why (CONTRACT §4).
 
 History walks the release tags only (vY, vY.N), never every commit; merges are followed ('merged into
 X' and 'Y merged into this one' are events). Each release is read in today's shape

@@ -1,4 +1,4 @@
-"""`indicators search`: ranked matches by name, aliases, keywords and explanation (SPEC §4).
+"""`indicators search`: ranked matches by name, aliases, keywords and explanation (CONTRACT §4).
 
 Reads the working tree's library/ (or the release at --ref from git objects) in today's shape
 (pipelines.store.shape): a library written by an older or newer 1.x version is searched the same way.
@@ -30,7 +30,7 @@ from schemas.library import STATUS_ZH
 from schemas.text import clean_text
 from schemas.vocab import reference, resolve_framework
 
-# Match tiers, best first (SPEC §4 "ranked by name, keywords, explanation"); partial_ratio breaks ties.
+# Match tiers, best first (CONTRACT §4 "ranked by name, keywords, explanation"); partial_ratio breaks ties.
 TIERS = (
     (100, "名称完全一致"),
     (90, "名称开头一致"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache, lru_cache
 
 import opencc
@@ -74,10 +73,6 @@ def clean_text(text: str) -> str:
 def compact(text: str) -> str:
     """clean_text without any spaces: the form used to match headers, sheet names and vocabularies."""
     return clean_text(text).replace(" ", "")
-
-
-def clean_many(values: Iterable[str]) -> list[str]:
-    return [clean_text(v) for v in values]
 
 
 def cell_to_text(value: object) -> str:

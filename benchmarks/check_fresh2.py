@@ -20,14 +20,14 @@ from benchmarks.check_pairs import (
     DATA,
     EXTRA_PATTERNS,
     HARD_RATIO,
-    INPUT_COLUMNS,
     NAME_COLUMNS,
     NAMES_CSV,
     PAIR_COLUMNS,
     REQUIRED_PATTERNS,
+    SeenPairs,
     name_ratio,
+    pair_sides,
     read_csv,
-    side_inputs,
 )
 
 FRESH2_PAIRS_CSV = DATA / "fresh2_pairs.csv"
@@ -92,8 +92,7 @@ def check_fresh2(
     rep.source_groups = len({r["source_group"] for r in names})
 
     seen_ids: set[str] = set()
-    seen_rows: set[frozenset[str]] = set()
-    seen_inputs: set[frozenset[tuple[str, ...]]] = set()
+    seen = SeenPairs()
     for p in pairs:
         pid = p["pair_id"]
         if pid in seen_ids:
@@ -107,27 +106,10 @@ def check_fresh2(
             rep.problems.append(f"{pid}: unknown pattern {p['pattern']!r}")
         if not p["note"].strip():
             rep.problems.append(f"{pid}: no note saying why the label")
-        a, b = by_id.get(p["source_a"]), by_id.get(p["source_b"])
-        if a is None or b is None:
-            rep.problems.append(
-                f"{pid}: source_a/source_b {p['source_a']}/{p['source_b']} not in {names_csv.name}"
-            )
+        sides = pair_sides(p, by_id, names_csv.name, seen, rep.problems)
+        if sides is None:
             continue
-        for side, row in (("a", a), ("b", b)):
-            for col in INPUT_COLUMNS:
-                if p[f"{col}_{side}"] != row[col]:
-                    rep.problems.append(
-                        f"{pid}: {col}_{side} {p[f'{col}_{side}']!r} differs from {row['row_id']} {row[col]!r}"
-                    )
-        key_rows = frozenset((p["source_a"], p["source_b"]))
-        key_inputs = frozenset((side_inputs(a), side_inputs(b)))
-        if len(key_rows) == 1:
-            rep.problems.append(f"{pid}: pairs a row with itself")
-        # Rows worded alike but filed differently are different inputs; identical inputs on both sides are not.
-        if key_rows in seen_rows or key_inputs in seen_inputs:
-            rep.problems.append(f"{pid}: duplicates an earlier pair ({a['name']} / {b['name']})")
-        seen_rows.add(key_rows)
-        seen_inputs.add(key_inputs)
+        a, b = sides
         if name_ratio(a["name"], b["name"]) >= HARD_RATIO:
             rep.hard += 1
         rep.by_label[p["label"]] += 1

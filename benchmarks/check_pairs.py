@@ -122,6 +122,47 @@ def side_inputs(row: dict[str, str]) -> tuple[str, ...]:
     return tuple(row[c] for c in INPUT_COLUMNS)
 
 
+@dataclass
+class SeenPairs:
+    """The pairs met so far: by their two rows, and by what the matcher sees of both sides."""
+
+    rows: set[frozenset[str]] = field(default_factory=set)
+    inputs: set[frozenset[tuple[str, ...]]] = field(default_factory=set)
+
+
+def pair_sides(
+    p: dict[str, str],
+    by_id: dict[str, dict[str, str]],
+    names_label: str,
+    seen: SeenPairs,
+    problems: list[str],
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The two rows a pair names, after checking that its copied text equals theirs and that it neither pairs
+    a row with itself nor repeats an earlier pair; None (with a problem) when a side is not in the names file."""
+    pid = p["pair_id"]
+    a, b = by_id.get(p["source_a"]), by_id.get(p["source_b"])
+    if a is None or b is None:
+        problems.append(f"{pid}: source_a/source_b {p['source_a']}/{p['source_b']} not in {names_label}")
+        return None
+    for side, row in (("a", a), ("b", b)):
+        for col in INPUT_COLUMNS:
+            if p[f"{col}_{side}"] != row[col]:
+                problems.append(
+                    f"{pid}: {col}_{side} {p[f'{col}_{side}']!r} differs from {row['row_id']} {row[col]!r}"
+                )
+    key_rows = frozenset((p["source_a"], p["source_b"]))
+    # A pair is a duplicate when both sides show the matcher the same inputs; rows worded alike but defined,
+    # filed or classed differently are different inputs.
+    key_inputs = frozenset((side_inputs(a), side_inputs(b)))
+    if len(key_rows) == 1:
+        problems.append(f"{pid}: pairs a row with itself")
+    if key_rows in seen.rows or key_inputs in seen.inputs:
+        problems.append(f"{pid}: duplicates an earlier pair ({a['name']} / {b['name']})")
+    seen.rows.add(key_rows)
+    seen.inputs.add(key_inputs)
+    return a, b
+
+
 def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
     rep = Report()
     pair_cols, pairs = read_csv(pairs_csv)
@@ -142,8 +183,7 @@ def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
     rep.split_groups = len({r["split_group"] for r in names})
 
     seen_ids: set[str] = set()
-    seen_rows: set[frozenset[str]] = set()
-    seen_names: set[frozenset[tuple[str, ...]]] = set()
+    seen = SeenPairs()
     tune_groups: set[str] = set()
     holdout_pairs_groups: list[tuple[str, set[str]]] = []
     used_sources: set[str] = set()
@@ -159,28 +199,10 @@ def check(pairs_csv: Path = PAIRS_CSV, names_csv: Path = NAMES_CSV) -> Report:
             rep.problems.append(f"{pid}: split {p['split']!r} is not tune or holdout")
         if p["pattern"] not in REQUIRED_PATTERNS | EXTRA_PATTERNS:
             rep.problems.append(f"{pid}: unknown pattern {p['pattern']!r}")
-        a, b = by_id.get(p["source_a"]), by_id.get(p["source_b"])
-        if a is None or b is None:
-            rep.problems.append(
-                f"{pid}: source_a/source_b {p['source_a']}/{p['source_b']} not in real_names.csv"
-            )
+        sides = pair_sides(p, by_id, "real_names.csv", seen, rep.problems)
+        if sides is None:
             continue
-        for side, row in (("a", a), ("b", b)):
-            for col in INPUT_COLUMNS:
-                if p[f"{col}_{side}"] != row[col]:
-                    rep.problems.append(
-                        f"{pid}: {col}_{side} {p[f'{col}_{side}']!r} differs from {row['row_id']} {row[col]!r}"
-                    )
-        key_rows = frozenset((p["source_a"], p["source_b"]))
-        # A pair is a duplicate when both sides show the matcher the same inputs; rows worded alike but defined,
-        # filed or classed differently are different inputs.
-        key_names = frozenset((side_inputs(a), side_inputs(b)))
-        if len(key_rows) == 1:
-            rep.problems.append(f"{pid}: pairs a row with itself")
-        if key_rows in seen_rows or key_names in seen_names:
-            rep.problems.append(f"{pid}: duplicates an earlier pair ({a['name']} / {b['name']})")
-        seen_rows.add(key_rows)
-        seen_names.add(key_names)
+        a, b = sides
         used_sources.update({a["source_group"], b["source_group"]})
         groups = {a["split_group"], b["split_group"]}
         if p["split"] == "tune":

@@ -96,3 +96,44 @@ def test_schemas_import_nothing_from_pipelines_and_no_module_cycles() -> None:
         if module not in state:
             visit(module, [module])
     assert not cycles, cycles
+
+
+# The data's journey, upstream first (docs/ARCHITECTURE.md): a package imports only packages before it.
+LAYERS = [
+    "schemas",
+    "common",
+    "intake",
+    "normalize",
+    "validate",
+    "dedupe",
+    "consolidate",
+    "store",
+    "report",
+    "county",
+    "demo",
+    "rebuild",
+    "defs",
+    "cli_validate",
+    "cli_rebuild",
+    "cli",
+]
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return "schemas" if parts[0] == "schemas" else (parts[1] if len(parts) > 1 else "pipelines")
+
+
+def test_packages_import_only_upstream_of_themselves() -> None:
+    modules = _modules()
+    order = {name: i for i, name in enumerate(LAYERS)}
+    wrong = []
+    for module, path in modules.items():
+        here = _package(module)
+        for dep in _imports(ast.parse(path.read_text(encoding="utf-8")), modules):
+            there = _package(dep)
+            if there in ("pipelines", "textconv") or here in ("pipelines", "textconv") or there == here:
+                continue
+            if here not in order or there not in order or order[there] > order[here]:
+                wrong.append(f"{module} → {dep}")
+    assert not wrong, wrong

@@ -24,8 +24,7 @@ import pyarrow.parquet as pq
 
 import schemas.library as library_schema
 from pipelines.common.errors import UsageError
-from pipelines.store.publish import MANIFEST, SPECS, arrow_to_frame, read_manifest, table_files
-from schemas.library import LibraryTables
+from pipelines.store.publish import SPECS, arrow_to_frame, read_manifest, table_files
 
 
 class ReleaseShapeError(UsageError):
@@ -192,14 +191,6 @@ def read_release_table(library_dir: Path, name: str) -> pd.DataFrame:
     version = library_version(library_dir)
     parts = [read_parquet(path, name, version) for path in table_files(library_dir, name)]
     return to_frame(concat(parts, name), name)
-
-
-def load_library(library_dir: Path) -> LibraryTables | None:
-    """Every table of the release in library_dir in today's shape, or None when there is none yet (no
-    manifest): what a rebuild builds the next release on."""
-    if not (Path(library_dir) / MANIFEST).is_file():
-        return None
-    return LibraryTables(**{name: read_release_table(library_dir, name) for name in SPECS})
 
 
 def library_version(library_dir: Path) -> Version:

@@ -80,16 +80,33 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipelines.dedupe.decisions import apply_review
-    from pipelines.store.repo import open_repo
+    import contextlib
+
+    from pipelines.store.lock import LockBusyError, rebuild_lock
 
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"找不到审核表：{path}")
+    if args.wait < 0:
+        raise UsageError("--wait 应为不小于 0 的秒数")
     repo = Path(args.repo)
-    open_repo(repo)
     year = args.year or _year_of_review(path)
+    # The rebuild's lock for the whole write-and-commit: rules/ written while a rebuild reads them, or a
+    # rules commit between a rebuild's commit and its tag, would mix the two.
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(rebuild_lock(repo, wait=args.wait))
+        except LockBusyError as exc:
+            raise LockBusyError(f"审核表未应用，rules/ 保持不变。{exc}") from exc
+        return _apply_review(path, repo, year)
+
+
+def _apply_review(path: Path, repo: Path, year: int) -> int:
+    from pipelines.dedupe.decisions import apply_review
     from pipelines.store.release import commit_rules
+    from pipelines.store.repo import open_repo
+
+    open_repo(repo)
 
     summary = apply_review(path, repo / "rules", year)
     print("已应用审核表 " + summary.message_zh())
@@ -232,6 +249,13 @@ def _add_library_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--repo", default=".")
     p.add_argument("--year", type=int, help="审核所属年度（默认取 reports/<年度>/ 目录名）")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="重建正在运行时最多等待的秒数（默认 0：立即停止并说明）",
+    )
     p.set_defaults(func=cmd_review)
 
 

@@ -33,6 +33,24 @@ def test_markers_are_removed_and_named(written: str, name: str, removed: tuple[s
 
 
 @pytest.mark.parametrize(
+    ("written", "blanks"),
+    [
+        ("提高**对**的重视程度", ("**", "**")),
+        ("提高＊＊对＊＊的重视程度", ("**", "**")),
+        ("××村道路硬化长度", ("××",)),
+        ("将成果推广至**国家或地区", ("**",)),
+        ("★★★受益建档立卡贫困人口数≥**人", ()),  # a target at the end: only a note
+        ("种植作物成活率(≥**%)", ()),
+        ("完成率**", ()),
+    ],
+)
+def test_placeholders_before_the_end_of_a_name_are_blanks(written: str, blanks: tuple[str, ...]) -> None:
+    result = strip_markers(written)
+    assert result.changed and result.blanks == blanks
+    assert "*" not in result.name and "××" not in result.name
+
+
+@pytest.mark.parametrize(
     "written",
     [
         "受益人口数",

@@ -556,6 +556,31 @@ def test_template_markers_are_stripped_and_shown(tmp_path: Path) -> None:
     assert any("[I404]" in t and "种植作物成活率(≥**%)" in t and "“种植作物成活率”" in t for t in texts)
 
 
+def test_a_placeholder_inside_a_name_is_a_warning_with_both_wordings(tmp_path: Path) -> None:
+    """A ** (＊＊, ××) removed from inside a name is a part the department never filled in: W220 with the
+    name as written, the name as read and the fix; a placeholder in a target at the end stays an I404."""
+    rows = _project("宣传") + [
+        project_row(project="宣传", level2="质量指标", name="提高**对**的重视程度", unit="%", target=90),
+        project_row(project="宣传", name="将成果推广至＊＊国家或地区", unit="个", target=3),
+        project_row(project="宣传", name="受益人口数≥**人", unit="人", target=100),
+    ]
+    path = tmp_path / "blanks.xlsx"
+    written = write_workbook(path, default_info(), [], rows)
+    result = _validate(path)
+    data_rows = written.data_rows["project"]
+    warned = {f.row: f for f in _codes(result, "W220")}
+    assert set(warned) == {data_rows[4], data_rows[5]}
+    first = warned[data_rows[4]]
+    assert first.severity == "warning" and first.sheet == "项目支出指标"
+    assert "“提高**对**的重视程度”" in first.message and "“提高对的重视程度”" in first.message
+    assert "请把占位符**替换为实际内容" in first.fix
+    assert "“将成果推广至国家或地区”" in warned[data_rows[5]].message
+    notes = {f.row for f in _codes(result, "I404")}
+    assert data_rows[6] in notes and not notes & set(warned)  # one finding per marked name
+    by_row = result.rows.set_index("source_row")
+    assert by_row.loc[data_rows[4], "name_as_written"] == "提高**对**的重视程度"
+
+
 def test_grouped_messages_name_the_right_project(tmp_path: Path) -> None:
     """Point 7: J2、J13、J24 must not share 项目甲's message when J24 is 项目丙 lacking 数量."""
     quality_only = [

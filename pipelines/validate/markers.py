@@ -4,6 +4,9 @@ Real goal tables carry the blank template's decorations into the name cell: "★
 "指标1:补助发放率", "种植作物成活率(≥**%)", "将成果推广至**国家或地区". Left in, they become library names
 and keys no other department will ever match. strip_markers removes them and says what it removed, so that
 validation shows the change (I404) and keeps the wording as written (name_as_written) for consolidation.
+A placeholder with name text after it ("提高**对**的重视程度", "将成果推广至**国家或地区") is a part of the name the
+department did not fill in: it is removed too, but named in `blanks` so that validation warns (W220). A
+placeholder in a target at the end ("≥**人", "(≥**%)") is only a note.
 
 Input is a cell's text as read; the result is cleaned (schemas.text.clean_text: 繁→简, half-width), so the
 patterns below see "：" as ":", "（" as "(", "≧" as "≥". Circled numbers (①) are taken off first, before
@@ -56,6 +59,7 @@ def might_have_markers(text: str) -> bool:
 class Stripped:
     name: str  # the cleaned name without markers (never emptied by stripping)
     removed: tuple[str, ...]  # what was taken out, in order, as it was written
+    blanks: tuple[str, ...] = ()  # placeholders taken from before the end of the name: a part not filled in
 
     @property
     def changed(self) -> bool:
@@ -84,7 +88,8 @@ def strip_markers(text: str) -> Stripped:
     name = cut(_SYMBOLS, name).strip()
     for pattern in (_INDICATOR_PREFIX, _ENUMERATION, _TARGET_IN_BRACKETS, _TARGET_TAIL):
         name = cut(pattern, name)
+    blanks = tuple(m.group(0) for m in _PLACEHOLDER.finditer(name) if name[m.end() :].strip(_EDGES))
     name = cut(_PLACEHOLDER, name).strip(_EDGES)
     if not name or not removed:
         return Stripped(clean_text(text), ())
-    return Stripped(name, tuple(removed))
+    return Stripped(name, tuple(removed), blanks)

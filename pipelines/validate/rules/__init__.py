@@ -78,6 +78,7 @@ REGISTRY: tuple[Rule, ...] = (
     rates.SATISFACTION_LEVEL,
     baseline.STRICT_TARGET,
     soft_vocab.SOFT_VOCABULARY,
+    reinterpretation.PLACEHOLDER_LEFT,
     reinterpretation.FRAMEWORK_LABEL,
     reinterpretation.REINTERPRETED,
     folded_text.TEXT_FOLDED,

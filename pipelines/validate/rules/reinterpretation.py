@@ -1,6 +1,8 @@
 """CONTRACT §3, nothing changed silently: a note on the row for every reinterpretation — old or short framework
 labels (I401), a 一级 filled from an empty cell, template markers taken out of a name, a unit read from the
-end of a name (I404). Rows of a workbook set aside get none; rejected rows do: they explain what was judged."""
+end of a name (I404). A placeholder taken from before the end of a name ("提高**对**的重视程度") is not a note but a
+warning (W220): part of the name was never filled in. Rows of a workbook set aside get none; rejected rows do:
+they explain what was judged."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pandas as pd
 from pipelines.common.frames import map_distinct
 from pipelines.normalize.canonical import normalize_name
 from pipelines.validate.hits import hits, no_hits
+from pipelines.validate.markers import strip_markers
 from pipelines.validate.rules.base import RuleContext, rule
 
 
@@ -26,8 +29,26 @@ def _level1_inferred(rows: pd.DataFrame) -> pd.DataFrame:
     return hits(inferred.index, "I404", "level1", "（空）", detail)
 
 
+def _has_blanks(written: str) -> bool:
+    return bool(strip_markers(written).blanks)
+
+
+def _left_blank(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose name as written had a placeholder before its end (strip_markers is cached: no new work)."""
+    marked = rows["name_as_written"] != ""
+    blank = pd.Series(False, index=rows.index)
+    blank[marked] = map_distinct(rows.loc[marked, "name_as_written"], _has_blanks).astype(bool)
+    return blank
+
+
+def placeholder_left(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    readable = rows[rows["file_error"] == ""]
+    blank = readable[_left_blank(readable)]
+    return hits(blank.index, "W220", "name", blank["name_as_written"], blank["name"])
+
+
 def _markers_removed(rows: pd.DataFrame) -> pd.DataFrame:
-    marked = rows[rows["name_as_written"] != ""]
+    marked = rows[(rows["name_as_written"] != "") & ~_left_blank(rows)]  # those are W220
     detail = [
         f"“{name}”（去掉了模板标记 {removed}）"
         for name, removed in zip(marked["name"], marked["name_markers"], strict=True)
@@ -59,5 +80,8 @@ def reinterpreted(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
 
 FRAMEWORK_LABEL = rule(
     "framework_label", "I401", "info", "warnings", "old/short labels", check=framework_labels
+)
+PLACEHOLDER_LEFT = rule(
+    "placeholder_left", "W220", "warning", "warnings", "a ** blank inside a name", check=placeholder_left
 )
 REINTERPRETED = rule("reinterpreted", "I404", "info", "warnings", "marker, 一级, unit", check=reinterpreted)

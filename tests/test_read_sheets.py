@@ -428,3 +428,26 @@ def test_info_sheet_with_several_pairs_per_row(tmp_path: Path) -> None:
     }
     assert book.info_cells["dept_code"] == (2, "D")
     assert book.info_cells["phone"] == (4, "D")
+
+
+def test_info_keys_the_template_does_not_know_are_kept_by_label(tmp_path: Path) -> None:
+    """Unknown 部门信息 keys are not read as info, but their label and cell are kept (validation notes them,
+    I405): beside a value, after a colon, side by side with a known pair. Titles, the 项目 | 内容 header,
+    notes, 序号 and unknown keys left empty are not keys."""
+    grid = [
+        ["2026年部门基本信息表"],
+        ["序号", "项目", "内容"],
+        [1, "部门名称", "市测试局", "单位负责人", "张三"],
+        [2, "部门编码", "101001"],
+        [3, "填报年度", 2026],
+        [4, "統一社會信用代碼", None],
+        [5, "填表人：李四"],
+        [None, "注：请如实填写"],
+    ]
+    path = write_grid_workbook(
+        tmp_path / "unknown.xlsx", {"部门信息": grid, "部门整体核心指标": [], "项目支出指标": []}
+    )
+    book = read_ok(path)
+    assert book.info == {"dept_name": "市测试局", "dept_code": "101001", "year": "2026"}
+    unknown = {k: v for k, v in book.info_cells.items() if k not in book.info}
+    assert unknown == {"单位负责人": (3, "D"), "填表人": (7, "B")}

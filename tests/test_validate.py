@@ -581,6 +581,31 @@ def test_a_placeholder_inside_a_name_is_a_warning_with_both_wordings(tmp_path: P
     assert by_row.loc[data_rows[4], "name_as_written"] == "提高**对**的重视程度"
 
 
+def test_unknown_department_info_keys_are_noted_with_their_cell(tmp_path: Path) -> None:
+    """Point 8 for 部门信息: a key the template does not know is not dropped unsaid (I405, naming the key,
+    the sheet and the cell); a known key's alias (单位名称, 电话) and an unknown key left empty are not."""
+    info = {
+        "year": 2026,
+        "dept_code": "101001",
+        "单位名称": "市测试局",
+        "电话": "0571-1234",
+        "单位负责人": "张三",
+        "统一社会信用代码": "11330100MB0000000X",
+        "分管领导": None,
+        "complexity": "复杂",
+    }
+    written = write_workbook(tmp_path / "info.xlsx", info, [core_row()], _project("甲"))
+    result = _validate(written.path)
+    notes = _codes(result, "I405")
+    assert [(f.sheet, f.row, f.column, f.value, f.severity) for f in notes] == [
+        ("部门信息", written.info_rows["单位负责人"], "A", "单位负责人", "info"),
+        ("部门信息", written.info_rows["统一社会信用代码"], "A", "统一社会信用代码", "info"),
+    ]
+    assert f"A{written.info_rows['单位负责人']} 单元格" in notes[0].message
+    assert result.exit_code == 0
+    assert {s.dept_name for s in result.files} == {"市测试局"}
+
+
 def test_grouped_messages_name_the_right_project(tmp_path: Path) -> None:
     """Point 7: J2、J13、J24 must not share 项目甲's message when J24 is 项目丙 lacking 数量."""
     quality_only = [

@@ -1,7 +1,11 @@
-"""The 部门信息 sheet: key | value pairs (部门名称、部门编码、填报年度…) wherever they sit on the sheet."""
+"""The 部门信息 sheet: key | value pairs (部门名称、部门编码、填报年度…) wherever they sit on the sheet.
+
+A pair whose key the template does not know ("单位负责人 | 张三") is not read, but not dropped unsaid either:
+its label as written is kept in info_cells with the cell of the label, and validation notes it (I405)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,10 +13,15 @@ import numpy as np
 from pipelines.common.columns import col_letter
 from pipelines.intake.cells import Merge, fill_merges
 from pipelines.intake.headers import MAX_HEADER_CHARS, match_header
-from schemas.text import cell_to_text, clean_text
+from schemas.text import cell_to_text, clean_text, compact
 from schemas.vocab import reference
 
-InfoCells = dict[str, tuple[int, str]]  # key → (Excel row, column letter of the value)
+# key → (Excel row, column letter of the value); an unknown key's label as written → the cell of the label
+InfoCells = dict[str, tuple[int, str]]
+# Cells that look like a key but are the sheet's own header ("项目 | 内容") or a note ("注：…", "备注 | …").
+_NOT_KEYS = frozenset({"项目", "内容", "序号", "填报内容", "注", "说明", "备注", "填表说明", "填报说明"})
+_LABEL = re.compile(r"^[^\d\W]")  # a label starts with a letter or a character, never a digit
+MAX_UNKNOWN_LABEL = 12  # a longer text beside a value is a sentence, not a key
 
 
 def info_from_grid(grid: np.ndarray, merges: Sequence[Merge] = ()) -> tuple[dict[str, str], InfoCells]:
@@ -38,6 +47,30 @@ def _key_of(text: str, lookup: dict[str, str]) -> tuple[str | None, str]:
     return key, ""
 
 
+def _next_value(texts: list[str], c: int) -> int | None:
+    """The column of the first non-empty cell right of `c` that does not repeat it (a merged key)."""
+    return next((j for j in range(c + 1, len(texts)) if texts[j] and texts[j] != texts[c]), None)
+
+
+def _unknown_pair(texts: list[str], c: int, lookup: dict[str, str]) -> tuple[str, int] | None:
+    """(label as written, the column after the pair) when texts[c] is a key the template does not know
+    with a value: beside it ("单位负责人 | 张三") or after a colon ("单位负责人：张三"). Titles (no value
+    beside), 序号, repeated merged cells, the sheet's header and notes are not keys."""
+    text = texts[c]
+    if c > 0 and texts[c - 1] == text:
+        return None
+    label, _, inline = clean_text(text).partition(":")
+    label = label.strip()
+    if not _LABEL.match(label) or len(label) > MAX_UNKNOWN_LABEL or compact(label) in _NOT_KEYS:
+        return None
+    if inline.strip():
+        return label, c + 1
+    j = _next_value(texts, c)
+    if j is None or _key_of(texts[j], lookup)[0] is not None:
+        return None
+    return label, j + 1
+
+
 def _read_info_row(
     r: int, texts: list[str], lookup: dict[str, str], info: dict[str, str], cells: InfoCells
 ) -> None:
@@ -46,9 +79,12 @@ def _read_info_row(
         text = texts[c]
         key, inline = _key_of(text, lookup) if text else (None, "")
         if key is None:
-            c += 1  # empty, a 序号, or a stray note before the key
+            unknown = _unknown_pair(texts, c, lookup) if text else None
+            if unknown is not None:
+                cells.setdefault(unknown[0], (r + 1, col_letter(c)))
+            c = unknown[1] if unknown is not None else c + 1  # else empty, a 序号, a title or a note
             continue
-        j = next((j for j in range(c + 1, len(texts)) if texts[j] and texts[j] != text), None)
+        j = _next_value(texts, c)
         # The next cell is the value unless it is another key (pairs side by side, value left empty);
         # "职能依据 | 三定方案" stays a value although 三定方案 is an alias of the same key.
         value_col = j if j is not None and _key_of(texts[j], lookup)[0] in (None, key) else None

@@ -23,6 +23,7 @@ from pipelines.validate.rules import (
     folded_text,
     framework,
     function_code,
+    info_keys,
     intake,
     kept_wording,
     library_refs,
@@ -41,6 +42,7 @@ from pipelines.validate.rules.base import Rule
 REGISTRY: tuple[Rule, ...] = (
     *intake.RAISED_IN_INTAKE,
     duplicate_sheet.DUPLICATE_SHEET,
+    info_keys.UNKNOWN_INFO_KEY,
     # cells: 部门信息, then the indicator sheets (whole-row checks first, then cell by cell)
     dept_info.INFO_REQUIRED,
     dept_info.DEPT_CODE_DIGITS,

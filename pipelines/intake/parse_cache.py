@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READER_DEPENDENCIES = (
     "schemas/text.py",
     "schemas/vocab.py",
+    "pipelines/common/columns.py",
     "pipelines/common/findings.py",
     "pipelines/common/hashing.py",
 )

@@ -68,36 +68,60 @@ class ReviewError(ValueError):
 # --------------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------------
+def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
+    """One column as written: text neutralized (each distinct text once: names and patterns repeat across
+    pairs), anything else as a number."""
+    out: list[str | float] = []
+    for value in values:
+        if isinstance(value, str):
+            text = neutral.get(value)
+            if text is None:
+                text = neutral[value] = str(neutralize(value))
+            out.append(text)
+        else:
+            out.append(float(value))
+    return out
+
+
+def _pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[str | float]]:
+    """The pairs sheet's cells column by column, in REVIEW_COLUMNS + REVIEW_EXTRA_COLUMNS order without
+    决定: plain lists, so the row loop touches no pandas."""
+    likely = cands["likely"].tolist() if "likely" in cands.columns else [True] * len(cands)
+    columns: list[list[Any]] = [
+        cands["id_a"].tolist(),
+        cands["name_a"].tolist(),
+        cands["id_b"].tolist(),
+        cands["name_b"].tolist(),
+        [int(round(v)) for v in cands["score"].tolist()],
+        cands["reason"].tolist(),
+        cands["pattern"].tolist(),
+        [groups[g] for g in cands["pattern_group"].tolist()],
+        cands["unit_a"].tolist(),
+        cands["unit_b"].tolist(),
+        cands["level2"].tolist(),
+        cands["name_score"].tolist(),
+        ["" if pd.isna(v) else v for v in cands["definition_score"].tolist()],
+        [LIKELY if v else POSSIBLE for v in likely],
+    ]
+    neutral: dict[str, str] = {}
+    return [_cells(values, neutral) for values in columns]
+
+
 def _write_pairs(ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]) -> None:
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
     for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
         ws.write_string(0, col, title, fmt["head"])
         ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
-    for r, row in enumerate(cands.itertuples(index=False), start=1):
-        values = (
-            row.id_a,
-            row.name_a,
-            row.id_b,
-            row.name_b,
-            int(round(row.score)),
-            row.reason,
-            "",
-            row.pattern,
-            groups[row.pattern_group],
-            row.unit_a,
-            row.unit_b,
-            row.level2,
-            row.name_score,
-            "" if pd.isna(row.definition_score) else row.definition_score,
-            LIKELY if getattr(row, "likely", True) else POSSIBLE,
-        )
-        for col, value in enumerate(values):
-            if col == _DECISION_COL:
-                ws.write_blank(r, col, None, fmt["decide"])
-            elif isinstance(value, str):
-                ws.write_string(r, col, str(neutralize(value)))
+    positions = [col for col in range(len(headers)) if col != _DECISION_COL]
+    write_string, write_number, decide = ws.write_string, ws.write_number, fmt["decide"]
+    # Row by row, left to right: the shared-string table numbers texts in the order they are written.
+    for r, cells in enumerate(zip(*_pair_columns(cands, groups), strict=True), start=1):
+        for col, cell in zip(positions, cells, strict=True):
+            if isinstance(cell, str):
+                write_string(r, col, cell)
             else:
-                ws.write_number(r, col, float(value))
+                write_number(r, col, cell)
+        ws.write_blank(r, _DECISION_COL, None, decide)
     last = max(len(cands), 1)
     ws.data_validation(1, _DECISION_COL, max(last, 1000), _DECISION_COL, _VALIDATION)
     ws.freeze_panes(1, 0)
@@ -117,12 +141,21 @@ def _write_patterns(
             example_a=("name_a", "first"),
             example_b=("name_b", "first"),
         )
-        for r, (pattern, item) in enumerate(summary.iterrows(), start=1):
-            ws.write_string(r, 0, groups[item["group"]])
+        rows = zip(
+            summary.index.tolist(),
+            summary["group"].tolist(),
+            summary["count"].tolist(),
+            summary["example_a"].tolist(),
+            summary["example_b"].tolist(),
+            strict=True,
+        )
+        decide = fmt["decide"]
+        for r, (pattern, group, count, example_a, example_b) in enumerate(rows, start=1):
+            ws.write_string(r, 0, groups[group])
             ws.write_string(r, 1, str(neutralize(str(pattern))))
-            ws.write_number(r, 2, int(item["count"]))
-            ws.write_string(r, 3, str(neutralize(f"{item['example_b']} → {item['example_a']}")))
-            ws.write_blank(r, 4, None, fmt["decide"])
+            ws.write_number(r, 2, int(count))
+            ws.write_string(r, 3, str(neutralize(f"{example_b} → {example_a}")))
+            ws.write_blank(r, 4, None, decide)
         ws.data_validation(1, 4, max(len(summary), 1000), 4, _VALIDATION)
     ws.freeze_panes(1, 0)
 
@@ -135,7 +168,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cands = sort_candidates(candidates.copy()) if len(candidates) else candidates
+    cands = sort_candidates(candidates) if len(candidates) else candidates  # a sorted copy
     groups: dict[str, str] = {}
     for group in cands["pattern_group"] if len(cands) else []:
         groups.setdefault(group, f"G{len(groups) + 1:04d}")

@@ -24,7 +24,7 @@ Then, per names file (real_names.csv, fresh_names.csv, fresh2_names.csv), its ro
 listed pairs per indicator, and the share of duplicates among the labelled pairs listed.
 Methods: model (the pair model, pipelines/dedupe/model.py, trained on the tune split only), hand (the first
 version's hand weights over today's candidate generation).
---errors lists misses and listed negatives of the tune split only; false automatic merges are listed for
+--errors lists misses and listed negatives of every split evaluated (only the seen ones: never fresh3); false automatic merges are listed for
 every split, because each one must be explained.
 """
 
@@ -220,11 +220,11 @@ def _row(data: str, split: str, method: str, m: dict, markdown: bool) -> str:
 
 
 def _explain(data: str, split: str, method: str, labelled: pd.DataFrame, errors: bool) -> int:
-    """Print the false automatic merges (always) and, with --errors, the tune split's misses; their count."""
+    """Print the false automatic merges (always) and, with --errors, the misses and listed negatives; their count."""
     bad = labelled[labelled["auto"] & (labelled["label"] == "0")]
     for row in bad.itertuples():
         print(f"FALSE AUTO MERGE [{data} {split}]: {row.name_a} ({row.unit_a}) = {row.name_b} ({row.unit_b})")
-    if errors and split == "tune" and method == "model":
+    if errors and method == "model":
         for row in labelled[~labelled["flagged"] & (labelled["label"] == "1")].itertuples():
             print(f"  missed: {row.name_a} | {row.name_b}  [{getattr(row, 'pattern', '')} {row.note}]")
         for row in labelled[labelled["candidate"] & (labelled["label"] == "0")].itertuples():
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", choices=tuple(METHOD_NAMES), default=["hand", "model"])
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for RESULTS.md)")
     parser.add_argument(
-        "--errors", action="store_true", help="list the tune split's misses and listed negatives"
+        "--errors", action="store_true", help="list the misses and listed negatives of the splits evaluated"
     )
     args = parser.parse_args(argv)
     if args.markdown:

@@ -361,6 +361,20 @@ def test_head_pass_finds_measures_worded_with_few_shared_characters() -> None:
     assert frozenset(("E1", "E2")) not in pair_set(without)  # the 二级 and global passes miss it
 
 
+def test_a_generic_name_meets_its_qualified_form_though_they_share_few_characters() -> None:
+    """接种率 and a long qualified 接种率 share too few characters for the cheap name bound: a generic name
+    against a qualified one of the same measure is scored all the same, and listed."""
+    frame = clusters(
+        {"name": "接种率", "unit": "%", "id": "G1"},
+        {"name": "以乡镇(街道)为单位适龄儿童国家免疫规划疫苗接种率", "unit": "%", "id": "G2"},
+        {"name": "道路完好率", "unit": "%"},
+        {"name": "设备使用率", "unit": "%"},
+    )
+    every = ModelScoring(min_score=0, per_name=0)
+    assert frozenset(("G1", "G2")) in pair_set(find_candidates(frame, None, scoring=every))
+    assert frozenset(("G1", "G2")) in pair_set(find_candidates(frame, None))
+
+
 def test_per_name_cap_keeps_each_indicators_best_pairs() -> None:
     """The list holds each indicator's few likeliest 较低 pairs, not every similar name; listing is the same
     whatever the order of the rows."""
@@ -628,7 +642,9 @@ def test_listed_noise_of_the_real_tables_is_gone() -> None:
     )
     listed = find_candidates(frame, None)
     assert pair_set(listed) <= {frozenset(("N0000", "N0001"))}  # 开工/完工 is not even listed
-    assert not listed["likely"].any() and (listed["score"] < 10).all()  # 桃/苹果: at most 可能性较低
+    # 桃/苹果: at most 可能性较低, far below the likely mark (10.4 since round 2, when the model also learnt
+    # from fresh2; its mark rose from 13.9 to 28.4).
+    assert not listed["likely"].any() and (listed["score"] < 15).all()
     assert len(find_candidates(frame, None, scoring=HandScoring())) == 2  # the first version
 
 

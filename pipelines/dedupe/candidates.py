@@ -25,7 +25,7 @@ from pipelines.dedupe.features import COLUMN, FEATURES, Sides, pair_features
 from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
 from pipelines.dedupe.reasons import Side, flags, reason
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
-from pipelines.dedupe.vocabulary import NearSynonymForm, measure_stem
+from pipelines.dedupe.vocabulary import NearSynonymForm, generic_pair, measure_stem
 from pipelines.normalize.canonical import MatchRules, default_rules, pattern_key
 from pipelines.normalize.suffixes import suffix_table
 
@@ -140,7 +140,8 @@ def _oriented(rows: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, np.n
 
 def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> np.ndarray:
     """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names
-    (as written, in another order, or in canonical words): a cheap bound before the features."""
+    (as written, in another order, or in canonical words), or are a generic and a qualified name: a cheap bound
+    before the features."""
     same_id = (t.ids[a] == t.ids[b]) & (t.ids[a] != "")
     certain = (
         (t.match[a] == t.match[b])
@@ -158,7 +159,14 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
         for text in (t.match, ordered, t.canonical):
             scores = process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=1)
             best[keep] = np.maximum(best[keep], scores)
-    return keep & (best >= cfg.min_name_score)
+    enough = best >= cfg.min_name_score
+    # A generic name against a qualified one (接种率 / 适龄儿童…接种率) shares too few characters for the bound.
+    low = np.flatnonzero(keep & ~enough)
+    if len(low):
+        enough[low] = [
+            generic_pair(t.canonical[i], t.canonical[j]) for i, j in zip(a[low], b[low], strict=True)
+        ]
+    return keep & enough
 
 
 @dataclass

@@ -19,7 +19,13 @@ from rapidfuzz.distance import LCSseq, Postfix, Prefix
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipelines.dedupe.patterns import diff_spans
-from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem
+from pipelines.dedupe.vocabulary import (
+    NearSynonymForm,
+    distinct_objects,
+    generic_pair,
+    measure_head,
+    measure_stem,
+)
 from pipelines.normalize.suffixes import suffix_table
 from schemas.text import clean_text
 
@@ -59,6 +65,8 @@ FEATURES = (
     "canon_ratio",  # edit similarity of the measure stems in canonical words (vocabulary.py)
     "canon_tail",  # shared trailing characters of the canonical stems / length of the shorter
     "head_same",  # same measure head (last two characters of the canonical stems: 意度, 成本, 行率)
+    "generic_qualified",  # a generic name and a qualified one of one measure (服务对象满意度 / 受益单位满意度)
+    "distinct_objects",  # one measure of two named objects (政府满意度 / 患者满意度): other indicators
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -185,6 +193,15 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["canon_tail"]] = process.cpdist(sa, sb, scorer=Postfix.similarity, workers=1) / shorter
     heads = np.array([measure_head(s, 2) for s in stems], dtype=object)
     x[:, COLUMN["head_same"]] = heads[names.ia] == heads[names.ib]
+    # Once per distinct pair of forms: a crowded head block repeats the same generic name many times.
+    pairs = list(zip(names.ia.tolist(), names.ib.tolist(), strict=True))
+    kinds = {
+        (i, j): (float(generic_pair(stems[i], stems[j])), float(distinct_objects(stems[i], stems[j])))
+        for i, j in set(pairs)
+    }
+    x[:, [COLUMN["generic_qualified"], COLUMN["distinct_objects"]]] = np.array(
+        [kinds[p] for p in pairs], dtype=float
+    ).reshape(-1, 2)
 
 
 def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:

@@ -88,7 +88,7 @@ class ModelScoring:
     min_score: float | None = None  # listing threshold on the 0–100 score; None: the model's
     # 较低 pairs are listed only among the m best of either indicator (likely ones and the same wording filed
     # differently always): the few likeliest per indicator, not every similar name (0: all above the threshold).
-    per_name: int = 5
+    per_name: int = 4
 
     @property
     def words(self) -> DifferenceWords:

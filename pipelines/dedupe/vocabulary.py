@@ -20,6 +20,13 @@ MEASURE_SYNONYMS_CSV = REFERENCE_DIR / "measure_synonyms.csv"
 # Taken off before the head is read: a trailing bracket (a unit, a target, an explanation) and list markers.
 _TRAILING_BRACKETS = re.compile(r"(?:\([^()]*\))+$")
 _LEADING_MARKS = re.compile(r"^(?:其中[:：]?|[一二三]级)")
+# A target written into the name (辖区企业满意率达95%以上, 满意度≥90%): the value, not the measure.
+_TRAILING_TARGET = re.compile(
+    r"(?:达到?|不低于|不少于|高于|大于|≥|>=|>)[0-9.]+%?(?:及?以上)?$|[0-9.]+%(?:及?以上)?$|%$"
+)
+# Qualifiers that name no particular object: 服务对象满意度 is the generic form of 受益单位满意度,
+# 辖区企业满意度 … (a generic name against a qualified one of the same measure).
+GENERIC_OBJECTS = ("服务对象", "受益对象", "受助对象", "受益人群", "受益群众", "受益人", "服务群众")
 
 
 @cache
@@ -60,11 +67,42 @@ class NearSynonymForm:
 
 
 def measure_stem(match_name: str) -> str:
-    """The part of a matching form that names the measure: without a trailing bracket or a 其中 mark."""
-    stem = _LEADING_MARKS.sub("", _TRAILING_BRACKETS.sub("", match_name))
+    """The part of a matching form that names the measure: without a trailing bracket, a target written
+    into the name (达95%以上) or a 其中 mark."""
+    stem = _LEADING_MARKS.sub("", _TRAILING_TARGET.sub("", _TRAILING_BRACKETS.sub("", match_name)))
     return stem or match_name
+
+
+def generic_form(stem: str) -> tuple[str, bool]:
+    """A canonical stem without a leading generic qualifier (服务对象满意度 → 满意度), and whether one was off."""
+    for word in GENERIC_OBJECTS:
+        if stem.startswith(word) and len(stem) > len(word) + 1:
+            return stem[len(word) :], True
+    return stem, False
+
+
+def generic_pair(a: str, b: str) -> bool:
+    """A generic name and a qualified one of the same measure: the shorter stem, without a generic
+    qualifier, ends the longer one (服务对象满意度 / 尘肺病康复患者满意度, 接种率 / 适龄儿童…接种率)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if short == long_:
+        return False
+    core, stripped = generic_form(short)
+    return len(core) >= 2 and long_.endswith(core) and (stripped or len(short) <= 4)
 
 
 def measure_head(canonical: str, chars: int) -> str:
     """The measure head: the last `chars` characters of a canonical stem (满意度 → 意度, 项目总成本 → 成本)."""
     return canonical[-chars:]
+
+
+def distinct_objects(a: str, b: str) -> bool:
+    """The same measure of two named objects: the stems share an ending of at least two characters and each
+    puts its own qualifier before it, neither of them generic (政府满意度 / 患者满意度, 预算完成率 / 按时完成率)."""
+    shared = 0
+    while shared < min(len(a), len(b)) and a[-1 - shared] == b[-1 - shared]:
+        shared += 1
+    qa, qb = a[: len(a) - shared], b[: len(b) - shared]
+    if shared < 2 or not qa or not qb:
+        return False
+    return not any(q.startswith(word) for q in (qa, qb) for word in GENERIC_OBJECTS)

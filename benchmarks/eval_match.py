@@ -6,7 +6,7 @@
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
 per side; split tune / holdout), tests/data/labelled_pairs.csv (the first set; names only, every pair filed
 alike), and two sets labelled after the matcher was frozen, each evaluated whole: tests/data/fresh_pairs.csv
-and tests/data/fresh2_pairs.csv (the final holdout; with fresh2_names.csv, the same columns as fresh_*.csv).
+and tests/data/fresh2_pairs.csv (a training part since round 2, see pair_model.TRAIN_PARTS; with fresh2_names.csv, the same columns as fresh_*.csv).
 Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
 become indicators of one library year and go through normalization (keys) and find_candidates exactly as
 consolidation calls them (names without template markers, as validation passes them on). A labelled pair
@@ -51,7 +51,7 @@ DATA_DIR = ROOT / "tests" / "data"
 DATA = {
     "real": DATA_DIR / "real_pairs.csv",
     "old": DATA_DIR / "labelled_pairs.csv",
-    # Labelled after the matcher was frozen (tests/data/REAL_PAIRS.md); fresh2 is the final holdout.
+    # Labelled after the matcher was frozen (tests/data/REAL_PAIRS.md); fresh2 has been a training part since round 2 (pair_model.TRAIN_PARTS).
     "fresh": DATA_DIR / "fresh_pairs.csv",
     "fresh2": DATA_DIR / "fresh2_pairs.csv",
 }

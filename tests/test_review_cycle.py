@@ -140,3 +140,16 @@ def test_same_indicator_in_three_function_classes_is_listed_and_can_be_made_comm
     assert set(usages.loc[usages["indicator_id"] == active["indicator_id"].iloc[0], "dept_code"]) == {
         code for code, *_ in departments
     }
+
+
+def test_a_year_with_nothing_to_review_still_gets_its_review_workbook(tmp_path) -> None:
+    """A year without candidates hands on a frame that may have no columns at all: the review workbook is
+    written with its headers and no pair (found by the multi-year test after the column-list rewrite)."""
+    import openpyxl
+    import pandas as pd
+
+    from pipelines.dedupe.review import REVIEW_SHEET, write_merge_review
+
+    path = write_merge_review(pd.DataFrame(), tmp_path / "merge_review.xlsx")
+    sheet = openpyxl.load_workbook(path)[REVIEW_SHEET]
+    assert sheet.max_row == 1 and sheet.cell(1, 1).value

@@ -115,7 +115,9 @@ def _write_pairs(ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt
     positions = [col for col in range(len(headers)) if col != _DECISION_COL]
     write_string, write_number, decide = ws.write_string, ws.write_number, fmt["decide"]
     # Row by row, left to right: the shared-string table numbers texts in the order they are written.
-    for r, cells in enumerate(zip(*_pair_columns(cands, groups), strict=True), start=1):
+    # An empty candidate frame may carry no columns at all (a year with nothing to review).
+    rows = zip(*_pair_columns(cands, groups), strict=True) if len(cands) else iter(())
+    for r, cells in enumerate(rows, start=1):
         for col, cell in zip(positions, cells, strict=True):
             if isinstance(cell, str):
                 write_string(r, col, cell)

@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.corpus import generate_corpus
-    from pipelines.demo.build import DEMO_YEARS, write_demo_year
+    from pipelines.demo.build import write_demo_year
+    from pipelines.demo.catalogue import DEMO_YEARS
     from pipelines.intake.inbox import submission_files
     from pipelines.intake.read import read_workbook
     from pipelines.intake.safe_parse import read_workbooks

@@ -17,9 +17,7 @@ from pathlib import Path
 
 from pipelines.cli_rebuild import cmd_demo, cmd_rebuild
 from pipelines.cli_validate import cmd_validate
-from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
-
-__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
+from pipelines.common.errors import EXIT_INTERNAL, EXIT_OK, UsageError
 
 
 def _print_err(message: str) -> None:

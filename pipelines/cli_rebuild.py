@@ -155,7 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import subprocess
 
     from pipelines.demo import build as demo
-    from pipelines.demo.catalogue import FINANCE_DEPT
+    from pipelines.demo.catalogue import DEMO_YEARS, FINANCE_DEPT
     from pipelines.store.publish import load_library
     from pipelines.store.release import commit_paths
     from pipelines.store.repo import open_repo
@@ -177,7 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     commit_paths(repo, ("indicators.toml",), "部署配置：财政局部门编码、指标编号前缀")
 
     lookup = None
-    for year in demo.DEMO_YEARS:
+    for year in DEMO_YEARS:
         story = demo.render_demo_year(submissions, year, lookup)
         print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
         for line in story.story_zh()[:12]:
@@ -191,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log = subprocess.run(
         ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
     ).stdout
-    last = demo.DEMO_YEARS[-1]
+    last = DEMO_YEARS[-1]
     print("\n══ 结果")
     print(f"  示例填报：{submissions}")
     print(f"  指标库仓库：{repo}（library/ 为发布的指标库）")

@@ -22,16 +22,6 @@ from pipelines.demo.departments import render_workbook
 from pipelines.demo.plan import DemoYear, Lookup, dropped_indicators, plan_year, year_offset
 from pipelines.normalize.canonical import normalize_name
 
-# What `indicators demo` (cli.py) and the benchmarks use from the demo: the years, the bureau's 部门编码,
-# writing a year, and the id lookup the next year needs.
-__all__ = [
-    "DEMO_YEARS",
-    "lookup_from_indicators",
-    "render_demo_year",
-    "write_demo_year",
-]
-
-
 # --- files that are not workbooks ---------------------------------------------------------------------
 
 

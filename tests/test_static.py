@@ -108,6 +108,7 @@ LAYERS = [
     "dedupe",
     "consolidate",
     "store",
+    "evaluate",
     "report",
     "county",
     "demo",

@@ -22,7 +22,7 @@ from pandera.typing import Series
 SCHEMA_VERSION = 1
 # manifest.json "schema_minor": columns added since minor 0 (each declared with added_in). Written only
 # from minor 1 on, so a release without the key is minor 0 (every release made before minors existed).
-SCHEMA_MINOR = 0
+SCHEMA_MINOR = 1
 SINCE = "since"  # Field metadata key: the minor version that added the column (absent: minor 0)
 SCOPES = ("共性", "部门整体", "项目")
 STATUSES = ("active", "retired", "merged")
@@ -73,6 +73,10 @@ class IndicatorTable(pa.DataFrameModel):
     last_change_type: Series[str]
     last_change_reason: Series[str]
     origin: Series[str]  # 本级 | 上级 (county overlays)
+    # 1.1: where the indicator's standard comes from (指标标准来源/指标出处) and where the indicator itself
+    # comes from (指标来源): the value most departments wrote when it was created, changed only by 修改.
+    standard_source: Series[str] = added_in(1, "")
+    indicator_source: Series[str] = added_in(1, "")
 
     class Config:
         strict = True
@@ -105,6 +109,31 @@ class UsageTable(pa.DataFrameModel):
     source_file: Series[str]
     source_sheet: Series[str]
     source_row: Series[int]
+    # 1.1: everything else the department wrote on the row. The row's own wording of the indicator's shared
+    # fields (the indicator holds the most common one; the variants stay here)...
+    definition: Series[str] = added_in(1, "")
+    formula: Series[str] = added_in(1, "")
+    nature: Series[str] = added_in(1, "")
+    keywords: Series[str] = added_in(1, "")
+    national_standard: Series[str] = added_in(1, "")
+    industry_standard: Series[str] = added_in(1, "")
+    standard_source: Series[str] = added_in(1, "")
+    indicator_source: Series[str] = added_in(1, "")
+    # ...the department's own settings for this use...
+    value_basis: Series[str] = added_in(1, "")
+    value_method: Series[str] = added_in(1, "")
+    scoring_rule: Series[str] = added_in(1, "")
+    # ...the project's (or, on the core sheet, the strategy's) description...
+    project_goal: Series[str] = added_in(1, "")
+    project_nature: Series[str] = added_in(1, "")
+    sector: Series[str] = added_in(1, "")
+    industry: Series[str] = added_in(1, "")
+    fund_use: Series[str] = added_in(1, "")
+    strategic_goal: Series[str] = added_in(1, "")
+    phased: Series[str] = added_in(1, "")
+    # ...and the cells under headers the template does not know: a JSON object {header: value} with sorted
+    # keys ("" when none), so nothing a department wrote is dropped.
+    extra: Series[str] = added_in(1, "")
 
     class Config:
         strict = True
@@ -175,6 +204,19 @@ TITLES_ZH = {
     "last_change_type": "最近变更类型",
     "last_change_reason": "最近变更理由",
     "origin": "来源层级",
+    "standard_source": "指标标准来源",
+    "indicator_source": "指标来源",
+    "value_basis": "指标值设定依据",
+    "value_method": "取值方式",
+    "scoring_rule": "评（扣）分标准",
+    "project_goal": "绩效目标",
+    "project_nature": "项目性质",
+    "sector": "行业领域",
+    "industry": "行业类别",
+    "fund_use": "资金用途",
+    "strategic_goal": "战略目标",
+    "phased": "是否阶段性",
+    "extra": "其他填报内容",
     "year": "年度",
     "dept_code": "部门编码",
     "dept_name": "部门名称",

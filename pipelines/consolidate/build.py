@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
 import pandas as pd
 
 from pipelines.common.frames import release_free_memory
@@ -47,12 +48,19 @@ ROW_COLUMNS = (
     "keywords", "change_type", "change_reason", "library_id", "project", "project_category", "function_code",
     "weight_value", "dept_code", "dept_name", "source_file", "source_sheet", "source_row",
     "name_as_written",  # the wording before template markers were stripped (validation), kept as an alias
+    # Carried to the usage as written (schemas/library.py UsageTable, minor 1): nothing a department wrote is
+    # dropped. standard_source and indicator_source are also shared fields of a new indicator.
+    "standard_source", "indicator_source", "value_basis", "value_method", "scoring_rule", "project_goal",
+    "project_nature", "sector", "industry", "fund_use", "strategic_goal", "phased", "extra_json",
 )  # fmt: skip
+# Drop-down columns a usage keeps as the department wrote them when the list does not know the value (W213):
+# validation leaves the canonical value, or "" and the text in <column>_raw.
+AS_WRITTEN_WHEN_UNKNOWN = ("value_basis", "value_method", "project_nature")
 # Columns normalize_rows adds that consolidation reads, and the provenance columns: an empty year has them.
 _EMPTY_YEAR_COLUMNS = {
     "scope", "dept_code", "dept_name", "sheet_kind", "source_file", "source_sheet", "history_json",
     "target_unit", "key", "common_key", "name_norm", "unit_norm", "function_class", "match_name",
-    "weight_value",
+    "weight_value", "extra_json",
 }  # fmt: skip
 
 
@@ -69,9 +77,26 @@ def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> p
         frame["source_row"] = pd.Series(dtype="int64")
         frame["target_value"] = pd.Series(dtype=float)
         return frame
+    accepted = accepted.assign(
+        **{
+            c: _or_written(accepted[c], rows.loc[accepted.index, f"{c}_raw"])
+            for c in AS_WRITTEN_WHEN_UNKNOWN
+            if c in accepted and f"{c}_raw" in rows
+        }
+    )
     normalized = normalize_rows(accepted, rules, compact=True)
     release_free_memory()  # the per-value work above leaves freed pages the next step can use
     return normalized
+
+
+def _or_written(canonical: pd.Series, written: pd.Series) -> pd.Series:
+    """The canonical value, or the text as written where there is none (columns may be categorical)."""
+    value = canonical.astype(str).to_numpy(dtype=object)
+    return pd.Series(
+        np.where(value != "", value, written.astype(str).to_numpy(dtype=object)),
+        index=canonical.index,
+        dtype=str,
+    )
 
 
 @dataclass

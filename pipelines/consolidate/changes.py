@@ -27,6 +27,8 @@ TRACKED_FIELDS = (
     "keywords",
     "national_standard",
     "industry_standard",
+    "standard_source",
+    "indicator_source",
     "scope",
 )
 EVENT_ZH = {"added": "新增", "modified": "修改", "retired": "退出", "merged": "合并", "reactivated": "恢复"}

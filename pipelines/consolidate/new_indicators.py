@@ -112,6 +112,8 @@ NEW_FROM_ROWS = {  # indicator field → the normalized row column its most comm
     "keywords": "keywords",
     "national_standard": "national_standard",
     "industry_standard": "industry_standard",
+    "standard_source": "standard_source",
+    "indicator_source": "indicator_source",
     "last_change_reason": "change_reason",
 }
 
@@ -129,7 +131,12 @@ def create_new(
         return
     id_code = pd.Index(new_ids).get_indexer(norm["indicator_id"])  # -1: a row of an existing indicator
     n = len(new_ids)
-    values = {field: most_common_per_id(id_code, n, norm[column]) for field, column in NEW_FROM_ROWS.items()}
+    values = {
+        field: most_common_per_id(id_code, n, norm[column])
+        if column in norm
+        else np.full(n, "", dtype=object)
+        for field, column in NEW_FROM_ROWS.items()
+    }  # a column the rows lack (rows made before it existed) gives ""
     names = representative_names(id_code, n, norm)
     mine = np.flatnonzero(id_code >= 0)
     _, first = np.unique(id_code[mine], return_index=True)

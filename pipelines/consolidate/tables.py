@@ -3,15 +3,42 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
 
+from pipelines.common.frames import map_distinct
 from schemas.library import DepartmentTable, LibraryTables, SetAsideTable, UsageTable
+
+# Usage columns (minor 1) copied from the row as it was read and cleaned: the row's own wording of the
+# indicator's shared fields and everything else the department wrote on it.
+AS_WRITTEN = (
+    "definition", "formula", "nature", "keywords", "national_standard", "industry_standard", "standard_source",
+    "indicator_source", "value_basis", "value_method", "scoring_rule", "project_goal", "project_nature", "sector",
+    "industry", "fund_use", "strategic_goal", "phased",
+)  # fmt: skip
+
+
+def extra_object(text: str) -> str:
+    """The cells under headers the template does not know ({header: value} JSON from intake) as one
+    deterministic JSON object: sorted keys, non-ASCII kept; "" when there is none."""
+    if not text:
+        return ""
+    record = json.loads(text)
+    return json.dumps(record, ensure_ascii=False, sort_keys=True) if record else ""
+
+
+def _text(norm: pd.DataFrame, column: str) -> pd.Series:
+    """A text column of the rows; "" when the rows do not have it (rows made before the column existed)."""
+    if column not in norm:
+        return pd.Series("", index=norm.index, dtype=str)
+    return norm[column].astype(str).fillna("")
 
 
 def usages_table(norm: pd.DataFrame, year: int, previous: LibraryTables | None) -> pd.DataFrame:
-    """One row per accepted row: which indicator it used, with the department's target and provenance."""
+    """One row per accepted row: which indicator it used, with the department's target, everything else it
+    wrote on the row, and provenance."""
     columns = list(UsageTable.to_schema().columns)
     current = pd.DataFrame(
         {
@@ -38,6 +65,8 @@ def usages_table(norm: pd.DataFrame, year: int, previous: LibraryTables | None) 
             "source_file": norm["source_file"].astype(str),
             "source_sheet": norm["source_sheet"].astype(str),
             "source_row": norm["source_row"].astype("int64"),
+            **{c: _text(norm, c) for c in AS_WRITTEN},
+            "extra": map_distinct(_text(norm, "extra_json"), extra_object).astype(str),
         },
         columns=columns,
     )

@@ -27,7 +27,7 @@ def apply_changes(records: Records, norm: pd.DataFrame, year: int) -> None:
         rec = records[str(iid)]
         changed = False
         for f in MODIFIABLE:
-            value = row["name_norm"] if f == "name" else row["unit_norm"] if f == "unit" else row[f]
+            value = row["name_norm"] if f == "name" else row["unit_norm"] if f == "unit" else row.get(f, "")
             if value != "" and value != rec.get(f):
                 if f == "name":
                     rec["aliases"] = sorted(set(as_list(rec["aliases"])) | {str(rec["name"])})

@@ -37,6 +37,13 @@ GITATTRIBUTES_LINES = (
     "*.parquet diff=parquet -text",
     "library/manifest.json text eol=lf",
 )
+# The outbox holds each department's feedback workbooks: sent to the departments, never part of a release
+# (committed with it, a province's feedback would grow the repo by megabytes a year and reach every county).
+OUTBOX_DIR = "outbox"
+GITIGNORE_LINES = (
+    "# 各部门的反馈工作簿（indicators rebuild / indicators feedback 写出），不纳入版本库",
+    f"{OUTBOX_DIR}/",
+)
 DEFAULT_NAME = "绩效指标库"
 DEFAULT_EMAIL = "indicator-library@localhost"
 COUNT_LABELS = (("added", "新增"), ("modified", "修改"), ("retired", "退出"), ("merged", "合并"))
@@ -86,7 +93,8 @@ class CommitResult:
 def open_repo(path: Path, create: bool = True) -> git.Repo:
     """The library's repo at path; created (branch main) when missing and `create` is true.
 
-    Makes sure .gitattributes routes *.parquet to the textconv driver (committed), the driver is set
+    Makes sure .gitattributes routes *.parquet to the textconv driver and .gitignore leaves out outbox/
+    (both committed; an existing repo gets the missing lines in a commit of their own), the driver is set
     in this clone's config, and the publish/lock scratch names are in .git/info/exclude.
     """
     path = Path(path)
@@ -101,7 +109,7 @@ def open_repo(path: Path, create: bool = True) -> git.Repo:
         raise RepoError(f"{path} 是裸仓库（bare），不能存放指标库工作目录")
     configure_textconv(repo)
     exclude_paths(working_tree(repo))
-    _ensure_gitattributes(repo)
+    _ensure_config_files(repo)
     return repo
 
 
@@ -144,27 +152,38 @@ def exclude_paths(repo_root: Path, patterns: tuple[str, ...] = EXCLUDED) -> None
         exclude.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
 
 
-def _ensure_gitattributes(repo: git.Repo) -> None:
-    root = working_tree(repo)
-    attrs = root / ".gitattributes"
-    text = attrs.read_text(encoding="utf-8") if attrs.exists() else ""
+def _with_lines(path: Path, lines: tuple[str, ...]) -> None:
+    """Append the missing lines to a text file (created when absent); the file's own lines stay."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
     have = set(text.splitlines())
-    missing = [line for line in GITATTRIBUTES_LINES if line not in have]
+    missing = [line for line in lines if line not in have]
     if missing:
         sep = "" if not text or text.endswith("\n") else "\n"
-        attrs.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
-    tracked_same = _has_head(repo) and not repo.git.status("--porcelain", "--", ".gitattributes")
-    if tracked_same:
+        path.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
+
+
+def _ensure_config_files(repo: git.Repo) -> None:
+    """.gitattributes and .gitignore hold the product's lines, committed (one commit for a new repo)."""
+    root = working_tree(repo)
+    _with_lines(root / ".gitattributes", GITATTRIBUTES_LINES)
+    _with_lines(root / ".gitignore", GITIGNORE_LINES)
+    has_head = _has_head(repo)
+    changed = [
+        name
+        for name in (".gitattributes", ".gitignore")
+        if not has_head or repo.git.status("--porcelain", "--", name)
+    ]
+    if not changed:
         return
+    what = {
+        ".gitattributes": "Parquet 文件以文本显示差异（.gitattributes）",
+        ".gitignore": "反馈工作簿文件夹 outbox/ 不纳入版本库（.gitignore）",
+    }
     with _identity(repo):
-        repo.git.add("--", ".gitattributes")
+        repo.git.add("--", *changed)
         # --only: a user's other staged changes stay staged and out of this commit
         repo.git.commit(
-            "-m",
-            "配置指标库仓库：Parquet 文件以文本显示差异（.gitattributes）",
-            "--only",
-            "--",
-            ".gitattributes",
+            "-m", "配置指标库仓库：" + "；".join(what[n] for n in changed), "--only", "--", *changed
         )
 
 

@@ -95,7 +95,8 @@ def score_usages(items: pd.DataFrame, bands: ScoringBands | None = None) -> pd.D
     """`items` (usages of a year with the results columns actual, actual_value, grade, proposed and invalid —
     codes joined by ";", "" when the row is fine) with SCORE_COLUMNS and explanation added."""
     b = bands or scoring_bands()
-    out = items.join(usage_points(items, b))
+    base = items.drop(columns=[c for c in (*SCORE_COLUMNS, "explanation", "method_zh") if c in items])
+    out = base.join(usage_points(base, b))
     out["method"] = scoring_method(out)
     scores = [score_one(row, b) for _, row in out.iterrows()]
     out["rule"] = [s.rule for s in scores]

@@ -30,11 +30,41 @@ def _print_err(message: str) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from pipelines.intake.template import write_template
+    if args.dept is None:
+        if args.pick:
+            raise UsageError("--pick 需要与 --dept 一起使用：选取的指标加入该部门的预填工作簿")
+        from pipelines.intake.template import write_template
 
-    path = write_template(Path(args.out))
-    print(f"已生成填报模板：{path}")
+        path = write_template(Path(args.out), year=args.year)
+        print(f"已生成填报模板：{path}")
+        return EXIT_OK
+    from pipelines.store.prefill import prefill_workbook
+
+    done = prefill_workbook(
+        Path(args.repo),
+        args.dept,
+        Path(args.out),
+        year=args.year,
+        pick_file=Path(args.pick) if args.pick else None,
+    )
+    kept = "，".join(f"{_SHEET_ZH[k]} {n}" for k, n in done.kept.items())
+    print(f"已生成 {done.dept_code} {done.dept_name} {done.year} 年度预填工作簿：{done.path}")
+    print(f"  沿用本部门在用指标 {sum(done.kept.values())} 个" + (f"（{kept}）" if kept else ""))
+    if done.picked:
+        print(f"  加入选取的指标 {done.picked} 个（库内编号、指标库的名称和解释已填好）")
+    for note in done.notes:
+        print(f"  提示：{note}")
+    if done.to_fill:
+        print("  以下单元格仍需部门填写（已用黄色标出，未填写时校验会逐项列出）：")
+        for line in done.to_fill:
+            print(f"    {line}")
+    print(
+        "  目标值为上年目标，历史值取本部门以往填报的历史值（未填报的年度取当年目标值），请按本年度情况核对修改。"
+    )
     return EXIT_OK
+
+
+_SHEET_ZH = {"core": "部门整体", "project": "项目", "common": "共性"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,8 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_submission_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("template", help="生成填报模板工作簿")
+    p = sub.add_parser("template", help="生成填报模板工作簿（空白，或按指标库为一个部门预填）")
     p.add_argument("--out", default=".", help="输出文件夹（默认当前文件夹）")
+    p.add_argument("--dept", metavar="CODE", help="部门编码：按已发布的指标库预填该部门的工作簿")
+    p.add_argument("--year", type=int, help="填报年度（预填时默认为指标库最新发布年度的下一年）")
+    p.add_argument("--repo", default=".", help="指标库仓库（预填时读取其中的 library/）")
+    p.add_argument(
+        "--pick",
+        metavar="FILE",
+        help="选取的指标：浏览页面导出的 CSV（indicator_id,name），或每行一个库内编号",
+    )
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("validate", help="检查部门填报的工作簿")

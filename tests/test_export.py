@@ -7,6 +7,8 @@ pipelines.store.repo for the release name); the workbook is read back with openp
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -14,16 +16,30 @@ import pytest
 
 from pipelines.store.export import (
     ABOUT_SHEET,
+    REFERENCE_SHEET,
     RETIRED_SHEET,
     SCOPE_SHEETS,
+    USAGE_SHEET,
     ExportError,
     export_library,
 )
 from pipelines.store.publish import LIBRARY_DIR
 from pipelines.store.shape import read_release_table
 from schemas.library import TITLES_ZH
-from tests.git_env import publish_tables
+from tests.git_env import git, isolate_git, publish_tables
 from tests.library_fixtures import indicator, make_id, small_rows, tables_from_rows, usage
+from tests.reference_library import (
+    COUNT,
+    EFFECT,
+    EXTRA_HEADER,
+    RATE,
+    STANDARD_SOURCE,
+    ReferenceRepo,
+    reference_repo,
+)
+
+__all__ = ["reference_repo"]  # the session fixture, imported for pytest
+BUNDLE = Path(__file__).parent / "data" / "releases" / "library-1.0.bundle"
 
 YEAR = 2026
 EVIL = "=cmd|' /C calc'!A0"
@@ -66,7 +82,7 @@ def test_workbook_holds_every_active_indicator_once(repo):
     assert out == repo / f"指标库导出_{YEAR}.xlsx"
     ind = read_release_table(repo / LIBRARY_DIR, "indicators")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == [*SCOPE_SHEETS.values(), RETIRED_SHEET, ABOUT_SHEET]
+    assert wb.sheetnames == [*SCOPE_SHEETS.values(), RETIRED_SHEET, USAGE_SHEET, REFERENCE_SHEET, ABOUT_SHEET]
 
     id_title = TITLES_ZH["indicator_id"]
     seen: list[str] = []
@@ -143,3 +159,114 @@ def test_no_library_is_a_clear_error(tmp_path):
         export_library(tmp_path)
     with pytest.raises(ExportError, match="格式"):
         export_library(tmp_path, "pdf")
+
+
+# --- the library as a reference (issue 13): new columns, 使用情况, 参考值 -------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference_book(reference_repo: ReferenceRepo, tmp_path_factory: pytest.TempPathFactory):
+    return openpyxl.load_workbook(
+        export_library(reference_repo.root, "xlsx", tmp_path_factory.mktemp("x") / "a.xlsx")
+    )
+
+
+def test_every_sheet_has_chinese_titles(reference_book) -> None:
+    for ws in reference_book.worksheets:
+        header = [c.value for c in ws[1]]
+        assert header and all(isinstance(h, str) and CJK.search(h) for h in header), ws.title
+
+
+def test_indicator_sheets_carry_the_new_indicator_columns(
+    reference_repo: ReferenceRepo, reference_book
+) -> None:
+    rows = {r["指标编号"]: r for r in sheet_rows(reference_book[SCOPE_SHEETS["项目"]])}
+    count = rows[reference_repo.ids[COUNT]]
+    assert {"国家标准", "行业标准", TITLES_ZH["standard_source"], TITLES_ZH["indicator_source"]} <= set(count)
+    gone = {r["指标编号"]: r for r in sheet_rows(reference_book[RETIRED_SHEET])}
+    assert gone[reference_repo.ids[RATE]]["状态"] == "已退出"  # unused since 2025; its standards: 参考值
+
+
+def test_usage_sheet_holds_the_latest_years_usages_with_every_usage_column(
+    reference_repo: ReferenceRepo, reference_book
+) -> None:
+    rows = sheet_rows(reference_book[USAGE_SHEET])
+    count, effect = reference_repo.ids[COUNT], reference_repo.ids[EFFECT]
+    # 2026: 201 uses 培训人次 in two projects and 培训效果 once, 202 uses 培训人次 once; workbook row order
+    assert [(r["部门编码"], r["指标编号"], r["项目名称"]) for r in rows] == [
+        ("201", count, "教师培训"),
+        ("201", count, "校长培训"),
+        ("201", effect, "教师培训"),
+        ("202", count, "医生培训"),
+    ]
+    first = rows[0]
+    assert first["年度"] == 2026 and first["库内指标名称"] == COUNT and first["目标值(数值)"] == 150
+    assert first["历史值"] == "2025年：140人次"  # the stored JSON as a clerk reads it
+    assert first["数据来源"] == "培训签到表"
+    assert (first[TITLES_ZH["value_basis"]], first[TITLES_ZH["value_method"]]) == ("历史标准", "情况统计法")
+    assert first[TITLES_ZH["scoring_rule"]] == "全部完成得满分"
+    assert first[TITLES_ZH["project_goal"]] == "完成教师培训任务"
+    assert first[TITLES_ZH["extra"]] == f"{EXTRA_HEADER}：教师培训备注"  # a header the template does not know
+    header = [c.value for c in reference_book[USAGE_SHEET][1]]
+    usage_columns = read_release_table(reference_repo.root / LIBRARY_DIR, "usages").columns
+    assert {TITLES_ZH[c] for c in usage_columns} <= set(header)  # every usage column is carried
+
+
+def test_reference_sheet_holds_the_spread_and_the_standards(
+    reference_repo: ReferenceRepo, reference_book
+) -> None:
+    rows = sheet_rows(reference_book[REFERENCE_SHEET])
+    figures = (
+        "年度",
+        "计量单位",
+        "目标值个数",
+        "设定目标的部门数",
+        "目标值最小值",
+        "目标值中位数",
+        "目标值最大值",
+    )
+    count = [tuple(r[k] for k in figures) for r in rows if r["指标编号"] == reference_repo.ids[COUNT]]
+    assert count == [
+        (2024, "人次", 3, 3, 100, 200, 300),
+        (2025, "人次", 4, 4, 90, 185, 310),
+        (2026, "人次", 3, 2, 50, 150, 320),
+    ]
+    (rate,) = [r for r in rows if r["指标编号"] == reference_repo.ids[RATE]]
+    assert tuple(rate[k] for k in figures) == (2024, "%", 2, 2, 90, 92.5, 95) and rate["状态"] == "已退出"
+    assert (rate["国家标准"], rate["行业标准"], rate[TITLES_ZH["standard_source"]]) == (
+        "≥90%",
+        "≥92%",
+        STANDARD_SOURCE,
+    )
+    assert reference_repo.ids[EFFECT] not in {r["指标编号"] for r in rows}  # qualitative, no standard
+
+
+def test_reference_export_is_deterministic_and_csv_carries_the_indicator_columns(
+    reference_repo: ReferenceRepo, tmp_path
+) -> None:
+    a = export_library(reference_repo.root, "xlsx", tmp_path / "a.xlsx").read_bytes()
+    assert a == export_library(reference_repo.root, "xlsx", tmp_path / "b.xlsx").read_bytes()
+    frame = pd.read_csv(
+        export_library(reference_repo.root, "csv", tmp_path / "a.csv"), encoding="utf-8-sig", dtype=str
+    )
+    assert {TITLES_ZH["standard_source"], TITLES_ZH["indicator_source"]} <= set(frame.columns)
+    rate = frame.set_index("指标编号").loc[reference_repo.ids[RATE]]
+    assert rate[TITLES_ZH["standard_source"]] == STANDARD_SOURCE
+
+
+def test_a_release_written_by_version_1_0_still_exports(tmp_path, monkeypatch) -> None:
+    isolate_git(tmp_path / "home", monkeypatch)
+    root = tmp_path / "city"
+    subprocess.run(["git", "clone", "-q", str(BUNDLE), str(root)], check=True)
+    git(root, "checkout", "-q", "v2025")
+    wb = openpyxl.load_workbook(export_library(root, "xlsx", tmp_path / "old.xlsx"))
+    assert wb.sheetnames == [*SCOPE_SHEETS.values(), RETIRED_SHEET, USAGE_SHEET, REFERENCE_SHEET, ABOUT_SHEET]
+    about = {r[0]: r[1] for r in wb[ABOUT_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert about["数据格式版本"] == "1.0"
+    usages = sheet_rows(wb[USAGE_SHEET])
+    assert usages and {r["年度"] for r in usages} == {2025}
+    assert all(r[TITLES_ZH["value_method"]] is None for r in usages)  # a column 1.0 did not have: blank
+    assert sheet_rows(wb[REFERENCE_SHEET])  # its numeric targets are summed up
+    csv_out = export_library(root, "csv", tmp_path / "old.csv")
+    frame = pd.read_csv(csv_out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(frame[TITLES_ZH["standard_source"]]) == {""}

@@ -4,9 +4,18 @@
 bureau's repo, or a county's pulled copy) and writes, through pipelines.common.xlsx_out (neutralized cells,
 deterministic bytes, atomic write):
 - xlsx: one sheet per scope with the active indicators (共性指标 / 部门整体指标 / 项目指标), a sheet 已退出
-  for retired and merged ones, and a 说明 sheet (release, year, counts); Chinese column titles, frozen
-  header row, autofilter, lists joined with 、.
-- csv: one UTF-8 (BOM) file with every indicator, its 指标范围 and 状态 as columns.
+  for retired and merged ones, a sheet 使用情况 with every usage of the library's latest year (each
+  department's own target, 历史值, 数据来源, 取值方式, 设定依据, 评分标准, 绩效目标, classification, the row's
+  own wording and the cells under unknown headers), a sheet 参考值 (pipelines.store.reference_values: per
+  indicator × year × unit the count, min, median and max of the numeric targets, all years; 国家标准, 行业标准
+  and their source), and a 说明 sheet (release, year, counts); Chinese column titles, frozen header row,
+  autofilter, lists joined with 、.
+- csv: one UTF-8 (BOM) file with every indicator (every indicator column), its 指标范围 and 状态 as
+  columns. One file holds one table: usages and reference values are in the workbook (and in full, all
+  years, in the Parquet files of library/).
+Usages of the latest year only: it is the year the indicator sheets describe (使用部门 = the last active
+year), a year's rows stay far below a sheet's 1,048,576-row limit at province scale where all years would
+not, and the earlier years' targets are summed up on 参考值 (their rows stay in library/usages/<year>/).
 Rows are ordered by scope, 功能分类, the framework's 一级/二级 order and indicator_id. A library written by
 an older or newer 1.x version exports the same way (pipelines.store.shape: columns it lacks are empty).
 """
@@ -21,6 +30,7 @@ import pandas as pd
 
 from pipelines.common import xlsx_out
 from pipelines.store.publish import LIBRARY_DIR, read_manifest
+from pipelines.store.reference_values import ReferenceValues, reference_values
 from pipelines.store.repo import release_tags
 from pipelines.store.shape import read_release_table, release_version
 from schemas.library import SCOPES, STATUS_ZH, TITLES_ZH
@@ -29,6 +39,9 @@ from schemas.vocab import reference
 FORMATS = ("xlsx", "csv")
 SCOPE_SHEETS = {"共性": "共性指标", "部门整体": "部门整体指标", "项目": "项目指标"}
 RETIRED_SHEET = "已退出"
+USAGE_SHEET = "使用情况"
+REFERENCE_SHEET = "参考值"
+_SHEETS = [*SCOPE_SHEETS.values(), RETIRED_SHEET, USAGE_SHEET, REFERENCE_SHEET]
 ABOUT_SHEET = "说明"
 UPSTREAM_STATE = ".indicators-upstream.json"  # written by pipelines.county.upstream
 
@@ -37,6 +50,12 @@ EXTRA_TITLES = {
     "department_names": "使用部门名称",
     "department_count": "使用部门数",
     "merged_into_name": "并入指标名称",
+    "indicator_name": "库内指标名称",
+    "target_count": "目标值个数",
+    "target_departments": "设定目标的部门数",
+    "target_min": "目标值最小值",
+    "target_median": "目标值中位数",
+    "target_max": "目标值最大值",
 }
 TITLES = {**TITLES_ZH, **EXTRA_TITLES}
 
@@ -56,6 +75,8 @@ _ACTIVE_COLUMNS = [
     "keywords",
     "national_standard",
     "industry_standard",
+    "standard_source",
+    "indicator_source",
     "aliases",
     "department_count",
     "departments",
@@ -97,7 +118,72 @@ _CSV_COLUMNS = [
     "merged_into",
     "merged_into_name",
 ]
-_TEXT_COLUMNS = ("indicator_id", "function_code", "function_class", "merged_into")
+# 使用情况: who used what this year and how, in the order the department's workbook had its rows.
+_USAGE_COLUMNS = [
+    "indicator_id",
+    "indicator_name",
+    "year",
+    "dept_code",
+    "dept_name",
+    "scope",
+    "project",
+    "project_category",
+    "project_nature",
+    "project_goal",
+    "strategic_goal",
+    "sector",
+    "industry",
+    "fund_use",
+    "phased",
+    "function_code",
+    "level1",
+    "level2",
+    "name",
+    "definition",
+    "formula",
+    "nature",
+    "keywords",
+    "symbol",
+    "target",
+    "target_value",
+    "unit",
+    "weight",
+    "history",
+    "data_source",
+    "value_method",
+    "value_basis",
+    "scoring_rule",
+    "national_standard",
+    "industry_standard",
+    "standard_source",
+    "indicator_source",
+    "change_type",
+    "change_reason",
+    "extra",
+    "source_file",
+    "source_sheet",
+    "source_row",
+]
+_USAGE_ORDER = ["dept_code", "source_file", "source_sheet", "source_row", "indicator_id"]
+_REFERENCE_COLUMNS = [
+    "indicator_id",
+    "name",
+    "status",
+    "scope",
+    "level1",
+    "level2",
+    "year",
+    "unit",
+    "target_count",
+    "target_departments",
+    "target_min",
+    "target_median",
+    "target_max",
+    "national_standard",
+    "industry_standard",
+    "standard_source",
+]
+_TEXT_COLUMNS = ("indicator_id", "function_code", "function_class", "merged_into", "dept_code")
 
 
 class ExportError(RuntimeError):
@@ -129,6 +215,50 @@ def _prepared(library_dir: Path) -> pd.DataFrame:
     return out.drop(columns=["_scope", "_l1", "_l2"])
 
 
+def _json_text(text: str, key_suffix: str = "") -> str:
+    """A stored JSON object ({"2024": "95%"}, {header: value}) as a clerk reads it: 2024年：95%；…
+    Text that is not a JSON object is shown as it is; an empty object as blank."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    return "；".join(f"{k}{key_suffix}：{v}" for k, v in data.items())
+
+
+def _usage_sheet(usages: pd.DataFrame, frame: pd.DataFrame) -> tuple[int | None, pd.DataFrame]:
+    """The latest year's usages, in the departments' own row order, with the library's indicator name."""
+    if usages.empty:
+        return None, usages.reindex(columns=_USAGE_COLUMNS)
+    year = int(usages["year"].max())
+    rows = usages[usages["year"] == year].sort_values(_USAGE_ORDER, kind="mergesort")
+    names = dict(zip(frame["indicator_id"], frame["name"], strict=True))
+    rows = rows.assign(
+        indicator_name=[names.get(i, "") for i in rows["indicator_id"]],
+        history=[_json_text(h, "年") for h in rows["history"]],
+        extra=[_json_text(e) for e in rows["extra"]] if "extra" in rows.columns else "",
+    )
+    return year, rows.reindex(columns=_USAGE_COLUMNS, fill_value="").reset_index(drop=True)
+
+
+def _reference_sheet(ref: ReferenceValues, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator × year × unit with numeric targets (standards repeated on each, so a filter
+    keeps them), and one row for an indicator with standards but no numeric target; export order."""
+    spread = ref.spread.rename(
+        columns={c: f"target_{c}" for c in ("count", "departments", "min", "median", "max")}
+    )
+    rows = spread.merge(ref.standards, on="indicator_id", how="outer")
+    for c in ("national_standard", "industry_standard", "standard_source", "unit"):
+        rows[c] = rows[c].fillna("").astype(str)
+    position = {iid: k for k, iid in enumerate(frame["indicator_id"])}
+    info = frame.loc[:, ["indicator_id", "name", "status", "scope", "level1", "level2"]]
+    rows = rows.merge(_localized(info), on="indicator_id", how="inner")
+    rows = rows.assign(_at=rows["indicator_id"].map(position), year=rows["year"].astype("Int64"))
+    rows = rows.sort_values(["_at", "year", "unit"], kind="mergesort", na_position="first")
+    return rows.loc[:, _REFERENCE_COLUMNS].reset_index(drop=True)
+
+
 def _release_name(repo: Path, manifest: dict) -> str:
     """The release the library is: the manifest's, a county pull's, or the tag at an unmodified HEAD."""
     if manifest.get("release"):
@@ -153,7 +283,7 @@ def _release_name(repo: Path, manifest: dict) -> str:
     return "（未标注发布版本）"
 
 
-def _about(repo: Path, manifest: dict, frame: pd.DataFrame) -> pd.DataFrame:
+def _about(repo: Path, manifest: dict, frame: pd.DataFrame, usage_year: int | None) -> pd.DataFrame:
     active = frame[frame["status"] == "active"]
     tables = manifest.get("tables") or {}
     rows: list[tuple[str, object]] = [
@@ -169,10 +299,18 @@ def _about(repo: Path, manifest: dict, frame: pd.DataFrame) -> pd.DataFrame:
         ("指标总数", len(frame)),
         ("使用记录（各年合计）", tables.get("usages")),
         ("部门", tables.get("departments")),
-        ("工作表", "、".join([*SCOPE_SHEETS.values(), RETIRED_SHEET]) + "：每表首行为标题，可用筛选按钮筛选"),
+        ("工作表", "、".join(_SHEETS) + "：每表首行为标题，可用筛选按钮筛选"),
+        (
+            USAGE_SHEET,
+            f"{usage_year or '（无）'} 年度各部门的每条使用记录（目标值、历史值、数据来源、取值方式等）",
+        ),
+        (
+            REFERENCE_SHEET,
+            "各年度数值型目标值的个数、最小值、中位数、最大值（按指标、年度、计量单位），及国家标准、行业标准和标准来源",
+        ),
         ("多值单元格", "曾用名/同义名称、使用部门等多个取值以“、”分隔"),
         ("以 ' 开头的单元格", "原文以 = + - @ 开头；为防止被表格软件当作公式执行，导出时加了前缀 '"),
-        ("完整数据", "各年度的使用记录（目标值、部门、项目）见 library/ 目录下的 Parquet 文件"),
+        ("完整数据", "各年度的全部使用记录见 library/usages/ 目录下的 Parquet 文件"),
     ]
     return pd.DataFrame({"item": [r[0] for r in rows], "value": [r[1] for r in rows]}, dtype=object)
 
@@ -189,8 +327,42 @@ def default_out(repo: Path, fmt: str, year: object) -> Path:
     return Path(repo) / f"指标库导出_{year if year else '未知年度'}.{fmt}"
 
 
+def _write_xlsx(path: Path, repo: Path, manifest: dict, frame: pd.DataFrame) -> Path:
+    library_dir = repo / LIBRARY_DIR
+    usages = read_release_table(library_dir, "usages")
+    usage_year, used = _usage_sheet(usages, frame)
+    reference = _reference_sheet(reference_values(frame, usages), frame)
+    year = manifest.get("year")
+    with xlsx_out.xlsx_book(path, title=f"{year or ''}预算绩效指标库", subject="指标库导出") as book:
+        active = frame[frame["status"] == "active"]
+        for scope in SCOPES:
+            cols = [c for c in _ACTIVE_COLUMNS if scope == "项目" or c not in _PROJECT_ONLY]
+            part = active.loc[active["scope"] == scope, cols]
+            xlsx_out.write_table(
+                book, SCOPE_SHEETS[scope], part, TITLES, column_formats=_text_formats(cols), freeze_cols=1
+            )
+        for sheet, table in (
+            (RETIRED_SHEET, _localized(frame[frame["status"] != "active"]).loc[:, _RETIRED_COLUMNS]),
+            (USAGE_SHEET, used),
+            (REFERENCE_SHEET, reference),
+        ):
+            formats = _text_formats(list(table.columns))
+            xlsx_out.write_table(book, sheet, table, TITLES, column_formats=formats, freeze_cols=1)
+        xlsx_out.write_table(
+            book,
+            ABOUT_SHEET,
+            _about(repo, manifest, frame, usage_year),
+            {"item": "项目", "value": "内容"},
+            widths={"item": 22, "value": 70},
+            column_formats={"value": "wrap"},
+            autofilter=False,
+        )
+    return path
+
+
 def export_library(repo: Path, fmt: str = "xlsx", out: Path | None = None) -> Path:
-    """Write the library at repo/library as xlsx (sheets per scope) or csv; returns the file written.
+    """Write the library at repo/library as xlsx (sheets per scope, usages, reference values) or csv
+    (the indicators); returns the file written.
 
     Default out: <repo>/指标库导出_<year>.<fmt>. Same library → byte-identical file.
     """
@@ -209,37 +381,6 @@ def export_library(repo: Path, fmt: str = "xlsx", out: Path | None = None) -> Pa
         )
     frame = _prepared(library_dir)
     path = Path(out) if out else default_out(repo, fmt, manifest.get("year"))
-
     if fmt == "csv":
-        cols = _CSV_COLUMNS
-        return xlsx_out.write_csv(path, _localized(frame).loc[:, cols], TITLES)
-
-    year = manifest.get("year")
-    with xlsx_out.xlsx_book(path, title=f"{year or ''}预算绩效指标库", subject="指标库导出") as book:
-        active = frame[frame["status"] == "active"]
-        for scope in SCOPES:
-            cols = [c for c in _ACTIVE_COLUMNS if scope == "项目" or c not in _PROJECT_ONLY]
-            part = active.loc[active["scope"] == scope, cols]
-            xlsx_out.write_table(
-                book, SCOPE_SHEETS[scope], part, TITLES, column_formats=_text_formats(cols), freeze_cols=1
-            )
-        gone = _localized(frame[frame["status"] != "active"]).loc[:, _RETIRED_COLUMNS]
-        xlsx_out.write_table(
-            book,
-            RETIRED_SHEET,
-            gone,
-            TITLES,
-            column_formats=_text_formats(_RETIRED_COLUMNS),
-            freeze_cols=1,
-        )
-        about = _about(repo, manifest, frame)
-        xlsx_out.write_table(
-            book,
-            ABOUT_SHEET,
-            about,
-            {"item": "项目", "value": "内容"},
-            widths={"item": 22, "value": 70},
-            column_formats={"value": "wrap"},
-            autofilter=False,
-        )
-    return path
+        return xlsx_out.write_csv(path, _localized(frame).loc[:, _CSV_COLUMNS], TITLES)
+    return _write_xlsx(path, repo, manifest, frame)

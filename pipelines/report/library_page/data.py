@@ -1,0 +1,166 @@
+"""The page's data: the library's tables turned into two compact, column-wise JSON documents.
+
+The list document (every indicator's row: what the list, the filters and the search need) is parsed when
+the page opens; the card document (definitions, standards, reference values, history) only when the
+first card opens, so a 30,000-indicator page opens quickly. Repeated labels (scope, levels, function
+classes, departments, units) are sent once and referred to by their index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipelines.report.library_page.fold import fold
+from schemas.library import SCOPES, STATUS_ZH, STATUSES
+from schemas.vocab import function_codes
+
+SEP = "\u0001"  # between the fields of a search text: a query term never spans two fields
+STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
+
+
+@dataclass
+class PageData:
+    """The two JSON documents embedded in the page, already safe inside a <script> element."""
+
+    list_json: str
+    card_json: str
+    count: int
+
+
+def text(frame: pd.DataFrame, name: str) -> list[str]:
+    """A text column as plain strings; "" for a column an older release lacks, and for missing cells."""
+    if name not in frame.columns:
+        return [""] * len(frame)
+    return [
+        "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in frame[name]
+    ]
+
+
+def names(values: object) -> list[str]:
+    """A list cell (aliases, departments) as a list of strings."""
+    if values is None or isinstance(values, (str, float)):
+        return [str(values)] if isinstance(values, str) and values else []
+    return [str(v) for v in list(values)]  # type: ignore[call-overload]
+
+
+class Labels:
+    """Distinct labels in first-seen order, each sent once; cells refer to them by index."""
+
+    def __init__(self, fixed: Iterable[str] = ()):
+        self.items: list[str] = []
+        self.index: dict[str, int] = {}
+        for item in fixed:
+            self.of(item)
+
+    def of(self, label: str) -> int:
+        if label not in self.index:
+            self.index[label] = len(self.items)
+            self.items.append(label)
+        return self.index[label]
+
+    def column(self, values: Sequence[str]) -> list[int]:
+        return [self.of(v) for v in values]
+
+
+def safe_json(value: object) -> str:
+    """JSON that cannot end its <script> element or open a comment: <, >, & and the line separators
+    are written as \\u escapes (JSON.parse reads them back unchanged)."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028")):
+        raw = raw.replace(ch, esc)
+    return raw.replace("\u2029", "\\u2029")
+
+
+def ordered(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Active first, then retired and merged; by id within each."""
+    order = indicators["status"].map(STATUS_ORDER).fillna(len(STATUSES))
+    return indicators.assign(_o=order).sort_values(["_o", "indicator_id"], kind="stable").drop(columns="_o")
+
+
+def search_texts(ind: pd.DataFrame) -> list[str | int]:
+    """Each row's folded search text (id, name, aliases, keywords, definition), or 0 where it equals
+    what the browser derives itself (the fields joined and lower-cased): most rows are stored folded."""
+    out: list[str | int] = []
+    cols = zip(
+        text(ind, "indicator_id"),
+        text(ind, "name"),
+        ind["aliases"],
+        text(ind, "keywords"),
+        text(ind, "definition"),
+        strict=True,
+    )
+    for iid, name, aliases, keywords, definition in cols:
+        alias = " ".join(names(aliases))
+        plain = SEP.join((iid, name, alias, keywords, definition)).lower()
+        folded = SEP.join((iid.lower(), fold(name), fold(alias), fold(keywords), fold(definition)))
+        out.append(0 if folded == plain else folded)
+    return out
+
+
+def function_labels(codes: Sequence[str], width: int) -> tuple[list[list[str]], list[int]]:
+    """The 类 (width 3) or 款 (width 5) of each function code: distinct [code, name] and each row's index
+    (-1 when the code is shorter, as for 共性 indicators)."""
+    known = function_codes()
+    labels = Labels()
+    idx = [labels.of(c[:width]) if len(c) >= width else -1 for c in codes]
+    pairs = [[c, known[c].name if c in known else ""] for c in labels.items]
+    return pairs, idx
+
+
+def dept_labels(departments: pd.DataFrame, ind: pd.DataFrame) -> tuple[list[list[str]], dict[str, int]]:
+    """Every department: those of the departments table, then any code only an indicator names."""
+    known = dict(zip(text(departments, "dept_code"), text(departments, "dept_name"), strict=True))
+    codes = set(known) | {c for d in ind["departments"] for c in names(d)}
+    ordered_codes = sorted(codes)
+    return [[c, known.get(c, "")] for c in ordered_codes], {c: i for i, c in enumerate(ordered_codes)}
+
+
+def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> dict[str, object]:
+    """The list, filters and search of every indicator (ind already in page order)."""
+    scopes, levels1, levels2 = Labels(SCOPES), Labels(), Labels()
+    units, origins = Labels(), Labels()
+    codes = text(ind, "function_code")
+    classes, cls_idx = function_labels(codes, 3)
+    kuan, kuan_idx = function_labels(codes, 5)
+    depts, dept_index = dept_labels(departments, ind)
+    rows = {
+        "id": text(ind, "indicator_id"),
+        "name": text(ind, "name"),
+        "scope": scopes.column(text(ind, "scope")),
+        "l1": levels1.column(text(ind, "level1")),
+        "l2": levels2.column(text(ind, "level2")),
+        "cls": cls_idx,
+        "kuan": kuan_idx,
+        "st": [STATUS_ORDER.get(s, 0) for s in text(ind, "status")],
+        "unit": units.column(text(ind, "unit")),
+        "sym": text(ind, "symbol"),
+        "org": origins.column(text(ind, "origin")),
+        "dep": [sorted(dept_index[c] for c in names(d)) for d in ind["departments"]],
+        "alias": [" ".join(names(a)) for a in ind["aliases"]],
+        "kw": text(ind, "keywords"),
+        "def": text(ind, "definition"),
+        "hay": search_texts(ind),
+    }
+    labels = {
+        "scope": scopes.items,
+        "l1": levels1.items,
+        "l2": levels2.items,
+        "cls": classes,
+        "kuan": kuan,
+        "dept": depts,
+        "status": [[s, STATUS_ZH[s]] for s in STATUSES],
+        "unit": units.items,
+        "origin": origins.items,
+    }
+    return {"year": year, "n": len(ind), "labels": labels, "rows": rows}
+
+
+def _number(value: float) -> float | int:
+    """A figure as short as it reads: 95.0 → 95, 0.1234567 → 0.123457."""
+    v = float(np.round(value, 6))
+    return int(v) if v.is_integer() and abs(v) < 1e15 else v

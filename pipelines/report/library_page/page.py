@@ -1,0 +1,103 @@
+"""reports/<Y>/library.html: the library browser page, one self-contained offline file (CONTRACT §6).
+
+The page's script and style are the package's own files (assets/), inlined; its data is two JSON
+documents (data.py, cards.py) in non-executed <script type="application/json"> elements. The
+Content-Security-Policy allows exactly the page's one script, by its sha256, and nothing that fetches:
+default-src 'none' and no connect-src, so neither a request nor a planted <script> can run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from pipelines.common.xlsx_out import atomic_write_bytes
+from pipelines.report.library_page.cards import card_document
+from pipelines.report.library_page.data import PageData, list_document, ordered, safe_json
+from pipelines.report.library_page.fold import char_map
+from pipelines.report.library_page.reference import reference_values
+from schemas.library import STATUS_ZH, LibraryTables
+
+PAGE_NAME = "library.html"
+FILTERS = (
+    ("scope", "指标范围"),
+    ("l1", "一级指标"),
+    ("l2", "二级指标"),
+    ("cls", "功能分类（类）"),
+    ("kuan", "功能分类（款）"),
+    ("dept", "使用部门"),
+    ("status", "状态"),
+)
+
+
+@cache
+def _asset(name: str) -> str:
+    return files("pipelines.report.library_page").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def content_security_policy(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def page_data(
+    tables: LibraryTables,
+    events: pd.DataFrame,
+    year: int,
+    reference: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> PageData:
+    """The page's two JSON documents from the release's tables, its change events and (optionally)
+    the reference values (spread, series) already computed; else they are computed from the usages."""
+    ind = ordered(tables.indicators).reset_index(drop=True)
+    spread, series = reference if reference is not None else reference_values(tables.usages)
+    doc = list_document(ind, tables.departments, year)
+    labels = doc["labels"]
+    assert isinstance(labels, dict)
+    card = card_document(ind, spread, series, events, labels)
+    doc["fold"] = char_map()
+    return PageData(safe_json(doc), safe_json(card), len(ind))
+
+
+def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
+    env = Environment(
+        loader=PackageLoader("pipelines.report.library_page", "assets"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    script = _asset("library.js")
+    counts = Counter(indicators["status"].astype(str))
+    return env.get_template("library.html.j2").render(
+        year=year,
+        csp=content_security_policy(script),
+        css=_asset("library.css"),
+        js=script,
+        total=len(indicators),
+        by_status=[(label, counts.get(s, 0)) for s, label in STATUS_ZH.items()],
+        filters=FILTERS,
+        list_json=data.list_json,
+        card_json=data.card_json,
+    )
+
+
+def write_library_page(
+    out_dir: Path,
+    tables: LibraryTables,
+    events: pd.DataFrame,
+    year: int,
+    reference: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> Path:
+    """Write reports/<Y>/library.html; deterministic bytes for the same inputs."""
+    data = page_data(tables, events, year, reference)
+    html = render_library_page(data, tables.indicators, year)
+    return atomic_write_bytes(Path(out_dir) / PAGE_NAME, html.encode("utf-8"))

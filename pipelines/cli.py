@@ -265,7 +265,7 @@ def _add_library_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("history", help="一个指标在各版本中的变化及理由")
+    p = sub.add_parser("history", help="一个指标在各版本中的变化及理由，各年度目标值分布与标准值")
     p.add_argument("indicator_id", metavar="INDICATOR_ID")
     p.add_argument("--repo", default=".")
     p.add_argument("--format", choices=("text", "json"), default="text")

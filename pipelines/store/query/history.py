@@ -2,7 +2,10 @@
 
 History walks the release tags only (vY, vY.N), never every commit; merges are followed ('merged into
 X' and 'Y merged into this one' are events). Each release is read in today's shape
-(pipelines.store.shape), so a history across releases of different 1.x versions works.
+(pipelines.store.shape), so a history across releases of different 1.x versions works. Beside the
+events: the spread of the numeric targets departments set for it, by year and unit (count, min, median,
+max: pipelines.store.reference_values, from the usages of every year in the latest release), and its
+国家标准 / 行业标准 with their source.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pipelines.store.publish import SPECS, arrow_to_frame, indicator_part
 from pipelines.store.query.diff import DIFF_FIELDS, shown
 from pipelines.store.query.git_read import (
     IND_DIR,
+    TREE_MODE,
     USAGE_DIR,
     QueryError,
     RepoLike,
@@ -32,6 +36,7 @@ from pipelines.store.query.git_read import (
     tables,
     versions,
 )
+from pipelines.store.reference_values import SPREAD_COLUMNS, YearSpread, target_spread
 from pipelines.store.repo import ReleaseTag, release_tags
 from pipelines.store.shape import concat
 from schemas.library import STATUS_ZH, TITLES_ZH
@@ -39,6 +44,8 @@ from schemas.library import STATUS_ZH, TITLES_ZH
 HISTORY_EVENT_ZH = EVENT_ZH | {"absorbed": "并入本指标", "vanished": "整行消失"}
 ID_COLUMNS = ("indicator_id", "merged_into")
 DEPT_COLUMNS = ("indicator_id", "dept_code", "dept_name")
+SPREAD_USAGE_COLUMNS = ("indicator_id", "year", "dept_code", "unit", "target_value")
+STANDARD_FIELDS = ("national_standard", "industry_standard", "standard_source")
 
 
 @dataclass
@@ -66,6 +73,7 @@ class History:
     indicator_id: str
     current: dict[str, Any]  # the row in the latest release that holds it
     releases: list[ReleaseState]
+    spread: tuple[YearSpread, ...] = ()  # numeric targets by year and unit, oldest year first
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -88,6 +96,9 @@ class History:
                     "departments": s.departments,
                 }
                 for s in self.releases
+            ],
+            "target_spread": [
+                {c: getattr(y, c) for c in SPREAD_COLUMNS if c != "indicator_id"} for y in self.spread
             ],
         }
 
@@ -189,6 +200,33 @@ def _departments(
     return out
 
 
+def _spread(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) -> tuple[YearSpread, ...]:
+    """The targets' spread of iid by year and unit, from the usages of every year in release `tag` (a
+    release holds all years); only its own partition's file of each usages/<year>/ is read."""
+    top = f"{tag.sha}:{USAGE_DIR}"
+    years = [
+        f"{top}/{n}" for m, n, _s in sorted(listings(repo, [top])[top], key=lambda e: e[1]) if m == TREE_MODE
+    ]
+    listing, version = listings(repo, years), versions(repo, [tag.sha])[tag.sha]
+    part = f"{indicator_part(row['scope'], row['function_class'])}.parquet"
+    files = [sha for y in years for _m, n, sha in listing[y] if n == part]
+    parsed = tables(repo, "usages", [(f, version) for f in files], SPREAD_USAGE_COLUMNS)
+    use = concat([parsed[f] for f in files], "usages", SPREAD_USAGE_COLUMNS)
+    mine = use.filter(pc.equal(use["indicator_id"], iid)).to_pandas()
+    return tuple(
+        YearSpread(
+            int(r.year),
+            str(r.unit),
+            int(r.count),
+            int(r.departments),
+            float(r.min),
+            float(r.median),
+            float(r.max),
+        )
+        for r in target_spread(mine).itertuples(index=False)
+    )
+
+
 def _related_rows(repo: git.Repo, commits: list[str], iid: str) -> list[pa.Table]:
     """The rows of iid and its related ids in each release, sorted by id. Two columns of each release
     find the related ids; full rows are parsed only from the files holding them."""
@@ -274,7 +312,7 @@ def history(repo_path: RepoLike, indicator_id: str) -> History:
         for i, depts in zip(kept, departments, strict=True)
     ]
     current = next(row for i in reversed(kept) if (row := own[i]) is not None)
-    return History(iid, current, states)
+    return History(iid, current, states, _spread(repo, tags[-1], current, iid))
 
 
 def _event_lines(e: dict[str, Any]) -> list[str]:
@@ -315,9 +353,31 @@ def _current_lines(h: History) -> list[str]:
     ]
 
 
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _reference_lines(h: History) -> list[str]:
+    """国家标准 / 行业标准 with their source, and the targets' spread by year (CONTRACT §4 history)."""
+    cur, lines = h.current, []
+    given = [(TITLES_ZH[f], cur.get(f) or "") for f in STANDARD_FIELDS]
+    if any(v for _t, v in given):
+        lines.append("；".join(f"{t}：{v or '（未填写）'}" for t, v in given))
+    if not h.spread:
+        return lines + ["各年度目标值：无数值型目标值（定性指标或未填写数值）"]
+    lines.append("各年度目标值（各部门设定的数值型目标值，按计量单位分列）：")
+    for y in h.spread:
+        lines.append(
+            f"  {y.year} 年：{y.count} 个目标值（{y.departments} 个部门），计量单位 {y.unit or '（未填写）'}，"
+            f"最小 {_number(y.min)}，中位数 {_number(y.median)}，最大 {_number(y.max)}"
+        )
+    return lines
+
+
 def render_history_text(h: History) -> str:
-    """`indicators history` as text: the indicator today, then one block per release."""
-    lines = _current_lines(h)
+    """`indicators history` as text: the indicator today, its reference values, then one block per
+    release."""
+    lines = _current_lines(h) + _reference_lines(h)
     for s in h.releases:
         lines += ["", f"{s.tag}（{s.year} 年度）：{STATUS_ZH.get(s.status, s.status) or '—'}"]
         for e in s.events:

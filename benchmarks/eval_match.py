@@ -1,6 +1,6 @@
 """Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
-    python -m benchmarks.eval_match [--data real|old|fresh|fresh2|fresh3|fresh4|both] [--split tune|holdout|all]
+    python -m benchmarks.eval_match [--data real|old|fresh|fresh2|fresh3|fresh4|both|every] [--split tune|holdout|all]
                                     [--methods model hand] [--markdown] [--errors]
 
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.dedupe.candidates import find_candidates  # noqa: E402
 from pipelines.dedupe.pair_model import read_pairs  # noqa: E402
+from pipelines.dedupe.same_table import PROJECT_SCOPE, drop_same_table  # noqa: E402
 from pipelines.dedupe.scoring import HandScoring, Scoring  # noqa: E402
 from pipelines.normalize.canonical import default_rules  # noqa: E402
 from pipelines.normalize.keys import normalize_rows  # noqa: E402
@@ -104,9 +105,14 @@ def _listed(candidates: pd.DataFrame, form_of: dict[str, str]) -> tuple[dict, di
 
 
 def label_pairs(
-    pairs: pd.DataFrame, scoring: Scoring | None = None, find: Finder | None = None
+    pairs: pd.DataFrame,
+    scoring: Scoring | None = None,
+    find: Finder | None = None,
+    tables: dict[tuple[str, ...], str] | None = None,
 ) -> pd.DataFrame:
-    """Add auto (same key), candidate (listed for review), flagged, likely and score to every labelled pair."""
+    """Add auto (same key), candidate (listed for review), flagged, likely and score to every labelled pair.
+    With tables (an indicator's one project table, by its IDENT fields), pairs of one table are not listed
+    (pipelines/dedupe/same_table.py), as consolidation does with the usages' tables."""
     find = find or find_candidates
     rules = default_rules()
     entities = _entities(pairs)
@@ -122,6 +128,9 @@ def label_pairs(
         for i, m, u in zip(normalized["id"], normalized["match_name"], normalized["unit_norm"], strict=True)
     }
     candidates = find(normalized, None, rules, scoring=scoring) if scoring else find(normalized, None, rules)
+    if tables:
+        table_of = {i: tables[t] for t, i in ident.items() if t in tables}
+        candidates = drop_same_table(candidates, table_of)
     score_of, likely_of = _listed(candidates, form_of)
     id_a, id_b = (
         [ident[tuple(r)] for r in pairs[[f"{c}_{s}" for c in IDENT]].itertuples(index=False)] for s in "ab"
@@ -167,14 +176,41 @@ def metrics(labelled: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def evaluate(data: str, split: str, method: str) -> tuple[dict, pd.DataFrame]:
+def _row_tables(data: str) -> dict[str, str | None]:
+    """Names-file row id -> its project table (the source table: one project's goal table, one year), None
+    for a 共性 or 部门整体 row (the same-table rule leaves those alone)."""
+    if data not in NAMES or not NAMES[data].exists():
+        return {}
+    names = pd.read_csv(NAMES[data], dtype=str, keep_default_na=False)
+    return {
+        r.row_id: (f"{r.source_group}|{r.year}" if r.scope == PROJECT_SCOPE else None)
+        for r in names.itertuples()
+    }
+
+
+def side_tables(pairs: pd.DataFrame, data: str) -> dict[tuple[str, ...], str]:
+    """An indicator's (IDENT fields') one project table, from the names rows its pair sides are copied from;
+    absent when its rows are in several tables or not in a project table."""
+    rows = _row_tables(data)
+    if not rows or "source_a" not in pairs.columns:
+        return {}
+    seen: dict[tuple[str, ...], set[str | None]] = {}
+    for s in ("a", "b"):
+        keys = pairs[[f"{c}_{s}" for c in IDENT]].itertuples(index=False)
+        for key, row_id in zip(keys, pairs[f"source_{s}"], strict=True):
+            seen.setdefault(tuple(key), set()).add(rows.get(row_id))
+    return {k: t for k, v in seen.items() if len(v) == 1 for t in v if t is not None}
+
+
+def evaluate(data: str, split: str, method: str, same_table: bool = False) -> tuple[dict, pd.DataFrame]:
     pairs = load_pairs(DATA[data])
-    part = pairs if split == "all" else pairs[pairs["split"] == split]
-    labelled = label_pairs(part.reset_index(drop=True), HandScoring() if method == "hand" else None)
+    part = (pairs if split == "all" else pairs[pairs["split"] == split]).reset_index(drop=True)
+    tables = side_tables(part, data) if same_table else None
+    labelled = label_pairs(part, HandScoring() if method == "hand" else None, tables=tables)
     return metrics(labelled), labelled
 
 
-def library_listing(method: str, data: str = "real") -> dict[str, float]:
+def library_listing(method: str, data: str = "real", same_table: bool = False) -> dict[str, float]:
     """The rows of a names file as one library year (all splits: a reading, not a target): how many pairs
     are listed (per indicator), how many marked 较高, and of those the labelled ones that are duplicates."""
     names = pd.read_csv(NAMES[data], dtype=str, keep_default_na=False)
@@ -193,6 +229,12 @@ def library_listing(method: str, data: str = "real") -> dict[str, float]:
             label[frozenset((a, b))] = r.label
     scoring = HandScoring() if method == "hand" else None
     candidates = find_candidates(clusters, None, default_rules(), scoring=scoring)
+    if same_table:  # an indicator (key) whose rows all sit in one project table
+        rows_of = _row_tables(data)
+        tables = pd.Series([rows_of.get(i) for i in normalized["id"]], index=normalized["key"].to_numpy())
+        single = tables.groupby(level=0).agg(lambda t: t.iloc[0] if t.nunique(dropna=False) == 1 else None)
+        table_of = {id_of_key[k]: t for k, t in single.items() if isinstance(t, str)}
+        candidates = drop_same_table(candidates, table_of)
     out: dict[str, float] = {
         "indicators": len(clusters),
         "per_indicator": len(candidates) / max(len(clusters), 1),
@@ -239,19 +281,25 @@ def _explain(data: str, split: str, method: str, labelled: pd.DataFrame, errors:
 
 
 def _parts(data: str, split: str) -> list[tuple[str, str]]:
-    datasets = [d for d in (("real", "old") if data == "both" else (data,)) if DATA[d].exists()]
+    chosen = {"both": ("real", "old"), "every": tuple(DATA)}.get(data, (data,))
+    datasets = [d for d in chosen if DATA[d].exists()]
     splits = ("tune", "holdout") if split == "all" else (split,)
     return [(d, s) for d in datasets for s in (("all",) if d in WHOLE else splits)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=(*DATA, "both"), default="both")
+    parser.add_argument("--data", choices=(*DATA, "both", "every"), default="both")
     parser.add_argument("--split", choices=("tune", "holdout", "all"), default="all")
     parser.add_argument("--methods", nargs="+", choices=tuple(METHOD_NAMES), default=["hand", "model"])
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for RESULTS.md)")
     parser.add_argument(
         "--errors", action="store_true", help="list the misses and listed negatives of the splits evaluated"
+    )
+    parser.add_argument(
+        "--same-table",
+        action="store_true",
+        help="leave out pairs of one project table, as consolidation does (pipelines/dedupe/same_table.py)",
     )
     args = parser.parse_args(argv)
     if args.markdown:
@@ -260,15 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     false_merges = 0
     for data, split in _parts(args.data, args.split):
         for method in args.methods:
-            m, labelled = evaluate(data, split, method)
+            m, labelled = evaluate(data, split, method, args.same_table)
             print(_row(data, split, method, m, args.markdown))
             false_merges += _explain(data, split, method, labelled, args.errors)
-    for data in ("real",) if args.data == "both" else (args.data,):
+    listing = {"both": ("real",), "every": tuple(NAMES)}.get(args.data, (args.data,))
+    for data in listing:
         if data not in NAMES or not NAMES[data].exists():
             continue
         print(f"\nOne library of the rows of {NAMES[data].name} (all splits): listed pairs per method")
         for method in args.methods:
-            m = library_listing(method, data)
+            m = library_listing(method, data, args.same_table)
             print(
                 f"  {method:6} indicators {m['indicators']:.0f}: listed {m['listed']:.0f} ({m['per_indicator']:.2f} per "
                 f"indicator; labelled {m['listed_labelled']:.0f}, duplicates among them {m['listed_p']:.3f}); 较高 "

@@ -269,6 +269,7 @@ def train(
     folds: int = 5,
     likely_precision: float = 0.7,
     unlabelled_weight: float = 0.2,
+    parts: Sequence[tuple[str, str]] = TRAIN_PARTS,
 ) -> dict[str, Any]:
     """Fit the logistic regression on the training parts; the JSON of schemas/reference/pair_model.json.
 
@@ -276,8 +277,8 @@ def train(
     folds): the probability that keeps recall_target of the training positives when each is scored by a model that
     never saw it. In-sample probabilities would be too confident and the threshold too high for new names.
     """
-    x, y, pairs = training_set(root)
-    xu = generated_negatives(root)
+    x, y, pairs = training_set(root, parts)
+    xu = generated_negatives(root, parts)
     wu = np.full(len(xu), unlabelled_weight)
 
     def fit(idx: np.ndarray) -> Fitted:

@@ -21,6 +21,7 @@ from pipelines.store.query.diff import diff, diff_json, render_diff_text
 from pipelines.store.query.git_read import QueryError, indicators_at, usages_at
 from pipelines.store.query.history import history, history_json, render_history_text
 from pipelines.store.query.search import render_search_text, search, search_json
+from pipelines.store.reference_values import YearSpread
 from pipelines.store.repo import open_repo
 from pipelines.store.shape import read_release_table
 from tests.git_env import publish_tables
@@ -32,6 +33,9 @@ from tests.library_fixtures import (
     tables_from_rows,
     usage,
 )
+from tests.reference_library import COUNT, EFFECT, RATE, STANDARD_SOURCE, ReferenceRepo, reference_repo
+
+__all__ = ["reference_repo"]  # the session fixture, imported for pytest
 
 DEPTS = ("101", "205", "310")
 A = make_id("项目", 1)  # 培训人次: modified in 2025 (unit), absorbs B in 2026
@@ -405,6 +409,47 @@ def test_history_starts_at_the_release_that_added_it(repo):
 def test_history_of_an_unknown_id_is_a_clear_error(repo):
     with pytest.raises(QueryError, match=r"指标编号「SZ-X999999」不在任何发布版本中"):
         history(repo, "SZ-X999999")
+
+
+def test_history_shows_the_targets_spread_by_year(reference_repo: ReferenceRepo) -> None:
+    h = history(reference_repo.root, reference_repo.ids[COUNT])
+    assert h.spread == (
+        YearSpread(2024, "人次", 3, 3, 100.0, 200.0, 300.0),
+        YearSpread(2025, "人次", 4, 4, 90.0, 185.0, 310.0),
+        YearSpread(2026, "人次", 3, 2, 50.0, 150.0, 320.0),
+    )
+    text = render_history_text(h)
+    assert "2025 年：4 个目标值（4 个部门），计量单位 人次，最小 90，中位数 185，最大 310" in text
+    data = json.loads(json.dumps(history_json(h), ensure_ascii=False))
+    assert data["target_spread"][2] == {
+        "year": 2026,
+        "unit": "人次",
+        "count": 3,
+        "departments": 2,
+        "min": 50.0,
+        "median": 150.0,
+        "max": 320.0,
+    }
+
+
+def test_history_of_a_retired_indicator_keeps_its_targets_and_standards(
+    reference_repo: ReferenceRepo,
+) -> None:
+    text = render_history_text(history(reference_repo.root, reference_repo.ids[RATE]))
+    assert f"国家标准：≥90%；行业标准：≥92%；指标标准来源：{STANDARD_SOURCE}" in text
+    assert "2024 年：2 个目标值（2 个部门），计量单位 %，最小 90，中位数 92.5，最大 95" in text
+    effect = history(reference_repo.root, reference_repo.ids[EFFECT])
+    assert effect.spread == () and "无数值型目标值" in render_history_text(effect)
+
+
+def test_history_spread_keeps_each_years_unit(repo):
+    # A was measured in 人 in 2024 and in 人次 from 2025 (the 修改); every target is 95
+    h = history(repo, A)
+    assert [(y.year, y.unit, y.count, y.departments, y.median) for y in h.spread] == [
+        (2024, "人", 2, 2, 95.0),
+        (2025, "人次", 2, 2, 95.0),
+        (2026, "人次", 1, 1, 95.0),
+    ]
 
 
 # --- search -----------------------------------------------------------------------------------------

@@ -508,3 +508,38 @@ def test_codes_raised_equal_the_catalogue() -> None:
 def test_every_code_is_exercised_by_these_tests() -> None:
     exercised = {case[1] for case in CASES} | {"E501", "E502"}
     assert exercised == set(self_eval_codes())
+
+
+# --- the evaluation tables ------------------------------------------------------------------------------
+
+
+def test_evaluation_tables_from_read_workbooks(written: Path, usages: pd.DataFrame) -> None:
+    from pipelines.evaluate.tables import evaluation_tables
+
+    other = usages.assign(dept_code="205", dept_name="示例市交通运输局")[usages["dept_code"] == "201"]
+    both = pd.concat([usages, other], ignore_index=True)
+    path = _fill(written, _cell(INDICATOR_SHEET, "ZB-X000001", "完成值", "约四千"))
+    tables = evaluation_tables(both, YEAR, {"201": read_self_evaluation(path, usages, "201", YEAR)})
+    assert tables.usages["dept_code"].tolist() == ["201"] * 6 + ["202"] + ["205"] * 6  # sorted, all listed
+    mine = tables.usages[tables.usages["dept_code"] == "201"].set_index("indicator_id")
+    assert mine.loc["ZB-X000001", "findings"] == "E504" and mine.loc["ZB-X000001", "awarded"] == 0.0
+    assert mine.loc["ZB-X000002", "rule"] == "proportional" and mine.loc["ZB-X000002", "rate"] == 120.0
+    assert (
+        mine.loc["ZB-X000004", "grade"] == "基本达成目标" and mine.loc["ZB-X000004", "rule"] == "qualitative"
+    )
+    assert [f.code for f in tables.findings] == ["E504"]
+    depts = tables.departments.set_index("dept_code")
+    assert depts["submitted"].to_dict() == {"201": True, "202": False, "205": False}
+    assert depts.loc["205", "total"] == 0.0 and "未提交自评表" in depts.loc["205", "explanation"]
+    projects = tables.projects.set_index(["dept_code", "project"])
+    assert projects.loc[("201", "项目甲"), "total"] == pytest.approx(78.33)  # 95 − 16.67 for the wrong row
+    again = evaluation_tables(both, YEAR, {"201": read_self_evaluation(path, usages, "201", YEAR)})
+    for name in ("usages", "projects", "departments"):
+        pd.testing.assert_frame_equal(getattr(tables, name), getattr(again, name))
+
+
+def test_evaluation_tables_of_a_year_without_usages(usages: pd.DataFrame) -> None:
+    from pipelines.evaluate.tables import evaluation_tables
+
+    tables = evaluation_tables(usages, 1999, {})
+    assert tables.usages.empty and tables.projects.empty and tables.departments.empty

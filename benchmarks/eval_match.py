@@ -1,12 +1,13 @@
 """Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
     python -m benchmarks.eval_match [--data real|old|fresh|fresh2|fresh3|fresh4|both|every] [--split tune|holdout|all]
-                                    [--methods model hand] [--markdown] [--errors]
+                                    [--methods model hand] [--markdown] [--errors] [--same-table]
 
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
 per side; split tune / holdout), tests/data/labelled_pairs.csv (the first set; names only, every pair filed
-alike), and two sets labelled after the matcher was frozen, each evaluated whole: tests/data/fresh_pairs.csv
-and tests/data/fresh2_pairs.csv (a training part since round 2, see pair_model.TRAIN_PARTS; with fresh2_names.csv, the same columns as fresh_*.csv).
+alike), and four sets labelled before the matcher saw them, each evaluated whole: tests/data/fresh_pairs.csv,
+fresh2_pairs.csv (a training part since round 2, see pair_model.TRAIN_PARTS), fresh3_pairs.csv and
+fresh4_pairs.csv (each with its <name>_names.csv, the same columns as fresh_*.csv). `every` evaluates them all.
 Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
 become indicators of one library year and go through normalization (keys) and find_candidates exactly as
 consolidation calls them (names without template markers, as validation passes them on). A labelled pair
@@ -20,12 +21,14 @@ Measured per split:
 - listed: how many pairs the whole list holds for the split's names (labelled or not);
 - 较高 R / P / all: the same for the pairs marked 可能性较高 (the model's likely mark; the hand weights have
   no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
-Then, per names file (real_names.csv, fresh_names.csv, fresh2_names.csv), its rows as one library year:
+Then, per names file (real_names.csv, fresh_names.csv, fresh2_names.csv …), its rows as one library year:
 listed pairs per indicator, and the share of duplicates among the labelled pairs listed.
 Methods: model (the pair model, pipelines/dedupe/model.py, trained on the tune split only), hand (the first
 version's hand weights over today's candidate generation).
---errors lists misses and listed negatives of every split evaluated (only the seen ones: never fresh3); false automatic merges are listed for
-every split, because each one must be explained.
+--errors lists misses and listed negatives of every split evaluated (every set has been seen by now); false automatic
+merges are listed for every split, because each one must be explained.
+--same-table leaves out the pairs of two rows of one project table (pipelines/dedupe/same_table.py), an indicator's
+table being its names rows' source table and year (a page printing two projects counts as one table).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.eval_match import DATA, NAMES, evaluate
 from pipelines.dedupe.patterns import SAME_NAME
-from pipelines.dedupe.same_table import drop_same_table, project_tables, same_table
+from pipelines.dedupe.same_table import drop_one_table_pairs, drop_same_table, project_tables, same_table
 
 
 def _usages(*rows: tuple[str, int, str, str, str]) -> pd.DataFrame:
@@ -51,6 +51,21 @@ def test_pairs_of_one_table_are_dropped_and_the_same_wording_filed_twice_is_kept
     kept = drop_same_table(cands, tables)
     assert list(zip(kept["id_a"], kept["id_b"], strict=True)) == [("A", "C"), ("A", "X"), ("A", "Y")]
     assert drop_same_table(cands, {}) is cands
+
+
+def test_tables_are_read_from_this_year_and_earlier_usages() -> None:
+    """As consolidation calls it: last year's rows count, so an indicator used elsewhere before keeps its pairs."""
+    cands = _candidates(("A", "B", "合格→及时"), ("A", "C", "合格→及时"))
+    usages = _usages(
+        ("A", 2026, "101", "项目", "装备"),
+        ("B", 2026, "101", "项目", "装备"),
+        ("C", 2026, "101", "项目", "装备"),
+        ("C", 2025, "205", "项目", "培训"),  # C was another department's indicator last year
+        ("Z", 2026, "101", "项目", "装备"),  # not a candidate: not read
+    )
+    kept = drop_one_table_pairs(cands, usages)
+    assert list(zip(kept["id_a"], kept["id_b"], strict=True)) == [("A", "C")]
+    assert drop_one_table_pairs(cands, usages.iloc[0:0]) is cands
 
 
 def _one_table_pairs(pairs_csv: Path, names_csv: Path) -> tuple[int, int]:

@@ -49,3 +49,13 @@ def drop_same_table(candidates: pd.DataFrame, table_of: Mapping[str, str]) -> pd
     if candidates.empty or not table_of:
         return candidates
     return candidates[~same_table(candidates, table_of).to_numpy()].reset_index(drop=True)
+
+
+def drop_one_table_pairs(candidates: pd.DataFrame, usages: pd.DataFrame) -> pd.DataFrame:
+    """drop_same_table with the tables read from usage rows (indicator_id, year, dept_code, scope, project:
+    this year's rows and the earlier releases'); only the candidates' indicators are looked at, so that a
+    national library's usage history costs one filter."""
+    if candidates.empty or usages.empty:
+        return candidates
+    ids = set(candidates["id_a"]) | set(candidates["id_b"])
+    return drop_same_table(candidates, project_tables(usages[usages["indicator_id"].isin(ids)]))

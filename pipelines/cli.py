@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.cli_rebuild import cmd_demo, cmd_rebuild
+from pipelines.cli_rebuild import cmd_demo, cmd_feedback, cmd_rebuild
 from pipelines.cli_validate import cmd_validate
 from pipelines.common.errors import EXIT_INTERNAL, EXIT_OK, UsageError
 
@@ -251,6 +251,16 @@ def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
         help="把 Dagster 的运行日志显示在屏幕上（默认写入 .dagster_home/logs/）",
     )
     p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser(
+        "feedback", help="重新生成某年度各部门的反馈工作簿（写入 outbox/<年度>/，不纳入版本库）"
+    )
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--repo", default=".", help="指标库仓库（默认当前文件夹）")
+    p.add_argument("--out", metavar="DIR", help="输出文件夹（默认 <仓库>/outbox/<年度>/）")
+    p.add_argument("--submissions", metavar="DIR", help="提交文件夹（默认上次重建读取的文件夹）")
+    p.add_argument("--finance-dept", help="财政局的部门编码（默认上次重建所用的）")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("demo", help="示例：三年的示例填报 → 三次年度重建 → 指标库、git 历史、年度报告")
     p.add_argument("--out", default="demo-output", help="输出文件夹（默认 ./demo-output，已被 git 忽略）")

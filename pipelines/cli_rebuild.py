@@ -122,10 +122,21 @@ def _print_outcome(outcome: RebuildOutcome, repo: Path, dry_run: bool, log_path:
         print(f"  试运行完成：未发布、未提交；报告草稿在 {outcome.reports_dir}")
     elif not outcome.success:
         print("  本次未发布：已发布的指标库保持不变")
+    _print_feedback(outcome, repo)
     print(accounting_line(c))
     if outcome.success:
         return EXIT_OK
     return max(codes) if codes else EXIT_INPUT
+
+
+def _print_feedback(outcome: RebuildOutcome, repo: Path) -> None:
+    """Where the departments' feedback is: the outbox, not the release."""
+    if outcome.feedback:
+        folder = outcome.feedback[0].parent
+        print(
+            f"  各部门反馈工作簿：{folder}（{len(outcome.feedback)} 个；不纳入版本库，"
+            f"可用 indicators feedback --year {outcome.year} --repo {repo} 重新生成）"
+        )
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
@@ -140,6 +151,36 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         wait=args.wait,
         verbose=args.verbose,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# feedback
+# --------------------------------------------------------------------------------------------------
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Write the year's feedback workbooks again (CONTRACT §4): the same bytes the rebuild wrote."""
+    from pipelines.defs.partitions import check_year
+    from pipelines.rebuild import regenerate_feedback
+
+    check_year(args.year)
+    repo = Path(args.repo)
+    if not (repo / ".git").exists():
+        raise UsageError(f"{repo} 不是指标库仓库（没有 .git）")
+    submissions = Path(args.submissions) if args.submissions else None
+    if submissions is not None and not submissions.is_dir():
+        raise UsageError(f"提交文件夹不存在：{submissions}")
+    run = regenerate_feedback(
+        repo,
+        args.year,
+        out=Path(args.out) if args.out else None,
+        inbox=submissions,
+        finance_dept=args.finance_dept,
+    )
+    if not run.recorded:
+        print(f"提示：没有找到 {args.year} 年度上次重建的记录，按当前已发布的指标库核对库内编号")
+    print(f"已从 {run.inbox} 的 {len(run.files)} 个工作簿写出反馈工作簿：{run.folder}")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The annual rebuild, one plain composition of its steps (docs/ARCHITECTURE.md draws the journey).
 
-    list_inbox → read → load_previous → validate → normalize → consolidate → changes → stage
-    → check (the blocking checks) → report → publish
+    list_inbox → read → load_previous → validate → feedback (the outbox, beside the release)
+    → normalize → consolidate → changes → stage → check (the blocking checks) → report → publish
 
-Each step is a typed function of the previous steps' outputs. The Dagster assets (pipelines/defs/assets.py)
+Each step is a typed function of the previous steps' outputs. The feedback workbooks go to the deployment's
+outbox (git-ignored, never part of a release): they depend on validation only, so they are written
+whether or not the release is published (a department needs them most when its rows are rejected), and
+`regenerate_feedback` (`indicators feedback`) writes the same bytes again from the inbox. The Dagster assets (pipelines/defs/assets.py)
 wrap these same functions one asset each and add metadata; the blocking checks there and `check` here run
 the one verification of pipelines/store/verify.py; `run` calls every step in order for any caller without
 Dagster (the benchmarks). Nothing here reads the environment: the deployment is passed in.
@@ -11,6 +14,7 @@ Dagster (the benchmarks). Nothing here reads the environment: the deployment is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +31,14 @@ from pipelines.intake.inbox import SubmissionFile, list_inbox
 from pipelines.intake.parse_cache import ParseStats, read_submissions
 from pipelines.intake.workbook import Workbook
 from pipelines.normalize.canonical import MatchRules, load_rules
-from pipelines.report.build import write_annual_report
+from pipelines.report.build import write_annual_report, write_outbox
 from pipelines.report.model import ReportInputs
 from pipelines.store import release, verify
 from pipelines.store.lock import rebuild_lock
+from pipelines.store.publish import LIBRARY_DIR, MANIFEST
+from pipelines.store.query.git_read import indicators_at
 from pipelines.store.release import PreviousRelease, StagedRelease
-from pipelines.store.repo import CommitResult
+from pipelines.store.repo import OUTBOX_DIR, CommitResult, open_repo
 from pipelines.store.verify import CheckResult
 from pipelines.validate.runner import ValidationResult, validate_workbooks
 
@@ -76,6 +82,19 @@ class Deployment:
     def rules_dir(self) -> Path:
         return self.root / "rules"
 
+    def outbox(self, year: int) -> Path:
+        """outbox/<Y>/: the year's feedback workbooks, where departments collect them (git-ignored)."""
+        return self.root / OUTBOX_DIR / str(year)
+
+    def record_path(self, year: int) -> Path:
+        """What the year's last validation used (record_validation), for `indicators feedback`."""
+        return self.root / ".indicators-cache" / "validated" / f"{year}.json"
+
+    def default_inbox(self, year: int) -> Path:
+        """<repo>/<inbox of indicators.toml>/<Y>/, or the inbox itself when it has no year folders."""
+        inbox = self.root / self.settings.inbox
+        return inbox / str(year) if (inbox / str(year)).is_dir() else inbox
+
     @property
     def reference_dir(self) -> Path | None:
         """rules/reference/: the bureau's own edition of any schemas/reference file (framework, vocabularies,
@@ -104,11 +123,15 @@ class Previous:
     def known_indicators(self) -> pd.DataFrame | None:
         """The ids a row may name: the last release's, and for a county the city's too."""
         tables = self.release.tables
-        known = tables.indicators if tables is not None else None
-        if self.upstream is None:
-            return known
-        upstream = self.upstream.assign(origin=UPSTREAM_ORIGIN)
-        return pd.concat([k for k in (known, upstream) if k is not None], ignore_index=True)
+        return known_indicators(tables.indicators if tables is not None else None, self.upstream)
+
+
+def known_indicators(released: pd.DataFrame | None, upstream: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The indicators a row may name: a release's, and for a county its city's (marked 上级) too."""
+    if upstream is None:
+        return released
+    marked = upstream.assign(origin=UPSTREAM_ORIGIN)
+    return pd.concat([k for k in (released, marked) if k is not None], ignore_index=True)
 
 
 # --- the steps, in order --------------------------------------------------------------------------------
@@ -146,7 +169,8 @@ def upstream_release(deployment: Deployment) -> tuple[pd.DataFrame | None, str]:
 def validate(
     workbooks: Sequence[Workbook], previous: Previous, deployment: Deployment, year: int
 ) -> ValidationResult:
-    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
+    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected).
+    The result keeps what the feedback shows (layouts and cells), no whole workbook."""
     return validate_workbooks(
         workbooks,
         year=year,
@@ -155,6 +179,26 @@ def validate(
         rules_dir=deployment.rules_dir,
         reference_dir=deployment.reference_dir,
     )
+
+
+def record_validation(deployment: Deployment, year: int, inbox: Path, previous: Previous) -> Path:
+    """What the year was validated with — the inbox folder, the finance department's code, the commit
+    whose library the 库内编号 were checked against — so `indicators feedback` can validate the same way
+    later, after the release has moved on. A local file beside the parse cache (git-ignored)."""
+    record = {
+        "inbox": str(Path(inbox).resolve()),
+        "finance_dept": deployment.finance_dept or "",
+        "base_sha": previous.release.base_sha,
+    }
+    path = deployment.record_path(year)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def feedback(deployment: Deployment, validation: ValidationResult, year: int) -> list[Path]:
+    """outbox/<Y>/: one feedback workbook per submitted file, the folder replaced as a whole."""
+    return write_outbox(deployment.outbox(year), validation)
 
 
 def normalize(validation: ValidationResult, rules: MatchRules) -> pd.DataFrame:
@@ -207,15 +251,14 @@ def report(
     result: Consolidation,
     changed: ChangeSet,
     validation: ValidationResult,
-    workbooks: list[Workbook],
     year: int,
 ) -> list[Path]:
-    """reports/<Y>/: review, changelog, merge review, per-department feedback (staged with the release)."""
+    """reports/<Y>/: review, changelog, merge review (staged with the release; the feedback is not)."""
     inputs = ReportInputs(
         year=year,
         changes=changed,
         validation=validation,
-        workbooks=workbooks,
+        workbooks=[],
         candidates=result.candidates,
         tables=result.tables,
         previous=result.previous,
@@ -248,7 +291,7 @@ class Rebuild:
 
     year: int
     files: list[SubmissionFile]
-    parsed: Parsed
+    parse_stats: ParseStats  # the workbooks themselves are dropped once validated
     previous: Previous
     validation: ValidationResult
     normalized: pd.DataFrame
@@ -258,6 +301,7 @@ class Rebuild:
     checks: list[CheckResult]
     reports: list[Path] = field(default_factory=list)
     commit: CommitResult | None = None
+    feedback: list[Path] = field(default_factory=list)  # outbox/<Y>/
 
 
 def run(
@@ -278,6 +322,9 @@ def run(
         parsed = step("read", lambda: read(files, deployment.cache_dir if parse_cache else None))
         previous = step("load_previous", lambda: load_previous(deployment, year))
         validation = step("validate", lambda: validate(parsed.workbooks, previous, deployment, year))
+        parsed.workbooks.clear()  # validation kept what the feedback shows: the workbooks' memory goes back
+        record_validation(deployment, year, inbox, previous)
+        written = step("feedback", lambda: feedback(deployment, validation, year))
         rules = deployment.rules()
         normalized = step("normalize", lambda: normalize(validation, rules))
         result = step(
@@ -286,12 +333,71 @@ def run(
         changed = step("changes", lambda: changes(result))
         staged = step("stage", lambda: stage(deployment, result, validation, year))
         checks = step("check", lambda: check(staged))
-        done = Rebuild(year, files, parsed, previous, validation, normalized, result, changed, staged, checks)
+        done = Rebuild(
+            year, files, parsed.stats, previous, validation, normalized, result, changed, staged, checks
+        )
+        done.feedback = written
         failed = [c for c in checks if not c.passed]
         if failed:
             raise ChecksFailedError(failed)
-        done.reports = step(
-            "report", lambda: report(staged, result, changed, validation, parsed.workbooks, year)
-        )
+        done.reports = step("report", lambda: report(staged, result, changed, validation, year))
         done.commit = step("publish", lambda: publish(staged, changed))
     return done
+
+
+# --- the outbox again ------------------------------------------------------------------------------------
+
+
+def released_at(root: Path, sha: str | None) -> pd.DataFrame | None:
+    """The indicators of the release at commit `sha`, from git objects (None: no release there yet)."""
+    if not sha:
+        return None
+    repo = open_repo(root, create=False)
+    if not repo.git.ls_tree(sha, "--", f"{LIBRARY_DIR}/{MANIFEST}"):
+        return None
+    return indicators_at(repo, sha)
+
+
+@dataclass(frozen=True)
+class FeedbackRun:
+    """What `indicators feedback` wrote: the workbooks, and the inbox and base it validated with."""
+
+    folder: Path
+    files: list[Path]
+    inbox: Path
+    recorded: bool  # False: no record of the year's last validation; the current library was used
+
+
+def regenerate_feedback(
+    repo: Path,
+    year: int,
+    *,
+    out: Path | None = None,
+    inbox: Path | None = None,
+    finance_dept: str | None = None,
+) -> FeedbackRun:
+    """The year's feedback workbooks written again, byte for byte what its last rebuild wrote: the same
+    inbox (read through the parse cache), validated with the same finance department against the same
+    library (record_validation), into outbox/<Y>/ or `out`. Holds the repo's rebuild lock."""
+    root = Path(repo).resolve()
+    path = Deployment.open(root).record_path(year)
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    deployment = Deployment.open(root, finance_dept or record.get("finance_dept") or None)
+    folder = Path(inbox or record.get("inbox") or deployment.default_inbox(year))
+    with rebuild_lock(deployment.root):
+        files = list_inbox(folder)
+        parsed = read(files, deployment.cache_dir)
+        released = released_at(root, record.get("base_sha") if record else release.head_sha(root))
+        upstream, _tag = upstream_release(deployment)
+        validation = validate_workbooks(
+            parsed.workbooks,
+            year=year,
+            finance_dept=deployment.finance_dept,
+            indicators=known_indicators(released, upstream),
+            rules_dir=deployment.rules_dir,
+            reference_dir=deployment.reference_dir,
+        )
+        del parsed
+        target = Path(out) if out is not None else deployment.outbox(year)
+        written = write_outbox(target, validation)
+    return FeedbackRun(target, written, folder, bool(record))

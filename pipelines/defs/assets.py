@@ -1,5 +1,6 @@
 """The annual rebuild as assets: submissions → parsed → validated → normalized → consolidated →
-release candidate (blocking checks) → annual report → published release.
+release candidate (blocking checks) → annual report → published release; beside them, from the
+validation alone, the departments' feedback in the outbox (not part of the release).
 
 Each asset calls one step of pipelines/rebuild.py (the one composition of the rebuild; `rebuild.run` calls
 the same steps without Dagster) and adds what the UI shows: counts, previews, log lines.
@@ -12,7 +13,12 @@ import pandas as pd
 from pipelines import rebuild
 from pipelines.consolidate.build import Consolidation
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
+from pipelines.defs.resources import (
+    HANDOFF_IO_MANAGER,
+    FinanceBureauResource,
+    InboxResource,
+    LibraryRepoResource,
+)
 from pipelines.intake.inbox import SubmissionFile, list_inbox
 from pipelines.intake.parse_cache import ParseStats
 from pipelines.intake.workbook import Workbook
@@ -44,7 +50,14 @@ def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) ->
     return files
 
 
-@dg.asset(partitions_def=yearly_partitions, group_name="submissions", kinds={"xlsx"})
+# Handed to validation alone (validation keeps what the feedback shows): in the CLI's in-memory run the value
+# is let go once validation has loaded it, so the parsed workbooks do not stay for the rest of the run.
+@dg.asset(
+    partitions_def=yearly_partitions,
+    group_name="submissions",
+    kinds={"xlsx"},
+    io_manager_key=HANDOFF_IO_MANAGER,
+)
 def parsed_workbooks(
     context: dg.AssetExecutionContext,
     submission_files: list[SubmissionFile],
@@ -77,11 +90,14 @@ def validated_submissions(
     parsed_workbooks: list[Workbook],
     library_repo: LibraryRepoResource,
     finance_bureau: FinanceBureauResource,
+    inbox: InboxResource,
 ) -> ValidationResult:
-    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected)."""
+    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected).
+    Keeps what the feedback shows (layouts and cells), no whole workbook."""
     deployment = library_repo.deployment(finance_bureau.dept_code)
     previous = rebuild.load_previous(deployment, _year(context))
     result = rebuild.validate(parsed_workbooks, previous, deployment, _year(context))
+    rebuild.record_validation(deployment, _year(context), inbox.folder_for(_year(context)), previous)
     counts = result.counts()
     context.log.info("校验完成：" + "，".join(f"{k}={v}" for k, v in counts.items()))
     severities = pd.Series([f.severity for f in result.findings], dtype=str).value_counts().to_dict()
@@ -97,6 +113,26 @@ def validated_submissions(
         }
     )
     return result
+
+
+@dg.asset(partitions_def=yearly_partitions, group_name="validation", kinds={"xlsx"})
+def department_feedback(
+    context: dg.AssetExecutionContext,
+    validated_submissions: ValidationResult,
+    library_repo: LibraryRepoResource,
+    finance_bureau: FinanceBureauResource,
+) -> list[str]:
+    """outbox/<Y>/: one feedback workbook per submitted file, where departments collect them (git-ignored,
+    never part of a release). From the validation alone, so written whether or not the release is
+    published; `indicators feedback --year Y` writes the same bytes again."""
+    deployment = library_repo.deployment(finance_bureau.dept_code)
+    files = rebuild.feedback(deployment, validated_submissions, _year(context))
+    folder = deployment.outbox(_year(context))
+    context.log.info(f"反馈工作簿 {len(files)} 个：{folder}")
+    context.add_output_metadata(
+        {"files": len(files), "folder": str(folder), "list": dg.MetadataValue.json([p.name for p in files])}
+    )
+    return [str(p) for p in files]
 
 
 @dg.asset(partitions_def=yearly_partitions, group_name="library")
@@ -164,15 +200,13 @@ def annual_report(
     release_candidate: StagedRelease,
     consolidated_library: Consolidation,
     validated_submissions: ValidationResult,
-    parsed_workbooks: list[Workbook],
 ) -> list[str]:
-    """reports/<Y>/: review, changelog, merge review, per-department feedback (staged with the release)."""
+    """reports/<Y>/: review, changelog, merge review (staged with the release; the feedback is not)."""
     files = rebuild.report(
         release_candidate,
         consolidated_library,
         rebuild.changes(consolidated_library),
         validated_submissions,
-        parsed_workbooks,
         _year(context),
     )
     context.add_output_metadata(
@@ -213,6 +247,7 @@ ASSETS = [
     submission_files,
     parsed_workbooks,
     validated_submissions,
+    department_feedback,
     normalized_rows,
     consolidated_library,
     release_candidate,

@@ -16,7 +16,13 @@ import dagster as dg
 from pipelines.defs.assets import ASSETS
 from pipelines.defs.checks import CHECKS
 from pipelines.defs.jobs import annual_rebuild
-from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
+from pipelines.defs.resources import (
+    HANDOFF_IO_MANAGER,
+    FinanceBureauResource,
+    InboxResource,
+    LibraryRepoResource,
+    handoff_io_manager,
+)
 from pipelines.defs.schedules import annual_rebuild_schedule
 from pipelines.defs.sensors import inbox_sensor
 
@@ -46,6 +52,7 @@ def make_definitions(
             "inbox": InboxResource(path=inbox_path, repo=repo_path),
             "library_repo": LibraryRepoResource(path=repo_path),
             "finance_bureau": FinanceBureauResource(dept_code=finance_dept or ""),
+            HANDOFF_IO_MANAGER: handoff_io_manager(in_memory),
             **({"io_manager": dg.InMemoryIOManager()} if in_memory else {}),
         },
     )

@@ -14,6 +14,22 @@ from pipelines.common.config import load_settings
 from pipelines.intake.inbox import submission_files
 from pipelines.rebuild import Deployment
 
+# The IO manager of an asset read by one step only (parsed_workbooks → validated_submissions).
+HANDOFF_IO_MANAGER = "handoff_io_manager"
+
+
+class HandoffIOManager(dg.InMemoryIOManager):
+    """In memory, and each value is given up when its one reader loads it: a value held by the IO manager
+    until the end of the run (a province's parsed workbooks, gigabytes) would outlive its use."""
+
+    def load_input(self, context: dg.InputContext) -> object:
+        return self.values.pop(tuple(context.get_identifier()))
+
+
+def handoff_io_manager(in_memory: bool) -> HandoffIOManager | dg.FilesystemIOManager:
+    """The handoff manager for the CLI's in-memory run; `dagster dev` pickles to its storage as usual."""
+    return HandoffIOManager() if in_memory else dg.FilesystemIOManager()
+
 
 class InboxResource(dg.ConfigurableResource):
     """The inbox: workbooks of year Y in `<path>/<Y>/`, or directly in `<path>` (the CLI's --submissions).

@@ -57,6 +57,7 @@ class RebuildOutcome:
     changes_zh: str = ""
     reports_dir: Path | None = None
     run_id: str = ""
+    feedback: list[Path] = field(default_factory=list)  # the outbox's workbooks, written this run
 
 
 def instance_for(repo: Path) -> dg.DagsterInstance:
@@ -132,6 +133,9 @@ def _outcome(result: dg.ExecuteInProcessResult, year: int, dry_run: bool, repo: 
     validation = _output(result, "validated_submissions")
     if validation is not None:
         outcome.accounting = validation.counts()
+    outbox = _output(result, "department_feedback")
+    if outbox is not None:
+        outcome.feedback = [Path(p) for p in outbox]
     consolidation = _output(result, "consolidated_library")
     if consolidation is not None:
         outcome.changes_zh = consolidation.changes().counts_zh()

@@ -2,8 +2,9 @@
 
 review.html and review.xlsx carry the same tables, computed once (tables.review_tables) and rendered by
 review_html / review_xlsx. CHANGELOG.md comes from the same ChangeSet as `indicators diff`;
-merge_review.xlsx lists likely duplicates for a person (written by pipelines.dedupe); feedback/ holds one
-workbook per submitted file (feedback.py).
+merge_review.xlsx lists likely duplicates for a person (written by pipelines.dedupe). The feedback — one
+workbook per submitted file (feedback.py) — is not part of the report: `write_outbox` writes it to the
+deployment's outbox (git-ignored), from the validation alone.
 
 Everything is deterministic (sorted, no clock), so rebuilding an unchanged year makes no git change.
 Submitted text reaches the page only through Jinja2 autoescaping or charts.esc, and the workbooks only
@@ -12,6 +13,8 @@ through pipelines.common.xlsx_out (formula triggers neutralized).
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from pipelines.common.xlsx_out import atomic_write_bytes
@@ -22,6 +25,8 @@ from pipelines.report.model import ReportInputs, findings_by_file
 from pipelines.report.review_html import write_review_html
 from pipelines.report.review_xlsx import write_review_xlsx
 from pipelines.report.tables import review_tables
+from pipelines.validate.returned import rows_by_file, with_rows
+from pipelines.validate.runner import ValidationResult
 
 
 def write_changelog(out_dir: Path, inputs: ReportInputs) -> Path:
@@ -36,15 +41,37 @@ def write_merge_review_file(out_dir: Path, inputs: ReportInputs) -> Path:
     return path
 
 
-def write_feedback_workbooks(out_dir: Path, inputs: ReportInputs) -> list[Path]:
-    """One feedback workbook per submitted file, with the findings that name it."""
-    folder = out_dir / "feedback"
+def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list[Path]:
+    """One feedback workbook per submitted file into `folder`, with the findings that name it: each
+    workbook put back together from its layout and its rows' cells (validation keeps no workbook)."""
     folder.mkdir(parents=True, exist_ok=True)
-    by_file = findings_by_file(inputs.validation.findings)
+    by_file = findings_by_file(validation.findings)
+    positions = rows_by_file(validation.cells)
     return [
-        write_feedback(wb, by_file.get(wb.file, []), folder)
-        for wb in sorted(inputs.workbooks, key=lambda w: w.file)
+        write_feedback(
+            with_rows(wb, validation.cells, positions.get(wb.file)), by_file.get(wb.file, []), folder
+        )
+        for wb in sorted(validation.layouts, key=lambda w: w.file)
     ]
+
+
+def write_outbox(folder: Path, validation: ValidationResult) -> list[Path]:
+    """The feedback workbooks as a whole folder: written beside it, then swapped in, so `folder` holds
+    either the last complete set or this one (a workbook withdrawn from the inbox leaves no stale
+    feedback). Returns the paths in `folder`."""
+    folder = Path(folder)
+    fresh = folder.with_name(f".{folder.name}.new.{os.getpid()}")
+    old = folder.with_name(f".{folder.name}.old.{os.getpid()}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        written = write_feedback_workbooks(fresh, validation)
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return [folder / p.name for p in written]
 
 
 def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
@@ -52,11 +79,9 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = review_tables(inputs)
-    files = [
+    return [
         write_review_html(out_dir, inputs, tables),
         write_review_xlsx(out_dir, inputs, tables),
         write_changelog(out_dir, inputs),
         write_merge_review_file(out_dir, inputs),
     ]
-    files += write_feedback_workbooks(out_dir, inputs)
-    return files

@@ -27,6 +27,7 @@ from pipelines.validate.canonicalize import (
 )
 from pipelines.validate.cells import cell_failures, cell_hits
 from pipelines.validate.hits import Letters, hits_to_findings
+from pipelines.validate.returned import layout, shown_cells
 from pipelines.validate.rules import rules_at
 from pipelines.validate.rules.base import RuleContext
 from pipelines.validate.rules.dept_info import info_finding
@@ -59,6 +60,10 @@ class ValidationResult:
     findings: list[Finding]
     files: list[FileStatus]
     departments: pd.DataFrame  # 部门信息 of the workbooks not set aside
+    # What the feedback shows, without any whole workbook (pipelines/validate/returned.py): each
+    # workbook's layout (no rows) and the cells as typed of every row read.
+    layouts: list[Workbook] = field(default_factory=list)
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def counts(self) -> dict[str, int]:
         out = {"read": len(self.rows)}
@@ -236,10 +241,15 @@ def validate_workbooks(
     ctx = RuleContext(reference(directory), year=year, finance_dept=finance_dept or "", indicators=indicators)
     statuses, infos, findings = check_files(workbooks, ctx, directory)
     frames, letters = _stacked_rows(workbooks, statuses, infos, directory)
+    layouts = [layout(wb) for wb in workbooks]
     if not frames:
         empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
-        return ValidationResult(empty, findings, statuses, _departments(statuses, infos, ctx))
-    rows = canonicalize_rows(stack_rows(frames), rules_dir, directory)
+        return ValidationResult(empty, findings, statuses, _departments(statuses, infos, ctx), layouts)
+    stacked = stack_rows(frames)
+    del frames
+    cells = shown_cells(stacked)
+    rows = canonicalize_rows(stacked, rules_dir, directory)
+    del stacked
     rows["rejected"] = rows["file_error"] != ""
     row_findings = row_error_findings(rows, letters, ctx)
     rows = _with_reasons(rows, row_findings, findings)
@@ -248,7 +258,7 @@ def validate_workbooks(
         findings += rule.run(rows, workbooks, ctx)
     # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
     result = ValidationResult(
-        compact_text_columns(rows), findings, statuses, _departments(statuses, infos, ctx)
+        compact_text_columns(rows), findings, statuses, _departments(statuses, infos, ctx), layouts, cells
     )
     del rows
     release_free_memory()  # the checks' working copies are gone: give their pages to the next step

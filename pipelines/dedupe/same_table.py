@@ -2,9 +2,9 @@
 
 A department fills one row per indicator of a project; when the same year's table of one project holds
 设备验收合格率 and 设备验收及时率, or 车辆购置成本 and 办公设备购置成本, the department has said they are two
-measures. Listing such a pair for review asks a clerk to undo what the department wrote: on the labelled real
-pairs, of the pairs whose two rows come from one source table, 2 in 237 (real_pairs.csv) and 2 in 82
-(fresh2_pairs.csv) are duplicates, both the same wording filed twice. So a candidate pair is not listed when
+measures. Listing such a pair for review asks a clerk to undo what the department wrote: of the 340 labelled
+real pairs of two differently worded 项目 rows of one source table (tests/data/*_pairs.csv), 2 are duplicates
+(tests/test_dedupe_same_table.py counts them). So a candidate pair is not listed when
 each of its indicators is used only in one and the same project table (one department, one project, one
 year), unless the two are the same wording filed differently (always worth a look, as the matcher keeps them).
 A pair across departments, projects or years (a rename from last year, a 共性 indicator) is never touched.

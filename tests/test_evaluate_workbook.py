@@ -543,3 +543,16 @@ def test_evaluation_tables_of_a_year_without_usages(usages: pd.DataFrame) -> Non
 
     tables = evaluation_tables(usages, 1999, {})
     assert tables.usages.empty and tables.projects.empty and tables.departments.empty
+
+
+def test_docs_self_evaluation_is_generated() -> None:
+    from pipelines.evaluate.doc import markdown
+
+    assert (ROOT / "docs" / "SELF_EVALUATION.md").read_text(encoding="utf-8") == markdown()
+
+
+def test_proposed_points_may_carry_their_unit(written: Path, usages: pd.DataFrame) -> None:
+    path = _fill(written, _cell(INDICATOR_SHEET, "ZB-X000004", "自评分值", "26分"))
+    evaluation = read_self_evaluation(path, usages, "201", YEAR)
+    assert evaluation.findings == []
+    assert evaluation.results.set_index("indicator_id").loc["ZB-X000004", "proposed"] == 26.0

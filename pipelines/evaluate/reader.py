@@ -256,7 +256,7 @@ def _check_qualitative(
     elif grade not in labels:
         codes.append(rows.flag("E506", row, cells, "grade", value=_text(cells, "grade")))
     cell = cells["proposed"]
-    proposed = parse_number(cell.value, "")
+    proposed = parse_number(cell.value, "", "分")  # "8分" is 8 points
     if not _text(cells, "proposed"):
         codes.append(rows.flag("E503", row, cells, "proposed"))
     elif grade in labels:

@@ -556,3 +556,14 @@ def test_proposed_points_may_carry_their_unit(written: Path, usages: pd.DataFram
     evaluation = read_self_evaluation(path, usages, "201", YEAR)
     assert evaluation.findings == []
     assert evaluation.results.set_index("indicator_id").loc["ZB-X000004", "proposed"] == 26.0
+
+
+def test_the_department_may_come_from_the_workbook(written: Path, usages: pd.DataFrame) -> None:
+    path = _fill(written)
+    evaluation = read_self_evaluation(path, usages, None, YEAR)
+    assert evaluation.dept_code == "201" and evaluation.findings == [] and len(evaluation.results) == 6
+    path = _fill(written, lambda wb: wb[INFO_SHEET].cell(2, 2, "999"))
+    evaluation = read_self_evaluation(path, usages, None, YEAR)
+    assert [f.code for f in evaluation.findings] == [
+        "E502"
+    ] and "“999”在 2026 年度没有" in evaluation.findings[0].message

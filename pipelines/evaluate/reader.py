@@ -65,6 +65,7 @@ class SelfEvaluation:
     """What one workbook says: results per usage and per project, and the findings, located."""
 
     file: str
+    dept_code: str = ""  # the department read (from 部门信息 when not given); "" when set aside early
     results: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RESULT_COLUMNS))
     projects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROJECT_RESULT_COLUMNS))
     findings: list[Finding] = field(default_factory=list)
@@ -152,7 +153,9 @@ def _sheet(
     return _Sheet(name, positions, out)
 
 
-def _check_info(wb: Any, dept_code: str, year: int) -> None:
+def _check_info(wb: Any, dept_code: str | None, year: int) -> str:
+    """The department the workbook is for: `dept_code` when given (the workbook must name it), else the
+    部门编码 it names."""
     if INFO_SHEET not in wb.sheetnames:
         raise _Reject("E502", f"缺少工作表“{INFO_SHEET}”")
     info = {
@@ -161,10 +164,11 @@ def _check_info(wb: Any, dept_code: str, year: int) -> None:
         if len(r) >= 2
     }
     code, shown_year = info.get(INFO_LABELS["dept_code"], ""), info.get(INFO_LABELS["year"], "")
-    if code != dept_code:
+    if dept_code is not None and code != dept_code:
         raise _Reject("E502", f"“部门信息”的部门编码为“{code}”，本次自评的部门为“{dept_code}”")
     if shown_year != str(year):
         raise _Reject("E502", f"“部门信息”的自评年度为“{shown_year}”，本次自评年度为 {year}")
+    return code
 
 
 class _Rows:
@@ -360,15 +364,20 @@ def _read_projects(
     return pd.DataFrame(results, columns=PROJECT_RESULT_COLUMNS), rows.findings
 
 
-def read_self_evaluation(path: Path, usages: pd.DataFrame, dept_code: str, year: int) -> SelfEvaluation:
-    """Read and check one department's filled workbook for `year` against the release's `usages`."""
+def read_self_evaluation(
+    path: Path, usages: pd.DataFrame, dept_code: str | None, year: int
+) -> SelfEvaluation:
+    """Read and check one department's filled workbook for `year` against the release's `usages`.
+    dept_code None: the department its 部门信息 names (a folder of submissions), which must have usages."""
     path = Path(path)
     out = SelfEvaluation(path.name)
-    mine = department_usages(usages, dept_code, year)
     try:
         wb = _open(path)
         try:
-            _check_info(wb, dept_code, year)
+            dept_code = _check_info(wb, dept_code, year)
+            mine = department_usages(usages, dept_code, year)
+            if mine.empty:
+                raise _Reject("E502", f"部门编码“{dept_code}”在 {year} 年度没有入库的项目或部门整体指标")
             indicators = _sheet(wb, INDICATOR_SHEET, INDICATOR_COLUMNS, INDICATOR_REQUIRED)
             projects = _sheet(wb, PROJECT_SHEET, PROJECT_COLUMNS, PROJECT_REQUIRED)
         finally:
@@ -376,6 +385,7 @@ def read_self_evaluation(path: Path, usages: pd.DataFrame, dept_code: str, year:
     except _Reject as exc:
         out.findings = [eval_finding(exc.code, path.name, detail=exc.detail)]
         return out
+    out.dept_code = dept_code
     out.results, found = _read_indicators(path.name, indicators, mine, year)
     out.projects, found_projects = _read_projects(path.name, projects, mine, dept_code)
     out.findings = sort_findings([*found, *found_projects])

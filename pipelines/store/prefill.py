@@ -33,7 +33,7 @@ from pipelines.common.errors import UsageError
 from pipelines.intake.sheets import match_sheets
 from pipelines.intake.template import SheetFill, TemplateFill, shown_value, write_template
 from pipelines.store.prefill_history import history_text
-from pipelines.store.prefill_pick import check_picks, picked_rows, read_pick_file
+from pipelines.store.prefill_pick import PickedRows, check_picks, picked_rows, read_pick_file
 from pipelines.store.publish import read_manifest
 from pipelines.store.shape import library_version, read_release_table
 from schemas.vocab import INDICATOR_SHEETS, Reference, reference
@@ -230,10 +230,7 @@ def build_fill(
     summary = Prefilled(Path(), year, dept, str(info.get("dept_name", "")))
     summary.kept = {k: len(v) for k, v in rows.items() if v}
     picked = picked_rows(ref, library.indicators, picks, have, kind_of=_pick_kind(dept, finance_dept))
-    to_fill: dict[str, list[tuple[int, str]]] = {k: [] for k in INDICATOR_SHEETS}
-    for kind, row, cells in picked.rows:
-        to_fill[kind] += [(len(rows[kind]), c) for c in cells]
-        rows[kind].append(row)
+    rows, to_fill = place_picks(rows, picked)
     summary.picked, summary.notes = len(picked.rows), list(picked.notes)
     summary.to_fill = _to_fill_lines(ref, to_fill, info_to_fill)
     for kind_rows in rows.values():
@@ -242,6 +239,25 @@ def build_fill(
     sheets = {k: SheetFill(rows[k], to_fill[k]) for k in INDICATOR_SHEETS if rows[k]}
     name = _file_name(year, dept, summary.dept_name)
     return TemplateFill(info, sheets, info_to_fill, name), summary
+
+
+def place_picks(
+    rows: dict[str, list[dict]], picked: PickedRows
+) -> tuple[dict[str, list[dict]], dict[str, list[tuple[int, str]]]]:
+    """The sheets' rows with the picked ones placed, and the cells to fill as (row position, column).
+
+    On the sheets with a 项目名称 column the picked rows go first: the reader takes a blank 项目名称 for
+    "same as above" (merged cells), so below a project they would silently join it; at the top their
+    blank cells stay blank, and validation names them until the department fills them."""
+    placed: dict[str, list[dict]] = {}
+    to_fill: dict[str, list[tuple[int, str]]] = {}
+    for kind in INDICATOR_SHEETS:
+        mine = [(row, cells) for k, row, cells in picked.rows if k == kind]
+        first = any(s.column == "project" for s in reference().columns[kind])
+        start = 0 if first else len(rows[kind])
+        placed[kind] = [r for r, _ in mine] + rows[kind] if first else rows[kind] + [r for r, _ in mine]
+        to_fill[kind] = [(start + i, c) for i, (_, cells) in enumerate(mine) for c in cells]
+    return placed, to_fill
 
 
 def _pick_kind(dept: str, finance_dept: str | None) -> Mapping[str, str]:

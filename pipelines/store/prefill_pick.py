@@ -30,7 +30,7 @@ PICKED_FIELDS = (
     "level1", "level2", "name", "definition", "formula", "symbol", "unit", "nature", "keywords",
     "national_standard", "industry_standard", "standard_source", "indicator_source",
 )  # fmt: skip
-_HEADER_WORDS = {"indicatorid", "id", "库内编号", "指标编号", "编号"}
+_HEADER_WORDS = {"indicator_id", "indicatorid", "id", "库内编号", "指标编号", "编号"}
 
 
 @dataclass

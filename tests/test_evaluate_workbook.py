@@ -567,3 +567,27 @@ def test_the_department_may_come_from_the_workbook(written: Path, usages: pd.Dat
     assert [f.code for f in evaluation.findings] == [
         "E502"
     ] and "“999”在 2026 年度没有" in evaluation.findings[0].message
+
+
+def test_a_folder_of_workbooks(tmp_path: Path, usages: pd.DataFrame) -> None:
+    from pipelines.evaluate.run import evaluate_folder, scorecard
+
+    folder = tmp_path / "submissions"
+    first = _fill(write_self_evaluation(usages, "201", YEAR, folder))
+    (folder / "~$lock.xlsx").write_bytes(b"")  # Excel's lock file of an open workbook: not a submission
+    (folder / "zz_second.xlsx").write_bytes(first.read_bytes())  # the same department again
+    (folder / "broken.xlsx").write_text("not a workbook", encoding="utf-8")
+    tables = evaluate_folder(usages, YEAR, folder)
+    assert sorted((f.file, f.code) for f in tables.findings) == [
+        ("broken.xlsx", "E501"),
+        ("zz_second.xlsx", "E502"),
+    ]
+    assert "已提交自评表“201示例市教育局2026年度绩效自评表.xlsx”" in next(
+        f.message for f in tables.findings if f.code == "E502"
+    )
+    assert tables.departments.set_index("dept_code")["submitted"].to_dict() == {"201": True, "202": False}
+    card = scorecard(tables, "201")
+    assert card.splitlines()[0] == "示例市教育局（201）2026 年度绩效自评：97.5 分，等级“优”"
+    assert "  项目甲：95 分（优）；指标 85/90，预算执行率 10/10" in card
+    assert "失分：办学条件（项目甲）25/30：按评判等级赋分" in card
+    assert scorecard(tables, "999") == "部门 999 本年度没有参加自评的指标"

@@ -7,6 +7,11 @@ achieved; this stage scores them by the MoF rules and grades the totals.
     score.py      scores over DataFrames: per usage, per project (out of 100), per department, grades
     codes.py      the self-evaluation findings (schemas/reference/self_eval_codes.csv, E5xx)
     workbook.py   the pre-filled self-evaluation workbook of one department and year
+    instructions.py  its 填报说明 sheet (steps, columns, the scoring rules, the codes)
     reader.py     reading a filled workbook back, with located Chinese findings
-    tables.py     the evaluation tables (per usage, per project, per department), deterministic
+    tables.py     the evaluation tables (per usage, per project, per department; schemas/evaluation.py)
+    run.py        a folder of workbooks scored in one go; a department's scorecard as text
+    doc.py        docs/SELF_EVALUATION.md, generated from the bands and codes
+
+Layer: after store (it may read a release), before report (which will show its tables).
 """

@@ -10,6 +10,7 @@ name and wording carry Traditional characters; picked indicators leave exactly t
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines import rebuild
 from pipelines.cli import main
@@ -357,3 +360,94 @@ def test_history_cells() -> None:
     assert history_cell({"2024": "95%", "2025": "97%"}) == "2024年:95%;2025年:97%"
     # a value the reader would read differently is left out rather than changed
     assert history_cell({"2024": "95%", "2025": "2023年:1"}) == "2024年:95%"
+
+
+# --- property: small random libraries ------------------------------------------------------------------
+
+settings.register_profile(
+    "prefill-ci", max_examples=3, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "prefill-long", max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)
+)
+PROFILE = "prefill-long" if os.environ.get("INDICATORS_HYPOTHESIS_PROFILE") == "long" else "prefill-ci"
+# (name, Traditional wording, level1, level2, unit, definition)
+MEASURES = (
+    ("培训人次", "培訓人次", "产出指标", "数量指标", "人次", "反映参加培训的人次"),
+    ("验收合格率", "驗收合格率", "产出指标", "质量指标", "%", "反映验收合格的比例"),
+    ("按时完成率", "按時完成率", "产出指标", "时效指标", "%", "反映按时完成的比例"),
+    ("服务对象满意度", "服務對象滿意度", "满意度指标", "服务对象满意度指标", "%", "反映服务对象的满意程度"),
+    ("项目总成本", "項目總成本", "成本指标", "经济成本指标", "万元", "反映项目的总成本"),
+    ("群众获得感", "群眾獲得感", "效益指标", "社会效益指标", "", "反映群众的获得感"),
+)
+PROPERTY_DEPTS = ("201", "202")
+
+
+@st.composite
+def small_library(draw: st.DrawFn) -> dict[str, dict[str, list[dict[str, object]]]]:
+    """Per department: 部门整体 and 项目 rows drawn from MEASURES (some in Traditional), in 1–2 projects,
+    and maybe a row equal to the bureau's 共性 indicator."""
+    depts: dict[str, dict[str, list[dict[str, object]]]] = {}
+    for code in PROPERTY_DEPTS:
+        picked = draw(st.lists(st.sampled_from(range(len(MEASURES))), min_size=1, max_size=4, unique=True))
+        rows: dict[str, list[dict[str, object]]] = {"core": [], "project": []}
+        for k in picked:
+            name, traditional, level1, level2, unit, definition = MEASURES[k]
+            qualitative = unit == ""
+            row = {
+                "level1": level1, "level2": level2, "unit": unit, "definition": definition,
+                "name": traditional if draw(st.booleans()) else name, "history": "", "change_type": "新增",
+                "symbol": "定性" if qualitative else draw(st.sampled_from(("≥", "≤", "="))),
+                "target": "明显提高" if qualitative else draw(st.integers(1, 100)),
+                "nature": "定性" if qualitative else "定量",
+            }  # fmt: skip
+            if draw(st.booleans()):
+                rows["core"].append(core_row(**row))
+            else:
+                project = f"{code}项目{draw(st.integers(1, 2))}"
+                rows["project"].append(project_row(**row, project=project, function_code="2050803"))
+        if draw(st.booleans()):
+            rows["project"].append(
+                project_row(project=f"{code}培训", function_code="2050803", definition="培训或会议实际举办的天数",
+                            target=draw(st.integers(1, 5)), history="", **TRAINING_DAYS)
+            )  # fmt: skip
+        depts[code] = rows
+    return depts
+
+
+def _property_inbox(folder: Path, year: int, library: dict[str, dict[str, list[dict[str, object]]]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    core, project, common = _finance(year)
+    write_workbook(folder / f"{FINANCE}.xlsx", default_info(year, FINANCE, "市财政局"), core, project, common)
+    for code, rows in library.items():
+        write_workbook(
+            folder / f"{code}.xlsx", default_info(year, code, f"局{code}"), rows["core"], rows["project"]
+        )
+    return folder
+
+
+@settings(settings.get_profile(PROFILE))
+@given(library=small_library())
+def test_property_prefill_validate_rebuild_changes_nothing(
+    library: dict[str, dict[str, list[dict[str, object]]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("property")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_git(root / "home", mp)
+        repo = root / "repo"
+        repo.mkdir()
+        (repo / "indicators.toml").write_text(f'finance_dept = "{FINANCE}"\n', encoding="utf-8")
+        first, second = YEARS
+        rebuild.run(first, _property_inbox(root / "inbox1", first, library), repo, finance_dept=FINANCE)
+        out = root / "inbox2"
+        for code in (FINANCE, *PROPERTY_DEPTS):
+            prefill_workbook(repo, code, out)
+        assert main(["validate", str(out), "--year", str(second), "--repo", str(repo)]) == 0
+        rebuild.run(second, out, repo, finance_dept=FINANCE)
+        changes = diff(repo, f"v{first}", f"v{second}")
+        assert changes.empty, changes.as_dict()
+        usages = _usages(repo)
+        for code in (FINANCE, *PROPERTY_DEPTS):
+            mine = usages[usages["dept_code"] == code]
+            ids = [sorted(mine.loc[mine["year"] == y, "indicator_id"]) for y in (first, second)]
+            assert ids[0] == ids[1], code

@@ -67,6 +67,6 @@ def scorecard(tables: EvaluationTables, dept_code: str) -> str:
     for i in lost[lost > 0].index[:5]:
         u = usages.loc[i]
         lines.append(
-            f"  失分：{u['name']}（{u['project'] or DEPT_WIDE}）{fmt(u['awarded'])}/{fmt(u['points'])}：{u['explanation']}"
+            f"  失分：{u['name']}（{u['project'] or '部门整体'}）{fmt(u['awarded'])}/{fmt(u['points'])}：{u['explanation']}"
         )
     return "\n".join(lines)

@@ -10,15 +10,19 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from pipelines.common.xlsx_out import FONT_REQUIRED, is_dangerous
+from pipelines.common.xlsx_out import FILL_WARNING, FONT_REQUIRED, is_dangerous
 from pipelines.intake.template import (
     INFO_HEADERS,
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     TEMPLATE_NAME,
     TEMPLATE_ROWS,
+    TO_FILL_NOTE,
+    SheetFill,
+    TemplateFill,
     dropdown_values,
     instruction_blocks,
+    shown_value,
     write_template,
 )
 from schemas.text import compact
@@ -189,3 +193,63 @@ def test_rewrite_is_byte_identical(tmp_path: Path, template: Path) -> None:
     assert with_year.read_bytes() != template.read_bytes()
     ws = openpyxl.load_workbook(with_year)[reference().sheets["info"].name_zh]
     assert ws["B2"].value == "2026" and ws["B2"].data_type == "s"
+
+
+def test_a_filled_workbook_is_the_blank_one_with_cells_filled(
+    tmp_path: Path, book: openpyxl.Workbook
+) -> None:
+    ref = reference()
+    project = ref.sheets["project"].name_zh
+    fill = TemplateFill(
+        info={"dept_code": "0201", "dept_name": "市教育局"},
+        sheets={
+            "project": SheetFill(
+                rows=[
+                    {
+                        "name": "资助学生人次",
+                        "symbol": shown_value(ref, "symbol", "="),
+                        "function_code": "0205",
+                    }
+                ],
+                to_fill=[(0, "project"), (0, "target")],
+            )
+        },
+        info_to_fill=["contact"],
+        file_name="预填.xlsx",
+    )
+    path = write_template(tmp_path, year=2027, fill=fill)
+    assert path.name == "预填.xlsx"
+    assert write_template(tmp_path / "again", year=2027, fill=fill).read_bytes() == path.read_bytes()
+    filled = openpyxl.load_workbook(path)
+    assert filled.sheetnames == book.sheetnames
+    for kind in INDICATOR_SHEETS:  # same headers and the same drop-downs as the blank template
+        name = ref.sheets[kind].name_zh
+        assert [c.value for c in filled[name][1]] == [c.value for c in book[name][1]]
+        assert {k: v[1] for k, v in _validations(filled[name]).items()} == {
+            k: v[1] for k, v in _validations(book[name]).items()
+        }
+    ws = filled[project]
+    columns = {s.column: get_column_letter(j) for j, s in enumerate(ref.columns["project"], start=1)}
+    assert ws[f"{columns['name']}2"].value == "资助学生人次"
+    assert ws[f"{columns['symbol']}2"].value == "等于"  # "=" would start a formula
+    assert (
+        ws[f"{columns['function_code']}2"].value == "0205"
+        and ws[f"{columns['function_code']}2"].data_type == "s"
+    )
+    for column in ("project", "target"):
+        cell = ws[f"{columns[column]}2"]
+        assert cell.value is None and cell.comment is not None and cell.comment.text.startswith(TO_FILL_NOTE)
+        assert cell.fill.fgColor.rgb.endswith(FILL_WARNING[1:])
+    assert ws.max_row == 2
+    info = filled[ref.sheets["info"].name_zh]
+    values = {r[0].value: r[1] for r in info.iter_rows(min_row=2)}
+    assert values["填报年度"].value == "2027" and values["部门编码"].value == "0201"
+    assert values["部门名称"].value == "市教育局" and values["绩效联系人"].comment is not None
+
+
+def test_cli_blank_template_with_a_year(tmp_path: Path) -> None:
+    from pipelines.cli import main
+
+    assert main(["template", "--out", str(tmp_path), "--year", "2027"]) == 0
+    ws = openpyxl.load_workbook(tmp_path / TEMPLATE_NAME)[reference().sheets["info"].name_zh]
+    assert ws["B2"].value == "2027"

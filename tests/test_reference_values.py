@@ -155,6 +155,7 @@ def test_a_table_without_the_source_column_reads_it_as_empty() -> None:
 def test_actual_values_fill_the_slot_per_usage() -> None:
     use = _usages([("P-X000001", 2025, "1", "a", "%", 95.0), ("P-X000001", 2025, "1", "b", "%", 90.0)])
     actuals = pd.DataFrame([("P-X000001", 2025, "1", "a", 97.5)], columns=list(ACTUAL_COLUMNS))
+    actuals = actuals.assign(actual="97.5%", rule="proportional")  # an evaluation's other columns: ignored
     ref = reference_values(pd.DataFrame({"indicator_id": ["P-X000001"]}), use, actuals)
     (dept,) = ref.of("P-X000001").departments
     assert dept.points == (

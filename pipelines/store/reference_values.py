@@ -57,7 +57,8 @@ _SPREAD_TYPES = {
     for c in SPREAD_COLUMNS
 }
 STANDARD_COLUMNS = ("indicator_id", "national_standard", "industry_standard", "standard_source")
-# The shape issue 14's evaluations will hand in: the actual value of one usage (its key columns).
+# The shape issue 14's evaluations hand in: the actual value of one usage (its key columns). The rows of
+# schemas.evaluation.UsageEvaluationTable (library/evaluations/<year>/usages) fit as they are.
 ACTUAL_KEYS = ("indicator_id", "year", "dept_code", "project")
 ACTUAL_COLUMNS = (*ACTUAL_KEYS, "actual_value")
 

@@ -10,6 +10,11 @@ code wrote them (tests/data/releases/make_library_1_0.py is its record). It is r
   not know, read without them.
 diff, history, search, export and pull all run across the releases. A release of a newer major version
 is refused with a Chinese message (exit 2).
+
+Today's code is format 1.1 (issue 13's columns: indicators standard_source, indicator_source; usages the
+row's own wording and everything else written). So the 1.0 bundle is also read as the previous version by
+today's code, each command on its own (the new columns read ""), and `today_city` holds a 1.1 release
+written by today's writer on top of it: it carries the new columns, and every command reads across the two.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pandera.typing import Series
 
@@ -35,6 +41,7 @@ from pipelines.county.pull import pull
 from pipelines.county.upstream import upstream_indicators
 from pipelines.store import publish
 from pipelines.store.export import export_library
+from pipelines.store.publish import table_files
 from pipelines.store.query.diff import diff, render_diff_text
 from pipelines.store.query.git_read import clear_cache, indicators_at, usages_at
 from pipelines.store.query.history import history, render_history_text
@@ -49,8 +56,9 @@ from pipelines.store.shape import (
     read_release_table,
     schema_problems,
 )
-from schemas.library import IndicatorTable, LibraryTables, UsageTable, added_in
-from tests.git_env import git, isolate_git
+from pipelines.store.verify import verify_release
+from schemas.library import TITLES_ZH, IndicatorTable, LibraryTables, UsageTable, added_in
+from tests.git_env import git, isolate_git, publish_tables
 from tests.library_fixtures import make_id
 
 BUNDLE = Path(__file__).parent / "data" / "releases" / "library-1.0.bundle"
@@ -174,6 +182,157 @@ def test_today_reads_the_previous_versions_releases(city: Path, tmp_path: Path, 
     assert search(city, "培训人次", ref="v2024")["indicator_id"].tolist()[:2] == [A, B]
     out = export_library(checkout(city, "v2024", tmp_path / "v2024"), "csv", tmp_path / "v2024.csv")
     assert "培训人次" in out.read_text(encoding="utf-8-sig")
+
+
+# --- today's code (1.1) on the 1.0 releases, command by command: the 1.1 columns read "" ----------------
+
+NEW_INDICATOR_COLUMNS = [
+    c for c in publish.SPECS["indicators"].columns if c not in columns_at("indicators", ONE_ZERO)
+]
+NEW_USAGE_COLUMNS = [c for c in publish.SPECS["usages"].columns if c not in columns_at("usages", ONE_ZERO)]
+SOURCE, RULE = "《培训费管理办法》第五条", "完成得满分，未完成不得分"
+EXTRA = '{"备注": "按季度统计", "责任科室": "办公室"}'
+
+
+def test_the_new_columns_are_those_of_minor_1() -> None:
+    assert library_schema.SCHEMA_MINOR >= 1 and current_version() >= Version(1, 1)
+    assert set(NEW_INDICATOR_COLUMNS) >= {"standard_source", "indicator_source"}
+    assert set(NEW_USAGE_COLUMNS) >= {
+        "definition",
+        "standard_source",
+        "value_method",
+        "scoring_rule",
+        "extra",
+    }
+    assert all(added_in_of("usages", c) == 1 for c in NEW_USAGE_COLUMNS)
+
+
+def added_in_of(name: str, column: str) -> int:
+    return int((publish.SPECS[name].schema.columns[column].metadata or {}).get(library_schema.SINCE, 0))
+
+
+def test_today_reads_1_0_releases_from_git_with_the_new_columns_empty(city: Path, git_home: None) -> None:
+    clear_cache()
+    for tag in ("v2024", "v2025"):
+        ind, use = indicators_at(city, tag), usages_at(city, tag)
+        assert list(ind.columns) == publish.SPECS["indicators"].columns
+        assert list(use.columns) == publish.SPECS["usages"].columns
+        assert len(ind) and len(use)
+        for frame, columns in ((ind, NEW_INDICATOR_COLUMNS), (use, NEW_USAGE_COLUMNS)):
+            assert {c: frame[c].eq("").all() for c in columns} == dict.fromkeys(columns, True), tag
+
+
+def test_today_diffs_two_1_0_releases_without_inventing_changes(city: Path, git_home: None) -> None:
+    changes = diff(city, "v2024", "v2025")
+    assert not set(changes.modified["field"]) & set(NEW_INDICATOR_COLUMNS)
+    assert main(["diff", "v2024", "v2025", "--repo", str(city)]) == 0
+
+
+def test_today_follows_history_across_1_0_releases(city: Path, git_home: None) -> None:
+    h = history(city, A)
+    fields = {f["field"] for s in h.releases for e in s.events for f in e.get("fields", [])}
+    assert fields and not fields & set(NEW_INDICATOR_COLUMNS)
+    assert main(["history", A, "--repo", str(city)]) == 0
+
+
+def test_today_searches_a_1_0_release(city: Path, tmp_path: Path, git_home: None) -> None:
+    found = search(city, "培训人次", ref="v2025")
+    assert found["indicator_id"].tolist()[:1] == [A]
+    assert main(["search", "培训人次", "--repo", str(checkout(city, "v2024", tmp_path / "v2024"))]) == 0
+
+
+def test_today_exports_a_1_0_release_with_the_new_columns_empty(
+    city: Path, tmp_path: Path, git_home: None
+) -> None:
+    old = checkout(city, "v2025", tmp_path / "v2025")
+    csv = pd.read_csv(export_library(old, "csv", tmp_path / "old.csv"), encoding="utf-8-sig", dtype=str)
+    assert A in set(csv[TITLES_ZH["indicator_id"]])
+    for column in ("standard_source", "indicator_source"):
+        assert csv[TITLES_ZH[column]].isna().all(), column  # an empty cell
+    assert export_library(old, "xlsx", tmp_path / "old.xlsx").is_file()
+
+
+def test_today_pulls_1_0_releases_with_the_new_columns_empty(
+    city: Path, tmp_path: Path, git_home: None
+) -> None:
+    into = tmp_path / "county"
+    assert pull(str(city), "v2024", into).status == "new"
+    moved = pull(str(city), "v2025", into)
+    assert moved.status == "updated" and moved.changes is not None and len(moved.changes.added)
+    pulled = upstream_indicators(into)
+    assert list(pulled.columns) == publish.SPECS["indicators"].columns
+    assert pulled[NEW_INDICATOR_COLUMNS].eq("").all().all()
+    assert read_release_table(into / publish.LIBRARY_DIR, "usages")[NEW_USAGE_COLUMNS].eq("").all().all()
+
+
+# --- a 1.1 release written by today's code on top of the 1.0 ones ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def today_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A clone of the bundle (v2024, v2025 by the 1.0 code) plus v2026 published by today's code the way a
+    rebuild publishes (staged, verified, committed and tagged): A's standard source set by a 修改, this
+    year's usages with a 评（扣）分标准 and the cells of unknown columns."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_git(tmp_path_factory.mktemp("home"), mp)
+        root = tmp_path_factory.mktemp("today") / "repo"
+        subprocess.run(["git", "clone", "-q", str(BUNDLE), str(root)], check=True)
+        git(root, "fetch", "-q", "origin", "refs/tags/*:refs/tags/*")
+        clear_cache()
+        library = root / publish.LIBRARY_DIR
+        tables = LibraryTables(**{name: read_release_table(library, name) for name in publish.SPECS})
+        ind = tables.indicators
+        a = ind["indicator_id"] == A
+        ind.loc[a, "standard_source"] = SOURCE
+        ind.loc[a, "last_change_year"] = 2026
+        ind.loc[a, ["last_change_type", "last_change_reason"]] = ["修改", "补充标准来源"]
+        use = tables.usages
+        this_year = use[use["year"] == 2025].assign(year=2026, scoring_rule=RULE, extra=EXTRA)
+        tables.usages = pd.concat([use, this_year], ignore_index=True)
+        result = publish_tables(root, tables, 2026, accounting=_accounting(tables, 2026))
+        assert result.committed and result.tag == "v2026"
+        clear_cache()
+        yield root
+        clear_cache()
+
+
+def test_a_release_written_today_carries_the_new_columns(today_city: Path, git_home: None) -> None:
+    manifest = json.loads(git(today_city, "show", "v2026:library/manifest.json"))
+    assert (manifest["schema_version"], manifest["schema_minor"]) == (1, library_schema.SCHEMA_MINOR)
+    library = today_city / publish.LIBRARY_DIR
+    for name, columns in (("indicators", NEW_INDICATOR_COLUMNS), ("usages", NEW_USAGE_COLUMNS)):
+        for path in table_files(library, name):
+            schema = pq.read_schema(path)
+            assert set(columns) <= set(schema.names), path
+            assert schema_problems(schema, name, current_version(), path.name) == []
+    assert verify_release(library) == []
+    latest = indicators_at(today_city, "v2026").set_index("indicator_id")
+    assert latest.at[A, "standard_source"] == SOURCE and latest.at[E, "standard_source"] == ""
+    this_year = usages_at(today_city, "v2026", 2026)
+    assert this_year["scoring_rule"].eq(RULE).all() and this_year["extra"].eq(EXTRA).all()
+    assert usages_at(today_city, "v2026", 2025)["scoring_rule"].eq("").all()  # the 1.0 years stay empty
+
+
+def test_every_command_reads_across_a_1_0_and_a_1_1_release(
+    today_city: Path, tmp_path: Path, git_home: None
+) -> None:
+    changes = diff(today_city, "v2025", "v2026")  # 1.0 → 1.1: the first filling is a change like any
+    assert changes.modified[["indicator_id", "field", "old", "new"]].values.tolist() == [
+        [A, "standard_source", "", SOURCE]
+    ]
+    assert "指标标准来源" in render_diff_text(changes)
+    last = history(today_city, A).releases[-1]
+    assert [(f["field_zh"], f["new"]) for e in last.events for f in e["fields"]] == [("指标标准来源", SOURCE)]
+    assert "补充标准来源" in render_history_text(history(today_city, A))
+    assert search(today_city, "培训人次")["indicator_id"].tolist()[:1] == [A]
+    csv = pd.read_csv(export_library(today_city, "csv", tmp_path / "x.csv"), encoding="utf-8-sig", dtype=str)
+    assert csv.set_index(TITLES_ZH["indicator_id"]).at[A, TITLES_ZH["standard_source"]] == SOURCE
+    into = tmp_path / "county"
+    assert pull(str(today_city), "v2025", into).status == "new"
+    moved = pull(str(today_city), "v2026", into)
+    assert moved.status == "updated" and moved.changes is not None
+    assert moved.changes.modified[["indicator_id", "field"]].values.tolist() == [[A, "standard_source"]]
+    assert upstream_indicators(into).set_index("indicator_id").at[A, "standard_source"] == SOURCE
 
 
 # --- this code one minor version later: older releases read with the new columns empty ---------------

@@ -392,6 +392,12 @@ def read_self_evaluation(
     return out
 
 
+def second_workbook(file: str, dept_code: str, first: str) -> SelfEvaluation:
+    """A department's workbook after the one already read (`first`): set aside whole (E502)."""
+    detail = f"部门“{dept_code}”已提交自评表“{first}”，每个部门只提交一份"
+    return SelfEvaluation(file, findings=[eval_finding("E502", file, detail=detail)])
+
+
 def evaluation_items(usages: pd.DataFrame, dept_code: str, year: int, results: pd.DataFrame) -> pd.DataFrame:
     """The department's usages of `year` with the workbook's results beside them (a usage with no row has
     empty results), ready for score.score_usages."""

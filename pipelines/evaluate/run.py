@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.evaluate.bands import scoring_bands
-from pipelines.evaluate.codes import eval_finding
-from pipelines.evaluate.reader import SelfEvaluation, read_self_evaluation
+from pipelines.evaluate.reader import SelfEvaluation, read_self_evaluation, second_workbook
 from pipelines.evaluate.scoring import fmt
 from pipelines.evaluate.tables import EvaluationTables, evaluation_tables
 from pipelines.evaluate.workbook import DEPT_WIDE
@@ -24,10 +23,7 @@ def read_folder(usages: pd.DataFrame, year: int, folder: Path) -> list[SelfEvalu
     for path in sorted(p for p in Path(folder).glob("*.xlsx") if not p.name.startswith("~$")):
         evaluation = read_self_evaluation(path, usages, None, year)
         if evaluation.dept_code in seen:
-            detail = (
-                f"部门“{evaluation.dept_code}”已提交自评表“{seen[evaluation.dept_code]}”，每个部门只提交一份"
-            )
-            evaluation = SelfEvaluation(path.name, findings=[eval_finding("E502", path.name, detail=detail)])
+            evaluation = second_workbook(path.name, evaluation.dept_code, seen[evaluation.dept_code])
         elif evaluation.dept_code:
             seen[evaluation.dept_code] = path.name
         read.append(evaluation)

@@ -12,10 +12,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from pipelines.report.library_page.fold import fold
+from pipelines.report.library_page.fold import browser_fold, fold, needs_fold
 from schemas.library import SCOPES, STATUS_ZH, STATUSES
 from schemas.vocab import function_codes
 
@@ -25,7 +24,7 @@ STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
 
 @dataclass
 class PageData:
-    """The two JSON documents embedded in the page, already safe inside a <script> element."""
+    """The two JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
 
     list_json: str
     card_json: str
@@ -36,9 +35,7 @@ def text(frame: pd.DataFrame, name: str) -> list[str]:
     """A text column as plain strings; "" for a column an older release lacks, and for missing cells."""
     if name not in frame.columns:
         return [""] * len(frame)
-    return [
-        "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in frame[name]
-    ]
+    return ["" if v is None or v != v else str(v) for v in frame[name].tolist()]
 
 
 def names(values: object) -> list[str]:
@@ -83,21 +80,24 @@ def ordered(indicators: pd.DataFrame) -> pd.DataFrame:
 
 
 def search_texts(ind: pd.DataFrame) -> list[str | int]:
-    """Each row's folded search text (id, name, aliases, keywords, definition), or 0 where it equals
-    what the browser derives itself (the fields joined and lower-cased): most rows are stored folded."""
+    """Each row's folded search text (id, name, aliases, keywords, definition), or 0 where it equals what
+    the browser derives itself (the fields joined, NFKC, lower case): the library's text is stored
+    normalized, so only a row with a character opencc or the punctuation map changes is sent."""
     out: list[str | int] = []
     cols = zip(
         text(ind, "indicator_id"),
         text(ind, "name"),
-        ind["aliases"],
+        [" ".join(names(a)) for a in ind["aliases"]],
         text(ind, "keywords"),
         text(ind, "definition"),
         strict=True,
     )
-    for iid, name, aliases, keywords, definition in cols:
-        alias = " ".join(names(aliases))
-        plain = SEP.join((iid, name, alias, keywords, definition)).lower()
-        folded = SEP.join((iid.lower(), fold(name), fold(alias), fold(keywords), fold(definition)))
+    for fields in cols:
+        if not any(needs_fold(f) for f in fields):
+            out.append(0)
+            continue
+        plain = browser_fold(SEP.join(fields))
+        folded = SEP.join((fields[0].lower(), *(fold(f) for f in fields[1:])))
         out.append(0 if folded == plain else folded)
     return out
 
@@ -162,5 +162,5 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
 
 def _number(value: float) -> float | int:
     """A figure as short as it reads: 95.0 → 95, 0.1234567 → 0.123457."""
-    v = float(np.round(value, 6))
+    v = round(float(value), 6)
     return int(v) if v.is_integer() and abs(v) < 1e15 else v

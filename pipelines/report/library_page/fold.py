@@ -9,6 +9,7 @@ sides equal where opencc's phrase conversion keeps a character its single-charac
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -42,3 +43,21 @@ def _cjk_table() -> dict[int, str]:
 def fold(text: str) -> str:
     """The searchable form of a text: clean_text, the per-character map again, lower case."""
     return clean_text(text).translate(_cjk_table()).lower() if text else ""
+
+
+@cache
+def _odd() -> re.Pattern[str]:
+    """A character the browser's own folding (NFKC, lower case) would not fold as fold() does."""
+    keys = "".join(re.escape(k) for k in sorted(char_map()))
+    return re.compile(f"[{keys}]|\\s\\s|^\\s|\\s$|[\\t\\n\\r\\f\\v]")
+
+
+def browser_fold(text: str) -> str:
+    """What the page derives itself from a text: NFKC and lower case (String.normalize, toLowerCase)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def needs_fold(text: str) -> bool:
+    """False when fold(text) == browser_fold(text) for sure: no character of the 繁→简/punctuation map
+    and no irregular space (the phrase-level conversion of opencc only changes mapped characters)."""
+    return bool(text) and _odd().search(text) is not None

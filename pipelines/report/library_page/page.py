@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from collections import Counter
 from functools import cache
 from importlib.resources import files
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report.library_page.cards import card_document
@@ -42,6 +44,12 @@ def _asset(name: str) -> str:
     return files("pipelines.report.library_page").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def packed(document: str) -> str:
+    """A JSON document deflated (zlib, level 9: deterministic bytes) and base64-encoded; the page inflates
+    it with the browser's DecompressionStream. Chinese JSON shrinks about 3 to 10 times."""
+    return base64.b64encode(zlib.compress(document.encode("utf-8"), 9)).decode("ascii")
+
+
 def content_security_policy(script: str) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return (
@@ -65,7 +73,7 @@ def page_data(
     assert isinstance(labels, dict)
     card = card_document(ind, spread, series, events, labels)
     doc["fold"] = char_map()
-    return PageData(safe_json(doc), safe_json(card), len(ind))
+    return PageData(packed(safe_json(doc)), packed(safe_json(card)), len(ind))
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
@@ -79,7 +87,7 @@ def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> 
     counts = Counter(indicators["status"].astype(str))
     return env.get_template("library.html.j2").render(
         year=year,
-        csp=content_security_policy(script),
+        csp=Markup(content_security_policy(script)),  # our constant: quotes stay quotes
         css=_asset("library.css"),
         js=script,
         total=len(indicators),

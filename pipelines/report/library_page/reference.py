@@ -29,10 +29,12 @@ def dept_series(usages: pd.DataFrame) -> pd.DataFrame:
     joined with 、), as written: symbol, target, unit."""
     if not len(usages):
         return pd.DataFrame(columns=SERIES_COLUMNS)
+    keys = ["indicator_id", "dept_code", "year"]
     shown = usages["symbol"].astype(str) + usages["target"].astype(str) + usages["unit"].astype(str)
-    u = usages.assign(shown=shown)
-    g = u.groupby(["indicator_id", "dept_code", "year"], sort=True)["shown"]
-    out = g.agg(lambda s: "、".join(dict.fromkeys(s))).reset_index().rename(columns={"shown": "target"})
+    u = usages[keys].assign(target=shown).drop_duplicates().sort_values(keys, kind="stable")
+    several = u.duplicated(keys, keep=False)  # rare: one department, several projects, one year
+    joined = u[several].groupby(keys, sort=True)["target"].agg("、".join).reset_index()
+    out = pd.concat([u[~several], joined], ignore_index=True).sort_values(keys, kind="stable")
     return out[SERIES_COLUMNS]
 
 

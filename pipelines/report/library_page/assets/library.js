@@ -22,12 +22,20 @@
     return e;
   }
 
-  var L = JSON.parse($("lib-list").textContent);
-  var R = L.rows, B = L.labels, N = L.n, FOLD = L.fold;
-  var C = null;
+  /* The data: two JSON documents, deflated and base64-encoded by the build (page.packed). */
+  function inflate(id) {
+    var bin = atob($(id).textContent.trim());
+    var bytes = new Uint8Array(bin.length);
+    for (var k = 0; k < bin.length; k++) { bytes[k] = bin.charCodeAt(k); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
+  var L, R, B, N, FOLD;
+  var C = null, cardsPromise = null;
   function cards() {
-    if (C === null) { C = JSON.parse($("lib-card").textContent); }
-    return C;
+    if (cardsPromise === null) { cardsPromise = inflate("lib-card").then(function (doc) { C = doc; return doc; }); }
+    return cardsPromise;
   }
 
   /* Query folding: the index text was folded in Python (繁→简, full → half width, lower case);
@@ -46,7 +54,7 @@
     if (HAY === null) { HAY = new Array(N); }
     var h = HAY[i];
     if (h === undefined) {
-      h = R.hay[i] || [R.id[i], R.name[i], R.alias[i], R.kw[i], R.def[i]].join(SEP).toLowerCase();
+      h = R.hay[i] || [R.id[i], R.name[i], R.alias[i], R.kw[i], R.def[i]].join(SEP).normalize("NFKC").toLowerCase();
       HAY[i] = h;
     }
     return h;
@@ -282,7 +290,11 @@
   }
 
   function showCard(i) {
-    var c = cards(), box = $("card");
+    return cards().then(function (c) { drawCard(i, c); });
+  }
+
+  function drawCard(i, c) {
+    var box = $("card");
     box.replaceChildren();
     box.dataset.id = R.id[i];
     var head = el("div", "card-head");
@@ -383,46 +395,64 @@
     if (i >= 0) { showCard(i); }
   }
 
-  $("q").addEventListener("input", search);
-  FILTERS.forEach(function (name) {
-    $("f-" + name).addEventListener("change", function () {
-      if (name === "l1" || name === "cls") { fillDependent(); }
+  function wire() {
+    $("q").addEventListener("input", search);
+    FILTERS.forEach(function (name) {
+      $("f-" + name).addEventListener("change", function () {
+        if (name === "l1" || name === "cls") { fillDependent(); }
+        search();
+      });
+    });
+    $("reset").addEventListener("click", function () {
+      $("q").value = "";
+      FILTERS.forEach(function (name) { $("f-" + name).value = ""; });
+      $("f-status").value = "0";
+      fillDependent();
       search();
     });
-  });
-  $("reset").addEventListener("click", function () {
-    $("q").value = "";
-    FILTERS.forEach(function (name) { $("f-" + name).value = ""; });
-    $("f-status").value = "0";
-    fillDependent();
-    search();
-  });
-  var pending = false;
-  $("list").addEventListener("scroll", function () {
-    if (pending) { return; }
-    pending = true;
-    requestAnimationFrame(function () { pending = false; renderRows(); });
-  });
-  $("list").addEventListener("click", function (ev) {
-    var target = ev.target;
-    if (target.classList.contains("pick")) { toggle(target.dataset.id); return; }
-    var row = target.closest(".row");
-    if (row) { showCard(Number(row.dataset.i)); }
-  });
-  $("card").addEventListener("click", function (ev) {
-    if (ev.target.classList.contains("pick-card")) { toggle(ev.target.dataset.id); }
-  });
-  $("blist").addEventListener("click", function (ev) {
-    if (ev.target.classList.contains("unpick")) { toggle(ev.target.dataset.id); }
-  });
-  $("bclear").addEventListener("click", function () { basket.clear(); renderBasket(); renderRows(); });
-  $("export").addEventListener("click", exportPick);
-  window.addEventListener("hashchange", openFromHash);
+    var pending = false;
+    $("list").addEventListener("scroll", function () {
+      if (pending) { return; }
+      pending = true;
+      requestAnimationFrame(function () { pending = false; renderRows(); });
+    });
+    $("list").addEventListener("click", function (ev) {
+      var target = ev.target;
+      if (target.classList.contains("pick")) { toggle(target.dataset.id); return; }
+      var row = target.closest(".row");
+      if (row) { showCard(Number(row.dataset.i)); }
+    });
+    $("card").addEventListener("click", function (ev) {
+      if (ev.target.classList.contains("pick-card")) { toggle(ev.target.dataset.id); }
+    });
+    $("blist").addEventListener("click", function (ev) {
+      if (ev.target.classList.contains("unpick")) { toggle(ev.target.dataset.id); }
+    });
+    $("bclear").addEventListener("click", function () { basket.clear(); renderBasket(); renderRows(); });
+    $("export").addEventListener("click", exportPick);
+    window.addEventListener("hashchange", openFromHash);
+  }
 
-  fillFilters();
-  search();
-  renderBasket();
-  openFromHash();
-  document.body.dataset.ready = "1";
-  document.body.dataset.initMs = String(Math.round(performance.now() - t0));
+  /* After the first paint: fold the search texts, a slice at a time so typing is never blocked for
+     long, then inflate the cards, while the clerk reads. */
+  function warm(from) {
+    var end = Math.min(N, from + 2000);
+    for (var i = from; i < end; i++) { hay(i); }
+    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { cards(); }
+  }
+
+  inflate("lib-list").then(function (doc) {
+    L = doc; R = L.rows; B = L.labels; N = L.n; FOLD = L.fold;
+    wire();
+    fillFilters();
+    search();
+    renderBasket();
+    openFromHash();
+    document.body.dataset.ready = "1";
+    document.body.dataset.initMs = String(Math.round(performance.now() - t0));
+    document.body.dataset.readyAt = String(Math.round(performance.now()));
+    setTimeout(function () { warm(0); }, 50);
+  }).catch(function (err) {
+    $("count").textContent = "指标数据无法读取（" + err + "）。请用较新版本的 Chrome、Edge 或 Firefox 打开本页。";
+  });
 })();

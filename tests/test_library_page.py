@@ -1,0 +1,326 @@
+"""reports/<Y>/library.html, the library browser page, in Debian's headless Chromium driven by Playwright
+(executable_path=/usr/bin/chromium: no browser download).
+
+A small library with known rows: a Simplified name found by a Traditional query and by a full-width one,
+filters that narrow the list, a card with three years of targets, a chart and the change history, the
+pick basket's CSV download. Submitted text is hostile (markup pointing at a canary listener): nothing
+may reach the listener or be requested at all, even with a raw <img> planted (the CSP stops it). The
+30,000-indicator page stays under 10 MB and opens and answers a search in under 1 s.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.server
+import io
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.bench_library_page import YEAR, synthetic_tables
+from pipelines.consolidate.changes import ChangeSet
+from pipelines.report.library_page import changeset_events, write_library_page
+from pipelines.report.library_page.events import EVENT_COLUMNS
+from pipelines.report.library_page.fold import char_map, fold
+
+CHROMIUM = Path("/usr/bin/chromium")
+playwright = pytest.importorskip("playwright.sync_api")
+browser_needed = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)"
+)
+FLAGS = ["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+@pytest.fixture()
+def canary() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP listener on 127.0.0.1 that records every request it receives."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def small_library(port: int = 9) -> tuple[object, pd.DataFrame]:
+    """40 synthetic indicators; row 0 is 医院病床使用率 (Simplified, three years of targets, modified
+    once), row 1 is 5G基站覆盖率, row 2 carries hostile markup, row 3 a name a spreadsheet would run."""
+    tables, events = synthetic_tables(40, seed=3)
+    ind = tables.indicators
+    ids = ind["indicator_id"].tolist()
+    base = f"http://127.0.0.1:{port}"
+    ind.loc[0, ["name", "status", "scope", "definition"]] = [
+        "医院病床使用率",
+        "active",
+        "项目",
+        "反映病床使用情况",
+    ]
+    ind.loc[1, ["name", "status", "scope"]] = ["5G基站覆盖率", "active", "共性"]
+    ind.loc[2, ["name", "status", "definition"]] = [
+        f'<img src="{base}/img-in-name">',
+        "active",
+        f'</script><script>fetch("{base}/script-in-definition")</script><iframe src="{base}/iframe">',
+    ]
+    ind.loc[3, ["name", "status"]] = ['=HYPERLINK("x","点我"),"含逗号"', "active"]
+    events = pd.concat(
+        [
+            events,
+            pd.DataFrame(
+                [[ids[0], YEAR, f"v{YEAR}", "修改", "依据卫健委口径统一", "计量单位：个 → %"]],
+                columns=EVENT_COLUMNS,
+            ),
+        ],
+        ignore_index=True,
+    )
+    return tables, events
+
+
+@pytest.fixture()
+def page_file(tmp_path: Path, canary: tuple[int, list[str]]) -> Path:
+    tables, events = small_library(canary[0])
+    return write_library_page(tmp_path / "reports" / str(YEAR), tables, events, YEAR)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(browser, path: Path, requests: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The page, loaded; `requests` collects every request the page made that was not blocked by the
+    CSP before leaving the renderer (Playwright reports an attempt the CSP blocked as a failed request)."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    if requests is not None:
+        tab.on("requestfinished", lambda r: requests.append(r.url))
+        tab.on(
+            "requestfailed", lambda r: None if "csp" in (r.failure or "").lower() else requests.append(r.url)
+        )
+    tab.goto(path.resolve().as_uri())
+    tab.wait_for_selector("body[data-ready='1']", state="attached", timeout=30_000)
+    assert errors == []
+    return tab
+
+
+def search(tab, query: str) -> list[str]:  # type: ignore[no-untyped-def]
+    tab.fill("#q", query)
+    tab.wait_for_function("q => document.getElementById('count').dataset.query === q", arg=query)
+    return tab.locator("#list .row .c-name").all_inner_texts()
+
+
+def shown_count(tab) -> int:  # type: ignore[no-untyped-def]
+    return int(re.search(r"显示 (\d+) 个", tab.inner_text("#count")).group(1))  # type: ignore[union-attr]
+
+
+# ---- without a browser ----
+
+
+def test_fold_map_and_index_text() -> None:
+    m = char_map()
+    assert m["醫"] == "医" and m["資"] == "资" and m["“"] == '"'
+    assert "医" not in m  # Simplified characters stay
+    assert fold("醫院病床使用率（％）ＡＢ") == "医院病床使用率(%)ab"
+
+
+def test_page_is_deterministic_and_reads_an_older_library(tmp_path: Path) -> None:
+    tables, events = small_library()
+    a = write_library_page(tmp_path / "a", tables, events, YEAR).read_bytes()  # type: ignore[arg-type]
+    b = write_library_page(tmp_path / "b", tables, events, YEAR).read_bytes()  # type: ignore[arg-type]
+    assert a == b
+    # A release written before standard_source / indicator_source existed: the page is still written.
+    old = tables.indicators.drop(columns=["standard_source", "indicator_source"])  # type: ignore[attr-defined]
+    tables.indicators = old  # type: ignore[attr-defined]
+    assert write_library_page(tmp_path / "c", tables, events, YEAR).stat().st_size > 10_000  # type: ignore[arg-type]
+    csp = re.search(rb'Content-Security-Policy" content="([^"]+)"', a).group(1).decode()  # type: ignore[union-attr]
+    assert "default-src 'none'" in csp and "connect-src" not in csp and "unsafe-inline'" in csp
+    assert "script-src 'sha256-" in csp and "script-src 'unsafe" not in csp
+
+
+def test_changeset_events_carry_reasons_and_fields() -> None:
+    cs = ChangeSet(
+        "v2025",
+        "v2026",
+        added=pd.DataFrame(
+            {
+                "indicator_id": ["ZB-X000002"],
+                "name": ["新"],
+                "scope": ["项目"],
+                "departments": [""],
+                "reason": [""],
+            }
+        ),
+        modified=pd.DataFrame(
+            {
+                "indicator_id": ["ZB-X000001"] * 2,
+                "name": ["甲"] * 2,
+                "field": ["unit", "definition"],
+                "old": ["个", "旧"],
+                "new": ["人次", "新"],
+                "reason": ["口径调整", "口径调整"],
+            }
+        ),
+        merged=pd.DataFrame(
+            {
+                "indicator_id": ["ZB-X000003"],
+                "name": ["乙"],
+                "into_id": ["ZB-X000001"],
+                "into_name": ["甲"],
+                "reason": ["同义"],
+            }
+        ),
+    )
+    ev = changeset_events(cs, 2026, "v2026").set_index(["indicator_id", "type"])
+    assert ev.loc[("ZB-X000001", "修改"), "reason"] == "口径调整"
+    assert ev.loc[("ZB-X000001", "修改"), "detail"] == "计量单位：个 → 人次；指标解释：旧 → 新"
+    assert ev.loc[("ZB-X000003", "合并"), "detail"] == "并入 ZB-X000001 甲"
+    assert ev.loc[("ZB-X000001", "并入本指标"), "detail"] == "ZB-X000003 乙 并入本指标"
+    assert set(ev["year"]) == {2026}
+
+
+# ---- in Chromium ----
+
+
+@browser_needed
+def test_search_ignores_traditional_and_full_width(browser, page_file: Path) -> None:  # type: ignore[no-untyped-def]
+    tab = open_page(browser, page_file)
+    assert search(tab, "醫院病床使用率")[:1] == ["医院病床使用率"]
+    first_id = tab.evaluate("document.querySelector('#list .row .c-id').textContent")
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in first_id)  # ＺＢ－Ｘ０…
+    assert search(tab, wide)[:1] == ["医院病床使用率"]
+    assert search(tab, "５Ｇ基站")[:1] == ["5G基站覆盖率"]
+    assert search(tab, "  醫院　病床 ") == ["医院病床使用率"]  # spaces, ideographic space: two terms
+    assert search(tab, "不存在的指标名称") == []
+
+
+@browser_needed
+def test_filters_narrow_the_list(browser, page_file: Path) -> None:  # type: ignore[no-untyped-def]
+    tab = open_page(browser, page_file)
+    everything = shown_count(tab)
+    tab.select_option("#f-scope", label="共性")
+    common = shown_count(tab)
+    assert 0 < common < everything
+    assert set(tab.locator("#list .row .c-scope").all_inner_texts()) == {"共性"}
+    tab.select_option("#f-scope", value="")
+    tab.select_option("#f-status", value="")  # 全部状态: retired and merged ones too
+    assert shown_count(tab) > everything
+    tab.click("#reset")
+    assert shown_count(tab) == everything
+    counts = []
+    for option in tab.locator("#f-dept option").all()[1:20]:
+        tab.select_option("#f-dept", value=option.get_attribute("value"))
+        counts.append(shown_count(tab))
+    assert 0 < max(counts) < everything  # departments use a few indicators each
+
+
+@browser_needed
+def test_card_shows_targets_chart_and_history(browser, page_file: Path) -> None:  # type: ignore[no-untyped-def]
+    tab = open_page(browser, page_file)
+    search(tab, "医院病床使用率")
+    tab.click("#list .row >> nth=0")
+    tab.wait_for_selector("#card h2")
+    card = tab.inner_text("#card")
+    assert tab.inner_text("#card h2") == "医院病床使用率"
+    assert "反映病床使用情况" in card
+    years = tab.locator("#card table.spread tbody tr td:first-child").all_inner_texts()
+    assert years == ["2024", "2025", "2026"]
+    assert tab.locator("#card svg.chart circle").count() == 3
+    assert "各部门目标值" in card and tab.locator("#card table.series tbody tr").count() >= 1
+    history = tab.locator("#card ol.history li").all_inner_texts()
+    assert any("修改" in h and "依据卫健委口径统一" in h and "计量单位：个 → %" in h for h in history)
+    assert any("新增" in h for h in history)
+
+
+@browser_needed
+def test_basket_exports_the_pick_csv(browser, page_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tab = open_page(browser, page_file)
+    picked = []
+    for query in ("医院病床使用率", "HYPERLINK"):
+        search(tab, query)
+        tab.click("#list .row .pick >> nth=0")
+        picked.append(tab.locator("#list .row .c-id").first.inner_text())
+    assert tab.inner_text("#bcount") == "2"
+    with tab.expect_download() as info:
+        tab.click("#export")
+    download = info.value
+    assert download.url.startswith("blob:")
+    assert download.suggested_filename == f"pick_{YEAR}.csv"
+    raw = Path(download.path()).read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    assert rows[0] == ["indicator_id", "name"]
+    assert [r[0] for r in rows[1:]] == picked
+    assert rows[1][1] == "医院病床使用率"
+    assert rows[2][1] == '\'=HYPERLINK("x","点我"),"含逗号"'  # quoted, and a spreadsheet will not run it
+
+
+@browser_needed
+def test_page_makes_no_request(
+    browser, page_file: Path, canary: tuple[int, list[str]], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    port, hits = canary
+    requests: list[str] = []
+    tab = open_page(browser, page_file, requests)
+    search(tab, "img")
+    tab.click("#list .row >> nth=0")
+    tab.wait_for_selector("#card h2")
+    assert "<img" in tab.inner_text("#card h2")  # shown as text, not markup
+    blocked = tab.evaluate(f"fetch('http://127.0.0.1:{port}/fetch').then(() => 'sent', e => 'blocked')")
+    assert blocked == "blocked"
+    tab.wait_for_timeout(300)
+    assert requests == [page_file.resolve().as_uri()]
+    assert hits == []
+    # The CSP alone stops a fetch that escaping would have let through: a raw <img> after the head.
+    planted = tmp_path / "planted.html"
+    text = page_file.read_text(encoding="utf-8")
+    planted.write_text(
+        text.replace("</head>", f'</head><img src="http://127.0.0.1:{port}/planted">', 1), encoding="utf-8"
+    )
+    again: list[str] = []
+    open_page(browser, planted, again).wait_for_timeout(300)
+    assert again == [planted.resolve().as_uri()] and hits == []
+    # Control: the same detectors see a page that does fetch.
+    control = tmp_path / "control.html"
+    control.write_text(
+        f'<!DOCTYPE html><body data-ready="1"><img src="http://127.0.0.1:{port}/control">', encoding="utf-8"
+    )
+    seen: list[str] = []
+    open_page(browser, control, seen).wait_for_timeout(300)
+    assert f"http://127.0.0.1:{port}/control" in seen and hits == ["/control"]
+
+
+@browser_needed
+def test_thirty_thousand_indicators_under_budget(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tables, events = synthetic_tables(30_000)
+    page = write_library_page(tmp_path, tables, events, YEAR)
+    assert page.stat().st_size < 10_000_000
+    tab = open_page(browser, page)
+    opened_ms = float(tab.get_attribute("body", "data-ready-at"))  # since navigation start
+    assert shown_count(tab) > 25_000
+    assert tab.locator("#list .row").count() < 100  # virtualised: only the rows in view exist
+    assert opened_ms < 1000, opened_ms
+    names = search(tab, "滿意度")
+    searched_ms = float(tab.get_attribute("#count", "data-ms"))
+    assert names and all("满意度" in n for n in names[:5])
+    assert searched_ms < 1000, searched_ms

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 from pipelines.common.xlsx_out import atomic_write_bytes
@@ -25,7 +26,7 @@ from pipelines.report.model import ReportInputs, findings_by_file
 from pipelines.report.review_html import write_review_html
 from pipelines.report.review_xlsx import write_review_xlsx
 from pipelines.report.tables import review_tables
-from pipelines.validate.returned import rows_by_file, with_rows
+from pipelines.validate.returned import ShownCells
 from pipelines.validate.runner import ValidationResult
 
 
@@ -43,16 +44,15 @@ def write_merge_review_file(out_dir: Path, inputs: ReportInputs) -> Path:
 
 def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list[Path]:
     """One feedback workbook per submitted file into `folder`, with the findings that name it: each
-    workbook put back together from its layout and its rows' cells (validation keeps no workbook)."""
+    workbook's layout with its rows' cells (validation keeps no workbook)."""
     folder.mkdir(parents=True, exist_ok=True)
     by_file = findings_by_file(validation.findings)
-    positions = rows_by_file(validation.cells)
-    return [
-        write_feedback(
-            with_rows(wb, validation.cells, positions.get(wb.file)), by_file.get(wb.file, []), folder
-        )
-        for wb in sorted(validation.layouts, key=lambda w: w.file)
-    ]
+    cells = ShownCells(validation.cells)
+    written = []
+    for wb in sorted(validation.layouts, key=lambda w: w.file):
+        rows = partial(cells.values, wb.file)
+        written.append(write_feedback(wb, by_file.get(wb.file, []), folder, rows))
+    return written
 
 
 def write_outbox(folder: Path, validation: ValidationResult) -> list[Path]:

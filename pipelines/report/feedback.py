@@ -5,20 +5,32 @@ with its first cells and a count). Then each indicator sheet comes back as it wa
 number first, the columns in the department's own order — with the offending cells coloured (red: the
 row or the file is rejected, yellow: a warning, grey: kept out of the library) and a last column that
 explains the row's problems. Everything goes through pipelines.common.xlsx_out (neutralized, deterministic).
+
+The rows come as plain column lists (`SheetValues`): from a workbook as read (`frame_values`, `indicators
+validate --feedback`) or from the cells a validation kept (pipelines.validate.returned, the rebuild's
+outbox). Tables are written a column at a time, one xlsxwriter call per run of cells sharing a format
+(few: only highlighted cells break a run), not one call per cell.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.columns import first_col_index
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
-from pipelines.common.xlsx_out import SEVERITY_FORMAT, XlsxBook, write_table, xlsx_book
+from pipelines.common.xlsx_out import (
+    MAX_CELL_CHARS,
+    SEVERITY_FORMAT,
+    XlsxBook,
+    auto_width,
+    cell_value,
+    is_dangerous,
+    xlsx_book,
+)
 from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
@@ -57,6 +69,10 @@ ROW_RESULT_ZH = {
     "warning": "受理（有提示）",
     None: "受理",
 }
+# One indicator sheet's rows as plain lists: English column → values in the order read; "source_row" holds
+# the Excel row numbers (absent when the rows carry no provenance).
+SheetValues = dict[str, list]
+ValuesOf = Callable[[SheetRows], SheetValues]
 
 
 def feedback_name(workbook_file: str) -> str:
@@ -122,11 +138,21 @@ def _verdict(workbook: Workbook, findings: list[Finding], rejected_rows: int) ->
     return "审核通过，未发现问题。", None
 
 
-def _excel_rows(sheet: SheetRows) -> list[int]:
-    """The Excel row number of each frame row (its position + header row when provenance is missing)."""
-    if "source_row" in sheet.frame:
-        return [int(r) for r in sheet.frame["source_row"].tolist()]
-    return list(range(sheet.header_row + 1, sheet.header_row + 1 + len(sheet.frame)))
+def frame_values(sheet: SheetRows) -> SheetValues:
+    """A sheet's rows as read (its frame) as column lists: the columns the feedback can show."""
+    frame = sheet.frame
+    return {c: frame[c].tolist() for c in frame.columns if c in sheet.columns or c == "source_row"}
+
+
+def _row_count(values: SheetValues) -> int:
+    return len(next(iter(values.values()))) if values else 0
+
+
+def _excel_rows(sheet: SheetRows, values: SheetValues) -> list[int]:
+    """The Excel row number of each row (its position + header row when provenance is missing)."""
+    if "source_row" in values:
+        return [int(r) for r in values["source_row"]]
+    return list(range(sheet.header_row + 1, sheet.header_row + 1 + _row_count(values)))
 
 
 def _column_order(letters: str) -> int:
@@ -136,9 +162,8 @@ def _column_order(letters: str) -> int:
         return 1 << 20  # unknown position: after the known columns
 
 
-def _row_outcomes(sheet: SheetRows, findings: list[Finding], file_error: bool) -> dict[int, str | None]:
+def _row_outcomes(rows: list[int], findings: list[Finding], file_error: bool) -> dict[int, str | None]:
     """Excel row → the worst severity of its findings (file_error for every row of a rejected file)."""
-    rows = _excel_rows(sheet)
     by_row: dict[int, list[Finding]] = defaultdict(list)
     for f in findings:
         if f.row is not None:
@@ -146,7 +171,9 @@ def _row_outcomes(sheet: SheetRows, findings: list[Finding], file_error: bool) -
     return {r: "file_error" if file_error else _worst(by_row.get(r, ())) for r in rows}
 
 
-def _sheet_counts(workbook: Workbook, findings: list[Finding], file_error: bool) -> list[tuple[object, ...]]:
+def _sheet_counts(
+    workbook: Workbook, values: Mapping[str, SheetValues], findings: list[Finding], file_error: bool
+) -> list[tuple[object, ...]]:
     """Per indicator sheet: rows read, rejected, kept out, with warnings (CONTRACT §3's outcomes as far as
     validation knows them)."""
     counts: list[tuple[object, ...]] = []
@@ -154,7 +181,8 @@ def _sheet_counts(workbook: Workbook, findings: list[Finding], file_error: bool)
         sheet = workbook.sheets.get(kind)
         if sheet is None:
             continue
-        outcomes = list(_row_outcomes(sheet, _sheet_findings(sheet, findings), file_error).values())
+        rows = _excel_rows(sheet, values[kind])
+        outcomes = list(_row_outcomes(rows, _sheet_findings(sheet, findings), file_error).values())
         counts.append(
             (
                 sheet.sheet_name,
@@ -234,27 +262,21 @@ def _write_problem_list(book: XlsxBook, ws: Worksheet, row: int, findings: list[
     """问题清单: every problem grouped (one rule broken 500 times is one line with its first cells)."""
     row = book.write_row(ws, row + 1, ["问题清单"], "section")
     groups = group_findings(findings)
-    frame = pd.DataFrame(
-        {
-            "code": [g.code for g in groups],
-            "severity": [SEVERITY_ZH.get(g.severity, g.severity) for g in groups],
-            "sheet": [g.sheet for g in groups],
-            "field": [g.field for g in groups],
-            "message": [g.message for g in groups],
-            "fix": [g.fix for g in groups],
-            "cells": [g.cells_zh for g in groups],
-            "count": [g.count for g in groups],
-        },
-        columns=list(GROUP_TITLES),
-    )
-    formats = {}
-    for i, g in enumerate(groups):
-        formats[(i, "severity")] = SEVERITY_FORMAT.get(g.severity) or "wrap"
-        for key in ("message", "fix", "cells", "sheet", "field"):
-            formats[(i, key)] = "wrap"
-    write_table(
-        book, ws, frame, GROUP_TITLES, widths=GROUP_WIDTHS, start_row=row, cell_formats=formats, freeze=False
-    )
+    columns: dict[str, Sequence[object]] = {
+        "code": [g.code for g in groups],
+        "severity": [SEVERITY_ZH.get(g.severity, g.severity) for g in groups],
+        "sheet": [g.sheet for g in groups],
+        "field": [g.field for g in groups],
+        "message": [g.message for g in groups],
+        "fix": [g.fix for g in groups],
+        "cells": [g.cells_zh for g in groups],
+        "count": [g.count for g in groups],
+    }
+    wrapped = ("message", "fix", "cells", "sheet", "field")
+    formats = {"severity": [SEVERITY_FORMAT.get(g.severity) or "wrap" for g in groups]}
+    formats |= {key: ["wrap"] * len(groups) for key in wrapped}
+    table = Table(columns, GROUP_TITLES, GROUP_WIDTHS, formats=formats)
+    write_columns(book, ws, table, start_row=row, freeze=False)
     row += len(groups) + 1
     return row if groups else book.write_row(ws, row, ["未发现问题"])
 
@@ -276,14 +298,16 @@ def _write_skipped(book: XlsxBook, ws: Worksheet, row: int, workbook: Workbook) 
     return row
 
 
-def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) -> None:
+def _write_summary(
+    book: XlsxBook, workbook: Workbook, values: Mapping[str, SheetValues], findings: list[Finding]
+) -> None:
     ws = book.add_sheet(SUMMARY_SHEET)
     last_col = len(GROUP_TITLES) - 1
     for j, key in enumerate(GROUP_TITLES):
         ws.set_column(j, j, GROUP_WIDTHS[key])
     ws.set_column(0, 0, 14)
     file_error = any(f.severity == "file_error" for f in findings)
-    counts = _sheet_counts(workbook, findings, file_error)
+    counts = _sheet_counts(workbook, values, findings, file_error)
     rejected_rows = sum(int(c[2]) for c in counts)  # type: ignore[call-overload]
 
     row = book.write_row(ws, 0, ["预算绩效指标填报反馈"], "title") + 1
@@ -299,11 +323,11 @@ def _write_summary(book: XlsxBook, workbook: Workbook, findings: list[Finding]) 
 
 def _cell_marks(
     findings: list[Finding], position: dict[int, int], letter_to_column: dict[str, str]
-) -> tuple[dict[tuple[int, str], str], dict[int, list[Finding]]]:
-    """(frame position, column) → highlight, the most severe among the findings pointing at the cell
-    (the row-number column when the finding names no known column); and each position's findings."""
+) -> tuple[dict[str, dict[int, str]], dict[int, list[Finding]]]:
+    """column → {row position → highlight}: the most severe among the findings pointing at the cell (the
+    row-number column when the finding names no known column); and each position's findings."""
     cell_rank: dict[tuple[int, str], int] = {}
-    cell_formats: dict[tuple[int, str], str] = {}
+    marks: dict[str, dict[int, str]] = defaultdict(dict)
     notes: dict[int, list[Finding]] = defaultdict(list)
     for f in sort_findings(findings):
         if f.row is None or f.row not in position:
@@ -317,8 +341,8 @@ def _cell_marks(
         rank = SEVERITY_ORDER.get(f.severity, 9)
         if rank < cell_rank.get((i, target), 99):
             cell_rank[(i, target)] = rank
-            cell_formats[(i, target)] = fmt
-    return cell_formats, notes
+            marks[target][i] = fmt
+    return marks, notes
 
 
 def _row_notes(found: list[Finding]) -> str:
@@ -327,61 +351,135 @@ def _row_notes(found: list[Finding]) -> str:
     return "；".join(_note(f) for f in ordered)
 
 
-def _write_sheet(book: XlsxBook, sheet: SheetRows, findings: list[Finding], file_error: bool) -> None:
+def _write_sheet(
+    book: XlsxBook, sheet: SheetRows, values: SheetValues, findings: list[Finding], file_error: bool
+) -> None:
     """The sheet as read (Excel row first, the department's column order), problems coloured and explained."""
     specs = {s.column: s for s in reference().columns[sheet.kind]}
-    data = sheet.frame
-    present = [c for c in sheet.columns if c in specs and c in data.columns]
+    present = [c for c in sheet.columns if c in specs and c in values]
     present.sort(key=lambda c: (_column_order(sheet.columns[c]), c))
     letter_to_column = {letter: c for c in present for letter in _letters(sheet.columns[c])}
-    excel_rows = (
-        [int(r) for r in data["source_row"].tolist()] if "source_row" in data else list(range(len(data)))
-    )
-    outcomes = _row_outcomes(sheet, findings, file_error)
-    cell_formats, notes = _cell_marks(findings, {r: i for i, r in enumerate(excel_rows)}, letter_to_column)
-    row_outcomes = [outcomes.get(r) for r in excel_rows]
-    for i, outcome in enumerate(row_outcomes):
-        fmt = SEVERITY_FORMAT.get(outcome or "")
-        if fmt:
-            cell_formats[(i, OUTCOME_COL)] = fmt
-        cell_formats.setdefault((i, NOTES_COL), "wrap")
-    # Built in one go from the read columns' own arrays: a column at a time (frame[c] = …) costs a block
-    # insert per column, and a list would have its type inferred again.
-    out = pd.DataFrame(
-        {
-            ROW_COL: excel_rows,
-            **{c: data[c].array for c in present},
-            OUTCOME_COL: [ROW_RESULT_ZH.get(o, ROW_RESULT_ZH[None]) for o in row_outcomes],
-            NOTES_COL: [_row_notes(notes.get(i, [])) for i in range(len(data))],
-        }
-    )
-    write_table(
-        book,
-        sheet.sheet_name,
-        out,
-        {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
-        | {c: specs[c].header_zh for c in present},
-        widths={ROW_COL: 8, OUTCOME_COL: 14, NOTES_COL: 60} | {c: specs[c].width for c in present},
-        required=[c for c in present if specs[c].required],
-        cell_formats=cell_formats,
-        freeze_cols=1,
-    )
+    n = _row_count(values)
+    shown_rows = [int(r) for r in values["source_row"]] if "source_row" in values else list(range(n))
+    outcomes = _row_outcomes(_excel_rows(sheet, values), findings, file_error)
+    marks, notes = _cell_marks(findings, {r: i for i, r in enumerate(shown_rows)}, letter_to_column)
+    row_outcomes = [outcomes.get(r) for r in shown_rows]
+    outcome_marks = [SEVERITY_FORMAT.get(o or "") for o in row_outcomes]
+    formats = {c: _with_marks([None] * n, marks.get(c, {})) for c in (ROW_COL, *present)}
+    formats[OUTCOME_COL] = outcome_marks
+    formats[NOTES_COL] = _with_marks(["wrap"] * n, marks.get(NOTES_COL, {}))
+    columns = {
+        ROW_COL: shown_rows,
+        **{c: values[c] for c in present},
+        OUTCOME_COL: [ROW_RESULT_ZH.get(o, ROW_RESULT_ZH[None]) for o in row_outcomes],
+        NOTES_COL: [_row_notes(notes.get(i, [])) for i in range(n)],
+    }
+    titles = {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
+    titles |= {c: specs[c].header_zh for c in present}
+    widths = {ROW_COL: 8, OUTCOME_COL: 14, NOTES_COL: 60} | {c: specs[c].width for c in present}
+    required = {c for c in present if specs[c].required}
+    table = Table(columns, titles, widths, formats=formats, required=required)
+    write_columns(book, book.add_sheet(sheet.sheet_name), table, freeze_cols=1)
 
 
-def write_feedback(workbook: Workbook, findings: list[Finding], out_dir: Path) -> Path:
+def _with_marks(base: list[str | None], marks: dict[int, str]) -> list[str | None]:
+    for i, fmt in marks.items():
+        base[i] = fmt
+    return base
+
+
+# --- tables, a column at a time ------------------------------------------------------------------------
+
+
+class Table:
+    """Columns to write: values (lists of equal length), header titles, widths, per-cell format names."""
+
+    def __init__(
+        self,
+        columns: Mapping[str, Sequence[object]],
+        titles: Mapping[str, str],
+        widths: Mapping[str, float],
+        *,
+        formats: Mapping[str, Sequence[str | None]] | None = None,
+        required: Iterable[str] = (),
+    ) -> None:
+        self.columns, self.titles, self.widths = columns, titles, widths
+        self.formats = formats or {}
+        self.required = set(required)
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def shown_cells(values: Sequence[object]) -> list[str | int | float | None]:
+    """cell_value over a column; plain text (nearly every cell) needs no more than a first-character look."""
+    out: list[str | int | float | None] = []
+    for v in values:
+        if type(v) is str and v and len(v) <= MAX_CELL_CHARS and not is_dangerous(v):
+            out.append(v)
+        else:
+            out.append(cell_value(v))
+    return out
+
+
+def _runs(cells: Sequence[object], formats: Sequence[str | None]) -> list[tuple[int, int, str | None]]:
+    """(start, stop, format) of each run of cells sharing a format, leaving out the blank cells without
+    a format (xlsxwriter would skip them one call at a time)."""
+    runs = []
+    keys = [None if (f is None and c is None) else (f,) for c, f in zip(cells, formats, strict=True)]
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            if keys[start] is not None:
+                runs.append((start, i, formats[start]))
+            start = i
+    return runs
+
+
+def write_columns(
+    book: XlsxBook,
+    ws: Worksheet,
+    table: Table,
+    *,
+    start_row: int = 0,
+    freeze: bool = True,
+    freeze_cols: int = 0,
+) -> None:
+    """One header row, then each column as a few write_column calls (one per run of cells sharing a
+    format). write_column routes text through write(), which the house workbook options keep literal
+    (no formulas, URLs or numbers from strings); the text is neutralized first (shown_cells)."""
+    for j, (column, values) in enumerate(table.columns.items()):
+        header = table.titles.get(column, column)
+        ws.set_column(j, j, table.widths.get(column) or auto_width(header, values))
+        book.write(ws, start_row, j, header, "header_required" if column in table.required else "header")
+        cells = shown_cells(values)
+        formats = table.formats.get(column) or [None] * len(cells)
+        for start, stop, fmt in _runs(cells, formats):
+            ws.write_column(start_row + 1 + start, j, cells[start:stop], book.fmt(fmt))
+    if freeze:
+        ws.freeze_panes(start_row + 1, freeze_cols)
+    if table.columns:
+        ws.autofilter(start_row, 0, start_row + max(table.rows, 1), len(table.columns) - 1)
+
+
+def write_feedback(
+    workbook: Workbook, findings: list[Finding], out_dir: Path, values: ValuesOf = frame_values
+) -> Path:
     """Write '<原文件名>_反馈.xlsx' into `out_dir` for one submitted workbook; returns its path.
 
     `findings` may hold every file's findings: those naming this workbook's file are used (with the
-    reader's own findings on `workbook`). An unreadable workbook gets the 汇总 sheet only.
+    reader's own findings on `workbook`). `values` gives each indicator sheet's rows (default: the frames
+    of the workbook as read). An unreadable workbook gets the 汇总 sheet only.
     """
     mine = own_findings(workbook, findings)
     path = Path(out_dir) / feedback_name(workbook.file)
     file_error = any(f.severity == "file_error" for f in mine)
+    sheets = {kind: workbook.sheets[kind] for kind in INDICATOR_SHEETS if kind in workbook.sheets}
+    rows = {kind: values(sheet) for kind, sheet in sheets.items()}
     with xlsx_book(path, title=f"{workbook.file} 审核反馈", subject="预算绩效指标填报反馈") as book:
-        _write_summary(book, workbook, mine)
+        _write_summary(book, workbook, rows, mine)
         if workbook.readable:
-            for kind in INDICATOR_SHEETS:
-                sheet = workbook.sheets.get(kind)
-                if sheet is not None:
-                    _write_sheet(book, sheet, _sheet_findings(sheet, mine), file_error)
+            for kind, sheet in sheets.items():
+                _write_sheet(book, sheet, rows[kind], _sheet_findings(sheet, mine), file_error)
     return path

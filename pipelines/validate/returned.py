@@ -5,12 +5,13 @@ marked. For that a rebuild needs, per workbook, its layout — 部门信息 and 
 header rows, column letters and skipped rows, the reader's own findings — and the cells as typed of the
 recognised columns of every row. Validation keeps exactly that (`layout`, `shown_cells`) and drops the
 parsed workbooks: their parsed targets, history, extras and per-sheet frames are not needed afterwards.
-`with_rows` puts one workbook back together for its feedback.
+`ShownCells` gives a workbook's sheets back, as column lists, for its feedback.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -42,38 +43,34 @@ def shown_cells(stacked: pd.DataFrame) -> pd.DataFrame:
     return compact_text_columns(stacked[keep].reset_index(drop=True))
 
 
-def _as_read(values: pd.Series) -> pd.Series:
-    """A column back in the reader's own text dtype, so the feedback writes what it always wrote."""
+class ShownCells:
+    """The kept cells, read back one sheet at a time as plain lists (what the feedback writer takes).
+
+    Each column is prepared once — a categorical as its codes and its values, any other column as its
+    array — so a sheet's rows are one numpy pick per column, not a DataFrame per workbook."""
+
+    def __init__(self, cells: pd.DataFrame) -> None:
+        self._pick: dict[str, Callable[[np.ndarray], list]] = {c: _picker(cells[c]) for c in cells.columns}
+        self._rows: dict[tuple[str, str], np.ndarray] = {}
+        if not cells.empty:
+            groups = cells.groupby(["source_file", "source_sheet"], sort=False, observed=True).indices
+            self._rows = {(str(f), str(s)): np.asarray(p) for (f, s), p in groups.items()}
+
+    def values(self, file: str, sheet: SheetRows) -> dict[str, list]:
+        """The sheet's rows as read, in order: its recognised columns and source_row."""
+        positions = self._rows.get((file, sheet.sheet_name), np.empty(0, dtype=np.intp))
+        out = {}
+        for column in (c for c in shown_columns() if c in sheet.columns or c == "source_row"):
+            pick = self._pick.get(column)
+            out[column] = pick(positions) if pick is not None else [""] * len(positions)
+        return out
+
+
+def _picker(values: pd.Series) -> Callable[[np.ndarray], list]:
     if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(values.cat.categories.dtype)
-    return values
-
-
-def _sheet_frame(sheet: SheetRows, part: pd.DataFrame) -> pd.DataFrame:
-    """One sheet's rows (in the order read) with its recognised columns and source_row."""
-    n = len(part)
-    columns = {}
-    for column in (c for c in shown_columns() if c in sheet.columns or c == "source_row"):
-        if column in part.columns:
-            columns[column] = _as_read(part[column]).reset_index(drop=True)
-        else:  # an empty sheet's column no workbook filled: no rows to show
-            columns[column] = pd.Series(np.full(n, "", dtype=object))
-    return pd.DataFrame(columns)
-
-
-def with_rows(wb: Workbook, cells: pd.DataFrame, positions: np.ndarray | None) -> Workbook:
-    """A layout with its sheets' rows again: `positions` are its rows in `cells` (None: it has none)."""
-    mine = cells.take(positions) if positions is not None else cells.iloc[:0]
-    sheets = {}
-    for kind, sheet in wb.sheets.items():
-        part = mine[mine["source_sheet"] == sheet.sheet_name] if len(mine) else mine
-        sheets[kind] = dataclasses.replace(sheet, frame=_sheet_frame(sheet, part))
-    return dataclasses.replace(wb, sheets=sheets)
-
-
-def rows_by_file(cells: pd.DataFrame) -> dict[str, np.ndarray]:
-    """file → the positions of its rows in `cells` (grouped once, not once per workbook)."""
-    if cells.empty or "source_file" not in cells.columns:
-        return {}
-    groups = cells.groupby("source_file", sort=False, observed=True).indices
-    return {str(file): np.asarray(positions) for file, positions in groups.items()}
+        codes = values.cat.codes.to_numpy()
+        # A code of -1 (a missing value) takes the last entry: "" (stack_rows leaves no missing text).
+        categories = np.append(np.asarray(values.cat.categories, dtype=object), "")
+        return lambda positions: categories[codes[positions]].tolist()
+    array = values.array
+    return lambda positions: array.take(positions).tolist()

@@ -168,6 +168,8 @@ def synthetic_tables(n: int, seed: int = 7) -> tuple[LibraryTables, pd.DataFrame
             "indicator_id": np.asarray(ids)[rows["i"]],
             "year": rows["year"].to_numpy(),
             "dept_code": depts["dept_code"].to_numpy()[rows["d"]],
+            "dept_name": depts["dept_name"].to_numpy()[rows["d"]],
+            "project": "示例项目",
             "symbol": ind["symbol"].to_numpy()[rows["i"]],
             "target": [f"{v:g}" for v in value],
             "target_value": value,

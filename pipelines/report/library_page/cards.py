@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipelines.report.library_page.data import _number, text
+from pipelines.report.library_page.data import text
 
 CARD_FIELDS = {
     "formula": "formula",
@@ -38,25 +38,43 @@ def _aligned(ids: Sequence[str], by_id: dict[str, list[object]]) -> list[object]
     return [by_id.get(i) or 0 for i in ids]
 
 
+def _numbers(column: pd.Series) -> list[float | int]:
+    """Figures as short as they read (95.0 → 95, six decimals at most), vectorised."""
+    values = column.astype("float64").round(6)
+    whole = (values == values.round(0)) & (values.abs() < 1e15)
+    return [int(v) if w else float(v) for v, w in zip(values.tolist(), whole.tolist(), strict=True)]
+
+
 def spread_rows(spread: pd.DataFrame, units: dict[str, int], ids: Sequence[str]) -> list[object]:
-    """[[year, unit index, count, min, median, max], …] per row, oldest year first."""
+    """[[year, unit index, targets, departments, min, median, max], …] per row, oldest year first."""
     by_id: dict[str, list[object]] = defaultdict(list)
-    cols = (spread[c].tolist() for c in ("indicator_id", "year", "unit", "count", "min", "median", "max"))
-    for iid, year, unit, count, lo, med, hi in zip(*cols, strict=True):
-        u = units.setdefault(str(unit), len(units))
-        by_id[iid].append([int(year), u, int(count), _number(lo), _number(med), _number(hi)])
+    unit_idx = [units.setdefault(str(u), len(units)) for u in spread["unit"].tolist()]
+    cols = (
+        spread["indicator_id"].tolist(),
+        spread["year"].astype("int64").tolist(),
+        unit_idx,
+        spread["count"].astype("int64").tolist(),
+        spread["departments"].astype("int64").tolist(),
+        *(_numbers(spread[c]) for c in ("min", "median", "max")),
+    )
+    for iid, *rest in zip(*cols, strict=True):
+        by_id[iid].append(rest)
     return _aligned(ids, by_id)
 
 
 def series_rows(series: pd.DataFrame, depts: dict[str, int], ids: Sequence[str]) -> list[object]:
-    """[[dept index, [[year, target], …]], …] per row: each department's own targets, by year."""
-    by_pair: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    """[[dept index, year, target, year, target, …], …] per row: each department's own targets, by
+    year (series is sorted by indicator, department and year: one pass)."""
+    by_id: dict[str, list[object]] = defaultdict(list)
+    last: tuple[str, str] = ("", "")
+    current: list[object] = []
     cols = (series[c].tolist() for c in ("indicator_id", "dept_code", "year", "target"))
     for iid, dept, year, target in zip(*cols, strict=True):
-        by_pair[(str(iid), str(dept))].append((int(year), str(target)))
-    by_id: dict[str, list[object]] = defaultdict(list)
-    for (iid, dept), points in sorted(by_pair.items()):
-        by_id[iid].append([depts.setdefault(dept, len(depts)), [list(p) for p in sorted(points)]])
+        if (iid, dept) != last:
+            last = (iid, dept)
+            current = [depts.setdefault(str(dept), len(depts))]
+            by_id[iid].append(current)
+        current += [int(year), str(target)]
     return _aligned(ids, by_id)
 
 

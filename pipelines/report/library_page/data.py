@@ -160,7 +160,7 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
     return {"year": year, "n": len(ind), "labels": labels, "rows": rows}
 
 
-def _number(value: float) -> float | int:
+def short_number(value: float) -> float | int:
     """A figure as short as it reads: 95.0 → 95, 0.1234567 → 0.123457."""
     v = round(float(value), 6)
     return int(v) if v.is_integer() and abs(v) < 1e15 else v

@@ -9,7 +9,6 @@ sides equal where opencc's phrase conversion keeps a character its single-charac
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import cache
 
@@ -46,10 +45,10 @@ def fold(text: str) -> str:
 
 
 @cache
-def _odd() -> re.Pattern[str]:
-    """A character the browser's own folding (NFKC, lower case) would not fold as fold() does."""
-    keys = "".join(re.escape(k) for k in sorted(char_map()))
-    return re.compile(f"[{keys}]|\\s\\s|^\\s|\\s$|[\\t\\n\\r\\f\\v]")
+def _odd() -> frozenset[str]:
+    """The characters the browser's own folding (NFKC, lower case) would not fold as fold() does, and
+    the spaces clean_text collapses."""
+    return frozenset(char_map()) | frozenset("\t\n\r\f\v\u3000\u00a0\u200b\ufeff")
 
 
 def browser_fold(text: str) -> str:
@@ -60,4 +59,6 @@ def browser_fold(text: str) -> str:
 def needs_fold(text: str) -> bool:
     """False when fold(text) == browser_fold(text) for sure: no character of the 繁→简/punctuation map
     and no irregular space (the phrase-level conversion of opencc only changes mapped characters)."""
-    return bool(text) and _odd().search(text) is not None
+    if not text:
+        return False
+    return not _odd().isdisjoint(text) or "  " in text or text[0] == " " or text[-1] == " "

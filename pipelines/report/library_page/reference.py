@@ -1,43 +1,41 @@
-"""Reference values per indicator for the page: the targets' spread by year and each department's series.
-
-pipelines.store.reference_values (the library's own reference values) computes these once it exists;
-until then, and for a library without it, the same figures are computed here from the usages.
+"""Reference values per indicator for the page, from pipelines.store.reference_values (the library's own
+reference values, shared with the pre-filled workbooks): the targets' spread by year and unit as it is,
+and each department's series folded to one text per department and year, as the card's table shows it.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-SPREAD_COLUMNS = ["indicator_id", "year", "unit", "count", "min", "median", "max"]
+from pipelines.report.library_page.data import short_number
+from pipelines.store.reference_values import reference_values as library_reference
+
 SERIES_COLUMNS = ["indicator_id", "dept_code", "year", "target"]
 
 
-def target_spread(usages: pd.DataFrame) -> pd.DataFrame:
-    """Quantitative targets (target_value set) by indicator, year and unit: count, min, median, max."""
-    if not len(usages):
-        return pd.DataFrame(columns=SPREAD_COLUMNS)
-    q = usages[usages["target_value"].notna()]
-    if not len(q):
-        return pd.DataFrame(columns=SPREAD_COLUMNS)
-    g = q.groupby(["indicator_id", "year", "unit"], sort=True)["target_value"]
-    out = g.agg(["count", "min", "median", "max"]).reset_index()
-    return out[SPREAD_COLUMNS]
+def _shown(series: pd.DataFrame) -> pd.Series:
+    """A usage's target as written (symbol, target, unit), with its actual value once evaluated."""
+    text = series["symbol"].astype(str) + series["target"].astype(str) + series["unit"].astype(str)
+    actual = series["actual_value"]
+    done = [f"（完成 {short_number(a)}）" if a == a and a is not None else "" for a in actual.tolist()]
+    return text + pd.Series(done, index=series.index, dtype=object)
 
 
-def dept_series(usages: pd.DataFrame) -> pd.DataFrame:
-    """Each department's targets for an indicator, one row per year (several projects of one year are
-    joined with 、), as written: symbol, target, unit."""
-    if not len(usages):
-        return pd.DataFrame(columns=SERIES_COLUMNS)
+def dept_series(series: pd.DataFrame) -> pd.DataFrame:
+    """One text per indicator × department × year: several projects of one year joined with 、."""
     keys = ["indicator_id", "dept_code", "year"]
-    shown = usages["symbol"].astype(str) + usages["target"].astype(str) + usages["unit"].astype(str)
-    u = usages[keys].assign(target=shown).drop_duplicates().sort_values(keys, kind="stable")
+    if not len(series):
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    u = series[keys].assign(target=_shown(series)).drop_duplicates().sort_values(keys, kind="stable")
     several = u.duplicated(keys, keep=False)  # rare: one department, several projects, one year
     joined = u[several].groupby(keys, sort=True)["target"].agg("、".join).reset_index()
     out = pd.concat([u[~several], joined], ignore_index=True).sort_values(keys, kind="stable")
     return out[SERIES_COLUMNS]
 
 
-def reference_values(usages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(spread, series) for every indicator with usages."""
-    return target_spread(usages), dept_series(usages)
+def reference_values(
+    indicators: pd.DataFrame, usages: pd.DataFrame, actuals: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(spread, series) for every indicator with usages; actuals as pipelines.store.reference_values."""
+    values = library_reference(indicators, usages, actuals)
+    return values.spread, dept_series(values.series)

@@ -215,8 +215,8 @@
 
   function spreadChart(points, unit) {
     var W = 420, H = 170, left = 56, right = 16, top = 14, bottom = 30;
-    var lo = Math.min.apply(null, points.map(function (p) { return p[3]; }));
-    var hi = Math.max.apply(null, points.map(function (p) { return p[5]; }));
+    var lo = Math.min.apply(null, points.map(function (p) { return p[4]; }));
+    var hi = Math.max.apply(null, points.map(function (p) { return p[6]; }));
     if (hi === lo) { hi = lo + 1; lo = lo - 1; }
     var y = function (v) { return top + (H - top - bottom) * (1 - (v - lo) / (hi - lo)); };
     var step = (W - left - right) / points.length;
@@ -227,10 +227,10 @@
     chart.appendChild(svg("text", { x: left - 6, y: y(lo) + 4, "text-anchor": "end", "class": "tick" }, fmt(lo)));
     points.forEach(function (p, k) {
       var x = left + step * (k + 0.5);
-      chart.appendChild(svg("line", { x1: x, y1: y(p[3]), x2: x, y2: y(p[5]), "class": "range" }));
-      chart.appendChild(svg("circle", { cx: x, cy: y(p[4]), r: 5, "class": "median" }));
+      chart.appendChild(svg("line", { x1: x, y1: y(p[4]), x2: x, y2: y(p[6]), "class": "range" }));
+      chart.appendChild(svg("circle", { cx: x, cy: y(p[5]), r: 5, "class": "median" }));
       chart.appendChild(svg("text", { x: x, y: H - 10, "text-anchor": "middle", "class": "tick" }, p[0] + " 年"));
-      chart.appendChild(svg("text", { x: x + 9, y: y(p[4]) + 4, "class": "val" }, fmt(p[4])));
+      chart.appendChild(svg("text", { x: x + 9, y: y(p[5]) + 4, "class": "val" }, fmt(p[5])));
     });
     return chart;
   }
@@ -252,8 +252,8 @@
   function spreadSection(box, sp) {
     box.appendChild(el("h3", "", "目标值分布（定量目标，按年度）"));
     if (!sp) { box.appendChild(el("p", "muted", "无数值型目标值。")); return; }
-    box.appendChild(table(["年度", "单位", "目标值个数", "最小值", "中位数", "最大值"], sp.map(function (p) {
-      return [p[0], B.unit[p[1]], p[2], fmt(p[3]), fmt(p[4]), fmt(p[5])];
+    box.appendChild(table(["年度", "单位", "目标值个数", "部门数", "最小值", "中位数", "最大值"], sp.map(function (p) {
+      return [p[0], B.unit[p[1]], p[2], p[3], fmt(p[4]), fmt(p[5]), fmt(p[6])];
     }), "spread"));
     var counts = {};
     sp.forEach(function (p) { counts[p[1]] = (counts[p[1]] || 0) + p[2]; });
@@ -265,11 +265,11 @@
     box.appendChild(el("h3", "", "各部门目标值"));
     if (!se) { box.appendChild(el("p", "muted", "尚无部门使用记录。")); return; }
     var years = new Set();
-    se.forEach(function (s) { s[1].forEach(function (p) { years.add(p[0]); }); });
+    se.forEach(function (s) { for (var k = 1; k < s.length; k += 2) { years.add(s[k]); } });
     var ys = Array.from(years).sort();
     box.appendChild(table(["部门"].concat(ys.map(function (y) { return y + " 年"; })), se.map(function (s) {
       var d = B.dept[s[0]], by = {};
-      s[1].forEach(function (p) { by[p[0]] = p[1]; });
+      for (var k = 1; k < s.length; k += 2) { by[s[k]] = s[k + 1]; }
       return [(d[0] + " " + d[1]).trim()].concat(ys.map(function (y) { return by[y] || "—"; }));
     }), "series"));
   }

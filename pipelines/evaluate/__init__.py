@@ -5,7 +5,7 @@ achieved; this stage scores them by the MoF rules and grades the totals.
     scoring.py    one indicator's points by each rule, and the 预算执行率 points, pure and explained
     weights.py    each usage's points from the filed 权重, or the MoF split when weights are missing
     score.py      scores over DataFrames: per usage, per project (out of 100), per department, grades
-    codes.py      the self-evaluation findings (schemas/reference/self_eval_codes.csv, E5xx)
+    codes.py      the self-evaluation findings (the E rows of schemas/reference/finding_codes.csv)
     workbook.py   the pre-filled self-evaluation workbook of one department and year
     instructions.py  its 填报说明 sheet (steps, columns, the scoring rules, the codes)
     reader.py     reading a filled workbook back, with located Chinese findings

@@ -1,25 +1,23 @@
-"""The self-evaluation's findings (E5xx): texts in schemas/reference/self_eval_codes.csv, in the same shape and
-with the same severities as the filing catalogue, raised as pipelines.common.findings.Finding so feedback and
-grouping treat them like any other finding. Each code is written only in the module that raises it
-(tests/test_evaluate_workbook.py holds the codes raised here to the file)."""
+"""The self-evaluation's findings (E5xx): the E rows of the one finding catalogue
+(schemas/reference/finding_codes.csv), with the same severities as the filing codes, raised as
+pipelines.common.findings.Finding so feedback and grouping treat them like any other finding. No filing rule
+declares them (docs/FINDINGS.md shows "self-evaluation · pipelines.evaluate.reader"). Each code is written only
+in the module that raises it (tests/test_evaluate_workbook.py holds the codes raised to the catalogue)."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from pipelines.common.findings import Finding
-from schemas.vocab import REFERENCE_DIR, FindingSpec, read_reference_csv
+from schemas.vocab import FindingSpec, reference
 
-CODES_FILE = "self_eval_codes.csv"
+PREFIX = "E"  # the self-evaluation's range of the catalogue
 
 
 @cache
 def self_eval_codes() -> dict[str, FindingSpec]:
-    """code → its severity and texts."""
-    return {
-        r["code"]: FindingSpec(r["code"], r["severity"], r["rule_zh"], r["fix_zh"])
-        for r in read_reference_csv(REFERENCE_DIR / CODES_FILE)
-    }
+    """code → its severity and texts, in the catalogue's order."""
+    return {code: spec for code, spec in reference().findings.items() if code.startswith(PREFIX)}
 
 
 def eval_finding(

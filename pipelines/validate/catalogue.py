@@ -2,6 +2,8 @@
 schemas/reference/finding_codes.csv: docs/FINDINGS.md (`python -m pipelines.validate.catalogue`) and the
 README's table of code ranges. tests/test_catalogue.py keeps the registry, the texts, the code and these
 documents in agreement; the template's 填报说明 lists the same codes (pipelines/intake/template.py).
+The E rows are the self-evaluation workbook's (pipelines/evaluate/reader.py): no filing rule declares them,
+and the README shows them on a row of their own.
 """
 
 from __future__ import annotations
@@ -30,19 +32,31 @@ README_EFFECT_ZH = {
     "excluded": "非核心（纳入指标库=否）或阶段性指标，保留在部门记录中",
     "info": "仅作说明（旧写法、简写、去掉的模板标记等），写入反馈",
 }
+SELF_EVAL_PREFIX = "E"  # codes of the self-evaluation workbook (绩效自评表), not of the filing workbook
+SELF_EVAL_ROW_ZH = (
+    "自评表",
+    "文件错误：该自评表不评分（部门按 0 分计）；行错误：该行按 0 分计；提示：照常评分",
+)
+SELF_EVAL_RAISED_BY = "self-evaluation · `pipelines.evaluate.reader`"
 
 
 def readme_code_table() -> str:
     """The README's table of code ranges per severity, from the catalogue."""
     by_severity: dict[str, list[str]] = {}
+    self_eval: list[str] = []
     for spec in reference().findings.values():
-        by_severity.setdefault(spec.severity, []).append(spec.code)
+        if spec.code.startswith(SELF_EVAL_PREFIX):
+            self_eval.append(spec.code)
+        else:
+            by_severity.setdefault(spec.severity, []).append(spec.code)
     lines = ["| 类别 | 效果 | 代码 |", "| --- | --- | --- |"]
     for severity in SEVERITY_ORDER:
         if by_severity.get(severity):
             lines.append(
                 f"| {SEVERITY_ZH[severity]} | {README_EFFECT_ZH[severity]} | {_ranges(by_severity[severity])} |"
             )
+    if self_eval:
+        lines.append(f"| {SELF_EVAL_ROW_ZH[0]} | {SELF_EVAL_ROW_ZH[1]} | {_ranges(self_eval)} |")
     return "\n".join(lines)
 
 
@@ -66,10 +80,11 @@ def findings_markdown() -> str:
     ]
     specs = sorted(reference().findings.values(), key=lambda s: (SEVERITY_ORDER[s.severity], s.code))
     for spec in specs:
-        rule = declared[spec.code]
+        rule = declared.get(spec.code)
+        raised = f"{rule.name} · `{rule.raised_by}`" if rule else SELF_EVAL_RAISED_BY
         lines.append(
             f"| `{spec.code}` | {SEVERITY_ZH[spec.severity]} | {_md_cell(spec.rule_zh)} | {_md_cell(spec.fix_zh)}"
-            f" | {rule.name} · `{rule.raised_by}` |"
+            f" | {raised} |"
         )
     return "\n".join(lines) + "\n"
 

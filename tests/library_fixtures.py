@@ -206,7 +206,7 @@ def _frame(rows: list[dict], model) -> pd.DataFrame:
     cols = list(schema.columns)
     data: dict[str, pd.Series] = {}
     for col in cols:
-        values = [r[col] for r in rows]
+        values = [r.get(col, schema.columns[col].default) for r in rows]
         dtype = str(schema.columns[col].dtype)
         if dtype == "int64" and schema.columns[col].nullable:
             dtype = "Int64"  # as publish.load_library gives it back

@@ -26,16 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from pipelines.common.columns import col_letter
 from pipelines.common.config import load_settings
 from pipelines.common.errors import UsageError
 from pipelines.intake.sheets import match_sheets
 from pipelines.intake.template import SheetFill, TemplateFill, shown_value, write_template
-from pipelines.store.prefill_history import history_text
+from pipelines.store.prefill_history import DepartmentHistory
 from pipelines.store.prefill_pick import PickedRows, check_picks, picked_rows, read_pick_file
-from pipelines.store.publish import read_manifest
-from pipelines.store.shape import library_version, read_release_table
+from pipelines.store.publish import read_manifest, table_files
+from pipelines.store.shape import concat, library_version, read_parquet, read_release_table, to_frame
 from schemas.vocab import INDICATOR_SHEETS, Reference, reference
 
 SCOPE_SHEET = {"部门整体": "core", "项目": "project", "共性": "project"}
@@ -70,13 +71,25 @@ class Library:
     """The tables of one release the prefill reads, and its year."""
 
     indicators: pd.DataFrame  # indexed by indicator_id
-    usages: pd.DataFrame
+    usages: pd.DataFrame  # the department's own, every year
     departments: pd.DataFrame
     year: int
 
 
-def read_library(repo: Path) -> Library:
-    """The published release under repo/library (UsageError when there is none or it cannot be read)."""
+def department_usages(library_dir: Path, dept: str) -> pd.DataFrame:
+    """The department's usages of every year, filtered file by file before they become a DataFrame (a
+    province's release holds millions of usages; one department a few hundred)."""
+    version = library_version(library_dir)  # refuses a release of another major version, in Chinese
+    parts = []
+    for path in table_files(library_dir, "usages"):
+        table = read_parquet(path, "usages", version)
+        parts.append(table.filter(pc.equal(table["dept_code"], dept)))
+    return to_frame(concat(parts, "usages"), "usages")
+
+
+def read_library(repo: Path, dept: str) -> Library:
+    """The published release under repo/library (UsageError when there is none or it cannot be read),
+    with the usages of `dept` only."""
     library_dir = Path(repo) / "library"
     manifest = read_manifest(library_dir) if library_dir.is_dir() else None
     if manifest is None:
@@ -84,11 +97,11 @@ def read_library(repo: Path) -> Library:
             f"{library_dir} 中没有已发布的指标库（缺少 manifest.json）。请用 --repo 指定财政局的指标库仓库，"
             "或先运行 indicators rebuild 发布指标库"
         )
-    library_version(library_dir)  # refuses a release of another major version, in Chinese
+    usages = department_usages(library_dir, dept)
     indicators = read_release_table(library_dir, "indicators").set_index("indicator_id", drop=False)
     return Library(
         indicators,
-        read_release_table(library_dir, "usages"),
+        usages,
         read_release_table(library_dir, "departments"),
         int(manifest.get("year") or 0),
     )
@@ -125,7 +138,9 @@ def current_usages(library: Library, dept: str, year: int) -> pd.DataFrame:
     latest = latest.assign(target_id=target)
     active = latest["target_id"].map(library.indicators["status"]).eq("active")
     latest = latest[active.to_numpy()]
-    kinds = [sheet_kind(str(s), str(c)) for s, c in zip(latest["source_sheet"], latest["scope"], strict=True)]
+    pairs = list(zip(latest["source_sheet"].astype(str), latest["scope"].astype(str), strict=True))
+    known = {pair: sheet_kind(*pair) for pair in set(pairs)}  # a few distinct sheets per department
+    kinds = [known[pair] for pair in pairs]
     latest = latest.assign(kind=kinds)
     order = latest["kind"].map({k: i for i, k in enumerate(INDICATOR_SHEETS)})
     return (
@@ -145,7 +160,7 @@ def cell(text: object) -> object:
 
 
 def _column_value(
-    ref: Reference, kind: str, column: str, usage: Mapping[str, object], ind: pd.Series
+    ref: Reference, kind: str, column: str, usage: Mapping[str, object], ind: Mapping[str, object]
 ) -> object:
     own = usage.get(column, "")
     own = "" if own is None or (isinstance(own, float) and own != own) else str(own)
@@ -157,7 +172,9 @@ def _column_value(
     return shown_value(ref, vocab, own) if vocab else cell(own) if column == "target" else own
 
 
-def kept_row(ref: Reference, kind: str, usage: Mapping[str, object], ind: pd.Series, history: str) -> dict:
+def kept_row(
+    ref: Reference, kind: str, usage: Mapping[str, object], ind: Mapping[str, object], history: str
+) -> dict:
     """One current indicator as a row of sheet `kind`: 沿用 its 库内编号 with what the department wrote."""
     row = {
         s.column: _column_value(ref, kind, s.column, usage, ind)
@@ -191,25 +208,20 @@ def _file_name(year: int, dept: str, name: str) -> str:
     return f"{year}年度预算绩效指标_{dept}{_FILE_UNSAFE.sub('', name)[:40]}.xlsx"
 
 
-def _merged_ids(dept_usages: pd.DataFrame, indicators: pd.DataFrame) -> dict[str, set[str]]:
-    """Active id → the ids of the department's usages that stand for it now (itself, ids merged into it)."""
-    out: dict[str, set[str]] = {}
-    for raw in pd.unique(dept_usages["indicator_id"]).tolist():
-        out.setdefault(resolve(str(raw), indicators), set()).add(str(raw))
-    return out
-
-
 def kept_rows(library: Library, dept: str, year: int) -> tuple[dict[str, list[dict]], set[str]]:
     """The department's current indicators as rows per sheet kind, and their ids."""
     ref = reference()
     current = current_usages(library, dept, year)
     dept_usages = library.usages[library.usages["dept_code"] == dept]
-    ids = _merged_ids(dept_usages, library.indicators)
+    resolved = {str(i): resolve(str(i), library.indicators) for i in pd.unique(dept_usages["indicator_id"])}
+    history = DepartmentHistory(dept_usages, resolved, year)
     rows: dict[str, list[dict]] = {k: [] for k in INDICATOR_SHEETS}
+    wanted = pd.unique(current["target_id"]).tolist()
+    records = library.indicators.loc[wanted].to_dict("index") if wanted else {}
     for usage in current.to_dict("records"):
         target = str(usage["target_id"])
-        ind = library.indicators.loc[target]
-        text = history_text(dept_usages, ids.get(target, {target}), str(usage["project"]), year)
+        ind = records[target]
+        text = history.cell(target, str(usage["project"]))
         rows[usage["kind"]].append(kept_row(ref, usage["kind"], usage, ind, text))
     return rows, set(current["target_id"])
 
@@ -291,7 +303,7 @@ def prefill_workbook(
     dept = dept.strip()
     if not dept.isdigit():
         raise UsageError(f"部门编码“{dept}”无效：部门编码只能是数字")
-    library = read_library(repo)
+    library = read_library(repo, dept)
     year = year or library.year + 1
     picks = read_pick_file(pick_file) if pick_file is not None else []
     known = (library.departments["dept_code"] == dept).any() or (library.usages["dept_code"] == dept).any()

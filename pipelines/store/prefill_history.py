@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -46,23 +47,21 @@ def _point_value(actual: object, target_value: object, target: object, unit: obj
     return str(target or "").strip()
 
 
-def history_values(series: pd.DataFrame, written: pd.DataFrame, year: int) -> dict[str, str]:
-    """year → value before `year`: the written 历史值 (latest workbook wins), then the series' values for
-    the years with none. `series`: department_series rows; `written`: usages (year, history)."""
+# One earlier usage: (year, 历史值 JSON it wrote, actual value, target value, target as written, unit).
+Point = tuple[int, str, object, object, str, str]
+
+
+def history_values(points: list[Point], year: int) -> dict[str, str]:
+    """year → value before `year`: the written 历史值 (a later workbook's over an earlier one's), then for
+    the years with none, the value of that year's usage (actual value, else target)."""
     values: dict[str, str] = {}
-    for history in written.sort_values("year")["history"]:
-        values |= _written(history)
-    for y, actual, value, target, unit in zip(
-        series["year"],
-        series["actual_value"],
-        series["target_value"],
-        series["target"],
-        series["unit"],
-        strict=True,
-    ):
+    ordered = sorted(points, key=lambda p: p[0])
+    for point in ordered:
+        values |= _written(point[1])
+    for y, _history, actual, value, target, unit in ordered:
         text = _point_value(actual, value, target, unit)
         if text:
-            values.setdefault(str(int(y)), text)
+            values.setdefault(str(y), text)
     return {y: v for y, v in sorted(values.items()) if int(y) < year}
 
 
@@ -73,11 +72,31 @@ def history_cell(values: dict[str, str]) -> str:
     return text if parse_history(text) == dict(kept) else ""
 
 
-def history_text(dept_usages: pd.DataFrame, ids: set[str], project: str, year: int) -> str:
-    """The 历史值 cell of one row: the department's usages of the indicator (`ids`: its id and the ids
-    merged into it) in the same project."""
-    mine = dept_usages[dept_usages["indicator_id"].isin(ids) & (dept_usages["project"] == project)]
-    mine = mine[mine["year"] < year]
-    if mine.empty:
-        return ""
-    return history_cell(history_values(department_series(mine), mine, year))
+class DepartmentHistory:
+    """The 历史值 cells of one department's rows, its usages grouped once by (indicator, project): a
+    department with thousands of rows costs one pass, not one scan per row."""
+
+    def __init__(self, dept_usages: pd.DataFrame, resolved: Mapping[str, str], year: int) -> None:
+        self.year = year
+        mine = dept_usages[dept_usages["year"] < year]
+        series = department_series(mine)  # the actual values, once self-evaluation records them
+        actual = {
+            (i, int(y), p, str(t)): a
+            for i, y, p, t, a in zip(
+                series["indicator_id"], series["year"], series["project"], series["target"],
+                series["actual_value"], strict=True,
+            )
+        }  # fmt: skip
+        self.points: dict[tuple[str, str], list[Point]] = {}
+        for i, y, p, h, v, t, u in zip(
+            mine["indicator_id"], mine["year"], mine["project"], mine["history"], mine["target_value"],
+            mine["target"], mine["unit"], strict=True,
+        ):  # fmt: skip
+            point = (int(y), str(h), actual.get((i, int(y), p, str(t))), v, str(t), str(u))
+            self.points.setdefault((resolved.get(str(i), str(i)), str(p)), []).append(point)
+
+    def cell(self, indicator_id: str, project: str) -> str:
+        """The 历史值 cell of the department's row of `indicator_id` (ids merged into it included) in
+        `project`: "" when it has no earlier usage there."""
+        points = self.points.get((indicator_id, project))
+        return history_cell(history_values(points, self.year)) if points else ""

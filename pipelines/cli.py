@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.cli_evaluate import add_evaluate_parser, cmd_template_self_eval
 from pipelines.cli_rebuild import cmd_demo, cmd_feedback, cmd_rebuild
 from pipelines.cli_validate import cmd_validate
 from pipelines.common.errors import EXIT_INTERNAL, EXIT_OK, UsageError
@@ -30,6 +31,8 @@ def _print_err(message: str) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    if args.self_eval:
+        return cmd_template_self_eval(args)
     if args.dept is None:
         if args.pick:
             raise UsageError("--pick 需要与 --dept 一起使用：选取的指标加入该部门的预填工作簿")
@@ -203,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_submission_commands(sub)
     _add_rebuild_commands(sub)
+    add_evaluate_parser(sub)
     _add_library_commands(sub)
     _add_sharing_commands(sub)
     return parser
@@ -218,6 +222,11 @@ def _add_submission_commands(sub: argparse._SubParsersAction) -> None:
         "--pick",
         metavar="FILE",
         help="选取的指标：浏览页面导出的 CSV（indicator_id,name），或每行一个库内编号",
+    )
+    p.add_argument(
+        "--self-eval",
+        action="store_true",
+        help="生成该部门 --year 年度的绩效自评表（按已发布的指标预填，需 --dept 和 --year）",
     )
     p.set_defaults(func=cmd_template)
 

@@ -114,6 +114,7 @@ LAYERS = [
     "demo",
     "rebuild",
     "defs",
+    "cli_evaluate",
     "cli_validate",
     "cli_rebuild",
     "cli",

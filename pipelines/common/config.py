@@ -18,6 +18,9 @@ class Settings:
     upstream_ref: str | None = None  # the city's release tag the county builds on
     upstream_dir: str = "upstream"  # where `indicators pull` put the city's release (relative to the repo)
     level_name: str = ""  # shown in reports, e.g. "某市财政局"
+    # MM-DD of the year after the one evaluated: self-evaluation workbooks are due then; the Dagster schedule
+    # scores and publishes the year the morning after (pipelines/defs/evaluation.py)
+    self_eval_deadline: str = "03-31"
 
 
 class ConfigError(ValueError):

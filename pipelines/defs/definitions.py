@@ -15,6 +15,12 @@ import dagster as dg
 
 from pipelines.defs.assets import ASSETS
 from pipelines.defs.checks import CHECKS
+from pipelines.defs.evaluation import (
+    EVALUATION_ASSETS,
+    EVALUATION_CHECKS,
+    evaluation_schedule,
+    self_evaluation_job,
+)
 from pipelines.defs.jobs import annual_rebuild
 from pipelines.defs.resources import (
     HANDOFF_IO_MANAGER,
@@ -43,10 +49,10 @@ def make_definitions(
     repo_path = repo if isinstance(repo, dg.EnvVar) else str(Path(repo).resolve())
     inbox_path = inbox if isinstance(inbox, dg.EnvVar) else str(Path(inbox).resolve()) if inbox else ""
     return dg.Definitions(
-        assets=ASSETS,
-        asset_checks=CHECKS,
-        jobs=[annual_rebuild],
-        schedules=[annual_rebuild_schedule],
+        assets=[*ASSETS, *EVALUATION_ASSETS],
+        asset_checks=[*CHECKS, *EVALUATION_CHECKS],
+        jobs=[annual_rebuild, self_evaluation_job],
+        schedules=[annual_rebuild_schedule, evaluation_schedule(repo_path)],
         sensors=[inbox_sensor],
         resources={
             "inbox": InboxResource(path=inbox_path, repo=repo_path),

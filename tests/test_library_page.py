@@ -23,9 +23,14 @@ import pytest
 
 from benchmarks.bench_library_page import YEAR, synthetic_tables
 from pipelines.consolidate.changes import ChangeSet
-from pipelines.report.library_page import changeset_events, write_library_page
-from pipelines.report.library_page.events import EVENT_COLUMNS
+from pipelines.report.library_page import all_events, changeset_events, write_library_page
+from pipelines.report.library_page.events import EVENT_COLUMNS, release_events
 from pipelines.report.library_page.fold import char_map, fold
+from pipelines.store import publish
+from pipelines.store.query.diff import diff
+from tests.reference_library import COUNT, RATE, STANDARD_SOURCE, ReferenceRepo, reference_repo
+
+__all__ = ["reference_repo"]  # the session fixture, imported for pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -324,3 +329,39 @@ def test_thirty_thousand_indicators_under_budget(browser, tmp_path: Path) -> Non
     searched_ms = float(tab.get_attribute("#count", "data-ms"))
     assert names and all("满意度" in n for n in names[:5])
     assert searched_ms < 1000, searched_ms
+
+
+@browser_needed
+def test_page_of_a_real_third_year(browser, reference_repo: ReferenceRepo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Three real rebuilds: the 2026 page as the report writes it (history from the tags before 2026
+    plus the year's own change set) shows 培训人次's targets of three years, its departments' series and
+    the history; 培训合格率 its standards and their source."""
+    root = reference_repo.root
+    assert set(release_events(root, 2026)["tag"]) == {"v2024", "v2025"}
+    this_year = diff(root, "v2025", "v2026")
+    events = all_events(root, 2026, this_year, "v2026")
+    assert set(events["tag"]) == {"v2024", "v2025"} | (set() if this_year.empty else {"v2026"})
+    tables = publish.load_library(root / "library")
+    page = write_library_page(tmp_path, tables, events, 2026)
+    tab = open_page(browser, page)
+    search(tab, COUNT)
+    tab.click("#list .row >> nth=0")
+    tab.wait_for_selector("#card h2")
+    assert tab.inner_text("#card h2") == COUNT
+    spread = [r.split("\t") for r in tab.locator("#card table.spread tbody tr").all_inner_texts()]
+    assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in spread] == [
+        ("2024", "3", "3", "100", "200", "300"),
+        ("2025", "4", "4", "90", "185", "310"),
+        ("2026", "3", "2", "50", "150", "320"),
+    ]
+    assert tab.locator("#card svg.chart circle").count() == 3
+    series = tab.locator("#card table.series tbody tr").all_inner_texts()
+    education = next(r for r in series if "教育局" in r)
+    assert "100" in education and "120" in education and "150" in education and "、" in education
+    assert any("新增" in h and "2024" in h for h in tab.locator("#card ol.history li").all_inner_texts())
+    tab.select_option("#f-status", value="")  # 培训合格率 was retired in 2026: shown under 全部状态
+    search(tab, RATE)
+    tab.click("#list .row >> nth=0")
+    tab.wait_for_function("() => document.querySelector('#card h2').textContent.includes('合格率')")
+    card = tab.inner_text("#card")
+    assert "国家标准" in card and "90" in card and STANDARD_SOURCE in card

@@ -148,6 +148,9 @@ class DepartmentTable(pa.DataFrameModel):
     strategic_goals: Series[str]
     first_year: Series[int]
     last_year: Series[int]
+    # 1.1: 职能依据 (the “三定” document). 绩效联系人 and 联系电话 are not published: a person's contact
+    # details have no place in a library every county and department reads.
+    function_basis: Series[str] = added_in(1, "")
 
     class Config:
         strict = True
@@ -217,6 +220,7 @@ TITLES_ZH = {
     "strategic_goal": "战略目标",
     "phased": "是否阶段性",
     "extra": "其他填报内容",
+    "function_basis": "职能依据",
     "year": "年度",
     "dept_code": "部门编码",
     "dept_name": "部门名称",

@@ -30,6 +30,14 @@ from tests.xlsx_builders import default_info, write_workbook
 
 YEAR = 2026
 UNKNOWN = {"责任科室": "办公室", "备注": "年中可调整"}  # written in this order; `extra` sorts them
+INFO = {
+    "parent_dept": "市人民政府",
+    "contact": "张三",
+    "phone": "0750-1234567",
+    "functions": "负责本市政务公开工作",
+    "function_basis": "市委办公室关于印发“三定”规定的通知",
+    "strategic_goals": "提升政务公开水平",
+}
 
 CORE = {
     "seq": 1,
@@ -148,7 +156,7 @@ def test_every_template_field_reaches_the_published_library(tmp_path: Path) -> N
     rows = {"core": CORE | UNKNOWN, "project": PROJECT | UNKNOWN, "common": COMMON}
     write_workbook(
         inbox / "101001.xlsx",
-        default_info(parent_dept="市政府", functions="政务公开", strategic_goals="提升政务公开水平"),
+        default_info(**INFO),
         [rows["core"]],
         [rows["project"]],
         [rows["common"]],
@@ -177,6 +185,12 @@ def test_every_template_field_reaches_the_published_library(tmp_path: Path) -> N
         assert use["extra"] == (json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "")
     added = [c for c, spec in UsageTable.to_schema().columns.items() if (spec.metadata or {}).get(SINCE)]
     assert [c for c in added if not usages[c].ne("").any()] == []  # every 1.1 usage column was filled
+    department = read_release_table(repo / "library", "departments").set_index("dept_code").loc["101001"]
+    for key, value in INFO.items():  # 部门信息, but a person's contact details are not published
+        if key in ("contact", "phone"):
+            assert key not in department.index and value not in department.astype(str).tolist()
+        else:
+            assert department[key] == clean_text(value), key
     core_extra = usages.loc[usages["scope"] == "部门整体", "extra"].item()
     assert core_extra == '{"备注": "年中可调整", "责任科室": "办公室"}'  # sorted keys, Chinese as written
 

@@ -263,6 +263,8 @@ def test_today_pulls_1_0_releases_with_the_new_columns_empty(
     assert list(pulled.columns) == publish.SPECS["indicators"].columns
     assert pulled[NEW_INDICATOR_COLUMNS].eq("").all().all()
     assert read_release_table(into / publish.LIBRARY_DIR, "usages")[NEW_USAGE_COLUMNS].eq("").all().all()
+    departments = read_release_table(into / publish.LIBRARY_DIR, "departments")
+    assert len(departments) and departments["function_basis"].eq("").all()
 
 
 # --- a 1.1 release written by today's code on top of the 1.0 ones ------------------------------------------

@@ -98,6 +98,7 @@ def departments_table(info: pd.DataFrame, year: int, previous: LibraryTables | N
             "complexity": rec.get("complexity", ""),
             "functions": rec.get("functions", ""),
             "strategic_goals": rec.get("strategic_goals", ""),
+            "function_basis": rec.get("function_basis", ""),
             "first_year": min(int(old["first_year"]), year) if old else year,
             "last_year": max(int(old["last_year"]), year) if old else year,
         }

@@ -144,7 +144,8 @@ def _written(raw: np.ndarray, grid: np.ndarray, row: int, c: int) -> bool:
 def unknown_header_findings(
     file: str, name: str, raw: np.ndarray, grid: np.ndarray, layout: HeaderLayout
 ) -> list[Finding]:
-    """I403 for each header that names no field: its values are kept in extra_json, not checked."""
+    """I403 for each header that names no field: its values are kept in extra_json (published in the
+    usage's `extra`), not checked."""
     out: list[Finding] = []
     for c in sorted(layout.unknown):
         if _written(raw, grid, layout.row, c):

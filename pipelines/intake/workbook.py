@@ -17,7 +17,8 @@ PROVENANCE_COLUMNS = ("source_file", "source_sheet", "source_row")
 PARSED_COLUMNS = ("target_symbol", "target_value", "target_text", "target_unit", "history_json")
 # What the reader read but no field holds: the values of unknown columns and of the second column of a
 # field written twice, as a JSON object {header as written: value} per row ("" when there is none). The
-# header of a second column with the same text is suffixed with its letter: "备注（H列）".
+# header of a second column with the same text is suffixed with its letter: "备注（H列）". A library row
+# publishes it as its usage's `extra` (sorted keys: pipelines.consolidate.tables.extra_object).
 EXTRA_COLUMN = "extra_json"
 
 

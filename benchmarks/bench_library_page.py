@@ -204,6 +204,8 @@ def measure(
         tab.wait_for_selector("body[data-ready='1']", timeout=60_000)
         out["open_s"] = time.perf_counter() - start
         out["open_in_page_s"] = float(tab.get_attribute("body", "data-ready-at") or "nan") / 1000
+        phases = [float(x) / 1000 for x in (tab.get_attribute("body", "data-phases") or "").split()]
+        out |= dict(zip(("script_start_s", "data_inflated_s", "list_drawn_s"), phases, strict=False))
         for q in queries:
             start = time.perf_counter()
             tab.fill("#q", q)

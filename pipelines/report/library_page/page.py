@@ -63,14 +63,12 @@ def page_data(
     tables: LibraryTables,
     events: pd.DataFrame,
     year: int,
-    reference: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    actuals: pd.DataFrame | None = None,
 ) -> PageData:
-    """The page's two JSON documents from the release's tables, its change events and (optionally)
-    the reference values (spread, series) already computed; else they are computed from the usages."""
+    """The page's two JSON documents from the release's tables and its change events; the reference
+    values come from pipelines.store.reference_values, with self-evaluation actuals when given."""
     ind = ordered(tables.indicators).reset_index(drop=True)
-    spread, series = (
-        reference if reference is not None else reference_values(tables.indicators, tables.usages)
-    )
+    spread, series = reference_values(tables.indicators, tables.usages, actuals)
     doc = list_document(ind, tables.departments, year)
     labels = doc["labels"]
     assert isinstance(labels, dict)
@@ -106,9 +104,13 @@ def write_library_page(
     tables: LibraryTables,
     events: pd.DataFrame,
     year: int,
-    reference: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    actuals: pd.DataFrame | None = None,
 ) -> Path:
-    """Write reports/<Y>/library.html; deterministic bytes for the same inputs."""
-    data = page_data(tables, events, year, reference)
+    """Write reports/<Y>/library.html; deterministic bytes for the same inputs.
+
+    tables: the release (indicators of every status, usages of every year, departments); events: every
+    indicator's change history (events.all_events); actuals: self-evaluation results per usage
+    (pipelines.store.reference_values.ACTUAL_COLUMNS), shown beside the targets once they exist."""
+    data = page_data(tables, events, year, actuals)
     html = render_library_page(data, tables.indicators, year)
     return atomic_write_bytes(Path(out_dir) / PAGE_NAME, html.encode("utf-8"))

@@ -144,6 +144,7 @@
   function rowElement(i, p) {
     var row = el("div", "row" + (R.st[i] ? " off" : ""));
     row.setAttribute("role", "listitem");
+    row.tabIndex = 0;  // Enter opens the card, as a click does
     row.dataset.i = String(i);
     row.style.top = (p * ROW_H) + "px";
     var pick = el("button", "pick" + (basket.has(R.id[i]) ? " on" : ""), basket.has(R.id[i]) ? "✓" : "＋");
@@ -325,7 +326,12 @@
     field(dl, "指标来源", c.isrc[i]);
     field(dl, "入库 / 最近使用年度", c.fy[i] ? c.fy[i] + " 年 / " + c.ly[i] + " 年" : "");
     field(dl, "退出", c.ry[i] ? c.ry[i] + " 年：" + (c.rr[i] || "原因未填写") : "");
-    field(dl, "并入指标", c.into[i]);
+    if (c.into[i]) {
+      dl.appendChild(el("dt", "", "并入指标"));
+      var link = el("a", "", c.into[i]);
+      link.href = "#" + encodeURIComponent(c.into[i]);  // opens that indicator's card (hashchange)
+      dl.appendChild(el("dd")).appendChild(link);
+    }
     field(dl, "最近变更", c.lcy[i] ? c.lcy[i] + " 年 " + c.lct[i] + (c.lcr[i] ? "：" + c.lcr[i] : "") : "");
     box.appendChild(dl);
     spreadSection(box, c.sp[i]);
@@ -422,6 +428,10 @@
       var row = target.closest(".row");
       if (row) { showCard(Number(row.dataset.i)); }
     });
+    $("list").addEventListener("keydown", function (ev) {
+      var row = ev.target.closest && ev.target.closest(".row");
+      if (ev.key === "Enter" && row && !ev.target.classList.contains("pick")) { showCard(Number(row.dataset.i)); }
+    });
     $("card").addEventListener("click", function (ev) {
       if (ev.target.classList.contains("pick-card")) { toggle(ev.target.dataset.id); }
     });
@@ -442,6 +452,7 @@
   }
 
   inflate("lib-list").then(function (doc) {
+    var inflated = performance.now();
     L = doc; R = L.rows; B = L.labels; N = L.n; FOLD = L.fold;
     wire();
     fillFilters();
@@ -451,6 +462,8 @@
     document.body.dataset.ready = "1";
     document.body.dataset.initMs = String(Math.round(performance.now() - t0));
     document.body.dataset.readyAt = String(Math.round(performance.now()));
+    // where the time went, for benchmarks/bench_library_page.py: script start, data inflated, list drawn
+    document.body.dataset.phases = [t0, inflated, performance.now()].map(Math.round).join(" ");
     setTimeout(function () { warm(0); }, 50);
   }).catch(function (err) {
     $("count").textContent = "指标数据无法读取（" + err + "）。请用较新版本的 Chrome、Edge 或 Firefox 打开本页。";

@@ -78,6 +78,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "awarded",
             "rule",
             "explanation",
+            "deviation_reason",
         ),
     ),
 )

@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 import pandas as pd
 
 from pipelines.common.config import Settings, load_settings
+from pipelines.common.errors import UsageError
 from pipelines.consolidate import build as consolidation
 from pipelines.consolidate.build import Consolidation
 from pipelines.consolidate.changes import ChangeSet
@@ -384,6 +385,10 @@ def regenerate_feedback(
     record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     deployment = Deployment.open(root, finance_dept or record.get("finance_dept") or None)
     folder = Path(inbox or record.get("inbox") or deployment.default_inbox(year))
+    if not list_inbox(folder):
+        raise UsageError(
+            f"{folder} 中没有 {year} 年度的提交工作簿，无法生成反馈；请用 --submissions 指定提交文件夹"
+        )
     with rebuild_lock(deployment.root):
         files = list_inbox(folder)
         parsed = read(files, deployment.cache_dir)

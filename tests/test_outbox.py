@@ -172,3 +172,11 @@ def test_an_existing_deployment_repo_gets_the_ignore_line_in_a_commit_of_its_own
     head = git(root, "rev-parse", "HEAD")
     open_repo(root)  # nothing more to add: no new commit
     assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_feedback_without_submissions_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    open_repo(repo)
+    assert main(["feedback", "--year", str(YEAR), "--repo", str(repo)]) == 2
+    assert "没有 2026 年度的提交工作簿" in capsys.readouterr().err
+    assert not (repo / OUTBOX_DIR).exists()

@@ -21,7 +21,7 @@ What the workbook holds:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +35,21 @@ from pipelines.intake.sheets import match_sheets
 from pipelines.intake.template import SheetFill, TemplateFill, shown_value, write_template
 from pipelines.store.prefill_history import DepartmentHistory
 from pipelines.store.prefill_pick import PickedRows, check_picks, picked_rows, read_pick_file
-from pipelines.store.publish import read_manifest, table_files
-from pipelines.store.shape import concat, library_version, read_parquet, read_release_table, to_frame
+from pipelines.store.publish import SPECS, read_manifest, table_files
+from pipelines.store.shape import (
+    columns_at,
+    concat,
+    library_version,
+    read_parquet,
+    read_release_table,
+    to_frame,
+)
 from schemas.vocab import INDICATOR_SHEETS, Reference, reference
 
 SCOPE_SHEET = {"部门整体": "core", "项目": "project", "共性": "project"}
 # Template columns whose value a pre-filled row sets itself (not copied from the usage or indicator).
 OWN_COLUMNS = ("seq", "history", "include", "change_type", "change_reason", "library_id", "weight")
-# Shared fields: the department's wording when its usage has one, else the indicator's.
+# Shared fields: the department's wording; the indicator's when the release's usages do not keep it (1.0).
 SHARED_FIELDS = (
     "level1", "level2", "name", "definition", "formula", "symbol", "unit", "nature", "keywords",
     "national_standard", "industry_standard", "standard_source", "indicator_source",
@@ -74,6 +81,7 @@ class Library:
     usages: pd.DataFrame  # the department's own, every year
     departments: pd.DataFrame
     year: int
+    unwritten: frozenset[str] = frozenset()  # usage columns the release's version did not have yet
 
 
 def department_usages(library_dir: Path, dept: str) -> pd.DataFrame:
@@ -104,6 +112,7 @@ def read_library(repo: Path, dept: str) -> Library:
         usages,
         read_release_table(library_dir, "departments"),
         int(manifest.get("year") or 0),
+        frozenset(SPECS["usages"].columns) - set(columns_at("usages", library_version(library_dir))),
     )
 
 
@@ -160,11 +169,16 @@ def cell(text: object) -> object:
 
 
 def _column_value(
-    ref: Reference, kind: str, column: str, usage: Mapping[str, object], ind: Mapping[str, object]
+    ref: Reference,
+    kind: str,
+    column: str,
+    usage: Mapping[str, object],
+    ind: Mapping[str, object],
+    fallback: Collection[str],
 ) -> object:
     own = usage.get(column, "")
     own = "" if own is None or (isinstance(own, float) and own != own) else str(own)
-    if not own and column in SHARED_FIELDS:
+    if not own and column in fallback:
         own = str(ind.get(column, "") or "")
     if column == "name" and usage.get("indicator_id") != ind["indicator_id"]:
         own = str(ind["name"])  # merged since: the name of the indicator it went into
@@ -173,11 +187,17 @@ def _column_value(
 
 
 def kept_row(
-    ref: Reference, kind: str, usage: Mapping[str, object], ind: Mapping[str, object], history: str
+    ref: Reference,
+    kind: str,
+    usage: Mapping[str, object],
+    ind: Mapping[str, object],
+    history: str,
+    fallback: Collection[str] = (),
 ) -> dict:
-    """One current indicator as a row of sheet `kind`: 沿用 its 库内编号 with what the department wrote."""
+    """One current indicator as a row of sheet `kind`: 沿用 its 库内编号 with what the department wrote;
+    the `fallback` columns, which the release's usages do not have, in the indicator's wording."""
     row = {
-        s.column: _column_value(ref, kind, s.column, usage, ind)
+        s.column: _column_value(ref, kind, s.column, usage, ind, fallback)
         for s in ref.columns[kind]
         if s.column not in OWN_COLUMNS
     }
@@ -215,6 +235,7 @@ def kept_rows(library: Library, dept: str, year: int) -> tuple[dict[str, list[di
     dept_usages = library.usages[library.usages["dept_code"] == dept]
     resolved = {str(i): resolve(str(i), library.indicators) for i in pd.unique(dept_usages["indicator_id"])}
     history = DepartmentHistory(dept_usages, resolved, year)
+    fallback = set(SHARED_FIELDS) & library.unwritten  # an older release: the indicator's wording
     rows: dict[str, list[dict]] = {k: [] for k in INDICATOR_SHEETS}
     wanted = pd.unique(current["target_id"]).tolist()
     records = library.indicators.loc[wanted].to_dict("index") if wanted else {}
@@ -222,7 +243,7 @@ def kept_rows(library: Library, dept: str, year: int) -> tuple[dict[str, list[di
         target = str(usage["target_id"])
         ind = records[target]
         text = history.cell(target, str(usage["project"]))
-        rows[usage["kind"]].append(kept_row(ref, usage["kind"], usage, ind, text))
+        rows[usage["kind"]].append(kept_row(ref, usage["kind"], usage, ind, text, fallback))
     return rows, set(current["target_id"])
 
 

@@ -1,8 +1,9 @@
 """The page's data: the library's tables turned into two compact, column-wise JSON documents.
 
-The list document (every indicator's row: what the list, the filters and the search need) is parsed when
-the page opens; the card document (definitions, standards, reference values, history) only when the
-first card opens, so a 30,000-indicator page opens quickly. Repeated labels (scope, levels, function
+The list document (every indicator's row: what the list and the filters need) is parsed when the page
+opens; the text document (definitions, keywords, other names: what search reads) right after the list is
+drawn; the card document (standards, reference values, history) after that, so a 30,000-indicator page
+opens quickly. Repeated labels (scope, levels, function
 classes, departments, units) are sent once and referred to by their index.
 """
 
@@ -24,9 +25,10 @@ STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
 
 @dataclass
 class PageData:
-    """The two JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
+    """The three JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
 
     list_json: str
+    text_json: str  # the searched texts: inflated right after the list is drawn
     card_json: str
     count: int
 
@@ -141,10 +143,6 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
         "sym": text(ind, "symbol"),
         "org": origins.column(text(ind, "origin")),
         "dep": [sorted(dept_index[c] for c in names(d)) for d in ind["departments"]],
-        "alias": [" ".join(names(a)) for a in ind["aliases"]],
-        "kw": text(ind, "keywords"),
-        "def": text(ind, "definition"),
-        "hay": search_texts(ind),
     }
     labels = {
         "scope": scopes.items,
@@ -158,6 +156,17 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
         "origin": origins.items,
     }
     return {"year": year, "n": len(ind), "labels": labels, "rows": rows}
+
+
+def text_document(ind: pd.DataFrame) -> dict[str, object]:
+    """The texts search reads (and the card shows): other names, keywords, definition, and the folded
+    search text of the rows the browser cannot derive itself (search_texts)."""
+    return {
+        "alias": [" ".join(names(a)) for a in ind["aliases"]],
+        "kw": text(ind, "keywords"),
+        "def": text(ind, "definition"),
+        "hay": search_texts(ind),
+    }
 
 
 def short_number(value: float) -> float | int:

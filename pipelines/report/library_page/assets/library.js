@@ -22,7 +22,7 @@
     return e;
   }
 
-  /* The data: two JSON documents, deflated and base64-encoded by the build (page.packed). */
+  /* The data: three JSON documents (list, texts, cards), deflated and base64-encoded by the build. */
   function inflate(id) {
     var bin = atob($(id).textContent.trim());
     var bytes = new Uint8Array(bin.length);
@@ -32,9 +32,21 @@
   }
 
   var L, R, B, N, FOLD;
-  var C = null, cardsPromise = null;
+  var C = null, cardsPromise = null, textsPromise = null, textsReady = false;
+  /* The searched texts join the rows (R.alias, R.kw, R.def, R.hay) when they arrive. */
+  function texts() {
+    if (textsPromise === null) {
+      textsPromise = inflate("lib-text").then(function (doc) {
+        Object.keys(doc).forEach(function (k) { R[k] = doc[k]; });
+        textsReady = true;
+      });
+    }
+    return textsPromise;
+  }
   function cards() {
-    if (cardsPromise === null) { cardsPromise = inflate("lib-card").then(function (doc) { C = doc; return doc; }); }
+    if (cardsPromise === null) {
+      cardsPromise = Promise.all([texts(), inflate("lib-card")]).then(function (docs) { C = docs[1]; return C; });
+    }
     return cardsPromise;
   }
 
@@ -97,6 +109,11 @@
     var raw = $("q").value;
     var q = foldQuery(raw);
     var terms = q ? q.split(" ") : [];
+    if (terms.length && !textsReady) {  // typed before the texts arrived: search once they have
+      $("count").textContent = "正在载入检索数据……";
+      texts().then(search);
+      return;
+    }
     FILTERS.forEach(function (name) { F[name] = filterValue(name); });
     var out = [], rank = [];
     for (var i = 0; i < N; i++) {
@@ -448,7 +465,7 @@
   function warm(from) {
     var end = Math.min(N, from + 2000);
     for (var i = from; i < end; i++) { hay(i); }
-    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { cards(); }
+    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { setTimeout(cards, 0); }
   }
 
   inflate("lib-list").then(function (doc) {
@@ -464,7 +481,7 @@
     document.body.dataset.readyAt = String(Math.round(performance.now()));
     // where the time went, for benchmarks/bench_library_page.py: script start, data inflated, list drawn
     document.body.dataset.phases = [t0, inflated, performance.now()].map(Math.round).join(" ");
-    setTimeout(function () { warm(0); }, 50);
+    setTimeout(function () { texts().then(function () { warm(0); }); }, 0);
   }).catch(function (err) {
     $("count").textContent = "指标数据无法读取（" + err + "）。请用较新版本的 Chrome、Edge 或 Firefox 打开本页。";
   });

@@ -454,3 +454,21 @@ def test_property_prefill_validate_rebuild_changes_nothing(
             mine = usages[usages["dept_code"] == code]
             ids = [sorted(mine.loc[mine["year"] == y, "indicator_id"]) for y in (first, second)]
             assert ids[0] == ids[1], code
+
+
+def test_an_id_merged_since_is_written_as_the_indicator_it_went_into(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "old"
+    subprocess.run(["git", "clone", "-q", str(BUNDLE), str(root)], check=True)
+    git(root, "checkout", "-q", "v2025")
+    indicators = read_release_table(root / "library", "indicators").set_index("indicator_id")
+    merged = indicators[indicators["status"] == "merged"]
+    old_id, new_id = merged.index[0], merged["merged_into"].iloc[0]
+    # 205's workbook of 2024 used old_id; a workbook for 2025 is built from its 2024 usages
+    done = prefill_workbook(root, "205", tmp_path / "out", year=2025)
+    ids = [r["library_id"] for kind in ("core", "project") for r in _rows(done.path, kind)]
+    assert old_id not in ids and new_id in ids
+    row = next(r for r in _rows(done.path, "project") if r["library_id"] == new_id)
+    assert row["name"] == indicators.at[new_id, "name"]
+    assert _validate([done.path], root, capsys, year=2025)["exit_code"] == 0

@@ -460,12 +460,17 @@
     window.addEventListener("hashchange", openFromHash);
   }
 
+  /* The card document is the largest: parse it only while the clerk is not typing (or on a card). */
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) { requestIdleCallback(fn, { timeout: 5000 }); } else { setTimeout(fn, 1000); }
+  }
+
   /* After the first paint: fold the search texts, a slice at a time so typing is never blocked for
      long, then inflate the cards, while the clerk reads. */
   function warm(from) {
     var end = Math.min(N, from + 2000);
     for (var i = from; i < end; i++) { hay(i); }
-    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { setTimeout(cards, 0); }
+    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { whenIdle(cards); }
   }
 
   inflate("lib-list").then(function (doc) {

@@ -31,12 +31,13 @@ from pipelines.store.query.diff import diff
 from pipelines.store.shape import read_release_table
 from schemas.vocab import reference
 from tests.git_env import git, isolate_git
-from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
+from tests.xlsx_builders import core_row, default_info, english_columns, project_row, write_workbook
 
 FINANCE, EDU, CULTURE = "101", "201", "207"
 YEARS = (2024, 2025)
 NEXT = 2026
 BUNDLE = Path(__file__).parent / "data" / "releases" / "library-1.0.bundle"
+NOTE_HEADER = "备注说明"  # a column the template does not know: kept on the usage (extra) and written back
 TRAINING_DAYS = {"level1": "产出指标", "level2": "数量指标", "name": "培训（会议）天数", "unit": "天"}
 
 
@@ -79,7 +80,8 @@ def _education(year: int) -> tuple[list, list, None]:
     project = [
         project_row(**aid, name="资助学生人次", definition="全年资助的学生人次", target=1200, unit="人次",
                     weight=30, value_basis="历史标准", value_method="情况统计法",
-                    project_goal="保障家庭经济困难学生顺利完成学业", history=f"{year - 1}年:1180人次"),
+                    project_goal="保障家庭经济困难学生顺利完成学业", history=f"{year - 1}年:1180人次",
+                    **{NOTE_HEADER: "含春季、秋季两个学期"}),
         project_row(**aid, name="资助资金按时发放率", level2="时效指标", definition="按时发放的资助资金占比",
                     target=100, unit="%", symbol="=", weight=20, history=""),
         # A row equal to the bureau's 共性 indicator: a usage of it, on the 项目 sheet
@@ -121,7 +123,11 @@ def _inbox(folder: Path, year: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for code, (name, rows) in DEPARTMENTS.items():
         core, project, common = rows(year)
-        write_workbook(folder / f"{code}.xlsx", default_info(year, code, name), core, project, common)
+        noted = any(NOTE_HEADER in row for row in project)
+        columns = {"project": [*english_columns("project"), NOTE_HEADER]} if noted else None
+        write_workbook(
+            folder / f"{code}.xlsx", default_info(year, code, name), core, project, common, columns=columns
+        )
     return folder
 
 
@@ -158,7 +164,9 @@ def _usages(repo: Path) -> pd.DataFrame:
 def _rows(path: Path, kind: str) -> list[dict[str, object]]:
     ws = openpyxl.load_workbook(path)[reference().sheets[kind].name_zh]
     columns = [s.column for s in reference().columns[kind]]
-    return [dict(zip(columns, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    return [
+        dict(zip(columns, r[: len(columns)], strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+    ]
 
 
 def test_round_trip_validates_and_rebuilds_without_change(
@@ -227,6 +235,11 @@ def test_prefilled_content(library_repo: Path, tmp_path: Path) -> None:
     )
     assert (aid["weight"], aid["value_basis"], aid["value_method"]) == (30, "历史标准", "情况统计法")
     assert aid["project_goal"] == "保障家庭经济困难学生顺利完成学业"
+    sheet = openpyxl.load_workbook(done.path)[reference().sheets["project"].name_zh]
+    headers = [c.value for c in sheet[1]]
+    assert headers[-1] == NOTE_HEADER  # after the template's columns, in their order
+    assert headers[:-1] == [s.header_zh for s in reference().columns["project"]]
+    assert sheet.cell(2 + list(project).index("资助学生人次"), len(headers)).value == "含春季、秋季两个学期"
     assert project["资助资金按时发放率"]["symbol"] == "等于"  # "=" as the drop-down offers it, not a formula
     common = project["培训(会议)天数"]  # the 共性 usage stays on the 项目 sheet, where the department used it
     assert common["library_id"].split("-")[1].startswith("G") and common["project"] == "教师培训"

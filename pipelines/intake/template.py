@@ -31,12 +31,15 @@ INFO_HEADERS = ("项目", "内容")
 # Columns typed as text in the template so codes keep their digits exactly (no 2.08E+06, no lost zeros).
 TEXT_COLUMNS = frozenset({"function_code", "library_id", "seq"})
 TO_FILL_NOTE = "请填写"  # the comment on a cell a pre-filled workbook leaves to the department
+EXTRA = "extra"  # SheetFill row key: {header: value} of columns the template does not know
 
 
 @dataclass(frozen=True)
 class SheetFill:
     """The rows of one indicator sheet: {column: value} in the sheet's columns (missing = empty), and the
-    cells the department must still fill, as (row position, column)."""
+    cells the department must still fill, as (row position, column). A row's EXTRA key holds its cells
+    under headers the template does not know ({header: value}): written in columns after the template's,
+    so what a department wrote there comes back as it was read."""
 
     rows: Sequence[Mapping[str, object]] = ()
     to_fill: Sequence[tuple[int, str]] = ()
@@ -180,18 +183,36 @@ def _write_info(
     ws.freeze_panes(1, 0)
 
 
+def _extra_headers(ref: Reference, kind: str, rows: Sequence[Mapping[str, object]]) -> list[str]:
+    """The headers of the rows' extra cells, in first-seen order; one that would read as a template
+    column (a second 目标值 column kept by the reader) is left out: it would be read as that column."""
+    known = ref.header_lookup.get(kind, {})
+    seen: dict[str, None] = {}
+    for row in rows:
+        extra = row.get(EXTRA)
+        for header in extra if isinstance(extra, Mapping) else ():
+            if compact(str(header)) not in known:
+                seen.setdefault(str(header), None)
+    return list(seen)
+
+
 def _write_indicator_sheet(
     book: XlsxBook, ref: Reference, kind: str, sources: dict[str, str], fill: SheetFill
 ) -> Worksheet:
     specs = ref.columns[kind]
-    frame = pd.DataFrame(
-        {s.column: pd.Series([row.get(s.column) for row in fill.rows], dtype=object) for s in specs}
-    )
+    columns = {s.column: pd.Series([row.get(s.column) for row in fill.rows], dtype=object) for s in specs}
+    extra = _extra_headers(ref, kind, fill.rows)
+    for k, header in enumerate(extra):
+        cells = [row.get(EXTRA) for row in fill.rows]
+        columns[f"{EXTRA}{k}"] = pd.Series(
+            [c.get(header) if isinstance(c, Mapping) else None for c in cells], dtype=object
+        )
+    frame = pd.DataFrame(columns)
     ws = write_table(
         book,
         ref.sheets[kind].name_zh,
         frame,
-        {s.column: s.header_zh for s in specs},
+        {s.column: s.header_zh for s in specs} | {f"{EXTRA}{k}": h for k, h in enumerate(extra)},
         widths={s.column: s.width for s in specs},
         required=[s.column for s in specs if s.required],
         column_formats={s.column: "text" for s in specs if s.column in TEXT_COLUMNS},

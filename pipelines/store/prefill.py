@@ -20,6 +20,7 @@ What the workbook holds:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from pipelines.common.columns import col_letter
 from pipelines.common.config import load_settings
 from pipelines.common.errors import UsageError
 from pipelines.intake.sheets import match_sheets
-from pipelines.intake.template import SheetFill, TemplateFill, shown_value, write_template
+from pipelines.intake.template import EXTRA, SheetFill, TemplateFill, shown_value, write_template
 from pipelines.store.prefill_history import DepartmentHistory
 from pipelines.store.prefill_pick import PickedRows, check_picks, picked_rows, read_pick_file
 from pipelines.store.publish import SPECS, read_manifest, table_files
@@ -208,8 +209,18 @@ def kept_row(
         "change_type": "沿用",
         "library_id": str(ind["indicator_id"]),
         "weight": None if weight is None or pd.isna(weight) else float(weight),  # type: ignore[arg-type]
+        EXTRA: extra_cells(usage.get("extra")),
     }
     return row
+
+
+def extra_cells(text: object) -> dict[str, str]:
+    """The usage's cells under headers the template does not know ({header: value} JSON; "" when none)."""
+    try:
+        found = json.loads(str(text)) if text else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def department_info(library: Library, dept: str, year: int) -> tuple[dict[str, object], list[str]]:

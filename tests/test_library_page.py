@@ -81,6 +81,7 @@ def small_library(port: int = 9) -> tuple[object, pd.DataFrame]:
         "项目",
         "反映病床使用情况",
     ]
+    ind.loc[0, "origin"] = "上级"  # a county library: this one comes from the city's release
     ind.loc[1, ["name", "status", "scope"]] = ["5G基站覆盖率", "active", "共性"]
     ind.loc[2, ["name", "status", "definition"]] = [
         f'<img src="{base}/img-in-name">',
@@ -249,6 +250,15 @@ def test_filters_narrow_the_list(browser, page_file: Path) -> None:  # type: ign
     assert shown_count(tab) > everything
     tab.click("#reset")
     assert shown_count(tab) == everything
+    tab.select_option("#f-cls", index=1)  # 功能分类（类）, then a 款 under it
+    in_class = shown_count(tab)
+    assert 0 < in_class < everything
+    kuan = tab.locator("#f-kuan option").all_inner_texts()[1:]
+    chosen = tab.locator("#f-cls option").nth(1).inner_text()[:3]
+    assert kuan and all(k.startswith(chosen) for k in kuan)
+    tab.select_option("#f-kuan", index=1)
+    assert 0 < shown_count(tab) <= in_class
+    tab.click("#reset")
     counts = []
     for option in tab.locator("#f-dept option").all()[1:20]:
         tab.select_option("#f-dept", value=option.get_attribute("value"))
@@ -264,7 +274,7 @@ def test_card_shows_targets_chart_and_history(browser, page_file: Path) -> None:
     tab.wait_for_selector("#card h2")
     card = tab.inner_text("#card")
     assert tab.inner_text("#card h2") == "医院病床使用率"
-    assert "反映病床使用情况" in card
+    assert "反映病床使用情况" in card and "来源层级：上级" in tab.inner_text("#card .meta")
     years = tab.locator("#card table.spread tbody tr td:first-child").all_inner_texts()
     assert years == ["2024", "2025", "2026"]
     assert tab.locator("#card svg.chart circle").count() == 3

@@ -62,6 +62,14 @@ REAL_DEPT_ROWS = [
 ]
 
 
+# Usage columns added in format 1.1 (""): listed so that a test can set them as overrides.
+USAGE_COLUMNS_1_1 = (
+    "definition", "formula", "nature", "keywords", "national_standard", "industry_standard", "standard_source",
+    "indicator_source", "value_basis", "value_method", "scoring_rule", "project_goal", "project_nature", "sector",
+    "industry", "fund_use", "strategic_goal", "phased", "extra",
+)  # fmt: skip
+
+
 def make_id(scope: str, n: int, namespace: str = NAMESPACE) -> str:
     return f"{namespace}-{SCOPE_LETTER[scope]}{n:06d}"
 
@@ -108,6 +116,8 @@ def indicator(
         "last_change_type": "新增",
         "last_change_reason": "",
         "origin": "本级",
+        "standard_source": "",
+        "indicator_source": "",
     }
     unknown = set(overrides) - set(row)
     assert not unknown, f"unknown indicator columns {unknown}"
@@ -142,6 +152,7 @@ def usage(ind: dict, *, dept_code: str = "101", year: int = YEAR, source_row: in
         "source_file": f"{dept_code}_{year}.xlsx",
         "source_sheet": "项目支出指标" if ind["scope"] == "项目" else "部门整体核心指标",
         "source_row": source_row,
+        **dict.fromkeys(USAGE_COLUMNS_1_1, ""),
     }
     unknown = set(overrides) - set(row)
     assert not unknown, f"unknown usage columns {unknown}"

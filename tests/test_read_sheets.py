@@ -178,7 +178,7 @@ def test_duplicate_header_fills_blanks_from_second_column(tmp_path: Path) -> Non
 
 
 def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> None:
-    """Issue 11 point 8: 评（扣）分标准 and 指标出处 on the project sheet were dropped without a word."""
+    """Issue 11 point 8: headers the template does not know (here 责任科室, 考核口径) were dropped without a word."""
     cols = [
         "project",
         "function_code",
@@ -201,18 +201,18 @@ def test_unknown_headers_are_reported_and_their_values_kept(tmp_path: Path) -> N
         [core_row()],
         rows,
         columns={"project": cols},
-        header_overrides={"project": {"评分": "评（扣）分标准", "出处": "指标出处"}},
+        header_overrides={"project": {"评分": "责任科室", "出处": "考核口径"}},
     )
     book = read_ok(written.path)
     header_row = written.header_row["project"]
     infos = [f for f in book.findings if f.code == "I403"]
     assert [(f.sheet, f.row, f.column, f.value, f.severity) for f in infos] == [
-        ("项目支出指标", header_row, "F", "评（扣）分标准", "info"),
-        ("项目支出指标", header_row, "I", "指标出处", "info"),
+        ("项目支出指标", header_row, "F", "责任科室", "info"),
+        ("项目支出指标", header_row, "I", "考核口径", "info"),
     ]
     assert all("F 列" in f.message or "I 列" in f.message for f in infos)
     extra = book.sheets["project"].frame["extra_json"].tolist()
-    assert json.loads(extra[0]) == {"评（扣）分标准": "完成得满分，未完成不得分", "指标出处": "省级考核办法"}
+    assert json.loads(extra[0]) == {"责任科室": "完成得满分，未完成不得分", "考核口径": "省级考核办法"}
     assert extra[1] == ""
 
 
@@ -226,13 +226,13 @@ def test_unknown_column_values_reach_the_validated_rows(tmp_path: Path) -> None:
         [core_row()],
         [project_row(**{"评分": "完成得满分"})],
         columns={"project": cols},
-        header_overrides={"project": {"评分": "评（扣）分标准"}},
+        header_overrides={"project": {"评分": "责任科室"}},
     )
     result = validate_workbooks([read_ok(written.path)], year=2026)
     project = result.rows[result.rows["sheet_kind"] == "project"]
     # The raw record is kept as written (validation folds every other text column).
     records = [json.loads(x) for x in project["extra_json"]]
-    assert records == [{"评（扣）分标准": "完成得满分"}]
+    assert records == [{"责任科室": "完成得满分"}]
     assert any(f.code == "I403" and f.column == "I" for f in result.findings)
 
 

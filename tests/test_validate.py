@@ -816,11 +816,11 @@ def test_unknown_columns_keep_their_raw_text(tmp_path: Path) -> None:
         [core_row()],
         [project_row(**{"评分": "完成得满分，未完成不得分"})],
         columns={"project": cols},
-        header_overrides={"project": {"评分": "评（扣）分标准"}},
+        header_overrides={"project": {"评分": "责任科室"}},
     )
     result = _validate(path)
     extras = [json.loads(x) for x in result.rows["extra_json"] if x]
-    assert extras == [{"评（扣）分标准": "完成得满分，未完成不得分"}]
+    assert extras == [{"责任科室": "完成得满分，未完成不得分"}]
 
 
 def test_a_deployments_reference_directory_is_what_the_rules_read(tmp_path: Path) -> None:

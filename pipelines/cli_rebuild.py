@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # Dagster is imported only when a rebuild runs
     from pipelines.defs.run import RebuildOutcome
 
 
+FEEDBACK_STEP = "department_feedback"  # the Dagster asset that writes the outbox
+
+
 def _print_err(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -106,6 +109,10 @@ def _print_outcome(outcome: RebuildOutcome, repo: Path, dry_run: bool, log_path:
             )
         codes.append(verdict.exit_code)
         print(f"  ✗ {verdict.message}")
+        if step.step == FEEDBACK_STEP:  # beside the release: it neither stops nor undoes a publish
+            print(
+                f"    各部门反馈工作簿未写出；可运行 indicators feedback --year {outcome.year} --repo {repo} 重新生成"
+            )
     if log_path is not None:
         print(f"  运行日志：{log_path}")
     if outcome.published:

@@ -22,9 +22,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from pipelines.common.xlsx_out import write_table, xlsx_book
 from pipelines.evaluate.tables import EvaluationTables
 from pipelines.evaluate.workbook import DEPT_WIDE
+from pipelines.store.evaluations import REPORT_FILES
 from schemas.evaluation import GRADES, TITLES_ZH
 
-HTML_NAME, XLSX_NAME = "self_evaluation.html", "self_evaluation.xlsx"
+HTML_NAME, XLSX_NAME = REPORT_FILES  # the names a rebuild carries over (pipelines/store/evaluations.py)
 SAMPLE_SHARE = 0.10
 FAR_BELOW, FAR_ABOVE = 60.0, 150.0  # completion rate in percent
 LOW_TOTAL = 60.0

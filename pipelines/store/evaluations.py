@@ -38,6 +38,8 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "departments": ("dept_code",),
 }
 TITLES_ZH = {"usages": "指标自评结果", "projects": "项目自评结果", "departments": "部门自评结果"}
+# reports/<Y>/ files written by the evaluation (pipelines/report/self_evaluation.py), not by a rebuild
+REPORT_FILES = ("self_evaluation.html", "self_evaluation.xlsx")
 _REL = re.compile(r"^evaluations/(\d{4})/(usages|projects|departments)\.parquet$")
 
 
@@ -227,3 +229,17 @@ def carry_evaluations(library_dir: Path, staging_dir: Path) -> dict | None:
     staged[EVALUATIONS_KEY] = published[EVALUATIONS_KEY]
     (staging_dir / MANIFEST).write_bytes(manifest_text(staged).encode("utf-8"))
     return staged
+
+
+def carry_evaluation_reports(year_reports: Path, staged_reports: Path) -> list[str]:
+    """A rebuild re-publishing a year keeps that year's self-evaluation report: copy reports/<Y>/'s
+    REPORT_FILES into the staged report folder (the rebuild's own report files are other names); the names
+    copied."""
+    copied = []
+    for name in REPORT_FILES:
+        source = Path(year_reports) / name
+        if source.is_file():
+            Path(staged_reports).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, Path(staged_reports) / name)
+            copied.append(name)
+    return copied

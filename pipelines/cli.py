@@ -51,7 +51,8 @@ def cmd_template(args: argparse.Namespace) -> int:
         pick_file=Path(args.pick) if args.pick else None,
     )
     kept = "，".join(f"{_SHEET_ZH[k]} {n}" for k, n in done.kept.items())
-    print(f"已生成 {done.dept_code} {done.dept_name} {done.year} 年度预填工作簿：{done.path}")
+    who = f"{done.dept_code} {done.dept_name}" if done.dept_name else done.dept_code
+    print(f"已生成 {who} {done.year} 年度预填工作簿：{done.path}")
     print(f"  沿用本部门在用指标 {sum(done.kept.values())} 个" + (f"（{kept}）" if kept else ""))
     if done.picked:
         print(f"  加入选取的指标 {done.picked} 个（库内编号、指标库的名称和解释已填好）")
@@ -61,9 +62,10 @@ def cmd_template(args: argparse.Namespace) -> int:
         print("  以下单元格仍需部门填写（已用黄色标出，未填写时校验会逐项列出）：")
         for line in done.to_fill:
             print(f"    {line}")
-    print(
-        "  目标值为上年目标，历史值取本部门以往填报的历史值（未填报的年度取当年目标值），请按本年度情况核对修改。"
-    )
+    if done.kept:
+        print(
+            "  目标值为上年目标；历史值取本部门以往填报的历史值，未填报的年度取当年目标值。请按本年度情况核对修改。"
+        )
     return EXIT_OK
 
 

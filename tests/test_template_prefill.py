@@ -485,3 +485,20 @@ def test_an_id_merged_since_is_written_as_the_indicator_it_went_into(
     row = next(r for r in _rows(done.path, "project") if r["library_id"] == new_id)
     assert row["name"] == indicators.at[new_id, "name"]
     assert _validate([done.path], root, capsys, year=2025)["exit_code"] == 0
+
+
+def test_a_new_department_gets_its_picks_and_its_name_to_fill(
+    library_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indicators = read_release_table(library_repo / "library", "indicators").set_index("name")
+    pick = _write_pick(tmp_path / "ids.txt", [indicators.at["预算执行率", "indicator_id"]])
+    done = prefill_workbook(library_repo, "301", tmp_path / "out", pick_file=pick)
+    assert done.kept == {} and done.picked == 1 and done.dept_name == ""
+    info_row = 2 + [s.column for s in reference().columns["info"]].index("dept_name")
+    assert done.to_fill[0] == f"部门信息：部门名称（B{info_row}）"
+    ws = openpyxl.load_workbook(done.path)[reference().sheets["info"].name_zh]
+    assert ws[f"B{info_row}"].value is None and ws[f"B{info_row}"].comment is not None
+    report = _validate([done.path], library_repo, capsys)
+    assert {f["cell"] for f in report["files"][0]["findings"] if f["severity"] == "file_error"} == {
+        f"B{info_row}"
+    }

@@ -315,7 +315,8 @@ def _to_fill_lines(
     """'项目支出指标 第 27 行：项目名称（B27）、目标值（O27）' per row with cells to fill."""
     lines = []
     if info_to_fill:
-        names = "、".join(ref.header_zh("info", c) for c in info_to_fill)
+        rows = {s.column: i + 2 for i, s in enumerate(ref.columns["info"])}  # 项目 | 内容 from row 2
+        names = "、".join(f"{ref.header_zh('info', c)}（B{rows[c]}）" for c in info_to_fill)
         lines.append(f"{ref.sheets['info'].name_zh}：{names}")
     for kind, cells in to_fill.items():
         letters = {s.column: i for i, s in enumerate(ref.columns[kind])}

@@ -176,7 +176,9 @@ def test_series_show_actuals_once_evaluated() -> None:
     actuals = pd.DataFrame(
         [{**{k: first[k] for k in ("indicator_id", "year", "dept_code", "project")}, "actual_value": 97.5}]
     )
-    card = json.loads(zlib.decompress(base64.b64decode(page_data(tables, events, YEAR, actuals).card_json)))  # type: ignore[arg-type]
+    chunks = page_data(tables, events, YEAR, actuals).card_json  # type: ignore[arg-type]
+    card = json.loads(zlib.decompress(base64.b64decode(chunks[0])))
+
     texts = [t for row in card["se"] if row for s in row for t in s[2::2]]
     assert sum("（完成 97.5）" in t for t in texts) == 1
 

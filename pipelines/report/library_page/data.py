@@ -2,8 +2,8 @@
 
 The list document (every indicator's row: what the list and the filters need) is parsed when the page
 opens; the text document (definitions, keywords, other names: what search reads) right after the list is
-drawn; the card document (standards, reference values, history) after that, so a 30,000-indicator page
-opens quickly. Repeated labels (scope, levels, function
+drawn; the card documents (standards, reference values, history; CARD_CHUNK rows each) one at a time,
+when a card of its rows opens, so a 30,000-indicator page opens quickly and never parses all of them. Repeated labels (scope, levels, function
 classes, departments, units) are sent once and referred to by their index.
 """
 
@@ -21,6 +21,7 @@ from schemas.vocab import function_codes
 
 SEP = "\u0001"  # between the fields of a search text: a query term never spans two fields
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
+CARD_CHUNK = 2000  # rows per card document: one inflates in a few tens of milliseconds
 
 
 @dataclass
@@ -29,7 +30,7 @@ class PageData:
 
     list_json: str
     text_json: str  # the searched texts: inflated right after the list is drawn
-    card_json: str
+    card_json: list[str]  # the cards, CARD_CHUNK rows each: opening a card inflates one
     count: int
 
 
@@ -155,7 +156,7 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
         "unit": units.items,
         "origin": origins.items,
     }
-    return {"year": year, "n": len(ind), "labels": labels, "rows": rows}
+    return {"year": year, "n": len(ind), "chunk": CARD_CHUNK, "labels": labels, "rows": rows}
 
 
 def text_document(ind: pd.DataFrame) -> dict[str, object]:

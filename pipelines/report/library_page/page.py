@@ -1,6 +1,6 @@
 """reports/<Y>/library.html: the library browser page, one self-contained offline file (CONTRACT §6).
 
-The page's script and style are the package's own files (assets/), inlined; its data is three JSON
+The page's script and style are the package's own files (assets/), inlined; its data is JSON
 documents (data.py, cards.py) in non-executed <script type="application/json"> elements. The
 Content-Security-Policy allows exactly the page's one script, by its sha256, and nothing that fetches:
 default-src 'none' and no connect-src, so neither a request nor a planted <script> can run.
@@ -22,7 +22,14 @@ from markupsafe import Markup
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report.library_page.cards import card_document
-from pipelines.report.library_page.data import PageData, list_document, ordered, safe_json, text_document
+from pipelines.report.library_page.data import (
+    CARD_CHUNK,
+    PageData,
+    list_document,
+    ordered,
+    safe_json,
+    text_document,
+)
 from pipelines.report.library_page.fold import char_map
 from pipelines.report.library_page.reference import reference_values
 from schemas.library import STATUS_ZH, LibraryTables
@@ -65,7 +72,7 @@ def page_data(
     year: int,
     actuals: pd.DataFrame | None = None,
 ) -> PageData:
-    """The page's three JSON documents from the release's tables and its change events; the reference
+    """The page's JSON documents from the release's tables and its change events; the reference
     values come from pipelines.store.reference_values, with self-evaluation actuals when given."""
     ind = ordered(tables.indicators).reset_index(drop=True)
     spread, series = reference_values(tables.indicators, tables.usages, actuals)
@@ -75,7 +82,11 @@ def page_data(
     card = card_document(ind, spread, series, events, labels)
     doc["fold"] = char_map()
     texts = text_document(ind)
-    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), packed(safe_json(card)), len(ind))
+    chunks = [
+        packed(safe_json({k: v[start : start + CARD_CHUNK] for k, v in card.items()}))  # type: ignore[index]
+        for start in range(0, max(len(ind), 1), CARD_CHUNK)
+    ]
+    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), chunks, len(ind))
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
@@ -83,6 +94,8 @@ def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> 
         loader=PackageLoader("pipelines.report.library_page", "assets"),
         autoescape=True,
         undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     script = _asset("library.js")

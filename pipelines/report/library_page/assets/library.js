@@ -22,7 +22,8 @@
     return e;
   }
 
-  /* The data: three JSON documents (list, texts, cards), deflated and base64-encoded by the build. */
+  /* The data: JSON documents (the list, the texts, the cards in chunks of rows), each deflated and
+     base64-encoded by the build (page.packed). */
   function inflate(id) {
     var bin = atob($(id).textContent.trim());
     var bytes = new Uint8Array(bin.length);
@@ -32,7 +33,7 @@
   }
 
   var L, R, B, N, FOLD;
-  var C = null, cardsPromise = null, textsPromise = null, textsReady = false;
+  var textsPromise = null, textsReady = false;
   /* The searched texts join the rows (R.alias, R.kw, R.def, R.hay) when they arrive. */
   function texts() {
     if (textsPromise === null) {
@@ -43,11 +44,16 @@
     }
     return textsPromise;
   }
-  function cards() {
-    if (cardsPromise === null) {
-      cardsPromise = Promise.all([texts(), inflate("lib-card")]).then(function (docs) { C = docs[1]; return C; });
-    }
-    return cardsPromise;
+  /* Card data comes in chunks of rows, each its own document: opening a card inflates one chunk. */
+  var chunks = {};
+  function cardOf(i) {
+    var k = Math.floor(i / L.chunk);
+    if (!chunks[k]) { chunks[k] = Promise.all([texts(), inflate("lib-card-" + k)]).then(function (d) { return d[1]; }); }
+    return chunks[k].then(function (chunk) {
+      var row = {}, j = i - k * L.chunk;
+      Object.keys(chunk).forEach(function (key) { row[key] = chunk[key][j]; });
+      return row;
+    });
   }
 
   /* Query folding: the index text was folded in Python (繁→简, full → half width, lower case);
@@ -308,7 +314,7 @@
   }
 
   function showCard(i) {
-    return cards().then(function (c) { drawCard(i, c); });
+    return cardOf(i).then(function (c) { drawCard(i, c); });
   }
 
   function drawCard(i, c) {
@@ -329,33 +335,33 @@
     field(dl, "一级 / 二级指标", B.l1[R.l1[i]] + " / " + B.l2[R.l2[i]]);
     var cls = R.cls[i] >= 0 ? (B.cls[R.cls[i]][0] + " " + B.cls[R.cls[i]][1]).trim() : "";
     var kuan = R.kuan[i] >= 0 ? (B.kuan[R.kuan[i]][0] + " " + B.kuan[R.kuan[i]][1]).trim() : "";
-    field(dl, "功能分类", [cls, kuan, c.fcode[i]].filter(Boolean).join(" › "));
+    field(dl, "功能分类", [cls, kuan, c.fcode].filter(Boolean).join(" › "));
     field(dl, "指标解释", R.def[i]);
-    field(dl, "计算公式", c.formula[i]);
+    field(dl, "计算公式", c.formula);
     field(dl, "计量单位", B.unit[R.unit[i]]);
     field(dl, "计算符号", R.sym[i]);
-    field(dl, "指标性质", c.nature[i]);
+    field(dl, "指标性质", c.nature);
     field(dl, "关键词", R.kw[i]);
     field(dl, "曾用名 / 同义名称", R.alias[i]);
-    field(dl, "国家标准", c.nat[i]);
-    field(dl, "行业标准", c.indstd[i]);
-    field(dl, "标准来源（指标出处）", c.ssrc[i]);
-    field(dl, "指标来源", c.isrc[i]);
-    field(dl, "入库 / 最近使用年度", c.fy[i] ? c.fy[i] + " 年 / " + c.ly[i] + " 年" : "");
-    field(dl, "退出", c.ry[i] ? c.ry[i] + " 年：" + (c.rr[i] || "原因未填写") : "");
-    if (c.into[i]) {
+    field(dl, "国家标准", c.nat);
+    field(dl, "行业标准", c.indstd);
+    field(dl, "标准来源（指标出处）", c.ssrc);
+    field(dl, "指标来源", c.isrc);
+    field(dl, "入库 / 最近使用年度", c.fy ? c.fy + " 年 / " + c.ly + " 年" : "");
+    field(dl, "退出", c.ry ? c.ry + " 年：" + (c.rr || "原因未填写") : "");
+    if (c.into) {
       dl.appendChild(el("dt", "", "并入指标"));
-      var link = el("a", "", c.into[i]);
-      link.href = "#" + encodeURIComponent(c.into[i]);  // opens that indicator's card (hashchange)
+      var link = el("a", "", c.into);
+      link.href = "#" + encodeURIComponent(c.into);  // opens that indicator's card (hashchange)
       dl.appendChild(el("dd")).appendChild(link);
     }
-    field(dl, "最近变更", c.lcy[i] ? c.lcy[i] + " 年 " + c.lct[i] + (c.lcr[i] ? "：" + c.lcr[i] : "") : "");
+    field(dl, "最近变更", c.lcy ? c.lcy + " 年 " + c.lct + (c.lcr ? "：" + c.lcr : "") : "");
     box.appendChild(dl);
-    spreadSection(box, c.sp[i]);
-    seriesSection(box, c.se[i]);
+    spreadSection(box, c.sp);
+    seriesSection(box, c.se);
     box.appendChild(el("h3", "", "使用部门（" + R.dep[i].length + "）"));
     box.appendChild(el("p", "depts", R.dep[i].map(function (d) { return (B.dept[d][0] + " " + B.dept[d][1]).trim(); }).join("、") || "无"));
-    historySection(box, c.ev[i]);
+    historySection(box, c.ev);
     box.scrollTop = 0;
   }
 
@@ -460,17 +466,12 @@
     window.addEventListener("hashchange", openFromHash);
   }
 
-  /* The card document is the largest: parse it only while the clerk is not typing (or on a card). */
-  function whenIdle(fn) {
-    if (window.requestIdleCallback) { requestIdleCallback(fn, { timeout: 5000 }); } else { setTimeout(fn, 1000); }
-  }
-
   /* After the first paint: fold the search texts, a slice at a time so typing is never blocked for
-     long, then inflate the cards, while the clerk reads. */
+     long, while the clerk reads. */
   function warm(from) {
     var end = Math.min(N, from + 2000);
     for (var i = from; i < end; i++) { hay(i); }
-    if (end < N) { setTimeout(function () { warm(end); }, 0); } else { whenIdle(cards); }
+    if (end < N) { setTimeout(function () { warm(end); }, 0); }
   }
 
   inflate("lib-list").then(function (doc) {

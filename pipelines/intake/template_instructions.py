@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH
-from schemas.vocab import INDICATOR_SHEETS, REFERENCE_DIR, Reference, read_reference_csv, reference
+from schemas.vocab import (
+    INDICATOR_SHEETS,
+    REFERENCE_DIR,
+    FindingSpec,
+    Reference,
+    read_reference_csv,
+    reference,
+)
 
 # Not in the reference data: the annual deadline of the city's scheme (SPEC "annual 11-30 deadline").
 DEADLINE_ZH = "11月30日"
@@ -24,6 +31,9 @@ SEVERITY_EFFECT_ZH = {
     "info": "仅作说明（如旧写法已自动识别），无需处理",
 }
 _PLACEHOLDER = "××"
+# Codes of the self-evaluation workbook (绩效自评表; pipelines/validate/catalogue.py SELF_EVAL_PREFIX, which this
+# layer may not import): not findings of the filing workbook this sheet explains.
+SELF_EVAL_PREFIX = "E"
 _NUMERALS = "一二三四五六七八九十"
 
 
@@ -153,10 +163,15 @@ def _column_blocks(ref: Reference) -> list[InstructionBlock]:
     return blocks
 
 
+def _filing_findings(ref: Reference) -> list[FindingSpec]:
+    """The findings a filing workbook can get (the catalogue without the self-evaluation's)."""
+    return [f for f in ref.findings.values() if not f.code.startswith(SELF_EVAL_PREFIX)]
+
+
 def _severity_block(ref: Reference) -> InstructionBlock:
     """What each severity means for a row or the workbook, with the codes of that severity."""
     codes_by_severity: dict[str, list[str]] = {}
-    for spec in ref.findings.values():
+    for spec in _filing_findings(ref):
         codes_by_severity.setdefault(spec.severity, []).append(spec.code)
     rows = tuple(
         (SEVERITY_ZH[s], SEVERITY_EFFECT_ZH.get(s, ""), "、".join(codes_by_severity.get(s, ())))
@@ -167,7 +182,7 @@ def _severity_block(ref: Reference) -> InstructionBlock:
 
 def _rules_block(ref: Reference) -> InstructionBlock:
     """Every finding code of the catalogue with its rule and fix, most severe first."""
-    findings = sorted(ref.findings.values(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.code))
+    findings = sorted(_filing_findings(ref), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.code))
     rows = tuple(
         (f.code, SEVERITY_ZH.get(f.severity, f.severity), _rule_text(f.rule_zh), _rule_text(f.fix_zh))
         for f in findings

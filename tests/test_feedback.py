@@ -343,3 +343,25 @@ def test_cells_come_back_with_the_value_and_type_read(tmp_path: Path) -> None:
     assert [ws.cell(r, source).value for r in range(2, 6)] == [1.5, None, 2, 3.25]
     assert ws.cell(3, name).value == "'" + DANGEROUS[0]
     assert [ws.cell(r, 1).value for r in range(2, 6)] == [4, 5, 6, 7]
+
+
+def test_feedback_from_the_kept_cells_shows_what_the_workbook_as_read_shows(tmp_path: Path) -> None:
+    """The rebuild keeps no workbook: its layout (no rows) and the cells of every row, stacked and made
+    compact as validation keeps them, give the same feedback, cell by cell and colour by colour."""
+    from functools import partial
+
+    from pipelines.validate.returned import ShownCells, layout, shown_cells
+
+    workbook, findings = _workbook(), _findings()
+    stacked = pd.concat([s.frame for s in workbook.sheets.values()], ignore_index=True).fillna("")
+    kept = layout(workbook)
+    assert all(s.frame.empty for s in kept.sheets.values())
+    values = partial(ShownCells(shown_cells(stacked)).values, FILE)
+    direct = openpyxl.load_workbook(write_feedback(workbook, findings, tmp_path / "direct"))
+    again = openpyxl.load_workbook(write_feedback(kept, findings, tmp_path / "kept", values))
+    assert direct.sheetnames == again.sheetnames
+    for name in direct.sheetnames:
+        assert _rows(direct[name]) == _rows(again[name])
+        assert [[_fill(c) for c in row] for row in direct[name].iter_rows()] == [
+            [_fill(c) for c in row] for row in again[name].iter_rows()
+        ]

@@ -33,6 +33,7 @@ from pipelines.consolidate.review_pairs import identity_pairs, review_candidates
 from pipelines.consolidate.tables import departments_table, set_aside_table, usages_table
 from pipelines.consolidate.upstream import Overlay, check_namespace, overlay_report, overlay_upstream
 from pipelines.consolidate.usage import apply_changes, apply_usage
+from pipelines.dedupe.same_table import drop_one_table_pairs
 from pipelines.normalize.canonical import MatchRules
 from pipelines.normalize.keys import normalize_rows
 from schemas.library import LibraryTables
@@ -231,6 +232,16 @@ def _identify(identity: RowIdentity, norm: pd.DataFrame, records: Records, names
     identity.merge_into_common()
 
 
+def _usage_tables(norm: pd.DataFrame, previous: LibraryTables | None, year: int) -> pd.DataFrame:
+    """Which project table each usage comes from, every year so far: a pair inside one table is not listed."""
+    cols = ["indicator_id", "year", "dept_code", "scope", "project"]
+    usages = norm.assign(year=year)[cols]
+    if previous is None or previous.usages.empty:
+        return usages
+    earlier = previous.usages[previous.usages["year"] != year]  # a rerun replaces its own year
+    return pd.concat([earlier[cols], usages], ignore_index=True)
+
+
 def _review_list(
     indicators: pd.DataFrame,
     norm: pd.DataFrame,
@@ -242,7 +253,9 @@ def _review_list(
     """merge_review.xlsx's pairs: indicators first seen this year against all others (the same list on a
     rerun), with the pairs only consolidation sees."""
     new_this_year = indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist()
-    candidates = review_candidates(indicators, new_this_year, rules)
+    candidates = drop_one_table_pairs(
+        review_candidates(indicators, new_this_year, rules), _usage_tables(norm, previous, year)
+    )
     return with_identity_pairs(
         candidates, identity_pairs(indicators, norm, previous, year, kept_apart, rules)
     )

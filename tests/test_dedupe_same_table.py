@@ -101,3 +101,46 @@ def test_the_rule_raises_listed_precision_and_keeps_every_duplicate_found(data: 
     assert after["listed_p"] > before["listed_p"]
     assert after["listed_p"] >= 1 / 3, after
     assert after["listed_total"] < before["listed_total"]
+
+
+def _names_listed(result) -> set[frozenset[str]]:
+    names = result.tables.indicators.set_index("indicator_id")["name"]
+    return {
+        frozenset((names[a], names[b]))
+        for a, b in zip(result.candidates["id_a"], result.candidates["id_b"], strict=True)
+    }
+
+
+def test_consolidation_leaves_a_pair_of_one_project_table_off_the_review_list(tmp_path: Path) -> None:
+    """The rule is wired into the rebuild: the same two names are listed when two departments wrote them,
+    and not when one department wrote both in one project's table."""
+    from tests.test_identity import _year
+    from tests.xlsx_builders import project_row
+
+    rows = [
+        dict(name="设备验收合格率", definition="反映设备验收合格的比例"),
+        dict(name="设备验收及时率", definition="反映设备按期验收的比例"),
+    ]
+    common = dict(level1="产出指标", level2="质量指标", unit="%", target="95", function_code="2130505")
+    apart = tmp_path / "apart"
+    apart.mkdir()
+    two_depts = _year(
+        apart,
+        2026,
+        [
+            ("a.xlsx", "201", [project_row(project="设备采购", **common, **rows[0])], None),
+            ("b.xlsx", "202", [project_row(project="设备更新", **common, **rows[1])], None),
+        ],
+        None,
+    )
+    pair = frozenset(r["name"] for r in rows)
+    assert pair in _names_listed(two_depts), "the matcher lists this pair across departments"
+    together = tmp_path / "together"
+    together.mkdir()
+    one_table = _year(
+        together,
+        2026,
+        [("a.xlsx", "201", [project_row(project="设备采购", **common, **r) for r in rows], None)],
+        None,
+    )
+    assert pair not in _names_listed(one_table)

@@ -208,6 +208,8 @@ def test_round_trip_validates_and_rebuilds_without_change(
 def test_prefilled_content(library_repo: Path, tmp_path: Path) -> None:
     done = prefill_workbook(library_repo, EDU, tmp_path)
     assert done.year == NEXT and done.kept == {"core": 2, "project": 3} and not done.to_fill
+    again = prefill_workbook(library_repo, EDU, tmp_path / "again")
+    assert again.path.read_bytes() == done.path.read_bytes()  # deterministic: the same release, the same file
     book = openpyxl.load_workbook(done.path)
     info = {
         r[0]: r[1] for r in book[reference().sheets["info"].name_zh].iter_rows(min_row=2, values_only=True)

@@ -30,6 +30,34 @@ Points: 60 % exactly still scores 0 (the formula's zero); the completion rate is
 only the points are capped. Completed but over budget: judged by the execution rate like an unfinished project.
 A row with a finding scores 0 and its explanation names the code; a department without a readable workbook
 scores 0 and is listed (submitted = false). A department's total is the plain average of its projects'.
+
+## Commands, results and report
+
+- `indicators template --self-eval --dept CODE --year Y [--repo R] [--out DIR]` writes the department's workbook
+  from the published usages of year Y.
+- `indicators evaluate --year Y --submissions DIR [--repo R] [--wait S]` reads every workbook of DIR (one per
+  department; a second one of a department is set aside, E502), prints each department's scorecard and the
+  findings, then publishes: exit 0 when published or unchanged, 1 when a blocking check stopped it, 2 for bad
+  usage (no release, no such year or folder, the repo locked by another run).
+- Published (`pipelines/evaluate/release.py`, under the rebuild lock, on a clean library/ and reports/):
+  `library/evaluations/<Y>/{usages,projects,departments}.parquet` (`schemas/evaluation.py`, written with the
+  library's Parquet settings, listed in manifest.json `files` with sha256 and rows, and `evaluations`: year →
+  row counts) and `reports/<Y>/self_evaluation.html` + `.xlsx` (listed under `reports`), committed on their own
+  and tagged `vY-eval` (then `vY-eval.1`, … when a corrected run changes them; no commit when nothing changed).
+  Blocking checks first: every 项目/部门整体 usage of Y exactly once in the results (scored, or unscored with
+  the reason); per project the indicators' points add up to 90 (±0.01), awarded ≤ points, total = indicators +
+  预算执行率 ≤ 100. A failure after writing puts library/ and reports/ back as the last commit has them.
+- The report (`pipelines/report/self_evaluation.py`): grade distribution, departments ranked, projects below
+  60, indicators far from target (completion rate < 60 % or > 150 %), the re-evaluation sample (10 % of the
+  projects, at least one, those with the smallest sha256 of "year␟部门编码␟project"), every score with its
+  explanation and 偏差原因. One offline page: no script, CSP `default-src 'none'`.
+- Dagster (`pipelines/defs/evaluation.py`): assets `self_evaluation_scores` → `self_evaluation_release` per
+  year partition, the two blocking checks on the first, job `self_evaluation`, and `self_evaluation_schedule`
+  at 06:00 the day after `self_eval_deadline` (indicators.toml, MM-DD of the following year, default 03-31)
+  for the year before, reading `<repo>/self_evaluation/<Y>/`.
+- The library's own verification and a later rebuild reach the evaluation files through
+  `pipelines/store/evaluations.py` (`evaluation_file_problems`, `carry_evaluations`,
+  `carry_evaluation_reports`); `tests/test_evaluate_store.py` states both.
 """
 
 

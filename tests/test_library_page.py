@@ -16,6 +16,7 @@ import http.server
 import io
 import json
 import re
+import subprocess
 import threading
 import time
 import zlib
@@ -181,6 +182,30 @@ def test_series_show_actuals_once_evaluated() -> None:
 
     texts = [t for row in card["se"] if row for s in row for t in s[2::2]]
     assert sum("（完成 97.5）" in t for t in texts) == 1
+
+
+def test_no_release_yet_means_no_history(tmp_path: Path) -> None:
+    """A deployment's first rebuild: no repo yet, or a repo without any release tag."""
+    assert release_events(tmp_path / "nothing-here", 2024).empty
+    subprocess.run(["git", "init", "-q", str(tmp_path / "fresh")], check=True)
+    assert release_events(tmp_path / "fresh", 2024).empty
+    added = ChangeSet(
+        "",
+        "2024 年度",
+        added=pd.DataFrame(
+            {
+                "indicator_id": ["ZB-X000001"],
+                "name": ["甲"],
+                "scope": ["项目"],
+                "departments": ["101"],
+                "reason": [""],
+            }
+        ),
+    )
+    events = all_events(tmp_path / "fresh", 2024, added)
+    assert events[["indicator_id", "year", "tag", "type"]].values.tolist() == [
+        ["ZB-X000001", 2024, "v2024", "新增"]
+    ]
 
 
 def test_changeset_events_carry_reasons_and_fields() -> None:

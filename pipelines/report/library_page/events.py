@@ -92,8 +92,8 @@ def release_events(repo_root: Path | str, before_year: int) -> pd.DataFrame:
         return empty_events()
     tags = [t for t in release_tags(repo) if t.year < before_year]
     frames = [
-        changeset_events(diff(repo, prev.tag if prev else None, t.tag), t.year, t.tag)
-        for prev, t in zip([None, *tags[:-1]], tags, strict=True)
+        changeset_events(diff(repo, tags[i - 1].tag if i else None, t.tag), t.year, t.tag)
+        for i, t in enumerate(tags)
     ]
     return pd.concat([empty_events(), *frames], ignore_index=True) if frames else empty_events()
 

@@ -21,11 +21,11 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
-from pipelines.dedupe.features import COLUMN, FEATURES, Sides, pair_features
-from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
+from pipelines.dedupe.features import COLUMN, Sides, pair_feature_matrix
+from pipelines.dedupe.patterns import SAME_NAME, Span, pattern_of, spans_of
 from pipelines.dedupe.reasons import Side, flags, reason
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
-from pipelines.dedupe.vocabulary import NearSynonymForm, generic_pair, measure_stem
+from pipelines.dedupe.vocabulary import NearSynonymForm, generic_pairs, measure_stem
 from pipelines.normalize.canonical import MatchRules, default_rules, pattern_key
 from pipelines.normalize.suffixes import suffix_table
 
@@ -163,10 +163,38 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     # A generic name against a qualified one (接种率 / 适龄儿童…接种率) shares too few characters for the bound.
     low = np.flatnonzero(keep & ~enough)
     if len(low):
-        enough[low] = [
-            generic_pair(t.canonical[i], t.canonical[j]) for i, j in zip(a[low], b[low], strict=True)
-        ]
+        enough[low] = generic_pairs(t.canonical, a[low], b[low])
     return keep & enough
+
+
+# The features the reason and flags read (reasons.py); any other is fetched on demand (_FeatureRow).
+_READ = (
+    "name_ratio",
+    "order_ratio",
+    "near_synonym",
+    "prefix_added",
+    "inner_added",
+    "measure_word",
+    "contrast",
+    "number_diff",
+    "def_both",
+    "def_sim",
+    "suffix_conflict",
+    "unit_conflict",
+    "unit_missing",
+    "class_diff",
+)
+
+
+class _FeatureRow(dict[str, float]):
+    """One pair's features by name for reasons.py: the ones it reads filled in, any other read from x."""
+
+    def __init__(self, values: tuple[float, ...], x: np.ndarray, n: int) -> None:
+        super().__init__(zip(_READ, values, strict=True))
+        self.x, self.n = x, n
+
+    def __missing__(self, name: str) -> float:
+        return float(self.x[self.n, COLUMN[name]])
 
 
 @dataclass
@@ -178,24 +206,41 @@ class _Described:
 
 
 def _describe(
-    t: _Table, a: np.ndarray, b: np.ndarray, x: np.ndarray, score: np.ndarray, rules: MatchRules
+    t: _Table,
+    a: np.ndarray,
+    b: np.ndarray,
+    x: np.ndarray,
+    score: np.ndarray,
+    rules: MatchRules,
+    spans: list[tuple[Span, ...] | None],
 ) -> _Described:
-    """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out."""
+    """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out.
+    spans: per pair, the differing segments of its names when the features read them already (else None)."""
     out = _Described([], [], [], [])
-    rows_x = x.tolist()  # Python floats: a dict per pair from a list is far cheaper than from numpy scalars
-    for n in range(len(a)):
-        ia, ib = int(a[n]), int(b[n])
-        ops = diff_ops(t.match[ib], t.match[ia])
+    # Python floats, column by column (far cheaper than rows of numpy scalars or a 2-D tolist).
+    read = list(zip(*(x[:, COLUMN[f]].tolist() for f in _READ), strict=True))
+    scores = [max(0.0, min(100.0, v)) for v in score.tolist()]
+    used = np.unique(np.concatenate([a, b])).tolist()
+    side = {r: t.side(r) for r in used}  # once per indicator, not twice per pair
+    for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        found = spans[n]
+        ops = [(p, q) for p, q, _, _ in (spans_of(t.match[ib], t.match[ia]) if found is None else found)]
         pattern = pattern_of(ops) or SAME_NAME
         if rules.has_do_not_merge and rules.blocked(t.ids[ia], t.match[ia], t.ids[ib], t.match[ib], pattern):
             continue
-        f = dict(zip(FEATURES, rows_x[n], strict=True))
-        side_a, side_b = t.side(ia), t.side(ib)
+        f = _FeatureRow(read[n], x, n)
+        side_a, side_b = side[ia], side[ib]
         out.kept.append(n)
         out.patterns.append(pattern)
         out.flags.append(flags(f, side_a, side_b))
-        out.reasons.append(reason(pattern, ops, f, side_a, side_b, max(0.0, min(100.0, float(score[n])))))
+        out.reasons.append(reason(pattern, ops, f, side_a, side_b, scores[n]))
     return out
+
+
+def _pattern_groups(patterns: list[str]) -> list[str]:
+    """pattern_key of each pattern, computed once per distinct pattern."""
+    key = {p: pattern_key(p) for p in set(patterns)}
+    return [key[p] for p in patterns]
 
 
 def _frame(
@@ -213,7 +258,7 @@ def _frame(
             "score": np.round(np.clip(columns["score"], 0.0, 100.0), 1),
             "reason": d.reasons,
             "pattern": d.patterns,
-            "pattern_group": [pattern_key(p) for p in d.patterns],
+            "pattern_group": _pattern_groups(d.patterns),
             "name_score": np.round(columns["name_score"].astype(float), 1),
             "definition_score": np.round(columns["definition_score"].astype(float), 1),
             "cosine": np.round(columns["cosine"].astype(float), 3),
@@ -275,14 +320,16 @@ def find_candidates(
     a, b, cosine = a[keep], b[keep], cosine[keep]
     if not len(a):
         return empty_candidates()
-    x = pair_features(scoring.words, t.sides(a), t.sides(b), scoring.alive())
+    features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive())
+    x = features.x
     rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
     scored = scoring.score(x, rank[a], rank[b])
     keep = scored.keep
     a, b, cosine, x, score = a[keep], b[keep], cosine[keep], x[keep], scored.score[keep]
     if not len(a):
         return empty_candidates()
-    described = _describe(t, a, b, x, score, rules)
+    spans = [features.name_spans[k] for k in np.flatnonzero(keep).tolist()]
+    described = _describe(t, a, b, x, score, rules, spans)
     if not described.kept:
         return empty_candidates()
     sel = np.asarray(described.kept, dtype=np.int64)

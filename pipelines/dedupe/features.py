@@ -3,8 +3,9 @@
 Features compare the two names (edit and n-gram similarity, word order), the *kind* of difference between
 them (a qualifier prefix added, one character changed, a known contrast such as 开工/完工 or 增/减, a
 near-synonym such as 成本/费用), what the names measure (the metric suffix class), the 指标解释, the unit, and
-the fields that file them (二级指标, scope, function class). Most are vectorized over all pairs; the kind of
-difference is read per pair, and only for pairs that can still reach the listing threshold.
+the fields that file them (二级指标, scope, function class). All are vectorized over the pairs (per-name work
+once per distinct name); only the alignment of the two names (Levenshtein opcodes) is read per pair, and only
+for pairs that can still reach the listing threshold.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Postfix, Prefix
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipelines.dedupe.patterns import diff_spans
+from pipelines.dedupe.patterns import Span, spans_of
 from pipelines.dedupe.vocabulary import (
     NearSynonymForm,
-    distinct_objects,
-    generic_pair,
+    distinct_objects_many,
+    generic_pairs,
     measure_head,
     measure_stem,
 )
@@ -139,8 +142,9 @@ class _Names:
     @classmethod
     def of(cls, match_a: np.ndarray, match_b: np.ndarray) -> _Names:
         n = len(match_a)
-        forms, codes = np.unique(np.concatenate([match_a, match_b]).astype(str), return_inverse=True)
-        return cls(list(match_a), list(match_b), forms, codes[:n], codes[n:])
+        # Hashing, not sorting: the order of the distinct forms does not enter any feature.
+        codes, forms = pd.factorize(np.concatenate([match_a, match_b]).astype(object))
+        return cls(list(match_a), list(match_b), np.asarray(forms, dtype=object), codes[:n], codes[n:])
 
 
 def _similarity_features(x: np.ndarray, names: _Names) -> None:
@@ -190,27 +194,19 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["canon_ratio"]] = process.cpdist(sa, sb, scorer=fuzz.ratio, workers=1) / 100.0
     lengths = np.array([len(s) for s in stems])
     shorter = np.maximum(np.minimum(lengths[names.ia], lengths[names.ib]), 1)
-    x[:, COLUMN["canon_tail"]] = process.cpdist(sa, sb, scorer=Postfix.similarity, workers=1) / shorter
+    tail = process.cpdist(sa, sb, scorer=Postfix.similarity, workers=1)  # common ending, in characters
+    x[:, COLUMN["canon_tail"]] = tail / shorter
     heads = np.array([measure_head(s, 2) for s in stems], dtype=object)
     x[:, COLUMN["head_same"]] = heads[names.ia] == heads[names.ib]
-    # Once per distinct pair of forms: a crowded head block repeats the same generic name many times.
-    pairs = list(zip(names.ia.tolist(), names.ib.tolist(), strict=True))
-    kinds = {
-        (i, j): (float(generic_pair(stems[i], stems[j])), float(distinct_objects(stems[i], stems[j])))
-        for i, j in set(pairs)
-    }
-    x[:, [COLUMN["generic_qualified"], COLUMN["distinct_objects"]]] = np.array(
-        [kinds[p] for p in pairs], dtype=float
-    ).reshape(-1, 2)
+    x[:, COLUMN["generic_qualified"]] = generic_pairs(stems, names.ia, names.ib)
+    x[:, COLUMN["distinct_objects"]] = distinct_objects_many(stems, names.ia, names.ib, tail)
 
 
 def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:
     """指标解释, unit, 二级指标, scope and function class of the two sides."""
     n = len(a.match)
-    texts, text_codes = np.unique(
-        np.concatenate([a.definition, b.definition]).astype(str), return_inverse=True
-    )
-    cleaned = np.array([definition_form(t) for t in texts], dtype=object)
+    text_codes, texts = pd.factorize(np.concatenate([a.definition, b.definition]).astype(object))
+    cleaned = np.array([definition_form(str(t)) for t in texts], dtype=object)
     da, db = cleaned[text_codes[:n]], cleaned[text_codes[n:]]
     both = (da != "") & (db != "")
     x[:, COLUMN["def_both"]] = both
@@ -232,50 +228,87 @@ def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:
     )
 
 
-# Columns the per-pair loop fills, in the order _difference returns them (after "contained").
-_LOOP_COLUMNS = [
-    COLUMN[f]
-    for f in (
-        "contained",
-        "n_ops",
-        "diff_share",
-        "prefix_added",
-        "inner_added",
-        "one_char_sub",
-        "measure_word",
-        "number_diff",
-        "head_sub",
-        "tail_sub",
-    )
-]
-_SAME = (0.0,) * 9
+@dataclass(frozen=True)
+class _Segments:
+    """The differing segments of a batch of pairs, flattened: segment m belongs to pair owner[m]."""
+
+    owner: np.ndarray
+    count: np.ndarray  # segments per pair
+    len_b: np.ndarray
+    len_a: np.ndarray
+    start: np.ndarray  # position in B
+    end: np.ndarray
+    code_b: np.ndarray  # the segments' texts as codes into distinct
+    code_a: np.ndarray
+    distinct: np.ndarray  # distinct segment texts
+
+    @classmethod
+    def of(cls, spans: list[tuple[Span, ...]]) -> _Segments:
+        count = np.fromiter(map(len, spans), dtype=np.int64, count=len(spans))
+        flat = np.array(list(chain.from_iterable(spans)) or np.empty((0, 4)), dtype=object).reshape(-1, 4)
+        m = len(flat)
+        codes, distinct = pd.factorize(np.concatenate([flat[:, 0], flat[:, 1]]))
+        lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))[codes]
+        return cls(
+            owner=np.repeat(np.arange(len(spans)), count),
+            count=count,
+            len_b=lengths[:m],
+            len_a=lengths[m:],
+            start=flat[:, 2].astype(np.int64),
+            end=flat[:, 3].astype(np.int64),
+            code_b=codes[:m],
+            code_a=codes[m:],
+            distinct=np.asarray(distinct, dtype=object),
+        )
+
+    def any(self, flag: np.ndarray) -> np.ndarray:
+        """Per pair: flag holds for one of its segments."""
+        return np.bincount(self.owner, weights=flag, minlength=len(self.count)) > 0
+
+    def matches(self, pattern: re.Pattern[str] | None) -> np.ndarray:
+        """Per segment: pattern occurs in its B or its A text (searched once per distinct text)."""
+        if pattern is None or not len(self.owner):
+            return np.zeros(len(self.owner), dtype=bool)
+        found = np.array([pattern.search(t) is not None for t in self.distinct], dtype=bool)
+        return found[self.code_b] | found[self.code_a]
 
 
-def _difference(a2: str, b2: str, measure: re.Pattern[str] | None) -> tuple[float, ...]:
-    """The kind of difference of a pair, read on its names after near-synonyms are one word: n_ops,
-    diff_share, prefix_added, inner_added, one_char_sub, measure_word, number_diff, head_sub, tail_sub."""
-    ops = diff_spans(b2, a2)
-    changed = 0
-    prefix = inner = one_char = measured = number = head = tail = 0.0
-    for s, t, start, end in ops:
-        changed += max(len(s), len(t))
-        if measure is not None and (measure.search(s) or measure.search(t)):
-            measured = 1.0
-        if _NUMERAL.search(s) or _NUMERAL.search(t):
-            number = 1.0
-        if s and t:
-            if start == 0:
-                head = 1.0
-            if end == len(b2):
-                tail = 1.0
-    if len(ops) == 1:
-        s, t, start, _ = ops[0]
-        if not s or not t:
-            prefix, inner = (1.0, 0.0) if start == 0 else (0.0, 1.0)
-        elif len(s) == 1 and len(t) == 1:
-            one_char = 1.0
-    share = changed / max(len(a2), len(b2), 1)
-    return (min(len(ops), 4) / 4.0, share, prefix, inner, one_char, measured, number, head, tail)
+def _difference(
+    x: np.ndarray,
+    rows: np.ndarray,
+    spans: list[tuple[Span, ...]],
+    longer: np.ndarray,
+    b_len: np.ndarray,
+    measure: re.Pattern[str] | None,
+) -> None:
+    """The kind of difference of pairs `rows`, read on the differing segments of their names after
+    near-synonyms are one word (longer, b_len: per pair, the longer name's and B's length): n_ops, diff_share,
+    prefix_added, inner_added, one_char_sub, measure_word, number_diff, head_sub, tail_sub."""
+    seg = _Segments.of(spans)
+    both = (seg.len_b > 0) & (seg.len_a > 0)
+    changed = np.bincount(seg.owner, weights=np.maximum(seg.len_b, seg.len_a), minlength=len(spans))
+    x[rows, COLUMN["n_ops"]] = np.minimum(seg.count, 4) / 4.0
+    x[rows, COLUMN["diff_share"]] = changed / np.maximum(longer, 1)
+    x[rows, COLUMN["measure_word"]] = seg.any(seg.matches(measure))
+    x[rows, COLUMN["number_diff"]] = seg.any(seg.matches(_NUMERAL))
+    x[rows, COLUMN["head_sub"]] = seg.any(both & (seg.start == 0))
+    x[rows, COLUMN["tail_sub"]] = seg.any(both & (seg.end == b_len[seg.owner]))
+    # One segment: an insertion at the start (a qualifier prefix), elsewhere, or one character for one.
+    single = np.flatnonzero(seg.count == 1)
+    first = (np.cumsum(seg.count) - seg.count)[single]
+    added = ~both[first]
+    x[rows[single], COLUMN["prefix_added"]] = added & (seg.start[first] == 0)
+    x[rows[single], COLUMN["inner_added"]] = added & (seg.start[first] != 0)
+    x[rows[single], COLUMN["one_char_sub"]] = both[first] & (seg.len_b[first] == 1) & (seg.len_a[first] == 1)
+
+
+@dataclass(frozen=True)
+class PairFeatures:
+    """The feature matrix, and per pair the differing segments of its two names as written when they were
+    read on the way (None otherwise): the review sheet's pattern needs them again."""
+
+    x: np.ndarray
+    name_spans: list[tuple[Span, ...] | None]
 
 
 def pair_features(
@@ -287,15 +320,25 @@ def pair_features(
     """The feature matrix (pairs × FEATURES) of pairs given side by side.
 
     alive(x), given the matrix with every vectorized feature, says which pairs can still reach the listing
-    threshold; the per-pair features of the others are left NaN (not worth the Python loop).
+    threshold; the per-pair features of the others are left NaN (not worth the alignment).
     """
+    return pair_feature_matrix(words, a, b, alive).x
+
+
+def pair_feature_matrix(
+    words: DifferenceWords,
+    a: Sides,
+    b: Sides,
+    alive: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> PairFeatures:
+    """pair_features, with the segments read on the way (PairFeatures)."""
     n = len(a.match)
     x = np.zeros((n, len(FEATURES)), dtype=float)
     if not n:
-        return x
+        return PairFeatures(x, [])
     names = _Names.of(a.match, b.match)
     canon = NearSynonymForm(words.near_synonyms)
-    canonical = [canon(f) for f in names.forms]
+    canonical = [canon(str(f)) for f in names.forms]
     _similarity_features(x, names)
     _word_features(x, names, words, canonical)
     _field_features(x, a, b)
@@ -304,20 +347,25 @@ def pair_features(
     if alive is not None:
         keep = alive(x) | (names.ia == names.ib)
         x[np.ix_(~keep, [COLUMN[f] for f in LOOP_FEATURES])] = np.nan
+    rows = np.flatnonzero(keep & (names.ia != names.ib))
+    name_spans: list[tuple[Span, ...] | None] = [None] * n
+    for k in np.flatnonzero(names.ia == names.ib).tolist():
+        name_spans[k] = ()
+    if not len(rows):
+        return PairFeatures(x, name_spans)
+    la, lb = names.a, names.b
+    x[rows, COLUMN["contained"]] = [la[k] in lb[k] or lb[k] in la[k] for k in rows.tolist()]
+    # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is a prefix
+    # added, not a prefix plus another measure.
+    forms = np.array(canonical, dtype=object)
+    ca, cb = forms[names.ia[rows]].tolist(), forms[names.ib[rows]].tolist()
+    spans = [spans_of(b2, a2) if a2 != b2 else () for a2, b2 in zip(ca, cb, strict=True)]
+    length = np.array([len(f) for f in canonical], dtype=np.int64)
+    la_, lb_ = length[names.ia[rows]], length[names.ib[rows]]
     measure = re.compile("|".join(re.escape(w) for w in words.measure_words)) if words.measure_words else None
-    ia, ib = names.ia.tolist(), names.ib.tolist()
-    filled: list[int] = []
-    values: list[tuple[float, ...]] = []
-    for k in np.flatnonzero(keep).tolist():
-        i, j = ia[k], ib[k]
-        if i == j:
-            continue
-        contained = float(names.a[k] in names.b[k] or names.b[k] in names.a[k])
-        # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is
-        # a prefix added, not a prefix plus another measure.
-        a2, b2 = canonical[i], canonical[j]
-        values.append((contained, *(_difference(a2, b2, measure) if a2 != b2 else _SAME)))
-        filled.append(k)
-    if filled:  # one assignment, not ten numpy item writes per pair
-        x[np.ix_(filled, _LOOP_COLUMNS)] = np.array(values, dtype=float)
-    return x
+    _difference(x, rows, spans, np.maximum(la_, lb_), lb_, measure)
+    # A name that is its own canonical form: the segments read are those of the names as written.
+    plain = (forms == names.forms)[names.ia[rows]] & (forms == names.forms)[names.ib[rows]]
+    for k, s in zip(rows[plain].tolist(), [spans[m] for m in np.flatnonzero(plain).tolist()], strict=True):
+        name_spans[k] = s
+    return PairFeatures(x, name_spans)

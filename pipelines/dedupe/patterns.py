@@ -7,6 +7,7 @@ same way; the pair model reads the same segments to tell a qualifier prefix from
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 from rapidfuzz.distance import Levenshtein
 
@@ -16,22 +17,33 @@ SAME_NAME = (
 )
 
 
-@lru_cache(maxsize=1 << 16)  # the features and the reason of one pair read the same names
-def diff_spans(b: str, a: str) -> tuple[tuple[str, str, int, int], ...]:
-    """Differing segments from B to A with their positions in B: [("湿", "耕", 0, 1)]; adjacent edits joined."""
-    ops: list[tuple[str, str, int, int]] = []
-    last_end = (-1, -1)
-    for op in Levenshtein.opcodes(b, a):
-        if op.tag == "equal":
-            continue
-        seg_b, seg_a = b[op.src_start : op.src_end], a[op.dest_start : op.dest_end]
-        if ops and last_end == (op.src_start, op.dest_start):
-            x, y, start, _ = ops[-1]
-            ops[-1] = (x + seg_b, y + seg_a, start, op.src_end)
+Span = tuple[str, str, int, int]
+
+
+def spans_of(b: str, a: str) -> tuple[Span, ...]:
+    """Differing segments from B to A with their positions in B: [("湿", "耕", 0, 1)]; adjacent edits joined
+    (a run of non-equal opcodes is one segment: opcodes tile both names, so only an equal block parts two)."""
+    ops: list[Span] = []
+    run = False
+    s0 = s1 = d0 = d1 = 0
+    # Plain tuples (as_list): no Opcode attribute lookups in the loop.
+    opcodes = cast("list[tuple[str, int, int, int, int]]", Levenshtein.opcodes(b, a).as_list())
+    for tag, ss, se, ds, de in opcodes:
+        if tag == "equal":
+            if run:
+                ops.append((b[s0:s1], a[d0:d1], s0, s1))
+                run = False
+        elif run:
+            s1, d1 = se, de
         else:
-            ops.append((seg_b, seg_a, op.src_start, op.src_end))
-        last_end = (op.src_end, op.dest_end)
+            run, s0, s1, d0, d1 = True, ss, se, ds, de
+    if run:
+        ops.append((b[s0:s1], a[d0:d1], s0, s1))
     return tuple(ops)
+
+
+# The reason and the pattern of one pair read the same names; single look-ups (review_pairs) are cached.
+diff_spans = lru_cache(maxsize=1 << 16)(spans_of)
 
 
 def diff_ops(b: str, a: str) -> list[tuple[str, str]]:

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Postfix
+
 from schemas.vocab import REFERENCE_DIR, read_reference_csv
 
 MEASURE_SYNONYMS_CSV = REFERENCE_DIR / "measure_synonyms.csv"
@@ -89,6 +93,46 @@ def generic_pair(a: str, b: str) -> bool:
         return False
     core, stripped = generic_form(short)
     return len(core) >= 2 and long_.endswith(core) and (stripped or len(short) <= 4)
+
+
+def generic_pairs(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """generic_pair(stems[i[n]], stems[j[n]]) for every n, per-stem work done once per distinct stem."""
+    forms = [str(s) for s in stems]
+    lengths = np.array([len(s) for s in forms], dtype=np.int64)
+    cut = [generic_form(s) for s in forms]
+    core = np.array([c for c, _ in cut], dtype=object)
+    core_len = np.array([len(c) for c, _ in cut], dtype=np.int64)
+    stripped = np.array([s for _, s in cut], dtype=bool)
+    code = np.unique(np.array(forms, dtype=object), return_inverse=True)[1] if forms else lengths
+    first_short = lengths[i] <= lengths[j]  # the shorter side; A on a tie, as generic_pair reads it
+    short, long_ = np.where(first_short, i, j), np.where(first_short, j, i)
+    out = (
+        (code[short] != code[long_])
+        & (core_len[short] >= 2)
+        & (stripped[short] | (lengths[short] <= 4))
+        & (core_len[short] <= lengths[long_])
+    )
+    if out.any():  # the long stem ends with the short one's core: their common ending is the whole core
+        k = np.flatnonzero(out)
+        shared = process.cpdist(
+            list(core[short[k]]), [forms[m] for m in long_[k]], scorer=Postfix.similarity, workers=1
+        )
+        out[k] = shared == core_len[short[k]]
+    return out
+
+
+def distinct_objects_many(stems: np.ndarray, i: np.ndarray, j: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """distinct_objects(stems[i[n]], stems[j[n]]) for every n, given each pair's common ending length."""
+    lengths = np.array([len(s) for s in stems], dtype=np.int64)
+    # A qualifier starts with a generic word when its stem does and the qualifier is at least that long:
+    # the shortest generic word the stem starts with decides.
+    big = np.iinfo(np.int64).max
+    generic = np.array(
+        [min((len(w) for w in GENERIC_OBJECTS if str(s).startswith(w)), default=big) for s in stems],
+        dtype=np.int64,
+    )
+    qa, qb = lengths[i] - shared, lengths[j] - shared
+    return (shared >= 2) & (qa > 0) & (qb > 0) & (generic[i] > qa) & (generic[j] > qb)
 
 
 def measure_head(canonical: str, chars: int) -> str:

@@ -125,9 +125,8 @@ def _inbox(folder: Path, year: int) -> Path:
         core, project, common = rows(year)
         noted = any(NOTE_HEADER in row for row in project)
         columns = {"project": [*english_columns("project"), NOTE_HEADER]} if noted else None
-        write_workbook(
-            folder / f"{code}.xlsx", default_info(year, code, name), core, project, common, columns=columns
-        )
+        info = default_info(year, code, name, function_basis=f"{name}三定规定")
+        write_workbook(folder / f"{code}.xlsx", info, core, project, common, columns=columns)
     return folder
 
 
@@ -215,7 +214,8 @@ def test_prefilled_content(library_repo: Path, tmp_path: Path) -> None:
         r[0]: r[1] for r in book[reference().sheets["info"].name_zh].iter_rows(min_row=2, values_only=True)
     }
     assert info["填报年度"] == str(NEXT) and info["部门编码"] == EDU and info["部门名称"] == "市教育局"
-    assert info["职责复杂程度"] == "复杂"
+    assert info["职责复杂程度"] == "复杂" and info["职能依据"] == "市教育局三定规定"
+    assert info["绩效联系人"] is None  # contact details are not published, so not pre-filled
     usages = _usages(library_repo)
     ids = dict(zip(usages["name"], usages["indicator_id"], strict=False))
     core = {r["name"]: r for r in _rows(done.path, "core")}

@@ -55,7 +55,6 @@ SHARED_FIELDS = (
     "level1", "level2", "name", "definition", "formula", "symbol", "unit", "nature", "keywords",
     "national_standard", "industry_standard", "standard_source", "indicator_source",
 )  # fmt: skip
-INFO_FIELDS = ("dept_name", "parent_dept", "complexity", "functions", "strategic_goals")
 _NUMBER = re.compile(r"^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,6})?$")
 _FILE_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
@@ -224,14 +223,15 @@ def extra_cells(text: object) -> dict[str, str]:
 
 
 def department_info(library: Library, dept: str, year: int) -> tuple[dict[str, object], list[str]]:
-    """部门信息 values from departments.parquet, and the info columns left to fill (a department the
-    library does not know yet: its name)."""
+    """部门信息 values from departments.parquet (every 部门信息 item the release keeps: contact details are not
+    published), and the info columns left to fill (a department the library does not know yet: its name)."""
     info: dict[str, object] = {"year": str(year), "dept_code": dept}
     known = library.departments[library.departments["dept_code"] == dept]
     if known.empty:
         return info, ["dept_name"]
     record = known.iloc[0]
-    info |= {c: str(record[c]) for c in INFO_FIELDS if c in record and str(record[c])}
+    fields = [s.column for s in reference().columns["info"] if s.column not in info]
+    info |= {c: str(record[c]) for c in fields if c in record.index and str(record[c])}
     return info, []
 
 

@@ -28,6 +28,7 @@ from pipelines.store.evaluations import (
     evaluation_bytes,
     evaluation_file_problems,
     evaluation_problems,
+    published_actuals,
     read_evaluation,
     rel_path,
 )
@@ -118,6 +119,25 @@ def test_a_rebuilds_staging_carries_the_evaluations_byte_for_byte(evaluated: Pat
     assert evaluation_problems(staging) == []
     layout = [p for p in verify_library(staging) if "evaluations/" not in p.message]
     assert layout == []
+
+
+def test_published_actuals_fit_the_reference_values(evaluated: Path, tmp_path: Path) -> None:
+    from pipelines.store.reference_values import ACTUAL_COLUMNS, read_reference_values
+
+    actuals = published_actuals(evaluated / "library")
+    assert tuple(actuals.columns) == ACTUAL_COLUMNS
+    # 201 and 202 filled numbers; 202's "约两百" (E504) and the unsubmitted 203 say nothing about actuals
+    assert sorted(zip(actuals["dept_code"], actuals["actual_value"], strict=True)) == [
+        ("201", 95.0),
+        ("201", 96.0),
+        ("201", 180.0),
+        ("202", 50.0),
+        ("202", 95.0),
+    ]
+    series = read_reference_values(evaluated / "library", actuals).series
+    shown = series[series["actual_value"].notna()]
+    assert len(shown) == 5 and set(shown["year"]) == {YEAR}
+    assert published_actuals(tmp_path).empty and tuple(published_actuals(tmp_path).columns) == ACTUAL_COLUMNS
 
 
 @pytest.mark.parametrize(

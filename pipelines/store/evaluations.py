@@ -243,3 +243,26 @@ def carry_evaluation_reports(year_reports: Path, staged_reports: Path) -> list[s
             shutil.copyfile(source, Path(staged_reports) / name)
             copied.append(name)
     return copied
+
+
+ACTUAL_COLUMNS = ("indicator_id", "year", "dept_code", "project", "actual_value")
+
+
+def published_actuals(library_dir: Path) -> pd.DataFrame:
+    """The actual value of every evaluated usage of every evaluated year, in the shape the reference values
+    take (pipelines/store/reference_values.py ACTUAL_COLUMNS): one row per usage with a numeric 完成值 read
+    without a finding (a row whose cell was wrong scored 0 and says nothing about what was achieved)."""
+    frames = []
+    for year in evaluated_years(library_dir):
+        usages = read_evaluation(library_dir, year, "usages")
+        if usages is not None and len(usages):
+            frames.append(usages[usages["actual_value"].notna() & (usages["findings"] == "")])
+    if not frames:
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="float64" if c == "actual_value" else "int64" if c == "year" else "str")
+                for c in ACTUAL_COLUMNS
+            }
+        )
+    out = pd.concat(frames, ignore_index=True).loc[:, list(ACTUAL_COLUMNS)]
+    return out.sort_values(list(ACTUAL_COLUMNS[:4]), kind="stable").reset_index(drop=True)

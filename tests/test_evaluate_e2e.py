@@ -20,6 +20,7 @@ from pipelines.evaluate.release import EvaluationBlocked, _verify, publish_evalu
 from pipelines.evaluate.workbook import INDICATOR_SHEET, PROJECT_SHEET
 from pipelines.store.evaluations import EVALUATIONS_KEY, evaluation_problems, read_evaluation
 from pipelines.store.publish import read_manifest
+from pipelines.store.release import ConcurrentReleaseError
 from tests.git_env import git, isolate_git, small_inbox
 
 YEAR = 2026
@@ -188,6 +189,12 @@ def test_a_blocking_check_or_a_failure_half_way_leaves_the_release_as_it_was(
     broken = type(scored.tables)(dropped, scored.tables.projects, scored.tables.departments)
     with pytest.raises(EvaluationBlocked, match="未出现在自评结果中"):
         publish_evaluation(repo, YEAR, broken, reports, scored.usages)
+    assert (
+        git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain", "--ignored") == status
+    )
+
+    with pytest.raises(ConcurrentReleaseError, match="本次自评读取之后"):  # another run committed since
+        publish_evaluation(repo, YEAR, scored.tables, reports, scored.usages, base_sha="0" * 40)
     assert (
         git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain", "--ignored") == status
     )

@@ -33,6 +33,7 @@ from pipelines.evaluate.run import evaluate_folder
 from pipelines.evaluate.tables import EvaluationTables
 from pipelines.report.self_evaluation import self_evaluation_reports
 from pipelines.store.publish import LIBRARY_DIR, read_manifest
+from pipelines.store.release import head_sha
 from pipelines.store.shape import read_release_table
 
 SUBMISSIONS_DIR = "self_evaluation"  # <repo>/self_evaluation/<Y>/*.xlsx for the scheduled run
@@ -50,6 +51,7 @@ class ScoredYear:
     year: int
     usages: pd.DataFrame
     tables: EvaluationTables
+    base_sha: str  # the commit the usages were read at: publishing refuses if the library moved on
 
 
 def score_year(repo_root: Path, year: int, submissions: Path) -> ScoredYear:
@@ -60,17 +62,20 @@ def score_year(repo_root: Path, year: int, submissions: Path) -> ScoredYear:
         raise UsageError(f"{repo_root} 中还没有发布的指标库：请先运行 indicators rebuild，或检查 --repo")
     if not Path(submissions).is_dir():
         raise UsageError(f"找不到自评表所在的文件夹：{submissions}")
+    base_sha = head_sha(Path(repo_root))
     usages = read_release_table(library, "usages")
     of_year = usages[usages["year"] == year].reset_index(drop=True)
     if of_year.empty:
         raise UsageError(f"指标库中没有 {year} 年度的指标：请检查 --year")
-    return ScoredYear(year, of_year, evaluate_folder(of_year, year, Path(submissions)))
+    return ScoredYear(year, of_year, evaluate_folder(of_year, year, Path(submissions)), base_sha)
 
 
 def publish_year(repo_root: Path, scored: ScoredYear, *, wait: float = 0.0) -> EvaluationRelease:
     """Write the report, publish the tables, commit and tag (pipelines.evaluate.release)."""
     reports = self_evaluation_reports(scored.tables, scored.year)
-    return publish_evaluation(repo_root, scored.year, scored.tables, reports, scored.usages, wait=wait)
+    return publish_evaluation(
+        repo_root, scored.year, scored.tables, reports, scored.usages, wait=wait, base_sha=scored.base_sha
+    )
 
 
 # --- Dagster ------------------------------------------------------------------------------------------

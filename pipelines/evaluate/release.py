@@ -30,6 +30,7 @@ from pipelines.store.evaluations import (
     evaluation_problems,
 )
 from pipelines.store.lock import rebuild_lock
+from pipelines.store.release import ConcurrentReleaseError
 from pipelines.store.repo import RELEASE_PATHS, _identity, ensure_clean, open_repo
 from pipelines.store.verify import SCHEMA, verify_library, verify_reports
 
@@ -247,9 +248,11 @@ def publish_evaluation(
     usages: pd.DataFrame,
     *,
     wait: float = 0.0,
+    base_sha: str | None = None,
 ) -> EvaluationRelease:
     """Check, write, verify, commit and tag the year's evaluation (module docstring). `reports`: file name
-    → bytes under reports/<Y>/; `usages`: the release's usages the tables were scored from.
+    → bytes under reports/<Y>/; `usages`: the release's usages the tables were scored from; `base_sha`: the
+    commit they were read at (ConcurrentReleaseError when another run committed since).
     EvaluationBlocked when a blocking check fails (nothing written); PublishError when the written release
     does not verify (restored); LockBusyError when another run holds the lock."""
     root = Path(repo_root)
@@ -257,6 +260,10 @@ def publish_evaluation(
     with rebuild_lock(root, wait=wait, join=True):
         publish.recover_interrupted(root)
         ensure_clean(repo)
+        if base_sha is not None and repo.head.commit.hexsha != base_sha:
+            raise ConcurrentReleaseError(
+                "指标库在本次自评读取之后已被另一次运行更新，本次未发布，已发布的指标库保持不变；请重新运行自评"
+            )
         failed = [p for c in blocking_checks(usages, year, tables) for p in c.problems]
         if failed:
             raise EvaluationBlocked(failed)

@@ -218,6 +218,16 @@ def test_a_blocking_check_or_a_failure_half_way_leaves_the_release_as_it_was(
     assert not (repo / "library" / "evaluations").exists()
     assert git(repo, "tag", "--list", "*-eval*") == ""
 
+    # the commit made, then the tag refused: the branch goes back, the files and the index too
+    monkeypatch.setattr(eval_release, "atomic_write_bytes", real)
+    monkeypatch.setattr(eval_release, "next_eval_tag", lambda *_: "v2026-eval..bad")
+    with pytest.raises(Exception, match="v2026-eval..bad"):
+        publish_evaluation(repo, YEAR, scored.tables, reports, scored.usages)
+    assert (
+        git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain", "--ignored") == status
+    )
+    assert git(repo, "diff", "--cached", "--name-only") == "" and git(repo, "tag", "--list", "*-eval*") == ""
+
 
 def test_the_dagster_job_scores_checks_and_publishes_in_a_real_run(repo: Path, tmp_path: Path) -> None:
     from pipelines.defs.definitions import make_definitions

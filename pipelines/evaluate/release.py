@@ -229,14 +229,20 @@ def _commit(repo: git.Repo, year: int, tables: EvaluationTables) -> tuple[bool, 
 
 
 def _restore(repo: git.Repo, before: str, tag: str | None) -> None:
-    """library/ and reports/ (and the branch, and a tag this run made) back as they were at `before`."""
+    """library/ and reports/ (and the branch, and a tag this run made) back as they were at `before`.
+    Each step on its own: what one cannot undo, the next run's clean check names."""
     with contextlib.suppress(git.GitCommandError, ValueError):
         if tag and tag in {t.name for t in repo.tags} and repo.git.rev_parse(f"{tag}^{{commit}}") != before:
             repo.git.tag("-d", tag)
+    with contextlib.suppress(git.GitCommandError, ValueError):
         if repo.head.commit.hexsha != before:
             repo.git.update_ref("HEAD", before)
-        repo.git.reset("-q", before, "--", *RELEASE_PATHS)
-        repo.git.checkout(before, "--", *RELEASE_PATHS)
+    with contextlib.suppress(git.GitCommandError, ValueError):
+        known = [p for p in RELEASE_PATHS if repo.git.ls_tree("--name-only", before, "--", p)]
+        if known:
+            repo.git.reset("-q", before, "--", *known)
+            repo.git.checkout(before, "--", *known)
+    with contextlib.suppress(git.GitCommandError, ValueError):
         repo.git.clean("-fdq", "--", *RELEASE_PATHS)
 
 

@@ -1,6 +1,6 @@
 """The self-evaluation's tables (绩效自评, SPEC §7; pipelines/evaluate/tables.py): one row per usage scored, per
 project and per department of a year. Every score carries its rule and a Chinese explanation of the figures.
-Planned home: library/evaluations/<year>/{usages,projects,departments}.parquet (not yet published)."""
+Published as library/evaluations/<year>/{usages,projects,departments}.parquet (pipelines/store/evaluations.py)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,10 @@ achieved; this stage scores them by the MoF rules and grades the totals.
     reader.py     reading a filled workbook back, with located Chinese findings
     tables.py     the evaluation tables (per usage, per project, per department; schemas/evaluation.py)
     run.py        a folder of workbooks scored in one go; a department's scorecard as text
+    release.py    the blocking checks, then library/evaluations/<Y>/ + reports published, committed, tagged vY-eval
     doc.py        docs/SELF_EVALUATION.md, generated from the bands and codes
 
-Layer: after store (it may read a release), before report (which will show its tables).
+Layer: after store (it reads and writes a release; the files' layout is pipelines/store/evaluations.py), before
+report (pipelines/report/self_evaluation.py shows its tables). The composition the CLI and Dagster run:
+pipelines/defs/evaluation.py (score_year, publish_year).
 """

@@ -11,6 +11,7 @@ STAGES = (
     "read",
     "load_previous",
     "validate",
+    "feedback",
     "normalize",
     "consolidate",
     "changes",

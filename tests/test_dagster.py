@@ -24,11 +24,14 @@ EXPECTED_ASSETS = [
     "submission_files",
     "parsed_workbooks",
     "validated_submissions",
+    "department_feedback",
     "normalized_rows",
     "consolidated_library",
     "release_candidate",
     "annual_report",
     "published_release",
+    "self_evaluation_scores",
+    "self_evaluation_release",
 ]
 
 
@@ -47,6 +50,8 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor(tmp_path: P
         "row_accounting",
         "manifest_matches_files",
         "submissions_present",
+        "evaluation_coverage",
+        "evaluation_points",
     }
     assert defs.resolve_job_def("annual_rebuild").partitions_def is not None
     assert defs.resolve_schedule_def("annual_rebuild_schedule").cron_schedule == "0 6 1 12 *"

@@ -19,6 +19,7 @@ STEPS = [
     "read",
     "load_previous",
     "validate",
+    "feedback",
     "normalize",
     "consolidate",
     "changes",

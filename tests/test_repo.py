@@ -76,7 +76,7 @@ def test_open_repo_creates_and_configures(tmp_path):
     assert repo.active_branch.name == "main"
     attrs = (root / ".gitattributes").read_text(encoding="utf-8")
     assert "*.parquet diff=parquet" in attrs
-    assert git(root, "ls-files") == ".gitattributes\n"  # committed
+    assert git(root, "ls-files") == ".gitattributes\n.gitignore\n"  # committed
     assert git(root, "status", "--porcelain") == ""
     textconv = git(root, "config", "--get", "diff.parquet.textconv").strip()
     assert textconv.endswith("-m pipelines.textconv") and sys.executable in textconv

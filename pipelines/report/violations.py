@@ -167,6 +167,6 @@ def violation_reviews(inputs: ReportInputs) -> list[ReviewTable]:
             details,
             DETAIL_TITLES,
             ("count",),
-            "各部门的逐行反馈见 feedback/ 目录下的反馈工作簿。",
+            "各部门的逐行反馈见部署仓库 outbox/<年度>/ 中的反馈工作簿（不随版本发布）。",
         ),
     ]

@@ -35,6 +35,7 @@ from pipelines.normalize.canonical import MatchRules, load_rules
 from pipelines.report.build import write_annual_report, write_outbox
 from pipelines.report.model import ReportInputs
 from pipelines.store import release, verify
+from pipelines.store.evaluations import published_actuals
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.publish import LIBRARY_DIR, MANIFEST
 from pipelines.store.query.git_read import indicators_at
@@ -264,6 +265,8 @@ def report(
         tables=result.tables,
         previous=result.previous,
         overlay=result.overlay,
+        repo_root=staged.repo_root,
+        actuals=published_actuals(staged.repo_root / LIBRARY_DIR),
     )
     return write_annual_report(staged.reports_dir, inputs)
 

@@ -425,3 +425,33 @@ def test_page_of_a_real_third_year(browser, reference_repo: ReferenceRepo, tmp_p
     tab.wait_for_function("() => document.querySelector('#card h2').textContent.includes('合格率')")
     card = tab.inner_text("#card")
     assert "国家标准" in card and "90" in card and STANDARD_SOURCE in card
+
+
+def test_every_release_publishes_its_page(reference_repo: ReferenceRepo) -> None:
+    """The rebuild writes reports/<Y>/library.html into each release it tags, the manifest lists it with its
+    sha256 (so a county's pull verifies it), and the page of each year is its own."""
+    import hashlib
+    import json
+    import subprocess
+
+    root = reference_repo.root
+    pages = {}
+    for year in (2024, 2025, 2026):
+        tag = f"v{year}"
+        blob = subprocess.run(
+            ["git", "-C", str(root), "show", f"{tag}:reports/{year}/library.html"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        manifest = json.loads(
+            subprocess.run(
+                ["git", "-C", str(root), "show", f"{tag}:library/manifest.json"],
+                capture_output=True,
+                check=True,
+            ).stdout
+        )
+        listed = manifest["reports"][f"{year}/library.html"]
+        assert listed["sha256"] == hashlib.sha256(blob).hexdigest()
+        assert b"Content-Security-Policy" in blob
+        pages[year] = blob
+    assert len(set(pages.values())) == 3

@@ -22,6 +22,7 @@ from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
 from pipelines.report.feedback import write_feedback
+from pipelines.report.library_page import all_events, write_library_page
 from pipelines.report.model import ReportInputs, findings_by_file
 from pipelines.report.review_html import write_review_html
 from pipelines.report.review_xlsx import write_review_xlsx
@@ -84,4 +85,11 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
         write_review_xlsx(out_dir, inputs, tables),
         write_changelog(out_dir, inputs),
         write_merge_review_file(out_dir, inputs),
+        write_library_page(
+            out_dir,
+            inputs.tables,
+            all_events(inputs.repo_root, inputs.year, inputs.changes),
+            inputs.year,
+            inputs.actuals,
+        ),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -45,6 +46,8 @@ class ReportInputs:
     # the derived indicator counts of their year (the tables forget a retirement undone later).
     history: list[dict] = field(default_factory=list)
     overlay: Overlay | None = None  # a county library: its relation to the upstream (city) release
+    repo_root: Path | None = None  # the deployment repo: the library page reads its release tags
+    actuals: pd.DataFrame | None = None  # self-evaluated actual values per usage (library/evaluations)
 
 
 @dataclass

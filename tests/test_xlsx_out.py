@@ -237,3 +237,16 @@ def test_csv_is_neutralized_and_deterministic(tmp_path: Path) -> None:
     again = write_csv(tmp_path / "u.csv", frame, {"name": "指标名称", "target": "目标值", "unit": "计量单位"})
     assert sha256(again) == sha256(path)
     assert csv_text(frame) != csv_text(frame.iloc[:2])
+
+
+def test_the_column_fast_path_neutralizes_what_the_cell_path_does() -> None:
+    """column_cells (whole text columns) and cell_value (one cell) agree on every text, including first
+    characters that only fold to a trigger under NFKC (⁺ ₊ ﹫ ＝) and Unicode spaces before a trigger."""
+    import pandas as pd
+
+    from pipelines.common.xlsx_out import cell_value, column_cells
+
+    texts = ["⁺1", "₊1", "﹫x", "＝SUM(A1)", "\u2003=1", "\u00a0+1", "=1", "普通文字", "abc", "-", "﹣2", "¹"]
+    series = pd.Series(texts, dtype="string")
+    assert column_cells(series) == [cell_value(t) for t in texts]
+    assert all(str(v).startswith("'") for v in column_cells(series)[:7])

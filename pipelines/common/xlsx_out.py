@@ -121,7 +121,14 @@ def cell_value(value: object) -> str | int | float | None:
     return neutralize(text)  # type: ignore[return-value]
 
 
-_SUSPECT_FIRST = frozenset("=+-@\t\r\n \u3000＝＋－＠﹦﹢﹣")
+_ASCII_SUSPECT = frozenset("=+-@\t\r\n ")
+
+
+def _plain_first(c: str) -> bool:
+    """A first character that no tool folds into a formula trigger or strips as space: ASCII other than the
+    triggers and whitespace, or a CJK ideograph. Anything else (full-width and small forms, superscript
+    and subscript plus signs ⁺ ₊, ﹫, other spaces…) takes the careful path, which decides by NFKC."""
+    return (c.isascii() and c not in _ASCII_SUSPECT) or "\u4e00" <= c <= "\u9fff"
 
 
 def column_cells(series: pd.Series) -> list[str | int | float | None]:
@@ -133,7 +140,7 @@ def column_cells(series: pd.Series) -> list[str | int | float | None]:
     for v in series.tolist():
         if v is None or v != v or v == "":  # None, NaN, ""
             out.append(None)
-        elif v[0] in _SUSPECT_FIRST or len(v) > MAX_CELL_CHARS:
+        elif not _plain_first(v[0]) or len(v) > MAX_CELL_CHARS:
             out.append(cell_value(v))  # the careful path: neutralize, truncate
         else:
             out.append(v)

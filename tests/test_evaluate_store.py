@@ -1,8 +1,7 @@
 """library/evaluations/<Y>/ (pipelines/store/evaluations.py): deterministic Parquet read back as written, each
 file verified (layout, schema, year, rows against the manifest), a rebuild's staging able to carry them over
-byte for byte; the schedule's cron from indicators.toml's deadline. The last test states what the library's
-own verification and a later rebuild must do with the evaluations once the hooks described in
-docs/SELF_EVALUATION.md are in verify.py and release.py (xfail until then)."""
+byte for byte; the schedule's cron from indicators.toml's deadline. The last tests: the library's own
+verification (what `pull` runs) checks them, and a later rebuild of the year keeps them."""
 
 from __future__ import annotations
 
@@ -163,11 +162,6 @@ def test_the_schedule_reads_the_deadline_and_requests_the_year_before(tmp_path: 
     assert isinstance(request, dg.RunRequest) and request.partition_key == "2026"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the hooks in pipelines/store/verify.py (evaluations/ files checked by "
-    "pipelines.store.evaluations) and pipelines/store/release.py (stage_release carries library/evaluations/)",
-)
 def test_verify_and_a_later_rebuild_keep_the_evaluations(evaluated: Path, tmp_path: Path) -> None:
     assert verify_release(evaluated / "library") == []  # what `pull` runs on the staged copy
     # a re-publication of the year (vY.1) with changed workbooks: a new library is staged and swapped in
@@ -178,10 +172,6 @@ def test_verify_and_a_later_rebuild_keep_the_evaluations(evaluated: Path, tmp_pa
     assert verify_release(evaluated / "library") == [] and evaluation_problems(evaluated / "library") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the hook in pipelines/store/verify.py (evaluations/ files checked by pipelines.store.evaluations)",
-)
 def test_a_county_pulls_the_evaluated_release_verified(evaluated: Path, tmp_path: Path) -> None:
     from pipelines.county.pull import pull
 

@@ -32,7 +32,7 @@ from pipelines.store.evaluations import (
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.release import ConcurrentReleaseError
 from pipelines.store.repo import RELEASE_PATHS, _identity, ensure_clean, open_repo
-from pipelines.store.verify import SCHEMA, verify_library, verify_reports
+from pipelines.store.verify import verify_library, verify_reports
 
 COVERAGE = "evaluation_coverage"
 POINTS = "evaluation_points"
@@ -43,7 +43,6 @@ CHECKS: dict[str, str] = {
 POINT_TOLERANCE = 0.01
 KEY = ["dept_code", "indicator_id", "project"]
 _EVAL_TAG = re.compile(r"^v(\d{4})-eval(?:\.(\d+))?$")
-_LAYOUT_PROBLEM = "文件不属于指标库的目录结构：evaluations/"  # verify.py before it knew evaluations/
 
 
 class EvaluationBlocked(RuntimeError):
@@ -172,12 +171,7 @@ def commit_message(year: int, tables: EvaluationTables) -> str:
 
 def _verify(root: Path) -> list[str]:
     library = root / publish.LIBRARY_DIR
-    problems = [
-        p.message
-        for p in verify_library(library)
-        if not (p.check == SCHEMA and p.message.startswith(_LAYOUT_PROBLEM))
-    ]
-    problems += evaluation_problems(library)
+    problems = [p.message for p in verify_library(library)] + evaluation_problems(library)
     return problems + verify_reports(root / publish.REPORTS_DIR, publish.read_manifest(library) or {})
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.store import publish
+from pipelines.store.evaluations import carry_evaluation_reports, carry_evaluations
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.query.git_read import indicators_at
 from pipelines.store.repo import (
@@ -123,8 +124,12 @@ def stage_release(
         manifest = publish.write_release(
             tables, repo_root / publish.STAGING_DIR, year=year, accounting=accounting
         )
+        # A rebuild writes the release anew: the published self-evaluations stay in it.
+        library, staging = repo_root / publish.LIBRARY_DIR, repo_root / publish.STAGING_DIR
+        manifest = carry_evaluations(library, staging) or manifest
     staged = StagedRelease(year, repo_root, manifest, base_sha, dict(accounting))
     staged.reports_dir.mkdir(parents=True, exist_ok=True)
+    carry_evaluation_reports(repo_root / publish.REPORTS_DIR / str(year), staged.reports_dir)
     return staged
 
 

@@ -17,6 +17,7 @@ import pandera.errors
 import pyarrow.parquet as pq
 
 from pipelines.common.hashing import sha256_file
+from pipelines.store.evaluations import evaluation_file_problems, is_evaluation_file
 from pipelines.store.publish import (
     ACCOUNTING_KEYS,
     MANIFEST,
@@ -158,6 +159,9 @@ def _read_tables(
     from) for the placement check."""
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in SPECS}
     for rel in present:
+        if is_evaluation_file(rel):  # library/evaluations/<Y>/: the self-evaluation's own tables
+            out += [Problem(SCHEMA, m) for m in evaluation_file_problems(library_dir, rel, listed)]
+            continue
         found = _table_of(rel)
         if found is None:
             out.append(Problem(SCHEMA, f"文件不属于指标库的目录结构：{rel}"))

@@ -21,7 +21,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
-from pipelines.dedupe.features import COLUMN, Sides, pair_feature_matrix
+from pipelines.dedupe.features import COLUMN, FormCodes, Sides, pair_feature_matrix
 from pipelines.dedupe.patterns import SAME_NAME, Span, pattern_of, spans_of
 from pipelines.dedupe.reasons import Side, flags, reason
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
@@ -84,6 +84,8 @@ class _Table:
     origin: np.ndarray
     suffix: np.ndarray  # metric suffix class of the matching form
     canonical: np.ndarray  # the measure stem in canonical words (vocabulary.py)
+    forms: np.ndarray  # the distinct matching forms
+    form: np.ndarray  # each row's code into forms
 
     @classmethod
     def of(cls, rows: pd.DataFrame, near_synonyms: Sequence[tuple[str, str]]) -> _Table:
@@ -106,6 +108,8 @@ class _Table:
             origin=texts(rows["origin"]),
             suffix=suffix,
             canonical=canonical,
+            forms=forms.astype(object),
+            form=form_codes,
         )
 
     def sides(self, rows: np.ndarray) -> Sides:
@@ -138,13 +142,22 @@ def _oriented(rows: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, np.n
     return np.where(first, i0, j0), np.where(first, j0, i0), pairs["cosine"].to_numpy()
 
 
-def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> np.ndarray:
+@dataclass(frozen=True)
+class _Worth:
+    """The pairs worth scoring, and fuzz.ratio of their names as written and in sorted characters."""
+
+    keep: np.ndarray
+    ratio: np.ndarray
+    order: np.ndarray
+
+
+def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> _Worth:
     """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names
     (as written, in another order, or in canonical words), or are a generic and a qualified name: a cheap bound
     before the features."""
     same_id = (t.ids[a] == t.ids[b]) & (t.ids[a] != "")
     certain = (
-        (t.match[a] == t.match[b])
+        (t.form[a] == t.form[b])
         & (t.unit[a] == t.unit[b])
         & (t.scope[a] == t.scope[b])
         & (t.level2[a] == t.level2[b])
@@ -152,19 +165,21 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     )
     keep = ~same_id & ~certain
     best = np.zeros(len(a))
-    if keep.any():
-        forms, form_codes = np.unique(t.match, return_inverse=True)
-        ordered = np.array(["".join(sorted(f)) for f in forms], dtype=object)[form_codes]
-        ka, kb = a[keep], b[keep]
-        for text in (t.match, ordered, t.canonical):
-            scores = process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=1)
-            best[keep] = np.maximum(best[keep], scores)
+    ka, kb = a[keep], b[keep]
+    ordered = np.array(["".join(sorted(f)) for f in t.forms], dtype=object)[t.form]
+    ratios = [
+        process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=1)
+        for text in (t.match, ordered, t.canonical)
+    ]
+    for scores in ratios:
+        best[keep] = np.maximum(best[keep], scores)
     enough = best >= cfg.min_name_score
     # A generic name against a qualified one (接种率 / 适龄儿童…接种率) shares too few characters for the bound.
     low = np.flatnonzero(keep & ~enough)
     if len(low):
         enough[low] = generic_pairs(t.canonical, a[low], b[low])
-    return keep & enough
+    chosen = enough[keep]
+    return _Worth(keep & enough, ratios[0][chosen], ratios[1][chosen])
 
 
 # The features the reason and flags read (reasons.py); any other is fetched on demand (_FeatureRow).
@@ -316,11 +331,12 @@ def find_candidates(
         return empty_candidates()
     t = _Table.of(rows, scoring.words.near_synonyms)
     a, b, cosine = _oriented(rows, pairs)
-    keep = _worth_scoring(t, a, b, cfg)
-    a, b, cosine = a[keep], b[keep], cosine[keep]
+    worth = _worth_scoring(t, a, b, cfg)
+    a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive())
+    known = FormCodes(t.forms, t.form[a], t.form[b], worth.ratio, worth.order)
+    features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive(), known)
     x = features.x
     rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
     scored = scoring.score(x, rank[a], rank[b])

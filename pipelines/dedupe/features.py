@@ -130,6 +130,19 @@ def _word_masks(forms: np.ndarray, words: Sequence[str]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class FormCodes:
+    """What a caller knows already of its pairs' names: the distinct matching forms and each side's code into
+    them, and fuzz.ratio of the two forms as written (ratio) and with their characters sorted (order), as
+    process.cpdist gave them for these very pairs (None: not computed)."""
+
+    forms: np.ndarray
+    code_a: np.ndarray
+    code_b: np.ndarray
+    ratio: np.ndarray | None = None
+    order: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class _Names:
     """The two names of every pair, and their distinct forms (per-name work is done once per form)."""
 
@@ -138,23 +151,35 @@ class _Names:
     forms: np.ndarray
     ia: np.ndarray  # form code of side A
     ib: np.ndarray
+    known: FormCodes | None = None
 
     @classmethod
-    def of(cls, match_a: np.ndarray, match_b: np.ndarray) -> _Names:
+    def of(cls, match_a: np.ndarray, match_b: np.ndarray, known: FormCodes | None = None) -> _Names:
+        if known is not None:
+            return cls(list(match_a), list(match_b), known.forms, known.code_a, known.code_b, known)
         n = len(match_a)
         # Hashing, not sorting: the order of the distinct forms does not enter any feature.
         codes, forms = pd.factorize(np.concatenate([match_a, match_b]).astype(object))
         return cls(list(match_a), list(match_b), np.asarray(forms, dtype=object), codes[:n], codes[n:])
 
+    def ratios(self) -> tuple[np.ndarray, np.ndarray]:
+        """fuzz.ratio (0–100) of the two forms as written and with their characters sorted."""
+        known = self.known
+        if known is not None and known.ratio is not None and known.order is not None:
+            return known.ratio, known.order
+        ordered = np.array(["".join(sorted(f)) for f in self.forms], dtype=object)
+        return (
+            process.cpdist(self.a, self.b, scorer=fuzz.ratio, workers=1),
+            process.cpdist(list(ordered[self.ia]), list(ordered[self.ib]), scorer=fuzz.ratio, workers=1),
+        )
+
 
 def _similarity_features(x: np.ndarray, names: _Names) -> None:
     """Edit, word-order, bigram, alignment and shared-ends similarity of the two names."""
     la, lb, ia, ib = names.a, names.b, names.ia, names.ib
-    x[:, COLUMN["name_ratio"]] = process.cpdist(la, lb, scorer=fuzz.ratio, workers=1) / 100.0
-    ordered = np.array(["".join(sorted(f)) for f in names.forms], dtype=object)
-    x[:, COLUMN["order_ratio"]] = (
-        process.cpdist(list(ordered[ia]), list(ordered[ib]), scorer=fuzz.ratio, workers=1) / 100.0
-    )
+    ratio, order = names.ratios()
+    x[:, COLUMN["name_ratio"]] = ratio / 100.0
+    x[:, COLUMN["order_ratio"]] = order / 100.0
     x[:, COLUMN["partial_ratio"]] = process.cpdist(la, lb, scorer=fuzz.partial_ratio, workers=1) / 100.0
     grams = CountVectorizer(analyzer=lambda f: sorted(_bigrams(f)), binary=True, dtype=np.float64)
     bigram_matrix = grams.fit_transform(names.forms).tocsr()
@@ -330,13 +355,15 @@ def pair_feature_matrix(
     a: Sides,
     b: Sides,
     alive: Callable[[np.ndarray], np.ndarray] | None = None,
+    known: FormCodes | None = None,
 ) -> PairFeatures:
-    """pair_features, with the segments read on the way (PairFeatures)."""
+    """pair_features, with the segments read on the way (PairFeatures); known: what the caller computed
+    already of these pairs' names (FormCodes; the forms must be distinct)."""
     n = len(a.match)
     x = np.zeros((n, len(FEATURES)), dtype=float)
     if not n:
         return PairFeatures(x, [])
-    names = _Names.of(a.match, b.match)
+    names = _Names.of(a.match, b.match, known)
     canon = NearSynonymForm(words.near_synonyms)
     canonical = [canon(str(f)) for f in names.forms]
     _similarity_features(x, names)

@@ -12,7 +12,8 @@ What the workbook holds:
   department wrote it on (a 共性 usage stays where the department used it), in last year's order, with
   库内编号, 变更类型 沿用 and what it wrote on that row: target, symbol, unit, weight, project fields and
   every other column the release keeps for the usage (a 1.0 release has none: the indicator's wording
-  fills the shared fields). 历史值 (prefill_history.py) from its own usages.
+  fills the shared fields). 历史值 (prefill_history.py) from its own usages: the published self-evaluation
+  actual values first (library/evaluations/), else what it wrote, else its targets.
 - Picked indicators (prefill_pick.py): the library's wording with their 库内编号 and 沿用, on the sheet
   of their scope; the cells the department must still fill (project, 功能分类科目编码, target …) are
   highlighted and listed, and exactly they fail validation until filled.
@@ -34,6 +35,7 @@ from pipelines.common.config import load_settings
 from pipelines.common.errors import UsageError
 from pipelines.intake.sheets import match_sheets
 from pipelines.intake.template import EXTRA, SheetFill, TemplateFill, shown_value, write_template
+from pipelines.store.evaluations import published_actuals
 from pipelines.store.prefill_history import DepartmentHistory
 from pipelines.store.prefill_pick import PickedRows, check_picks, picked_rows, read_pick_file
 from pipelines.store.publish import SPECS, read_manifest, table_files
@@ -82,6 +84,7 @@ class Library:
     departments: pd.DataFrame
     year: int
     unwritten: frozenset[str] = frozenset()  # usage columns the release's version did not have yet
+    actuals: pd.DataFrame | None = None  # the department's published actual values (library/evaluations)
 
 
 def department_usages(library_dir: Path, dept: str) -> pd.DataFrame:
@@ -113,7 +116,14 @@ def read_library(repo: Path, dept: str) -> Library:
         read_release_table(library_dir, "departments"),
         int(manifest.get("year") or 0),
         frozenset(SPECS["usages"].columns) - set(columns_at("usages", library_version(library_dir))),
+        _department_actuals(library_dir, dept),
     )
+
+
+def _department_actuals(library_dir: Path, dept: str) -> pd.DataFrame:
+    """The department's actual values of every evaluated year (empty before any self-evaluation)."""
+    actuals = published_actuals(library_dir)
+    return actuals[actuals["dept_code"] == dept].reset_index(drop=True)
 
 
 def resolve(iid: str, indicators: pd.DataFrame) -> str:
@@ -245,7 +255,7 @@ def kept_rows(library: Library, dept: str, year: int) -> tuple[dict[str, list[di
     current = current_usages(library, dept, year)
     dept_usages = library.usages[library.usages["dept_code"] == dept]
     resolved = {str(i): resolve(str(i), library.indicators) for i in pd.unique(dept_usages["indicator_id"])}
-    history = DepartmentHistory(dept_usages, resolved, year)
+    history = DepartmentHistory(dept_usages, resolved, year, library.actuals)
     fallback = set(SHARED_FIELDS) & library.unwritten  # an older release: the indicator's wording
     rows: dict[str, list[dict]] = {k: [] for k in INDICATOR_SHEETS}
     wanted = pd.unique(current["target_id"]).tolist()

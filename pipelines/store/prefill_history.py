@@ -1,9 +1,10 @@
 """历史值 of a pre-filled row (pipelines/store/prefill.py), from the department's own usages.
 
-For one indicator and project of one department: the values it wrote as 历史值 over the years (a later
-workbook's value for a year over an earlier one's), then, for each earlier year it used the indicator with
-no written value, that year's value from its series (pipelines/store/reference_values.py): the actual
-value once self-evaluation records one, else the target it set. Written as the template's grammar
+For one indicator and project of one department, per earlier year: the actual value the self-evaluation
+published for that year's usage (library/evaluations/, pipelines/store/evaluations.published_actuals) where
+there is one — the flow-back of issue 14: next year's baselines are what was achieved —, else the value the
+department wrote as 历史值 (a later workbook's value for a year over an earlier one's), else the target it
+set that year. Written as the template's grammar
 ("2024年:95%;2025年:97%"); only entries the reader (pipelines/intake/targets.py) parses back to the same
 year and value are kept, so validating the workbook reads exactly these values.
 """
@@ -40,9 +41,13 @@ def _written(history: object) -> dict[str, str]:
     )
 
 
+def _given(number: object) -> bool:
+    return number is not None and not (isinstance(number, float) and math.isnan(number))
+
+
 def _point_value(actual: object, target_value: object, target: object, unit: object) -> str:
     for number in (actual, target_value):
-        if number is not None and not (isinstance(number, float) and math.isnan(number)):
+        if _given(number):
             return number_text(float(number)) + str(unit or "")  # type: ignore[arg-type]
     return str(target or "").strip()
 
@@ -52,14 +57,17 @@ Point = tuple[int, str, object, object, str, str]
 
 
 def history_values(points: list[Point], year: int) -> dict[str, str]:
-    """year → value before `year`: the written 历史值 (a later workbook's over an earlier one's), then for
-    the years with none, the value of that year's usage (actual value, else target)."""
+    """year → value before `year`: the year's published actual value, else the written 历史值 (a later
+    workbook's over an earlier one's), else the year's target."""
     values: dict[str, str] = {}
     ordered = sorted(points, key=lambda p: p[0])
     for point in ordered:
         values |= _written(point[1])
     for y, _history, actual, value, target, unit in ordered:
-        text = _point_value(actual, value, target, unit)
+        if _given(actual):  # what was achieved outranks what anyone wrote
+            values[str(y)] = _point_value(actual, None, "", unit)
+            continue
+        text = _point_value(None, value, target, unit)
         if text:
             values.setdefault(str(y), text)
     return {y: v for y, v in sorted(values.items()) if int(y) < year}
@@ -76,10 +84,17 @@ class DepartmentHistory:
     """The 历史值 cells of one department's rows, its usages grouped once by (indicator, project): a
     department with thousands of rows costs one pass, not one scan per row."""
 
-    def __init__(self, dept_usages: pd.DataFrame, resolved: Mapping[str, str], year: int) -> None:
+    def __init__(
+        self,
+        dept_usages: pd.DataFrame,
+        resolved: Mapping[str, str],
+        year: int,
+        actuals: pd.DataFrame | None = None,
+    ) -> None:
+        """`actuals`: published actual values per usage (evaluations.published_actuals), None when none."""
         self.year = year
         mine = dept_usages[dept_usages["year"] < year]
-        series = department_series(mine)  # the actual values, once self-evaluation records them
+        series = department_series(mine, actuals)
         actual = {
             (i, int(y), p, str(t)): a
             for i, y, p, t, a in zip(

@@ -130,3 +130,33 @@ def test_a_target_lowered_below_last_years_actual_gets_w215(
     assert sorted(found) == sorted([lowered, kept])
     assert "“96”" in found[lowered] and "2025年 98%" in found[lowered] and "从严从高" in found[lowered]
     assert "2025年 97%" in found[kept]
+
+
+def test_history_and_search_show_the_actual_beside_the_target(
+    repos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaluated, plain = repos
+    assert main(["search", "教育局覆盖率", "--repo", str(evaluated), "--format", "json"]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)["hits"]
+    assert (hit["actual_year"], hit["actuals"]) == (YEAR, [98.0])
+    assert main(["search", "覆盖率", "--repo", str(evaluated)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("教育局覆盖率" in ln and ln.endswith(f"{YEAR}年完成值 98") for ln in lines), lines
+    assert any("卫健委覆盖率" in ln and "完成值" not in ln for ln in lines)  # 202 submitted nothing
+    assert main(["search", "教育局覆盖率", "--repo", str(plain), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["actuals"] == []
+
+    iid = hit["indicator_id"]
+    assert main(["history", iid, "--repo", str(evaluated), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)["actual_values"]
+    assert found == [{"year": YEAR, "dept_code": EDU, "dept_name": "教育局", "project": "教育局项目",
+                      "symbol": "≥", "target": "95", "unit": "%", "actual_value": 98.0}]  # fmt: skip
+    assert main(["history", iid, "--repo", str(evaluated)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        f"各年度完成值（绩效自评，1 条）：\n  {YEAR} 年 {EDU} 教育局「教育局项目」：目标 ≥95%，完成 98%"
+        in text
+    )
+    assert main(["history", iid, "--repo", str(plain), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["actual_values"] == []
+    assert "完成值" not in (main(["history", iid, "--repo", str(plain)]), capsys.readouterr().out)[1]

@@ -4,14 +4,16 @@ History walks the release tags only (vY, vY.N), never every commit; merges are f
 X' and 'Y merged into this one' are events). Each release is read in today's shape
 (pipelines.store.shape), so a history across releases of different 1.x versions works. Beside the
 events: the spread of the numeric targets departments set for it, by year and unit (count, min, median,
-max: pipelines.store.reference_values, from the usages of every year in the latest release), and its
-国家标准 / 行业标准 with their source.
+max: pipelines.store.reference_values, from the usages of every year in the latest release), its
+国家标准 / 行业标准 with their source, and, once self-evaluation has published them (library/evaluations/,
+pipelines.store.evaluations.published_actuals), the actual values beside each department's target.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import git
@@ -20,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.consolidate.changes import EVENT_ZH, ChangeSet, diff_indicators
-from pipelines.store.publish import SPECS, arrow_to_frame, indicator_part
+from pipelines.store.evaluations import published_actuals
+from pipelines.store.publish import LIBRARY_DIR, SPECS, arrow_to_frame, indicator_part
 from pipelines.store.query.diff import DIFF_FIELDS, shown
 from pipelines.store.query.git_read import (
     IND_DIR,
@@ -36,7 +39,13 @@ from pipelines.store.query.git_read import (
     tables,
     versions,
 )
-from pipelines.store.reference_values import SPREAD_COLUMNS, YearSpread, target_spread
+from pipelines.store.reference_values import (
+    SERIES_COLUMNS,
+    SPREAD_COLUMNS,
+    YearSpread,
+    department_series,
+    target_spread,
+)
 from pipelines.store.repo import ReleaseTag, release_tags
 from pipelines.store.shape import concat
 from schemas.library import STATUS_ZH, TITLES_ZH
@@ -44,7 +53,9 @@ from schemas.library import STATUS_ZH, TITLES_ZH
 HISTORY_EVENT_ZH = EVENT_ZH | {"absorbed": "并入本指标", "vanished": "整行消失"}
 ID_COLUMNS = ("indicator_id", "merged_into")
 DEPT_COLUMNS = ("indicator_id", "dept_code", "dept_name")
-SPREAD_USAGE_COLUMNS = ("indicator_id", "year", "dept_code", "unit", "target_value")
+SPREAD_USAGE_COLUMNS = tuple(c for c in SERIES_COLUMNS if c != "actual_value")  # targets and their keys
+ACTUAL_FIELDS = ("year", "dept_code", "dept_name", "project", "symbol", "target", "unit", "actual_value")
+ACTUALS_SHOWN = 30  # lines of actual values in the text (the JSON has them all)
 STANDARD_FIELDS = ("national_standard", "industry_standard", "standard_source")
 
 
@@ -74,6 +85,8 @@ class History:
     current: dict[str, Any]  # the row in the latest release that holds it
     releases: list[ReleaseState]
     spread: tuple[YearSpread, ...] = ()  # numeric targets by year and unit, oldest year first
+    # every evaluated usage: ACTUAL_FIELDS (target beside the published actual value), oldest year first
+    actuals: tuple[dict[str, Any], ...] = ()
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -100,6 +113,7 @@ class History:
             "target_spread": [
                 {c: getattr(y, c) for c in SPREAD_COLUMNS if c != "indicator_id"} for y in self.spread
             ],
+            "actual_values": [dict(a) for a in self.actuals],
         }
 
 
@@ -200,9 +214,9 @@ def _departments(
     return out
 
 
-def _spread(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) -> tuple[YearSpread, ...]:
-    """The targets' spread of iid by year and unit, from the usages of every year in release `tag` (a
-    release holds all years); only its own partition's file of each usages/<year>/ is read."""
+def _all_usages(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) -> pd.DataFrame:
+    """The usages of iid of every year in release `tag` (a release holds all years), targets and keys only;
+    only its own partition's file of each usages/<year>/ is read."""
     top = f"{tag.sha}:{USAGE_DIR}"
     years = [
         f"{top}/{n}" for m, n, _s in sorted(listings(repo, [top])[top], key=lambda e: e[1]) if m == TREE_MODE
@@ -212,7 +226,11 @@ def _spread(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) -> t
     files = [sha for y in years for _m, n, sha in listing[y] if n == part]
     parsed = tables(repo, "usages", [(f, version) for f in files], SPREAD_USAGE_COLUMNS)
     use = concat([parsed[f] for f in files], "usages", SPREAD_USAGE_COLUMNS)
-    mine = use.filter(pc.equal(use["indicator_id"], iid)).to_pandas()
+    return use.filter(pc.equal(use["indicator_id"], iid)).to_pandas()
+
+
+def _spread(mine: pd.DataFrame) -> tuple[YearSpread, ...]:
+    """The targets' spread by year and unit."""
     return tuple(
         YearSpread(
             int(r.year),
@@ -224,6 +242,27 @@ def _spread(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) -> t
             float(r.max),
         )
         for r in target_spread(mine).itertuples(index=False)
+    )
+
+
+def repo_actuals(repo: git.Repo) -> pd.DataFrame | None:
+    """The published actual values of the repo's library/ (its working tree, as a rebuild reads them);
+    None for a repo without a working tree."""
+    root = repo.working_tree_dir
+    return published_actuals(Path(root) / LIBRARY_DIR) if root else None
+
+
+def _actuals(mine: pd.DataFrame, actuals: pd.DataFrame | None, iid: str) -> tuple[dict[str, Any], ...]:
+    """Each evaluated usage of iid: the department's target beside its published actual value."""
+    if actuals is None or not len(actuals) or mine.empty:
+        return ()
+    series = department_series(mine, actuals[actuals["indicator_id"] == iid])
+    found = series[series["actual_value"].notna()].sort_values(
+        ["year", "dept_code", "project"], kind="stable"
+    )
+    return tuple(
+        {f: (int(v) if f == "year" else float(v) if f == "actual_value" else str(v)) for f, v in r.items()}
+        for r in found.loc[:, list(ACTUAL_FIELDS)].to_dict("records")
     )
 
 
@@ -276,9 +315,10 @@ def _release_events(
     return events
 
 
-def history(repo_path: RepoLike, indicator_id: str) -> History:
+def history(repo_path: RepoLike, indicator_id: str, actuals: pd.DataFrame | None = None) -> History:
     """Every release (tag, in release order — not every commit) holding the indicator: what changed
-    since the previous release and why, and which departments used it that year.
+    since the previous release and why, and which departments used it that year. `actuals`: the
+    self-evaluation's actual values (evaluations.published_actuals; default: the repo's library/).
 
     Cost: four `git cat-file --batch` calls whatever the number of releases; diff_indicators runs
     only where a column it reads differs between two releases.
@@ -312,7 +352,9 @@ def history(repo_path: RepoLike, indicator_id: str) -> History:
         for i, depts in zip(kept, departments, strict=True)
     ]
     current = next(row for i in reversed(kept) if (row := own[i]) is not None)
-    return History(iid, current, states, _spread(repo, tags[-1], current, iid))
+    mine = _all_usages(repo, tags[-1], current, iid)
+    evaluated = _actuals(mine, repo_actuals(repo) if actuals is None else actuals, iid)
+    return History(iid, current, states, _spread(mine), evaluated)
 
 
 def _event_lines(e: dict[str, Any]) -> list[str]:
@@ -374,10 +416,26 @@ def _reference_lines(h: History) -> list[str]:
     return lines
 
 
+def _actual_lines(h: History) -> list[str]:
+    """Each evaluated usage: the department's target and the actual value self-evaluation published."""
+    if not h.actuals:
+        return []
+    lines = [f"各年度完成值（绩效自评，{len(h.actuals)} 条）："]
+    for a in h.actuals[:ACTUALS_SHOWN]:
+        project = f"「{a['project']}」" if a["project"] else "（部门整体）"
+        lines.append(
+            f"  {a['year']} 年 {a['dept_code']} {a['dept_name']}{project}：目标 {a['symbol']}{a['target']}"
+            f"{'' if a['target'].endswith(a['unit']) else a['unit']}，完成 {_number(a['actual_value'])}{a['unit']}"
+        )
+    if len(h.actuals) > ACTUALS_SHOWN:
+        lines.append(f"  ……另有 {len(h.actuals) - ACTUALS_SHOWN} 条，见 --format json")
+    return lines
+
+
 def render_history_text(h: History) -> str:
-    """`indicators history` as text: the indicator today, its reference values, then one block per
-    release."""
-    lines = _current_lines(h) + _reference_lines(h)
+    """`indicators history` as text: the indicator today, its reference values and actual values, then one
+    block per release."""
+    lines = _current_lines(h) + _reference_lines(h) + _actual_lines(h)
     for s in h.releases:
         lines += ["", f"{s.tag}（{s.year} 年度）：{STATUS_ZH.get(s.status, s.status) or '—'}"]
         for e in s.events:

@@ -2,6 +2,8 @@
 
 Reads the working tree's library/ (or the release at --ref from git objects) in today's shape
 (pipelines.store.shape): a library written by an older or newer 1.x version is searched the same way.
+Each hit carries the actual values of the latest self-evaluated year that has any for it (library/evaluations/,
+working tree only): actual_year and actuals (sorted).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz
 
+from pipelines.store.evaluations import published_actuals
 from pipelines.store.publish import LIBRARY_DIR, MANIFEST, table_files
 from pipelines.store.query.git_read import (
     QueryError,
@@ -58,6 +61,8 @@ SEARCH_COLUMNS = [
     "score",
     "match",
     "similarity",
+    "actual_year",
+    "actuals",
 ]
 
 
@@ -182,6 +187,34 @@ def _matches(table: pa.Table, q: str, terms: list[str], want_level1: str | None)
     return records
 
 
+def _library_dir(repo_path: RepoLike) -> Path:
+    root = working_tree(repo_path) if isinstance(repo_path, git.Repo) else Path(repo_path)
+    return root / LIBRARY_DIR
+
+
+def last_actuals(library_dir: Path) -> dict[str, tuple[int, list[float]]]:
+    """indicator_id → (the latest evaluated year with actual values for it, those values sorted)."""
+    actuals = published_actuals(library_dir)
+    if actuals.empty:
+        return {}
+    latest = actuals.groupby("indicator_id")["year"].transform("max")
+    last = actuals[actuals["year"] == latest].sort_values(["indicator_id", "actual_value"], kind="stable")
+    return {
+        str(iid): (int(group["year"].iloc[0]), [float(v) for v in group["actual_value"]])
+        for iid, group in last.groupby("indicator_id", sort=True)
+    }
+
+
+def _with_actuals(hits: pd.DataFrame, found: dict[str, tuple[int, list[float]]]) -> pd.DataFrame:
+    pairs: list[tuple[int | None, list[float]]] = [
+        found.get(str(i), (None, [])) for i in hits["indicator_id"]
+    ]
+    years = pd.Series([y for y, _v in pairs], index=hits.index, dtype=object)  # None until evaluated
+    return hits.assign(
+        actual_year=years, actuals=pd.Series([v for _y, v in pairs], index=hits.index, dtype=object)
+    )
+
+
 def search(
     repo_path: RepoLike,
     query: str,
@@ -214,7 +247,8 @@ def search(
     total = len(hits)
     if limit is not None:
         hits = hits.head(int(limit))
-    out = hits.reset_index(drop=True)
+    found = last_actuals(_library_dir(repo_path)) if ref is None and len(hits) else {}
+    out = _with_actuals(hits, found).reset_index(drop=True)
     out.attrs = {"query": str(query), "normalized": " ".join(terms), "total": total}
     return out
 
@@ -233,14 +267,30 @@ def render_search_text(hits: pd.DataFrame) -> str:
         unit = r.unit or "—"
         lines.append(
             f"  {r.indicator_id}  {r.name}{status}  {r.level1}/{r.level2}  单位：{unit}  "
-            f"使用部门 {r.n_departments} 个  〔{r.match}〕"
+            f"使用部门 {r.n_departments} 个  〔{r.match}〕{_actual_text(r.actual_year, r.actuals)}"
         )
     return "\n".join(lines) + "\n"
 
 
+def _num(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _actual_text(year: object, values: list[float]) -> str:
+    """ "  2025年完成值 1236" or "  2025年完成值 90–98（3 个）"; "" before any self-evaluation."""
+    if not values or year is None:
+        return ""
+    if len(values) == 1:
+        return f"  {year}年完成值 {_num(values[0])}"
+    return f"  {year}年完成值 {_num(values[0])}–{_num(values[-1])}（{len(values)} 个）"
+
+
 def search_json(hits: pd.DataFrame) -> dict[str, object]:
     """`indicators search --format json`: the query, how many matched, and the ranked hits."""
-    records = [{k: json_cell(v) for k, v in r.items()} for r in hits.to_dict("records")]
+    records = [
+        {k: [float(x) for x in v] if k == "actuals" else json_cell(v) for k, v in r.items()}
+        for r in hits.to_dict("records")
+    ]
     return {
         "query": hits.attrs.get("query", ""),
         "normalized": hits.attrs.get("normalized", ""),

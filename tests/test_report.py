@@ -44,7 +44,7 @@ from tests.library_fixtures import (
 YEAR = 2026
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://x","y")'
-SECTIONS = ("overview", "departments", "changes", "violations", "coverage", "trend")
+SECTIONS = ("overview", "departments", "changes", "violations", "coverage", "trend", "targets")
 CHARTS = (
     "chart-outcomes",
     "chart-changes",
@@ -468,6 +468,8 @@ def expected_rows(inputs: ReportInputs) -> dict[str, int]:
         "coverage_class": len(classes - {""}),
         "coverage_level": len(reference().framework),
         "trend": inputs.year - int(first) + 1,
+        "targets_too_low": 0,  # inputs by hand: no repo, no self-evaluation (tests/test_target_review.py)
+        "targets_missed": 0,
     }
 
 

@@ -10,6 +10,7 @@ from pipelines.report.change_tables import candidates_review, change_reviews
 from pipelines.report.coverage import coverage_reviews
 from pipelines.report.departments import NOT_SUBMITTED, department_review
 from pipelines.report.model import OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable, file_statuses
+from pipelines.report.target_review import target_reviews
 from pipelines.report.trend import trend_review
 from pipelines.report.upstream import upstream_reviews
 from pipelines.report.violations import violation_reviews
@@ -57,6 +58,7 @@ def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
         *violation_reviews(inputs),
         *coverage_reviews(inputs),
         trend_review(inputs),
+        *target_reviews(inputs),
     ]
     if inputs.overlay is not None:
         tables += upstream_reviews(inputs.overlay)

@@ -197,13 +197,67 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 DEMO_MARKER = ".indicators-demo"
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Sample submissions → three annual rebuilds → library, git history, report (README's first command)."""
-    import shutil
+DEMO_SCORECARD_DEPT = "207"  # the department whose scorecard and pre-filled workbook the demo prints
+
+
+def _demo_evaluation(repo: Path, year: int, folder: Path) -> int:
+    """The demo's self-evaluation of `year`: every department's workbook filled by the seeded plan
+    (pipelines/demo/self_eval.py), scored and published like `indicators evaluate` (tag vY-eval)."""
+    from pipelines.defs.evaluation import publish_year, score_year
+    from pipelines.demo.self_eval import write_demo_self_evaluations
+    from pipelines.evaluate.run import scorecard
+
+    written = write_demo_self_evaluations(repo, year, folder)
+    scored = score_year(repo, year, folder)
+    done = publish_year(repo, scored)
+    depts = scored.tables.departments
+    grades = "、".join(f"{g} {int((depts['grade'] == g).sum())} 个" for g in ("优", "良", "中", "差"))
+    print(
+        f"\n══ {year} 年度绩效自评：{len(written)} 份自评表（{folder}），部门等级：{grades}，标签 {done.tag}"
+    )
+    print(f"$ indicators evaluate --year {year} --submissions {folder} --repo {repo}（其中一个部门的评分卡）")
+    for line in scorecard(scored.tables, DEMO_SCORECARD_DEPT).splitlines():
+        print(f"  {line}")
+    return EXIT_OK if done.tag else EXIT_INPUT
+
+
+def _demo_results(out: Path, repo: Path, submissions: Path) -> None:
+    """What the demo made, where: the library, the reports, the self-evaluations, a pre-filled workbook."""
     import subprocess
+
+    from pipelines.demo.catalogue import DEMO_YEARS
+    from pipelines.store.prefill import prefill_workbook
+
+    last = DEMO_YEARS[-1]
+    prefilled = prefill_workbook(repo, DEMO_SCORECARD_DEPT, out / "prefilled")
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
+    ).stdout
+    print("\n══ 结果")
+    print(f"  示例填报：{submissions}")
+    print(f"  指标库仓库：{repo}（library/ 为发布的指标库，library/evaluations/ 为绩效自评结果）")
+    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
+    print(f"  指标库浏览页面：{repo / 'reports' / str(last) / 'library.html'}")
+    for year in DEMO_YEARS[:2]:
+        print(
+            f"  {year} 年度绩效自评报告：{repo / 'reports' / str(year) / 'self_evaluation.html'}（及 .xlsx）"
+        )
+    print(
+        f"  {prefilled.year} 年度预填工作簿（部门 {DEMO_SCORECARD_DEPT}，历史值含自评完成值）：{prefilled.path}"
+    )
+    print(f"  版本差异：indicators diff --repo {repo}")
+    print("\n$ git log --oneline --decorate")
+    print(log.rstrip())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sample submissions → three annual rebuilds, self-evaluations of the first two years → library, git
+    history, reports, a pre-filled workbook (README's first command)."""
+    import shutil
 
     from pipelines.demo import build as demo
     from pipelines.demo.catalogue import DEMO_YEARS, FINANCE_DEPT
+    from pipelines.demo.self_eval import prefilled_history
     from pipelines.store.publish import load_library
     from pipelines.store.release import commit_paths
     from pipelines.store.repo import open_repo
@@ -226,25 +280,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     lookup = None
     for year in DEMO_YEARS:
-        story = demo.render_demo_year(submissions, year, lookup)
+        # after the first year the departments start from their pre-filled workbooks (历史值 = actuals)
+        history = prefilled_history(repo, year) if year > DEMO_YEARS[0] else None
+        story = demo.render_demo_year(submissions, year, lookup, history=history)
         print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
         for line in story.story_zh()[:12]:
             print(f"  · {line}")
         code = run_rebuild_command(year, story.directory, repo, FINANCE_DEPT, False)
+        if code == EXIT_OK and year in DEMO_YEARS[:2]:
+            code = _demo_evaluation(repo, year, out / "self_evaluation" / str(year))
         if code != EXIT_OK:
             return code
         tables = load_library(repo / "library")
         lookup = demo.lookup_from_indicators(tables.indicators) if tables is not None else None
-
-    log = subprocess.run(
-        ["git", "-C", str(repo), "log", "--oneline", "--decorate"], capture_output=True, text=True, check=True
-    ).stdout
-    last = DEMO_YEARS[-1]
-    print("\n══ 结果")
-    print(f"  示例填报：{submissions}")
-    print(f"  指标库仓库：{repo}（library/ 为发布的指标库）")
-    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
-    print(f"  版本差异：indicators diff --repo {repo}")
-    print("\n$ git log --oneline --decorate")
-    print(log.rstrip())
+    _demo_results(out, repo, submissions)
     return EXIT_OK

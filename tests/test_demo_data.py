@@ -298,3 +298,53 @@ def test_real_rows_are_traceable() -> None:
     assert sources and sources <= set(real)
     for key in sources:
         assert real[key]["source_ref"] and real[key]["file"].startswith("real_indicators_")
+
+
+def test_year_three_rows_carry_the_prefilled_history_and_a_lowered_target_warns(tmp_path: Path) -> None:
+    """With the pre-filled workbooks' 历史值 (published actual values), 207 sets 群众文化活动场次 at 1180 after
+    achieving 1236 in 2025: W215 on exactly that row; rows the lookup has no history for keep their own."""
+    library = FakeLibrary("H")
+    asked: list[tuple[str, str, str]] = []
+
+    def history(dept: str, indicator_id: str, project: str) -> str:
+        asked.append((dept, indicator_id, project))
+        return (
+            "2024年:1236场;2025年:1236场"
+            if indicator_id == library.ids.get(("群众文化活动场次", "207"))
+            else ""
+        )
+
+    demo = render_demo_year(tmp_path, 2026, library, history=history)
+    assert asked and all(i for _d, i, _p in asked)  # asked only for rows naming a 库内编号
+    (row,) = [r for r in demo.rows if r.fields["name"] == "群众文化活动场次"]
+    assert row.fields["history"] == "2024年:1236场;2025年:1236场" and row.fields["target"] == "1180"
+    assert "W215" in row.story
+    others = [r for r in demo.rows if r.dept_code == "207" and r.fields["name"] == "公共图书馆年接待读者人次"]
+    assert others and others[0].fields["history"] == "2025年:146万人次"  # the catalogue's own
+    _, result = _validate(demo)
+    w215 = [f for f in result.findings if f.code == "W215" and (f.file, f.row) == (row.file, row.excel_row)]
+    assert len(w215) == 1 and "1180" in w215[0].message and "2025年 1236场" in w215[0].message
+    # Without the pre-filled 历史值 the row's own (2025年:1168场) is below its target: no warning there.
+    plain = render_demo_year(tmp_path / "plain", 2026, FakeLibrary("H"))
+    (row,) = [r for r in plain.rows if r.fields["name"] == "群众文化活动场次"]
+    _, result = _validate(plain)
+    assert not [
+        f for f in result.findings if f.code == "W215" and (f.file, f.row) == (row.file, row.excel_row)
+    ]
+
+
+def test_self_evaluation_plan_is_seeded_and_covers_every_case() -> None:
+    from pipelines.demo import self_eval
+
+    assert self_eval._unit(2025, "207", "x") == self_eval._unit(2025, "207", "x")
+    assert self_eval._factor(0.5, *self_eval.LOW_PROJECT, "任意指标") < 0.6  # the project below 60
+    assert self_eval._factor(0.5, "207", "文化和旅游节庆活动", "节庆活动参与人次") < 1  # missed every year
+    assert self_eval._factor(0.5, "207", "公共文化服务体系建设", "群众文化活动场次") > 1  # exceeded
+    assert self_eval._factor(0.5, "201", "某项目", "某指标") == 1.0  # most: met exactly
+    assert self_eval.planned_actual(0.5, "≥60%", "≥", "%", 1.0) == 60
+    assert self_eval.planned_actual(0.5, "不低于 95%", "≥", "%", 1.2) == 100  # a rate stays ≤ 100 %
+    assert self_eval.planned_actual(0.5, "800", "≤", "元/平方米", 0.8) == 1000  # ≤: missed means above
+    assert self_eval.planned_actual(0.5, "明显改善", "定性", "", 1.0) == "明显改善"
+    x = [self_eval._unit(2025, "d", i) for i in range(400)]
+    missed = sum(v < 0.12 for v in x) / len(x)
+    assert 0.05 < missed < 0.2  # some missed, most met

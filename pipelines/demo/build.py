@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.demo.catalogue import DEMO_YEARS, Department, catalogue
 from pipelines.demo.departments import render_workbook
-from pipelines.demo.plan import DemoYear, Lookup, dropped_indicators, plan_year, year_offset
+from pipelines.demo.plan import DemoYear, History, Lookup, dropped_indicators, plan_year, year_offset
 from pipelines.normalize.canonical import normalize_name
 
 # --- files that are not workbooks ---------------------------------------------------------------------
@@ -64,19 +64,25 @@ def _broken_name(dept: Department, year: int, kind: str) -> str:
 
 
 def render_demo_year(
-    out_dir: Path, year: int, lookup: Lookup | None = None, *, first_year: int = DEMO_YEARS[0]
+    out_dir: Path,
+    year: int,
+    lookup: Lookup | None = None,
+    *,
+    first_year: int = DEMO_YEARS[0],
+    history: History | None = None,
 ) -> DemoYear:
     """Write the sample submissions of `year` into out_dir/<year>/ and say what each row is meant to show.
 
     lookup(name, 部门编码) → 库内编号 of the indicator in the release built from the previous year (None when
-    unknown); without it the 沿用/修改/退出 rows carry no 库内编号.
+    unknown); without it the 沿用/修改/退出 rows carry no 库内编号. history: the 历史值 of the departments'
+    pre-filled workbooks (plan.History), once self-evaluations have published actual values.
     """
     offset = year_offset(year, first_year)
     cat = catalogue()
     directory = Path(out_dir) / str(year)
     directory.mkdir(parents=True, exist_ok=True)
     result = DemoYear(year, directory)
-    planned = plan_year(year, lookup, first_year=first_year)
+    planned = plan_year(year, lookup, first_year=first_year, history=history)
     result.dropped = dropped_indicators(year, first_year=first_year)
     written: dict[str, bytes] = {}
     for code, dept in cat.departments.items():

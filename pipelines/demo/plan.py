@@ -17,6 +17,9 @@ import pandas as pd
 from pipelines.demo.catalogue import DEMO_YEARS, Line, catalogue
 
 Lookup = Callable[[str, str], "str | None"]
+# (部门编码, 库内编号, 项目名称) → the 历史值 a pre-filled workbook gives the row ("" when none): later years'
+# rows carry the published actual values (pipelines/demo/self_eval.prefilled_history).
+History = Callable[[str, str, str], str]
 
 
 @dataclass
@@ -120,9 +123,14 @@ def _active_refs(lines: Sequence[Line], offset: int) -> tuple[set[str], dict[str
 
 
 def plan_year(
-    year: int, lookup: Lookup | None = None, *, first_year: int = DEMO_YEARS[0]
+    year: int,
+    lookup: Lookup | None = None,
+    *,
+    first_year: int = DEMO_YEARS[0],
+    history: History | None = None,
 ) -> list[PlannedRow]:
-    """The data rows every department submits for `year`, with change types and 库内编号 filled in."""
+    """The data rows every department submits for `year`, with change types and 库内编号 filled in; with
+    `history`, the 历史值 of a row naming a 库内编号 is the pre-filled workbook's (where it has one)."""
     offset = year_offset(year, first_year)
     cat = catalogue()
     active, published = _active_refs(cat.lines, offset)
@@ -153,6 +161,8 @@ def plan_year(
             found = lookup(published[line.ref], line.dept_code)
             fields["library_id"] = found or ""
             row.id_missing = not found
+            prefilled = history(line.dept_code, found, fields.get("project", "")) if history and found else ""
+            fields["history"] = prefilled or fields["history"]
         rows.append(row)
     return rows
 

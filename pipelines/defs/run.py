@@ -23,6 +23,7 @@ import dagster as dg
 from pipelines.common import errors
 from pipelines.common.config import load_settings
 from pipelines.defs.definitions import make_definitions
+from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
 from pipelines.store import publish
 from pipelines.store.lock import rebuild_lock
@@ -123,8 +124,12 @@ def _selection(defs: dg.Definitions, dry_run: bool) -> list[dg.AssetKey] | None:
     """Every asset, or for a dry run every asset but the publishing one."""
     if not dry_run:
         return None
-    specs = defs.resolve_all_asset_specs()
-    return [a.key for a in specs if a.key.to_user_string() not in DRY_RUN_SKIPS]
+    graph = defs.resolve_asset_graph()
+    rebuild_assets = REBUILD_ASSETS.resolve(graph)  # the job's own assets, not the self-evaluation's
+    return sorted(
+        (k for k in rebuild_assets if k.to_user_string() not in DRY_RUN_SKIPS),
+        key=lambda k: k.to_user_string(),
+    )
 
 
 def _outcome(result: dg.ExecuteInProcessResult, year: int, dry_run: bool, repo: Path) -> RebuildOutcome:

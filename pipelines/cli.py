@@ -244,7 +244,7 @@ def _add_submission_commands(sub: argparse._SubParsersAction) -> None:
 
 def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rebuild", help="年度重建：校验、合并、发布指标库并提交到 git")
-    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--year", type=int, required=True, help="汇总年度")
     p.add_argument("--submissions", required=True, metavar="DIR", help="本年度各部门工作簿所在文件夹")
     p.add_argument("--repo", default=".", help="指标库仓库（不存在时新建）")
     p.add_argument("--finance-dept", help="财政局的部门编码（默认取 indicators.toml）")
@@ -266,7 +266,7 @@ def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "feedback", help="重新生成某年度各部门的反馈工作簿（写入 outbox/<年度>/，不纳入版本库）"
     )
-    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--year", type=int, required=True, help="反馈所属年度")
     p.add_argument("--repo", default=".", help="指标库仓库（默认当前文件夹）")
     p.add_argument("--out", metavar="DIR", help="输出文件夹（默认 <仓库>/outbox/<年度>/）")
     p.add_argument("--submissions", metavar="DIR", help="提交文件夹（默认上次重建读取的文件夹）")
@@ -319,7 +319,9 @@ def _add_library_commands(sub: argparse._SubParsersAction) -> None:
 def _add_sharing_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pull", help="县级财政局：拉取已发布的版本并逐个文件核对 sha256")
     p.add_argument("source", metavar="SOURCE", help="市级指标库仓库：路径、file://、ssh 或 https 地址")
-    p.add_argument("--ref", metavar="TAG", help="版本标签（默认最新的 vY）")
+    p.add_argument(
+        "--ref", metavar="TAG", help="版本标签（默认最新的 vY 或 vY.N；含自评结果的版本用 vY-eval）"
+    )
     p.add_argument("--into", default="upstream", metavar="DIR", help="本地副本文件夹（默认 ./upstream）")
     p.set_defaults(func=cmd_pull)
 

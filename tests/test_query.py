@@ -442,6 +442,34 @@ def test_history_of_a_retired_indicator_keeps_its_targets_and_standards(
     assert effect.spread == () and "无数值型目标值" in render_history_text(effect)
 
 
+def test_history_shows_the_actual_values_it_is_given(reference_repo: ReferenceRepo) -> None:
+    """Actual values (evaluations.published_actuals' shape) beside each usage's own target; none before any
+    self-evaluation (the reference repo has none). End to end: tests/test_evaluate_flowback.py."""
+    iid = reference_repo.ids[COUNT]
+    assert history(reference_repo.root, iid).actuals == ()
+    spread = history(reference_repo.root, iid).spread
+    usages = read_release_table(reference_repo.root / "library", "usages")
+    mine = usages[(usages["indicator_id"] == iid) & (usages["year"] == 2025)].sort_values("dept_code").head(2)
+    actuals = pd.DataFrame(
+        {
+            "indicator_id": [iid, iid, "ZB-X999999"],
+            "year": [2025, 2025, 2025],
+            "dept_code": [*mine["dept_code"], "201"],
+            "project": [*mine["project"], ""],
+            "actual_value": [123.0, 45.5, 1.0],
+        }
+    )
+    h = history(reference_repo.root, iid, actuals)
+    assert h.spread == spread
+    assert [(a["year"], a["dept_code"], a["target"], a["actual_value"]) for a in h.actuals] == [
+        (2025, d, t, v) for d, t, v in zip(mine["dept_code"], mine["target"], (123.0, 45.5), strict=True)
+    ]
+    data = json.loads(json.dumps(history_json(h), ensure_ascii=False))
+    assert [a["actual_value"] for a in data["actual_values"]] == [123.0, 45.5]
+    text = render_history_text(h)
+    assert "各年度完成值（绩效自评，2 条）：" in text and "完成 45.5人次" in text
+
+
 def test_history_spread_keeps_each_years_unit(repo):
     # A was measured in 人 in 2024 and in 人次 from 2025 (the 修改); every target is 95
     h = history(repo, A)

@@ -34,7 +34,7 @@ from pipelines.report.library_page.fold import char_map, fold
 from pipelines.report.library_page.page import page_data
 from pipelines.store import publish
 from pipelines.store.query.diff import diff
-from tests.reference_library import COUNT, RATE, STANDARD_SOURCE, ReferenceRepo, reference_repo
+from tests.reference_library import COUNT, EFFECT, RATE, STANDARD_SOURCE, ReferenceRepo, reference_repo
 
 __all__ = ["reference_repo"]  # the session fixture, imported for pytest
 
@@ -455,3 +455,34 @@ def test_every_release_publishes_its_page(reference_repo: ReferenceRepo) -> None
         assert b"Content-Security-Policy" in blob
         pages[year] = blob
     assert len(set(pages.values())) == 3
+
+
+@browser_needed
+def test_the_basket_of_a_published_page_feeds_the_prefilled_workbook(  # type: ignore[no-untyped-def]
+    browser, reference_repo: ReferenceRepo, tmp_path: Path
+) -> None:
+    """一键勾选 end to end: on the page a rebuild published, a clerk of 卫健委 (202) picks 培训效果 (used by
+    教育局 only) into the basket and exports it; `template --dept 202 --pick` reads that very file and
+    writes the indicator with its 库内编号 into 202's pre-filled workbook."""
+    import openpyxl
+
+    from pipelines.store.prefill import prefill_workbook
+
+    root = reference_repo.root
+    tab = open_page(browser, root / "reports" / "2026" / "library.html")
+    assert search(tab, EFFECT) == [EFFECT]
+    tab.click("#list .row .pick >> nth=0")
+    with tab.expect_download() as info:
+        tab.click("#export")
+    pick = tmp_path / "pick.csv"
+    pick.write_bytes(Path(info.value.path()).read_bytes())
+    done = prefill_workbook(root, "202", tmp_path / "out", pick_file=pick)
+    assert done.picked == 1 and done.year == 2027
+    cells = {
+        str(c.value)
+        for ws in openpyxl.load_workbook(done.path, read_only=True).worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    }
+    assert reference_repo.ids[EFFECT] in cells and EFFECT in cells

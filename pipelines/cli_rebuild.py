@@ -236,7 +236,10 @@ def _demo_results(out: Path, repo: Path, submissions: Path) -> None:
     print("\n══ 结果")
     print(f"  示例填报：{submissions}")
     print(f"  指标库仓库：{repo}（library/ 为发布的指标库，library/evaluations/ 为绩效自评结果）")
-    print(f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}")
+    print(
+        f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}（“七、目标值与完成情况”对照绩效自评结果；"
+        "W215 见“四、规则问题”）"
+    )
     print(f"  指标库浏览页面：{repo / 'reports' / str(last) / 'library.html'}")
     for year in DEMO_YEARS[:2]:
         print(
@@ -284,7 +287,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         history = prefilled_history(repo, year) if year > DEMO_YEARS[0] else None
         story = demo.render_demo_year(submissions, year, lookup, history=history)
         print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
-        for line in story.story_zh()[:12]:
+        lines = story.story_zh()
+        for line in lines[:12] + [ln for ln in lines[12:] if "W215" in ln]:  # the flow-back's row always
             print(f"  · {line}")
         code = run_rebuild_command(year, story.directory, repo, FINANCE_DEPT, False)
         if code == EXIT_OK and year in DEMO_YEARS[:2]:

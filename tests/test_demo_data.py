@@ -348,3 +348,39 @@ def test_self_evaluation_plan_is_seeded_and_covers_every_case() -> None:
     x = [self_eval._unit(2025, "d", i) for i in range(400)]
     missed = sum(v < 0.12 for v in x) / len(x)
     assert 0.05 < missed < 0.2  # some missed, most met
+
+
+def test_the_demos_self_evaluation_on_a_real_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's first year rebuilt, every department's self-evaluation workbook generated and filled by the
+    seeded plan, scored: no finding, most indicators met in full, some missed, qualitative rows graded, the
+    one planned project below 60; the same workbooks' values on a second fill."""
+    from pipelines import rebuild
+    from pipelines.demo.self_eval import LOW_PROJECT, write_demo_self_evaluations
+    from pipelines.evaluate.run import evaluate_folder
+    from pipelines.store.shape import read_release_table
+    from tests.git_env import isolate_git
+
+    isolate_git(tmp_path / "home", monkeypatch)
+    repo = tmp_path / "repo"
+    rebuild.run(2024, write_demo_year(tmp_path / "inbox", 2024), repo, finance_dept=FINANCE_DEPT)
+    written = write_demo_self_evaluations(repo, 2024, tmp_path / "eval")
+    usages = read_release_table(repo / "library", "usages")
+    usages = usages[usages["year"] == 2024].reset_index(drop=True)
+    tables = evaluate_folder(usages, 2024, tmp_path / "eval")
+    assert len(written) == len(tables.departments) and tables.departments["submitted"].all()
+    assert tables.findings == [] and (tables.usages["findings"] == "").all()
+    scored = tables.usages
+    full = (scored["awarded"] >= scored["points"] - 1e-9).mean()
+    assert 0.7 < full < 0.95, full  # most met, some missed
+    assert (scored["rule"] == "qualitative").any() and set(
+        scored.loc[scored["rule"] == "qualitative", "grade"]
+    ) >= {"基本达成目标"}
+    projects = tables.projects
+    below = projects[projects["total"] < 60]
+    assert list(zip(below["dept_code"], below["project"], strict=True)) == [LOW_PROJECT]
+    again = write_demo_self_evaluations(repo, 2024, tmp_path / "eval2")
+    values = [
+        [c.value for row in openpyxl.load_workbook(p)["指标自评"].iter_rows() for c in row]
+        for p in (written[0], again[0])
+    ]
+    assert values[0] == values[1]

@@ -39,6 +39,15 @@ def _own_reference(repo: str | None) -> Path | None:
     return own if own is not None and own.is_dir() else None
 
 
+def _last_actuals(repo: str | None, year: int | None) -> pd.DataFrame | None:
+    """With --repo and --year: the last evaluated year's actual values, so W215 holds targets to them."""
+    if not repo or year is None:
+        return None
+    from pipelines.store.evaluations import last_actuals
+
+    return last_actuals(Path(repo) / "library", year)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.intake.inbox import submission_files
     from pipelines.intake.safe_parse import read_workbooks
@@ -58,6 +67,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         indicators=_published_indicators(args.repo),
         rules_dir=Path(args.repo) / "rules" if args.repo else None,
         reference_dir=_own_reference(args.repo),
+        actuals=_last_actuals(args.repo, args.year),
     )
     if args.feedback:
         from pipelines.report.feedback import write_feedback

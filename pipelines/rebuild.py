@@ -35,7 +35,7 @@ from pipelines.normalize.canonical import MatchRules, load_rules
 from pipelines.report.build import write_annual_report, write_outbox
 from pipelines.report.model import ReportInputs
 from pipelines.store import release, verify
-from pipelines.store.evaluations import published_actuals
+from pipelines.store.evaluations import last_actuals, published_actuals
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.publish import LIBRARY_DIR, MANIFEST
 from pipelines.store.query.git_read import indicators_at
@@ -180,6 +180,7 @@ def validate(
         indicators=previous.known_indicators(),
         rules_dir=deployment.rules_dir,
         reference_dir=deployment.reference_dir,
+        actuals=last_actuals(deployment.root / LIBRARY_DIR, year),
     )
 
 
@@ -404,6 +405,7 @@ def regenerate_feedback(
             indicators=known_indicators(released, upstream),
             rules_dir=deployment.rules_dir,
             reference_dir=deployment.reference_dir,
+            actuals=last_actuals(deployment.root / LIBRARY_DIR, year),
         )
         del parsed
         target = Path(out) if out is not None else deployment.outbox(year)

@@ -132,6 +132,38 @@ def test_a_target_lowered_below_last_years_actual_gets_w215(
     assert "2025年 97%" in found[kept]
 
 
+def test_w215_holds_a_target_to_the_published_actual_even_when_history_is_cleared(
+    repos: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A department that empties the pre-filled 历史值 does not escape 从严从高: validation with --repo reads
+    last evaluated year's actual values itself (rows that cite their 库内编号)."""
+    evaluated, plain = repos
+    path = _prefill(evaluated, tmp_path / "cleared", capsys)
+    ref = reference()
+    wb = openpyxl.load_workbook(path)
+    ws = wb[ref.sheets["project"].name_zh]
+    head = [c.value for c in ws[1]]
+    col = {k: head.index(ref.header_zh("project", k)) + 1 for k in ("name", "target", "history")}
+    rows = {ws.cell(r, col["name"]).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["教育局覆盖率"], col["target"]).value = 96  # below the 2025 actual 98
+    for r in rows.values():
+        ws.cell(r, col["history"]).value = None
+    wb.save(path)
+
+    def w215(repo: Path) -> dict[int, str]:
+        main(["validate", str(path), "--year", str(NEXT), "--repo", str(repo), "--format", "json"])
+        report = json.loads(capsys.readouterr().out)
+        return {f["row"]: f["message"] for file in report["files"] for f in file["findings"]
+                if f["code"] == "W215" and f["sheet"] == ref.sheets["project"].name_zh}  # fmt: skip
+
+    found = w215(evaluated)
+    # 教育局服务人次 keeps last year's target 180 after achieving 230: looser than the actual too.
+    assert sorted(found) == sorted([rows["教育局覆盖率"], rows["教育局服务人次"]])
+    assert "2025年完成值 230" in found[rows["教育局服务人次"]]
+    assert "“96”" in found[rows["教育局覆盖率"]] and "2025年完成值 98%" in found[rows["教育局覆盖率"]]
+    assert w215(plain) == {}  # no published self-evaluation: nothing to hold the target to
+
+
 def test_history_and_search_show_the_actual_beside_the_target(
     repos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -266,3 +266,19 @@ def published_actuals(library_dir: Path) -> pd.DataFrame:
         )
     out = pd.concat(frames, ignore_index=True).loc[:, list(ACTUAL_COLUMNS)]
     return out.sort_values(list(ACTUAL_COLUMNS[:4]), kind="stable").reset_index(drop=True)
+
+
+LAST_ACTUAL_COLUMNS = ("indicator_id", "dept_code", "project", "year", "actual_value", "unit")
+
+
+def last_actuals(library_dir: Path, before_year: int) -> pd.DataFrame:
+    """The latest evaluated year before `before_year`: each usage's numeric 完成值 with its unit (what
+    validation holds a new target against, W215 从严从高); empty when no earlier year was evaluated."""
+    years = [y for y in evaluated_years(library_dir) if y < before_year]
+    usages = read_evaluation(library_dir, years[-1], "usages") if years else None
+    if usages is None or usages.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c == "actual_value" else "str") for c in LAST_ACTUAL_COLUMNS}
+        )
+    kept = usages[usages["actual_value"].notna() & (usages["findings"] == "")]
+    return kept.loc[:, list(LAST_ACTUAL_COLUMNS)].reset_index(drop=True)

@@ -230,15 +230,23 @@ def validate_workbooks(
     indicators: pd.DataFrame | None = None,
     rules_dir: str | Path | None = None,
     reference_dir: str | Path | None = None,
+    actuals: pd.DataFrame | None = None,
 ) -> ValidationResult:
     """Validate a set of workbooks together (duplicate departments are only visible together).
 
     `rules_dir` is the deployment repo's rules/ folder: its function_classification.csv (the bureau's own
     list of the year) adds to and overrides the shipped lists of function codes. `reference_dir` is a
     deployment's own edition of schemas/reference (framework, vocabularies, limits …) for the rules.
+    `actuals`: the last evaluated year's actual values (pipelines.store.evaluations.last_actuals), for W215.
     """
     directory = str(reference_dir) if reference_dir else None
-    ctx = RuleContext(reference(directory), year=year, finance_dept=finance_dept or "", indicators=indicators)
+    ctx = RuleContext(
+        reference(directory),
+        year=year,
+        finance_dept=finance_dept or "",
+        indicators=indicators,
+        actuals=actuals,
+    )
     statuses, infos, findings = check_files(workbooks, ctx, directory)
     frames, letters = _stacked_rows(workbooks, statuses, infos, directory)
     layouts = [layout(wb) for wb in workbooks]

@@ -38,6 +38,9 @@ class RuleContext:
     # The bureau's 部门编码; "" when not configured, and then no workbook may file 共性指标.
     finance_dept: str = ""
     indicators: pd.DataFrame | None = None  # the published library, for rules on 库内编号
+    # Last evaluated year's actual values (indicator_id, dept_code, project, year, actual_value, unit):
+    # a target looser than what the department achieved is W215, whatever its 历史值 cell says.
+    actuals: pd.DataFrame | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
 

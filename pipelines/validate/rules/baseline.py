@@ -1,5 +1,6 @@
 """What a target is measured against: W209 no baseline at all (历史值, 国家标准, 行业标准 all empty), W215
-a target looser than the latest 历史值 (从严从高: a ≥ target below it, a ≤ target above it, same unit)."""
+a target looser than the latest 历史值 or than last evaluated year's published actual value (从严从高: a ≥
+target below it, a ≤ target above it, same unit)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,40 @@ def target_not_below_history(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFra
         (looser & (kept["target_value"] < value)) | (~looser & (kept["target_value"] > value))
     )
     detail = [f"{y}年 {v:g}{u}" for y, v, u in zip(year[worse], value[worse], past_unit[worse], strict=True)]
-    return hits(kept.index[worse], "W215", "target", kept.loc[worse, "target"], detail)
+    found = hits(kept.index[worse], "W215", "target", kept.loc[worse, "target"], detail)
+    against_actual = target_not_below_actual(rows[~rows.index.isin(found["idx"])], ctx)
+    return pd.concat([found, against_actual], ignore_index=True) if len(against_actual) else found
+
+
+def target_not_below_actual(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    """The same rule against the published self-evaluation: a row citing its 库内编号 whose ≥ target is
+    below what the department achieved last evaluated year in that project (≤: above it), same unit."""
+    actuals = ctx.actuals
+    if actuals is None or actuals.empty or "library_id" not in rows:
+        return no_hits()
+    mask = ~rows["rejected"] & rows["target_value"].notna() & rows["symbol"].isin(("≥", ">", "≤", "<"))
+    kept = rows.loc[mask & (rows["library_id"] != ""), ["library_id", "dept_code", "project", "target"]]
+    kept = kept.assign(
+        target_value=rows.loc[kept.index, "target_value"].astype(float),
+        symbol=rows.loc[kept.index, "symbol"],
+        unit=rows.loc[kept.index, "unit"].str.replace(" ", "", regex=False),
+    )
+    last = actuals.rename(columns={"indicator_id": "library_id", "unit": "past_unit"})
+    joined = kept.reset_index().merge(last, on=["library_id", "dept_code", "project"], how="inner")
+    if joined.empty:
+        return no_hits()
+    same_unit = (joined["past_unit"] == "") | (joined["past_unit"] == joined["unit"])
+    looser = joined["symbol"].isin(("≥", ">"))
+    value = joined["actual_value"].astype(float)
+    worse = same_unit & (
+        (looser & (joined["target_value"] < value)) | (~looser & (joined["target_value"] > value))
+    )
+    bad = joined[worse]
+    detail = [
+        f"{y}年完成值 {v:g}{u}"
+        for y, v, u in zip(bad["year"], bad["actual_value"], bad["past_unit"], strict=True)
+    ]
+    return hits(bad["index"], "W215", "target", bad["target"], detail)
 
 
 BASELINE = rule("baseline", "W209", "warning", "warnings", "a baseline given", check=baseline_present)

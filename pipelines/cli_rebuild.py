@@ -238,7 +238,7 @@ def _demo_results(out: Path, repo: Path, submissions: Path) -> None:
     print(f"  指标库仓库：{repo}（library/ 为发布的指标库，library/evaluations/ 为绩效自评结果）")
     print(
         f"  年度报告：{repo / 'reports' / str(last) / 'review.html'}（“七、目标值与完成情况”对照绩效自评结果；"
-        "W215 见“四、规则问题”）"
+        "从严从高的提示见“四、规则问题”）"
     )
     print(f"  指标库浏览页面：{repo / 'reports' / str(last) / 'library.html'}")
     for year in DEMO_YEARS[:2]:
@@ -264,6 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.store.publish import load_library
     from pipelines.store.release import commit_paths
     from pipelines.store.repo import open_repo
+    from pipelines.validate.rules.baseline import STRICT_TARGET
 
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()):
@@ -288,7 +289,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         story = demo.render_demo_year(submissions, year, lookup, history=history)
         print(f"\n══ {year} 年：示例填报 {len(story.files)} 个文件（{story.directory}）")
         lines = story.story_zh()
-        for line in lines[:12] + [ln for ln in lines[12:] if "W215" in ln]:  # the flow-back's row always
+        strict = STRICT_TARGET.codes[0]  # W215: the flow-back's row is always shown
+        for line in lines[:12] + [ln for ln in lines[12:] if strict in ln]:
             print(f"  · {line}")
         code = run_rebuild_command(year, story.directory, repo, FINANCE_DEPT, False)
         if code == EXIT_OK and year in DEMO_YEARS[:2]:

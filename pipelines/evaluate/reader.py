@@ -20,9 +20,8 @@ import openpyxl
 import pandas as pd
 
 from pipelines.common.columns import col_letter
-from pipelines.common.findings import Finding, sort_findings
+from pipelines.common.findings import Finding, make_finding, sort_findings
 from pipelines.evaluate.bands import scoring_bands
-from pipelines.evaluate.codes import eval_finding
 from pipelines.evaluate.score import yes_no
 from pipelines.evaluate.scoring import fmt, qualitative_range
 from pipelines.evaluate.workbook import (
@@ -190,7 +189,7 @@ class _Rows:
     ) -> str:
         cell = cells.get(field)
         self.findings.append(
-            eval_finding(
+            make_finding(
                 code,
                 self.file,
                 sheet=self.sheet.name,
@@ -310,7 +309,7 @@ def _read_indicators(
     for key, usage in usages.items():
         if key not in first_row:
             detail = f"项目“{usage['project_label']}”的“{usage['name']}”，库内编号 {key[0]}"
-            rows.findings.append(eval_finding("E510", file, sheet=sheet.name, detail=detail))
+            rows.findings.append(make_finding("E510", file, sheet=sheet.name, detail=detail))
     return pd.DataFrame(results, columns=RESULT_COLUMNS), rows.findings
 
 
@@ -360,7 +359,7 @@ def _read_projects(
         )
     for label in known:
         if label not in first_row:
-            rows.findings.append(eval_finding("E514", file, sheet=sheet.name, detail=f"项目“{label}”"))
+            rows.findings.append(make_finding("E514", file, sheet=sheet.name, detail=f"项目“{label}”"))
     return pd.DataFrame(results, columns=PROJECT_RESULT_COLUMNS), rows.findings
 
 
@@ -383,7 +382,7 @@ def read_self_evaluation(
         finally:
             wb.close()
     except _Reject as exc:
-        out.findings = [eval_finding(exc.code, path.name, detail=exc.detail)]
+        out.findings = [make_finding(exc.code, path.name, detail=exc.detail)]
         return out
     out.dept_code = dept_code
     out.results, found = _read_indicators(path.name, indicators, mine, year)
@@ -395,7 +394,7 @@ def read_self_evaluation(
 def second_workbook(file: str, dept_code: str, first: str) -> SelfEvaluation:
     """A department's workbook after the one already read (`first`): set aside whole (E502)."""
     detail = f"部门“{dept_code}”已提交自评表“{first}”，每个部门只提交一份"
-    return SelfEvaluation(file, findings=[eval_finding("E502", file, detail=detail)])
+    return SelfEvaluation(file, findings=[make_finding("E502", file, detail=detail)])
 
 
 def evaluation_items(usages: pd.DataFrame, dept_code: str, year: int, results: pd.DataFrame) -> pd.DataFrame:

@@ -10,10 +10,11 @@ from numbers import Real
 from pathlib import Path
 from typing import cast
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report import charts
+from pipelines.report.html_page import page_environment
 from pipelines.report.model import HTML_ROW_LIMIT, OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable
 from pipelines.report.review_charts import review_charts
 from pipelines.report.tables import review_tables
@@ -26,14 +27,7 @@ CODE_COLUMNS = frozenset(
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("pipelines.report", "templates"),
-        autoescape=True,  # every submitted text is escaped; charts arrive as Markup built by charts.py
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = page_environment()  # every submitted text is escaped; charts arrive as Markup built by charts.py
     # cast: mypy has no numeric tower, so a numbers.Real is not a float to it
     env.filters["num"] = lambda v: (
         charts.fmt_num(cast(float, v)) if isinstance(v, Real) and not isinstance(v, bool) else v

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from pipelines.common.xlsx_out import write_table, xlsx_book
 from pipelines.evaluate.tables import EvaluationTables
 from pipelines.evaluate.workbook import DEPT_WIDE
+from pipelines.report.html_page import page_environment
 from pipelines.store.evaluations import REPORT_FILES
 from schemas.evaluation import GRADES, TITLES_ZH
 
@@ -177,14 +177,7 @@ def _cell(value: object) -> str:
 
 
 def render_html(report: SelfEvaluationReport) -> str:
-    env = Environment(
-        loader=PackageLoader("pipelines.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = page_environment()
     env.filters["cell"] = _cell
     sections = [
         (key, title, [titles().get(c, c) for c in cols], report.tables[key].itertuples(index=False))

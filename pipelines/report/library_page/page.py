@@ -9,7 +9,6 @@ default-src 'none' and no connect-src, so neither a request nor a planted <scrip
 from __future__ import annotations
 
 import base64
-import hashlib
 import zlib
 from collections import Counter
 from functools import cache
@@ -17,10 +16,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pipelines.common.xlsx_out import atomic_write_bytes
+from pipelines.report.html_page import content_security_policy, page_environment
 from pipelines.report.library_page.cards import card_document
 from pipelines.report.library_page.data import (
     CARD_CHUNK,
@@ -58,14 +57,6 @@ def packed(document: str) -> str:
     return base64.b64encode(zlib.compress(document.encode("utf-8"), 6)).decode("ascii")
 
 
-def content_security_policy(script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return (
-        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
-        "base-uri 'none'; form-action 'none'"
-    )
-
-
 def page_data(
     tables: LibraryTables,
     events: pd.DataFrame,
@@ -90,14 +81,7 @@ def page_data(
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
-    env = Environment(
-        loader=PackageLoader("pipelines.report.library_page", "assets"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = page_environment("pipelines.report.library_page", "assets")
     script = _asset("library.js")
     counts = Counter(indicators["status"].astype(str))
     return env.get_template("library.html.j2").render(

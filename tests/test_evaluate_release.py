@@ -18,17 +18,12 @@ from pipelines.evaluate.release import (
 )
 from pipelines.evaluate.tables import EvaluationTables
 from tests.test_evaluate_report import _tables
-from tests.test_evaluate_workbook import YEAR, _usage
+from tests.test_evaluate_workbook import YEAR, _usage, department_rows
 
 
 def _usages() -> pd.DataFrame:
     rows = [
-        _usage("ZB-X000001", "项目甲", "产出指标", "维修校舍面积", "≥", "4000", "平方米", source_row=2),
-        _usage("ZB-X000002", "项目甲", "产出指标", "维修完成时间", "≤", "30", "天", source_row=3),
-        _usage("ZB-X000003", "项目甲", "产出指标", "是否通过竣工验收", "=", "是", "", source_row=4),
-        _usage("ZB-X000004", "项目甲", "效益指标", "办学条件", "定性", "明显改善", "", source_row=5),
-        _usage("ZB-X000005", "项目甲", "满意度指标", "师生满意度", "≥", "90", "%", source_row=6),
-        _usage("ZB-B000006", "", "效益指标", "义务教育巩固率", "≥", "99", "%", source_row=2),
+        *department_rows(),
         _usage("ZB-X000007", "项目乙", "产出指标", "培训人次", "≥", "500", "人次", dept_code="205"),
         _usage("ZB-G000009", "会议培训类共性指标", "产出指标", "培训天数", "≥", "3", "天", scope="共性"),
     ]

@@ -27,7 +27,7 @@ from pipelines.report.self_evaluation import (
     sample_key,
     self_evaluation_reports,
 )
-from tests.test_evaluate_workbook import YEAR, _fill, _usage
+from tests.test_evaluate_workbook import YEAR, _fill, _usage, department_rows
 from tests.test_report import Page
 from tests.test_report_browser import CHROMIUM, canary, chromium, page_requests  # noqa: F401 (fixture)
 
@@ -37,12 +37,7 @@ HOSTILE = '<img src="http://127.0.0.1:{port}/img-in-dept">'
 def _tables(tmp_path: Path, dept_name: str = "示例市教育局") -> EvaluationTables:
     """Department 201 fills its workbook (G's writer, openpyxl), 205 submits nothing."""
     rows = [
-        _usage("ZB-X000001", "项目甲", "产出指标", "维修校舍面积", "≥", "4000", "平方米", source_row=2),
-        _usage("ZB-X000002", "项目甲", "产出指标", "维修完成时间", "≤", "30", "天", source_row=3),
-        _usage("ZB-X000003", "项目甲", "产出指标", "是否通过竣工验收", "=", "是", "", source_row=4),
-        _usage("ZB-X000004", "项目甲", "效益指标", "办学条件", "定性", "明显改善", "", source_row=5),
-        _usage("ZB-X000005", "项目甲", "满意度指标", "师生满意度", "≥", "90", "%", source_row=6),
-        _usage("ZB-B000006", "", "效益指标", "义务教育巩固率", "≥", "99", "%", source_row=2),
+        *department_rows(),
         _usage("ZB-X000007", "项目乙", "产出指标", "培训人次", "≥", "500", "人次", dept_code="205"),
     ]
     usages = pd.DataFrame(rows).assign(

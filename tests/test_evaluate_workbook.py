@@ -54,15 +54,23 @@ def _usage(
     } | kw
 
 
-@pytest.fixture(scope="module")
-def usages() -> pd.DataFrame:
-    rows = [
+def department_rows() -> list[dict[str, object]]:
+    """Department 201's usages of YEAR: 项目甲 (≥, ≤, 是/否, 定性, 满意度) and one 部门整体 row — the rows every
+    self-evaluation test starts from."""
+    return [
         _usage("ZB-X000001", "项目甲", "产出指标", "维修校舍面积", "≥", "4000", "平方米", source_row=2),
         _usage("ZB-X000002", "项目甲", "产出指标", "维修完成时间", "≤", "30", "天", source_row=3),
         _usage("ZB-X000003", "项目甲", "产出指标", "是否通过竣工验收", "=", "是", "", source_row=4),
         _usage("ZB-X000004", "项目甲", "效益指标", "办学条件", "定性", "明显改善", "", source_row=5),
         _usage("ZB-X000005", "项目甲", "满意度指标", "师生满意度", "≥", "90", "%", source_row=6),
         _usage("ZB-B000006", "", "效益指标", "义务教育巩固率", "≥", "99", "%", source_row=2),
+    ]
+
+
+@pytest.fixture(scope="module")
+def usages() -> pd.DataFrame:
+    rows = [
+        *department_rows(),
         _usage(
             "ZB-X000007",
             "项目乙",

@@ -24,6 +24,12 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 LOG_SUBDIR = Path(".dagster_home") / "logs"  # inside the deployment repo; git-ignored with .dagster_home/
 
 
+def first_problems(problems: list[str], shown: int = 5) -> str:
+    """The first problems joined for one message, with how many more there are."""
+    more = f"（另有 {len(problems) - shown} 项）" if len(problems) > shown else ""
+    return "；".join(problems[:shown]) + more
+
+
 class UsageError(Exception):
     """Bad usage: exit 2 with a Chinese message."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import git
 import pandas as pd
 
+from pipelines.common.errors import first_problems
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.evaluate.bands import scoring_bands
 from pipelines.evaluate.tables import EvaluationTables
@@ -50,9 +51,7 @@ class EvaluationBlocked(RuntimeError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        head = "；".join(problems[:5])
-        more = f"（另有 {len(problems) - 5} 项）" if len(problems) > 5 else ""
-        super().__init__(f"自评结果未通过检查，未发布，已发布的指标库保持不变：{head}{more}")
+        super().__init__(f"自评结果未通过检查，未发布，已发布的指标库保持不变：{first_problems(problems)}")
 
 
 @dataclass

@@ -31,6 +31,7 @@ import pandera.pandas as pa_schema
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.common.errors import first_problems
 from pipelines.common.hashing import sha256_bytes, sha256_file
 from schemas.library import (
     DepartmentTable,
@@ -76,9 +77,9 @@ class PublishError(RuntimeError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        head = "；".join(problems[:5])
-        more = f"（另有 {len(problems) - 5} 项）" if len(problems) > 5 else ""
-        super().__init__(f"新版本指标库未通过校验，未发布，已发布的指标库保持不变：{head}{more}")
+        super().__init__(
+            f"新版本指标库未通过校验，未发布，已发布的指标库保持不变：{first_problems(problems)}"
+        )
 
 
 # --- table specs ------------------------------------------------------------------------------------

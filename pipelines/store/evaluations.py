@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.common.hashing import sha256_bytes
-from pipelines.store.publish import MANIFEST, manifest_text, parquet_bytes, read_manifest
+from pipelines.store.publish import MANIFEST, arrow_type, manifest_text, parquet_bytes, read_manifest
 from schemas.evaluation import DepartmentEvaluationTable, ProjectEvaluationTable, UsageEvaluationTable
 
 EVALUATIONS_DIR = "evaluations"
@@ -43,20 +43,10 @@ REPORT_FILES = ("self_evaluation.html", "self_evaluation.xlsx")
 _REL = re.compile(r"^evaluations/(\d{4})/(usages|projects|departments)\.parquet$")
 
 
-def _arrow_type(dtype: str) -> pa.DataType:
-    if dtype == "int64":
-        return pa.int64()
-    if dtype == "float64":
-        return pa.float64()
-    if dtype == "bool":
-        return pa.bool_()
-    return pa.string()  # every other column of schemas/evaluation.py is text
-
-
 def arrow_schema(name: str) -> pa.Schema:
     """The fixed Arrow schema of one evaluation table, from its pandera model."""
     columns = MODELS[name].to_schema().columns
-    return pa.schema([pa.field(c, _arrow_type(str(s.dtype)), nullable=True) for c, s in columns.items()])
+    return pa.schema([pa.field(c, arrow_type(str(s.dtype), c), nullable=True) for c, s in columns.items()])
 
 
 def columns(name: str) -> list[str]:

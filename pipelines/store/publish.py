@@ -85,16 +85,19 @@ class PublishError(RuntimeError):
 # --- table specs ------------------------------------------------------------------------------------
 
 
-def _arrow_type(dtype: str, column: str) -> pa.DataType:
+def arrow_type(dtype: str, column: str) -> pa.DataType:
+    """The Arrow type a pandera model's column is stored as (every table of library/, evaluations included)."""
     if dtype in ("str", "string", "string[pyarrow]", "string[python]"):
         return pa.string()
     if dtype in ("int64", "Int64"):
         return pa.int64()
     if dtype == "float64":
         return pa.float64()
+    if dtype == "bool":
+        return pa.bool_()
     if dtype == "object":  # the models use object only for list[str] columns
         return pa.list_(pa.string())
-    raise TypeError(f"schemas/library.py column {column!r} has dtype {dtype!r} that publish cannot map")
+    raise TypeError(f"schemas column {column!r} has dtype {dtype!r} that publish cannot map")
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ SPECS: dict[str, TableSpec] = {
 _ARROW_SCHEMAS: dict[str, pa.Schema] = {
     name: pa.schema(
         [
-            pa.field(col, _arrow_type(str(c.dtype), col), nullable=True)
+            pa.field(col, arrow_type(str(c.dtype), col), nullable=True)
             for col, c in spec.model.to_schema().columns.items()
         ]
     )

@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from pipelines.common.xlsx_out import FILL_WARNING, FONT_REQUIRED, is_dangerous
+from pipelines.common.formulas import is_dangerous
+from pipelines.common.xlsx_out import FILL_WARNING, FONT_REQUIRED
 from pipelines.intake.template import (
     INFO_HEADERS,
     INSTRUCTIONS_SHEET,

@@ -39,37 +39,11 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-# --- neutralization ----------------------------------------------------------------------------------
+from pipelines.common.formulas import neutralize
 
-# Characters that make Excel, WPS, LibreOffice or a CSV importer treat a cell as a formula (or DDE).
-FORMULA_TRIGGERS = frozenset("=+-@")
-# Control characters that some importers strip before looking for a trigger (OWASP lists tab and CR).
-_LEADING_CONTROLS = frozenset("\t\r\n")
-NEUTRAL_PREFIX = "'"
+# --- neutralization (pipelines.common.formulas) --------------------------------------------------------
+
 MAX_CELL_CHARS = 32767  # Excel's limit per cell; longer text is cut with an ellipsis
-
-
-def is_dangerous(text: str) -> bool:
-    """True when a spreadsheet tool could read `text` as a formula."""
-    if not text:
-        return False
-    if text[0] in _LEADING_CONTROLS:
-        return True
-    stripped = text.lstrip()  # str.lstrip also removes the ideographic space U+3000
-    if not stripped:
-        return False
-    # NFKC folds ＝＋－＠ and the small forms ﹦﹢﹣ to ASCII, as some tools do on import.
-    return unicodedata.normalize("NFKC", stripped[0])[:1] in FORMULA_TRIGGERS
-
-
-def neutralize(value: object) -> object:
-    """Text that could start a formula gets a leading "'"; every other value is returned unchanged.
-
-    Idempotent: a neutralized text begins with "'" and is therefore no longer dangerous.
-    """
-    if isinstance(value, str) and is_dangerous(value):
-        return NEUTRAL_PREFIX + value
-    return value
 
 
 def is_blank(value: object) -> bool:

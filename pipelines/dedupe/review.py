@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.common.xlsx_out import FIXED_CREATED, NEUTRAL_PREFIX, is_dangerous, neutralize
+from pipelines.common.formulas import neutralize, restore_neutralized
+from pipelines.common.xlsx_out import FIXED_CREATED
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
 
@@ -221,10 +222,7 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    text = str(value).strip()
-    if text.startswith(NEUTRAL_PREFIX) and is_dangerous(text[1:]):
-        return text[1:]
-    return text
+    return restore_neutralized(str(value).strip())
 
 
 def _read_sheet(ws: Any) -> tuple[list[str], list[tuple[int, list[object]]]]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipelines.common.formulas import NEUTRAL_PREFIX, restore_neutralized
 from schemas.text import cell_to_text
 
 Merge = tuple[int, int, int, int]  # a merged range (r0, c0, r1, c1), 0-based and inclusive
@@ -50,8 +51,11 @@ def fill_merges(grid: np.ndarray, merges: Sequence[Merge]) -> np.ndarray:
 
 
 def cell_texts(values: np.ndarray) -> list[str]:
-    """Cell values → the text an official sees, stripped. Strings (the bulk) skip the per-value call."""
-    return [v.strip() if v.__class__ is str else _number_text(v) for v in values.tolist()]
+    """Cell values → the text an official sees, stripped. Strings (the bulk) skip the per-value call; a text
+    behind the quote this product puts before a formula trigger (a pre-filled target "'-5%") reads as
+    itself."""
+    texts = [v.strip() if v.__class__ is str else _number_text(v) for v in values.tolist()]
+    return [restore_neutralized(t) if t[:1] == NEUTRAL_PREFIX else t for t in texts]
 
 
 def _number_text(value: object) -> str:

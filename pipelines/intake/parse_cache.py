@@ -38,6 +38,7 @@ READER_DEPENDENCIES = (
     "schemas/vocab.py",
     "pipelines/common/columns.py",
     "pipelines/common/findings.py",
+    "pipelines/common/formulas.py",
     "pipelines/common/hashing.py",
 )
 READER_LIBRARIES = ("python-calamine", "OpenCC", "numpy", "pandas", "pyarrow")

@@ -18,7 +18,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.columns import col_letter
-from pipelines.common.xlsx_out import FILL_WARNING, XlsxBook, is_dangerous, write_table, xlsx_book
+from pipelines.common.formulas import is_dangerous
+from pipelines.common.xlsx_out import FILL_WARNING, XlsxBook, write_table, xlsx_book
 from pipelines.intake.template_instructions import instruction_blocks, vocab_label, vocab_order
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, ColumnSpec, Reference, reference

@@ -22,13 +22,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.columns import first_col_index
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
+from pipelines.common.formulas import is_dangerous
 from pipelines.common.xlsx_out import (
     MAX_CELL_CHARS,
     SEVERITY_FORMAT,
     XlsxBook,
     auto_width,
     cell_value,
-    is_dangerous,
     xlsx_book,
 )
 from pipelines.intake.workbook import SheetRows, Workbook

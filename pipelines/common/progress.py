@@ -47,7 +47,7 @@ def _emit(tracker: Tracker, event: str) -> None:
         text = f"  {tracker.label}：{tracker.done}/{tracker.total or '?'}，已用 {tracker.elapsed:.1f} 秒"
     else:
         text = f"✓ {tracker.label}：用时 {tracker.elapsed:.1f} 秒"
-    payload = {"event": event, "stage": tracker.name, "label": tracker.label}
+    payload: dict[str, object] = {"event": event, "stage": tracker.name, "label": tracker.label}
     payload.update({"done": tracker.done, "total": tracker.total, "elapsed": round(tracker.elapsed, 3)})
     log.info(text, extra={"progress": payload})
 

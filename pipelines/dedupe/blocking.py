@@ -102,30 +102,48 @@ def rank_rows(rows: pd.DataFrame) -> np.ndarray:
 def _top_k_pairs(
     xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray, c_idx: np.ndarray, cfg: BlockingConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query global index, corpus global index, cosine) of each query's top-k corpus rows."""
+    """(query global index, corpus global index, cosine) of each query's top-k corpus rows: most similar
+    first, ties in the product's own order (which depends only on the inputs)."""
     out_q, out_c, out_s = [], [], []
     xc_t = xc.T.tocsr()
     for start in range(0, xq.shape[0], cfg.chunk):
         sims = (xq[start : start + cfg.chunk] @ xc_t).tocsr()
-        rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr))
-        qg, cg, data = q_idx[start + rows], c_idx[sims.indices], sims.data
-        keep = (data >= cfg.min_cosine) & (qg != cg)
-        qg, cg, data = qg[keep], cg[keep], data[keep]
+        n = sims.shape[0]
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(sims.indptr))
+        cg = c_idx[sims.indices]
+        keep = (sims.data >= cfg.min_cosine) & (q_idx[start + rows] != cg)
+        rows, cg, data = rows[keep], cg[keep], sims.data[keep]
         if not len(data):
             continue
-        # One float key (query, then descending similarity) sorts faster than a three-key lexsort; ties keep
-        # the product's own order, which depends only on the inputs.
-        order = np.argsort(qg.astype(np.float64) + (1.0 - data.astype(np.float64)) * 0.5, kind="stable")
-        qg, cg, data = qg[order], cg[order], data[order]
-        rank = np.arange(len(qg)) - np.searchsorted(qg, qg, side="left")
-        keep = rank < cfg.top_k
-        out_q.append(qg[keep])
-        out_c.append(cg[keep])
-        out_s.append(data[keep])
+        chosen = row_top_k(rows, data, n, cfg.top_k)
+        out_q.append(q_idx[start + rows[chosen]])
+        out_c.append(cg[chosen])
+        out_s.append(data[chosen])
     if not out_q:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([], dtype=np.float32)
     return np.concatenate(out_q), np.concatenate(out_c), np.concatenate(out_s)
+
+
+def row_top_k(rows: np.ndarray, data: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Positions of each row's k largest values, entries grouped by row (rows non-decreasing, < n): ordered
+    by row, then value descending, ties by position — a stable sort of all entries, cut at k per row.
+
+    Only a few entries per row are sorted: split a row's entries into k interleaved subsets; the least of
+    their k maxima is k entries' lower bound, so nothing below it is among the row's k largest."""
+    counts = np.bincount(rows, minlength=n)
+    pos = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
+    maxima = np.full(n * k, -np.inf, dtype=np.float64)
+    np.maximum.at(maxima, rows * k + pos % k, data)
+    bound = maxima.reshape(n, k).min(axis=1)
+    bound[counts <= k] = -np.inf  # every entry of a short row is kept
+    survivors = np.flatnonzero(data >= bound[rows])
+    r, d = rows[survivors], data[survivors]
+    # One float key (row, then descending value) sorts faster than a lexsort; stable: ties keep positions.
+    order = np.argsort(r.astype(np.float64) + (1.0 - d.astype(np.float64)) * 0.5, kind="stable")
+    r = r[order]
+    rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+    return survivors[order[rank < k]]
 
 
 def _capped(x: sparse.csr_matrix, df_cap: int) -> sparse.csr_matrix:

@@ -11,6 +11,7 @@ may reach the listener or be requested at all, even with a raw <img> planted (th
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import http.server
 import io
@@ -177,11 +178,23 @@ def test_series_show_actuals_once_evaluated() -> None:
     actuals = pd.DataFrame(
         [{**{k: first[k] for k in ("indicator_id", "year", "dept_code", "project")}, "actual_value": 97.5}]
     )
-    chunks = page_data(tables, events, YEAR, actuals).card_json  # type: ignore[arg-type]
-    card = json.loads(zlib.decompress(base64.b64decode(chunks[0])))
+    by_year = page_data(tables, events, YEAR, actuals).year_json  # type: ignore[arg-type]
+    docs = {year: json.loads(zlib.decompress(base64.b64decode(doc))) for year, doc in by_year}
+    texts = [(year, s[1]) for year, doc in docs.items() for row in doc["se"] if row for s in row]
+    assert [year for year, t in texts if "（完成 97.5）" in t] == [int(first["year"])]
 
-    texts = [t for row in card["se"] if row for s in row for t in s[2::2]]
-    assert sum("（完成 97.5）" in t for t in texts) == 1
+
+def test_past_years_are_the_same_bytes_in_a_later_page() -> None:
+    """The history is one deflated document per year: next year's page carries this year's documents
+    byte for byte (git then stores the new page as a delta), only its own year is new."""
+    tables, events = small_library()
+    last = int(tables.usages["year"].max())  # type: ignore[attr-defined]
+    earlier = copy.copy(tables)
+    earlier.usages = tables.usages[tables.usages["year"] < last]  # type: ignore[attr-defined]
+    before = dict(page_data(earlier, events[events["year"] < last], last - 1).year_json)  # type: ignore[arg-type]
+    after = dict(page_data(tables, events, last).year_json)  # type: ignore[arg-type]
+    assert set(after) - set(before) == {last} and len(before) >= 2
+    assert all(after[year] == doc for year, doc in before.items())
 
 
 def test_no_release_yet_means_no_history(tmp_path: Path) -> None:

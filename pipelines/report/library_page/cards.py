@@ -1,7 +1,11 @@
-"""The card document: what an indicator's card shows beyond its list row, aligned with the list's rows.
+"""What an indicator's card shows beyond its list row.
 
-Per row: descriptive fields and standards, the targets' spread by year and unit, each department's
-target series and the change history. A row without any of the last three holds 0 there.
+The card document, aligned with the list's rows: descriptive fields and standards. The year documents,
+one per year: that year's targets' spread by unit, each department's target, the changes of the year's
+releases — per indicator id, with the year's own unit and department labels, so a past year's document
+is byte for byte the same in every later page (its usages and releases never change) and git stores a
+release's page as a delta against the last one: only the current state and the new year are new bytes.
+A row or id without data holds 0 there.
 """
 
 from __future__ import annotations
@@ -34,10 +38,6 @@ def _years(frame: pd.DataFrame, name: str) -> list[int]:
     return [0 if pd.isna(v) else int(v) for v in frame[name]]
 
 
-def _aligned(ids: Sequence[str], by_id: dict[str, list[object]]) -> list[object]:
-    return [by_id.get(i) or 0 for i in ids]
-
-
 def _numbers(column: pd.Series) -> list[float | int]:
     """Figures as short as they read (95.0 → 95, six decimals at most), vectorised."""
     values = column.astype("float64").round(6)
@@ -45,71 +45,80 @@ def _numbers(column: pd.Series) -> list[float | int]:
     return [int(v) if w else float(v) for v, w in zip(values.tolist(), whole.tolist(), strict=True)]
 
 
-def spread_rows(spread: pd.DataFrame, units: dict[str, int], ids: Sequence[str]) -> list[object]:
-    """[[year, unit index, targets, departments, min, median, max], …] per row, oldest year first."""
-    by_id: dict[str, list[object]] = defaultdict(list)
-    unit_idx = [units.setdefault(str(u), len(units)) for u in spread["unit"].tolist()]
+def _by_id(rows: dict[str, list[object]], ids: list[str]) -> list[object]:
+    return [rows.get(i) or 0 for i in ids]
+
+
+def year_document(
+    year: int, spread: pd.DataFrame, series: pd.DataFrame, events: pd.DataFrame, known: set[str]
+) -> dict[str, object]:
+    """One year of every indicator in `known` (frames already cut to the year): per id
+    sp [[unit, targets, departments, min, median, max], …], se [[department, target], …] and
+    ev [[tag, type, reason, detail], …] in release order; unit and department as indexes into the
+    document's own labels."""
+    units: dict[str, int] = {}
+    depts: dict[str, int] = {}
+    sp: dict[str, list[object]] = defaultdict(list)
+    se: dict[str, list[object]] = defaultdict(list)
+    ev: dict[str, list[object]] = defaultdict(list)
     cols = (
-        spread["indicator_id"].tolist(),
-        spread["year"].astype("int64").tolist(),
-        unit_idx,
+        spread["indicator_id"].astype(str).tolist(),
+        [units.setdefault(str(u), len(units)) for u in spread["unit"].tolist()],
         spread["count"].astype("int64").tolist(),
         spread["departments"].astype("int64").tolist(),
         *(_numbers(spread[c]) for c in ("min", "median", "max")),
     )
     for iid, *rest in zip(*cols, strict=True):
-        by_id[iid].append(rest)
-    return _aligned(ids, by_id)
+        sp[iid].append(rest)
+    for iid, dept, target in zip(
+        *(series[c].tolist() for c in ("indicator_id", "dept_code", "target")), strict=True
+    ):
+        se[str(iid)].append([depts.setdefault(str(dept), len(depts)), str(target)])
+    event_cols = (events[c].astype(str).tolist() for c in ("indicator_id", "tag", "type", "reason", "detail"))
+    for iid, *event in zip(*event_cols, strict=True):
+        ev[iid].append(event)
+    ids = sorted((set(sp) | set(se) | set(ev)) & known)
+    return {
+        "year": year,
+        "ids": ids,
+        "unit": list(units),
+        "dept": list(depts),
+        "sp": _by_id(sp, ids),
+        "se": _by_id(se, ids),
+        "ev": _by_id(ev, ids),
+    }
 
 
-def series_rows(series: pd.DataFrame, depts: dict[str, int], ids: Sequence[str]) -> list[object]:
-    """[[dept index, year, target, year, target, …], …] per row: each department's own targets, by
-    year (series is sorted by indicator, department and year: one pass)."""
-    by_id: dict[str, list[object]] = defaultdict(list)
-    last: tuple[str, str] = ("", "")
-    current: list[object] = []
-    cols = (series[c].tolist() for c in ("indicator_id", "dept_code", "year", "target"))
-    for iid, dept, year, target in zip(*cols, strict=True):
-        if (iid, dept) != last:
-            last = (iid, dept)
-            current = [depts.setdefault(str(dept), len(depts))]
-            by_id[iid].append(current)
-        current += [int(year), str(target)]
-    return _aligned(ids, by_id)
-
-
-def event_rows(events: pd.DataFrame, ids: Sequence[str]) -> list[object]:
-    """[[year, tag, type, reason, detail], …] per row, in release order."""
-    by_id: dict[str, list[object]] = defaultdict(list)
-    cols = (events[c].tolist() for c in ("indicator_id", "year", "tag", "type", "reason", "detail"))
-    for iid, year, tag, kind, reason, detail in zip(*cols, strict=True):
-        by_id[str(iid)].append([int(year), str(tag), str(kind), str(reason), str(detail)])
-    return _aligned(ids, by_id)
-
-
-def card_document(
-    ind: pd.DataFrame,
+def year_documents(
+    ids: Sequence[str],
     spread: pd.DataFrame,
     series: pd.DataFrame,
     events: pd.DataFrame,
     labels: dict[str, list],
-) -> dict[str, object]:
-    """Card data for the rows of `ind` (already in page order). Units and departments met only here
-    are appended to the list document's labels, whose indexes the card refers to."""
-    ids = text(ind, "indicator_id")
-    units = {u: i for i, u in enumerate(labels["unit"])}
-    depts = {d[0]: i for i, d in enumerate(labels["dept"])}
+) -> list[dict[str, object]]:
+    """One document per year with any target or change, oldest first. Units and departments met only
+    here are appended to the list document's labels (the page maps a year's labels onto them)."""
+    known = set(ids)
+    frames = (spread, series, events)
+    years = sorted({int(y) for f in frames for y in f["year"].dropna().tolist()})
+    docs = []
+    for y in years:
+        sp, se, ev = (f[f["year"].astype("int64") == y] for f in frames)
+        docs.append(year_document(y, sp, se, ev, known))
+    units = labels["unit"]
+    units += [u for u in dict.fromkeys(u for d in docs for u in d["unit"]) if u not in set(units)]  # type: ignore[attr-defined]
+    listed = {d[0] for d in labels["dept"]}
+    new = dict.fromkeys(c for d in docs for c in d["dept"] if c not in listed)  # type: ignore[attr-defined]
+    labels["dept"] += [[code, ""] for code in new]
+    return docs
+
+
+def card_document(ind: pd.DataFrame) -> dict[str, object]:
+    """Card data for the rows of `ind` (already in page order): descriptive fields and years."""
     doc: dict[str, object] = {k: text(ind, col) for k, col in CARD_FIELDS.items()}
-    doc |= {
+    return doc | {
         "fy": _years(ind, "first_year"),
         "ly": _years(ind, "last_year"),
         "ry": _years(ind, "retired_year"),
         "lcy": _years(ind, "last_change_year"),
-        "sp": spread_rows(spread, units, ids),
-        "se": series_rows(series, depts, ids),
-        "ev": event_rows(events, ids),
     }
-    labels["unit"][:] = list(units)
-    known = {d[0] for d in labels["dept"]}
-    labels["dept"] += [[code, ""] for code in depts if code not in known]
-    return doc

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -26,12 +26,13 @@ CARD_CHUNK = 2000  # rows per card document: one inflates in a few tens of milli
 
 @dataclass
 class PageData:
-    """The three JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
+    """The JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
 
     list_json: str
     text_json: str  # the searched texts: inflated right after the list is drawn
     card_json: list[str]  # the cards, CARD_CHUNK rows each: opening a card inflates one
     count: int
+    year_json: list[tuple[int, str]] = field(default_factory=list)  # (year, its targets and changes)
 
 
 def text(frame: pd.DataFrame, name: str) -> list[str]:

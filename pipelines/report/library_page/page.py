@@ -1,7 +1,9 @@
 """reports/<Y>/library.html: the library browser page, one self-contained offline file (CONTRACT §6).
 
 The page's script and style are the package's own files (assets/), inlined; its data is JSON
-documents (data.py, cards.py) in non-executed <script type="application/json"> elements. The
+documents (data.py, cards.py), each deflated on its own, in non-executed <script> elements. The history
+(targets and changes) is one document per year, the same bytes in every later page, so git stores a new
+release's page as a delta against the previous one (it cannot delta one deflated whole). The
 Content-Security-Policy allows exactly the page's one script, by its sha256, and nothing that fetches:
 default-src 'none' and no connect-src, so neither a request nor a planted <script> can run.
 """
@@ -20,7 +22,7 @@ from markupsafe import Markup
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report.html_page import content_security_policy, page_environment
-from pipelines.report.library_page.cards import card_document
+from pipelines.report.library_page.cards import card_document, year_documents
 from pipelines.report.library_page.data import (
     CARD_CHUNK,
     PageData,
@@ -70,14 +72,17 @@ def page_data(
     doc = list_document(ind, tables.departments, year)
     labels = doc["labels"]
     assert isinstance(labels, dict)
-    card = card_document(ind, spread, series, events, labels)
+    years = year_documents(ind["indicator_id"].astype(str).tolist(), spread, series, events, labels)
+    card = card_document(ind)
     doc["fold"] = char_map()
+    doc["years"] = [y["year"] for y in years]
     texts = text_document(ind)
     chunks = [
         packed(safe_json({k: v[start : start + CARD_CHUNK] for k, v in card.items()}))  # type: ignore[index]
         for start in range(0, max(len(ind), 1), CARD_CHUNK)
     ]
-    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), chunks, len(ind))
+    by_year = [(int(y["year"]), packed(safe_json(y))) for y in years]  # type: ignore[call-overload]
+    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), chunks, len(ind), by_year)
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
@@ -95,6 +100,7 @@ def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> 
         list_json=data.list_json,
         text_json=data.text_json,
         card_json=data.card_json,
+        year_json=data.year_json,
     )
 
 

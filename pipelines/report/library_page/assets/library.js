@@ -44,13 +44,52 @@
     }
     return textsPromise;
   }
-  /* Card data comes in chunks of rows, each its own document: opening a card inflates one chunk. */
-  var chunks = {};
+  /* Card data comes in chunks of rows, each its own document: opening a card inflates one chunk.
+     The history is one document per year (targets and changes by indicator id, with the year's own
+     unit and department labels): the first card inflates them all and maps their labels onto B. */
+  var chunks = {}, yearsPromise = null;
+  function years() {
+    if (yearsPromise === null) {
+      yearsPromise = Promise.all((L.years || []).map(function (y) { return inflate("lib-year-" + y); })).then(function (docs) {
+        var unitOf = {}, deptOf = {};
+        B.unit.forEach(function (u, k) { unitOf[u] = k; });
+        B.dept.forEach(function (d, k) { deptOf[d[0]] = k; });
+        docs.forEach(function (doc) {
+          doc.at = new Map(doc.ids.map(function (id, k) { return [id, k]; }));
+          doc.unitIdx = doc.unit.map(function (u) { return unitOf[u]; });
+          doc.deptIdx = doc.dept.map(function (d) { return deptOf[d]; });
+        });
+        return docs;
+      });
+    }
+    return yearsPromise;
+  }
+  /* An indicator's history across the years, in the card's shapes: sp [[year, unit, n, depts, min,
+     median, max]], se [[dept, year, target, year, target, …]] by department code, ev [[year, tag,
+     type, reason, detail]]; 0 where it has none. */
+  function history(id, docs) {
+    var sp = [], ev = [], se = {};
+    docs.forEach(function (doc) {
+      var k = doc.at.get(id);
+      if (k === undefined) { return; }
+      (doc.sp[k] || []).forEach(function (p) { sp.push([doc.year, doc.unitIdx[p[0]]].concat(p.slice(1))); });
+      (doc.se[k] || []).forEach(function (s) {
+        var d = doc.deptIdx[s[0]];
+        (se[d] = se[d] || [d]).push(doc.year, s[1]);
+      });
+      (doc.ev[k] || []).forEach(function (e) { ev.push([doc.year].concat(e)); });
+    });
+    var series = Object.keys(se).map(function (d) { return se[d]; }).sort(function (a, b) {
+      var x = B.dept[a[0]][0], y = B.dept[b[0]][0];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    return { sp: sp.length ? sp : 0, se: series.length ? series : 0, ev: ev.length ? ev : 0 };
+  }
   function cardOf(i) {
     var k = Math.floor(i / L.chunk);
     if (!chunks[k]) { chunks[k] = Promise.all([texts(), inflate("lib-card-" + k)]).then(function (d) { return d[1]; }); }
-    return chunks[k].then(function (chunk) {
-      var row = {}, j = i - k * L.chunk;
+    return Promise.all([chunks[k], years()]).then(function (got) {
+      var chunk = got[0], row = history(R.id[i], got[1]), j = i - k * L.chunk;
       Object.keys(chunk).forEach(function (key) { row[key] = chunk[key][j]; });
       return row;
     });

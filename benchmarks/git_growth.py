@@ -4,16 +4,21 @@
 
 benchmarks.corpus.generate_series writes ten consecutive years of submissions (each year churned from the
 last); each year is rebuilt and published into one repo, in a fresh process per year, by the steps the
-Dagster assets wrap (benchmarks.run's stages worker runs pipelines.rebuild.run: load the previous release,
-validate against it, consolidate onto it, stage, check, report, publish with commit and tag). Not through
-the job itself: its yearly partitions stop at the current year and start in 2018, so ten years do not
-fit; the e2e section of benchmarks.run times the job. After every release:
-  - `git count-objects -v`: loose objects and their size on disk — the growth of the repo;
+Dagster assets wrap (benchmarks/workers.py runs pipelines.rebuild.run: load the previous release, validate
+against it, consolidate onto it, stage, check, report, publish with commit and tag) — so a release is
+exactly what `indicators rebuild` commits: library/ and reports/<Y>/ (review.html, review.xlsx,
+merge_review.xlsx, CHANGELOG.md, library.html); the feedback workbooks go to the git-ignored outbox/. Not
+through the job itself: its yearly partitions stop at the current year and start in 2018, so ten years do
+not fit; the e2e section of benchmarks.run times the job. After every release:
+  - `git count-objects -v` and `du` of .git: the loose objects the release added;
+  - then `git gc`: the packed size, what a clone receives — its growth is the release's cost in the repo
+    (git deltas a file against the previous year's file of the same name; it cannot delta compressed
+    bytes: zip-compressed workbooks, deflated data);
   - the objects the release added (`git rev-list --objects <previous tag>..<tag>`), with their size on disk,
     split into library/ files, reports/ files and git's own trees / commit / tag;
   - every library/ file compared with the previous release: changed, new, or unchanged (same blob). A
     partition of an earlier year (usages/<Y>/…, set_aside/<Y>) must come out unchanged, byte for byte.
-At the end `git gc` packs the repo and `git count-objects -vH` gives the final size.
+At the end, `git verify-pack` gives what each release's files take in the final pack, by file name.
 """
 
 from __future__ import annotations
@@ -52,29 +57,63 @@ def tree_files(repo: Path, ref: str, prefix: str = "library") -> dict[str, str]:
     return out
 
 
-def added_objects(repo: Path, ref: str, previous: str | None) -> dict[str, int]:
-    """Objects reachable from ref and not from previous, their size on disk by kind."""
+def added_objects(repo: Path, ref: str, previous: str | None) -> dict[str, object]:
+    """Objects reachable from ref and not from previous, their size on disk by kind; "blobs": every added
+    file's [sha, path, raw size] (what the final pack's sizes are summed over)."""
     spec = [ref] + ([f"^{previous}"] if previous else [])
     listing = git(repo, "rev-list", "--objects", *spec)
     checked = git(
         repo,
         "cat-file",
-        "--batch-check=%(objecttype) %(objectsize) %(objectsize:disk) %(rest)",
+        "--batch-check=%(objectname) %(objecttype) %(objectsize) %(objectsize:disk) %(rest)",
         input=listing,
     )
     sizes = {"library": 0, "reports": 0, "git": 0, "objects": 0, "library_raw": 0, "reports_raw": 0}
+    blobs: list[list[object]] = []
     for line in checked.splitlines():
-        parts = line.split(" ", 3)
-        kind, raw, disk = parts[0], int(parts[1]), int(parts[2])
-        path = parts[3] if len(parts) > 3 else ""
+        parts = line.split(" ", 4)
+        sha, kind, raw, disk = parts[0], parts[1], int(parts[2]), int(parts[3])
+        path = parts[4] if len(parts) > 4 else ""
         sizes["objects"] += 1
         top = path.split("/", 1)[0]
         if kind == "blob" and top in ("library", "reports"):
             sizes[top] += disk
             sizes[f"{top}_raw"] += raw
+            blobs.append([sha, path, raw])
         else:
             sizes["git"] += disk
-    return sizes
+    return {**sizes, "blobs": blobs}
+
+
+def du_kib(path: Path) -> int:
+    """Disk usage of a folder, KiB (`du -sk`)."""
+    return int(subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True).stdout.split()[0])
+
+
+def packed(repo: Path) -> dict[str, int]:
+    """`git gc`, then the packed size and the .git folder's disk usage (KiB)."""
+    git(repo, "gc", "-q")
+    objects = count_objects(repo)
+    return {"pack_kib": objects["size-pack"] + objects["size"], "git_du_kib": du_kib(repo / ".git")}
+
+
+def pack_costs(repo: Path, releases: list[dict[str, object]]) -> None:
+    """What each release's added files take in the final pack (`git verify-pack -v`: size in pack, a
+    delta's own size when git stored the file as a delta), summed by file: library/ as one, each report
+    by its name. Sets release["pack"] = {name: KiB}."""
+    in_pack: dict[str, int] = {}
+    for index in sorted((repo / ".git" / "objects" / "pack").glob("*.idx")):
+        for line in git(repo, "verify-pack", "-v", str(index)).splitlines():
+            parts = line.split()
+            if len(parts) >= 5 and len(parts[0]) == 40 and parts[1] in ("blob", "tree", "commit", "tag"):
+                in_pack[parts[0]] = int(parts[3])
+    for release in releases:
+        added = release.get("added_objects") or {}
+        costs: dict[str, float] = {}
+        for sha, path, _raw in added.get("blobs", []):  # type: ignore[union-attr]
+            name = "library/" if str(path).startswith("library/") else str(path).rsplit("/", 1)[-1]
+            costs[name] = costs.get(name, 0) + in_pack.get(str(sha), 0) / 1024
+        release["pack"] = {k: round(v, 1) for k, v in sorted(costs.items())}
 
 
 def compare_library(before: dict[str, str], after: dict[str, str], year: int) -> dict[str, object]:
@@ -132,10 +171,14 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
         "releases": releases,
     }
     if releases and "error" not in releases[-1]:
-        result["loose"] = count_objects(repo)
-        git(repo, "gc", "-q")
-        result["packed"] = count_objects(repo)
+        result["loose"] = {"size": sum(r["added_kib"] for r in releases)}  # type: ignore[misc]
+        result["packed"] = count_objects(repo)  # gc ran after the last release
         result["count_objects_vH"] = git(repo, "count-objects", "-vH").strip()
+        result["git_du_kib"] = du_kib(repo / ".git")
+        pack_costs(repo, releases)
+        later = [r["pack_grew_kib"] for r in releases[1:]]
+        if later:
+            result["packed_mib_per_release"] = sum(later) / len(later) / 1024  # type: ignore[arg-type]
         _verdict(result)
     return result
 
@@ -152,15 +195,17 @@ def _empty_repo(repo: Path) -> Path:
 
 def _releases(repo: Path, corpora: list, stage_dir: Path) -> list[dict[str, object]]:
     """Each year rebuilt into repo by the stages worker (pipelines.rebuild.run), then measured."""
-    from benchmarks.run import log, run_worker
+    from benchmarks.run import log
+    from benchmarks.sides import run_worker
 
     releases: list[dict[str, object]] = []
     previous_tag: str | None = None
     before_files: dict[str, str] = {}
     before_objects = {"size": 0, "size-pack": 0, "count": 0, "in-pack": 0}
+    pack_before = 0
     for corpus in corpora:
         log(f"growth: release {corpus.year} ({corpus.total_rows:,} rows)")
-        args = ["stages", "--corpus", str(corpus.directory), "--dir", str(stage_dir)]
+        args = ["stages", "--corpus", str(corpus.directory), "--dir", str(stage_dir), "--workers", "auto"]
         run = run_worker([*args, "--repo", str(repo), "--year", str(corpus.year)])
         tag = run.get("tag", "")
         if not run.get("success") or not tag:
@@ -190,10 +235,25 @@ def _releases(repo: Path, corpora: list, stage_dir: Path) -> list[dict[str, obje
                 - before_objects["count"]
                 - before_objects["in-pack"],
                 "library": compare_library(before_files, files, corpus.year),
+                "git_du_loose_kib": du_kib(repo / ".git"),
+                "reports_files": _report_files(repo, tag, corpus.year),
             }
         )
+        after_gc = packed(repo)  # gc: what the release costs in the packed repo (and a clone)
+        releases[-1] |= {**after_gc, "pack_grew_kib": after_gc["pack_kib"] - pack_before}
+        pack_before = after_gc["pack_kib"]
+        objects = count_objects(repo)
         previous_tag, before_files, before_objects = tag, files, objects
     return releases
+
+
+def _report_files(repo: Path, tag: str, year: int) -> dict[str, int]:
+    """reports/<Y>/ as the release committed it: file name → bytes."""
+    out = {}
+    for line in git(repo, "ls-tree", "-r", "-l", tag, "--", f"reports/{year}").splitlines():
+        meta, path = line.split("\t", 1)
+        out[path.rsplit("/", 1)[-1]] = int(meta.split()[3])
+    return out
 
 
 def _changes(repo: Path, ref_a: str | None, ref_b: str) -> dict[str, int]:
@@ -235,11 +295,14 @@ def render_growth(growth: dict) -> str:
     lines = [
         f"## Git growth: {len(releases)} annual releases of a {growth['rows']:,}-row library, churn {growth['churn']:.0%}",
         "",
-        "Each release built by the assets' step calls (fresh process per year) into one repo. Sizes on disk (zlib-compressed loose "
-        "objects before the final `git gc`); `library files` = changed / new / unchanged vs the previous release.",
+        "Each release built by pipelines.rebuild.run (fresh process per year) into one repo and committed as "
+        "`indicators rebuild` commits it (library/ and reports/<Y>/). `loose` = the zlib-compressed objects the "
+        "release added; `packed` = the growth of the repo after `git gc` (what a clone receives); `library "
+        "files` = changed / new / unchanged vs the previous release.",
         "",
-        "| release | rows | wall s | peak MiB | added | modified | retired | active | library files chg/new/same | library KiB | reports KiB | git KiB | repo grew KiB | repo KiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| release | rows | wall s | added | retired | active | library files chg/new/same | library KiB | reports KiB "
+        "| loose grew KiB | packed grew KiB | packed KiB | .git du KiB |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in releases:
         if "error" in r:
@@ -247,25 +310,21 @@ def render_growth(growth: dict) -> str:
             continue
         c, lib, a = r["changes"], r["library"], r["added_objects"]
         lines.append(
-            f"| {r['tag']} | {r['rows']:,} | {r['wall_s']:.0f} | {r['peak_mib']:,.0f} | {c['added']:,} | {c['modified']:,} "
-            f"| {c['retired']:,} | {r['indicators'].get('active', 0):,} | {lib['changed']}/{lib['new']}/{lib['unchanged']} "
-            f"| {_kib(a['library'])} | {_kib(a['reports'])} | {_kib(a['git'])} | {r['added_kib']:,} | {r['repo_kib']:,} |"
+            f"| {r['tag']} | {r['rows']:,} | {r['wall_s']:.0f} | {c['added']:,} | {c['retired']:,} "
+            f"| {r['indicators'].get('active', 0):,} | {lib['changed']}/{lib['new']}/{lib['unchanged']} "
+            f"| {_kib(a['library'])} | {_kib(a['reports'])} | {r['added_kib']:,} | {r.get('pack_grew_kib', '–'):,} "
+            f"| {r.get('pack_kib', '–'):,} | {r.get('git_du_kib', '–'):,} |"
         )
     if "packed" in growth:
-        later = [r for r in releases[1:] if "added_kib" in r]
-        if later:
-            mean = sum(r["added_kib"] for r in later) / len(later)
-            lib = sum(r["added_objects"]["library"] for r in later) / len(later) / 1024
-            rep = sum(r["added_objects"]["reports"] for r in later) / len(later) / 1024
-            lines += [
-                "",
-                f"Bytes added per release after the first (mean): {mean:,.0f} KiB, of which library/ {lib:,.0f} KiB "
-                f"and reports/ {rep:,.0f} KiB.",
-            ]
+        lines += _pack_table(releases)
+        per = growth.get("packed_mib_per_release")
         lines += [
             "",
-            f"After `git gc` (`git count-objects -vH`): {growth['packed'].get('size-pack', 0):,} KiB packed "
-            f"(loose before gc: {growth['loose'].get('size', 0):,} KiB).",
+            f"Packed growth per release after the first (mean): **{per:.2f} MiB**."
+            if per is not None
+            else "",
+            "",
+            f"After the last `git gc` (`git count-objects -vH`), .git on disk {growth.get('git_du_kib', 0):,} KiB:",
             "",
             "```",
             growth.get("count_objects_vH", ""),
@@ -274,6 +333,28 @@ def render_growth(growth: dict) -> str:
             f"Unchanged partitions: {growth.get('verdict', '')}.",
         ]
     return "\n".join(lines)
+
+
+def _pack_table(releases: list[dict]) -> list[str]:
+    """Each release's files in the final pack (KiB): library/ as one, every report by name."""
+    names = sorted({n for r in releases for n in r.get("pack") or {}}, key=lambda n: (n != "library/", n))
+    if not names:
+        return []
+    lines = [
+        "",
+        "What each release's files take in the final pack (KiB; a file git stored as a delta against the "
+        "previous year's counts its delta):",
+        "",
+        "| release | " + " | ".join(names) + " | all |",
+        "|---|" + "---:|" * (len(names) + 1),
+    ]
+    for r in releases:
+        pack = r.get("pack") or {}
+        cells = [f"{pack[n]:,.0f}" if n in pack else "–" for n in names]
+        lines.append(
+            f"| {r.get('tag', r['year'])} | " + " | ".join(cells) + f" | {sum(pack.values()):,.0f} |"
+        )
+    return lines
 
 
 def releases_for_diff(work: Path, rows: int) -> tuple[Path, str, str]:

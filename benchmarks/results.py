@@ -5,26 +5,26 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-# pipelines.rebuild.run's steps, as it names them to the timer
-STAGES = (
-    "list",
-    "read",
-    "load_previous",
-    "validate",
-    "feedback",
-    "normalize",
-    "consolidate",
-    "changes",
-    "stage",
-    "check",
-    "report",
-    "publish",
-)
 NOTES_MARK = "<!-- notes -->"
-# Targets of the issue (2-core machine).
-CITY_ROWS, CITY_SECONDS = 10_000, 30.0
-PROVINCE_ROWS, PROVINCE_SECONDS, PROVINCE_MIB = 300_000, 300.0, 4096.0
-CONSOLIDATION_RATIO, MILLION_SECONDS, MILLION_MIB = 12.0, 60.0, 2048.0
+MISSING = "—"  # a step or a run one side does not have
+# The targets of issue 15 (2-core machine).
+CITY_ROWS, CITY_SECONDS = 10_000, 6.0
+PROVINCE_ROWS, PROVINCE_SECONDS, PROVINCE_MIB = 300_000, 60.0, 3 * 1024.0
+MILLION_ROWS, MILLION_SECONDS, MILLION_MIB = 1_000_000, 300.0, 4 * 1024.0
+REPORT_SHARE = 0.15
+GROWTH_MIB_PER_100K = 3.0
+STAGE_RATIO = 11.0  # 1M / 100k, every step
+
+
+def step_names(runs: list[dict]) -> list[str]:
+    """The steps in the order the runs named them (each run's StepRunner calls), a step only some runs
+    have placed after the step it follows there."""
+    names: list[str] = []
+    for run in runs:
+        for s in run.get("stages") or []:
+            if s["stage"] not in names:
+                names.append(s["stage"])
+    return names
 
 
 def _n(rows: int | str) -> str:
@@ -234,7 +234,7 @@ def _scaling_table(stages: dict[str, dict]) -> str:
     lines = ["### Scaling (time ratio between sizes; linear = the row ratio)", ""]
     head = "| stage | " + " | ".join(f"{_n(b)}/{_n(a)} (rows ×{b / a:g})" for a, b in pairwise(sizes)) + " |"
     lines += [head, "|---|" + "---:|" * (len(sizes) - 1)]
-    for stage in [*STAGES, "consolidation"]:
+    for stage in [*step_names([stages[str(n)] for n in sizes]), "consolidation"]:
         cells = []
         for a, b in pairwise(sizes):
             ta, tb = _stage_time(stages[str(a)], stage), _stage_time(stages[str(b)], stage)
@@ -255,53 +255,201 @@ def _stage_time(result: dict, stage: str) -> float | None:
     return next((s["wall_s"] for s in result.get("stages", []) if s["stage"] == stage), None)
 
 
-def _targets(results: dict[str, object]) -> str:
-    """The issue's targets, each marked met / missed / not measured."""
-    lines = ["## Targets (2-core machine)", "", "| target | measured | met |", "|---|---|---|"]
+def _ratio(new: float | None, old: float | None) -> str:
+    return f"{new / old:.2f}" if new and old else MISSING
 
-    def row(target: str, measured: str | None, ok: bool | None) -> None:
-        """measured None: the section was not run (met: –)."""
-        met = "–" if ok is None or measured is None else "yes" if ok else "**no**"
-        lines.append(f"| {target} | {measured or 'not run'} | {met} |")
 
-    e2e = results.get("e2e") or {}
-    city = e2e.get(str(CITY_ROWS), {})
-    ran = "wall_s" in city
-    row(
-        "city 10k rows, ~100 workbooks: full rebuild < 30 s, Dagster included",
-        f"{city['process_s']:.1f} s (process)" if ran else None,
-        ran and city["process_s"] < CITY_SECONDS and city["success"],
+def _secs(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.2f}"
+
+
+def _step_time(run: dict | None, step: str) -> float | None:
+    if not run or "stages" not in run:
+        return None
+    return next((s["wall_s"] for s in run["stages"] if s["stage"] == step), None)
+
+
+def _memory(run: dict) -> float | None:
+    """The whole process tree's peak (a pool's workers included), else the process's own."""
+    return run.get("tree_peak_mib") or run.get("peak_mib")
+
+
+def _compare_note(figures: dict[str, dict]) -> str:
+    sample = next((r for r in figures.values() if r.get("variants")), {})
+    old = (sample.get("compare") or {}).get("old")
+    new = sample.get("variants", {}).get("new", {})
+    runs = max((v.get("runs", 1) for v in new.values()), default=1)
+    workers = (new.get("auto") or {}).get("workers", MISSING)
+    against = f"old = {old}" if old else "no old code (--compare none)"
+    return (
+        f"{against}; new = this code. serial = workers 1 (e2e: in-process executor); auto = the code's own "
+        f"worker count ({workers}). Each figure the minimum of {runs} run(s), old and new alternated. "
+        f"{MISSING} = the step or run does not exist on that side."
     )
-    prov = e2e.get(str(PROVINCE_ROWS), {})
-    ran = "wall_s" in prov
-    row(
-        "province 300k rows: < 5 min, peak < 4 GiB",
-        f"{prov['process_s']:.0f} s, {prov['peak_mib']:,.0f} MiB" if ran else None,
-        ran and prov["process_s"] < PROVINCE_SECONDS and prov["peak_mib"] < PROVINCE_MIB and prov["success"],
-    )
-    stages = results.get("stages") or {}
-    ratio, big, small = consolidation_ratio(stages)
-    row(
-        "consolidation time 1M / 100k ≤ 12",
-        f"{big}/{small} = {ratio:.2f}" if ratio is not None else None,
-        None if ratio is None or (big, small) != ("1M", "100k") else ratio <= CONSOLIDATION_RATIO,
-    )
-    million = (stages.get("1000000") or {}).get("consolidation") or {}
-    ran = "wall_s" in million
-    row(
-        "1M rows consolidated < 60 s and < 2 GiB",
-        f"{million['wall_s']:.1f} s, {million['peak_mib']:,.0f} MiB" if ran else None,
-        ran and million["wall_s"] < MILLION_SECONDS and million["peak_mib"] < MILLION_MIB,
-    )
-    growth = results.get("growth") or {}
-    if growth.get("releases"):
-        ok = growth.get("unchanged_add_zero")
-        row(
-            "10 releases × 100k rows, 5% churn: growth ≤ changed partitions; unchanged partition adds 0 bytes",
-            growth.get("verdict", ""),
-            ok,
+
+
+def side_by_side(stages: dict[str, dict], e2e: dict[str, dict]) -> list[str]:
+    """Serial vs parallel, old vs new, per step (stages) and end to end (the Dagster job)."""
+    lines = ["", "## Side by side: serial vs parallel, old vs new (wall seconds)", ""]
+    with_variants = {size: r for size, r in stages.items() if r.get("variants")}
+    e2e_variants = {size: r for size, r in e2e.items() if r.get("variants")}
+    if not with_variants and not e2e_variants:
+        return []
+    lines += [_compare_note({**with_variants, **e2e_variants}), ""]
+    if with_variants:
+        lines += [
+            "| rows | step | serial old | serial new | new/old | auto old | auto new | new/old | new auto/serial |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for size, result in with_variants.items():
+            lines += _stage_pairs(size, result["variants"])
+    if e2e_variants:
+        lines += [
+            "",
+            "End to end (`run_rebuild`, the Dagster job; process start and imports apart; memory: the process "
+            "tree's peak, MiB):",
+            "",
+            "| rows | run | old s | new s | new/old | old MiB | new MiB | new/old |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for size, result in e2e_variants.items():
+            for variant in ("serial", "auto"):
+                old = result["variants"].get("old", {}).get(variant) or {}
+                new = result["variants"].get("new", {}).get(variant) or {}
+                label = f"{variant} ({new.get('workers', old.get('workers', MISSING))})"
+                lines.append(
+                    f"| {_n(size)} | {label} | {_secs(old.get('wall_s'))} | {_secs(new.get('wall_s'))} "
+                    f"| {_ratio(new.get('wall_s'), old.get('wall_s'))} | {_f(_memory(old), 0)} "
+                    f"| {_f(_memory(new), 0)} | {_ratio(_memory(new), _memory(old))} |"
+                )
+    return lines
+
+
+def _stage_pairs(size: str, variants: dict[str, dict]) -> list[str]:
+    old, new = variants.get("old", {}), variants.get("new", {})
+    runs = [old.get("serial"), new.get("serial"), old.get("auto"), new.get("auto")]
+    lines = []
+    for step in step_names([r for r in runs if r]):
+        t = [_step_time(r, step) for r in runs]
+        lines.append(
+            f"| {_n(size)} | {step} | {_secs(t[0])} | {_secs(t[1])} | {_ratio(t[1], t[0])} | {_secs(t[2])} "
+            f"| {_secs(t[3])} | {_ratio(t[3], t[2])} | {_ratio(t[3], t[1])} |"
         )
+    total = [r.get("wall_s") if r and "stages" in r else None for r in runs]
+    mem = [_memory(r) if r and "stages" in r else None for r in runs]
+    lines.append(
+        f"| {_n(size)} | **all steps** | {_secs(total[0])} | {_secs(total[1])} | {_ratio(total[1], total[0])} "
+        f"| {_secs(total[2])} | {_secs(total[3])} | {_ratio(total[3], total[2])} | {_ratio(total[3], total[1])} |"
+    )
+    lines.append(
+        f"| {_n(size)} | peak MiB (process tree) | {_f(mem[0], 0)} | {_f(mem[1], 0)} | {_ratio(mem[1], mem[0])} "
+        f"| {_f(mem[2], 0)} | {_f(mem[3], 0)} | {_ratio(mem[3], mem[2])} | {_ratio(mem[3], mem[1])} |"
+    )
+    return lines
+
+
+def _targets(results: dict[str, object]) -> str:
+    """Issue 15's targets: the figure measured and met yes / no; "–" and "not measured" without one."""
+    lines = ["## Targets (issue 15, 2-core machine)", "", "| target | measured | met |", "|---|---|---|"]
+    for target, measured, ok in target_rows(results):
+        met = "–" if ok is None or measured is None else "yes" if ok else "**no**"
+        lines.append(f"| {target} | {measured or 'not measured'} | {met} |")
     return "\n".join(lines)
+
+
+Row = tuple[str, str | None, bool | None]
+
+
+def target_rows(results: dict[str, object]) -> list[Row]:
+    e2e: dict = results.get("e2e") or {}  # type: ignore[assignment]
+    stages: dict = results.get("stages") or {}  # type: ignore[assignment]
+    return [
+        _end_to_end_target(
+            "province 300k rows end to end < 60 s and < 3 GiB peak",
+            e2e.get(str(PROVINCE_ROWS)),
+            PROVINCE_SECONDS,
+            PROVINCE_MIB,
+        ),
+        _city_target(e2e.get(str(CITY_ROWS))),
+        _end_to_end_target(
+            "1M rows end to end < 5 min and < 4 GiB peak",
+            e2e.get(str(MILLION_ROWS)),
+            MILLION_SECONDS,
+            MILLION_MIB,
+        ),
+        _report_share(stages),
+        _growth_target(results.get("growth") or {}),  # type: ignore[arg-type]
+        _stage_ratio_target(stages),
+    ]
+
+
+def _ok_run(run: dict | None) -> bool:
+    return bool(run) and "wall_s" in run and bool(run.get("success"))  # type: ignore[union-attr]
+
+
+def _end_to_end_target(label: str, run: dict | None, seconds: float, mib: float) -> Row:
+    """Whole process (start and imports included) and its tree's peak memory, automatic workers."""
+    if not _ok_run(run):
+        return label, None, None
+    assert run is not None
+    took, memory = run["process_s"], _memory(run) or 0.0
+    measured = f"{took:.1f} s (process; {run['wall_s']:.1f} s without imports), {memory:,.0f} MiB"
+    return label, measured, took < seconds and memory < mib
+
+
+def _city_target(run: dict | None) -> Row:
+    label = "city 10k rows < 6 s (imports apart)"
+    if not _ok_run(run):
+        return label, None, None
+    assert run is not None
+    return (
+        label,
+        f"{run['wall_s']:.1f} s ({run['process_s']:.1f} s with the process start)",
+        run["wall_s"] < CITY_SECONDS,
+    )
+
+
+def _report_share(stages: dict[str, dict]) -> Row:
+    """The report step's share of all steps (pipelines.rebuild.run timed step by step), every size."""
+    label = "report < 15 % of end to end at every size"
+    shares = {}
+    for size, run in stages.items():
+        report = sum(s["wall_s"] for s in run.get("stages") or [] if s["stage"].startswith("report"))
+        if run.get("stages") and report:
+            shares[size] = report / run["wall_s"]
+    if not shares:
+        return label, None, None
+    measured = ", ".join(f"{_n(size)} {share:.0%}" for size, share in shares.items()) + " (of all steps)"
+    return label, measured, all(share < REPORT_SHARE for share in shares.values())
+
+
+def _growth_target(growth: dict) -> Row:
+    """Mean packed growth per release after the first, on the ten-release 100k run only."""
+    label = "repo grows ≤ 3 MiB per 100k-row release (ten-release growth run)"
+    per = growth.get("packed_mib_per_release")
+    if per is None:
+        return label, None, None
+    full = growth.get("rows") == 100_000 and growth.get("years") == 10
+    measured = (
+        f"{per:.2f} MiB per release (git gc after each; {growth['rows']:,} rows × {growth['years']} releases)"
+    )
+    return label, measured, (per <= GROWTH_MIB_PER_100K) if full else None
+
+
+def _stage_ratio_target(stages: dict[str, dict]) -> Row:
+    label = "cost linear: 1M/100k ≤ 11 for every stage"
+    big, small = stages.get(str(MILLION_ROWS)), stages.get("100000")
+    if not big or not small or "stages" not in big or "stages" not in small:
+        return label, None, None
+    ratios = {}
+    for step in step_names([big, small]):
+        a, b = _step_time(small, step), _step_time(big, step)
+        if a and b:
+            ratios[step] = b / a
+    worst = max(ratios, key=ratios.__getitem__)
+    over = [f"{step} {r:.1f}" for step, r in ratios.items() if r > STAGE_RATIO]
+    measured = f"worst {worst} {ratios[worst]:.1f}" + (f"; over 11: {', '.join(over)}" if over else "")
+    return label, measured, not over
 
 
 def write_results(path: Path, text: str) -> None:

@@ -1,20 +1,31 @@
-"""The benchmark: the whole pipeline at several sizes, the peers side by side, git growth over ten years.
+"""The benchmark: the whole pipeline at several sizes, serial and parallel, this code beside the previous
+commit's, the peers side by side, git growth over ten releases; the issue's targets, met or not.
 
-    python -m benchmarks.run [--sizes 10000,100000,1000000] [--quick] [--only stages,e2e,...]
+    python -m benchmarks.run [--sizes 10000,100000,1000000] [--e2e-sizes …] [--quick] [--only stages,e2e,...]
+                             [--compare REV|none] [--repeat N]
 
-Sections (each size and each peer in a fresh subprocess, so peak RSS is its own):
-  stages       pipelines.rebuild.run, its steps one after another (list → read → load_previous → validate →
-               normalize → consolidate → changes → stage → check → report → publish; the blocking checks
-               included, the parse cache left out), per step: wall, CPU, rows/s, peak RSS (VmHWM, reset before
-               each stage through /proc/self/clear_refs, so a stage's peak is its own, resident input
-               included). Then `consolidation` alone (normalize + consolidate) in a process that only
-               loaded the validated rows: the figure behind `consolidation 1M/100k = R`.
-  e2e          `run_rebuild` — the Dagster job in-process, exactly what `indicators rebuild` runs — on a
-               fresh repo: wall (process start and imports apart), peak RSS of the whole process.
+Sections (each measurement in a fresh process, benchmarks/workers.py, so its memory is its own):
+  stages       pipelines.rebuild.run, its steps one after another as it names them to its StepRunner (list
+               → read → … → report → publish, whatever the code at hand calls; the blocking checks included,
+               the parse cache left out), per step: wall, CPU, rows/s, peak RSS (VmHWM, reset before each
+               step through /proc/self/clear_refs, so a step's peak is its own, resident input included).
+               Then `consolidation` alone (normalize + consolidate) in a process that only loaded the
+               validated rows.
+  e2e          `run_rebuild` — the Dagster job, exactly what `indicators rebuild` runs — on a fresh repo:
+               wall (process start and imports apart), peak memory of the whole process tree.
   incremental  the city inbox rebuilt again after one workbook changed (parse cache warm), vs the full run.
   baselines    benchmarks.baselines: calamine vs openpyxl; dedupe vs all-pairs rapidfuzz on 20,000 rows;
                dedupe vs Splink (DuckDB) on the labelled pairs and the 100k corpus; diff vs daff.
-  growth       benchmarks.git_growth: ten annual releases of a 100k-row library with 5% churn.
+  growth       benchmarks.git_growth: ten annual releases of a 100k-row library with 5% churn, as
+               `indicators rebuild` commits them (library/ and reports/), the repo measured after each.
+
+Side by side (stages and e2e): every size runs serial (workers=1; e2e: the in-process executor) and with the
+product's automatic worker count (workers=None; e2e: executor "auto") — an option passed only when the
+code's function takes it —, on this code and on --compare REV (default: the previous commit — HEAD when
+pipelines/ or schemas/ have uncommitted changes, else HEAD~1; `none` to skip), a git worktree of REV in
+--work with PYTHONPATH at it, removed at the end. Old and new runs alternate (the order flips each of the
+--repeat rounds; each figure is the minimum of its rounds), so new/old is a ratio taken on the same
+machine at the same time. Memory: the process tree's peak (sum of the processes' PSS, sampled every 0.2 s).
 
 Corpora: benchmarks.corpus, one workbook per ~100 rows (a city of 10k rows ≈ 100 departments), cached in
 --work (default /tmp/indicators-bench). Results: <work>/results.json and benchmarks/RESULTS.md (the
@@ -36,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.results import render, write_results
-from benchmarks.workers import consolidation_worker, e2e_worker, stages_worker
+from benchmarks.sides import NEW, Code, old_code, remove_worktree, run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = 2026
@@ -65,26 +76,6 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_worker(args: list[str], env: dict[str, str] | None = None, timeout: float | None = None) -> dict:
-    """python -m benchmarks.run --worker …, in a fresh interpreter; its last stdout line is JSON."""
-    cmd = [sys.executable, "-m", "benchmarks.run", "--worker", *args]
-    started = time.perf_counter()
-    proc = subprocess.run(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=None,  # progress goes straight through
-        text=True,
-        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
-        timeout=timeout,
-    )
-    if proc.returncode != 0:
-        return {"error": f"exit {proc.returncode}", "cmd": shlex.join(cmd)}
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["process_s"] = time.perf_counter() - started
-    return out
-
-
 def dagster_home(path: Path) -> Path:
     """A fresh DAGSTER_HOME with telemetry off (nothing leaves the machine)."""
     shutil.rmtree(path, ignore_errors=True)
@@ -93,34 +84,119 @@ def dagster_home(path: Path) -> Path:
     return path
 
 
-def run_stages(work: Path, sizes: list[int], profile: bool) -> dict[str, object]:
+# Serial, then the product's automatic worker count; a side whose code takes no `workers` runs serial only.
+VARIANTS = (("serial", "1"), ("auto", "auto"))
+
+
+def measure_sides(
+    kind: str,
+    rows: int,
+    sides: list[Code],
+    repeat: int,
+    args_for: Callable[[Code, str], tuple[list[str], dict]],
+) -> dict[str, dict[str, list[dict]]]:
+    """Every variant on every side, `repeat` times, old and new alternated (the order flips each round),
+    so a ratio is taken on the same machine under the same load. side → variant → runs."""
+    runs: dict[str, dict[str, list[dict]]] = {code.side: {} for code in sides}
+    for round_ in range(repeat):
+        for variant, _workers in VARIANTS:
+            for code in sides if round_ % 2 == 0 else sides[::-1]:
+                serial = runs[code.side].get("serial") or [{}]
+                if variant != "serial" and serial[0].get("workers_supported") is False:
+                    continue  # this code has no parallel run
+                log(f"{kind} {rows:,} rows: {code.side} ({code.label}), {variant}, run {round_ + 1}/{repeat}")
+                args, env = args_for(code, variant)
+                runs[code.side].setdefault(variant, []).append(run_worker(args, env=env, code=code))
+    return runs
+
+
+def best(runs: list[dict]) -> dict:
+    """The fastest successful run (by total wall), its steps' times replaced by each step's minimum over
+    the runs; the run count kept. A failed run only when all failed."""
+    ok = [r for r in runs if "error" not in r and r.get("success", True)]
+    if not ok:
+        return {**runs[0], "runs": len(runs)}
+    top = dict(min(ok, key=lambda r: r["wall_s"]))
+    if "stages" in top:
+        steps: dict[str, dict] = {}
+        for run in ok:
+            for s in run["stages"]:
+                held = steps.get(s["stage"])
+                steps[s["stage"]] = s if held is None or s["wall_s"] < held["wall_s"] else held
+        top["stages"] = [steps[s["stage"]] for s in top["stages"]]
+    top["runs"] = len(ok)
+    top["tree_peak_mib"] = min(r.get("tree_peak_mib", 0) for r in ok)
+    return top
+
+
+def _slim(run: dict) -> dict:
+    keep = ("error", "success", "workers", "executor", "runs", "wall_s", "cpu_s", "process_s", "import_s")
+    keep += ("peak_mib", "tree_peak_mib", "tree_processes", "stages")
+    return {k: run[k] for k in keep if k in run}
+
+
+def side_by_side(runs: dict[str, dict[str, list[dict]]], old: Code | None) -> tuple[dict, dict]:
+    """(the main figure — this code, automatic workers, else serial —, every side and variant slimmed)."""
+    chosen = {side: {v: best(r) for v, r in variants.items()} for side, variants in runs.items()}
+    new = chosen["new"]
+    main = new.get("auto") if "error" not in new.get("auto", {"error": 1}) else new["serial"]
+    variants = {side: {v: _slim(r) for v, r in by.items()} for side, by in chosen.items()}
+    compare = {"old": old.label, "rev": old.rev} if old else {}
+    return dict(main), {"variants": variants, "compare": compare}
+
+
+def run_stages(
+    work: Path, sizes: list[int], profile: bool, old: Code | None, repeat: int
+) -> dict[str, object]:
     out: dict[str, object] = {}
+    sides = [old, NEW] if old else [NEW]
     for rows in sizes:
         corpus = corpus_for(work, rows)
-        log(f"stages {rows:,} rows")
-        stage_dir = work / f"stages-{rows}"
-        args = ["stages", "--corpus", str(corpus), "--dir", str(stage_dir)] + (
-            ["--profile"] if profile else []
-        )
-        result = run_worker(args)
-        if "error" not in result:
+
+        def args_for(
+            code: Code, variant: str, rows: int = rows, corpus: Path = corpus
+        ) -> tuple[list[str], dict]:
+            folder = work / f"stages-{rows}-{code.side}-{variant}"
+            args = [
+                "stages",
+                "--corpus",
+                str(corpus),
+                "--dir",
+                str(folder),
+                "--workers",
+                dict(VARIANTS)[variant],
+            ]
+            return args + (["--profile"] if profile and code.side == "new" else []), {}
+
+        runs = measure_sides("stages", rows, sides, repeat, args_for)
+        main, extra = side_by_side(runs, old)
+        if "error" not in main:
             log(f"consolidation alone {rows:,} rows")
-            result["consolidation"] = run_worker(["consolidation", "--dir", str(stage_dir)])
-        out[str(rows)] = result
+            serial_dir = work / f"stages-{rows}-new-serial"
+            main["consolidation"] = run_worker(["consolidation", "--dir", str(serial_dir)])
+        out[str(rows)] = {**main, **extra}
     return out
 
 
-def run_e2e(work: Path, sizes: list[int]) -> dict[str, object]:
+def run_e2e(work: Path, sizes: list[int], old: Code | None, repeat: int) -> dict[str, object]:
     out: dict[str, object] = {}
+    sides = [old, NEW] if old else [NEW]
     for rows in sizes:
         corpus = corpus_for(work, rows)
-        log(f"e2e (Dagster) {rows:,} rows")
-        repo = work / f"e2e-{rows}"
-        shutil.rmtree(repo, ignore_errors=True)
-        home = dagster_home(work / f"dagster-home-{rows}")
-        out[str(rows)] = run_worker(
-            ["e2e", "--corpus", str(corpus), "--dir", str(repo)], env={"DAGSTER_HOME": str(home)}
-        )
+
+        def args_for(
+            code: Code, variant: str, rows: int = rows, corpus: Path = corpus
+        ) -> tuple[list[str], dict]:
+            repo = work / f"e2e-{rows}-{code.side}-{variant}"
+            shutil.rmtree(repo, ignore_errors=True)
+            home = dagster_home(work / f"dagster-home-{rows}-{code.side}-{variant}")
+            executor = "in_process" if variant == "serial" else "auto"
+            args = ["e2e", "--corpus", str(corpus), "--dir", str(repo), "--workers", dict(VARIANTS)[variant]]
+            return [*args, "--executor", executor], {"DAGSTER_HOME": str(home)}
+
+        runs = measure_sides("e2e", rows, sides, repeat, args_for)
+        main, extra = side_by_side(runs, old)
+        out[str(rows)] = {**main, **extra}
     return out
 
 
@@ -137,12 +213,13 @@ def run_incremental(work: Path, rows: int) -> dict[str, object]:
     home = dagster_home(work / f"dagster-home-incremental-{rows}")
     env = {"DAGSTER_HOME": str(home)}
     log(f"incremental {rows:,} rows: full rebuild")
-    full = run_worker(["e2e", "--corpus", str(inbox), "--dir", str(repo)], env=env)
+    args = ["e2e", "--corpus", str(inbox), "--dir", str(repo), "--workers", "auto"]
+    full = run_worker(args, env=env)
     params, corpus = load_corpus(inbox)  # type: ignore[misc]
     index = len(corpus.files) // 2
     changed = rewrite_department(inbox, index)
     log(f"incremental {rows:,} rows: {changed.name} replaced, rebuild again")
-    again = run_worker(["e2e", "--corpus", str(inbox), "--dir", str(repo)], env=env)
+    again = run_worker(args, env=env)
     return {"rows": rows, "changed_file": changed.name, "full": full, "incremental": again}
 
 
@@ -228,27 +305,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--growth-rows", type=int, default=None, help="git 增长测试的行数（默认 100000）")
     parser.add_argument("--growth-years", type=int, default=None, help="git 增长测试的年度数（默认 10）")
+    parser.add_argument(
+        "--compare",
+        default=None,
+        help="与哪个提交并排比较（默认上一个提交；none 不比较）：在工作目录建 git worktree，新旧交替运行",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="每个规模、每种运行方式重复几次，取最小值（默认 1）"
+    )
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument("--no-results", action="store_true", help="不写 RESULTS.md")
-    # worker mode (one measurement in this fresh process)
-    parser.add_argument("--worker", choices=("stages", "consolidation", "e2e"), help=argparse.SUPPRESS)
-    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--year", type=int, default=YEAR, help=argparse.SUPPRESS)
-    parser.add_argument("--repo", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
-
-
-def _worker(args: argparse.Namespace) -> int:
-    """One measurement in this fresh process; its figures are the last stdout line (JSON)."""
-    if args.worker == "stages":
-        out = stages_worker(args.corpus, args.dir, args.year, args.profile, args.repo)
-    elif args.worker == "consolidation":
-        out = consolidation_worker(args.dir, YEAR)
-    else:
-        out = e2e_worker(args.corpus, args.dir, args.year)
-    print(json.dumps(out, ensure_ascii=False, default=str))
-    return 0
 
 
 def _run_sections(
@@ -291,8 +358,6 @@ def _run_sections(
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.worker:
-        return _worker(args)
     quick = args.quick
     sizes = args.sizes or ([2_000, 20_000] if quick else [10_000, 100_000, 1_000_000])
     e2e_sizes = args.e2e_sizes or ([2_000] if quick else [10_000, 100_000, 300_000])
@@ -312,15 +377,22 @@ def main(argv: list[str] | None = None) -> int:
         machine=machine(),
         load_start=loadavg(),
     )
+    compared = {"stages", "e2e"} & set(only)
+    old = old_code(args.compare, work) if compared else None
+    repeat = max(1, args.repeat)
     # Sections not asked for this time keep their figures from the previous run (results.json).
     jobs: dict[str, Callable[[], object]] = {
-        "stages": lambda: run_stages(work, sizes, args.profile),
-        "e2e": lambda: run_e2e(work, e2e_sizes),
+        "stages": lambda: run_stages(work, sizes, args.profile, old, repeat),
+        "e2e": lambda: run_e2e(work, e2e_sizes, old, repeat),
         "incremental": lambda: run_incremental(work, min(e2e_sizes)),
         "growth": lambda: _growth(work, growth_rows, growth_years),
         "baselines": lambda: _baselines(work, quick),
     }
-    _run_sections(results, jobs, only, sizes, e2e_sizes, results_json)
+    try:
+        _run_sections(results, jobs, only, sizes, e2e_sizes, results_json)
+    finally:
+        if old is not None:
+            remove_worktree(old.root)
     results["load_end"] = loadavg()
     results["total_s"] = time.perf_counter() - started
     results_json.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n")

@@ -22,13 +22,11 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.columns import first_col_index
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
-from pipelines.common.formulas import is_dangerous
 from pipelines.common.xlsx_out import (
-    MAX_CELL_CHARS,
     SEVERITY_FORMAT,
     XlsxBook,
     auto_width,
-    cell_value,
+    shown_values,
     xlsx_book,
 )
 from pipelines.intake.workbook import SheetRows, Workbook
@@ -164,11 +162,15 @@ def _column_order(letters: str) -> int:
 
 def _row_outcomes(rows: list[int], findings: list[Finding], file_error: bool) -> dict[int, str | None]:
     """Excel row → the worst severity of its findings (file_error for every row of a rejected file)."""
-    by_row: dict[int, list[Finding]] = defaultdict(list)
+    if file_error:
+        return dict.fromkeys(rows, "file_error")
+    worst: dict[int, tuple[int, str]] = {}  # row → (rank, severity), the least rank (then name) kept
     for f in findings:
         if f.row is not None:
-            by_row[f.row].append(f)
-    return {r: "file_error" if file_error else _worst(by_row.get(r, ())) for r in rows}
+            ranked = (SEVERITY_ORDER.get(f.severity, 9), f.severity)
+            if f.row not in worst or ranked < worst[f.row]:
+                worst[f.row] = ranked
+    return {r: worst[r][1] if r in worst else None for r in rows}
 
 
 def _sheet_counts(
@@ -412,31 +414,6 @@ class Table:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
-def shown_cells(values: Sequence[object]) -> list[str | int | float | None]:
-    """cell_value over a column; plain text (nearly every cell) needs no more than a first-character look."""
-    out: list[str | int | float | None] = []
-    for v in values:
-        if type(v) is str and v and len(v) <= MAX_CELL_CHARS and not is_dangerous(v):
-            out.append(v)
-        else:
-            out.append(cell_value(v))
-    return out
-
-
-def _runs(cells: Sequence[object], formats: Sequence[str | None]) -> list[tuple[int, int, str | None]]:
-    """(start, stop, format) of each run of cells sharing a format, leaving out the blank cells without
-    a format (xlsxwriter would skip them one call at a time)."""
-    runs = []
-    keys = [None if (f is None and c is None) else (f,) for c, f in zip(cells, formats, strict=True)]
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            if keys[start] is not None:
-                runs.append((start, i, formats[start]))
-            start = i
-    return runs
-
-
 def write_columns(
     book: XlsxBook,
     ws: Worksheet,
@@ -446,17 +423,14 @@ def write_columns(
     freeze: bool = True,
     freeze_cols: int = 0,
 ) -> None:
-    """One header row, then each column as a few write_column calls (one per run of cells sharing a
-    format). write_column routes text through write(), which the house workbook options keep literal
-    (no formulas, URLs or numbers from strings); the text is neutralized first (shown_cells)."""
+    """One header row, then each column in one call (XlsxBook.put_column: the cells write() would store,
+    text kept literal); the text is neutralized first (shown_values)."""
     for j, (column, values) in enumerate(table.columns.items()):
         header = table.titles.get(column, column)
         ws.set_column(j, j, table.widths.get(column) or auto_width(header, values))
         book.write(ws, start_row, j, header, "header_required" if column in table.required else "header")
-        cells = shown_cells(values)
-        formats = table.formats.get(column) or [None] * len(cells)
-        for start, stop, fmt in _runs(cells, formats):
-            ws.write_column(start_row + 1 + start, j, cells[start:stop], book.fmt(fmt))
+        cells = shown_values(values)
+        book.put_column(ws, start_row + 1, j, cells, table.formats.get(column) or [None] * len(cells))
     if freeze:
         ws.freeze_panes(start_row + 1, freeze_cols)
     if table.columns:

@@ -14,10 +14,10 @@ import pandas as pd
 import xlsxwriter
 from openpyxl import load_workbook
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.formulas import neutralize, restore_neutralized
 from pipelines.common.xlsx_out import FIXED_CREATED
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
 
@@ -108,23 +108,21 @@ def _pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[str 
     return [_cells(values, neutral) for values in columns]
 
 
-def _write_pairs(ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]) -> None:
+def _write_pairs(
+    ws: RowBlockSheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
+) -> None:
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
     for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
         ws.write_string(0, col, title, fmt["head"])
         ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
-    positions = [col for col in range(len(headers)) if col != _DECISION_COL]
-    write_string, write_number, decide = ws.write_string, ws.write_number, fmt["decide"]
-    # Row by row, left to right: the shared-string table numbers texts in the order they are written.
-    # An empty candidate frame may carry no columns at all (a year with nothing to review).
-    rows = zip(*_pair_columns(cands, groups), strict=True) if len(cands) else iter(())
-    for r, cells in enumerate(rows, start=1):
-        for col, cell in zip(positions, cells, strict=True):
-            if isinstance(cell, str):
-                write_string(r, col, cell)
-            else:
-                write_number(r, col, cell)
-        ws.write_blank(r, _DECISION_COL, None, decide)
+    # The whole table in one call (shared strings still numbered row by row, left to right); the 决定
+    # column is a formatted blank. An empty candidate frame may carry no columns at all.
+    if len(cands):
+        columns: list[list[Any]] = list(_pair_columns(cands, groups))
+        columns.insert(_DECISION_COL, [None] * len(cands))
+        styles: list[Format | None] = [None] * len(headers)
+        styles[_DECISION_COL] = fmt["decide"]
+        ws.write_block(1, 0, columns, styles)
     last = max(len(cands), 1)
     ws.data_validation(1, _DECISION_COL, max(last, 1000), _DECISION_COL, _VALIDATION)
     ws.freeze_panes(1, 0)
@@ -132,7 +130,7 @@ def _write_pairs(ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt
 
 
 def _write_patterns(
-    ws: Worksheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
+    ws: RowBlockSheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
 ) -> None:
     for col, (title, width) in enumerate(zip(PATTERN_COLUMNS, (8, 24, 8, 50, 8), strict=True)):
         ws.write_string(0, col, title, fmt["head"])
@@ -152,13 +150,13 @@ def _write_patterns(
             summary["example_b"].tolist(),
             strict=True,
         )
-        decide = fmt["decide"]
-        for r, (pattern, group, count, example_a, example_b) in enumerate(rows, start=1):
-            ws.write_string(r, 0, groups[group])
-            ws.write_string(r, 1, str(neutralize(str(pattern))))
-            ws.write_number(r, 2, int(count))
-            ws.write_string(r, 3, str(neutralize(f"{example_b} → {example_a}")))
-            ws.write_blank(r, 4, None, decide)
+        columns: list[list[Any]] = [[], [], [], [], [None] * len(summary)]
+        for pattern, group, count, example_a, example_b in rows:
+            columns[0].append(groups[group])
+            columns[1].append(str(neutralize(str(pattern))))
+            columns[2].append(int(count))
+            columns[3].append(str(neutralize(f"{example_b} → {example_a}")))
+        ws.write_block(1, 0, columns, [None, None, None, None, fmt["decide"]])
         ws.data_validation(1, 4, max(len(summary), 1000), 4, _VALIDATION)
     ws.freeze_panes(1, 0)
 
@@ -185,8 +183,8 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "decide": wb.add_format({"bg_color": "#FFF2CC", "valign": "top"}),
     }
-    _write_pairs(wb.add_worksheet(REVIEW_SHEET), cands, groups, fmt)
-    _write_patterns(wb.add_worksheet(PATTERN_SHEET), cands, groups, fmt)
+    _write_pairs(add_block_sheet(wb, REVIEW_SHEET), cands, groups, fmt)
+    _write_patterns(add_block_sheet(wb, PATTERN_SHEET), cands, groups, fmt)
     gs = wb.add_worksheet(GUIDE_SHEET)
     gs.set_column(0, 0, 100)
     for r, text in enumerate(_GUIDE):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common.xlsx_out import write_table, xlsx_book
+from pipelines.common.xlsx_out import xlsx_book
+from pipelines.common.xlsx_rows import write_table_block
 from pipelines.report.model import ReportInputs, ReviewTable
 
 
@@ -31,5 +32,5 @@ def write_review_xlsx(out_dir: Path, inputs: ReportInputs, tables: dict[str, Rev
         for table in tables.values():
             frame = table.frame[list(table.titles)]
             cell_formats = _department_highlights(frame) if table.key == "departments" else {}
-            write_table(book, table.sheet, frame, table.titles, cell_formats=cell_formats)
+            write_table_block(book, table.sheet, frame, table.titles, cell_formats=cell_formats)
     return path

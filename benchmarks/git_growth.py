@@ -24,6 +24,7 @@ At the end, `git verify-pack` gives what each release's files take in the final 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -146,7 +147,11 @@ def _part_year(path: str) -> int | None:
     return None
 
 
-def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float = 0.05) -> dict[str, object]:
+def run_growth(
+    work: Path, *, rows: int = 100_000, years: int = 10, churn: float = 0.05, code: Path | None = None
+) -> dict[str, object]:
+    """The releases built by this checkout, or by the product at `code` (another checkout: the before of
+    a before/after; its repo is growth-…-<folder name>)."""
     from benchmarks.corpus import generate_series
     from benchmarks.run import ROWS_PER_WORKBOOK, log
 
@@ -161,8 +166,9 @@ def run_growth(work: Path, *, rows: int = 100_000, years: int = 10, churn: float
         departments=max(1, rows // ROWS_PER_WORKBOOK),
     )
     log(f"growth: {years} years × {rows:,} rows in {series_root} ({time.perf_counter() - started:.0f} s)")
-    repo = _empty_repo(work / f"growth-{rows}-{churn:g}")
-    releases = _releases(repo, corpora, work / f"growth-stages-{rows}")
+    suffix = f"-{code.name}" if code else ""
+    repo = _empty_repo(work / f"growth-{rows}-{churn:g}{suffix}")
+    releases = _releases(repo, corpora, work / f"growth-stages-{rows}{suffix}", code)
     result: dict[str, object] = {
         "rows": rows,
         "years": years,
@@ -193,10 +199,12 @@ def _empty_repo(repo: Path) -> Path:
     return repo
 
 
-def _releases(repo: Path, corpora: list, stage_dir: Path) -> list[dict[str, object]]:
+def _releases(repo: Path, corpora: list, stage_dir: Path, code: Path | None) -> list[dict[str, object]]:
     """Each year rebuilt into repo by the stages worker (pipelines.rebuild.run), then measured."""
     from benchmarks.run import log
-    from benchmarks.sides import run_worker
+    from benchmarks.sides import NEW, Code, run_worker
+
+    product = Code("old", code, "", code.name) if code else NEW
 
     releases: list[dict[str, object]] = []
     previous_tag: str | None = None
@@ -206,7 +214,7 @@ def _releases(repo: Path, corpora: list, stage_dir: Path) -> list[dict[str, obje
     for corpus in corpora:
         log(f"growth: release {corpus.year} ({corpus.total_rows:,} rows)")
         args = ["stages", "--corpus", str(corpus.directory), "--dir", str(stage_dir), "--workers", "auto"]
-        run = run_worker([*args, "--repo", str(repo), "--year", str(corpus.year)])
+        run = run_worker([*args, "--repo", str(repo), "--year", str(corpus.year)], code=product)
         tag = run.get("tag", "")
         if not run.get("success") or not tag:
             releases.append({"year": corpus.year, "error": run.get("error") or run.get("errors"), "run": run})
@@ -377,9 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "indicators-bench"
     )
+    parser.add_argument("--code", type=Path, default=None, help="另一份代码（如旧提交的 worktree）的根目录")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(render_growth(run_growth(args.work, rows=args.rows, years=args.years, churn=args.churn)))
+    result = run_growth(args.work, rows=args.rows, years=args.years, churn=args.churn, code=args.code)
+    (
+        args.work / f"growth-{args.rows}-{args.years}{'-' + args.code.name if args.code else ''}.json"
+    ).write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    print(render_growth(result))
     return 0
 
 

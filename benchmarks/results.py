@@ -67,9 +67,11 @@ def render(results: dict[str, object]) -> str:
     """The figures as Markdown (RESULTS.md) — also printed."""
     lines = _header(results)
     stages = results.get("stages") or {}
+    e2e = results.get("e2e") or {}
+    if stages or e2e:
+        lines += side_by_side(stages, e2e)  # type: ignore[arg-type]
     if stages:
         lines += _stage_rows(stages) + _consolidation(stages)  # type: ignore[arg-type]
-    e2e = results.get("e2e") or {}
     if e2e:
         lines += _end_to_end(e2e)  # type: ignore[arg-type]
     inc = results.get("incremental")
@@ -123,7 +125,9 @@ def _stage_rows(stages: dict[str, dict]) -> list[str]:
     lines: list[str] = []
     add = lines.append
     add("")
-    add("## Pipeline stages (step functions, one fresh process per size)")
+    add(
+        "## Pipeline stages (this code, its automatic worker count where it has one; one fresh process per size)"
+    )
     add("")
     add("Peak RSS is the stage's own window (VmHWM reset before it), resident input included.")
     add("")
@@ -269,6 +273,10 @@ def _step_time(run: dict | None, step: str) -> float | None:
     return next((s["wall_s"] for s in run["stages"] if s["stage"] == step), None)
 
 
+def _mib(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.0f}"
+
+
 def _memory(run: dict) -> float | None:
     """The whole process tree's peak (a pool's workers included), else the process's own."""
     return run.get("tree_peak_mib") or run.get("peak_mib")
@@ -319,8 +327,8 @@ def side_by_side(stages: dict[str, dict], e2e: dict[str, dict]) -> list[str]:
                 label = f"{variant} ({new.get('workers', old.get('workers', MISSING))})"
                 lines.append(
                     f"| {_n(size)} | {label} | {_secs(old.get('wall_s'))} | {_secs(new.get('wall_s'))} "
-                    f"| {_ratio(new.get('wall_s'), old.get('wall_s'))} | {_f(_memory(old), 0)} "
-                    f"| {_f(_memory(new), 0)} | {_ratio(_memory(new), _memory(old))} |"
+                    f"| {_ratio(new.get('wall_s'), old.get('wall_s'))} | {_mib(_memory(old))} "
+                    f"| {_mib(_memory(new))} | {_ratio(_memory(new), _memory(old))} |"
                 )
     return lines
 
@@ -342,8 +350,8 @@ def _stage_pairs(size: str, variants: dict[str, dict]) -> list[str]:
         f"| {_secs(total[2])} | {_secs(total[3])} | {_ratio(total[3], total[2])} | {_ratio(total[3], total[1])} |"
     )
     lines.append(
-        f"| {_n(size)} | peak MiB (process tree) | {_f(mem[0], 0)} | {_f(mem[1], 0)} | {_ratio(mem[1], mem[0])} "
-        f"| {_f(mem[2], 0)} | {_f(mem[3], 0)} | {_ratio(mem[3], mem[2])} | {_ratio(mem[3], mem[1])} |"
+        f"| {_n(size)} | peak MiB (process tree) | {_mib(mem[0])} | {_mib(mem[1])} | {_ratio(mem[1], mem[0])} "
+        f"| {_mib(mem[2])} | {_mib(mem[3])} | {_ratio(mem[3], mem[2])} | {_ratio(mem[3], mem[1])} |"
     )
     return lines
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError
 
 if TYPE_CHECKING:  # Dagster is imported only when a rebuild runs
+    from pipelines.defs.progress_hooks import StepStages
     from pipelines.defs.run import RebuildOutcome
 
 
@@ -59,16 +62,21 @@ def run_rebuild_command(
         if log_path is not None:
             log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
         try:
-            outcome = run_rebuild(
-                year,
-                submissions,
-                repo,
-                finance_dept=finance_dept,
-                dry_run=dry_run,
-                progress=lambda m: print("  " + m, flush=True),
-                wait=wait,
-                log_file=log_file,
-            )
+            with showing_progress(log_file, verbose=verbose) as stages:
+                # TODO(G): pass on_event directly once run_rebuild takes it (.tmp-team/NOTE-helperG-progress.md)
+                takes = "on_event" in inspect.signature(run_rebuild).parameters
+                listener: dict[str, Any] = {"on_event": stages} if takes else {}
+                outcome = run_rebuild(
+                    year,
+                    submissions,
+                    repo,
+                    finance_dept=finance_dept,
+                    dry_run=dry_run,
+                    progress=lambda m: print("  " + m, flush=True),
+                    wait=wait,
+                    log_file=log_file,
+                    **listener,
+                )
         except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
             verdict = errors.classify(exc)
             if verdict is None:
@@ -84,6 +92,25 @@ def run_rebuild_command(
             _print_err(f"错误：{verdict.message}")
             return verdict.exit_code
     return _print_outcome(outcome, repo, dry_run, log_path)
+
+
+@contextlib.contextmanager
+def showing_progress(log_file: TextIO | None = None, *, verbose: bool = False) -> Iterator[StepStages]:
+    """The run's stages while it runs: a bar on stderr when it is a terminal (not with verbose, whose
+    Dagster log shares stderr), else plain lines on stdout before the outcome; plain lines with the time
+    of day in the log file. Yields the listener that makes Dagster's steps stages. Every display is
+    closed (no half-drawn bar) before the caller prints the outcome or an error."""
+    from pipelines.common import progress
+    from pipelines.defs.progress_hooks import StepStages
+
+    tty = not verbose and sys.stderr.isatty()
+    stages = StepStages()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(progress.show(sys.stderr if tty else sys.stdout, tty=tty, indent="  "))
+        if log_file is not None:
+            stack.enter_context(progress.show(log_file, tty=False, clock=True))
+        stack.callback(stages.close)  # a run that broke off mid-step: its open stages end as failed
+        yield stages
 
 
 def _print_outcome(outcome: RebuildOutcome, repo: Path, dry_run: bool, log_path: Path | None) -> int:
@@ -177,13 +204,16 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     submissions = Path(args.submissions) if args.submissions else None
     if submissions is not None and not submissions.is_dir():
         raise UsageError(f"提交文件夹不存在：{submissions}")
-    run = regenerate_feedback(
-        repo,
-        args.year,
-        out=Path(args.out) if args.out else None,
-        inbox=submissions,
-        finance_dept=args.finance_dept,
-    )
+    from pipelines.common import progress
+
+    with showing_progress(), progress.stage("feedback", f"{args.year} 年度反馈工作簿（读取、校验、写出）"):
+        run = regenerate_feedback(
+            repo,
+            args.year,
+            out=Path(args.out) if args.out else None,
+            inbox=submissions,
+            finance_dept=args.finance_dept,
+        )
     if not run.recorded:
         print(f"提示：没有找到 {args.year} 年度上次重建的记录，按当前已发布的指标库核对库内编号")
     print(f"已从 {run.inbox} 的 {len(run.files)} 个工作簿写出反馈工作簿：{run.folder}")

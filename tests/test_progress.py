@@ -1,0 +1,317 @@
+"""Progress of a rebuild (issue 15): each stage's start and end with its time, workbooks done / total, a bar
+redrawn on a terminal and plain lines elsewhere, the same lines in the Dagster run log; the rebuild's last
+line is still the row accounting."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.common import progress
+from pipelines.defs.definitions import make_definitions
+from pipelines.defs.progress_hooks import STAGE_LABELS, StepStages, step_stage
+from pipelines.defs.run import run_rebuild
+from tests.git_env import isolate_git, small_inbox
+
+ROOT = Path(__file__).resolve().parents[1]
+INDICATORS = [sys.executable, "-m", "pipelines.cli"]
+YEAR = 2026
+REBUILD_STEPS = [
+    "submission_files",
+    "parsed_workbooks",
+    "validated_submissions",
+    "department_feedback",
+    "normalized_rows",
+    "consolidated_library",
+    "release_candidate",
+    "release_candidate_checks",
+    "annual_report",
+    "published_release",
+]
+ACCOUNTING = "rows: read=9 library=9 noncore=0 excluded=0 rejected=0"
+LISTENS = "on_event" in __import__("inspect").signature(run_rebuild).parameters
+needs_listener = pytest.mark.skipif(
+    not LISTENS, reason="run_rebuild does not take on_event yet (.tmp-team/NOTE-helperG-progress.md)"
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_git(tmp_path / "home", monkeypatch)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+class Events(list[progress.ProgressEvent]):
+    """A watcher that keeps what it sees."""
+
+    def __call__(self, event: progress.ProgressEvent) -> None:
+        self.append(event)
+
+
+# --- the events ----------------------------------------------------------------------------------------
+
+
+def test_an_advance_is_a_line_every_tenth_of_the_total_and_every_event_reaches_the_watchers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen = Events()
+    with (
+        caplog.at_level(logging.INFO, logger=progress.LOGGER_NAME),
+        progress.watch(seen),
+        progress.stage("read", "读取", total=100) as tracker,
+    ):
+        for _ in range(100):
+            tracker.advance()
+    assert [e.kind for e in seen].count("advance") == 100  # the bar sees every advance
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "▶ 读取（共 100 个工作簿）"
+    advances = [line for line in lines if line.startswith("  读取：")]
+    assert [a.split("：")[1].split("，")[0] for a in advances] == [
+        f"{10 * i}/100 个工作簿" for i in range(1, 11)
+    ]
+    assert re.fullmatch(r"✓ 读取：100/100 个工作簿，用时 \d+\.\d 秒", lines[-1])
+    end = caplog.records[-1].progress  # type: ignore[attr-defined]
+    assert end["event"] == "end" and end["done"] == end["total"] == 100 and end["ok"] is True
+
+
+def test_a_slow_stage_is_a_line_every_five_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
+    seen = Events()
+    with progress.watch(seen), progress.stage("report", "年度报告", total=1000) as tracker:
+        for _ in range(30):  # 30 workbooks at 1 s each: 3 % of the total, six 5-second lines
+            clock[0] += 1.0
+            tracker.advance()
+    assert [e.done for e in seen if e.kind == "advance" and e.line] == [5, 10, 15, 20, 25, 30]
+    assert seen[-1].text == "✓ 年度报告：30/1000 个工作簿，用时 30.0 秒"
+
+
+def test_a_stage_that_raises_ends_as_failed_and_a_second_end_is_nothing() -> None:
+    seen = Events()
+    with progress.watch(seen), pytest.raises(ValueError), progress.stage("validate", "校验"):
+        raise ValueError("boom")
+    assert [(e.kind, e.ok) for e in seen] == [("start", True), ("end", False)]
+    assert seen[-1].text.startswith("✗ 校验：未完成，已用 ")
+    tracker = progress.begin("x", "某步")
+    tracker.end()
+    tracker.end()
+    assert tracker.closed
+
+
+# --- the displays -----------------------------------------------------------------------------------------
+
+
+def test_plain_lines_nest_a_steps_count_under_it_and_batches_of_one_stage_add_up() -> None:
+    out = io.StringIO()
+    with progress.show(out, tty=False, indent="  "):
+        step = progress.begin("parsed_workbooks", "读取工作簿（parsed_workbooks）")
+        for _ in range(2):  # two batches of one stage (a fan-out): one start, one end, counts added
+            with progress.stage("read", "读取", total=20) as batch:
+                batch.advance(10)
+                if _ == 0:
+                    with progress.stage("read", "读取", total=20) as second:
+                        second.advance(10)
+        step.end()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  ▶ 读取工作簿（parsed_workbooks）"
+    assert lines[1] == "    ▶ 读取（共 20 个工作簿）"
+    assert [line.split("，")[0] for line in lines[2:4]] == [
+        "      读取：10/20 个工作簿",
+        "      读取：20/20 个工作簿",
+    ]
+    assert re.fullmatch(r"    ✓ 读取：20/20 个工作簿，用时 \d+\.\d 秒", lines[4])
+    assert re.fullmatch(r"  ✓ 读取工作簿（parsed_workbooks）：用时 \d+\.\d 秒", lines[-1])
+    assert "\r" not in out.getvalue()
+
+
+def test_a_terminal_bar_is_redrawn_with_cr_at_most_ten_times_a_second_and_leaves_only_lines() -> None:
+    out = io.StringIO()
+    started = time.perf_counter()
+    with progress.show(out, tty=True) as display:
+        with progress.stage("read", "读取", total=5000) as tracker:
+            for _ in range(5000):
+                tracker.advance()
+        assert display.tty
+        progress.begin("report", "年度报告（annual_report）")  # left open: the run broke off
+        time.sleep(progress.TICK_SECONDS * 2.5)  # the spinner and time move without events
+    seconds = time.perf_counter() - started
+    text = out.getvalue()
+    draws = text.count("\r\x1b[K读取 ")
+    assert 1 <= draws <= seconds / progress.REDRAW_SECONDS + 3, draws  # not 5,000 redraws
+    assert "读取 [########################] 5000/5000" in text  # the last draw is the full bar
+    assert text.count("\r\x1b[K年度报告") >= 2  # ticks
+    screen = [line.rsplit("\r\x1b[K", 1)[-1] for line in text.split("\n")]  # what stays on screen
+    assert screen[-2].startswith("■ 年度报告（annual_report）：中断，已用 ")
+    assert screen[0] == "▶ 读取（共 5000 个工作簿）"
+    assert re.fullmatch(r"✓ 读取：5000/5000 个工作簿，用时 \d+\.\d 秒", screen[1])
+    assert screen[-1] == ""  # no half-drawn bar after the last line
+
+
+def test_the_bar_fits_the_terminal_counting_chinese_as_two_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    display = progress.Display(io.StringIO(), tty=True)
+    with progress.watch(display):
+        progress.begin("s", "一个很长很长很长很长很长很长的步骤名称", total=10).advance(3)
+    assert progress.cells(display.bar_text()) <= 39
+    assert re.fullmatch(r"一个很长 \[#+-+\] 3/10 0\.0 秒", display.bar_text())
+    display.close()
+
+
+# --- Dagster ------------------------------------------------------------------------------------------------
+
+
+def test_step_keys_map_to_one_labelled_stage_per_asset() -> None:
+    assert step_stage("validated_submissions") == ("validated_submissions", "校验（validated_submissions）")
+    assert step_stage("parsed_workbooks.read_batch[3]")[0] == "parsed_workbooks"  # a fan-out's op
+    assert set(REBUILD_STEPS) <= set(STAGE_LABELS)
+
+
+@dg.asset
+def counted_workbooks() -> int:
+    with progress.stage("read", "读取", total=4) as tracker:
+        for _ in range(4):
+            tracker.advance()
+    return 4
+
+
+@dg.asset
+def after_them(counted_workbooks: int) -> int:
+    return counted_workbooks
+
+
+def test_a_dagster_run_shows_its_steps_as_stages_and_its_run_log_carries_the_progress_lines() -> None:
+    """The instance's managed Python loggers include indicators.progress (as the CLI's dagster.yaml does):
+    the steps' own lines are in the run log; the listener makes each step a stage, as it runs."""
+    seen, stages, run_id = Events(), StepStages(), str(uuid.uuid4())
+    overrides = {"python_logs": {"managed_python_loggers": [progress.LOGGER_NAME]}}
+    defs = dg.Definitions(assets=[counted_workbooks, after_them], jobs=[dg.define_asset_job("counted")])
+    job = defs.resolve_job_def("counted")
+    with dg.instance_for_test(overrides=overrides) as instance, progress.watch(seen):
+        instance.add_event_listener(run_id, stages)
+        assert job.execute_in_process(instance=instance, run_id=run_id).success
+        logged = [entry.user_message for entry in instance.all_logs(run_id) if not entry.is_dagster_event]
+    order = [(e.kind, e.stage) for e in seen if e.kind != "advance"]
+    assert order == [
+        ("start", "counted_workbooks"),
+        ("start", "read"),
+        ("end", "read"),
+        ("end", "counted_workbooks"),
+        ("start", "after_them"),
+        ("end", "after_them"),
+    ]
+    assert seen[0].label == "counted_workbooks（counted_workbooks）"  # no label: the asset's name
+    assert logged[0] == "▶ 读取（共 4 个工作簿）"
+    assert [line.split("，")[0] for line in logged[1:5]] == [f"  读取：{i}/4 个工作簿" for i in range(1, 5)]
+    assert re.fullmatch(r"✓ 读取：4/4 个工作簿，用时 \d+\.\d 秒", logged[5])
+
+
+def test_the_steps_of_a_real_rebuild_are_stages_in_order(tmp_path: Path) -> None:
+    inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
+    seen, stages = Events(), StepStages()
+    with dg.instance_for_test() as instance, progress.watch(seen):
+        if LISTENS:
+            outcome = run_rebuild(YEAR, inbox, repo, finance_dept="101", instance=instance, on_event=stages)  # type: ignore[call-arg]
+            assert outcome.success
+        else:  # until run_rebuild takes the listener: the same job, the listener registered here
+            run_id = str(uuid.uuid4())
+            instance.add_event_listener(run_id, stages)
+            defs = make_definitions(repo, inbox, "101", in_memory=True)
+            job = defs.resolve_job_def("annual_rebuild")
+            assert job.execute_in_process(partition_key=str(YEAR), instance=instance, run_id=run_id).success
+    ends = [e for e in seen if e.kind == "end" and e.stage in REBUILD_STEPS]
+    assert [e.stage for e in seen if e.kind == "start" and e.stage in REBUILD_STEPS] == REBUILD_STEPS
+    assert [e.stage for e in ends] == REBUILD_STEPS and all(e.ok and e.elapsed > 0 for e in ends)
+
+
+# --- the command ------------------------------------------------------------------------------------------
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path / "home"), "COLUMNS": "100"}
+
+
+STAGE_START = re.compile(r"^  ▶ (\S+)（(\w+)）$")
+STAGE_END = re.compile(r"^  ✓ (\S+)（(\w+)）：用时 (\d+\.\d) 秒$")
+
+
+@needs_listener
+def test_rebuild_in_a_log_shows_each_stage_with_its_time_and_ends_with_the_accounting(tmp_path: Path) -> None:
+    inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
+    args = [
+        "rebuild",
+        "--year",
+        str(YEAR),
+        "--submissions",
+        str(inbox),
+        "--repo",
+        str(repo),
+        "--finance-dept",
+        "101",
+    ]
+    run = subprocess.run(
+        [*INDICATORS, *args], cwd=ROOT, capture_output=True, text=True, env=_cli_env(tmp_path), timeout=600
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.rstrip("\n").splitlines()
+    assert lines[-1] == ACCOUNTING and "\r" not in run.stdout
+    starts = [m.group(2) for m in map(STAGE_START.match, lines) if m]
+    ends = [m.group(2) for m in map(STAGE_END.match, lines) if m]
+    assert starts == ends == REBUILD_STEPS
+    for step in REBUILD_STEPS:  # each stage ends after it starts, with its time
+        start = lines.index(f"  ▶ {STAGE_LABELS[step]}（{step}）")
+        end = next(i for i, line in enumerate(lines) if STAGE_END.match(line) and f"（{step}）" in line)
+        assert start < end
+    log_path = Path(re.search(r"运行日志：(\S+\.log)", run.stdout).group(1))  # type: ignore[union-attr]
+    logged = log_path.read_text(encoding="utf-8")
+    assert re.search(r"^\d\d:\d\d:\d\d ▶ 校验（validated_submissions）$", logged, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d ✓ 发布（published_release）：用时 \d+\.\d 秒$", logged, re.M)
+
+
+@needs_listener
+def test_rebuild_on_a_terminal_redraws_a_bar_and_leaves_the_outcome_as_the_last_lines(tmp_path: Path) -> None:
+    inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
+    args = [
+        "rebuild",
+        "--year",
+        str(YEAR),
+        "--submissions",
+        str(inbox),
+        "--repo",
+        str(repo),
+        "--finance-dept",
+        "101",
+    ]
+    env = _cli_env(tmp_path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command with stdout and stderr on the pseudo-terminal
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "pipelines.cli", *args], env)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    screen = b"".join(chunks).decode("utf-8")
+    assert os.waitstatus_to_exitcode(status) == 0, screen
+    assert "\r\x1b[K  年度报告（annual_report） " in screen  # the bar (a spinner and the time) redrawn
+    kept = [line.rsplit("\r\x1b[K", 1)[-1] for line in screen.replace("\r\n", "\n").split("\n")]
+    kept = [line for line in kept if line]
+    assert kept[-1] == ACCOUNTING  # the outcome after the last stage, no bar left over
+    assert any(STAGE_END.match(line) and "published_release" in line for line in kept)
+    assert "\x1b" not in screen.rsplit("✓ 发布（published_release）", 1)[1]  # nothing redrawn after the end

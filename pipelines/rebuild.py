@@ -1,9 +1,12 @@
 """The annual rebuild, one plain composition of its steps (docs/ARCHITECTURE.md draws the journey).
 
-    list_inbox → read → load_previous → validate → feedback (the outbox, beside the release)
-    → normalize → consolidate → changes → stage → check (the blocking checks) → report → publish
+    list_inbox → load_previous → read_validate_feedback (per workbook, in batches, in parallel)
+    → feedback (the outbox swapped in, beside the release) → normalize → consolidate → changes → stage
+    → check (the blocking checks) → report → publish
 
-Each step is a typed function of the previous steps' outputs. The feedback workbooks go to the deployment's
+Each step is a typed function of the previous steps' outputs. Reading, validating and answering each
+workbook is one fan-out (pipelines.fanout: fixed batches of the sorted inbox in worker processes, merged
+into one ValidationResult; byte-identical whatever the number of workers). The feedback workbooks go to the deployment's
 outbox (git-ignored, never part of a release): they depend on validation only, so they are written
 whether or not the release is published (a department needs them most when its rows are rejected), and
 `regenerate_feedback` (`indicators feedback`) writes the same bytes again from the inbox. The Dagster assets (pipelines/defs/assets.py)
@@ -15,6 +18,8 @@ Dagster (the benchmarks). Nothing here reads the environment: the deployment is 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +33,8 @@ from pipelines.consolidate import build as consolidation
 from pipelines.consolidate.build import Consolidation
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.county.upstream import upstream_indicators, upstream_state
+from pipelines.fanout import BatchSettings, auto_workers, merge_batches, plan_batches, run_batches
+from pipelines.fanout.merge import batch_seconds, parse_stats
 from pipelines.intake.inbox import SubmissionFile, list_inbox
 from pipelines.intake.parse_cache import ParseStats, read_submissions
 from pipelines.intake.workbook import Workbook
@@ -184,6 +191,61 @@ def validate(
     )
 
 
+@dataclass(frozen=True)
+class PerWorkbook:
+    """The fan-out's outcome: the validation (its feedback staged beside the outbox), what was parsed or
+    taken from the parse cache, and the batches' own seconds reading, validating, writing feedback."""
+
+    validation: ValidationResult
+    stats: ParseStats
+    seconds: dict[str, float]
+    workers: int
+
+
+def staging_outbox(folder: Path) -> Path:
+    """An empty folder beside `folder` (outbox/<Y>/) for this run's feedback workbooks, swapped in whole
+    by write_outbox; folders left by an interrupted run are removed (the rebuild lock is held)."""
+    folder = Path(folder)
+    for stale in folder.parent.glob(f".{folder.name}.new.*") if folder.parent.is_dir() else []:
+        shutil.rmtree(stale, ignore_errors=True)
+    staged = folder.with_name(f".{folder.name}.new.{os.getpid()}")
+    staged.mkdir(parents=True)
+    return staged
+
+
+def batch_settings(
+    deployment: Deployment,
+    year: int,
+    indicators: pd.DataFrame | None,
+    *,
+    outbox: Path | None,
+    parse_cache: bool = True,
+) -> BatchSettings:
+    """What every batch of the year is validated with (as validate() does) and where its feedback goes."""
+    return BatchSettings(
+        year=year,
+        finance_dept=deployment.finance_dept,
+        indicators=indicators,
+        rules_dir=deployment.rules_dir,
+        reference_dir=deployment.reference_dir,
+        actuals=last_actuals(deployment.root / LIBRARY_DIR, year),
+        cache_dir=deployment.cache_dir if parse_cache else None,
+        outbox=outbox,
+    )
+
+
+def read_validate_feedback(
+    files: Sequence[SubmissionFile], settings: BatchSettings, workers: int | None = None
+) -> PerWorkbook:
+    """Every workbook read, validated and answered, in fixed batches (pipelines.fanout) on `workers`
+    processes (None: auto_workers); the same result and bytes whatever the number of workers."""
+    batches = plan_batches([f.path for f in files])
+    count = workers if workers else auto_workers(sum(f.bytes for f in files), len(batches))
+    results = run_batches(batches, settings, count)
+    stats, seconds = parse_stats(results), batch_seconds(results)
+    return PerWorkbook(merge_batches(results, settings), stats, seconds, count)
+
+
 def record_validation(deployment: Deployment, year: int, inbox: Path, previous: Previous) -> Path:
     """What the year was validated with — the inbox folder, the finance department's code, the commit
     whose library the 库内编号 were checked against — so `indicators feedback` can validate the same way
@@ -200,7 +262,8 @@ def record_validation(deployment: Deployment, year: int, inbox: Path, previous: 
 
 
 def feedback(deployment: Deployment, validation: ValidationResult, year: int) -> list[Path]:
-    """outbox/<Y>/: one feedback workbook per submitted file, the folder replaced as a whole."""
+    """outbox/<Y>/: one feedback workbook per submitted file, the folder replaced as a whole (the staged
+    folder of read_validate_feedback swapped in)."""
     return write_outbox(deployment.outbox(year), validation)
 
 
@@ -296,7 +359,7 @@ class Rebuild:
 
     year: int
     files: list[SubmissionFile]
-    parse_stats: ParseStats  # the workbooks themselves are dropped once validated
+    parse_stats: ParseStats  # no workbook is kept: each batch's die with it
     previous: Previous
     validation: ValidationResult
     normalized: pd.DataFrame
@@ -307,6 +370,8 @@ class Rebuild:
     reports: list[Path] = field(default_factory=list)
     commit: CommitResult | None = None
     feedback: list[Path] = field(default_factory=list)  # outbox/<Y>/
+    per_workbook_seconds: dict[str, float] = field(default_factory=dict)  # read/validate/feedback, summed
+    workers: int = 1
 
 
 def run(
@@ -317,17 +382,25 @@ def run(
     finance_dept: str | None = None,
     parse_cache: bool = True,
     step: StepRunner = _call,
+    workers: int | None = None,
 ) -> Rebuild:
     """Every step in order, holding the repo's rebuild lock; ChecksFailedError (nothing published) when
-    a blocking check fails. `inbox`: the folder of this year's workbooks."""
+    a blocking check fails. `inbox`: the folder of this year's workbooks; `workers`: processes for the
+    per-workbook work (None: automatic, pipelines.fanout.auto_workers)."""
     deployment = Deployment.open(repo, finance_dept)
     deployment.root.mkdir(parents=True, exist_ok=True)
     with rebuild_lock(deployment.root):
         files = step("list", lambda: list_inbox(inbox))
-        parsed = step("read", lambda: read(files, deployment.cache_dir if parse_cache else None))
         previous = step("load_previous", lambda: load_previous(deployment, year))
-        validation = step("validate", lambda: validate(parsed.workbooks, previous, deployment, year))
-        parsed.workbooks.clear()  # validation kept what the feedback shows: the workbooks' memory goes back
+        settings = batch_settings(
+            deployment,
+            year,
+            previous.known_indicators(),
+            outbox=staging_outbox(deployment.outbox(year)),
+            parse_cache=parse_cache,
+        )
+        fanned = step("read_validate_feedback", lambda: read_validate_feedback(files, settings, workers))
+        validation = fanned.validation
         record_validation(deployment, year, inbox, previous)
         written = step("feedback", lambda: feedback(deployment, validation, year))
         rules = deployment.rules()
@@ -339,9 +412,9 @@ def run(
         staged = step("stage", lambda: stage(deployment, result, validation, year))
         checks = step("check", lambda: check(staged))
         done = Rebuild(
-            year, files, parsed.stats, previous, validation, normalized, result, changed, staged, checks
+            year, files, fanned.stats, previous, validation, normalized, result, changed, staged, checks
         )
-        done.feedback = written
+        done.feedback, done.per_workbook_seconds, done.workers = written, fanned.seconds, fanned.workers
         failed = [c for c in checks if not c.passed]
         if failed:
             raise ChecksFailedError(failed)
@@ -380,6 +453,7 @@ def regenerate_feedback(
     out: Path | None = None,
     inbox: Path | None = None,
     finance_dept: str | None = None,
+    workers: int | None = None,
 ) -> FeedbackRun:
     """The year's feedback workbooks written again, byte for byte what its last rebuild wrote: the same
     inbox (read through the parse cache), validated with the same finance department against the same
@@ -395,19 +469,11 @@ def regenerate_feedback(
         )
     with rebuild_lock(deployment.root):
         files = list_inbox(folder)
-        parsed = read(files, deployment.cache_dir)
         released = released_at(root, record.get("base_sha") if record else release.head_sha(root))
         upstream, _tag = upstream_release(deployment)
-        validation = validate_workbooks(
-            parsed.workbooks,
-            year=year,
-            finance_dept=deployment.finance_dept,
-            indicators=known_indicators(released, upstream),
-            rules_dir=deployment.rules_dir,
-            reference_dir=deployment.reference_dir,
-            actuals=last_actuals(deployment.root / LIBRARY_DIR, year),
-        )
-        del parsed
         target = Path(out) if out is not None else deployment.outbox(year)
+        known = known_indicators(released, upstream)
+        settings = batch_settings(deployment, year, known, outbox=staging_outbox(target))
+        validation = read_validate_feedback(files, settings, workers).validation
         written = write_outbox(target, validation)
     return FeedbackRun(target, written, folder, bool(record))

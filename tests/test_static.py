@@ -112,6 +112,7 @@ LAYERS = [
     "report",
     "county",
     "demo",
+    "fanout",
     "rebuild",
     "defs",
     "cli_evaluate",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib.metadata
+import os
 import pickle
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from pipelines.common.frames import release_free_memory
 from pipelines.common.hashing import sha256_file, sha256_text
-from pipelines.intake.safe_parse import read_workbooks
+from pipelines.intake.read import read_workbook
+from pipelines.intake.safe_parse import Parse, read_workbooks
 from pipelines.intake.workbook import Workbook
 from schemas.vocab import REFERENCE_DIR
 
@@ -85,16 +87,19 @@ class ParseStats:
     cached: list[str]  # file names served from the cache
 
 
-def read_submissions(paths: list[Path], cache_dir: Path | None) -> tuple[list[Workbook], ParseStats]:
-    """Read every workbook, reusing the cached parse of any whose bytes and name are unchanged."""
+def read_submissions(
+    paths: list[Path], cache_dir: Path | None, parse: Parse = read_workbook
+) -> tuple[list[Workbook], ParseStats]:
+    """Read every workbook, reusing the cached parse of any whose bytes and name are unchanged; the others
+    parsed in worker processes (safe_parse; `parse` as there)."""
     stats = ParseStats([], [])
     ordered = sorted(paths, key=lambda p: p.name)
     out: list[Workbook | None] = []
     misses: list[tuple[int, Path, Path | None]] = []  # (position, workbook, cache entry)
     with _collector_paused():
         for n, path in enumerate(ordered, start=1):
-            entry = _entry(path, cache_dir)
-            wb = _cached(path, entry)
+            entry = cache_entry(path, cache_dir)
+            wb = load_cached(path, entry)
             out.append(wb)
             if wb is None:
                 misses.append((n - 1, path, entry))
@@ -102,11 +107,10 @@ def read_submissions(paths: list[Path], cache_dir: Path | None) -> tuple[list[Wo
                 stats.cached.append(path.name)
             if n % TRIM_EVERY == 0:
                 release_free_memory()
-        parsed = read_workbooks([path for _, path, _ in misses])
+        parsed = read_workbooks([path for _, path, _ in misses], parse=parse)
         for (position, _path, entry), wb in zip(misses, parsed, strict=True):
             out[position] = wb
-            if entry is not None and not any(f.code == "F012" for f in wb.findings):
-                _store(entry, wb)
+            store_cached(entry, wb)
         stats.parsed = [path.name for _, path, _ in misses]
     release_free_memory()
     return [wb for wb in out if wb is not None], stats
@@ -125,14 +129,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _entry(path: Path, cache_dir: Path | None) -> Path | None:
+def cache_entry(path: Path, cache_dir: Path | None) -> Path | None:
+    """Where the parse of `path` is cached (None: no cache)."""
     if cache_dir is None:
         return None
     key = sha256_text(f"{sha256_file(path)}|{path.name}|{reader_fingerprint()}")
     return cache_dir / f"{key}.pkl"
 
 
-def _cached(path: Path, entry: Path | None) -> Workbook | None:
+def load_cached(path: Path, entry: Path | None) -> Workbook | None:
+    """The cached parse, or None (no entry, or a damaged one: removed)."""
     if entry is None or not entry.is_file():
         return None
     try:
@@ -144,8 +150,12 @@ def _cached(path: Path, entry: Path | None) -> Workbook | None:
         return None
 
 
-def _store(entry: Path, wb: Workbook) -> None:
+def store_cached(entry: Path | None, wb: Workbook) -> None:
+    """Cache a parse, unless it is a workbook set aside because its worker died or ran out of time (F012:
+    the next run tries it again)."""
+    if entry is None or any(f.code == "F012" for f in wb.findings):
+        return
     entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = entry.with_suffix(".tmp")
+    tmp = entry.with_suffix(f".{os.getpid()}.tmp")  # batches in several processes may store at once
     tmp.write_bytes(pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(entry)

@@ -85,7 +85,7 @@ def read_workbooks(
             pool.run(paths, results)
     for i, path in enumerate(paths):
         if results[i] is None:  # the pool could not start or lost every worker: read here
-            results[i] = _parse_here(path, parse)
+            results[i] = parse_here(path, parse)
     return [wb for wb in results if wb is not None]
 
 
@@ -99,7 +99,8 @@ def set_aside(path: Path, reason: str) -> Workbook:
 # --- in this process ---------------------------------------------------------------------------------
 
 
-def _parse_here(path: Path, parse: Parse) -> Workbook:
+def parse_here(path: Path, parse: Parse = read_workbook) -> Workbook:
+    """Parse in this process, every Python exception a file error (F012); a missing file raises."""
     try:
         return parse(path)
     except MemoryError:
@@ -115,7 +116,7 @@ def _parse_here(path: Path, parse: Parse) -> Workbook:
 
 def _worker_main(conn: Connection, memory_bytes: int, parse: Parse) -> None:
     """Take paths from the pipe until None; answer each with ("ok", wb) or ("memory"|"error", text)."""
-    _limit_memory(memory_bytes)
+    limit_memory(memory_bytes)
     conn.send(("ready", None))
     while True:
         try:
@@ -141,7 +142,7 @@ def _worker_main(conn: Connection, memory_bytes: int, parse: Parse) -> None:
             return  # the heap may be fragmented or half-freed: the parent starts a fresh worker
 
 
-def _limit_memory(memory_bytes: int) -> None:
+def limit_memory(memory_bytes: int) -> None:
     """RLIMIT_AS = this process's address space now + the budget (the imports alone map hundreds of MB).
     No core files either: a worker aborted by a hostile workbook must not leave gigabytes on disk."""
     try:
@@ -281,7 +282,7 @@ class _Pool:
         if message is None:
             if worker.task is not None and self.started_ok:
                 code = worker.process.exitcode
-                self._lost(worker, paths, results, _death_reason(code))
+                self._lost(worker, paths, results, death_reason(code))
             elif worker.task is None and self.started_ok:  # died idle: replace it, nothing is lost
                 self._replace(worker, kill=True)
             else:  # died before doing anything: the environment, not a workbook
@@ -347,7 +348,7 @@ def _context() -> Any:
         return multiprocessing.get_context("spawn")
 
 
-def _death_reason(exitcode: int | None) -> str:
+def death_reason(exitcode: int | None) -> str:
     if (
         exitcode is not None and exitcode < 0 and -exitcode in (6, 9)
     ):  # SIGABRT (alloc failure), SIGKILL (OOM)

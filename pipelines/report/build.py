@@ -57,15 +57,23 @@ def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list
 
 
 def write_outbox(folder: Path, validation: ValidationResult) -> list[Path]:
-    """The feedback workbooks as a whole folder: written beside it, then swapped in, so `folder` holds
-    either the last complete set or this one (a workbook withdrawn from the inbox leaves no stale
-    feedback). Returns the paths in `folder`."""
+    """The feedback workbooks as a whole folder: written beside it (or already written there, in
+    validation.feedback_staged, by a run in batches), then swapped in, so `folder` holds either the last
+    complete set or this one (a workbook withdrawn from the inbox leaves no stale feedback). Returns the
+    paths in `folder`."""
     folder = Path(folder)
-    fresh = folder.with_name(f".{folder.name}.new.{os.getpid()}")
+    staged = validation.feedback_staged
+    if staged is not None and not Path(staged).is_dir():
+        raise FileNotFoundError(f"反馈工作簿的暂存文件夹不存在：{staged}")
+    fresh = Path(staged) if staged is not None else folder.with_name(f".{folder.name}.new.{os.getpid()}")
     old = folder.with_name(f".{folder.name}.old.{os.getpid()}")
-    shutil.rmtree(fresh, ignore_errors=True)
+    if staged is None:
+        shutil.rmtree(fresh, ignore_errors=True)
     try:
-        written = write_feedback_workbooks(fresh, validation)
+        if staged is None:
+            written = write_feedback_workbooks(fresh, validation)
+        else:
+            written = sorted(p for p in fresh.iterdir() if p.is_file())
         if folder.exists():
             folder.rename(old)
         fresh.rename(folder)

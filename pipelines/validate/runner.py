@@ -29,12 +29,16 @@ from pipelines.validate.cells import cell_failures, cell_hits
 from pipelines.validate.hits import Letters, hits_to_findings
 from pipelines.validate.returned import layout, shown_cells
 from pipelines.validate.rules import rules_at
-from pipelines.validate.rules.base import RuleContext
-from pipelines.validate.rules.dept_info import info_finding
+from pipelines.validate.rules.base import Rule, RuleContext
+from pipelines.validate.rules.dept_info import ONE_WORKBOOK_PER_DEPT, info_finding
 from schemas.vocab import INDICATOR_SHEETS, reference
 
 # What can become of a data row: the library, kept out as noncore or phase-bound (excluded), or rejected.
 ROW_OUTCOMES = ("library", "noncore", "excluded", "rejected")
+# The only rules whose findings depend on other workbooks than the one they name (stage "departments"):
+# a run validated in batches (pipelines.fanout) decides them over every workbook and passes them in.
+ACROSS_WORKBOOKS: tuple[Rule, ...] = (ONE_WORKBOOK_PER_DEPT,)
+InfoEntries = Sequence[tuple[Workbook, dict[str, str]]]
 
 
 @dataclass
@@ -64,6 +68,9 @@ class ValidationResult:
     # workbook's layout (no rows) and the cells as typed of every row read.
     layouts: list[Workbook] = field(default_factory=list)
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # A run validated in batches has written the feedback already, into this staging folder beside the
+    # outbox (pipelines.fanout); write_outbox swaps it in. None: the feedback is written from layouts/cells.
+    feedback_staged: Path | None = None
 
     def counts(self) -> dict[str, int]:
         out = {"read": len(self.rows)}
@@ -88,9 +95,12 @@ class ValidationResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def _info_findings(entries: Sequence[tuple[Workbook, dict[str, str]]], ctx: RuleContext) -> list[Finding]:
+def _info_findings(
+    entries: InfoEntries, ctx: RuleContext, across: Sequence[Finding] | None = None
+) -> list[Finding]:
     """File errors of 部门信息 for every readable workbook at once: the cell rules (one pandera validation
-    over one row per workbook), then the rules across workbooks."""
+    over one row per workbook), then the rules across workbooks — or, when `across` is given, the findings
+    those rules made over a larger set of workbooks, in their place."""
     if not entries:
         return []
     keys = [c.column for c in ctx.ref.columns["info"]]
@@ -100,13 +110,36 @@ def _info_findings(entries: Sequence[tuple[Workbook, dict[str, str]]], ctx: Rule
     for code, column, position in zip(failures["code"], failures["column"], failures["idx"], strict=True):
         wb, info = entries[int(position)]
         found.append(info_finding(str(code), wb, str(column), info.get(str(column), ""), ctx.ref))
+    files = {wb.file for wb, _ in entries}
     for rule in rules_at("departments"):
+        if across is not None and rule in ACROSS_WORKBOOKS:
+            found += [f for f in across if f.file in files and f.code in rule.codes]
+        else:
+            found += rule.run(entries, ctx)
+    return found
+
+
+def across_workbook_findings(entries: InfoEntries, ctx: RuleContext) -> list[Finding]:
+    """The findings of the rules across workbooks (F007) over `entries`: each readable workbook with its
+    canonical 部门信息 (its layout is enough: the findings name 部门信息 cells)."""
+    found: list[Finding] = []
+    for rule in ACROSS_WORKBOOKS:
         found += rule.run(entries, ctx)
     return found
 
 
+def file_major(findings: list[Finding], files: Sequence[str]) -> list[Finding]:
+    """Findings ordered by the position of the file they name in `files` (stable: within a file, the
+    order validation found them in). The same list however the files were split into batches."""
+    position = {file: i for i, file in enumerate(files)}
+    return sorted(findings, key=lambda f: position.get(f.file, len(position)))
+
+
 def check_files(
-    workbooks: Sequence[Workbook], ctx: RuleContext, directory: str | None = None
+    workbooks: Sequence[Workbook],
+    ctx: RuleContext,
+    directory: str | None = None,
+    across: Sequence[Finding] | None = None,
 ) -> tuple[list[FileStatus], dict[str, dict[str, str]], list[Finding]]:
     """Each file's status and 部门信息 (canonical), and the findings about whole workbooks. A workbook with
     a file error is set aside: its rows are read and rejected whole."""
@@ -126,7 +159,7 @@ def check_files(
             status.dept_name = infos[wb.file].get("dept_name", "")
         statuses.append(status)
     by_file = {s.file: s for s in statuses}
-    for finding in _info_findings([(wb, infos[wb.file]) for wb in workbooks if wb.readable], ctx):
+    for finding in _info_findings([(wb, infos[wb.file]) for wb in workbooks if wb.readable], ctx, across):
         findings.append(finding)
         by_file[finding.file].file_errors.append(finding.code)
     return statuses, infos, findings
@@ -231,13 +264,17 @@ def validate_workbooks(
     rules_dir: str | Path | None = None,
     reference_dir: str | Path | None = None,
     actuals: pd.DataFrame | None = None,
+    across: Sequence[Finding] | None = None,
 ) -> ValidationResult:
-    """Validate a set of workbooks together (duplicate departments are only visible together).
+    """Validate a set of workbooks together (duplicate departments are only visible together). The
+    findings come file by file, in the order of `workbooks`.
 
     `rules_dir` is the deployment repo's rules/ folder: its function_classification.csv (the bureau's own
     list of the year) adds to and overrides the shipped lists of function codes. `reference_dir` is a
     deployment's own edition of schemas/reference (framework, vocabularies, limits …) for the rules.
     `actuals`: the last evaluated year's actual values (pipelines.store.evaluations.last_actuals), for W215.
+    `across`: the findings of the rules across workbooks (ACROSS_WORKBOOKS), decided over a larger set of
+    workbooks than these (a run in batches); given, those rules are not run here.
     """
     directory = str(reference_dir) if reference_dir else None
     ctx = RuleContext(
@@ -247,11 +284,13 @@ def validate_workbooks(
         indicators=indicators,
         actuals=actuals,
     )
-    statuses, infos, findings = check_files(workbooks, ctx, directory)
+    statuses, infos, findings = check_files(workbooks, ctx, directory, across)
+    order = [wb.file for wb in workbooks]
     frames, letters = _stacked_rows(workbooks, statuses, infos, directory)
     layouts = [layout(wb) for wb in workbooks]
     if not frames:
         empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
+        findings = file_major(findings, order)
         return ValidationResult(empty, findings, statuses, _departments(statuses, infos, ctx), layouts)
     stacked = stack_rows(frames)
     del frames
@@ -264,6 +303,7 @@ def validate_workbooks(
     findings += row_findings + _apply_outcomes(rows, letters, ctx) + warning_findings(rows, letters, ctx)
     for rule in rules_at("sheets"):
         findings += rule.run(rows, workbooks, ctx)
+    findings = file_major(findings, order)
     # Downstream steps only read the rows: keep them compact (a 1M-row year: ≈ 1 GiB of text → ≈ 100 MiB)
     result = ValidationResult(
         compact_text_columns(rows), findings, statuses, _departments(statuses, infos, ctx), layouts, cells

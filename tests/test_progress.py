@@ -168,6 +168,17 @@ def test_the_bar_fits_the_terminal_counting_chinese_as_two_columns(monkeypatch: 
     display.close()
 
 
+class FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_stream_that_cannot_be_written_never_stops_the_run() -> None:
+    with progress.show(FullDisk(), tty=True), progress.stage("read", "读取", total=3) as tracker:
+        tracker.advance(3)
+    assert tracker.closed and tracker.done == 3
+
+
 # --- Dagster ------------------------------------------------------------------------------------------------
 
 

@@ -220,6 +220,7 @@ class Display:
         self._stages: dict[str, _Shown] = {}
         self._lock = threading.RLock()
         self._bar_shown = False
+        self._broken = False
         self._drawn_at = 0.0
         self._tick = 0
         self._stop = threading.Event()
@@ -273,25 +274,34 @@ class Display:
         )
 
     # output -----------------------------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        """Showing progress never stops a run: a stream that cannot be written (a full disk, a closed
+        terminal) is given up."""
+        if self._broken:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self._broken = True
+
     def _line(self, depth: int, text: str) -> None:
         """A line above the bar: the bar is cleared first and drawn again after."""
         prefix = datetime.now().strftime("%H:%M:%S ") if self.clock else ""
         self._clear()
-        self.stream.write(prefix + self.indent + "  " * depth + text + "\n")
+        self._write(prefix + self.indent + "  " * depth + text + "\n")
         if self.tty and self._stages:
             self._draw()
-        self.stream.flush()
 
     def _clear(self) -> None:
         if self._bar_shown:
-            self.stream.write("\r\x1b[K")
+            self._write("\r\x1b[K")
             self._bar_shown = False
 
     def _draw(self) -> None:
         if not self._stages:
             return
-        self.stream.write("\r\x1b[K" + self.indent + self.bar_text())
-        self.stream.flush()
+        self._write("\r\x1b[K" + self.indent + self.bar_text())
         self._bar_shown = True
         self._drawn_at = time.perf_counter()
 
@@ -336,10 +346,9 @@ class Display:
             for shown in sorted(self._stages.values(), key=lambda s: -s.depth):
                 self._clear()
                 text = f"■ {shown.label}：中断，已用 {_since(shown):.1f} 秒"
-                self.stream.write(self.indent + "  " * shown.depth + text + "\n")
+                self._write(self.indent + "  " * shown.depth + text + "\n")
             self._stages.clear()
             self._clear()
-            self.stream.flush()
 
 
 def _since(shown: _Shown) -> float:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.common.frames import map_distinct
 from pipelines.intake.workbook import PARSED_COLUMNS, Workbook
 from pipelines.validate.markers import MARKER_HINT, Stripped, strip_markers
-from schemas.text import clean_text, compact, to_simplified
+from schemas.text import clean_text, clean_texts, compact, to_simplified
 from schemas.vocab import INDICATOR_SHEETS, function_codes, reference, resolve_framework, resolve_vocab
 
 PROVENANCE = ["source_file", "source_sheet", "source_row"]
@@ -71,14 +72,70 @@ def workbook_rows(
 def stack_rows(parts: list[tuple[pd.DataFrame, dict[str, str]]]) -> pd.DataFrame:
     """One frame of every sheet's rows; constant columns filled by repetition, not per small frame.
     Empty text cells read "" (sheets without a column get NaN on concat); numbers keep NaN."""
-    rows = pd.concat([frame for frame, _ in parts], ignore_index=True)
     lengths = np.array([len(frame) for frame, _ in parts])
+    columns = _stacked_columns([frame for frame, _ in parts])
+    if columns is None:  # columns of unusual types: pandas' own concat
+        rows = pd.concat([frame for frame, _ in parts], ignore_index=True)
+        columns = {c: rows[c] for c in rows.columns}
     for column in parts[0][1]:
-        rows[column] = np.repeat(
+        columns[column] = np.repeat(
             np.array([const[column] for _, const in parts], dtype=object), lengths
         ).astype(str)
+    rows = pd.DataFrame(columns, index=pd.RangeIndex(int(lengths.sum())))
     text = [c for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c])]
     return rows.fillna(dict.fromkeys(text, ""))
+
+
+def _column_arrays(frame: pd.DataFrame) -> list[object]:
+    """The frame's columns as arrays, in order. pandas builds a Series per column access (≈ 20 µs
+    each); a province stacks ≈ 2,000 sheets of ≈ 45 columns, so the internal iterator when it exists."""
+    iterate = getattr(frame, "_iter_column_arrays", None)
+    if iterate is not None:
+        return list(iterate())
+    return [frame[c].array for c in frame.columns]
+
+
+def _stacked_columns(frames: list[pd.DataFrame]) -> dict[str, object] | None:
+    """What pd.concat(frames, ignore_index=True) holds, column by column (same columns in the same order,
+    same dtypes, values; a column a frame lacks is missing there), without pandas' per-sheet block
+    bookkeeping: ≈ 10× faster on thousands of small frames. None when a column is not Arrow text, int64
+    or float64 in every frame that has it, or changes type between frames (pandas' rules then apply)."""
+    layouts: dict[tuple[tuple[str, ...], tuple[object, ...]], pd.DataFrame] = {}
+    for frame in frames:
+        layouts.setdefault((tuple(frame.columns), tuple(frame.dtypes)), frame)
+    dtypes: dict[str, object] = {}
+    for names, types in layouts:
+        if len(set(names)) != len(names):
+            return None
+        for name, dtype in zip(names, types, strict=True):
+            if dtypes.setdefault(name, dtype) != dtype or not _plain(dtype):
+                return None
+    arrays = [dict(zip(frame.columns, _column_arrays(frame), strict=True)) for frame in frames]
+    return {
+        name: _stacked(dtype, [(a.get(name), len(f)) for a, f in zip(arrays, frames, strict=True)])
+        for name, dtype in dtypes.items()
+    }
+
+
+def _plain(dtype: object) -> bool:
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    return dtype in (np.dtype("int64"), np.dtype("float64"))
+
+
+def _stacked(dtype: object, pieces: list[tuple[object, int]]) -> object:
+    """One column of every frame, in order; NaN (text: null) where a frame lacks it."""
+    if isinstance(dtype, pd.StringDtype):
+        arrow = [a.__arrow_array__() if a is not None else None for a, _ in pieces]  # type: ignore[attr-defined]
+        kind = next(a.type for a in arrow if a is not None)
+        chunks = [
+            chunk if chunk.type == kind else chunk.cast(kind)
+            for a, (_, n) in zip(arrow, pieces, strict=True)
+            for chunk in (a.chunks if a is not None else [pa.nulls(n, kind)])
+        ]
+        return pd.array(pa.chunked_array(chunks, type=kind).combine_chunks(), dtype=dtype)
+    values = [np.asarray(a) if a is not None else np.full(n, np.nan) for a, n in pieces]
+    return np.concatenate(values)
 
 
 def indicator_columns(directory: str | None = None) -> list[str]:
@@ -103,29 +160,43 @@ def folded(values: list[str]) -> list[bool]:
 
 
 def _clean_text_columns(rows: pd.DataFrame, directory: str | None) -> None:
-    """clean_text on every text cell (once per distinct value), counting per row the sheet cells whose
-    script or width was folded (I402)."""
+    """clean_text on every text cell (once per distinct value of all columns together), counting per row
+    the sheet cells whose script or width was folded (I402)."""
     text_columns = [
         c
         for c in rows.columns
         if c not in (*PROVENANCE, "target_value", "source_sha256", "extra_json") and rows[c].dtype != float
     ]
-    folded_cells = np.zeros(len(rows), dtype=np.int16)
+    factorized = {c: _factorized(rows[c].astype(str)) for c in text_columns}
+    distinct = list(dict.fromkeys(u for _, values in factorized.values() for u in values))
+    cleaned = dict(zip(distinct, clean_texts(distinct), strict=True))
     sheet_columns = set(indicator_columns(directory))
-    for column in text_columns:
-        raw = rows[column].astype(str)
-        uniques = pd.unique(raw)
-        values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
-        cleaned = [clean_text(u) for u in values]
-        rows[column] = raw.map(dict(zip(values, cleaned, strict=True)))
-        if column in sheet_columns and column not in PARSED_COLUMNS:
-            # Only texts that cleaning changed can have been folded.
-            changed = [u for u, c in zip(values, cleaned, strict=True) if u != c and "\x1f" not in u]
-            hit = {u for u, yes in zip(changed, folded(changed), strict=True) if yes}
-            if hit:
-                # isin on object values: Arrow's isin builds one scalar per wanted value (slow)
-                folded_cells += raw.astype(object).isin(hit).to_numpy(dtype=np.int16)
+    judged = [
+        u
+        for c, (_, values) in factorized.items()
+        if c in sheet_columns and c not in PARSED_COLUMNS
+        for u in values
+    ]
+    # Only texts that cleaning changed can have been folded.
+    changed = list(dict.fromkeys(u for u in judged if u != cleaned[u] and "\x1f" not in u))
+    hit = {u for u, yes in zip(changed, folded(changed), strict=True) if yes}
+    folded_cells = np.zeros(len(rows), dtype=np.int16)
+    for column, (codes, values) in factorized.items():
+        # The cleaned distinct values picked by code in Arrow: no Python string per row.
+        picked = pa.array([cleaned[u] for u in values], type=pa.large_string()).take(codes)
+        rows[column] = pd.Series(pd.array(picked, dtype=pd.StringDtype("pyarrow", np.nan)), index=rows.index)
+        if hit and column in sheet_columns and column not in PARSED_COLUMNS:
+            folded_cells += np.array([u in hit for u in values], dtype=np.int16)[codes]
     rows["folded_cells"] = folded_cells
+
+
+def _factorized(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code of each row, the distinct values as Python strings): Arrow lists them without a Python loop."""
+    codes, uniques = pd.factorize(column)
+    array = uniques.array
+    if hasattr(array, "__arrow_array__"):
+        return codes, array.__arrow_array__().to_pylist()
+    return codes, uniques.tolist()
 
 
 def _strip_names(rows: pd.DataFrame, stripped: pd.Series) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from pipelines.common.findings import Finding, make_finding
@@ -16,27 +17,33 @@ from schemas.text import clean_text
 
 def _first_example(frame: pd.DataFrame, columns: dict[str, str], first_row: int) -> str:
     """“原文”→“读作” for the first folded cell of the sheet's first flagged row."""
-    first = frame[frame["source_row"] == first_row]
-    for column in [c for c in columns if c in first.columns]:
-        text = str(first[column].iloc[0]) if len(first) else ""
+    at = np.flatnonzero(frame["source_row"].to_numpy() == first_row)
+    for column in [c for c in columns if c in frame.columns]:
+        text = str(frame[column].iat[at[0]]) if len(at) else ""
         if text and "\x1f" not in text and folded([text])[0]:
             return f"“{text[:20]}”→“{clean_text(text)[:20]}”"
     return ""
 
 
 def folded_cells(rows: pd.DataFrame, workbooks: Sequence[Workbook], ctx: RuleContext) -> list[Finding]:
-    flagged = rows[(rows["folded_cells"] > 0) & (rows["file_error"] == "")]
-    if flagged.empty:
+    flagged = (rows["folded_cells"] > 0) & (rows["file_error"] == "")
+    if not flagged.any():
         return []
+    # Only the four columns the note needs: grouping the whole (wide) frame copies every column.
+    keep = rows.loc[flagged, ["source_file", "source_sheet", "source_row", "folded_cells"]]
+    per_sheet = keep.groupby(["source_file", "source_sheet"], sort=True).agg(
+        first_row=("source_row", "min"), count=("folded_cells", "sum")
+    )
     sheets = {(wb.file, s.sheet_name): s for wb in workbooks for s in wb.sheets.values()}
     out = []
-    for (file, sheet_name), group in flagged.groupby(["source_file", "source_sheet"], sort=True):
+    for (file, sheet_name), first_row, count in zip(
+        per_sheet.index, per_sheet["first_row"], per_sheet["count"], strict=True
+    ):
         sheet = sheets.get((file, sheet_name))
         example = ""
         if sheet is not None and "source_row" in sheet.frame:
-            example = _first_example(sheet.frame, sheet.columns, group["source_row"].min())
-        count = int(group["folded_cells"].sum())
-        out.append(make_finding("I402", str(file), sheet=str(sheet_name), value=count, detail=example))
+            example = _first_example(sheet.frame, sheet.columns, first_row)
+        out.append(make_finding("I402", str(file), sheet=str(sheet_name), value=int(count), detail=example))
     return out
 
 

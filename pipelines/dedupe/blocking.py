@@ -133,7 +133,7 @@ def row_top_k(rows: np.ndarray, data: np.ndarray, n: int, k: int) -> np.ndarray:
     their k maxima is k entries' lower bound, so nothing below it is among the row's k largest."""
     counts = np.bincount(rows, minlength=n)
     pos = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
-    maxima = np.full(n * k, -np.inf, dtype=np.float64)
+    maxima = np.full(n * k, -np.inf, dtype=data.dtype)  # the values' own type: maximum.at's fast path
     np.maximum.at(maxima, rows * k + pos % k, data)
     bound = maxima.reshape(n, k).min(axis=1)
     bound[counts <= k] = -np.inf  # every entry of a short row is kept

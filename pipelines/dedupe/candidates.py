@@ -22,8 +22,8 @@ from rapidfuzz import fuzz, process
 
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FormCodes, Sides, pair_feature_matrix
-from pipelines.dedupe.patterns import SAME_NAME, Span, pattern_of, spans_of
-from pipelines.dedupe.reasons import Side, flags, reason
+from pipelines.dedupe.patterns import EMPTY, SAME_NAME, Span, spans_of
+from pipelines.dedupe.reasons import Difference, Side, flags, reasons
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
 from pipelines.dedupe.vocabulary import NearSynonymForm, generic_pairs, measure_stem
 from pipelines.normalize.canonical import MatchRules, default_rules, pattern_key
@@ -122,14 +122,14 @@ class _Table:
             self.fclass[rows],
         )
 
-    def side(self, row: int) -> Side:
+    def side(self, rows: np.ndarray) -> Side:
         return Side(
-            self.unit[row],
-            self.suffix[row],
-            self.scope[row],
-            self.level2[row],
-            self.fclass[row],
-            self.origin[row],
+            self.unit[rows],
+            self.suffix[rows],
+            self.scope[rows],
+            self.level2[rows],
+            self.fclass[rows],
+            self.origin[rows],
         )
 
 
@@ -182,42 +182,43 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     return _Worth(keep & enough, ratios[0][chosen], ratios[1][chosen])
 
 
-# The features the reason and flags read (reasons.py); any other is fetched on demand (_FeatureRow).
-_READ = (
-    "name_ratio",
-    "order_ratio",
-    "near_synonym",
-    "prefix_added",
-    "inner_added",
-    "measure_word",
-    "contrast",
-    "number_diff",
-    "def_both",
-    "def_sim",
-    "suffix_conflict",
-    "unit_conflict",
-    "unit_missing",
-    "class_diff",
-)
-
-
-class _FeatureRow(dict[str, float]):
-    """One pair's features by name for reasons.py: the ones it reads filled in, any other read from x."""
-
-    def __init__(self, values: tuple[float, ...], x: np.ndarray, n: int) -> None:
-        super().__init__(zip(_READ, values, strict=True))
-        self.x, self.n = x, n
-
-    def __missing__(self, name: str) -> float:
-        return float(self.x[self.n, COLUMN[name]])
-
-
 @dataclass
 class _Described:
     kept: list[int]
     patterns: list[str]
-    reasons: list[str]
-    flags: list[str]
+    reasons: np.ndarray
+    flags: np.ndarray
+
+
+def _differences(
+    t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules, spans: list[tuple[Span, ...] | None]
+) -> tuple[list[int], Difference]:
+    """The pairs a reviewer did not refuse (rules do-not-merge), and how their names differ."""
+    kept: list[int] = []
+    patterns: list[str] = []
+    segments: list[int] = []
+    changed: list[int] = []
+    first: list[str] = []
+    match, ids = t.match, t.ids
+    blocking = rules.has_do_not_merge
+    for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        found = spans[n]
+        ops = spans_of(match[ib], match[ia]) if found is None else found
+        pattern = "；".join(f"{x or EMPTY}→{y or EMPTY}" for x, y, _, _ in ops) or SAME_NAME
+        if blocking and rules.blocked(ids[ia], match[ia], ids[ib], match[ib], pattern):
+            continue
+        kept.append(n)
+        patterns.append(pattern)
+        segments.append(len(ops))
+        changed.append(sum(max(len(x), len(y)) for x, y, _, _ in ops))
+        first.append((ops[0][0] or ops[0][1]) if ops else "")
+    difference = Difference(
+        np.array(patterns, dtype=object),
+        np.array(segments, dtype=np.int64),
+        np.array(changed, dtype=np.int64),
+        np.array(first, dtype=object),
+    )
+    return kept, difference
 
 
 def _describe(
@@ -231,25 +232,16 @@ def _describe(
 ) -> _Described:
     """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out.
     spans: per pair, the differing segments of its names when the features read them already (else None)."""
-    out = _Described([], [], [], [])
-    # Python floats, column by column (far cheaper than rows of numpy scalars or a 2-D tolist).
-    read = list(zip(*(x[:, COLUMN[f]].tolist() for f in _READ), strict=True))
-    scores = [max(0.0, min(100.0, v)) for v in score.tolist()]
-    used = np.unique(np.concatenate([a, b])).tolist()
-    side = {r: t.side(r) for r in used}  # once per indicator, not twice per pair
-    for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-        found = spans[n]
-        ops = [(p, q) for p, q, _, _ in (spans_of(t.match[ib], t.match[ia]) if found is None else found)]
-        pattern = pattern_of(ops) or SAME_NAME
-        if rules.has_do_not_merge and rules.blocked(t.ids[ia], t.match[ia], t.ids[ib], t.match[ib], pattern):
-            continue
-        f = _FeatureRow(read[n], x, n)
-        side_a, side_b = side[ia], side[ib]
-        out.kept.append(n)
-        out.patterns.append(pattern)
-        out.flags.append(flags(f, side_a, side_b))
-        out.reasons.append(reason(pattern, ops, f, side_a, side_b, scores[n]))
-    return out
+    kept, difference = _differences(t, a, b, rules, spans)
+    sel = np.asarray(kept, dtype=np.int64)
+    side_a, side_b = t.side(a[sel]), t.side(b[sel])
+    x = x[sel]
+    return _Described(
+        kept,
+        difference.pattern.tolist(),
+        reasons(difference, x, side_a, side_b, score[sel]),
+        flags(x, side_a, side_b),
+    )
 
 
 def _pattern_groups(patterns: list[str]) -> list[str]:

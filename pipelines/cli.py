@@ -242,6 +242,22 @@ def _add_submission_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_validate)
 
 
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("应为不小于 1 的整数")
+    return value
+
+
+def _add_workers(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="并行读取、校验工作簿的进程数（默认自动：CPU 核数，至多 4；工作簿很少时为 1）",
+    )
+
+
 def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rebuild", help="年度重建：校验、合并、发布指标库并提交到 git")
     p.add_argument("--year", type=int, required=True, help="汇总年度")
@@ -261,6 +277,13 @@ def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="把 Dagster 的运行日志显示在屏幕上（默认写入 .dagster_home/logs/）",
     )
+    _add_workers(p)
+    p.add_argument(
+        "--executor",
+        choices=("auto", "in_process", "multiprocess"),
+        default="auto",
+        help="Dagster 执行方式（默认 auto：单进程执行，工作簿在本机多进程并行处理）",
+    )
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser(
@@ -271,6 +294,7 @@ def _add_rebuild_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="输出文件夹（默认 <仓库>/outbox/<年度>/）")
     p.add_argument("--submissions", metavar="DIR", help="提交文件夹（默认上次重建读取的文件夹）")
     p.add_argument("--finance-dept", help="财政局的部门编码（默认上次重建所用的）")
+    _add_workers(p)
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("demo", help="示例：三年的示例填报 → 三次年度重建 → 指标库、git 历史、年度报告")

@@ -22,7 +22,6 @@ from tests.xlsx_builders import core_row, default_info, project_row, write_workb
 
 EXPECTED_ASSETS = [
     "submission_files",
-    "parsed_workbooks",
     "validated_submissions",
     "department_feedback",
     "normalized_rows",
@@ -96,7 +95,7 @@ def test_graph_materializes_with_persistent_instance_and_reparses_only_the_chang
     instance = dg.DagsterInstance.get()
     first = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
     assert first.success and first.published["tag"] == "v2026"
-    records = instance.fetch_materializations(dg.AssetKey("parsed_workbooks"), limit=10).records
+    records = instance.fetch_materializations(dg.AssetKey("validated_submissions"), limit=10).records
     meta = records[0].asset_materialization.metadata
     assert sorted(meta["parsed"].value) == ["201.xlsx", "202.xlsx", "203.xlsx"]
 
@@ -110,7 +109,7 @@ def test_graph_materializes_with_persistent_instance_and_reparses_only_the_chang
     second = run_rebuild(2026, inbox, repo, finance_dept="101", instance=instance)
     assert second.success
     meta = (
-        instance.fetch_materializations(dg.AssetKey("parsed_workbooks"), limit=1)
+        instance.fetch_materializations(dg.AssetKey("validated_submissions"), limit=1)
         .records[0]
         .asset_materialization.metadata
     )
@@ -167,7 +166,7 @@ def test_code_location_reads_its_environment_when_a_run_starts(
         result = loaded.resolve_job_def("annual_rebuild").execute_in_process(
             partition_key="2026",
             instance=dg.DagsterInstance.ephemeral(),
-            asset_selection=[dg.AssetKey("submission_files"), dg.AssetKey("parsed_workbooks")],
+            asset_selection=[dg.AssetKey("submission_files"), dg.AssetKey("validated_submissions")],
         )
         bureau = loaded.resources["finance_bureau"].dept_code
     importlib.reload(module)

@@ -1,6 +1,7 @@
-"""The annual rebuild as assets: submissions → parsed → validated → normalized → consolidated →
-release candidate (blocking checks) → annual report → published release; beside them, from the
-validation alone, the departments' feedback in the outbox (not part of the release).
+"""The annual rebuild as assets: submissions → validated (read, validated and answered per workbook, a
+graph fanned out over shards of batches: fanout_ops.py) → normalized → consolidated → release candidate
+(blocking checks) → annual report → published release; beside them, from the validation alone, the
+departments' feedback in the outbox (not part of the release).
 
 Each asset calls one step of pipelines/rebuild.py (the one composition of the rebuild; `rebuild.run` calls
 the same steps without Dagster) and adds what the UI shows: counts, previews, log lines.
@@ -12,16 +13,10 @@ import pandas as pd
 
 from pipelines import rebuild
 from pipelines.consolidate.build import Consolidation
+from pipelines.defs.fanout_ops import merge_shards, plan_shards, process_shard
 from pipelines.defs.partitions import yearly_partitions
-from pipelines.defs.resources import (
-    HANDOFF_IO_MANAGER,
-    FinanceBureauResource,
-    InboxResource,
-    LibraryRepoResource,
-)
+from pipelines.defs.resources import FinanceBureauResource, InboxResource, LibraryRepoResource
 from pipelines.intake.inbox import SubmissionFile, list_inbox
-from pipelines.intake.parse_cache import ParseStats
-from pipelines.intake.workbook import Workbook
 from pipelines.store.release import StagedRelease
 from pipelines.validate.runner import ValidationResult
 
@@ -50,69 +45,14 @@ def submission_files(context: dg.AssetExecutionContext, inbox: InboxResource) ->
     return files
 
 
-# Handed to validation alone (validation keeps what the feedback shows): in the CLI's in-memory run the value
-# is let go once validation has loaded it, so the parsed workbooks do not stay for the rest of the run.
-@dg.asset(
-    partitions_def=yearly_partitions,
-    group_name="submissions",
-    kinds={"xlsx"},
-    io_manager_key=HANDOFF_IO_MANAGER,
-)
-def parsed_workbooks(
-    context: dg.AssetExecutionContext,
-    submission_files: list[SubmissionFile],
-    library_repo: LibraryRepoResource,
-) -> list[Workbook]:
-    """Every workbook read with provenance; unchanged files (same sha256 and name) come from the parse cache."""
-    parsed = rebuild.read(submission_files, library_repo.deployment().cache_dir)
-    context.log.info(
-        f"读取工作簿 {len(submission_files)} 个：新解析 {len(parsed.stats.parsed)} 个，"
-        f"缓存 {len(parsed.stats.cached)} 个"
-    )
-    context.add_output_metadata(_parse_metadata(parsed.workbooks, parsed.stats))
-    return parsed.workbooks
-
-
-def _parse_metadata(workbooks: list[Workbook], stats: ParseStats) -> dict[str, object]:
-    rows = sum(len(s.frame) for wb in workbooks for s in wb.sheets.values())
-    return {
-        "workbooks": len(workbooks),
-        "unreadable": sum(not wb.readable for wb in workbooks),
-        "rows": rows,
-        "parsed": dg.MetadataValue.json(stats.parsed),
-        "from_cache": dg.MetadataValue.json(stats.cached),
-    }
-
-
-@dg.asset(partitions_def=yearly_partitions, group_name="validation", kinds={"pandera"})
-def validated_submissions(
-    context: dg.AssetExecutionContext,
-    parsed_workbooks: list[Workbook],
-    library_repo: LibraryRepoResource,
-    finance_bureau: FinanceBureauResource,
-    inbox: InboxResource,
-) -> ValidationResult:
-    """CONTRACT §3: located findings and one outcome per row (library / noncore / excluded / rejected).
-    Keeps what the feedback shows (layouts and cells), no whole workbook."""
-    deployment = library_repo.deployment(finance_bureau.dept_code)
-    previous = rebuild.load_previous(deployment, _year(context))
-    result = rebuild.validate(parsed_workbooks, previous, deployment, _year(context))
-    rebuild.record_validation(deployment, _year(context), inbox.folder_for(_year(context)), previous)
-    counts = result.counts()
-    context.log.info("校验完成：" + "，".join(f"{k}={v}" for k, v in counts.items()))
-    severities = pd.Series([f.severity for f in result.findings], dtype=str).value_counts().to_dict()
-    context.add_output_metadata(
-        {
-            **{f"rows_{k}": v for k, v in counts.items()},
-            **{f"findings_{k}": int(v) for k, v in severities.items()},
-            "files_set_aside": dg.MetadataValue.json([f.file for f in result.files if f.set_aside]),
-            "rejected_preview": _preview(
-                result.rows[result.rows["outcome"] == "rejected"],
-                ["source_file", "source_sheet", "source_row", "name", "reasons"],
-            ),
-        }
-    )
-    return result
+@dg.graph_asset(partitions_def=yearly_partitions, group_name="validation", kinds={"pandera"})
+def validated_submissions(submission_files: list[SubmissionFile]) -> ValidationResult:
+    """CONTRACT §3: every workbook read (parse cache: only changed files are parsed), validated —
+    located findings and one outcome per row (library / noncore / excluded / rejected) — and answered
+    (its feedback workbook staged for the outbox), in fixed batches: planned, mapped over shards (one
+    executor step each, its batches on its own cores), merged. No workbook is kept."""
+    shards = plan_shards(submission_files)
+    return merge_shards(shards.map(process_shard).collect())
 
 
 @dg.asset(partitions_def=yearly_partitions, group_name="validation", kinds={"xlsx"})
@@ -123,10 +63,15 @@ def department_feedback(
     finance_bureau: FinanceBureauResource,
 ) -> list[str]:
     """outbox/<Y>/: one feedback workbook per submitted file, where departments collect them (git-ignored,
-    never part of a release). From the validation alone, so written whether or not the release is
-    published; `indicators feedback --year Y` writes the same bytes again."""
+    never part of a release). Written with the validation (staged beside the outbox), swapped in here
+    whether or not the release is published; `indicators feedback --year Y` writes the same bytes again
+    (and runs here when the staged folder is gone: this asset materialized on its own)."""
     deployment = library_repo.deployment(finance_bureau.dept_code)
-    files = rebuild.feedback(deployment, validated_submissions, _year(context))
+    staged = validated_submissions.feedback_staged
+    if staged is not None and not staged.is_dir():
+        files = rebuild.regenerate_feedback(deployment.root, _year(context)).files
+    else:
+        files = rebuild.feedback(deployment, validated_submissions, _year(context))
     folder = deployment.outbox(_year(context))
     context.log.info(f"反馈工作簿 {len(files)} 个：{folder}")
     context.add_output_metadata(
@@ -245,7 +190,6 @@ def published_release(
 
 ASSETS = [
     submission_files,
-    parsed_workbooks,
     validated_submissions,
     department_feedback,
     normalized_rows,

@@ -23,11 +23,10 @@ from pipelines.defs.evaluation import (
 )
 from pipelines.defs.jobs import annual_rebuild
 from pipelines.defs.resources import (
-    HANDOFF_IO_MANAGER,
+    FanoutResource,
     FinanceBureauResource,
     InboxResource,
     LibraryRepoResource,
-    handoff_io_manager,
 )
 from pipelines.defs.schedules import annual_rebuild_schedule
 from pipelines.defs.sensors import inbox_sensor
@@ -42,10 +41,14 @@ def make_definitions(
     finance_dept: str | dg.EnvVar | None = None,
     *,
     in_memory: bool = False,
+    shards: int = 1,
+    workers: int = 0,
 ) -> dg.Definitions:
-    """in_memory: hand asset values from step to step in memory (the CLI's single-process run), instead of
+    """in_memory: hand asset values from step to step in memory (the CLI's in-process run), instead of
     pickling each to DAGSTER_HOME storage, which a province's run would pay for in time and memory.
-    `dagster dev` keeps the default filesystem IO manager, so any asset can be re-run on its own."""
+    `dagster dev` and the multiprocess executor keep the default filesystem IO manager (any asset can be
+    re-run on its own; each step's process reads its inputs from there). shards, workers: how the
+    per-workbook work is spread (FanoutResource)."""
     repo_path = repo if isinstance(repo, dg.EnvVar) else str(Path(repo).resolve())
     inbox_path = inbox if isinstance(inbox, dg.EnvVar) else str(Path(inbox).resolve()) if inbox else ""
     return dg.Definitions(
@@ -58,7 +61,7 @@ def make_definitions(
             "inbox": InboxResource(path=inbox_path, repo=repo_path),
             "library_repo": LibraryRepoResource(path=repo_path),
             "finance_bureau": FinanceBureauResource(dept_code=finance_dept or ""),
-            HANDOFF_IO_MANAGER: handoff_io_manager(in_memory),
+            "fanout": FanoutResource(shards=shards, workers=workers),
             **({"io_manager": dg.InMemoryIOManager()} if in_memory else {}),
         },
     )

@@ -14,21 +14,15 @@ from pipelines.common.config import load_settings
 from pipelines.intake.inbox import submission_files
 from pipelines.rebuild import Deployment
 
-# The IO manager of an asset read by one step only (parsed_workbooks → validated_submissions).
-HANDOFF_IO_MANAGER = "handoff_io_manager"
 
+class FanoutResource(dg.ConfigurableResource):
+    """How the per-workbook work (pipelines/defs/fanout_ops.py) is spread: `shards` executor steps (1 for
+    the in-process executor; one per process, pod or worker for the multiprocess, k8s or celery
+    executors), each running its batches on `workers` processes (0: automatic). The results are the same
+    whatever the two numbers."""
 
-class HandoffIOManager(dg.InMemoryIOManager):
-    """In memory, and each value is given up when its one reader loads it: a value held by the IO manager
-    until the end of the run (a province's parsed workbooks, gigabytes) would outlive its use."""
-
-    def load_input(self, context: dg.InputContext) -> object:
-        return self.values.pop(tuple(context.get_identifier()))
-
-
-def handoff_io_manager(in_memory: bool) -> HandoffIOManager | dg.FilesystemIOManager:
-    """The handoff manager for the CLI's in-memory run; `dagster dev` pickles to its storage as usual."""
-    return HandoffIOManager() if in_memory else dg.FilesystemIOManager()
+    shards: int = 1
+    workers: int = 0
 
 
 class InboxResource(dg.ConfigurableResource):

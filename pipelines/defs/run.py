@@ -1,7 +1,12 @@
-"""Run the annual_rebuild job in-process: what `indicators rebuild` and `indicators demo` call.
+"""Run the annual_rebuild job: what `indicators rebuild` and `indicators demo` call.
 
 The CLI does not have a second code path: it materialises the same assets, with the same checks, as
-`dagster dev` and the schedule do — only the resources point at the command's arguments.
+`dagster dev` and the schedule do — only the resources point at the command's arguments. Two executors:
+in-process (the default: one step at a time, the per-workbook batches on a local process pool, values
+handed over in memory) and Dagster's multiprocess executor (each step its own process, the batches in
+shards that run side by side, values through the filesystem IO manager) — the layout a cluster's
+executor (dagster-k8s, dagster-celery) uses. Both give the same bytes; docs/ARCHITECTURE.md has the
+figures that chose the default.
 
 One writer at a time: the whole run, from reading the base release to the tag, holds the repo's rebuild
 lock (the steps join it). A repo with manual edits in library/ or reports/ is refused before Dagster
@@ -12,11 +17,13 @@ instead of the screen.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import dagster as dg
 
@@ -25,14 +32,22 @@ from pipelines.common.config import load_settings
 from pipelines.defs.definitions import make_definitions
 from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
-from pipelines.store import publish
+from pipelines.store import lock, publish
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.repo import ensure_clean, latest_release_tag, open_repo
 
 DRY_RUN_SKIPS = ("published_release",)
 # Written into a dagster.yaml this product creates: a finance bureau's deployment sends nothing out, and
 # Dagster's first-run banner would otherwise be the last thing `indicators rebuild` prints.
-DAGSTER_YAML = "# 指标库重建用的 Dagster 实例（运行记录在本文件夹，git 忽略）\ntelemetry:\n  enabled: false\n"
+DAGSTER_YAML = (
+    "# 指标库重建用的 Dagster 实例（运行记录在本文件夹，git 忽略）\ntelemetry:\n  enabled: false\n"
+    "# 进度（各步骤已处理的工作簿数、用时）写入运行日志\n"
+    "python_logs:\n  managed_python_loggers:\n    - indicators.progress\n"
+)
+EXECUTORS = ("auto", "in_process", "multiprocess")
+MULTIPROCESS_SHARDS = 2  # shards of batches for the multiprocess executor: one step per core here
+# The step processes of a multiprocess run join the run's rebuild lock through this variable.
+LOCK_TOKEN_ENV = "INDICATORS_RUN_LOCK_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -86,38 +101,166 @@ def run_rebuild(
     progress: Callable[[str], None] | None = None,
     wait: float = 0.0,
     log_file: TextIO | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    workers: int | None = None,
+    executor: str = "auto",
 ) -> RebuildOutcome:
     """One rebuild of `year`. Raises UsageError (year outside the partitions), LockBusyError (another
     run holds the repo; waits up to `wait` seconds first), RepoDirtyError (manual edits), OSError (the
-    repo cannot be written) before Dagster starts; step failures are collected in the outcome."""
+    repo cannot be written) before Dagster starts; step failures are collected in the outcome.
+    on_event: a listener of the run's events (the CLI's progress; in-process runs). workers: processes
+    for the per-workbook work (None: automatic). executor: "auto" (= in_process), "in_process" or
+    "multiprocess"."""
     check_year(year)
+    if executor not in EXECUTORS:
+        raise errors.UsageError(f"未知的执行方式：{executor}（可选 {'、'.join(EXECUTORS)}）")
     repo = Path(repo).resolve()
     repo.mkdir(parents=True, exist_ok=True)
-    with rebuild_lock(repo, wait=wait):
+    with rebuild_lock(repo, wait=wait) as lock_path:
         git_repo = open_repo(repo)
         publish.recover_interrupted(repo)
         ensure_clean(git_repo)  # refused here, in one Chinese message, not inside a Dagster step
         load_settings(repo)  # likewise an unreadable indicators.toml (the steps read it again)
-        defs = make_definitions(repo, submissions, finance_dept, in_memory=True)
         level = "INFO" if log_file is not None else log_level
         to_log = contextlib.redirect_stderr(log_file) if log_file is not None else contextlib.nullcontext()
         head_before = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
+        dagster_instance = instance or instance_for(repo)
+        run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
         with to_log:
             try:
-                result = defs.resolve_job_def("annual_rebuild").execute_in_process(
-                    partition_key=str(year),
-                    instance=instance or instance_for(repo),
-                    raise_on_error=False,
-                    asset_selection=_selection(defs, dry_run),
-                    run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-                )
+                if executor == "multiprocess":
+                    with _multiprocess(
+                        year,
+                        submissions,
+                        repo,
+                        finance_dept,
+                        dry_run,
+                        workers,
+                        lock_path,
+                        dagster_instance,
+                        run_config,
+                    ) as result:
+                        outcome = _outcome(result, year, dry_run, repo)
+                else:
+                    result = _in_process(
+                        year,
+                        submissions,
+                        repo,
+                        finance_dept,
+                        dry_run,
+                        workers,
+                        dagster_instance,
+                        run_config,
+                        on_event,
+                    )
+                    outcome = _outcome(result, year, dry_run, repo)
             except Exception as exc:
                 _published_anyway(git_repo, head_before, exc)
                 raise
-    outcome = _outcome(result, year, dry_run, repo)
     if progress:
-        progress(f"运行编号 {result.run_id}")
+        progress(f"运行编号 {outcome.run_id}")
     return outcome
+
+
+def _in_process(
+    year: int,
+    submissions: Path,
+    repo: Path,
+    finance_dept: str | None,
+    dry_run: bool,
+    workers: int | None,
+    instance: dg.DagsterInstance,
+    run_config: dict[str, Any],
+    on_event: Callable[[Any], None] | None,
+) -> dg.ExecuteInProcessResult:
+    """The job in this process, one step at a time; the batches on a local pool of `workers`."""
+    defs = make_definitions(repo, submissions, finance_dept, in_memory=True, workers=workers or 0)
+    run_id = str(uuid.uuid4())
+    if on_event is not None:
+        instance.add_event_listener(run_id, on_event)
+    return defs.resolve_job_def("annual_rebuild").execute_in_process(
+        partition_key=str(year),
+        instance=instance,
+        run_id=run_id,
+        raise_on_error=False,
+        asset_selection=_selection(defs, dry_run),
+        run_config=run_config,
+    )
+
+
+@contextlib.contextmanager
+def _multiprocess(
+    year: int,
+    submissions: Path,
+    repo: Path,
+    finance_dept: str | None,
+    dry_run: bool,
+    workers: int | None,
+    lock_path: Path,
+    instance: dg.DagsterInstance,
+    run_config: dict[str, Any],
+) -> Iterator[Any]:
+    """The job on Dagster's multiprocess executor: every step a process (the shards side by side), values
+    through the filesystem IO manager. The step processes rebuild the job from rebuild_job's arguments
+    and join this run's lock (LOCK_TOKEN_ENV)."""
+    args = (
+        str(repo),
+        str(Path(submissions).resolve()),
+        finance_dept or "",
+        MULTIPROCESS_SHARDS,
+        workers or 1,
+    )
+    job = dg.build_reconstructable_job(
+        "pipelines.defs.run", "rebuild_job", reconstructable_args=cast(tuple[object], args)
+    )
+    defs = make_definitions(repo, submissions, finance_dept)
+    config = {
+        **run_config,
+        "execution": {"config": {"multiprocess": {"max_concurrent": MULTIPROCESS_SHARDS}}},
+    }
+    previous = os.environ.get(LOCK_TOKEN_ENV)
+    os.environ[LOCK_TOKEN_ENV] = str(json.loads(lock_path.read_text(encoding="utf-8"))["token"])
+    try:
+        with dg.execute_job(
+            job,
+            instance=instance,
+            run_config=config,
+            tags={"dagster/partition": str(year)},
+            asset_selection=_selection(defs, dry_run),
+            raise_on_error=False,
+        ) as result:
+            yield result
+    finally:
+        if previous is None:
+            os.environ.pop(LOCK_TOKEN_ENV, None)
+        else:
+            os.environ[LOCK_TOKEN_ENV] = previous
+
+
+def rebuild_job(
+    repo: str, submissions: str, finance_dept: str, shards: int, workers: int
+) -> dg.JobDefinition:
+    """The annual_rebuild job as a multiprocess run's step processes rebuild it (build_reconstructable_job):
+    filesystem IO manager, `shards` shards of batches on `workers` processes each."""
+    adopt_run_lock(Path(repo))
+    defs = make_definitions(repo, submissions, finance_dept or None, shards=shards, workers=workers)
+    return defs.resolve_job_def("annual_rebuild")
+
+
+def adopt_run_lock(repo: Path) -> None:
+    """In a step process of a multiprocess run: the run's rebuild lock (held by the process that started
+    the run, named by LOCK_TOKEN_ENV) counts as held here, so the steps join it as in-process steps do.
+    Anything else — no token, another run's lock — changes nothing: the steps take the lock themselves."""
+    token = os.environ.get(LOCK_TOKEN_ENV)
+    if not token:
+        return
+    path = Path(repo).resolve() / lock.LOCK_FILE
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(held, dict) and held.get("token") == token and str(path) not in lock._HELD:
+        lock._HELD[str(path)] = (held, 1)  # noqa: SLF001 - store.lock has no public "join from another process"
 
 
 def _selection(defs: dg.Definitions, dry_run: bool) -> list[dg.AssetKey] | None:

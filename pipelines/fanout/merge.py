@@ -20,7 +20,7 @@ from pipelines.common.frames import compact_text_columns, release_free_memory
 from pipelines.fanout.batches import BatchResult, BatchSettings, finish_batch
 from pipelines.intake.parse_cache import ParseStats, read_submissions
 from pipelines.validate.rules.base import RuleContext
-from pipelines.validate.runner import ValidationResult, across_workbook_findings, file_major
+from pipelines.validate.runner import ValidationResult, across_workbook_findings, empty_rows, file_major
 from schemas.vocab import reference
 
 
@@ -103,7 +103,7 @@ def concat_compact(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     goes back to its plain dtype, and compact_text_columns then decides over all rows."""
     kept = [f for f in frames if len(f)] or list(frames[:1])
     if not kept:
-        return pd.DataFrame()
+        return empty_rows()
     if len(kept) == 1:
         return kept[0].reset_index(drop=True)
     columns = {c: [f[c] for f in kept] for c in kept[0].columns}

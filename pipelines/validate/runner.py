@@ -289,7 +289,7 @@ def validate_workbooks(
     frames, letters = _stacked_rows(workbooks, statuses, infos, directory)
     layouts = [layout(wb) for wb in workbooks]
     if not frames:
-        empty = pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
+        empty = empty_rows()
         findings = file_major(findings, order)
         return ValidationResult(empty, findings, statuses, _departments(statuses, infos, ctx), layouts)
     stacked = stack_rows(frames)
@@ -311,6 +311,11 @@ def validate_workbooks(
     del rows
     release_free_memory()  # the checks' working copies are gone: give their pages to the next step
     return result
+
+
+def empty_rows() -> pd.DataFrame:
+    """The rows of a validation that read none."""
+    return pd.DataFrame(columns=["outcome", "reason_codes", "reasons", *PROVENANCE])
 
 
 def set_aside_reasons(findings: Iterable[Finding]) -> dict[str, str]:

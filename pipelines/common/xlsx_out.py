@@ -22,6 +22,7 @@ Three promises hold for every file written here (template, feedback, review repo
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
@@ -39,7 +40,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.common.formulas import neutralize
+from pipelines.common.formulas import is_dangerous, neutralize
 from pipelines.common.xlsx_sheet import FastSheet, FastWorkbook
 
 # --- neutralization (pipelines.common.formulas) --------------------------------------------------------
@@ -96,17 +97,21 @@ def cell_value(value: object) -> str | int | float | None:
     return neutralize(text)  # type: ignore[return-value]
 
 
-# ASCII first characters that can never start a formula nor be stripped as space: the printable ones but
-# the triggers and the space (str.lstrip, which is_dangerous applies, also strips \x0b \x0c \x1c-\x1f).
-_ASCII_PLAIN = frozenset(chr(i) for i in range(33, 127)) - frozenset("=+-@")
+# First character → whether text starting with it is shown as it is. For any character but a space that
+# is a property of the character alone (is_dangerous looks at the first character after the leading
+# spaces, through NFKC), so it is decided once per character: printable ASCII but the triggers and CJK
+# ideographs up front, any other (≥ ％ ２ …) on first sight by is_dangerous itself.
+_FIRST_PLAIN: dict[str, bool] = {chr(i): chr(i) not in "=+-@ " for i in range(32, 127)}
 
 
 def _plain_first(c: str) -> bool:
-    """A first character that no tool folds into a formula trigger or strips as space: printable ASCII
-    other than the triggers and the space, or a CJK ideograph. Anything else (controls, full-width and
-    small forms, superscript and subscript plus signs ⁺ ₊, ﹫, other spaces…) takes the careful path,
-    which decides by NFKC."""
-    return c in _ASCII_PLAIN or "\u4e00" <= c <= "\u9fff"
+    """A first character that no tool folds into a formula trigger or strips as space (so the text needs
+    no quote); spaces and control characters, full-width and small forms, superscript and subscript plus
+    signs ⁺ ₊, ﹫… are decided by is_dangerous (NFKC), once per character."""
+    plain = _FIRST_PLAIN.get(c)
+    if plain is None:
+        plain = _FIRST_PLAIN[c] = not c.isspace() and not is_dangerous(c)
+    return plain
 
 
 def shown_values(values: Iterable[object]) -> list[str | int | float | None]:
@@ -118,8 +123,8 @@ def shown_values(values: Iterable[object]) -> list[str | int | float | None]:
         if type(v) is str:
             if not v:
                 append(None)
-            elif v[0] in _ASCII_PLAIN or "\u4e00" <= v[0] <= "\u9fff":
-                append(v if len(v) <= MAX_CELL_CHARS else cell_value(v))
+            elif (_FIRST_PLAIN.get(v[0]) or _plain_first(v[0])) and len(v) <= MAX_CELL_CHARS:
+                append(v)
             else:
                 append(cell_value(v))
         elif v is None:
@@ -291,6 +296,23 @@ def xlsx_book(path: Path, *, title: str = "", subject: str = "") -> Iterator[Xls
         book.add_sheet("Sheet1")  # xlsxwriter would add one anyway; keep the name list true
     workbook.close()
     atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cycle collector paused while one workbook is built (restored after, if it was on).
+
+    Building a workbook allocates a tuple per cell that lives until the file is written; those
+    allocations trigger full collections, which walk everything the process holds (a rebuild's whole
+    validation), and cost more than the writing itself. Nothing built here needs a cycle collected
+    before the workbook is done: reference counting frees the rest as it goes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -26,6 +26,7 @@ from pipelines.common.xlsx_out import (
     SEVERITY_FORMAT,
     XlsxBook,
     auto_width,
+    paused_gc,
     shown_values,
     xlsx_book,
 )
@@ -446,8 +447,12 @@ def write_feedback(
     reader's own findings on `workbook`). `values` gives each indicator sheet's rows (default: the frames
     of the workbook as read). An unreadable workbook gets the 汇总 sheet only.
     """
-    mine = own_findings(workbook, findings)
-    path = Path(out_dir) / feedback_name(workbook.file)
+    with paused_gc():  # no collection walks the caller's memory per workbook (xlsx_out.paused_gc)
+        return _write_feedback(workbook, own_findings(workbook, findings), Path(out_dir), values)
+
+
+def _write_feedback(workbook: Workbook, mine: list[Finding], out_dir: Path, values: ValuesOf) -> Path:
+    path = out_dir / feedback_name(workbook.file)
     file_error = any(f.severity == "file_error" for f in mine)
     sheets = {kind: workbook.sheets[kind] for kind in INDICATOR_SHEETS if kind in workbook.sheets}
     rows = {kind: values(sheet) for kind, sheet in sheets.items()}

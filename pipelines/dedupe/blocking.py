@@ -102,27 +102,35 @@ def rank_rows(rows: pd.DataFrame) -> np.ndarray:
 def _top_k_pairs(
     xq: sparse.csr_matrix, xc: sparse.csr_matrix, q_idx: np.ndarray, c_idx: np.ndarray, cfg: BlockingConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query global index, corpus global index, cosine) of each query's top-k corpus rows: most similar
-    first, ties in the product's own order (which depends only on the inputs)."""
+    """(query global index, corpus global index, cosine) of each query's top-k corpus rows other than
+    itself: most similar first, ties in the product's own order (which depends only on the inputs)."""
     out_q, out_c, out_s = [], [], []
     xc_t = xc.T.tocsr()
+    own = _own_column(q_idx, c_idx)
     for start in range(0, xq.shape[0], cfg.chunk):
         sims = (xq[start : start + cfg.chunk] @ xc_t).tocsr()
         n = sims.shape[0]
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(sims.indptr))
-        cg = c_idx[sims.indices]
-        keep = (sims.data >= cfg.min_cosine) & (q_idx[start + rows] != cg)
-        rows, cg, data = rows[keep], cg[keep], sims.data[keep]
+        keep = (sims.data >= cfg.min_cosine) & (sims.indices != own[start : start + n][rows])
+        rows, cols, data = rows[keep], sims.indices[keep], sims.data[keep]
         if not len(data):
             continue
         chosen = row_top_k(rows, data, n, cfg.top_k)
         out_q.append(q_idx[start + rows[chosen]])
-        out_c.append(cg[chosen])
+        out_c.append(c_idx[cols[chosen]])
         out_s.append(data[chosen])
     if not out_q:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([], dtype=np.float32)
     return np.concatenate(out_q), np.concatenate(out_c), np.concatenate(out_s)
+
+
+def _own_column(q_idx: np.ndarray, c_idx: np.ndarray) -> np.ndarray:
+    """Per query, the corpus column that is the query itself (-1: none); corpus indices are distinct."""
+    order = np.argsort(c_idx, kind="stable")
+    at = np.minimum(np.searchsorted(c_idx[order], q_idx), max(len(c_idx) - 1, 0))
+    found = (c_idx[order][at] == q_idx) if len(c_idx) else np.zeros(len(q_idx), dtype=bool)
+    return np.where(found, order[at] if len(c_idx) else -1, -1)
 
 
 def row_top_k(rows: np.ndarray, data: np.ndarray, n: int, k: int) -> np.ndarray:

@@ -98,7 +98,7 @@ def run_rebuild_command(
 def showing_progress(log_file: TextIO | None = None, *, verbose: bool = False) -> Iterator[StepStages]:
     """The run's stages while it runs: a bar on stderr when it is a terminal (not with verbose, whose
     Dagster log shares stderr), else plain lines on stdout before the outcome; plain lines with the time
-    of day in the log file. Yields the listener that makes Dagster's steps stages. Every display is
+    of day in the log file (but those a step's run log captures: Dagster's log writes them there). Yields the listener that makes Dagster's steps stages. Every display is
     closed (no half-drawn bar) before the caller prints the outcome or an error."""
     from pipelines.common import progress
     from pipelines.defs.progress_hooks import StepStages
@@ -108,7 +108,7 @@ def showing_progress(log_file: TextIO | None = None, *, verbose: bool = False) -
     with contextlib.ExitStack() as stack:
         stack.enter_context(progress.show(sys.stderr if tty else sys.stdout, tty=tty, indent="  "))
         if log_file is not None:
-            stack.enter_context(progress.show(log_file, tty=False, clock=True))
+            stack.enter_context(progress.show(log_file, tty=False, clock=True, skip_captured=True))
         stack.callback(stages.close)  # a run that broke off mid-step: its open stages end as failed
         yield stages
 

@@ -167,6 +167,24 @@ def test_the_bar_fits_the_terminal_counting_chinese_as_two_columns(monkeypatch: 
     display.close()
 
 
+def test_a_log_display_leaves_out_what_a_handler_of_the_logger_already_records() -> None:
+    out = io.StringIO()
+    captured = logging.NullHandler()  # as a Dagster step's capture of the logger into its run log
+    with progress.show(out, tty=False, skip_captured=True):
+        step = progress.begin("validated_submissions", "读取与校验（validated_submissions）")
+        progress.log.addHandler(captured)
+        try:
+            with progress.stage("per_workbook", "读取", total=2) as tracker:
+                tracker.advance(2)
+        finally:
+            progress.log.removeHandler(captured)
+        step.end()
+    assert [line.split("：")[0] for line in out.getvalue().splitlines()] == [
+        "▶ 读取与校验（validated_submissions）",
+        "✓ 读取与校验（validated_submissions）",
+    ]
+
+
 class FullDisk(io.StringIO):
     def write(self, text: str) -> int:
         raise OSError(28, "No space left on device")
@@ -341,6 +359,9 @@ def test_rebuild_in_a_log_shows_each_stage_with_its_time_and_ends_with_the_accou
     logged = log_path.read_text(encoding="utf-8")
     assert re.search(r"^\d\d:\d\d:\d\d ▶ \S+（validated_submissions）$", logged, re.M)
     assert re.search(r"^\d\d:\d\d:\d\d ✓ 发布（published_release）：用时 \d+\.\d 秒$", logged, re.M)
+    nested = [line.strip() for line in lines if re.match(r"^    [▶✓] ", line)]  # a step's own progress
+    for line in nested:  # in the log once: the run log's copy (Dagster's log), not a second plain one
+        assert logged.count(line) == 1, line
 
 
 @needs_listener

@@ -211,11 +211,20 @@ class Display:
     as lines above it), elsewhere the plain lines (those worth a line: start, end, every 10 % or 5 s)."""
 
     def __init__(
-        self, stream: TextIO, *, tty: bool | None = None, clock: bool = False, indent: str = ""
+        self,
+        stream: TextIO,
+        *,
+        tty: bool | None = None,
+        clock: bool = False,
+        indent: str = "",
+        skip_captured: bool = False,
     ) -> None:
         self.stream = stream
         self.tty = bool(stream.isatty()) if tty is None else tty
         self.clock = clock  # a time of day before each plain line (a log file)
+        # a log file that Dagster's own log also goes to: a stage whose events the logger hands to a
+        # handler (a Dagster step capturing the logger into its run log) is already there
+        self.skip_captured = skip_captured
         self.indent = indent  # before every line and the bar (the CLI nests the stages under its title)
         self._stages: dict[str, _Shown] = {}
         self._lock = threading.RLock()
@@ -228,6 +237,8 @@ class Display:
 
     # events -----------------------------------------------------------------------------------------
     def __call__(self, event: ProgressEvent) -> None:
+        if self.skip_captured and log.handlers and event.stage not in self._stages:
+            return
         with self._lock:
             if event.kind == "start":
                 self._start(event)
@@ -357,10 +368,21 @@ def _since(shown: _Shown) -> float:
 
 @contextmanager
 def show(
-    stream: TextIO | None = None, *, tty: bool | None = None, clock: bool = False, indent: str = ""
+    stream: TextIO | None = None,
+    *,
+    tty: bool | None = None,
+    clock: bool = False,
+    indent: str = "",
+    skip_captured: bool = False,
 ) -> Iterator[Display]:
     """Show this process's progress on `stream` (default stderr) inside the block."""
-    display = Display(stream if stream is not None else sys.stderr, tty=tty, clock=clock, indent=indent)
+    display = Display(
+        stream if stream is not None else sys.stderr,
+        tty=tty,
+        clock=clock,
+        indent=indent,
+        skip_captured=skip_captured,
+    )
     display.open()
     try:
         with watch(display):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.intake.read import read_workbook
+from pipelines.validate import cells
 from pipelines.validate.canonicalize import stack_rows
+from pipelines.validate.runner import validate_workbooks
 from schemas.text import clean_text, clean_texts
+from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
 
 TEXTS = st.text(alphabet="a 繁體臺灣頭髮后發乾隆ＡＢ１２，：（）≧％\x1f\u3000\t", max_size=12)
 
@@ -65,3 +72,39 @@ def test_stack_rows_unusual_types_fall_back_to_pandas() -> None:
     b = pd.DataFrame({"name": pd.array(["y", None], dtype="str"), "flag": pd.array(["t", "u"], dtype="str")})
     parts = [(a, {"sheet_kind": "core"}), (b, {"sheet_kind": "project"})]
     pd.testing.assert_frame_equal(stack_rows(parts), _old_stack(parts), check_exact=True)
+
+
+def test_cell_rules_run_directly_find_what_pandera_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every cell rule failing somewhere, in each sheet kind (and a 部门信息 failure): the cell rules run
+    directly give the same findings and rows as pandera's own lazy validation."""
+    bad = [
+        {"name": ""},
+        {"level1": "预算绩效", "level2": "预算管理"},
+        {"level1": "效益指标", "level2": "数量指标"},
+        {"symbol": "约等于"},
+        {"target": "效果明显"},
+        {"change_type": "修改", "library_id": "ZB-X000001"},
+        {"change_type": "退出", "change_reason": "不再开展"},
+    ]
+    project_bad = [{"function_code": "21401x6"}, {"function_code": "9990101"}]
+    core = [core_row(), *(core_row(**b) for b in bad)]
+    projects = [project_row(), *(project_row(**b) for b in [*bad, *project_bad])]
+    common = [project_row(project="共性", **b) for b in [{}, *bad]]
+    paths = []
+    infos = [default_info(dept_code="100001"), default_info(dept_code="12A", dept_name=""), default_info()]
+    for i, info in enumerate(infos):
+        paths.append(write_workbook(tmp_path / f"wb{i}.xlsx", info, core, projects, common).path)
+    workbooks = [read_workbook(p) for p in paths]
+    ran: list[bool] = []
+    run_directly = cells.direct_failures
+    spy = lambda *a: (lambda r: (ran.append(r is not None), r)[1])(run_directly(*a))  # noqa: E731
+    monkeypatch.setattr(cells, "direct_failures", spy)
+    direct = validate_workbooks(workbooks, year=2026, finance_dept="100001")
+    assert ran and all(ran)  # every sheet kind and 部门信息 ran directly, none fell back to pandera
+    monkeypatch.setattr(cells, "direct_failures", lambda *_: None)
+    through_pandera = validate_workbooks(workbooks, year=2026, finance_dept="100001")
+    assert {f.code for f in direct.findings} >= {f"R1{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 11)}
+    assert direct.findings == through_pandera.findings
+    pd.testing.assert_frame_equal(direct.rows, through_pandera.rows, check_exact=True)

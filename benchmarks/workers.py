@@ -168,6 +168,8 @@ def stages_worker(
         "tag": (commit.tag if commit else "") or "",
         "success": bool(commit and commit.committed),
         "stages": timer.stages,
+        # the batches' own seconds reading, validating, writing feedback (summed over the workers)
+        "per_workbook_seconds": getattr(done, "per_workbook_seconds", None),
         "wall_s": sum(s["wall_s"] for s in timer.stages),
         "cpu_s": sum(s["cpu_s"] for s in timer.stages),
         "peak_mib": _process_peak(),

@@ -25,7 +25,7 @@ code's function takes it —, on this code and on --compare REV (default: the pr
 pipelines/ or schemas/ have uncommitted changes, else HEAD~1; `none` to skip), a git worktree of REV in
 --work with PYTHONPATH at it, removed at the end. Old and new runs alternate (the order flips each of the
 --repeat rounds; each figure is the minimum of its rounds), so new/old is a ratio taken on the same
-machine at the same time. Memory: the process tree's peak (sum of the processes' PSS, sampled every 0.2 s).
+machine at the same time. Memory: the process tree's peak (sum of the processes' PSS, sampled every 0.5 s).
 
 Corpora: benchmarks.corpus, one workbook per ~100 rows (a city of 10k rows ≈ 100 departments), cached in
 --work (default /tmp/indicators-bench). Results: <work>/results.json and benchmarks/RESULTS.md (the

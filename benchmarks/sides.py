@@ -120,7 +120,7 @@ class TreeSampler(threading.Thread):
     """Samples a process tree's memory every `interval` s until stopped: its peak, and the most
     processes seen at once (a pool's workers, Dagster's step processes)."""
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_kib, self.processes = 0, 0

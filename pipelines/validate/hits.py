@@ -59,6 +59,9 @@ def hits_to_findings(
             pick = missing & (found["column"] == column).to_numpy()
             values[pick] = rows.loc[found["idx"].to_numpy()[pick], column].to_numpy()
     out = []
+    # A finding's texts depend only on its code, value, field and detail, which repeat across rows: each
+    # text is filled in once (make_finding), every located finding takes it.
+    texts: dict[tuple[object, ...], Finding] = {}
     for (file, sheet, excel_row, kind), code, column, value, detail in zip(
         at.itertuples(index=False, name=None),
         found["code"],
@@ -67,16 +70,35 @@ def hits_to_findings(
         found["detail"],
         strict=True,
     ):
+        field = headers.get((kind, column), "")
+        value = "" if value is None or (isinstance(value, float) and value != value) else value
+        text = _texts(texts, code, field, value, detail)
         out.append(
-            make_finding(
-                code,
+            Finding(
                 file,
-                sheet=sheet,
-                row=int(excel_row),
-                column=letters.get((file, sheet), {}).get(column, ""),
-                field=headers.get((kind, column), ""),
-                value="" if value is None or (isinstance(value, float) and value != value) else value,
-                detail=detail,
+                text.code,
+                text.severity,
+                sheet,
+                int(excel_row),
+                letters.get((file, sheet), {}).get(column, ""),
+                field,
+                text.value,
+                text.message,
+                text.fix,
             )
         )
     return out
+
+
+def _texts(
+    known: dict[tuple[object, ...], Finding], code: str, field: str, value: object, detail: object
+) -> Finding:
+    """A finding with the texts of (code, field, value, detail), made once per distinct combination."""
+    key = (code, field, type(value), value, type(detail), detail)
+    try:
+        text = known.get(key)
+    except TypeError:  # a value that cannot be a key: fill it in each time
+        return make_finding(code, "", field=field, value=value, detail=detail)
+    if text is None:
+        text = known[key] = make_finding(code, "", field=field, value=value, detail=detail)
+    return text

@@ -16,13 +16,13 @@ _HISTORY_NUMBER = re.compile(r"^(?:[≥≤><]=?|=)?\s*(-?\d+(?:\.\d+)?)\s*(\S{0,
 
 
 def baseline_present(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[
+    kept = (
         ~rows["rejected"]
         & (rows["history"] == "")
         & (rows["national_standard"] == "")
         & (rows["industry_standard"] == "")
-    ]
-    return hits(kept.index, "W209", "history")
+    )
+    return hits(rows.index[kept.to_numpy()], "W209", "history")
 
 
 def _last_history(history_json: str) -> tuple[str, float, str] | None:
@@ -66,6 +66,8 @@ def target_not_below_history(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFra
     )
     detail = [f"{y}年 {v:g}{u}" for y, v, u in zip(year[worse], value[worse], past_unit[worse], strict=True)]
     found = hits(kept.index[worse], "W215", "target", kept.loc[worse, "target"], detail)
+    if ctx.actuals is None or ctx.actuals.empty:
+        return found  # nothing to compare with (and the rows are wide: no copy of them for nothing)
     against_actual = target_not_below_actual(rows[~rows.index.isin(found["idx"])], ctx)
     return pd.concat([found, against_actual], ignore_index=True) if len(against_actual) else found
 

@@ -17,7 +17,8 @@ def core_limit(complexity: str, ref: Reference | None = None) -> int:
 
 
 def core_count_limit(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    core = rows[(rows["sheet_kind"] == "core") & ~rows["rejected"] & (rows["include"] != "否")]
+    kept = (rows["sheet_kind"] == "core") & ~rows["rejected"] & (rows["include"] != "否")
+    core = rows.loc[kept, ["source_file", "complexity"]]
     if core.empty:
         return no_hits()
     position = core.groupby("source_file", sort=False).cumcount()

@@ -9,8 +9,8 @@ from pipelines.validate.rules.base import RuleContext, rule
 
 
 def data_source_present(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[~rows["rejected"] & (rows["data_source"] == "")]
-    return hits(kept.index, "W208", "data_source")
+    kept = ~rows["rejected"] & (rows["data_source"] == "")
+    return hits(rows.index[kept.to_numpy()], "W208", "data_source")
 
 
 DATA_SOURCE = rule("data_source", "W208", "warning", "warnings", "数据来源 given", check=data_source_present)

@@ -15,9 +15,9 @@ PHASE_NAME = re.compile(
 
 
 def phase_name_marked(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[~rows["rejected"] & (rows["phased"] != "是")]
-    hit = kept[kept["name"].str.contains(PHASE_NAME, na=False)]
-    return hits(hit.index, "W210", "name", hit["name"])
+    names = rows.loc[~rows["rejected"] & (rows["phased"] != "是"), "name"]
+    hit = names[names.str.contains(PHASE_NAME, na=False)]
+    return hits(hit.index, "W210", "name", hit)
 
 
 PHASE_NAME_MARKED = rule(

@@ -12,11 +12,13 @@ from pipelines.validate.hits import HIT_COLUMNS, hits, no_hits
 from pipelines.validate.rules.base import RuleContext, rule, shared
 
 PROJECT_KEY = "_project_key"
+_PROJECT_COLUMNS = ("source_file", "project", "level1", "level2", "project_category", "weight_value")
 
 
 def _projects(rows: pd.DataFrame) -> pd.DataFrame:
     """Project rows that count for composition: kept rows of the 项目支出指标 sheet, with their key."""
-    projects = rows[(rows["sheet_kind"] == "project") & (rows["project"] != "") & ~rows["rejected"]]
+    kept = (rows["sheet_kind"] == "project") & (rows["project"] != "") & ~rows["rejected"]
+    projects = rows.loc[kept, list(_PROJECT_COLUMNS)]  # only what the rules read: the rows are wide
     return projects.assign(**{PROJECT_KEY: projects["source_file"] + "\x1f" + projects["project"]})
 
 

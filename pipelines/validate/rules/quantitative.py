@@ -15,10 +15,8 @@ def quantitative_target_is_number(df: pd.DataFrame, ctx: RuleContext) -> pd.Seri
 
 
 def quantitative_has_unit(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[
-        ~rows["rejected"] & (rows["nature"] == "定量") & (rows["unit"] == "") & (rows["target_unit"] == "")
-    ]
-    return hits(kept.index, "W214", "unit")
+    kept = ~rows["rejected"] & (rows["nature"] == "定量") & (rows["unit"] == "") & (rows["target_unit"] == "")
+    return hits(rows.index[kept.to_numpy()], "W214", "unit")
 
 
 QUANTITATIVE_TARGET = rule(

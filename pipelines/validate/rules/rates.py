@@ -15,7 +15,8 @@ PERCENT_UNITS = frozenset({"%", "百分比", "百分率"})
 
 
 def percent_target_over_100(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    candidates = rows[rows["target_value"].notna() & (rows["target_value"] > 100)]
+    over = rows["target_value"].notna() & (rows["target_value"] > 100)
+    candidates = rows.loc[over, ["unit", "target_unit", "rate_kind", "target", "rate_ending"]]
     if candidates.empty:
         return no_hits()
     unit = candidates["unit"].str.replace(" ", "", regex=False)
@@ -29,7 +30,9 @@ def percent_target_over_100(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFram
 
 
 def satisfaction_filed_as_satisfaction(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[~rows["rejected"] & rows["level1"].isin(("产出指标", "效益指标"))]
+    kept = rows.loc[
+        ~rows["rejected"] & rows["level1"].isin(("产出指标", "效益指标")), ["rate_kind", "name", "level1"]
+    ]
     hit = kept[kept["rate_kind"] == "satisfaction"]
     return hits(hit.index, "W218", "name", hit["name"], hit["level1"])
 

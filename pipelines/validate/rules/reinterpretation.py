@@ -16,8 +16,8 @@ from pipelines.validate.rules.base import RuleContext, rule
 
 
 def framework_labels(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    noted = rows[(rows["file_error"] == "") & (rows["framework_note"] != "")]
-    return hits(noted.index, "I401", "level1", detail=noted["framework_note"])
+    noted = rows.loc[(rows["file_error"] == "") & (rows["framework_note"] != ""), "framework_note"]
+    return hits(noted.index, "I401", "level1", detail=noted)
 
 
 def _level1_inferred(rows: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def _left_blank(rows: pd.DataFrame) -> pd.Series:
 
 
 def placeholder_left(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    readable = rows[rows["file_error"] == ""]
+    readable = rows.loc[rows["file_error"] == "", ["name", "name_as_written"]]
     blank = readable[_left_blank(readable)]
     return hits(blank.index, "W220", "name", blank["name_as_written"], blank["name"])
 
@@ -71,8 +71,11 @@ def _unit_read_from_name(rows: pd.DataFrame) -> pd.DataFrame:
     return hits(with_unit.index, "I404", "name", with_unit["name"], detail)
 
 
+_READ = ("level1", "level1_inferred", "level2_as_written", "name", "name_as_written", "name_markers")
+
+
 def reinterpreted(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    readable = rows[rows["file_error"] == ""]
+    readable = rows.loc[rows["file_error"] == "", list(_READ)]  # only what the notes read: rows are wide
     found = [_level1_inferred(readable), _markers_removed(readable), _unit_read_from_name(readable)]
     found = [f for f in found if not f.empty]
     return pd.concat(found, ignore_index=True) if found else no_hits()

@@ -12,14 +12,14 @@ from pipelines.validate.rules.base import RuleContext, rule
 
 
 def unknown_values(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[~rows["rejected"]]
+    kept = ~rows["rejected"]
     found = []
     for column in SOFT_VOCABS:
-        unknown = kept[kept[f"{column}_unknown"]]
+        unknown = rows.loc[kept & rows[f"{column}_unknown"], f"{column}_raw"]  # one column, not the rows
         if unknown.empty:
             continue
         allowed = "、".join(ctx.ref.vocab_values[VOCAB_OF.get(column, column)])
-        found.append(hits(unknown.index, "W213", column, unknown[f"{column}_raw"], allowed))
+        found.append(hits(unknown.index, "W213", column, unknown, allowed))
     return pd.concat(found, ignore_index=True) if found else no_hits()
 
 

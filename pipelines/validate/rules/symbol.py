@@ -14,7 +14,7 @@ def symbol_known(s: pd.Series, ctx: RuleContext) -> pd.Series:
 
 
 def symbol_matches_target(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    kept = rows[~rows["rejected"]]
+    kept = rows.loc[~rows["rejected"], ["target_symbol", "symbol_given"]]
     clash = (
         (kept["target_symbol"] != "")
         & (kept["symbol_given"] != "")

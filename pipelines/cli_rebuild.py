@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pipelines.common.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError
 
@@ -42,9 +41,12 @@ def run_rebuild_command(
     *,
     wait: float = 0.0,
     verbose: bool = False,
+    workers: int | None = None,
+    executor: str = "auto",
 ) -> int:
     """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
-    screen with verbose); refusals and OS errors before or during the run end in one Chinese message."""
+    screen with verbose); refusals and OS errors before or during the run end in one Chinese message.
+    workers, executor: run_rebuild's (None, "auto": automatic)."""
     from pipelines.common import errors
     from pipelines.defs.partitions import check_year
     from pipelines.defs.run import run_rebuild
@@ -63,9 +65,6 @@ def run_rebuild_command(
             log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
         try:
             with showing_progress(log_file, verbose=verbose) as stages:
-                # TODO(G): pass on_event directly once run_rebuild takes it (.tmp-team/NOTE-helperG-progress.md)
-                takes = "on_event" in inspect.signature(run_rebuild).parameters
-                listener: dict[str, Any] = {"on_event": stages} if takes else {}
                 outcome = run_rebuild(
                     year,
                     submissions,
@@ -75,7 +74,9 @@ def run_rebuild_command(
                     progress=lambda m: print("  " + m, flush=True),
                     wait=wait,
                     log_file=log_file,
-                    **listener,
+                    on_event=stages,
+                    workers=workers,
+                    executor=executor,
                 )
         except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
             verdict = errors.classify(exc)
@@ -98,8 +99,9 @@ def run_rebuild_command(
 def showing_progress(log_file: TextIO | None = None, *, verbose: bool = False) -> Iterator[StepStages]:
     """The run's stages while it runs: a bar on stderr when it is a terminal (not with verbose, whose
     Dagster log shares stderr), else plain lines on stdout before the outcome; plain lines with the time
-    of day in the log file (but those a step's run log captures: Dagster's log writes them there). Yields the listener that makes Dagster's steps stages. Every display is
-    closed (no half-drawn bar) before the caller prints the outcome or an error."""
+    of day in the log file (but those a step's run log captures: Dagster's log writes them there).
+    Yields the listener that makes Dagster's steps stages. Every display is closed (no half-drawn bar)
+    before the caller prints the outcome or an error."""
     from pipelines.common import progress
     from pipelines.defs.progress_hooks import StepStages
 
@@ -184,6 +186,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         args.dry_run,
         wait=args.wait,
         verbose=args.verbose,
+        workers=getattr(args, "workers", None),
+        executor=getattr(args, "executor", "auto"),
     )
 
 
@@ -213,6 +217,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
             out=Path(args.out) if args.out else None,
             inbox=submissions,
             finance_dept=args.finance_dept,
+            workers=getattr(args, "workers", None),
         )
     if not run.recorded:
         print(f"提示：没有找到 {args.year} 年度上次重建的记录，按当前已发布的指标库核对库内编号")

@@ -22,7 +22,6 @@ import pytest
 from pipelines.common import progress
 from pipelines.defs.definitions import make_definitions
 from pipelines.defs.progress_hooks import STAGE_LABELS, StepStages, step_stage
-from pipelines.defs.run import run_rebuild
 from tests.git_env import isolate_git, small_inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +38,6 @@ def rebuild_stages() -> set[str]:
 
 
 ACCOUNTING = "rows: read=9 library=9 noncore=0 excluded=0 rejected=0"
-LISTENS = "on_event" in __import__("inspect").signature(run_rebuild).parameters
-needs_listener = pytest.mark.skipif(
-    not LISTENS, reason="run_rebuild does not take on_event yet (.tmp-team/NOTE-helperG-progress.md)"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -290,25 +285,6 @@ def test_a_graph_backed_asset_fanned_out_over_shards_is_one_stage() -> None:
     assert seen[0].label == "fanned_out（fanned_out）"
 
 
-def test_the_steps_of_a_real_rebuild_are_stages_in_order(tmp_path: Path) -> None:
-    inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
-    seen, stages = Events(), StepStages()
-    with dg.instance_for_test() as instance, progress.watch(seen):
-        if LISTENS:
-            outcome = run_rebuild(YEAR, inbox, repo, finance_dept="101", instance=instance, on_event=stages)  # type: ignore[call-arg]
-            assert outcome.success
-        else:  # until run_rebuild takes the listener: the same job, the listener registered here
-            run_id = str(uuid.uuid4())
-            instance.add_event_listener(run_id, stages)
-            defs = make_definitions(repo, inbox, "101", in_memory=True)
-            job = defs.resolve_job_def("annual_rebuild")
-            assert job.execute_in_process(partition_key=str(YEAR), instance=instance, run_id=run_id).success
-    assert_one_stage_each(
-        [e.stage for e in seen if e.kind == "start"], [e.stage for e in seen if e.kind == "end" and e.ok]
-    )
-    assert all(e.elapsed > 0 for e in seen if e.kind == "end")
-
-
 def assert_one_stage_each(starts: list[str], ends: list[str]) -> None:
     """Every stage of the rebuild started once and ended once, from the inbox to the publication."""
     expected = rebuild_stages()
@@ -328,7 +304,6 @@ STAGE_START = re.compile(r"^  ▶ (\S+)（(\w+)）$")
 STAGE_END = re.compile(r"^  ✓ (\S+)（(\w+)）：用时 (\d+\.\d) 秒$")
 
 
-@needs_listener
 def test_rebuild_in_a_log_shows_each_stage_with_its_time_and_ends_with_the_accounting(tmp_path: Path) -> None:
     inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
     args = [
@@ -364,7 +339,6 @@ def test_rebuild_in_a_log_shows_each_stage_with_its_time_and_ends_with_the_accou
         assert logged.count(line) == 1, line
 
 
-@needs_listener
 def test_rebuild_on_a_terminal_redraws_a_bar_and_leaves_the_outcome_as_the_last_lines(tmp_path: Path) -> None:
     inbox, repo = small_inbox(tmp_path / "inbox", YEAR), tmp_path / "repo"
     args = [

@@ -79,20 +79,25 @@ def run_rebuild_command(
                     executor=executor,
                 )
         except Exception as exc:  # noqa: BLE001 - every failure ends in a Chinese sentence
-            verdict = errors.classify(exc)
-            if verdict is None:
-                if log_file is not None:
-                    traceback.print_exception(exc, file=log_file)
-                    log_file.flush()
-                    shown = log_path
-                else:
-                    shown = errors.write_crash_log(exc, repo, "rebuild")
-                verdict = errors.Verdict(
-                    EXIT_INTERNAL, errors.internal_message(f"{type(exc).__name__}", shown)
-                )
-            _print_err(f"错误：{verdict.message}")
-            return verdict.exit_code
+            return _print_failure(exc, repo, log_file, log_path)
     return _print_outcome(outcome, repo, dry_run, log_path)
+
+
+def _print_failure(exc: Exception, repo: Path, log_file: TextIO | None, log_path: Path | None) -> int:
+    """A run that raised: one Chinese sentence; the stack trace in the log file (or a crash log)."""
+    from pipelines.common import errors
+
+    verdict = errors.classify(exc)
+    if verdict is None:
+        if log_file is not None:
+            traceback.print_exception(exc, file=log_file)
+            log_file.flush()
+            shown = log_path
+        else:
+            shown = errors.write_crash_log(exc, repo, "rebuild")
+        verdict = errors.Verdict(EXIT_INTERNAL, errors.internal_message(f"{type(exc).__name__}", shown))
+    _print_err(f"错误：{verdict.message}")
+    return verdict.exit_code
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from pipelines.common.xlsx_out import FIXED_CREATED, WORKBOOK_OPTIONS
 from pipelines.common.xlsx_sheet import FastSheet, FastWorkbook
 
-# A sheet's content as operations: ("put", row, col, values, format names) or ("write", row, col, value, name)
+# A sheet's content as operations: ("put" a column or "row", row, col, values, format names) or
+# ("write", row, col, value, format name).
 Op = tuple
 FORMATS = {"bold": {"bold": True}, "wrap": {"text_wrap": True}, "fill": {"bg_color": "#FFC7CE"}}
 
@@ -37,10 +38,12 @@ def _bytes(fast: bool, sheets: list[list[Op]], setup: Callable | None = None) ->
                 ws.write(row, col, value, formats.get(fmt))
             elif fast:
                 assert isinstance(ws, FastSheet)
-                ws.put_column(row, col, value, [formats.get(f) for f in fmt])
+                put = ws.put_column if kind == "put" else ws.put_row
+                put(row, col, value, [formats.get(f) for f in fmt])
             else:
                 for i, v in enumerate(value):
-                    ws.write(row + i, col, v, formats.get(fmt[i]))
+                    at = (row + i, col) if kind == "put" else (row, col + i)
+                    ws.write(*at, v, formats.get(fmt[i]))
     workbook.close()
     return buffer.getvalue()
 
@@ -97,7 +100,7 @@ def test_what_xlsxwriter_writes_itself() -> None:
             workbook = cls(buffer, options)
             workbook.set_properties({"created": FIXED_CREATED})
             ws = workbook.add_worksheet("s")
-            for _, row, col, vals, fmt in sheets[0]:
+            for _, row, col, vals, _fmt in sheets[0]:
                 if isinstance(ws, FastSheet):
                     ws.put_column(row, col, vals, [None] * len(vals))
                 else:
@@ -124,9 +127,6 @@ def test_row_settings_comments_column_formats_and_autofit() -> None:
 
     for setup in (row_height, comment, column_format, default_height):
         _same([ops], setup)
-
-    def autofit_after(ws, formats) -> None:
-        pass
 
     fast, slow = io.BytesIO(), io.BytesIO()
     for buffer, cls in ((fast, FastWorkbook), (slow, xlsxwriter.Workbook)):
@@ -162,10 +162,13 @@ _op = st.one_of(
     st.tuples(
         st.just("write"), st.integers(0, 40), st.integers(0, 5), _values, st.sampled_from([None, "wrap"])
     ),
+    st.tuples(st.integers(0, 40), st.integers(0, 5), st.lists(_values, min_size=1, max_size=6)).map(
+        lambda t: ("row", t[0], t[1], t[2], ["wrap" if i % 2 else None for i in range(len(t[2]))])
+    ),
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(_op, max_size=12))
 def test_any_sequence_of_writes_gives_xlsxwriters_bytes(ops: list[Op]) -> None:
     _same([ops])

@@ -234,7 +234,9 @@ class XlsxBook:
         """Write one cell (0-based row/col) through cell_value: text only ever via write_string."""
         shown = cell_value(value)
         style = self.fmt(fmt)
-        if shown is None:
+        if isinstance(ws, FastSheet):  # the same cell stored without xlsxwriter's per-call checks
+            ws.put_row(row, col, [shown], [style])
+        elif shown is None:
             if style is not None:
                 ws.write_blank(row, col, None, style)
         elif isinstance(shown, str):
@@ -272,9 +274,12 @@ class XlsxBook:
         col: int = 0,
     ) -> int:
         """Write values left to right from (row, col); returns the next row."""
+        names = [fmt] * len(values) if fmt is None or isinstance(fmt, str) else fmt
+        if isinstance(ws, FastSheet):  # one call for the row: the cells write() would store
+            ws.put_row(row, col, [cell_value(v) for v in values], [self.fmt(n) for n in names[: len(values)]])
+            return row + 1
         for i, value in enumerate(values):
-            style = fmt if fmt is None or isinstance(fmt, str) else fmt[i]
-            self.write(ws, row, col + i, value, style)
+            self.write(ws, row, col + i, value, names[i])
         return row + 1
 
 

@@ -67,6 +67,7 @@ class FastSheet(Worksheet):
     def __init__(self) -> None:
         super().__init__()
         self._columns: list[_Column] = []
+        self._kept_rows: dict[int, list[tuple[int, int]]] = {}  # column → row ranges of its kept columns
 
     def _plain_mode(self) -> bool:
         """write() would store text as shared strings untouched (the house options; no write handlers)."""
@@ -99,6 +100,7 @@ class FastSheet(Worksheet):
             first, last = self._store(row, col, cells, formats)
         else:
             self._columns.append(kept)
+            self._kept_rows.setdefault(col, []).append((row, row + n))
             first, last = kept.first_last()
         if first >= 0:
             self._check_dimensions(first, col)
@@ -106,7 +108,7 @@ class FastSheet(Worksheet):
 
     def _covered(self, row: int, col: int, n: int) -> bool:
         """A cell of rows row .. row+n-1 in `col` was written already (write() or an earlier column)."""
-        if any(c.col == col and c.row < row + n and row < c.stop for c in self._columns):
+        if any(start < row + n and row < stop for start, stop in self._kept_rows.get(col, ())):
             return True
         table = self.table
         if len(table) < n:
@@ -171,6 +173,38 @@ class FastSheet(Worksheet):
                 first = r
         return first, last
 
+    def put_row(self, row: int, col: int, cells: Sequence[object], formats: Sequence[Format | None]) -> None:
+        """What `write(row, col + j, cells[j], formats[j])` does for every j, as one call (into the table:
+        a row's few cells, written after any column they land on, win over it as write() would)."""
+        n = len(cells)
+        if not n:
+            return
+        if not self._plain_mode() or not 0 <= row < self.xls_rowmax or col < 0 or col + n > self.xls_colmax:
+            for j, value in enumerate(cells):
+                self._write(row, col + j, value, formats[j])
+            return
+        line, half, strings = self.table[row], self.xls_strmax // 2, self.str_table
+        first = last = -1
+        for j, value in enumerate(cells):
+            fmt, c = formats[j], col + j
+            if type(value) is str and value and len(value) <= half:
+                line[c] = CellStringTuple(strings._get_shared_string_index(value), fmt)
+            elif value is None or (type(value) is str and not value):
+                if fmt is None:
+                    continue
+                line[c] = CellBlankTuple(fmt)
+            elif _plain_number(value):
+                line[c] = CellNumberTuple(value, fmt)
+            else:
+                self._write(row, c, value, fmt)
+                continue
+            last = c
+            if first < 0:
+                first = c
+        if first >= 0:
+            self._check_dimensions(row, first)
+            self._check_dimensions(row, last)
+
     def _materialize(self) -> None:
         """The kept columns into xlsxwriter's table, under any cell written there after them."""
         table = self.table
@@ -186,6 +220,7 @@ class FastSheet(Worksheet):
                 else:
                     line[c.col] = CellBlankTuple(fmt)
         self._columns = []
+        self._kept_rows = {}
 
     def autofit(self, *args, **kwargs):
         self._materialize()  # autofit reads the table

@@ -12,7 +12,7 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, write_table_block
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings, write_table_block
 
 _TEXTS = [
     "a",
@@ -39,7 +39,7 @@ def _cell(rng: random.Random) -> object:
         return None
     if r < 0.85:
         return rng.randint(-(10**12), 10**12)
-    return rng.choice([0.1, 87.5, 1e20, -3.25, 1 / 3, 2.0])
+    return rng.choice([0.1, 87.5, 1e20, -3.25, 1 / 3, 2.0, -0.0, 0.0, 1, 1.0])
 
 
 def _book(block: bool, columns: list[list[object]], style_of: list[int], special: dict, start: int) -> bytes:
@@ -152,3 +152,34 @@ def test_write_table_block_equals_write_table(tmp_path, rows: int) -> None:
     assert sheet.max_row == rows + 1
     if rows:
         assert all(str(c.value).startswith("'") for c in sheet["B"][1:] if str(c.value)[:1] in "=+@－")
+
+
+def test_fast_shared_strings_same_bytes() -> None:
+    """sharedStrings.xml written by fast_shared_strings equals xlsxwriter's, on texts that need escaping,
+    whitespace preservation or the _xHHHH_ escape, and on plain ones."""
+    texts = [
+        *_TEXTS,
+        "",
+        " lead",
+        "trail\n",
+        "\u3000全角空格",
+        "<r>rich?</r>",
+        "a\tb",
+        "_x00ZZ_",
+        "x_x0041_y",
+        "&amp;",
+    ]
+
+    def build(fast: bool) -> bytes:
+        buffer = io.BytesIO()
+        wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+        wb.set_properties({"created": datetime(2000, 1, 1)})
+        if fast:
+            fast_shared_strings(wb)
+        ws = wb.add_worksheet("s")
+        for i, text in enumerate(texts * 2):
+            ws.write_string(i, 0, text)
+        wb.close()
+        return buffer.getvalue()
+
+    assert build(True) == build(False)

@@ -12,14 +12,17 @@ rows written the ordinary way — makes it hand the block to xlsxwriter's own ta
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, cast
+from typing import IO, Any, cast
 
+import numpy as np
 import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
@@ -39,9 +42,15 @@ class _Block:
     col: int
     n: int
     kinds: list[bytearray] = field(default_factory=list)
-    values: list[list[int | float | None]] = field(default_factory=list)
+    values: list[list[Any]] = field(default_factory=list)
     styles: list[Format | None] = field(default_factory=list)
     overrides: list[dict[int, Format]] = field(default_factory=list)
+
+    def present(self) -> np.ndarray:
+        """columns × rows: True where a cell is written."""
+        if not self.kinds:
+            return np.zeros((0, self.n), dtype=bool)
+        return np.stack([np.frombuffer(bytes(k), dtype=np.uint8) for k in self.kinds]) != ABSENT
 
 
 class RowBlockSheet(Worksheet):
@@ -71,6 +80,7 @@ class RowBlockSheet(Worksheet):
         if self.constant_memory or row + n > self.xls_rowmax or col + len(columns) > self.xls_colmax:
             self._write_cells(row, col, columns, styles, overrides)
             return
+        columns = [_exact(cells) for cells in columns]
         block = _Block(row, col, n, styles=list(styles))
         block.overrides = [{} for _ in columns]
         for (i, j), fmt in overrides.items():
@@ -100,45 +110,59 @@ class RowBlockSheet(Worksheet):
                     self._write_number(row + i, col + j, value, fmt)
 
     def _classify(self, block: _Block, columns: Sequence[Sequence[Cell]]) -> None:
-        """Each cell's kind; numbers checked as write_number checks them."""
+        """Each cell's kind (by its exact type; anything else, e.g. a subclass, by isinstance); numbers
+        checked as write_number checks them."""
         for j, cells in enumerate(columns):
-            kinds = bytearray(block.n)
-            values: list[int | float | None] = [None] * block.n
+            kinds = bytearray([_KIND[type(v)] for v in cells])
+            floats = [v for v in cells if type(v) is float] if NUMBER in kinds else []
+            if floats and not np.isfinite(np.asarray(floats, dtype=np.float64)).all():
+                raise TypeError("NAN/INF not supported in write_number()")
             style, special = block.styles[j], block.overrides[j]
-            for i, value in enumerate(cells):
-                if isinstance(value, str):
-                    kinds[i] = TEXT
-                elif value is None:
-                    kinds[i] = BLANK if (special.get(i, style) is not None) else ABSENT
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    if not math.isfinite(value):
-                        raise TypeError("NAN/INF not supported in write_number()")
-                    kinds[i], values[i] = NUMBER, value
-                else:
-                    raise TypeError(f"write_block: unsupported cell type {type(value)}")
+            if ABSENT in kinds:  # a None is written as a blank when it has a format
+                if style is not None:
+                    kinds = bytearray(kinds.replace(bytes([ABSENT]), bytes([BLANK])))
+                for i, fmt in special.items():
+                    if cells[i] is None:
+                        kinds[i] = ABSENT if fmt is None else BLANK
             block.kinds.append(kinds)
-            block.values.append(values)
 
     def _shared_strings(self, block: _Block, columns: Sequence[Sequence[Cell]]) -> None:
-        """Texts numbered row by row, left to right — the shared-string order of the one-by-one writes."""
-        index_of = self.str_table._get_shared_string_index
-        limit, half = self.xls_strmax, self.xls_strmax // 2
-        kinds, values = block.kinds, block.values
-        for i, cells in enumerate(zip(*columns, strict=True)):
-            for j, value in enumerate(cells):
-                if kinds[j][i] == TEXT:
-                    text = cast(str, value)
-                    if len(text) > half and _utf16_len(text) > limit:
-                        text = _utf16_truncate(text, limit)
-                    values[j][i] = index_of(text)
+        """Texts numbered row by row, left to right — the shared-string order of the one-by-one writes:
+        a text new to the table takes the next number at its first cell in that order."""
+        table = self.str_table
+        known = table.string_table
+        m = len(columns)
+        keys: list[np.ndarray] = []
+        texts: list[str] = []
+        coded: list[tuple[np.ndarray, list[object]]] = []
+        for j, (cells, kinds) in enumerate(zip(columns, block.kinds, strict=True)):
+            codes, uniques, firsts = _factorize(cells, self.xls_strmax)
+            fresh = [k for k, u in enumerate(uniques) if type(u) is str and u not in known]
+            keys.append(firsts[fresh] * m + j)
+            texts += [uniques[k] for k in fresh]  # type: ignore[misc]
+            table.count += kinds.count(TEXT)
+            coded.append((codes, uniques))
+        order = np.argsort(np.concatenate(keys), kind="stable") if keys else np.zeros(0, dtype=np.int64)
+        for k in order.tolist():
+            text = texts[k]
+            if text not in known:
+                known[text] = table.unique_count
+                table.unique_count += 1
+        for (codes, uniques), kinds, cells in zip(coded, block.kinds, columns, strict=True):
+            shown = [known[u] if type(u) is str else -1 for u in uniques]
+            if kinds.count(TEXT) == len(kinds):
+                block.values.append(np.asarray(shown, dtype=np.int64)[codes].tolist() if shown else [])
+            else:  # numbers as given (factorize would take 0.0 for -0.0)
+                pairs = zip(codes.tolist(), kinds, cells, strict=True)
+                block.values.append([shown[c] if k == TEXT else v for c, k, v in pairs])
 
     def _extend_dimensions(self, block: _Block) -> None:
-        present = [bytes(k).translate(_PRESENT) for k in block.kinds]
-        rows = [i for i in range(block.n) if any(p[i] for p in present)] if block.n else []
-        cols = [j for j, p in enumerate(present) if any(p)]
-        if rows and cols:
-            self._check_dimensions(block.row + rows[0], block.col + cols[0])
-            self._check_dimensions(block.row + rows[-1], block.col + cols[-1])
+        present = block.present()
+        rows = np.flatnonzero(present.any(axis=0))
+        cols = np.flatnonzero(present.any(axis=1))
+        if len(rows) and len(cols):
+            self._check_dimensions(block.row + int(rows[0]), block.col + int(cols[0]))
+            self._check_dimensions(block.row + int(rows[-1]), block.col + int(cols[-1]))
 
     # --- writing -----------------------------------------------------------------------------------------
 
@@ -183,7 +207,7 @@ class RowBlockSheet(Worksheet):
 
     def _write_rows_fast(self) -> None:
         self._number_formats()
-        spans, ranges = self._spans()
+        spans = self._spans()
         self.row_spans = spans
         fh = cast(IO[str], self.fh)
         table_rows = sorted(r for r, cells in self.table.items() if cells)
@@ -194,7 +218,7 @@ class RowBlockSheet(Worksheet):
                 self._write_table_row(start, spans)
             else:
                 for a in range(0, block.n, _CHUNK):
-                    fh.write(self._block_xml(block, a, min(a + _CHUNK, block.n), spans, ranges))
+                    fh.write(self._block_xml(block, a, min(a + _CHUNK, block.n), spans))
 
     def _number_formats(self) -> None:
         """Formats get their style number when first written (xlsxwriter numbers them lazily, row by row,
@@ -222,62 +246,80 @@ class RowBlockSheet(Worksheet):
             self._write_cell(r, c, line[c])
         self._xml_end_tag("row")
 
-    def _spans(self) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
-        """Each block of 16 rows → "first:last" column (1-based); each block row → its first/last column."""
+    def _spans(self) -> dict[int, str]:
+        """Each block of 16 rows → "first:last" column (1-based) of its cells (xlsxwriter's spans)."""
         lows: dict[int, int] = {}
         highs: dict[int, int] = {}
-        ranges: dict[int, tuple[int, int]] = {}
-
-        def note(r: int, low: int, high: int) -> None:
-            g = r // 16
-            lows[g] = min(lows.get(g, low), low)
-            highs[g] = max(highs.get(g, high), high)
-
         for r, cells in self.table.items():
             if cells:
-                note(r, min(cells), max(cells))
+                lows[r // 16] = min(lows.get(r // 16, min(cells)), min(cells))
+                highs[r // 16] = max(highs.get(r // 16, max(cells)), max(cells))
         for b in self._blocks:
-            present = [bytes(k).translate(_PRESENT) for k in b.kinds]
-            for i, row in enumerate(zip(*present, strict=True)):
-                if any(row):
-                    low, high = row.index(1), len(row) - 1 - row[::-1].index(1)
-                    ranges[b.row + i] = (b.col + low, b.col + high)
-                    note(b.row + i, b.col + low, b.col + high)
-        return {g: f"{low + 1}:{highs[g] + 1}" for g, low in lows.items()}, ranges
+            present = b.present()
+            written = np.flatnonzero(present.any(axis=0))
+            if not len(written):
+                continue
+            sub = present[:, written]
+            low = sub.argmax(axis=0) + b.col
+            high = len(sub) - 1 - sub[::-1].argmax(axis=0) + b.col
+            groups = (written + b.row) // 16
+            starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+            group_low = np.minimum.reduceat(low, starts).tolist()
+            group_high = np.maximum.reduceat(high, starts).tolist()
+            for g, lo, hi in zip(groups[starts].tolist(), group_low, group_high, strict=True):
+                lows[g] = min(lows.get(g, lo), lo)
+                highs[g] = max(highs.get(g, hi), hi)
+        return {g: f"{low + 1}:{highs[g] + 1}" for g, low in lows.items()}
 
-    def _block_xml(
-        self, b: _Block, a: int, z: int, spans: dict[int, str], ranges: Mapping[int, tuple[int, int]]
-    ) -> str:
-        """Rows a..z-1 of a block: each column's cells as text, then joined row by row."""
-        numbers = [str(b.row + i + 1) for i in range(a, z)]
-        columns = [self._column_xml(b, j, a, z, numbers) for j in range(len(b.kinds))]
+    def _block_xml(self, b: _Block, a: int, z: int, spans: dict[int, str]) -> str:
+        """Rows a..z-1 of a block. A row's XML follows from its cells' kinds: one format template per
+        pattern of kinds, filled with the row's number, span and values; a row with a cell format of its
+        own is written cell by cell (_row_xml)."""
+        m = len(b.kinds)
+        if not m:
+            return ""
+        kinds = np.stack([np.frombuffer(bytes(k[a:z]), dtype=np.uint8) for k in b.kinds], axis=1)
+        raw = (kinds + 1).tobytes()  # a row's kinds as a bytes key (no NUL)
+        special = {i for o in b.overrides for i in o if a <= i < z}
+        styles = [
+            _style_attr(f) if f is not None else self._column_style(b.col + j) for j, f in enumerate(b.styles)
+        ]
+        refs = [f'<c r="{xl_col_to_name(b.col + j)}{{0}}"' for j in range(m)]
+        templates: dict[bytes, str] = {}
         out: list[str] = []
-        for k, cells in enumerate(zip(*columns, strict=True)):
-            r = b.row + a + k
-            if r in ranges:
-                out.append(f'<row r="{numbers[k]}" spans="{spans[r // 16]}">{"".join(cells)}</row>')
+        for k, values in enumerate(zip(*(v[a:z] for v in b.values), strict=True)):
+            i, r = a + k, b.row + a + k
+            if i in special:
+                out.append(self._row_xml(b, i, spans, styles))
+                continue
+            key = raw[k * m : (k + 1) * m]
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = _row_template(key, styles, refs)
+            if template:
+                out.append(template.format(r + 1, spans[r // 16], *values))
         return "".join(out)
 
-    def _column_xml(self, b: _Block, j: int, a: int, z: int, numbers: list[str]) -> list[str]:
-        letter = xl_col_to_name(b.col + j)
-        style, special = b.styles[j], b.overrides[j]
-        plain = _style_attr(style) if style is not None else self._column_style(b.col + j)
-        kinds, values = b.kinds[j], b.values[j]
-        out: list[str] = []
-        for i in range(a, z):
-            kind = kinds[i]
+    def _row_xml(self, b: _Block, i: int, spans: dict[int, str], styles: list[str]) -> str:
+        """One block row whose cells may carry formats of their own."""
+        r = b.row + i
+        cells: list[str] = []
+        for j, kinds in enumerate(b.kinds):
+            kind, ref = kinds[i], f"{xl_col_to_name(b.col + j)}{r + 1}"
             if kind == ABSENT:
-                out.append("")
                 continue
-            s = _style_attr(special[i]) if i in special else plain
-            ref = letter + numbers[i - a]
+            s = styles[j]
+            if i in b.overrides[j]:
+                fmt = b.overrides[j][i]
+                s = _style_attr(fmt) if fmt is not None else self._column_style(b.col + j)
+            value = b.values[j][i]
             if kind == TEXT:
-                out.append(f'<c r="{ref}"{s} t="s"><v>{values[i]}</v></c>')
+                cells.append(f'<c r="{ref}"{s} t="s"><v>{value}</v></c>')
             elif kind == NUMBER:
-                out.append(f'<c r="{ref}"{s}><v>{values[i]:.16G}</v></c>')
+                cells.append(f'<c r="{ref}"{s}><v>{value:.16G}</v></c>')
             else:
-                out.append(f'<c r="{ref}"{s}/>')
-        return out
+                cells.append(f'<c r="{ref}"{s}/>')
+        return f'<row r="{r + 1}" spans="{spans[r // 16]}">{"".join(cells)}</row>' if cells else ""
 
     def _column_format(self, col: int) -> Format | None:
         """A cell without a format takes its column's format, if any (no row formats: see _fast_rows_apply)."""
@@ -289,12 +331,105 @@ class RowBlockSheet(Worksheet):
         return "" if column_format is None else _style_attr(column_format)
 
 
+class _SharedStrings(SharedStrings):
+    """sharedStrings.xml as xlsxwriter writes it, a plain text (no edge space, control character, XML
+    special or _xHHHH_ look-alike) joined at once, any other through xlsxwriter's own _write_si."""
+
+    def _write_sst_strings(self) -> None:
+        fh = cast(IO[str], self.fh)
+        plain: list[str] = []
+        for text in self.string_table.string_array:
+            if _CAREFUL.search(text) or text[:1].isspace() or text[-1:].isspace():
+                fh.write("".join(plain))
+                plain = []
+                self._write_si(text)
+            else:
+                plain.append(f"<si><t>{text}</t></si>")
+        fh.write("".join(plain))
+
+
+class _Packager(Packager):
+    def _write_shared_strings_file(self) -> None:
+        if not self.workbook.str_table.count:
+            return
+        sst = _SharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+def fast_shared_strings(workbook: Workbook) -> Workbook:
+    """Have `workbook` write its shared strings with _SharedStrings (same bytes): xlsxwriter asks the
+    workbook for its packager, so this one workbook gets ours."""
+    workbook._get_packager = _Packager
+    return workbook
+
+
 def add_block_sheet(workbook: Workbook, name: str) -> RowBlockSheet:
     """A RowBlockSheet added to `workbook` under `name`."""
     return cast(RowBlockSheet, workbook.add_worksheet(name, worksheet_class=RowBlockSheet))
 
 
-_PRESENT = bytes([0, 1, 1, 1]) + bytes(252)  # kind → 1 when the cell is written
+_CAREFUL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")  # what _write_si escapes
+_KIND: dict[type, int] = {str: TEXT, int: NUMBER, float: NUMBER, type(None): ABSENT}
+
+
+def _exact(cells: Sequence[object]) -> Sequence[Cell]:
+    """A column whose cells are exactly str, int, float or None (a subclass, e.g. numpy's, converted —
+    the same text or number); bool and anything else refused, as write_block writes no other cell."""
+    if set(map(type, cells)) <= _KIND.keys():
+        return cast(Sequence[Cell], cells)
+    out: list[Cell] = []
+    for v in cells:
+        if v is None or isinstance(v, str):
+            out.append(None if v is None else str(v))
+        elif isinstance(v, (bool, np.bool_)):
+            raise TypeError("write_block: a bool is not a cell (write 是/否)")
+        elif isinstance(v, (int, np.integer)):
+            out.append(int(v))
+        elif isinstance(v, (float, np.floating)):
+            out.append(float(v))
+        else:
+            raise TypeError(f"write_block: unsupported cell type {type(v)}")
+    return out
+
+
+def _factorize(cells: Sequence[Cell], limit: int) -> tuple[np.ndarray, list[object], np.ndarray]:
+    """Each cell's code into the column's distinct values (texts cut as write_string cuts them; -1 for
+    None), those values in order of first appearance, and the row where each first appears."""
+    values = np.empty(len(cells), dtype=object)
+    values[:] = cells
+    codes, uniques = pd.factorize(values)
+    distinct = list(uniques)
+    if (
+        max(map(len, [u for u in distinct if type(u) is str]), default=0) > limit // 2
+    ):  # rare: cut, code again
+        values[:] = [_fit(v, limit) if type(v) is str else v for v in cells]
+        codes, uniques = pd.factorize(values)
+        distinct = list(uniques)
+    seen = np.maximum.accumulate(np.r_[-1, codes])
+    firsts = np.flatnonzero(seen[1:] > seen[:-1])
+    return codes, distinct, firsts
+
+
+def _row_template(key: bytes, styles: list[str], refs: list[str]) -> str:
+    """The str.format template of a row whose cells have the kinds in `key` (each + 1): {0} the row
+    number, {1} its span, {j + 2} column j's value; "" when the row writes nothing."""
+    cells: list[str] = []
+    for j, code in enumerate(key):
+        kind = code - 1
+        if kind == TEXT:
+            cells.append(f'{refs[j]}{styles[j]} t="s"><v>{{{j + 2}}}</v></c>')
+        elif kind == NUMBER:
+            cells.append(f"{refs[j]}{styles[j]}><v>{{{j + 2}:.16G}}</v></c>")
+        elif kind == BLANK:
+            cells.append(f"{refs[j]}{styles[j]}/>")
+    return '<row r="{0}" spans="{1}">' + "".join(cells) + "</row>" if cells else ""
+
+
+def _fit(text: str, limit: int) -> str:
+    """write_string's cut: at most `limit` UTF-16 units."""
+    return _utf16_truncate(text, limit) if _utf16_len(text) > limit else text
 
 
 def _style_attr(fmt: Format) -> str:
@@ -311,6 +446,7 @@ def write_table_block(
 ) -> RowBlockSheet:
     """xlsx_out.write_table (header row, auto widths, frozen header, autofilter; no start row, required
     columns or column formats) with the body written as one block: the same bytes."""
+    fast_shared_strings(book.workbook)
     safe = safe_sheet_name(sheet, book.sheet_names)
     book.sheet_names.append(safe)
     ws = add_block_sheet(book.workbook, safe)

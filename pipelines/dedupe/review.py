@@ -17,7 +17,7 @@ from xlsxwriter.format import Format
 
 from pipelines.common.formulas import neutralize, restore_neutralized
 from pipelines.common.xlsx_out import FIXED_CREATED
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
 
@@ -174,7 +174,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     for group in cands["pattern_group"] if len(cands) else []:
         groups.setdefault(group, f"G{len(groups) + 1:04d}")
     tmp = path.with_suffix(".tmp.xlsx")
-    wb = xlsxwriter.Workbook(str(tmp), _OPTIONS)
+    wb = fast_shared_strings(xlsxwriter.Workbook(str(tmp), _OPTIONS))
     wb.set_properties({"title": "指标合并审核", "author": "indicators", "created": FIXED_CREATED})
     fmt = {
         "head": wb.add_format(

@@ -43,10 +43,11 @@ def run_rebuild_command(
     verbose: bool = False,
     workers: int | None = None,
     executor: str = "auto",
+    quiet: bool = False,
 ) -> int:
     """Run one rebuild and print its outcome. Dagster's log goes to PATH/.dagster_home/logs/ (the
     screen with verbose); refusals and OS errors before or during the run end in one Chinese message.
-    workers, executor: run_rebuild's (None, "auto": automatic)."""
+    workers, executor: run_rebuild's (None, "auto": automatic). quiet: no progress on screen."""
     from pipelines.common import errors
     from pipelines.defs.partitions import check_year
     from pipelines.defs.run import run_rebuild
@@ -64,7 +65,7 @@ def run_rebuild_command(
         if log_path is not None:
             log_file = stack.enter_context(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
         try:
-            with showing_progress(log_file, verbose=verbose) as stages:
+            with showing_progress(log_file, verbose=verbose, quiet=quiet) as stages:
                 outcome = run_rebuild(
                     year,
                     submissions,
@@ -101,19 +102,22 @@ def _print_failure(exc: Exception, repo: Path, log_file: TextIO | None, log_path
 
 
 @contextlib.contextmanager
-def showing_progress(log_file: TextIO | None = None, *, verbose: bool = False) -> Iterator[StepStages]:
+def showing_progress(
+    log_file: TextIO | None = None, *, verbose: bool = False, quiet: bool = False
+) -> Iterator[StepStages]:
     """The run's stages while it runs: a bar on stderr when it is a terminal (not with verbose, whose
     Dagster log shares stderr), else plain lines on stdout before the outcome; plain lines with the time
     of day in the log file (but those a step's run log captures: Dagster's log writes them there).
     Yields the listener that makes Dagster's steps stages. Every display is closed (no half-drawn bar)
-    before the caller prints the outcome or an error."""
+    before the caller prints the outcome or an error. quiet: nothing on screen (the log file keeps them)."""
     from pipelines.common import progress
     from pipelines.defs.progress_hooks import StepStages
 
     tty = not verbose and sys.stderr.isatty()
     stages = StepStages()
     with contextlib.ExitStack() as stack:
-        stack.enter_context(progress.show(sys.stderr if tty else sys.stdout, tty=tty, indent="  "))
+        if not quiet:
+            stack.enter_context(progress.show(sys.stderr if tty else sys.stdout, tty=tty, indent="  "))
         if log_file is not None:
             stack.enter_context(progress.show(log_file, tty=False, clock=True, skip_captured=True))
         stack.callback(stages.close)  # a run that broke off mid-step: its open stages end as failed
@@ -193,6 +197,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         workers=getattr(args, "workers", None),
         executor=getattr(args, "executor", "auto"),
+        quiet=getattr(args, "quiet", False),
     )
 
 
@@ -215,7 +220,10 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         raise UsageError(f"提交文件夹不存在：{submissions}")
     from pipelines.common import progress
 
-    with showing_progress(), progress.stage("feedback", f"{args.year} 年度反馈工作簿（读取、校验、写出）"):
+    with (
+        showing_progress(quiet=getattr(args, "quiet", False)),
+        progress.stage("feedback", f"{args.year} 年度反馈工作簿（读取、校验、写出）"),
+    ):
         run = regenerate_feedback(
             repo,
             args.year,

@@ -180,6 +180,25 @@ def test_a_log_display_leaves_out_what_a_handler_of_the_logger_already_records()
     ]
 
 
+def test_the_command_shows_plain_lines_on_stdout_off_a_terminal_and_nothing_when_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines.cli_rebuild import showing_progress
+
+    log_file = io.StringIO()
+    for quiet in (False, True):
+        with showing_progress(log_file, quiet=quiet):
+            progress.begin("annual_report", "年度报告（annual_report）").end()
+        out = capsys.readouterr()
+        assert out.err == ""
+        assert out.out.splitlines() == (
+            [] if quiet else ["  ▶ 年度报告（annual_report）", out.out.splitlines()[-1]]
+        )
+    assert (
+        len(re.findall(r"^\d\d:\d\d:\d\d ✓ 年度报告（annual_report）：用时", log_file.getvalue(), re.M)) == 2
+    )
+
+
 class FullDisk(io.StringIO):
     def write(self, text: str) -> int:
         raise OSError(28, "No space left on device")

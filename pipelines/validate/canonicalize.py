@@ -82,8 +82,9 @@ def stack_rows(parts: list[tuple[pd.DataFrame, dict[str, str]]]) -> pd.DataFrame
             np.array([const[column] for _, const in parts], dtype=object), lengths
         ).astype(str)
     rows = pd.DataFrame(columns, index=pd.RangeIndex(int(lengths.sum())))
-    text = [c for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c])]
-    return rows.fillna(dict.fromkeys(text, ""))
+    # Only the text columns some sheet lacks hold missing values: the others are left as they are.
+    text = [c for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c]) and rows[c].hasnans]
+    return rows.fillna(dict.fromkeys(text, "")) if text else rows
 
 
 def _column_arrays(frame: pd.DataFrame) -> list[object]:

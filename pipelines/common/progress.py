@@ -332,8 +332,9 @@ class Display:
                 tail = " [" + "#" * filled + "-" * (cells_left - filled) + "]" + tail
         else:
             tail = f" {SPINNER[self._tick % len(SPINNER)]}" + tail
+        room = max(LABEL_CELLS, width - cells(tail))
         path = " › ".join(s.label for s in stages[: stages.index(shown) + 1])  # the step, then its part
-        return _clip(path, max(LABEL_CELLS, width - cells(tail))) + tail
+        return _clip(path if cells(path) <= room else shown.label, room) + tail
 
     def _run_ticker(self) -> None:
         while not self._stop.wait(TICK_SECONDS):

@@ -8,6 +8,7 @@ the outbox's staging folder; the parsed workbooks die with the batch.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from pipelines.validate.runner import FileStatus, ValidationResult, validate_wor
 # of workbooks is ≈ 5,000 rows (two batches for a city of 10k rows, twenty for 100k).
 BATCH_FILES = 64
 BATCH_BYTES = 1 << 20
+# Other sizes, for tests and tuning (read by every process of a run, the multiprocess executor's too).
+BATCH_FILES_ENV, BATCH_BYTES_ENV = "INDICATORS_BATCH_FILES", "INDICATORS_BATCH_BYTES"
 
 InfoEntry = tuple[Workbook, dict[str, str]]  # a workbook's layout of 部门信息 (no sheets), canonical 部门信息
 
@@ -86,10 +89,12 @@ class BatchResult:
 
 
 def plan_batches(
-    paths: Sequence[Path], *, max_files: int = BATCH_FILES, max_bytes: int = BATCH_BYTES
+    paths: Sequence[Path], *, max_files: int | None = None, max_bytes: int | None = None
 ) -> list[Batch]:
     """The files sorted by name, cut into consecutive batches of at most `max_files` files and, past its
-    first file, `max_bytes` bytes."""
+    first file, `max_bytes` bytes (default: BATCH_FILES and BATCH_BYTES, or their variables)."""
+    max_files = max_files or int(os.environ.get(BATCH_FILES_ENV) or BATCH_FILES)
+    max_bytes = max_bytes or int(os.environ.get(BATCH_BYTES_ENV) or BATCH_BYTES)
     batches: list[Batch] = []
     current: list[Path] = []
     size = 0

@@ -112,20 +112,23 @@ def concat_compact(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _concat_column(parts: list[pd.Series]) -> pd.Series:
-    categorical = [isinstance(p.dtype, pd.CategoricalDtype) for p in parts]
-    if not any(categorical) or all(p.dtype == parts[0].dtype for p in parts):
+    if all(p.dtype == parts[0].dtype for p in parts):
         return pd.concat(parts, ignore_index=True)
-    if all(categorical):
+    target = _plain_dtype(parts)
+    if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
         # Every frame had few distinct values: so does the whole (distinct ≤ the sum of each frame's).
-        # The sorted union of their categories, in the categories' own dtype (as pd.Categorical makes).
+        # The sorted union of their categories, in the dtype pd.Categorical gives the whole column.
         distinct = {value for p in parts for value in p.cat.categories}
-        union = pd.Index(sorted(distinct), dtype=parts[0].cat.categories.dtype)
+        union = pd.Index(sorted(distinct), dtype=target)
         return pd.concat([p.cat.set_categories(union) for p in parts], ignore_index=True)
-    plain = next(p.dtype for p, is_cat in zip(parts, categorical, strict=True) if not is_cat)
-    return pd.concat(
-        [p.astype(plain) if is_cat else p for p, is_cat in zip(parts, categorical, strict=True)],
-        ignore_index=True,
-    )
+    return pd.concat([p.astype(target) for p in parts], ignore_index=True)
+
+
+def _plain_dtype(parts: list[pd.Series]) -> object:
+    """The column's dtype before compaction in a run of one batch: pandas' str when any frame had it
+    (a frame whose values were all missing before a fillna is left object), else the first frame's."""
+    plain = [p.cat.categories.dtype if isinstance(p.dtype, pd.CategoricalDtype) else p.dtype for p in parts]
+    return next((d for d in plain if isinstance(d, pd.StringDtype)), plain[0])
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -212,15 +212,29 @@ def _strip_names(rows: pd.DataFrame, stripped: pd.Series) -> None:
 
 
 def _resolve_framework(rows: pd.DataFrame, directory: str | None) -> None:
-    """一级/二级 to the current framework (old editions, short forms), with the note of each change."""
-    pairs = rows[["level1", "level2"]].drop_duplicates()
-    resolved = {(a, b): resolve_framework(a, b, directory) for a, b in pairs.itertuples(index=False)}
-    keys = list(zip(rows["level1"], rows["level2"], strict=True))
-    rows["framework_note"] = [resolved[k].note_zh for k in keys]
-    rows["level1_inferred"] = [bool(not k[0] and resolved[k].level1_inferred) for k in keys]
+    """一级/二级 to the current framework (old editions, short forms), with the note of each change.
+    Each distinct pair is resolved once and picked back by code."""
+    codes, pairs = _pair_codes(rows["level1"], rows["level2"])
+    resolved = [resolve_framework(a, b, directory) for a, b in pairs]
+
+    def pick(values: list[object], dtype: type = object) -> np.ndarray:
+        return np.array(values, dtype=dtype)[codes]
+
+    both = list(zip(pairs, resolved, strict=True))
+    rows["framework_note"] = pick([r.note_zh for r in resolved])
+    rows["level1_inferred"] = pick([bool(not a and r.level1_inferred) for (a, _), r in both], bool)
     rows["level2_as_written"] = rows["level2"]
-    rows["level1"] = [resolved[k].level1 if k[0] or resolved[k].level1_ok else "" for k in keys]
-    rows["level2"] = [resolved[k].level2 if k[1] or resolved[k].level2_ok else "" for k in keys]
+    rows["level1"] = pick([r.level1 if a or r.level1_ok else "" for (a, _), r in both])
+    rows["level2"] = pick([r.level2 if b or r.level2_ok else "" for (_, b), r in both])
+
+
+def _pair_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(code of each row's pair of values, the distinct pairs in order of first appearance)."""
+    codes1, values1 = _factorized(first)
+    codes2, values2 = _factorized(second)
+    codes, combined = pd.factorize(codes1.astype(np.int64) * max(len(values2), 1) + codes2)
+    width = max(len(values2), 1)
+    return codes, [(values1[int(k) // width], values2[int(k) % width]) for k in combined]
 
 
 def _canonical_or_empty(vocab: str, directory: str | None, value: str) -> str:

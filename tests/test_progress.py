@@ -158,7 +158,8 @@ def test_the_bar_fits_the_terminal_counting_chinese_as_two_columns(monkeypatch: 
     with progress.watch(display):
         progress.begin("s", "一个很长很长很长很长很长很长的步骤名称", total=10).advance(3)
     assert progress.cells(display.bar_text()) <= 39
-    inner = progress.begin("t", "读取", total=4)
+    with progress.watch(display):
+        inner = progress.begin("t", "读取", total=4)
     assert display.bar_text().startswith("读取 [")  # no room for the step's label: the part alone
     monkeypatch.setenv("COLUMNS", "120")
     assert display.bar_text().startswith("一个很长很长很长很长很长很长的步骤名称 › 读取 [")

@@ -157,14 +157,13 @@ def test_the_bar_fits_the_terminal_counting_chinese_as_two_columns(monkeypatch: 
     display = progress.Display(io.StringIO(), tty=True)
     with progress.watch(display):
         progress.begin("s", "一个很长很长很长很长很长很长的步骤名称", total=10).advance(3)
-    assert progress.cells(display.bar_text()) <= 39
-    with progress.watch(display):
+        assert progress.cells(display.bar_text()) <= 39
+        assert re.fullmatch(r"一个很长 \[#+-+\] 3/10 0\.0 秒", display.bar_text())
         inner = progress.begin("t", "读取", total=4)
-    assert display.bar_text().startswith("读取 [")  # no room for the step's label: the part alone
-    monkeypatch.setenv("COLUMNS", "120")
-    assert display.bar_text().startswith("一个很长很长很长很长很长很长的步骤名称 › 读取 [")
-    inner.end()
-    assert re.fullmatch(r"一个很长 \[#+-+\] 3/10 0\.0 秒", display.bar_text())
+        assert display.bar_text().startswith("读取 [")  # no room for the step's label: the part alone
+        monkeypatch.setenv("COLUMNS", "120")
+        assert display.bar_text().startswith("一个很长很长很长很长很长很长的步骤名称 › 读取 [")
+        inner.end()
     display.close()
 
 

@@ -176,9 +176,10 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
     departments = inputs.tables.departments
     complexity_of = dict(zip(departments["dept_code"], departments["complexity"], strict=True))
     zero: dict[Any, Any] = {**dict.fromkeys(("read", *ROW_OUTCOMES, "core", "projects"), 0), "complexity": ""}
+    counts_of = per_file.to_dict("index")  # one conversion, not a .loc per file (1,000 files a province)
     records = []
     for status in file_statuses(inputs):
-        counts = per_file.loc[status.file].to_dict() if status.file in per_file.index else zero
+        counts = counts_of.get(status.file, zero)
         complexity = str(counts["complexity"]) or str(complexity_of.get(status.dept_code, ""))
         changed = dept_changes.get(status.dept_code, (0, 0, 0))
         records.append(_file_record(status, counts, by_file.get(status.file, []), changed, complexity))

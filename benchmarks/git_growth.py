@@ -252,7 +252,22 @@ def _releases(repo: Path, corpora: list, stage_dir: Path, code: Path | None) -> 
         pack_before = after_gc["pack_kib"]
         objects = count_objects(repo)
         previous_tag, before_files, before_objects = tag, files, objects
+        _so_far(repo, releases)
     return releases
+
+
+def _so_far(repo: Path, releases: list[dict[str, object]]) -> None:
+    """The releases measured so far, beside the repo (a long run can be read before it ends), and one line."""
+    from benchmarks.run import log
+
+    last = releases[-1]
+    added = last["added_objects"]
+    log(
+        f"growth: {last['tag']} packed +{last['pack_grew_kib']:,} KiB (loose: library/ "
+        f"{added['library'] // 1024:,} KiB, reports/ {added['reports'] // 1024:,} KiB)"  # type: ignore[index]
+    )
+    text = json.dumps(releases, ensure_ascii=False, indent=1, default=str)
+    (repo.parent / f"{repo.name}.releases.json").write_text(text + "\n", encoding="utf-8")
 
 
 def _report_files(repo: Path, tag: str, year: int) -> dict[str, int]:

@@ -380,9 +380,10 @@ def _text_rank(values: pd.Series) -> np.ndarray | None:
 def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
     """sort_candidates' order as one stable lexsort over ranks (pandas' multi-key sort, without its
     per-key conversions)."""
-    ranks = {c: _text_rank(candidates[c]) for c in _SORT_TEXTS}
+    found = {c: _text_rank(candidates[c]) for c in _SORT_TEXTS}
     score = candidates["score"].to_numpy(dtype=float)
-    if any(r is None for r in ranks.values()) or np.isnan(score).any():
+    ranks = {c: r for c, r in found.items() if r is not None}
+    if len(ranks) < len(found) or np.isnan(score).any():
         return None
     group = ranks["pattern_group"]
     size = np.bincount(group)

@@ -16,9 +16,8 @@ from tests.git_env import git, isolate_git, publish_tables, small_inbox
 YEAR = 2026
 STEPS = [
     "list",
-    "read",
     "load_previous",
-    "validate",
+    "read_validate_feedback",
     "feedback",
     "normalize",
     "consolidate",

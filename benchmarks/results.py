@@ -17,13 +17,15 @@ STAGE_RATIO = 11.0  # 1M / 100k, every step
 
 
 def step_names(runs: list[dict]) -> list[str]:
-    """The steps in the order the runs named them (each run's StepRunner calls), a step only some runs
-    have placed after the step it follows there."""
+    """The steps in the order the runs named them (each run's StepRunner calls); a step only a later run
+    has goes right after the step it follows in that run."""
     names: list[str] = []
     for run in runs:
+        before = -1
         for s in run.get("stages") or []:
             if s["stage"] not in names:
-                names.append(s["stage"])
+                names.insert(before + 1, s["stage"])
+            before = names.index(s["stage"])
     return names
 
 
@@ -303,7 +305,7 @@ def side_by_side(stages: dict[str, dict], e2e: dict[str, dict]) -> list[str]:
     e2e_variants = {size: r for size, r in e2e.items() if r.get("variants")}
     if not with_variants and not e2e_variants:
         return []
-    lines += [_compare_note({**with_variants, **e2e_variants}), ""]
+    lines += [_compare_note({**e2e_variants, **with_variants}), ""]  # the stages name the worker count
     if with_variants:
         lines += [
             "| rows | step | serial old | serial new | new/old | auto old | auto new | new/old | new auto/serial |",
@@ -336,8 +338,9 @@ def side_by_side(stages: dict[str, dict], e2e: dict[str, dict]) -> list[str]:
 def _stage_pairs(size: str, variants: dict[str, dict]) -> list[str]:
     old, new = variants.get("old", {}), variants.get("new", {})
     runs = [old.get("serial"), new.get("serial"), old.get("auto"), new.get("auto")]
-    lines = []
-    for step in step_names([r for r in runs if r]):
+    w = [(r or {}).get("workers", MISSING) for r in runs]
+    lines = [f"| {_n(size)} | workers | {w[0]} | {w[1]} | | {w[2]} | {w[3]} | | |"]
+    for step in step_names([r for r in (runs[1], runs[3], runs[0], runs[2]) if r]):  # this code's order first
         t = [_step_time(r, step) for r in runs]
         lines.append(
             f"| {_n(size)} | {step} | {_secs(t[0])} | {_secs(t[1])} | {_ratio(t[1], t[0])} | {_secs(t[2])} "

@@ -36,7 +36,7 @@ def results(stages: dict, e2e: dict | None = None, growth: dict | None = None) -
 def test_steps_come_from_the_runs_and_a_missing_step_is_a_dash() -> None:
     old = run({"read": 4.0, "validate": 2.0, "feedback": 2.0, "report": 1.0})
     new = run({"workbooks": 3.0, "report": 1.0})  # read/validate/feedback merged into one step
-    assert step_names([new, old]) == ["workbooks", "report", "read", "validate", "feedback"]
+    assert step_names([new, old]) == ["read", "validate", "feedback", "workbooks", "report"]
     variants = {
         "old": {"serial": old},
         "new": {"serial": new, "auto": run({"workbooks": 1.5, "report": 1.0})},

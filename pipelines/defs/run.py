@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -140,7 +141,8 @@ def run_rebuild(
                         dagster_instance,
                         run_config,
                     ) as result:
-                        outcome = _outcome(result, year, dry_run, repo)
+                        stored = Path(dagster_instance.storage_directory())
+                        outcome = _outcome(result, year, dry_run, repo, stored)
                 else:
                     result = _in_process(
                         year,
@@ -275,23 +277,25 @@ def _selection(defs: dg.Definitions, dry_run: bool) -> list[dg.AssetKey] | None:
     )
 
 
-def _outcome(result: dg.ExecuteInProcessResult, year: int, dry_run: bool, repo: Path) -> RebuildOutcome:
+def _outcome(result: Any, year: int, dry_run: bool, repo: Path, stored: Path | None = None) -> RebuildOutcome:
+    """What the run did, from its events and its assets' values (in memory, or for a multiprocess run
+    as the filesystem IO manager stored them under `stored`)."""
     outcome = RebuildOutcome(year=year, success=result.success, dry_run=dry_run, run_id=result.run_id)
     _collect_failures(result, outcome)
-    validation = _output(result, "validated_submissions")
+    validation = _output(result, "validated_submissions", stored, year)
     if validation is not None:
         outcome.accounting = validation.counts()
-    outbox = _output(result, "department_feedback")
+    outbox = _output(result, "department_feedback", stored, year)
     if outbox is not None:
         outcome.feedback = [Path(p) for p in outbox]
-    consolidation = _output(result, "consolidated_library")
+    consolidation = _output(result, "consolidated_library", stored, year)
     if consolidation is not None:
         outcome.changes_zh = consolidation.changes().counts_zh()
     if dry_run:
-        staged = _output(result, "release_candidate")
+        staged = _output(result, "release_candidate", stored, year)
         outcome.reports_dir = staged.reports_dir if staged is not None else None
     else:
-        outcome.published = _output(result, "published_release") or {}
+        outcome.published = _output(result, "published_release", stored, year) or {}
         outcome.success = outcome.success and bool(outcome.published)
         outcome.reports_dir = repo / "reports" / str(year)
     return outcome
@@ -344,9 +348,19 @@ def _published_anyway(git_repo: Any, head_before: str, exc: Exception) -> None:
     ) from exc
 
 
-def _output(result: dg.ExecuteInProcessResult, node: str) -> Any:
-    """An asset's value, or None when the run stopped before it (a failed step or a blocking check)."""
+def _materialized(result: Any) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
+
+
+def _output(result: Any, node: str, stored: Path | None = None, year: int = 0) -> Any:
+    """An asset's value, or None when the run stopped before it (a failed step or a blocking check).
+    A multiprocess run's result cannot load a partitioned asset's value (it looks under the run's step
+    outputs): it is read where the filesystem IO manager wrote it, <storage>/<asset>/<partition>."""
     try:
         return result.output_for_node(node)
     except Exception:
-        return None
+        path = stored / node / str(year) if stored is not None else None
+        if path is None or not path.is_file() or node not in _materialized(result):
+            return None  # not this run's value: an earlier run's, left in the storage
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # noqa: S301 - written by this run's own steps, in the deployment's instance

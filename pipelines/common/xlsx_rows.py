@@ -3,12 +3,13 @@
 xlsxwriter spends a big table's time per cell: write_string() checks the dimensions and stores a named
 tuple, and at close _write_rows() builds an attribute list and an XML element per cell. `RowBlockSheet`
 takes the table's columns once (`write_block`), numbers its texts in the shared-string table in the order
-the cell-by-cell writes would (row by row, left to right), keeps compact columns (no tuple per cell), and
-at close writes each row with string joins. The bytes are those of writing the same cells one by one with
-write_string / write_number / write_blank (tests/test_xlsx_rows.py compares both). Anything it does not
-know — row settings, comments, a changed default row height, constant-memory mode, cells of the block's
-rows written the ordinary way — makes it hand the block to xlsxwriter's own table and writer.
-"""
+the cell-by-cell writes would (row by row, left to right: each column factorized, the new texts ordered
+by their first cell), keeps compact columns (no tuple per cell), and at close writes each row from one
+format template per pattern of cell kinds. `fast_shared_strings` writes sharedStrings.xml with one join
+for plain texts. The bytes are those of writing the same cells one by one with write_string /
+write_number / write_blank (tests/test_xlsx_rows.py compares both). Anything it does not know — row
+settings, comments, a changed default row height, constant-memory mode, cells of the block's rows written
+the ordinary way — makes it hand the block to xlsxwriter's own table and writer."""
 
 from __future__ import annotations
 
@@ -110,8 +111,8 @@ class RowBlockSheet(Worksheet):
                     self._write_number(row + i, col + j, value, fmt)
 
     def _classify(self, block: _Block, columns: Sequence[Sequence[Cell]]) -> None:
-        """Each cell's kind (by its exact type; anything else, e.g. a subclass, by isinstance); numbers
-        checked as write_number checks them."""
+        """Each cell's kind (the columns hold exact str, int, float or None: _exact); numbers checked as
+        write_number checks them."""
         for j, cells in enumerate(columns):
             kinds = bytearray([_KIND[type(v)] for v in cells])
             floats = [v for v in cells if type(v) is float] if NUMBER in kinds else []

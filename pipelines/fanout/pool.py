@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 PRELOAD = ["pipelines.intake.parse_preload", "pipelines.fanout.preload"]
 READY_TIMEOUT_SECONDS = 60.0
-# Below this many bytes of workbooks a pool costs more than it saves (its workers' start ≈ 1 s against
-# ≈ 2.5 s of work per MiB on one core): one worker, in this process. Measured: see docs/ARCHITECTURE.md.
+# Below this many bytes of workbooks (≈ 5,000 rows: one batch) a pool costs more than it saves (its
+# workers' start, ≈ 1 s of imports each, against ≈ 2.5 s of work per MiB on one core): one worker, here.
 SMALL_INBOX_BYTES = 1 << 20
 
 

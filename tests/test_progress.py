@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.common import progress
 from pipelines.defs.definitions import make_definitions
-from pipelines.defs.progress_hooks import STAGE_LABELS, StepStages, step_stage
+from pipelines.defs.progress_hooks import STAGE_LABELS, StepStages, following, step_stage
 from tests.git_env import isolate_git, small_inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,6 +307,30 @@ def test_a_graph_backed_asset_fanned_out_over_shards_is_one_stage() -> None:
     ]
     assert order[1:-3] == [("start", "per_workbook"), ("end", "per_workbook")] * 3
     assert seen[0].label == "fanned_out（fanned_out）"
+
+
+def test_a_run_whose_steps_run_elsewhere_is_followed_through_its_run_log() -> None:
+    """The multiprocess executor's steps store their events from their own processes: the run log read
+    back as it grows gives the same stages, and the steps' progress lines the same counts."""
+    seen, stages = Events(), StepStages(replay_lines=True)
+    overrides = {"python_logs": {"managed_python_loggers": [progress.LOGGER_NAME]}}
+    defs = dg.Definitions(assets=[counted_workbooks, after_them], jobs=[dg.define_asset_job("counted")])
+    with (
+        dg.instance_for_test(overrides=overrides) as instance,
+        progress.watch(seen),
+        following(instance, stages, interval=0.05) as tags,
+    ):
+        assert defs.resolve_job_def("counted").execute_in_process(instance=instance, tags=tags).success
+    followed = [e for e in seen if e.stage != "read"]  # "read": the step's own tracker, in this process
+    assert [(e.kind, e.stage) for e in followed if e.kind != "advance"] == [
+        ("start", "counted_workbooks"),
+        ("start", "part:读取"),
+        ("end", "part:读取"),
+        ("end", "counted_workbooks"),
+        ("start", "after_them"),
+        ("end", "after_them"),
+    ]
+    assert followed[1].total == 4 and sum(e.n for e in followed if e.kind == "advance") == 4
 
 
 def assert_one_stage_each(starts: list[str], ends: list[str]) -> None:

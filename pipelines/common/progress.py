@@ -11,6 +11,7 @@ advance and one log record per line.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sys
 import threading
@@ -48,6 +49,7 @@ class ProgressEvent:
     ok: bool = True
     line: bool = True
     unit: str = UNIT
+    logs: bool = True  # its tracker puts lines on the logger
 
     @property
     def text(self) -> str:
@@ -66,6 +68,40 @@ def event_text(
     if not ok:
         return f"✗ {label}：未完成，已用 {elapsed:.1f} 秒"
     return f"✓ {label}：" + (f"{count}，" if count else "") + f"用时 {elapsed:.1f} 秒"
+
+
+_LINES = (
+    ("start", re.compile(r"▶ (?P<label>.+?)(?:（共 (?P<total>\d+) (?P<unit>\S+)）)?")),
+    (
+        "advance",
+        re.compile(r"  (?P<label>.+?)：(?P<done>\d+)(?:/(?P<total>\d+) (?P<unit>\S+))?，已用 \d+\.\d 秒"),
+    ),
+    ("end", re.compile(r"(?P<mark>[✓✗]) (?P<label>.+?)：.*")),
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """An event read back from its line (a run log written by another process)."""
+
+    kind: str
+    label: str
+    done: int | None
+    total: int | None
+    unit: str
+    ok: bool
+
+
+def parse_line(text: str) -> Line | None:
+    """The inverse of event_text, for the fields a display needs; None for any other text."""
+    for kind, pattern in _LINES:
+        match = pattern.fullmatch(text)
+        if match:
+            found = match.groupdict()
+            done, total = (int(found[k]) if found.get(k) else None for k in ("done", "total"))
+            unit = found.get("unit") or UNIT
+            return Line(kind, found["label"], done, total, unit, found.get("mark") != "✗")
+    return None
 
 
 Watcher = Callable[[ProgressEvent], None]
@@ -90,6 +126,7 @@ class Tracker:
     label: str
     total: int | None
     unit: str = UNIT
+    lines: bool = True  # also lines on the logger (not for stages read back from a run log: circular)
     done: int = 0
     started: float = field(default_factory=lambda: time.perf_counter())
     closed: bool = False
@@ -129,7 +166,7 @@ class Tracker:
 
 
 def _emit(tracker: Tracker, kind: str, *, n: int = 0, ok: bool = True, line: bool = True) -> None:
-    to_log = line and log.isEnabledFor(logging.INFO)
+    to_log = line and tracker.lines and log.isEnabledFor(logging.INFO)
     if not (_watchers or to_log):
         return
     event = ProgressEvent(
@@ -143,6 +180,7 @@ def _emit(tracker: Tracker, kind: str, *, n: int = 0, ok: bool = True, line: boo
         ok,
         line,
         tracker.unit,
+        tracker.lines,
     )
     for watcher in tuple(_watchers):
         watcher(event)
@@ -152,9 +190,12 @@ def _emit(tracker: Tracker, kind: str, *, n: int = 0, ok: bool = True, line: boo
         log.info(event.text, extra={"progress": payload})
 
 
-def begin(name: str, label: str, total: int | None = None, unit: str = UNIT) -> Tracker:
-    """A stage whose end is another call's business (`Tracker.end`): e.g. a Dagster step's start and end."""
-    tracker = Tracker(name, label, total, unit)
+def begin(
+    name: str, label: str, total: int | None = None, unit: str = UNIT, *, lines: bool = True
+) -> Tracker:
+    """A stage whose end is another call's business (`Tracker.end`): e.g. a Dagster step's start and end.
+    lines=False: the watchers only, no line on the logger."""
+    tracker = Tracker(name, label, total, unit, lines)
     _emit(tracker, "start")
     return tracker
 
@@ -237,7 +278,7 @@ class Display:
 
     # events -----------------------------------------------------------------------------------------
     def __call__(self, event: ProgressEvent) -> None:
-        if self.skip_captured and log.handlers and event.stage not in self._stages:
+        if self.skip_captured and event.logs and log.handlers and event.stage not in self._stages:
             return
         with self._lock:
             if event.kind == "start":

@@ -114,10 +114,17 @@ def _plain_first(c: str) -> bool:
     return plain
 
 
+class Shown(list):
+    """A column already through shown_values (shown_values returns it as it is)."""
+
+
 def shown_values(values: Iterable[object]) -> list[str | int | float | None]:
     """cell_value over plain Python values (a column as a list): text that starts plainly, ints and None
-    need no more than a type and first-character look; anything else takes cell_value."""
-    out: list[str | int | float | None] = []
+    need no more than a type and first-character look; anything else takes cell_value. Returns a Shown
+    list; a Shown list given comes back as it is (shown_values is idempotent)."""
+    if type(values) is Shown:
+        return values
+    out: list[str | int | float | None] = Shown()
     append = out.append
     for v in values:
         if type(v) is str:

@@ -5,7 +5,8 @@ marked. For that a rebuild needs, per workbook, its layout — 部门信息 and 
 header rows, column letters and skipped rows, the reader's own findings — and the cells as typed of the
 recognised columns of every row. Validation keeps exactly that (`layout`, `shown_cells`) and drops the
 parsed workbooks: their parsed targets, history, extras and per-sheet frames are not needed afterwards.
-`ShownCells` gives a workbook's sheets back, as column lists, for its feedback.
+`ShownCells` gives a workbook's sheets back, as column lists of the values a spreadsheet cell shows
+(pipelines.common.xlsx_out.shown_values: neutralized text, None for blanks), for its feedback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.common.frames import compact_text_columns
+from pipelines.common.xlsx_out import Shown, shown_values
 from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.vocab import INDICATOR_SHEETS, reference
 
@@ -44,10 +46,12 @@ def shown_cells(stacked: pd.DataFrame) -> pd.DataFrame:
 
 
 class ShownCells:
-    """The kept cells, read back one sheet at a time as plain lists (what the feedback writer takes).
+    """The kept cells, read back one sheet at a time as plain lists of shown values (what the feedback
+    writer takes).
 
-    Each column is prepared once — a categorical as its codes and its values, any other column as its
-    array — so a sheet's rows are one numpy pick per column, not a DataFrame per workbook."""
+    Each column is prepared once — a categorical as its codes and its values already shown (each distinct
+    text neutralized once for all workbooks), any other column as its array — so a sheet's rows are one
+    numpy pick per column, not a DataFrame per workbook."""
 
     def __init__(self, cells: pd.DataFrame) -> None:
         self._pick: dict[str, Callable[[np.ndarray], list]] = {c: _picker(cells[c]) for c in cells.columns}
@@ -57,12 +61,12 @@ class ShownCells:
             self._rows = {(str(f), str(s)): np.asarray(p) for (f, s), p in groups.items()}
 
     def values(self, file: str, sheet: SheetRows) -> dict[str, list]:
-        """The sheet's rows as read, in order: its recognised columns and source_row."""
+        """The sheet's rows as read, in order, as shown: its recognised columns and source_row."""
         positions = self._rows.get((file, sheet.sheet_name), np.empty(0, dtype=np.intp))
         out = {}
         for column in (c for c in shown_columns() if c in sheet.columns or c == "source_row"):
             pick = self._pick.get(column)
-            out[column] = pick(positions) if pick is not None else [""] * len(positions)
+            out[column] = pick(positions) if pick is not None else Shown([None] * len(positions))
         return out
 
 
@@ -70,7 +74,9 @@ def _picker(values: pd.Series) -> Callable[[np.ndarray], list]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
         # A code of -1 (a missing value) takes the last entry: "" (stack_rows leaves no missing text).
-        categories = np.append(np.asarray(values.cat.categories, dtype=object), "")
-        return lambda positions: categories[codes[positions]].tolist()
+        shown = shown_values([*values.cat.categories.tolist(), ""])
+        categories = np.empty(len(shown), dtype=object)
+        categories[:] = shown
+        return lambda positions: Shown(categories[codes[positions]].tolist())
     array = values.array
-    return lambda positions: array.take(positions).tolist()
+    return lambda positions: shown_values(array.take(positions).tolist())

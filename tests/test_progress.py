@@ -312,7 +312,7 @@ def test_a_graph_backed_asset_fanned_out_over_shards_is_one_stage() -> None:
 def test_a_run_whose_steps_run_elsewhere_is_followed_through_its_run_log() -> None:
     """The multiprocess executor's steps store their events from their own processes: the run log read
     back as it grows gives the same stages, and the steps' progress lines the same counts."""
-    seen, stages = Events(), StepStages(replay_lines=True)
+    seen, stages = Events(), StepStages()
     overrides = {"python_logs": {"managed_python_loggers": [progress.LOGGER_NAME]}}
     defs = dg.Definitions(assets=[counted_workbooks, after_them], jobs=[dg.define_asset_job("counted")])
     with (

@@ -122,7 +122,10 @@ def following(
     instance: Any, listener: Callable[[Any], None], interval: float = FOLLOW_SECONDS
 ) -> Iterator[dict[str, str]]:
     """The stored events of a run started inside the block, in order, to `listener` (from a thread, every
-    `interval` seconds, and once more at the end). Yields the tags the run must be started with."""
+    `interval` seconds, and once more at the end). Yields the tags the run must be started with. A
+    StepStages listener replays the steps' progress lines: their trackers ran in the steps' processes."""
+    if isinstance(listener, StepStages):
+        listener.replay_lines = True
     token = uuid.uuid4().hex
     stop = threading.Event()
     thread = threading.Thread(

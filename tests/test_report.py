@@ -627,7 +627,7 @@ def test_workbook_has_the_same_tables_as_the_page(inputs: ReportInputs, report: 
         body = [r for r in rows[1:] if any(v is not None for v in r)]
         if table.key in expected:
             assert len(body) == expected[table.key], table.key
-        assert len(body) == len(table.frame), table.key
+        assert len(body) == len(table.frame), table.key  # here fewer pairs than review.xlsx's cap
 
 
 def test_a_year_without_previous_release_or_findings(tmp_path: Path) -> None:
@@ -859,3 +859,30 @@ def test_charts_escape_labels_and_are_stable() -> None:
         steps = charts.ticks(axis)
         assert axis >= top and steps[0] == 0 and steps[-1] == axis
         assert all(float(t).is_integer() for t in steps)
+
+
+def test_review_xlsx_lists_the_most_similar_pairs_and_says_how_many_more(tmp_path: Path) -> None:
+    """merge_review.xlsx keeps every pair for the decisions; review.xlsx the first XLSX_PAIR_LIMIT and a
+    last row naming the rest (a province lists ≈ 120,000 pairs per 100,000 rows)."""
+    from pipelines.common.xlsx_out import xlsx_book
+    from pipelines.report.change_tables import candidates_review
+    from pipelines.report.review_xlsx import XLSX_PAIR_LIMIT, _capped_pairs
+
+    n = XLSX_PAIR_LIMIT + 234
+    pairs = [
+        (f"A{i:05d}", f"指标甲{i}", f"B{i:05d}", f"指标乙{i}", 50 + i % 50, "名称相近") for i in range(n)
+    ]
+    table = candidates_review(_candidates(pairs))
+    capped = _capped_pairs(table.frame)
+    assert len(capped) == XLSX_PAIR_LIMIT + 1
+    assert capped.iloc[:XLSX_PAIR_LIMIT].astype(str).equals(table.frame.head(XLSX_PAIR_LIMIT).astype(str))
+    assert capped.iloc[-1, 0] == f"另有 234 对未在此列出，全部 {n:,} 对见 merge_review.xlsx"
+    assert _capped_pairs(table.frame.head(10)) is not None and len(_capped_pairs(table.frame.head(10))) == 10
+    path = tmp_path / "pairs.xlsx"
+    from pipelines.common.xlsx_rows import write_table_block
+
+    with xlsx_book(path, title="t", subject="t") as book:
+        write_table_block(book, table.sheet, capped, table.titles)
+    rows = list(openpyxl.load_workbook(path, read_only=True)[table.sheet].iter_rows(values_only=True))
+    assert len(rows) == XLSX_PAIR_LIMIT + 2 and rows[-1][0].startswith("另有 234 对")
+    assert rows[1][4] == table.frame["score"].iloc[0]  # scores stay numbers

@@ -21,7 +21,9 @@ from pipelines.intake.workbook import Workbook
 from pipelines.validate.runner import FileStatus, ValidationResult
 from schemas.library import LibraryTables
 
-HTML_ROW_LIMIT = 500  # rows per table on the page; review.xlsx always has them all
+HTML_ROW_LIMIT = (
+    500  # rows per table on the page; review.xlsx has them all (pairs: review_xlsx.XLSX_PAIR_LIMIT)
+)
 # Where a submitted row went (CONTRACT §3), as the review names it.
 OUTCOME_ZH = {
     "library": "入库",

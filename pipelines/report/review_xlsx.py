@@ -1,4 +1,7 @@
-"""review.xlsx: every review table as a sheet, all rows (the page shows the first HTML_ROW_LIMIT).
+"""review.xlsx: every review table as a sheet, all rows (the page shows the first HTML_ROW_LIMIT) — but for
+the likely duplicate pairs, which merge_review.xlsx lists whole for the decisions: here the most similar
+XLSX_PAIR_LIMIT and a last row saying how many more (a province lists ≈ 120,000 pairs per 100,000 rows: all
+of them twice cost 4 s and 6 MB per release for a sheet nobody decides in).
 
 Cells go through pipelines.common.xlsx_out only (formula triggers neutralized, deterministic bytes).
 """
@@ -12,6 +15,19 @@ import pandas as pd
 from pipelines.common.xlsx_out import xlsx_book
 from pipelines.common.xlsx_rows import write_table_block
 from pipelines.report.model import ReportInputs, ReviewTable
+
+XLSX_PAIR_LIMIT = 1000
+
+
+def _capped_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first XLSX_PAIR_LIMIT pairs (most similar first) and a row naming the rest and where they are."""
+    if len(frame) <= XLSX_PAIR_LIMIT:
+        return frame
+    shown = frame.head(XLSX_PAIR_LIMIT).astype(object)
+    more = len(frame) - XLSX_PAIR_LIMIT
+    note = {c: "" for c in frame.columns}
+    note[frame.columns[0]] = f"另有 {more:,} 对未在此列出，全部 {len(frame):,} 对见 merge_review.xlsx"
+    return pd.concat([shown, pd.DataFrame([note], dtype=object)], ignore_index=True)
 
 
 def _department_highlights(frame: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -31,6 +47,8 @@ def write_review_xlsx(out_dir: Path, inputs: ReportInputs, tables: dict[str, Rev
     with xlsx_book(path, title=f"{inputs.year} 年度预算绩效指标库审核报告", subject="年度审核") as book:
         for table in tables.values():
             frame = table.frame[list(table.titles)]
+            if table.key == "candidates":
+                frame = _capped_pairs(frame)
             cell_formats = _department_highlights(frame) if table.key == "departments" else {}
             write_table_block(book, table.sheet, frame, table.titles, cell_formats=cell_formats)
     return path

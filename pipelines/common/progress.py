@@ -228,6 +228,7 @@ class _Shown:
     started: float = field(default_factory=lambda: time.perf_counter())
     done: int = 0
     open: int = 1
+    trackers: int = 1  # one: its lines are the tracker's own, as the logger (and a run log) has them
     ok: bool = True
 
 
@@ -292,6 +293,7 @@ class Display:
         shown = self._stages.get(event.stage)
         if shown is not None:  # another tracker of a stage already shown (a batch): one stage
             shown.open += 1
+            shown.trackers += 1
             shown.total = max(shown.total or 0, event.total or 0) or None
             return
         self._stages[event.stage] = _Shown(event.label, event.total, event.unit, len(self._stages))
@@ -307,8 +309,7 @@ class Display:
             if finished or time.perf_counter() - self._drawn_at >= REDRAW_SECONDS:
                 self._draw()
         elif event.line:
-            text = event_text("advance", shown.label, shown.done, shown.total, _since(shown), unit=shown.unit)
-            self._line(shown.depth, text)
+            self._line(shown.depth, self._text(shown, event, "advance"))
 
     def _end(self, event: ProgressEvent) -> None:
         shown = self._stages.get(event.stage)
@@ -319,11 +320,18 @@ class Display:
         if shown.open > 0:
             return
         del self._stages[event.stage]
-        done = shown.done or event.done
         self._line(
             shown.depth,
-            event_text("end", shown.label, done, shown.total, _since(shown), shown.ok, shown.unit),
+            self._text(shown, event, "end"),
         )
+
+    @staticmethod
+    def _text(shown: _Shown, event: ProgressEvent, kind: str) -> str:
+        """A stage of one tracker: the tracker's own line; of several (batches): their sum, our time."""
+        if shown.trackers == 1:
+            return event_text(kind, event.label, event.done, event.total, event.elapsed, shown.ok, event.unit)
+        done = shown.done or event.done
+        return event_text(kind, shown.label, done, shown.total, _since(shown), shown.ok, shown.unit)
 
     # output -----------------------------------------------------------------------------------------
     def _write(self, text: str) -> None:

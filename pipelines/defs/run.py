@@ -129,39 +129,43 @@ def run_rebuild(
         run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
         with to_log:
             try:
-                if executor == "multiprocess":
-                    with _multiprocess(
-                        year,
-                        submissions,
-                        repo,
-                        finance_dept,
-                        dry_run,
-                        workers,
-                        lock_path,
-                        dagster_instance,
-                        run_config,
-                    ) as result:
-                        stored = Path(dagster_instance.storage_directory())
-                        outcome = _outcome(result, year, dry_run, repo, stored)
-                else:
-                    result = _in_process(
-                        year,
-                        submissions,
-                        repo,
-                        finance_dept,
-                        dry_run,
-                        workers,
-                        dagster_instance,
-                        run_config,
-                        on_event,
-                    )
-                    outcome = _outcome(result, year, dry_run, repo)
+                job = _Job(
+                    year, submissions, repo, finance_dept, dry_run, workers, dagster_instance, run_config
+                )
+                outcome = _execute(job, executor, lock_path, on_event)
             except Exception as exc:
                 _published_anyway(git_repo, head_before, exc)
                 raise
     if progress:
         progress(f"运行编号 {outcome.run_id}")
     return outcome
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One rebuild run's arguments, as the executors take them."""
+
+    year: int
+    submissions: Path
+    repo: Path
+    finance_dept: str | None
+    dry_run: bool
+    workers: int | None
+    instance: dg.DagsterInstance
+    run_config: dict[str, Any]
+
+
+def _execute(
+    job: _Job, executor: str, lock_path: Path, on_event: Callable[[Any], None] | None
+) -> RebuildOutcome:
+    """The run on the chosen executor ("auto" is in-process), and what it did."""
+    args = (job.year, job.submissions, job.repo, job.finance_dept, job.dry_run, job.workers)
+    if executor == "multiprocess":
+        with _multiprocess(*args, lock_path, job.instance, job.run_config) as result:
+            stored = Path(job.instance.storage_directory())
+            return _outcome(result, job.year, job.dry_run, job.repo, stored)
+    result = _in_process(*args, job.instance, job.run_config, on_event)
+    return _outcome(result, job.year, job.dry_run, job.repo)
 
 
 def _in_process(

@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 
 PRELOAD = ["pipelines.intake.parse_preload", "pipelines.fanout.preload"]
 READY_TIMEOUT_SECONDS = 60.0
-# Below this many bytes of workbooks (≈ 5,000 rows: one batch) a pool costs more than it saves (its
-# workers' start, ≈ 1 s of imports each, against ≈ 2.5 s of work per MiB on one core): one worker, here.
-SMALL_INBOX_BYTES = 1 << 20
+# Below this many bytes of workbooks a pool costs more than it saves: its workers start from a fresh
+# forkserver (≈ 3 s CPU of imports each) and each batch pays validation's fixed cost. Measured end to end
+# (run_rebuild, 2 cores): 10k rows (2 MB) 15.5 s with one worker against 21.0 s with two (min of 2);
+# 100k rows (20 MB) 93.6 s against 81.1 s. Between them, not measured: the threshold is a guess.
+SMALL_INBOX_BYTES = 8 << 20
 
 
 def auto_workers(total_bytes: int, batches: int) -> int:

@@ -21,7 +21,6 @@ from pipelines.common import progress
 # One label per step of the rebuild and of the self-evaluation (a step's key is its asset's or check's name).
 STAGE_LABELS: dict[str, str] = {
     "submission_files": "收件箱",
-    "parsed_workbooks": "读取工作簿",
     "validated_submissions": "读取与校验",
     "department_feedback": "反馈工作簿",
     "normalized_rows": "规范化",

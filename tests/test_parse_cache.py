@@ -127,7 +127,7 @@ def test_a_new_library_version_changes_the_cache_entry(
 ) -> None:
     workbook = tmp_path / "部门A.xlsx"
     workbook.write_bytes(b"PK\x03\x04 any bytes")
-    before = parse_cache._entry(workbook, tmp_path / "cache")
+    before = parse_cache.cache_entry(workbook, tmp_path / "cache")
     real_version = importlib.metadata.version
 
     def bumped(name: str) -> str:
@@ -135,7 +135,7 @@ def test_a_new_library_version_changes_the_cache_entry(
 
     monkeypatch.setattr(importlib.metadata, "version", bumped)
     reader_fingerprint.cache_clear()
-    after = parse_cache._entry(workbook, tmp_path / "cache")
+    after = parse_cache.cache_entry(workbook, tmp_path / "cache")
     assert before is not None and after is not None and before != after
 
 

@@ -1,13 +1,14 @@
 """Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
-    python -m benchmarks.eval_match [--data real|old|fresh|fresh2|fresh3|fresh4|fresh5|both|every] [--split tune|holdout|all]
+    python -m benchmarks.eval_match [--data real|old|fresh|fresh2…fresh6|both|every] [--split tune|holdout|all]
                                     [--methods model hand] [--markdown] [--errors] [--same-table]
 
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
 per side; split tune / holdout), tests/data/labelled_pairs.csv (the first set; names only, every pair filed
-alike), and five sets labelled before the matcher saw them, each evaluated whole: tests/data/fresh_pairs.csv,
+alike), and six sets labelled before the matcher saw them, each evaluated whole: tests/data/fresh_pairs.csv,
 fresh2_pairs.csv (a training part since round 2, see pair_model.TRAIN_PARTS), fresh3_pairs.csv,
-fresh4_pairs.csv and fresh5_pairs.csv (each with its <name>_names.csv, the same columns as fresh_*.csv). `every`
+fresh4_pairs.csv, fresh5_pairs.csv and fresh6_pairs.csv (each with its <name>_names.csv, the same columns as
+fresh_*.csv). `every`
 evaluates them all.
 Each split is evaluated on its own: the distinct sides (name, unit, 二级, scope, function code) of its pairs
 become indicators of one library year and go through normalization (keys) and find_candidates exactly as
@@ -65,6 +66,8 @@ DATA = {
     "fresh4": DATA_DIR / "fresh4_pairs.csv",
     # The fifth holdout (tests/data/FRESH5.md), labelled by meaning and committed before the matcher saw it; evaluated once.
     "fresh5": DATA_DIR / "fresh5_pairs.csv",
+    # The sixth holdout (tests/data/FRESH6.md), labelled by meaning and committed before the matcher saw it; evaluated once.
+    "fresh6": DATA_DIR / "fresh6_pairs.csv",
 }
 NAMES = {
     "real": DATA_DIR / "real_names.csv",
@@ -73,8 +76,10 @@ NAMES = {
     "fresh3": DATA_DIR / "fresh3_names.csv",
     "fresh4": DATA_DIR / "fresh4_names.csv",
     "fresh5": DATA_DIR / "fresh5_names.csv",
+    "fresh6": DATA_DIR / "fresh6_names.csv",
 }
-WHOLE = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")  # evaluated whole, under the split name "all"
+# Evaluated whole, under the split name "all".
+WHOLE = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
 SIDE = ("name", "definition", "unit", "level2", "scope", "function_code")
 IDENT = ["name", "unit", "level2", "scope", "function_code"]
 

@@ -97,8 +97,14 @@ def _read_header_row(values: np.ndarray, kind: str) -> tuple[dict[int, str], dic
     """col → English column for the cells naming a field, col → text for the other non-empty cells."""
     mapping: dict[int, str] = {}
     unknown: dict[int, str] = {}
-    for c, value in enumerate(values):
-        text = cell_to_text(value)
+    # A Python list, empty cells skipped before any call, strings (the bulk) without cell_to_text's ladder.
+    for c, value in enumerate(values.tolist()):
+        if value.__class__ is str:
+            if value == "":
+                continue
+            text = value.strip()
+        else:
+            text = cell_to_text(value)
         if not text:
             continue
         column = _match_header_cached(text, kind) if len(text) <= MAX_HEADER_CHARS else None

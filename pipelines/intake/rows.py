@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.arrays import ArrowStringArray
 
 from pipelines.common.columns import col_letter
 from pipelines.common.findings import Finding
@@ -189,8 +190,9 @@ def _frame(texts: dict[str, list[str]], numbers: dict[str, np.ndarray], order: l
     Columns that are entirely empty share one immutable Arrow array, each behind its own pandas array."""
     n = len(next(iter(numbers.values())))
     blank = pa.array([""] * n, type=pa.large_string())  # immutable; each column gets its own wrapper
+    # ArrowStringArray over the large_string array as pd.array makes it, without its cast and checks.
     columns: dict[str, object] = {
-        c: pd.array(pa.array(v, type=pa.large_string()) if any(v) else blank, dtype=_STR_DTYPE)
+        c: ArrowStringArray(pa.array(v, type=pa.large_string()) if any(v) else blank, dtype=_STR_DTYPE)
         for c, v in texts.items()
     }
     columns.update(numbers)

@@ -101,21 +101,24 @@ def _stacked_columns(frames: list[pd.DataFrame]) -> dict[str, object] | None:
     same dtypes, values; a column a frame lacks is missing there), without pandas' per-sheet block
     bookkeeping: ≈ 10× faster on thousands of small frames. None when a column is not Arrow text, int64
     or float64 in every frame that has it, or changes type between frames (pandas' rules then apply)."""
-    layouts: dict[tuple[tuple[str, ...], tuple[object, ...]], pd.DataFrame] = {}
+    # Per frame once: its names (a str Index iterates value by value), arrays, dtypes and length; a
+    # layout is keyed by its dtypes' identity (cheap) and compared by value once per distinct layout.
+    parts = []
+    layouts: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[object, ...]]] = {}
     for frame in frames:
-        layouts.setdefault((tuple(frame.columns), tuple(frame.dtypes)), frame)
+        names, arrays = tuple(frame.columns.tolist()), _column_arrays(frame)
+        types = tuple(a.dtype for a in arrays)  # type: ignore[attr-defined]
+        layouts.setdefault((names, *map(id, types)), (names, types))
+        parts.append((names, arrays, len(frame.index)))
     dtypes: dict[str, object] = {}
-    for names, types in layouts:
+    for names, types in layouts.values():
         if len(set(names)) != len(names):
             return None
         for name, dtype in zip(names, types, strict=True):
             if dtypes.setdefault(name, dtype) != dtype or not _plain(dtype):
                 return None
-    arrays = [dict(zip(frame.columns, _column_arrays(frame), strict=True)) for frame in frames]
-    return {
-        name: _stacked(dtype, [(a.get(name), len(f)) for a, f in zip(arrays, frames, strict=True)])
-        for name, dtype in dtypes.items()
-    }
+    by_name = [(dict(zip(names, arrays, strict=True)), n) for names, arrays, n in parts]
+    return {name: _stacked(dtype, [(a.get(name), n) for a, n in by_name]) for name, dtype in dtypes.items()}
 
 
 def _plain(dtype: object) -> bool:
@@ -129,12 +132,17 @@ def _stacked(dtype: object, pieces: list[tuple[object, int]]) -> object:
     if isinstance(dtype, pd.StringDtype):
         arrow = [a.__arrow_array__() if a is not None else None for a, _ in pieces]  # type: ignore[attr-defined]
         kind = next(a.type for a in arrow if a is not None)
-        chunks = [
-            chunk if chunk.type == kind else chunk.cast(kind)
-            for a, (_, n) in zip(arrow, pieces, strict=True)
-            for chunk in (a.chunks if a is not None else [pa.nulls(n, kind)])
-        ]
-        return pd.array(pa.chunked_array(chunks, type=kind).combine_chunks(), dtype=dtype)
+        chunks: list[pa.Array] = []
+        for a, (_, n) in zip(arrow, pieces, strict=True):
+            if a is None:
+                chunks.append(pa.nulls(n, kind))
+            elif a.type == kind:
+                chunks += a.chunks
+            else:
+                chunks += [chunk.cast(kind) for chunk in a.chunks]
+        # concat_arrays: one contiguous array as combine_chunks makes, ≈ 3× faster on many small chunks.
+        joined = pa.concat_arrays(chunks) if chunks else pa.array([], type=kind)
+        return pd.array(joined, dtype=dtype)
     values = [np.asarray(a) if a is not None else np.full(n, np.nan) for a, n in pieces]
     return np.concatenate(values)
 

@@ -62,12 +62,17 @@ def hits_to_findings(
     # A finding's texts depend only on its code, value, field and detail, which repeat across rows: each
     # text is filled in once (make_finding), every located finding takes it.
     texts: dict[tuple[object, ...], Finding] = {}
-    for (file, sheet, excel_row, kind), code, column, value, detail in zip(
-        at.itertuples(index=False, name=None),
-        found["code"],
-        found["column"],
-        values,
-        found["detail"],
+    # Columns as Python lists first: iterating Arrow-backed text columns goes value by value through
+    # pandas (≈ 20× slower than one tolist()).
+    for file, sheet, excel_row, kind, code, column, value, detail in zip(
+        at["source_file"].tolist(),
+        at["source_sheet"].tolist(),
+        at["source_row"].tolist(),
+        at["sheet_kind"].tolist(),
+        found["code"].tolist(),
+        found["column"].tolist(),
+        values.tolist(),
+        found["detail"].tolist(),
         strict=True,
     ):
         field = headers.get((kind, column), "")

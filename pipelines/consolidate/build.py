@@ -253,9 +253,7 @@ def _review_list(
     """merge_review.xlsx's pairs: indicators first seen this year against all others (the same list on a
     rerun), with the pairs only consolidation sees."""
     new_this_year = indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist()
-    candidates = drop_one_table_pairs(
-        review_candidates(indicators, new_this_year, rules), _usage_tables(norm, previous, year)
-    )
-    return with_identity_pairs(
-        candidates, identity_pairs(indicators, norm, previous, year, kept_apart, rules)
-    )
+    mine = identity_pairs(indicators, norm, previous, year, kept_apart, rules)
+    # With pairs of its own, with_identity_pairs sorts the whole list: the matcher's sort would be lost.
+    found = review_candidates(indicators, new_this_year, rules, ordered=mine.empty)
+    return with_identity_pairs(drop_one_table_pairs(found, _usage_tables(norm, previous, year)), mine)

@@ -281,9 +281,9 @@ class RowIdentity:
         cross = released_by_explanation(self.key_index, self.records)
         key_new: dict[str, str] = dict(self.updated)
         common_new: dict[str, str] = {}
-        for pos, scope, key, ckey, cfk in zip(
-            fresh["pos"], fresh["scope"], fresh["key"], fresh["common_key"], fresh["cfk"], strict=True
-        ):
+        # Plain lists: iterating pandas' Arrow-backed text columns costs a conversion per value.
+        values = [fresh[c].tolist() for c in ("pos", "scope", "key", "common_key", "cfk")]
+        for pos, scope, key, ckey, cfk in zip(*values, strict=True):
             definition = key_definition.get(key, "")
             if key in key_new:
                 iid = key_new[key]

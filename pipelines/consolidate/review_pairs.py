@@ -55,8 +55,11 @@ def name_similarity(a: str, b: str) -> float:
     return max(ratio, order, inside)
 
 
-def review_candidates(indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None) -> pd.DataFrame:
-    """Likely duplicates between this year's new indicators and every active one, for a person."""
+def review_candidates(
+    indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None, ordered: bool = True
+) -> pd.DataFrame:
+    """Likely duplicates between this year's new indicators and every active one, for a person (ordered=False:
+    not sorted, for a caller that sorts a longer list)."""
     active = indicators[indicators["status"] == "active"]
     if active.empty or not new_ids:
         return pd.DataFrame(columns=["id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern"])
@@ -67,8 +70,8 @@ def review_candidates(indicators: pd.DataFrame, new_ids: list[str], rules: Match
     frame = frame[[c for c in CANDIDATE_INPUT if c in frame.columns]]  # narrow before the two copies below
     is_new = frame["id"].isin(new_ids)
     if is_new.all():  # a first year: no copy of a national library's every indicator
-        return find_candidates(frame, None, rules)
-    return find_candidates(frame[is_new], frame[~is_new], rules)
+        return find_candidates(frame, None, rules, ordered=ordered)
+    return find_candidates(frame[is_new], frame[~is_new], rules, ordered=ordered)
 
 
 def identity_pairs(

@@ -29,11 +29,25 @@ def extra_object(text: str) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True) if record else ""
 
 
+def as_str(series: pd.Series) -> pd.Series:
+    """series.astype(str); a categorical without missing values by its categories (one conversion per
+    distinct value, not per row: pandas converts every row of a categorical)."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        series.cat.categories.dtype
+    ):
+        codes = series.cat.codes.to_numpy()
+        if (codes >= 0).all():
+            return pd.Series(
+                series.cat.categories.astype(str).take(codes), index=series.index, name=series.name
+            )
+    return series.astype(str)
+
+
 def _text(norm: pd.DataFrame, column: str) -> pd.Series:
     """A text column of the rows; "" when the rows do not have it (rows made before the column existed)."""
     if column not in norm:
         return pd.Series("", index=norm.index, dtype=str)
-    return norm[column].astype(str).fillna("")
+    return as_str(norm[column]).fillna("")
 
 
 def usages_table(norm: pd.DataFrame, year: int, previous: LibraryTables | None) -> pd.DataFrame:
@@ -42,28 +56,28 @@ def usages_table(norm: pd.DataFrame, year: int, previous: LibraryTables | None) 
     columns = list(UsageTable.to_schema().columns)
     current = pd.DataFrame(
         {
-            "indicator_id": norm["indicator_id"].astype(str),
+            "indicator_id": as_str(norm["indicator_id"]),
             "year": year,
-            "dept_code": norm["dept_code"].astype(str),
-            "dept_name": norm["dept_name"].astype(str),
-            "scope": norm["scope"].astype(str),
-            "project": norm["project"].astype(str),
-            "project_category": norm["project_category"].astype(str),
-            "function_code": norm["function_code"].astype(str),
-            "level1": norm["level1"].astype(str),
-            "level2": norm["level2"].astype(str),
-            "name": norm["name_norm"].astype(str),
-            "symbol": norm["symbol"].astype(str),
-            "target": norm["target"].astype(str),
+            "dept_code": as_str(norm["dept_code"]),
+            "dept_name": as_str(norm["dept_name"]),
+            "scope": as_str(norm["scope"]),
+            "project": as_str(norm["project"]),
+            "project_category": as_str(norm["project_category"]),
+            "function_code": as_str(norm["function_code"]),
+            "level1": as_str(norm["level1"]),
+            "level2": as_str(norm["level2"]),
+            "name": as_str(norm["name_norm"]),
+            "symbol": as_str(norm["symbol"]),
+            "target": as_str(norm["target"]),
             "target_value": pd.to_numeric(norm["target_value"], errors="coerce").astype("float64"),
-            "unit": norm["unit_norm"].astype(str),
+            "unit": as_str(norm["unit_norm"]),
             "weight": pd.to_numeric(norm["weight_value"], errors="coerce").astype("float64"),
-            "history": norm["history_json"].astype(str).replace("", "{}"),
-            "change_type": norm["change_type"].astype(str),
-            "change_reason": norm["change_reason"].astype(str),
-            "data_source": norm["data_source"].astype(str),
-            "source_file": norm["source_file"].astype(str),
-            "source_sheet": norm["source_sheet"].astype(str),
+            "history": as_str(norm["history_json"]).replace("", "{}"),
+            "change_type": as_str(norm["change_type"]),
+            "change_reason": as_str(norm["change_reason"]),
+            "data_source": as_str(norm["data_source"]),
+            "source_file": as_str(norm["source_file"]),
+            "source_sheet": as_str(norm["source_sheet"]),
             "source_row": norm["source_row"].astype("int64"),
             **{c: _text(norm, c) for c in AS_WRITTEN},
             "extra": map_distinct(_text(norm, "extra_json"), extra_object).astype(str),

@@ -110,15 +110,20 @@ def _top_k_pairs(
     for start in range(0, xq.shape[0], cfg.chunk):
         sims = (xq[start : start + cfg.chunk] @ xc_t).tocsr()
         n = sims.shape[0]
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(sims.indptr))
-        keep = (sims.data >= cfg.min_cosine) & (sims.indices != own[start : start + n][rows])
-        rows, cols, data = rows[keep], sims.indices[keep], sims.data[keep]
-        if not len(data):
+        if not sims.nnz:
             continue
-        chosen = row_top_k(rows, data, n, cfg.top_k)
-        out_q.append(q_idx[start + rows[chosen]])
-        out_c.append(c_idx[cols[chosen]])
-        out_s.append(data[chosen])
+        # The top k of a row without the query itself and the entries under min_cosine are the first k of
+        # its top k + 1 once those are taken out (taking out entries keeps the others' order): the filter
+        # reads k + 1 entries per row instead of every product entry.
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(sims.indptr))
+        chosen = row_top_k(rows, sims.data, n, cfg.top_k + 1)
+        rows, cols, data = rows[chosen], sims.indices[chosen], sims.data[chosen]
+        keep = (data >= cfg.min_cosine) & (cols != own[start : start + n][rows])
+        rows, cols, data = rows[keep], cols[keep], data[keep]
+        first = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left") < cfg.top_k
+        out_q.append(q_idx[start + rows[first]])
+        out_c.append(c_idx[cols[first]])
+        out_s.append(data[first])
     if not out_q:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([], dtype=np.float32)
@@ -133,25 +138,41 @@ def _own_column(q_idx: np.ndarray, c_idx: np.ndarray) -> np.ndarray:
     return np.where(found, order[at] if len(c_idx) else -1, -1)
 
 
+RUNS_PER_K = 4  # row_top_k's bound: the k-th largest of 4k run maxima (tighter than the least of k)
+
+
 def row_top_k(rows: np.ndarray, data: np.ndarray, n: int, k: int) -> np.ndarray:
     """Positions of each row's k largest values, entries grouped by row (rows non-decreasing, < n): ordered
     by row, then value descending, ties by position — a stable sort of all entries, cut at k per row.
 
-    Only a few entries per row are sorted: split a row's entries into k interleaved subsets; the least of
-    their k maxima is k entries' lower bound, so nothing below it is among the row's k largest."""
+    Only a few entries per row are sorted: split a row's entries into k runs; the least of their k maxima
+    is k entries' lower bound, so nothing below it is among the row's k largest."""
     counts = np.bincount(rows, minlength=n)
-    pos = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
-    maxima = np.full(n * k, -np.inf, dtype=data.dtype)  # the values' own type: maximum.at's fast path
-    np.maximum.at(maxima, rows * k + pos % k, data)
-    bound = maxima.reshape(n, k).min(axis=1)
-    bound[counts <= k] = -np.inf  # every entry of a short row is kept
-    survivors = np.flatnonzero(data >= bound[rows])
+    survivors = np.flatnonzero(data >= np.repeat(_run_bound(counts, data, k), counts))
     r, d = rows[survivors], data[survivors]
     # One float key (row, then descending value) sorts faster than a lexsort; stable: ties keep positions.
     order = np.argsort(r.astype(np.float64) + (1.0 - d.astype(np.float64)) * 0.5, kind="stable")
     r = r[order]
     rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
     return survivors[order[rank < k]]
+
+
+def _run_bound(counts: np.ndarray, data: np.ndarray, k: int, runs_per_k: int = RUNS_PER_K) -> np.ndarray:
+    """Per row (entries grouped by row, counts per row): a value at least k of its entries reach — the k-th
+    largest of the maxima of m = k x runs_per_k consecutive runs of its entries (one entry of each run) —,
+    -inf for a row of at most m entries (all kept). One reduceat over the run bounds, no scatter."""
+    m = k * runs_per_k
+    bound = np.full(len(counts), -np.inf, dtype=data.dtype)
+    long = np.flatnonzero(counts > m)
+    if not len(long):
+        return bound
+    starts, sizes = (np.cumsum(counts) - counts)[long], counts[long]
+    # m runs and the row's end per row; the segment from the end to the next row's first run is not read.
+    edges = starts[:, None] + (np.arange(m + 1) * sizes[:, None]) // m
+    padded = np.append(data, data[:1])  # reduceat needs every start inside the array
+    maxima = np.maximum.reduceat(padded, edges.ravel()).reshape(len(long), m + 1)[:, :m]
+    bound[long] = -np.partition(-maxima, k - 1, axis=1)[:, k - 1]
+    return bound
 
 
 def _capped(x: sparse.csr_matrix, df_cap: int) -> sparse.csr_matrix:

@@ -299,6 +299,7 @@ def find_candidates(
     rules: MatchRules | None = None,
     config: BlockingConfig | None = None,
     scoring: Scoring | None = None,
+    ordered: bool = True,
 ) -> pd.DataFrame:
     """Likely duplicates among new indicators and between new and last-release indicators.
 
@@ -309,7 +310,7 @@ def find_candidates(
     do-not-merge) are left out. scoring (default ModelScoring(): the committed pair model) gives each pair
     its score (0–100), whether it is listed and whether it is marked likely (column likely, 可能性较高).
     Output: CANDIDATE_COLUMNS, A = the side to keep, likeliest first with pairs of one difference pattern
-    together (sort_candidates).
+    together (sort_candidates; ordered=False: unsorted, for a caller that sorts a longer list anyway).
     """
     rules = rules or default_rules()
     cfg = config or BlockingConfig()
@@ -350,7 +351,8 @@ def find_candidates(
         # A differing number (7月/11月, 第一/第二季度) is a different period or item: never marked likely.
         "likely": (score[sel] >= scored.likely) & (x[:, COLUMN["number_diff"]] != 1),
     }
-    return sort_candidates(_frame(t, a[sel], b[sel], columns, described))
+    found = _frame(t, a[sel], b[sel], columns, described)
+    return sort_candidates(found) if ordered else found
 
 
 def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:

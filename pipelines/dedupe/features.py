@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Postfix, Prefix
-from sklearn.feature_extraction.text import CountVectorizer
 
 from pipelines.dedupe.patterns import Span, spans_of
 from pipelines.dedupe.vocabulary import (
@@ -120,6 +119,30 @@ def _bigrams(text: str) -> set[str]:
     return {text[k : k + 2] for k in range(len(text) - 1)} if len(text) > 1 else {text}
 
 
+_BIGRAM_CODES = 0x110000 - 0x10000  # distinct bigrams _bigram_dice can write as code points
+
+
+def _bigram_dice(forms: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Dice overlap of the two forms' distinct character bigrams (a one-character form is its own bigram).
+
+    Each form's distinct bigrams become one string of increasing code points (a code per distinct bigram):
+    the longest common subsequence of two increasing sequences is their intersection, so one C pass of
+    rapidfuzz counts the shared bigrams of every pair."""
+    grams = [sorted(_bigrams(str(f))) for f in forms]
+    sizes = np.fromiter(map(len, grams), dtype=np.float64, count=len(grams))
+    codes = {g: k for k, g in enumerate(sorted(set(chain.from_iterable(grams))))}
+    if len(codes) <= _BIGRAM_CODES:
+        # Code points from U+10000 on: no surrogates, room for a million distinct bigrams.
+        coded = ["".join(chr(0x10000 + codes[g]) for g in f) for f in grams]
+        pairs_a, pairs_b = [coded[i] for i in ia.tolist()], [coded[i] for i in ib.tolist()]
+        shared = process.cpdist(pairs_a, pairs_b, scorer=LCSseq.similarity, workers=1).astype(np.float64)
+    else:  # more distinct bigrams than code points: intersect the sets
+        sets = [frozenset(f) for f in grams]
+        pairs = zip(ia.tolist(), ib.tolist(), strict=True)
+        shared = np.fromiter((len(sets[i] & sets[j]) for i, j in pairs), dtype=np.float64, count=len(ia))
+    return 2 * shared / np.maximum(sizes[ia] + sizes[ib], 1)
+
+
 def _word_masks(forms: np.ndarray, words: Sequence[str]) -> np.ndarray:
     """Bit k of a form's mask: words[k] occurs in it (up to 64 words)."""
     masks = np.zeros(len(forms), dtype=np.uint64)
@@ -181,11 +204,7 @@ def _similarity_features(x: np.ndarray, names: _Names) -> None:
     x[:, COLUMN["name_ratio"]] = ratio / 100.0
     x[:, COLUMN["order_ratio"]] = order / 100.0
     x[:, COLUMN["partial_ratio"]] = process.cpdist(la, lb, scorer=fuzz.partial_ratio, workers=1) / 100.0
-    grams = CountVectorizer(analyzer=lambda f: sorted(_bigrams(f)), binary=True, dtype=np.float64)
-    bigram_matrix = grams.fit_transform(names.forms).tocsr()
-    shared = np.asarray(bigram_matrix[ia].multiply(bigram_matrix[ib]).sum(axis=1)).ravel()
-    sizes = np.asarray(bigram_matrix.sum(axis=1)).ravel()
-    x[:, COLUMN["bigram_dice"]] = 2 * shared / np.maximum(sizes[ia] + sizes[ib], 1)
+    x[:, COLUMN["bigram_dice"]] = _bigram_dice(names.forms, ia, ib)
     lengths = np.char.str_len(names.forms.astype(str))
     shorter = np.maximum(np.minimum(lengths[ia], lengths[ib]), 1)
     x[:, COLUMN["short"]] = shorter <= 4

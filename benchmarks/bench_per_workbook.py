@@ -1,0 +1,156 @@
+"""CPU per workbook of reading and validating, one worker's way (pipelines.fanout.batches), in this process.
+
+    python -m benchmarks.bench_per_workbook --corpus /tmp/ib/corpus-100000 [--limit N] [--feedback]
+        [--save DIR] [--profile FILE]
+
+The corpus is cut into the fan-out's batches (plan_batches); each batch's workbooks are read
+(read_workbook, in this process, no parse cache) and then validated as a pool worker does (finish_batch,
+no feedback unless --feedback). Prints the CPU seconds (time.process_time) per workbook of the reading and
+of the validation. For an old/new comparison run it with PYTHONPATH set to each checkout, alternating,
+and take the min of several runs. --save DIR keeps the merged rows, findings, statuses and departments
+(frames.pkl) and, with --feedback, the sha256 of every feedback workbook (outbox.sha); --compare OLD NEW
+says whether two saved runs are the same (frames equal, dtypes too; findings and statuses equal; outbox bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+FINANCE = "100001"  # benchmarks.corpus: department 0 is the finance bureau
+
+
+def _settings(work: Path, year: int, feedback: bool):  # type: ignore[no-untyped-def]
+    from pipelines import rebuild
+
+    deployment = rebuild.Deployment.open(work / "repo", FINANCE)
+    deployment.root.mkdir(parents=True, exist_ok=True)
+    previous = rebuild.load_previous(deployment, year)
+    outbox = work / "outbox" if feedback else None
+    if outbox is not None:
+        outbox.mkdir()
+    known = previous.known_indicators()
+    return rebuild.batch_settings(deployment, year, known, outbox=outbox, parse_cache=False)
+
+
+def _save(out: Path, results: list, settings) -> None:  # type: ignore[no-untyped-def, type-arg]
+    from pipelines.fanout.merge import merge_batches
+
+    validation = merge_batches(results, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    kept = {
+        "rows": validation.rows,
+        "findings": validation.findings,
+        "files": validation.files,
+        "departments": validation.departments,
+    }
+    with open(out / "frames.pkl", "wb") as fh:
+        pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    if settings.outbox is not None:
+        lines = [
+            f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.relative_to(settings.outbox)}\n"
+            for f in sorted(settings.outbox.rglob("*"))
+            if f.is_file()
+        ]
+        (out / "outbox.sha").write_text("".join(lines), encoding="utf-8")
+
+
+def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, profile: str | None) -> None:
+    from pipelines.fanout.batches import finish_batch, plan_batches
+    from pipelines.intake.safe_parse import parse_here
+    from schemas.text import clean_text
+    from schemas.vocab import reference
+
+    reference()
+    clean_text("預熱")
+    work = Path(tempfile.mkdtemp(prefix="bench_per_workbook_"))
+    try:
+        settings = _settings(work, year, feedback)
+        paths = sorted(corpus.glob("*.xlsx"))[: limit or None]
+        batches = plan_batches(paths)
+        # Imports and lazy caches warmed outside the timing, on one workbook.
+        warm = [parse_here(paths[0], settings.parse)]
+        finish_batch(0, warm, replace(settings, outbox=None), [], [], 0.0)
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        read_cpu = validate_cpu = 0.0
+        results = []
+        for batch in batches:
+            started = time.process_time()
+            workbooks = [parse_here(p, settings.parse) for p in batch.paths]
+            read = time.process_time()
+            names = [p.name for p in batch.paths]
+            results.append(finish_batch(batch.index, workbooks, settings, names, [], read - started))
+            read_cpu += read - started
+            validate_cpu += time.process_time() - read
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(profile))
+        n = len(paths)
+        what = "validate+feedback" if feedback else "validate"
+        print(
+            f"{n} workbooks, {len(batches)} batches: read {read_cpu / n * 1000:.2f} ms/workbook, "
+            f"{what} {validate_cpu / n * 1000:.2f} ms/workbook, "
+            f"total {(read_cpu + validate_cpu) / n * 1000:.2f} ms/workbook CPU"
+        )
+        if save is not None:
+            _save(save, results, settings)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(old: Path, new: Path) -> bool:
+    """Whether two --save directories hold the same results, printed item by item."""
+    with open(old / "frames.pkl", "rb") as fh:
+        a = pickle.load(fh)
+    with open(new / "frames.pkl", "rb") as fh:
+        b = pickle.load(fh)
+    same = True
+    for key in ("rows", "departments"):
+        equal = bool(a[key].equals(b[key]) and a[key].dtypes.to_dict() == b[key].dtypes.to_dict())
+        print(f"{key} {a[key].shape}: {'equal' if equal else 'DIFFERENT'}")
+        same &= equal
+    for key in ("findings", "files"):
+        equal = a[key] == b[key]
+        print(f"{key} ({len(a[key])}): {'equal' if equal else 'DIFFERENT'}")
+        same &= equal
+    shas = [d / "outbox.sha" for d in (old, new)]
+    if all(s.exists() for s in shas):
+        equal = shas[0].read_bytes() == shas[1].read_bytes()
+        count = len(shas[0].read_text(encoding="utf-8").splitlines())
+        print(f"outbox ({count} files): {'same bytes' if equal else 'DIFFERENT'}")
+        same &= equal
+    print("same" if same else "DIFFERENT")
+    return same
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("OLD", "NEW"))
+    parser.add_argument("--limit", type=int, default=0, help="the first N workbooks only")
+    parser.add_argument("--year", type=int, default=2026)
+    parser.add_argument("--feedback", action="store_true", help="write the feedback workbooks too")
+    parser.add_argument("--save", type=Path, help="keep the results here (frames.pkl, outbox.sha)")
+    parser.add_argument("--profile", help="write a cProfile of the timed part here")
+    args = parser.parse_args(argv)
+    if args.compare:
+        return 0 if compare(*args.compare) else 1
+    if args.corpus is None:
+        parser.error("--corpus is required")
+    run(args.corpus, args.limit, args.year, args.feedback, args.save, args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,10 +9,12 @@ normalized columns (key, common_key, match_name, unit_norm …), target (the id 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-from pipelines.common.frames import map_distinct, text_array
+from pipelines.common.frames import is_categorical, text_array
 from pipelines.consolidate.records import as_list, resolve_merged
 from pipelines.normalize.canonical import MatchRules
 from pipelines.normalize.keys import KEY_SEP, normalize_rows
@@ -64,7 +66,17 @@ def class_free(key: str) -> str:
 
 def class_free_keys(keys: pd.Series | np.ndarray) -> np.ndarray:
     """class_free of a column of keys, once per distinct key."""
-    return map_distinct(pd.Series(text_array(keys)), class_free).to_numpy(dtype=object)
+    return map_text(keys, class_free)
+
+
+def map_text(values: pd.Series | np.ndarray, func: Callable[[str], str]) -> np.ndarray:
+    """func of each value's text ("" for a missing one), once per distinct value, as an object array: a
+    categorical by its categories, other values factorized as Python strings (no Arrow copy of the rows)."""
+    if isinstance(values, pd.Series) and is_categorical(values):
+        found = [func(str(c)) for c in values.cat.categories.tolist()] + [func("")]
+        return np.array(found, dtype=object)[values.cat.codes.to_numpy()]  # code -1 (missing): the last
+    codes, distinct = pd.factorize(text_array(values))
+    return np.array([func(v) for v in distinct.tolist()] + [""], dtype=object)[codes]
 
 
 def key_of(scope: str, level1: str, level2: str, function_class: str, match: str, unit: str) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from pipelines.common.frames import map_distinct, text_array
-from pipelines.consolidate.key_index import class_free
+from pipelines.common.frames import text_array
+from pipelines.consolidate.key_index import class_free, map_text
 from pipelines.consolidate.per_indicator import most_common_per_id, representative_names, variants_per_id
 from pipelines.consolidate.records import Records
 from pipelines.normalize.canonical import definition_form
@@ -74,7 +74,7 @@ def rows_to_issue(norm: pd.DataFrame, todo: np.ndarray, columns: dict[str, np.nd
 
 
 def _definition_forms(norm: pd.DataFrame) -> np.ndarray:
-    return map_distinct(pd.Series(text_array(norm["definition"])), definition_form).to_numpy(dtype=object)
+    return map_text(norm["definition"], definition_form)
 
 
 def key_definitions(fresh: pd.DataFrame) -> dict[str, str]:
@@ -142,9 +142,10 @@ def create_new(
     _, first = np.unique(id_code[mine], return_index=True)
     first_scopes = norm["scope"].to_numpy(dtype=object)[mine[first]]
     variants = variants_per_id(id_code, n, norm["name_norm"])
+    columns = {field: found.tolist() for field, found in values.items()}  # lists: no numpy scalar per value
     for k, iid in enumerate(new_ids):
         scope, name = (scopes or {}).get(iid, first_scopes[k]), names[k]
-        record: dict[str, object] = {field: str(found[k]) for field, found in values.items()}
+        record: dict[str, object] = {field: str(found[k]) for field, found in columns.items()}
         code = str(record["function_code"]) if scope == "项目" else ""
         record.update(
             indicator_id=iid,

@@ -156,12 +156,14 @@ def _cross_class_pairs(norm: pd.DataFrame, new: set[str]) -> Found:
     groups = pd.DataFrame({"cfk": class_free_keys(project["key"]), "id": text_array(project["indicator_id"])})
     groups = groups.drop_duplicates()
     shared = groups.groupby("cfk")["id"].transform("size").to_numpy() > 1  # the rare keys in 2+ ids
+    ordered = groups[shared].sort_values(["cfk", "id"])  # per key, its ids in order: the first is A
     found: Found = []
-    for _, group in groups[shared].groupby("cfk", sort=True):
-        first, *others = sorted(set(group["id"]))
-        found += [
-            (first, b, CROSS_CLASS_PAIR_REASON, "cross_class") for b in others if first in new or b in new
-        ]
+    key = first = None
+    for cfk, b in zip(ordered["cfk"].tolist(), ordered["id"].tolist(), strict=True):
+        if cfk != key:
+            key, first = cfk, b
+        elif first in new or b in new:
+            found.append((str(first), b, CROSS_CLASS_PAIR_REASON, "cross_class"))
     return found
 
 

@@ -86,6 +86,8 @@ class _Table:
     canonical: np.ndarray  # the measure stem in canonical words (vocabulary.py)
     forms: np.ndarray  # the distinct matching forms
     form: np.ndarray  # each row's code into forms
+    definitions: np.ndarray  # the distinct 指标解释 texts
+    definition_code: np.ndarray  # each row's code into definitions
 
     @classmethod
     def of(cls, rows: pd.DataFrame, near_synonyms: Sequence[tuple[str, str]]) -> _Table:
@@ -96,11 +98,13 @@ class _Table:
         suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes]
         canon = NearSynonymForm(near_synonyms)
         canonical = np.array([canon(measure_stem(f)) for f in forms], dtype=object)[form_codes]
+        definition = texts(rows["definition"])
+        definition_code, definitions = pd.factorize(definition)
         return cls(
             ids=texts(rows["id"]),
             names=texts(rows["name"]),
             match=match,
-            definition=texts(rows["definition"]),
+            definition=definition,
             unit=texts(rows["unit_norm"]),
             scope=scopes,
             level2=texts(rows["level2"]),
@@ -110,6 +114,8 @@ class _Table:
             canonical=canonical,
             forms=forms.astype(object),
             form=form_codes,
+            definitions=np.asarray(definitions, dtype=object),
+            definition_code=definition_code,
         )
 
     def sides(self, rows: np.ndarray) -> Sides:
@@ -328,7 +334,8 @@ def find_candidates(
     a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    known = FormCodes(t.forms, t.form[a], t.form[b], worth.ratio, worth.order)
+    definitions = (t.definitions, t.definition_code[a], t.definition_code[b])
+    known = FormCodes(t.forms, t.form[a], t.form[b], worth.ratio, worth.order, definitions)
     features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive(), known)
     x = features.x
     rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows

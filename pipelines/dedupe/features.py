@@ -163,6 +163,8 @@ class FormCodes:
     code_b: np.ndarray
     ratio: np.ndarray | None = None
     order: np.ndarray | None = None
+    # (distinct 指标解释 texts, side A's code into them, side B's): factorized once per row by the caller
+    definitions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -246,27 +248,41 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["distinct_objects"]] = distinct_objects_many(stems, names.ia, names.ib, tail)
 
 
-def _field_features(x: np.ndarray, a: Sides, b: Sides) -> None:
-    """指标解释, unit, 二级指标, scope and function class of the two sides."""
-    n = len(a.match)
-    text_codes, texts = pd.factorize(np.concatenate([a.definition, b.definition]).astype(object))
+def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each side's 指标解释 in definition_form, computed once per distinct text."""
+    if known is not None and known.definitions is not None:
+        texts, code_a, code_b = known.definitions
+    else:
+        n = len(a.definition)
+        codes, texts = pd.factorize(np.concatenate([a.definition, b.definition]).astype(object))
+        code_a, code_b = codes[:n], codes[n:]
     cleaned = np.array([definition_form(str(t)) for t in texts], dtype=object)
-    da, db = cleaned[text_codes[:n]], cleaned[text_codes[n:]]
+    return cleaned[code_a], cleaned[code_b]
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Text values to compare: an object array of str as it is (elementwise ==), else as str."""
+    return values if values.dtype == object else values.astype(str)
+
+
+def _field_features(x: np.ndarray, a: Sides, b: Sides, known: FormCodes | None = None) -> None:
+    """指标解释, unit, 二级指标, scope and function class of the two sides."""
+    da, db = _definition_forms(a, b, known)
     both = (da != "") & (db != "")
     x[:, COLUMN["def_both"]] = both
     if both.any():
         x[both, COLUMN["def_sim"]] = (
             process.cpdist(list(da[both]), list(db[both]), scorer=fuzz.ratio, workers=1) / 100.0
         )
-    ua, ub = a.unit.astype(str), b.unit.astype(str)
+    ua, ub = _text(a.unit), _text(b.unit)
     x[:, COLUMN["unit_equal"]] = (ua == ub) & (ua != "")
     x[:, COLUMN["unit_conflict"]] = (ua != "") & (ub != "") & (ua != ub)
     x[:, COLUMN["unit_missing"]] = (ua == "") != (ub == "")
     x[:, COLUMN["same_name_unit_conflict"]] = x[:, COLUMN["unit_conflict"]] * x[:, COLUMN["identical"]]
-    x[:, COLUMN["level2_equal"]] = a.level2.astype(str) == b.level2.astype(str)
-    scope_a, scope_b = a.scope.astype(str), b.scope.astype(str)
+    x[:, COLUMN["level2_equal"]] = _text(a.level2) == _text(b.level2)
+    scope_a, scope_b = _text(a.scope), _text(b.scope)
     x[:, COLUMN["scope_equal"]] = scope_a == scope_b
-    pa, pb = a.fclass.astype(str), b.fclass.astype(str)
+    pa, pb = _text(a.fclass), _text(b.fclass)
     x[:, COLUMN["class_diff"]] = (
         (scope_a == "项目") & (scope_b == "项目") & (pa != "") & (pb != "") & (pa != pb)
     )
@@ -387,7 +403,7 @@ def pair_feature_matrix(
     canonical = [canon(str(f)) for f in names.forms]
     _similarity_features(x, names)
     _word_features(x, names, words, canonical)
-    _field_features(x, a, b)
+    _field_features(x, a, b, known)
     _canonical_features(x, names, canonical)
     keep = np.ones(n, dtype=bool)
     if alive is not None:

@@ -128,6 +128,11 @@ class _Table:
             self.fclass[rows],
         )
 
+    def known(self, a: np.ndarray, b: np.ndarray, worth: _Worth) -> FormCodes:
+        """What the features need not compute again for pairs (a, b): names' codes and ratios, 指标解释 codes."""
+        definitions = (self.definitions, self.definition_code[a], self.definition_code[b])
+        return FormCodes(self.forms, self.form[a], self.form[b], worth.ratio, worth.order, definitions)
+
     def side(self, rows: np.ndarray) -> Side:
         return Side(
             self.unit[rows],
@@ -299,6 +304,20 @@ def _frame(
     return out
 
 
+def _score_columns(
+    x: np.ndarray, score: np.ndarray, cosine: np.ndarray, likely: float
+) -> dict[str, np.ndarray]:
+    """The numeric columns of the listed pairs (x, score, cosine narrowed to them)."""
+    return {
+        "score": score,
+        "name_score": name_score(x),
+        "definition_score": definition_score(x),
+        "cosine": cosine,
+        # A differing number (7月/11月, 第一/第二季度) is a different period or item: never marked likely.
+        "likely": (score >= likely) & (x[:, COLUMN["number_diff"]] != 1),
+    }
+
+
 def find_candidates(
     new: pd.DataFrame,
     existing: pd.DataFrame | None = None,
@@ -334,11 +353,12 @@ def find_candidates(
     a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    definitions = (t.definitions, t.definition_code[a], t.definition_code[b])
-    known = FormCodes(t.forms, t.form[a], t.form[b], worth.ratio, worth.order, definitions)
+    known = t.known(a, b, worth)
     features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive(), known)
-    x = features.x
-    rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
+    x, rank = (
+        features.x,
+        rank_rows(rows),
+    )  # rank numbers the indicators whatever the order of the rows  # numbers the indicators whatever the order of the input rows
     scored = scoring.score(x, rank[a], rank[b])
     keep = scored.keep
     a, b, cosine, x, score = a[keep], b[keep], cosine[keep], x[keep], scored.score[keep]
@@ -349,15 +369,7 @@ def find_candidates(
     if not described.kept:
         return empty_candidates()
     sel = np.asarray(described.kept, dtype=np.int64)
-    x = x[sel]
-    columns = {
-        "score": score[sel],
-        "name_score": name_score(x),
-        "definition_score": definition_score(x),
-        "cosine": cosine[sel],
-        # A differing number (7月/11月, 第一/第二季度) is a different period or item: never marked likely.
-        "likely": (score[sel] >= scored.likely) & (x[:, COLUMN["number_diff"]] != 1),
-    }
+    columns = _score_columns(x[sel], score[sel], cosine[sel], scored.likely)
     found = _frame(t, a[sel], b[sel], columns, described)
     return sort_candidates(found) if ordered else found
 

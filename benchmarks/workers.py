@@ -11,6 +11,7 @@ stdout line (JSON)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -117,6 +118,16 @@ def _warm() -> None:
     clean_text("預熱")
 
 
+def _product_gc() -> contextlib.AbstractContextManager[object]:
+    """The product's collector settings for a rebuild (pipelines.common.gc_policy, as run_rebuild applies
+    them), so the steps timed here run as in `indicators rebuild`; nothing on an older commit without it."""
+    try:
+        from pipelines.common.gc_policy import rebuild_gc
+    except ImportError:
+        return contextlib.nullcontext()
+    return rebuild_gc()
+
+
 def _process_peak() -> float:
     import resource
 
@@ -148,7 +159,8 @@ def stages_worker(
     repo = work_dir / "repo" if repo is None else repo
     timer = StageTimer(rows, work_dir / "profile" if profile else None)
     options = accepted(rebuild.run, finance_dept=FINANCE, parse_cache=False, step=timer, workers=workers)
-    done = rebuild.run(year, corpus_dir, repo, **options)
+    with _product_gc():
+        done = rebuild.run(year, corpus_dir, repo, **options)
     validation, result, commit = done.validation, done.consolidation, done.commit
     if fresh:  # the input of the isolated consolidation run
         with open(work_dir / "validated.pkl", "wb") as fh:
@@ -212,7 +224,8 @@ def consolidation_worker(work_dir: Path, year: int) -> dict[str, object]:
         normalized = rebuild.normalize(validation, rules)
         return rebuild.consolidate(validation, normalized, previous, deployment, year, rules)
 
-    result = timer("consolidation", run)
+    with _product_gc():
+        result = timer("consolidation", run)
     return {
         "rows": len(rows),
         "accepted": int((rows["outcome"] == "library").sum()),
@@ -264,7 +277,8 @@ def _parse_stats() -> dict[str, int]:
         instance = dg.DagsterInstance.get()
         event = instance.get_latest_materialization_event(dg.AssetKey("parsed_workbooks"))
         meta = event.asset_materialization.metadata  # type: ignore[union-attr]
-        return {"parsed": len(meta["parsed"].value), "from_cache": len(meta["from_cache"].value)}
+        parsed, cached = meta["parsed"].value, meta["from_cache"].value
+        return {"parsed": len(parsed), "from_cache": len(cached)}  # type: ignore[arg-type]
     except Exception:
         return {}
 

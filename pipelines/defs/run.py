@@ -30,6 +30,7 @@ import dagster as dg
 
 from pipelines.common import errors
 from pipelines.common.config import load_settings
+from pipelines.common.gc_policy import rebuild_gc, tune_process, tuned
 from pipelines.defs.definitions import make_definitions
 from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
@@ -127,7 +128,7 @@ def run_rebuild(
         head_before = git_repo.head.commit.hexsha if git_repo.head.is_valid() else ""
         dagster_instance = instance or instance_for(repo)
         run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
-        with to_log:
+        with to_log, rebuild_gc():  # the collector's settings for the run: pipelines/common/gc_policy.py
             try:
                 job = _Job(
                     year, submissions, repo, finance_dept, dry_run, workers, dagster_instance, run_config
@@ -159,80 +160,61 @@ def _execute(
     job: _Job, executor: str, lock_path: Path, on_event: Callable[[Any], None] | None
 ) -> RebuildOutcome:
     """The run on the chosen executor ("auto" is in-process), and what it did."""
-    args = (job.year, job.submissions, job.repo, job.finance_dept, job.dry_run, job.workers)
     if executor == "multiprocess":
-        with _multiprocess(*args, lock_path, job.instance, job.run_config) as result:
+        with _multiprocess(job, lock_path) as result:
             stored = Path(job.instance.storage_directory())
             return _outcome(result, job.year, job.dry_run, job.repo, stored)
-    result = _in_process(*args, job.instance, job.run_config, on_event)
+    result = _in_process(job, on_event)
     return _outcome(result, job.year, job.dry_run, job.repo)
 
 
-def _in_process(
-    year: int,
-    submissions: Path,
-    repo: Path,
-    finance_dept: str | None,
-    dry_run: bool,
-    workers: int | None,
-    instance: dg.DagsterInstance,
-    run_config: dict[str, Any],
-    on_event: Callable[[Any], None] | None,
-) -> dg.ExecuteInProcessResult:
-    """The job in this process, one step at a time; the batches on a local pool of `workers`."""
-    defs = make_definitions(repo, submissions, finance_dept, in_memory=True, workers=workers or 0)
+def _in_process(job: _Job, on_event: Callable[[Any], None] | None) -> dg.ExecuteInProcessResult:
+    """The job in this process, one step at a time; the batches on a local pool of `job.workers`."""
+    defs = make_definitions(
+        job.repo, job.submissions, job.finance_dept, in_memory=True, workers=job.workers or 0
+    )
     run_id = str(uuid.uuid4())
     if on_event is not None:
-        instance.add_event_listener(run_id, on_event)
+        job.instance.add_event_listener(run_id, on_event)
     return defs.resolve_job_def("annual_rebuild").execute_in_process(
-        partition_key=str(year),
-        instance=instance,
+        partition_key=str(job.year),
+        instance=job.instance,
         run_id=run_id,
         raise_on_error=False,
-        asset_selection=_selection(defs, dry_run),
-        run_config=run_config,
+        asset_selection=_selection(defs, job.dry_run),
+        run_config=job.run_config,
     )
 
 
 @contextlib.contextmanager
-def _multiprocess(
-    year: int,
-    submissions: Path,
-    repo: Path,
-    finance_dept: str | None,
-    dry_run: bool,
-    workers: int | None,
-    lock_path: Path,
-    instance: dg.DagsterInstance,
-    run_config: dict[str, Any],
-) -> Iterator[Any]:
+def _multiprocess(job: _Job, lock_path: Path) -> Iterator[Any]:
     """The job on Dagster's multiprocess executor: every step a process (the shards side by side), values
     through the filesystem IO manager. The step processes rebuild the job from rebuild_job's arguments
     and join this run's lock (LOCK_TOKEN_ENV)."""
     args = (
-        str(repo),
-        str(Path(submissions).resolve()),
-        finance_dept or "",
+        str(job.repo),
+        str(Path(job.submissions).resolve()),
+        job.finance_dept or "",
         MULTIPROCESS_SHARDS,
-        workers or 1,
+        job.workers or 1,
     )
-    job = dg.build_reconstructable_job(
+    reconstructable = dg.build_reconstructable_job(
         "pipelines.defs.run", "rebuild_job", reconstructable_args=cast(tuple[object], args)
     )
-    defs = make_definitions(repo, submissions, finance_dept)
+    defs = make_definitions(job.repo, job.submissions, job.finance_dept)
     config = {
-        **run_config,
+        **job.run_config,
         "execution": {"config": {"multiprocess": {"max_concurrent": MULTIPROCESS_SHARDS}}},
     }
     previous = os.environ.get(LOCK_TOKEN_ENV)
     os.environ[LOCK_TOKEN_ENV] = str(json.loads(lock_path.read_text(encoding="utf-8"))["token"])
     try:
         with dg.execute_job(
-            job,
-            instance=instance,
+            reconstructable,
+            instance=job.instance,
             run_config=config,
-            tags={"dagster/partition": str(year)},
-            asset_selection=_selection(defs, dry_run),
+            tags={"dagster/partition": str(job.year)},
+            asset_selection=_selection(defs, job.dry_run),
             raise_on_error=False,
         ) as result:
             yield result
@@ -249,6 +231,8 @@ def rebuild_job(
     """The annual_rebuild job as a multiprocess run's step processes rebuild it (build_reconstructable_job):
     filesystem IO manager, `shards` shards of batches on `workers` processes each."""
     adopt_run_lock(Path(repo))
+    if os.environ.get(LOCK_TOKEN_ENV) and not tuned():  # a step process: the run's collector settings
+        tune_process()
     defs = make_definitions(repo, submissions, finance_dept or None, shards=shards, workers=workers)
     return defs.resolve_job_def("annual_rebuild")
 
@@ -258,15 +242,8 @@ def adopt_run_lock(repo: Path) -> None:
     the run, named by LOCK_TOKEN_ENV) counts as held here, so the steps join it as in-process steps do.
     Anything else — no token, another run's lock — changes nothing: the steps take the lock themselves."""
     token = os.environ.get(LOCK_TOKEN_ENV)
-    if not token:
-        return
-    path = Path(repo).resolve() / lock.LOCK_FILE
-    try:
-        held = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(held, dict) and held.get("token") == token and str(path) not in lock._HELD:
-        lock._HELD[str(path)] = (held, 1)  # noqa: SLF001 - store.lock has no public "join from another process"
+    if token:
+        lock.join_held_lock(Path(repo), token)
 
 
 def _selection(defs: dg.Definitions, dry_run: bool) -> list[dg.AssetKey] | None:

@@ -89,6 +89,19 @@ def lock_holder(repo_root: Path) -> dict | None:
     return _read_lock(Path(repo_root) / LOCK_FILE)
 
 
+def join_held_lock(repo_root: Path, token: str) -> bool:
+    """In another process of the same run (a step process of Dagster's multiprocess executor): count the
+    run's lock as held here, so the steps join it (rebuild_lock(join=True)) instead of being refused.
+    Only when the lock file on disk carries `token` (the run's, handed over by the process that took it);
+    True when joined. The joining process never removes the lock: its owner does."""
+    path = Path(repo_root).resolve() / LOCK_FILE
+    held = _read_lock(path)
+    if held is None or not token or held.get("token") != token:
+        return False
+    _HELD.setdefault(str(path), (held, 1))
+    return True
+
+
 @contextlib.contextmanager
 def rebuild_lock(repo_root: Path, *, wait: float = 0.0, join: bool = False) -> Iterator[Path]:
     """Hold repo_root/.indicators.lock for the duration; LockBusyError when another run holds it.

@@ -29,10 +29,12 @@ def hits(
     """Hits of one code at the rows `idx`; value and detail are one constant or one entry per row
     (a Series is taken in order, its index ignored)."""
     labels = list(idx)
-    out = pd.DataFrame({"idx": labels, "code": code, "column": column})
-    out["value"] = _per_row(value, len(labels))
-    out["detail"] = _per_row(detail, len(labels))
-    return out[HIT_COLUMNS]
+    # One constructor call (every rule returns hits, most of them none): the columns as the constructor
+    # and column assignment both infer them.
+    columns: dict[str, object] = {"idx": labels, "code": code, "column": column}
+    columns["value"] = _per_row(value, len(labels))
+    columns["detail"] = _per_row(detail, len(labels))
+    return pd.DataFrame(columns)
 
 
 def _per_row(given: object, n: int) -> object:

@@ -60,6 +60,10 @@ class RowBlockSheet(Worksheet):
     def __init__(self) -> None:
         super().__init__()
         self._blocks: list[_Block] = []
+        # compact: block rows carry no spans and a cell its reference only where it does not follow the
+        # previous one (ECMA-376 makes both optional; Excel, LibreOffice, openpyxl and calamine read a
+        # cell without "r" as the next column). A big sheet's XML is then ≈ 20 % smaller, ≈ 35 % deflated.
+        self.compact = False
 
     # --- storing ---------------------------------------------------------------------------------------
 
@@ -286,6 +290,7 @@ class RowBlockSheet(Worksheet):
             _style_attr(f) if f is not None else self._column_style(b.col + j) for j, f in enumerate(b.styles)
         ]
         refs = [f'<c r="{xl_col_to_name(b.col + j)}{{0}}"' for j in range(m)]
+        head = '<row r="{0}">' if self.compact else '<row r="{0}" spans="{1}">'
         templates: dict[bytes, str] = {}
         out: list[str] = []
         for k, values in enumerate(zip(*(v[a:z] for v in b.values), strict=True)):
@@ -296,7 +301,9 @@ class RowBlockSheet(Worksheet):
             key = raw[k * m : (k + 1) * m]
             template = templates.get(key)
             if template is None:
-                template = templates[key] = _row_template(key, styles, refs)
+                template = templates[key] = _row_template(
+                    key, styles, refs, head, b.col if self.compact else -1
+                )
             if template:
                 out.append(template.format(r + 1, spans[r // 16], *values))
         return "".join(out)
@@ -305,22 +312,29 @@ class RowBlockSheet(Worksheet):
         """One block row whose cells may carry formats of their own."""
         r = b.row + i
         cells: list[str] = []
+        follows = self.compact and b.col == 0  # compact: the next cell needs no reference
         for j, kinds in enumerate(b.kinds):
             kind, ref = kinds[i], f"{xl_col_to_name(b.col + j)}{r + 1}"
             if kind == ABSENT:
+                follows = False
                 continue
+            at = "<c" if follows else f'<c r="{ref}"'
+            follows = self.compact
             s = styles[j]
             if i in b.overrides[j]:
                 fmt = b.overrides[j][i]
                 s = _style_attr(fmt) if fmt is not None else self._column_style(b.col + j)
             value = b.values[j][i]
             if kind == TEXT:
-                cells.append(f'<c r="{ref}"{s} t="s"><v>{value}</v></c>')
+                cells.append(f'{at}{s} t="s"><v>{value}</v></c>')
             elif kind == NUMBER:
-                cells.append(f'<c r="{ref}"{s}><v>{value:.16G}</v></c>')
+                cells.append(f"{at}{s}><v>{value:.16G}</v></c>")
             else:
-                cells.append(f'<c r="{ref}"{s}/>')
-        return f'<row r="{r + 1}" spans="{spans[r // 16]}">{"".join(cells)}</row>' if cells else ""
+                cells.append(f"{at}{s}/>")
+        if not cells:
+            return ""
+        head = f'<row r="{r + 1}">' if self.compact else f'<row r="{r + 1}" spans="{spans[r // 16]}">'
+        return head + "".join(cells) + "</row>"
 
     def _column_format(self, col: int) -> Format | None:
         """A cell without a format takes its column's format, if any (no row formats: see _fast_rows_apply)."""
@@ -413,19 +427,24 @@ def _factorize(cells: Sequence[Cell], limit: int) -> tuple[np.ndarray, list[obje
     return codes, distinct, firsts
 
 
-def _row_template(key: bytes, styles: list[str], refs: list[str]) -> str:
+def _row_template(key: bytes, styles: list[str], refs: list[str], head: str, col: int = -1) -> str:
     """The str.format template of a row whose cells have the kinds in `key` (each + 1): {0} the row
-    number, {1} its span, {j + 2} column j's value; "" when the row writes nothing."""
+    number, {1} its span, {j + 2} column j's value; "" when the row writes nothing. head: the row's
+    opening tag; col >= 0 (compact, the block's first column): a cell right after the previous one (or
+    the first in column A) is written without its reference."""
     cells: list[str] = []
+    follows = col == 0
     for j, code in enumerate(key):
         kind = code - 1
+        ref = "<c" if follows else refs[j]
+        follows = col >= 0 and kind != ABSENT
         if kind == TEXT:
-            cells.append(f'{refs[j]}{styles[j]} t="s"><v>{{{j + 2}}}</v></c>')
+            cells.append(f'{ref}{styles[j]} t="s"><v>{{{j + 2}}}</v></c>')
         elif kind == NUMBER:
-            cells.append(f"{refs[j]}{styles[j]}><v>{{{j + 2}:.16G}}</v></c>")
+            cells.append(f"{ref}{styles[j]}><v>{{{j + 2}:.16G}}</v></c>")
         elif kind == BLANK:
-            cells.append(f"{refs[j]}{styles[j]}/>")
-    return '<row r="{0}" spans="{1}">' + "".join(cells) + "</row>" if cells else ""
+            cells.append(f"{ref}{styles[j]}/>")
+    return head + "".join(cells) + "</row>" if cells else ""
 
 
 def _fit(text: str, limit: int) -> str:
@@ -444,13 +463,16 @@ def write_table_block(
     titles: Mapping[str, str],
     *,
     cell_formats: Mapping[tuple[int, str], str] | None = None,
+    compact: bool = False,
 ) -> RowBlockSheet:
     """xlsx_out.write_table (header row, auto widths, frozen header, autofilter; no start row, required
-    columns or column formats) with the body written as one block: the same bytes."""
+    columns or column formats) with the body written as one block: the same bytes, or with compact the
+    same cells without the body's implied references (RowBlockSheet.compact)."""
     fast_shared_strings(book.workbook)
     safe = safe_sheet_name(sheet, book.sheet_names)
     book.sheet_names.append(safe)
     ws = add_block_sheet(book.workbook, safe)
+    ws.compact = compact
     columns = list(frame.columns)
     for j, column in enumerate(columns):
         header = titles.get(column, str(column))

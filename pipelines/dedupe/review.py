@@ -183,8 +183,10 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "decide": wb.add_format({"bg_color": "#FFF2CC", "valign": "top"}),
     }
-    _write_pairs(add_block_sheet(wb, REVIEW_SHEET), cands, groups, fmt)
-    _write_patterns(add_block_sheet(wb, PATTERN_SHEET), cands, groups, fmt)
+    pairs, patterns = add_block_sheet(wb, REVIEW_SHEET), add_block_sheet(wb, PATTERN_SHEET)
+    pairs.compact = patterns.compact = True  # no implied cell references: a third less in the repo
+    _write_pairs(pairs, cands, groups, fmt)
+    _write_patterns(patterns, cands, groups, fmt)
     gs = wb.add_worksheet(GUIDE_SHEET)
     gs.set_column(0, 0, 100)
     for r, text in enumerate(_GUIDE):

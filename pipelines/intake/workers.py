@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from pipelines.common.gc_policy import tune_process
+
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0  # a worker that cannot even start in this time is not a worker
@@ -38,6 +40,7 @@ Work = Callable[[Any, Any, Tick], Any]  # work(state, job, tick) -> result; modu
 def serve(conn: Connection, memory_bytes: int, work: Work, state: Any) -> None:
     """A worker's life: limits, "ready", then one answer a job until None or a closed pipe."""
     limit_memory(memory_bytes)
+    tune_process()  # what the forkserver imported is frozen: collections do not rescan it per job
     conn.send(("ready", None))
 
     def tick() -> None:

@@ -10,6 +10,7 @@ tests/data/REAL_PAIRS.md.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,10 +74,18 @@ def earlier_source_refs(paths: tuple[Path, ...]) -> set[str]:
     return refs
 
 
+def address_key(ref: str) -> str:
+    """One spelling of a web address: no scheme, no leading www. or m., no trailing slash, lower case."""
+    key = re.sub(r"^https?://", "", ref.strip().lower())
+    key = re.sub(r"^(www\.|m\.)", "", key)
+    return key.rstrip("/")
+
+
 def _check_names(
     names: list[dict[str, str]], label: str, old_refs: set[str], spec: Holdout, rep: HoldoutReport
 ) -> dict[str, dict[str, str]]:
     by_id: dict[str, dict[str, str]] = {}
+    old_keys = {address_key(ref) for ref in old_refs}
     for row in names:
         rid = row["row_id"]
         if rid in by_id:
@@ -88,6 +97,10 @@ def _check_names(
             rep.problems.append(f"{label} {rid}: empty name, source_ref or split_group")
         if row["source_ref"].strip() in old_refs:
             rep.problems.append(f"{label} {rid}: source_ref {row['source_ref']!r} is an earlier set's source")
+        elif address_key(row["source_ref"]) in old_keys:
+            rep.problems.append(
+                f"{label} {rid}: source_ref {row['source_ref']!r} is an earlier set's address"
+            )
     rep.names = len(names)
     rep.source_groups = len({r["source_group"] for r in names})
     return by_id

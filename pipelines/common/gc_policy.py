@@ -73,8 +73,11 @@ def tuned() -> bool:
 
 def tune_process(gen0: int = GEN0_THRESHOLD) -> None:
     """The same settings for a process that only runs rebuild work until it exits (a pool worker, a
-    step process of the multiprocess executor): frozen and raised for good."""
+    step process of the multiprocess executor): frozen and raised for good. Once per process: a process
+    already under the rebuild's settings keeps them."""
     global _tuned_for_good
+    if tuned():
+        return
     gc.collect()
     gc.freeze()
     threshold = gc.get_threshold()

@@ -30,7 +30,7 @@ import dagster as dg
 
 from pipelines.common import errors
 from pipelines.common.config import load_settings
-from pipelines.common.gc_policy import rebuild_gc, tune_process, tuned
+from pipelines.common.gc_policy import rebuild_gc, tune_process
 from pipelines.defs.definitions import make_definitions
 from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
@@ -231,7 +231,7 @@ def rebuild_job(
     """The annual_rebuild job as a multiprocess run's step processes rebuild it (build_reconstructable_job):
     filesystem IO manager, `shards` shards of batches on `workers` processes each."""
     adopt_run_lock(Path(repo))
-    if os.environ.get(LOCK_TOKEN_ENV) and not tuned():  # a step process: the run's collector settings
+    if os.environ.get(LOCK_TOKEN_ENV):  # a step process: the run's collector settings
         tune_process()
     defs = make_definitions(repo, submissions, finance_dept or None, shards=shards, workers=workers)
     return defs.resolve_job_def("annual_rebuild")

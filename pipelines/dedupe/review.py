@@ -178,7 +178,16 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     groups: dict[str, str] = {}
     for group in cands["pattern_group"] if len(cands) else []:
         groups.setdefault(group, f"G{len(groups) + 1:04d}")
-    tmp = path.with_suffix(".tmp.xlsx")
+    tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
+    try:
+        _write_workbook(tmp, cands, groups)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # nothing half-written is left beside the reports
+    return path
+
+
+def _write_workbook(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> None:
     wb = fast_shared_strings(xlsxwriter.Workbook(str(tmp), _OPTIONS))
     wb.set_properties({"title": "指标合并审核", "author": "indicators", "created": FIXED_CREATED})
     fmt = {
@@ -197,8 +206,6 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     for r, text in enumerate(_GUIDE):
         gs.write_string(r, 0, text, fmt["wrap"])
     wb.close()
-    tmp.replace(path)
-    return path
 
 
 # --------------------------------------------------------------------------------------------------

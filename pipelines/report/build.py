@@ -18,6 +18,7 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+from pipelines.common.background import run_forked
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
@@ -84,20 +85,22 @@ def write_outbox(folder: Path, validation: ValidationResult) -> list[Path]:
 
 
 def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
-    """Every report file of the year; deterministic, so an unchanged year makes no git change."""
+    """Every report file of the year; deterministic, so an unchanged year makes no git change.
+
+    merge_review.xlsx (the largest) is written in a forked child while this process writes the others
+    (pipelines.common.background: copy-on-write, no pickling of the pairs); joined before returning."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = review_tables(inputs)
-    return [
-        write_review_html(out_dir, inputs, tables),
-        write_review_xlsx(out_dir, inputs, tables),
-        write_changelog(out_dir, inputs),
-        write_merge_review_file(out_dir, inputs),
-        write_library_page(
+    with run_forked(write_merge_review_file, out_dir, inputs) as merge_review:
+        tables = review_tables(inputs)
+        html = write_review_html(out_dir, inputs, tables)
+        xlsx = write_review_xlsx(out_dir, inputs, tables)
+        changelog = write_changelog(out_dir, inputs)
+        page = write_library_page(
             out_dir,
             inputs.tables,
             all_events(inputs.repo_root, inputs.year, inputs.changes),
             inputs.year,
             inputs.actuals,
-        ),
-    ]
+        )
+        return [html, xlsx, changelog, merge_review.result(), page]

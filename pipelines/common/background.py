@@ -1,0 +1,206 @@
+"""One function run in a forked child while this process goes on: `run_forked(fn, *args).result()`.
+
+Why: a step that writes several independent files (the report: review.html, review.xlsx, the changelog,
+merge_review.xlsx, the library page) runs them one after another on one core of two. A fork lets the
+largest one run beside the rest without pickling its inputs (the candidate pairs, the tables): the child
+sees the parent's memory copy-on-write. gc_policy has frozen the heap, and the child freezes what it
+inherits at once, so no collection in the child walks (and so copies) the parent's pages.
+
+Rules, so that a fork inside a Dagster step (threads exist there) is safe:
+- the child only computes and writes its own files: no logging, no Dagster calls, no printing, no
+  process pools. It sends its return value (or its exception) pickled through a pipe and leaves with
+  os._exit, so no atexit handler, stdio flush or Dagster/multiprocessing clean-up runs twice;
+- `fn` must write its files atomically (temporary name, then rename) and be safe to run again: if the
+  child dies without an answer (a signal, the OOM killer), the parent runs `fn` itself, in-process, and
+  says so in its log. A failure is never a hang: the parent polls the child's exit while it reads;
+- an exception raised by `fn` in the child is raised again in the parent (with the child's traceback
+  as a note), as it would have been in-process;
+- where there is no fork (Windows) or fork is unsafe without exec (macOS), or INDICATORS_FORK=0, `fn`
+  runs in-process when called, with the same result.
+Results are the same as in-process: the child runs the same code on the same inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import pickle
+import select
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.2  # how often a silent child's exit is checked while the parent waits
+
+
+def fork_available() -> bool:
+    """Whether run_forked really forks here (Linux-like fork, not switched off by INDICATORS_FORK=0)."""
+    if os.environ.get("INDICATORS_FORK", "1") == "0":
+        return False
+    return hasattr(os, "fork") and sys.platform != "darwin"
+
+
+class Forked(Generic[T]):
+    """A running (or finished) call of run_forked; `result()` joins it. Use as a context manager, or call
+    `cancel()`, so that a child is never left running when the parent fails first."""
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], pid: int | None, fd: int | None):
+        self._fn, self._args, self._pid, self._fd = fn, args, pid, fd
+        self._done = False
+        self._outcome: tuple[bool, Any] | None = None
+        self.fell_back = False  # the child died without an answer; the parent ran fn itself
+
+    @classmethod
+    def in_process(cls, fn: Callable[..., T], args: tuple[Any, ...]) -> Forked[T]:
+        handle: Forked[T] = cls(fn, args, None, None)
+        handle._outcome = _call(fn, args)
+        handle._done = True
+        return handle
+
+    def result(self) -> T:
+        if not self._done:
+            try:
+                self._outcome = self._join()
+            finally:
+                self.cancel()
+            self._done = True
+        assert self._outcome is not None
+        ok, value = self._outcome
+        if ok:
+            return value  # type: ignore[no-any-return,unused-ignore]
+        raise value
+
+    def cancel(self) -> None:
+        """Kill and reap the child if it still runs; close the pipe. Idempotent."""
+        if self._pid is not None:
+            pid, self._pid = self._pid, None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pid, block=True)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Forked[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def _join(self) -> tuple[bool, Any]:
+        assert self._pid is not None and self._fd is not None
+        data, status = _read_until_exit(self._pid, self._fd)
+        self._pid = None  # reaped
+        outcome = _decode(data)
+        if outcome is None:
+            self.fell_back = True
+            log.warning("后台子进程异常退出（%s），改为在本进程中执行 %s", _describe(status), _name(self._fn))
+            outcome = _call(self._fn, self._args)
+        return outcome
+
+
+def run_forked(fn: Callable[..., T], *args: Any) -> Forked[T]:
+    """Start fn(*args) in a forked child (see the module's rules for fn); join with `.result()`."""
+    if not fork_available():
+        return Forked.in_process(fn, args)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, answer, leave — nothing else
+        os.close(read_fd)
+        _child(fn, args, write_fd)
+    os.close(write_fd)
+    return Forked(fn, args, pid, read_fd)
+
+
+def _child(fn: Callable[..., Any], args: tuple[Any, ...], fd: int) -> None:
+    code = 1
+    try:
+        gc.freeze()  # the inherited heap: never scanned here, so its pages stay shared
+        outcome = _call(fn, args)
+        if not outcome[0]:
+            outcome[1].add_note("子进程中的调用栈：\n" + "".join(traceback.format_exception(outcome[1])))
+        try:
+            payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - an unpicklable answer is reported as an error
+            payload = pickle.dumps((False, RuntimeError(f"后台子进程的结果无法传回：{exc!r}")))
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # noqa: BLE001 - raised again by result(), in the parent
+        return False, exc
+
+
+def _read_until_exit(pid: int, fd: int) -> tuple[bytes, int]:
+    """Everything the child wrote, and its wait status. Reads while polling the child's exit, so that a
+    child that dies (or a copy of the pipe held by another fork) can never make this wait for ever."""
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], _POLL_S)
+        if ready:
+            chunk = os.read(fd, 1 << 20)
+            if chunk:
+                chunks.append(chunk)
+                continue
+            return b"".join(chunks), _reap(pid, block=True) or 0  # end of file: the child has left
+        status = _reap(pid, block=False)
+        if status is not None:  # gone: what it wrote is in the pipe already
+            return b"".join(chunks + _drain(fd)), status
+
+
+def _drain(fd: int) -> list[bytes]:
+    chunks = []
+    while select.select([fd], [], [], 0)[0]:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return chunks
+
+
+def _reap(pid: int, *, block: bool) -> int | None:
+    """The child's wait status once it has ended (None while it runs and block is False)."""
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:  # reaped by someone else (a SIGCHLD handler): no status to report
+        return -1
+    return status if done else None
+
+
+def _decode(data: bytes) -> tuple[bool, Any] | None:
+    """The child's (ok, value), or None when it died before answering in full."""
+    if not data:
+        return None
+    try:
+        outcome = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a truncated answer: the child died while writing it
+        return None
+    if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], bool):
+        return outcome
+    return None
+
+
+def _describe(status: int) -> str:
+    if status >= 0 and os.WIFSIGNALED(status):
+        return f"信号 {os.WTERMSIG(status)}"
+    if status >= 0 and os.WIFEXITED(status):
+        return f"退出码 {os.WEXITSTATUS(status)}"
+    return "状态未知"
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", repr(fn))

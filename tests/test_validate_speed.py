@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.intake.read import read_workbook
-from pipelines.validate import cells
+from pipelines.validate import cells, runner
 from pipelines.validate.canonicalize import stack_rows
+from pipelines.validate.rules.base import RuleContext
 from pipelines.validate.runner import validate_workbooks
 from schemas.text import clean_text, clean_texts
 from tests.xlsx_builders import core_row, default_info, project_row, write_workbook
@@ -108,3 +110,54 @@ def test_cell_rules_run_directly_find_what_pandera_finds(
     assert {f.code for f in direct.findings} >= {f"R1{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 11)}
     assert direct.findings == through_pandera.findings
     pd.testing.assert_frame_equal(direct.rows, through_pandera.rows, check_exact=True)
+
+
+class _NoCopyContext(RuleContext):
+    """A run's context that must never be deep-copied (it holds the reference data)."""
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _NoCopyContext:
+        raise AssertionError("the RuleContext was deep-copied")
+
+
+def test_first_direct_run_copies_no_rule_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh process (no shape seen yet) runs the cell rules directly without deep-copying the checks'
+    context (pandera's remove_columns/update_columns did: ≈ 0.3–1 s per process), and finds the same."""
+    core = [core_row(), core_row(name=""), core_row(symbol="约等于")]
+    path = write_workbook(tmp_path / "wb.xlsx", default_info(), core, [project_row()], []).path
+    workbooks = [read_workbook(path)]
+    through_pandera_run = cells.direct_failures
+    monkeypatch.setattr(cells, "direct_failures", lambda *_: None)
+    expected = validate_workbooks(workbooks, year=2026, finance_dept="100001")
+    monkeypatch.setattr(cells, "direct_failures", through_pandera_run)
+    monkeypatch.setattr(cells, "_SHAPES_SEEN", set())
+    monkeypatch.setattr(runner, "RuleContext", _NoCopyContext)
+    got = validate_workbooks(workbooks, year=2026, finance_dept="100001")
+    assert cells._SHAPES_SEEN  # the shapes were judged in this run
+    assert "R101" in {f.code for f in got.findings}
+    assert got.findings == expected.findings
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, np.nan],
+        np.array([1, 2], dtype=np.int64),
+        pd.array(["1", "2"], dtype="str"),
+        np.array([True, False]),
+        pd.array([1.0, None], dtype="Float64"),
+    ],
+)
+def test_plain_shape_judges_dtypes_as_pandera(values: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the direct run may go ahead is pandera's own verdict on the columns' dtypes."""
+    monkeypatch.setattr(cells, "_SHAPES_SEEN", set())
+    schema = pa.DataFrameSchema(
+        {"name": pa.Column(str), "target_value": pa.Column(float, nullable=True)}, name="core"
+    )
+    frame = pd.DataFrame({"name": pd.array(["a", "b"], dtype="str"), "target_value": values})
+    try:
+        schema.validate(frame, lazy=True)
+        valid = True
+    except pa.errors.SchemaErrors:
+        valid = False
+    assert cells._plain_shape(frame, schema, set()) is valid
+    assert cells._plain_shape(frame, schema, set()) is valid  # the second time from the seen shapes

@@ -8,8 +8,8 @@ explains the row's problems. Everything goes through pipelines.common.xlsx_out (
 
 The rows come as plain column lists (`SheetValues`): from a workbook as read (`frame_values`, `indicators
 validate --feedback`) or from the cells a validation kept (pipelines.validate.returned, the rebuild's
-outbox). Tables are written a column at a time, one xlsxwriter call per run of cells sharing a format
-(few: only highlighted cells break a run), not one call per cell.
+outbox). The workbook is written by pipelines.common.xlsx_direct (the package's XML written directly, the
+house formats), its tables a column at a time.
 """
 
 from __future__ import annotations
@@ -18,18 +18,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from xlsxwriter.worksheet import Worksheet
-
 from pipelines.common.columns import first_col_index
 from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
-from pipelines.common.xlsx_out import (
-    SEVERITY_FORMAT,
-    XlsxBook,
-    auto_width,
-    paused_gc,
-    shown_values,
-    xlsx_book,
-)
+from pipelines.common.xlsx_direct import DirectBook, DirectSheet
+from pipelines.common.xlsx_out import SEVERITY_FORMAT, auto_width, paused_gc, shown_values
 from pipelines.intake.workbook import SheetRows, Workbook
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
@@ -236,7 +228,7 @@ def _summary_items(
     return items
 
 
-def _write_row_counts(book: XlsxBook, ws: Worksheet, row: int, counts: list[tuple[object, ...]]) -> int:
+def _write_row_counts(book: DirectBook, ws: DirectSheet, row: int, counts: list[tuple[object, ...]]) -> int:
     if not counts:
         return row
     row = book.write_row(ws, row + 1, ["数据行"], "section")
@@ -246,7 +238,7 @@ def _write_row_counts(book: XlsxBook, ws: Worksheet, row: int, counts: list[tupl
     return row
 
 
-def _write_severity_counts(book: XlsxBook, ws: Worksheet, row: int, findings: list[Finding]) -> int:
+def _write_severity_counts(book: DirectBook, ws: DirectSheet, row: int, findings: list[Finding]) -> int:
     row = book.write_row(ws, row + 1, ["问题统计"], "section")
     row = book.write_row(ws, row, ["类别", "问题数", "涉及行数"], "header")
     for severity in SEVERITY_ORDER:
@@ -261,7 +253,7 @@ def _write_severity_counts(book: XlsxBook, ws: Worksheet, row: int, findings: li
     return row
 
 
-def _write_problem_list(book: XlsxBook, ws: Worksheet, row: int, findings: list[Finding]) -> int:
+def _write_problem_list(book: DirectBook, ws: DirectSheet, row: int, findings: list[Finding]) -> int:
     """问题清单: every problem grouped (one rule broken 500 times is one line with its first cells)."""
     row = book.write_row(ws, row + 1, ["问题清单"], "section")
     groups = group_findings(findings)
@@ -284,7 +276,7 @@ def _write_problem_list(book: XlsxBook, ws: Worksheet, row: int, findings: list[
     return row if groups else book.write_row(ws, row, ["未发现问题"])
 
 
-def _write_skipped(book: XlsxBook, ws: Worksheet, row: int, workbook: Workbook) -> int:
+def _write_skipped(book: DirectBook, ws: DirectSheet, row: int, workbook: Workbook) -> int:
     """Rows of the indicator sheets not read as data (notes, blank separators) and why."""
     skipped = [
         (s.sheet_name, r, why)
@@ -302,7 +294,7 @@ def _write_skipped(book: XlsxBook, ws: Worksheet, row: int, workbook: Workbook) 
 
 
 def _write_summary(
-    book: XlsxBook, workbook: Workbook, values: Mapping[str, SheetValues], findings: list[Finding]
+    book: DirectBook, workbook: Workbook, values: Mapping[str, SheetValues], findings: list[Finding]
 ) -> None:
     ws = book.add_sheet(SUMMARY_SHEET)
     last_col = len(GROUP_TITLES) - 1
@@ -355,7 +347,7 @@ def _row_notes(found: list[Finding]) -> str:
 
 
 def _write_sheet(
-    book: XlsxBook, sheet: SheetRows, values: SheetValues, findings: list[Finding], file_error: bool
+    book: DirectBook, sheet: SheetRows, values: SheetValues, findings: list[Finding], file_error: bool
 ) -> None:
     """The sheet as read (Excel row first, the department's column order), problems coloured and explained."""
     specs = {s.column: s for s in reference().columns[sheet.kind]}
@@ -416,8 +408,8 @@ class Table:
 
 
 def write_columns(
-    book: XlsxBook,
-    ws: Worksheet,
+    book: DirectBook,
+    ws: DirectSheet,
     table: Table,
     *,
     start_row: int = 0,
@@ -452,13 +444,18 @@ def write_feedback(
 
 
 def _write_feedback(workbook: Workbook, mine: list[Finding], out_dir: Path, values: ValuesOf) -> Path:
-    path = out_dir / feedback_name(workbook.file)
+    book = DirectBook(title=f"{workbook.file} 审核反馈", subject="预算绩效指标填报反馈")
+    draw_feedback(book, workbook, mine, values)
+    return book.save(out_dir / feedback_name(workbook.file))
+
+
+def draw_feedback(book: DirectBook, workbook: Workbook, mine: list[Finding], values: ValuesOf) -> None:
+    """The feedback's sheets into `book` (a DirectBook; an xlsx_out.XlsxBook takes the same calls, which
+    tests/test_feedback_direct.py uses to compare both writers)."""
     file_error = any(f.severity == "file_error" for f in mine)
     sheets = {kind: workbook.sheets[kind] for kind in INDICATOR_SHEETS if kind in workbook.sheets}
     rows = {kind: values(sheet) for kind, sheet in sheets.items()}
-    with xlsx_book(path, title=f"{workbook.file} 审核反馈", subject="预算绩效指标填报反馈") as book:
-        _write_summary(book, workbook, rows, mine)
-        if workbook.readable:
-            for kind, sheet in sheets.items():
-                _write_sheet(book, sheet, rows[kind], _sheet_findings(sheet, mine), file_error)
-    return path
+    _write_summary(book, workbook, rows, mine)
+    if workbook.readable:
+        for kind, sheet in sheets.items():
+            _write_sheet(book, sheet, rows[kind], _sheet_findings(sheet, mine), file_error)

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
-from pipelines.dedupe.features import COLUMN, FormCodes, Sides, pair_feature_matrix
+from pipelines.dedupe.features import COLUMN, FormCodes, PairFeatures, Sides, pair_feature_matrix
+from pipelines.dedupe.halves import in_halves
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, Span, spans_of
 from pipelines.dedupe.reasons import Difference, Side, flags, reasons
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
@@ -128,10 +130,11 @@ class _Table:
             self.fclass[rows],
         )
 
-    def known(self, a: np.ndarray, b: np.ndarray, worth: _Worth) -> FormCodes:
-        """What the features need not compute again for pairs (a, b): names' codes and ratios, 指标解释 codes."""
+    def known(self, a: np.ndarray, b: np.ndarray, ratio: np.ndarray, order: np.ndarray) -> FormCodes:
+        """What the features need not compute again for pairs (a, b): names' codes and ratios (fuzz.ratio
+        as written and in sorted characters, _Worth), 指标解释 codes."""
         definitions = (self.definitions, self.definition_code[a], self.definition_code[b])
-        return FormCodes(self.forms, self.form[a], self.form[b], worth.ratio, worth.order, definitions)
+        return FormCodes(self.forms, self.form[a], self.form[b], ratio, order, definitions)
 
     def side(self, rows: np.ndarray) -> Side:
         return Side(
@@ -197,6 +200,7 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
 class _Described:
     kept: list[int]
     patterns: list[str]
+    groups: list[str]  # pattern_key of each pattern (the sheet's pattern_group)
     reasons: np.ndarray
     flags: np.ndarray
 
@@ -204,32 +208,37 @@ class _Described:
 def _differences(
     t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules, spans: list[tuple[Span, ...] | None]
 ) -> tuple[list[int], Difference]:
-    """The pairs a reviewer did not refuse (rules do-not-merge), and how their names differ."""
-    kept: list[int] = []
-    patterns: list[str] = []
-    segments: list[int] = []
-    changed: list[int] = []
-    first: list[str] = []
+    """The pairs a reviewer did not refuse (rules do-not-merge), and how their names differ: the segments of
+    all pairs flattened, each pair's pattern their texts summed in one C loop (np.add.reduceat)."""
     match, ids = t.match, t.ids
-    blocking = rules.has_do_not_merge
-    for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-        found = spans[n]
-        ops = spans_of(match[ib], match[ia]) if found is None else found
-        pattern = "；".join(f"{x or EMPTY}→{y or EMPTY}" for x, y, _, _ in ops) or SAME_NAME
-        if blocking and rules.blocked(ids[ia], match[ia], ids[ib], match[ib], pattern):
-            continue
-        kept.append(n)
-        patterns.append(pattern)
-        segments.append(len(ops))
-        changed.append(sum(max(len(x), len(y)) for x, y, _, _ in ops))
-        first.append((ops[0][0] or ops[0][1]) if ops else "")
-    difference = Difference(
-        np.array(patterns, dtype=object),
-        np.array(segments, dtype=np.int64),
-        np.array(changed, dtype=np.int64),
-        np.array(first, dtype=object),
-    )
-    return kept, difference
+    pairs = zip(spans, a.tolist(), b.tolist(), strict=True)
+    ops = [spans_of(match[ib], match[ia]) if s is None else s for s, ia, ib in pairs]
+    count = np.fromiter(map(len, ops), dtype=np.int64, count=len(ops))
+    flat = list(chain.from_iterable(ops))
+    start = np.cumsum(count) - count
+    has = np.flatnonzero(count)
+    texts = np.array([f"{x or EMPTY}→{y or EMPTY}" for x, y, _, _ in flat], dtype=object)
+    later = np.ones(len(flat), dtype=bool)
+    later[start[has]] = False  # a pair's first segment: no separator before it
+    texts[later] = "；" + texts[later]
+    patterns = np.full(len(ops), SAME_NAME, dtype=object)
+    first = np.full(len(ops), "", dtype=object)
+    changed = np.zeros(len(ops), dtype=np.int64)
+    if len(flat):
+        patterns[has] = np.add.reduceat(texts, start[has])
+        first[has] = [flat[k][0] or flat[k][1] for k in start[has].tolist()]
+        width = np.fromiter((max(len(x), len(y)) for x, y, _, _ in flat), dtype=np.int64, count=len(flat))
+        changed = np.bincount(np.repeat(np.arange(len(ops)), count), weights=width, minlength=len(ops))
+        changed = changed.astype(np.int64)
+    kept = list(range(len(ops)))
+    if rules.has_do_not_merge:
+        kept = [
+            n
+            for n, ia, ib in zip(kept, a.tolist(), b.tolist(), strict=True)
+            if not rules.blocked(ids[ia], match[ia], ids[ib], match[ib], patterns[n])
+        ]
+    sel = np.asarray(kept, dtype=np.int64)
+    return kept, Difference(patterns[sel], count[sel], changed[sel], first[sel])
 
 
 def _describe(
@@ -242,14 +251,46 @@ def _describe(
     spans: list[tuple[Span, ...] | None],
 ) -> _Described:
     """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out.
-    spans: per pair, the differing segments of its names when the features read them already (else None)."""
+    spans: per pair, the differing segments of its names when the features read them already (else None).
+    Each pair's description is its own: the pairs are described in two halves on two cores (halves.py)."""
+
+    def part(lo: int, hi: int) -> _Described:
+        return _describe_part(t, a[lo:hi], b[lo:hi], x[lo:hi], score[lo:hi], rules, spans[lo:hi])
+
+    return in_halves(part, len(a), _join_described)
+
+
+def _join_described(first: _Described, second: _Described, h: int) -> _Described:
+    return _Described(
+        first.kept + [k + h for k in second.kept],
+        first.patterns + second.patterns,
+        first.groups + second.groups,
+        np.concatenate([first.reasons, second.reasons]),
+        np.concatenate([first.flags, second.flags]),
+    )
+
+
+def _describe_part(
+    t: _Table,
+    a: np.ndarray,
+    b: np.ndarray,
+    x: np.ndarray,
+    score: np.ndarray,
+    rules: MatchRules,
+    spans: list[tuple[Span, ...] | None],
+) -> _Described:
     kept, difference = _differences(t, a, b, rules, spans)
+    if not kept:
+        none = np.array([], dtype=object)
+        return _Described([], [], [], none, none)
     sel = np.asarray(kept, dtype=np.int64)
     side_a, side_b = t.side(a[sel]), t.side(b[sel])
     x = x[sel]
+    patterns = difference.pattern.tolist()
     return _Described(
         kept,
-        difference.pattern.tolist(),
+        patterns,
+        _pattern_groups(patterns),
         reasons(difference, x, side_a, side_b, score[sel]),
         flags(x, side_a, side_b),
     )
@@ -276,7 +317,7 @@ def _frame(
             "score": np.round(np.clip(columns["score"], 0.0, 100.0), 1),
             "reason": d.reasons,
             "pattern": d.patterns,
-            "pattern_group": _pattern_groups(d.patterns),
+            "pattern_group": d.groups,
             "name_score": np.round(columns["name_score"].astype(float), 1),
             "definition_score": np.round(columns["definition_score"].astype(float), 1),
             "cosine": np.round(columns["cosine"].astype(float), 3),
@@ -302,6 +343,23 @@ def _frame(
         out[column] = out[column].astype(float)
     out["likely"] = out["likely"].astype(bool)
     return out
+
+
+def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
+    """The feature matrix of pairs (a, b): each pair's row is its own, so the pairs are computed in two
+    halves on two cores (halves.py)."""
+    alive = scoring.alive()
+
+    def part(lo: int, hi: int) -> PairFeatures:
+        pa, pb = a[lo:hi], b[lo:hi]
+        known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi])
+        return pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
+
+    return in_halves(part, len(a), _join_features)
+
+
+def _join_features(first: PairFeatures, second: PairFeatures, h: int) -> PairFeatures:
+    return PairFeatures(np.concatenate([first.x, second.x]), first.name_spans + second.name_spans)
 
 
 def _score_columns(
@@ -353,12 +411,9 @@ def find_candidates(
     a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    known = t.known(a, b, worth)
-    features = pair_feature_matrix(scoring.words, t.sides(a), t.sides(b), scoring.alive(), known)
-    x, rank = (
-        features.x,
-        rank_rows(rows),
-    )  # rank numbers the indicators whatever the order of the rows  # numbers the indicators whatever the order of the input rows
+    features = _features(t, a, b, worth, scoring)
+    x = features.x
+    rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
     scored = scoring.score(x, rank[a], rank[b])
     keep = scored.keep
     a, b, cosine, x, score = a[keep], b[keep], cosine[keep], x[keep], scored.score[keep]

@@ -1,0 +1,130 @@
+"""Per-pair work in two halves on two cores (pipelines/dedupe/halves.py) gives what one pass gives, exactly.
+
+- in_halves really forks (the second half's pid is another process's) and joins the halves in order;
+- find_candidates split at every size (SPLIT_MIN 2, a real fork) equals one in-process pass
+  (INDICATORS_FORK=0): every column, numbers bit for bit, with and without reviewers' do-not-merge rules;
+- _differences (segments flattened, patterns summed by np.add.reduceat) equals the plain per-pair loop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.bench_match import generate, key_clusters
+from pipelines.common.background import fork_available
+from pipelines.dedupe import halves
+from pipelines.dedupe.blocking import prepare_rows
+from pipelines.dedupe.candidates import _differences, _Table, find_candidates
+from pipelines.dedupe.features import pair_feature_matrix
+from pipelines.dedupe.model import load_model
+from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
+from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
+from pipelines.normalize.keys import normalize_rows
+
+
+def _part(lo: int, hi: int) -> tuple[list[int], list[int]]:
+    return list(range(lo, hi)), [os.getpid()] * (hi - lo)
+
+
+def _join(
+    first: tuple[list[int], list[int]], second: tuple[list[int], list[int]], h: int
+) -> tuple[list[int], list[int]]:
+    assert second[0][:1] == [h]
+    return first[0] + second[0], first[1] + second[1]
+
+
+@pytest.mark.skipif(not fork_available(), reason="no fork here: in_halves runs one pass")
+def test_in_halves_computes_the_second_half_in_a_child_and_joins_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    rows, pids = halves.in_halves(_part, 11, _join)
+    assert rows == list(range(11))
+    assert set(pids[:5]) == {os.getpid()}
+    assert os.getpid() not in set(pids[5:]) and len(set(pids[5:])) == 1
+
+
+def test_in_halves_below_split_min_or_without_fork_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert halves.in_halves(_part, 7, _join) == (list(range(7)), [os.getpid()] * 7)
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    assert halves.in_halves(_part, 7, _join) == (list(range(7)), [os.getpid()] * 7)
+
+
+def _clusters() -> pd.DataFrame:
+    clusters = key_clusters(normalize_rows(generate(1500, 3), default_rules()), "key").reset_index(drop=True)
+    clusters["id"] = [f"N{i:07d}" for i in range(len(clusters))]
+    return clusters
+
+
+def _rules_refusing_patterns(tmp_path: Path, candidates: pd.DataFrame) -> MatchRules:
+    """do-not-merge rules for a few patterns and one pair of the list (so both halves refuse some)."""
+    patterns = candidates["pattern"].drop_duplicates().iloc[[0, 3, 7, -2]].tolist()
+    rows = [{"rule_id": f"N2025-{k:04d}", "kind": "pattern", "pattern": p} for k, p in enumerate(patterns)]
+    last = candidates.iloc[-1]
+    rows.append({"rule_id": "N2025-0099", "kind": "pair", "id_a": last["id_a"], "id_b": last["id_b"]})
+    columns = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
+    write_rules_csv(tmp_path / "do_not_merge.csv", columns, rows, "test")
+    return load_rules(tmp_path)
+
+
+@pytest.mark.skipif(not fork_available(), reason="no fork here: in_halves runs one pass")
+def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    frame = _clusters()
+    new, existing = frame.iloc[::2], frame.iloc[1::2]
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    split = find_candidates(new, existing)
+    assert len(split) > 200
+    rules = _rules_refusing_patterns(tmp_path, split)
+    split_refused = find_candidates(new, existing, rules)
+    assert 0 < len(split_refused) < len(split)
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    pd.testing.assert_frame_equal(split, find_candidates(new, existing), check_exact=True)
+    pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
+
+
+def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules) -> tuple[list[int], list]:
+    """The per-pair loop _differences replaced."""
+    kept, out = [], []
+    for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        ops = spans_of(t.match[ib], t.match[ia])
+        pattern = "；".join(f"{x or EMPTY}→{y or EMPTY}" for x, y, _, _ in ops) or SAME_NAME
+        if rules.blocked(t.ids[ia], t.match[ia], t.ids[ib], t.match[ib], pattern):
+            continue
+        kept.append(n)
+        first = (ops[0][0] or ops[0][1]) if ops else ""
+        out.append((pattern, len(ops), sum(max(len(x), len(y)) for x, y, _, _ in ops), first))
+    return kept, out
+
+
+def test_differences_equal_the_per_pair_loop(tmp_path: Path) -> None:
+    words = load_model().words
+    rows = prepare_rows(_clusters().iloc[:300], "new", default_rules())
+    t = _Table.of(rows, words.near_synonyms)
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, len(rows), 3000), rng.integers(0, len(rows), 3000)
+    a[:40] = b[:40]  # the same name: no segment
+    # Spans known for some pairs (the features' own, of the names as written), None for the others.
+    known = pair_feature_matrix(words, t.sides(a), t.sides(b)).name_spans
+    spans = [s if k % 3 else None for k, s in enumerate(known)]
+    for rules in (default_rules(), _rules_refusing_patterns(tmp_path, _pattern_frame(t, a, b))):
+        kept, d = _differences(t, a, b, rules, spans)
+        want_kept, want = _plain_differences(t, a, b, rules)
+        assert kept == want_kept
+        got = list(
+            zip(d.pattern.tolist(), d.segments.tolist(), d.changed.tolist(), d.first.tolist(), strict=True)
+        )
+        assert got == want
+        assert d.segments.dtype == d.changed.dtype == np.int64 and d.pattern.dtype == d.first.dtype == object
+
+
+def _pattern_frame(t: _Table, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    kept, d = _differences(t, a, b, default_rules(), [None] * len(a))
+    sel = np.asarray(kept)
+    frame = pd.DataFrame({"pattern": d.pattern, "id_a": t.ids[a[sel]], "id_b": t.ids[b[sel]]})
+    return frame[frame["pattern"] != SAME_NAME]

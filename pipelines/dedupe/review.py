@@ -16,7 +16,7 @@ import xlsxwriter
 from openpyxl import load_workbook
 from xlsxwriter.format import Format
 
-from pipelines.common.formulas import neutralize, restore_neutralized
+from pipelines.common.formulas import is_dangerous, neutralize, restore_neutralized
 from pipelines.common.xlsx_out import FIXED_CREATED
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.dedupe.candidates import sort_candidates
@@ -71,12 +71,8 @@ class ReviewError(ValueError):
 # Writing
 # --------------------------------------------------------------------------------------------------
 def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
-    """One column as written: text neutralized (each distinct text once: names and patterns repeat across
-    pairs), anything else as a number."""
-    if values and all(type(v) is str for v in values):  # a text column: its distinct texts, then a take
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-        shown = [neutral.get(u) or neutral.setdefault(u, str(neutralize(u))) for u in uniques]
-        return np.asarray(shown, dtype=object)[codes].tolist()
+    """One column as written, cell by cell (the general case: a column with None, NaN or mixed types):
+    text neutralized, anything else as a number."""
     out: list[str | float] = []
     for value in values:
         if isinstance(value, str):
@@ -89,28 +85,80 @@ def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
     return out
 
 
+_SAFE_FIRST: dict[str, bool] = {}  # a text's first character → no text starting with it is dangerous
+
+
+def _neutralized(texts: list[str]) -> list[str]:
+    """str(neutralize(t)) for each text. Whether a text is dangerous depends on its first character alone
+    unless that is a space (formulas.is_dangerous strips leading spaces), so the check is made once per
+    first character: nearly every text here starts with a Chinese character."""
+    out = []
+    for text in texts:
+        first = text[:1]
+        safe = _SAFE_FIRST.get(first)
+        if safe is None:
+            safe = _SAFE_FIRST[first] = not first or not (first.isspace() or is_dangerous(first))
+        out.append(text if safe else str(neutralize(text)))
+    return out
+
+
+def _text_cells(series: pd.Series) -> list[Any]:
+    """A column of texts as written: each distinct text neutralized once (names and patterns repeat
+    across pairs), then taken for every row. A column with anything but exact str goes cell by cell."""
+    codes, uniques = pd.factorize(series)
+    distinct = list(uniques)
+    if len(codes) and (codes.min() < 0 or any(type(u) is not str for u in distinct)):
+        return _cells(series.tolist(), {})
+    return np.asarray(_neutralized(distinct), dtype=object)[codes].tolist()
+
+
+def _number_cells(series: pd.Series, *, rounded: bool = False, blank_nan: bool = False) -> list[Any]:
+    """A numeric column as floats (rounded half to even, as round() does; NaN as "" when blank_nan);
+    a column of another dtype goes cell by cell, as before."""
+    if series.dtype.kind not in "fiu":
+        values = series.tolist()
+        if rounded:
+            values = [int(round(v)) for v in values]
+        if blank_nan:
+            values = ["" if pd.isna(v) else v for v in values]
+        return _cells(values, {})
+    numbers = series.to_numpy(dtype=np.float64)
+    if rounded:
+        if not np.isfinite(numbers).all():
+            raise ValueError("cannot round a missing or infinite score")  # as int(round(nan)) refuses
+        numbers = np.rint(numbers) + 0.0  # + 0.0: -0.0 becomes 0.0, as int() makes it
+    if not blank_nan:
+        return numbers.tolist()
+    out = np.full(len(numbers), "", dtype=object)
+    present = ~np.isnan(numbers)
+    out[present] = numbers[present].tolist()
+    return out.tolist()
+
+
 def _pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[str | float]]:
     """The pairs sheet's cells column by column, in REVIEW_COLUMNS + REVIEW_EXTRA_COLUMNS order without
-    决定: plain lists, so the row loop touches no pandas."""
-    likely = cands["likely"].tolist() if "likely" in cands.columns else [True] * len(cands)
-    columns: list[list[Any]] = [
-        cands["id_a"].tolist(),
-        cands["name_a"].tolist(),
-        cands["id_b"].tolist(),
-        cands["name_b"].tolist(),
-        [int(round(v)) for v in cands["score"].tolist()],
-        cands["reason"].tolist(),
-        cands["pattern"].tolist(),
-        [groups[g] for g in cands["pattern_group"].tolist()],
-        cands["unit_a"].tolist(),
-        cands["unit_b"].tolist(),
-        cands["level2"].tolist(),
-        cands["name_score"].tolist(),
-        ["" if pd.isna(v) else v for v in cands["definition_score"].tolist()],
-        [LIKELY if v else POSSIBLE for v in likely],
+    决定: plain lists of exact str and float, a column at a time (no per-row Python but the final take)."""
+    text = [_text_cells(cands[c]) for c in ("id_a", "name_a", "id_b", "name_b", "reason", "pattern")]
+    codes, uniques = pd.factorize(cands["pattern_group"])
+    if len(codes) and codes.min() < 0:
+        raise KeyError("pattern_group")  # a pair without a pattern group has no 分组
+    group = np.asarray(_neutralized([groups[g] for g in uniques]), dtype=object)[codes].tolist()
+    likely = cands["likely"] if "likely" in cands.columns else pd.Series(True, index=cands.index)
+    if likely.dtype == bool:
+        shown = np.where(likely.to_numpy(), LIKELY, POSSIBLE).astype(object).tolist()
+    else:
+        shown = [LIKELY if v else POSSIBLE for v in likely.tolist()]
+    return [
+        *text[:4],
+        _number_cells(cands["score"], rounded=True),
+        text[4],
+        text[5],
+        group,
+        *(_text_cells(cands[c]) for c in ("unit_a", "unit_b", "level2")),
+        _number_cells(cands["name_score"]),
+        _number_cells(cands["definition_score"], blank_nan=True),
+        shown,
     ]
-    neutral: dict[str, str] = {}
-    return [_cells(values, neutral) for values in columns]
 
 
 def _write_pairs(
@@ -134,6 +182,35 @@ def _write_pairs(
     ws.autofilter(0, 0, last, len(headers) - 1)
 
 
+def _pattern_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[Any]]:
+    """The patterns sheet's cells: one row per pattern in order of first appearance (the pairs are sorted
+    by pattern), with its group, its number of pairs and its first pair as the example."""
+    keys = cands["pattern"]
+    values = cands[["pattern_group", "name_a", "name_b"]]
+    if keys.isna().any() or values.isna().any(axis=None):  # groupby's rules for missing values
+        summary = cands.groupby("pattern", sort=False).agg(
+            group=("pattern_group", "first"),
+            count=("pattern", "size"),
+            example_a=("name_a", "first"),
+            example_b=("name_b", "first"),
+        )
+        patterns, counts = summary.index.tolist(), summary["count"].tolist()
+        group, example_a, example_b = (summary[c].tolist() for c in ("group", "example_a", "example_b"))
+    else:
+        codes, uniques = pd.factorize(keys)  # in order of first appearance, as groupby(sort=False)
+        seen = np.maximum.accumulate(np.r_[-1, codes])
+        firsts = np.flatnonzero(seen[1:] > seen[:-1])  # the row where each pattern first appears
+        patterns, counts = list(uniques), np.bincount(codes, minlength=len(uniques)).tolist()
+        group, example_a, example_b = (values[c].to_numpy(dtype=object)[firsts].tolist() for c in values)
+    return [
+        [groups[g] for g in group],
+        _neutralized([str(p) for p in patterns]),
+        [int(n) for n in counts],
+        _neutralized([f"{b} → {a}" for a, b in zip(example_a, example_b, strict=True)]),
+        [None] * len(patterns),
+    ]
+
+
 def _write_patterns(
     ws: RowBlockSheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
 ) -> None:
@@ -141,28 +218,9 @@ def _write_patterns(
         ws.write_string(0, col, title, fmt["head"])
         ws.set_column(col, col, width)
     if len(cands):
-        summary = cands.groupby("pattern", sort=False).agg(
-            group=("pattern_group", "first"),
-            count=("pattern", "size"),
-            example_a=("name_a", "first"),
-            example_b=("name_b", "first"),
-        )
-        rows = zip(
-            summary.index.tolist(),
-            summary["group"].tolist(),
-            summary["count"].tolist(),
-            summary["example_a"].tolist(),
-            summary["example_b"].tolist(),
-            strict=True,
-        )
-        columns: list[list[Any]] = [[], [], [], [], [None] * len(summary)]
-        for pattern, group, count, example_a, example_b in rows:
-            columns[0].append(groups[group])
-            columns[1].append(str(neutralize(str(pattern))))
-            columns[2].append(int(count))
-            columns[3].append(str(neutralize(f"{example_b} → {example_a}")))
+        columns = _pattern_columns(cands, groups)
         ws.write_block(1, 0, columns, [None, None, None, None, fmt["decide"]])
-        ws.data_validation(1, 4, max(len(summary), 1000), 4, _VALIDATION)
+        ws.data_validation(1, 4, max(len(columns[0]), 1000), 4, _VALIDATION)
     ws.freeze_panes(1, 0)
 
 
@@ -175,9 +233,8 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cands = sort_candidates(candidates) if len(candidates) else candidates  # a sorted copy
-    groups: dict[str, str] = {}
-    for group in cands["pattern_group"] if len(cands) else []:
-        groups.setdefault(group, f"G{len(groups) + 1:04d}")
+    firsts = pd.unique(cands["pattern_group"]) if len(cands) else []  # in order of first appearance
+    groups = {group: f"G{k + 1:04d}" for k, group in enumerate(firsts)}
     tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
     try:
         _write_workbook(tmp, cands, groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.intake.read import read_workbook
+from pipelines.intake.workbook import RowColumns
 from pipelines.validate import cells, runner
 from pipelines.validate.canonicalize import stack_rows
 from pipelines.validate.rules.base import RuleContext
@@ -161,3 +163,39 @@ def test_plain_shape_judges_dtypes_as_pandera(values: object, monkeypatch: pytes
         valid = False
     assert cells._plain_shape(frame, schema, set()) is valid
     assert cells._plain_shape(frame, schema, set()) is valid  # the second time from the seen shapes
+
+
+def test_sheet_rows_are_read_as_columns_and_stacked_without_a_frame(tmp_path: Path) -> None:
+    """The reader hands its columns on (no DataFrame per sheet); the frame, built when asked for, has
+    the frame's dtypes and values, survives pickling, and stacking the columns equals stacking frames."""
+    projects = [project_row(), project_row(name="維修驗收合格率", target="≥95%", unit="%", sector="")]
+    path = write_workbook(tmp_path / "wb.xlsx", default_info(), [core_row()], projects).path
+    book = read_workbook(path)
+    sheet = book.sheets["project"]
+    assert isinstance(sheet.rows, RowColumns) and sheet.row_count() == 2
+    assert sheet.column_values("name") == ["日常维修维护次数", "維修驗收合格率"]
+    assert sheet.column_values("source_row") == [2, 3] and sheet.column_values("nope") is None
+    copy = pickle.loads(pickle.dumps(book)).sheets["project"]
+    frame = sheet.frame
+    assert sheet.rows is frame  # built once, then kept
+    assert str(frame["name"].dtype) == "str" and str(frame["source_row"].dtype) == "int64"
+    assert frame["sector"].tolist() == ["", ""] and frame["target_value"].tolist() == [200.0, 95.0]
+    assert isinstance(copy.rows, RowColumns)
+    pd.testing.assert_frame_equal(copy.frame, frame, check_exact=True)
+    parts = [(s.rows, {"sheet_kind": k}) for k, s in read_workbook(path).sheets.items()]
+    frames = [(s.frame, {"sheet_kind": k}) for k, s in book.sheets.items()]
+    assert all(isinstance(p, RowColumns) for p, _ in parts)
+    pd.testing.assert_frame_equal(stack_rows(parts), _old_stack(frames), check_exact=True)
+    mixed = [parts[0], frames[1]]
+    pd.testing.assert_frame_equal(stack_rows(mixed), _old_stack(frames), check_exact=True)
+
+
+def test_folded_text_example_read_from_columns(tmp_path: Path) -> None:
+    """I402's example comes from the sheet's columns, with no frame built for it."""
+    projects = [project_row(), project_row(name="維修驗收合格率")]
+    path = write_workbook(tmp_path / "wb.xlsx", default_info(), [core_row()], projects).path
+    book = read_workbook(path)
+    result = validate_workbooks([book], year=2026, finance_dept="100001")
+    notes = [f for f in result.findings if f.code == "I402"]
+    assert len(notes) == 1 and "“維修驗收合格率”→“维修验收合格率”" in notes[0].message
+    assert all(isinstance(s.rows, RowColumns) for s in book.sheets.values())

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pandas.arrays import ArrowStringArray
 
 from pipelines.common.columns import col_letter
 from pipelines.common.findings import Finding
@@ -28,7 +27,7 @@ from pipelines.intake.headers import (
     unknown_header_findings,
 )
 from pipelines.intake.targets import history_json, parse_target
-from pipelines.intake.workbook import EXTRA_COLUMN, PARSED_COLUMNS, PROVENANCE_COLUMNS, SheetRows
+from pipelines.intake.workbook import EXTRA_COLUMN, PARSED_COLUMNS, PROVENANCE_COLUMNS, RowColumns, SheetRows
 from schemas.text import cell_to_text
 from schemas.vocab import reference
 
@@ -42,7 +41,6 @@ PROJECT_LEVEL_COLUMNS = (
     "project_goal",
     "project_nature",
 )
-_STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str"
 
 
 def sheet_rows_from_grid(
@@ -88,7 +86,7 @@ def sheet_rows_from_grid(
 
 def _rows_frame(
     file: str, name: str, english: list[str], grid: np.ndarray, layout: HeaderLayout, rows: np.ndarray
-) -> pd.DataFrame:
+) -> RowColumns:
     """The data rows as the frame of SheetRows: text columns, the parsed target, provenance, extra_json."""
     n = len(rows)
     body = grid[rows]
@@ -185,18 +183,16 @@ def _ffill(values: list[str], group_starts: list[bool] | None) -> list[str]:
     return out
 
 
-def _frame(texts: dict[str, list[str]], numbers: dict[str, np.ndarray], order: list[str]) -> pd.DataFrame:
-    """Columns → DataFrame; text goes through Arrow, several times faster than pandas' own string checks.
-    Columns that are entirely empty share one immutable Arrow array, each behind its own pandas array."""
+def _frame(texts: dict[str, list[str]], numbers: dict[str, np.ndarray], order: list[str]) -> RowColumns:
+    """Columns → the sheet's RowColumns; text goes through Arrow, several times faster than pandas' own
+    string checks. Columns that are entirely empty share one immutable Arrow array."""
     n = len(next(iter(numbers.values())))
-    blank = pa.array([""] * n, type=pa.large_string())  # immutable; each column gets its own wrapper
-    # ArrowStringArray over the large_string array as pd.array makes it, without its cast and checks.
-    columns: dict[str, object] = {
-        c: ArrowStringArray(pa.array(v, type=pa.large_string()) if any(v) else blank, dtype=_STR_DTYPE)
-        for c, v in texts.items()
+    blank = pa.array([""] * n, type=pa.large_string())
+    columns: dict[str, pa.Array | np.ndarray] = {
+        c: pa.array(v, type=pa.large_string()) if any(v) else blank for c, v in texts.items()
     }
     columns.update(numbers)
-    return pd.DataFrame({c: columns[c] for c in order}, copy=False)
+    return RowColumns(tuple(order), tuple(columns[c] for c in order), n)
 
 
 def _empty_frame(english: list[str]) -> pd.DataFrame:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from pipelines.common.frames import map_distinct
-from pipelines.intake.workbook import PARSED_COLUMNS, Workbook
+from pipelines.intake.workbook import PARSED_COLUMNS, RowColumns, Workbook
 from pipelines.validate.markers import MARKER_HINT, Stripped, strip_markers
 from schemas.text import clean_text, clean_texts, compact, to_simplified
 from schemas.vocab import INDICATOR_SHEETS, function_codes, reference, resolve_framework, resolve_vocab
@@ -52,30 +53,40 @@ def canonical_info(info: dict[str, str], directory: str | None = None) -> dict[s
     return out
 
 
+Rows: TypeAlias = (
+    pd.DataFrame | RowColumns
+)  # a sheet's rows: its frame, or the reader's columns (no frame built)
+
+
 def workbook_rows(
     wb: Workbook, info: dict[str, str], directory: str | None = None
-) -> list[tuple[pd.DataFrame, dict[str, str]]]:
+) -> list[tuple[Rows, dict[str, str]]]:
     """The data rows of one workbook's indicator sheets, each with the constant columns it will carry
     (kind, scope, department); stack_rows adds them once for all workbooks."""
     ref = reference(directory)
     constant = {c: info.get(c, "") for c in ("dept_code", "dept_name", "complexity", "year")}
     return [
         (
-            sheet.frame,
+            rows,
             {"sheet_kind": kind, "scope": ref.sheets[kind].scope, "source_sha256": wb.sha256, **constant},
         )
         for kind in INDICATOR_SHEETS
-        if (sheet := wb.sheets.get(kind)) is not None and not sheet.frame.empty
+        if (sheet := wb.sheets.get(kind)) is not None and not _empty(rows := sheet.rows)
     ]
 
 
-def stack_rows(parts: list[tuple[pd.DataFrame, dict[str, str]]]) -> pd.DataFrame:
+def _empty(rows: Rows) -> bool:
+    return rows.empty if isinstance(rows, pd.DataFrame) else len(rows) == 0
+
+
+def stack_rows(parts: list[tuple[Rows, dict[str, str]]]) -> pd.DataFrame:
     """One frame of every sheet's rows; constant columns filled by repetition, not per small frame.
     Empty text cells read "" (sheets without a column get NaN on concat); numbers keep NaN."""
     lengths = np.array([len(frame) for frame, _ in parts])
     columns = _stacked_columns([frame for frame, _ in parts])
     if columns is None:  # columns of unusual types: pandas' own concat
-        rows = pd.concat([frame for frame, _ in parts], ignore_index=True)
+        frames = [frame.frame() if isinstance(frame, RowColumns) else frame for frame, _ in parts]
+        rows = pd.concat(frames, ignore_index=True)
         columns = {c: rows[c] for c in rows.columns}
     for column in parts[0][1]:
         columns[column] = np.repeat(
@@ -96,7 +107,16 @@ def _column_arrays(frame: pd.DataFrame) -> list[object]:
     return [frame[c].array for c in frame.columns]
 
 
-def _stacked_columns(frames: list[pd.DataFrame]) -> dict[str, object] | None:
+def _parts(frame: Rows) -> tuple[tuple[str, ...], list[object], tuple[object, ...], int]:
+    """A sheet's column names, arrays, dtypes and length."""
+    if isinstance(frame, RowColumns):
+        return frame.names, list(frame.arrays), tuple(frame.dtypes()), len(frame)
+    arrays = _column_arrays(frame)
+    types = tuple(a.dtype for a in arrays)  # type: ignore[attr-defined]
+    return tuple(frame.columns.tolist()), arrays, types, len(frame.index)
+
+
+def _stacked_columns(frames: list[Rows]) -> dict[str, object] | None:
     """What pd.concat(frames, ignore_index=True) holds, column by column (same columns in the same order,
     same dtypes, values; a column a frame lacks is missing there), without pandas' per-sheet block
     bookkeeping: ≈ 10× faster on thousands of small frames. None when a column is not Arrow text, int64
@@ -106,10 +126,9 @@ def _stacked_columns(frames: list[pd.DataFrame]) -> dict[str, object] | None:
     parts = []
     layouts: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[object, ...]]] = {}
     for frame in frames:
-        names, arrays = tuple(frame.columns.tolist()), _column_arrays(frame)
-        types = tuple(a.dtype for a in arrays)  # type: ignore[attr-defined]
+        names, arrays, types, n = _parts(frame)
         layouts.setdefault((names, *map(id, types)), (names, types))
-        parts.append((names, arrays, len(frame.index)))
+        parts.append((names, arrays, n))
     dtypes: dict[str, object] = {}
     for names, types in layouts.values():
         if len(set(names)) != len(names):
@@ -130,12 +149,14 @@ def _plain(dtype: object) -> bool:
 def _stacked(dtype: object, pieces: list[tuple[object, int]]) -> object:
     """One column of every frame, in order; NaN (text: null) where a frame lacks it."""
     if isinstance(dtype, pd.StringDtype):
-        arrow = [a.__arrow_array__() if a is not None else None for a, _ in pieces]  # type: ignore[attr-defined]
+        arrow = [_arrow(a) for a, _ in pieces]
         kind = next(a.type for a in arrow if a is not None)
         chunks: list[pa.Array] = []
         for a, (_, n) in zip(arrow, pieces, strict=True):
             if a is None:
                 chunks.append(pa.nulls(n, kind))
+            elif isinstance(a, pa.Array):
+                chunks.append(a if a.type == kind else a.cast(kind))
             elif a.type == kind:
                 chunks += a.chunks
             else:
@@ -145,6 +166,13 @@ def _stacked(dtype: object, pieces: list[tuple[object, int]]) -> object:
         return pd.array(joined, dtype=dtype)
     values = [np.asarray(a) if a is not None else np.full(n, np.nan) for a, n in pieces]
     return np.concatenate(values)
+
+
+def _arrow(array: object) -> pa.Array | pa.ChunkedArray | None:
+    """A text column in Arrow: the reader's own array, or what is behind a pandas array."""
+    if array is None or isinstance(array, pa.Array):
+        return array
+    return array.__arrow_array__()  # type: ignore[attr-defined]
 
 
 def indicator_columns(directory: str | None = None) -> list[str]:

@@ -9,17 +9,21 @@ import numpy as np
 import pandas as pd
 
 from pipelines.common.findings import Finding, make_finding
-from pipelines.intake.workbook import Workbook
+from pipelines.intake.workbook import SheetRows, Workbook
 from pipelines.validate.canonicalize import folded
 from pipelines.validate.rules.base import RuleContext, rule
 from schemas.text import clean_text
 
 
-def _first_example(frame: pd.DataFrame, columns: dict[str, str], first_row: int) -> str:
-    """“原文”→“读作” for the first folded cell of the sheet's first flagged row."""
-    at = np.flatnonzero(frame["source_row"].to_numpy() == first_row)
-    for column in [c for c in columns if c in frame.columns]:
-        text = str(frame[column].iat[at[0]]) if len(at) else ""
+def _first_example(sheet: SheetRows, first_row: int) -> str:
+    """“原文”→“读作” for the first folded cell of the sheet's first flagged row (read from the sheet's
+    columns: no frame is built for it)."""
+    at = np.flatnonzero(np.asarray(sheet.column_values("source_row")) == first_row)
+    for column in sheet.columns:
+        values = sheet.column_values(column)
+        if values is None:
+            continue
+        text = str(values[at[0]]) if len(at) else ""
         if text and "\x1f" not in text and folded([text])[0]:
             return f"“{text[:20]}”→“{clean_text(text)[:20]}”"
     return ""
@@ -41,8 +45,8 @@ def folded_cells(rows: pd.DataFrame, workbooks: Sequence[Workbook], ctx: RuleCon
     ):
         sheet = sheets.get((file, sheet_name))
         example = ""
-        if sheet is not None and "source_row" in sheet.frame:
-            example = _first_example(sheet.frame, sheet.columns, first_row)
+        if sheet is not None and sheet.column_values("source_row") is not None:
+            example = _first_example(sheet, first_row)
         out.append(make_finding("I402", str(file), sheet=str(sheet_name), value=int(count), detail=example))
     return out
 

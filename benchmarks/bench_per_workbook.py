@@ -6,7 +6,7 @@
 The corpus is cut into the fan-out's batches (plan_batches); each batch's workbooks are read
 (read_workbook, in this process, no parse cache) and then validated as a pool worker does (finish_batch,
 no feedback unless --feedback). Prints the CPU seconds (time.process_time) per workbook of the reading and
-of the validation. For an old/new comparison run it with PYTHONPATH set to each checkout, alternating,
+of the validation (with --feedback, the writing of the feedback workbooks also on its own). For an old/new comparison run it with PYTHONPATH set to each checkout, alternating,
 and take the min of several runs. --save DIR keeps the merged rows, findings, statuses and departments
 (frames.pkl) and, with --feedback, the sha256 of every feedback workbook (outbox.sha); --compare OLD NEW
 says whether two saved runs are the same (frames equal, dtypes too; findings and statuses equal; outbox bytes).
@@ -61,6 +61,28 @@ def _save(out: Path, results: list, settings) -> None:  # type: ignore[no-untype
         (out / "outbox.sha").write_text("".join(lines), encoding="utf-8")
 
 
+class _FeedbackClock:
+    """The CPU seconds spent in the batches' write_feedback_workbooks (wrapped where finish_batch calls it)."""
+
+    def __init__(self) -> None:
+        from pipelines.fanout import batches
+
+        self.seconds = 0.0
+        self._module, self._write = batches, batches.write_feedback_workbooks
+
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            started = time.process_time()
+            try:
+                return self._write(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - started
+
+        batches.write_feedback_workbooks = timed  # type: ignore[assignment]
+
+    def close(self) -> None:
+        self._module.write_feedback_workbooks = self._write  # type: ignore[assignment]
+
+
 def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, profile: str | None) -> None:
     from pipelines.fanout.batches import finish_batch, plan_batches
     from pipelines.intake.safe_parse import parse_here
@@ -85,6 +107,7 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
             profiler.enable()
         read_cpu = validate_cpu = 0.0
         results = []
+        clock = _FeedbackClock()
         for batch in batches:
             started = time.process_time()
             workbooks = [parse_here(p, settings.parse) for p in batch.paths]
@@ -93,6 +116,7 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
             results.append(finish_batch(batch.index, workbooks, settings, names, [], read - started))
             read_cpu += read - started
             validate_cpu += time.process_time() - read
+        clock.close()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(profile))
@@ -102,6 +126,7 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
             f"{n} workbooks, {len(batches)} batches: read {read_cpu / n * 1000:.2f} ms/workbook, "
             f"{what} {validate_cpu / n * 1000:.2f} ms/workbook, "
             f"total {(read_cpu + validate_cpu) / n * 1000:.2f} ms/workbook CPU"
+            + (f" (feedback {clock.seconds / n * 1000:.2f} ms/workbook)" if feedback else "")
         )
         if save is not None:
             _save(save, results, settings)

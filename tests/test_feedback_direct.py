@@ -197,3 +197,33 @@ def test_a_column_landing_on_written_cells_is_refused() -> None:
     book.put_column(ws, 1, 0, ["a", "b"], [None, None])
     with pytest.raises(ValueError, match="lands on cells"):
         book.bytes()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_columns_with_gaps_read_as_from_xlsxwriter(seed: int, tmp_path: Path) -> None:
+    """Columns of text, numbers, blanks with and without a style, placed with gaps between them and
+    below rows written singly: the cells without a reference land where xlsxwriter puts them."""
+    import random
+
+    rng = random.Random(seed)
+    pool: list[object] = ["甲", "乙", " edge ", "a&b", 7, -2.5, 0, None, None, None]
+    names = [None, None, "wrap", "error", "warning", "excluded"]
+    placed = sorted(rng.sample(range(9), 6))
+    columns = [
+        ([rng.choice(pool) for _ in range(30)], [rng.choice(names) for _ in range(30)]) for _ in placed
+    ]
+
+    def draw(book: Any) -> None:
+        ws = book.add_sheet("表")
+        book.write_row(ws, 0, ["标题", None, 3], "header")
+        book.write_merged(ws, 1, 1, 4, "合并", "wrap")
+        for col, (cells, formats) in zip(placed, columns, strict=True):
+            book.put_column(ws, 3, col, cells, formats)
+        ws.freeze_panes(3, 1)
+        ws.autofilter(2, 0, 33, 8)
+
+    direct = DirectBook()
+    draw(direct)
+    with xlsx_book(tmp_path / "xlsxwriter.xlsx") as ref:
+        draw(ref)
+    _same_reading((tmp_path / "xlsxwriter.xlsx").read_bytes(), direct.bytes())

@@ -1,18 +1,25 @@
 """Consolidation at 100k and 1M rows: normalize + consolidate from validated rows, one fresh process per size.
 
-    python -m benchmarks.bench_consolidate --corpus DIR [--sizes 100000,1000000]
+    python -m benchmarks.bench_consolidate --corpus DIR [--sizes 100000,1000000] [--save DIR | --compare DIR]
 
 The validated rows of a generated corpus (benchmarks.corpus) are replicated to the wanted size as other
 departments would submit them: every copy gets its own department codes and files; 70 % of its rows keep
 their wording (duplicates across departments, merged), 30 % get copy-specific wording (new indicators).
 Prints per step rows/s, wall time, CPU seconds, peak RSS, and the line `consolidation 1M/100k = R` (wall, and
-the same ratio of CPU seconds, which a shared machine disturbs less).
+the same ratio of CPU seconds, which a shared machine disturbs less). CPU seconds count the forked children
+that have ended (consolidation computes the pairs' features in two halves, pipelines/dedupe/halves.py).
+
+--save DIR writes each size's outputs (the library tables, the review list, the rows' indicator ids) to
+DIR/<size>.pkl; --compare DIR checks another code's outputs against them, exactly (pandas, check_exact):
+`PYTHONPATH=/tmp/old python -m benchmarks.bench_consolidate ... --save /tmp/out`, then the same with the
+new code and --compare /tmp/out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import resource
 import subprocess
@@ -23,6 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (forked halves)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _rss_mib() -> int:
@@ -59,7 +72,38 @@ def replicate(rows: pd.DataFrame, size: int, seed: int = 7) -> pd.DataFrame:
     return pd.concat(copies, ignore_index=True).iloc[:size].reset_index(drop=True)
 
 
-def run_size(cache: Path, size: int) -> dict[str, float]:
+def _outputs(result: object) -> dict[str, pd.DataFrame | pd.Series]:
+    tables = result.tables  # type: ignore[attr-defined]
+    return {
+        "indicators": tables.indicators,
+        "usages": tables.usages,
+        "departments": tables.departments,
+        "set_aside": tables.set_aside,
+        "candidates": result.candidates,  # type: ignore[attr-defined]
+        "row_ids": result.row_ids,  # type: ignore[attr-defined]
+    }
+
+
+def differences(
+    saved: dict[str, pd.DataFrame | pd.Series], now: dict[str, pd.DataFrame | pd.Series]
+) -> list[str]:
+    """The outputs that differ (exactly: values, dtypes, index, column order)."""
+    wrong = []
+    for name, want in saved.items():
+        got = now.get(name)
+        try:
+            if isinstance(want, pd.DataFrame):
+                pd.testing.assert_frame_equal(got, want, check_exact=True)
+            else:
+                pd.testing.assert_series_equal(got, want, check_exact=True)
+        except AssertionError as exc:
+            wrong.append(f"{name}: {str(exc).splitlines()[0]}")
+    return wrong
+
+
+def run_size(
+    cache: Path, size: int, save: Path | None = None, compare: Path | None = None
+) -> dict[str, float]:
     from pipelines.consolidate.build import consolidate, normalize_accepted
     from pipelines.normalize.canonical import load_rules
 
@@ -72,15 +116,22 @@ def run_size(cache: Path, size: int) -> dict[str, float]:
         "accepted": int((rows["outcome"] == "library").sum()),
         "input_mib": base,
     }
-    t, c = time.perf_counter(), time.process_time()
+    t, c = time.perf_counter(), _cpu()
     normalized = normalize_accepted(rows, rules)
-    out["normalize_s"], out["normalize_cpu_s"] = time.perf_counter() - t, time.process_time() - c
-    t, c = time.perf_counter(), time.process_time()
+    out["normalize_s"], out["normalize_cpu_s"] = time.perf_counter() - t, _cpu() - c
+    t, c = time.perf_counter(), _cpu()
     result = consolidate(rows, departments, year=2026, previous=None, rules=rules, normalized=normalized)
-    out["consolidate_s"], out["consolidate_cpu_s"] = time.perf_counter() - t, time.process_time() - c
+    out["consolidate_s"], out["consolidate_cpu_s"] = time.perf_counter() - t, _cpu() - c
     out["indicators"] = len(result.tables.indicators)
     out["candidates"] = len(result.candidates)
     out["peak_mib"] = _rss_mib()
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        (save / f"{size}.pkl").write_bytes(pickle.dumps(_outputs(result), protocol=pickle.HIGHEST_PROTOCOL))
+    if compare is not None:
+        wrong = differences(pickle.loads((compare / f"{size}.pkl").read_bytes()), _outputs(result))
+        out["identical"] = not wrong
+        out["differences"] = wrong  # type: ignore[assignment]
     return out
 
 
@@ -90,9 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--worker", type=int)
     parser.add_argument("--cache", type=Path)
+    parser.add_argument("--save", type=Path, help="write each size's outputs to DIR/<size>.pkl")
+    parser.add_argument("--compare", type=Path, help="compare each size's outputs with DIR/<size>.pkl")
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(run_size(args.cache, args.worker)))
+        print(json.dumps(run_size(args.cache, args.worker, args.save, args.compare)))
         return 0
     cache = validated_rows(args.corpus, Path(tempfile.gettempdir()) / f"validated-{args.corpus.name}.pkl")
     results = {}
@@ -107,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             str(size),
             "--cache",
             str(cache),
+            *(["--save", str(args.save)] if args.save else []),
+            *(["--compare", str(args.compare)] if args.compare else []),
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -119,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
             f"indicators {r['indicators']:,}  candidates {r['candidates']:,}",
             flush=True,
         )
+        if "identical" in r:
+            print(
+                f"{size:>9,} rows  outputs identical to {args.compare}: {r['identical']}",
+                *r["differences"],
+                flush=True,
+            )
     if 100000 in results and 1000000 in results:
         a, b = results[100000], results[1000000]
         ratio = (b["normalize_s"] + b["consolidate_s"]) / (a["normalize_s"] + a["consolidate_s"])

@@ -3,6 +3,7 @@
 - in_halves really forks (the second half's pid is another process's) and joins the halves in order;
 - find_candidates split at every size (SPLIT_MIN 2, a real fork) equals one in-process pass
   (INDICATORS_FORK=0): every column, numbers bit for bit, with and without reviewers' do-not-merge rules;
+- generate_pairs with its first similarity pass in a forked child gives the pairs of one in-process run;
 - _differences (segments flattened, patterns summed by np.add.reduceat) equals the plain per-pair loop.
 """
 
@@ -17,10 +18,10 @@ import pytest
 
 from benchmarks.bench_match import generate, key_clusters
 from pipelines.common.background import fork_available
-from pipelines.dedupe import halves
-from pipelines.dedupe.blocking import prepare_rows
+from pipelines.dedupe import blocking, halves
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
 from pipelines.dedupe.candidates import _differences, _Table, find_candidates
-from pipelines.dedupe.features import pair_feature_matrix
+from pipelines.dedupe.features import FormCodes, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
@@ -78,6 +79,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
     frame = _clusters()
     new, existing = frame.iloc[::2], frame.iloc[1::2]
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     split = find_candidates(new, existing)
     assert len(split) > 200
     rules = _rules_refusing_patterns(tmp_path, split)
@@ -86,6 +88,32 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("INDICATORS_FORK", "0")
     pd.testing.assert_frame_equal(split, find_candidates(new, existing), check_exact=True)
     pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
+
+
+@pytest.mark.skipif(not fork_available(), reason="no fork here: one pass")
+def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first similarity pass in a forked child (PASSES_SPLIT_MIN 1): the same pairs as all in-process."""
+    frame = _clusters()
+    rows = pd.concat(
+        [
+            prepare_rows(frame.iloc[::2], "new", default_rules()),
+            prepare_rows(frame.iloc[1::2], "existing", default_rules()),
+        ],
+        ignore_index=True,
+    )
+    words = load_model().words
+    monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
+    pids: list[int] = []
+    similar = blocking._similar_pairs
+    monkeypatch.setattr(blocking, "_similar_pairs", lambda *a: (pids.append(os.getpid()), similar(*a))[1])
+    split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    pids.clear()
+    one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 3  # in-process: every pass seen here
+    assert len(split) > 300
+    pd.testing.assert_frame_equal(split, one, check_exact=True)
 
 
 def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules) -> tuple[list[int], list]:
@@ -128,3 +156,22 @@ def _pattern_frame(t: _Table, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     sel = np.asarray(kept)
     frame = pd.DataFrame({"pattern": d.pattern, "id_a": t.ids[a[sel]], "id_b": t.ids[b[sel]]})
     return frame[frame["pattern"] != SAME_NAME]
+
+
+def test_features_of_some_pairs_with_every_form_known_equal_features_from_their_names() -> None:
+    """pair_feature_matrix narrows FormCodes to the forms and 指标解释 its pairs use (_narrowed): the same
+    matrix and segments as features computed from the pairs' own names (no FormCodes)."""
+    words = load_model().words
+    rows = prepare_rows(_clusters(), "new", default_rules())
+    t = _Table.of(rows, words.near_synonyms)
+    rng = np.random.default_rng(9)
+    a, b = rng.integers(0, len(rows) // 5, 500), rng.integers(0, len(rows) // 5, 500)  # a part of the forms
+    a[:20] = b[:20]
+    known = FormCodes(
+        t.forms, t.form[a], t.form[b], definitions=(t.definitions, t.definition_code[a], t.definition_code[b])
+    )
+    assert len(np.unique(np.concatenate([known.code_a, known.code_b]))) < len(t.forms) / 2
+    narrowed = pair_feature_matrix(words, t.sides(a), t.sides(b), known=known)
+    plain = pair_feature_matrix(words, t.sides(a), t.sides(b))
+    assert np.array_equal(narrowed.x, plain.x, equal_nan=True)
+    assert narrowed.name_spans == plain.name_spans

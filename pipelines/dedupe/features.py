@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 
 import numpy as np
@@ -165,6 +165,21 @@ class FormCodes:
     order: np.ndarray | None = None
     # (distinct 指标解释 texts, side A's code into them, side B's): factorized once per row by the caller
     definitions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _narrowed(known: FormCodes) -> FormCodes:
+    """known with only the forms and 指标解释 texts its pairs use (codes renumbered in the same order): the
+    per-form work is done for these alone (a batch of pairs, half of them, uses only part of the forms)."""
+    n = len(known.code_a)
+    used, codes = np.unique(np.concatenate([known.code_a, known.code_b]), return_inverse=True)
+    definitions = known.definitions
+    if definitions is not None:
+        texts, da, db = definitions
+        used_texts, text_codes = np.unique(np.concatenate([da, db]), return_inverse=True)
+        definitions = (texts[used_texts], text_codes[:n], text_codes[n:])
+    return replace(
+        known, forms=known.forms[used], code_a=codes[:n], code_b=codes[n:], definitions=definitions
+    )
 
 
 @dataclass(frozen=True)
@@ -398,6 +413,7 @@ def pair_feature_matrix(
     x = np.zeros((n, len(FEATURES)), dtype=float)
     if not n:
         return PairFeatures(x, [])
+    known = _narrowed(known) if known is not None else None
     names = _Names.of(a.match, b.match, known)
     canon = NearSynonymForm(words.near_synonyms)
     canonical = [canon(str(f)) for f in names.forms]

@@ -17,8 +17,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipelines.common.xlsx_direct import DirectBook, house_styles, shared_strings_xml
+from pipelines.common.xlsx_direct import DirectBook, house_styles
 from pipelines.common.xlsx_out import xlsx_book
+from pipelines.common.xlsx_parts import shared_strings_xml
 from pipelines.common.xlsx_zip import zip_bytes
 from pipelines.report.feedback import draw_feedback, frame_values, own_findings, write_feedback
 from tests.test_feedback import _findings, _workbook

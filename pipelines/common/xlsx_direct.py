@@ -19,7 +19,6 @@ sheet), so the same drawing code writes either way.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,13 +37,19 @@ from pipelines.common.xlsx_out import (
     safe_sheet_name,
     shown_values,
 )
+from pipelines.common.xlsx_parts import (
+    HEAD,
+    MAIN,
+    REL,
+    ROOT_RELS,
+    app_xml,
+    content_types,
+    core_xml,
+    shared_strings_xml,
+    workbook_rels,
+)
 from pipelines.common.xlsx_zip import Packed, packed_constant, zip_bytes
 
-_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "application/vnd.openxmlformats-officedocument."
 _MAX_DIGIT, _PADDING, _DEFAULT_PIXELS = 7, 5, 64  # Calibri 11, as xlsxwriter converts widths
 
 
@@ -181,7 +186,7 @@ class DirectSheet:
         rows, (first, last, low, high) = self._sheet_data()
         dimension = "A1" if first < 0 else f"{xl_rowcol_to_cell(first, low)}:{xl_rowcol_to_cell(last, high)}"
         parts = [
-            f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="{dimension}"/>',
+            f'{HEAD}<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><dimension ref="{dimension}"/>',
             self._views(selected),
             '<sheetFormatPr defaultRowHeight="15"/>',
             self._cols(),
@@ -297,39 +302,6 @@ def _cell(ref: str, value: object, style: str, strings: dict[str, int]) -> str:
     raise TypeError(f"not a shown cell: {type(value)}")
 
 
-# --- the workbook --------------------------------------------------------------------------------------
-
-# Shared strings needing more than <si><t>text</t></si>: an XML special, a control character or a
-# non-character (escaped as xlsxwriter escapes them), a literal "_xHHHH_" (its underscore escaped), or an
-# edge space (xml:space). Tested on the table joined by newlines: "^\s" / "\s$" then also flag a text
-# holding a blank line or a space before a line break, which only sends it down the careful path.
-_SST_CAREFUL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$", re.M)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
-_ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-
-
-def _si(text: str) -> str:
-    """One shared string: control characters as _xHHHH_ (a literal _xHHHH_ keeps its text through an
-    escaped underscore), XML specials escaped, edge spaces preserved."""
-    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
-    text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    text = escape(text)
-    if text[:1].isspace() or text[-1:].isspace():
-        return f'<si><t xml:space="preserve">{text}</t></si>'
-    return f"<si><t>{text}</t></si>"
-
-
-def shared_strings_xml(strings: Sequence[str], references: int) -> str:
-    """sharedStrings.xml: plain texts joined at once, the others through _si."""
-    careful = _SST_CAREFUL.search
-    if careful("\n".join(strings)) is None:
-        body = "".join([f"<si><t>{s}</t></si>" for s in strings])
-    else:
-        body = "".join([_si(s) if careful(s) else f"<si><t>{s}</t></si>" for s in strings])
-    return f'{_HEAD}<sst xmlns="{_MAIN}" count="{references}" uniqueCount="{len(strings)}">{body}</sst>'
-
-
 def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
@@ -400,9 +372,9 @@ class DirectBook:
         sheets = [s.xml(selected=s.index == 0) for s in self.sheets]
         references = sum(x.count('t="s"') for x in sheets)
         parts: list[tuple[str, bytes | Packed]] = [
-            ("[Content_Types].xml", self._content_types().encode()),
-            ("_rels/.rels", packed_constant(_ROOT_RELS)),
-            ("xl/_rels/workbook.xml.rels", self._workbook_rels().encode()),
+            ("[Content_Types].xml", content_types(len(self.sheets), bool(self.strings)).encode()),
+            ("_rels/.rels", packed_constant(ROOT_RELS)),
+            ("xl/_rels/workbook.xml.rels", workbook_rels(len(self.sheets), bool(self.strings)).encode()),
         ]
         parts += [(f"xl/worksheets/sheet{k + 1}.xml", x.encode()) for k, x in enumerate(sheets)]
         parts.append(("xl/workbook.xml", self._workbook_xml().encode()))
@@ -413,48 +385,13 @@ class DirectBook:
         parts += [
             ("xl/styles.xml", packed_constant(styles)),
             ("xl/theme/theme1.xml", packed_constant(theme)),
-            ("docProps/core.xml", self._core_xml().encode()),
-            ("docProps/app.xml", self._app_xml().encode()),
+            ("docProps/core.xml", core_xml(self.title, self.subject).encode()),
+            ("docProps/app.xml", app_xml(self.sheet_names).encode()),
         ]
         return zip_bytes(parts)
 
     def save(self, path: Path) -> Path:
         return atomic_write_bytes(Path(path), self.bytes())
-
-    def _content_types(self) -> str:
-        def override(part: str, kind: str) -> str:
-            return f'<Override PartName="/{part}" ContentType="{kind}"/>'
-
-        items = [
-            override("docProps/app.xml", f"{_CT}extended-properties+xml"),
-            override("docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
-            override("xl/styles.xml", f"{_CT}spreadsheetml.styles+xml"),
-            override("xl/theme/theme1.xml", f"{_CT}theme+xml"),
-            override("xl/workbook.xml", f"{_CT}spreadsheetml.sheet.main+xml"),
-        ]
-        items += [
-            override(f"xl/worksheets/sheet{s.index + 1}.xml", f"{_CT}spreadsheetml.worksheet+xml")
-            for s in self.sheets
-        ]
-        if self.strings:
-            items.append(override("xl/sharedStrings.xml", f"{_CT}spreadsheetml.sharedStrings+xml"))
-        return (
-            f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>' + "".join(items) + "</Types>"
-        )
-
-    def _workbook_rels(self) -> str:
-        kind = f"{_REL}/"
-        rels = [(f"{kind}worksheet", f"worksheets/sheet{s.index + 1}.xml") for s in self.sheets]
-        rels += [(f"{kind}theme", "theme/theme1.xml"), (f"{kind}styles", "styles.xml")]
-        if self.strings:
-            rels.append((f"{kind}sharedStrings", "sharedStrings.xml"))
-        body = "".join(
-            f'<Relationship Id="rId{k + 1}" Type="{t}" Target="{target}"/>'
-            for k, (t, target) in enumerate(rels)
-        )
-        return f'{_HEAD}<Relationships xmlns="{_PKG_REL}">{body}</Relationships>'
 
     def _workbook_xml(self) -> str:
         sheets = "".join(
@@ -468,44 +405,10 @@ class DirectBook:
             if s.has_filter
         )
         return (
-            f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><fileVersion appName="xl" lastEdited="4" '
+            f'{HEAD}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><fileVersion appName="xl" lastEdited="4" '
             'lowestEdited="4" rupBuild="4505"/><workbookPr defaultThemeVersion="124226"/><bookViews>'
             '<workbookView xWindow="240" yWindow="15" windowWidth="16095" windowHeight="9660"/></bookViews>'
             f"<sheets>{sheets}</sheets>"
             + (f"<definedNames>{names}</definedNames>" if names else "")
             + '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
         )
-
-    def _core_xml(self) -> str:
-        created = '<dcterms:{0} xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:{0}>'
-        return (
-            f"{_HEAD}<cp:coreProperties "
-            'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-            'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:title>{escape(self.title)}</dc:title><dc:subject>{escape(self.subject)}</dc:subject>"
-            "<dc:creator></dc:creator><cp:lastModifiedBy></cp:lastModifiedBy>"
-            f"{created.format('created')}{created.format('modified')}</cp:coreProperties>"
-        )
-
-    def _app_xml(self) -> str:
-        n = len(self.sheets)
-        names = "".join(f"<vt:lpstr>{escape(s.name)}</vt:lpstr>" for s in self.sheets)
-        return (
-            f'{_HEAD}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
-            'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-            "<Application>Microsoft Excel</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>"
-            '<HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr>'
-            f"</vt:variant><vt:variant><vt:i4>{n}</vt:i4></vt:variant></vt:vector></HeadingPairs>"
-            f'<TitlesOfParts><vt:vector size="{n}" baseType="lpstr">{names}</vt:vector></TitlesOfParts>'
-            "<Company></Company><LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
-            "<HyperlinksChanged>false</HyperlinksChanged><AppVersion>12.0000</AppVersion></Properties>"
-        )
-
-
-_ROOT_RELS = (
-    f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
-    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
-    f'<Relationship Id="rId2" Type="{_PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
-    f'<Relationship Id="rId3" Type="{_REL}/extended-properties" Target="docProps/app.xml"/></Relationships>'
-).encode()

@@ -50,6 +50,23 @@ def test_in_halves_computes_the_second_half_in_a_child_and_joins_in_order(
     assert os.getpid() not in set(pids[5:]) and len(set(pids[5:])) == 1
 
 
+@pytest.mark.skipif(not fork_available(), reason="no fork here")
+def test_rows_a_child_writes_into_shared_rows_are_seen_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    x = halves.shared_rows(9, 3)
+
+    def part(lo: int, hi: int) -> list[int]:
+        x[lo:hi] = np.arange(lo * 3, hi * 3, dtype=float).reshape(-1, 3) + 0.5
+        return [os.getpid()]
+
+    def join(first: list[int], second: list[int], h: int) -> list[int]:
+        return first + second
+
+    pids = halves.in_halves(part, 9, join)
+    assert pids[0] == os.getpid() != pids[1]
+    assert np.array_equal(x, np.arange(27, dtype=float).reshape(9, 3) + 0.5)
+
+
 def test_in_halves_below_split_min_or_without_fork_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert halves.in_halves(_part, 7, _join) == (list(range(7)), [os.getpid()] * 7)
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
@@ -105,7 +122,12 @@ def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: py
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     pids: list[int] = []
     similar = blocking._similar_pairs
-    monkeypatch.setattr(blocking, "_similar_pairs", lambda *a: (pids.append(os.getpid()), similar(*a))[1])
+
+    def counted(*args: object) -> object:
+        pids.append(os.getpid())
+        return similar(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blocking, "_similar_pairs", counted)
     split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
     monkeypatch.setenv("INDICATORS_FORK", "0")

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
-from pipelines.dedupe.features import COLUMN, FormCodes, PairFeatures, Sides, pair_feature_matrix
-from pipelines.dedupe.halves import in_halves
+from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, Span, spans_of
 from pipelines.dedupe.reasons import Difference, Side, flags, reasons
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
@@ -257,7 +257,7 @@ def _describe(
     def part(lo: int, hi: int) -> _Described:
         return _describe_part(t, a[lo:hi], b[lo:hi], x[lo:hi], score[lo:hi], rules, spans[lo:hi])
 
-    return in_halves(part, len(a), _join_described)
+    return halves.in_halves(part, len(a), _join_described)
 
 
 def _join_described(first: _Described, second: _Described, h: int) -> _Described:
@@ -347,19 +347,25 @@ def _frame(
 
 def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
     """The feature matrix of pairs (a, b): each pair's row is its own, so the pairs are computed in two
-    halves on two cores (halves.py)."""
+    halves on two cores (halves.py), each half's rows written into one matrix in shared memory."""
     alive = scoring.alive()
+    shared = halves.shared_rows(len(a), len(FEATURES)) if halves.splits(len(a)) else None
 
     def part(lo: int, hi: int) -> PairFeatures:
         pa, pb = a[lo:hi], b[lo:hi]
         known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi])
-        return pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
+        found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
+        if shared is None:
+            return found
+        shared[lo:hi] = found.x
+        return PairFeatures(np.empty((0, len(FEATURES))), found.name_spans)  # the rows are in shared
 
-    return in_halves(part, len(a), _join_features)
+    features = halves.in_halves(part, len(a), _join_features)
+    return features if shared is None else PairFeatures(shared, features.name_spans)
 
 
 def _join_features(first: PairFeatures, second: PairFeatures, h: int) -> PairFeatures:
-    return PairFeatures(np.concatenate([first.x, second.x]), first.name_spans + second.name_spans)
+    return PairFeatures(first.x[:0], first.name_spans + second.name_spans)
 
 
 def _score_columns(

@@ -25,8 +25,9 @@ Measured per split:
   no such mark, so every listed pair counts): merged-or-likely recall, likely precision.
 Then, per names file (real_names.csv, fresh_names.csv, fresh2_names.csv …), its rows as one library year:
 listed pairs per indicator, and the share of duplicates among the labelled pairs listed.
-Methods: model (the pair model, pipelines/dedupe/model.py, trained on the tune split only), hand (the first
-version's hand weights over today's candidate generation).
+Methods: model (the pair model, pipelines/dedupe/model.py; since 2026-12-04 trained on every set here, so these
+figures are in-sample: benchmarks/cv_match.py gives each set's figures by a model that never saw it), hand (the
+first version's hand weights over today's candidate generation).
 --errors lists misses and listed negatives of every split evaluated (every set has been seen by now); false automatic
 merges are listed for every split, because each one must be explained.
 --same-table leaves out the pairs of two rows of one project table (pipelines/dedupe/same_table.py), an indicator's
@@ -57,7 +58,8 @@ DATA_DIR = ROOT / "tests" / "data"
 DATA = {
     "real": DATA_DIR / "real_pairs.csv",
     "old": DATA_DIR / "labelled_pairs.csv",
-    # Labelled after the matcher was frozen (tests/data/REAL_PAIRS.md); fresh2 has been a training part since round 2 (pair_model.TRAIN_PARTS).
+    # Labelled after the matcher was frozen (tests/data/REAL_PAIRS.md). Every set here is a training part since
+    # 2026-12-04 (pair_model.TRAIN_PARTS); benchmarks/cv_match.py leaves each out in turn.
     "fresh": DATA_DIR / "fresh_pairs.csv",
     "fresh2": DATA_DIR / "fresh2_pairs.csv",
     # The third holdout, labelled while round 2 was tuned (never opened by it); evaluated once.

@@ -99,15 +99,17 @@ def test_model_parameters_are_data_trained_on_the_fixed_training_parts() -> None
     assert data["features"] == list(FEATURES)
     assert len(data["coef"]) == len(data["mean"]) == len(data["scale"]) == len(FEATURES)
     assert 0 < data["threshold"] < 1
-    assert "holdout" not in data["trained_on"] and "fresh_pairs" not in data["trained_on"]
-    # Training reads only its fixed parts: the tune splits and fresh2; never the real holdout or fresh_pairs.csv,
-    # on which the settings are chosen.
+    # Training reads its fixed parts: every labelled set of eval_match, each evaluated once as a holdout before it
+    # was trained on; the settings are chosen by leave-one-set-out cross-validation (benchmarks/cv_match.py).
     x, y, pairs = pm.training_set(ROOT)
     assert set(zip(pairs["source_file"], pairs["split"], strict=True)) == {
         ("real_pairs.csv", "tune"),
+        ("real_pairs.csv", "holdout"),
         ("labelled_pairs.csv", "tune"),
-        ("fresh2_pairs.csv", "fresh2"),
+        ("labelled_pairs.csv", "holdout"),
+        *((f"{d}_pairs.csv", d) for d in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")),
     }
+    assert {Path(f).name for f, _ in pm.TRAIN_PARTS} <= {p.name for p in DATA.values()}
     assert len(y) == len(x) > 100
     assert 0 < data["threshold"] <= data["likely"] < 1
 
@@ -163,7 +165,8 @@ def test_committed_model_is_the_one_training_gives() -> None:
 
 @pytest.mark.parametrize("data", ["real", "old", "fresh"])
 def test_holdout_targets(data: str) -> None:
-    """The figures of benchmarks/RESULTS.md ("Dedupe on real names"): a regression fails here."""
+    """The figures of benchmarks/RESULTS.md ("Dedupe on real names", in-sample since 2026-12-04): a regression
+    fails here."""
     pairs = load_pairs(DATA[data])
     holdout = pairs[pairs["split"] != "tune"].reset_index(drop=True)
     m = metrics(label_pairs(holdout))
@@ -174,10 +177,10 @@ def test_holdout_targets(data: str) -> None:
     assert m["likely_p"] >= floors["likely_p"], m
 
 
-# Measured on the committed data and model (benchmarks/eval_match.py, RESULTS.md), a little below: real
-# holdout 0.956 / 0.339 / 可能性较高 0.580; old holdout 1.000 / 0.203 / 0.519; fresh 0.976 / 0.377 / 0.833.
-# The issue's targets: recall 0.95 (met on real and fresh), listed precision 0.333 (met on real and fresh;
-# on the old set only by the 较高 mark).
+# Measured on the committed data and model (benchmarks/eval_match.py, RESULTS.md), a little below. Since the
+# model is trained on every labelled set (2026-12-04) these are in-sample guards: real holdout 0.956 / 0.343 /
+# 可能性较高 0.710; old holdout 1.000 / 0.200 / 0.647; fresh 0.976 / 0.360 / 0.875. The figures of a set no model saw
+# are the cross-validated ones (tests/test_cv_match.py).
 HOLDOUT_FLOORS = {
     "real": {"flagged_r": 0.95, "listed_p": 0.33, "likely_p": 0.55},
     "old": {"flagged_r": 0.97, "listed_p": 0.2, "likely_p": 0.5},

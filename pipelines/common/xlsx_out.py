@@ -1,6 +1,8 @@
 """The one place that writes spreadsheets for people: xlsx workbooks and CSV files.
 
-Three promises hold for every file written here (template, feedback, review report, merge review, export):
+Three promises hold for every file written here (template, feedback, review report, merge review, export;
+the feedback workbooks are packaged by pipelines.common.xlsx_direct, which takes its cells, formats and
+file writing from here and keeps the same promises):
 
 1. Nothing in a cell is ever evaluated. Submitted text is untrusted (it comes from 85 departments'
    workbooks), so a cell that begins with a formula trigger is *neutralized* (OWASP "CSV injection"):

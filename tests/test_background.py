@@ -125,3 +125,24 @@ def test_the_parent_does_not_wait_for_ever_when_another_process_holds_the_pipe(
     finally:
         for fd in copies:
             os.close(fd)
+
+
+def test_a_pipe_above_selects_limit_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process with many files open (a Dagster run, a pool) gets descriptors above 1024.
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1600:
+        pytest.skip("too few descriptors allowed here")
+    real_pipe = os.pipe
+
+    def high_pipe() -> tuple[int, int]:
+        r, w = real_pipe()
+        os.dup2(r, 1500, inheritable=False)
+        os.dup2(w, 1501, inheritable=False)
+        os.close(r)
+        os.close(w)
+        return 1500, 1501
+
+    monkeypatch.setattr(os, "pipe", high_pipe)
+    assert run_forked(sum, range(10)).result() == 45

@@ -147,11 +147,13 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
 
 def _read_until_exit(pid: int, fd: int) -> tuple[bytes, int]:
     """Everything the child wrote, and its wait status. Reads while polling the child's exit, so that a
-    child that dies (or a copy of the pipe held by another fork) can never make this wait for ever."""
+    child that dies (or a copy of the pipe held by another fork) can never make this wait for ever.
+    poll, not select: a busy process's descriptor may be above select's limit of 1024."""
     chunks: list[bytes] = []
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     while True:
-        ready, _, _ = select.select([fd], [], [], _POLL_S)
-        if ready:
+        if poller.poll(int(_POLL_S * 1000)):
             chunk = os.read(fd, 1 << 20)
             if chunk:
                 chunks.append(chunk)
@@ -164,7 +166,9 @@ def _read_until_exit(pid: int, fd: int) -> tuple[bytes, int]:
 
 def _drain(fd: int) -> list[bytes]:
     chunks = []
-    while select.select([fd], [], [], 0)[0]:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while poller.poll(0):
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             break

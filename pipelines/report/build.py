@@ -88,7 +88,9 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     """Every report file of the year; deterministic, so an unchanged year makes no git change.
 
     merge_review.xlsx (the largest) is written in a forked child while this process writes the others
-    (pipelines.common.background: copy-on-write, no pickling of the pairs); joined before returning."""
+    (pipelines.common.background: copy-on-write, no pickling of the pairs); joined before returning.
+    Measured on 100k rows' inputs (CPU s): serial 8.0; parent 3.6 beside the child's 4.6, the same bytes.
+    The cost: both working sets at once, the process tree's peak PSS 850 → 1037 MiB."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_forked(write_merge_review_file, out_dir, inputs) as merge_review:

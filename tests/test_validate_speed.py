@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.common.frames import map_distinct
 from pipelines.intake.read import read_workbook
 from pipelines.intake.workbook import RowColumns
-from pipelines.validate import cells, runner
+from pipelines.validate import canonicalize, cells, runner
 from pipelines.validate.canonicalize import stack_rows
 from pipelines.validate.rules.base import RuleContext
 from pipelines.validate.runner import validate_workbooks
@@ -199,3 +201,28 @@ def test_folded_text_example_read_from_columns(tmp_path: Path) -> None:
     notes = [f for f in result.findings if f.code == "I402"]
     assert len(notes) == 1 and "“維修驗收合格率”→“维修验收合格率”" in notes[0].message
     assert all(isinstance(s.rows, RowColumns) for s in book.sheets.values())
+
+
+def _old_soft(rows: pd.DataFrame, column: str) -> None:
+    """A soft drop-down column as canonicalize resolved it before (pandas over every row)."""
+    canonical = partial(canonicalize._canonical_or_empty, canonicalize.VOCAB_OF.get(column, column), None)
+    rows[f"{column}_raw"] = rows[column]
+    resolved = map_distinct(rows[column], canonical)
+    rows[f"{column}_unknown"] = (rows[column] != "") & (resolved == "")
+    rows[column] = resolved.where(resolved != "", canonicalize.DEFAULTS.get(column, ""))
+
+
+@pytest.mark.parametrize("column", ["include", "project_category", "value_method"])
+def test_soft_vocabularies_resolved_per_distinct_value(column: str) -> None:
+    """Known, unknown and empty values: the same canonical values, defaults, _raw and _unknown columns,
+    in the same order, as pandas over every row gave."""
+    texts = ["", "是", "否", "不知道", "是", "", "Y", "年度考核", "其他", "不知道"]
+    values = pd.array(texts, dtype="str")
+    base = pd.DataFrame({"name": pd.array(["n"] * len(texts), dtype="str"), column: values})
+    expected, got = base.copy(), base.copy()
+    _old_soft(expected, column)
+    canonical = partial(canonicalize._canonical_or_empty, canonicalize.VOCAB_OF.get(column, column), None)
+    canonicalize._resolve_soft(got, column, canonical)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.columns) == ["name", column, f"{column}_raw", f"{column}_unknown"]
+    assert got[f"{column}_unknown"].any()

@@ -8,6 +8,7 @@ kept as typed, for the rules to judge), and marks which function codes any list 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TypeAlias
@@ -284,14 +285,26 @@ def _resolve_vocabularies(rows: pd.DataFrame, directory: str | None) -> None:
     rows["symbol_given"] = symbol
     rows["symbol"] = symbol.where(symbol != "", rows["target_symbol"])
     for column in SOFT_VOCABS:
-        canonical = partial(_canonical_or_empty, VOCAB_OF.get(column, column), directory)
-        rows[f"{column}_raw"] = rows[column]
-        resolved = map_distinct(rows[column], canonical)
-        rows[f"{column}_unknown"] = (rows[column] != "") & (resolved == "")
-        rows[column] = resolved.where(resolved != "", DEFAULTS.get(column, ""))
+        _resolve_soft(rows, column, partial(_canonical_or_empty, VOCAB_OF.get(column, column), directory))
     inferred = pd.Series("", index=rows.index, dtype=str)
     inferred = inferred.mask(rows["target_value"].notna(), "定量").mask(rows["symbol"] == "定性", "定性")
     rows["nature"] = rows["nature"].where(rows["nature"] != "", inferred)
+
+
+def _resolve_soft(rows: pd.DataFrame, column: str, canonical: Callable[[str], str]) -> None:
+    """A soft drop-down column to its canonical values (its default when unknown or empty), the text as
+    written in <column>_raw, and <column>_unknown. Decided once per distinct value and picked back by
+    code: a batch's ≈ 10 pandas operations per column over every row were ≈ 0.5 ms per workbook."""
+    values = rows[column]
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = uniques.tolist()  # text only: _clean_text_columns left no missing value
+    rows[f"{column}_raw"] = values
+    canon = [canonical(u) for u in distinct]
+    unknown = np.array([u != "" and c == "" for u, c in zip(distinct, canon, strict=True)], dtype=bool)
+    picked = np.empty(len(canon), dtype=object)
+    picked[:] = [c if c != "" else DEFAULTS.get(column, "") for c in canon]
+    rows[f"{column}_unknown"] = pd.Series(unknown[codes], index=rows.index)
+    rows[column] = pd.Series(picked[codes], index=rows.index, dtype=object)
 
 
 def _mark_function_codes(rows: pd.DataFrame, rules_dir: str | None, directory: str | None) -> None:

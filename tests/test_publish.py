@@ -293,7 +293,7 @@ def _fail_in_verify(monkeypatch):
     def broken(_dir):
         raise RuntimeError("模拟：校验途中出错")
 
-    monkeypatch.setattr(release, "verify_release", broken)
+    monkeypatch.setattr(release, "verify_again", broken)
 
 
 def _fail_between_renames(monkeypatch):

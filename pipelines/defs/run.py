@@ -32,6 +32,7 @@ from pipelines.common import errors
 from pipelines.common.config import load_settings
 from pipelines.common.gc_policy import rebuild_gc, tune_process
 from pipelines.defs.definitions import make_definitions
+from pipelines.defs.instance import rebuild_instance
 from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
 from pipelines.store import lock, publish
@@ -80,7 +81,8 @@ class RebuildOutcome:
 
 def instance_for(repo: Path) -> dg.DagsterInstance:
     """A persistent instance in the deployment repo (git-ignored) so run history survives, unless the
-    operator has pointed DAGSTER_HOME elsewhere."""
+    operator has pointed DAGSTER_HOME elsewhere; Dagster's SQLite storage written with fewer disk
+    flushes (pipelines/defs/instance.py) unless its dagster.yaml names a storage."""
     if not os.environ.get("DAGSTER_HOME"):
         home = Path(repo).resolve() / ".dagster_home"
         home.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,7 @@ def instance_for(repo: Path) -> dg.DagsterInstance:
         if not config.is_file() or config.stat().st_size == 0:
             config.write_text(DAGSTER_YAML, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    return rebuild_instance(Path(os.environ["DAGSTER_HOME"]))
 
 
 def run_rebuild(
@@ -137,6 +139,9 @@ def run_rebuild(
             except Exception as exc:
                 _published_anyway(git_repo, head_before, exc)
                 raise
+            finally:
+                if instance is None:  # ours: its databases closed (the run log checkpointed) now
+                    dagster_instance.dispose()
     if progress:
         progress(f"运行编号 {outcome.run_id}")
     return outcome

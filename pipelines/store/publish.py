@@ -242,32 +242,45 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buf.getvalue().to_pybytes()
 
 
-def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pd.DataFrame]]:
-    """(table name, relative path, rows) for every file of the release, in a fixed order."""
+def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pa.Table]]:
+    """(table name, relative path, rows) for every file of the release, in a fixed order. Each table is
+    converted to Arrow once and its files cut from it: the same rows and schema as converting each
+    file's rows on their own, so the same bytes."""
     ind = _sorted(_conform(tables.indicators, SPECS["indicators"]), SPECS["indicators"])
     if ind.empty:
-        yield "indicators", f"indicators/{PART_OTHER}.parquet", ind
+        yield "indicators", f"indicators/{PART_OTHER}.parquet", to_arrow(ind, SPECS["indicators"])
     else:
         parts = indicator_parts(ind)
+        whole = to_arrow(ind, SPECS["indicators"])
         for part in sorted(set(parts)):
-            yield "indicators", f"indicators/{part}.parquet", ind[parts == part]
+            yield "indicators", f"indicators/{part}.parquet", _rows(whole, parts == part)
 
     use = _sorted(_conform(tables.usages, SPECS["usages"]), SPECS["usages"])
     if use.empty:
-        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", use
+        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", to_arrow(use, SPECS["usages"])
     else:
         parts = _usage_parts(use, ind)
         keys = pd.Series([f"{y}/{p}" for y, p in zip(use["year"], parts, strict=True)], index=use.index)
+        whole = to_arrow(use, SPECS["usages"])
         for key in sorted(set(keys)):
-            yield "usages", f"usages/{key}.parquet", use[keys == key]
+            yield "usages", f"usages/{key}.parquet", _rows(whole, keys == key)
 
     dep = _sorted(_conform(tables.departments, SPECS["departments"]), SPECS["departments"])
-    yield "departments", "departments.parquet", dep
+    yield "departments", "departments.parquet", to_arrow(dep, SPECS["departments"])
 
     sa = _sorted(_conform(tables.set_aside, SPECS["set_aside"]), SPECS["set_aside"])
     years = set(int(y) for y in sa["year"]) | {year}
+    whole = to_arrow(sa, SPECS["set_aside"])
     for y in sorted(years):
-        yield "set_aside", f"set_aside/{y}.parquet", sa[sa["year"] == y]
+        yield "set_aside", f"set_aside/{y}.parquet", _rows(whole, sa["year"] == y)
+
+
+def _rows(whole: pa.Table, mask: pd.Series) -> pa.Table:
+    """The rows of `whole` where mask holds, in order, as one chunk (as to_arrow gives a file's rows);
+    no rows: the schema's empty table, as to_arrow gives it."""
+    if not mask.any():
+        return whole.schema.empty_table()
+    return whole.filter(pa.array(mask.to_numpy(dtype=bool))).combine_chunks()
 
 
 def _check_accounting(accounting: dict[str, int]) -> dict[str, int]:
@@ -322,13 +335,13 @@ def write_release(
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
     counts = {name: 0 for name in SPECS}
-    for name, rel, df in _parts(tables, int(year)):
-        data = parquet_bytes(to_arrow(df, SPECS[name]))
+    for name, rel, table in _parts(tables, int(year)):
+        data = parquet_bytes(table)
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_file(path, data)
-        files[rel] = {"sha256": sha256_bytes(data), "bytes": len(data), "rows": len(df)}
-        counts[name] += len(df)
+        files[rel] = {"sha256": sha256_bytes(data), "bytes": len(data), "rows": table.num_rows}
+        counts[name] += table.num_rows
 
     years = sorted({int(y) for y in tables.usages["year"]} | {int(y) for y in tables.set_aside["year"]})
     manifest: dict[str, Any] = {

@@ -33,7 +33,7 @@ from pipelines.store.repo import (
     release_tags,
 )
 from pipelines.store.shape import current_version, library_version, read_release_table
-from pipelines.store.verify import verify_release, verify_reports
+from pipelines.store.verify import verify_again, verify_reports
 from schemas.library import LibraryTables
 
 REPORTS_STAGING = ".reports-staging"
@@ -61,7 +61,10 @@ class StagedRelease:
 
 
 def head_sha(repo_root: Path) -> str:
-    repo = open_repo(repo_root)
+    return _head(open_repo(repo_root))
+
+
+def _head(repo: git.Repo) -> str:
     return repo.head.commit.hexsha if repo.head.is_valid() else ""
 
 
@@ -89,7 +92,7 @@ def load_previous(repo_root: Path, year: int) -> PreviousRelease:
     with rebuild_lock(repo_root, join=True):
         publish.recover_interrupted(repo_root)
         ensure_clean(repo)
-        base = head_sha(repo_root)
+        base = _head(repo)
         tables = _published_tables(repo_root / publish.LIBRARY_DIR)
         tags = release_tags(repo)
     earlier = [t for t in tags if t.year < year]
@@ -150,7 +153,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
     repo = open_repo(root)
     with rebuild_lock(root, join=True):
         ensure_clean(repo)
-        if head_sha(root) != staged.base_sha:
+        if _head(repo) != staged.base_sha:
             raise ConcurrentReleaseError(
                 "指标库在本次重建读取之后已被另一次重建发布，本次未发布，已发布的指标库保持不变；请重新运行重建"
             )
@@ -164,7 +167,7 @@ def publish_release(staged: StagedRelease, changes: ChangeSet) -> CommitResult:
         reports = {r: p for r, p in publish.files_under(reports_root).items() if not r.startswith(prefix)}
         reports |= {prefix + r: p for r, p in publish.files_under(staged.reports_dir).items()}
         manifest = publish.record_reports(staged.library_dir, reports)
-        problems = verify_release(staged.library_dir)
+        problems = verify_again(staged.library_dir)  # the blocking checks' verdict when nothing changed
         if problems:
             raise publish.PublishError(problems)
         library, previous = root / publish.LIBRARY_DIR, root / publish.PREVIOUS_DIR

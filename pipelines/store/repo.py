@@ -130,6 +130,13 @@ def configure_textconv(repo: git.Repo) -> None:
         for key, value in (("name", DEFAULT_NAME), ("email", DEFAULT_EMAIL))
         if not reader.has_option("user", key)
     }
+    driver, own = 'diff "parquet"', repo.config_reader("repository")
+    if (
+        not missing
+        and own.get_value(driver, "textconv", "") == command
+        and str(own.get_value(driver, "cachetextconv", "")).lower() == "true"
+    ):
+        return  # already so: .git/config is not rewritten at every open
     with repo.config_writer("repository") as cw:
         cw.set_value('diff "parquet"', "textconv", command)
         cw.set_value('diff "parquet"', "cachetextconv", "true")
@@ -167,12 +174,12 @@ def _ensure_config_files(repo: git.Repo) -> None:
     root = working_tree(repo)
     _with_lines(root / ".gitattributes", GITATTRIBUTES_LINES)
     _with_lines(root / ".gitignore", GITIGNORE_LINES)
-    has_head = _has_head(repo)
-    changed = [
-        name
-        for name in (".gitattributes", ".gitignore")
-        if not has_head or repo.git.status("--porcelain", "--", name)
-    ]
+    names = (".gitattributes", ".gitignore")
+    if _has_head(repo):  # one status for both files: the lines of those git sees changed
+        status = repo.git.status("--porcelain=v1", "-z", "--", *names).split("\0")
+        changed = [name for name in names if any(item[3:] == name for item in status)]
+    else:
+        changed = list(names)
     if not changed:
         return
     what = {

@@ -8,15 +8,19 @@ Dagster checks, `rebuild.run` and `pull` report the same findings from one readi
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.common.hashing import sha256_file
+from pipelines.common.hashing import sha256_file, sha256_text
 from pipelines.store.evaluations import evaluation_file_problems, is_evaluation_file
 from pipelines.store.publish import (
     ACCOUNTING_KEYS,
@@ -26,12 +30,14 @@ from pipelines.store.publish import (
     TableSpec,
     arrow_to_frame,
     files_under,
+    indicator_part,
     indicator_parts,
     read_manifest,
 )
 from pipelines.store.shape import (
     Version,
     conform,
+    current_version,
     release_version,
     schema_problems,
     version_problem,
@@ -94,38 +100,58 @@ def verify_release(library_dir: Path) -> list[str]:
 
 def verify_library(library_dir: Path) -> list[Problem]:
     """Everything wrong with the release in library_dir, each under its check; [] when it is sound."""
-    library_dir = Path(library_dir)
+    return _verify(Path(library_dir))[0]
+
+
+def _verify(library_dir: Path) -> tuple[list[Problem], str]:
+    """verify_library's problems, and the fingerprint of what it read ("" when it read no file)."""
     if not library_dir.is_dir():
-        return [Problem(FILES, f"指标库目录不存在：{library_dir}")]
+        return [Problem(FILES, f"指标库目录不存在：{library_dir}")], ""
     try:
         manifest = read_manifest(library_dir)
     except (OSError, ValueError) as exc:
-        return [Problem(FILES, f"manifest.json 无法读取或不是合法 JSON：{exc}")]
+        return [Problem(FILES, f"manifest.json 无法读取或不是合法 JSON：{exc}")], ""
     if manifest is None:
-        return [Problem(FILES, f"缺少 manifest.json：{library_dir}")]
+        return [Problem(FILES, f"缺少 manifest.json：{library_dir}")], ""
     unreadable = version_problem(manifest)
     if unreadable:  # another major version: nothing in it can be read as today's tables
-        return [Problem(SCHEMA, unreadable)]
+        return [Problem(SCHEMA, unreadable)], ""
     version = release_version(manifest)
     problems: list[Problem] = []
     listed: dict[str, dict] = manifest.get("files") or {}
+    digests = _digests(library_dir)
+    damaged = _file_problems(library_dir, listed, digests, problems)
+    tables = _read_tables(library_dir, listed, list(digests), version, problems)
+    problems += _table_problems(tables, manifest, skip_counts=bool(damaged))
+    problems += _id_problems(tables)
+    problems += _accounting_problems(tables, manifest)
+    return problems, _fingerprint(manifest, digests)
+
+
+def _digests(library_dir: Path) -> dict[str, str]:
+    """rel → sha256 of every file of the release but manifest.json, in path order (each read once)."""
     present = sorted(
         rel
         for p in library_dir.rglob("*")
         if p.is_file() and (rel := p.relative_to(library_dir).as_posix()) != MANIFEST
     )
-    damaged = _file_problems(library_dir, listed, present, problems)
-    tables = _read_tables(library_dir, listed, present, version, problems)
-    problems += _table_problems(tables, manifest, skip_counts=bool(damaged))
-    problems += _id_problems(tables)
-    problems += _accounting_problems(tables, manifest)
-    return problems
+    return {rel: sha256_file(library_dir / rel) for rel in present}
+
+
+def _fingerprint(manifest: dict, digests: dict[str, str]) -> str:
+    """What a verification's verdict depends on: every file's bytes, the manifest but its list of
+    reports/ (which verify_library does not read), and this code's schema version."""
+    read = {k: v for k, v in manifest.items() if k != REPORTS_KEY}
+    return sha256_text(
+        json.dumps([str(current_version()), read, digests], ensure_ascii=False, sort_keys=True)
+    )
 
 
 def _file_problems(
-    library_dir: Path, listed: dict[str, dict], present: list[str], out: list[Problem]
+    library_dir: Path, listed: dict[str, dict], digests: dict[str, str], out: list[Problem]
 ) -> set[str]:
     """The manifest lists exactly what is there, byte for byte; returns the damaged files."""
+    present = list(digests)
     out += _clip(
         FILES, [f"文件不在 manifest.json 中：{rel}" for rel in present if rel not in listed], "多余文件"
     )
@@ -137,7 +163,7 @@ def _file_problems(
     damaged: set[str] = set()
     for rel in sorted(set(listed) & set(present)):
         path, meta = library_dir / rel, listed[rel]
-        if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
+        if path.stat().st_size != meta.get("bytes") or digests[rel] != meta.get("sha256"):
             out.append(Problem(FILES, f"文件内容与 manifest.json 的 sha256 不符（被改动或损坏）：{rel}"))
             damaged.add(rel)
     return damaged
@@ -155,9 +181,10 @@ def _read_tables(
     library_dir: Path, listed: dict[str, dict], present: list[str], version: Version, out: list[Problem]
 ) -> dict[str, list[pd.DataFrame]]:
     """Each file held to its table's schema at the release's version and read in today's shape, its rows
-    checked against its partition. A usage file's rows carry _part and _rel (the partition file they came
-    from) for the placement check."""
-    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in SPECS}
+    checked against its partition; each table's files then made one DataFrame (one conversion a table,
+    not one a file). The usages' rows carry _part and _rel (the partition file they came from) for the
+    placement check."""
+    files: dict[str, list[tuple[str, str, pa.Table]]] = {name: [] for name in SPECS}
     for rel in present:
         if is_evaluation_file(rel):  # library/evaluations/<Y>/: the self-evaluation's own tables
             out += [Problem(SCHEMA, m) for m in evaluation_file_problems(library_dir, rel, listed)]
@@ -167,14 +194,23 @@ def _read_tables(
             out.append(Problem(SCHEMA, f"文件不属于指标库的目录结构：{rel}"))
             continue
         name, m = found
-        df = _read_file(library_dir, rel, SPECS[name], version, listed, out)
-        if df is None:
+        table = _read_file(library_dir, rel, SPECS[name], version, listed, out)
+        if table is None:
             continue
-        out += _partition_problems(name, m, rel, df)
-        if name == "usages":
-            df = df.assign(_part=m.group(2), _rel=rel)
-        frames[name].append(df)
-    return frames
+        out += _partition_problems(name, m, rel, table)
+        files[name].append((rel, m.group(2) if name == "usages" else "", table))
+    return {name: [_frame(name, parts)] if parts else [] for name, parts in files.items()}
+
+
+def _frame(name: str, parts: list[tuple[str, str, pa.Table]]) -> pd.DataFrame:
+    """One table's files (conformed to today's schema) as one DataFrame, in file order."""
+    spec = SPECS[name]
+    df = arrow_to_frame(pa.concat_tables([t for _, _, t in parts]), spec)
+    if name == "usages":
+        counts = [t.num_rows for _, _, t in parts]
+        df["_part"] = np.repeat(np.array([p for _, p, _ in parts], dtype=object), counts)
+        df["_rel"] = np.repeat(np.array([r for r, _, _ in parts], dtype=object), counts)
+    return df
 
 
 def _read_file(
@@ -184,7 +220,8 @@ def _read_file(
     version: Version,
     listed: dict[str, dict],
     out: list[Problem],
-) -> pd.DataFrame | None:
+) -> pa.Table | None:
+    """The file in today's shape (conform), or None when it cannot be read as its table."""
     try:
         table = pq.read_table(library_dir / rel)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
@@ -203,15 +240,20 @@ def _read_file(
                 f"文件 {rel} 的行数 {table.num_rows} 与 manifest.json 记录的 {listed[rel].get('rows')} 不符",
             )
         )
-    return arrow_to_frame(conform(table, spec.name, version), spec)
+    return conform(table, spec.name, version)
 
 
-def _partition_problems(name: str, m: re.Match, rel: str, df: pd.DataFrame) -> list[Problem]:
+def _partition_problems(name: str, m: re.Match, rel: str, table: pa.Table) -> list[Problem]:
+    """Rows in a file their partition does not hold (read from the file's conformed Arrow table)."""
     if name == "indicators":
-        wrong = df.loc[indicator_parts(df) != m.group(1), "indicator_id"].tolist()
+        ids, scopes, classes = (
+            table.column(c).to_pylist() for c in ("indicator_id", "scope", "function_class")
+        )
+        part = m.group(1)
+        wrong = [i for i, s, c in zip(ids, scopes, classes, strict=True) if indicator_part(s, c) != part]
         return _clip(SCHEMA, [f"指标 {i} 不应存放在 {rel}" for i in wrong], f"{rel} 分区错误")
     if name in ("usages", "set_aside"):
-        n_bad = int((df["year"] != int(m.group(1))).sum())
+        n_bad = pc.sum(pc.not_equal(table.column("year"), int(m.group(1)))).as_py() or 0
         if n_bad:
             return [Problem(SCHEMA, f"文件 {rel} 中有 {n_bad} 行的年度不是 {m.group(1)}")]
     return []
@@ -316,8 +358,10 @@ def _accounting_problems(frames: dict[str, list[pd.DataFrame]], manifest: dict) 
 
 def blocking_checks(library_dir: Path) -> list[CheckResult]:
     """Every blocking check on a staged release, read from its files (what would be published), in the
-    order of CHECKS. Publishing goes ahead only when all passed."""
-    problems = verify_library(library_dir)
+    order of CHECKS. Publishing goes ahead only when all passed. The verdict is kept for
+    verify_again."""
+    problems, fingerprint = _verify(Path(library_dir))
+    _remember(Path(library_dir), fingerprint, problems)
     try:
         manifest = read_manifest(library_dir) or {}
     except (OSError, ValueError):
@@ -330,6 +374,35 @@ def blocking_checks(library_dir: Path) -> list[CheckResult]:
             mine.append(NOTHING_TO_PUBLISH)
         results.append(CheckResult(name, passed=not mine, problems=mine, rows=rows))
     return results
+
+
+_CHECKED: dict[Path, tuple[str, list[Problem]]] = {}  # folder → fingerprint and problems, as last checked
+KEPT_VERDICTS = 8
+
+
+def _remember(library_dir: Path, fingerprint: str, problems: list[Problem]) -> None:
+    if not fingerprint:
+        return
+    _CHECKED.pop(library_dir.resolve(), None)
+    _CHECKED[library_dir.resolve()] = (fingerprint, list(problems))
+    while len(_CHECKED) > KEPT_VERDICTS:
+        del _CHECKED[next(iter(_CHECKED))]
+
+
+def verify_again(library_dir: Path) -> list[str]:
+    """verify_release once more, right before publishing: when every file and the manifest (its reports/
+    list apart, which verification does not read) are byte for byte what blocking_checks read in this
+    process, its verdict, without reading the tables again; otherwise a whole verification."""
+    library_dir = Path(library_dir)
+    seen = _CHECKED.get(library_dir.resolve())
+    if seen is not None:
+        try:
+            manifest = read_manifest(library_dir)
+        except (OSError, ValueError):
+            manifest = None
+        if manifest is not None and _fingerprint(manifest, _digests(library_dir)) == seen[0]:
+            return [p.message for p in seen[1]]
+    return verify_release(library_dir)
 
 
 # --- reports/ -----------------------------------------------------------------------------------------

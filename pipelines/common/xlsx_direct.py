@@ -7,10 +7,9 @@ formats (xlsx_out.FORMATS, by name), column widths, merged cells, a frozen pane 
 parts that never change — styles.xml (the house formats, made once per process by xlsxwriter itself, so
 a format looks exactly as in every other workbook) and the theme — are built and deflated once per
 process; a sheet's cells are rendered a column at a time into XML strings (without the references a
-reader implies) and joined row by row. The
-text is neutralized by the caller (xlsx_out.cell_value / shown_values, as for xlsxwriter) and written
-literally into a shared-strings table (control characters escaped as _xHHHH_, as Excel and xlsxwriter
-do); nothing is ever a formula. The same cells give the same bytes (fixed zip timestamps and
+reader implies) and joined row by row. The text is neutralized on the way in (xlsx_out.shown_values,
+cell_value's fast path) and written literally into a shared-strings table (control characters escaped as
+_xHHHH_, as Excel and xlsxwriter do); nothing is ever a formula. The same cells give the same bytes (fixed zip timestamps and
 properties, no time or author from the machine). `DirectBook` has the XlsxBook calls feedback uses
 (add_sheet, write, write_row, write_merged, put_column; set_column / freeze_panes / autofilter on the
 sheet), so the same drawing code writes either way.
@@ -100,7 +99,7 @@ def _render_block(columns: list[_Column]) -> list[list[str]]:
     """Each column's cell XML (columns of the same rows, left to right; "" where nothing is written).
     A cell right after the row's previous cell (or first in column A) carries no reference: ECMA-376
     makes it optional, and Excel, LibreOffice, openpyxl and calamine read it as the next column (as
-    RowBlockSheet.compact does) — a third less XML to join and deflate."""
+    RowBlockSheet.compact does): less XML to join and deflate (the files ≈ 16 % smaller)."""
     out: list[list[str]] = []
     previous: tuple[int, list[str]] | None = None
     for c in columns:

@@ -367,7 +367,7 @@ def _write_sheet(
         ROW_COL: shown_rows,
         **{c: values[c] for c in present},
         OUTCOME_COL: [ROW_RESULT_ZH.get(o, ROW_RESULT_ZH[None]) for o in row_outcomes],
-        NOTES_COL: [_row_notes(notes.get(i, [])) for i in range(n)],
+        NOTES_COL: [_row_notes(notes[i]) if i in notes else "" for i in range(n)],
     }
     titles = {ROW_COL: ROW_TITLE, OUTCOME_COL: OUTCOME_TITLE, NOTES_COL: NOTES_TITLE}
     titles |= {c: specs[c].header_zh for c in present}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from pipelines.store.publish import (
@@ -13,6 +15,7 @@ from pipelines.store.publish import (
     _conform,
     _sorted,
     _usage_parts,
+    arrow_to_frame,
     indicator_parts,
     parquet_bytes,
     to_arrow,
@@ -66,3 +69,48 @@ def test_every_file_has_the_bytes_of_its_own_rows_converted_alone(tmp_path: Path
     assert sorted(manifest["files"]) == sorted(expected)
     for rel, data in expected.items():
         assert (tmp_path / "lib" / rel).read_bytes() == data, rel
+
+
+def _per_value(table: pa.Table, spec_name: str) -> pd.DataFrame:
+    """arrow_to_frame as bb33751 built it: every string cell a Python object first."""
+    spec = SPECS[spec_name]
+    out = {}
+    for col in spec.columns:
+        arr, dtype = table.column(col), spec.pandas_dtype(col)
+        if dtype == "object":
+            out[col] = pd.Series(arr.to_pylist(), dtype=object)
+        elif dtype in ("Int64", "int64"):
+            nullable = dtype == "Int64" or spec.schema.columns[col].nullable
+            out[col] = pd.Series(arr.to_pylist(), dtype="Int64" if nullable else "int64")
+        elif dtype == "float64":
+            out[col] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+        else:
+            out[col] = pd.Series(arr.to_pylist(), dtype="str")
+    return pd.DataFrame(out, columns=spec.columns)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_arrow_to_frame_gives_the_per_value_frames_values_dtypes_and_storage(name: str) -> None:
+    tables = small_tables()
+    whole = to_arrow(getattr(tables, name), SPECS[name])
+    if whole.num_rows:  # nulls in the string columns, and a table of several chunks
+        nulled = pa.Table.from_arrays(
+            [
+                pc.if_else(pa.array([i % 3 == 0 for i in range(whole.num_rows)]), pa.scalar(None, c.type), c)
+                if pa.types.is_string(c.type) and SPECS[name].schema.columns[f.name].nullable
+                else c
+                for f, c in zip(whole.schema, whole.columns, strict=True)
+            ],
+            schema=whole.schema,
+        )
+        cases = [whole, nulled, pa.concat_tables([whole.slice(0, 1), whole.slice(1)])]
+    else:
+        cases = [whole]
+    for table in [*cases, SPECS[name].arrow_schema.empty_table()]:
+        expected, got = _per_value(table, name), arrow_to_frame(table, SPECS[name])
+        assert got.equals(expected) and list(got.dtypes) == list(expected.dtypes)
+        for col in expected.columns:
+            if str(expected[col].dtype) == "str":
+                want, have = expected[col].array._pa_array, got[col].array._pa_array  # type: ignore[attr-defined]
+                assert have.type == want.type and have.num_chunks == want.num_chunks and have.equals(want)
+        assert parquet_bytes(to_arrow(got, SPECS[name])) == parquet_bytes(to_arrow(expected, SPECS[name]))

@@ -7,15 +7,26 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.common import background
-from pipelines.common.background import fork_available, run_forked
+from pipelines.common.background import fork_available, fork_supported, run_forked
 from pipelines.common.xlsx_out import atomic_write_bytes
 
-pytestmark = pytest.mark.skipif(not fork_available(), reason="no fork on this platform")
+
+@pytest.fixture(scope="module", autouse=True)
+def _forks_on() -> Iterator[None]:
+    """The product forks only when INDICATORS_FORK=1 (background.fork_available); these tests compare the
+    forked and the in-process ways, so forking is on here unless a test turns it off."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INDICATORS_FORK", "1")
+        yield
+
+
+pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 
 
 def _write(path: Path, n: int) -> tuple[int, str]:
@@ -146,3 +157,18 @@ def test_a_pipe_above_selects_limit_still_works(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(os, "pipe", high_pipe)
     assert run_forked(sum, range(10)).result() == 45
+
+
+def test_forking_follows_the_setting_and_the_memory_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On 2 cores forking paid only while the process was small (background's docstring).
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    assert not fork_available()
+    assert run_forked(os.getpid).result() == os.getpid()
+    monkeypatch.setenv("INDICATORS_FORK", "1")
+    assert fork_available() == fork_supported()
+    monkeypatch.delenv("INDICATORS_FORK")
+    assert 0 < background.resident_mib() < background.FORK_MAX_RESIDENT_MIB  # a test process is small
+    assert fork_available() == fork_supported()
+    monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", background.resident_mib() / 2)
+    assert not fork_available()
+    assert run_forked(os.getpid).result() == os.getpid()

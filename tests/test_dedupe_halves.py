@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.bench_match import generate, key_clusters
-from pipelines.common.background import fork_available
+from pipelines.common.background import fork_supported
 from pipelines.dedupe import blocking, halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
 from pipelines.dedupe.candidates import _differences, _Table, find_candidates
@@ -26,6 +27,15 @@ from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
 from pipelines.normalize.keys import normalize_rows
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forks_on() -> Iterator[None]:
+    """The product forks only when INDICATORS_FORK=1 (background.fork_available); these tests compare the
+    forked and the in-process ways, so forking is on here unless a test turns it off."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INDICATORS_FORK", "1")
+        yield
 
 
 def _part(lo: int, hi: int) -> tuple[list[int], list[int]]:
@@ -39,7 +49,7 @@ def _join(
     return first[0] + second[0], first[1] + second[1]
 
 
-@pytest.mark.skipif(not fork_available(), reason="no fork here: in_halves runs one pass")
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: in_halves runs one pass")
 def test_in_halves_computes_the_second_half_in_a_child_and_joins_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -50,7 +60,7 @@ def test_in_halves_computes_the_second_half_in_a_child_and_joins_in_order(
     assert os.getpid() not in set(pids[5:]) and len(set(pids[5:])) == 1
 
 
-@pytest.mark.skipif(not fork_available(), reason="no fork here")
+@pytest.mark.skipif(not fork_supported(), reason="no fork here")
 def test_rows_a_child_writes_into_shared_rows_are_seen_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
     x = halves.shared_rows(9, 3)
@@ -91,7 +101,7 @@ def _rules_refusing_patterns(tmp_path: Path, candidates: pd.DataFrame) -> MatchR
     return load_rules(tmp_path)
 
 
-@pytest.mark.skipif(not fork_available(), reason="no fork here: in_halves runs one pass")
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: in_halves runs one pass")
 def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     frame = _clusters()
     new, existing = frame.iloc[::2], frame.iloc[1::2]
@@ -107,7 +117,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
     pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
 
 
-@pytest.mark.skipif(not fork_available(), reason="no fork here: one pass")
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
 def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first similarity pass in a forked child (PASSES_SPLIT_MIN 1): the same pairs as all in-process."""
     frame = _clusters()

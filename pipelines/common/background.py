@@ -15,8 +15,12 @@ Rules, so that a fork inside a Dagster step (threads exist there) is safe:
   says so in its log. A failure is never a hang: the parent polls the child's exit while it reads;
 - an exception raised by `fn` in the child is raised again in the parent (with the child's traceback
   as a note), as it would have been in-process;
-- where there is no fork (Windows) or fork is unsafe without exec (macOS), or INDICATORS_FORK=0, `fn`
-  runs in-process when called, with the same result.
+- it forks only where fork is safe without exec (not Windows, not macOS) and, unless INDICATORS_FORK=1
+  (always) or 0 (never), only while this process holds under FORK_MAX_RESIDENT_MIB: the children's peaks
+  add to the parent's, so on a large year forking cost memory and did not pay (300k rows: process tree
+  PSS 3,583 MiB and 130.7 s with forks, 2,805 MiB and 121.1 s without, one run each; 100k: 34.7 / 36.5 s
+  with, 43.6 / 35.7 s without; 10k: 5.8 s with, 7.3 s without, min of 3; benchmarks/RESULTS.md).
+  Otherwise `fn` runs in-process when called, with the same result.
 Results are the same as in-process: the child runs the same code on the same inputs.
 """
 
@@ -40,10 +44,33 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.2  # how often a silent child's exit is checked while the parent waits
 
 
+# Unset INDICATORS_FORK: fork only while this process holds less than this. A child's pages are the
+# parent's until touched, and both peaks add: measured on 2 cores, forking won at 10k rows (≈ 0.5 GiB held;
+# e2e min of 3 5.8 s vs 7.3 s), tied at 100k (≈ 1 GiB) and lost at 300k (≈ 2.2 GiB held: 130.7 s and a
+# 3.6 GiB tree vs 121.1 s and 2.8 GiB).
+FORK_MAX_RESIDENT_MIB = 1536
+
+
 def fork_available() -> bool:
-    """Whether run_forked really forks here (Linux-like fork, not switched off by INDICATORS_FORK=0)."""
-    if os.environ.get("INDICATORS_FORK", "1") == "0":
+    """Whether run_forked really forks here: INDICATORS_FORK=1 always, 0 never, unset while this process
+    holds under FORK_MAX_RESIDENT_MIB; only on a platform that forks safely (fork_supported)."""
+    setting = os.environ.get("INDICATORS_FORK", "")
+    if setting == "0" or not fork_supported():
         return False
+    return setting == "1" or resident_mib() < FORK_MAX_RESIDENT_MIB
+
+
+def resident_mib() -> float:
+    """This process's resident memory now (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def fork_supported() -> bool:
+    """Whether this platform can fork without exec safely (not Windows, not macOS)."""
     return hasattr(os, "fork") and sys.platform != "darwin"
 
 

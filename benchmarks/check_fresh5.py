@@ -6,23 +6,9 @@ Usage: python -m benchmarks.check_fresh5 [--quiet]
 
 from __future__ import annotations
 
-from benchmarks.check_holdout import Holdout, main
-from benchmarks.check_pairs import DATA, NAMES_CSV
+from benchmarks.check_holdout import fresh_holdout, main
 
-FRESH5 = Holdout(
-    split="fresh5",
-    row_prefix="F5",
-    pair_prefix="F5P",
-    min_pairs=60,
-    min_positives=40,
-    earlier=(
-        NAMES_CSV,
-        DATA / "fresh_names.csv",
-        DATA / "fresh2_names.csv",
-        DATA / "fresh3_names.csv",
-        DATA / "fresh4_names.csv",
-    ),
-)
+FRESH5 = fresh_holdout(5, realdata=False)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from benchmarks.check_pairs import (
     EXTRA_PATTERNS,
     HARD_RATIO,
     NAME_COLUMNS,
+    NAMES_CSV,
     PAIR_COLUMNS,
     REQUIRED_PATTERNS,
     SeenPairs,
@@ -51,6 +52,23 @@ class Holdout:
     @property
     def names_path(self) -> Path:
         return self.names_csv or DATA / f"{self.split}_names.csv"
+
+
+def fresh_holdout(n: int, *, realdata: bool = True) -> Holdout:
+    """The n-th fresh holdout (n ≥ 2): files tests/data/fresh<n>_*.csv, ids F<n>… / F<n>P…, and the sets whose
+    sources it must not reuse — the first real set, fresh … fresh<n-1> (each was tuned or evaluated on) and,
+    with realdata, the copied ../shared/realdata files (a source shared with any would not be new to the matcher)."""
+    earlier = (NAMES_CSV, DATA / "fresh_names.csv", *(DATA / f"fresh{k}_names.csv" for k in range(2, n)))
+    if realdata:
+        earlier += tuple(sorted((DATA / "realdata").glob("*.csv")))
+    return Holdout(
+        split=f"fresh{n}",
+        row_prefix=f"F{n}",
+        pair_prefix=f"F{n}P",
+        min_pairs=60,
+        min_positives=40,
+        earlier=earlier,
+    )
 
 
 @dataclass

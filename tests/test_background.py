@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,7 @@ import pytest
 from pipelines.common import background
 from pipelines.common.background import fork_available, fork_supported, run_forked
 from pipelines.common.xlsx_out import atomic_write_bytes
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forks_on() -> Iterator[None]:
-    """The product forks only when INDICATORS_FORK=1 (background.fork_available); these tests compare the
-    forked and the in-process ways, so forking is on here unless a test turns it off."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INDICATORS_FORK", "1")
-        yield
-
+from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +26,7 @@ from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
 from pipelines.normalize.keys import normalize_rows
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forks_on() -> Iterator[None]:
-    """The product forks only when INDICATORS_FORK=1 (background.fork_available); these tests compare the
-    forked and the in-process ways, so forking is on here unless a test turns it off."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INDICATORS_FORK", "1")
-        yield
+from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 
 def _part(lo: int, hi: int) -> tuple[list[int], list[int]]:

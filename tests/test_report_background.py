@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,8 @@ from pipelines.common.background import fork_supported
 from pipelines.report import build
 from pipelines.report.build import write_annual_report
 from pipelines.report.model import ReportInputs
+from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 from tests.test_report import YEAR, sample_inputs, sha_tree
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forks_on() -> Iterator[None]:
-    """The product forks only when INDICATORS_FORK=1 (background.fork_available); these tests compare the
-    forked and the in-process ways, so forking is on here unless a test turns it off."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INDICATORS_FORK", "1")
-        yield
-
 
 pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 

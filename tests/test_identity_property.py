@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -33,14 +32,8 @@ from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, RENAME_REASON
 from pipelines.consolidate.review_pairs import RENAME_MIN_SIMILARITY, name_similarity
 from schemas.library import LibraryTables
 
-# CI runs a fixed set of 25 histories (derandomize): the random search found a known defect on 2026-12-04
-# (test_two_departments_renamed_to_one_wording below, strict xfail, open); the long profile keeps searching.
 settings.register_profile(
-    "identity-ci",
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    "identity-ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "identity-long", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -418,10 +411,11 @@ def test_identity_across_random_years(plan: list[tuple[list[Entry], list[str], i
 
 
 def _two_departments_one_new_wording() -> list[tuple[list[Entry], list[str], int | None]]:
-    """Found by CI's random search (2026-12-04), failing on bb33751 too: departments 201 and 202 each file a
-    部门整体 资金拨付及时率 with their own explanation (two ids); next year 202 renames its indicator with 修改
-    to 补助资金拨付及时率 and 201 rewords its own to the same words without saying so; the year after, nothing
-    changes, yet 201's indicator is merged into 202's (_merge_shared_keys, recorded as a reviewer's merge)."""
+    """Found by CI's random search (2026-12-04): departments 201 and 202 each file a 部门整体 资金拨付及时率 with
+    their own explanation (one id: the same key); next year 202 renames it with 修改 to 补助资金拨付及时率 and
+    201 rewords its row to the same words without saying so (a second id); the year after, nothing changes.
+    201's indicator used to be merged into 202's then, recorded as a reviewer's merge nobody made: two
+    departments' indicators that come to share a key now keep their ids and are listed for review."""
     keep = ["keep"] * 12
     first = [
         Entry("202", "部门整体", 5, "资金拨付及时率", "%", own_definition=True, target="100", nature="定量"),
@@ -431,10 +425,5 @@ def _two_departments_one_new_wording() -> list[tuple[list[Entry], list[str], int
     return [(first, keep, None), ([], ["rename", "silent", *keep[2:]], None), ([], keep, None)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect, open: two departments' indicators that come to share a wording are merged without a review",
-)
 def test_two_departments_renamed_to_one_wording() -> None:
     test_identity_across_random_years.hypothesis.inner_test(plan=_two_departments_one_new_wording())  # type: ignore[attr-defined]

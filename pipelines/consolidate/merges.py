@@ -1,10 +1,10 @@
 """Released indicators that become one before this year's rows are matched, and indicators made 共性.
 
 Order (consolidate): the reviewers' 合并 decisions (B into A, even when units differ), their 设为共性指标
-decisions (A becomes the 共性 indicator, keeping its id), active indicators the synonym rules now give one
-key (into the reviewer's A, else the city's, else the oldest id), then heal_identities: what the identity
-rules say is one in a library built before them. Every merge is a recorded 合并; the absorbed id stays,
-pointing at the kept one.
+decisions (A becomes the 共性 indicator, keeping its id), active indicators that now share a key (a synonym
+rule, a reviewer's wording, a 修改) when they are certainly one, then heal_identities: what the identity
+rules say is one in a library built before them. Every merge is a recorded 合并 with its own reason (only a
+reviewer's decision says 经人工审核); the absorbed id stays, pointing at the kept one.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pipelines.consolidate.key_index import class_free, key_of
 from pipelines.consolidate.reasons import (
     COMMON_COVERS_REASON,
     CROSS_CLASS_REASON,
-    REVIEW_MERGE_REASON,
     REVIEW_PROMOTED_REASON,
+    SHARED_KEY_MERGE_REASON,
     UPSTREAM_COVERS_REASON,
 )
-from pipelines.consolidate.records import Records, merge_into, resolve_merged
+from pipelines.consolidate.records import Records, as_list, merge_into, resolve_merged
 from pipelines.normalize.canonical import MatchRules, definition_form
 
 
@@ -69,9 +69,7 @@ def apply_review_decisions(
     year: int,
 ) -> None:
     """The reviewers' 合并 and 设为共性指标 decisions, then active indicators that now share a key."""
-    kept_side: dict[str, str] = {}
     for _rule, id_a, id_b in rules.merges if rules is not None else []:
-        kept_side[id_b] = id_a
         if id_a in records and id_b in records and records[id_b]["status"] != "merged" and id_a != id_b:
             merge_into(records, id_b, resolve_merged(id_a, merged_into), year, merged_into)
     decided: list[str] = []
@@ -81,33 +79,48 @@ def apply_review_decisions(
         if rec is not None and rec["scope"] != "共性" and rec.get("origin") != "上级" and keep not in decided:
             decided.append(keep)
     make_common(records, key_index, merged_into, decided, year, REVIEW_PROMOTED_REASON)
-    _merge_shared_keys(records, key_index, merged_into, kept_side, year)
+    _merge_shared_keys(records, key_index, merged_into, year)
 
 
 def _merge_shared_keys(
-    records: Records,
-    key_index: pd.DataFrame,
-    merged_into: dict[str, str],
-    kept_side: dict[str, str],
-    year: int,
+    records: Records, key_index: pd.DataFrame, merged_into: dict[str, str], year: int
 ) -> None:
-    """Active indicators whose canonical names now share a key merge: into the reviewer's A, else into the
-    city's indicator (a county's id merges into the one the city now covers), else into the oldest id."""
+    """Active indicators whose canonical names now share a key: a county's merges into the city's indicator;
+    otherwise only indicators certainly one merge (certain_groups: the same departments, the same non-empty
+    explanation), into the oldest id. The others keep their ids — each department's rows still find its own
+    (continuity) — and review_pairs lists them for a person. A reviewer's 合并 decision on two ids merged
+    them above (apply_review_decisions): nothing here is recorded as reviewed."""
     active_keys = key_index[(key_index["status"] == "active") & ~key_index["is_alias"]]
     active_keys = active_keys[active_keys["key"].duplicated(keep=False)]  # only keys two indicators share
     for _, group in active_keys.groupby("key", sort=True):
         ids = sorted({resolve_merged(i, merged_into) for i in group["indicator_id"]})
         upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]
-        keep = next((kept_side[i] for i in ids if i in kept_side and kept_side[i] in ids), ids[0])
-        keep = upstream_ids[0] if upstream_ids else keep
-        reason = UPSTREAM_COVERS_REASON if upstream_ids else REVIEW_MERGE_REASON
-        for absorbed in ids:
-            if (
-                absorbed != keep
-                and records[absorbed]["status"] != "merged"
-                and records[absorbed].get("origin") != "上级"
-            ):
-                merge_into(records, absorbed, keep, year, merged_into, reason)
+        if upstream_ids:
+            for absorbed in ids:
+                if absorbed != upstream_ids[0] and _mergeable(records, absorbed):
+                    merge_into(records, absorbed, upstream_ids[0], year, merged_into, UPSTREAM_COVERS_REASON)
+            continue
+        for same in certain_groups(records, [i for i in ids if _mergeable(records, i)]):
+            for absorbed in same[1:]:
+                merge_into(records, absorbed, same[0], year, merged_into, SHARED_KEY_MERGE_REASON)
+
+
+def _mergeable(records: Records, iid: str) -> bool:
+    return records[iid]["status"] != "merged" and records[iid].get("origin") != "上级"
+
+
+def certain_groups(records: Records, ids: list[str]) -> list[list[str]]:
+    """Of indicators that share a key, the groups certainly one (each sorted, the oldest id first): used by
+    the same departments and with the same non-empty explanation (definition_form). Indicators of different
+    departments, or whose explanations differ or are missing, are never merged without a reviewer."""
+    groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for iid in sorted(ids):
+        rec = records[iid]
+        departments = tuple(sorted(as_list(rec["departments"])))
+        definition = definition_form(str(rec.get("definition", "") or ""))
+        if departments and definition and rec["status"] == "active":
+            groups.setdefault((departments, definition), []).append(iid)
+    return [g for _, g in sorted(groups.items()) if len(g) > 1]
 
 
 def heal_identities(
@@ -153,19 +166,20 @@ def _merge_into_commons(
 def _merge_across_classes(
     records: Records, active: list[tuple[str, str, str]], merged_into: dict[str, str], year: int
 ) -> None:
-    """项目 indicators with the same class-free key and the same non-empty explanation merge into the
-    oldest (the city's when one is the city's)."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    """项目 indicators of different function classes with the same class-free key and the same non-empty
+    explanation merge into the oldest (the city's when one is the city's). Two with the same key were
+    left apart by _merge_shared_keys (not certainly one): they stay apart here too."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for iid, key, _ckey in active:
         rec = records[iid]
         definition = definition_form(str(rec.get("definition", "") or ""))
         if rec["status"] == "active" and rec["scope"] == "项目" and definition:
-            groups.setdefault((class_free(key), definition), []).append(iid)
-    for _, ids in sorted(groups.items()):
-        if len(ids) < 2:
+            groups.setdefault((class_free(key), definition), []).append((iid, key))
+    for _, members in sorted(groups.items()):
+        if len(members) < 2:
             continue
-        upstream_ids = [i for i in ids if records[i].get("origin") == "上级"]
-        keep = upstream_ids[0] if upstream_ids else ids[0]
-        for absorbed in ids:
-            if absorbed != keep and records[absorbed].get("origin") != "上级":
+        upstream = [m for m in members if records[m[0]].get("origin") == "上级"]
+        keep, keep_key = upstream[0] if upstream else members[0]
+        for absorbed, key in members:
+            if key != keep_key and records[absorbed].get("origin") != "上级":
                 merge_into(records, absorbed, keep, year, merged_into, CROSS_CLASS_REASON)

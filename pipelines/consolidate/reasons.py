@@ -11,6 +11,11 @@ COMMON_COVERS_REASON = (
     "与共性指标相同（名称、单位、一级和二级指标一致），作为该共性指标的使用，原编号保留为历史"
 )
 CROSS_CLASS_REASON = "名称、单位、二级指标相同且指标解释一致：不同功能分类的同一指标合并，原编号保留为历史"
+# Two active indicators of the same departments that now share a key (a synonym rule, a 修改) and the same
+# explanation: certainly one, merged without a reviewer (pipelines/consolidate/merges.py).
+SHARED_KEY_MERGE_REASON = (
+    "与同一部门的另一在用指标名称、单位、一级和二级指标现已一致，且指标解释相同：自动合并，原编号保留为历史"
+)
 
 # An indicator made 共性 (a 修改 of its scope, keeping its id).
 REVIEW_PROMOTED_REASON = "经人工审核设为共性指标：各部门、各功能分类的同一指标作为该共性指标的使用，编号不变"
@@ -28,3 +33,18 @@ CROSS_CLASS_PAIR_REASON = (
     "名称、单位、二级指标相同，但功能分类不同且指标解释不一致或未填写，未自动合并："
     "请确认是否为同一指标（可合并，或设为共性指标）"
 )
+
+
+def shared_key_reason(why: str) -> str:
+    """Two active indicators with one key kept apart (merges.certain_groups): `why` says what keeps them
+    apart (分属不同部门, 指标解释不一致 …)."""
+    return f"两个在用指标的名称、单位、一级和二级指标已相同，但{why}，未自动合并（编号各自保留）：请确认是否为同一指标"
+
+
+def collapsed_key_reason(why: str) -> str:
+    """Two indicators of one department that came to share a key without being certainly one: its rows of
+    that key all went to one of them, the other was retired for want of use (review_pairs._collapsed_pairs)."""
+    return (
+        f"本部门两个指标的名称、单位、一级和二级指标现已相同，但{why}，未自动合并；本年度该部门的填报均归入前者，"
+        "后者因无使用而停用：如为同一指标请选“合并”，如不是请在填报中引用各自的库内编号"
+    )

@@ -3,6 +3,9 @@ indicators (pipelines/dedupe/candidates.py) and the pairs only consolidation can
   - likely renames: an indicator retired this year because its department stopped using it, and a new
     indicator of the same department, scope and project with a near-identical name;
   - kept apart: an indicator kept by department and name whose row now equals another indicator;
+  - one key, two ids: active indicators used this year under the same key that are not certainly one (of
+    different departments, or with different or missing explanations: merges.certain_groups), so kept
+    apart by consolidation;
   - 项目 indicators with the same class-free key in different function classes not merged (their
     explanations differ or are empty).
 Fuzzier similarities never merge; a person decides (合并 / 不合并 / 设为共性指标).
@@ -21,7 +24,10 @@ from pipelines.consolidate.reasons import (
     CROSS_CLASS_PAIR_REASON,
     KEPT_APART_REASON,
     RENAME_REASON,
+    collapsed_key_reason,
+    shared_key_reason,
 )
+from pipelines.consolidate.records import as_list
 from pipelines.dedupe.candidates import CANDIDATE_COLUMNS, find_candidates, sort_candidates
 from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
 from pipelines.normalize.canonical import (
@@ -94,6 +100,8 @@ def identity_pairs(
     found += [
         (a, b, KEPT_APART_REASON, "kept_apart") for a, b in kept_apart if a in ind.index and b in ind.index
     ]
+    found += _shared_key_pairs(norm, ind)
+    found += _collapsed_pairs(indicators, norm, year, rules)
     found += _cross_class_pairs(norm, new)
     if not found:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -145,6 +153,86 @@ def _likely_renames(
     return [
         (a, b, RENAME_REASON, "rename") for a, b in sorted(zip(joined["id_a"], joined["id_b"], strict=True))
     ]
+
+
+def _shared_key_pairs(norm: pd.DataFrame, ind: pd.DataFrame) -> Found:
+    """Active indicators this year's rows use under one key: each with the oldest id of its key (A, the one
+    it would merge into), the reason saying what kept them apart."""
+    rows = norm[text_array(norm["change_type"]) != "退出"]
+    if not len(rows):
+        return []
+    key_code = pd.factorize(rows["key"])[0].astype(np.int64)
+    id_code, ids = pd.factorize(text_array(rows["indicator_id"]))
+    n_ids = max(len(ids), 1)
+    pairs = np.unique(key_code * n_ids + id_code)  # distinct (key, id), sorted by key then id code
+    keys, per_id = pairs // n_ids, pairs % n_ids
+    shared = np.bincount(keys)[keys] > 1  # the rare keys two ids share
+    groups: dict[int, list[str]] = {}
+    for k, i in zip(keys[shared].tolist(), per_id[shared].tolist(), strict=True):
+        iid = str(ids[i])
+        if iid in ind.index and ind.at[iid, "status"] == "active":
+            groups.setdefault(k, []).append(iid)
+    found: Found = []
+    for members in groups.values():
+        first, *others = sorted(members)
+        found += [(first, b, shared_key_reason(_kept_apart_by(ind, first, b)), "shared_key") for b in others]
+    return sorted(found)
+
+
+def _collapsed_pairs(
+    indicators: pd.DataFrame, norm: pd.DataFrame, year: int, rules: MatchRules | None
+) -> Found:
+    """Indicators retired this year for want of use whose key a department of theirs used this year under
+    another id (two of its indicators came to share a key, not certainly one: its rows went to one of them)
+    — the used one is A."""
+    retiring = indicators[
+        (indicators["status"] == "retired")
+        & (indicators["retired_year"] == year)
+        & (indicators["retire_reason"] == AUTO_RETIRE_REASON)
+    ]
+    rows = norm[text_array(norm["change_type"]) != "退出"]
+    if not len(retiring) or not len(rows):
+        return []
+    needed = ["indicator_id", "scope", "level1", "level2", "name", "unit", "function_code"]
+    keyed = normalize_rows(retiring[needed].assign(target_unit=""), rules)
+    key_of = dict(zip(keyed["indicator_id"], keyed["key"], strict=True))
+    hit = rows["key"].isin(list(set(key_of.values()))).to_numpy()
+    if not hit.any():
+        return []
+    used: dict[str, set[tuple[str, str]]] = {}  # key → (department, id) of this year's rows
+    for key, iid, dept in zip(
+        text_array(rows["key"])[hit].tolist(),
+        text_array(rows["indicator_id"])[hit].tolist(),
+        text_array(rows["dept_code"])[hit].tolist(),
+        strict=True,
+    ):
+        used.setdefault(key, set()).add((dept, iid))
+    ind = indicators.set_index("indicator_id", drop=False)
+    found: Found = []
+    for retired, key in sorted(key_of.items()):
+        depts = set(as_list(ind.at[retired, "departments"]))
+        for active in sorted({i for d, i in used.get(key, ()) if d in depts and i != retired}):
+            why = _kept_apart_by(ind, active, retired, same_departments=True)
+            found.append((active, retired, collapsed_key_reason(why), "collapsed"))
+    return found
+
+
+def _kept_apart_by(ind: pd.DataFrame, id_a: str, id_b: str, same_departments: bool = False) -> str:
+    """Why two indicators with one key are not certainly one (see merges.certain_groups), in Chinese."""
+    why = []
+    depts_a, depts_b = (
+        sorted(as_list(ind.at[id_a, "departments"])),
+        sorted(as_list(ind.at[id_b, "departments"])),
+    )
+    if depts_a != depts_b:
+        why.append("使用部门不完全相同" if same_departments else "分属不同部门")
+    def_a = definition_form(str(ind.at[id_a, "definition"]))
+    def_b = definition_form(str(ind.at[id_b, "definition"]))
+    if def_a and def_b and def_a != def_b:
+        why.append("指标解释不一致")
+    elif not def_a or not def_b:
+        why.append("指标解释未填写")
+    return "且".join(why) or "编号不同"
 
 
 def _cross_class_pairs(norm: pd.DataFrame, new: set[str]) -> Found:

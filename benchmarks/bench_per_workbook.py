@@ -2,6 +2,13 @@
 
     python -m benchmarks.bench_per_workbook --corpus /tmp/ib/corpus-100000 [--limit N] [--feedback]
         [--save DIR] [--profile FILE]
+    python -m benchmarks.bench_per_workbook --corpus DIR --step N|auto [--limit N]
+
+--step runs the whole step instead (rebuild.read_validate_feedback's parts: plan, the batches on N worker
+processes, the merge; feedback written) and splits its time: wall and CPU of this process (the parent:
+receiving the results, the merge) and the CPU the batches took in the processes that ran them (the
+workers' own, summed: ≈ 2× the wall on 2 busy cores); with 1 worker the batches run here, each workbook
+parsed in a parse worker whose CPU is not counted.
 
 The corpus is cut into the fan-out's batches (plan_batches); each batch's workbooks are read
 (read_workbook, in this process, no parse cache) and then validated as a pool worker does (finish_batch,
@@ -134,6 +141,36 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def step(corpus: Path, limit: int, year: int, workers: int | None) -> None:
+    """The per-workbook step on `workers` processes (None: the product's automatic count), timed."""
+    from pipelines.common.gc_policy import rebuild_gc
+    from pipelines.fanout import auto_workers, merge_batches, plan_batches, run_batches
+    from pipelines.fanout.merge import batch_seconds
+
+    work = Path(tempfile.mkdtemp(prefix="bench_per_workbook_"))
+    try:
+        settings = _settings(work, year, True)
+        paths = sorted(corpus.glob("*.xlsx"))[: limit or None]
+        with rebuild_gc():
+            wall, cpu = time.perf_counter(), time.process_time()
+            batches = plan_batches(paths)
+            count = workers or auto_workers(sum(p.stat().st_size for p in paths), len(batches))
+            results = run_batches(batches, settings, count)
+            ran, ran_cpu = time.perf_counter(), time.process_time()
+            merge_batches(results, settings)
+            done, done_cpu = time.perf_counter(), time.process_time()
+        batch_cpu = batch_seconds(results).get("cpu", 0.0)
+        n = len(paths)
+        print(
+            f"{n} workbooks, {len(batches)} batches, {count} worker(s): wall {done - wall:.2f} s "
+            f"(batches {ran - wall:.2f}, merge {done - ran:.2f}); parent CPU {done_cpu - cpu:.2f} s "
+            f"(merge {done_cpu - ran_cpu:.2f}); the batches' own CPU {batch_cpu:.2f} s = "
+            f"{batch_cpu / n * 1000:.2f} ms/workbook"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def compare(old: Path, new: Path) -> bool:
     """Whether two --save directories hold the same results, printed item by item."""
     with open(old / "frames.pkl", "rb") as fh:
@@ -168,11 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback", action="store_true", help="write the feedback workbooks too")
     parser.add_argument("--save", type=Path, help="keep the results here (frames.pkl, outbox.sha)")
     parser.add_argument("--profile", help="write a cProfile of the timed part here")
+    parser.add_argument(
+        "--step", help="the whole step on N worker processes (or auto), parent and workers apart"
+    )
     args = parser.parse_args(argv)
     if args.compare:
         return 0 if compare(*args.compare) else 1
     if args.corpus is None:
         parser.error("--corpus is required")
+    if args.step:
+        step(args.corpus, args.limit, args.year, None if args.step == "auto" else int(args.step))
+        return 0
     run(args.corpus, args.limit, args.year, args.feedback, args.save, args.profile)
     return 0
 

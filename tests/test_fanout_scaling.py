@@ -15,8 +15,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.fanout import BatchSettings, plan_batches, run_batches
 from pipelines.fanout.batches import write_feedback_workbooks
-from pipelines.fanout.merge import _concat_column
+from pipelines.fanout.merge import _concat_column, batch_seconds
 from pipelines.intake.read import read_workbook
 from pipelines.report import build
 from pipelines.validate.runner import validate_workbooks
@@ -103,3 +104,14 @@ def test_many_parts_of_one_dtype_keep_it() -> None:
     got = _concat_column(parts)
     assert got.dtype == dtype and len(got) == sum(len(p) for p in parts)
     assert np.array_equal(got.cat.codes.to_numpy(), np.concatenate([p.cat.codes for p in parts]))
+
+
+def test_each_batch_reports_the_cpu_of_the_process_that_ran_it(tmp_path: Path) -> None:
+    """The benchmarks tell the workers' CPU from the parent's by it (a worker's CPU is no child's of the
+    parent's: the forkserver's)."""
+    inbox = demo_like_inbox(tmp_path / "inbox")
+    batches = plan_batches(sorted(inbox.glob("*.xlsx")), max_files=3)
+    results = run_batches(batches, BatchSettings(year=YEAR, finance_dept=FINANCE), 2)
+    assert len(results) == len(batches) > 2
+    assert all(r.seconds["cpu"] > 0 for r in results)
+    assert batch_seconds(results)["cpu"] == sum(r.seconds["cpu"] for r in results)

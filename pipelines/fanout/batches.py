@@ -89,7 +89,8 @@ class BatchResult:
     parsed: list[str] = field(default_factory=list)  # file names parsed this time
     cached: list[str] = field(default_factory=list)  # file names from the parse cache
     feedback: list[str] = field(default_factory=list)  # feedback workbooks written (names)
-    seconds: dict[str, float] = field(default_factory=dict)  # read / validate / feedback, this batch's
+    # read / validate / feedback (wall), and "cpu": the CPU of the process that ran the batch, this batch's
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def plan_batches(
@@ -120,7 +121,7 @@ def process_batch(
     """Read (parse cache, else parsed here with every Python exception a file error), validate and
     answer one batch. Runs in a worker process (the process is the isolation): `tick` after each
     workbook read tells the parent it is alive."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     workbooks: list[Workbook] = []
     parsed: list[str] = []
     cached: list[str] = []
@@ -136,17 +137,21 @@ def process_batch(
         workbooks.append(wb)
         if tick is not None:
             tick()
-    return finish_batch(batch.index, workbooks, settings, parsed, cached, time.perf_counter() - started)
+    result = finish_batch(batch.index, workbooks, settings, parsed, cached, time.perf_counter() - started)
+    result.seconds["cpu"] = time.process_time() - cpu  # the worker's own CPU (benchmarks: workers apart)
+    return result
 
 
 def process_safely(batch: Batch, settings: BatchSettings) -> BatchResult:
     """The batch in this process, each workbook not in the parse cache parsed in an isolated worker
     (safe_parse): for a batch whose worker died, and for a run without a pool."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     workbooks, stats = read_submissions(list(batch.paths), settings.cache_dir, settings.parse)
-    return finish_batch(
+    result = finish_batch(
         batch.index, workbooks, settings, stats.parsed, stats.cached, time.perf_counter() - started
     )
+    result.seconds["cpu"] = time.process_time() - cpu  # this process's: the parse workers' CPU apart
+    return result
 
 
 def finish_batch(

@@ -32,6 +32,7 @@ from pipelines.common.xlsx_out import XlsxBook, auto_width, column_cells, safe_s
 Cell = str | int | float | None
 ABSENT, TEXT, NUMBER, BLANK = 0, 1, 2, 3  # a block cell's kind
 _CHUNK = 2048  # rows rendered per join: bounds the transient strings
+_SST_CHUNK = 16384  # shared strings written per join (a province has ≈ 1M: ≈ 0.3 GiB as one join)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class _Block:
     col: int
     n: int
     kinds: list[bytearray] = field(default_factory=list)
-    values: list[list[Any]] = field(default_factory=list)
+    values: list[list[Any] | np.ndarray] = field(default_factory=list)  # a text column: an int64 array
     styles: list[Format | None] = field(default_factory=list)
     overrides: list[dict[int, Format]] = field(default_factory=list)
 
@@ -156,7 +157,8 @@ class RowBlockSheet(Worksheet):
         for (codes, uniques), kinds, cells in zip(coded, block.kinds, columns, strict=True):
             shown = [known[u] if type(u) is str else -1 for u in uniques]
             if kinds.count(TEXT) == len(kinds):
-                block.values.append(np.asarray(shown, dtype=np.int64)[codes].tolist() if shown else [])
+                # an array, not a list: 8 bytes a cell, not an int object each (≈ 0.5 GiB at 300k rows)
+                block.values.append(np.asarray(shown, dtype=np.int64)[codes] if shown else [])
             else:  # numbers as given (factorize would take 0.0 for -0.0)
                 pairs = zip(codes.tolist(), kinds, cells, strict=True)
                 block.values.append([shown[c] if k == TEXT else v for c, k, v in pairs])
@@ -198,7 +200,7 @@ class RowBlockSheet(Worksheet):
     def _materialize(self) -> None:
         """Put every block cell into xlsxwriter's own table (its writer then does the rest)."""
         for b in self._blocks:
-            for j, (kinds, values) in enumerate(zip(b.kinds, b.values, strict=True)):
+            for j, (kinds, values) in enumerate(zip(b.kinds, map(_listed, b.values), strict=True)):
                 style, special, c = b.styles[j], b.overrides[j], b.col + j
                 for i, kind in enumerate(kinds):
                     fmt = special.get(i, style)
@@ -293,7 +295,7 @@ class RowBlockSheet(Worksheet):
         head = '<row r="{0}">' if self.compact else '<row r="{0}" spans="{1}">'
         templates: dict[bytes, str] = {}
         out: list[str] = []
-        for k, values in enumerate(zip(*(v[a:z] for v in b.values), strict=True)):
+        for k, values in enumerate(zip(*(_listed(v[a:z]) for v in b.values), strict=True)):
             i, r = a + k, b.row + a + k
             if i in special:
                 out.append(self._row_xml(b, i, spans, styles))
@@ -324,7 +326,7 @@ class RowBlockSheet(Worksheet):
             if i in b.overrides[j]:
                 fmt = b.overrides[j][i]
                 s = _style_attr(fmt) if fmt is not None else self._column_style(b.col + j)
-            value = b.values[j][i]
+            value = _listed(b.values[j][i : i + 1])[0]
             if kind == TEXT:
                 cells.append(f'{at}{s} t="s"><v>{value}</v></c>')
             elif kind == NUMBER:
@@ -360,6 +362,9 @@ class _SharedStrings(SharedStrings):
                 self._write_si(text)
             else:
                 plain.append(f"<si><t>{text}</t></si>")
+                if len(plain) == _SST_CHUNK:  # bounded: not every text's XML at once, then joined
+                    fh.write("".join(plain))
+                    plain = []
         fh.write("".join(plain))
 
 
@@ -387,6 +392,10 @@ def add_block_sheet(workbook: Workbook, name: str) -> RowBlockSheet:
 
 _CAREFUL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")  # what _write_si escapes
 _KIND: dict[type, int] = {str: TEXT, int: NUMBER, float: NUMBER, type(None): ABSENT}
+
+
+def _listed(values: list[Any] | np.ndarray) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray) else values
 
 
 def _exact(cells: Sequence[object]) -> Sequence[Cell]:
@@ -476,7 +485,7 @@ def write_table_block(
     columns = list(frame.columns)
     for j, column in enumerate(columns):
         header = titles.get(column, str(column))
-        ws.set_column(j, j, auto_width(header, frame[column].tolist()), None)
+        ws.set_column(j, j, auto_width(header, frame[column].iloc[:500].tolist()), None)  # it reads 500
         book.write(ws, 0, j, header, "header")
     positions = {c: j for j, c in enumerate(columns)}
     # Formats made in the order the cell-by-cell writes first use them (their style numbers follow it).

@@ -24,6 +24,9 @@ from rapidfuzz import fuzz, process
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
+from pipelines.dedupe.ordering import _sort_order as _sort_order
+from pipelines.dedupe.ordering import _sort_order_pandas as _sort_order_pandas
+from pipelines.dedupe.ordering import sort_candidates
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, Span, spans_of
 from pipelines.dedupe.reasons import Difference, Side, flags, reasons
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
@@ -59,6 +62,8 @@ CANDIDATE_COLUMNS = [
     "likely",
 ]
 _NUMERIC = ("score", "name_score", "definition_score", "cosine")
+# Pairs described at a time (_describe): bounds the per-segment lists; the descriptions are per pair.
+DESCRIBE_CHUNK = 65_536
 
 
 def empty_candidates() -> pd.DataFrame:
@@ -252,12 +257,33 @@ def _describe(
 ) -> _Described:
     """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out.
     spans: per pair, the differing segments of its names when the features read them already (else None).
-    Each pair's description is its own: the pairs are described in two halves on two cores (halves.py)."""
+    Each pair's description is its own: the pairs are described in two halves on two cores (halves.py),
+    each half in chunks of DESCRIBE_CHUNK pairs (the per-segment work of a whole half held at once was the
+    step's memory peak)."""
 
     def part(lo: int, hi: int) -> _Described:
-        return _describe_part(t, a[lo:hi], b[lo:hi], x[lo:hi], score[lo:hi], rules, spans[lo:hi])
+        keys: dict[str, str] = {}  # pattern_key of the patterns seen so far, across chunks
+        starts = list(range(lo, hi, DESCRIBE_CHUNK)) or [lo]
+        chunks = [
+            _describe_part(t, a[s:e], b[s:e], x[s:e], score[s:e], rules, spans[s:e], keys)
+            for s, e in zip(starts, [*starts[1:], hi], strict=True)
+        ]
+        return _joined(chunks, [s - lo for s in starts])
 
     return halves.in_halves(part, len(a), _join_described)
+
+
+def _joined(parts: list[_Described], offsets: list[int]) -> _Described:
+    """Consecutive chunks' descriptions as one (offsets: where each chunk starts)."""
+    if len(parts) == 1:
+        return parts[0]
+    return _Described(
+        [k + off for part, off in zip(parts, offsets, strict=True) for k in part.kept],
+        list(chain.from_iterable(part.patterns for part in parts)),
+        list(chain.from_iterable(part.groups for part in parts)),
+        np.concatenate([part.reasons for part in parts]),
+        np.concatenate([part.flags for part in parts]),
+    )
 
 
 def _join_described(first: _Described, second: _Described, h: int) -> _Described:
@@ -278,6 +304,7 @@ def _describe_part(
     score: np.ndarray,
     rules: MatchRules,
     spans: list[tuple[Span, ...] | None],
+    keys: dict[str, str],
 ) -> _Described:
     kept, difference = _differences(t, a, b, rules, spans)
     if not kept:
@@ -290,16 +317,16 @@ def _describe_part(
     return _Described(
         kept,
         patterns,
-        _pattern_groups(patterns),
+        _pattern_groups(patterns, keys),
         reasons(difference, x, side_a, side_b, score[sel]),
         flags(x, side_a, side_b),
     )
 
 
-def _pattern_groups(patterns: list[str]) -> list[str]:
-    """pattern_key of each pattern, computed once per distinct pattern."""
-    key = {p: pattern_key(p) for p in set(patterns)}
-    return [key[p] for p in patterns]
+def _pattern_groups(patterns: list[str], keys: dict[str, str]) -> list[str]:
+    """pattern_key of each pattern, computed once per distinct pattern (keys: those known, added to)."""
+    keys.update((p, pattern_key(p)) for p in set(patterns).difference(keys))
+    return [keys[p] for p in patterns]
 
 
 def _frame(
@@ -418,69 +445,20 @@ def find_candidates(
     if not len(a):
         return empty_candidates()
     features = _features(t, a, b, worth, scoring)
-    x = features.x
+    del worth
     rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
-    scored = scoring.score(x, rank[a], rank[b])
-    keep = scored.keep
-    a, b, cosine, x, score = a[keep], b[keep], cosine[keep], x[keep], scored.score[keep]
+    scored = scoring.score(features.x, rank[a], rank[b])
+    keep, likely = scored.keep, scored.likely
+    a, b, cosine, x, score = a[keep], b[keep], cosine[keep], features.x[keep], scored.score[keep]
+    spans = [features.name_spans[k] for k in np.flatnonzero(keep).tolist()]
+    # Every scored pair's features and segments (≈ 45 % never listed): freed before the descriptions.
+    del features, scored
     if not len(a):
         return empty_candidates()
-    spans = [features.name_spans[k] for k in np.flatnonzero(keep).tolist()]
     described = _describe(t, a, b, x, score, rules, spans)
     if not described.kept:
         return empty_candidates()
     sel = np.asarray(described.kept, dtype=np.int64)
-    columns = _score_columns(x[sel], score[sel], cosine[sel], scored.likely)
+    columns = _score_columns(x[sel], score[sel], cosine[sel], likely)
     found = _frame(t, a[sel], b[sel], columns, described)
     return sort_candidates(found) if ordered else found
-
-
-def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
-    """Likeliest first, pairs with the same difference pattern together: patterns ordered by their best
-    score, then by size; best score first within a pattern."""
-    if candidates.empty:
-        return candidates.reset_index(drop=True)
-    order = _sort_order(candidates)
-    if order is None:  # a text column with a missing value: pandas' own sort
-        order = _sort_order_pandas(candidates)
-    return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
-
-
-_SORT_TEXTS = ("pattern_group", "pattern", "id_a", "id_b", "name_a", "name_b")
-
-
-def _text_rank(values: pd.Series) -> np.ndarray | None:
-    """Each value's rank among the distinct values in code-point order (None: not all text)."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    if (codes < 0).any() or not all(isinstance(v, str) for v in distinct):
-        return None
-    rank = np.empty(len(distinct), dtype=np.int64)
-    rank[np.argsort(np.asarray(distinct, dtype=object), kind="stable")] = np.arange(len(distinct))
-    return rank[codes]
-
-
-def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
-    """sort_candidates' order as one stable lexsort over ranks (pandas' multi-key sort, without its
-    per-key conversions)."""
-    found = {c: _text_rank(candidates[c]) for c in _SORT_TEXTS}
-    score = candidates["score"].to_numpy(dtype=float)
-    ranks = {c: r for c, r in found.items() if r is not None}
-    if len(ranks) < len(found) or np.isnan(score).any():
-        return None
-    group = ranks["pattern_group"]
-    size = np.bincount(group)
-    best = np.full(len(size), -np.inf)
-    np.maximum.at(best, group, score)
-    keys = [ranks[c] for c in reversed(_SORT_TEXTS[2:])]  # lexsort: the last key is the first
-    keys += [-score, ranks["pattern"], group, -size[group], -best[group]]
-    return np.lexsort(keys)
-
-
-def _sort_order_pandas(candidates: pd.DataFrame) -> np.ndarray:
-    groups = candidates.groupby("pattern_group")
-    size = groups["pattern_group"].transform("size")
-    best = groups["score"].transform("max")
-    keys = candidates.assign(_best=-best, _size=-size, _score=-candidates["score"])[
-        ["_best", "_size", "pattern_group", "pattern", "_score", "id_a", "id_b", "name_a", "name_b"]
-    ]
-    return keys.reset_index(drop=True).sort_values(list(keys.columns), kind="stable").index.to_numpy()

@@ -11,7 +11,11 @@ import pandas as pd
 
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.merges import certain_groups
-from pipelines.consolidate.reasons import CROSS_CLASS_REASON, REVIEW_MERGE_REASON, SHARED_KEY_MERGE_REASON
+from pipelines.consolidate.reasons import (
+    CROSS_CLASS_KEPT_REASON,
+    REVIEW_MERGE_REASON,
+    SHARED_KEY_MERGE_REASON,
+)
 from pipelines.normalize.canonical import DoNotMergeRule, MatchRules, SynonymRule, default_rules
 from schemas.library import LibraryTables
 
@@ -251,14 +255,19 @@ def test_project_twins_of_one_function_class_stay_apart_even_with_one_explanatio
     assert "分属不同部门" in _pairs(results[2])[frozenset((kept, new))]
 
 
-def test_project_twins_of_two_function_classes_merge_by_the_cross_class_rule() -> None:
-    """Different classes, the same name, unit, 二级 and explanation: one indicator (issue 11 point 12), recorded
-    with the cross-class reason, never as reviewed."""
+def test_project_twins_of_two_function_classes_keep_their_ids_and_are_listed() -> None:
+    """Different classes, the same name, unit, 二级 and explanation: one id when first filed (issue 11 point 12);
+    once the silent reword has given 201's row an id of its own, neither id moves (ids never change for an
+    indicator whose name and department did not) — the pair is listed every year for a person to decide
+    (合并 / 不合并 / 设为共性指标), never merged or recorded as reviewed without one."""
     results = _project_twins("2130505")
     kept, new = results[1].row_ids.tolist()
-    assert kept != new
+    assert kept != new and results[2].row_ids.tolist() == [kept, new]
     ind = results[2].tables.indicators.set_index("indicator_id")
-    assert ind.at[new, "merged_into"] == kept and ind.at[new, "retire_reason"] == CROSS_CLASS_REASON
+    assert (ind.loc[[kept, new], "status"] == "active").all()
+    assert (ind.loc[[kept, new], "merged_into"].fillna("") == "").all()
+    for result in results[1:]:
+        assert _pairs(result)[frozenset((kept, new))] == CROSS_CLASS_KEPT_REASON
     assert not _reviewed(results[2])
 
 

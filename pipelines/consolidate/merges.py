@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.consolidate.key_index import class_free, key_of
+from pipelines.consolidate.key_index import key_of
 from pipelines.consolidate.reasons import (
     COMMON_COVERS_REASON,
-    CROSS_CLASS_REASON,
     REVIEW_PROMOTED_REASON,
     SHARED_KEY_MERGE_REASON,
     UPSTREAM_COVERS_REASON,
@@ -127,9 +126,11 @@ def heal_identities(
     records: Records, key_index: pd.DataFrame, merged_into: dict[str, str], year: int
 ) -> None:
     """Released indicators that the identity rules say are one (libraries built before these rules, or
-    made equal by a 修改): a department's indicator equal to an active 共性 indicator merges into it; 项目
-    indicators of different function classes with the same class-free key and the same non-empty
-    explanation merge into the oldest. Recorded as 合并; the absorbed id stays, pointing at the kept one."""
+    made equal by a 修改): a department's indicator equal to an active 共性 indicator merges into it, recorded
+    as 合并; the absorbed id stays, pointing at the kept one. Released 项目 indicators of different function
+    classes that come to share a class-free key are not merged here: each keeps its id (an indicator whose
+    name and department did not change never changes id) and the pair is listed for review
+    (review_pairs._cross_class_pairs); new rows still join an indicator of another class when identified."""
     if key_index.empty:
         return
     own = key_index[~key_index["is_alias"].astype(bool)]
@@ -139,7 +140,6 @@ def heal_identities(
             active.append((str(iid), str(key), str(ckey)))
     active.sort()
     _merge_into_commons(records, active, merged_into, year)
-    _merge_across_classes(records, active, merged_into, year)
 
 
 def _merge_into_commons(
@@ -161,25 +161,3 @@ def _merge_into_commons(
             and rec["status"] == "active"
         ):
             merge_into(records, iid, keep, year, merged_into, COMMON_COVERS_REASON)
-
-
-def _merge_across_classes(
-    records: Records, active: list[tuple[str, str, str]], merged_into: dict[str, str], year: int
-) -> None:
-    """项目 indicators of different function classes with the same class-free key and the same non-empty
-    explanation merge into the oldest (the city's when one is the city's). Two with the same key were
-    left apart by _merge_shared_keys (not certainly one): they stay apart here too."""
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for iid, key, _ckey in active:
-        rec = records[iid]
-        definition = definition_form(str(rec.get("definition", "") or ""))
-        if rec["status"] == "active" and rec["scope"] == "项目" and definition:
-            groups.setdefault((class_free(key), definition), []).append((iid, key))
-    for _, members in sorted(groups.items()):
-        if len(members) < 2:
-            continue
-        upstream = [m for m in members if records[m[0]].get("origin") == "上级"]
-        keep, keep_key = upstream[0] if upstream else members[0]
-        for absorbed, key in members:
-            if key != keep_key and records[absorbed].get("origin") != "上级":
-                merge_into(records, absorbed, keep, year, merged_into, CROSS_CLASS_REASON)

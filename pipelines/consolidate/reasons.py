@@ -10,7 +10,6 @@ REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
 COMMON_COVERS_REASON = (
     "与共性指标相同（名称、单位、一级和二级指标一致），作为该共性指标的使用，原编号保留为历史"
 )
-CROSS_CLASS_REASON = "名称、单位、二级指标相同且指标解释一致：不同功能分类的同一指标合并，原编号保留为历史"
 # Two active indicators of the same departments that now share a key (a synonym rule, a 修改) and the same
 # explanation: certainly one, merged without a reviewer (pipelines/consolidate/merges.py).
 SHARED_KEY_MERGE_REASON = (
@@ -28,6 +27,10 @@ RENAME_REASON = (
 )
 KEPT_APART_REASON = (
     "名称与部门未变，沿用原编号；但本年度填报的名称、单位和一二级指标与另一指标相同，请确认是否为同一指标"
+)
+CROSS_CLASS_KEPT_REASON = (
+    "名称、单位、二级指标和指标解释都相同，但分属不同功能分类、各有编号（编号各自保留，未自动合并）："
+    "请确认是否为同一指标（可合并，或设为共性指标）"
 )
 CROSS_CLASS_PAIR_REASON = (
     "名称、单位、二级指标相同，但功能分类不同且指标解释不一致或未填写，未自动合并："

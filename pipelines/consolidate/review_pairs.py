@@ -21,6 +21,7 @@ from pipelines.common.frames import text_array
 from pipelines.consolidate.key_index import class_free_keys
 from pipelines.consolidate.reasons import (
     AUTO_RETIRE_REASON,
+    CROSS_CLASS_KEPT_REASON,
     CROSS_CLASS_PAIR_REASON,
     KEPT_APART_REASON,
     RENAME_REASON,
@@ -102,7 +103,7 @@ def identity_pairs(
     ]
     found += _shared_key_pairs(norm, ind)
     found += _collapsed_pairs(indicators, norm, year, rules)
-    found += _cross_class_pairs(norm, new)
+    found += _cross_class_pairs(norm, new, ind)
     if not found:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
     frame = pd.DataFrame(_described(found, ind, new, rules or default_rules()), columns=CANDIDATE_COLUMNS)
@@ -235,11 +236,13 @@ def _kept_apart_by(ind: pd.DataFrame, id_a: str, id_b: str, same_departments: bo
     return "且".join(why) or "编号不同"
 
 
-def _cross_class_pairs(norm: pd.DataFrame, new: set[str]) -> Found:
-    """项目 indicators sharing a class-free key this year, one of them new: the oldest id is A (the one the
-    others would merge into)."""
+def _cross_class_pairs(norm: pd.DataFrame, new: set[str], ind: pd.DataFrame) -> Found:
+    """项目 indicators sharing a class-free key this year: the oldest id is A (the one the others would merge
+    into). Two ids with one explanation are listed every year until a reviewer decides (never merged without
+    one: an id, once given, does not move); with different or missing explanations, only in the year one of
+    them is new."""
     project = norm[(text_array(norm["scope"]) == "项目") & (text_array(norm["change_type"]) != "退出")]
-    if not len(project) or not new:
+    if not len(project):
         return []
     groups = pd.DataFrame({"cfk": class_free_keys(project["key"]), "id": text_array(project["indicator_id"])})
     groups = groups.drop_duplicates()
@@ -250,9 +253,21 @@ def _cross_class_pairs(norm: pd.DataFrame, new: set[str]) -> Found:
     for cfk, b in zip(ordered["cfk"].tolist(), ordered["id"].tolist(), strict=True):
         if cfk != key:
             key, first = cfk, b
+        elif _one_explanation(ind, str(first), b):
+            found.append((str(first), b, CROSS_CLASS_KEPT_REASON, "cross_class"))
         elif first in new or b in new:
             found.append((str(first), b, CROSS_CLASS_PAIR_REASON, "cross_class"))
     return found
+
+
+def _one_explanation(ind: pd.DataFrame, id_a: str, id_b: str) -> bool:
+    """Both active with the same non-empty explanation (definition_form)."""
+    if id_a not in ind.index or id_b not in ind.index:
+        return False
+    if ind.at[id_a, "status"] != "active" or ind.at[id_b, "status"] != "active":
+        return False
+    def_a = definition_form(str(ind.at[id_a, "definition"]))
+    return bool(def_a) and def_a == definition_form(str(ind.at[id_b, "definition"]))
 
 
 def _described(found: Found, ind: pd.DataFrame, new: set[str], rules: MatchRules) -> list[dict[str, object]]:

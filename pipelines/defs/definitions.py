@@ -9,6 +9,7 @@ its value when a run starts (a changed value needs no reload), and shows the var
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +22,7 @@ from pipelines.defs.evaluation import (
     evaluation_schedule,
     self_evaluation_job,
 )
+from pipelines.defs.io_release import ReleasingIOManager
 from pipelines.defs.jobs import annual_rebuild
 from pipelines.defs.resources import (
     FanoutResource,
@@ -43,12 +45,14 @@ def make_definitions(
     in_memory: bool = False,
     shards: int = 1,
     workers: int = 0,
+    keep: Collection[str] | None = None,
 ) -> dg.Definitions:
     """in_memory: hand asset values from step to step in memory (the CLI's in-process run), instead of
     pickling each to DAGSTER_HOME storage, which a province's run would pay for in time and memory.
     `dagster dev` and the multiprocess executor keep the default filesystem IO manager (any asset can be
     re-run on its own; each step's process reads its inputs from there). shards, workers: how the
-    per-workbook work is spread (FanoutResource)."""
+    per-workbook work is spread (FanoutResource). In memory, each value is let go after its last reader
+    in the run (pipelines/defs/io_release.py) but the assets named in `keep` (None: every asset) stay."""
     repo_path = repo if isinstance(repo, dg.EnvVar) else str(Path(repo).resolve())
     inbox_path = inbox if isinstance(inbox, dg.EnvVar) else str(Path(inbox).resolve()) if inbox else ""
     return dg.Definitions(
@@ -62,7 +66,7 @@ def make_definitions(
             "library_repo": LibraryRepoResource(path=repo_path),
             "finance_bureau": FinanceBureauResource(dept_code=finance_dept or ""),
             "fanout": FanoutResource(shards=shards, workers=workers),
-            **({"io_manager": dg.InMemoryIOManager()} if in_memory else {}),
+            **({"io_manager": ReleasingIOManager(keep)} if in_memory else {}),
         },
     )
 

@@ -40,6 +40,14 @@ from pipelines.store.lock import rebuild_lock
 from pipelines.store.repo import ensure_clean, latest_release_tag, open_repo
 
 DRY_RUN_SKIPS = ("published_release",)
+# The assets _outcome reads after an in-process run: their values stay; the others go after their last reader.
+OUTCOME_ASSETS = (
+    "validated_submissions",
+    "department_feedback",
+    "consolidated_library",
+    "release_candidate",
+    "published_release",
+)
 # Written into a dagster.yaml this product creates: a finance bureau's deployment sends nothing out, and
 # Dagster's first-run banner would otherwise be the last thing `indicators rebuild` prints.
 DAGSTER_YAML = (
@@ -176,7 +184,12 @@ def _execute(
 def _in_process(job: _Job, on_event: Callable[[Any], None] | None) -> dg.ExecuteInProcessResult:
     """The job in this process, one step at a time; the batches on a local pool of `job.workers`."""
     defs = make_definitions(
-        job.repo, job.submissions, job.finance_dept, in_memory=True, workers=job.workers or 0
+        job.repo,
+        job.submissions,
+        job.finance_dept,
+        in_memory=True,
+        workers=job.workers or 0,
+        keep=OUTCOME_ASSETS,
     )
     run_id = str(uuid.uuid4())
     if on_event is not None:

@@ -139,3 +139,11 @@ def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
             g.message,
         ),
     )
+
+
+def findings_by_file(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped once by the file they name (not files × findings comparisons)."""
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.file, []).append(f)
+    return out

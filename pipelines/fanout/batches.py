@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -22,9 +21,11 @@ from pipelines.intake.parse_cache import cache_entry, load_cached, read_submissi
 from pipelines.intake.read import read_workbook
 from pipelines.intake.safe_parse import Parse, parse_here
 from pipelines.intake.workbook import Workbook
-from pipelines.report.feedback import write_feedback  # not report.build: see write_feedback_workbooks
+
+# report.feedback, not report.build: build imports the whole report (dedupe's sklearn and scipy, the library
+# page, git), ≈ 1.3 s CPU more in the workers' forkserver, on one core before any batch starts.
+from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.validate.canonicalize import canonical_info
-from pipelines.validate.returned import ShownCells
 from pipelines.validate.runner import FileStatus, ValidationResult, validate_workbooks
 
 # A batch closes at this many files or bytes, whichever comes first. Fixed sizes, never derived from the
@@ -189,23 +190,6 @@ def finish_batch(
         [p.name for p in written],
         seconds,
     )
-
-
-def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list[Path]:
-    """One feedback workbook per workbook of the batch into `folder`, with the findings that name it, as
-    pipelines.report.build.write_feedback_workbooks writes them (the same bytes). Here, not imported
-    from there: build imports the whole report (dedupe's sklearn and scipy, the library page, git), ≈ 1.3 s
-    CPU more in the workers' forkserver, on one core before any batch starts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    by_file: dict[str, list[Finding]] = {}
-    for finding in validation.findings:
-        by_file.setdefault(finding.file, []).append(finding)
-    cells = ShownCells(validation.cells)
-    written = []
-    for wb in sorted(validation.layouts, key=lambda w: w.file):
-        rows = partial(cells.values, wb.file)
-        written.append(write_feedback(wb, by_file.get(wb.file, []), folder, rows))
-    return written
 
 
 def info_layout(wb: Workbook) -> Workbook:

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from functools import partial
 from pathlib import Path
 
 from pipelines.common.background import run_forked
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
-from pipelines.report.feedback import write_feedback
+from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.report.library_page import all_events, write_library_page
-from pipelines.report.model import ReportInputs, findings_by_file
+from pipelines.report.model import ReportInputs
 from pipelines.report.review_html import write_review_html
 from pipelines.report.review_xlsx import write_review_xlsx
 from pipelines.report.tables import review_tables
-from pipelines.validate.returned import ShownCells
 from pipelines.validate.runner import ValidationResult
 
 
@@ -42,19 +40,6 @@ def write_merge_review_file(out_dir: Path, inputs: ReportInputs) -> Path:
     path = out_dir / "merge_review.xlsx"
     write_merge_review(inputs.candidates, path)
     return path
-
-
-def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list[Path]:
-    """One feedback workbook per submitted file into `folder`, with the findings that name it: each
-    workbook's layout with its rows' cells (validation keeps no workbook)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    by_file = findings_by_file(validation.findings)
-    cells = ShownCells(validation.cells)
-    written = []
-    for wb in sorted(validation.layouts, key=lambda w: w.file):
-        rows = partial(cells.values, wb.file)
-        written.append(write_feedback(wb, by_file.get(wb.file, []), folder, rows))
-    return written
 
 
 def write_outbox(folder: Path, validation: ValidationResult) -> list[Path]:

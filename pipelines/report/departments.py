@@ -8,14 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.common.findings import Finding
+from pipelines.common.findings import Finding, findings_by_file
 from pipelines.report.model import (
     ROW_OUTCOMES,
     ReportInputs,
     ReviewTable,
     column,
     file_statuses,
-    findings_by_file,
 )
 from pipelines.report.violations import rule_text
 from pipelines.validate.rules.core_count import core_limit

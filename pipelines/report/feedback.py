@@ -16,13 +16,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from pipelines.common.columns import first_col_index
-from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings, sort_findings
+from pipelines.common.findings import (
+    SEVERITY_ORDER,
+    SEVERITY_ZH,
+    Finding,
+    findings_by_file,
+    group_findings,
+    sort_findings,
+)
 from pipelines.common.xlsx_direct import DirectBook, DirectSheet
 from pipelines.common.xlsx_out import SEVERITY_FORMAT, auto_width, paused_gc, shown_values
 from pipelines.intake.workbook import SheetRows, Workbook
+from pipelines.validate.returned import ShownCells
+from pipelines.validate.runner import ValidationResult
 from schemas.text import compact
 from schemas.vocab import INDICATOR_SHEETS, reference
 
@@ -459,3 +469,16 @@ def draw_feedback(book: DirectBook, workbook: Workbook, mine: list[Finding], val
     if workbook.readable:
         for kind, sheet in sheets.items():
             _write_sheet(book, sheet, rows[kind], _sheet_findings(sheet, mine), file_error)
+
+
+def write_feedback_workbooks(folder: Path, validation: ValidationResult) -> list[Path]:
+    """One feedback workbook per submitted file into `folder`, with the findings that name it: each
+    workbook's layout with its rows' cells (validation keeps no workbook)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_file = findings_by_file(validation.findings)
+    cells = ShownCells(validation.cells)
+    written = []
+    for wb in sorted(validation.layouts, key=lambda w: w.file):
+        rows = partial(cells.values, wb.file)
+        written.append(write_feedback(wb, by_file.get(wb.file, []), folder, rows))
+    return written

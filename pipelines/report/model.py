@@ -8,13 +8,11 @@ status, findings grouped by file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common.findings import Finding
 from pipelines.consolidate.changes import ChangeSet
 from pipelines.consolidate.upstream import Overlay
 from pipelines.intake.workbook import Workbook
@@ -81,14 +79,6 @@ def column(frame: pd.DataFrame, name: str, default: object = "") -> pd.Series:
     if name in frame.columns:
         return frame[name]
     return pd.Series(default, index=frame.index, dtype=object if default != "" else str)
-
-
-def findings_by_file(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """Findings grouped once by the file they name (not files × findings comparisons)."""
-    out: dict[str, list[Finding]] = {}
-    for f in findings:
-        out.setdefault(f.file, []).append(f)
-    return out
 
 
 def file_statuses(inputs: ReportInputs) -> list[FileStatus]:

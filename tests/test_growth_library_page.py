@@ -1,14 +1,12 @@
-"""library.html as git stores it (issue 15, repo growth): the list document is plain JSON, so a release
-that changes one indicator costs the repo a small delta, not the whole list again; a year's targets that
-equal the year before's are sent as a reference (`same` / `gone`), and the page shows the same targets.
+"""library.html's year documents (issue 15, repo growth): a year's targets that equal the year before's
+are sent as a reference (`same` / `gone`), so a release's new year document is smaller, and the page
+shows the same targets.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 
 from benchmarks.bench_library_page import YEAR, synthetic_tables
 from pipelines.report.library_page import write_library_page
-from pipelines.report.library_page.page import packed, page_data
+from pipelines.report.library_page.page import page_data
 from tests.test_library_page import browser, browser_needed, open_page, search
 
 __all__ = ["browser"]  # the fixture, imported for pytest
@@ -92,45 +90,6 @@ def test_repeated_targets_are_references_that_resolve_to_the_same_series() -> No
     k2 = last["ids"].index(second)
     assert last["same"][k2] == 1 and last["se"][k2] == 0 and last["gone"][k2] == 0
     assert "same" not in docs[FIRST]  # the first year has nothing to refer to
-
-
-def test_the_list_is_plain_json_and_a_one_name_release_is_a_small_delta(tmp_path: Path) -> None:
-    """Two pages that differ in one indicator's name, committed in a real repo and packed: the second
-    page costs a small delta, far less than the list document deflated (what git had to store anew
-    when the list was deflated)."""
-    tables, events = synthetic_tables(3000, seed=11)
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    blobs = []
-    for step in range(2):
-        if step:
-            tables.indicators.loc[5, "name"] = "改过名称的指标"  # type: ignore[attr-defined]
-        page = write_library_page(repo / "reports" / str(YEAR + step), tables, events, YEAR)  # type: ignore[arg-type]
-        html = page.read_text(encoding="utf-8")
-        plain = re.search(r'<script type="application/json" id="lib-list">([^<]*)</script>', html)
-        assert plain is not None and json.loads(plain.group(1))["n"] == 3000
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", str(step)], check=True)
-        blobs.append(
-            subprocess.run(
-                [*git, "rev-parse", f"HEAD:{page.relative_to(repo)}"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        )
-    subprocess.run([*git, "gc", "-q"], check=True)
-    sizes = subprocess.run(
-        [*git, "cat-file", "--batch-check=%(objectsize:disk)"],
-        input="\n".join(blobs) + "\n",
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    list_deflated = len(packed(plain.group(1)))
-    stored = min(int(s) for s in sizes)  # the delta (git keeps the newer version whole, the older as delta)
-    assert stored * 10 < list_deflated, (sizes, list_deflated)
 
 
 @browser_needed

@@ -26,8 +26,7 @@ CARD_CHUNK = 2000  # rows per card document: one inflates in a few tens of milli
 
 @dataclass
 class PageData:
-    """The JSON documents embedded in the page: the list plain (safe_json), the others deflated and
-    base64-encoded (page.packed)."""
+    """The JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
 
     list_json: str
     text_json: str  # the searched texts: inflated right after the list is drawn

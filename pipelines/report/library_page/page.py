@@ -1,12 +1,9 @@
 """reports/<Y>/library.html: the library browser page, one self-contained offline file (CONTRACT §6).
 
 The page's script and style are the package's own files (assets/), inlined; its data is JSON
-documents (data.py, cards.py) in non-executed <script> elements. The list document is plain JSON: a
-release changes a few of its rows, and git stores the page as a delta against the previous one, which
-it cannot do for deflated bytes (deflated, the list cost ≈ 0.4 MiB per 100k-row release in the repo).
-The texts and cards stay deflated (plain they would double the page: 4.3 → 13 MB at 30,000 indicators,
-for ≈ 0.2 MiB more per release). The history (targets and changes) is one deflated document per year,
-the same bytes in every later page (a delta of nothing); its new year is new bytes either way. The
+documents (data.py, cards.py), each deflated on its own, in non-executed <script> elements. The history
+(targets and changes) is one document per year, the same bytes in every later page, so git stores a new
+release's page as a delta against the previous one (it cannot delta one deflated whole). The
 Content-Security-Policy allows exactly the page's one script, by its sha256, and nothing that fetches:
 default-src 'none' and no connect-src, so neither a request nor a planted <script> can run.
 """
@@ -85,7 +82,7 @@ def page_data(
         for start in range(0, max(len(ind), 1), CARD_CHUNK)
     ]
     by_year = [(int(y["year"]), packed(safe_json(y))) for y in years]  # type: ignore[call-overload]
-    return PageData(safe_json(doc), packed(safe_json(texts)), chunks, len(ind), by_year)
+    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), chunks, len(ind), by_year)
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:

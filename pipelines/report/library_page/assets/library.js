@@ -22,13 +22,10 @@
     return e;
   }
 
-  /* The data: JSON documents (the list, the texts, the cards in chunks of rows, the years' history); the
-     list as plain JSON (git deltas it between releases), the others deflated and base64-encoded by the
-     build (page.packed). */
+  /* The data: JSON documents (the list, the texts, the cards in chunks of rows), each deflated and
+     base64-encoded by the build (page.packed). */
   function inflate(id) {
-    var node = $(id);
-    if (node.type === "application/json") { return Promise.resolve(JSON.parse(node.textContent)); }
-    var bin = atob(node.textContent.trim());
+    var bin = atob($(id).textContent.trim());
     var bytes = new Uint8Array(bin.length);
     for (var k = 0; k < bin.length; k++) { bytes[k] = bin.charCodeAt(k); }
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));

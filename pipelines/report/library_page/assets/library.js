@@ -47,35 +47,22 @@
   /* Card data comes in chunks of rows, each its own document: opening a card inflates one chunk.
      The history is one document per year (targets and changes by indicator id, with the year's own
      unit and department labels): the first card inflates them all and maps their labels onto B. */
-  var chunks = {}, yearsPromise = null, deptOf = {};
+  var chunks = {}, yearsPromise = null;
   function years() {
     if (yearsPromise === null) {
       yearsPromise = Promise.all((L.years || []).map(function (y) { return inflate("lib-year-" + y); })).then(function (docs) {
-        var unitOf = {};
+        var unitOf = {}, deptOf = {};
         B.unit.forEach(function (u, k) { unitOf[u] = k; });
         B.dept.forEach(function (d, k) { deptOf[d[0]] = k; });
-        docs.forEach(function (doc, n) {
+        docs.forEach(function (doc) {
           doc.at = new Map(doc.ids.map(function (id, k) { return [id, k]; }));
           doc.unitIdx = doc.unit.map(function (u) { return unitOf[u]; });
           doc.deptIdx = doc.dept.map(function (d) { return deptOf[d]; });
-          doc.series = seriesOf(doc, n && docs[n - 1].year === doc.year - 1 ? docs[n - 1] : null);
         });
         return docs;
       });
     }
     return yearsPromise;
-  }
-  /* A year's targets per id as [[department (an index into B.dept), target], …]: its own (se), and where
-     same[k] is 1 the year before's for every other department but those in gone[k] (codes). */
-  function seriesOf(doc, before) {
-    return doc.ids.map(function (id, k) {
-      var own = (doc.se[k] || []).map(function (s) { return [doc.deptIdx[s[0]], s[1]]; });
-      if (!before || !doc.same || !doc.same[k]) { return own; }
-      var skip = new Set(own.map(function (s) { return s[0]; }));
-      (doc.gone[k] || []).forEach(function (c) { skip.add(deptOf[c]); });
-      (before.series[before.at.get(id)] || []).forEach(function (s) { if (!skip.has(s[0])) { own.push(s); } });
-      return own;
-    });
   }
   /* An indicator's history across the years, in the card's shapes: sp [[year, unit, n, depts, min,
      median, max]], se [[dept, year, target, year, target, …]] by department code, ev [[year, tag,
@@ -86,7 +73,10 @@
       var k = doc.at.get(id);
       if (k === undefined) { return; }
       (doc.sp[k] || []).forEach(function (p) { sp.push([doc.year, doc.unitIdx[p[0]]].concat(p.slice(1))); });
-      doc.series[k].forEach(function (s) { (se[s[0]] = se[s[0]] || [s[0]]).push(doc.year, s[1]); });
+      (doc.se[k] || []).forEach(function (s) {
+        var d = doc.deptIdx[s[0]];
+        (se[d] = se[d] || [d]).push(doc.year, s[1]);
+      });
       (doc.ev[k] || []).forEach(function (e) { ev.push([doc.year].concat(e)); });
     });
     var series = Object.keys(se).map(function (d) { return se[d]; }).sort(function (a, b) {

@@ -44,3 +44,14 @@ def test_targets_read_as_written_with_symbol_and_unit_added_only_where_missing()
         "明显提高",
         "=100%",
     ]
+
+
+def test_one_rule_for_every_reader_of_a_target() -> None:
+    # The review's "targets fell" table shows targets with the same rule (it printed ≥≥90% before).
+    from pipelines.intake.targets import shown_target
+
+    assert shown_target("≥", "≥90%") == "≥90%"
+    assert shown_target("≥", "90") == "≥90"
+    assert shown_target("≥", "90", "%") == "≥90%"
+    assert shown_target("≤", "3天以内", "天") == "3天以内"
+    assert shown_target("定性", "明显提高") == "明显提高"

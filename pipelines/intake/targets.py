@@ -23,6 +23,19 @@ class ParsedTarget:
     text: str  # the whole target, cleaned (繁→简, half-width), nothing dropped
 
 
+# A target cell that is a bare number (an optional %): the one case where its parsed symbol reads before it.
+_BARE_NUMBER = re.compile(r"^\s*[+\-]?[0-9][0-9.,]*\s*%?\s*$")
+_COMPARISONS = ("≥", "≤", "=", ">", "<", "＞", "＜")
+
+
+def shown_target(symbol: str, target: str, unit: str = "") -> str:
+    """The target as a reader should see it: the cell as the department wrote it (≥98%, 不低于 90%, 98%以上,
+    明显提高), the parsed symbol before it only when the cell is a bare number (its unit apart) and the unit
+    after it only where the cell lacks it — never ≥≥98%% or 定性明显提高."""
+    bare = symbol in _COMPARISONS and _BARE_NUMBER.match(target.removesuffix(unit) if unit else target)
+    return (symbol if bare else "") + target + (unit if unit and unit not in target else "")
+
+
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 # Words written after the number that carry the comparison ("95%以上", "3天以内"); longest first.
 _SUFFIX_SYMBOLS = (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.intake.targets import shown_target
 from pipelines.report.model import ReportInputs, ReviewTable
 from pipelines.store.evaluations import evaluated_years, read_evaluation
 from pipelines.store.publish import LIBRARY_DIR
@@ -123,7 +124,9 @@ def too_low(evaluated: pd.DataFrame) -> pd.DataFrame:
                 "dept_name": last["dept_name"],
                 "name": last["name"],
                 "years": "、".join(map(str, run)),
-                "targets": " / ".join(f"{s}{t}" for s, t in zip(rows["symbol"], rows["target"], strict=True)),
+                "targets": " / ".join(
+                    shown_target(str(s), str(t)) for s, t in zip(rows["symbol"], rows["target"], strict=True)
+                ),
                 "actuals": " / ".join(_num(a) for a in rows["actual_value"]),
             }
         )

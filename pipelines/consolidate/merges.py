@@ -14,6 +14,7 @@ import pandas as pd
 from pipelines.consolidate.key_index import key_of
 from pipelines.consolidate.reasons import (
     COMMON_COVERS_REASON,
+    REVIEW_MERGE_REASON,
     REVIEW_PROMOTED_REASON,
     SHARED_KEY_MERGE_REASON,
     UPSTREAM_COVERS_REASON,
@@ -70,7 +71,9 @@ def apply_review_decisions(
     """The reviewers' 合并 and 设为共性指标 decisions, then active indicators that now share a key."""
     for _rule, id_a, id_b in rules.merges if rules is not None else []:
         if id_a in records and id_b in records and records[id_b]["status"] != "merged" and id_a != id_b:
-            merge_into(records, id_b, resolve_merged(id_a, merged_into), year, merged_into)
+            merge_into(
+                records, id_b, resolve_merged(id_a, merged_into), year, merged_into, REVIEW_MERGE_REASON
+            )
     decided: list[str] = []
     for _rule, id_a, _id_b in rules.promotions if rules is not None else []:
         keep = resolve_merged(id_a, merged_into)

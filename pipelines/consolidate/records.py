@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.consolidate.reasons import REVIEW_MERGE_REASON
 from schemas.library import IndicatorTable
 
 INDICATOR_COLUMNS = list(IndicatorTable.to_schema().columns)
@@ -49,9 +48,10 @@ def merge_into(
     keep: str,
     year: int,
     merged_into: dict[str, str],
-    reason: str = REVIEW_MERGE_REASON,
+    reason: str,
 ) -> None:
-    """B merged into A: B's row stays (status merged, merged_into A); A keeps B's names as aliases."""
+    """B merged into A: B's row stays (status merged, merged_into A); A keeps B's names as aliases. The reason
+    is always the caller's: only a reviewer's 合并 may say it was reviewed (REVIEW_MERGE_REASON)."""
     rec = records[absorbed]
     rec.update(status="merged", merged_into=keep, retired_year=year, retire_reason=reason)
     rec.update(last_change_year=year, last_change_type="合并", last_change_reason=reason)

@@ -15,41 +15,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.bench_match import generate, key_clusters
 from pipelines.dedupe import candidates as cand
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.ordering import _sort_order, _sort_order_pandas, sort_candidates
-from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
-from pipelines.normalize.keys import normalize_rows
-
-
-def _clusters(rows: int, seed: int = 3) -> pd.DataFrame:
-    clusters = key_clusters(normalize_rows(generate(rows, seed), default_rules()), "key").reset_index(
-        drop=True
-    )
-    clusters["id"] = [f"N{i:07d}" for i in range(len(clusters))]
-    return clusters
-
-
-def _refusing(tmp_path: Path, found: pd.DataFrame) -> MatchRules:
-    """do-not-merge rules for a few patterns and one listed pair (refusals fall in several chunks)."""
-    patterns = found["pattern"].drop_duplicates().iloc[[0, 3, 7, -2]].tolist()
-    rows = [{"rule_id": f"N2025-{k:04d}", "kind": "pattern", "pattern": p} for k, p in enumerate(patterns)]
-    last = found.iloc[-1]
-    rows.append({"rule_id": "N2025-0099", "kind": "pair", "id_a": last["id_a"], "id_b": last["id_b"]})
-    columns = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
-    write_rules_csv(tmp_path / "do_not_merge.csv", columns, rows, "test")
-    return load_rules(tmp_path)
+from pipelines.normalize.canonical import default_rules
+from tests.dedupe_fixtures import clusters, refusing_rules
 
 
 def test_described_in_chunks_equals_one_chunk(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INDICATORS_FORK", "0")
-    frame = _clusters(1500)
+    frame = clusters(1500)
     new, existing = frame.iloc[::2], frame.iloc[1::2]
     whole = find_candidates(new, existing, ordered=False)
     assert len(whole) > 200
-    rules = _refusing(tmp_path, whole)
+    rules = refusing_rules(tmp_path, whole)
     whole_refused = find_candidates(new, existing, rules, ordered=False)
     assert 0 < len(whole_refused) < len(whole)
     calls: list[int] = []
@@ -126,8 +106,8 @@ def test_pairs_per_indicator_do_not_grow_with_the_library() -> None:
     rules = default_rules()
     counts = []
     for rows in (10000, 30000):
-        clusters = _clusters(rows, seed=5)
-        prepared = prepare_rows(clusters, "new", rules)
+        generated = clusters(rows, seed=5)
+        prepared = prepare_rows(generated, "new", rules)
         counts.append((len(prepared), len(generate_pairs(prepared, BlockingConfig()))))
     (n1, p1), (n3, p3) = counts
     assert n3 > 2 * n1

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.bench_match import generate, key_clusters
 from pipelines.common.background import fork_supported
 from pipelines.dedupe import blocking, halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
@@ -24,8 +23,8 @@ from pipelines.dedupe.candidates import _differences, _Table, find_candidates
 from pipelines.dedupe.features import FormCodes, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
-from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
-from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.canonical import MatchRules, default_rules
+from tests.dedupe_fixtures import clusters, refusing_rules
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 
@@ -75,32 +74,15 @@ def test_in_halves_below_split_min_or_without_fork_is_one_pass(monkeypatch: pyte
     assert halves.in_halves(_part, 7, _join) == (list(range(7)), [os.getpid()] * 7)
 
 
-def _clusters() -> pd.DataFrame:
-    clusters = key_clusters(normalize_rows(generate(1500, 3), default_rules()), "key").reset_index(drop=True)
-    clusters["id"] = [f"N{i:07d}" for i in range(len(clusters))]
-    return clusters
-
-
-def _rules_refusing_patterns(tmp_path: Path, candidates: pd.DataFrame) -> MatchRules:
-    """do-not-merge rules for a few patterns and one pair of the list (so both halves refuse some)."""
-    patterns = candidates["pattern"].drop_duplicates().iloc[[0, 3, 7, -2]].tolist()
-    rows = [{"rule_id": f"N2025-{k:04d}", "kind": "pattern", "pattern": p} for k, p in enumerate(patterns)]
-    last = candidates.iloc[-1]
-    rows.append({"rule_id": "N2025-0099", "kind": "pair", "id_a": last["id_a"], "id_b": last["id_b"]})
-    columns = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
-    write_rules_csv(tmp_path / "do_not_merge.csv", columns, rows, "test")
-    return load_rules(tmp_path)
-
-
 @pytest.mark.skipif(not fork_supported(), reason="no fork here: in_halves runs one pass")
 def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    frame = _clusters()
+    frame = clusters()
     new, existing = frame.iloc[::2], frame.iloc[1::2]
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     split = find_candidates(new, existing)
     assert len(split) > 200
-    rules = _rules_refusing_patterns(tmp_path, split)
+    rules = refusing_rules(tmp_path, split)
     split_refused = find_candidates(new, existing, rules)
     assert 0 < len(split_refused) < len(split)
     monkeypatch.setenv("INDICATORS_FORK", "0")
@@ -111,7 +93,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
 @pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
 def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first similarity pass in a forked child (PASSES_SPLIT_MIN 1): the same pairs as all in-process."""
-    frame = _clusters()
+    frame = clusters()
     rows = pd.concat(
         [
             prepare_rows(frame.iloc[::2], "new", default_rules()),
@@ -155,7 +137,7 @@ def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRule
 
 def test_differences_equal_the_per_pair_loop(tmp_path: Path) -> None:
     words = load_model().words
-    rows = prepare_rows(_clusters().iloc[:300], "new", default_rules())
+    rows = prepare_rows(clusters().iloc[:300], "new", default_rules())
     t = _Table.of(rows, words.near_synonyms)
     rng = np.random.default_rng(5)
     a, b = rng.integers(0, len(rows), 3000), rng.integers(0, len(rows), 3000)
@@ -163,7 +145,7 @@ def test_differences_equal_the_per_pair_loop(tmp_path: Path) -> None:
     # Spans known for some pairs (the features' own, of the names as written), None for the others.
     known = pair_feature_matrix(words, t.sides(a), t.sides(b)).name_spans
     spans = [s if k % 3 else None for k, s in enumerate(known)]
-    for rules in (default_rules(), _rules_refusing_patterns(tmp_path, _pattern_frame(t, a, b))):
+    for rules in (default_rules(), refusing_rules(tmp_path, _pattern_frame(t, a, b))):
         kept, d = _differences(t, a, b, rules, spans)
         want_kept, want = _plain_differences(t, a, b, rules)
         assert kept == want_kept
@@ -185,7 +167,7 @@ def test_features_of_some_pairs_with_every_form_known_equal_features_from_their_
     """pair_feature_matrix narrows FormCodes to the forms and 指标解释 its pairs use (_narrowed): the same
     matrix and segments as features computed from the pairs' own names (no FormCodes)."""
     words = load_model().words
-    rows = prepare_rows(_clusters(), "new", default_rules())
+    rows = prepare_rows(clusters(), "new", default_rules())
     t = _Table.of(rows, words.near_synonyms)
     rng = np.random.default_rng(9)
     a, b = rng.integers(0, len(rows) // 5, 500), rng.integers(0, len(rows) // 5, 500)  # a part of the forms

@@ -17,6 +17,7 @@ import xlsxwriter
 from pipelines.common import xlsx_rows
 from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings, write_table_block
+from tests.xlsx_builders import strings_book
 
 _CAREFUL_TEXTS = [" lead", "trail ", "a&b", "<x>", "_x0041_", "\x01c", "\u3000全角"]
 
@@ -90,21 +91,9 @@ def test_shared_strings_written_in_bounded_joins(monkeypatch: pytest.MonkeyPatch
     texts[5:5] = _CAREFUL_TEXTS
     texts += _CAREFUL_TEXTS[:2]
 
-    def build(fast: bool) -> bytes:
-        buffer = io.BytesIO()
-        wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-        wb.set_properties({"created": datetime(2000, 1, 1)})
-        if fast:
-            fast_shared_strings(wb)
-        ws = wb.add_worksheet("s")
-        for i, text in enumerate(texts):
-            ws.write_string(i, 0, text)
-        wb.close()
-        return buffer.getvalue()
-
     for chunk in (1, 3, 16384):
         monkeypatch.setattr(xlsx_rows, "_SST_CHUNK", chunk)
-        assert build(True) == build(False)
+        assert strings_book(texts, fast=True) == strings_book(texts, fast=False)
 
 
 def test_table_widths_from_first_500_values(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings, write_table_block
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, write_table_block
+from tests.xlsx_builders import strings_book
 
 _TEXTS = [
     "a",
@@ -170,16 +171,4 @@ def test_fast_shared_strings_same_bytes() -> None:
         "&amp;",
     ]
 
-    def build(fast: bool) -> bytes:
-        buffer = io.BytesIO()
-        wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-        wb.set_properties({"created": datetime(2000, 1, 1)})
-        if fast:
-            fast_shared_strings(wb)
-        ws = wb.add_worksheet("s")
-        for i, text in enumerate(texts * 2):
-            ws.write_string(i, 0, text)
-        wb.close()
-        return buffer.getvalue()
-
-    assert build(True) == build(False)
+    assert strings_book(texts * 2, fast=True) == strings_book(texts * 2, fast=False)

@@ -57,6 +57,7 @@ realdata_project_rows(rows, project="…") -> list[dict]  real rows as 项目支
 from __future__ import annotations
 
 import csv
+import io
 import os
 import random
 import zipfile
@@ -65,8 +66,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter
 from xlsxwriter.utility import xl_cell_to_rowcol
 
+from pipelines.common.xlsx_out import WORKBOOK_OPTIONS
+from pipelines.common.xlsx_rows import fast_shared_strings
 from pipelines.demo.workbook import (
     Grid,
     IndicatorSheet,
@@ -318,3 +322,17 @@ def realdata_project_rows(
         }
         for r in rows
     ]
+
+
+def strings_book(texts: list[str], *, fast: bool) -> bytes:
+    """A workbook of one text column, its sharedStrings.xml by fast_shared_strings or by xlsxwriter."""
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+    wb.set_properties({"created": datetime(2000, 1, 1)})
+    if fast:
+        fast_shared_strings(wb)
+    ws = wb.add_worksheet("s")
+    for i, text in enumerate(texts):
+        ws.write_string(i, 0, text)
+    wb.close()
+    return buffer.getvalue()

@@ -1,0 +1,29 @@
+"""Inputs shared by the dedupe tests: generated key clusters with ids, and do-not-merge rules that refuse a few of
+a candidate list's patterns and one of its pairs (so the refusals fall in several halves or chunks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.bench_match import generate, key_clusters
+from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
+from pipelines.normalize.keys import normalize_rows
+
+
+def clusters(rows: int = 1500, seed: int = 3) -> pd.DataFrame:
+    found = key_clusters(normalize_rows(generate(rows, seed), default_rules()), "key").reset_index(drop=True)
+    found["id"] = [f"N{i:07d}" for i in range(len(found))]
+    return found
+
+
+def refusing_rules(tmp_path: Path, candidates: pd.DataFrame) -> MatchRules:
+    """do-not-merge rules for four of the list's patterns and its last pair."""
+    patterns = candidates["pattern"].drop_duplicates().iloc[[0, 3, 7, -2]].tolist()
+    rows = [{"rule_id": f"N2025-{k:04d}", "kind": "pattern", "pattern": p} for k, p in enumerate(patterns)]
+    last = candidates.iloc[-1]
+    rows.append({"rule_id": "N2025-0099", "kind": "pair", "id_a": last["id_a"], "id_b": last["id_b"]})
+    columns = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
+    write_rules_csv(tmp_path / "do_not_merge.csv", columns, rows, "test")
+    return load_rules(tmp_path)

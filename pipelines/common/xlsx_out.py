@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,10 @@ from pipelines.common.xlsx_sheet import FastSheet, FastWorkbook
 # --- neutralization (pipelines.common.formulas) --------------------------------------------------------
 
 MAX_CELL_CHARS = 32767  # Excel's limit per cell; longer text is cut with an ellipsis
+# Excel's rows per sheet, header included. xlsxwriter drops a cell below it without a word (and with it a
+# range's drop-down or filter), so a longer table goes on over further sheets (sheet_spans). Every writer
+# reads it at call time: tests patch it small.
+SHEET_ROWS = 1_048_576
 
 
 def is_blank(value: object) -> bool:
@@ -204,6 +209,22 @@ WORKBOOK_OPTIONS = {
 }
 
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_spans(n: int, head: int = 1) -> list[tuple[int, int]]:
+    """(start, stop) of the share of n table rows on each sheet, `head` rows above the table on each
+    (SHEET_ROWS a sheet): one span when they fit, (0, 0) when there are none."""
+    room = SHEET_ROWS - head
+    if room < 1:
+        raise ValueError(f"no room for a table row below {head} header rows")
+    return [(a, min(a + room, n)) for a in range(0, max(n, 1), room)]
+
+
+def continued_name(sheet: str, k: int) -> str:
+    """The name of a table's k-th sheet (k ≥ 2) when one cannot hold it: 合并审核(2), … (31 characters
+    at most, the number kept)."""
+    suffix = f"({k})"
+    return sheet[: 31 - len(suffix)] + suffix
 
 
 def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
@@ -386,13 +407,36 @@ def write_table(
     name for its data cells (and the column's default, e.g. "text"). cell_formats: (row position in
     frame, column) → format name, e.g. a highlight; it wins over column_formats. NaN/None → blank.
     freeze: keep the header row (and `freeze_cols` leading columns) in view.
-    Returns the worksheet so callers can add validations or notes.
+    Returns the worksheet so callers can add validations or notes. A table longer than a sheet
+    (SHEET_ROWS) goes on over sheets "name(2)", "name(3)", … after it, each with the header, widths,
+    frozen pane and filter; the first is returned.
     """
-    ws = sheet if isinstance(sheet, Worksheet) else book.add_sheet(sheet)
     titles = titles or {}
     widths = widths or {}
     column_formats = column_formats or {}
     cell_formats = cell_formats or {}
+    spans = sheet_spans(len(frame), start_row + 1)
+    if len(spans) > 1:
+        if not isinstance(sheet, str):
+            raise ValueError(f"write_table: {len(frame):,} rows do not fit one sheet; pass a sheet name")
+        return _write_over_sheets(
+            book,
+            sheet,
+            frame,
+            spans,
+            dict(
+                titles=titles,
+                start_row=start_row,
+                required=required,
+                column_formats=column_formats,
+                freeze=freeze,
+                freeze_cols=freeze_cols,
+                autofilter=autofilter,
+            ),
+            widths,
+            cell_formats,
+        )
+    ws = sheet if isinstance(sheet, Worksheet) else book.add_sheet(sheet)
     required_set = set(required)
     columns = list(frame.columns)
     for j, column in enumerate(columns):
@@ -421,6 +465,30 @@ def write_table(
     if autofilter and columns:
         ws.autofilter(start_row, 0, start_row + max(len(frame), 1), len(columns) - 1)
     return ws
+
+
+def _write_over_sheets(
+    book: XlsxBook,
+    sheet: str,
+    frame: pd.DataFrame,
+    spans: list[tuple[int, int]],
+    options: dict[str, Any],
+    widths: Mapping[str, float],
+    cell_formats: Mapping[tuple[int, str], str],
+) -> Worksheet:
+    """write_table over several sheets: each its span of rows, all with the first sheet's widths."""
+    titles = options["titles"]
+    shared = {
+        c: widths.get(c) or auto_width(titles.get(c, str(c)), frame[c].iloc[:500].tolist()) for c in frame
+    }
+    first: Worksheet | None = None
+    for k, (a, z) in enumerate(spans, start=1):
+        part = {(i - a, c): f for (i, c), f in cell_formats.items() if a <= i < z}
+        name = sheet if k == 1 else continued_name(sheet, k)
+        ws = write_table(book, name, frame.iloc[a:z], widths=shared, cell_formats=part, **options)
+        first = first or ws
+    assert first is not None
+    return first
 
 
 # --- CSV ---------------------------------------------------------------------------------------------

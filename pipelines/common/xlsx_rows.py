@@ -27,7 +27,8 @@ from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
-from pipelines.common.xlsx_out import XlsxBook, auto_width, column_cells, safe_sheet_name
+from pipelines.common import xlsx_out
+from pipelines.common.xlsx_out import XlsxBook, auto_width, column_cells, continued_name, safe_sheet_name
 
 Cell = str | int | float | None
 ABSENT, TEXT, NUMBER, BLANK = 0, 1, 2, 3  # a block cell's kind
@@ -83,6 +84,11 @@ class RowBlockSheet(Worksheet):
         if any(len(c) != n for c in columns) or len(styles) != len(columns):
             raise ValueError("write_block: every column needs one value per row and a format entry")
         overrides = overrides or {}
+        if row + n > xlsx_out.SHEET_ROWS:  # xlsxwriter would drop the rows below without a word
+            raise ValueError(
+                f"write_block: rows {row + 1}–{row + n} go past the sheet's {xlsx_out.SHEET_ROWS:,} rows:"
+                " split the table over sheets (xlsx_out.sheet_spans)"
+            )
         if self.constant_memory or row + n > self.xls_rowmax or col + len(columns) > self.xls_colmax:
             self._write_cells(row, col, columns, styles, overrides)
             return
@@ -476,7 +482,19 @@ def write_table_block(
 ) -> RowBlockSheet:
     """xlsx_out.write_table (header row, auto widths, frozen header, autofilter; no start row, required
     columns or column formats) with the body written as one block: the same bytes, or with compact the
-    same cells without the body's implied references (RowBlockSheet.compact)."""
+    same cells without the body's implied references (RowBlockSheet.compact). A table longer than a sheet
+    goes on over sheets "name(2)", … as write_table's does; the first sheet is returned."""
+    spans = xlsx_out.sheet_spans(len(frame))
+    if len(spans) > 1:
+        sheets = []
+        for k, (a, z) in enumerate(spans, start=1):
+            part = {(i - a, c): f for (i, c), f in (cell_formats or {}).items() if a <= i < z}
+            name = sheet if k == 1 else continued_name(sheet, k)
+            # each part's widths from its own first rows: the first part's are the whole table's
+            sheets.append(
+                write_table_block(book, name, frame.iloc[a:z], titles, cell_formats=part, compact=compact)
+            )
+        return sheets[0]
     fast_shared_strings(book.workbook)
     safe = safe_sheet_name(sheet, book.sheet_names)
     book.sheet_names.append(safe)

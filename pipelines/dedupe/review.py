@@ -1,12 +1,16 @@
 """merge_review.xlsx: the review workbook written for a person, and read back once filled in.
 
 Sheets: 合并审核 (one row per candidate pair, the CONTRACT §5 columns first, a 决定 drop-down), 差异模式 (one row
-per difference pattern: a decision there covers every pair of the pattern left blank) and 填写说明.
+per difference pattern: a decision there covers every pair of the pattern left blank) and 填写说明. More pairs
+(or patterns) than a sheet holds (xlsx_out.SHEET_ROWS: ≈ 1.2 pairs per input row, so a 1M-row year) go on
+over 合并审核(2), 合并审核(3), … right after the first (差异模式(2), … likewise), each a copy of its layout;
+reading back takes every one.
 What the decisions become is pipelines/dedupe/decisions.py.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +20,9 @@ import xlsxwriter
 from openpyxl import load_workbook
 from xlsxwriter.format import Format
 
+from pipelines.common import xlsx_out
 from pipelines.common.formulas import is_dangerous, neutralize, restore_neutralized
-from pipelines.common.xlsx_out import FIXED_CREATED
+from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
@@ -161,25 +166,37 @@ def _pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[str 
     ]
 
 
+def _validated_rows(n: int) -> int:
+    """The last row of a sheet's 决定 drop-down: at least 1000 rows down, never past the sheet."""
+    return min(max(n, 1000), xlsx_out.SHEET_ROWS - 1)
+
+
 def _write_pairs(
-    ws: RowBlockSheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
+    sheets: list[RowBlockSheet],
+    spans: list[tuple[int, int]],
+    cands: pd.DataFrame,
+    groups: dict[str, str],
+    fmt: dict[str, Format],
 ) -> None:
+    """The pairs on `sheets`, sheet k holding rows spans[k] of the candidates, each with the header."""
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
-    for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
-        ws.write_string(0, col, title, fmt["head"])
-        ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
-    # The whole table in one call (shared strings still numbered row by row, left to right); the 决定
-    # column is a formatted blank. An empty candidate frame may carry no columns at all.
-    if len(cands):
-        columns: list[list[Any]] = list(_pair_columns(cands, groups))
+    # Every cell at once (shared strings still numbered row by row, left to right, sheet after sheet);
+    # the 决定 column is a formatted blank. An empty candidate frame may carry no columns at all.
+    columns: list[list[Any]] = list(_pair_columns(cands, groups)) if len(cands) else []
+    if columns:
         columns.insert(_DECISION_COL, [None] * len(cands))
-        styles: list[Format | None] = [None] * len(headers)
-        styles[_DECISION_COL] = fmt["decide"]
-        ws.write_block(1, 0, columns, styles)
-    last = max(len(cands), 1)
-    ws.data_validation(1, _DECISION_COL, max(last, 1000), _DECISION_COL, _VALIDATION)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, last, len(headers) - 1)
+    styles: list[Format | None] = [None] * len(headers)
+    styles[_DECISION_COL] = fmt["decide"]
+    for ws, (a, z) in zip(sheets, spans, strict=True):
+        for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
+            ws.write_string(0, col, title, fmt["head"])
+            ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
+        if z > a:
+            ws.write_block(1, 0, [c[a:z] if len(spans) > 1 else c for c in columns], styles)
+        last = max(z - a, 1)
+        ws.data_validation(1, _DECISION_COL, _validated_rows(last), _DECISION_COL, _VALIDATION)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, last, len(headers) - 1)
 
 
 def _pattern_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[Any]]:
@@ -212,16 +229,20 @@ def _pattern_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[A
 
 
 def _write_patterns(
-    ws: RowBlockSheet, cands: pd.DataFrame, groups: dict[str, str], fmt: dict[str, Format]
+    sheets: list[RowBlockSheet],
+    spans: list[tuple[int, int]],
+    columns: list[list[Any]],
+    fmt: dict[str, Format],
 ) -> None:
-    for col, (title, width) in enumerate(zip(PATTERN_COLUMNS, (8, 24, 8, 50, 8), strict=True)):
-        ws.write_string(0, col, title, fmt["head"])
-        ws.set_column(col, col, width)
-    if len(cands):
-        columns = _pattern_columns(cands, groups)
-        ws.write_block(1, 0, columns, [None, None, None, None, fmt["decide"]])
-        ws.data_validation(1, 4, max(len(columns[0]), 1000), 4, _VALIDATION)
-    ws.freeze_panes(1, 0)
+    """The patterns (_pattern_columns, or none) on `sheets`, sheet k holding rows spans[k]."""
+    for ws, (a, z) in zip(sheets, spans, strict=True):
+        for col, (title, width) in enumerate(zip(PATTERN_COLUMNS, (8, 24, 8, 50, 8), strict=True)):
+            ws.write_string(0, col, title, fmt["head"])
+            ws.set_column(col, col, width)
+        if columns:
+            ws.write_block(1, 0, [c[a:z] for c in columns], [None, None, None, None, fmt["decide"]])
+            ws.data_validation(1, 4, _validated_rows(z - a), 4, _VALIDATION)
+        ws.freeze_panes(1, 0)
 
 
 def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
@@ -254,15 +275,43 @@ def _write_workbook(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> N
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "decide": wb.add_format({"bg_color": "#FFF2CC", "valign": "top"}),
     }
-    pairs, patterns = add_block_sheet(wb, REVIEW_SHEET), add_block_sheet(wb, PATTERN_SHEET)
-    pairs.compact = patterns.compact = True  # no implied cell references: a third less in the repo
-    _write_pairs(pairs, cands, groups, fmt)
-    _write_patterns(patterns, cands, groups, fmt)
+    pattern_columns = _pattern_columns(cands, groups) if len(cands) else []
+    pair_spans = xlsx_out.sheet_spans(len(cands))
+    pattern_spans = xlsx_out.sheet_spans(len(pattern_columns[0]) if pattern_columns else 0)
+    # Sheets in this order: the pairs' (the first one first: CONTRACT §5), the patterns', the guide.
+    pairs = [add_block_sheet(wb, _sheet_name(REVIEW_SHEET, k)) for k in range(1, len(pair_spans) + 1)]
+    patterns = [add_block_sheet(wb, _sheet_name(PATTERN_SHEET, k)) for k in range(1, len(pattern_spans) + 1)]
+    for ws in (*pairs, *patterns):
+        ws.compact = True  # no implied cell references: a third less in the repo
+    _write_pairs(pairs, pair_spans, cands, groups, fmt)
+    _write_patterns(patterns, pattern_spans, pattern_columns, fmt)
     gs = wb.add_worksheet(GUIDE_SHEET)
     gs.set_column(0, 0, 100)
-    for r, text in enumerate(_GUIDE):
+    for r, text in enumerate(_guide(len(cands), len(pairs), len(patterns))):
         gs.write_string(r, 0, text, fmt["wrap"])
     wb.close()
+
+
+def _sheet_name(first: str, k: int) -> str:
+    return first if k == 1 else continued_name(first, k)
+
+
+def _guide(n_pairs: int, pair_sheets: int, pattern_sheets: int) -> list[str]:
+    """_GUIDE, and after its first sentence where the lists go on when one sheet cannot hold them."""
+    lines = list(_GUIDE)
+    more = []
+    if pair_sheets > 1:
+        more.append(
+            f"配对共 {n_pairs:,} 对，超过一个工作表的行数上限：“{REVIEW_SHEET}”表之后接续在"
+            f"“{_sheet_name(REVIEW_SHEET, 2)}”至“{_sheet_name(REVIEW_SHEET, pair_sheets)}”表中，"
+            "各表列相同，请逐表审核，各表的“决定”都会读取。"
+        )
+    if pattern_sheets > 1:
+        more.append(
+            f"差异模式也超过一个工作表的行数上限：“{PATTERN_SHEET}”表之后接续在"
+            f"“{_sheet_name(PATTERN_SHEET, 2)}”至“{_sheet_name(PATTERN_SHEET, pattern_sheets)}”表中。"
+        )
+    return lines[:1] + more + lines[1:]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -308,7 +357,7 @@ def _read_sheet(ws: Any) -> tuple[list[str], list[tuple[int, list[object]]]]:
     return header, body
 
 
-def _check_header(header: list[str], file: str, sheet: str) -> None:
+def _check_header(header: list[str], file: str, sheet: str, first: bool = True) -> None:
     expected = list(REVIEW_COLUMNS)
     if header[: len(expected)] == expected:
         return
@@ -318,14 +367,16 @@ def _check_header(header: list[str], file: str, sheet: str) -> None:
         if missing
         else f"前{len(expected)}列的顺序应为：{'、'.join(expected)}"
     )
+    which = "第一个工作表" if first else "工作表"
     raise ReviewError(
-        f"{file}：第一个工作表“{sheet}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写"
+        f"{file}：{which}“{sheet}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写"
     )
 
 
 def _pair_rows(
-    header: list[str], body: list[tuple[int, list[object]]], problems: list[str]
+    header: list[str], body: list[tuple[int, list[object]]], problems: list[str], sheet: str, where: str = ""
 ) -> list[dict[str, str]]:
+    """The pairs of one pair sheet; `where` names a continuation sheet in the messages (“合并审核(2)”表)."""
     pattern_col = header.index("差异模式") if "差异模式" in header else None
     pairs = []
     for number, values in body:
@@ -334,39 +385,53 @@ def _pair_rows(
         decision = decision_of(values[_DECISION_COL])
         if decision == "?":
             problems.append(
-                f"第{number}行“决定”填写为“{_cell_text(values[_DECISION_COL])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，未决定的留空"
+                f"{where}第{number}行“决定”填写为“{_cell_text(values[_DECISION_COL])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，未决定的留空"
             )
             continue
         if not record["指标名称A"] or not record["指标名称B"]:
-            problems.append(f"第{number}行缺少指标名称A或指标名称B")
+            problems.append(f"{where}第{number}行缺少指标名称A或指标名称B")
             continue
         record["决定"] = decision
         record["差异模式"] = _cell_text(values[pattern_col]) if pattern_col is not None else ""
         record["row"] = str(number)
+        record["sheet"] = sheet
         pairs.append(record)
     return pairs
 
 
-def _pattern_decisions(ws: Any, problems: list[str]) -> dict[str, str]:
+_NUMBERED = re.compile(r"^(.*?)\s*[(（]\s*(\d+)\s*[)）]$")
+
+
+def _continued_sheets(wb: Any, first: str, skip: Any = None) -> list[Any]:
+    """The sheets first(2), first(3), … of a filled-in workbook in the order of their numbers (a clerk
+    may have moved them; full-width brackets accepted); `skip`: a sheet already read."""
+    found = []
+    for ws in wb.worksheets:
+        match = _NUMBERED.match(ws.title.strip())
+        if ws is not skip and match and match.group(1) == first and int(match.group(2)) >= 2:
+            found.append((int(match.group(2)), ws))
+    return [ws for _, ws in sorted(found, key=lambda t: t[0])]
+
+
+def _pattern_decisions(ws: Any, problems: list[str], decisions: dict[str, str]) -> None:
     header, body = _read_sheet(ws)
-    decisions: dict[str, str] = {}
     if "差异模式" not in header or "决定" not in header:
-        return decisions
+        return
     pc, dc = header.index("差异模式"), header.index("决定")
     for number, values in body:
         values = values + [None] * (len(header) - len(values))
         decision = decision_of(values[dc])
         if decision == "?":
             problems.append(
-                f"“{PATTERN_SHEET}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，或留空"
+                f"“{ws.title}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，或留空"
             )
         elif decision:
             decisions[_cell_text(values[pc])] = decision
-    return decisions
 
 
 def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """The pair rows (with decision) and the pattern-level decisions of a filled-in merge_review.xlsx."""
+    """The pair rows (with decision, and the sheet and row they are on) and the pattern-level decisions of
+    a filled-in merge_review.xlsx: the first sheet's pairs, then those of 合并审核(2), … in order."""
     file = Path(review_xlsx).name
     try:
         wb = load_workbook(review_xlsx, read_only=True, data_only=True)
@@ -374,12 +439,18 @@ def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]
         raise ReviewError(f"{file}：无法读取（不是有效的 xlsx 文件）：{exc}") from exc
     problems: list[str] = []
     try:
-        header, body = _read_sheet(wb.worksheets[0])
-        _check_header(header, file, wb.worksheets[0].title)
-        pairs = _pair_rows(header, body, problems)
+        first = wb.worksheets[0]
+        header, body = _read_sheet(first)
+        _check_header(header, file, first.title)
+        pairs = _pair_rows(header, body, problems, first.title)
+        for ws in _continued_sheets(wb, REVIEW_SHEET, skip=first):
+            more_header, more_body = _read_sheet(ws)
+            _check_header(more_header, file, ws.title, first=False)
+            pairs += _pair_rows(more_header, more_body, problems, ws.title, f"“{ws.title}”表")
         pattern_decisions: dict[str, str] = {}
         if PATTERN_SHEET in wb.sheetnames:
-            pattern_decisions = _pattern_decisions(wb[PATTERN_SHEET], problems)
+            for ws in [wb[PATTERN_SHEET], *_continued_sheets(wb, PATTERN_SHEET)]:
+                _pattern_decisions(ws, problems, pattern_decisions)
             if pattern_decisions and "差异模式" not in header:
                 problems.append(f"“{PATTERN_SHEET}”表有决定，但第一个工作表缺少“差异模式”列，无法对应到各行")
     finally:

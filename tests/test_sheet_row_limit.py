@@ -225,3 +225,16 @@ def test_at_the_real_limit_the_pair_past_it_is_on_the_second_sheet(tmp_path: Pat
     rows = re.findall(r'<row r="(\d+)"[^>]*>(.*?)</row>', second)
     assert [r for r, _ in rows] == ["1", "2"]
     assert texts[int(re.search(r"<v>(\d+)</v>", rows[1][1]).group(1))] == last
+
+
+def test_a_rule_made_from_a_later_sheet_names_that_sheet(tmp_path: Path, small_sheets: None) -> None:
+    from pipelines.dedupe.decisions import apply_review
+
+    path = write_merge_review(_pairs(120), tmp_path / "merge_review.xlsx")
+    _decide(path, {(PAIRS[1], 5): "不合并"})
+    rules = tmp_path / "rules"
+    summary = apply_review(path, rules, 2026)
+    written = "".join(p.read_text(encoding="utf-8") for p in sorted(rules.glob("*.csv")))
+    assert summary.undecided == 119
+    assert f"{PAIRS[1]}（第5行）决定不合并" in written  # the row number alone would point at 合并审核's row 5
+    assert f"{REVIEW_SHEET}（第5行）" not in written

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.dedupe.review import PROMOTE, read_review
+from pipelines.dedupe.review import PROMOTE, REVIEW_SHEET, read_review
 from pipelines.normalize.canonical import (
     REPO_DNM_COLUMNS,
     REPO_SYNONYM_COLUMNS,
@@ -54,6 +54,11 @@ class ReviewSummary:
         if self.replaced:
             text += f"，改判并替换旧规则{len(self.replaced)}条（{'、'.join(self.replaced)}）"
         return text
+
+
+def _sheet(pair: Row) -> str:
+    """The pair sheet a decision was read from (合并审核, or 合并审核(2)… past Excel's row limit)."""
+    return str(pair.get("sheet") or REVIEW_SHEET)
 
 
 def _next_id(prefix: str, year: int, existing: list[Row]) -> Callable[[], str]:
@@ -176,7 +181,7 @@ def _merge(book: _RuleBook, pair: Row, decision: str, key: Key, year: int, sourc
             "pattern": name_b,
             "replacement": name_a,
             "kind": "phrase",
-            "note": f"合并审核（第{pair['row']}行，{decision}）：{name_b} → {name_a}"
+            "note": f"{_sheet(pair)}（第{pair['row']}行，{decision}）：{name_b} → {name_a}"
             + ("（名称相同，按编号合并）" if key[0].startswith("#") else ""),
             "year": str(year),
             "source": source,
@@ -195,7 +200,7 @@ def _merge(book: _RuleBook, pair: Row, decision: str, key: Key, year: int, sourc
             "name_b": name_b,
             "year": str(year),
             "source": source,
-            "note": f"合并审核（第{pair['row']}行）决定设为共性指标：{name_b} 并入 {name_a}，{name_a} 改为共性指标",
+            "note": f"{_sheet(pair)}（第{pair['row']}行）决定设为共性指标：{name_b} 并入 {name_a}，{name_a} 改为共性指标",
         }
         book.promo_rows.append(row)
         book.promo_index[key] = row
@@ -222,7 +227,8 @@ def _refuse(book: _RuleBook, pair: Row, key: Key, year: int, source: str) -> Non
         "pattern": pair["差异模式"],
         "year": str(year),
         "source": source,
-        "note": f"合并审核（第{pair['row']}行）决定不合并" + (f"：{name_a}（名称相同）" if same_name else ""),
+        "note": f"{_sheet(pair)}（第{pair['row']}行）决定不合并"
+        + (f"：{name_a}（名称相同）" if same_name else ""),
     }
     book.dnm_rows.append(row)
     book.dnm_index[key] = row
@@ -249,7 +255,7 @@ def apply_review(review_xlsx: Path, rules_dir: Path, year: int) -> ReviewSummary
         id_a, id_b = pair["指标编号A"], pair["指标编号B"]
         key = book.key(pair["指标名称A"], pair["指标名称B"], id_a, id_b)
         if key[0] == key[1] or (key[0].startswith("#") and not (id_a and id_b)):
-            summary.warnings.append(f"第{pair['row']}行两个名称在规范化后已相同，无需决定")
+            summary.warnings.append(f"“{_sheet(pair)}”表第{pair['row']}行两个名称在规范化后已相同，无需决定")
         elif decision in ("合并", PROMOTE):
             _merge(book, pair, decision, key, year, source)
         else:

@@ -202,12 +202,12 @@ def consolidate(
     identity = RowIdentity(norm, records, key_index, merged_into, year, history, rules)
     _identify(identity, norm, records, namespace)
     apply_changes(records, norm, year)
-    apply_usage(records, norm, year, pending_departments)
+    collapsed = apply_usage(records, norm, year, pending_departments, rules)
 
     indicators = indicator_table(records)
     del records
     # Found before the usage table is built: their working memory and that table's are not needed at once.
-    candidates = _review_list(indicators, norm, previous, year, identity.kept_apart, rules)
+    candidates = _review_list(indicators, norm, previous, year, identity.kept_apart, collapsed, rules)
     release_free_memory()  # the pair scoring's pages, for the usage table's text
     tables = LibraryTables(
         indicators=indicators,
@@ -248,12 +248,13 @@ def _review_list(
     previous: LibraryTables | None,
     year: int,
     kept_apart: list[tuple[str, str]],
+    collapsed: dict[str, list[str]],
     rules: MatchRules | None,
 ) -> pd.DataFrame:
     """merge_review.xlsx's pairs: indicators first seen this year against all others (the same list on a
     rerun), with the pairs only consolidation sees."""
     new_this_year = indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist()
-    mine = identity_pairs(indicators, norm, previous, year, kept_apart, rules)
+    mine = identity_pairs(indicators, norm, previous, year, kept_apart, collapsed, rules)
     # With pairs of its own, with_identity_pairs sorts the whole list: the matcher's sort would be lost.
     found = review_candidates(indicators, new_this_year, rules, ordered=mine.empty)
     return with_identity_pairs(drop_one_table_pairs(found, _usage_tables(norm, previous, year)), mine)

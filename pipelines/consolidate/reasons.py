@@ -5,6 +5,13 @@ from __future__ import annotations
 
 # Retirement and merging (recorded on the indicator: retire_reason / last_change_reason).
 AUTO_RETIRE_REASON = "本年度无部门使用"
+# Not used under its id only because its department's rows of its key went to another of its indicators (two
+# of one department's indicators came to share a key without being certainly one): the department did use it,
+# so AUTO_RETIRE_REASON would be untrue. {into}: the id(s) the rows went to (collapsed_retire_reason).
+COLLAPSED_RETIRE_REASON = (
+    "原使用部门本年度与本指标名称、单位、一级和二级指标相同的填报均归入 {into}，本编号因此未再使用；"
+    "两者未确认为同一指标，已列入当年合并审核"
+)
 UPSTREAM_COVERS_REASON = "上级指标库已收录同一指标，本级指标并入上级指标（原编号保留为历史）"
 REVIEW_MERGE_REASON = "经人工审核确认为同一指标，已合并"
 COMMON_COVERS_REASON = (
@@ -44,9 +51,15 @@ def shared_key_reason(why: str) -> str:
     return f"两个在用指标的名称、单位、一级和二级指标已相同，但{why}，未自动合并（编号各自保留）：请确认是否为同一指标"
 
 
+def collapsed_retire_reason(into: list[str]) -> str:
+    """The retire_reason of an indicator whose department's rows of its key went to `into` (usage.py)."""
+    return COLLAPSED_RETIRE_REASON.format(into="、".join(into))
+
+
 def collapsed_key_reason(why: str) -> str:
     """Two indicators of one department that came to share a key without being certainly one: its rows of
-    that key all went to one of them, the other was retired for want of use (review_pairs._collapsed_pairs)."""
+    that key all went to one of them, the other was retired (COLLAPSED_RETIRE_REASON;
+    review_pairs._collapsed_pairs)."""
     return (
         f"本部门两个指标的名称、单位、一级和二级指标现已相同，但{why}，未自动合并；本年度该部门的填报均归入前者，"
         "后者因无使用而停用：如为同一指标请选“合并”，如不是请在填报中引用各自的库内编号"

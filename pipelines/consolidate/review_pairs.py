@@ -1,11 +1,13 @@
 """The review list (merge_review.xlsx) consolidation hands on: the matcher's candidates for this year's new
 indicators (pipelines/dedupe/candidates.py) and the pairs only consolidation can see (identity_pairs):
-  - likely renames: an indicator retired this year because its department stopped using it, and a new
-    indicator of the same department, scope and project with a near-identical name;
+  - likely renames: an indicator retired this year because its department stopped using it (or filed its
+    key only under another id), and a new indicator of the same department, scope and project with a
+    near-identical name;
   - kept apart: an indicator kept by department and name whose row now equals another indicator;
   - one key, two ids: active indicators used this year under the same key that are not certainly one (of
     different departments, or with different or missing explanations: merges.certain_groups), so kept
-    apart by consolidation;
+    apart by consolidation; and an indicator retired because its department's rows of the key it came to
+    share went to the other (usage.collapsed_into);
   - 项目 indicators with the same class-free key in different function classes not merged (their
     explanations differ or are empty).
 Fuzzier similarities never merge; a person decides (合并 / 不合并 / 设为共性指标).
@@ -87,22 +89,24 @@ def identity_pairs(
     previous: LibraryTables | None,
     year: int,
     kept_apart: list[tuple[str, str]],
+    collapsed: dict[str, list[str]],
     rules: MatchRules | None,
 ) -> pd.DataFrame:
     """Pairs the identity rules leave to a person (CANDIDATE_COLUMNS, A = the id to keep): likely renames,
-    kept apart, same-named 项目 indicators of different classes (see the module docstring)."""
+    kept apart, one key two ids, same-named 项目 indicators of different classes (see the module docstring).
+    `collapsed`: indicators retired because their department's rows went to another id (usage.apply_usage)."""
     new = set(
         indicators.loc[
             (indicators["first_year"] == year) & (indicators["status"] == "active"), "indicator_id"
         ]
     )
     ind = indicators.set_index("indicator_id", drop=False)
-    found = _likely_renames(indicators, norm, previous, year, new)
+    found = _likely_renames(indicators, norm, previous, year, new, set(collapsed))
     found += [
         (a, b, KEPT_APART_REASON, "kept_apart") for a, b in kept_apart if a in ind.index and b in ind.index
     ]
     found += _shared_key_pairs(norm, ind)
-    found += _collapsed_pairs(indicators, norm, year, rules)
+    found += _collapsed_pairs(collapsed, ind)
     found += _cross_class_pairs(norm, new, ind)
     if not found:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -119,14 +123,23 @@ def identity_pairs(
 
 
 def _likely_renames(
-    indicators: pd.DataFrame, norm: pd.DataFrame, previous: LibraryTables | None, year: int, new: set[str]
+    indicators: pd.DataFrame,
+    norm: pd.DataFrame,
+    previous: LibraryTables | None,
+    year: int,
+    new: set[str],
+    collapsed: set[str],
 ) -> Found:
     """Indicators retired this year for want of use × new indicators of the same department, scope and
-    project (names compared later, in _described)."""
+    project (names compared later, in _described). A retired one whose key's rows went to a twin
+    (`collapsed`) is still one: its own row may have been renamed while the twin's row kept the key."""
     retiring = indicators[
         (indicators["status"] == "retired")
         & (indicators["retired_year"] == year)
-        & (indicators["retire_reason"] == AUTO_RETIRE_REASON)
+        & (
+            (indicators["retire_reason"] == AUTO_RETIRE_REASON)
+            | indicators["indicator_id"].isin(list(collapsed))
+        )
     ]
     if not len(retiring) or not new or previous is None or not len(previous.usages):
         return []
@@ -180,39 +193,13 @@ def _shared_key_pairs(norm: pd.DataFrame, ind: pd.DataFrame) -> Found:
     return sorted(found)
 
 
-def _collapsed_pairs(
-    indicators: pd.DataFrame, norm: pd.DataFrame, year: int, rules: MatchRules | None
-) -> Found:
-    """Indicators retired this year for want of use whose key a department of theirs used this year under
-    another id (two of its indicators came to share a key, not certainly one: its rows went to one of them)
-    — the used one is A."""
-    retiring = indicators[
-        (indicators["status"] == "retired")
-        & (indicators["retired_year"] == year)
-        & (indicators["retire_reason"] == AUTO_RETIRE_REASON)
-    ]
-    rows = norm[text_array(norm["change_type"]) != "退出"]
-    if not len(retiring) or not len(rows):
-        return []
-    needed = ["indicator_id", "scope", "level1", "level2", "name", "unit", "function_code"]
-    keyed = normalize_rows(retiring[needed].assign(target_unit=""), rules)
-    key_of = dict(zip(keyed["indicator_id"], keyed["key"], strict=True))
-    hit = rows["key"].isin(list(set(key_of.values()))).to_numpy()
-    if not hit.any():
-        return []
-    used: dict[str, set[tuple[str, str]]] = {}  # key → (department, id) of this year's rows
-    for key, iid, dept in zip(
-        text_array(rows["key"])[hit].tolist(),
-        text_array(rows["indicator_id"])[hit].tolist(),
-        text_array(rows["dept_code"])[hit].tolist(),
-        strict=True,
-    ):
-        used.setdefault(key, set()).add((dept, iid))
-    ind = indicators.set_index("indicator_id", drop=False)
+def _collapsed_pairs(collapsed: dict[str, list[str]], ind: pd.DataFrame) -> Found:
+    """Indicators retired this year because a department of theirs filed their key under another id (two of
+    its indicators came to share a key, not certainly one: its rows went to one of them; decided once, in
+    usage.collapsed_into) — the used one is A."""
     found: Found = []
-    for retired, key in sorted(key_of.items()):
-        depts = set(as_list(ind.at[retired, "departments"]))
-        for active in sorted({i for d, i in used.get(key, ()) if d in depts and i != retired}):
+    for retired, into in sorted(collapsed.items()):
+        for active in into:
             why = _kept_apart_by(ind, active, retired, same_departments=True)
             found.append((active, retired, collapsed_key_reason(why), "collapsed"))
     return found

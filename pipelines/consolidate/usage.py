@@ -1,5 +1,6 @@
 """What this year's rows do to the indicators they are usages of: 修改 requests, the departments and
-wordings that used each indicator, 退出 requests, retirement for want of use, and reactivation."""
+wordings that used each indicator, 退出 requests, retirement for want of use (or because the department's
+rows went to another of its indicators with the same key: collapsed_into), and reactivation."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from pipelines.common.frames import text_array
 from pipelines.consolidate.changes import TRACKED_FIELDS
 from pipelines.consolidate.per_indicator import variants_per_id
-from pipelines.consolidate.reasons import AUTO_RETIRE_REASON
+from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, collapsed_retire_reason
 from pipelines.consolidate.records import Records, as_list
+from pipelines.normalize.canonical import MatchRules
+from pipelines.normalize.keys import normalize_rows
 
 # Fields a 修改 row may update on its indicator (empty cells leave the library value as it was).
 MODIFIABLE = tuple(f for f in TRACKED_FIELDS if f not in ("function_code", "scope"))
@@ -55,13 +59,18 @@ def _used(norm: pd.DataFrame) -> tuple[dict[str, int], list[list[str]], list[lis
     return {iid: k for k, iid in enumerate(used_ids)}, depts, variants
 
 
-def apply_usage(records: Records, norm: pd.DataFrame, year: int, pending: Iterable[str]) -> None:
+def apply_usage(
+    records: Records, norm: pd.DataFrame, year: int, pending: Iterable[str], rules: MatchRules | None
+) -> dict[str, list[str]]:
     """Departments, last year, aliases, 退出 and auto-retirement, reactivation. `pending`: departments whose
-    workbook was set aside this year — their indicators are not retired for want of a usage."""
+    workbook was set aside this year — their indicators are not retired for want of a usage. Returns the
+    indicators retired because their department's rows went to another id (collapsed_into): retired id →
+    the ids its key's rows went to, for the review list (review_pairs._collapsed_pairs)."""
     position, depts, variants = _used(norm)
     retiring = norm[norm["change_type"] == "退出"].sort_values(["indicator_id", "dept_code", "source_row"])
     retire_reason = retiring.groupby("indicator_id")["change_reason"].first()
     pending_set = set(pending)
+    idle: list[str] = []  # active, not used, no 退出, no department set aside: retired below
     for iid, rec in records.items():
         if rec["status"] == "merged":
             continue
@@ -71,13 +80,53 @@ def apply_usage(records: Records, norm: pd.DataFrame, year: int, pending: Iterab
             _record_use(rec, depts[position[iid]], variants[position[iid]], year)
         elif rec["status"] == "active":
             if iid in retire_reason.index:
-                reason = str(retire_reason[iid])
-            elif set(as_list(rec["departments"])) & pending_set:
-                continue  # its department's workbook was set aside this year: keep it until corrected
-            else:
-                reason = AUTO_RETIRE_REASON
-            rec.update(status="retired", retired_year=year, retire_reason=reason)
-            rec.update(last_change_year=year, last_change_type="退出", last_change_reason=reason)
+                _retire(rec, year, str(retire_reason[iid]))
+            elif not set(as_list(rec["departments"])) & pending_set:
+                idle.append(iid)
+            # else its department's workbook was set aside this year: keep it until corrected
+    collapsed = collapsed_into(records, idle, norm, rules)
+    for iid in idle:
+        into = collapsed.get(iid)
+        _retire(records[iid], year, collapsed_retire_reason(into) if into else AUTO_RETIRE_REASON)
+    return collapsed
+
+
+def _retire(rec: dict[str, object], year: int, reason: str) -> None:
+    rec.update(status="retired", retired_year=year, retire_reason=reason)
+    rec.update(last_change_year=year, last_change_type="退出", last_change_reason=reason)
+
+
+def collapsed_into(
+    records: Records, idle: list[str], norm: pd.DataFrame, rules: MatchRules | None
+) -> dict[str, list[str]]:
+    """Of the indicators `idle` this year, those whose key a department of theirs used this year under
+    another id: two of its indicators came to share a key without being certainly one
+    (merges.certain_groups) and its rows of that key all went to one of them. Retired id → those ids."""
+    rows = norm[text_array(norm["change_type"]) != "退出"]
+    if not idle or not len(rows):
+        return {}
+    needed = ["indicator_id", "scope", "level1", "level2", "name", "unit", "function_code"]
+    frame = pd.DataFrame([{c: records[i].get(c, "") for c in needed} for i in idle], columns=needed)
+    keyed = normalize_rows(frame.assign(target_unit=""), rules)
+    key_of = dict(zip(keyed["indicator_id"], keyed["key"], strict=True))
+    hit = rows["key"].isin(list(set(key_of.values()))).to_numpy()
+    if not hit.any():
+        return {}
+    used: dict[str, set[tuple[str, str]]] = {}  # key → (department, id) of this year's rows
+    for key, iid, dept in zip(
+        text_array(rows["key"])[hit].tolist(),
+        text_array(rows["indicator_id"])[hit].tolist(),
+        text_array(rows["dept_code"])[hit].tolist(),
+        strict=True,
+    ):
+        used.setdefault(key, set()).add((dept, iid))
+    found: dict[str, list[str]] = {}
+    for idle_id, key in sorted(key_of.items()):
+        depts = set(as_list(records[idle_id]["departments"]))
+        into = sorted({i for d, i in used.get(key, ()) if d in depts and i != idle_id})
+        if into:
+            found[idle_id] = into
+    return found
 
 
 def _record_use(rec: dict[str, object], departments: list[str], wordings: list[str], year: int) -> None:

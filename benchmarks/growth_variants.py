@@ -1,0 +1,132 @@
+"""What another storage choice would cost in the repo: a growth run's releases replayed into scratch repos.
+
+    python -m benchmarks.growth_variants --repo DIR/growth-100000-0.05 [--variants base,xlsx-stored,...]
+        [--prefix library/] [--gc "gc -q"]
+
+benchmarks.git_growth publishes real releases into one repo (slow: every year is rebuilt). To try a storage
+choice — Parquet pages without dictionaries, workbooks stored without deflate, another repack — it is
+enough to take those releases' files, transform them, and commit them in order into a new repo, packing
+after each release as git_growth does: the packed growth per release is then measured for both choices on
+the same content, one after the other on the same machine. Variants:
+
+  base           the files as published (the replay's own baseline: it must match git_growth's figures)
+  xlsx-stored    every .xlsx rewritten with its parts stored, not deflated (git then deltas and compresses
+                 the XML itself)
+  review-stored  only review.xlsx stored (its tables carry over from year to year; merge_review's pairs do not)
+  pq-plain       Parquet pages without dictionaries (plain values, byte-aligned: deltas see shifted rows)
+  pq-dict-low    dictionaries only for text columns with under 256 distinct values
+
+`--gc` is how the repo is packed after each release (git_growth: `gc -q`); e.g. `repack -a -d -f -q` recomputes
+every delta instead of reusing the last pack's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines.store.publish import WRITER_OPTIONS
+
+Transform = Callable[[str, bytes], bytes]
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+
+
+def _stored(data: bytes) -> bytes:
+    """The same zip package with every part stored (ZIP_STORED) and the same names, order and times."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            target.writestr(part, source.read(info.filename))
+    return out.getvalue()
+
+
+def _parquet(data: bytes, use_dictionary: bool | Callable[[pa.Table], list[str]]) -> bytes:
+    table = pq.read_table(io.BytesIO(data))
+    options = dict(WRITER_OPTIONS)
+    options["use_dictionary"] = use_dictionary(table) if callable(use_dictionary) else use_dictionary
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, **options)
+    return bytes(buf.getvalue().to_pybytes())
+
+
+def _low_cardinality(table: pa.Table) -> list[str]:
+    return [
+        name
+        for name in table.column_names
+        if pa.types.is_string(table.schema.field(name).type) and len(pc.unique(table.column(name))) < 256
+    ]
+
+
+VARIANTS: dict[str, Transform] = {
+    "base": lambda path, data: data,
+    "xlsx-stored": lambda path, data: _stored(data) if path.endswith(".xlsx") else data,
+    "review-stored": lambda path, data: _stored(data) if path.endswith("/review.xlsx") else data,
+    "pq-plain": lambda path, data: _parquet(data, False) if path.endswith(".parquet") else data,
+    "pq-dict-low": lambda path, data: _parquet(data, _low_cardinality) if path.endswith(".parquet") else data,
+}
+
+
+def replay(source: Path, transform: Transform, prefix: str, gc: list[str], work: Path) -> list[int]:
+    """Pack size (bytes) after each of source's release tags vYYYY, its files under prefix transformed."""
+    tags = sorted(t for t in _git(source, "tag").decode().split() if t[1:].isdigit())
+    repo = work / "repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q")
+    sizes = []
+    for tag in tags:
+        for top in ("library", "reports"):
+            shutil.rmtree(repo / top, ignore_errors=True)
+        names = _git(source, "ls-tree", "-r", "--name-only", tag).decode().splitlines()
+        for name in names:
+            if not name.startswith(prefix) or not name.startswith(("library/", "reports/")):
+                continue
+            target = repo / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(transform(name, _git(source, "show", f"{tag}:{name}")))
+        _git(repo, "add", "-A")
+        _git(repo, "-c", "user.name=growth", "-c", "user.email=growth@localhost", "commit", "-q", "-m", tag)
+        _git(repo, *gc)
+        sizes.append(sum(p.stat().st_size for p in (repo / ".git" / "objects" / "pack").glob("*.pack")))
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="以另一种存储方式重放增长测试的各版本，比较每版仓库增长")
+    parser.add_argument("--repo", type=Path, required=True, help="benchmarks.git_growth 生成的仓库")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--prefix", default="", help="只重放此路径下的文件（如 library/）")
+    parser.add_argument("--gc", default="gc -q", help="每版之后的打包命令")
+    args = parser.parse_args(argv)
+    print("| variant | prefix | gc | first release KiB | later releases KiB | mean later MiB |")
+    print("|---|---|---|---:|---|---:|")
+    for name in args.variants.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            sizes = replay(args.repo, VARIANTS[name], args.prefix, args.gc.split(), Path(tmp))
+        later = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
+        mean = sum(later) / len(later) / 2**20 if later else 0.0
+        print(
+            f"| {name} | {args.prefix or 'all'} | `{args.gc}` | {sizes[0] // 1024:,} | "
+            f"{' / '.join(f'{g // 1024:,}' for g in later)} | {mean:.2f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

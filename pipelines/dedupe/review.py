@@ -10,7 +10,9 @@ What the decisions become is pipelines/dedupe/decisions.py.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,11 @@ import xlsxwriter
 from openpyxl import load_workbook
 from xlsxwriter.format import Format
 
-from pipelines.common import xlsx_out
+from pipelines.common import xlsx_out, xlsx_table
 from pipelines.common.formulas import is_dangerous, neutralize, restore_neutralized
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
+from pipelines.common.xlsx_table import BlankColumn, CodedColumn, Column, StringTable
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
 
@@ -47,6 +50,10 @@ DECISIONS = ("合并", "不合并", PROMOTE)
 REVIEW_SHEET = "合并审核"
 PATTERN_SHEET = "差异模式"
 GUIDE_SHEET = "填写说明"
+_USED_COLUMNS = frozenset(
+    {"id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern", "pattern_group", "unit_a", "unit_b"}
+    | {"level2", "name_score", "definition_score", "likely"}
+)
 _OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 _VALIDATION = {
     "validate": "list",
@@ -177,12 +184,14 @@ def _write_pairs(
     cands: pd.DataFrame,
     groups: dict[str, str],
     fmt: dict[str, Format],
+    body: bool = True,
 ) -> None:
-    """The pairs on `sheets`, sheet k holding rows spans[k] of the candidates, each with the header."""
+    """The pairs on `sheets`, sheet k holding rows spans[k] of the candidates, each with the header
+    (without body: all but the pairs' cells, for _write_direct)."""
     headers = (*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS)
     # Every cell at once (shared strings still numbered row by row, left to right, sheet after sheet);
     # the 决定 column is a formatted blank. An empty candidate frame may carry no columns at all.
-    columns: list[list[Any]] = list(_pair_columns(cands, groups)) if len(cands) else []
+    columns: list[list[Any]] = list(_pair_columns(cands, groups)) if len(cands) and body else []
     if columns:
         columns.insert(_DECISION_COL, [None] * len(cands))
     styles: list[Format | None] = [None] * len(headers)
@@ -191,7 +200,7 @@ def _write_pairs(
         for col, (title, width) in enumerate(zip(headers, _REVIEW_WIDTHS, strict=True)):
             ws.write_string(0, col, title, fmt["head"])
             ws.set_column(col, col, width, fmt["wrap"] if title == "理由" else None)
-        if z > a:
+        if z > a and columns:
             ws.write_block(1, 0, [c[a:z] if len(spans) > 1 else c for c in columns], styles)
         last = max(z - a, 1)
         ws.data_validation(1, _DECISION_COL, _validated_rows(last), _DECISION_COL, _VALIDATION)
@@ -233,14 +242,17 @@ def _write_patterns(
     spans: list[tuple[int, int]],
     columns: list[list[Any]],
     fmt: dict[str, Format],
+    body: bool = True,
 ) -> None:
-    """The patterns (_pattern_columns, or none) on `sheets`, sheet k holding rows spans[k]."""
+    """The patterns (_pattern_columns, or none) on `sheets`, sheet k holding rows spans[k] (without
+    body: all but the patterns' cells)."""
     for ws, (a, z) in zip(sheets, spans, strict=True):
         for col, (title, width) in enumerate(zip(PATTERN_COLUMNS, (8, 24, 8, 50, 8), strict=True)):
             ws.write_string(0, col, title, fmt["head"])
             ws.set_column(col, col, width)
-        if columns:
+        if columns and body:
             ws.write_block(1, 0, [c[a:z] for c in columns], [None, None, None, None, fmt["decide"]])
+        if columns:
             ws.data_validation(1, 4, _validated_rows(z - a), 4, _VALIDATION)
         ws.freeze_panes(1, 0)
 
@@ -253,20 +265,32 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cands = sort_candidates(candidates) if len(candidates) else candidates  # a sorted copy
+    # A sorted copy of the columns written (the sort's take of the frame's other columns is wasted).
+    used = [c for c in candidates.columns if c in _USED_COLUMNS]
+    cands = sort_candidates(candidates[used]) if len(candidates) else candidates
     firsts = pd.unique(cands["pattern_group"]) if len(cands) else []  # in order of first appearance
     groups = {group: f"G{k + 1:04d}" for k, group in enumerate(firsts)}
     tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
     try:
-        _write_workbook(tmp, cands, groups)
+        if not _write_direct(tmp, cands, groups):
+            _write_workbook(tmp, cands, groups)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)  # nothing half-written is left beside the reports
     return path
 
 
-def _write_workbook(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> None:
-    wb = fast_shared_strings(xlsxwriter.Workbook(str(tmp), _OPTIONS))
+def _write_workbook(
+    tmp: Path | io.BytesIO,
+    cands: pd.DataFrame,
+    groups: dict[str, str],
+    pattern_columns: list[list[Any]] | None = None,
+    body: bool = True,
+) -> tuple[xlsxwriter.Workbook, dict[str, Format]]:
+    """The workbook by xlsxwriter (RowBlockSheet bodies); without body its skeleton for _write_direct:
+    everything but the pair and pattern rows, in memory."""
+    options = _OPTIONS if body else {**_OPTIONS, "in_memory": True}
+    wb = fast_shared_strings(xlsxwriter.Workbook(tmp if isinstance(tmp, io.BytesIO) else str(tmp), options))
     wb.set_properties({"title": "指标合并审核", "author": "indicators", "created": FIXED_CREATED})
     fmt = {
         "head": wb.add_format(
@@ -275,7 +299,8 @@ def _write_workbook(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> N
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "decide": wb.add_format({"bg_color": "#FFF2CC", "valign": "top"}),
     }
-    pattern_columns = _pattern_columns(cands, groups) if len(cands) else []
+    if pattern_columns is None:
+        pattern_columns = _pattern_columns(cands, groups) if len(cands) else []
     pair_spans = xlsx_out.sheet_spans(len(cands))
     pattern_spans = xlsx_out.sheet_spans(len(pattern_columns[0]) if pattern_columns else 0)
     # Sheets in this order: the pairs' (the first one first: CONTRACT §5), the patterns', the guide.
@@ -283,13 +308,180 @@ def _write_workbook(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> N
     patterns = [add_block_sheet(wb, _sheet_name(PATTERN_SHEET, k)) for k in range(1, len(pattern_spans) + 1)]
     for ws in (*pairs, *patterns):
         ws.compact = True  # no implied cell references: a third less in the repo
-    _write_pairs(pairs, pair_spans, cands, groups, fmt)
-    _write_patterns(patterns, pattern_spans, pattern_columns, fmt)
+    _write_pairs(pairs, pair_spans, cands, groups, fmt, body)
+    _write_patterns(patterns, pattern_spans, pattern_columns, fmt, body)
     gs = wb.add_worksheet(GUIDE_SHEET)
     gs.set_column(0, 0, 100)
     for r, text in enumerate(_guide(len(cands), len(pairs), len(patterns))):
         gs.write_string(r, 0, text, fmt["wrap"])
+    if not body and len(cands):
+        # The formats numbered in the order the bodies would first use them: 理由's column format (its
+        # <col>), the header, the 决定 blanks (only in the bodies).
+        for name in ("wrap", "head", "decide"):
+            fmt[name]._get_xf_index()
     wb.close()
+    return wb, fmt
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing directly (the same bytes as _write_workbook, a column at a time: pipelines/common/xlsx_table.py)
+# --------------------------------------------------------------------------------------------------
+def _write_direct(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> bool:
+    """merge_review.xlsx with its pair and pattern rows rendered by xlsx_table around an xlsxwriter
+    skeleton: the bytes _write_workbook writes, in less than half its time and memory. False (nothing
+    written) when a column holds anything but what the fast path knows (missing or non-text values in a
+    text column, a missing score, an over-long text, …): _write_workbook then writes it, or refuses it,
+    as always."""
+    pairs = _direct_pair_columns(cands, groups) if len(cands) else []
+    if pairs is None:
+        return False
+    pattern_columns = _pattern_columns(cands, groups) if len(cands) else []
+    patterns = _direct_pattern_columns(pattern_columns) if pattern_columns else []
+    if patterns is None:
+        return False
+    skeleton_file = io.BytesIO()
+    wb, fmt = _write_workbook(skeleton_file, cands, groups, pattern_columns, body=False)
+    skeleton = skeleton_file.getvalue()
+    _style(pairs, patterns, fmt)
+    old_texts = wb.str_table.string_array  # the skeleton's shared strings (sorted at close)
+    strings = StringTable()
+    sheets = _numbered(
+        strings, pairs, patterns, len(cands), len(pattern_columns[0]) if pattern_columns else 0
+    )
+    guide = f"xl/worksheets/sheet{len(sheets) + 1}.xml"
+
+    def renumbered(xml: str) -> str:
+        return _SHARED_CELL.sub(lambda m: f"{m[1]}{strings.index[old_texts[int(m[2])]]}{m[3]}", xml)
+
+    with zipfile.ZipFile(io.BytesIO(skeleton)) as package:
+        shown = {name: package.read(name).decode() for name, *_ in sheets}
+        guide_xml = package.read(guide).decode()
+
+    def sheet_xml(name: str, columns: list[Column], numbers: list[Any], span: tuple[int, int]) -> Any:
+        head, tail = renumbered(shown.pop(name)).split("</sheetData>")
+        a, z = span
+        if z > a:
+            head = _DIMENSION.sub(rf"\g<1>{z - a + 1}\g<2>", head, count=1)
+        yield head
+        yield from xlsx_table.body_xml(columns, numbers, a, z, 2, strings)
+        yield "</sheetData>" + tail
+
+    parts: dict[str, Any] = {sheet[0]: sheet_xml(*sheet) for sheet in sheets}
+    parts[guide] = [renumbered(guide_xml)]
+    parts["xl/sharedStrings.xml"] = xlsx_table.shared_strings_xml(strings)
+    xlsx_table.write_package(tmp, skeleton, parts)
+    return True
+
+
+def _style(pairs: list[Column], patterns: list[Column], fmt: dict[str, Format]) -> None:
+    """The cell styles the skeleton numbered: the 决定 blanks' format, 理由's column format."""
+    decide = f' s="{fmt["decide"].xf_index}"'
+    for columns in (pairs, patterns):
+        for k, column in enumerate(columns):
+            if isinstance(column, BlankColumn):
+                columns[k] = BlankColumn(decide)
+    reason = pairs[REVIEW_COLUMNS.index("理由")] if pairs else None
+    if isinstance(reason, CodedColumn):
+        reason.style = f' s="{fmt["wrap"].xf_index}"'
+
+
+def _numbered(
+    strings: StringTable, pairs: list[Column], patterns: list[Column], n_pairs: int, n_patterns: int
+) -> list[tuple[str, list[Column], list[np.ndarray | None], tuple[int, int]]]:
+    """Every pair and pattern sheet (its part, columns, shared-string numbers, rows) with their texts
+    numbered as the cell-by-cell writes number them: each sheet's header, then its rows; the guide's
+    texts after."""
+    sheets: list[tuple[str, list[Column], list[np.ndarray | None], tuple[int, int]]] = []
+    pair_spans, pattern_spans = xlsx_out.sheet_spans(n_pairs), xlsx_out.sheet_spans(n_patterns)
+    headers = [*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS]
+    for title, columns, spans in (
+        (headers, pairs, pair_spans),
+        (list(PATTERN_COLUMNS), patterns, pattern_spans),
+    ):
+        for a, z in spans:
+            for text in title:
+                strings.add(text)
+            numbers = strings.number_block(columns, a, z)
+            sheets.append((f"xl/worksheets/sheet{len(sheets) + 1}.xml", columns, numbers, (a, z)))
+    for text in _guide(n_pairs, len(pair_spans), len(pattern_spans)):
+        strings.add(text)
+    return sheets
+
+
+_SHARED_CELL = re.compile(r'( t="s"><v>)(\d+)(</v>)')
+_DIMENSION = re.compile(r'(<dimension ref="[A-Z]+1:[A-Z]+)1("/>)')
+
+
+def _coded_texts(series: pd.Series | list[Any], shown: Any = None) -> CodedColumn | None:
+    """A column of texts (every value exactly str) as codes into its distinct texts as shown (neutralized,
+    or `shown`'s); None when it holds anything else, or a text write_string would cut."""
+    codes, uniques = pd.factorize(
+        series if isinstance(series, pd.Series) else np.asarray(series, dtype=object)
+    )
+    distinct = list(uniques)
+    if (len(codes) and codes.min() < 0) or any(type(u) is not str for u in distinct):
+        return None
+    texts = _neutralized(distinct) if shown is None else shown(distinct)
+    return (
+        CodedColumn(np.asarray(codes, dtype=np.intp), texts, texts=True) if xlsx_table.fits(texts) else None
+    )
+
+
+def _coded_numbers(
+    series: pd.Series, *, rounded: bool = False, blank_nan: bool = False
+) -> CodedColumn | None:
+    """_number_cells's column as codes into its distinct numbers (NaN as "" when blank_nan); None for a
+    column _number_cells takes cell by cell or refuses."""
+    if series.dtype.kind not in "fiu":
+        return None
+    numbers = series.to_numpy(dtype=np.float64)
+    finite = np.isfinite(numbers)
+    if not finite.all() and not (blank_nan and not np.isinf(numbers).any()):
+        return None
+    if rounded:
+        numbers = np.rint(numbers) + 0.0
+    codes, distinct = xlsx_table.number_codes(numbers)
+    values: list[str | float] = ["" if np.isnan(v) else v for v in distinct]
+    return CodedColumn(codes, values)
+
+
+def _direct_pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[Column] | None:
+    """_pair_columns (with the 决定 blanks) as coded columns; None when the fast path does not apply."""
+    text = {c: _coded_texts(cands[c]) for c in ("id_a", "name_a", "id_b", "name_b", "reason", "pattern")}
+    text |= {c: _coded_texts(cands[c]) for c in ("unit_a", "unit_b", "level2")}
+    group = _coded_texts(cands["pattern_group"], lambda distinct: _neutralized([groups[g] for g in distinct]))
+    score = _coded_numbers(cands["score"], rounded=True)
+    name_score = _coded_numbers(cands["name_score"])
+    definition = _coded_numbers(cands["definition_score"], blank_nan=True)
+    if "likely" not in cands.columns:
+        likely = np.zeros(len(cands), dtype=np.intp)
+    elif cands["likely"].dtype == bool:
+        likely = (~cands["likely"].to_numpy()).astype(np.intp)
+    else:
+        likely = np.asarray([0 if v else 1 for v in cands["likely"].tolist()], dtype=np.intp)
+    shown = CodedColumn(likely, [LIKELY, POSSIBLE], texts=True)
+    columns = [
+        *(text[c] for c in ("id_a", "name_a", "id_b", "name_b")),
+        score,
+        text["reason"],
+        BlankColumn(""),  # 决定: its style once the skeleton has numbered the formats
+        text["pattern"],
+        group,
+        *(text[c] for c in ("unit_a", "unit_b", "level2")),
+        name_score,
+        definition,
+        shown,
+    ]
+    return None if any(c is None for c in columns) else [c for c in columns if c is not None]
+
+
+def _direct_pattern_columns(columns: list[list[Any]]) -> list[Column] | None:
+    """_pattern_columns's cells as coded columns; None when the fast path does not apply."""
+    group, pattern, example = (_coded_texts(columns[k], lambda distinct: distinct) for k in (0, 1, 3))
+    counts = np.asarray(columns[2], dtype=np.float64)
+    codes, distinct = xlsx_table.number_codes(counts)
+    coded = [group, pattern, CodedColumn(codes, [int(v) for v in distinct]), example, BlankColumn("")]
+    return None if any(c is None for c in coded) else [c for c in coded if c is not None]
 
 
 def _sheet_name(first: str, k: int) -> str:

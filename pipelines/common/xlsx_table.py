@@ -1,0 +1,350 @@
+"""Big tables written straight into an xlsx package, for a workbook whose layout xlsxwriter draws.
+
+xlsxwriter writes the workbook around the tables — header rows, widths, formats, panes, filters, data
+validation, other sheets — with no table body (a "skeleton": a few KB, made in memory). The bodies are
+then rendered here a column at a time: each column is factorized (codes into its distinct values), each
+distinct value's cell XML made once and taken for every row by its code, the rows joined a chunk at a
+time and deflated as they come (no cell stored twice, no temporary file read back). Texts are numbered
+in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them (row by row,
+left to right, sheet after sheet), the table is written as pipelines.common.xlsx_rows._SharedStrings
+writes it and the zip entries carry what xlsxwriter's file-based packaging gives them: the same cells
+give the same bytes as xlsxwriter with RowBlockSheet (compact rows) and fast_shared_strings.
+
+A body here is every cell present (no absent cell: a cell never needs its reference), texts shared
+strings, numbers finite, blanks formatted: what merge_review.xlsx writes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from xlsxwriter.sharedstrings import SharedStrings
+
+from pipelines.common.xlsx_parts import HEAD, MAIN
+
+ROW_CHUNK = 16384  # rows rendered per join: bounds the transient strings (≈ 6 MB of sheet XML)
+SST_CHUNK = 16384  # shared strings written per join
+# xlsxwriter's packaging from temporary files: each entry dated as the file it set to 1980-01-31 00:00
+# (local time, read back as local time), with the mode of a tempfile.mkstemp file (0600).
+_ZIP_DATE = (1980, 1, 31, 0, 0, 0)
+_ZIP_ATTR = 0o100600 << 16
+# What goes through xlsxwriter's _write_si (with an edge space): what xlsx_rows._SharedStrings sends
+# there, and the non-characters U+FFFE/U+FFFF, which _write_si escapes as _xFFFE_/_xFFFF_ (written raw, as
+# _SharedStrings writes them, they make the file unreadable: XML forbids them).
+_CAREFUL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_STRMAX_SAFE = 32767 // 2  # a text no longer than this is never cut by write_string
+
+
+@dataclass
+class CodedColumn:
+    """A column of cells: each row's code into `values` (its distinct values as shown: a text, a shared
+    string; a finite number), and the cells' style attribute (' s="N"' or "")."""
+
+    codes: np.ndarray
+    values: Sequence[str | float | int]
+    style: str = ""
+    texts: bool = False  # every value a text (else told value by value)
+
+
+@dataclass
+class BlankColumn:
+    """A column of formatted blanks."""
+
+    style: str
+
+
+Column = CodedColumn | BlankColumn
+
+
+def fits(texts: Iterable[str]) -> bool:
+    """No text long enough for xlsxwriter's write_string to cut (the direct path does not cut)."""
+    return max(map(len, texts), default=0) <= _STRMAX_SAFE
+
+
+def number_codes(values: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Codes into the distinct values of a float column, told apart by their bits (-0.0 is not 0.0)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    distinct, codes = np.unique(bits, return_inverse=True)
+    return codes.reshape(-1), distinct.view(np.float64).tolist()
+
+
+class StringTable:
+    """The shared strings in order of first use, and the number of text cells that use them."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.count = 0
+
+    def add(self, text: str) -> int:
+        """One text cell written the ordinary way (write_string): its index."""
+        self.count += 1
+        i = self.index.get(text)
+        if i is None:
+            i = self.index[text] = len(self.index)
+        return i
+
+    def number_block(self, columns: Sequence[Column], a: int, z: int) -> list[np.ndarray | None]:
+        """Rows a..z-1 of `columns` written as cells row by row, left to right: a text new to the table
+        takes the next number at its first cell in that order. Returns, for each column of texts only,
+        its distinct values' numbers (-1 for one not in these rows), for body_xml."""
+        known = self.index
+        m = len(columns)
+        keys: list[np.ndarray] = []
+        texts: list[str] = []
+        found: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # column, present, numbers, fresh
+        out: list[np.ndarray | None] = [None] * m
+        for j, column in enumerate(columns):
+            if not isinstance(column, CodedColumn):
+                continue
+            shown = column.values
+            texts_only = column.texts or all(type(v) is str for v in shown)
+            is_text = None if texts_only else np.array([type(v) is str for v in shown], dtype=bool)
+            if is_text is not None and not is_text.any():
+                continue
+            codes = column.codes[a:z]
+            present, firsts = _firsts(codes)
+            if is_text is not None:
+                self.count += int(np.count_nonzero(is_text[codes]))
+                keep = is_text[present]
+                present, firsts = present[keep], firsts[keep]
+            else:
+                self.count += len(codes)
+            candidates = [shown[c] for c in present.tolist()]
+            numbers = np.array([known.get(t, -1) for t in candidates], dtype=np.int64)
+            fresh = np.flatnonzero(numbers < 0)
+            keys.append(firsts[fresh] * m + j)
+            texts += [candidates[k] for k in fresh.tolist()]
+            found.append((j, present, numbers, fresh))
+        if texts:
+            order = np.argsort(np.concatenate(keys), kind="stable")
+            # Every text here is new to the table; one taken twice (two columns, or two raw texts shown
+            # alike) keeps its first place: numbered by factorizing them in that order.
+            ordered = np.empty(len(texts), dtype=object)
+            ordered[:] = [texts[k] for k in order.tolist()]
+            codes_in_order, distinct = pd.factorize(ordered)
+            base = len(known)
+            assigned = np.empty(len(texts), dtype=np.int64)
+            assigned[order] = codes_in_order + base
+            known.update(zip(distinct.tolist(), range(base, base + len(distinct)), strict=True))
+        at = 0
+        for j, present, numbers, fresh in found:
+            numbers[fresh] = assigned[at : at + len(fresh)] if len(fresh) else numbers[fresh]
+            at += len(fresh)
+            column = columns[j]
+            assert isinstance(column, CodedColumn)
+            full = np.full(len(column.values), -1, dtype=np.int64)
+            full[present] = numbers
+            out[j] = full
+        return out
+
+
+def _firsts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes of `codes` and the position of each one's first appearance (the positions in
+    increasing order). Codes from pd.factorize of exactly these rows appear in order 0, 1, 2, …: then
+    one pass, no sort."""
+    if not len(codes):
+        return codes, codes
+    seen = np.maximum.accumulate(codes)
+    before = np.empty_like(seen)
+    before[0], before[1:] = -1, seen[:-1]
+    if (codes <= before + 1).all():
+        firsts = np.flatnonzero(codes > before)
+        return np.arange(len(firsts)), firsts
+    present, firsts = np.unique(codes, return_index=True)
+    order = np.argsort(firsts, kind="stable")
+    return present[order], firsts[order]
+
+
+@dataclass
+class _Table:
+    """A segment of each row: the bytes of row i are table[codes[i]] but its NULs (no NUL is ever in a
+    sheet's XML: its texts are in the shared strings, its markup is ASCII)."""
+
+    codes: np.ndarray
+    table: np.ndarray  # distinct values × widest, uint8
+
+
+_ROW_NUMBER = object()  # the segment of the row's number
+
+
+def _decimal(numbers: np.ndarray, width: int) -> np.ndarray:
+    """Integers ≥ 0 in decimal: a digit matrix (len × width, right-aligned, NUL before the digits)."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    column = np.maximum(numbers, 0)[:, None]
+    digits = ((column // powers) % 10 + 48).astype(np.uint8)
+    digits[(column < powers) & (powers > 1)] = 0
+    return digits
+
+
+def _width(numbers: np.ndarray) -> int:
+    return len(str(int(numbers.max(initial=0))))
+
+
+def _pieces_table(pieces: list[bytes], codes: np.ndarray) -> _Table:
+    widest = max(map(len, pieces), default=0)
+    table = np.frombuffer(b"".join(p.ljust(widest, b"\0") for p in pieces), dtype=np.uint8)
+    return _Table(codes, table.reshape(len(pieces), widest))
+
+
+def _numbers_table(prefix: bytes, numbers: np.ndarray, suffix: bytes, codes: np.ndarray) -> _Table:
+    """prefix + each number in decimal + suffix, by code (a shared-string cell, its number known)."""
+    k = len(numbers)
+    table = np.hstack(
+        [
+            np.broadcast_to(np.frombuffer(prefix, dtype=np.uint8), (k, len(prefix))),
+            _decimal(numbers, _width(numbers)),
+            np.broadcast_to(np.frombuffer(suffix, dtype=np.uint8), (k, len(suffix))),
+        ]
+    )
+    return _Table(codes, table)
+
+
+def _segments(
+    columns: Sequence[Column], numbers: Sequence[np.ndarray | None], strings: StringTable
+) -> list[Any]:
+    """A row's XML as segments (constant bytes, the row's number, a value from a table) for all rows at
+    once: <row r="N">, then each cell without its reference (each follows the previous one, from A)."""
+    out: list[Any] = [b'<row r="', _ROW_NUMBER, b'">']
+    index = strings.index
+    for column, shared in zip(columns, numbers, strict=True):
+        if isinstance(column, BlankColumn):
+            out.append(f"<c{column.style}/>".encode())
+            continue
+        s = column.style
+        if (
+            shared is not None
+            and len(shared)
+            and (column.texts or all(type(v) is str for v in column.values))
+        ):
+            out.append(_numbers_table(f'<c{s} t="s"><v>'.encode(), shared, b"</v></c>", column.codes))
+            continue
+        pieces = [  # numbers (and a few texts): each distinct value's cell
+            (
+                f'<c{s} t="s"><v>{index.get(v, -1)}</v></c>'
+                if type(v) is str
+                else f"<c{s}><v>{v:.16G}</v></c>"
+            ).encode()
+            for v in column.values
+        ]
+        out.append(_pieces_table(pieces, column.codes))
+    out.append(b"</row>")
+    merged: list[Any] = []
+    for piece in out:  # adjacent constants as one
+        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _render(segments: list[Any], first_number: int, a: int, z: int) -> bytes:
+    """Rows a..z-1 (numbered from first_number): each row's segments side by side in one byte matrix,
+    the NULs (leading zeros, a table value's padding) dropped, the rest read row by row."""
+    n = z - a
+    rows = np.arange(first_number, first_number + n, dtype=np.int64)
+    row_width = _width(rows)
+    widths = [
+        len(p) if isinstance(p, bytes) else row_width if p is _ROW_NUMBER else p.table.shape[1]
+        for p in segments
+    ]
+    buf = np.empty((n, sum(widths)), dtype=np.uint8)
+    at = 0
+    for piece, width in zip(segments, widths, strict=True):
+        place = slice(at, at + width)
+        at += width
+        if isinstance(piece, bytes):
+            buf[:, place] = np.frombuffer(piece, dtype=np.uint8)
+        elif piece is _ROW_NUMBER:
+            buf[:, place] = _decimal(rows, width)
+        else:
+            buf[:, place] = piece.table[piece.codes[a:z]]
+    return buf[buf != 0].tobytes()
+
+
+def body_xml(
+    columns: Sequence[Column],
+    numbers: Sequence[np.ndarray | None],
+    a: int,
+    z: int,
+    first_row: int,
+    strings: StringTable,
+) -> Iterator[bytes]:
+    """The <row> elements of rows a..z-1 of `columns` (numbered from `first_row`, 1-based), a chunk of
+    ROW_CHUNK rows at a time; `numbers`: StringTable.number_block's for these rows. Cells carry no
+    reference (compact: each follows the previous, from column A)."""
+    if z <= a or not columns:
+        return
+    segments = _segments(columns, numbers, strings)
+    for start in range(a, z, ROW_CHUNK):
+        stop = min(start + ROW_CHUNK, z)
+        yield _render(segments, first_row + start - a, start, stop)
+
+
+def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
+    """sharedStrings.xml as xlsx_rows._SharedStrings writes it (a careful text through xlsxwriter's own
+    _write_si), encoded, a chunk at a time. A chunk of plain texts is one join; whether it is plain is
+    told from its bytes (no & or _x, every < and > a tag's, no control character or non-character) and
+    from the texts' first and last characters (no edge space)."""
+    texts = list(strings.index)
+    yield f'{HEAD}<sst xmlns="{MAIN}" count="{strings.count}" uniqueCount="{len(texts)}">'.encode()
+    for a in range(0, len(texts), SST_CHUNK):
+        chunk = texts[a : a + SST_CHUNK]
+        data = ("<si><t>" + "</t></si><si><t>".join(chunk) + "</t></si>").encode()
+        if (
+            data.translate(None, _NOT_SPECIAL) == _TAGS * len(chunk)
+            and b"_x" not in data
+            and b"\xef\xbf\xbe" not in data  # U+FFFE
+            and b"\xef\xbf\xbf" not in data  # U+FFFF
+            and not any(c.isspace() for c in {t[:1] for t in chunk} | {t[-1:] for t in chunk})
+        ):
+            yield data
+            continue
+        out: list[str] = []
+        for text in chunk:
+            if _CAREFUL.search(text) or text[:1].isspace() or text[-1:].isspace():
+                out.append(_careful_si(text))
+            else:
+                out.append(f"<si><t>{text}</t></si>")
+        yield "".join(out).encode()
+    yield b"</sst>"
+
+
+# Bytes that are none of & < > and the control characters _write_si escapes (UTF-8 never has them in a
+# multi-byte character); <si><t>…</t></si> leaves "<><><><>" behind.
+_NOT_SPECIAL = bytes(b for b in range(256) if b not in b"&<>" and not (b < 0x20 and b not in (9, 10)))
+_TAGS = b"<><><><>"
+
+
+def _careful_si(text: str) -> str:
+    writer = SharedStrings()
+    writer.fh = io.StringIO()
+    writer._write_si(text)
+    return writer.fh.getvalue()
+
+
+def write_package(path: Path, skeleton: bytes, parts: dict[str, Iterable[str | bytes]]) -> None:
+    """The skeleton's entries in its order into a zip at `path`, `parts` (name → XML chunks) in place of
+    those entries, deflated as xlsxwriter's packaging does (level 6, no zip64), chunk by chunk."""
+    with (
+        zipfile.ZipFile(io.BytesIO(skeleton)) as source,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=False) as target,
+    ):
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, _ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = _ZIP_ATTR
+            chunks = parts.get(entry.filename)
+            with target.open(info, "w") as out:
+                if chunks is None:
+                    out.write(source.read(entry))
+                else:
+                    for chunk in chunks:
+                        out.write(chunk.encode() if isinstance(chunk, str) else chunk)

@@ -206,3 +206,15 @@ def test_a_decision_filled_in_by_openpyxl_reads_back(tmp_path: Path) -> None:
             a, b = names[int(p["row"])]
             assert p["指标名称A"] == review.restore_neutralized(str(a).strip()) or not a
             assert p["指标名称B"] == review.restore_neutralized(str(b).strip()) or not b
+
+
+def test_the_edge_space_check_knows_every_white_space_character() -> None:
+    """shared_strings_xml tells a text with an edge space (xml:space, written by xlsxwriter's _write_si)
+    from its UTF-8 bytes: the characters it looks for are exactly those str.isspace() holds true."""
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        raw = chr(code).encode()
+        expected = chr(code).isspace()
+        assert bool(xlsx_table._EDGE_START.search(b"<t>" + raw + b"x")) is expected, hex(code)
+        assert bool(xlsx_table._EDGE_END.search(b"<t>x" + raw + b"</t>")) is expected, hex(code)

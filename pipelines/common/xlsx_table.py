@@ -291,8 +291,8 @@ def body_xml(
 def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
     """sharedStrings.xml as xlsx_rows._SharedStrings writes it (a careful text through xlsxwriter's own
     _write_si), encoded, a chunk at a time. A chunk of plain texts is one join; whether it is plain is
-    told from its bytes (no & or _x, every < and > a tag's, no control character or non-character) and
-    from the texts' first and last characters (no edge space)."""
+    told from its bytes: no & or _x, every < and > a tag's, no control character or non-character, no
+    white space (str.isspace) right after <t> or right before </t>."""
     texts = list(strings.index)
     yield f'{HEAD}<sst xmlns="{MAIN}" count="{strings.count}" uniqueCount="{len(texts)}">'.encode()
     for a in range(0, len(texts), SST_CHUNK):
@@ -303,7 +303,8 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
             and b"_x" not in data
             and b"\xef\xbf\xbe" not in data  # U+FFFE
             and b"\xef\xbf\xbf" not in data  # U+FFFF
-            and not any(c.isspace() for c in {t[:1] for t in chunk} | {t[-1:] for t in chunk})
+            and _EDGE_START.search(data) is None
+            and _EDGE_END.search(data) is None
         ):
             yield data
             continue
@@ -321,6 +322,14 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
 # multi-byte character); <si><t>…</t></si> leaves "<><><><>" behind.
 _NOT_SPECIAL = bytes(b for b in range(256) if b not in b"&<>" and not (b < 0x20 and b not in (9, 10)))
 _TAGS = b"<><><><>"
+# The characters str.isspace() holds true (tests/test_merge_review_direct.py checks the list), in UTF-8.
+_SPACE = rb"(?:[\x09-\x0d\x1c-\x20]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)"
+_EDGE_START = re.compile(b"<t>" + _SPACE)
+# before </t>: "</t>" searched for (fast), then what precedes it (one look-behind per byte length)
+_EDGE_END = re.compile(
+    rb"</t>(?:(?<=[\x09-\x0d\x1c-\x20]</t>)|(?<=\xc2[\x85\xa0]</t>)|(?<=\xe1\x9a\x80</t>)"
+    rb"|(?<=\xe2\x80[\x80-\x8a\xa8\xa9\xaf]</t>)|(?<=\xe2\x81\x9f</t>)|(?<=\xe3\x80\x80</t>))"
+)
 
 
 def _careful_si(text: str) -> str:

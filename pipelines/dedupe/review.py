@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from openpyxl import load_workbook
+from pandas._libs import lib
 from xlsxwriter.format import Format
 
 from pipelines.common import xlsx_out, xlsx_table
@@ -104,14 +105,29 @@ def _neutralized(texts: list[str]) -> list[str]:
     """str(neutralize(t)) for each text. Whether a text is dangerous depends on its first character alone
     unless that is a space (formulas.is_dangerous strips leading spaces), so the check is made once per
     first character: nearly every text here starts with a Chinese character."""
-    out = []
-    for text in texts:
-        first = text[:1]
-        safe = _SAFE_FIRST.get(first)
-        if safe is None:
-            safe = _SAFE_FIRST[first] = not first or not (first.isspace() or is_dangerous(first))
-        out.append(text if safe else str(neutralize(text)))
+    if len(texts) < _MANY:
+        out = []
+        for text in texts:
+            safe = _SAFE_FIRST.get(text[:1])
+            if safe is None:
+                safe = _safe_first(text[:1])
+            out.append(text if safe else str(neutralize(text)))
+        return out
+    # Many texts: their first characters at once (a one-character array), each distinct one checked.
+    firsts = np.array(texts, dtype="U1")
+    unsafe = [c for c in np.unique(firsts).tolist() if not _SAFE_FIRST.get(c, False) and not _safe_first(c)]
+    out = list(texts)
+    for i in np.flatnonzero(np.isin(firsts, unsafe)).tolist() if unsafe else []:
+        out[i] = str(neutralize(texts[i]))
     return out
+
+
+_MANY = 512
+
+
+def _safe_first(first: str) -> bool:
+    safe = _SAFE_FIRST[first] = not first or not (first.isspace() or is_dangerous(first))
+    return safe
 
 
 def _text_cells(series: pd.Series) -> list[Any]:
@@ -419,8 +435,8 @@ def _coded_texts(series: pd.Series | list[Any], shown: Any = None) -> CodedColum
         series if isinstance(series, pd.Series) else np.asarray(series, dtype=object)
     )
     distinct = list(uniques)
-    if (len(codes) and codes.min() < 0) or any(type(u) is not str for u in distinct):
-        return None
+    if not len(codes) or codes.min() < 0 or not lib.is_string_array(np.asarray(distinct, dtype=object)):
+        return None  # a missing value, or not every value a text (a str subclass is one)
     texts = _neutralized(distinct) if shown is None else shown(distinct)
     return (
         CodedColumn(np.asarray(codes, dtype=np.intp), texts, texts=True) if xlsx_table.fits(texts) else None

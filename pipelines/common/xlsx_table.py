@@ -77,30 +77,35 @@ def number_codes(values: np.ndarray) -> tuple[np.ndarray, list[float]]:
 
 
 class StringTable:
-    """The shared strings in order of first use, and the number of text cells that use them."""
+    """The shared strings in order of first use, and the number of text cells that use them.
+
+    Texts are given in the order they are written (add: one cell; number_block: a block of rows), then
+    numbered at once (finish): one factorization of every text in that order, no dictionary of texts
+    grown one by one (≈ 1M texts at 300k pairs, each a cache miss)."""
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}
         self.count = 0
+        self.texts: list[str] = []  # after finish: the table
+        self.index: dict[str, int] = {}  # after finish: the number of each text given by add
+        self._parts: list[np.ndarray] = []
+        self._added: list[tuple[int, str]] = []
+        self._blocks: list[BlockNumbers] = []
+        self._size = 0
 
-    def add(self, text: str) -> int:
-        """One text cell written the ordinary way (write_string): its index."""
+    def add(self, text: str) -> None:
+        """One text cell written the ordinary way (write_string)."""
         self.count += 1
-        i = self.index.get(text)
-        if i is None:
-            i = self.index[text] = len(self.index)
-        return i
+        self._added.append((self._size, text))
+        self._parts.append(_objects([text]))
+        self._size += 1
 
-    def number_block(self, columns: Sequence[Column], a: int, z: int) -> list[np.ndarray | None]:
+    def number_block(self, columns: Sequence[Column], a: int, z: int) -> BlockNumbers:
         """Rows a..z-1 of `columns` written as cells row by row, left to right: a text new to the table
-        takes the next number at its first cell in that order. Returns, for each column of texts only,
-        its distinct values' numbers (-1 for one not in these rows), for body_xml."""
-        known = self.index
+        takes the next number at its first cell in that order (numbered by finish, for body_xml)."""
         m = len(columns)
         keys: list[np.ndarray] = []
-        texts: list[str] = []
-        found: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # column, present, numbers, fresh
-        out: list[np.ndarray | None] = [None] * m
+        texts: list[np.ndarray] = []
+        block = BlockNumbers(m, self._size)
         for j, column in enumerate(columns):
             if not isinstance(column, CodedColumn):
                 continue
@@ -117,33 +122,53 @@ class StringTable:
                 present, firsts = present[keep], firsts[keep]
             else:
                 self.count += len(codes)
-            candidates = [shown[c] for c in present.tolist()]
-            numbers = np.array([known.get(t, -1) for t in candidates], dtype=np.int64)
-            fresh = np.flatnonzero(numbers < 0)
-            keys.append(firsts[fresh] * m + j)
-            texts += [candidates[k] for k in fresh.tolist()]
-            found.append((j, present, numbers, fresh))
+            keys.append(firsts * m + j)
+            texts.append(_objects(shown)[present])
+            block.parts.append((j, len(shown), present))
         if texts:
-            order = np.argsort(np.concatenate(keys), kind="stable")
-            # Every text here is new to the table; one taken twice (two columns, or two raw texts shown
-            # alike) keeps its first place: numbered by factorizing them in that order.
-            ordered = np.empty(len(texts), dtype=object)
-            ordered[:] = [texts[k] for k in order.tolist()]
-            codes_in_order, distinct = pd.factorize(ordered)
-            base = len(known)
-            assigned = np.empty(len(texts), dtype=np.int64)
-            assigned[order] = codes_in_order + base
-            known.update(zip(distinct.tolist(), range(base, base + len(distinct)), strict=True))
+            block.order = np.argsort(np.concatenate(keys), kind="stable")
+            ordered = np.concatenate(texts)[block.order]
+            self._parts.append(ordered)
+            self._size += len(ordered)
+        self._blocks.append(block)
+        return block
+
+    def finish(self) -> None:
+        """Number every text given: the table is the distinct texts in the order first given."""
+        every = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=object)
+        codes, distinct = pd.factorize(every)
+        self.texts = list(distinct)
+        self.index = {text: int(codes[at]) for at, text in self._added}
+        for block in self._blocks:
+            block.resolve(codes)
+
+
+class BlockNumbers:
+    """number_block's numbers: for each column with texts, its distinct values' shared-string numbers
+    (-1 for a value not in the block's rows, or not a text); None for a column without texts."""
+
+    def __init__(self, m: int, start: int) -> None:
+        self.start = start
+        self.parts: list[tuple[int, int, np.ndarray]] = []  # column, its distinct values, those present
+        self.order = np.zeros(0, dtype=np.intp)
+        self.numbers: list[np.ndarray | None] = [None] * m
+
+    def resolve(self, codes: np.ndarray) -> None:
+        given = np.empty(len(self.order), dtype=np.int64)
+        given[self.order] = codes[self.start : self.start + len(self.order)]
         at = 0
-        for j, present, numbers, fresh in found:
-            numbers[fresh] = assigned[at : at + len(fresh)] if len(fresh) else numbers[fresh]
-            at += len(fresh)
-            column = columns[j]
-            assert isinstance(column, CodedColumn)
-            full = np.full(len(column.values), -1, dtype=np.int64)
-            full[present] = numbers
-            out[j] = full
-        return out
+        for j, size, present in self.parts:
+            full = np.full(size, -1, dtype=np.int64)
+            full[present] = given[at : at + len(present)]
+            at += len(present)
+            self.numbers[j] = full
+
+
+def _objects(values: Sequence[object]) -> np.ndarray:
+    """An object array of the values as they are (np.asarray would make a list of texts a str array)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _firsts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +238,6 @@ def _segments(
     """A row's XML as segments (constant bytes, the row's number, a value from a table) for all rows at
     once: <row r="N">, then each cell without its reference (each follows the previous one, from A)."""
     out: list[Any] = [b'<row r="', _ROW_NUMBER, b'">']
-    index = strings.index
     for column, shared in zip(columns, numbers, strict=True):
         if isinstance(column, BlankColumn):
             out.append(f"<c{column.style}/>".encode())
@@ -228,11 +252,11 @@ def _segments(
             continue
         pieces = [  # numbers (and a few texts): each distinct value's cell
             (
-                f'<c{s} t="s"><v>{index.get(v, -1)}</v></c>'
+                f'<c{s} t="s"><v>{shared[k] if shared is not None else -1}</v></c>'
                 if type(v) is str
                 else f"<c{s}><v>{v:.16G}</v></c>"
             ).encode()
-            for v in column.values
+            for k, v in enumerate(column.values)
         ]
         out.append(_pieces_table(pieces, column.codes))
     out.append(b"</row>")
@@ -293,7 +317,7 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
     _write_si), encoded, a chunk at a time. A chunk of plain texts is one join; whether it is plain is
     told from its bytes: no & or _x, every < and > a tag's, no control character or non-character, no
     white space (str.isspace) right after <t> or right before </t>."""
-    texts = list(strings.index)
+    texts = strings.texts
     yield f'{HEAD}<sst xmlns="{MAIN}" count="{strings.count}" uniqueCount="{len(texts)}">'.encode()
     for a in range(0, len(texts), SST_CHUNK):
         chunk = texts[a : a + SST_CHUNK]

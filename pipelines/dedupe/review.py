@@ -27,7 +27,7 @@ from pipelines.common import xlsx_out, xlsx_table
 from pipelines.common.formulas import is_dangerous, neutralize, restore_neutralized
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
-from pipelines.common.xlsx_table import BlankColumn, CodedColumn, Column, StringTable
+from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
 from pipelines.dedupe.candidates import sort_candidates
 from schemas.text import clean_text
 
@@ -373,13 +373,13 @@ def _write_direct(tmp: Path, cands: pd.DataFrame, groups: dict[str, str]) -> boo
         shown = {name: package.read(name).decode() for name, *_ in sheets}
         guide_xml = package.read(guide).decode()
 
-    def sheet_xml(name: str, columns: list[Column], numbers: list[Any], span: tuple[int, int]) -> Any:
+    def sheet_xml(name: str, columns: list[Column], numbers: BlockNumbers, span: tuple[int, int]) -> Any:
         head, tail = renumbered(shown.pop(name)).split("</sheetData>")
         a, z = span
         if z > a:
             head = _DIMENSION.sub(rf"\g<1>{z - a + 1}\g<2>", head, count=1)
         yield head
-        yield from xlsx_table.body_xml(columns, numbers, a, z, 2, strings)
+        yield from xlsx_table.body_xml(columns, numbers.numbers, a, z, 2, strings)
         yield "</sheetData>" + tail
 
     parts: dict[str, Any] = {sheet[0]: sheet_xml(*sheet) for sheet in sheets}
@@ -403,11 +403,11 @@ def _style(pairs: list[Column], patterns: list[Column], fmt: dict[str, Format]) 
 
 def _numbered(
     strings: StringTable, pairs: list[Column], patterns: list[Column], n_pairs: int, n_patterns: int
-) -> list[tuple[str, list[Column], list[np.ndarray | None], tuple[int, int]]]:
+) -> list[tuple[str, list[Column], BlockNumbers, tuple[int, int]]]:
     """Every pair and pattern sheet (its part, columns, shared-string numbers, rows) with their texts
     numbered as the cell-by-cell writes number them: each sheet's header, then its rows; the guide's
     texts after."""
-    sheets: list[tuple[str, list[Column], list[np.ndarray | None], tuple[int, int]]] = []
+    sheets: list[tuple[str, list[Column], BlockNumbers, tuple[int, int]]] = []
     pair_spans, pattern_spans = xlsx_out.sheet_spans(n_pairs), xlsx_out.sheet_spans(n_patterns)
     headers = [*REVIEW_COLUMNS, *REVIEW_EXTRA_COLUMNS]
     for title, columns, spans in (
@@ -421,6 +421,7 @@ def _numbered(
             sheets.append((f"xl/worksheets/sheet{len(sheets) + 1}.xml", columns, numbers, (a, z)))
     for text in _guide(n_pairs, len(pair_spans), len(pattern_spans)):
         strings.add(text)
+    strings.finish()
     return sheets
 
 

@@ -72,8 +72,8 @@ def fits(texts: Iterable[str]) -> bool:
 def number_codes(values: np.ndarray) -> tuple[np.ndarray, list[float]]:
     """Codes into the distinct values of a float column, told apart by their bits (-0.0 is not 0.0)."""
     bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
-    distinct, codes = np.unique(bits, return_inverse=True)
-    return codes.reshape(-1), distinct.view(np.float64).tolist()
+    codes, distinct = pd.factorize(bits)  # in order of first appearance (number_block's fast case)
+    return np.asarray(codes, dtype=np.intp), np.asarray(distinct, dtype=np.int64).view(np.float64).tolist()
 
 
 class StringTable:

@@ -494,7 +494,14 @@ def _direct_pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[Co
 
 def _direct_pattern_columns(columns: list[list[Any]]) -> list[Column] | None:
     """_pattern_columns's cells as coded columns; None when the fast path does not apply."""
-    group, pattern, example = (_coded_texts(columns[k], lambda distinct: distinct) for k in (0, 1, 3))
+    # One row per pattern: each text column taken as it is (a text repeated is numbered once all the same).
+    rows = np.arange(len(columns[0]), dtype=np.intp)
+    group, pattern, example = (
+        CodedColumn(rows, columns[k], texts=True)
+        if lib.is_string_array(np.asarray(columns[k], dtype=object)) and xlsx_table.fits(columns[k])
+        else None
+        for k in (0, 1, 3)
+    )
     counts = np.asarray(columns[2], dtype=np.float64)
     codes, distinct = xlsx_table.number_codes(counts)
     coded = [group, pattern, CodedColumn(codes, [int(v) for v in distinct]), example, BlankColumn("")]

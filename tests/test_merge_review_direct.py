@@ -218,3 +218,25 @@ def test_the_edge_space_check_knows_every_white_space_character() -> None:
         expected = chr(code).isspace()
         assert bool(xlsx_table._EDGE_START.search(b"<t>" + raw + b"x")) is expected, hex(code)
         assert bool(xlsx_table._EDGE_END.search(b"<t>x" + raw + b"</t>")) is expected, hex(code)
+
+
+def test_a_failure_while_writing_the_package_is_raised_not_hung(tmp_path: Path) -> None:
+    """write_package's zip thread: an error in the rows (this thread) or in the zip (that one) is
+    raised here, and neither side waits for the other forever."""
+    skeleton = io.BytesIO()
+    with zipfile.ZipFile(skeleton, "w") as package:
+        package.writestr("a.xml", "<a/>")
+        package.writestr("b.xml", "<b/>")
+
+    def rows() -> Any:
+        yield b"<x/>" * 1000
+        raise RuntimeError("a row failed")
+
+    with pytest.raises(RuntimeError, match="a row failed"):
+        xlsx_table.write_package(tmp_path / "x.zip", skeleton.getvalue(), {"a.xml": rows()})
+    many = (b"<y/>" * 1000 for _ in range(50))  # more chunks than the queue holds
+    with pytest.raises(OSError):
+        xlsx_table.write_package(tmp_path / "missing" / "x.zip", skeleton.getvalue(), {"b.xml": many})
+    xlsx_table.write_package(tmp_path / "ok.zip", skeleton.getvalue(), {"b.xml": [b"<b>", "text", b"</b>"]})
+    with zipfile.ZipFile(tmp_path / "ok.zip") as package:
+        assert package.read("a.xml") == b"<a/>" and package.read("b.xml") == b"<b>text</b>"

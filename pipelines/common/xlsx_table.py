@@ -2,13 +2,16 @@
 
 xlsxwriter writes the workbook around the tables — header rows, widths, formats, panes, filters, data
 validation, other sheets — with no table body (a "skeleton": a few KB, made in memory). The bodies are
-then rendered here a column at a time: each column is factorized (codes into its distinct values), each
-distinct value's cell XML made once and taken for every row by its code, the rows joined a chunk at a
-time and deflated as they come (no cell stored twice, no temporary file read back). Texts are numbered
-in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them (row by row,
-left to right, sheet after sheet), the table is written as pipelines.common.xlsx_rows._SharedStrings
-writes it and the zip entries carry what xlsxwriter's file-based packaging gives them: the same cells
-give the same bytes as xlsxwriter with RowBlockSheet (compact rows) and fast_shared_strings.
+then rendered here a column at a time: each column comes as codes into its distinct values; the texts
+are numbered in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them
+(row by row, left to right, sheet after sheet: StringTable, one factorization); a chunk of rows is one
+byte matrix (each cell's XML taken from its value's row of a table by code, the row numbers in decimal)
+read row by row (body_xml); the shared strings are joined a chunk at a time, as
+pipelines.common.xlsx_rows._SharedStrings writes them; everything is deflated as it comes, by a second
+thread (write_package), into zip entries carrying what xlsxwriter's file-based packaging gives them. No
+cell is stored twice and no temporary file read back. The same cells give the same bytes as xlsxwriter
+with RowBlockSheet (compact rows) — but for U+FFFE/U+FFFF, escaped here as xlsxwriter's own writer
+escapes them (fast_shared_strings writes them raw, which no reader accepts).
 
 A body here is every cell present (no absent cell: a cell never needs its reference), texts shared
 strings, numbers finite, blanks formatted: what merge_review.xlsx writes.

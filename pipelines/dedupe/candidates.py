@@ -64,8 +64,6 @@ CANDIDATE_COLUMNS = [
 _NUMERIC = ("score", "name_score", "definition_score", "cosine")
 # Pairs described at a time (_describe): bounds the per-segment lists; the descriptions are per pair.
 DESCRIBE_CHUNK = 65_536
-# Pairs whose features are computed at a time (_features): bounds the per-pair temporaries beside the matrix.
-FEATURE_CHUNK = 262_144
 
 
 def empty_candidates() -> pd.DataFrame:
@@ -376,24 +374,18 @@ def _frame(
 
 def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
     """The feature matrix of pairs (a, b): each pair's row is its own, so the pairs are computed in two
-    halves on two cores (halves.py), each half's rows written into one matrix in shared memory, in chunks
-    of FEATURE_CHUNK pairs (the per-pair temporaries of 2.2M pairs at once were ≈ 0.5 GiB at 1M rows)."""
+    halves on two cores (halves.py), each half's rows written into one matrix in shared memory."""
     alive = scoring.alive()
     shared = halves.shared_rows(len(a), len(FEATURES)) if halves.splits(len(a)) else None
 
     def part(lo: int, hi: int) -> PairFeatures:
-        rows = shared[lo:hi] if shared is not None else np.empty((hi - lo, len(FEATURES)))
-        spans: list[tuple[Span, ...] | None] = []
-        for s in range(lo, hi, FEATURE_CHUNK):
-            e = min(s + FEATURE_CHUNK, hi)
-            pa, pb = a[s:e], b[s:e]
-            known = t.known(pa, pb, worth.ratio[s:e], worth.order[s:e])
-            found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
-            rows[s - lo : e - lo] = found.x
-            spans += found.name_spans
+        pa, pb = a[lo:hi], b[lo:hi]
+        known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi])
+        found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
         if shared is None:
-            return PairFeatures(rows, spans)
-        return PairFeatures(np.empty((0, len(FEATURES))), spans)  # the rows are in shared
+            return found
+        shared[lo:hi] = found.x
+        return PairFeatures(np.empty((0, len(FEATURES))), found.name_spans)  # the rows are in shared
 
     features = halves.in_halves(part, len(a), _join_features)
     return features if shared is None else PairFeatures(shared, features.name_spans)

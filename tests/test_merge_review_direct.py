@@ -20,6 +20,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from pipelines.common import xlsx_out, xlsx_table
+from pipelines.common.formulas import restore_neutralized
 from pipelines.dedupe import review
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.review import REVIEW_SHEET, read_review, write_merge_review
@@ -204,8 +205,8 @@ def test_a_decision_filled_in_by_openpyxl_reads_back(tmp_path: Path) -> None:
     for p in pairs:
         if int(p["row"]) in decided:  # the neutralizing ' taken off again
             a, b = names[int(p["row"])]
-            assert p["指标名称A"] == review.restore_neutralized(str(a).strip()) or not a
-            assert p["指标名称B"] == review.restore_neutralized(str(b).strip()) or not b
+            assert p["指标名称A"] == restore_neutralized(str(a).strip()) or not a
+            assert p["指标名称B"] == restore_neutralized(str(b).strip()) or not b
 
 
 def test_the_edge_space_check_knows_every_white_space_character() -> None:

@@ -879,7 +879,7 @@ def test_review_xlsx_lists_the_most_similar_pairs_and_says_how_many_more(tmp_pat
     assert capped.iloc[-1, 0] == f"另有 234 对未在此列出，全部 {n:,} 对见 merge_review.xlsx"
     assert _capped_pairs(table.frame.head(10)) is not None and len(_capped_pairs(table.frame.head(10))) == 10
     path = tmp_path / "pairs.xlsx"
-    from pipelines.common.xlsx_rows import write_table_block
+    from pipelines.common.xlsx_table_block import write_table_block
 
     with xlsx_book(path, title="t", subject="t") as book:
         write_table_block(book, table.sheet, capped, table.titles)

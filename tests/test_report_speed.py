@@ -16,7 +16,8 @@ import xlsxwriter
 
 from pipelines.common import xlsx_rows
 from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings, write_table_block
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
+from pipelines.common.xlsx_table_block import write_table_block
 from tests.xlsx_builders import strings_book
 
 _CAREFUL_TEXTS = [" lead", "trail ", "a&b", "<x>", "_x0041_", "\x01c", "\u3000全角"]

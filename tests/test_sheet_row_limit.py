@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from pipelines.common import xlsx_out
-from pipelines.common.xlsx_rows import add_block_sheet, write_table_block
+from pipelines.common.xlsx_rows import add_block_sheet
+from pipelines.common.xlsx_table_block import write_table_block
 from pipelines.dedupe.candidates import CANDIDATE_COLUMNS, sort_candidates
 from pipelines.dedupe.review import (
     GUIDE_SHEET,

@@ -17,15 +17,14 @@ import pandas as pd
 import pytest
 
 from pipelines.common.columns import col_index, col_letter, first_col_index
+from pipelines.common.csv_out import csv_text, write_csv
 from pipelines.common.formulas import is_dangerous, neutralize
 from pipelines.common.xlsx_out import (
     FILL_ERROR,
     FILL_WARNING,
     FONT_REQUIRED,
     cell_value,
-    csv_text,
     safe_sheet_name,
-    write_csv,
     write_table,
     xlsx_book,
 )

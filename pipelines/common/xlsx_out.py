@@ -23,7 +23,6 @@ file writing from here and keeps the same promises):
 
 from __future__ import annotations
 
-import csv
 import gc
 import io
 import json
@@ -405,16 +404,11 @@ def write_table(
     titles: English column → header text (missing → the column name). widths: column → width (missing →
     auto from content). required: columns whose header is shown red bold. column_formats: column → format
     name for its data cells (and the column's default, e.g. "text"). cell_formats: (row position in
-    frame, column) → format name, e.g. a highlight; it wins over column_formats. NaN/None → blank.
-    freeze: keep the header row (and `freeze_cols` leading columns) in view.
-    Returns the worksheet so callers can add validations or notes. A table longer than a sheet
-    (SHEET_ROWS) goes on over sheets "name(2)", "name(3)", … after it, each with the header, widths,
-    frozen pane and filter; the first is returned.
-    """
-    titles = titles or {}
-    widths = widths or {}
-    column_formats = column_formats or {}
-    cell_formats = cell_formats or {}
+    frame, column) → format name, e.g. a highlight; it wins over column_formats. NaN/None → blank. freeze: the header (and freeze_cols columns) in view.
+    Returns the worksheet (the first, when a table longer than SHEET_ROWS goes on over "name(2)", … each
+    with the header, widths, frozen pane and filter) so callers can add validations or notes."""
+    titles, widths = titles or {}, widths or {}
+    column_formats, cell_formats = column_formats or {}, cell_formats or {}
     spans = sheet_spans(len(frame), start_row + 1)
     if len(spans) > 1:
         if not isinstance(sheet, str):
@@ -444,11 +438,29 @@ def write_table(
         width = widths.get(column) or auto_width(header, frame[column].tolist())
         ws.set_column(j, j, width, book.fmt(column_formats.get(column)))
         book.write(ws, start_row, j, header, "header_required" if column in required_set else "header")
-    # Cells converted a column at a time, then written straight to xlsxwriter (text via write_string only).
+    _write_cells(book, ws, frame, start_row + 1, column_formats, cell_formats)
+    if freeze:
+        ws.freeze_panes(start_row + 1, freeze_cols)
+    if autofilter and columns:
+        ws.autofilter(start_row, 0, start_row + max(len(frame), 1), len(columns) - 1)
+    return ws
+
+
+def _write_cells(
+    book: XlsxBook,
+    ws: Worksheet,
+    frame: pd.DataFrame,
+    first_row: int,
+    column_formats: Mapping[str, str],
+    cell_formats: Mapping[tuple[int, str], str],
+) -> None:
+    """write_table's body: cells converted a column at a time, then written straight to xlsxwriter (text via
+    write_string only); a cell format wins over its column's."""
+    columns = list(frame.columns)
     cells = [column_cells(frame[c]) for c in columns]
     styles = [book.fmt(column_formats.get(c)) for c in columns]
     for i in range(len(frame)):
-        r = start_row + 1 + i
+        r = first_row + i
         for j, column in enumerate(columns):
             shown = cells[j][i]
             special = cell_formats.get((i, column)) if cell_formats else None
@@ -460,11 +472,6 @@ def write_table(
                 ws.write_string(r, j, shown, style)
             else:
                 ws.write_number(r, j, shown, style)
-    if freeze:
-        ws.freeze_panes(start_row + 1, freeze_cols)
-    if autofilter and columns:
-        ws.autofilter(start_row, 0, start_row + max(len(frame), 1), len(columns) - 1)
-    return ws
 
 
 def _write_over_sheets(
@@ -489,28 +496,3 @@ def _write_over_sheets(
         first = first or ws
     assert first is not None
     return first
-
-
-# --- CSV ---------------------------------------------------------------------------------------------
-
-
-def csv_text(frame: pd.DataFrame, titles: Mapping[str, str] | None = None) -> str:
-    """The CSV text of `frame` (header = titles), every cell through cell_value (neutralized)."""
-    titles = titles or {}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    columns = list(frame.columns)
-    writer.writerow([cell_value(titles.get(c, str(c))) for c in columns])
-    values = [frame[c].tolist() for c in columns]
-    for i in range(len(frame)):
-        row = []
-        for j in range(len(columns)):
-            shown = cell_value(values[j][i])
-            row.append("" if shown is None else shown)
-        writer.writerow(row)
-    return out.getvalue()
-
-
-def write_csv(path: Path, frame: pd.DataFrame, titles: Mapping[str, str] | None = None) -> Path:
-    """A CSV file Excel opens correctly: UTF-8 with BOM, CRLF, neutralized cells, written atomically."""
-    return atomic_write_bytes(Path(path), csv_text(frame, titles).encode("utf-8-sig"))

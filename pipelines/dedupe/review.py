@@ -1,14 +1,9 @@
-"""merge_review.xlsx: the review workbook written for a person, and read back once filled in.
-
-Sheets: 合并审核 (one row per candidate pair, the CONTRACT §5 columns first, a 决定 drop-down), 差异模式 (one row
-per difference pattern: a decision there covers every pair of the pattern left blank) and 填写说明. More pairs
-(or patterns) than a sheet holds (xlsx_out.SHEET_ROWS: ≈ 1.2 pairs per input row, so a 1M-row year) go on
-over 合并审核(2), 合并审核(3), … right after the first (差异模式(2), … likewise), each a copy of its layout;
-reading back takes every one.
-Written directly (_write_direct: the rows rendered a column at a time by pipelines/common/xlsx_table.py
-around a skeleton xlsxwriter draws), the same bytes as xlsxwriter writes them (_write_workbook, which still
-writes a frame the direct path does not know, and is the tests' reference).
-What the decisions become is pipelines/dedupe/decisions.py.
+"""merge_review.xlsx written for a person: 合并审核 (one row per candidate pair, the CONTRACT §5 columns first, a 决定
+drop-down), 差异模式 (one row per difference pattern: a decision there covers its pairs left blank), 填写说明. Pairs
+past a sheet (xlsx_out.SHEET_ROWS: ≈ 1.2 pairs per input row) go on over 合并审核(2), … (差异模式(2), … likewise).
+Written directly (_write_direct: rows rendered a column at a time by pipelines/common/xlsx_table.py around a skeleton
+xlsxwriter draws), the same bytes as xlsxwriter writes them (_write_workbook: frames the direct path does not know,
+and the tests' reference). Read back by review_read.py; what decisions become is pipelines/dedupe/decisions.py.
 """
 
 from __future__ import annotations
@@ -22,70 +17,40 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
-from openpyxl import load_workbook
 from pandas._libs import lib
 from xlsxwriter.format import Format
 
 from pipelines.common import xlsx_out, xlsx_table
-from pipelines.common.formulas import is_dangerous, neutralize, restore_neutralized
+from pipelines.common.formulas import is_dangerous, neutralize
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
 from pipelines.dedupe.candidates import sort_candidates
-from schemas.text import clean_text
-
-REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
-REVIEW_EXTRA_COLUMNS = (
-    "差异模式",
-    "分组",
-    "单位A",
-    "单位B",
-    "二级指标",
-    "名称相似度",
-    "说明相似度",
-    "可能性",
-)
-_REVIEW_WIDTHS = (16, 30, 16, 30, 8, 60, 8, 18, 8, 8, 8, 16, 10, 10, 8)
-_DECISION_COL = REVIEW_COLUMNS.index("决定")
-LIKELY, POSSIBLE = "较高", "较低"  # the 可能性 column: from the model's likely mark, or below it
-PATTERN_COLUMNS = ("分组", "差异模式", "对数", "示例", "决定")
-PROMOTE = "设为共性指标"  # a bureau decision: the pair is one cross-cutting measure, to be a 共性 indicator
-DECISIONS = ("合并", "不合并", PROMOTE)
-REVIEW_SHEET = "合并审核"
-PATTERN_SHEET = "差异模式"
-GUIDE_SHEET = "填写说明"
-_USED_COLUMNS = frozenset(
-    {"id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern", "pattern_group", "unit_a", "unit_b"}
-    | {"level2", "name_score", "definition_score", "likely"}
-)
-_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-_VALIDATION = {
-    "validate": "list",
-    "source": list(DECISIONS),
-    "error_title": "决定",
-    "error_message": "请选择“合并”“不合并”或“设为共性指标”，未决定的留空",
-}
-_GUIDE = (
-    "合并审核：每行是一对可能重复的指标，A为保留的指标（上一版库内指标、共性指标或使用最多的），B为可能与之相同的指标。",
-    "在“决定”列选择“合并”（B并入A，今后B的名称作为A的别名自动合并）、“不合并”（今后不再提示这一对）"
-    "或“设为共性指标”（B并入A，A改为财政部门的共性指标，各部门、各功能分类今后填报同名指标时都作为该共性指标的使用），拿不准的留空。",
-    "名称相同但二级指标、范围或功能分类不同的指标也会列出：同一计量内容被多个部门使用时，宜“设为共性指标”。",
-    "“相似度”是估计两者为同一指标的可能性（0–100），按可能性从高到低排列；“可能性”为“较高”的行大多确为重复，请先审核；"
-    "“较低”的行排在后面，多为不同指标，时间允许时再看。",
-    "“差异模式”是两者名称不同的字（如“湿→耕”）。相同模式的行排在一起，分组号相同。",
-    "在“差异模式”表的“决定”列填写，可一次决定该模式下所有未填写的行；“不合并”还会让今后同一模式的配对不再提示。",
-    "单位不同或后缀不同（如“人次”与“场次”）的指标从不自动合并；名称相同、单位不同的请核对单位是否填错。",
-    "填好后运行：indicators review 本文件 --repo 指标库目录。决定会写入 rules/ 目录，随指标库一起纳入版本管理。",
+from pipelines.dedupe.review_layout import (
+    _DECISION_COL,
+    _GUIDE,
+    _OPTIONS,
+    _REVIEW_WIDTHS,
+    _USED_COLUMNS,
+    _VALIDATION,
+    GUIDE_SHEET,
+    LIKELY,
+    PATTERN_COLUMNS,
+    PATTERN_SHEET,
+    POSSIBLE,
+    REVIEW_COLUMNS,
+    REVIEW_EXTRA_COLUMNS,
+    REVIEW_SHEET,
 )
 
+# Re-exported: callers import the layout and the reader from here (they live in review_layout, review_read).
+from pipelines.dedupe.review_layout import DECISIONS as DECISIONS
+from pipelines.dedupe.review_layout import PROMOTE as PROMOTE
+from pipelines.dedupe.review_layout import ReviewError as ReviewError
+from pipelines.dedupe.review_read import decision_of as decision_of
+from pipelines.dedupe.review_read import read_review as read_review
 
-class ReviewError(ValueError):
-    """A filled-in review that cannot be applied; the message is Chinese and lists every problem."""
 
-
-# --------------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------------
 def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
     """One column as written, cell by cell (the general case: a column with None, NaN or mixed types):
     text neutralized, anything else as a number."""
@@ -531,149 +496,3 @@ def _guide(n_pairs: int, pair_sheets: int, pattern_sheets: int) -> list[str]:
             f"“{_sheet_name(PATTERN_SHEET, 2)}”至“{_sheet_name(PATTERN_SHEET, pattern_sheets)}”表中。"
         )
     return lines[:1] + more + lines[1:]
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading back
-# --------------------------------------------------------------------------------------------------
-def decision_of(raw: object) -> str:
-    """A 决定 cell as one of DECISIONS, "" when blank, "?" when not understood (Traditional forms accepted)."""
-    text = clean_text("" if raw is None else str(raw)).replace(" ", "")
-    return {
-        "合并": "合并",
-        "合併": "合并",
-        "设为共性指标": PROMOTE,
-        "設為共性指標": PROMOTE,
-        "共性": PROMOTE,
-        "共性指标": PROMOTE,
-        "是": "合并",
-        "不合并": "不合并",
-        "不合併": "不合并",
-        "否": "不合并",
-    }.get(text, "?" if text else "")
-
-
-def _cell_text(value: object) -> str:
-    """A cell as text, with the neutralizing "'" of write_merge_review taken off again."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return restore_neutralized(str(value).strip())
-
-
-def _read_sheet(ws: Any) -> tuple[list[str], list[tuple[int, list[object]]]]:
-    rows = ws.iter_rows(values_only=True)
-    try:
-        header = [clean_text(_cell_text(v)).replace(" ", "") for v in next(rows)]
-    except StopIteration:
-        return [], []
-    body = []
-    for number, values in enumerate(rows, start=2):
-        if values is None or all(v is None or str(v).strip() == "" for v in values):
-            continue
-        body.append((number, list(values)))
-    return header, body
-
-
-def _check_header(header: list[str], file: str, sheet: str, first: bool = True) -> None:
-    expected = list(REVIEW_COLUMNS)
-    if header[: len(expected)] == expected:
-        return
-    missing = [c for c in expected if c not in header]
-    detail = (
-        f"缺少列：{'、'.join(missing)}"
-        if missing
-        else f"前{len(expected)}列的顺序应为：{'、'.join(expected)}"
-    )
-    which = "第一个工作表" if first else "工作表"
-    raise ReviewError(
-        f"{file}：{which}“{sheet}”的表头不对，{detail}。请使用 indicators rebuild 生成的 merge_review.xlsx 填写"
-    )
-
-
-def _pair_rows(
-    header: list[str], body: list[tuple[int, list[object]]], problems: list[str], sheet: str, where: str = ""
-) -> list[dict[str, str]]:
-    """The pairs of one pair sheet; `where` names a continuation sheet in the messages (“合并审核(2)”表)."""
-    pattern_col = header.index("差异模式") if "差异模式" in header else None
-    pairs = []
-    for number, values in body:
-        values = values + [None] * (len(header) - len(values))
-        record = {name: _cell_text(values[k]) for k, name in enumerate(REVIEW_COLUMNS)}
-        decision = decision_of(values[_DECISION_COL])
-        if decision == "?":
-            problems.append(
-                f"{where}第{number}行“决定”填写为“{_cell_text(values[_DECISION_COL])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，未决定的留空"
-            )
-            continue
-        if not record["指标名称A"] or not record["指标名称B"]:
-            problems.append(f"{where}第{number}行缺少指标名称A或指标名称B")
-            continue
-        record["决定"] = decision
-        record["差异模式"] = _cell_text(values[pattern_col]) if pattern_col is not None else ""
-        record["row"] = str(number)
-        record["sheet"] = sheet
-        pairs.append(record)
-    return pairs
-
-
-_NUMBERED = re.compile(r"^(.*?)\s*[(（]\s*(\d+)\s*[)）]$")
-
-
-def _continued_sheets(wb: Any, first: str, skip: Any = None) -> list[Any]:
-    """The sheets first(2), first(3), … of a filled-in workbook in the order of their numbers (a clerk
-    may have moved them; full-width brackets accepted); `skip`: a sheet already read."""
-    found = []
-    for ws in wb.worksheets:
-        match = _NUMBERED.match(ws.title.strip())
-        if ws is not skip and match and match.group(1) == first and int(match.group(2)) >= 2:
-            found.append((int(match.group(2)), ws))
-    return [ws for _, ws in sorted(found, key=lambda t: t[0])]
-
-
-def _pattern_decisions(ws: Any, problems: list[str], decisions: dict[str, str]) -> None:
-    header, body = _read_sheet(ws)
-    if "差异模式" not in header or "决定" not in header:
-        return
-    pc, dc = header.index("差异模式"), header.index("决定")
-    for number, values in body:
-        values = values + [None] * (len(header) - len(values))
-        decision = decision_of(values[dc])
-        if decision == "?":
-            problems.append(
-                f"“{ws.title}”表第{number}行“决定”填写为“{_cell_text(values[dc])}”，无法识别：请填写“合并”“不合并”或“设为共性指标”，或留空"
-            )
-        elif decision:
-            decisions[_cell_text(values[pc])] = decision
-
-
-def read_review(review_xlsx: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """The pair rows (with decision, and the sheet and row they are on) and the pattern-level decisions of
-    a filled-in merge_review.xlsx: the first sheet's pairs, then those of 合并审核(2), … in order."""
-    file = Path(review_xlsx).name
-    try:
-        wb = load_workbook(review_xlsx, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same problem for the user
-        raise ReviewError(f"{file}：无法读取（不是有效的 xlsx 文件）：{exc}") from exc
-    problems: list[str] = []
-    try:
-        first = wb.worksheets[0]
-        header, body = _read_sheet(first)
-        _check_header(header, file, first.title)
-        pairs = _pair_rows(header, body, problems, first.title)
-        for ws in _continued_sheets(wb, REVIEW_SHEET, skip=first):
-            more_header, more_body = _read_sheet(ws)
-            _check_header(more_header, file, ws.title, first=False)
-            pairs += _pair_rows(more_header, more_body, problems, ws.title, f"“{ws.title}”表")
-        pattern_decisions: dict[str, str] = {}
-        if PATTERN_SHEET in wb.sheetnames:
-            for ws in [wb[PATTERN_SHEET], *_continued_sheets(wb, PATTERN_SHEET)]:
-                _pattern_decisions(ws, problems, pattern_decisions)
-            if pattern_decisions and "差异模式" not in header:
-                problems.append(f"“{PATTERN_SHEET}”表有决定，但第一个工作表缺少“差异模式”列，无法对应到各行")
-    finally:
-        wb.close()
-    if problems:
-        raise ReviewError(f"{file}：" + "；".join(problems))
-    return pairs, pattern_decisions

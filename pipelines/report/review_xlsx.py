@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.common.xlsx_out import xlsx_book
-from pipelines.common.xlsx_rows import write_table_block
+from pipelines.common.xlsx_table_block import write_table_block
 from pipelines.report.model import ReportInputs, ReviewTable
 
 XLSX_PAIR_LIMIT = 1000

@@ -28,7 +28,7 @@ from pathlib import Path
 import git
 import pandas as pd
 
-from pipelines.common import xlsx_out
+from pipelines.common import csv_out, xlsx_out
 from pipelines.store.publish import LIBRARY_DIR, read_manifest
 from pipelines.store.reference_values import ReferenceValues, reference_values
 from pipelines.store.repo import release_tags
@@ -382,5 +382,5 @@ def export_library(repo: Path, fmt: str = "xlsx", out: Path | None = None) -> Pa
     frame = _prepared(library_dir)
     path = Path(out) if out else default_out(repo, fmt, manifest.get("year"))
     if fmt == "csv":
-        return xlsx_out.write_csv(path, _localized(frame).loc[:, _CSV_COLUMNS], TITLES)
+        return csv_out.write_csv(path, _localized(frame).loc[:, _CSV_COLUMNS], TITLES)
     return _write_xlsx(path, repo, manifest, frame)

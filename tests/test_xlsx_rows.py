@@ -12,7 +12,8 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, write_table_block
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet
+from pipelines.common.xlsx_table_block import write_table_block
 from tests.xlsx_builders import strings_book
 
 _TEXTS = [

@@ -220,8 +220,10 @@ def sheet_spans(n: int, head: int = 1) -> list[tuple[int, int]]:
 
 
 def continued_name(sheet: str, k: int) -> str:
-    """The name of a table's k-th sheet (k ≥ 2) when one cannot hold it: 合并审核(2), … (31 characters
-    at most, the number kept)."""
+    """The name of a table's k-th sheet when one cannot hold it: the first keeps `sheet`, then 合并审核(2), …
+    (31 characters at most, the number kept)."""
+    if k == 1:
+        return sheet
     suffix = f"({k})"
     return sheet[: 31 - len(suffix)] + suffix
 
@@ -491,7 +493,7 @@ def _write_over_sheets(
     first: Worksheet | None = None
     for k, (a, z) in enumerate(spans, start=1):
         part = {(i - a, c): f for (i, c), f in cell_formats.items() if a <= i < z}
-        name = sheet if k == 1 else continued_name(sheet, k)
+        name = continued_name(sheet, k)
         ws = write_table(book, name, frame.iloc[a:z], widths=shared, cell_formats=part, **options)
         first = first or ws
     assert first is not None

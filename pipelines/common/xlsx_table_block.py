@@ -32,7 +32,7 @@ def write_table_block(
         sheets = []
         for k, (a, z) in enumerate(spans, start=1):
             part = {(i - a, c): f for (i, c), f in (cell_formats or {}).items() if a <= i < z}
-            name = sheet if k == 1 else continued_name(sheet, k)
+            name = continued_name(sheet, k)
             # each part's widths from its own first rows: the first part's are the whole table's
             sheets.append(
                 write_table_block(book, name, frame.iloc[a:z], titles, cell_formats=part, compact=compact)

@@ -288,8 +288,10 @@ def _write_workbook(
     pair_spans = xlsx_out.sheet_spans(len(cands))
     pattern_spans = xlsx_out.sheet_spans(len(pattern_columns[0]) if pattern_columns else 0)
     # Sheets in this order: the pairs' (the first one first: CONTRACT §5), the patterns', the guide.
-    pairs = [add_block_sheet(wb, _sheet_name(REVIEW_SHEET, k)) for k in range(1, len(pair_spans) + 1)]
-    patterns = [add_block_sheet(wb, _sheet_name(PATTERN_SHEET, k)) for k in range(1, len(pattern_spans) + 1)]
+    pairs = [add_block_sheet(wb, continued_name(REVIEW_SHEET, k)) for k in range(1, len(pair_spans) + 1)]
+    patterns = [
+        add_block_sheet(wb, continued_name(PATTERN_SHEET, k)) for k in range(1, len(pattern_spans) + 1)
+    ]
     for ws in (*pairs, *patterns):
         ws.compact = True  # no implied cell references: a third less in the repo
     _write_pairs(pairs, pair_spans, cands, groups, fmt, body)
@@ -476,10 +478,6 @@ def _direct_pattern_columns(columns: list[list[Any]]) -> list[Column] | None:
     return None if any(c is None for c in coded) else [c for c in coded if c is not None]
 
 
-def _sheet_name(first: str, k: int) -> str:
-    return first if k == 1 else continued_name(first, k)
-
-
 def _guide(n_pairs: int, pair_sheets: int, pattern_sheets: int) -> list[str]:
     """_GUIDE, and after its first sentence where the lists go on when one sheet cannot hold them."""
     lines = list(_GUIDE)
@@ -487,12 +485,12 @@ def _guide(n_pairs: int, pair_sheets: int, pattern_sheets: int) -> list[str]:
     if pair_sheets > 1:
         more.append(
             f"配对共 {n_pairs:,} 对，超过一个工作表的行数上限：“{REVIEW_SHEET}”表之后接续在"
-            f"“{_sheet_name(REVIEW_SHEET, 2)}”至“{_sheet_name(REVIEW_SHEET, pair_sheets)}”表中，"
+            f"“{continued_name(REVIEW_SHEET, 2)}”至“{continued_name(REVIEW_SHEET, pair_sheets)}”表中，"
             "各表列相同，请逐表审核，各表的“决定”都会读取。"
         )
     if pattern_sheets > 1:
         more.append(
             f"差异模式也超过一个工作表的行数上限：“{PATTERN_SHEET}”表之后接续在"
-            f"“{_sheet_name(PATTERN_SHEET, 2)}”至“{_sheet_name(PATTERN_SHEET, pattern_sheets)}”表中。"
+            f"“{continued_name(PATTERN_SHEET, 2)}”至“{continued_name(PATTERN_SHEET, pattern_sheets)}”表中。"
         )
     return lines[:1] + more + lines[1:]

@@ -23,11 +23,15 @@ every delta instead of reusing the last pack's.
 from __future__ import annotations
 
 import argparse
+import base64
 import io
+import json
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,12 +76,71 @@ def _low_cardinality(table: pa.Table) -> list[str]:
     ]
 
 
+_DATA = re.compile(r'<script type="application/octet-stream" id="([^"]+)">([^<]*)</script>\n')
+
+
+def _inflated(packed: str) -> object:
+    return json.loads(zlib.decompress(base64.b64decode(packed)))
+
+
+def _repeats_once(years: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Year documents written before a repeated target was [department] alone (cards.year_document),
+    rewritten so; documents already so are left as they are."""
+    from pipelines.report.library_page.data import safe_json
+    from pipelines.report.library_page.page import packed
+
+    out, before = [], {}
+    for year, text in years:
+        doc: dict = _inflated(text)  # type: ignore[assignment]
+        if any(len(s) == 1 for row in doc["se"] if row for s in row):
+            return years
+        now = {}
+        for iid, row in zip(doc["ids"], doc["se"], strict=True):
+            for entry in row or []:
+                key = (iid, doc["dept"][entry[0]])
+                now[key] = entry[1]
+                if before.get(key) == entry[1]:
+                    del entry[1:]
+        before = now
+        out.append((year, packed(safe_json(doc))))
+    return out
+
+
+def _page_blocks(data: bytes) -> bytes:
+    """A library.html written before the id-order blocks (one list, text and card document each) with
+    its documents cut as the page now embeds them (library_page.blocks), everything else as it was: the
+    bytes a release of the same library would now commit. A page already cut is left as it is."""
+    from pipelines.report.library_page.page import split_documents
+
+    html = data.decode("utf-8")
+    parts = dict(_DATA.findall(html))
+    if "lib-text" not in parts:
+        return data
+    doc = _inflated(parts["lib-list"])
+    doc.pop("fold", None)  # type: ignore[union-attr]  # its own element now
+    cards = [_inflated(parts[f"lib-card-{k}"]) for k in range(sum(p.startswith("lib-card-") for p in parts))]
+    card = {k: [v for c in cards for v in c[k]] for k in cards[0]}  # type: ignore[index, union-attr]
+    years = _repeats_once(sorted((int(k[9:]), v) for k, v in parts.items() if k.startswith("lib-year-")))
+    page = split_documents(doc, _inflated(parts["lib-text"]), card, years)  # type: ignore[arg-type]
+    elements = [("lib-list", page.list_json), ("lib-fold", page.fold_json)]
+    for prefix, docs in (("lb", page.list_blocks), ("tb", page.text_blocks), ("card", page.card_json)):
+        elements += [(f"lib-{prefix}-{k}", d) for k, d in enumerate(docs)]
+    elements += [(f"lib-cb-{k}", d) for k, d in enumerate(page.card_blocks)]
+    elements += [(f"lib-year-{y}", d) for y, d in page.year_json]
+    body = "".join(f'<script type="application/octet-stream" id="{k}">{v}</script>\n' for k, v in elements)
+    first = _DATA.search(html)
+    assert first is not None
+    rest = _DATA.sub("", html)
+    return (rest[: first.start()] + body + rest[first.start() :]).encode("utf-8")
+
+
 VARIANTS: dict[str, Transform] = {
     "base": lambda path, data: data,
     "xlsx-stored": lambda path, data: _stored(data) if path.endswith(".xlsx") else data,
     "review-stored": lambda path, data: _stored(data) if path.endswith("/review.xlsx") else data,
     "pq-plain": lambda path, data: _parquet(data, False) if path.endswith(".parquet") else data,
     "pq-dict-low": lambda path, data: _parquet(data, _low_cardinality) if path.endswith(".parquet") else data,
+    "page-blocks": lambda path, data: _page_blocks(data) if path.endswith("/library.html") else data,
 }
 
 

@@ -50,12 +50,19 @@ def _by_id(rows: dict[str, list[object]], ids: list[str]) -> list[object]:
 
 
 def year_document(
-    year: int, spread: pd.DataFrame, series: pd.DataFrame, events: pd.DataFrame, known: set[str]
+    year: int,
+    spread: pd.DataFrame,
+    series: pd.DataFrame,
+    events: pd.DataFrame,
+    known: set[str],
+    before: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, object]:
     """One year of every indicator in `known` (frames already cut to the year): per id
     sp [[unit, targets, departments, min, median, max], …], se [[department, target], …] and
     ev [[tag, type, reason, detail], …] in release order; unit and department as indexes into the
-    document's own labels."""
+    document's own labels. A department's target written as the year before (`before`: the previous
+    document's (id, department) → target) is [department] alone: most targets repeat, and a year's
+    document is new bytes in the release that adds it (deflated, git cannot delta it)."""
     units: dict[str, int] = {}
     depts: dict[str, int] = {}
     sp: dict[str, list[object]] = defaultdict(list)
@@ -70,10 +77,12 @@ def year_document(
     )
     for iid, *rest in zip(*cols, strict=True):
         sp[iid].append(rest)
+    before = before or {}
     for iid, dept, target in zip(
-        *(series[c].tolist() for c in ("indicator_id", "dept_code", "target")), strict=True
+        *(series[c].astype(str).tolist() for c in ("indicator_id", "dept_code", "target")), strict=True
     ):
-        se[str(iid)].append([depts.setdefault(str(dept), len(depts)), str(target)])
+        index = depts.setdefault(dept, len(depts))
+        se[iid].append([index] if before.get((iid, dept)) == target else [index, target])
     event_cols = (events[c].astype(str).tolist() for c in ("indicator_id", "tag", "type", "reason", "detail"))
     for iid, *event in zip(*event_cols, strict=True):
         ev[iid].append(event)
@@ -102,9 +111,12 @@ def year_documents(
     frames = (spread, series, events)
     years = sorted({int(y) for f in frames for y in f["year"].dropna().tolist()})
     docs = []
+    before: dict[tuple[str, str], str] = {}
     for y in years:
         sp, se, ev = (f[f["year"].astype("int64") == y] for f in frames)
-        docs.append(year_document(y, sp, se, ev, known))
+        docs.append(year_document(y, sp, se, ev, known, before))
+        keys = zip(se["indicator_id"].astype(str).tolist(), se["dept_code"].astype(str).tolist(), strict=True)
+        before = dict(zip(keys, se["target"].astype(str).tolist(), strict=True))
     units = labels["unit"]
     units += [u for u in dict.fromkeys(u for d in docs for u in d["unit"]) if u not in set(units)]  # type: ignore[attr-defined]
     listed = {d[0] for d in labels["dept"]}

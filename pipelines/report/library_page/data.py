@@ -28,9 +28,12 @@ CARD_CHUNK = 2000  # rows per card document: one inflates in a few tens of milli
 class PageData:
     """The JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
 
-    list_json: str
-    text_json: str  # the searched texts: inflated right after the list is drawn
-    card_json: list[str]  # the cards, CARD_CHUNK rows each: opening a card inflates one
+    list_json: str  # what changes yearly, in the list's order; the stable columns by id (blocks.py):
+    list_blocks: list[str]  # id, name, symbol: inflated with the list
+    fold_json: str  # the query's character map (fold.char_map): the same bytes every year
+    text_blocks: list[str]  # the searched texts: inflated right after the list is drawn
+    card_json: list[str]  # the cards' yearly fields, CARD_CHUNK rows each: opening a card inflates one
+    card_blocks: list[str]  # the cards' standards and first year: the first card inflates them
     count: int
     year_json: list[tuple[int, str]] = field(default_factory=list)  # (year, its targets and changes)
 

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.report.html_page import content_security_policy, page_environment
+from pipelines.report.library_page.blocks import CARD_STABLE, LIST_STABLE, cut_blocks, id_order
 from pipelines.report.library_page.cards import card_document, year_documents
 from pipelines.report.library_page.data import (
     CARD_CHUNK,
@@ -73,16 +74,41 @@ def page_data(
     labels = doc["labels"]
     assert isinstance(labels, dict)
     years = year_documents(ind["indicator_id"].astype(str).tolist(), spread, series, events, labels)
-    card = card_document(ind)
-    doc["fold"] = char_map()
     doc["years"] = [y["year"] for y in years]
-    texts = text_document(ind)
+    by_year = [(int(y["year"]), packed(safe_json(y))) for y in years]  # type: ignore[call-overload]
+    return split_documents(doc, text_document(ind), card_document(ind), by_year)
+
+
+def split_documents(
+    doc: dict[str, object],
+    texts: dict[str, object],
+    card: dict[str, object],
+    by_year: list[tuple[int, str]],
+) -> PageData:
+    """The list, text and card documents as the page embeds them (blocks.py): their stable columns in
+    id-order blocks, the rest in the list's order; each part deflated on its own."""
+    rows = doc["rows"]
+    assert isinstance(rows, dict)
+    ids = id_order(rows["id"])
+    list_blocks = cut_blocks({k: rows.pop(k) for k in LIST_STABLE}, ids)
+    rows["runs"] = ids.runs
+    doc["blocks"] = len(ids.sizes)
+    card_blocks = cut_blocks({k: card.pop(k) for k in CARD_STABLE}, ids)  # type: ignore[misc]
+    n = int(doc["n"])  # type: ignore[call-overload]
     chunks = [
         packed(safe_json({k: v[start : start + CARD_CHUNK] for k, v in card.items()}))  # type: ignore[index]
-        for start in range(0, max(len(ind), 1), CARD_CHUNK)
+        for start in range(0, max(n, 1), CARD_CHUNK)
     ]
-    by_year = [(int(y["year"]), packed(safe_json(y))) for y in years]  # type: ignore[call-overload]
-    return PageData(packed(safe_json(doc)), packed(safe_json(texts)), chunks, len(ind), by_year)
+    return PageData(
+        list_json=packed(safe_json(doc)),
+        fold_json=packed(safe_json(char_map())),
+        list_blocks=[packed(safe_json(b)) for b in list_blocks],
+        text_blocks=[packed(safe_json(b)) for b in cut_blocks(texts, ids)],  # type: ignore[arg-type]
+        card_json=chunks,
+        card_blocks=[packed(safe_json(b)) for b in card_blocks],
+        count=n,
+        year_json=by_year,
+    )
 
 
 def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> str:
@@ -98,8 +124,11 @@ def render_library_page(data: PageData, indicators: pd.DataFrame, year: int) -> 
         by_status=[(label, counts.get(s, 0)) for s, label in STATUS_ZH.items()],
         filters=FILTERS,
         list_json=data.list_json,
-        text_json=data.text_json,
+        fold_json=data.fold_json,
+        list_blocks=data.list_blocks,
+        text_blocks=data.text_blocks,
         card_json=data.card_json,
+        card_blocks=data.card_blocks,
         year_json=data.year_json,
     )
 

@@ -33,11 +33,31 @@
   }
 
   var L, R, B, N, FOLD;
+  /* What an indicator keeps from one release to the next (id, name, symbol, texts, standards) comes
+     in blocks of consecutive ids, each its own document (library_page/blocks.py: last year's bytes
+     repeat, so git stores a new page as a small delta); L.rows.runs maps the list's rows onto id
+     order (start, length, …). Resolves to the blocks' columns in the list's order. */
+  function blocks(prefix) {
+    var parts = [];
+    for (var k = 0; k < L.blocks; k++) { parts.push(inflate(prefix + k)); }
+    return Promise.all(parts).then(function (docs) {
+      var out = {}, runs = L.rows.runs;
+      Object.keys(docs[0]).forEach(function (key) {
+        var byId = [].concat.apply([], docs.map(function (d) { return d[key]; }));
+        var col = new Array(N), n = 0;
+        for (var r = 0; r < runs.length; r += 2) {
+          for (var p = runs[r], end = p + runs[r + 1]; p < end; p++) { col[n++] = byId[p]; }
+        }
+        out[key] = col;
+      });
+      return out;
+    });
+  }
   var textsPromise = null, textsReady = false;
   /* The searched texts join the rows (R.alias, R.kw, R.def, R.hay) when they arrive. */
   function texts() {
     if (textsPromise === null) {
-      textsPromise = inflate("lib-text").then(function (doc) {
+      textsPromise = blocks("lib-tb-").then(function (doc) {
         Object.keys(doc).forEach(function (k) { R[k] = doc[k]; });
         textsReady = true;
       });
@@ -75,7 +95,9 @@
       (doc.sp[k] || []).forEach(function (p) { sp.push([doc.year, doc.unitIdx[p[0]]].concat(p.slice(1))); });
       (doc.se[k] || []).forEach(function (s) {
         var d = doc.deptIdx[s[0]];
-        (se[d] = se[d] || [d]).push(doc.year, s[1]);
+        se[d] = se[d] || [d];
+        // [department] alone: the target of the year before (the previous document's, so the last here)
+        se[d].push(doc.year, s.length > 1 ? s[1] : se[d][se[d].length - 1]);
       });
       (doc.ev[k] || []).forEach(function (e) { ev.push([doc.year].concat(e)); });
     });
@@ -85,12 +107,15 @@
     });
     return { sp: sp.length ? sp : 0, se: series.length ? series : 0, ev: ev.length ? ev : 0 };
   }
+  var standards = null;  // the cards' id-order blocks, inflated by the first card
   function cardOf(i) {
     var k = Math.floor(i / L.chunk);
     if (!chunks[k]) { chunks[k] = Promise.all([texts(), inflate("lib-card-" + k)]).then(function (d) { return d[1]; }); }
-    return Promise.all([chunks[k], years()]).then(function (got) {
-      var chunk = got[0], row = history(R.id[i], got[1]), j = i - k * L.chunk;
+    if (standards === null) { standards = blocks("lib-cb-"); }
+    return Promise.all([chunks[k], years(), standards]).then(function (got) {
+      var chunk = got[0], row = history(R.id[i], got[1]), j = i - k * L.chunk, fixed = got[2];
       Object.keys(chunk).forEach(function (key) { row[key] = chunk[key][j]; });
+      Object.keys(fixed).forEach(function (key) { row[key] = fixed[key][i]; });
       return row;
     });
   }
@@ -513,9 +538,12 @@
     if (end < N) { setTimeout(function () { warm(end); }, 0); } else { setTimeout(years, 0); }
   }
 
-  inflate("lib-list").then(function (doc) {
+  Promise.all([inflate("lib-list"), inflate("lib-fold")]).then(function (docs) {
+    L = docs[0]; R = L.rows; B = L.labels; N = L.n; FOLD = docs[1];
+    return blocks("lib-lb-");
+  }).then(function (fixed) {
+    Object.keys(fixed).forEach(function (key) { R[key] = fixed[key]; });
     var inflated = performance.now();
-    L = doc; R = L.rows; B = L.labels; N = L.n; FOLD = L.fold;
     wire();
     fillFilters();
     search();

@@ -35,7 +35,7 @@ from pipelines.consolidate.upstream import Overlay, check_namespace, overlay_rep
 from pipelines.consolidate.usage import apply_changes, apply_usage
 from pipelines.dedupe.same_table import drop_one_table_pairs
 from pipelines.normalize.canonical import MatchRules
-from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.keys import NameForms, normalize_rows
 from schemas.library import LibraryTables
 from schemas.vocab import reference
 
@@ -256,5 +256,6 @@ def _review_list(
     new_this_year = indicators.loc[indicators["first_year"] == year, "indicator_id"].tolist()
     mine = identity_pairs(indicators, norm, previous, year, kept_apart, collapsed, rules)
     # With pairs of its own, with_identity_pairs sorts the whole list: the matcher's sort would be lost.
-    found = review_candidates(indicators, new_this_year, rules, ordered=mine.empty)
+    # The indicators' names are mostly the rows' names: their forms looked up, not made again.
+    found = review_candidates(indicators, new_this_year, rules, ordered=mine.empty, known=NameForms.of(norm))
     return with_identity_pairs(drop_one_table_pairs(found, _usage_tables(norm, previous, year)), mine)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def distinct_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, distinct values) with codes in value order, so comparing codes compares values."""
     codes, uniques = pd.factorize(values, sort=True)
     return codes, np.asarray(uniques, dtype=object)
@@ -27,8 +27,18 @@ def _id_value_pairs(
     """The distinct (id code, value code) pairs among `rows` (a mask), sorted by id then value, with how
     many rows each has."""
     width = max(n_values, 1)
-    pair, counts = np.unique(id_code[rows].astype(np.int64) * width + codes[rows], return_counts=True)
+    pair, counts = distinct_counts(id_code[rows].astype(np.int64) * width + codes[rows])
     return pair // width, pair % width, counts
+
+
+def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_counts=True) of integers by one sort: numpy 2's np.unique hashes integers
+    when asked for the values alone, 20x slower than a sort at a million and growing faster than them."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return ordered, np.zeros(0, dtype=np.int64)
+    start = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[start], np.diff(np.r_[start, len(ordered)])
 
 
 def _most_used_per_id(
@@ -43,7 +53,7 @@ def _most_used_per_id(
 
 def most_common_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> np.ndarray:
     """Per id code, the non-empty value written most often (ties: the smallest value); "" when none."""
-    codes, uniques = _codes(values)
+    codes, uniques = distinct_codes(values)
     filled = (id_code >= 0) & (codes >= 0)
     if len(uniques):
         filled &= uniques[np.maximum(codes, 0)] != ""
@@ -55,7 +65,7 @@ def most_common_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> np
 def representative_names(id_code: np.ndarray, n_ids: int, rows: pd.DataFrame) -> np.ndarray:
     """Per id code, the most used wording; on a tie, the one the synonym rules treat as canonical
     (参训人次 / 培训人次 under rule 参训→培训: 培训人次), then the smallest."""
-    codes, uniques = _codes(rows["name_norm"])
+    codes, uniques = distinct_codes(rows["name_norm"])
     # match_name is a function of name_norm: one row per distinct wording says whether the rules rewrote it
     _, first_row = np.unique(codes, return_index=True)
     canonical = rows["match_name"].to_numpy(dtype=object)[first_row]
@@ -69,7 +79,15 @@ def representative_names(id_code: np.ndarray, n_ids: int, rows: pd.DataFrame) ->
 def variants_per_id(id_code: np.ndarray, n_ids: int, values: pd.Series) -> list[list[str]]:
     """Per id code (-1: row left out), the distinct values of `values`, sorted (every wording, every
     department that used it)."""
-    codes, uniques = _codes(values)
-    pid, pcode, _ = _id_value_pairs(id_code, codes, len(uniques), (id_code >= 0) & (codes >= 0))
-    bounds = np.searchsorted(pid, np.arange(n_ids + 1))
-    return [uniques[pcode[bounds[k] : bounds[k + 1]]].tolist() for k in range(n_ids)]
+    codes, uniques = distinct_codes(values)
+    rows = (id_code >= 0) & (codes >= 0)
+    return values_per_id(id_code[rows], codes[rows], uniques, n_ids)
+
+
+def values_per_id(id_code: np.ndarray, codes: np.ndarray, uniques: np.ndarray, n_ids: int) -> list[list[str]]:
+    """Per id code, its distinct values (codes into `uniques`, in value order), sorted: one sort of the
+    rows' (id, value) codes, one list sliced per id."""
+    pid, pcode, _ = _id_value_pairs(id_code, codes, len(uniques), np.ones(len(id_code), dtype=bool))
+    bounds = np.searchsorted(pid, np.arange(n_ids + 1)).tolist()
+    found = uniques[pcode].tolist()
+    return [found[bounds[k] : bounds[k + 1]] for k in range(n_ids)]

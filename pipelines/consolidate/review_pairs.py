@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from pipelines.common.frames import text_array
 from pipelines.consolidate.key_index import class_free_keys
+from pipelines.consolidate.per_indicator import distinct_counts
 from pipelines.consolidate.reasons import (
     AUTO_RETIRE_REASON,
     CROSS_CLASS_KEPT_REASON,
@@ -40,7 +41,7 @@ from pipelines.normalize.canonical import (
     normalize_name,
     pattern_key,
 )
-from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.keys import NameForms, normalize_rows
 from pipelines.normalize.suffixes import suffix_table
 from schemas.library import LibraryTables
 
@@ -65,15 +66,20 @@ def name_similarity(a: str, b: str) -> float:
 
 
 def review_candidates(
-    indicators: pd.DataFrame, new_ids: list[str], rules: MatchRules | None, ordered: bool = True
+    indicators: pd.DataFrame,
+    new_ids: list[str],
+    rules: MatchRules | None,
+    ordered: bool = True,
+    known: NameForms | None = None,
 ) -> pd.DataFrame:
     """Likely duplicates between this year's new indicators and every active one, for a person (ordered=False:
-    not sorted, for a caller that sorts a longer list)."""
+    not sorted, for a caller that sorts a longer list). known: the year's rows' name forms (NameForms), looked
+    up instead of normalizing the indicators' names again."""
     active = indicators[indicators["status"] == "active"]
     if active.empty or not new_ids:
         return pd.DataFrame(columns=["id_a", "name_a", "id_b", "name_b", "score", "reason", "pattern"])
     needed = ["indicator_id", "scope", "level1", "level2", "name", "definition", "unit", "function_code"]
-    frame = normalize_rows(active[needed].assign(target_unit=""), rules).rename(
+    frame = normalize_rows(active[needed].assign(target_unit=""), rules, known=known).rename(
         columns={"indicator_id": "id"}
     )
     frame = frame[[c for c in CANDIDATE_INPUT if c in frame.columns]]  # narrow before the two copies below
@@ -178,7 +184,7 @@ def _shared_key_pairs(norm: pd.DataFrame, ind: pd.DataFrame) -> Found:
     key_code = pd.factorize(rows["key"])[0].astype(np.int64)
     id_code, ids = pd.factorize(text_array(rows["indicator_id"]))
     n_ids = max(len(ids), 1)
-    pairs = np.unique(key_code * n_ids + id_code)  # distinct (key, id), sorted by key then id code
+    pairs = distinct_counts(key_code * n_ids + id_code)[0]  # distinct (key, id), sorted by key then id
     keys, per_id = pairs // n_ids, pairs % n_ids
     shared = np.bincount(keys)[keys] > 1  # the rare keys two ids share
     groups: dict[int, list[str]] = {}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipelines.common.frames import text_array
 from pipelines.consolidate.changes import TRACKED_FIELDS
-from pipelines.consolidate.per_indicator import variants_per_id
+from pipelines.consolidate.per_indicator import distinct_codes, values_per_id, variants_per_id
 from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, collapsed_retire_reason
 from pipelines.consolidate.records import Records, as_list
 from pipelines.normalize.canonical import MatchRules
@@ -46,17 +46,34 @@ def apply_changes(records: Records, norm: pd.DataFrame, year: int) -> None:
 def _used(norm: pd.DataFrame) -> tuple[dict[str, int], list[list[str]], list[list[str]]]:
     """(position of each used indicator, its departments, its wordings — as published and as written)."""
     using = (norm["change_type"] != "退出").to_numpy()
-    used_ids, id_code = np.unique(norm["indicator_id"].to_numpy(dtype=object)[using], return_inverse=True)
+    # np.unique's inverse sorts a million Python strings: hashed, then only the distinct ids sorted (the same
+    # sorted ids and codes).
+    id_code, used_ids = pd.factorize(norm["indicator_id"].to_numpy(dtype=object)[using], sort=True)
+    used_ids = np.asarray(used_ids, dtype=object)
     code = np.full(len(norm), -1, dtype=np.int64)
     code[using] = id_code
     depts = variants_per_id(code, len(used_ids), norm["dept_code"])
-    variants = variants_per_id(code, len(used_ids), norm["name_norm"])
     if "name_as_written" in norm:  # the wording before template markers were stripped: an alias
-        written = variants_per_id(code, len(used_ids), norm["name_as_written"])
-        variants = [
-            sorted(set(v) | {w.strip() for w in x} - {""}) for v, x in zip(variants, written, strict=True)
-        ]
+        variants = _wordings(code, len(used_ids), norm["name_norm"], norm["name_as_written"])
+    else:
+        variants = variants_per_id(code, len(used_ids), norm["name_norm"])
     return {iid: k for k, iid in enumerate(used_ids)}, depts, variants
+
+
+def _wordings(code: np.ndarray, n_ids: int, published: pd.Series, written: pd.Series) -> list[list[str]]:
+    """Per id code: sorted(its published wordings | its written ones stripped, "" left out) — texts coded in
+    one sorted space, so one sort of the rows' (id, text) codes gives every id's list (no set per id)."""
+    pub_codes, pub = distinct_codes(published)
+    wr_codes, wr = distinct_codes(written)
+    wr = np.array([w.strip() for w in wr.tolist()], dtype=object)
+    space_codes, space = pd.factorize(np.concatenate([pub, wr]), sort=True)
+    space = np.asarray(space, dtype=object)
+    rows_pub = (code >= 0) & (pub_codes >= 0)
+    rows_wr = (code >= 0) & (wr_codes >= 0)
+    rows_wr[rows_wr] = (wr != "")[wr_codes[rows_wr]]
+    ids = np.concatenate([code[rows_pub], code[rows_wr]])
+    texts = np.concatenate([space_codes[pub_codes[rows_pub]], space_codes[len(pub) + wr_codes[rows_wr]]])
+    return values_per_id(ids, texts, space, n_ids)
 
 
 def apply_usage(

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
+from pipelines.common.frames import combination_codes
 from pipelines.dedupe.patterns import SAME_NAME
 
 PROJECT_SCOPE = "项目"
@@ -54,8 +56,65 @@ def drop_same_table(candidates: pd.DataFrame, table_of: Mapping[str, str]) -> pd
 def drop_one_table_pairs(candidates: pd.DataFrame, usages: pd.DataFrame) -> pd.DataFrame:
     """drop_same_table with the tables read from usage rows (indicator_id, year, dept_code, scope, project:
     this year's rows and the earlier releases'); only the candidates' indicators are looked at, so that a
-    national library's usage history costs one filter."""
+    national library's usage history costs one filter. The same pairs as project_tables + drop_same_table,
+    by integer codes: texts are made once per distinct value, not per usage row and pair (a million rows)."""
     if candidates.empty or usages.empty:
         return candidates
-    ids = set(candidates["id_a"]) | set(candidates["id_b"])
-    return drop_same_table(candidates, project_tables(usages[usages["indicator_id"].isin(ids)]))
+    n = len(candidates)
+    both = np.concatenate(
+        [candidates["id_a"].to_numpy(dtype=object), candidates["id_b"].to_numpy(dtype=object)]
+    )
+    pair_ids, ids = pd.factorize(both)
+    table = _one_table_codes(usages, pd.Index(ids))
+    if not (table >= 0).any():
+        return candidates  # as drop_same_table with no table: the frame as it is
+    ta, tb = table[pair_ids[:n]], table[pair_ids[n:]]
+    drop = (ta >= 0) & (ta == tb) & (candidates["pattern"].to_numpy(dtype=object) != SAME_NAME)
+    return candidates[~drop].reset_index(drop=True)
+
+
+def _distinct_text(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(code of each row's value, the distinct values as project_tables' text): astype(str) once per
+    distinct value, not per row (a categorical or repeated id is converted once)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, pd.Series(uniques, dtype=column.dtype).astype(str)
+
+
+def _one_table_codes(usages: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """project_tables by integer codes: per id of `ids`, a code of its one project table (codes equal when
+    the "year|department|project" texts are), -1 when it has none."""
+    found = np.full(len(ids), -1, dtype=np.int64)
+    id_code, id_text = _distinct_text(usages["indicator_id"])
+    row_id = ids.get_indexer(id_text.to_numpy(dtype=object))[id_code]  # -1: not a candidate's id
+    mine = np.flatnonzero(row_id >= 0)
+    if not len(mine):
+        return found
+    sub = usages.iloc[mine]
+    year, year_text = _distinct_text(sub["year"])
+    dept, dept_text = _distinct_text(sub["dept_code"])
+    scope, scope_text = _distinct_text(sub["scope"])
+    project, project_text = _distinct_text(sub["project"])
+    stripped = project_text.str.strip()
+    valid = (scope_text == PROJECT_SCOPE).to_numpy()[scope] & (stripped != "").to_numpy()[project]
+    table = np.full(len(mine), -1, dtype=np.int64)
+    if valid.any():
+        combo, first = combination_codes(
+            [pd.Series(year[valid]), pd.Series(dept[valid]), pd.Series(project[valid])]
+        )
+        at = np.flatnonzero(valid)[first]
+        texts = (
+            year_text.take(year[at]).reset_index(drop=True)
+            + "|"
+            + dept_text.take(dept[at]).reset_index(drop=True)
+            + "|"
+            + stripped.take(project[at]).reset_index(drop=True)
+        )
+        text_code = pd.factorize(texts)[0]  # two combinations may read as one text ("a|b" + "c", "a" + "b|c")
+        table[valid] = text_code[combo]
+    width = int(table.max()) + 2
+    pairs = np.sort(row_id[mine] * width + (table + 1))  # (id, table) sorted, "" tables as 0
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # distinct: one sort (numpy 2's np.unique hashes)
+    per_id, table_of = pairs // width, pairs % width - 1
+    single = (np.bincount(per_id, minlength=len(ids))[per_id] == 1) & (table_of >= 0)
+    found[per_id[single]] = table_of[single]
+    return found

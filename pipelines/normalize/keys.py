@@ -21,6 +21,9 @@ property of the usage (same class-free key + the same non-empty definition_form 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from pipelines.common.frames import (
@@ -28,6 +31,7 @@ from pipelines.common.frames import (
     combination_codes,
     map_distinct,
     map_distinct_pair,
+    text_array,
     text_or_empty,
 )
 from pipelines.normalize.canonical import MatchRules, default_rules, normalize_name, normalize_unit
@@ -85,12 +89,88 @@ def _framework(raw_level1: str, raw_level2: str) -> tuple[str, str]:
     return found.level1, found.level2
 
 
-def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
+@dataclass(frozen=True)
+class NameForms:
+    """The name forms normalize_rows gave a year's rows, to be looked up instead of made again: the raw name →
+    (name_norm, unit_from_name, match_name, match_rules, suffix_class), and name_norm → (match_name,
+    match_rules, suffix_class) for a name written otherwise.
+
+    Each is a function of its text alone (match forms: of the rules the rows were normalized with, which
+    consolidation keys them by anyway), so a look-up gives exactly what the calls give. Consolidation
+    normalizes its indicators again for the review list: at a million rows their 200k names no longer sit
+    in the bounded text caches the normalize step filled, and were made again at ≈ 20 µs each."""
+
+    names: dict[str, tuple[str, ...]]
+    forms: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, normalized: pd.DataFrame) -> NameForms | None:
+        """The forms of normalized rows (normalize_rows' output), None when it lacks a column."""
+        if any(c not in normalized.columns for c in ("name", *_NAME_FORMS)):
+            return None
+        names, found = _per_value(normalized["name"], *(normalized[c] for c in _NAME_FORMS))
+        forms, form_found = _per_value(normalized["name_norm"], *(normalized[c] for c in _NAME_FORMS[2:]))
+        return cls(
+            dict(zip(names, zip(*found, strict=True), strict=True)),
+            dict(zip(forms, zip(*form_found, strict=True), strict=True)),
+        )
+
+
+_NAME_FORMS = ("name_norm", "unit_from_name", "match_name", "match_rules", "suffix_class")
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's code, the texts coded): a categorical's own codes, else a factorization."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and not column.isna().any():
+        return column.cat.codes.to_numpy(), text_array(pd.Series(column.cat.categories))
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, text_array(pd.Series(uniques, dtype=object))
+
+
+def _per_value(key: pd.Series, *values: pd.Series) -> tuple[list[str], list[list[str]]]:
+    """The distinct texts of `key` and the texts of `values` at a row of each (any row: the values are
+    functions of the key)."""
+    codes, texts = _codes(key)
+    row = np.full(len(texts), -1, dtype=np.int64)
+    row[codes] = np.arange(len(codes))  # some row of each code
+    present = np.flatnonzero(row >= 0)
+    found = []
+    for column in values:
+        value_codes, value_texts = _codes(column)
+        found.append(value_texts[value_codes[row[present]]].tolist())
+    return texts[present].tolist(), found
+
+
+def _name_columns(names: pd.Series, rules: MatchRules, known: NameForms) -> list[pd.Series]:
+    """name_norm, unit_from_name, match_name, match_rules and suffix_class of each name (as _normalize_distinct
+    makes them), looked up in `known` once per distinct name, made only for the names it does not hold."""
+    codes, uniques = pd.factorize(names, use_na_sentinel=False)
+    classify = suffix_table().classify
+    made: list[tuple[str, ...]] = []
+    for value in np.asarray(uniques, dtype=object).tolist():
+        hit = known.names.get(value)
+        if hit is None:
+            name_norm, unit = normalize_name(value)
+            form = known.forms.get(name_norm)
+            if form is None:
+                match_name, applied = rules.match_form(name_norm)
+                form = (match_name, applied, classify(match_name))
+            hit = (name_norm, unit, *form)
+        made.append(hit)
+    columns = zip(*made, strict=True) if made else [()] * len(_NAME_FORMS)
+    return [pd.Series(np.array(c, dtype=object)[codes], index=names.index, dtype=object) for c in columns]
+
+
+def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules, known: NameForms | None = None) -> pd.DataFrame:
     """The normalized columns of distinct input rows (see normalize_rows)."""
     out = pd.DataFrame(index=sub.index)
     out["level1_raw"] = sub["level1"]
     out["level2_raw"] = sub["level2"]
-    name_norm, unit_from_name = map_distinct_pair(sub["name"], normalize_name)
+    forms = _name_columns(sub["name"], rules, known) if known is not None else []
+    if forms:
+        name_norm, unit_from_name = forms[0], forms[1]
+    else:
+        name_norm, unit_from_name = map_distinct_pair(sub["name"], normalize_name)
     out["name_norm"] = name_norm.astype(str)
     out["unit_from_name"] = unit_from_name.astype(str)
     unit = map_distinct(sub["unit"], normalize_unit).astype(str)
@@ -105,10 +185,15 @@ def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
     out["scope"] = map_distinct(sub["scope"], lambda s: SCOPE_ALIASES.get(compact(s), compact(s))).astype(str)
     out["function_class"] = map_distinct(sub["function_code"], function_class).astype(str)
 
-    match_name, match_rules = map_distinct_pair(out["name_norm"], rules.match_form)
-    out["match_name"] = match_name.astype(str)
-    out["match_rules"] = match_rules.astype(str)
-    out["suffix_class"] = map_distinct(out["match_name"], suffix_table().classify).astype(str)
+    if forms:
+        out["match_name"] = forms[2].astype(str)
+        out["match_rules"] = forms[3].astype(str)
+        out["suffix_class"] = forms[4].astype(str)
+    else:
+        match_name, match_rules = map_distinct_pair(out["name_norm"], rules.match_form)
+        out["match_name"] = match_name.astype(str)
+        out["match_rules"] = match_rules.astype(str)
+        out["suffix_class"] = map_distinct(out["match_name"], suffix_table().classify).astype(str)
 
     key_class = out["function_class"].where(out["scope"] == "项目", "")
     out["key"] = _join(
@@ -119,7 +204,11 @@ def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
 
 
 def normalize_rows(
-    frame: pd.DataFrame, rules: MatchRules | None = None, *, compact: bool = False
+    frame: pd.DataFrame,
+    rules: MatchRules | None = None,
+    *,
+    compact: bool = False,
+    known: NameForms | None = None,
 ) -> pd.DataFrame:
     """Add the normalized columns to indicator rows (English columns, text).
 
@@ -129,6 +218,7 @@ def normalize_rows(
     The work is done once per distinct combination of the input columns and mapped back, so a million rows
     with the repetition of real libraries take seconds. compact=True: text columns read and added stay
     categorical (pipelines.common.frames) — the consolidation of a province or a country holds millions of rows.
+    known: the name forms of rows normalized with the same rules (NameForms), looked up instead of made again.
     """
     rules = rules or default_rules()
     out = frame.copy()
@@ -139,7 +229,7 @@ def normalize_rows(
             out[column] = text_or_empty(out[column]) if compact else _text(out[column])
     codes, first = combination_codes([out[c] for c in _INPUT_COLUMNS])
     sub = out.iloc[first][list(_INPUT_COLUMNS)].reset_index(drop=True)
-    distinct = _normalize_distinct(sub, rules)
+    distinct = _normalize_distinct(sub, rules, known)
     out["level1_raw"] = out["level1"]
     out["level2_raw"] = out["level2"]
     for column in _OUTPUT_COLUMNS[2:]:

@@ -84,8 +84,9 @@ def _inflated(packed: str) -> object:
 
 
 def _repeats_once(years: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Year documents written before a repeated target was [department] alone (cards.year_document),
-    rewritten so; documents already so are left as they are."""
+    """Year documents written before a repeated target was [department] alone and ids were runs
+    (cards.year_document), rewritten so; documents already so are left as they are."""
+    from pipelines.report.library_page.cards import id_runs
     from pipelines.report.library_page.data import safe_json
     from pipelines.report.library_page.page import packed
 
@@ -102,6 +103,7 @@ def _repeats_once(years: list[tuple[int, str]]) -> list[tuple[int, str]]:
                 if before.get(key) == entry[1]:
                     del entry[1:]
         before = now
+        doc["ids"] = id_runs(doc["ids"])
         out.append((year, packed(safe_json(doc))))
     return out
 

@@ -21,6 +21,7 @@ import pandas as pd
 from benchmarks.bench_library_page import YEAR, synthetic_tables
 from pipelines.report.library_page import write_library_page
 from pipelines.report.library_page.blocks import BLOCK_IDS, block_key, cut_blocks, id_order
+from pipelines.report.library_page.cards import id_runs
 from pipelines.report.library_page.data import ordered
 from pipelines.report.library_page.page import page_data
 from tests.test_library_page import browser, browser_needed, open_page, search, small_library
@@ -98,6 +99,32 @@ def test_next_years_page_repeats_the_untouched_blocks() -> None:
     assert any(retired in inflated(b)["id"] for b in after.list_blocks[:-1])
 
 
+def ids_of(runs: list) -> list[str]:
+    """The page script's idsOf (library.js)."""
+    out = []
+    for prefix, width, start, count in zip(runs[::4], runs[1::4], runs[2::4], runs[3::4], strict=True):
+        out += [prefix + str(start + j).zfill(width) if width else prefix for j in range(count)]
+    return out
+
+
+def test_a_years_ids_are_runs() -> None:
+    ids = [
+        "A-009",
+        "A-010",
+        "A-011",
+        "A-1000",
+        "A-1001",
+        "B01",
+        "B03",
+        "无编号",
+        "Z" + "9" * 16,
+        "Z" + "9" * 17,
+    ]
+    runs = id_runs(ids)
+    assert runs[:8] == ["A-", 3, 9, 3, "A-", 4, 1000, 2] and len(runs) == 4 * 7
+    assert ids_of(runs) == ids
+
+
 def repeated_target_library() -> tuple[object, pd.DataFrame, str, str]:
     """small_library with indicator 0's first department writing 2025's target as in 2024."""
     tables, events = small_library()
@@ -117,7 +144,7 @@ def test_a_repeated_target_is_written_once() -> None:
 
     def entries(year: int) -> list[list]:
         doc = docs[year]
-        return [s for s in doc["se"][doc["ids"].index(first)] if doc["dept"][s[0]] == dept]
+        return [s for s in doc["se"][ids_of(doc["ids"]).index(first)] if doc["dept"][s[0]] == dept]
 
     assert [len(s) for s in entries(YEAR - 2)] == [2] and entries(YEAR - 2)[0][1] == "≥95%"
     assert [len(s) for s in entries(YEAR - 1)] == [1]  # as the year before

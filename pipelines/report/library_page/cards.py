@@ -10,6 +10,7 @@ A row or id without data holds 0 there.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -49,6 +50,24 @@ def _by_id(rows: dict[str, list[object]], ids: list[str]) -> list[object]:
     return [rows.get(i) or 0 for i in ids]
 
 
+_TAIL = re.compile(r"\d{1,15}$")  # at most 15 digits: the page counts in doubles
+
+
+def id_runs(ids: list[str]) -> list[object]:
+    """Sorted ids as runs of consecutive numbers: prefix, digits, first number, count, … (an id
+    without a trailing number: itself, 0, 0, 1). A year's ids are most of the library's, mostly in
+    sequence: ≈ 5 KB deflated instead of 55 at 23,000 ids."""
+    out: list[object] = []
+    for iid in ids:
+        m = _TAIL.search(iid)
+        prefix, width, number = (iid[: m.start()], len(m.group()), int(m.group())) if m else (iid, 0, 0)
+        if width and out and out[-4:-1] == [prefix, width, number - out[-1]]:  # type: ignore[operator]
+            out[-1] += 1  # type: ignore[operator]
+        else:
+            out += [prefix, width, number, 1]
+    return out
+
+
 def year_document(
     year: int,
     spread: pd.DataFrame,
@@ -60,7 +79,7 @@ def year_document(
     """One year of every indicator in `known` (frames already cut to the year): per id
     sp [[unit, targets, departments, min, median, max], …], se [[department, target], …] and
     ev [[tag, type, reason, detail], …] in release order; unit and department as indexes into the
-    document's own labels. A department's target written as the year before (`before`: the previous
+    document's own labels; ids as id_runs. A department's target written as the year before (`before`: the previous
     document's (id, department) → target) is [department] alone: most targets repeat, and a year's
     document is new bytes in the release that adds it (deflated, git cannot delta it)."""
     units: dict[str, int] = {}
@@ -89,7 +108,7 @@ def year_document(
     ids = sorted((set(sp) | set(se) | set(ev)) & known)
     return {
         "year": year,
-        "ids": ids,
+        "ids": id_runs(ids),
         "unit": list(units),
         "dept": list(depts),
         "sp": _by_id(sp, ids),

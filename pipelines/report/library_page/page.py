@@ -1,9 +1,11 @@
 """reports/<Y>/library.html: the library browser page, one self-contained offline file (CONTRACT §6).
 
 The page's script and style are the package's own files (assets/), inlined; its data is JSON
-documents (data.py, cards.py), each deflated on its own, in non-executed <script> elements. The history
-(targets and changes) is one document per year, the same bytes in every later page, so git stores a new
-release's page as a delta against the previous one (it cannot delta one deflated whole). The
+documents (data.py, cards.py), each deflated on its own, in non-executed <script> elements. Git stores
+a new release's page as a delta against the previous one, and it cannot delta a deflated whole, so the
+documents are cut where last year's bytes repeat: the history (targets and changes) is one document per
+year, the same bytes in every later page; what an indicator keeps (id, name, texts, standards) is in
+blocks of consecutive ids (blocks.py), the same bytes while none of their indicators changes. The
 Content-Security-Policy allows exactly the page's one script, by its sha256, and nothing that fetches:
 default-src 'none' and no connect-src, so neither a request nor a planted <script> can run.
 """

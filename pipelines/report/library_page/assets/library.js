@@ -68,6 +68,16 @@
      The history is one document per year (targets and changes by indicator id, with the year's own
      unit and department labels): the first card inflates them all and maps their labels onto B. */
   var chunks = {}, yearsPromise = null;
+  /* A year's ids as cards.id_runs writes them: prefix, digits, first number, count, … */
+  function idsOf(runs) {
+    var ids = [];
+    for (var r = 0; r < runs.length; r += 4) {
+      for (var j = 0; j < runs[r + 3]; j++) {
+        ids.push(runs[r + 1] ? runs[r] + String(runs[r + 2] + j).padStart(runs[r + 1], "0") : runs[r]);
+      }
+    }
+    return ids;
+  }
   function years() {
     if (yearsPromise === null) {
       yearsPromise = Promise.all((L.years || []).map(function (y) { return inflate("lib-year-" + y); })).then(function (docs) {
@@ -75,7 +85,7 @@
         B.unit.forEach(function (u, k) { unitOf[u] = k; });
         B.dept.forEach(function (d, k) { deptOf[d[0]] = k; });
         docs.forEach(function (doc) {
-          doc.at = new Map(doc.ids.map(function (id, k) { return [id, k]; }));
+          doc.at = new Map(idsOf(doc.ids).map(function (id, k) { return [id, k]; }));
           doc.unitIdx = doc.unit.map(function (u) { return unitOf[u]; });
           doc.deptIdx = doc.dept.map(function (d) { return deptOf[d]; });
         });

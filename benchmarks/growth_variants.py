@@ -15,6 +15,16 @@ the same content, one after the other on the same machine. Variants:
   review-stored  only review.xlsx stored (its tables carry over from year to year; merge_review's pairs do not)
   pq-plain       Parquet pages without dictionaries (plain values, byte-aligned: deltas see shifted rows)
   pq-dict-low    dictionaries only for text columns with under 256 distinct values
+  pq-plain-stable  no dictionaries for the columns an indicator's rows keep from year to year (id, names,
+                 project, department, definition): the layout git deltas best file by file, yet git's
+                 choice of delta bases (by path name) then pairs a file with another class's of that year
+  pq-cdc         pages cut where the content says (pyarrow's content-defined chunking, 8–32 KiB), so a
+                 changed row changes its page only
+  pq-slots       usages/<Y>/ dictionaries in last year's order: a value keeps its index, a vanished
+                 value's place goes to the next new one (a year's file then depends on last year's)
+  usages-by-dept usages rows ordered by department, project, indicator instead of indicator first
+  page-blocks    library.html written before its documents were cut by id blocks (library_page/blocks.py)
+                 and its year documents wrote repeated targets once: rewritten so (the page as now written)
 
 `--gc` is how the repo is packed after each release (git_growth: `gc -q`); e.g. `repack -a -d -f -q` recomputes
 every delta instead of reusing the last pack's.
@@ -41,7 +51,8 @@ import pyarrow.parquet as pq
 
 from pipelines.store.publish import WRITER_OPTIONS
 
-Transform = Callable[[str, bytes], bytes]
+# (path, bytes as published, the previous release's transformed files by path) → bytes to commit
+Transform = Callable[[str, bytes, dict[str, bytes]], bytes]
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -59,9 +70,11 @@ def _stored(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _parquet(data: bytes, use_dictionary: bool | Callable[[pa.Table], list[str]]) -> bytes:
+def _parquet(
+    data: bytes, use_dictionary: bool | Callable[[pa.Table], list[str]] = True, **more: object
+) -> bytes:
     table = pq.read_table(io.BytesIO(data))
-    options = dict(WRITER_OPTIONS)
+    options = dict(WRITER_OPTIONS, **more)
     options["use_dictionary"] = use_dictionary(table) if callable(use_dictionary) else use_dictionary
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf, **options)
@@ -93,7 +106,7 @@ def _repeats_once(years: list[tuple[int, str]]) -> list[tuple[int, str]]:
     out, before = [], {}
     for year, text in years:
         doc: dict = _inflated(text)  # type: ignore[assignment]
-        if any(len(s) == 1 for row in doc["se"] if row for s in row):
+        if not all(isinstance(i, str) for i in doc["ids"]):  # ids as runs: written by this code
             return years
         now = {}
         for iid, row in zip(doc["ids"], doc["se"], strict=True):
@@ -136,13 +149,93 @@ def _page_blocks(data: bytes) -> bytes:
     return (rest[: first.start()] + body + rest[first.start() :]).encode("utf-8")
 
 
+STABLE_USAGE_COLUMNS = (
+    "indicator_id",
+    "dept_code",
+    "dept_name",
+    "project",
+    "name",
+    "definition",
+    "function_code",
+)
+
+
+def _plain_stable(table: pa.Table) -> list[str]:
+    return [c for c in table.column_names if c not in STABLE_USAGE_COLUMNS]
+
+
+def _dictionaries(data: bytes) -> dict[str, pa.Array]:
+    """Every dictionary-encoded column's dictionary, in the file's order (one row group)."""
+    names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+    table = pq.ParquetFile(io.BytesIO(data), read_dictionary=names).read()
+    return {c: table[c].combine_chunks().dictionary for c in names if pa.types.is_dictionary(table[c].type)}
+
+
+def _slotted(column: pa.Array, before: pa.Array | None) -> pa.Array:
+    """column dictionary-encoded with last year's dictionary order (None: first-appearance order)."""
+    encoded = pc.dictionary_encode(column)
+    if before is None:
+        return encoded
+    values, slots = encoded.dictionary.to_pylist(), before.to_pylist()
+    place = {v: i for i, v in enumerate(slots)}
+    present = set(values)
+    free = iter([i for i, v in enumerate(slots) if v not in present])
+    for v in values:
+        if v not in place:
+            place[v] = next(free, len(slots))
+            if place[v] == len(slots):
+                slots.append(v)
+            else:
+                slots[place[v]] = v
+    remap = pa.array([place[v] for v in values], type=pa.int32())
+    indices = pc.take(remap, encoded.indices)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(slots, type=column.type))
+
+
+def _slots(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
+    parts = path.split("/")
+    if len(parts) != 4 or parts[1] != "usages" or not parts[2].isdigit():
+        return data
+    last = previous.get(f"library/usages/{int(parts[2]) - 1}/{parts[3]}")
+    before = _dictionaries(last) if last is not None else {}
+    table = pq.read_table(io.BytesIO(data))
+    arrays = [_slotted(table[c].combine_chunks(), before.get(c)) for c in table.column_names]
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(arrays, names=table.column_names), buf, **WRITER_OPTIONS)
+    return bytes(buf.getvalue().to_pybytes())
+
+
+def _by_dept(data: bytes) -> bytes:
+    table = pq.read_table(io.BytesIO(data))
+    keys = ("dept_code", "project", "indicator_id", "source_row")
+    buf = pa.BufferOutputStream()
+    pq.write_table(
+        table.take(pc.sort_indices(table, [(k, "ascending") for k in keys])), buf, **WRITER_OPTIONS
+    )
+    return bytes(buf.getvalue().to_pybytes())
+
+
+def _usages(path: str) -> bool:
+    return path.startswith("library/usages/") and path.endswith(".parquet")
+
+
 VARIANTS: dict[str, Transform] = {
-    "base": lambda path, data: data,
-    "xlsx-stored": lambda path, data: _stored(data) if path.endswith(".xlsx") else data,
-    "review-stored": lambda path, data: _stored(data) if path.endswith("/review.xlsx") else data,
-    "pq-plain": lambda path, data: _parquet(data, False) if path.endswith(".parquet") else data,
-    "pq-dict-low": lambda path, data: _parquet(data, _low_cardinality) if path.endswith(".parquet") else data,
-    "page-blocks": lambda path, data: _page_blocks(data) if path.endswith("/library.html") else data,
+    "base": lambda path, data, _: data,
+    "xlsx-stored": lambda path, data, _: _stored(data) if path.endswith(".xlsx") else data,
+    "review-stored": lambda path, data, _: _stored(data) if path.endswith("/review.xlsx") else data,
+    "pq-plain": lambda path, data, _: _parquet(data, False) if path.endswith(".parquet") else data,
+    "pq-dict-low": lambda path, data, _: (
+        _parquet(data, _low_cardinality) if path.endswith(".parquet") else data
+    ),
+    "pq-plain-stable": lambda path, data, _: _parquet(data, _plain_stable) if _usages(path) else data,
+    "pq-cdc": lambda path, data, _: (
+        _parquet(data, use_content_defined_chunking={"min_chunk_size": 8192, "max_chunk_size": 32768})
+        if path.endswith(".parquet")
+        else data
+    ),
+    "pq-slots": _slots,
+    "usages-by-dept": lambda path, data, _: _by_dept(data) if _usages(path) else data,
+    "page-blocks": lambda path, data, _: _page_blocks(data) if path.endswith("/library.html") else data,
 }
 
 
@@ -154,16 +247,24 @@ def replay(source: Path, transform: Transform, prefix: str, gc: list[str], work:
     repo.mkdir(parents=True)
     _git(repo, "init", "-q")
     sizes = []
+    done: dict[tuple[str, str], bytes] = {}  # (path, blob): a file carried over is transformed once
+    previous: dict[str, bytes] = {}
     for tag in tags:
         for top in ("library", "reports"):
             shutil.rmtree(repo / top, ignore_errors=True)
-        names = _git(source, "ls-tree", "-r", "--name-only", tag).decode().splitlines()
-        for name in names:
+        files: dict[str, bytes] = {}
+        for line in _git(source, "ls-tree", "-r", tag).decode().splitlines():
+            meta, name = line.split("\t", 1)
             if not name.startswith(prefix) or not name.startswith(("library/", "reports/")):
                 continue
+            key = (name, meta.split()[2])
+            if key not in done:
+                done[key] = transform(name, _git(source, "cat-file", "blob", key[1]), previous)
+            files[name] = done[key]
             target = repo / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(transform(name, _git(source, "show", f"{tag}:{name}")))
+            target.write_bytes(files[name])
+        previous = files
         _git(repo, "add", "-A")
         _git(repo, "-c", "user.name=growth", "-c", "user.email=growth@localhost", "commit", "-q", "-m", tag)
         _git(repo, *gc)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,8 @@ LOOP_FEATURES = (
     "diff_share",
     "n_ops",
 )
+# Pairs whose segments are read at a time (pair_feature_matrix).
+SPAN_ROWS = 65_536
 _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十百千两]")
 _DEF_NOISE = re.compile(r"反映|情况|[,.;:，。；：、\s\"“”()（）]")
 
@@ -377,13 +380,84 @@ def _difference(
     x[rows[single], COLUMN["one_char_sub"]] = both[first] & (seg.len_b[first] == 1) & (seg.len_a[first] == 1)
 
 
+class PairSpans(Sequence[tuple[Span, ...] | None]):
+    """Per pair, the differing segments of its two names as written (a tuple of Span), () when none differ,
+    None when they were not read. Held flat — each distinct segment text once, positions in lists — and made
+    into tuples when a pair is asked for: the review describes the ≈ 55 % of scored pairs it lists, and a
+    tuple per segment for 2M pairs (at 1M rows) held ≈ 0.5 GiB until the scores were known."""
+
+    def __init__(self, n: int) -> None:
+        self._first = np.full(n, -1, dtype=np.int64)  # position of the pair's first segment; -1: None
+        self._count = np.zeros(n, dtype=np.int64)
+        self._b: list[str] = []
+        self._a: list[str] = []
+        self._start: list[int] = []
+        self._end: list[int] = []
+        self._texts: dict[str, str] = {}  # each distinct segment text once
+
+    def put(self, pairs: np.ndarray, spans: Sequence[tuple[Span, ...]]) -> None:
+        """The segments of `pairs` (pair numbers, in any order)."""
+        count = np.fromiter(map(len, spans), dtype=np.int64, count=len(spans))
+        self._first[pairs] = len(self._b) + np.cumsum(count) - count
+        self._count[pairs] = count
+        flat = list(chain.from_iterable(spans))
+        if not flat:
+            return
+        b, a, start, end = zip(*flat, strict=True)
+        intern = self._texts.setdefault
+        self._b.extend(map(intern, b, b))
+        self._a.extend(map(intern, a, a))
+        self._start.extend(start)
+        self._end.extend(end)
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    @overload
+    def __getitem__(self, k: int) -> tuple[Span, ...] | None: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[tuple[Span, ...] | None]: ...
+    def __getitem__(self, k: int | slice) -> tuple[Span, ...] | None | list[tuple[Span, ...] | None]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        first = self._first.item(k)
+        if first < 0:
+            return None
+        end = first + self._count.item(k)
+        return tuple(
+            zip(
+                self._b[first:end],
+                self._a[first:end],
+                self._start[first:end],
+                self._end[first:end],
+                strict=True,
+            )
+        )
+
+    def __add__(self, other: PairSpans) -> PairSpans:
+        """The pairs of self, then those of other (the two halves of one batch)."""
+        both = PairSpans(0)
+        both._first = np.concatenate(
+            [self._first, np.where(other._first < 0, -1, other._first + len(self._b))]
+        )
+        both._count = np.concatenate([self._count, other._count])
+        both._b, both._a = self._b + other._b, self._a + other._a
+        both._start, both._end = self._start + other._start, self._end + other._end
+        return both
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class PairFeatures:
     """The feature matrix, and per pair the differing segments of its two names as written when they were
     read on the way (None otherwise): the review sheet's pattern needs them again."""
 
     x: np.ndarray
-    name_spans: list[tuple[Span, ...] | None]
+    name_spans: PairSpans
 
 
 def pair_features(
@@ -411,8 +485,9 @@ def pair_feature_matrix(
     already of these pairs' names (FormCodes; the forms must be distinct)."""
     n = len(a.match)
     x = np.zeros((n, len(FEATURES)), dtype=float)
+    name_spans = PairSpans(n)
     if not n:
-        return PairFeatures(x, [])
+        return PairFeatures(x, name_spans)
     known = _narrowed(known) if known is not None else None
     names = _Names.of(a.match, b.match, known)
     canon = NearSynonymForm(words.near_synonyms)
@@ -426,9 +501,8 @@ def pair_feature_matrix(
         keep = alive(x) | (names.ia == names.ib)
         x[np.ix_(~keep, [COLUMN[f] for f in LOOP_FEATURES])] = np.nan
     rows = np.flatnonzero(keep & (names.ia != names.ib))
-    name_spans: list[tuple[Span, ...] | None] = [None] * n
-    for k in np.flatnonzero(names.ia == names.ib).tolist():
-        name_spans[k] = ()
+    same = np.flatnonzero(names.ia == names.ib)
+    name_spans.put(same, [()] * len(same))
     if not len(rows):
         return PairFeatures(x, name_spans)
     la, lb = names.a, names.b
@@ -436,14 +510,19 @@ def pair_feature_matrix(
     # The kind of difference is read after near-synonyms are made one word: 会议成本 / 奖补会议费用 is a prefix
     # added, not a prefix plus another measure.
     forms = np.array(canonical, dtype=object)
-    ca, cb = forms[names.ia[rows]].tolist(), forms[names.ib[rows]].tolist()
-    spans = [spans_of(b2, a2) if a2 != b2 else () for a2, b2 in zip(ca, cb, strict=True)]
     length = np.array([len(f) for f in canonical], dtype=np.int64)
-    la_, lb_ = length[names.ia[rows]], length[names.ib[rows]]
     measure = re.compile("|".join(re.escape(w) for w in words.measure_words)) if words.measure_words else None
-    _difference(x, rows, spans, np.maximum(la_, lb_), lb_, measure)
     # A name that is its own canonical form: the segments read are those of the names as written.
-    plain = (forms == names.forms)[names.ia[rows]] & (forms == names.forms)[names.ib[rows]]
-    for k, s in zip(rows[plain].tolist(), [spans[m] for m in np.flatnonzero(plain).tolist()], strict=True):
-        name_spans[k] = s
+    own = forms == names.forms
+    # In blocks of SPAN_ROWS pairs: every pair's segments as tuples at once were the step's memory peak
+    # (each pair's features are its own: the same values).
+    for lo in range(0, len(rows), SPAN_ROWS):
+        part = rows[lo : lo + SPAN_ROWS]
+        ia, ib = names.ia[part], names.ib[part]
+        ca, cb = forms[ia].tolist(), forms[ib].tolist()
+        spans = [spans_of(b2, a2) if a2 != b2 else () for a2, b2 in zip(ca, cb, strict=True)]
+        la_, lb_ = length[ia], length[ib]
+        _difference(x, part, spans, np.maximum(la_, lb_), lb_, measure)
+        plain = np.flatnonzero(own[ia] & own[ib])
+        name_spans.put(part[plain], [spans[m] for m in plain.tolist()])
     return PairFeatures(x, name_spans)

@@ -1,0 +1,43 @@
+"""The pair model scores rows in blocks (pipelines/dedupe/model.py, SCORE_ROWS) to hold a block's temporary, not
+the whole matrix's: the same probabilities as one pass over every row. Bit for bit, except where BLAS's threads
+split one pass's rows elsewhere than at a block boundary: those few rows' sums are added in another grouping
+(the last bit moves, as it does with another thread count), never a listed score's first decimal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipelines.dedupe.features import FEATURES, LOOP_FEATURES
+from pipelines.dedupe.model import SCORE_ROWS, load_model
+
+
+def _features(n: int) -> np.ndarray:
+    """Feature-like rows: 0/1 flags and similarities, some NaN (pruned loop features)."""
+    rng = np.random.default_rng(11)
+    x = rng.random((n, len(FEATURES)))
+    x[:, ::3] = x[:, ::3] > 0.5
+    x[rng.random(n) < 0.1, len(FEATURES) - 1] = np.nan
+    return x
+
+
+def test_blocks_give_the_probabilities_of_one_pass() -> None:
+    model = load_model()
+    n = 2 * SCORE_ROWS + 1_237  # a last block shorter than the others, and not a multiple of 8
+    x = _features(n)
+    whole = 1.0 / (1.0 + np.exp(-(((x - model.mean) / model.scale) @ model.coef + model.intercept)))
+    got = model.probability(x)
+    moved = np.flatnonzero((got != whole) & ~np.isnan(whole))
+    assert len(moved) <= 16  # a thread split's few rows at most
+    np.testing.assert_array_max_ulp(got[moved], whole[moved], maxulp=64)
+    assert np.array_equal(np.round(100 * got, 1), np.round(100 * whole, 1), equal_nan=True)
+    known = np.array([f not in LOOP_FEATURES for f in FEATURES])
+    ends = np.stack(
+        [(0.0 - model.mean) / model.scale * model.coef, (1.0 - model.mean) / model.scale * model.coef]
+    )
+    z = ((x[:, known] - model.mean[known]) / model.scale[known]) @ model.coef[known] + model.intercept
+    bound = 1.0 / (1.0 + np.exp(-(z + ends.max(axis=0)[~known].sum())))
+    upper = model.upper_bound(x, LOOP_FEATURES)
+    moved = np.flatnonzero((upper != bound) & ~np.isnan(bound))
+    assert len(moved) <= 16
+    np.testing.assert_array_max_ulp(upper[moved], bound[moved], maxulp=64)
+    assert np.isnan(got).any() and (got > 0.5).any() and (got < 0.5).any()  # the rows mean something

@@ -1,112 +1,135 @@
-"""The report's spreadsheet writer kept lean (pipelines.common.xlsx_rows): text columns held as arrays of
-shared-string numbers, shared strings written in bounded joins, uniform columns classified at once, widths
-from the first 500 values only — each still the bytes of xlsxwriter's cell-by-cell writes."""
+"""The report step's faster paths give what the plain ones give:
+- ordering._text_order (Arrow's sort of UTF-8 bytes) is Python's code-point order of str, for texts that
+  could tell them apart (astral characters vs the BMP's top, trailing NULs, combining marks, empty text);
+  a text UTF-8 cannot encode (a lone surrogate) goes to numpy's compare, in the same order;
+- _sort_order equals pandas' multi-key sort on such texts, duplicate id pairs included;
+- write_annual_report gives the same files whether merge_review.xlsx is written in a thread beside the
+  others (no fork: a large year) or after them."""
 
 from __future__ import annotations
 
-import io
-import random
-from datetime import datetime
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import xlsxwriter
 
-from pipelines.common import xlsx_rows
-from pipelines.common.xlsx_out import WORKBOOK_OPTIONS, write_table, xlsx_book
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
-from pipelines.common.xlsx_table_block import write_table_block
-from tests.xlsx_builders import strings_book
+from pipelines.dedupe.ordering import _sort_order, _sort_order_pandas, _text_order
+from pipelines.report import build
+from pipelines.report.build import write_annual_report
+from tests.test_report import YEAR, sample_inputs, sha_tree
 
-_CAREFUL_TEXTS = [" lead", "trail ", "a&b", "<x>", "_x0041_", "\x01c", "\u3000全角"]
+TRICKY = [
+    "",
+    "a",
+    "a\x00",
+    "a\x00b",
+    "ab",
+    "\uffff",
+    "\U0001f600",
+    "\U00010000",
+    "\ue000",
+    "é",
+    "e\u0301",
+    "指标",
+    "指标\x00",
+    "Z",
+    "z",
+    " ",
+    "\t",
+]
 
 
-def _columns(rows: int, seed: int) -> list[list[object]]:
-    rng = random.Random(seed)
-    names = [f"指标{k}" for k in range(rows // 3 + 1)] + _CAREFUL_TEXTS
-    return [
-        [rng.choice(names) for _ in range(rows)],  # all text
-        [float(rng.randint(0, 100)) for _ in range(rows)],  # all float
-        [rng.randint(-5, 5) for _ in range(rows)],  # all int
-        [None] * rows,  # all None (a formatted blank below)
-        [rng.choice([*names, None, 2.5, 7]) for _ in range(rows)],  # mixed
-        [f"编号{rng.randint(0, rows)}" for _ in range(rows)],  # all text, many distinct
+def test_text_order_is_code_point_order() -> None:
+    distinct = np.array(TRICKY, dtype=object)
+    assert [TRICKY[i] for i in _text_order(distinct)] == sorted(TRICKY)
+
+
+def test_a_lone_surrogate_is_ordered_all_the_same() -> None:
+    texts = [*TRICKY, "\ud800", "a\udfff"]
+    distinct = np.array(texts, dtype=object)
+    assert [texts[i] for i in _text_order(distinct)] == sorted(texts)
+
+
+def _frame(n: int, seed: int, texts: list[str]) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pick = lambda: rng.choice(np.array(texts, dtype=object), size=n)  # noqa: E731
+    return pd.DataFrame(
+        {
+            "id_a": pick(),
+            "name_a": pick(),
+            "id_b": pick(),
+            "name_b": pick(),
+            "score": rng.choice([0.0, -0.0, 40.0, 55.5, 90.0], size=n),
+            "pattern": pick(),
+            "pattern_group": pick(),
+            "reason": [f"r{k}" for k in range(n)],
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sort_order_equals_pandas_on_tricky_texts(seed: int) -> None:
+    frame = _frame(500, seed, TRICKY)  # few texts: ids repeat, so the names are ranked too
+    assert np.array_equal(_sort_order(frame), _sort_order_pandas(frame))  # type: ignore[arg-type]
+
+
+def test_distinct_id_pairs_leave_the_names_out() -> None:
+    frame = _frame(len(TRICKY) ** 2, 3, TRICKY)
+    frame["id_a"] = np.repeat(np.array(TRICKY, dtype=object), len(TRICKY))
+    frame["id_b"] = np.tile(np.array(TRICKY, dtype=object), len(TRICKY))
+    frame["name_a"] = None  # never looked at: no two rows share both ids
+    assert np.array_equal(_sort_order(frame), _sort_order_pandas(frame.fillna("")))  # type: ignore[arg-type]
+
+
+def test_merge_review_in_a_thread_gives_the_serial_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INDICATORS_FORK", "0")  # as in a large year: no fork
+    inputs = sample_inputs()
+    threads: list[str] = []
+    real = build.write_merge_review
+
+    def recorded(candidates: Any, path: Path) -> Path:
+        threads.append(threading.current_thread().name)
+        return real(candidates, path)
+
+    monkeypatch.setattr(build, "write_merge_review", recorded)
+    files = write_annual_report(tmp_path / "thread" / str(YEAR), inputs)
+    assert len(threads) == 1 and threads[0] != threading.main_thread().name
+    serial = tmp_path / "serial" / str(YEAR)
+    serial.mkdir(parents=True)
+    tables = build.review_tables(inputs)
+    build.write_review_html(serial, inputs, tables)
+    build.write_review_xlsx(serial, inputs, tables)
+    build.write_changelog(serial, inputs)
+    real(inputs.candidates, serial / "merge_review.xlsx")
+    build.write_library_page(
+        serial,
+        inputs.tables,
+        build.all_events(inputs.repo_root, inputs.year, inputs.changes),
+        inputs.year,
+        inputs.actuals,
+    )
+    assert sha_tree(tmp_path / "thread" / str(YEAR)) == sha_tree(serial)
+    assert [p.name for p in files] == [
+        "review.html",
+        "review.xlsx",
+        "CHANGELOG.md",
+        "merge_review.xlsx",
+        "library.html",
     ]
 
 
-def _book(
-    block: bool, columns: list[list[object]], special: dict[tuple[int, int], int], row_height: bool
-) -> bytes:
-    buffer = io.BytesIO()
-    wb = fast_shared_strings(xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS))
-    wb.set_properties({"created": datetime(2000, 1, 1)})
-    blue, red = wb.add_format({"bg_color": "#DDEBF7"}), wb.add_format({"bg_color": "#FFC7CE"})
-    ws = add_block_sheet(wb, "表") if block else wb.add_worksheet("表")
-    if row_height:
-        ws.set_row(3, 30)  # a row setting: the block goes through xlsxwriter's own writer
-    styles = [None, None, None, blue, None, None]
-    if block:
-        assert isinstance(ws, RowBlockSheet)
-        ws.compact = False
-        ws.write_block(1, 0, columns, styles, {at: red for at in special})  # type: ignore[arg-type]
-    else:
-        for i in range(len(columns[0])):
-            for j, column in enumerate(columns):
-                value, fmt = column[i], red if (i, j) in special else styles[j]
-                if isinstance(value, str):
-                    ws.write_string(1 + i, j, value, fmt)
-                elif value is None:
-                    ws.write_blank(1 + i, j, None, fmt)
-                else:
-                    ws.write_number(1 + i, j, value, fmt)
-    wb.close()
-    return buffer.getvalue()
+def test_an_error_in_the_thread_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INDICATORS_FORK", "0")
 
+    def broken(candidates: Any, path: Path) -> Path:
+        raise OSError("磁盘已满")
 
-@pytest.mark.parametrize(("rows", "row_height"), [(0, False), (5000, False), (300, True)])
-def test_block_bytes_equal_cell_by_cell_across_chunks(rows: int, row_height: bool) -> None:
-    """More rows than a render chunk (2048), rows with a cell format of their own, and the fallback to
-    xlsxwriter's writer: the array-held text columns give the cell-by-cell bytes."""
-    columns = _columns(rows, rows)
-    special = {(i, (i * 7) % 6): 1 for i in range(0, rows, 97)}
-    assert _book(True, columns, special, row_height) == _book(False, columns, special, row_height)
-
-
-def test_text_columns_are_held_as_arrays() -> None:
-    """A text column costs 8 bytes a cell (an int64 array), not an int object per cell; a mixed one stays
-    a list (its numbers are kept as given)."""
-    wb = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
-    ws = add_block_sheet(wb, "s")
-    ws.write_block(1, 0, [["a", "b", "a"], ["a", 1.5, None]], [None, None])
-    text, mixed = ws._blocks[0].values
-    assert isinstance(text, np.ndarray) and text.dtype == np.int64 and text.tolist() == [0, 1, 0]
-    assert mixed == [0, 1.5, None]
-    wb.close()
-
-
-def test_shared_strings_written_in_bounded_joins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """sharedStrings.xml in joins of a few texts (careful ones between) equals xlsxwriter's own."""
-    texts = [f"文本{k}" for k in range(40)]
-    texts[5:5] = _CAREFUL_TEXTS
-    texts += _CAREFUL_TEXTS[:2]
-
-    for chunk in (1, 3, 16384):
-        monkeypatch.setattr(xlsx_rows, "_SST_CHUNK", chunk)
-        assert strings_book(texts, fast=True) == strings_book(texts, fast=False)
-
-
-def test_table_widths_from_first_500_values(tmp_path: Path) -> None:
-    """write_table_block takes widths from the first 500 values, as write_table does: a wide value after
-    row 500 widens neither."""
-    names = ["短"] * 700
-    names[650] = "很长的名称" * 8
-    frame = pd.DataFrame({"name": names, "n": range(700)})
-    titles = {"name": "名称", "n": "序号"}
-    paths = {}
-    for kind, writer in (("cells", write_table), ("block", write_table_block)):
-        paths[kind] = tmp_path / f"{kind}.xlsx"
-        with xlsx_book(paths[kind], title="t") as book:
-            writer(book, "表", frame, titles)
-    assert paths["cells"].read_bytes() == paths["block"].read_bytes()
+    monkeypatch.setattr(build, "write_merge_review", broken)
+    with pytest.raises(OSError, match="磁盘已满"):
+        write_annual_report(tmp_path / str(YEAR), sample_inputs())
+    assert not (tmp_path / str(YEAR) / "merge_review.xlsx").exists()

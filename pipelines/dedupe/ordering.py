@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas._libs import lib
 
 
 def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
@@ -26,11 +29,23 @@ _SORT_TEXTS = ("pattern_group", "pattern", "id_a", "id_b", "name_a", "name_b")
 def _text_rank(values: pd.Series) -> np.ndarray | None:
     """Each value's rank among the distinct values in code-point order (None: not all text)."""
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    if (codes < 0).any() or not all(isinstance(v, str) for v in distinct):
+    distinct = np.asarray(distinct, dtype=object)
+    if (codes < 0).any() or not lib.is_string_array(distinct):
         return None
     rank = np.empty(len(distinct), dtype=np.int64)
-    rank[np.argsort(np.asarray(distinct, dtype=object), kind="stable")] = np.arange(len(distinct))
+    rank[_text_order(distinct)] = np.arange(len(distinct))
     return rank[codes]
+
+
+def _text_order(distinct: np.ndarray) -> np.ndarray:
+    """The order of distinct texts by code point. Arrow sorts their UTF-8 bytes, the same order (UTF-8
+    keeps code-point order) in C: 3x faster than comparing the str objects (300k pairs: 0.28 vs 0.08 s
+    for the patterns). A text UTF-8 cannot encode (a lone surrogate) leaves it to numpy's compare."""
+    try:
+        texts = pa.array(distinct, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return np.argsort(distinct, kind="stable")
+    return np.asarray(pc.array_sort_indices(texts).to_numpy(), dtype=np.intp)
 
 
 def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
@@ -42,8 +57,8 @@ def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
     ranks = {c: r for c, r in found.items() if r is not None}
     if len(ranks) < len(found) or np.isnan(score).any():
         return None
-    by_ids = ranks["id_a"] * (int(ranks["id_b"].max(initial=0)) + 1) + ranks["id_b"]
-    if len(np.unique(by_ids)) < len(by_ids):
+    by_ids = np.sort(ranks["id_a"] * (int(ranks["id_b"].max(initial=0)) + 1) + ranks["id_b"])
+    if (by_ids[1:] == by_ids[:-1]).any():  # np.unique hashes: 20x slower than a sort here
         for column in _SORT_TEXTS[4:]:
             rank = _text_rank(candidates[column])
             if rank is None:

@@ -174,15 +174,24 @@ def _narrowed(known: FormCodes) -> FormCodes:
     """known with only the forms and 指标解释 texts its pairs use (codes renumbered in the same order): the
     per-form work is done for these alone (a batch of pairs, half of them, uses only part of the forms)."""
     n = len(known.code_a)
-    used, codes = np.unique(np.concatenate([known.code_a, known.code_b]), return_inverse=True)
+    used, codes = _renumbered(np.concatenate([known.code_a, known.code_b]), len(known.forms))
     definitions = known.definitions
     if definitions is not None:
         texts, da, db = definitions
-        used_texts, text_codes = np.unique(np.concatenate([da, db]), return_inverse=True)
+        used_texts, text_codes = _renumbered(np.concatenate([da, db]), len(texts))
         definitions = (texts[used_texts], text_codes[:n], text_codes[n:])
     return replace(
         known, forms=known.forms[used], code_a=codes[:n], code_b=codes[n:], definitions=definitions
     )
+
+
+def _renumbered(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(codes, return_inverse=True) of codes in 0..size-1 by counting, not sorting millions of them:
+    the codes used, in order, and each code's position among them."""
+    used = np.flatnonzero(np.bincount(codes, minlength=size))
+    position = np.zeros(max(size, 1), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return used, position[codes]
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,7 @@ def _similarity_features(x: np.ndarray, names: _Names) -> None:
 def _word_features(x: np.ndarray, names: _Names, words: DifferenceWords, canonical: list[str]) -> None:
     """Near-synonyms, contrasts and the metric suffix class of the two names."""
     ia, ib = names.ia, names.ib
-    canonical_code = np.unique(np.array(canonical, dtype=str), return_inverse=True)[1]
+    canonical_code = pd.factorize(np.array(canonical, dtype=object))[0]  # equal codes: equal forms
     x[:, COLUMN["near_synonym"]] = (canonical_code[ia] == canonical_code[ib]) & (ia != ib)
     first = _word_masks(names.forms, [p for p, _ in words.contrasts])
     second = _word_masks(names.forms, [q for _, q in words.contrasts])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import pandas as pd
 
 from pipelines.normalize.canonical import TRAILING_BRACKET
 from schemas.vocab import REFERENCE_DIR, read_reference_csv
@@ -58,7 +59,9 @@ class SuffixTable:
 
     def compatible_many(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """compatible() over two arrays of classes, evaluated once per distinct pair of classes."""
-        classes, codes = np.unique(np.concatenate([a, b]).astype(str), return_inverse=True)
+        # Hashed, not sorted: a few dozen classes over millions of pairs (any numbering gives the same matrix).
+        codes, uniques = pd.factorize(np.concatenate([a, b]).astype(object), use_na_sentinel=False)
+        classes = [str(c) for c in uniques]
         matrix = np.array([[self.compatible(x, y) for y in classes] for x in classes], dtype=bool).reshape(
             len(classes), len(classes)
         )

@@ -133,3 +133,68 @@ def test_an_error_in_the_thread_reaches_the_caller(tmp_path: Path, monkeypatch: 
     with pytest.raises(OSError, match="磁盘已满"):
         write_annual_report(tmp_path / str(YEAR), sample_inputs())
     assert not (tmp_path / str(YEAR) / "merge_review.xlsx").exists()
+
+
+def _reference_per_file(rows: pd.DataFrame) -> pd.DataFrame:
+    """departments._per_file as it was (astype(str) of every column, value_counts): the reference."""
+    from pipelines.report.model import ROW_OUTCOMES, column
+
+    file = rows["source_file"].astype(str)
+    outcome = column(rows, "outcome").astype(str)
+    kind = column(rows, "sheet_kind").astype(str)
+    project = column(rows, "project").astype(str)
+    complexity = column(rows, "complexity").astype(str)
+    out = pd.DataFrame({"read": file.value_counts()})
+    for o in ROW_OUTCOMES:
+        out[o] = file[outcome == o].value_counts()
+    out["core"] = file[(kind == "core") & outcome.isin(("library", "excluded"))].value_counts()
+    is_project = (kind == "project") & (project != "")
+    out["projects"] = (
+        pd.DataFrame({"f": file[is_project], "p": project[is_project]}).groupby("f")["p"].nunique()
+    )
+    out = out.fillna(0).astype("int64")
+    stated = complexity != ""
+    out["complexity"] = complexity[stated].groupby(file[stated]).first()
+    out["complexity"] = out["complexity"].fillna("").astype(str)
+    return out
+
+
+def _rows(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pick = lambda *values: rng.choice(np.array(values, dtype=object), size=n)  # noqa: E731
+    return pd.DataFrame(
+        {
+            "source_file": pick("甲.xlsx", "乙.xlsx", "丙.xlsx", "nan"),
+            "outcome": pick("library", "noncore", "excluded", "rejected"),
+            "sheet_kind": pick("core", "project", "other"),
+            "project": pick("", "项目一", "项目二", "项目三"),
+            "complexity": pick("", "", "", "复杂", "单一"),
+        }
+    )
+
+
+def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype("category")
+    return out.assign(source_file=out["source_file"].cat.add_categories(["未用.xlsx"]))  # an unused one
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _rows(300, 0),
+        lambda: _categorical(_rows(300, 1)),
+        lambda: _categorical(_rows(300, 2)).assign(
+            complexity=lambda f: f["complexity"].cat.set_categories(["复杂", "单一"])
+        ),  # "" not a category: missing values, read as "nan" by astype(str)
+        lambda: _rows(200, 3).assign(project=lambda f: pd.Categorical([1, "1", 2, ""] * 50)),  # 1 and "1"
+        lambda: _categorical(_rows(100, 4)).drop(columns=["project", "complexity"]),
+        lambda: _rows(1, 5),
+    ],
+)
+def test_per_file_counts_are_the_reference_counts(make: Any) -> None:
+    from pipelines.report.departments import _per_file
+
+    rows = make()
+    expected = _reference_per_file(rows).to_dict("index")
+    assert _per_file(rows).to_dict("index") == expected
+    assert len(expected) >= 1

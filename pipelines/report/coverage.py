@@ -80,10 +80,12 @@ def _by_level(active: pd.DataFrame, usages: pd.DataFrame) -> pd.DataFrame:
 
 def coverage_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Active indicators and this year's usages by function class (类) and by framework level."""
+    # The columns read, then the rows: filtering the wide tables took every column (0.5 s at 300k rows).
     indicators = inputs.tables.indicators
-    active = indicators[indicators["status"] == "active"]
+    active = indicators[["scope", "function_class", "level1", "level2"]][indicators["status"] == "active"]
     usages = inputs.tables.usages
-    usages = usages[usages["year"] == inputs.year]
+    used = ["function_code", "scope", "dept_code", "project", "level1", "level2"]
+    usages = usages[used][usages["year"] == inputs.year]
     return _by_class(active, usages), _by_level(active, usages)
 
 

@@ -157,7 +157,8 @@ def _dept_changes(inputs: ReportInputs) -> dict[str, tuple[int, int, int]]:
             for code in _split_codes(depts):
                 added[code] = added.get(code, 0) + 1
     usages = inputs.tables.usages
-    usages = usages[(usages["year"] == inputs.year) & usages["change_type"].isin(("修改", "退出"))]
+    changed = (usages["year"] == inputs.year) & usages["change_type"].isin(("修改", "退出"))
+    usages = usages[["change_type", "indicator_id", "dept_code"]][changed]  # not every column
     modified_ids = set(changes.modified["indicator_id"]) if len(changes.modified) else set()
     retired_ids = set(changes.retired["indicator_id"]) if len(changes.retired) else set()
     modified = usages[(usages["change_type"] == "修改") & usages["indicator_id"].isin(modified_ids)]

@@ -24,7 +24,7 @@ def overview_table(inputs: ReportInputs, departments: pd.DataFrame) -> pd.DataFr
     counts = inputs.validation.counts()
     statuses = file_statuses(inputs)
     indicators = inputs.tables.indicators
-    active = indicators[indicators["status"] == "active"]
+    active = indicators[["scope"]][indicators["status"] == "active"]  # one column, not the wide table
     change_counts = inputs.changes.counts()
     warnings = sum(f.severity == "warning" for f in inputs.validation.findings)
     items = [

@@ -24,9 +24,9 @@ TREND_TITLES = {
 
 def trend_table(inputs: ReportInputs) -> pd.DataFrame:
     """Per year, from the release's own tables: rows, departments, indicators added / retired / active."""
-    ind = inputs.tables.indicators
-    usages = inputs.tables.usages
-    sa = inputs.tables.set_aside
+    ind = inputs.tables.indicators[["first_year", "retired_year", "status"]]  # the columns read
+    usages = inputs.tables.usages[["year", "dept_code"]]
+    sa = inputs.tables.set_aside[["year", "outcome", "dept_code"]]
     first = min(
         int(s.min())
         for s in (pd.Series([inputs.year]), ind["first_year"], usages["year"], sa["year"])

@@ -198,3 +198,27 @@ def test_per_file_counts_are_the_reference_counts(make: Any) -> None:
     expected = _reference_per_file(rows).to_dict("index")
     assert _per_file(rows).to_dict("index") == expected
     assert len(expected) >= 1
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_the_sort_hands_over_the_factorizations_of_the_sorted_columns(seed: int) -> None:
+    from pipelines.dedupe.ordering import sort_candidates
+
+    for frame in (_frame(400, seed, TRICKY), _frame(60, seed, [f"t{k}" for k in range(1000)])):
+        coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        ordered = sort_candidates(frame, coded)
+        assert {"pattern_group", "pattern", "id_a", "id_b"} <= set(coded)
+        for column, (codes, distinct) in coded.items():
+            expected_codes, expected = pd.factorize(ordered[column])
+            assert np.array_equal(codes, expected_codes), column
+            assert list(distinct) == list(expected), column
+
+
+@pytest.mark.parametrize("name", ["hostile", "special", "arrow", "one pair", "no likely column"])
+def test_merge_review_with_the_sort_s_codes_is_the_xlsxwriter_file(name: str, tmp_path: Path) -> None:
+    from pipelines.dedupe.review import write_merge_review
+    from tests.test_merge_review_direct import FRAMES, assert_same_workbook, written
+
+    raw = FRAMES[name]()
+    reference, _ = written(raw, tmp_path)  # xlsxwriter's file, written cell by cell
+    assert_same_workbook(reference, write_merge_review(raw, tmp_path / "merge_review.xlsx").read_bytes())

@@ -11,27 +11,40 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas._libs import lib
 
+Coded = dict[str, tuple[np.ndarray, np.ndarray]]  # column → (codes, distinct values), as pd.factorize
 
-def sort_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
+
+def sort_candidates(candidates: pd.DataFrame, coded: Coded | None = None) -> pd.DataFrame:
     """Likeliest first, pairs with the same difference pattern together: patterns ordered by their best
-    score, then by size; best score first within a pattern."""
+    score, then by size; best score first within a pattern.
+
+    `coded`, a dict, receives the text columns the sort factorized as pd.factorize reads them in the
+    sorted frame (the merge review would factorize them again: 0.35 s at 300k pairs)."""
     if candidates.empty:
         return candidates.reset_index(drop=True)
-    order = _sort_order(candidates)
+    seen: Coded = {}
+    order = _sort_order(candidates, seen)
     if order is None:  # a text column with a missing value: pandas' own sort
         order = _sort_order_pandas(candidates)
+    elif coded is not None:
+        for column, (codes, distinct) in seen.items():
+            again, firsts = pd.factorize(codes[order])  # integers: cheap; first appearance, as sorted
+            coded[column] = (np.asarray(again, dtype=np.intp), distinct[firsts])
     return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
 
 
 _SORT_TEXTS = ("pattern_group", "pattern", "id_a", "id_b", "name_a", "name_b")
 
 
-def _text_rank(values: pd.Series) -> np.ndarray | None:
-    """Each value's rank among the distinct values in code-point order (None: not all text)."""
+def _text_rank(values: pd.Series, seen: Coded | None = None) -> np.ndarray | None:
+    """Each value's rank among the distinct values in code-point order (None: not all text); the
+    factorization kept in `seen` under the column's name."""
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
     distinct = np.asarray(distinct, dtype=object)
     if (codes < 0).any() or not lib.is_string_array(distinct):
         return None
+    if seen is not None:
+        seen[str(values.name)] = (codes, distinct)
     rank = np.empty(len(distinct), dtype=np.int64)
     rank[_text_order(distinct)] = np.arange(len(distinct))
     return rank[codes]
@@ -48,11 +61,11 @@ def _text_order(distinct: np.ndarray) -> np.ndarray:
     return np.asarray(pc.array_sort_indices(texts).to_numpy(), dtype=np.intp)
 
 
-def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
+def _sort_order(candidates: pd.DataFrame, seen: Coded | None = None) -> np.ndarray | None:
     """sort_candidates' order as one stable lexsort over ranks (pandas' multi-key sort, without its
     per-key conversions). The names, the last keys, are ranked only when two rows share both ids (never in a
     list of distinct pairs): elsewhere they decide nothing, and ranking them was a quarter of the sort."""
-    found = {c: _text_rank(candidates[c]) for c in _SORT_TEXTS[:4]}
+    found = {c: _text_rank(candidates[c], seen) for c in _SORT_TEXTS[:4]}
     score = candidates["score"].to_numpy(dtype=float)
     ranks = {c: r for c, r in found.items() if r is not None}
     if len(ranks) < len(found) or np.isnan(score).any():
@@ -60,7 +73,7 @@ def _sort_order(candidates: pd.DataFrame) -> np.ndarray | None:
     by_ids = np.sort(ranks["id_a"] * (int(ranks["id_b"].max(initial=0)) + 1) + ranks["id_b"])
     if (by_ids[1:] == by_ids[:-1]).any():  # np.unique hashes: 20x slower than a sort here
         for column in _SORT_TEXTS[4:]:
-            rank = _text_rank(candidates[column])
+            rank = _text_rank(candidates[column], seen)
             if rank is None:
                 return None
             ranks[column] = rank

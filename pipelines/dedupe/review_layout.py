@@ -3,6 +3,8 @@ reader (review_read.py), so both agree on one definition."""
 
 from __future__ import annotations
 
+from pipelines.common.xlsx_out import continued_name
+
 REVIEW_COLUMNS = ("指标编号A", "指标名称A", "指标编号B", "指标名称B", "相似度", "理由", "决定")
 REVIEW_EXTRA_COLUMNS = (
     "差异模式",
@@ -46,6 +48,24 @@ _GUIDE = (
     "单位不同或后缀不同（如“人次”与“场次”）的指标从不自动合并；名称相同、单位不同的请核对单位是否填错。",
     "填好后运行：indicators review 本文件 --repo 指标库目录。决定会写入 rules/ 目录，随指标库一起纳入版本管理。",
 )
+
+
+def _guide(n_pairs: int, pair_sheets: int, pattern_sheets: int) -> list[str]:
+    """_GUIDE, and after its first sentence where the lists go on when one sheet cannot hold them."""
+    lines = list(_GUIDE)
+    more = []
+    if pair_sheets > 1:
+        more.append(
+            f"配对共 {n_pairs:,} 对，超过一个工作表的行数上限：“{REVIEW_SHEET}”表之后接续在"
+            f"“{continued_name(REVIEW_SHEET, 2)}”至“{continued_name(REVIEW_SHEET, pair_sheets)}”表中，"
+            "各表列相同，请逐表审核，各表的“决定”都会读取。"
+        )
+    if pattern_sheets > 1:
+        more.append(
+            f"差异模式也超过一个工作表的行数上限：“{PATTERN_SHEET}”表之后接续在"
+            f"“{continued_name(PATTERN_SHEET, 2)}”至“{continued_name(PATTERN_SHEET, pattern_sheets)}”表中。"
+        )
+    return lines[:1] + more + lines[1:]
 
 
 class ReviewError(ValueError):

@@ -139,6 +139,8 @@ def run(cache: Path) -> dict[str, Any]:
     w(build, "indicator_table", "  indicator table")
     w(build, "_review_list", "  review list")
     w(build, "identity_pairs", "    identity pairs", lambda f: {"identity_pairs": len(f)})
+    if hasattr(review_pairs, "NameForms"):  # the rows' name forms the review looks up (older code: none)
+        w(review_pairs.NameForms, "of", "    review: rows' name forms")
     w(review_pairs, "normalize_rows", "    review: normalize indicators")
     w(review_pairs, "find_candidates", "    find_candidates", lambda f: {"candidates_found": len(f)})
     w(candidates, "prepare_rows", "      prepare_rows", lambda f: {"matcher_rows": len(f)})

@@ -205,9 +205,12 @@ def consolidate(
     collapsed = apply_usage(records, norm, year, pending_departments, rules)
 
     indicators = indicator_table(records)
-    del records
+    new_ids, kept_apart = identity.new_ids, identity.kept_apart
+    # The identity's per-row arrays and maps (keys by department, name …) are not read again: freed before
+    # the review list, whose pair scoring is the step's peak.
+    del records, identity
     # Found before the usage table is built: their working memory and that table's are not needed at once.
-    candidates = _review_list(indicators, norm, previous, year, identity.kept_apart, collapsed, rules)
+    candidates = _review_list(indicators, norm, previous, year, kept_apart, collapsed, rules)
     release_free_memory()  # the pair scoring's pages, for the usage table's text
     tables = LibraryTables(
         indicators=indicators,
@@ -215,7 +218,7 @@ def consolidate(
         departments=departments_table(departments, year, previous),
         set_aside=set_aside_table(rows, year, previous),
     )
-    result = Consolidation(tables, candidates, norm["indicator_id"], year, identity.new_ids, previous)
+    result = Consolidation(tables, candidates, norm["indicator_id"], year, new_ids, previous)
     if upstream is not None:
         result.overlay = overlay_report(indicators, norm, inherited, upstream_tag)
     return result

@@ -10,9 +10,11 @@ read by training. Its pairs are then labelled as benchmarks/eval_match.py does (
 distinct sides, the same-table rule of consolidation unless --no-same-table) and the figures pooled: micro over
 all held-out sets (every labelled pair counted once), and per set.
 
-Setups (SETUPS) are the training and listing choices compared; "shipped" is today's. A setup is kept only when
-pooled listed precision rises without pooled recall falling (or recall rises without precision falling), and no
-held-out set gets a false automatic merge (merges come from keys, not the model, so that never moves here).
+Setups (SETUPS) are the generation, training and listing choices compared; "shipped" is today's. A setup's
+candidate generation (BlockingConfig) is used both for the held-out set and for the unlabelled candidates training
+reads. A setup is kept only when pooled listed precision rises without pooled recall falling (or recall rises
+without precision falling), and no held-out set gets a false automatic merge (merges come from keys, not the
+model, so that never moves here).
 Deterministic: fixed folds, lbfgs, set order fixed.
 """
 
@@ -22,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.eval_match import DATA, label_pairs, load_pairs, metrics, side_tables  # noqa: E402
 from pipelines.dedupe import pair_model as pm  # noqa: E402
+from pipelines.dedupe.blocking import BlockingConfig  # noqa: E402
+from pipelines.dedupe.candidates import find_candidates  # noqa: E402
 from pipelines.dedupe.model import model_from_dict  # noqa: E402
 from pipelines.dedupe.scoring import ModelScoring  # noqa: E402
 
@@ -57,18 +61,32 @@ class Setup:
 
     settings: pm.Settings = field(default_factory=pm.Settings)
     per_name: int = ModelScoring.per_name
+    blocking: BlockingConfig = field(default_factory=BlockingConfig)  # generation, for training and scoring
+
+
+# Candidate generation before the wider passes and unit copies (h3-recall): every setup measured before them.
+OLD_BLOCKING = BlockingConfig(top_k=6, top_k_global=3, top_k_head=10, unit_copies=False)
 
 
 def _was(per_name: int = 4, **changes: Any) -> Setup:
-    """The settings before cross-validation (recall_target 0.99, per_name 4) with some changes."""
-    return Setup(replace(pm.Settings(recall_target=0.99), **changes), per_name)
+    """The settings before cross-validation (recall_target 0.99, per_name 4, OLD_BLOCKING) with some changes."""
+    return Setup(replace(pm.Settings(recall_target=0.99), **changes), per_name, OLD_BLOCKING)
+
+
+def _generation(recall_target: float, per_name: int = 5, **blocking: Any) -> Setup:
+    """Today's generation (BlockingConfig()) with some of its settings changed, listed from recall_target."""
+    return Setup(pm.Settings(recall_target=recall_target), per_name, replace(BlockingConfig(), **blocking))
 
 
 # What was tried (benchmarks/RESULTS.md, "Dedupe: leave-one-set-out cross-validation"): "before" is the settings of
-# bb33751, "shipped" today's defaults (recall_target 0.98, per_name 5); the others change "before" as named.
+# bb33751; "before h3" the shipped settings before the wider generation (recall_target 0.98, per_name 5,
+# OLD_BLOCKING); "shipped" today's defaults (BlockingConfig(): top_k 7, top_k_global 4, top_k_head 10, unit copies;
+# recall_target 0.965, per_name 5). The others change "before", or today's generation, as named ("wide": top_k_head
+# 12 as well).
 # Interaction features and other per-indicator caps were tried with code since removed (figures in RESULTS.md).
 SETUPS: dict[str, Setup] = {
     "before": _was(),
+    "before h3": Setup(pm.Settings(recall_target=0.98), 5, OLD_BLOCKING),
     "shipped": Setup(),
     "C=0.3": _was(c=0.3),
     "C=3": _was(c=3.0),
@@ -83,6 +101,30 @@ SETUPS: dict[str, Setup] = {
     "recall 0.98 per_name 6": _was(recall_target=0.98, per_name=6),
     "recall 0.98 per_name 5 likely 0.8": _was(recall_target=0.98, per_name=5, likely_precision=0.8),
     "recall 0.98 per_name 5 C=0.3": _was(recall_target=0.98, per_name=5, c=0.3),
+    # Generation (h3-recall): each pass widened or the unit copies alone, then with a stricter listing threshold.
+    "unit copies": _generation(0.98, top_k=6, top_k_global=3),
+    "unit copies, recall 0.965": _generation(0.965, top_k=6, top_k_global=3),
+    "top_k 7": _generation(0.98, top_k_global=3),
+    "top_k 8": _generation(0.98, top_k=8, top_k_global=3),
+    "global 4": _generation(0.98, top_k=6),
+    "global 5": _generation(0.98, top_k=6, top_k_global=5),
+    "head 12": _generation(0.98, top_k=6, top_k_global=3, top_k_head=12),
+    "top_k 7, global 4, recall 0.98": _generation(0.98),
+    "top_k 7, global 4, recall 0.97": _generation(0.97),
+    "top_k 7, recall 0.965": _generation(0.965, top_k_global=3),
+    "global 4, recall 0.965": _generation(0.965, top_k=6),
+    "wide (7, 4, 12), recall 0.98": _generation(0.98, top_k_head=12),
+    "wide, recall 0.975": _generation(0.975, top_k_head=12),
+    "wide, recall 0.97": _generation(0.97, top_k_head=12),
+    "wide, recall 0.965": _generation(0.965, top_k_head=12),
+    "wide, recall 0.96": _generation(0.96, top_k_head=12),
+    "wide, recall 0.955": _generation(0.955, top_k_head=12),
+    "wide, recall 0.97, per_name 4": _generation(0.97, per_name=4, top_k_head=12),
+    "wide, recall 0.97, per_name 6": _generation(0.97, per_name=6, top_k_head=12),
+    "wide, recall 0.965, per_name 6": _generation(0.965, per_name=6, top_k_head=12),
+    "wide, no unit copies, recall 0.97": _generation(0.97, unit_copies=False, top_k_head=12),
+    "wide, head 11, recall 0.965": _generation(0.965, top_k_head=11),
+    "wider (8, 5, 12), recall 0.965": _generation(0.965, top_k=8, top_k_global=5, top_k_head=12),
 }
 
 
@@ -92,16 +134,20 @@ def _parts(data: str, splits: Sequence[str]) -> tuple[tuple[str, str], ...]:
 
 
 @cache
-def _arrays(data: str, splits: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+def _arrays(
+    data: str, splits: tuple[str, ...], blocking: BlockingConfig
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
     """One set's training arrays: labelled features and labels, their pairs, its unlabelled candidates."""
     parts = _parts(data, splits)
     x, y, pairs = pm.training_set(ROOT, parts)
-    return x, y, pairs, pm.generated_negatives(ROOT, parts)
+    return x, y, pairs, pm.generated_negatives(ROOT, parts, blocking)
 
 
-def fitted_without(held_out: str, settings: pm.Settings) -> dict:
-    """The model JSON trained on every set but held_out (a SETS label)."""
-    rest = [_arrays(d, s) for label, d, s in SETS if label != held_out and DATA[d].exists()]
+def fitted_without(held_out: str, settings: pm.Settings, blocking: BlockingConfig | None = None) -> dict:
+    """The model JSON trained on every set but held_out (a SETS label), its unlabelled negatives generated
+    with blocking (default: BlockingConfig())."""
+    blocking = blocking or BlockingConfig()
+    rest = [_arrays(d, s, blocking) for label, d, s in SETS if label != held_out and DATA[d].exists()]
     x = np.concatenate([r[0] for r in rest])
     y = np.concatenate([r[1] for r in rest])
     pairs = pd.concat([r[2] for r in rest], ignore_index=True)
@@ -117,10 +163,12 @@ def _held_out_pairs(data: str, splits: tuple[str, ...]) -> pd.DataFrame:
 def score_set(label: str, setup: Setup, same_table: bool = True) -> pd.DataFrame:
     """The labelled pairs of one held-out set as eval_match labels them, by a model that never saw the set."""
     _, data, splits = next(s for s in SETS if s[0] == label)
-    model = model_from_dict(fitted_without(label, setup.settings))
+    model = model_from_dict(fitted_without(label, setup.settings, setup.blocking))
     part = _held_out_pairs(data, splits)
     tables = side_tables(part, data) if same_table else None
-    out = label_pairs(part, ModelScoring(model=model, per_name=setup.per_name), tables=tables)
+    scoring = ModelScoring(model=model, per_name=setup.per_name)
+    find = partial(find_candidates, config=setup.blocking)
+    out = label_pairs(part, scoring, find=find, tables=tables)
     return out.assign(held_out=label)
 
 

@@ -11,7 +11,9 @@ near-synonyms written as one word, a trailing bracket off), so that 经费使用
    under another 二级指标);
 4. among the names of its measure head (the stem's last head_chars characters: 意度, 成本, 行率), every new
    name's top_k_head most similar names, whatever the 二级: two groups' 满意度, a generic name and a
-   qualified one, which share too little of their names to meet in pass 3.
+   qualified one, which share too little of their names to meet in pass 3;
+5. for a pair of two units, the copy of one name in the other's unit (unit_copies): passes 2–4 compare one
+   row per name, and a name filed in 个 and in 篇 would otherwise meet a 篇 name only in 个.
 In a very large block the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find*
 pairs, which keeps the work linear. Function class and scope are properties of the usage, not walls.
 Pairs of two last-release indicators are not generated.
@@ -328,7 +330,7 @@ def _with_unit_copies(
     (完成调研报告数量 in 个 and in 篇) meets another (调研报告完成数量, 篇) only through the copy in the wrong
     unit, which the model scores as two measures. The copy in the other side's unit is the pair to look at:
     at most two more pairs per generated pair, found by one sorted look-up."""
-    unit_code = np.unique(unit, return_inverse=True)[1]
+    unit_code = pd.factorize(unit)[0]  # only equality is read: hashed, not sorted
     n_units = int(unit_code.max()) + 1 if len(unit_code) else 1
     key = form.astype(np.int64) * n_units + unit_code
     order = np.lexsort((rank, key))  # per (name, unit): its best-ranked row first
@@ -382,7 +384,7 @@ def generate_pairs(
         ss.extend(s)
     qa, ca, sa = np.concatenate(qs), np.concatenate(cs), np.concatenate(ss)
     if cfg.unit_copies:
-        qa, ca, sa = _with_unit_copies(qa, ca, sa, inverse, rows["unit_norm"].to_numpy(dtype=str), rank)
+        qa, ca, sa = _with_unit_copies(qa, ca, sa, inverse, texts(rows["unit_norm"]), rank)
     keep = (qa != ca) & (is_new[qa] | is_new[ca])
     q, c, s = qa[keep], ca[keep], sa[keep]
     if not len(q):

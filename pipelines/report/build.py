@@ -86,7 +86,9 @@ def _beside(fn: Callable[..., T], *args: Any) -> Iterator[_Pending[T]]:
     """fn(*args) run beside the caller: in a forked child where background.run_forked forks, else in a
     thread. The thread shares the GIL, but not the deflating of merge_review.xlsx's 300 MB of XML (zlib
     releases the GIL): that overlaps the other files' Python. Leaving the block waits for the thread
-    (fn writes its file atomically; an exception is raised by result())."""
+    (fn writes its file atomically; an exception is raised by result()). Measured on 300k rows' inputs
+    (write_annual_report, no fork, min of 3 alternated): wall 14.6 -> 11.4 s, CPU 15.2 -> 15.6 s, peak
+    1,532 -> 1,765 MiB; 1M (one run): wall 54.9 -> 41.2 s, peak +480 MiB (both working sets at once)."""
     if fork_available():
         with run_forked(fn, *args) as forked:
             yield forked

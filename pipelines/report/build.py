@@ -88,7 +88,7 @@ def _beside(fn: Callable[..., T], *args: Any) -> Iterator[_Pending[T]]:
     releases the GIL): that overlaps the other files' Python. Leaving the block waits for the thread
     (fn writes its file atomically; an exception is raised by result()). Measured on 300k rows' inputs
     (write_annual_report, no fork, min of 3 alternated): wall 14.6 -> 11.4 s, CPU 15.2 -> 15.6 s, peak
-    1,532 -> 1,765 MiB; 1M (one run): wall 54.9 -> 41.2 s, peak +480 MiB (both working sets at once)."""
+    1,532 -> 1,765 MiB; 1M (one run, old report code vs new): wall 54.9 -> 41.2 s, peak +480 MiB."""
     if fork_available():
         with run_forked(fn, *args) as forked:
             yield forked

@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.common.config import Settings, load_settings
 from pipelines.common.errors import UsageError
+from pipelines.common.frames import release_free_memory
 from pipelines.consolidate import build as consolidation
 from pipelines.consolidate.build import Consolidation
 from pipelines.consolidate.changes import ChangeSet
@@ -281,15 +283,17 @@ def consolidate(
     rules: MatchRules,
 ) -> Consolidation:
     """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
-    return consolidation.consolidate_year(
-        validation,
-        normalized,
-        previous.release,
-        year=year,
-        rules=rules,
-        namespace=deployment.settings.id_namespace,
-        upstream=previous.upstream,
-        upstream_tag=previous.upstream_tag,
+    return _given_back(
+        consolidation.consolidate_year(
+            validation,
+            normalized,
+            previous.release,
+            year=year,
+            rules=rules,
+            namespace=deployment.settings.id_namespace,
+            upstream=previous.upstream,
+            upstream_tag=previous.upstream_tag,
+        )
     )
 
 
@@ -302,14 +306,30 @@ def stage(
     deployment: Deployment, result: Consolidation, validation: ValidationResult, year: int
 ) -> StagedRelease:
     """The new release written to a staging folder, where the blocking checks read it."""
-    return release.stage_release(
-        deployment.root, result.tables, year=year, accounting=validation.counts(), base_sha=result.base_sha
+    return _given_back(
+        release.stage_release(
+            deployment.root,
+            result.tables,
+            year=year,
+            accounting=validation.counts(),
+            base_sha=result.base_sha,
+        )
     )
 
 
 def check(staged: StagedRelease) -> list[CheckResult]:
     """The blocking checks on the staged files (what would be published); all must pass to publish."""
-    return verify.blocking_checks(staged.library_dir)
+    return _given_back(verify.blocking_checks(staged.library_dir))
+
+
+def _given_back(value: T) -> T:
+    """value, once the step's freed memory went back to the system: Arrow's pool (mimalloc) keeps what
+    the step's Arrow tables freed, glibc the holes between the objects that stay, and neither is reused
+    by the next steps' pandas/Python objects. Measured alone on 1M rows' tables: staging left +1,000
+    MiB in Arrow's pool, the checks +550 MiB (pool 160, glibc 390), all given back here."""
+    pa.default_memory_pool().release_unused()
+    release_free_memory()
+    return value
 
 
 def report(

@@ -19,9 +19,9 @@ import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from pipelines.common.background import fork_available, run_forked
+from pipelines.common.background import fork_available, run_forked, thread_available
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
@@ -81,6 +81,16 @@ class _Pending(Protocol[T_co]):
     def result(self) -> T_co: ...
 
 
+class _Later(Generic[T]):
+    """fn(*args) run when its result is asked for: after the caller's other work, not beside it."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        self.fn, self.args = fn, args
+
+    def result(self) -> T:
+        return self.fn(*self.args)
+
+
 @contextlib.contextmanager
 def _beside(fn: Callable[..., T], *args: Any) -> Iterator[_Pending[T]]:
     """fn(*args) run beside the caller: in a forked child where background.run_forked forks, else in a
@@ -88,10 +98,15 @@ def _beside(fn: Callable[..., T], *args: Any) -> Iterator[_Pending[T]]:
     releases the GIL): that overlaps the other files' Python. Leaving the block waits for the thread
     (fn writes its file atomically; an exception is raised by result()). Measured on 300k rows' inputs
     (write_annual_report, no fork, min of 3 alternated): wall 14.6 -> 11.4 s, CPU 15.2 -> 15.6 s, peak
-    1,532 -> 1,765 MiB; 1M (one run, old report code vs new): wall 54.9 -> 41.2 s, peak +480 MiB."""
+    1,532 -> 1,765 MiB; 1M (one run, old report code vs new): wall 54.9 -> 41.2 s, peak +480 MiB. So the
+    thread only while the process holds under background.THREAD_MAX_RESIDENT_MIB (300k keeps it); above,
+    fn runs when result() is called, after the other files (serial: the two working sets do not add)."""
     if fork_available():
         with run_forked(fn, *args) as forked:
             yield forked
+        return
+    if not thread_available():
+        yield _Later(fn, *args)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-review") as pool:
         yield pool.submit(fn, *args)

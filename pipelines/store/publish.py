@@ -380,10 +380,16 @@ def table_files(library_dir: Path, name: str) -> list[Path]:
 
 
 def arrow_to_frame(table: pa.Table, spec: TableSpec) -> pd.DataFrame:
-    """Arrow → pandas with the dtypes the pandera models expect (lists as Python lists)."""
+    """Arrow → pandas with the dtypes the pandera models expect (lists as Python lists).
+
+    A caller that hands over its only reference to `table` (a temporary) has each Arrow column freed as
+    soon as it is converted, so the whole table and the whole frame are never held at once."""
     out: dict[str, Any] = {}
+    rest = table.select(spec.columns)
+    del table
     for col in spec.columns:
-        arr = table.column(col)
+        arr = rest.column(col)
+        rest = rest.drop_columns([col])
         dtype = spec.pandas_dtype(col)
         if dtype == "object":
             out[col] = pd.Series(arr.to_pylist(), dtype=object)

@@ -199,18 +199,28 @@ def _read_tables(
             continue
         out += _partition_problems(name, m, rel, table)
         files[name].append((rel, m.group(2) if name == "usages" else "", table))
+        del table
     return {name: [_frame(name, parts)] if parts else [] for name, parts in files.items()}
 
 
 def _frame(name: str, parts: list[tuple[str, str, pa.Table]]) -> pd.DataFrame:
-    """One table's files (conformed to today's schema) as one DataFrame, in file order."""
+    """One table's files (conformed to today's schema) as one DataFrame, in file order. Empties `parts`:
+    each Arrow column is let go once converted (arrow_to_frame), not held beside the whole frame."""
     spec = SPECS[name]
-    df = arrow_to_frame(pa.concat_tables([t for _, _, t in parts]), spec)
+    counts = [t.num_rows for _, _, t in parts]
+    names, rels = [p for _, p, _ in parts], [r for r, _, _ in parts]
+    df = arrow_to_frame(_taken(parts), spec)
     if name == "usages":
-        counts = [t.num_rows for _, _, t in parts]
-        df["_part"] = np.repeat(np.array([p for _, p, _ in parts], dtype=object), counts)
-        df["_rel"] = np.repeat(np.array([r for r, _, _ in parts], dtype=object), counts)
+        df["_part"] = np.repeat(np.array(names, dtype=object), counts)
+        df["_rel"] = np.repeat(np.array(rels, dtype=object), counts)
     return df
+
+
+def _taken(parts: list[tuple[str, str, pa.Table]]) -> pa.Table:
+    """The parts' tables as one, `parts` emptied (the returned table is then their only holder)."""
+    table = pa.concat_tables([t for _, _, t in parts])
+    parts.clear()
+    return table
 
 
 def _read_file(
@@ -266,11 +276,12 @@ def _table_problems(
     problems: list[Problem] = []
     for name, spec in SPECS.items():
         parts = frames[name]
-        df = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else arrow_to_frame(spec.arrow_schema.empty_table(), spec)
-        )
+        if len(parts) == 1:  # _read_tables makes one frame a table: no concat (a copy) of it
+            df = parts[0]
+        elif parts:
+            df = pd.concat(parts, ignore_index=True)
+        else:
+            df = arrow_to_frame(spec.arrow_schema.empty_table(), spec)
         problems += _pandera_problems(df[spec.columns], spec)
         frames[name] = [df]
         recorded = (manifest.get("tables") or {}).get(name)

@@ -21,7 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+import pyarrow as pa
+
 from pipelines.common.background import fork_available, run_forked, thread_available
+from pipelines.common.frames import release_free_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
@@ -88,6 +91,10 @@ class _Later(Generic[T]):
         self.fn, self.args = fn, args
 
     def result(self) -> T:
+        # What the other files freed goes back first (Arrow's pool, glibc's holes): fn's working set is
+        # then not added on top of it. (fn first instead: 1M peak +1,369 MiB over the start, not +1,293.)
+        pa.default_memory_pool().release_unused()
+        release_free_memory()
         return self.fn(*self.args)
 
 
@@ -123,15 +130,22 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _beside(write_merge_review_file, out_dir, inputs) as merge_review:
-        tables = review_tables(inputs)
-        html = write_review_html(out_dir, inputs, tables)
-        xlsx = write_review_xlsx(out_dir, inputs, tables)
-        changelog = write_changelog(out_dir, inputs)
-        page = write_library_page(
-            out_dir,
-            inputs.tables,
-            all_events(inputs.repo_root, inputs.year, inputs.changes),
-            inputs.year,
-            inputs.actuals,
-        )
+        html, xlsx, changelog, page = _other_files(out_dir, inputs)
         return [html, xlsx, changelog, merge_review.result(), page]
+
+
+def _other_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path, Path]:
+    """review.html, review.xlsx, CHANGELOG.md and the library page. Their shared tables die on return,
+    before a serial merge review (_Later) starts (1M rows' report: peak +1,429 -> +1,293 MiB)."""
+    tables = review_tables(inputs)
+    html = write_review_html(out_dir, inputs, tables)
+    xlsx = write_review_xlsx(out_dir, inputs, tables)
+    changelog = write_changelog(out_dir, inputs)
+    page = write_library_page(
+        out_dir,
+        inputs.tables,
+        all_events(inputs.repo_root, inputs.year, inputs.changes),
+        inputs.year,
+        inputs.actuals,
+    )
+    return html, xlsx, changelog, page

@@ -254,6 +254,7 @@ def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pa.Tabl
         whole = to_arrow(ind, SPECS["indicators"])
         for part in sorted(set(parts)):
             yield "indicators", f"indicators/{part}.parquet", _rows(whole, parts == part)
+        del whole, parts  # a table's copies are let go before the next table's are made
 
     use = _sorted(_conform(tables.usages, SPECS["usages"]), SPECS["usages"])
     if use.empty:
@@ -262,8 +263,11 @@ def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pa.Tabl
         parts = _usage_parts(use, ind)
         keys = pd.Series([f"{y}/{p}" for y, p in zip(use["year"], parts, strict=True)], index=use.index)
         whole = to_arrow(use, SPECS["usages"])
+        del use, parts  # the sorted frame: its files are cut from `whole`
         for key in sorted(set(keys)):
             yield "usages", f"usages/{key}.parquet", _rows(whole, keys == key)
+        del whole, keys
+    del ind
 
     dep = _sorted(_conform(tables.departments, SPECS["departments"]), SPECS["departments"])
     yield "departments", "departments.parquet", to_arrow(dep, SPECS["departments"])

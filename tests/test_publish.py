@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.store import publish, release
+from pipelines.store import publish, release, swap
 from pipelines.store.publish import (
     MANIFEST,
     PREVIOUS_DIR,
@@ -304,7 +304,7 @@ def _fail_between_renames(monkeypatch):
             raise OSError("模拟：替换途中中断")
         real(src, dst)
 
-    monkeypatch.setattr(publish.os, "replace", flaky)
+    monkeypatch.setattr(swap.os, "replace", flaky)
 
 
 @pytest.mark.parametrize("inject", [_fail_while_writing, _fail_in_verify, _fail_between_renames])

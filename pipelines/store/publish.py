@@ -18,9 +18,7 @@ makes no git change.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,11 @@ import pyarrow.parquet as pq
 
 from pipelines.common.errors import first_problems
 from pipelines.common.hashing import sha256_bytes, sha256_file
+from pipelines.store.swap import LIBRARY_DIR as LIBRARY_DIR
+from pipelines.store.swap import PREVIOUS_DIR as PREVIOUS_DIR
+from pipelines.store.swap import STAGING_DIR as STAGING_DIR
+from pipelines.store.swap import _swap as _swap
+from pipelines.store.swap import recover_interrupted as recover_interrupted
 from schemas.library import (
     DepartmentTable,
     IndicatorTable,
@@ -43,13 +46,10 @@ from schemas.library import (
 )
 
 MANIFEST = "manifest.json"
-LIBRARY_DIR = "library"
 REPORTS_DIR = "reports"
 # manifest.json's list of every file under reports/ (paths relative to reports/, all years), added when
 # the release is published; releases made before it have no such key (their reports are not covered).
 REPORTS_KEY = "reports"
-STAGING_DIR = ".library-staging"
-PREVIOUS_DIR = ".library-previous"
 ACCOUNTING_KEYS = ("read", "library", "noncore", "excluded", "rejected")
 PART_COMMON = "common"
 PART_DEPT = "dept"
@@ -469,41 +469,3 @@ def record_reports(library_dir: Path, reports: dict[str, Path]) -> dict:
     manifest[REPORTS_KEY] = file_entries(reports)
     _write_file(Path(library_dir) / MANIFEST, manifest_text(manifest).encode("utf-8"))
     return manifest
-
-
-# --- atomic publish ---------------------------------------------------------------------------------
-
-
-def _paths(repo_root: Path) -> tuple[Path, Path, Path]:
-    return repo_root / LIBRARY_DIR, repo_root / STAGING_DIR, repo_root / PREVIOUS_DIR
-
-
-def recover_interrupted(repo_root: Path) -> list[str]:
-    """Undo what a crashed publish left behind; returns what was done (Chinese), [] when nothing."""
-    library, staging, previous = _paths(Path(repo_root))
-    done: list[str] = []
-    if previous.exists():
-        if not library.exists():
-            # Crashed between the two renames: the previous release is the last good one.
-            os.replace(previous, library)
-            done.append("上次发布在替换途中中断：已恢复原指标库")
-        else:
-            # Crashed after the new release was in place: only the old copy is left to remove.
-            shutil.rmtree(previous)
-            done.append("已清理上次发布留下的旧版本副本")
-    if staging.exists():
-        shutil.rmtree(staging)
-        done.append("已清理上次中断发布留下的临时目录")
-    return done
-
-
-def _swap(staging: Path, library: Path, previous: Path) -> None:
-    had_library = library.exists()
-    if had_library:
-        os.replace(library, previous)
-    try:
-        os.replace(staging, library)
-    except BaseException:
-        if had_library and not library.exists():
-            os.replace(previous, library)
-        raise

@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
-from pipelines.common.frames import text_array
+from pipelines.common.frames import distinct_counts, text_array
 from pipelines.consolidate.key_index import class_free_keys
-from pipelines.consolidate.per_indicator import distinct_counts
 from pipelines.consolidate.reasons import (
     AUTO_RETIRE_REASON,
     CROSS_CLASS_KEPT_REASON,

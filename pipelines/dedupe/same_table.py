@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from pipelines.common.frames import combination_codes
+from pipelines.common.frames import combination_codes, distinct_counts
 from pipelines.dedupe.patterns import SAME_NAME
 
 PROJECT_SCOPE = "项目"
@@ -112,8 +112,9 @@ def _one_table_codes(usages: pd.DataFrame, ids: pd.Index) -> np.ndarray:
         text_code = pd.factorize(texts)[0]  # two combinations may read as one text ("a|b" + "c", "a" + "b|c")
         table[valid] = text_code[combo]
     width = int(table.max()) + 2
-    pairs = np.sort(row_id[mine] * width + (table + 1))  # (id, table) sorted, "" tables as 0
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # distinct: one sort (numpy 2's np.unique hashes)
+    pairs = distinct_counts(row_id[mine] * width + (table + 1))[
+        0
+    ]  # distinct (id, table) sorted, "" tables as 0
     per_id, table_of = pairs // width, pairs % width - 1
     single = (np.bincount(per_id, minlength=len(ids))[per_id] == 1) & (table_of >= 0)
     found[per_id[single]] = table_of[single]

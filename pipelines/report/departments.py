@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.common.findings import Finding, findings_by_file
+from pipelines.common.frames import distinct_counts
 from pipelines.report.model import (
     ROW_OUTCOMES,
     ReportInputs,
@@ -113,8 +114,9 @@ def _per_file(rows: pd.DataFrame) -> pd.DataFrame:
     counts["core"] = count(_is(kind, "core") & _is(outcome, "library", "excluded"))
     is_project = _is(kind, "project") & ~_is(project, "")
     width = max(len(project[1]), 1)
-    pairs = np.sort(file[is_project] * width + project[0][is_project])  # each (file, project) once
-    distinct = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    distinct = distinct_counts(file[is_project] * width + project[0][is_project])[
+        0
+    ]  # each (file, project) once
     counts["projects"] = np.bincount(distinct // width, minlength=n)
     out = pd.DataFrame({k: v.astype("int64") for k, v in counts.items()}, index=pd.Index(files))
     stated = np.flatnonzero(~_is(complexity, ""))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -171,6 +172,13 @@ def release_free_memory() -> None:
     trim = _libc_trim()
     if trim is not None:
         trim(0)  # type: ignore[operator]
+
+
+def give_back_memory() -> None:
+    """Arrow's pool first (it keeps what freed Arrow tables held, and pandas/Python objects cannot reuse
+    it), then the C heap's free pages (release_free_memory): what a step freed goes back to the system."""
+    pa.default_memory_pool().release_unused()
+    release_free_memory()
 
 
 def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,10 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-import pyarrow as pa
-
 from pipelines.common.background import fork_available, run_forked, thread_available
-from pipelines.common.frames import release_free_memory
+from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
@@ -93,8 +91,7 @@ class _Later(Generic[T]):
     def result(self) -> T:
         # What the other files freed goes back first (Arrow's pool, glibc's holes): fn's working set is
         # then not added on top of it. (fn first instead: 1M peak +1,369 MiB over the start, not +1,293.)
-        pa.default_memory_pool().release_unused()
-        release_free_memory()
+        give_back_memory()
         return self.fn(*self.args)
 
 

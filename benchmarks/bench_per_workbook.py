@@ -2,21 +2,25 @@
 
     python -m benchmarks.bench_per_workbook --corpus /tmp/ib/corpus-100000 [--limit N] [--feedback]
         [--save DIR] [--profile FILE]
-    python -m benchmarks.bench_per_workbook --corpus DIR --step N|auto [--limit N]
+    python -m benchmarks.bench_per_workbook --corpus DIR --step N|auto [--limit N] [--parse-cache]
 
 --step runs the whole step instead (rebuild.read_validate_feedback's parts: plan, the batches on N worker
-processes, the merge; feedback written) and splits its time: wall and CPU of this process (the parent:
-receiving the results, the merge) and the CPU the batches took in the processes that ran them (the
-workers' own, summed: ≈ 2× the wall on 2 busy cores); with 1 worker the batches run here, each workbook
-parsed in a parse worker whose CPU is not counted.
+processes, the merge; feedback written; --parse-cache: the parse cache written too, as a rebuild writes
+it) and splits its time: wall and CPU of this process (the parent: receiving the results, the merge) and
+the CPU the batches took in the processes that ran them (the workers' own, summed: ≈ 2× the wall on 2
+busy cores); with 1 worker the batches run here, each workbook parsed in a parse worker whose CPU is not
+counted.
 
 The corpus is cut into the fan-out's batches (plan_batches); each batch's workbooks are read
 (read_workbook, in this process, no parse cache) and then validated as a pool worker does (finish_batch,
-no feedback unless --feedback). Prints the CPU seconds (time.process_time) per workbook of the reading and
-of the validation (with --feedback, the writing of the feedback workbooks also on its own). For an old/new comparison run it with PYTHONPATH set to each checkout, alternating,
-and take the min of several runs. --save DIR keeps the merged rows, findings, statuses and departments
-(frames.pkl) and, with --feedback, the sha256 of every feedback workbook (outbox.sha); --compare OLD NEW
-says whether two saved runs are the same (frames equal, dtypes too; findings and statuses equal; outbox bytes).
+no feedback unless --feedback), under a pool worker's collector settings (gc_policy: imports frozen, a
+large young generation; the default thresholds' full collections cost ≈ 1 ms/workbook more). Prints the
+CPU seconds (time.process_time) per workbook of the reading and of the validation (with --feedback, the
+writing of the feedback workbooks also on its own). For an old/new comparison run it with PYTHONPATH set
+to each checkout, alternating, and take the min of several runs. --save DIR keeps the merged rows,
+findings, statuses and departments (frames.pkl) and, with --feedback, the sha256 of every feedback
+workbook (outbox.sha); --compare OLD NEW says whether two saved runs are the same (frames equal, dtypes
+too; findings and statuses equal; outbox bytes).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 FINANCE = "100001"  # benchmarks.corpus: department 0 is the finance bureau
 
 
-def _settings(work: Path, year: int, feedback: bool):  # type: ignore[no-untyped-def]
+def _settings(work: Path, year: int, feedback: bool, cache: bool = False):  # type: ignore[no-untyped-def]
     from pipelines import rebuild
 
     deployment = rebuild.Deployment.open(work / "repo", FINANCE)
@@ -43,7 +47,7 @@ def _settings(work: Path, year: int, feedback: bool):  # type: ignore[no-untyped
     if outbox is not None:
         outbox.mkdir()
     known = previous.known_indicators()
-    return rebuild.batch_settings(deployment, year, known, outbox=outbox, parse_cache=False)
+    return rebuild.batch_settings(deployment, year, known, outbox=outbox, parse_cache=cache)
 
 
 def _save(out: Path, results: list, settings) -> None:  # type: ignore[no-untyped-def, type-arg]
@@ -90,7 +94,41 @@ class _FeedbackClock:
         self._module.write_feedback_workbooks = self._write  # type: ignore[assignment]
 
 
+def _profiler(profile: str | None):  # type: ignore[no-untyped-def]
+    if not profile:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _timed(batches, settings):  # type: ignore[no-untyped-def]
+    """Each batch read (in this process) then validated and answered as a pool worker does: the CPU of
+    the reading, of the rest, the results, and the CPU of the feedback writing alone."""
+    from pipelines.fanout.batches import finish_batch
+    from pipelines.intake.safe_parse import parse_here
+
+    read_cpu = validate_cpu = 0.0
+    results = []
+    clock = _FeedbackClock()
+    try:
+        for batch in batches:
+            started = time.process_time()
+            workbooks = [parse_here(p, settings.parse) for p in batch.paths]
+            read = time.process_time()
+            names = [p.name for p in batch.paths]
+            results.append(finish_batch(batch.index, workbooks, settings, names, [], read - started))
+            read_cpu += read - started
+            validate_cpu += time.process_time() - read
+    finally:
+        clock.close()
+    return read_cpu, validate_cpu, results, clock.seconds
+
+
 def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, profile: str | None) -> None:
+    from pipelines.common.gc_policy import rebuild_gc
     from pipelines.fanout.batches import finish_batch, plan_batches
     from pipelines.intake.safe_parse import parse_here
     from schemas.text import clean_text
@@ -106,34 +144,21 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
         # Imports and lazy caches warmed outside the timing, on one workbook.
         warm = [parse_here(paths[0], settings.parse)]
         finish_batch(0, warm, replace(settings, outbox=None), [], [], 0.0)
-        profiler = None
-        if profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-        read_cpu = validate_cpu = 0.0
-        results = []
-        clock = _FeedbackClock()
-        for batch in batches:
-            started = time.process_time()
-            workbooks = [parse_here(p, settings.parse) for p in batch.paths]
-            read = time.process_time()
-            names = [p.name for p in batch.paths]
-            results.append(finish_batch(batch.index, workbooks, settings, names, [], read - started))
-            read_cpu += read - started
-            validate_cpu += time.process_time() - read
-        clock.close()
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(str(profile))
+        # The collector as in a pool worker (gc_policy.tune_process): its thresholds decide what is
+        # measured (the default's frequent full collections are not the workers').
+        with rebuild_gc():
+            profiler = _profiler(profile)
+            read_cpu, validate_cpu, results, feedback_cpu = _timed(batches, settings)
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(str(profile))
         n = len(paths)
         what = "validate+feedback" if feedback else "validate"
         print(
             f"{n} workbooks, {len(batches)} batches: read {read_cpu / n * 1000:.2f} ms/workbook, "
             f"{what} {validate_cpu / n * 1000:.2f} ms/workbook, "
             f"total {(read_cpu + validate_cpu) / n * 1000:.2f} ms/workbook CPU"
-            + (f" (feedback {clock.seconds / n * 1000:.2f} ms/workbook)" if feedback else "")
+            + (f" (feedback {feedback_cpu / n * 1000:.2f} ms/workbook)" if feedback else "")
         )
         if save is not None:
             _save(save, results, settings)
@@ -141,15 +166,16 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def step(corpus: Path, limit: int, year: int, workers: int | None) -> None:
-    """The per-workbook step on `workers` processes (None: the product's automatic count), timed."""
+def step(corpus: Path, limit: int, year: int, workers: int | None, cache: bool = False) -> None:
+    """The per-workbook step on `workers` processes (None: the product's automatic count), timed; `cache`:
+    with a parse cache (empty at the start, as a fresh rebuild's), written as the rebuild writes it."""
     from pipelines.common.gc_policy import rebuild_gc
     from pipelines.fanout import auto_workers, merge_batches, plan_batches, run_batches
     from pipelines.fanout.merge import batch_seconds
 
     work = Path(tempfile.mkdtemp(prefix="bench_per_workbook_"))
     try:
-        settings = _settings(work, year, True)
+        settings = _settings(work, year, True, cache)
         paths = sorted(corpus.glob("*.xlsx"))[: limit or None]
         with rebuild_gc():
             wall, cpu = time.perf_counter(), time.process_time()
@@ -206,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="keep the results here (frames.pkl, outbox.sha)")
     parser.add_argument("--profile", help="write a cProfile of the timed part here")
     parser.add_argument(
+        "--parse-cache", action="store_true", help="with --step: write the parse cache, as a rebuild does"
+    )
+    parser.add_argument(
         "--step", help="the whole step on N worker processes (or auto), parent and workers apart"
     )
     args = parser.parse_args(argv)
@@ -214,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus is None:
         parser.error("--corpus is required")
     if args.step:
-        step(args.corpus, args.limit, args.year, None if args.step == "auto" else int(args.step))
+        workers = None if args.step == "auto" else int(args.step)
+        step(args.corpus, args.limit, args.year, workers, args.parse_cache)
         return 0
     run(args.corpus, args.limit, args.year, args.feedback, args.save, args.profile)
     return 0

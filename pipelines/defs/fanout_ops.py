@@ -22,6 +22,7 @@ from pipelines.defs.resources import FanoutResource, FinanceBureauResource, Inbo
 from pipelines.fanout import Batch, BatchResult, BatchSettings, auto_workers, merge_batches, plan_batches
 from pipelines.fanout import run_batches as run_batches_here
 from pipelines.fanout.merge import batch_seconds, parse_stats
+from pipelines.fanout.pool import start_forkserver
 from pipelines.intake.inbox import SubmissionFile
 from pipelines.validate.runner import ValidationResult
 
@@ -65,6 +66,12 @@ def plan_shards(
     """The year's settings (the last release's 库内编号, the actuals), the outbox's staging folder, the
     fixed batches of the inbox, cut into `fanout.shards` shards."""
     year = int(context.partition_key)
+    total = sum(f.bytes for f in submission_files)
+    if (fanout.workers or auto_workers(total, len(submission_files))) > 1 and _in_process(context):
+        # The shard's pool runs in this process: its forkserver imports while the previous release is
+        # loaded and the batches planned, not after (a step of a multiprocess executor would start its
+        # own in its own process).
+        start_forkserver()
     deployment = library_repo.deployment(finance_bureau.dept_code)
     previous = rebuild.load_previous(deployment, year)
     rebuild.record_validation(deployment, year, inbox.folder_for(year), previous)
@@ -77,6 +84,13 @@ def plan_shards(
     for i, group in enumerate(groups):
         nbytes = sum(sizes.get(p.name, 0) for b in group for p in b.paths)
         yield dg.DynamicOutput(Shard(i, group, settings, fanout.workers, nbytes), mapping_key=f"shard_{i}")
+
+
+def _in_process(context: dg.OpExecutionContext) -> bool:
+    """Whether the steps run in this process (the CLI's execute_in_process), not each in its own
+    (multiprocess, k8s, celery: anything else is taken as not)."""
+    name = context.job_def.executor_def.name
+    return name in ("execute_in_process_executor", "in_process")
 
 
 @dg.op

@@ -23,6 +23,11 @@ the same content, one after the other on the same machine. Variants:
   pq-slots       usages/<Y>/ dictionaries in last year's order: a value keeps its index, a vanished
                  value's place goes to the next new one (a year's file then depends on last year's)
   usages-by-dept usages rows ordered by department, project, indicator instead of indicator first
+  xlsx-l9        every .xlsx with its parts deflated at level 9 (xlsxwriter's zip: 6)
+  review-l9      only review.xlsx at level 9 (what the report writes since xlsx_zip.redeflated)
+  rows-bare      every .xlsx at level 9 and a <row> that follows the row before it without its r="N"
+                 (optional in ECMA-376 as a cell's reference is): what that would save, not built
+  review-bare    review.xlsx alone so (what the report writes since xlsx_zip.redeflated's bare_rows)
   page-blocks    library.html written before its documents were cut by id blocks (library_page/blocks.py)
                  and its year documents wrote repeated targets once: rewritten so (the page as now written)
 
@@ -68,6 +73,12 @@ def _stored(data: bytes) -> bytes:
             part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             target.writestr(part, source.read(info.filename))
     return out.getvalue()
+
+
+def _level9(data: bytes, rows_bare: bool = False) -> bytes:
+    from pipelines.common.xlsx_zip import redeflated
+
+    return redeflated(data, 9, bare_rows=rows_bare)
 
 
 def _parquet(
@@ -235,6 +246,12 @@ VARIANTS: dict[str, Transform] = {
     ),
     "pq-slots": _slots,
     "usages-by-dept": lambda path, data, _: _by_dept(data) if _usages(path) else data,
+    "xlsx-l9": lambda path, data, _: _level9(data) if path.endswith(".xlsx") else data,
+    "review-l9": lambda path, data, _: _level9(data) if path.endswith("/review.xlsx") else data,
+    "rows-bare": lambda path, data, _: _level9(data, rows_bare=True) if path.endswith(".xlsx") else data,
+    "review-bare": lambda path, data, _: (
+        _level9(data, rows_bare=True) if path.endswith("/review.xlsx") else data
+    ),
     "page-blocks": lambda path, data, _: _page_blocks(data) if path.endswith("/library.html") else data,
 }
 

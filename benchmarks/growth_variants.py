@@ -148,12 +148,13 @@ def _page_blocks(data: bytes) -> bytes:
     card = {k: [v for c in cards for v in c[k]] for k in cards[0]}  # type: ignore[index, union-attr]
     years = _repeats_once(sorted((int(k[9:]), v) for k, v in parts.items() if k.startswith("lib-year-")))
     page = split_documents(doc, _inflated(parts["lib-text"]), card, years)  # type: ignore[arg-type]
-    elements = [("lib-list", page.list_json), ("lib-fold", page.fold_json)]
+    elements = [("lib-fold", page.fold_json)]
     for prefix, docs in (("lb", page.list_blocks), ("tb", page.text_blocks), ("card", page.card_json)):
         elements += [(f"lib-{prefix}-{k}", d) for k, d in enumerate(docs)]
     elements += [(f"lib-cb-{k}", d) for k, d in enumerate(page.card_blocks)]
     elements += [(f"lib-year-{y}", d) for y, d in page.year_json]
-    body = "".join(f'<script type="application/octet-stream" id="{k}">{v}</script>\n' for k, v in elements)
+    body = f'<script type="application/json" id="lib-list">{page.list_json}</script>\n'
+    body += "".join(f'<script type="application/octet-stream" id="{k}">{v}</script>\n' for k, v in elements)
     first = _DATA.search(html)
     assert first is not None
     rest = _DATA.sub("", html)

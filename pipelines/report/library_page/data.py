@@ -26,7 +26,8 @@ CARD_CHUNK = 2000  # rows per card document: one inflates in a few tens of milli
 
 @dataclass
 class PageData:
-    """The JSON documents embedded in the page, each deflated and base64-encoded (page.packed)."""
+    """The JSON documents embedded in the page, each deflated and base64-encoded (page.packed) but the
+    list, plain JSON (safe_json) that git deltas against last year's."""
 
     list_json: str  # what changes yearly, in the list's order; the stable columns by id (blocks.py):
     list_blocks: list[str]  # id, name, symbol: inflated with the list

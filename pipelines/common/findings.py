@@ -6,6 +6,7 @@ broken 500 times is one entry with its first locations and a count).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
@@ -23,8 +24,13 @@ SEVERITY_ZH = {
 GROUP_SAMPLE = 5  # locations shown per group before "等 N 处"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Finding:
+    """One problem, located. A 1M-row year holds ≈ 1M of them until its report: slots (no per-object
+    dict: 112 bytes, not 208) and one shared string per file and sheet name (the rules' locations come
+    from Arrow columns, a new str per finding: 1M copies of 10,000 file names and 5 sheet names, 214
+    MiB) keep 1M rows' 1.04M findings ≈ 310 MiB smaller."""
+
     file: str
     code: str
     severity: str
@@ -35,6 +41,21 @@ class Finding:
     value: str = ""
     message: str = ""  # the rule broken, filled in
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        if type(self.file) is str:  # sys.intern takes exact str only
+            object.__setattr__(self, "file", sys.intern(self.file))
+        if type(self.sheet) is str:
+            object.__setattr__(self, "sheet", sys.intern(self.sheet))
+
+    def __getstate__(self) -> list[object]:
+        return [getattr(self, name) for name in self.__slots__]
+
+    def __setstate__(self, state: list[object] | dict[str, object]) -> None:
+        # A dict: pickled before slots (a Dagster store's older output); set by name, never by position.
+        named = state if isinstance(state, dict) else dict(zip(self.__slots__, state, strict=True))
+        for name, value in named.items():
+            object.__setattr__(self, name, value)
 
     @property
     def cell(self) -> str:

@@ -33,6 +33,7 @@ from pipelines.common.frames import give_back_memory
 from pipelines.consolidate import build as consolidation
 from pipelines.consolidate.build import Consolidation
 from pipelines.consolidate.changes import ChangeSet
+from pipelines.consolidate.review_pairs import reported
 from pipelines.county.upstream import upstream_indicators, upstream_state
 from pipelines.fanout import BatchSettings, auto_workers, merge_batches, plan_batches, run_batches
 from pipelines.fanout.merge import batch_seconds, parse_stats
@@ -282,18 +283,18 @@ def consolidate(
     rules: MatchRules,
 ) -> Consolidation:
     """Match to the last release, merge certain duplicates, apply change requests, issue ids, retire."""
-    return _given_back(
-        consolidation.consolidate_year(
-            validation,
-            normalized,
-            previous.release,
-            year=year,
-            rules=rules,
-            namespace=deployment.settings.id_namespace,
-            upstream=previous.upstream,
-            upstream_tag=previous.upstream_tag,
-        )
+    result = consolidation.consolidate_year(
+        validation,
+        normalized,
+        previous.release,
+        year=year,
+        rules=rules,
+        namespace=deployment.settings.id_namespace,
+        upstream=previous.upstream,
+        upstream_tag=previous.upstream_tag,
     )
+    result.candidates = reported(result.candidates)  # held to the report: only what it reads
+    return _given_back(result)
 
 
 def changes(result: Consolidation) -> ChangeSet:

@@ -33,6 +33,7 @@ from pipelines.consolidate.reasons import (
 from pipelines.consolidate.records import as_list
 from pipelines.dedupe.candidates import CANDIDATE_COLUMNS, find_candidates, sort_candidates
 from pipelines.dedupe.patterns import SAME_NAME, diff_ops, pattern_of
+from pipelines.dedupe.review_layout import _USED_COLUMNS
 from pipelines.normalize.canonical import (
     MatchRules,
     default_rules,
@@ -335,3 +336,15 @@ def with_identity_pairs(candidates: pd.DataFrame, mine: pd.DataFrame) -> pd.Data
     else:
         combined = mine
     return sort_candidates(combined)
+
+
+def reported(candidates: pd.DataFrame) -> pd.DataFrame:
+    """The review list as the rebuild holds it until its report: only the columns merge_review.xlsx and the
+    review tables read (the flags, sides' scopes, classes, suffixes and origins are not), each difference
+    pattern one shared string (the matcher makes one per pair). 1M rows' 1.16M pairs: 949 → 663 MiB."""
+    frame = candidates[[c for c in candidates.columns if c in _USED_COLUMNS]]
+    if "pattern" in frame.columns and len(frame):
+        codes, distinct = pd.factorize(frame["pattern"], use_na_sentinel=False)
+        shared = np.asarray(distinct, dtype=object)[codes]
+        frame = frame.assign(pattern=pd.Series(shared, index=frame.index, dtype=frame["pattern"].dtype))
+    return frame

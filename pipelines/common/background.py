@@ -50,9 +50,9 @@ _POLL_S = 0.2  # how often a silent child's exit is checked while the parent wai
 # 3.6 GiB tree vs 121.1 s and 2.8 GiB).
 FORK_MAX_RESIDENT_MIB = 1536
 # Where no fork is made, a step may still run a function in a thread beside its other work (the report's
-# merge_review.xlsx): only while this process holds under this, as the thread's working set adds to the
-# others'. 300k rows (≈ 2.1 GiB peak) keep it: +233 MiB, 3 s of wall time saved; 1M (the report starts
-# above 3 GiB) does without: it added 480 MiB there, above the 4 GiB target.
+# merge_review.xlsx): only while this process holds under this, with what the thread adds (its caller's
+# estimate), as the thread's working set adds to the others'. 300k rows (≈ 2.1 GiB peak) keep it: +233
+# MiB, 3 s of wall time saved; 1M does without: +764 MiB there (report.build.THREAD_BYTES_PER_PAIR).
 THREAD_MAX_RESIDENT_MIB = 3072
 
 
@@ -65,10 +65,11 @@ def fork_available() -> bool:
     return setting == "1" or resident_mib() < FORK_MAX_RESIDENT_MIB
 
 
-def thread_available() -> bool:
-    """Whether a function may run in a thread beside the caller's work: while this process holds under
-    THREAD_MAX_RESIDENT_MIB (else it runs after that work, so the two working sets do not add)."""
-    return resident_mib() < THREAD_MAX_RESIDENT_MIB
+def thread_available(adds_mib: float = 0.0) -> bool:
+    """Whether a function may run in a thread beside the caller's work: while this process holds, with
+    `adds_mib` (what the thread would add to the step's peak), under THREAD_MAX_RESIDENT_MIB (else it runs
+    after that work, so the two working sets do not add)."""
+    return resident_mib() + adds_mib < THREAD_MAX_RESIDENT_MIB
 
 
 def resident_mib() -> float:

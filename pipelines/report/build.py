@@ -95,21 +95,28 @@ class _Later(Generic[T]):
         return self.fn(*self.args)
 
 
+# What writing merge_review.xlsx in the thread adds to the report's peak over writing it last, per pair:
+# 1M rows' inputs (1.16M pairs, the rebuild's held columns; one run each, no fork): peak +1,964 MiB over
+# the start in the thread, +1,200 MiB last (688 bytes a pair); 300k: +233 MiB at 369k pairs (661).
+THREAD_BYTES_PER_PAIR = 700
+
+
 @contextlib.contextmanager
-def _beside(fn: Callable[..., T], *args: Any) -> Iterator[_Pending[T]]:
+def _beside(fn: Callable[..., T], *args: Any, adds_mib: float = 0.0) -> Iterator[_Pending[T]]:
     """fn(*args) run beside the caller: in a forked child where background.run_forked forks, else in a
     thread. The thread shares the GIL, but not the deflating of merge_review.xlsx's 300 MB of XML (zlib
     releases the GIL): that overlaps the other files' Python. Leaving the block waits for the thread
     (fn writes its file atomically; an exception is raised by result()). Measured on 300k rows' inputs
     (write_annual_report, no fork, min of 3 alternated): wall 14.6 -> 11.4 s, CPU 15.2 -> 15.6 s, peak
     1,532 -> 1,765 MiB; 1M (one run, old report code vs new): wall 54.9 -> 41.2 s, peak +480 MiB. So the
-    thread only while the process holds under background.THREAD_MAX_RESIDENT_MIB (300k keeps it); above,
-    fn runs when result() is called, after the other files (serial: the two working sets do not add)."""
+    thread only while the process holds, with what the thread adds (adds_mib), under
+    background.THREAD_MAX_RESIDENT_MIB (300k keeps it); above, fn runs when result() is called, after the
+    other files (serial: the two working sets do not add)."""
     if fork_available():
         with run_forked(fn, *args) as forked:
             yield forked
         return
-    if not thread_available():
+    if not thread_available(adds_mib):
         yield _Later(fn, *args)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-review") as pool:
@@ -126,7 +133,8 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     The cost: both working sets at once, the process tree's peak PSS 850 → 1037 MiB."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _beside(write_merge_review_file, out_dir, inputs) as merge_review:
+    adds = THREAD_BYTES_PER_PAIR * len(inputs.candidates) / 2**20
+    with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds) as merge_review:
         html, xlsx, changelog, page = _other_files(out_dir, inputs)
         return [html, xlsx, changelog, merge_review.result(), page]
 

@@ -1,0 +1,62 @@
+"""The report's merge_review thread is gated on what the process holds plus what the thread would add (its
+pairs × build.THREAD_BYTES_PER_PAIR): a process under background.THREAD_MAX_RESIDENT_MIB whose review
+list would take it over writes the workbook last, in the caller's thread; the same bytes either way."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.common import background
+from pipelines.report import build
+from pipelines.report.build import write_annual_report
+from pipelines.report.model import ReportInputs
+from tests.test_report import YEAR, sample_inputs, sha_tree
+
+
+@pytest.fixture(scope="module")
+def inputs() -> ReportInputs:
+    return sample_inputs()
+
+
+def _writer_thread(
+    inputs: ReportInputs, out: Path, monkeypatch: pytest.MonkeyPatch, bytes_per_pair: float
+) -> tuple[str, dict[str, str]]:
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    # Room for 64 MiB more than the process holds now.
+    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", background.resident_mib() + 64)
+    monkeypatch.setattr(build, "THREAD_BYTES_PER_PAIR", bytes_per_pair)
+    names: list[str] = []
+    real = build.write_merge_review
+
+    def review(candidates: Any, path: Path) -> Path:
+        names.append(threading.current_thread().name)
+        return real(candidates, path)
+
+    monkeypatch.setattr(build, "write_merge_review", review)
+    write_annual_report(out, inputs)
+    return names[0], sha_tree(out)
+
+
+def test_a_review_list_that_would_pass_the_limit_is_written_last(
+    inputs: ReportInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = len(inputs.candidates)
+    assert pairs > 0
+    small, threaded = _writer_thread(inputs, tmp_path / "a" / str(YEAR), monkeypatch, 0.0)
+    # The list would add 128 MiB in all: over the 64 MiB of room.
+    big, serial = _writer_thread(inputs, tmp_path / "b" / str(YEAR), monkeypatch, 2**20 * 128 / pairs)
+    assert small.startswith("merge-review")
+    assert big == threading.current_thread().name
+    assert threaded == serial
+
+
+def test_thread_available_counts_what_the_thread_adds(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = background.resident_mib()
+    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", held + 100)
+    assert background.thread_available()
+    assert background.thread_available(50)
+    assert not background.thread_available(400)

@@ -186,8 +186,9 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     best = np.zeros(len(a))
     ka, kb = a[keep], b[keep]
     ordered = np.array(["".join(sorted(f)) for f in t.forms], dtype=object)[t.form]
+    # workers=-1: rapidfuzz compares the pairs on every core, outside the GIL (each pair's ratio its own).
     ratios = [
-        process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=1)
+        process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=-1)
         for text in (t.match, ordered, t.canonical)
     ]
     for scores in ratios:
@@ -374,20 +375,25 @@ def _frame(
 
 def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
     """The feature matrix of pairs (a, b): each pair's row is its own, so the pairs are computed in two
-    halves on two cores (halves.py), each half's rows written into one matrix in shared memory."""
+    halves on two cores (halves.py: a forked child, else a thread — the features' rapidfuzz and numpy work
+    releases the GIL), each half's rows written into one matrix (in shared memory for a child)."""
     alive = scoring.alive()
-    shared = halves.shared_rows(len(a), len(FEATURES)) if halves.splits(len(a)) else None
+    split = halves.split_of(len(a), threads=True)
+    # Split: each half writes its rows into one matrix (shared with a forked child), no concatenation.
+    shared = halves.shared_rows(len(a), len(FEATURES)) if split == "fork" else None
+    if split == "thread":
+        shared = np.empty((len(a), len(FEATURES)))
 
     def part(lo: int, hi: int) -> PairFeatures:
         pa, pb = a[lo:hi], b[lo:hi]
         known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi])
-        found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known)
+        rows = None if shared is None else shared[lo:hi]  # written in place: no copy of a half's rows
+        found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known, rows)
         if shared is None:
             return found
-        shared[lo:hi] = found.x
         return PairFeatures(np.empty((0, len(FEATURES))), found.name_spans)  # the rows are in shared
 
-    features = halves.in_halves(part, len(a), _join_features)
+    features = halves.in_halves(part, len(a), _join_features, split=split)
     return features if shared is None else PairFeatures(shared, features.name_spans)
 
 

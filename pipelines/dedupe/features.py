@@ -418,11 +418,15 @@ def pair_feature_matrix(
     b: Sides,
     alive: Callable[[np.ndarray], np.ndarray] | None = None,
     known: FormCodes | None = None,
+    out: np.ndarray | None = None,
 ) -> PairFeatures:
     """pair_features, with the segments read on the way (PairFeatures); known: what the caller computed
-    already of these pairs' names (FormCodes; the forms must be distinct)."""
+    already of these pairs' names (FormCodes; the forms must be distinct); out: an (n, FEATURES) float
+    array to fill (the caller's rows of a larger matrix: no second copy), else a new one."""
     n = len(a.match)
-    x = np.zeros((n, len(FEATURES)), dtype=float)
+    x = np.zeros((n, len(FEATURES)), dtype=float) if out is None else out
+    if out is not None:
+        x.fill(0.0)
     name_spans = PairSpans(n)
     if not n:
         return PairFeatures(x, name_spans)

@@ -20,6 +20,7 @@ the same content, one after the other on the same machine. Variants:
                  choice of delta bases (by path name) then pairs a file with another class's of that year
   pq-cdc         pages cut where the content says (pyarrow's content-defined chunking, 8–32 KiB), so a
                  changed row changes its page only
+  pq-plain-indicators  indicators/ without dictionaries (rewritten every release under the same name)
   pq-slots       usages/<Y>/ dictionaries in last year's order: a value keeps its index, a vanished
                  value's place goes to the next new one (a year's file then depends on last year's)
   usages-by-dept usages rows ordered by department, project, indicator instead of indicator first
@@ -244,6 +245,9 @@ VARIANTS: dict[str, Transform] = {
         _parquet(data, use_content_defined_chunking={"min_chunk_size": 8192, "max_chunk_size": 32768})
         if path.endswith(".parquet")
         else data
+    ),
+    "pq-plain-indicators": lambda path, data, _: (
+        _parquet(data, False) if path.startswith("library/indicators/") else data
     ),
     "pq-slots": _slots,
     "usages-by-dept": lambda path, data, _: _by_dept(data) if _usages(path) else data,

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_report save --corpus DIR --work DIR [--year 2026]
     .venv/bin/python -m benchmarks.bench_report time --inputs DIR/report_inputs.pkl --out DIR
-        [--profile DIR] [--whole]
+        [--profile DIR] [--whole [--merge-review beside|last]]
 
 `save` runs the rebuild's steps (serial) on a corpus up to the report, pickles the ReportInputs the report
 step gets into DIR/report_inputs.pkl and stops before publishing (the repo in DIR/repo keeps the state the
@@ -10,6 +10,8 @@ report saw: the library page reads its tags). `time` loads them and writes each 
 write_annual_report one by one (or, with --whole, write_annual_report itself), under the rebuild's
 collector settings; prints one line per file and the sha256 of every file written, so old and new code
 can be compared on the same inputs (run it from an old worktree with PYTHONPATH at that worktree).
+With --whole, --merge-review beside|last overrides the thread gate (background.thread_available): the
+peak of merge_review.xlsx written in the thread beside the other files, or after them.
 """
 
 from __future__ import annotations
@@ -89,8 +91,13 @@ def _timed(name: str, fn: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
     return result
 
 
-def time_report(inputs_path: Path, out: Path, profile: Path | None, whole: bool) -> dict[str, Any]:
+def time_report(
+    inputs_path: Path, out: Path, profile: Path | None, whole: bool, merge_review: str = ""
+) -> dict[str, Any]:
     from pipelines.report import build
+
+    if merge_review:  # the gate decided here, whatever the process holds
+        build.thread_available = lambda *_: merge_review == "beside"
 
     with open(inputs_path, "rb") as fh:
         inputs = pickle.load(fh)
@@ -141,11 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--profile", type=Path, default=None, help="a cProfile dump of the whole run")
     t.add_argument("--whole", action="store_true", help="time write_annual_report as one call")
+    t.add_argument("--merge-review", choices=("beside", "last"), default="", help="with --whole")
     args = parser.parse_args(argv)
     if args.command == "save":
         print(save(args.corpus, args.work, args.year))
     else:
-        print(json.dumps(time_report(args.inputs, args.out, args.profile, args.whole)))
+        print(json.dumps(time_report(args.inputs, args.out, args.profile, args.whole, args.merge_review)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ read by training. Its pairs are then labelled as benchmarks/eval_match.py does (
 distinct sides, the same-table rule of consolidation unless --no-same-table) and the figures pooled: micro over
 all held-out sets (every labelled pair counted once), and per set.
 
-Setups (SETUPS) are the generation, training and listing choices compared; "shipped" is today's. A setup's
+Setups (SETUPS) are the generation, training, feature and listing choices compared; "shipped" is today's. A
+setup leaves features out by zeroing their columns in training (coefficient 0: the model without them). A setup's
 candidate generation (BlockingConfig) is used both for the held-out set and for the unlabelled candidates training
 reads. A setup is kept only when pooled listed precision rises without pooled recall falling (or recall rises
 without precision falling), and no held-out set gets a false automatic merge (merges come from keys, not the
@@ -38,6 +39,7 @@ from benchmarks.eval_match import DATA, label_pairs, load_pairs, metrics, side_t
 from pipelines.dedupe import pair_model as pm  # noqa: E402
 from pipelines.dedupe.blocking import BlockingConfig  # noqa: E402
 from pipelines.dedupe.candidates import find_candidates  # noqa: E402
+from pipelines.dedupe.features import COLUMN  # noqa: E402
 from pipelines.dedupe.model import model_from_dict  # noqa: E402
 from pipelines.dedupe.scoring import ModelScoring  # noqa: E402
 
@@ -62,31 +64,43 @@ class Setup:
     settings: pm.Settings = field(default_factory=pm.Settings)
     per_name: int = ModelScoring.per_name
     blocking: BlockingConfig = field(default_factory=BlockingConfig)  # generation, for training and scoring
+    # Features left out: their column is zeroed in training, so their coefficient is 0 (the model without them).
+    drop: tuple[str, ...] = ()
 
 
 # Candidate generation before the wider passes and unit copies (h3-recall): every setup measured before them.
 OLD_BLOCKING = BlockingConfig(top_k=6, top_k_global=3, top_k_head=10, unit_copies=False)
 
+# Round 5's features (objects.py): every setup measured before them leaves them out (Setup.drop).
+OBJECT_FEATURES = ("group_conflict", "count_conflict", "unit_family_conflict")
+NAMES_ONLY, UNITS = OBJECT_FEATURES[:2], OBJECT_FEATURES[2:]  # read on the names; on the units
+
+
+def _round5(recall_target: float, per_name: int = 5, drop: tuple[str, ...] = ()) -> Setup:
+    """Today's generation and features (less drop), listed from recall_target with per_name."""
+    return Setup(pm.Settings(recall_target=recall_target), per_name, BlockingConfig(), drop)
+
 
 def _was(per_name: int = 4, **changes: Any) -> Setup:
     """The settings before cross-validation (recall_target 0.99, per_name 4, OLD_BLOCKING) with some changes."""
-    return Setup(replace(pm.Settings(recall_target=0.99), **changes), per_name, OLD_BLOCKING)
+    return Setup(replace(pm.Settings(recall_target=0.99), **changes), per_name, OLD_BLOCKING, OBJECT_FEATURES)
 
 
 def _generation(recall_target: float, per_name: int = 5, **blocking: Any) -> Setup:
     """Today's generation (BlockingConfig()) with some of its settings changed, listed from recall_target."""
-    return Setup(pm.Settings(recall_target=recall_target), per_name, replace(BlockingConfig(), **blocking))
+    blocking_config = replace(BlockingConfig(), **blocking)
+    return Setup(pm.Settings(recall_target=recall_target), per_name, blocking_config, OBJECT_FEATURES)
 
 
 # What was tried (benchmarks/RESULTS.md, "Dedupe: leave-one-set-out cross-validation"): "before" is the settings of
 # bb33751; "before h3" the shipped settings before the wider generation (recall_target 0.98, per_name 5,
 # OLD_BLOCKING); "shipped" today's defaults (BlockingConfig(): top_k 7, top_k_global 4, top_k_head 10, unit copies;
-# recall_target 0.965, per_name 5). The others change "before", or today's generation, as named ("wide": top_k_head
-# 12 as well).
+# recall_target 0.965, per_name 7, round 5's features of objects.py). The others change "before", or round 4's
+# generation, as named ("wide": top_k_head 12 as well), all without round 5's features (OBJECT_FEATURES).
 # Interaction features and other per-indicator caps were tried with code since removed (figures in RESULTS.md).
 SETUPS: dict[str, Setup] = {
     "before": _was(),
-    "before h3": Setup(pm.Settings(recall_target=0.98), 5, OLD_BLOCKING),
+    "before h3": Setup(pm.Settings(recall_target=0.98), 5, OLD_BLOCKING, OBJECT_FEATURES),
     "shipped": Setup(),
     "C=0.3": _was(c=0.3),
     "C=3": _was(c=3.0),
@@ -125,6 +139,38 @@ SETUPS: dict[str, Setup] = {
     "wide, no unit copies, recall 0.97": _generation(0.97, unit_copies=False, top_k_head=12),
     "wide, head 11, recall 0.965": _generation(0.965, top_k_head=11),
     "wider (8, 5, 12), recall 0.965": _generation(0.965, top_k=8, top_k_global=5, top_k_head=12),
+    # Round 5 (objects.py: group_conflict, count_conflict, unit_family_conflict). Pooled flagged R / FN / listed P /
+    # listed FP / listed (all); "objects" = the first two features, "all three" = with unit_family_conflict:
+    # round 4's shipped:                                     0.962 / 17 / 0.359 / 596 / 4181
+    "before objects": _round5(0.965, drop=OBJECT_FEATURES),
+    "before objects, per_name 7": _round5(0.965, 7, drop=OBJECT_FEATURES),  # 0.964 / 16 / 0.355 / 609 / 4445
+    "objects, recall 0.965": _round5(0.965, drop=UNITS),  # 0.964 / 16 / 0.362 / 590 / 4482
+    "groups only": _round5(0.965, drop=("count_conflict", *UNITS)),  # 0.964 / 16 / 0.361 / 594 / 4476
+    "counts only": _round5(0.965, drop=("group_conflict", *UNITS)),  # 0.962 / 17 / 0.360 / 594 / 4199
+    "objects, recall 0.96": _round5(0.96, drop=UNITS),  # 0.962 / 17 / 0.367 / 577 / 4224
+    "objects, recall 0.955": _round5(0.955, drop=UNITS),  # 0.958 / 19 / 0.373 / 557 / 4079
+    "objects, recall 0.97": _round5(0.97, drop=UNITS),  # 0.964 / 16 / 0.358 / 600 / 4589
+    "objects, per_name 4": _round5(0.965, 4, drop=UNITS),  # 0.958 / 19 / 0.366 / 574 / 4219
+    "objects, per_name 6": _round5(0.965, 6, drop=UNITS),  # 0.964 / 16 / 0.359 / 599 / 4651
+    "units only, 0.96": _round5(0.96, drop=NAMES_ONLY),  # 0.955 / 20 / 0.371 / 560 / 3709
+    "units only, 0.965": _round5(0.965, drop=NAMES_ONLY),  # 0.955 / 20 / 0.368 / 568 / 3886
+    "all three, 0.96": _round5(0.96),  # 0.955 / 20 / 0.385 / 529 / 3787
+    "all three, 0.965": _round5(0.965),  # 0.960 / 18 / 0.381 / 541 / 3928
+    "all three, 0.97": _round5(0.97),  # 0.960 / 18 / 0.376 / 553 / 4091
+    "all three, 0.975": _round5(0.975),  # 0.960 / 18 / 0.366 / 578 / 4361
+    "all three, 0.98": _round5(0.98),  # 0.964 / 16 / 0.358 / 600 / 4583
+    "all three, 0.96, per_name 6": _round5(0.96, 6),  # 0.958 / 19 / 0.381 / 539 / 3910
+    "all three, 0.965, per_name 6": _round5(0.965, 6),  # 0.962 / 17 / 0.377 / 551 / 4063
+    "all three, 0.97, per_name 6": _round5(0.97, 6),  # 0.962 / 17 / 0.372 / 563 / 4239
+    "all three, 0.975, per_name 6": _round5(0.975, 6),  # 0.962 / 17 / 0.362 / 589 / 4534
+    "all three, 0.96, per_name 7": _round5(0.96, 7),  # 0.962 / 17 / 0.380 / 544 / 3976
+    # "all three, 0.965, per_name 7" is "shipped":   0.967 / 15 / 0.377 / 556 / 4135 (kept)
+    "all three, 0.97, per_name 7": _round5(0.97, 7),  # 0.967 / 15 / 0.372 / 568 / 4323
+    "all three, 0.965, per_name 8": _round5(0.965, 8),  # 0.967 / 15 / 0.376 / 558 / 4188
+    "all three, 0.97, per_name 8": _round5(0.97, 8),  # 0.967 / 15 / 0.371 / 570 / 4386
+    # Variants of objects.py's word lists, measured with code since changed back: 在校生 out of GROUP_WORDS
+    # ("objects" 0.962 / 17 / 0.363 at 0.965, 0.958 / 19 / 0.372 at 0.96); 人次 in the people family ("all three"
+    # 0.955 / 20 / 0.388 at 0.96, 0.958 / 19 / 0.383 at 0.965, 0.958 / 19 / 0.379 at 0.965 per_name 6).
 }
 
 
@@ -143,15 +189,20 @@ def _arrays(
     return x, y, pairs, pm.generated_negatives(ROOT, parts, blocking)
 
 
-def fitted_without(held_out: str, settings: pm.Settings, blocking: BlockingConfig | None = None) -> dict:
+def fitted_without(
+    held_out: str, settings: pm.Settings, blocking: BlockingConfig | None = None, drop: Sequence[str] = ()
+) -> dict:
     """The model JSON trained on every set but held_out (a SETS label), its unlabelled negatives generated
-    with blocking (default: BlockingConfig())."""
+    with blocking (default: BlockingConfig()), the features drop left out (zero columns: coefficient 0)."""
     blocking = blocking or BlockingConfig()
     rest = [_arrays(d, s, blocking) for label, d, s in SETS if label != held_out and DATA[d].exists()]
     x = np.concatenate([r[0] for r in rest])
     y = np.concatenate([r[1] for r in rest])
+    xu = np.concatenate([r[3] for r in rest])
+    columns = [COLUMN[f] for f in drop]
+    x[:, columns], xu[:, columns] = 0.0, 0.0  # concatenate made copies: the cached arrays keep their values
     pairs = pd.concat([r[2] for r in rest], ignore_index=True)
-    return pm.fit_model(x, y, pairs, np.concatenate([r[3] for r in rest]), settings)
+    return pm.fit_model(x, y, pairs, xu, settings)
 
 
 @cache
@@ -163,7 +214,7 @@ def _held_out_pairs(data: str, splits: tuple[str, ...]) -> pd.DataFrame:
 def score_set(label: str, setup: Setup, same_table: bool = True) -> pd.DataFrame:
     """The labelled pairs of one held-out set as eval_match labels them, by a model that never saw the set."""
     _, data, splits = next(s for s in SETS if s[0] == label)
-    model = model_from_dict(fitted_without(label, setup.settings, setup.blocking))
+    model = model_from_dict(fitted_without(label, setup.settings, setup.blocking, setup.drop))
     part = _held_out_pairs(data, splits)
     tables = side_tables(part, data) if same_table else None
     scoring = ModelScoring(model=model, per_name=setup.per_name)

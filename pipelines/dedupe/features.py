@@ -20,6 +20,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Postfix, Prefix
 
+from pipelines.dedupe.objects import count_conflict, group_conflict, unit_family_conflict
 from pipelines.dedupe.patterns import Span, spans_of
 from pipelines.dedupe.spans import PairSpans as PairSpans
 from pipelines.dedupe.vocabulary import (
@@ -70,6 +71,9 @@ FEATURES = (
     "head_same",  # same measure head (last two characters of the canonical stems: 意度, 成本, 行率)
     "generic_qualified",  # a generic name and a qualified one of one measure (服务对象满意度 / 受益单位满意度)
     "distinct_objects",  # one measure of two named objects (政府满意度 / 患者满意度): other indicators
+    "group_conflict",  # two groups of people named (学生满意度 / 学生家长满意度): objects.py
+    "count_conflict",  # counts of two things (保障村干部人数 / 保障遗属人数): objects.py
+    "unit_family_conflict",  # units of two kinds of quantity (人 / 个, % / 万元), not two scales: objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -273,6 +277,8 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["head_same"]] = heads[names.ia] == heads[names.ib]
     x[:, COLUMN["generic_qualified"]] = generic_pairs(stems, names.ia, names.ib)
     x[:, COLUMN["distinct_objects"]] = distinct_objects_many(stems, names.ia, names.ib, tail)
+    x[:, COLUMN["group_conflict"]] = group_conflict(stems, names.ia, names.ib)
+    x[:, COLUMN["count_conflict"]] = count_conflict(stems, names.ia, names.ib)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +311,7 @@ def _field_features(x: np.ndarray, a: Sides, b: Sides, known: FormCodes | None =
     x[:, COLUMN["unit_equal"]] = (ua == ub) & (ua != "")
     x[:, COLUMN["unit_conflict"]] = (ua != "") & (ub != "") & (ua != ub)
     x[:, COLUMN["unit_missing"]] = (ua == "") != (ub == "")
+    x[:, COLUMN["unit_family_conflict"]] = unit_family_conflict(ua, ub)
     x[:, COLUMN["same_name_unit_conflict"]] = x[:, COLUMN["unit_conflict"]] * x[:, COLUMN["identical"]]
     x[:, COLUMN["level2_equal"]] = _text(a.level2) == _text(b.level2)
     scope_a, scope_b = _text(a.scope), _text(b.scope)

@@ -1,0 +1,86 @@
+"""What a pair of indicators counts or asks: two groups of people, two counted things, two kinds of unit (issue 11,
+the listed non-duplicates).
+
+The review list held many pairs of one measure of two named groups (学生满意度 / 学生家长满意度, 政府满意度 /
+市民满意度), counts of two things with the same count word (保障村干部人数 / 保障遗属人数, 补贴渔船数 / 补贴特校数) and
+names counting different things by their units (人 / 个, 人 / 户). The name features are read on the canonical
+stems (vocabulary.py: 市民, 居民 and 群众 are one word there), once per distinct stem; the unit family once per
+distinct unit. The pair model weighs them (benchmarks/cv_match.py, round 5).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# Groups of people a measure is asked of or counted for (a name naming none of them: no conflict).
+GROUP_WORDS = (
+    "学生家长", "学生", "家长", "研究生", "在校生", "学员", "教师", "社会", "公众", "群众", "村民", "农户", "农民",
+    "职工", "员工", "患者", "游客", "读者", "旅客", "乘客", "租户", "企业", "政府", "学校", "老年人", "儿童",
+    "残疾人", "妇女", "青少年", "干警", "医生", "脱贫户", "贫困人口", "科研人员", "临床人员", "演出人员",
+    "与会人员", "使用人员",
+)  # fmt: skip
+_GROUPS = re.compile("|".join(sorted(GROUP_WORDS, key=lambda w: (-len(w), w))))
+# A count's ending: what stands before it is the thing counted.
+_COUNT = re.compile(r"(?:总?数量|人数|户数|个数|人次|数)$")
+
+
+def group_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Both names name groups of people, not the same ones (学生满意度 / 学生家长满意度)."""
+    groups = [frozenset(_GROUPS.findall(str(s))) for s in stems]
+    codes = {g: k for k, g in enumerate(sorted(set(groups), key=sorted))}
+    code = np.array([codes[g] for g in groups], dtype=np.int64)
+    empty = np.array([not g for g in groups], dtype=bool)
+    return ~empty[i] & ~empty[j] & (code[i] != code[j])
+
+
+def _counted(stem: str) -> str:
+    """The two characters before a count's ending ("" when the stem is not a count)."""
+    found = _COUNT.search(stem)
+    return stem[found.start() - 2 : found.start()] if found and found.start() >= 2 else ""
+
+
+def count_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Both names count something, and neither's counted thing is in the other name (保障村干部人数 / 保障遗属人数)."""
+    things = np.array([_counted(str(s)) for s in stems], dtype=object)
+    out = (things[i] != "") & (things[j] != "") & (things[i] != things[j])
+    for n in np.flatnonzero(out).tolist():
+        a, b = str(stems[i[n]]), str(stems[j[n]])
+        out[n] = things[i[n]] not in b and things[j[n]] not in a
+    return out
+
+
+# Units of one kind of quantity: two units of one family are one measure in another scale (万元 / 元, 公里 / 米);
+# of two families, two measures (人 / 个, 人 / 户, % / 人). A unit in no family is its own.
+UNIT_FAMILIES = (
+    ("money", ("元",)),
+    ("share", ("%", "‰", "百分比", "百分点")),
+    ("time", ("小时", "工作日", "天", "日", "月", "年", "分钟")),
+    ("area", ("平方米", "平米", "亩", "公顷", "平方公里")),
+    ("length", ("公里", "千米", "米")),
+    ("weight", ("吨", "公斤", "千克", "斤")),
+    ("people", ("人数", "人", "名", "位")),
+    ("events", ("场次", "次", "场", "期", "批", "起")),
+)
+
+
+def _unit_family(unit: str) -> str:
+    """A unit's family: money for any unit holding 元; else the first family one of whose units it is."""
+    if "元" in unit:
+        return "money"
+    for family, units in UNIT_FAMILIES[1:]:
+        if unit in units:
+            return family
+    return unit
+
+
+def unit_family_conflict(unit_a: np.ndarray, unit_b: np.ndarray) -> np.ndarray:
+    """Both units given, of two families (人 / 个, % / 万元): not two scales of one quantity."""
+    n = len(unit_a)
+    codes, units = pd.factorize(np.concatenate([unit_a, unit_b]).astype(object))
+    families = pd.factorize(np.array([_unit_family(str(u)) for u in units], dtype=object))[0]
+    fa, fb = families[codes[:n]], families[codes[n:]]
+    given = (unit_a != "") & (unit_b != "")
+    return given & (fa != fb)

@@ -22,16 +22,20 @@ def _projects(rows: pd.DataFrame) -> pd.DataFrame:
     return projects.assign(**{PROJECT_KEY: projects["source_file"] + "\x1f" + projects["project"]})
 
 
-def _composition(rows: pd.DataFrame, ctx: RuleContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The project rows, and per project which 一级 and 二级 it has (one boolean column per label)."""
+def _composition(rows: pd.DataFrame, ctx: RuleContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The project rows, per project which 一级 and 二级 it has (one boolean column per label), and each
+    project's first row (where its warnings point: five findings of four rules pick from them)."""
 
-    def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
+    def compute() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         projects = _projects(rows)
         has = projects.groupby([PROJECT_KEY, "level1"], sort=False).size().unstack(fill_value=0).gt(0)
         has2 = projects.groupby([PROJECT_KEY, "level2"], sort=False).size().unstack(fill_value=0).gt(0)
-        return projects, has.join(has2, how="outer", rsuffix="_2").fillna(False)
+        first = projects[~projects[PROJECT_KEY].duplicated()]
+        return projects, has.join(has2, how="outer", rsuffix="_2").fillna(False), first
 
-    result: tuple[pd.DataFrame, pd.DataFrame] = shared(ctx, "project_composition", rows, compute)
+    result: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] = shared(
+        ctx, "project_composition", rows, compute
+    )
     return result
 
 
@@ -39,50 +43,50 @@ def _has(has: pd.DataFrame, label: str) -> pd.Series:
     return has[label] if label in has else pd.Series(False, index=has.index)
 
 
-def _first_row_per_project(projects: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """The first row of each project flagged in `mask` (indexed by project key): where the warning points."""
-    first = projects[~projects[PROJECT_KEY].duplicated()]
+def _first_row_per_project(first: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The first rows (_composition's) of the projects flagged in `mask` (indexed by project key): where
+    the warning points."""
     return first[first[PROJECT_KEY].map(mask).fillna(False).astype(bool)]
 
 
 def project_indicator_count(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    projects, _ = _composition(rows, ctx)
+    projects, _, firsts = _composition(rows, ctx)
     counts = projects.groupby(PROJECT_KEY, sort=False).size()
-    first = _first_row_per_project(projects, counts > ctx.ref.limits["project_max_indicators"])
+    first = _first_row_per_project(firsts, counts > ctx.ref.limits["project_max_indicators"])
     return hits(first.index, "W201", "project", first["project"], first[PROJECT_KEY].map(counts).astype(str))
 
 
 def project_has_output_and_effect(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    projects, has = _composition(rows, ctx)
+    projects, has, firsts = _composition(rows, ctx)
     if projects.empty:
         return no_hits()
     out = []
     no_output = ~_has(has, "产出指标")
     for code, mask in (("W202", no_output), ("W203", ~_has(has, "效益指标"))):
-        first = _first_row_per_project(projects, mask)
+        first = _first_row_per_project(firsts, mask)
         out.append(hits(first.index, code, "project", first["project"]))
     missing = pd.Series("", index=has.index, dtype=str)
     missing = missing.mask(~_has(has, "数量指标"), "数量指标")
     missing = missing.mask(~_has(has, "质量指标"), missing.where(missing == "", missing + "、") + "质量指标")
-    first = _first_row_per_project(projects, ~no_output & (missing != ""))
+    first = _first_row_per_project(firsts, ~no_output & (missing != ""))
     out.append(hits(first.index, "W204", "level2", first["project"], first[PROJECT_KEY].map(missing)))
     return pd.concat(out, ignore_index=True)
 
 
 def construction_has_cost(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    projects, has = _composition(rows, ctx)
+    projects, has, firsts = _composition(rows, ctx)
     if projects.empty:
         return no_hits()
     category = projects.groupby(PROJECT_KEY, sort=False)["project_category"].first()
     needs_cost = category.isin(("工程基建类", "大型修缮及购置类")).reindex(has.index, fill_value=False)
-    first = _first_row_per_project(projects, needs_cost & ~_has(has, "成本指标"))
+    first = _first_row_per_project(firsts, needs_cost & ~_has(has, "成本指标"))
     return hits(first.index, "W205", "project", first["project"], first[PROJECT_KEY].map(category))
 
 
 def weight_split(rows: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     """W207 against schemas/reference/weight_split.csv: the 一级 shares depend on whether the project has
     成本 and 满意度 indicators."""
-    projects, has = _composition(rows, ctx)
+    projects, has, _ = _composition(rows, ctx)
     weighted = projects[projects["weight_value"].notna()]
     if weighted.empty:
         return no_hits()

@@ -16,6 +16,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.common.frames import map_distinct
 from pipelines.intake.workbook import PARSED_COLUMNS, RowColumns, Workbook
@@ -205,27 +206,47 @@ def _clean_text_columns(rows: pd.DataFrame, directory: str | None) -> None:
         for c in rows.columns
         if c not in (*PROVENANCE, "target_value", "source_sha256", "extra_json") and rows[c].dtype != float
     ]
-    factorized = {c: _factorized(rows[c].astype(str)) for c in text_columns}
-    distinct = list(dict.fromkeys(u for _, values in factorized.values() for u in values))
-    cleaned = dict(zip(distinct, clean_texts(distinct), strict=True))
+    # One Arrow dictionary over all the columns (its values in order of first appearance, column after
+    # column), not a factorize per column: a batch's ≈ 45 columns each paid pandas' set-up and a Python
+    # list of its distinct values.
+    arrays = [_large(_arrow(rows[c].astype(str).array)) for c in text_columns]
+    encoded = pc.dictionary_encode(pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string()))
+    distinct = encoded.dictionary.to_pylist()
+    cleaned = clean_texts(distinct)
+    # Every column has the rows' length: column i's codes are the i-th slice.
+    all_codes = encoded.indices.to_numpy().reshape(len(text_columns), len(rows))
+    codes = dict(zip(text_columns, all_codes, strict=True))
     sheet_columns = set(indicator_columns(directory))
-    judged = [
-        u
-        for c, (_, values) in factorized.items()
-        if c in sheet_columns and c not in PARSED_COLUMNS
-        for u in values
-    ]
-    # Only texts that cleaning changed can have been folded.
-    changed = list(dict.fromkeys(u for u in judged if u != cleaned[u] and "\x1f" not in u))
+    judged = [c for c in text_columns if c in sheet_columns and c not in PARSED_COLUMNS]
+    # Only texts that cleaning changed can have been folded (each judged column's values in its order).
+    changed = list(
+        dict.fromkeys(
+            distinct[k]
+            for c in judged
+            for k in pd.unique(codes[c])
+            if distinct[k] != cleaned[k] and "\x1f" not in distinct[k]
+        )
+    )
     hit = {u for u, yes in zip(changed, folded(changed), strict=True) if yes}
+    is_hit = np.array([u in hit for u in distinct], dtype=np.int16) if hit else None
+    picked_from = pa.array(cleaned, type=pa.large_string())
     folded_cells = np.zeros(len(rows), dtype=np.int16)
-    for column, (codes, values) in factorized.items():
+    for column in text_columns:
         # The cleaned distinct values picked by code in Arrow: no Python string per row.
-        picked = pa.array([cleaned[u] for u in values], type=pa.large_string()).take(codes)
+        picked = picked_from.take(codes[column])
         rows[column] = pd.Series(pd.array(picked, dtype=pd.StringDtype("pyarrow", np.nan)), index=rows.index)
-        if hit and column in sheet_columns and column not in PARSED_COLUMNS:
-            folded_cells += np.array([u in hit for u in values], dtype=np.int16)[codes]
+        if is_hit is not None and column in judged:
+            folded_cells += is_hit[codes[column]]
     rows["folded_cells"] = folded_cells
+
+
+def _large(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One Arrow array of large_string (a missing cell raises: stack_rows leaves none in text columns)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = pa.concat_arrays(array.chunks) if array.num_chunks else pa.array([], type=array.type)
+    if array.null_count:
+        raise ValueError("a text column with a missing value reached clean_text")
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
 
 
 def _factorized(column: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -112,17 +112,22 @@ def test_rows_without_numbers_read_as_numbered(tmp_path: Path) -> None:
 def test_review_rows_read_as_xlsxwriter_numbered_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """review.xlsx as written and as xlsxwriter's package (rows numbered, level 6): the same cells."""
+    """review.xlsx as written (compact rows, written bare) and as xlsxwriter's own package (every row
+    numbered, every cell referenced, level 6): the same cells."""
     inputs = sample_inputs()
     tables = review_tables(inputs)
     written = review_xlsx.write_review_xlsx(tmp_path, inputs, tables).rename(tmp_path / "written.xlsx")
     monkeypatch.setattr(review_xlsx, "redeflated", lambda data, **_: data)
+    block = review_xlsx.write_table_block
+    monkeypatch.setattr(
+        review_xlsx, "write_table_block", lambda *a, **k: block(*a, **{**k, "compact": False})
+    )
     numbered = review_xlsx.write_review_xlsx(tmp_path, inputs, tables)
     names = openpyxl.load_workbook(written, read_only=True).sheetnames
     with zipfile.ZipFile(written) as package:
         details = package.read(f"xl/worksheets/sheet{names.index('问题明细') + 1}.xml")
     with zipfile.ZipFile(numbered) as package:
-        assert b'<row r="3">' in package.read(f"xl/worksheets/sheet{names.index('问题明细') + 1}.xml")
-    assert b"<row>" in details and b'<row r="3">' not in details
+        assert b'<row r="3" spans="' in package.read(f"xl/worksheets/sheet{names.index('问题明细') + 1}.xml")
+    assert b"<row>" in details and b'<row r="3"' not in details
     for engine in ("openpyxl", "calamine"):
         assert cells(written, engine) == cells(numbered, engine), engine

@@ -93,20 +93,39 @@ def test_compact_rows_read_as_the_same_cells(seed: int) -> None:
 
 
 def test_compact_xml_keeps_only_the_references_needed() -> None:
-    """Row numbers stay; spans go; a cell names itself only after a gap (or when the block starts past A)."""
+    """Spans go; a row names itself only as the block's first or after a row that writes nothing; a cell
+    only after a gap (or when the block starts past A)."""
     columns: list[list[object]] = [["a", "b"], [None, 2], ["c", "d"]]
     data = _book(True, columns, 0, [0, 0, 0], {})
     xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
-    body = re.findall(r'<row r="(\d+)"[^>]*>(.*?)</row>', xml)
-    assert [r for r, _ in body] == ["1", "2", "3"]
+    body = re.findall(r'<row(?: r="(\d+)")?[^>]*>(.*?)</row>', xml)
+    assert [r for r, _ in body] == ["1", "2", ""]  # the header (ordinary row), the block's first, bare
     assert "spans=" not in xml.split('<row r="2"', 1)[1]
     assert re.findall(r'<c r="([A-Z]+\d+)"', body[1][1]) == ["C2"]  # after the missing B2
     assert re.findall(r'<c r="([A-Z]+\d+)"', body[2][1]) == []
     shifted = zipfile.ZipFile(io.BytesIO(_book(True, columns, 2, [0, 0, 0], {}))).read(
         "xl/worksheets/sheet1.xml"
     )
-    assert b'<row r="3"><c r="C3"' in shifted
+    assert b'<row><c r="C3"' in shifted  # a bare row; its first cell past A names itself
     smaller = len(xml.encode())
     assert smaller < len(
         zipfile.ZipFile(io.BytesIO(_book(False, columns, 0, [0, 0, 0], {}))).read("xl/worksheets/sheet1.xml")
     )
+
+
+def test_a_row_after_a_row_that_writes_nothing_keeps_its_number() -> None:
+    """Block rows 2-3 written, 4-5 empty (no cell, no format), 6 written, 7 with a format of its own (written
+    cell by cell), 8 empty, 9 with a format of its own: only rows right after a written row go bare, and
+    every reader sees each cell where xlsxwriter's own layout puts it."""
+    columns: list[list[object]] = [
+        ["a", "b", None, None, "e", "f", None, "h"],
+        [1, 2, None, None, 5, 6, None, 8],
+    ]
+    special = {(5, 1): 2, (7, 0): 3}
+    full, compact = _book(False, columns, 0, [0, 0], special), _book(True, columns, 0, [0, 0], special)
+    xml = zipfile.ZipFile(io.BytesIO(compact)).read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r'<row(?: r="(\d+)")?[^>]*>', xml) == ["1", "2", "", "6", "", "9"]
+    assert _openpyxl(compact) == _openpyxl(full)
+    assert _read_only(compact) == _read_only(full)
+    assert _calamine(compact) == _calamine(full)
+    assert _calamine(compact)[8][0] == "h"  # row 9: a row read one too high would fail here

@@ -1,20 +1,20 @@
 """Big tables written straight into an xlsx package, for a workbook whose layout xlsxwriter draws.
 
 xlsxwriter writes the workbook around the tables — header rows, widths, formats, panes, filters, data
-validation, other sheets — with no table body (a "skeleton": a few KB, made in memory). The bodies are
-then rendered here a column at a time: each column comes as codes into its distinct values; the texts
-are numbered in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them
-(row by row, left to right, sheet after sheet: StringTable, one factorization); a chunk of rows is one
-byte matrix (each cell's XML taken from its value's row of a table by code, the row numbers in decimal)
-read row by row (body_xml); the shared strings are joined a chunk at a time, as
-pipelines.common.xlsx_rows._SharedStrings writes them; everything is deflated as it comes, by a second
-thread (write_package), into zip entries carrying what xlsxwriter's file-based packaging gives them. No
-cell is stored twice and no temporary file read back. The same cells give the same bytes as xlsxwriter
-with RowBlockSheet (compact rows) — but for U+FFFE/U+FFFF, escaped here as xlsxwriter's own writer
-escapes them (fast_shared_strings writes them raw, which no reader accepts).
+validation, other sheets — with no table body (a "skeleton": a few KB, made in memory). The bodies are then
+rendered here a column at a time: each column comes as codes into its distinct values; the texts are
+numbered in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them (row by
+row, left to right, sheet after sheet: StringTable, one factorization); a chunk of rows is one byte matrix
+(each cell's XML taken from its value's row of a table by code) read row by row (body_xml); the shared
+strings are joined a chunk at a time, as pipelines.common.xlsx_rows._SharedStrings writes them; everything
+is deflated as it comes, by a second thread (write_package), into zip entries carrying what xlsxwriter's
+file-based packaging gives them. No cell is stored twice and no temporary file read back. The same cells
+give the same bytes as xlsxwriter with RowBlockSheet (compact rows) — but for U+FFFE/U+FFFF, escaped here as
+xlsxwriter's own writer escapes them (fast_shared_strings writes them raw, which no reader accepts).
 
-A body here is every cell present (no absent cell: a cell never needs its reference), texts shared
-strings, numbers finite, blanks formatted: what merge_review.xlsx writes.
+A body here is every cell present (no absent cell: a cell never needs its reference, a row after the
+first never its number), texts shared strings, numbers finite, blanks formatted: what merge_review.xlsx
+writes.
 """
 
 from __future__ import annotations
@@ -202,9 +202,6 @@ class _Table:
     table: np.ndarray  # distinct values × widest, uint8
 
 
-_ROW_NUMBER = object()  # the segment of the row's number
-
-
 def _decimal(numbers: np.ndarray, width: int) -> np.ndarray:
     """Integers ≥ 0 in decimal: a digit matrix (len × width, right-aligned, NUL before the digits)."""
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
@@ -240,9 +237,9 @@ def _numbers_table(prefix: bytes, numbers: np.ndarray, suffix: bytes, codes: np.
 def _segments(
     columns: Sequence[Column], numbers: Sequence[np.ndarray | None], strings: StringTable
 ) -> list[Any]:
-    """A row's XML as segments (constant bytes, the row's number, a value from a table) for all rows at
-    once: <row r="N">, then each cell without its reference (each follows the previous one, from A)."""
-    out: list[Any] = [b'<row r="', _ROW_NUMBER, b'">']
+    """A row's XML as segments (constant bytes, a value from a table) for all rows at once: <row>, then
+    each cell without its reference (each follows the previous one, from A)."""
+    out: list[Any] = [b"<row>"]
     for column, shared in zip(columns, numbers, strict=True):
         if isinstance(column, BlankColumn):
             out.append(f"<c{column.style}/>".encode())
@@ -274,16 +271,11 @@ def _segments(
     return merged
 
 
-def _render(segments: list[Any], first_number: int, a: int, z: int) -> bytes:
-    """Rows a..z-1 (numbered from first_number): each row's segments side by side in one byte matrix,
-    the NULs (leading zeros, a table value's padding) dropped, the rest read row by row."""
+def _render(segments: list[Any], a: int, z: int) -> bytes:
+    """Rows a..z-1: each row's segments side by side in one byte matrix, the NULs (leading zeros, a
+    table value's padding) dropped, the rest read row by row."""
     n = z - a
-    rows = np.arange(first_number, first_number + n, dtype=np.int64)
-    row_width = _width(rows)
-    widths = [
-        len(p) if isinstance(p, bytes) else row_width if p is _ROW_NUMBER else p.table.shape[1]
-        for p in segments
-    ]
+    widths = [len(p) if isinstance(p, bytes) else p.table.shape[1] for p in segments]
     buf = np.empty((n, sum(widths)), dtype=np.uint8)
     at = 0
     for piece, width in zip(segments, widths, strict=True):
@@ -291,8 +283,6 @@ def _render(segments: list[Any], first_number: int, a: int, z: int) -> bytes:
         at += width
         if isinstance(piece, bytes):
             buf[:, place] = np.frombuffer(piece, dtype=np.uint8)
-        elif piece is _ROW_NUMBER:
-            buf[:, place] = _decimal(rows, width)
         else:
             buf[:, place] = piece.table[piece.codes[a:z]]
     return buf[buf != 0].tobytes()
@@ -306,15 +296,16 @@ def body_xml(
     first_row: int,
     strings: StringTable,
 ) -> Iterator[bytes]:
-    """The <row> elements of rows a..z-1 of `columns` (numbered from `first_row`, 1-based), a chunk of
-    ROW_CHUNK rows at a time; `numbers`: StringTable.number_block's for these rows. Cells carry no
-    reference (compact: each follows the previous, from column A)."""
+    """The <row> elements of rows a..z-1 of `columns` (the first is row `first_row`, 1-based), a chunk of
+    ROW_CHUNK rows at a time; `numbers`: StringTable.number_block's for these rows. As RowBlockSheet's
+    compact rows: the first row numbered, every other one bare (it follows the row before), cells
+    without references (each follows the previous, from column A)."""
     if z <= a or not columns:
         return
     segments = _segments(columns, numbers, strings)
     for start in range(a, z, ROW_CHUNK):
-        stop = min(start + ROW_CHUNK, z)
-        yield _render(segments, first_row + start - a, start, stop)
+        xml = _render(segments, start, min(start + ROW_CHUNK, z))
+        yield b'<row r="%d">' % first_row + xml[5:] if start == a else xml
 
 
 def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:

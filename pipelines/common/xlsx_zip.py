@@ -5,7 +5,8 @@ Deflate level 1 for the parts written per workbook: on feedback workbooks (≈ 1
 takes a third of level 6's CPU (≈ 0.7 ms against ≈ 2.1 ms) for files ≈ 12 % larger; the outbox is not
 committed, so the CPU matters more than the bytes. A committed workbook (review.xlsx)
 is the other way round: every release adds its bytes to the repo for good, and git cannot shrink deflated
-parts, so those are deflated again at COMMITTED_LEVEL, rows without their implied numbers (redeflated).
+parts, so those are deflated again at COMMITTED_LEVEL (redeflated; its rows are written without implied
+numbers: xlsx_rows.RowBlockSheet.compact).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def zip_bytes(parts: Sequence[tuple[str, bytes | Packed]]) -> bytes:
 def redeflated(data: bytes, level: int = COMMITTED_LEVEL, bare_rows: bool = False) -> bytes:
     """The same zip package, every entry deflated again at `level`: the same names, order, dates and
     attributes (so the same package gives the same bytes), only the deflate streams change. bare_rows:
-    the worksheets' rows without their implied numbers (without_row_numbers)."""
+    the worksheets' rows without their implied numbers (without_row_numbers: for packages written before
+    the compact writers left them out, e.g. benchmarks.growth_variants' replays)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():

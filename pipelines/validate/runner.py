@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.common.findings import Finding
@@ -206,17 +207,23 @@ def _with_reasons(
 ) -> pd.DataFrame:
     """reason_codes and reasons of every rejected row: its row errors in the order found, or for a
     workbook set aside the file errors, in words."""
-    errors = pd.DataFrame(
-        [(f.file, f.sheet, f.row, f.code, f.message) for f in row_findings if f.severity == "row_error"],
-        columns=["source_file", "source_sheet", "source_row", "code", "message"],
+    # Each erring row's codes and messages in order, by a dict over the findings (a batch has ≈ 1,000
+    # erring rows: a groupby with two Python aggregations per row was ≈ 10 ms a batch, 7 of it set-up).
+    errors: dict[tuple[str, str, int], tuple[dict[str, None], dict[str, None]]] = {}
+    for f in row_findings:
+        if f.severity == "row_error" and f.row is not None:  # no row: the groupby's NaN key, dropped
+            codes, messages = errors.setdefault((f.file, f.sheet, f.row), ({}, {}))
+            codes[f.code] = messages[f.message] = None
+    keys = zip(
+        rows["source_file"].tolist(), rows["source_sheet"].tolist(), rows["source_row"].tolist(), strict=True
     )
-    reasons = errors.groupby(["source_file", "source_sheet", "source_row"]).agg(
-        reason_codes=("code", lambda s: ";".join(dict.fromkeys(s))),
-        reasons=("message", lambda s: "；".join(dict.fromkeys(s))),
+    found = [errors.get(key) for key in keys] if errors else [None] * len(rows)
+    # The dtypes the groupby's join gave: str when some row erred, object (all "") when none did.
+    dtype = pd.StringDtype("pyarrow", np.nan) if errors else object
+    rows["reason_codes"] = pd.Series(
+        [";".join(e[0]) if e else "" for e in found], index=rows.index, dtype=dtype
     )
-    rows = rows.join(reasons, on=["source_file", "source_sheet", "source_row"])
-    rows["reason_codes"] = rows["reason_codes"].fillna("")
-    rows["reasons"] = rows["reasons"].fillna("")
+    rows["reasons"] = pd.Series(["；".join(e[1]) if e else "" for e in found], index=rows.index, dtype=dtype)
     file_reject = rows["file_error"] != ""
     rows.loc[file_reject, "reason_codes"] = rows.loc[file_reject, "file_error"]
     rows.loc[file_reject, "reasons"] = (

@@ -56,6 +56,9 @@ def test_in_halves_without_fork_computes_the_second_half_in_a_thread(monkeypatch
     assert rows == list(range(11))
     assert set(threads[:5]) == {me} and me not in set(threads[5:]) and len(set(threads[5:])) == 1
     assert halves.in_halves(_part, 11, _join) == (list(range(11)), [me] * 11)  # threads=False: one pass
+    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 10)  # above it (1M rows' pairs): one pass
+    assert halves.split_of(11, threads=True) == "" and halves.split_of(10, threads=True) == "thread"
+    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 1_500_000)
     monkeypatch.setenv("INDICATORS_THREADS", "0")
     assert halves.split_of(11, threads=True) == "" and not halves.threads_allowed()
     monkeypatch.delenv("INDICATORS_THREADS")
@@ -124,10 +127,16 @@ def test_similarity_passes_in_a_thread_give_the_same_pairs(monkeypatch: pytest.M
     monkeypatch.setattr(blocking, "_similar_pairs", counted)
     threaded = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert len(callers) == 3 and len(set(callers)) == 2  # the first pass in another thread
+    callers.clear()
+    monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 10)  # more names than that (1M rows): one thread
+    capped = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert set(callers) == {threading.get_ident()} and len(callers) == 3
+    monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 150_000)
     _threads_off(monkeypatch)
     callers.clear()
     one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert set(callers) == {threading.get_ident()} and len(callers) == 3
+    pd.testing.assert_frame_equal(capped, one, check_exact=True)
     assert len(threaded) > 300
     pd.testing.assert_frame_equal(threaded, one, check_exact=True)
 

@@ -150,6 +150,9 @@ def _own_column(q_idx: np.ndarray, c_idx: np.ndarray) -> np.ndarray:
 # Distinct names from which the first similarity pass runs in a forked child (≈ 0.4 s at 22k names; a
 # city's 3k take ≈ 0.05 s, less than the fork and the answer cost).
 PASSES_SPLIT_MIN = 10_000
+# Distinct names up to which the first pass may run in a thread where no fork is made (300k rows: 66k names;
+# 1M rows, 207k, keep one thread: there a thread's leftovers kept the process larger, halves.THREAD_MAX_PAIRS).
+PASSES_THREAD_MAX = 150_000
 RUNS_PER_K = 4  # row_top_k's bound: the k-th largest of 4k run maxima (tighter than the least of k)
 
 
@@ -322,7 +325,9 @@ def _passes(
         with run_forked(run, passes[:1]) as child:
             rest = run(passes[1:])
             first = child.result()
-    elif threads_allowed():  # sparse products and numpy sorts release the GIL: a thread overlaps them
+    elif (
+        x.shape[0] <= PASSES_THREAD_MAX and threads_allowed()
+    ):  # sparse products and numpy sorts release the GIL: a thread overlaps them
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="passes") as pool:
             later = pool.submit(run, passes[:1])
             rest = run(passes[1:])

@@ -30,18 +30,23 @@ from pipelines.common.background import fork_available, run_forked, thread_avail
 T = TypeVar("T")
 
 SPLIT_MIN = 50_000  # pairs from which the work is split (a city's ≈ 27k pairs: one pass is as quick)
+# Pairs up to which a thread is used (300k rows: 724k pairs). At 1M rows (2.36M pairs) the threaded features
+# cost memory the process kept afterwards (consolidation peak 3,435 -> 3,682 MiB, the descriptions starting
+# 400 MiB higher) and ≈ 20 % more CPU (consolidate_steps --fork, one run each): one pass there, and one
+# thread for worth scoring's cpdist and the similarity passes (blocking.PASSES_THREAD_MAX) too.
+THREAD_MAX_PAIRS = 1_500_000
 
 Split = Literal["fork", "thread", ""]
 
 
 def split_of(n: int, *, threads: bool = False) -> Split:
     """How in_halves runs n pairs: "fork" (the second half in a child), "thread" (in a thread, when no fork
-    is made and threads=True) or "" (one pass in-process)."""
+    is made, threads=True and n ≤ THREAD_MAX_PAIRS) or "" (one pass in-process)."""
     if n < max(SPLIT_MIN, 2):
         return ""
     if fork_available():
         return "fork"
-    return "thread" if threads and threads_allowed() else ""
+    return "thread" if threads and n <= THREAD_MAX_PAIRS and threads_allowed() else ""
 
 
 def threads_allowed() -> bool:

@@ -27,3 +27,17 @@ def refusing_rules(tmp_path: Path, candidates: pd.DataFrame) -> MatchRules:
     columns = ("rule_id", "kind", "id_a", "name_a", "id_b", "name_b", "pattern", "year", "source", "note")
     write_rules_csv(tmp_path / "do_not_merge.csv", columns, rows, "test")
     return load_rules(tmp_path)
+
+
+def alternate_rows() -> pd.DataFrame:
+    """clusters() as blocking sees it: even rows new, odd rows existing (the similarity-pass split tests)."""
+    from pipelines.dedupe.blocking import prepare_rows
+
+    frame = clusters()
+    return pd.concat(
+        [
+            prepare_rows(frame.iloc[::2], "new", default_rules()),
+            prepare_rows(frame.iloc[1::2], "existing", default_rules()),
+        ],
+        ignore_index=True,
+    )

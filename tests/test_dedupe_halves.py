@@ -24,7 +24,7 @@ from pipelines.dedupe.features import FormCodes, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules
-from tests.dedupe_fixtures import clusters, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 
@@ -94,14 +94,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
 @pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
 def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first similarity pass in a forked child (PASSES_SPLIT_MIN 1): the same pairs as all in-process."""
-    frame = clusters()
-    rows = pd.concat(
-        [
-            prepare_rows(frame.iloc[::2], "new", default_rules()),
-            prepare_rows(frame.iloc[1::2], "existing", default_rules()),
-        ],
-        ignore_index=True,
-    )
+    rows = alternate_rows()
     words = load_model().words
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     pids: list[int] = []

@@ -24,7 +24,7 @@ from pipelines.dedupe.candidates import _Table, find_candidates
 from pipelines.dedupe.features import FEATURES, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.normalize.canonical import default_rules
-from tests.dedupe_fixtures import clusters, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
 
 
 @pytest.fixture(autouse=True)
@@ -107,14 +107,7 @@ def test_candidates_with_threads_equal_one_pass(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_similarity_passes_in_a_thread_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = clusters()
-    rows = pd.concat(
-        [
-            prepare_rows(frame.iloc[::2], "new", default_rules()),
-            prepare_rows(frame.iloc[1::2], "existing", default_rules()),
-        ],
-        ignore_index=True,
-    )
+    rows = alternate_rows()
     words = load_model().words
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     callers: list[int] = []

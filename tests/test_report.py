@@ -886,3 +886,20 @@ def test_review_xlsx_lists_the_most_similar_pairs_and_says_how_many_more(tmp_pat
     rows = list(openpyxl.load_workbook(path, read_only=True)[table.sheet].iter_rows(values_only=True))
     assert len(rows) == XLSX_PAIR_LIMIT + 2 and rows[-1][0].startswith("另有 234 对")
     assert rows[1][4] == table.frame["score"].iloc[0]  # scores stay numbers
+
+
+def merge_review_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that write merge_review.xlsx from now on (the report's _beside gate)."""
+    import threading
+
+    from pipelines.report import build
+
+    names: list[str] = []
+    real = build.write_merge_review
+
+    def recorded(candidates: object, path: Path) -> Path:
+        names.append(threading.current_thread().name)
+        return real(candidates, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "write_merge_review", recorded)
+    return names

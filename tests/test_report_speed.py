@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from pipelines.dedupe.ordering import _sort_order, _sort_order_pandas, _text_order
+from pipelines.dedupe.review import write_merge_review
 from pipelines.report import build
 from pipelines.report.build import write_annual_report
-from tests.test_report import YEAR, sample_inputs, sha_tree
+from tests.test_report import YEAR, merge_review_threads, sample_inputs, sha_tree
 
 TRICKY = [
     "",
@@ -89,14 +90,7 @@ def test_merge_review_in_a_thread_gives_the_serial_files(
 ) -> None:
     monkeypatch.setenv("INDICATORS_FORK", "0")  # as in a large year: no fork
     inputs = sample_inputs()
-    threads: list[str] = []
-    real = build.write_merge_review
-
-    def recorded(candidates: Any, path: Path) -> Path:
-        threads.append(threading.current_thread().name)
-        return real(candidates, path)
-
-    monkeypatch.setattr(build, "write_merge_review", recorded)
+    threads = merge_review_threads(monkeypatch)
     files = write_annual_report(tmp_path / "thread" / str(YEAR), inputs)
     assert len(threads) == 1 and threads[0] != threading.main_thread().name
     serial = tmp_path / "serial" / str(YEAR)
@@ -105,7 +99,7 @@ def test_merge_review_in_a_thread_gives_the_serial_files(
     build.write_review_html(serial, inputs, tables)
     build.write_review_xlsx(serial, inputs, tables)
     build.write_changelog(serial, inputs)
-    real(inputs.candidates, serial / "merge_review.xlsx")
+    write_merge_review(inputs.candidates, serial / "merge_review.xlsx")
     build.write_library_page(
         serial,
         inputs.tables,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,7 @@ from pipelines.common import background
 from pipelines.report import build
 from pipelines.report.build import write_annual_report
 from pipelines.report.model import ReportInputs
-from tests.test_report import YEAR, sample_inputs, sha_tree
+from tests.test_report import YEAR, merge_review_threads, sample_inputs, sha_tree
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +28,7 @@ def _writer_thread(
     # Room for 64 MiB more than the process holds now.
     monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", background.resident_mib() + 64)
     monkeypatch.setattr(build, "THREAD_BYTES_PER_PAIR", bytes_per_pair)
-    names: list[str] = []
-    real = build.write_merge_review
-
-    def review(candidates: Any, path: Path) -> Path:
-        names.append(threading.current_thread().name)
-        return real(candidates, path)
-
-    monkeypatch.setattr(build, "write_merge_review", review)
+    names = merge_review_threads(monkeypatch)
     write_annual_report(out, inputs)
     return names[0], sha_tree(out)
 

@@ -14,6 +14,8 @@ import numpy as np
 from pipelines.dedupe.features import COLUMN
 
 _SEP = "；"
+GROUP_CONFLICT = "对象不同：两个名称所指的人群或机构不同，多为不同的指标"
+COUNT_CONFLICT = "计数对象不同：两个名称统计的不是同一种事物，多为不同的指标"
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def _warnings(d: Difference, x: np.ndarray) -> list[np.ndarray]:
             "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对",
         ),
         _when(x[:, COLUMN["number_diff"]] != 0, "差异含数字（期间、序号或数量不同），多为不同指标"),
+        # objects.py: the pair model scores these pairs lower; the clerk reads why.
+        _when(x[:, COLUMN["group_conflict"]] != 0, GROUP_CONFLICT),
+        _when(x[:, COLUMN["count_conflict"]] != 0, COUNT_CONFLICT),
         definition,
     ]
 
@@ -124,7 +129,11 @@ def _unit_and_suffix(x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
     has_a, has_b = a.unit != "", b.unit != ""
     same = a.unit == b.unit
     unit = _when(has_a & has_b & same, "单位相同（", a.unit, "）")
-    _put(unit, has_a & has_b & ~same, "单位不同：A为“", a.unit, "”，B为“", b.unit, "”，不能自动合并")
+    # Two units of one family (万元 / 元) are one quantity in two scales; of two families (人 / 个), two quantities.
+    family = x[:, COLUMN["unit_family_conflict"]] != 0  # both given, so never same
+    one_family = has_a & has_b & ~same & ~family
+    _put(unit, one_family, "单位不同：A为“", a.unit, "”，B为“", b.unit, "”，不能自动合并")
+    _put(unit, family, "单位类别不同：A为“", a.unit, "”，B为“", b.unit, "”，计量的不是同一种量，不能自动合并")
     _put(unit, has_a & ~has_b, "B未填单位")
     _put(unit, ~has_a & has_b, "A未填单位")
     _put(unit, ~has_a & ~has_b, "双方均未填单位")

@@ -1,6 +1,6 @@
 """Where consolidation's time and memory go, sub-step by sub-step, on a generated corpus as it is (issue 15).
 
-    python -m benchmarks.consolidate_steps --corpus /tmp/ib/corpus-100000 [--corpus ...] [--fork]
+    python -m benchmarks.consolidate_steps --corpus /tmp/ib/corpus-100000 [--corpus ...] [--fork | --above-gate]
 
 Each corpus is read and validated once (its rows pickled beside bench_consolidate's, /tmp/validated-<name>.pkl)
 and not replicated: normalize + consolidate run on its own rows, one fresh process per corpus. The functions
@@ -9,6 +9,9 @@ wall seconds, the process's resident memory before/after and its peak while insi
 the pairs are counted at each stage of the matcher: generated (blocking) → scored (worth scoring) → listed by
 the model → described (not refused) → on the review list. Without --fork, INDICATORS_FORK=0: every sub-step's
 CPU is this process's own (the forked halves would otherwise hide the children's share of a sub-step).
+--above-gate runs as a 300k rebuild does, whose process holds above background.FORK_MAX_RESIDENT_MIB (this
+benchmark's process holds less): background's gate closed, the halves' own (halves.split_of) as in the run;
+CPU then counts the halves' children as they end.
 Prints one JSON line per corpus and a table.
 """
 
@@ -240,18 +243,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let consolidation fork as in a run (CPU of forked halves counted when they end)",
     )
+    parser.add_argument(
+        "--above-gate",
+        action="store_true",
+        help="background's fork gate closed, as in a 300k rebuild (the halves' forks as there)",
+    )
     parser.add_argument("--worker", type=Path)
     parser.add_argument("--out", type=Path, help="append each corpus's JSON line to this file")
     args = parser.parse_args(argv)
     if args.worker:
+        from pipelines.common import background
         from pipelines.common.gc_policy import rebuild_gc
+
+        if os.environ.get("CONSOLIDATE_STEPS_ABOVE_GATE") == "1":
+            background.FORK_MAX_RESIDENT_MIB = 0  # fork_available() False, as at 300k in a rebuild
 
         with rebuild_gc():  # the collector as run_rebuild sets it
             found = run(args.worker)
         print(json.dumps(found))
         return 0
     env = dict(os.environ)
-    if not args.fork:
+    if args.above_gate:
+        env["CONSOLIDATE_STEPS_ABOVE_GATE"] = "1"
+    elif not args.fork:
         env["INDICATORS_FORK"] = "0"
     results = {}
     for corpus in args.corpus:

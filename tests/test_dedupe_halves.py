@@ -86,7 +86,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
     split_refused = find_candidates(new, existing, rules)
     assert 0 < len(split_refused) < len(split)
     monkeypatch.setenv("INDICATORS_FORK", "0")
-    monkeypatch.setattr(halves, "thread_available", lambda: False)  # one pass: no thread either
+    monkeypatch.setattr(halves, "thread_available", lambda adds_mib=0.0: False)  # one pass: no thread either
     pd.testing.assert_frame_equal(split, find_candidates(new, existing), check_exact=True)
     pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
 
@@ -108,7 +108,9 @@ def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: py
     split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
     monkeypatch.setenv("INDICATORS_FORK", "0")
-    monkeypatch.setattr(halves, "thread_available", lambda: False)  # in-process: no thread either
+    monkeypatch.setattr(
+        halves, "thread_available", lambda adds_mib=0.0: False
+    )  # in-process: no thread either
     pids.clear()
     one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert len(pids) == 3  # in-process: every pass seen here

@@ -34,7 +34,7 @@ def no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _threads_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """As above the thread gate (background.THREAD_MAX_RESIDENT_MIB): no thread either."""
-    monkeypatch.setattr(halves, "thread_available", lambda: False)
+    monkeypatch.setattr(halves, "thread_available", lambda adds_mib=0.0: False)
 
 
 def _part(lo: int, hi: int) -> tuple[list[int], list[int]]:

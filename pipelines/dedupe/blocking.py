@@ -22,7 +22,6 @@ Pairs of two last-release indicators are not generated.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,8 +29,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipelines.common.background import fork_available, run_forked
-from pipelines.dedupe.halves import threads_allowed
+from pipelines.dedupe import halves
 from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem
 from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_unit
 
@@ -150,8 +148,8 @@ def _own_column(q_idx: np.ndarray, c_idx: np.ndarray) -> np.ndarray:
 # Distinct names from which the first similarity pass runs in a forked child (≈ 0.4 s at 22k names; a
 # city's 3k take ≈ 0.05 s, less than the fork and the answer cost).
 PASSES_SPLIT_MIN = 10_000
-# Distinct names up to which the first pass may run in a thread where no fork is made (300k rows: 66k names;
-# 1M rows, 207k, keep one thread: there a thread's leftovers kept the process larger, halves.THREAD_MAX_PAIRS).
+# Distinct names up to which the first pass runs beside the others above background's fork gate (halves.split_of:
+# 300k rows, 66k names; 1M rows, 207k, keep one thread: there its leftovers kept the process larger).
 PASSES_THREAD_MAX = 150_000
 RUNS_PER_K = 4  # row_top_k's bound: the k-th largest of 4k run maxima (tighter than the least of k)
 
@@ -306,9 +304,9 @@ def _passes(
     is_new: np.ndarray,
     cfg: BlockingConfig,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """The similarity passes' (rows, rows, cosine), pass after pass; with many names the first pass runs in
-    a forked child beside the others (background.run_forked: the same pairs in the same order) or, where
-    no fork is made, in a thread (its sparse products hold the GIL ≈ 1/5 of their time)."""
+    """The similarity passes' (rows, rows, cosine), pass after pass; with many names the first pass runs
+    beside the others (halves.split_of: in a forked child under background's gate, else a thread — its
+    sparse products hold the GIL ≈ 1/5 of their time): the same pairs in the same order."""
 
     def run(
         chosen: list[tuple[np.ndarray, int]],
@@ -319,21 +317,14 @@ def _passes(
                 found.extend(part)
         return out
 
-    if len(passes) < 2 or x.shape[0] < PASSES_SPLIT_MIN:
+    # Sparse products and numpy sorts release the GIL: above background's gate a thread overlaps them as well
+    # as a child would (300k rows, 1.8 s either way).
+    split = halves.split_of(
+        x.shape[0], threads=True, child=False, least=PASSES_SPLIT_MIN, most=PASSES_THREAD_MAX
+    )
+    if len(passes) < 2 or not split:
         return run(passes)
-    if fork_available():
-        with run_forked(run, passes[:1]) as child:
-            rest = run(passes[1:])
-            first = child.result()
-    elif (
-        x.shape[0] <= PASSES_THREAD_MAX and threads_allowed()
-    ):  # sparse products and numpy sorts release the GIL: a thread overlaps them
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="passes") as pool:
-            later = pool.submit(run, passes[:1])
-            rest = run(passes[1:])
-            first = later.result()
-    else:
-        return run(passes)
+    first, rest = halves.beside(lambda: run(passes[:1]), lambda: run(passes[1:]), split)
     return first[0] + rest[0], first[1] + rest[1], first[2] + rest[2]
 
 

@@ -398,8 +398,11 @@ def _difference(
 
 @dataclass(frozen=True)
 class PairFeatures:
-    """The feature matrix, and per pair the differing segments of its two names as written when they were
-    read on the way (None otherwise): the review sheet's pattern needs them again."""
+    """The feature matrix, and per pair the differing segments of its two names as written where known on the
+    way (None otherwise, the review computes them): () for the pairs of one name. The segments features read
+    for other pairs are not held: holding them (PairSpans.put) and reading them back cost more than the
+    review's spans_of of the listed pairs (300k rows: 2.6 s against 1.3 s CPU), and a forked half would send
+    them back pickled."""
 
     x: np.ndarray
     name_spans: PairSpans
@@ -427,7 +430,7 @@ def pair_feature_matrix(
     known: FormCodes | None = None,
     out: np.ndarray | None = None,
 ) -> PairFeatures:
-    """pair_features, with the segments read on the way (PairFeatures); known: what the caller computed
+    """pair_features, with the segments known on the way (PairFeatures); known: what the caller computed
     already of these pairs' names (FormCodes; the forms must be distinct); out: an (n, FEATURES) float
     array to fill (the caller's rows of a larger matrix: no second copy), else a new one."""
     n = len(a.match)
@@ -461,8 +464,6 @@ def pair_feature_matrix(
     forms = np.array(canonical, dtype=object)
     length = np.array([len(f) for f in canonical], dtype=np.int64)
     measure = re.compile("|".join(re.escape(w) for w in words.measure_words)) if words.measure_words else None
-    # A name that is its own canonical form: the segments read are those of the names as written.
-    own = forms == names.forms
     # In blocks of SPAN_ROWS pairs: every pair's segments as tuples at once were the step's memory peak
     # (each pair's features are its own: the same values).
     for lo in range(0, len(rows), SPAN_ROWS):
@@ -472,6 +473,4 @@ def pair_feature_matrix(
         spans = [spans_of(b2, a2) if a2 != b2 else () for a2, b2 in zip(ca, cb, strict=True)]
         la_, lb_ = length[ia], length[ib]
         _difference(x, part, spans, np.maximum(la_, lb_), lb_, measure)
-        plain = np.flatnonzero(own[ia] & own[ib])
-        name_spans.put(part[plain], [spans[m] for m in plain.tolist()])
     return PairFeatures(x, name_spans)

@@ -1,18 +1,21 @@
-"""Per-pair work on both cores: the pairs in two halves, the second computed in a forked child
-(pipelines.common.background.run_forked) — or, where no fork is made, in a thread — while this process
-computes the first.
+"""Per-pair work on both cores: the pairs in two halves, the second computed in a forked child while this
+process computes the first — or, where no child is made, in a thread. Every consolidation gate of that kind
+is here (split_of): the features' and the descriptions' halves (in_halves), the similarity passes
+(blocking._passes, through beside) and rapidfuzz's worker count (workers).
 
 Only for work whose every output row depends on its own pair alone (the features, the reasons): the halves
 joined in order are then exactly what one pass over all pairs gives, whatever the split or the machine.
 Below SPLIT_MIN pairs, one pass in-process (a fork and the answer's pickling cost more than they save there).
 
-The thread (threads=True, for work whose heavy parts release the GIL: rapidfuzz's cpdist, numpy on whole
-columns, the model's BLAS): a large year's process holds above the fork gate, and without it consolidation
-left one core of two idle. It adds little memory: the two halves' temporaries together are about one pass's
-and the thread shares the parent's pages (300k rows' features: peak +69 MiB over one pass, the halves writing
-into the one matrix). The GIL is held ≈ 53 % of the features' time and ≈ 17 % of the similarity passes'
-(py-spy --gil at 300k rows): that share does not overlap. It is used only while the process
-holds under background.THREAD_MAX_RESIDENT_MIB, like the report's thread, and not with INDICATORS_THREADS=0.
+Where the process holds under background's fork gate (a city, 100k rows), background.run_forked forks as it
+always did. Above it, up to 300k-sized work (THREAD_MAX_PAIRS), the second half still goes to a forked child
+while the process with the child's estimated memory (FORK_ADDS_MIB) stays under
+background.THREAD_MAX_RESIDENT_MIB: the features hold the GIL ≈ 53 % of their time and the descriptions
+nearly all of it (py-spy --gil at 300k rows), so a thread overlapped half of the one and none of the other; the
+child sees the parent's tables copy-on-write and writes the feature rows into shared memory. The thread is
+left for a platform without fork (threads=True: work whose heavy parts release the GIL). At 1M rows (2.36M
+pairs) one pass, as before: there the halves cost memory the 4 GiB bound has not got. INDICATORS_THREADS=0
+turns the above-gate work off (one core, as before 47998f2), INDICATORS_FORK=0 the forks.
 """
 
 from __future__ import annotations
@@ -25,34 +28,64 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from pipelines.common.background import fork_available, run_forked, thread_available
+from pipelines.common import background
+from pipelines.common.background import Forked, fork_available, fork_supported, run_forked, thread_available
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 SPLIT_MIN = 50_000  # pairs from which the work is split (a city's ≈ 27k pairs: one pass is as quick)
-# Pairs up to which a thread is used (300k rows: 724k pairs). At 1M rows (2.36M pairs) the threaded features
-# cost memory the process kept afterwards (consolidation peak 3,435 -> 3,682 MiB, the descriptions starting
-# 400 MiB higher) and ≈ 20 % more CPU (consolidate_steps --fork, one run each): one pass there, and one
-# thread for worth scoring's cpdist and the similarity passes (blocking.PASSES_THREAD_MAX) too.
+# Pairs up to which the work is split above the fork gate (300k rows: 724k pairs). At 1M rows (2.36M pairs)
+# the threaded features cost memory the process kept afterwards (consolidation peak 3,435 -> 3,682 MiB, the
+# descriptions starting 400 MiB higher) and ≈ 20 % more CPU (consolidate_steps --fork, one run each): one
+# pass there, one rapidfuzz worker (workers) and the similarity passes one after another
+# (blocking.PASSES_THREAD_MAX) too.
 THREAD_MAX_PAIRS = 1_500_000
+# What a half's child adds to the process tree above the fork gate (its own temporaries and the parent's
+# pages it touches): measured at 300k rows (724k pairs), see split_of's gate.
+FORK_ADDS_MIB = 600.0
 
 Split = Literal["fork", "thread", ""]
 
 
-def split_of(n: int, *, threads: bool = False) -> Split:
-    """How in_halves runs n pairs: "fork" (the second half in a child), "thread" (in a thread, when no fork
-    is made, threads=True and n ≤ THREAD_MAX_PAIRS) or "" (one pass in-process)."""
-    if n < max(SPLIT_MIN, 2):
+def split_of(
+    n: int, *, threads: bool = False, child: bool = True, least: int | None = None, most: int | None = None
+) -> Split:
+    """How n items (pairs; names for the passes) are split: "fork" (the second half in a child), "thread"
+    (in a thread: threads=True where no child is made) or "" (one pass in-process). From `least`
+    (SPLIT_MIN) on; above background's fork gate only up to `most` (THREAD_MAX_PAIRS), while
+    beside_allowed(), and with a child there only if `child` (False: work that releases the GIL enough for a
+    thread to do as well without the child's answer and copied pages)."""
+    if n < max(SPLIT_MIN if least is None else least, 2):
         return ""
     if fork_available():
         return "fork"
-    return "thread" if threads and n <= THREAD_MAX_PAIRS and threads_allowed() else ""
+    if n > (THREAD_MAX_PAIRS if most is None else most) or not beside_allowed():
+        return ""
+    if child and _may_fork() and thread_available(FORK_ADDS_MIB):
+        return "fork"
+    return "thread" if threads and thread_available() else ""
+
+
+def _may_fork() -> bool:
+    return os.environ.get("INDICATORS_FORK", "") != "0" and fork_supported()
+
+
+def beside_allowed() -> bool:
+    """Whether work may run beside this thread above the fork gate (INDICATORS_THREADS=0: one core, to compare
+    the two ways on one machine)."""
+    return os.environ.get("INDICATORS_THREADS", "") != "0"
 
 
 def threads_allowed() -> bool:
-    """Whether per-pair work may use a thread beside this one: under background.THREAD_MAX_RESIDENT_MIB,
-    unless INDICATORS_THREADS=0 (one thread, to compare the two ways on one machine)."""
-    return os.environ.get("INDICATORS_THREADS", "") != "0" and thread_available()
+    """Whether a thread may run beside this one: beside_allowed and under background.THREAD_MAX_RESIDENT_MIB."""
+    return beside_allowed() and thread_available()
+
+
+def workers(n: int) -> int:
+    """rapidfuzz's workers for n pairs (process.cdist/cpdist): every core (-1, outside the GIL, each pair's
+    score its own) up to THREAD_MAX_PAIRS, else one, and one with INDICATORS_THREADS=0."""
+    return -1 if n <= THREAD_MAX_PAIRS and beside_allowed() else 1
 
 
 def splits(n: int) -> bool:
@@ -67,6 +100,36 @@ def shared_rows(n: int, width: int) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.float64, count=n * width).reshape(n, width)
 
 
+def forked(fn: Callable[..., T], *args: object) -> Forked[T]:
+    """fn(*args) in a forked child: background.run_forked under its gate, else its child all the same (split_of
+    decided the fork is worth its memory here)."""
+    if fork_available() or not fork_supported():
+        return run_forked(fn, *args)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child, under background's rules: compute, answer, leave
+        os.close(read_fd)
+        background._child(fn, args, write_fd)
+    os.close(write_fd)
+    return Forked(fn, args, pid, read_fd)
+
+
+def beside(other: Callable[[], T], here: Callable[[], U], split: Split) -> tuple[T, U]:
+    """(other(), here()): other in a forked child ("fork") or a thread ("thread") while this thread runs
+    here, else one after the other."""
+    if split == "fork":
+        with forked(other) as child:
+            mine = here()
+            return child.result(), mine
+    if split == "thread":
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="halves") as pool:
+            later = pool.submit(other)
+            mine = here()
+            return later.result(), mine
+    first = other()
+    return first, here()
+
+
 def in_halves(
     part: Callable[[int, int], T],
     n: int,
@@ -76,19 +139,12 @@ def in_halves(
     split: Split | None = None,
 ) -> T:
     """part(lo, hi) of pairs lo..hi-1, over all n pairs: part(0, n), or join(part(0, h), part(h, n), h)
-    with the second half computed meanwhile in a forked child or, threads=True and no fork made, in a
+    with the second half computed meanwhile in a forked child or, threads=True and no child made, in a
     thread (h: where the second half starts). part must be safe to run in a thread then. split: the
     caller's split_of(n, ...) when it prepared for it (memory may cross a gate between two calls)."""
     split = split_of(n, threads=threads) if split is None else split
     if not split:
         return part(0, n)
     h = n // 2
-    if split == "fork":
-        with run_forked(part, h, n) as child:
-            first = part(0, h)
-            second = child.result()
-        return join(first, second, h)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="halves") as pool:
-        later = pool.submit(part, h, n)
-        first = part(0, h)
-        return join(first, later.result(), h)
+    second, first = beside(lambda: part(h, n), lambda: part(0, h), split)
+    return join(first, second, h)

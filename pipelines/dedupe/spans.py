@@ -1,5 +1,5 @@
-"""Per pair, the differing segments of its two names as written, held flat (pipelines/dedupe/features.py fills
-them while it reads the kind of difference; the review's pattern column reads them back)."""
+"""Per pair, the differing segments of its two names as written, held flat (pipelines/dedupe/features.py says
+() for the pairs of one name; the review's pattern column reads them back, and computes the others)."""
 
 from __future__ import annotations
 

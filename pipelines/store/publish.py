@@ -18,19 +18,25 @@ makes no git change.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa_schema
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.common.errors import first_problems
 from pipelines.common.hashing import sha256_bytes, sha256_file
+from pipelines.store.parts import PART_COMMON as PART_COMMON
+from pipelines.store.parts import PART_DEPT as PART_DEPT
+from pipelines.store.parts import PART_OTHER as PART_OTHER
+from pipelines.store.parts import cut, encoded, indicator_files, sort_order, usage_files
+from pipelines.store.parts import indicator_part as indicator_part
 from pipelines.store.swap import LIBRARY_DIR as LIBRARY_DIR
 from pipelines.store.swap import PREVIOUS_DIR as PREVIOUS_DIR
 from pipelines.store.swap import STAGING_DIR as STAGING_DIR
@@ -51,10 +57,6 @@ REPORTS_DIR = "reports"
 # the release is published; releases made before it have no such key (their reports are not covered).
 REPORTS_KEY = "reports"
 ACCOUNTING_KEYS = ("read", "library", "noncore", "excluded", "rejected")
-PART_COMMON = "common"
-PART_DEPT = "dept"
-PART_OTHER = "other"
-_CLASS_RE = re.compile(r"^\d{3}$")
 
 # Fixed writer settings: changing any of them rewrites every file of every library once.
 # Pages uncompressed, dictionary-encoded: git's own zlib and deltas then store a release's indicators/*
@@ -126,6 +128,12 @@ class TableSpec:
     def pandas_dtype(self, column: str) -> str:
         return str(self.schema.columns[column].dtype)
 
+    @property
+    def order_by(self) -> list[str]:
+        """The rows' fixed order: the table's keys, then every other scalar column as tie-breaker."""
+        scalar = [c for c in self.columns if self.pandas_dtype(c) != "object"]
+        return list(self.sort_keys) + [c for c in scalar if c not in self.sort_keys]
+
 
 SPECS: dict[str, TableSpec] = {
     s.name: s
@@ -157,26 +165,11 @@ _ARROW_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def indicator_part(scope: str, function_class: str) -> str:
-    """The file an indicator lives in: its 3-digit 类 for 项目, 'common' for 共性, 'dept' for 部门整体."""
-    if scope == "共性":
-        return PART_COMMON
-    if scope == "部门整体":
-        return PART_DEPT
-    fc = (function_class or "").strip()
-    return fc if _CLASS_RE.match(fc) else PART_OTHER
-
-
 def indicator_parts(indicators: pd.DataFrame) -> pd.Series:
-    """The partition (file stem) of every indicator row."""
-    return pd.Series(
-        [
-            indicator_part(s, c)
-            for s, c in zip(indicators["scope"], indicators["function_class"], strict=True)
-        ],
-        index=indicators.index,
-        dtype=object,
-    )
+    """The partition (file stem) of every indicator row (indicator_part once per scope and class)."""
+    scopes, classes = (pa.array(indicators[c], type=pa.string()) for c in ("scope", "function_class"))
+    codes, labels = indicator_files(scopes, classes)
+    return pd.Series(np.array(labels, dtype=object)[codes], index=indicators.index, dtype=object)
 
 
 def _usage_parts(usages: pd.DataFrame, indicators: pd.DataFrame) -> pd.Series:
@@ -211,9 +204,7 @@ def _sorted(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Rows in a fixed order: the table's keys, then every other scalar column as tie-breaker."""
     if df.empty:
         return df.reset_index(drop=True)
-    scalar = [c for c in spec.columns if spec.pandas_dtype(c) != "object"]
-    by = list(spec.sort_keys) + [c for c in scalar if c not in spec.sort_keys]
-    return df.sort_values(by=by, kind="mergesort", na_position="last").reset_index(drop=True)
+    return df.sort_values(by=spec.order_by, kind="mergesort", na_position="last").reset_index(drop=True)
 
 
 def _list_cell(value: Any) -> Any:
@@ -224,6 +215,22 @@ def _list_cell(value: Any) -> Any:
     return [str(v) for v in value]
 
 
+_TEXTS = pa.list_(pa.string())
+
+
+def _list_array(cells: pd.Series) -> pa.Array:
+    """A list<string> column: straight from the cells when each is missing (None) or a list of texts, as
+    consolidation makes them; else each cell through _list_cell (a value that is not a text written as
+    text, NaN as missing)."""
+    try:
+        array = pa.array(cells.to_numpy(dtype=object), type=_TEXTS, from_pandas=False)
+        if array.flatten().null_count == 0:  # _list_cell writes an element None as "None"
+            return array
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return pa.array([_list_cell(v) for v in cells], type=_TEXTS)
+
+
 def to_arrow(df: pd.DataFrame, spec: TableSpec) -> pa.Table:
     """DataFrame → Arrow table with the table's fixed schema and no pandas metadata."""
     df = _conform(df, spec)
@@ -231,7 +238,7 @@ def to_arrow(df: pd.DataFrame, spec: TableSpec) -> pa.Table:
         return spec.arrow_schema.empty_table().replace_schema_metadata(None)
     list_cols = [c for c in spec.columns if spec.pandas_dtype(c) == "object"]
     if list_cols:
-        df = df.assign(**{c: [_list_cell(v) for v in df[c]] for c in list_cols})
+        df = df.assign(**{c: pd.arrays.ArrowExtensionArray(_list_array(df[c])) for c in list_cols})
     table = pa.Table.from_pandas(df, schema=spec.arrow_schema, preserve_index=False, safe=True)
     return table.replace_schema_metadata(None)
 
@@ -244,47 +251,47 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pa.Table]]:
     """(table name, relative path, rows) for every file of the release, in a fixed order. Each table is
-    converted to Arrow once and its files cut from it: the same rows and schema as converting each
-    file's rows on their own, so the same bytes."""
-    ind = _sorted(_conform(tables.indicators, SPECS["indicators"]), SPECS["indicators"])
-    if ind.empty:
-        yield "indicators", f"indicators/{PART_OTHER}.parquet", to_arrow(ind, SPECS["indicators"])
-    else:
-        parts = indicator_parts(ind)
-        whole = to_arrow(ind, SPECS["indicators"])
-        for part in sorted(set(parts)):
-            yield "indicators", f"indicators/{part}.parquet", _rows(whole, parts == part)
-        del whole, parts  # a table's copies are let go before the next table's are made
+    converted to Arrow once, sorted once with each row's file as the leading key, and its files are slices
+    of it (parts.cut): the rows and order of sorting the whole table and taking each file's rows, so the
+    same bytes as converting each file's rows on their own."""
+    spec = SPECS["indicators"]
+    ind = to_arrow(tables.indicators, spec)
+    if ind.num_rows == 0:
+        yield "indicators", f"indicators/{PART_OTHER}.parquet", ind
+    parts, labels = indicator_files(ind.column("scope"), ind.column("function_class"))
+    for label, rows in zip(labels, cut(ind, spec.order_by, parts, len(labels)), strict=True):
+        yield "indicators", f"indicators/{label}.parquet", rows
+    ids, parts = _written_order(ind, parts)
+    del ind  # a table's copies are let go before the next table's are made
 
-    use = _sorted(_conform(tables.usages, SPECS["usages"]), SPECS["usages"])
-    if use.empty:
-        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", to_arrow(use, SPECS["usages"])
-    else:
-        parts = _usage_parts(use, ind)
-        keys = pd.Series([f"{y}/{p}" for y, p in zip(use["year"], parts, strict=True)], index=use.index)
-        whole = to_arrow(use, SPECS["usages"])
-        del use, parts  # the sorted frame: its files are cut from `whole`
-        for key in sorted(set(keys)):
-            yield "usages", f"usages/{key}.parquet", _rows(whole, keys == key)
-        del whole, keys
-    del ind
+    use = to_arrow(tables.usages, SPECS["usages"])
+    if use.num_rows == 0:
+        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", use
+    files, keys = usage_files(use, ids, parts, labels)
+    for key, rows in zip(keys, cut(use, SPECS["usages"].order_by, files, len(keys)), strict=True):
+        yield "usages", f"usages/{key}.parquet", rows
+    del use, ids, parts, files
 
-    dep = _sorted(_conform(tables.departments, SPECS["departments"]), SPECS["departments"])
-    yield "departments", "departments.parquet", to_arrow(dep, SPECS["departments"])
+    dep = to_arrow(tables.departments, SPECS["departments"])
+    yield "departments", "departments.parquet", dep.take(sort_order(dep, SPECS["departments"].order_by))
 
-    sa = _sorted(_conform(tables.set_aside, SPECS["set_aside"]), SPECS["set_aside"])
-    years = set(int(y) for y in sa["year"]) | {year}
-    whole = to_arrow(sa, SPECS["set_aside"])
-    for y in sorted(years):
-        yield "set_aside", f"set_aside/{y}.parquet", _rows(whole, sa["year"] == y)
+    sa = to_arrow(tables.set_aside, SPECS["set_aside"])
+    codes, values = encoded(sa.column("year"))
+    years = sorted({int(y) for y in values[:-1]} | {year})  # values[-1]: the empty value's slot
+    files = np.array([years.index(int(y)) for y in values[:-1]] + [-1], dtype=np.int64)[codes]
+    for y, rows in zip(years, cut(sa, SPECS["set_aside"].order_by, files, len(years)), strict=True):
+        yield "set_aside", f"set_aside/{y}.parquet", rows
 
 
-def _rows(whole: pa.Table, mask: pd.Series) -> pa.Table:
-    """The rows of `whole` where mask holds, in order, as one chunk (as to_arrow gives a file's rows);
-    no rows: the schema's empty table, as to_arrow gives it."""
-    if not mask.any():
-        return whole.schema.empty_table()
-    return whole.filter(pa.array(mask.to_numpy(dtype=bool))).combine_chunks()
+def _written_order(ind: pa.Table, parts: np.ndarray) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """The indicators' ids and files for usage_files, whose usage takes the first equal id: when an id
+    repeats (verify rejects that), the written rows last first, so a usage gets the file of its id's last
+    written row, as the dict over the written rows gave it."""
+    ids = ind.column("indicator_id")
+    if pc.count_distinct(ids, mode="all").as_py() == len(ids):
+        return ids, parts
+    order = sort_order(ind, SPECS["indicators"].order_by).to_numpy()[::-1]
+    return ids.take(pa.array(order)), parts[order]
 
 
 def _check_accounting(accounting: dict[str, int]) -> dict[str, int]:

@@ -18,6 +18,7 @@ the same content, one after the other on the same machine. Variants:
   pq-plain-stable  no dictionaries for the columns an indicator's rows keep from year to year (id, names,
                  project, department, definition): the layout git deltas best file by file, yet git's
                  choice of delta bases (by path name) then pairs a file with another class's of that year
+  pq-plain-stable-file  the same and source_file (new texts every year) without a dictionary too
   pq-cdc         pages cut where the content says (pyarrow's content-defined chunking, 8–32 KiB), so a
                  changed row changes its page only
   pq-plain-indicators  indicators/ without dictionaries (rewritten every release under the same name)
@@ -29,11 +30,18 @@ the same content, one after the other on the same machine. Variants:
   rows-bare      every .xlsx at level 9 and a <row> that follows the row before it without its r="N"
                  (optional in ECMA-376 as a cell's reference is): what that would save, not built
   review-bare    review.xlsx alone so (what the report writes since xlsx_zip.redeflated's bare_rows)
+  pq-idblocks-N  usages/ with a row group per block of N consecutive indicator numbers (N = 64, 256, 1024):
+                 a changed row changes its group only, but every group has its own dictionaries
+  review-inline  review.xlsx with inline texts (no shared-string numbers) and stored parts (_inlined): last
+                 year's unchanged rows the same bytes, for git's delta
+  merge-inline   merge_review.xlsx so
   page-blocks    library.html written before its documents were cut by id blocks (library_page/blocks.py)
                  and its year documents wrote repeated targets once: rewritten so (the page as now written)
 
-`--gc` is how the repo is packed after each release (git_growth: `gc -q`); e.g. `repack -a -d -f -q` recomputes
-every delta instead of reusing the last pack's.
+`--gc` is how the repo is packed after each release (git_growth: `gc -q`); e.g. `repack -a -d -f -q`
+recomputes every delta instead of reusing the last pack's. `--pairwise`: the last release only, each file
+committed after its own counterpart of the year before — the layout's cost if git paired files so, which
+it need not (see pairwise).
 """
 
 from __future__ import annotations
@@ -99,6 +107,39 @@ def _low_cardinality(table: pa.Table) -> list[str]:
         for name in table.column_names
         if pa.types.is_string(table.schema.field(name).type) and len(pc.unique(table.column(name))) < 256
     ]
+
+
+_SI = re.compile(rb"<si>(.*?)</si>", re.DOTALL)
+_SST_CELL = re.compile(rb'<c((?: [a-z]+="[^"]*")*?) t="s"><v>(\d+)</v></c>')
+_SST_LEFT = re.compile(rb'<c [^>]*t="s"')  # "<" in a text is escaped: only a tag matches
+_SST_TYPE = re.compile(rb'<Override PartName="/xl/sharedStrings\.xml" ContentType="[^"]*"/>')
+_SST_REL = re.compile(rb'<Relationship Id="[^"]*" Type="[^"]*/sharedStrings" Target="sharedStrings\.xml"/>')
+
+
+def _inlined(data: bytes) -> bytes:
+    """The package with every text cell holding its text (t="inlineStr", ECMA-376 18.3.1.4: <is> takes
+    the <si> content), no sharedStrings.xml (nor its content type and relationship), every part stored:
+    a row unchanged from last year is the same bytes whatever texts came before it. openpyxl (normal and
+    read-only) and calamine read the same cells from it (a 2026 review.xlsx: 16 sheets, 25,595 rows)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        texts = _SI.findall(source.read("xl/sharedStrings.xml"))
+
+        def inline(match: re.Match[bytes]) -> bytes:
+            return b'<c%s t="inlineStr"><is>%s</is></c>' % (match.group(1), texts[int(match.group(2))])
+
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                continue
+            if info.filename.startswith("xl/worksheets/sheet"):
+                content = _SST_CELL.sub(inline, content)
+                assert not _SST_LEFT.search(content), "a shared-string cell in another form"
+            content = _SST_REL.sub(b"", _SST_TYPE.sub(b"", content))
+            part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            part.external_attr, part.create_system = info.external_attr, info.create_system
+            target.writestr(part, content, zipfile.ZIP_STORED)
+    return out.getvalue()
 
 
 _DATA = re.compile(r'<script type="application/octet-stream" id="([^"]+)">([^<]*)</script>\n')
@@ -228,8 +269,28 @@ def _by_dept(data: bytes) -> bytes:
     return bytes(buf.getvalue().to_pybytes())
 
 
+def _id_blocks(data: bytes, ids: int) -> bytes:
+    """The same rows (sorted by indicator id, as published) with a row group per block of `ids`
+    consecutive indicator numbers: each group its own dictionaries and bit-packed pages, so a row
+    added or dropped changes its block's group only."""
+    table = pq.read_table(io.BytesIO(data))
+    number = pc.cast(pc.utf8_slice_codeunits(table["indicator_id"], 4), pa.int64())
+    block = pc.divide(number, ids).to_numpy(zero_copy_only=False)
+    cuts = [0] + [i for i in range(1, len(block)) if block[i] != block[i - 1]] + [len(block)]
+    buf = pa.BufferOutputStream()
+    options = {k: v for k, v in WRITER_OPTIONS.items() if k != "row_group_size"}
+    with pq.ParquetWriter(buf, table.schema, **options) as writer:
+        for a, z in zip(cuts, cuts[1:], strict=False):
+            writer.write_table(table.slice(a, z - a), row_group_size=1 << 22)
+    return bytes(buf.getvalue().to_pybytes())
+
+
 def _usages(path: str) -> bool:
     return path.startswith("library/usages/") and path.endswith(".parquet")
+
+
+def _blocks_variant(ids: int) -> Transform:
+    return lambda path, data, _: _id_blocks(data, ids) if _usages(path) else data
 
 
 VARIANTS: dict[str, Transform] = {
@@ -241,6 +302,11 @@ VARIANTS: dict[str, Transform] = {
         _parquet(data, _low_cardinality) if path.endswith(".parquet") else data
     ),
     "pq-plain-stable": lambda path, data, _: _parquet(data, _plain_stable) if _usages(path) else data,
+    "pq-plain-stable-file": lambda path, data, _: (
+        _parquet(data, lambda t: [c for c in _plain_stable(t) if c != "source_file"])
+        if _usages(path)
+        else data
+    ),
     "pq-cdc": lambda path, data, _: (
         _parquet(data, use_content_defined_chunking={"min_chunk_size": 8192, "max_chunk_size": 32768})
         if path.endswith(".parquet")
@@ -257,6 +323,9 @@ VARIANTS: dict[str, Transform] = {
     "review-bare": lambda path, data, _: (
         _level9(data, rows_bare=True) if path.endswith("/review.xlsx") else data
     ),
+    "review-inline": lambda path, data, _: _inlined(data) if path.endswith("/review.xlsx") else data,
+    **{f"pq-idblocks-{n}": _blocks_variant(n) for n in (64, 256, 1024)},
+    "merge-inline": lambda path, data, _: _inlined(data) if path.endswith("/merge_review.xlsx") else data,
     "page-blocks": lambda path, data, _: _page_blocks(data) if path.endswith("/library.html") else data,
 }
 
@@ -294,13 +363,61 @@ def replay(source: Path, transform: Transform, prefix: str, gc: list[str], work:
     return sizes
 
 
+def _pack_after(repo: Path, blobs: list[bytes]) -> int:
+    """Pack growth (bytes) of the last blob committed at one path after the ones before it, gc after each."""
+    _git(repo.parent, "init", "-q", repo.name)
+    sizes = [0]
+    for blob in blobs:
+        (repo / "f").write_bytes(blob)
+        _git(repo, "add", "-A")
+        _git(repo, "-c", "user.name=growth", "-c", "user.email=growth@localhost", "commit", "-q", "-m", "r")
+        _git(repo, "gc", "-q")
+        sizes.append(sum(p.stat().st_size for p in (repo / ".git" / "objects" / "pack").glob("*.pack")))
+    shutil.rmtree(repo)
+    return sizes[-1] - sizes[-2]
+
+
+def pairwise(source: Path, transform: Transform, prefix: str, work: Path) -> int:
+    """The last release's growth (bytes) if git paired every file with its counterpart: each changed or
+    new file committed after last year's file of the same path (usages/<Y>/x after usages/<Y-1>/x) in a
+    repo of its own. git does not promise that pairing: it sorts by the last 16 characters of the path,
+    then size, and a new file takes the best base in a window of 10 — another class's file of the same
+    year when that delta is under half its size (replay shows which it took)."""
+    tags = sorted(t for t in _git(source, "tag").decode().split() if t[1:].isdigit())
+    trees = [
+        dict(reversed(x.split("\t", 1)) for x in _git(source, "ls-tree", "-r", t).decode().splitlines())
+        for t in tags[-2:]
+    ]
+    before, now = ({p: m.split()[2] for p, m in t.items()} for t in trees)
+    year, total = tags[-1][1:], 0
+    for path, blob in sorted(now.items()):
+        if not path.startswith(prefix) or not path.startswith(("library/", "reports/")):
+            continue
+        old = before.get(path.replace(f"/{year}/", f"/{int(year) - 1}/"), before.get(path))
+        if old == blob:
+            continue
+        blobs = [] if old is None else [transform(path, _git(source, "cat-file", "blob", old), {})]
+        blobs.append(transform(path, _git(source, "cat-file", "blob", blob), {}))
+        total += _pack_after(work / "pair", blobs)
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="以另一种存储方式重放增长测试的各版本，比较每版仓库增长")
     parser.add_argument("--repo", type=Path, required=True, help="benchmarks.git_growth 生成的仓库")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--prefix", default="", help="只重放此路径下的文件（如 library/）")
     parser.add_argument("--gc", default="gc -q", help="每版之后的打包命令")
+    parser.add_argument("--pairwise", action="store_true", help="另算末版各文件与上年同名文件逐对的增长")
     args = parser.parse_args(argv)
+    if args.pairwise:
+        print("| variant | prefix | last release KiB, each file after its own counterpart |")
+        print("|---|---|---:|")
+        for name in args.variants.split(","):
+            with tempfile.TemporaryDirectory() as tmp:
+                grew = pairwise(args.repo, VARIANTS[name], args.prefix, Path(tmp))
+            print(f"| {name} | {args.prefix or 'all'} | {grew // 1024:,} |", flush=True)
+        return 0
     print("| variant | prefix | gc | first release KiB | later releases KiB | mean later MiB |")
     print("|---|---|---|---:|---|---:|")
     for name in args.variants.split(","):

@@ -6,12 +6,21 @@ from __future__ import annotations
 import base64
 import io
 import json
+import random
+import zipfile
 import zlib
+from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import python_calamine
 
-from benchmarks.growth_variants import _repeats_once, _slots
+from benchmarks.growth_variants import _id_blocks, _inlined, _pack_after, _repeats_once, _slots
+from pipelines.common.xlsx_out import xlsx_book
+from pipelines.common.xlsx_table_block import write_table_block
+from pipelines.common.xlsx_zip import redeflated
 from pipelines.report.library_page.page import packed
 from pipelines.store.publish import WRITER_OPTIONS
 
@@ -55,3 +64,70 @@ def test_repeated_targets_rewritten_once() -> None:
         [(y, packed(json.dumps(d, ensure_ascii=False))) for y, d in zip((2024, 2025), out, strict=True)]
     )
     assert [t for _, t in again] == [packed(json.dumps(d, ensure_ascii=False)) for d in out]  # left as it is
+
+
+def review_like(path: Path) -> bytes:
+    """A workbook written as review.xlsx is (compact rows, redeflated), texts shared across sheets."""
+    frame = pd.DataFrame(
+        {
+            "dept": ["100001", "100002", "100001", " 前后空格 ", "A&B <c>", "_x0041_"],
+            "file": ["100001_市财政局_2026.xlsx"] * 3 + ["x.xlsx", "y.xlsx", "z.xlsx"],
+            "count": [8, 26, 2.5, 0, -1, 3],
+        }
+    )
+    titles = {"dept": "部门编码", "file": "报送文件", "count": "数量"}
+    with xlsx_book(path, title="审核", subject="年度审核") as book:
+        write_table_block(book, "问题明细", frame, titles, compact=True)
+        write_table_block(book, "部门审核", frame.iloc[::-1], titles, compact=True)
+    return redeflated(path.read_bytes())
+
+
+def cells(path: Path) -> list[object]:
+    book = openpyxl.load_workbook(path)
+    normal = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+    book = openpyxl.load_workbook(path, read_only=True)
+    read_only = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+    book.close()
+    calamine = python_calamine.CalamineWorkbook.from_path(str(path))
+    return [normal, read_only, {n: calamine.get_sheet_by_name(n).to_python() for n in calamine.sheet_names}]
+
+
+def test_inlined_reads_the_same_cells(tmp_path: Path) -> None:
+    """review-inline: the readers see the cells of the shared-string workbook; no shared strings, every
+    part stored, the same package gives the same bytes. But for one case: a text that looks like an
+    escape (_x0041_), which xlsxwriter writes _x005F_x0041_: openpyxl undoes that in shared strings only,
+    so from an inline cell it reads the escaped form (calamine reads both right). A writer of inline
+    texts would have to leave such a text unescaped for openpyxl."""
+    data = review_like(tmp_path / "review.xlsx")
+    inline = _inlined(data)
+    (tmp_path / "inline.xlsx").write_bytes(inline)
+    before, after = cells(tmp_path / "review.xlsx"), cells(tmp_path / "inline.xlsx")
+    assert before[2] == after[2] and before[0]["问题明细"][4][0] == " 前后空格 "
+    for reader in (0, 1):
+        assert before[reader]["问题明细"][6][0] == "_x0041_"
+        assert after[reader]["问题明细"][6][0] == "_x005F_x0041_"
+        after[reader]["问题明细"][6][0] = after[reader]["部门审核"][1][0] = "_x0041_"
+        assert before[reader] == after[reader]
+    with zipfile.ZipFile(io.BytesIO(inline)) as z:
+        assert "xl/sharedStrings.xml" not in z.namelist()
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_STORED}
+        assert b"sharedStrings" not in z.read("[Content_Types].xml") + z.read("xl/_rels/workbook.xml.rels")
+        assert b't="inlineStr"><is><t>A&amp;B &lt;c&gt;</t></is>' in z.read("xl/worksheets/sheet1.xml")
+    assert _inlined(data) == inline
+
+
+def test_id_blocks_cut_row_groups_at_id_blocks() -> None:
+    ids = ["ZB-X000001", "ZB-X000001", "ZB-X000063", "ZB-X000064", "ZB-X000200", "ZB-X000255", "ZB-X000256"]
+    buf = pa.BufferOutputStream()
+    table = pa.table({"indicator_id": ids, "n": list(range(len(ids)))})
+    pq.write_table(table, buf, **WRITER_OPTIONS)
+    out = pq.ParquetFile(io.BytesIO(_id_blocks(bytes(buf.getvalue().to_pybytes()), 64)))
+    groups = [out.metadata.row_group(k).num_rows for k in range(out.metadata.num_row_groups)]
+    assert groups == [3, 1, 2, 1] and out.read().equals(table)
+
+
+def test_pack_after_counts_the_delta(tmp_path: Path) -> None:
+    """A file committed after a like one costs its delta, alone its whole (compressed) self."""
+    old = random.Random(1).randbytes(50_000)
+    new = old[:20_000] + b"changed" + old[20_000:]
+    assert _pack_after(tmp_path / "a", [old, new]) < 2_000 < 45_000 < _pack_after(tmp_path / "b", [new])

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from pipelines.common.hashing import sha256_file, sha256_text
 from pipelines.store.evaluations import evaluation_file_problems, is_evaluation_file
+from pipelines.store.parts import indicator_files
 from pipelines.store.publish import (
     ACCOUNTING_KEYS,
     MANIFEST,
@@ -30,7 +31,6 @@ from pipelines.store.publish import (
     TableSpec,
     arrow_to_frame,
     files_under,
-    indicator_part,
     indicator_parts,
     read_manifest,
 )
@@ -256,11 +256,9 @@ def _read_file(
 def _partition_problems(name: str, m: re.Match, rel: str, table: pa.Table) -> list[Problem]:
     """Rows in a file their partition does not hold (read from the file's conformed Arrow table)."""
     if name == "indicators":
-        ids, scopes, classes = (
-            table.column(c).to_pylist() for c in ("indicator_id", "scope", "function_class")
-        )
-        part = m.group(1)
-        wrong = [i for i, s, c in zip(ids, scopes, classes, strict=True) if indicator_part(s, c) != part]
+        codes, labels = indicator_files(table.column("scope"), table.column("function_class"))
+        elsewhere = np.array([label != m.group(1) for label in labels], dtype=bool)[codes]
+        wrong = table.column("indicator_id").filter(pa.array(elsewhere)).to_pylist() if labels else []
         return _clip(SCHEMA, [f"指标 {i} 不应存放在 {rel}" for i in wrong], f"{rel} 分区错误")
     if name in ("usages", "set_aside"):
         n_bad = pc.sum(pc.not_equal(table.column("year"), int(m.group(1)))).as_py() or 0
@@ -327,16 +325,30 @@ def _id_problems(frames: dict[str, list[pd.DataFrame]]) -> list[Problem]:
     targets = sorted({t for t in ind["merged_into"].tolist() if t} - known)
     problems += _clip(IDS, [f"合并去向指标不存在：{t}" for t in targets], "不存在的合并去向")
     if "_part" in use.columns:
-        part_of = dict(zip(ids, indicator_parts(ind).tolist(), strict=True))
-        misplaced = sorted(
-            {
-                f"{rel}：{i}"
-                for i, part, rel in zip(used, use["_part"].tolist(), use["_rel"].tolist(), strict=True)
-                if i in part_of and part_of[i] != part
-            }
-        )
+        misplaced = sorted({f"{rel}：{i}" for i, rel in _misplaced(ind, use)})
         problems += _clip(IDS, [f"使用记录放错了分区文件 {m}" for m in misplaced], "使用记录分区错误")
     return problems
+
+
+def _misplaced(ind: pd.DataFrame, use: pd.DataFrame) -> list[tuple[str, str]]:
+    """(id, file) of the usages in another partition than their indicator's (the last row of an id that
+    repeats); a usage of an id the table lacks is reported as such, not here."""
+    ids = pa.array(ind["indicator_id"], type=pa.string())
+    if len(ids) and pc.count_distinct(ids, mode="all").as_py() < len(ids):
+        ind = ind.iloc[::-1]  # index_in finds the first: the last row of a repeated id first
+        ids = pa.array(ind["indicator_id"], type=pa.string())
+    parts = indicator_parts(ind).to_numpy(dtype=object)
+    used = pa.array(use["indicator_id"], type=pa.string())
+    at = np.asarray(pc.index_in(used, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(at >= 0)
+    wrong = rows[parts[at[rows]] != use["_part"].to_numpy(dtype=object)[rows]]
+    return list(
+        zip(
+            use["indicator_id"].to_numpy(dtype=object)[wrong],
+            use["_rel"].to_numpy(dtype=object)[wrong],
+            strict=True,
+        )
+    )
 
 
 def _accounting_problems(frames: dict[str, list[pd.DataFrame]], manifest: dict) -> list[Problem]:

@@ -58,7 +58,7 @@ def test_in_halves_without_fork_computes_the_second_half_in_a_thread(monkeypatch
     assert halves.in_halves(_part, 11, _join) == (list(range(11)), [me] * 11)  # threads=False: one pass
     monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 10)  # above it (1M rows' pairs): one pass
     assert halves.split_of(11, threads=True) == "" and halves.split_of(10, threads=True) == "thread"
-    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 1_500_000)
+    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 1_000_000)
     monkeypatch.setenv("INDICATORS_THREADS", "0")
     assert halves.split_of(11, threads=True) == "" and not halves.threads_allowed()
     monkeypatch.delenv("INDICATORS_THREADS")

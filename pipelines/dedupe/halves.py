@@ -35,14 +35,15 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 SPLIT_MIN = 50_000  # pairs from which the work is split (a city's ≈ 27k pairs: one pass is as quick)
-# Pairs up to which the work is split above the fork gate (300k rows: 724k pairs). At 1M rows (2.36M pairs)
-# the threaded features cost memory the process kept afterwards (consolidation peak 3,435 -> 3,682 MiB, the
-# descriptions starting 400 MiB higher) and ≈ 20 % more CPU (consolidate_steps --fork, one run each): one
-# pass there, one rapidfuzz worker (workers) and the similarity passes one after another
-# (blocking.PASSES_THREAD_MAX) too.
-THREAD_MAX_PAIRS = 1_500_000
-# What a half's child adds to the process tree above the fork gate (its own temporaries and the parent's
-# pages it touches): measured at 300k rows (724k pairs), see split_of's gate.
+# Pairs up to which the work is split above the fork gate (300k rows: 724k pairs scored, 464k described). At
+# 1M rows the threaded features (2.36M pairs) cost memory the process kept afterwards (consolidation peak
+# 3,435 -> 3,682 MiB) and ≈ 20 % more CPU, and the descriptions of 1.44M pairs in a child 8 s more CPU (the
+# answer pickled, the parent's pages copied) for no wall time (consolidate_steps, one run each): one pass there,
+# one rapidfuzz worker (workers) and the similarity passes one after another (blocking.PASSES_THREAD_MAX) too.
+THREAD_MAX_PAIRS = 1_000_000
+# What a half's child may add to the process tree above the fork gate (its temporaries and the parent's pages
+# it touches). 300k rows (consolidate_steps' find_candidates, PSS sampled every 50 ms): the tree's peak
+# 1,209-1,249 MiB with the children against 1,132-1,191 with the threads, the child ≈ 250 MiB of it.
 FORK_ADDS_MIB = 600.0
 
 Split = Literal["fork", "thread", ""]

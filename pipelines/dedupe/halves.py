@@ -7,15 +7,16 @@ Only for work whose every output row depends on its own pair alone (the features
 joined in order are then exactly what one pass over all pairs gives, whatever the split or the machine.
 Below SPLIT_MIN pairs, one pass in-process (a fork and the answer's pickling cost more than they save there).
 
-Where the process holds under background's fork gate (a city, 100k rows), background.run_forked forks as it
-always did. Above it, up to 300k-sized work (THREAD_MAX_PAIRS), the second half still goes to a forked child
-while the process with the child's estimated memory (FORK_ADDS_MIB) stays under
-background.THREAD_MAX_RESIDENT_MIB: the features hold the GIL ≈ 53 % of their time and the descriptions
-nearly all of it (py-spy --gil at 300k rows), so a thread overlapped half of the one and none of the other; the
-child sees the parent's tables copy-on-write and writes the feature rows into shared memory. The thread is
-left for a platform without fork (threads=True: work whose heavy parts release the GIL). At 1M rows (2.36M
-pairs) one pass, as before: there the halves cost memory the 4 GiB bound has not got. INDICATORS_THREADS=0
-turns the above-gate work off (one core, as before 47998f2), INDICATORS_FORK=0 the forks.
+Where the process holds under background's fork gate (a city, 100k rows, and a 300k rebuild today: ≈ 1.45 GiB
+at its consolidation's peak), background.run_forked forks as it always did. Above it, up to 300k-sized work
+(THREAD_MAX_PAIRS), the second half still goes to a forked child while the process with the child's estimated
+memory (FORK_ADDS_MIB) stays under background.THREAD_MAX_RESIDENT_MIB: the features hold the GIL ≈ 53 % of
+their time (py-spy --gil at 300k rows) and the descriptions are Python throughout, so a thread overlapped half
+of the one and none of the other; the child sees the parent's tables copy-on-write and writes the feature rows
+into shared memory. A thread is left where no child is made (no fork here, INDICATORS_FORK=0, no room for the
+child) and the work releases the GIL (threads=True). At 1M rows one pass, as before: there the halves cost
+memory the 4 GiB bound has not got. INDICATORS_THREADS=0 turns the above-gate work off (one core, as before
+47998f2), INDICATORS_FORK=0 the forks.
 """
 
 from __future__ import annotations

@@ -11,22 +11,23 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
-from pandas._libs import lib
 from xlsxwriter.format import Format
 
 from pipelines.common import xlsx_out, xlsx_table
-from pipelines.common.formulas import is_dangerous, neutralize
+from pipelines.common.formulas import neutralize
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.ordering import Coded
+from pipelines.dedupe.review_coded import _direct_pair_columns, _direct_pattern_columns, _neutralized
 from pipelines.dedupe.review_layout import (
     _DECISION_COL,
     _OPTIONS,
@@ -65,38 +66,6 @@ def _cells(values: list[Any], neutral: dict[str, str]) -> list[str | float]:
         else:
             out.append(float(value))
     return out
-
-
-_SAFE_FIRST: dict[str, bool] = {}  # a text's first character → no text starting with it is dangerous
-
-
-def _neutralized(texts: list[str]) -> list[str]:
-    """str(neutralize(t)) for each text. Whether a text is dangerous depends on its first character alone
-    unless that is a space (formulas.is_dangerous strips leading spaces), so the check is made once per
-    first character: nearly every text here starts with a Chinese character."""
-    if len(texts) < _MANY:
-        out = []
-        for text in texts:
-            safe = _SAFE_FIRST.get(text[:1])
-            if safe is None:
-                safe = _safe_first(text[:1])
-            out.append(text if safe else str(neutralize(text)))
-        return out
-    # Many texts: their first characters at once (a one-character array), each distinct one checked.
-    firsts = np.array(texts, dtype="U1")
-    unsafe = [c for c in np.unique(firsts).tolist() if not _SAFE_FIRST.get(c, False) and not _safe_first(c)]
-    out = list(texts)
-    for i in np.flatnonzero(np.isin(firsts, unsafe)).tolist() if unsafe else []:
-        out[i] = str(neutralize(texts[i]))
-    return out
-
-
-_MANY = 512
-
-
-def _safe_first(first: str) -> bool:
-    safe = _SAFE_FIRST[first] = not first or not (first.isspace() or is_dangerous(first))
-    return safe
 
 
 def _text_cells(series: pd.Series) -> list[Any]:
@@ -193,7 +162,9 @@ def _write_pairs(
         ws.autofilter(0, 0, last, len(headers) - 1)
 
 
-def _pattern_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[Any]]:
+def _pattern_columns(
+    cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None
+) -> list[list[Any]]:
     """The patterns sheet's cells: one row per pattern in order of first appearance (the pairs are sorted
     by pattern), with its group, its number of pairs and its first pair as the example."""
     keys = cands["pattern"]
@@ -207,8 +178,8 @@ def _pattern_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[A
         )
         patterns, counts = summary.index.tolist(), summary["count"].tolist()
         group, example_a, example_b = (summary[c].tolist() for c in ("group", "example_a", "example_b"))
-    else:
-        codes, uniques = pd.factorize(keys)  # in order of first appearance, as groupby(sort=False)
+    else:  # in order of first appearance, as groupby(sort=False); the sort's codes where it made them
+        codes, uniques = (found or {}).get("pattern") or pd.factorize(keys)
         seen = np.maximum.accumulate(np.r_[-1, codes])
         firsts = np.flatnonzero(seen[1:] > seen[:-1])  # the row where each pattern first appears
         patterns, counts = list(uniques), np.bincount(codes, minlength=len(uniques)).tolist()
@@ -258,8 +229,14 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     groups = {group: f"G{k + 1:04d}" for k, group in enumerate(firsts)}
     tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
     try:
-        if not _write_direct(tmp, cands, groups, found):
+        direct = _direct(cands, groups, found)
+        if direct is None:
             _write_workbook(tmp, cands, groups)
+        else:
+            # The sorted copy and the sort's codes die before the rows are numbered and written: the
+            # coded columns are all the writing reads (1M rows' 1.34M pairs: ≈ 150 MiB off its peak).
+            del cands, found
+            direct.write(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)  # nothing half-written is left beside the reports
@@ -320,45 +297,70 @@ def _write_direct(tmp: Path, cands: pd.DataFrame, groups: dict[str, str], found:
     written) when a column holds anything but what the fast path knows (missing or non-text values in a
     text column, a missing score, an over-long text, …): _write_workbook then writes it, or refuses it,
     as always."""
+    direct = _direct(cands, groups, found)
+    if direct is None:
+        return False
+    direct.write(tmp)
+    return True
+
+
+def _direct(cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None) -> _Direct | None:
+    """What _write_direct writes, coded (None where the fast path does not apply): nothing of `cands` is
+    kept, so the caller can let the sorted frame go before the rows are numbered and written."""
     pairs = _direct_pair_columns(cands, groups, found) if len(cands) else []
     if pairs is None:
-        return False
-    pattern_columns = _pattern_columns(cands, groups) if len(cands) else []
+        return None
+    pattern_columns = _pattern_columns(cands, groups, found) if len(cands) else []
     patterns = _direct_pattern_columns(pattern_columns) if pattern_columns else []
     if patterns is None:
-        return False
+        return None
     skeleton_file = io.BytesIO()
     wb, fmt = _write_workbook(skeleton_file, cands, groups, pattern_columns, body=False)
-    skeleton = skeleton_file.getvalue()
     _style(pairs, patterns, fmt)
-    old_texts = wb.str_table.string_array  # the skeleton's shared strings (sorted at close)
-    strings = StringTable()
-    sheets = _numbered(
-        strings, pairs, patterns, len(cands), len(pattern_columns[0]) if pattern_columns else 0
+    n_patterns = len(pattern_columns[0]) if pattern_columns else 0
+    # the skeleton's shared strings (sorted at close)
+    return _Direct(
+        skeleton_file.getvalue(), wb.str_table.string_array, pairs, patterns, len(cands), n_patterns
     )
-    guide = f"xl/worksheets/sheet{len(sheets) + 1}.xml"
 
-    def renumbered(xml: str) -> str:
-        return _SHARED_CELL.sub(lambda m: f"{m[1]}{strings.index[old_texts[int(m[2])]]}{m[3]}", xml)
 
-    with zipfile.ZipFile(io.BytesIO(skeleton)) as package:
-        shown = {name: package.read(name).decode() for name, *_ in sheets}
-        guide_xml = package.read(guide).decode()
+@dataclass
+class _Direct:
+    """merge_review.xlsx coded: the xlsxwriter skeleton and the pair and pattern sheets' columns."""
 
-    def sheet_xml(name: str, columns: list[Column], numbers: BlockNumbers, span: tuple[int, int]) -> Any:
-        head, tail = renumbered(shown.pop(name)).split("</sheetData>")
-        a, z = span
-        if z > a:
-            head = _DIMENSION.sub(rf"\g<1>{z - a + 1}\g<2>", head, count=1)
-        yield head
-        yield from xlsx_table.body_xml(columns, numbers.numbers, a, z, 2, strings)
-        yield "</sheetData>" + tail
+    skeleton: bytes
+    old_texts: list[str]
+    pairs: list[Column]
+    patterns: list[Column]
+    n_pairs: int
+    n_patterns: int
 
-    parts: dict[str, Any] = {sheet[0]: sheet_xml(*sheet) for sheet in sheets}
-    parts[guide] = [renumbered(guide_xml)]
-    parts["xl/sharedStrings.xml"] = xlsx_table.shared_strings_xml(strings)
-    xlsx_table.write_package(tmp, skeleton, parts)
-    return True
+    def write(self, tmp: Path) -> None:
+        strings = StringTable()
+        sheets = _numbered(strings, self.pairs, self.patterns, self.n_pairs, self.n_patterns)
+        guide = f"xl/worksheets/sheet{len(sheets) + 1}.xml"
+        old_texts = self.old_texts
+
+        def renumbered(xml: str) -> str:
+            return _SHARED_CELL.sub(lambda m: f"{m[1]}{strings.index[old_texts[int(m[2])]]}{m[3]}", xml)
+
+        with zipfile.ZipFile(io.BytesIO(self.skeleton)) as package:
+            shown = {name: package.read(name).decode() for name, *_ in sheets}
+            guide_xml = package.read(guide).decode()
+
+        def sheet_xml(name: str, columns: list[Column], numbers: BlockNumbers, span: tuple[int, int]) -> Any:
+            head, tail = renumbered(shown.pop(name)).split("</sheetData>")
+            a, z = span
+            if z > a:
+                head = _DIMENSION.sub(rf"\g<1>{z - a + 1}\g<2>", head, count=1)
+            yield head
+            yield from xlsx_table.body_xml(columns, numbers.numbers, a, z, 2, strings)
+            yield "</sheetData>" + tail
+
+        parts: dict[str, Any] = {sheet[0]: sheet_xml(*sheet) for sheet in sheets}
+        parts[guide] = [renumbered(guide_xml)]
+        parts["xl/sharedStrings.xml"] = xlsx_table.shared_strings_xml(strings)
+        xlsx_table.write_package(tmp, self.skeleton, parts)
 
 
 def _style(pairs: list[Column], patterns: list[Column], fmt: dict[str, Format]) -> None:
@@ -399,102 +401,3 @@ def _numbered(
 
 _SHARED_CELL = re.compile(r'( t="s"><v>)(\d+)(</v>)')
 _DIMENSION = re.compile(r'(<dimension ref="[A-Z]+1:[A-Z]+)1("/>)')
-
-
-def _coded_texts(series: pd.Series | list[Any], shown: Any = None, found: Any = None) -> CodedColumn | None:
-    """A column of texts (every value exactly str) as codes into its distinct texts as shown (neutralized,
-    or `shown`'s); None when it holds anything else, or a text write_string would cut. `found`: the
-    column's pd.factorize already made (by sort_candidates)."""
-    codes, uniques = (
-        found
-        if found is not None
-        else pd.factorize(series if isinstance(series, pd.Series) else np.asarray(series, dtype=object))
-    )
-    distinct = list(uniques)
-    if not len(codes) or codes.min() < 0 or not lib.is_string_array(np.asarray(distinct, dtype=object)):
-        return None  # a missing value, or not every value a text (a str subclass is one)
-    texts = _neutralized(distinct) if shown is None else shown(distinct)
-    return (
-        CodedColumn(np.asarray(codes, dtype=np.intp), texts, texts=True) if xlsx_table.fits(texts) else None
-    )
-
-
-def _coded_numbers(
-    series: pd.Series, *, rounded: bool = False, blank_nan: bool = False
-) -> CodedColumn | None:
-    """_number_cells's column as codes into its distinct numbers (NaN as "" when blank_nan); None for a
-    column _number_cells takes cell by cell or refuses."""
-    if series.dtype.kind not in "fiu":
-        return None
-    numbers = series.to_numpy(dtype=np.float64)
-    finite = np.isfinite(numbers)
-    if not finite.all() and not (blank_nan and not np.isinf(numbers).any()):
-        return None
-    if rounded:
-        numbers = np.rint(numbers) + 0.0
-    codes, distinct = xlsx_table.number_codes(numbers)
-    values: list[str | float] = ["" if np.isnan(v) else v for v in distinct]
-    return CodedColumn(codes, values)
-
-
-def _direct_pair_columns(
-    cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None
-) -> list[Column] | None:
-    """_pair_columns (with the 决定 blanks) as coded columns; None when the fast path does not apply."""
-    known = found or {}
-    text = {c: _coded_texts(cands[c], found=known.get(c)) for c in ("id_a", "name_a", "id_b", "name_b")}
-    text |= {c: _coded_texts(cands[c], found=known.get(c)) for c in ("pattern", "unit_a", "unit_b", "level2")}
-    text["reason"] = _coded_texts(cands["reason"], found=_each_own(cands["reason"]))
-    group = _coded_texts(
-        cands["pattern_group"],
-        lambda distinct: _neutralized([groups[g] for g in distinct]),
-        known.get("pattern_group"),
-    )
-    score = _coded_numbers(cands["score"], rounded=True)
-    name_score = _coded_numbers(cands["name_score"])
-    definition = _coded_numbers(cands["definition_score"], blank_nan=True)
-    if "likely" not in cands.columns:
-        likely = np.zeros(len(cands), dtype=np.intp)
-    elif cands["likely"].dtype == bool:
-        likely = (~cands["likely"].to_numpy()).astype(np.intp)
-    else:
-        likely = np.asarray([0 if v else 1 for v in cands["likely"].tolist()], dtype=np.intp)
-    shown = CodedColumn(likely, [LIKELY, POSSIBLE], texts=True)
-    columns = [
-        *(text[c] for c in ("id_a", "name_a", "id_b", "name_b")),
-        score,
-        text["reason"],
-        BlankColumn(""),  # 决定: its style once the skeleton has numbered the formats
-        text["pattern"],
-        group,
-        *(text[c] for c in ("unit_a", "unit_b", "level2")),
-        name_score,
-        definition,
-        shown,
-    ]
-    return None if any(c is None for c in columns) else [c for c in columns if c is not None]
-
-
-def _each_own(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Texts nearly all distinct (理由: 1.13M of 1.16M at 1M rows) as each row its own, not hashed (≈ 1 s):
-    StringTable.finish numbers equal texts once all the same. None unless every value is exactly a str."""
-    values = series.to_numpy(dtype=object)
-    if not len(values) or not lib.is_string_array(values):
-        return None
-    return np.arange(len(values), dtype=np.intp), values
-
-
-def _direct_pattern_columns(columns: list[list[Any]]) -> list[Column] | None:
-    """_pattern_columns's cells as coded columns; None when the fast path does not apply."""
-    # One row per pattern: each text column taken as it is (a text repeated is numbered once all the same).
-    rows = np.arange(len(columns[0]), dtype=np.intp)
-    group, pattern, example = (
-        CodedColumn(rows, columns[k], texts=True)
-        if lib.is_string_array(np.asarray(columns[k], dtype=object)) and xlsx_table.fits(columns[k])
-        else None
-        for k in (0, 1, 3)
-    )
-    counts = np.asarray(columns[2], dtype=np.float64)
-    codes, distinct = xlsx_table.number_codes(counts)
-    coded = [group, pattern, CodedColumn(codes, [int(v) for v in distinct]), example, BlankColumn("")]
-    return None if any(c is None for c in coded) else [c for c in coded if c is not None]

@@ -16,8 +16,12 @@ The corpus is cut into the fan-out's batches (plan_batches); each batch's workbo
 no feedback unless --feedback), under a pool worker's collector settings (gc_policy: imports frozen, a
 large young generation; the default thresholds' full collections cost ≈ 1 ms/workbook more). Prints the
 CPU seconds (time.process_time) per workbook of the reading and of the validation (with --feedback, the
-writing of the feedback workbooks also on its own). For an old/new comparison run it with PYTHONPATH set
-to each checkout, alternating, and take the min of several runs. --save DIR keeps the merged rows,
+writing of the feedback workbooks also on its own), and the CPU of pickling the batches' results (a worker)
+and unpickling them (the parent). --step also says how long the workers spent outside any batch (starting,
+sending results and waiting for the next batch, idle at the tail). For an old/new comparison run it with
+PYTHONPATH set to each checkout and the current directory in it (Python 3.11's forkserver imports its
+preloaded modules from the current directory: started from another checkout, the workers run that
+checkout's code), alternating, and take the min of several runs. --save DIR keeps the merged rows,
 findings, statuses and departments (frames.pkl) and, with --feedback, the sha256 of every feedback
 workbook (outbox.sha); --compare OLD NEW says whether two saved runs are the same (frames equal, dtypes
 too; findings and statuses equal; outbox bytes).
@@ -127,6 +131,20 @@ def _timed(batches, settings):  # type: ignore[no-untyped-def]
     return read_cpu, validate_cpu, results, clock.seconds
 
 
+def _pickling(results: list) -> tuple[float, float]:  # type: ignore[type-arg]
+    """CPU seconds to pickle the batches' results as a worker sends them, and to unpickle them as the
+    parent receives them (min of 3)."""
+    send = receive = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        blobs = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results]
+        pickled = time.process_time()
+        for blob in blobs:
+            pickle.loads(blob)
+        send, receive = min(send, pickled - started), min(receive, time.process_time() - pickled)
+    return send, receive
+
+
 def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, profile: str | None) -> None:
     from pipelines.common.gc_policy import rebuild_gc
     from pipelines.fanout.batches import finish_batch, plan_batches
@@ -152,6 +170,7 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(str(profile))
+            send, receive = _pickling(results)
         n = len(paths)
         what = "validate+feedback" if feedback else "validate"
         print(
@@ -159,6 +178,8 @@ def run(corpus: Path, limit: int, year: int, feedback: bool, save: Path | None, 
             f"{what} {validate_cpu / n * 1000:.2f} ms/workbook, "
             f"total {(read_cpu + validate_cpu) / n * 1000:.2f} ms/workbook CPU"
             + (f" (feedback {feedback_cpu / n * 1000:.2f} ms/workbook)" if feedback else "")
+            + f"; results pickled {send / n * 1000:.2f} (worker) + unpickled {receive / n * 1000:.2f}"
+            " (parent) ms/workbook"
         )
         if save is not None:
             _save(save, results, settings)
@@ -185,13 +206,16 @@ def step(corpus: Path, limit: int, year: int, workers: int | None, cache: bool =
             ran, ran_cpu = time.perf_counter(), time.process_time()
             merge_batches(results, settings)
             done, done_cpu = time.perf_counter(), time.process_time()
-        batch_cpu = batch_seconds(results).get("cpu", 0.0)
+        seconds = batch_seconds(results)
+        batch_cpu = seconds.get("cpu", 0.0)
+        inside = sum(seconds.get(k, 0.0) for k in ("read", "validate", "feedback"))
         n = len(paths)
         print(
             f"{n} workbooks, {len(batches)} batches, {count} worker(s): wall {done - wall:.2f} s "
             f"(batches {ran - wall:.2f}, merge {done - ran:.2f}); parent CPU {done_cpu - cpu:.2f} s "
             f"(merge {done_cpu - ran_cpu:.2f}); the batches' own CPU {batch_cpu:.2f} s = "
-            f"{batch_cpu / n * 1000:.2f} ms/workbook"
+            f"{batch_cpu / n * 1000:.2f} ms/workbook; workers outside a batch "
+            f"{count * (ran - wall) - inside:.2f} of {count} x {ran - wall:.2f} s (start, results, tail)"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -38,13 +38,24 @@ def test_the_keep_rule() -> None:
 def test_shipped_settings_are_the_code_defaults() -> None:
     shipped = cv.SETUPS["shipped"]
     assert shipped.settings == pm.Settings() and shipped.per_name == ModelScoring().per_name == 7
-    assert pm.Settings().recall_target == 0.965 and shipped.blocking == BlockingConfig() and not shipped.drop
+    assert pm.Settings().recall_target == 0.98 and shipped.blocking == BlockingConfig() and not shipped.drop
+    assert shipped.words == pm.WORDS == cv.EXPENSES and set(pm.COST_SYNONYMS) <= set(pm.WORDS.near_synonyms)
+    assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
+    # Round 5's shipped: recall_target 0.965, without the cost near-synonyms; every earlier setup reads its words.
+    round5 = cv.SETUPS["round 5"]
+    assert round5.settings == pm.Settings(recall_target=0.965) and round5.per_name == 7
+    assert round5.words == cv.ROUND5_WORDS != pm.WORDS and not set(pm.COST_SYNONYMS) & set(
+        round5.words.near_synonyms
+    )
+    assert all(
+        s.words == cv.ROUND5_WORDS for n, s in cv.SETUPS.items() if n in ("before", "before h3", "C=3")
+    )
     # Round 4's shipped: every feature but objects.py's, per_name 5.
     round4 = cv.SETUPS["before objects"]
     assert (
         round4.per_name == 5
         and set(round4.drop) == set(cv.OBJECT_FEATURES)
-        and round4.settings == pm.Settings()
+        and round4.settings == pm.Settings(recall_target=0.965)
     )
     before = cv.SETUPS["before"]
     assert before.settings.recall_target == 0.99 and before.per_name == 4
@@ -53,9 +64,10 @@ def test_shipped_settings_are_the_code_defaults() -> None:
 
 def test_cross_validated_figures() -> None:
     """The cross-validated figures: no false automatic merge on any held-out set; pooled over the nine sets,
-    recall 0.967 (15 misses) and listed precision 0.377 with the group, count and unit-family conflicts and
-    per_name 7 (before them 0.962 and 0.359, "before objects"; before the wider generation and unit copies 0.958
-    and 0.347): a regression of the matcher, its candidate generation or its training fails here."""
+    recall 0.978 (10 misses) and listed precision 0.376 with the cost near-synonyms and recall_target 0.98 (round
+    5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
+    before the wider generation and unit copies 0.958 and 0.347): a regression of the matcher, its candidate
+    generation or its training fails here."""
     figures = cv.cross_validate(cv.SETUPS["shipped"])
     assert set(figures) == {label for label, _, _ in cv.SETS} | {"pooled"}
     assert all(m["auto_fp"] == 0 for m in figures.values())
@@ -65,10 +77,24 @@ def test_cross_validated_figures() -> None:
     sets = [m for k, m in figures.items() if k != "pooled"]  # micro: every listed labelled pair counts once
     listed = sum(m["listed_labelled"] for m in sets)
     assert pooled["listed_p"] == (listed - sum(m["listed_fp"] for m in sets)) / listed
-    assert pooled["fn"] <= 15 and pooled["flagged_r"] >= 0.966, pooled
-    assert pooled["listed_p"] >= 0.376, pooled
+    assert pooled["fn"] <= 10 and pooled["flagged_r"] >= 0.977, pooled
+    assert pooled["listed_p"] >= 0.375 and pooled["listed_total"] <= 4300, pooled
     assert cv.better(pooled, {"flagged_r": 0.962, "listed_p": 0.359, "auto_fp": 0})
+    # Round 6's aim: the two sets with the most misses (fresh4 0.500, fresh6 0.800 in round 5).
+    assert figures["fresh4"]["flagged_r"] >= 0.83 and figures["fresh6"]["flagged_r"] == 1.0
     lines = cv.table({"shipped": figures})
     assert len(lines) == 2 + len(figures) and lines[-1].startswith(
         "| shipped | **pooled** | 1875 | 449 | 0 |"
     )
+
+
+def test_misses_name_the_step_that_lost_each_duplicate() -> None:
+    """--misses: fresh4's one miss under round 6 is a pair of one project table; round 5 missed three there,
+    each scored under the listing threshold, and fresh6's three were never generated."""
+    assert cv.misses("fresh4", cv.SETUPS["shipped"]) == [
+        "fresh4: 资金支付及时率 (%) | 补助发放及时率 (%): same table"
+    ]
+    before = cv.misses("fresh4", cv.SETUPS["round 5"])
+    assert len(before) == 3 and all(" < " in line for line in before), before
+    fresh6 = cv.misses("fresh6", cv.SETUPS["round 5"])
+    assert len(fresh6) == 3 and all(line.endswith("never generated") for line in fresh6), fresh6

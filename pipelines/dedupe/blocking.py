@@ -13,7 +13,11 @@ near-synonyms written as one word, a trailing bracket off), so that 经费使用
    name's top_k_head most similar names, whatever the 二级: two groups' 满意度, a generic name and a
    qualified one, which share too little of their names to meet in pass 3;
 5. for a pair of two units, the copy of one name in the other's unit (unit_copies): passes 2–4 compare one
-   row per name, and a name filed in 个 and in 篇 would otherwise meet a 篇 name only in 个.
+   row per name, and a name filed in 个 and in 篇 would otherwise meet a 篇 name only in 个;
+6. every new name's top_k_common most similar 共性 names (a bureau-wide indicator against a project's own
+   wording: 培训(参会)人次 / 完成护工培训任务), the 共性 names being few;
+7. among cost rows (a unit in money and a cost word, or a value-only name: vocabulary.cost_text), every new
+   name's top_k_cost most similar, cost words written as one mark (项目总成本 / 预算控制数 / 运行维护费).
 In a very large block the n-grams shared by more than `df_cap` names (率, 完成率 …) are not used to *find*
 pairs, which keeps the work linear. Function class and scope are properties of the usage, not walls.
 Pairs of two last-release indicators are not generated.
@@ -30,7 +34,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipelines.dedupe import halves
-from pipelines.dedupe.vocabulary import NearSynonymForm, measure_head, measure_stem
+from pipelines.dedupe.vocabulary import NearSynonymForm, cost_text, measure_head, measure_stem
 from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_unit
 
 
@@ -39,7 +43,9 @@ class BlockingConfig:
     """Candidate generation settings. top_k 7 and top_k_global 4 (6 and 3 before) and unit_copies, with the pair
     model's listing threshold at recall_target 0.965 (0.98 before): leave-one-set-out cross-validation found two
     more duplicates and listed fewer non-duplicates than before (benchmarks/cv_match.py, "shipped" against
-    "before h3"); a wider pass alone found one more and listed more non-duplicates."""
+    "before h3"); a wider pass alone found one more and listed more non-duplicates. The 共性 and cost passes
+    (top_k_common, top_k_cost) are off: each found no duplicate more and listed more pairs (cv_match, round 6);
+    the cost rows are found through the cost near-synonyms instead (pair_model.COST_SYNONYMS)."""
 
     top_k: int = 7  # most similar names kept per new name within its 二级指标
     top_k_global: int = 4  # most similar names kept per new name across the library (another 二级指标)
@@ -54,6 +60,8 @@ class BlockingConfig:
     df_cap: int = 400  # in larger blocks, n-grams in more names than this are not used to find pairs
     chunk: int = 2048  # query rows per sparse product
     unit_copies: bool = True  # a similar pair is also scored with the copy of a name in the other's unit
+    top_k_common: int = 0  # most similar 共性 names kept per new name (0: no such pass)
+    top_k_cost: int = 0  # most similar cost rows kept per new cost row, cost words as one mark (0: no pass)
 
 
 def prepare_rows(frame: pd.DataFrame, origin: str, rules: MatchRules) -> pd.DataFrame:
@@ -358,6 +366,59 @@ def _with_unit_copies(
     return np.concatenate(extra_q), np.concatenate(extra_c), np.concatenate(extra_s)
 
 
+def _common_pairs(
+    x: sparse.csr_matrix, rows: pd.DataFrame, inverse: np.ndarray, rank: np.ndarray, cfg: BlockingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every new name's top_k_common most similar 共性 names (rows, rows, cosine): one query per name (its
+    best-ranked row), one corpus entry per 共性 name (its best-ranked 共性 row); a name never meets itself."""
+    empty = np.array([], dtype=np.int64)
+    common = np.flatnonzero(rows["scope"].to_numpy() == "共性") if cfg.top_k_common else empty
+    if not len(common):
+        return empty, empty, np.array([], dtype=np.float32)
+    is_new = (rows["origin"] == "new").to_numpy()
+    zeros = np.zeros(len(rows), dtype=np.int64)
+    reps, form, _, has_new = _units(zeros, inverse, x.shape[0], rank, is_new)
+    c_reps, c_form, _, _ = _units(zeros[common], inverse[common], x.shape[0], rank[common], is_new[common])
+    row_of = np.full(x.shape[0], -1, dtype=np.int64)
+    row_of[form] = reps
+    common_row_of = np.full(x.shape[0], -1, dtype=np.int64)
+    common_row_of[c_form] = common[c_reps]
+    q_form = form[has_new]
+    xc = _capped(x[c_form], cfg.df_cap)
+    q, c, s = _top_k_pairs(x[q_form], xc, q_form, c_form, replace(cfg, top_k=cfg.top_k_common))
+    return row_of[q], common_row_of[c], s
+
+
+def _cost_pairs(
+    rows: pd.DataFrame, stems: np.ndarray, inverse: np.ndarray, rank: np.ndarray, cfg: BlockingConfig
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Among cost rows, every new name's top_k_cost most similar, cost words as one mark (rows, rows, cosine)."""
+    if not cfg.top_k_cost:
+        return [], [], []
+    # One reading per distinct (name, unit, 二级): a Python call per row would cost seconds at 1M rows.
+    unit_code, units = pd.factorize(texts(rows["unit_norm"]))
+    level2_code, level2s = pd.factorize(texts(rows["level2"]))
+    key = (inverse.astype(np.int64) * len(units) + unit_code) * max(len(level2s), 1) + level2_code
+    distinct, at = np.unique(key, return_inverse=True)
+    level2_of, rest = distinct % max(len(level2s), 1), distinct // max(len(level2s), 1)
+    read = [
+        cost_text(stems[f], units[u], level2s[v])
+        for f, u, v in zip(rest // len(units), rest % len(units), level2_of, strict=True)
+    ]
+    marked = np.array(read, dtype=object)[at] if read else np.array([], dtype=object)
+    cost = np.flatnonzero(marked != "")
+    if len(cost) < 2:
+        return [], [], []
+    forms, inv = np.unique(marked[cost].astype(str), return_inverse=True)
+    x = _tfidf(forms, cfg)
+    if x is None:
+        return [], [], []
+    is_new = (rows["origin"] == "new").to_numpy()[cost]
+    zeros = np.zeros(len(cost), dtype=np.int64)
+    q, c, s = _similar_pairs(x, zeros, cfg.top_k_cost, inv, rank[cost], is_new, cfg)
+    return [cost[p] for p in q], [cost[p] for p in c], s
+
+
 def generate_pairs(
     rows: pd.DataFrame, cfg: BlockingConfig, near_synonyms: Sequence[tuple[str, str]] = ()
 ) -> pd.DataFrame:
@@ -389,6 +450,12 @@ def generate_pairs(
         qs.extend(q)
         cs.extend(c)
         ss.extend(s)
+        q0, c0, s0 = _common_pairs(x, rows, inverse, rank, cfg)
+        qs.append(q0)
+        cs.append(c0)
+        ss.append(s0)
+    for found, part in zip((qs, cs, ss), _cost_pairs(rows, stems, inverse, rank, cfg), strict=True):
+        found.extend(part)
     qa, ca, sa = np.concatenate(qs), np.concatenate(cs), np.concatenate(ss)
     if cfg.unit_copies:
         qa, ca, sa = _with_unit_copies(qa, ca, sa, inverse, texts(rows["unit_norm"]), rank)

@@ -137,6 +137,25 @@ def distinct_objects_many(stems: np.ndarray, i: np.ndarray, j: np.ndarray, share
     return (shared >= 2) & (qa > 0) & (qb > 0) & (generic[i] > qa) & (generic[j] > qb)
 
 
+# Cost rows (issue 11, the misses never generated): a project's whole cost is written 项目总成本, 预算控制数,
+# 市民中心运行维护费 or only its value (15万元。) — few shared characters, so the similarity passes never pair them.
+# Their cost words are written as one mark, COST_MARK, for the cost pass of blocking.py (only to find pairs).
+_COST_WORDS = re.compile(r"成本|费用|经费|开支|费|控制数|概算|预算|资金|投入|投资")
+_VALUE_ONLY = re.compile(r"^[≥≤<>＜＞约共计合为:：]*[0-9.,，]+\s*[万亿千]?元[/／]?\S{0,3}[。.]?$")
+COST_MARK = "¥"
+
+
+def cost_text(stem: str, unit: str, level2: str) -> str:
+    """A cost row's stem with its cost words as COST_MARK ("" when the row is not a cost row): a unit in
+    money and a cost word in the stem, a value-only name (15万元。) or a 成本 二级."""
+    if "元" not in unit and not _VALUE_ONLY.match(stem):
+        return ""
+    if _VALUE_ONLY.match(stem):
+        return COST_MARK
+    text = _COST_WORDS.sub(COST_MARK, stem)
+    return text if COST_MARK in text or "成本" in level2 else ""
+
+
 def measure_head(canonical: str, chars: int) -> str:
     """The measure head: the last `chars` characters of a canonical stem (满意度 → 意度, 项目总成本 → 成本)."""
     return canonical[-chars:]

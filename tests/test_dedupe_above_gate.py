@@ -13,6 +13,7 @@ similarity passes to a thread, and everything is what one pass gives, exactly.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -150,3 +151,27 @@ def test_features_hold_segments_of_one_name_pairs_only() -> None:
     assert one_name.sum() >= 40 and not one_name.all()
     assert all(s == () for s in np.array(spans, dtype=object)[one_name])
     assert all(s is None for k, s in enumerate(spans) if not one_name[k])
+
+
+def test_worth_scoring_takes_rapidfuzz_to_one_worker_with_threads_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cheap similarity before scoring asks rapidfuzz for every core unless INDICATORS_THREADS=0 says one.
+    from pipelines.dedupe import candidates
+
+    frame = clusters()
+    asked: list[int] = []
+    cpdist = candidates.process.cpdist
+
+    def recorded(*args: object, workers: int = 1, **kwargs: object) -> object:
+        if sys._getframe(1).f_globals["__name__"] == candidates.__name__:  # not the passes' own calls
+            asked.append(workers)
+        return cpdist(*args, workers=workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(candidates.process, "cpdist", recorded)
+    find_candidates(frame.iloc[::2], frame.iloc[1::2])
+    assert asked and set(asked) == {-1}
+    asked.clear()
+    monkeypatch.setenv("INDICATORS_THREADS", "0")
+    find_candidates(frame.iloc[::2], frame.iloc[1::2])
+    assert asked and set(asked) == {1}

@@ -187,8 +187,8 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     ka, kb = a[keep], b[keep]
     ordered = np.array(["".join(sorted(f)) for f in t.forms], dtype=object)[t.form]
     # workers=-1: rapidfuzz compares the pairs on every core, outside the GIL (each pair's ratio its own);
-    # one thread above halves.THREAD_MAX_PAIRS, as the features.
-    workers = -1 if len(ka) <= halves.THREAD_MAX_PAIRS else 1
+    # one thread above halves.THREAD_MAX_PAIRS or with INDICATORS_THREADS=0, as the features.
+    workers = halves.workers(len(ka))
     ratios = [
         process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=workers)
         for text in (t.match, ordered, t.canonical)

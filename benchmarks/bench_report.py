@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_report save --corpus DIR --work DIR [--year 2026]
     .venv/bin/python -m benchmarks.bench_report time --inputs DIR/report_inputs.pkl --out DIR
-        [--profile DIR] [--whole [--merge-review beside|last]]
+        [--profile DIR] [--whole [--merge-review beside|review|last]]
 
 `save` runs the rebuild's steps (serial) on a corpus up to the report, pickles the ReportInputs the report
 step gets into DIR/report_inputs.pkl and stops before publishing (the repo in DIR/repo keeps the state the
@@ -10,8 +10,9 @@ report saw: the library page reads its tags). `time` loads them and writes each 
 write_annual_report one by one (or, with --whole, write_annual_report itself), under the rebuild's
 collector settings; prints one line per file and the sha256 of every file written, so old and new code
 can be compared on the same inputs (run it from an old worktree with PYTHONPATH at that worktree).
-With --whole, --merge-review beside|last overrides the thread gate (background.thread_available): the
-peak of merge_review.xlsx written in the thread beside the other files, or after them.
+With --whole, --merge-review beside|review|last overrides the thread gate (background.thread_available): the
+peak of merge_review.xlsx written in the thread beside the other files, beside the review files only (joined
+before the library page), or after them.
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ def time_report(
     from pipelines.report import build
 
     if merge_review:  # the gate decided here, whatever the process holds
-        build.thread_available = lambda *_: merge_review == "beside"
+        # beside: beside every other file; review: beside the review files (the partial gate's call passes
+        # a limit), joined before the library page; last: after them all
+        build.thread_available = lambda *a: (
+            merge_review == "beside" or (merge_review == "review" and len(a) > 1)
+        )
 
     with open(inputs_path, "rb") as fh:
         inputs = pickle.load(fh)
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--profile", type=Path, default=None, help="a cProfile dump of the whole run")
     t.add_argument("--whole", action="store_true", help="time write_annual_report as one call")
-    t.add_argument("--merge-review", choices=("beside", "last"), default="", help="with --whole")
+    t.add_argument("--merge-review", choices=("beside", "review", "last"), default="", help="with --whole")
     args = parser.parse_args(argv)
     if args.command == "save":
         print(save(args.corpus, args.work, args.year))

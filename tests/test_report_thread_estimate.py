@@ -25,8 +25,12 @@ def _writer_thread(
     inputs: ReportInputs, out: Path, monkeypatch: pytest.MonkeyPatch, bytes_per_pair: float
 ) -> tuple[str, dict[str, str]]:
     monkeypatch.setenv("INDICATORS_FORK", "0")
-    # Room for 64 MiB more than the process holds now.
-    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", background.resident_mib() + 64)
+    # Room for 64 MiB more than the process holds now (the partial gate's too: its own test below).
+    held = background.resident_mib()
+    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", held + 64)
+    monkeypatch.setattr(background, "THREAD_PART_MAX_RESIDENT_MIB", held + 64)
+    monkeypatch.setattr(build, "MERGE_REVIEW_BASE_MIB", 0)
+    monkeypatch.setattr(build, "MERGE_REVIEW_BYTES_PER_PAIR", bytes_per_pair)
     monkeypatch.setattr(build, "THREAD_BYTES_PER_PAIR", bytes_per_pair)
     names = merge_review_threads(monkeypatch)
     write_annual_report(out, inputs)
@@ -52,3 +56,33 @@ def test_thread_available_counts_what_the_thread_adds(monkeypatch: pytest.Monkey
     assert background.thread_available()
     assert background.thread_available(50)
     assert not background.thread_available(400)
+
+
+def test_a_list_too_large_beside_everything_is_written_beside_the_review_files_then_joined(
+    inputs: ReportInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above THREAD_MAX_RESIDENT_MIB but under THREAD_PART_MAX_RESIDENT_MIB with its own working set, the
+    workbook is written in the thread beside the review files, and joined before the library page."""
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    held = background.resident_mib()
+    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", held - 1)  # never beside everything
+    monkeypatch.setattr(background, "THREAD_PART_MAX_RESIDENT_MIB", held + 64)
+    monkeypatch.setattr(build, "MERGE_REVIEW_BASE_MIB", 0)
+    names = merge_review_threads(monkeypatch)
+    done_before_page: list[bool] = []
+    real_page = build.write_library_page
+
+    def page(out_dir: Path, *args: object) -> Path:
+        done_before_page.append((out_dir / "merge_review.xlsx").exists())
+        return real_page(out_dir, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "write_library_page", page)
+    write_annual_report(tmp_path / "part" / str(YEAR), inputs)
+    assert names[0].startswith("merge-review") and done_before_page == [True]
+    # with its own working set over the partial limit, written last, after the library page
+    monkeypatch.setattr(build, "MERGE_REVIEW_BASE_MIB", 128)
+    names.clear()
+    done_before_page.clear()
+    write_annual_report(tmp_path / "last" / str(YEAR), inputs)
+    assert names == [threading.current_thread().name] and done_before_page == [False]
+    assert sha_tree(tmp_path / "part" / str(YEAR)) == sha_tree(tmp_path / "last" / str(YEAR))

@@ -28,6 +28,7 @@ def _written(
     """(file → sha256 and the returned order, the thread that wrote merge_review.xlsx, the call order)."""
     monkeypatch.setenv("INDICATORS_FORK", "0")
     monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", limit_mib)
+    monkeypatch.setattr(background, "THREAD_PART_MAX_RESIDENT_MIB", limit_mib)  # the partial gate alike
     threads: list[str] = []
     calls: list[str] = []
     real_review, real_page = build.write_merge_review, build.write_library_page

@@ -54,6 +54,10 @@ FORK_MAX_RESIDENT_MIB = 1536
 # estimate), as the thread's working set adds to the others'. 300k rows (≈ 2.1 GiB peak) keep it: +233
 # MiB, 3 s of wall time saved; 1M does without: +764 MiB there (report.build.THREAD_BYTES_PER_PAIR).
 THREAD_MAX_RESIDENT_MIB = 3072
+# A caller whose thread would then run beside only part of its other work (the report: merge_review.xlsx
+# beside the review files, the library page after it, as its working set is the largest: 1M rows' inputs
+# +845 MiB, the review files +533, merge_review.xlsx +629) may ask under this limit instead.
+THREAD_PART_MAX_RESIDENT_MIB = 3584
 
 
 def fork_available() -> bool:
@@ -65,11 +69,12 @@ def fork_available() -> bool:
     return setting == "1" or resident_mib() < FORK_MAX_RESIDENT_MIB
 
 
-def thread_available(adds_mib: float = 0.0) -> bool:
+def thread_available(adds_mib: float = 0.0, limit_mib: float | None = None) -> bool:
     """Whether a function may run in a thread beside the caller's work: while this process holds, with
-    `adds_mib` (what the thread would add to the step's peak), under THREAD_MAX_RESIDENT_MIB (else it runs
-    after that work, so the two working sets do not add)."""
-    return resident_mib() + adds_mib < THREAD_MAX_RESIDENT_MIB
+    `adds_mib` (what the thread would add to the step's peak), under THREAD_MAX_RESIDENT_MIB or the
+    caller's `limit_mib` (else it runs after that work, so the two working sets do not add)."""
+    limit = THREAD_MAX_RESIDENT_MIB if limit_mib is None else limit_mib
+    return resident_mib() + adds_mib < limit
 
 
 def resident_mib() -> float:

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+from pipelines.common import background
 from pipelines.common.background import fork_available, run_forked, thread_available
 from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
@@ -99,10 +100,15 @@ class _Later(Generic[T]):
 # 1M rows' inputs (1.16M pairs, the rebuild's held columns; one run each, no fork): peak +1,964 MiB over
 # the start in the thread, +1,200 MiB last (688 bytes a pair); 300k: +233 MiB at 369k pairs (661).
 THREAD_BYTES_PER_PAIR = 700
+# merge_review.xlsx's own working set (write_merge_review alone, peak over its start): 257 MiB at 300k
+# rows' 423k pairs, 629 MiB at 1M rows' 1.34M pairs (the sorted copy let go before the rows are written).
+MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 
 
 @contextlib.contextmanager
-def _beside(fn: Callable[..., T], *args: Any, adds_mib: float = 0.0) -> Iterator[_Pending[T]]:
+def _beside(
+    fn: Callable[..., T], *args: Any, adds_mib: float = 0.0, own_mib: float = 0.0
+) -> Iterator[tuple[_Pending[T], bool]]:
     """fn(*args) run beside the caller: in a forked child where background.run_forked forks, else in a
     thread. The thread shares the GIL, but not the deflating of merge_review.xlsx's 300 MB of XML (zlib
     releases the GIL): that overlaps the other files' Python. Leaving the block waits for the thread
@@ -111,16 +117,19 @@ def _beside(fn: Callable[..., T], *args: Any, adds_mib: float = 0.0) -> Iterator
     1,532 -> 1,765 MiB; 1M (one run, old report code vs new): wall 54.9 -> 41.2 s, peak +480 MiB. So the
     thread only while the process holds, with what the thread adds (adds_mib), under
     background.THREAD_MAX_RESIDENT_MIB (300k keeps it); above, fn runs when result() is called, after the
-    other files (serial: the two working sets do not add)."""
+    other files (serial: the two working sets do not add) — or, while the process with fn's own working
+    set (own_mib) holds under THREAD_PART_MAX_RESIDENT_MIB, in a thread the caller joins before its
+    largest file (yielded with True: see write_annual_report)."""
     if fork_available():
         with run_forked(fn, *args) as forked:
-            yield forked
+            yield forked, False
         return
-    if not thread_available(adds_mib):
-        yield _Later(fn, *args)
+    part = not thread_available(adds_mib)
+    if part and not thread_available(own_mib, background.THREAD_PART_MAX_RESIDENT_MIB):
+        yield _Later(fn, *args), False
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-review") as pool:
-        yield pool.submit(fn, *args)
+        yield pool.submit(fn, *args), part
 
 
 def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
@@ -128,29 +137,37 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
 
     merge_review.xlsx (the largest) is written beside the others (_beside): in a forked child while
     this process holds little (pipelines.common.background: copy-on-write, no pickling of the pairs),
-    else in a thread; joined before returning.
+    else in a thread; joined before returning — or, where the process holds too much for the thread
+    beside every other file (1M rows), beside the review files only, joined before the library page
+    (whose working set is the report's largest) is written.
     Measured on 100k rows' inputs (CPU s): serial 8.0; parent 3.6 beside the child's 4.6, the same bytes.
     The cost: both working sets at once, the process tree's peak PSS 850 → 1037 MiB."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    adds = THREAD_BYTES_PER_PAIR * len(inputs.candidates) / 2**20
-    with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds) as merge_review:
-        html, xlsx, changelog, page = _other_files(out_dir, inputs)
-        return [html, xlsx, changelog, merge_review.result(), page]
+    pairs = len(inputs.candidates)
+    adds = THREAD_BYTES_PER_PAIR * pairs / 2**20
+    own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
+    with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
+        merge_review,
+        part,
+    ):
+        html, xlsx, changelog = _review_files(out_dir, inputs)
+        review = merge_review.result() if part else None  # joined before the largest working set
+        page = write_library_page(
+            out_dir,
+            inputs.tables,
+            all_events(inputs.repo_root, inputs.year, inputs.changes),
+            inputs.year,
+            inputs.actuals,
+        )
+        return [html, xlsx, changelog, review or merge_review.result(), page]
 
 
-def _other_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path, Path]:
-    """review.html, review.xlsx, CHANGELOG.md and the library page. Their shared tables die on return,
-    before a serial merge review (_Later) starts (1M rows' report: peak +1,429 -> +1,293 MiB)."""
+def _review_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path]:
+    """review.html, review.xlsx and CHANGELOG.md. Their shared tables die on return, before the library
+    page and a serial merge review (_Later) start (1M rows' report: peak +1,429 -> +1,293 MiB)."""
     tables = review_tables(inputs)
     html = write_review_html(out_dir, inputs, tables)
     xlsx = write_review_xlsx(out_dir, inputs, tables)
     changelog = write_changelog(out_dir, inputs)
-    page = write_library_page(
-        out_dir,
-        inputs.tables,
-        all_events(inputs.repo_root, inputs.year, inputs.changes),
-        inputs.year,
-        inputs.actuals,
-    )
-    return html, xlsx, changelog, page
+    return html, xlsx, changelog

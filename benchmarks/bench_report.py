@@ -81,14 +81,17 @@ def _writers() -> list[tuple[str, Callable[[Path, Any, Any], Any]]]:
     ]
 
 
-def _timed(name: str, fn: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
+def _timed(name: str, fn: Callable[[], Any], rows: list[dict[str, Any]], width: int = 18) -> Any:
+    """fn's result; its CPU, wall and peak appended to rows and printed (bench_stage times its steps so too)."""
     gc.collect()
     reset_peak()
     cpu, wall = time.process_time(), time.perf_counter()
     result = fn()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     rows.append({"step": name, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "peak_mib": peak_mib()})
-    print(f"  {name:<18} cpu {cpu:7.2f} s  wall {wall:7.2f} s  peak {peak_mib():7.0f} MiB", file=sys.stderr)
+    print(
+        f"  {name:<{width}} cpu {cpu:7.2f} s  wall {wall:7.2f} s  peak {peak_mib():7.0f} MiB", file=sys.stderr
+    )
     return result
 
 

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import hashlib
 import json
 import pickle
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workers import FINANCE, _product_gc, _workers_arg, peak_mib, reset_peak
+from benchmarks import bench_report
+from benchmarks.workers import FINANCE, _product_gc, _workers_arg
 
 NORMALIZE, STAGE = "normalize.pkl", "stage.pkl"
 
@@ -83,14 +81,7 @@ def from_report(inputs_path: Path, work: Path) -> None:
 
 
 def _timed(name: str, fn: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
-    gc.collect()
-    reset_peak()
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = fn()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    rows.append({"step": name, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "peak_mib": peak_mib()})
-    print(f"  {name:<10} cpu {cpu:7.2f} s  wall {wall:7.2f} s  peak {peak_mib():7.0f} MiB", file=sys.stderr)
-    return result
+    return bench_report._timed(name, fn, rows, width=10)
 
 
 def _profiled(fn: Callable[[], Any], profile: Path | None, name: str) -> Callable[[], Any]:

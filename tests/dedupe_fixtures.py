@@ -4,7 +4,9 @@ a candidate list's patterns and one of its pairs (so the refusals fall in severa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.bench_match import generate, key_clusters
@@ -41,3 +43,19 @@ def alternate_rows() -> pd.DataFrame:
         ],
         ignore_index=True,
     )
+
+
+def random_pairs(rows: int, pairs: int, same: int, seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """The model's words, the _Table of clusters()' first `rows` rows and `pairs` random row pairs, the first `same`
+    of one row twice (one name: no segment) — the pair-feature tests' inputs."""
+    from pipelines.dedupe.blocking import prepare_rows
+    from pipelines.dedupe.candidates import _Table
+    from pipelines.dedupe.model import load_model
+
+    words = load_model().words
+    prepared = prepare_rows(clusters().iloc[:rows], "new", default_rules())
+    table = _Table.of(prepared, words.near_synonyms)
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(prepared), pairs), rng.integers(0, len(prepared), pairs)
+    a[:same] = b[:same]
+    return words, table, a, b

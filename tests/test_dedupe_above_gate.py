@@ -23,12 +23,11 @@ import pytest
 
 from pipelines.common import background
 from pipelines.dedupe import blocking, halves
-from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
-from pipelines.dedupe.candidates import _Table, find_candidates
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
+from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import pair_feature_matrix
 from pipelines.dedupe.model import load_model
-from pipelines.normalize.canonical import default_rules
-from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
 
 needs_fork = pytest.mark.skipif(not background.fork_supported(), reason="no fork here: no child")
 
@@ -140,12 +139,7 @@ def test_passes_above_the_gate_run_in_a_thread(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_features_hold_segments_of_one_name_pairs_only() -> None:
-    words = load_model().words
-    rows = prepare_rows(clusters().iloc[:300], "new", default_rules())
-    t = _Table.of(rows, words.near_synonyms)
-    rng = np.random.default_rng(5)
-    a, b = rng.integers(0, len(rows), 2000), rng.integers(0, len(rows), 2000)
-    a[:40] = b[:40]
+    words, t, a, b = random_pairs(300, 2000, 40, 5)
     spans = list(pair_feature_matrix(words, t.sides(a), t.sides(b)).name_spans)
     one_name = t.form[a] == t.form[b]
     assert one_name.sum() >= 40 and not one_name.all()

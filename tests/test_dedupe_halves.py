@@ -24,7 +24,7 @@ from pipelines.dedupe.features import FormCodes, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules
-from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 
@@ -133,12 +133,7 @@ def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRule
 
 
 def test_differences_equal_the_per_pair_loop(tmp_path: Path) -> None:
-    words = load_model().words
-    rows = prepare_rows(clusters().iloc[:300], "new", default_rules())
-    t = _Table.of(rows, words.near_synonyms)
-    rng = np.random.default_rng(5)
-    a, b = rng.integers(0, len(rows), 3000), rng.integers(0, len(rows), 3000)
-    a[:40] = b[:40]  # the same name: no segment
+    words, t, a, b = random_pairs(300, 3000, 40, 5)
     # Spans known for some pairs (the features' own, of the names as written), None for the others.
     known = pair_feature_matrix(words, t.sides(a), t.sides(b)).name_spans
     spans = [s if k % 3 else None for k, s in enumerate(known)]

@@ -19,12 +19,11 @@ import pandas as pd
 import pytest
 
 from pipelines.dedupe import blocking, halves
-from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
-from pipelines.dedupe.candidates import _Table, find_candidates
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
+from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import FEATURES, pair_feature_matrix
 from pipelines.dedupe.model import load_model
-from pipelines.normalize.canonical import default_rules
-from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
 
 
 @pytest.fixture(autouse=True)
@@ -136,12 +135,7 @@ def test_similarity_passes_in_a_thread_give_the_same_pairs(monkeypatch: pytest.M
 
 def test_features_written_into_the_callers_rows_equal_features_in_a_new_matrix() -> None:
     """out=: a half writes its rows into the whole matrix (no copy); stale values there are overwritten."""
-    words = load_model().words
-    rows = prepare_rows(clusters().iloc[:400], "new", default_rules())
-    t = _Table.of(rows, words.near_synonyms)
-    rng = np.random.default_rng(11)
-    a, b = rng.integers(0, len(rows), 900), rng.integers(0, len(rows), 900)
-    a[:30] = b[:30]
+    words, t, a, b = random_pairs(400, 900, 30, 11)
     alive = lambda x: x[:, 0] > 0.3  # noqa: E731 - some pairs pruned (NaN loop features)
     plain = pair_feature_matrix(words, t.sides(a), t.sides(b), alive)
     whole = np.full((1000, len(FEATURES)), 7.0)

@@ -33,7 +33,7 @@ def _clauses(reasons: dict[tuple[str, str], list[str]], one: str, other: str) ->
     return found[0]
 
 
-GROUPS = "对象不同：两个名称所指的人群或机构不同，多为不同的指标"
+GROUPS = "对象不同：A为“学生”，B为“学生家长”，多为不同的指标"  # each side's groups quoted
 COUNTS = "计数对象不同：两个名称统计的不是同一种事物，多为不同的指标"
 
 
@@ -71,3 +71,29 @@ def test_unit_family_conflict_names_both_units_and_a_scale_does_not(tmp_path: Pa
     money = _clauses(reasons, "项目总投资", "项目总投资")
     assert [c for c in money if c.startswith("单位")] == ["单位不同：A为“万元”，B为“元”，不能自动合并"], money
     assert not any("类别" in c or "同一种量" in c for c in money)
+
+
+def test_group_words_are_read_whole_in_the_names_order() -> None:
+    from pipelines.dedupe.objects import group_words
+
+    assert group_words("学生家长满意度") == "学生家长"  # the longer word, not 学生 and 家长
+    assert group_words("教师和学生满意度") == "教师、学生"
+    assert group_words("学生及学生家长满意度") == "学生、学生家长"
+    assert group_words("项目完成率") == ""
+
+
+def test_a_group_conflict_without_readable_groups_keeps_the_general_clause() -> None:
+    import numpy as np
+
+    from pipelines.dedupe.features import COLUMN, FEATURES
+    from pipelines.dedupe.reasons import GROUP_CONFLICT, Side, _groups
+
+    x = np.zeros((3, len(FEATURES)))
+    x[:2, COLUMN["group_conflict"]] = 1
+
+    def side(groups: list[str]) -> Side:
+        empty = np.array([""] * 3, dtype=object)
+        return Side(empty, empty, empty, empty, empty, empty, np.array(groups, dtype=object))
+
+    got = _groups(x, side(["学生", "", "教师"]), side(["教师", "学生", "学生"]))
+    assert list(got) == ["对象不同：A为“学生”，B为“教师”，多为不同的指标", GROUP_CONFLICT, ""]

@@ -24,6 +24,7 @@ from rapidfuzz import fuzz, process
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
+from pipelines.dedupe.objects import group_words
 from pipelines.dedupe.ordering import _sort_order as _sort_order
 from pipelines.dedupe.ordering import _sort_order_pandas as _sort_order_pandas
 from pipelines.dedupe.ordering import sort_candidates
@@ -91,6 +92,7 @@ class _Table:
     origin: np.ndarray
     suffix: np.ndarray  # metric suffix class of the matching form
     canonical: np.ndarray  # the measure stem in canonical words (vocabulary.py)
+    groups: np.ndarray  # the groups of people the row's name names (objects.group_words), for the 理由
     forms: np.ndarray  # the distinct matching forms
     form: np.ndarray  # each row's code into forms
     definitions: np.ndarray  # the distinct 指标解释 texts
@@ -104,7 +106,9 @@ class _Table:
         table = suffix_table()
         suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes]
         canon = NearSynonymForm(near_synonyms)
-        canonical = np.array([canon(measure_stem(f)) for f in forms], dtype=object)[form_codes]
+        stems = np.array([canon(measure_stem(f)) for f in forms], dtype=object)
+        canonical = stems[form_codes]
+        groups = np.array([group_words(stem) for stem in stems], dtype=object)[form_codes]
         definition = texts(rows["definition"])
         definition_code, definitions = pd.factorize(definition)
         return cls(
@@ -119,6 +123,7 @@ class _Table:
             origin=texts(rows["origin"]),
             suffix=suffix,
             canonical=canonical,
+            groups=groups,
             forms=forms.astype(object),
             form=form_codes,
             definitions=np.asarray(definitions, dtype=object),
@@ -149,6 +154,7 @@ class _Table:
             self.level2[rows],
             self.fclass[rows],
             self.origin[rows],
+            self.groups[rows],
         )
 
 

@@ -36,6 +36,11 @@ def group_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarra
     return ~empty[i] & ~empty[j] & (code[i] != code[j])
 
 
+def group_words(stem: str) -> str:
+    """The groups of people a name names, in its order (学生家长、教师), as the 理由 quotes them; "" for none."""
+    return "、".join(dict.fromkeys(_GROUPS.findall(str(stem))))
+
+
 def _counted(stem: str) -> str:
     """The two characters before a count's ending ("" when the stem is not a count)."""
     found = _COUNT.search(stem)

@@ -28,6 +28,7 @@ class Side:
     level2: np.ndarray
     fclass: np.ndarray
     origin: np.ndarray
+    groups: np.ndarray  # the groups of people its name names (objects.group_words), "" for none
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,15 @@ def _name_part(d: Difference, x: np.ndarray) -> np.ndarray:
     return _put(out, other, "名称相似度", similarity, "，差异：", d.pattern)
 
 
-def _warnings(d: Difference, x: np.ndarray) -> list[np.ndarray]:
+def _groups(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
+    """对象不同, quoting each side's groups where both are read (the feature reads the same stems)."""
+    conflict = x[:, COLUMN["group_conflict"]] != 0
+    named = conflict & (a.groups != "") & (b.groups != "")
+    clause = _when(conflict & ~named, GROUP_CONFLICT)
+    return _put(clause, named, "对象不同：A为“", a.groups, "”，B为“", b.groups, "”，多为不同的指标")
+
+
+def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
     both = x[:, COLUMN["def_both"]] != 0
     similarity = _texts(len(both))
     similarity[both] = percent(100 * x[both, COLUMN["def_sim"]])
@@ -119,7 +128,7 @@ def _warnings(d: Difference, x: np.ndarray) -> list[np.ndarray]:
         ),
         _when(x[:, COLUMN["number_diff"]] != 0, "差异含数字（期间、序号或数量不同），多为不同指标"),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
-        _when(x[:, COLUMN["group_conflict"]] != 0, GROUP_CONFLICT),
+        _groups(x, a, b),
         _when(x[:, COLUMN["count_conflict"]] != 0, COUNT_CONFLICT),
         definition,
     ]
@@ -179,7 +188,7 @@ def reasons(d: Difference, x: np.ndarray, a: Side, b: Side, score: np.ndarray) -
     clipped = np.where(np.isnan(score), 100.0, np.clip(score, 0.0, 100.0))  # as max(0, min(100, v))
     parts = [
         _name_part(d, x),
-        *_warnings(d, x),
+        *_warnings(d, x, a, b),
         *_unit_and_suffix(x, a, b),
         *_filing(x, a, b),
         _when(np.ones(len(clipped), dtype=bool), "估计为同一指标的可能性", percent(clipped), "%"),

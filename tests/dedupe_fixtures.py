@@ -59,3 +59,21 @@ def random_pairs(rows: int, pairs: int, same: int, seed: int) -> tuple[Any, Any,
     a, b = rng.integers(0, len(prepared), pairs), rng.integers(0, len(prepared), pairs)
     a[:same] = b[:same]
     return words, table, a, b
+
+
+def record_passes(monkeypatch: Any) -> list[tuple[int, int]]:
+    """(process, thread) of every similarity pass blocking runs from now on (the pass-split tests' recorder)."""
+    import os
+    import threading
+
+    from pipelines.dedupe import blocking
+
+    callers: list[tuple[int, int]] = []
+    similar = blocking._similar_pairs
+
+    def counted(*args: Any) -> Any:
+        callers.append((os.getpid(), threading.get_ident()))
+        return similar(*args)
+
+    monkeypatch.setattr(blocking, "_similar_pairs", counted)
+    return callers

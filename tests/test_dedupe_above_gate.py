@@ -27,7 +27,7 @@ from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import pair_feature_matrix
 from pipelines.dedupe.model import load_model
-from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, record_passes, refusing_rules
 
 needs_fork = pytest.mark.skipif(not background.fork_supported(), reason="no fork here: no child")
 
@@ -121,14 +121,7 @@ def test_passes_above_the_gate_run_in_a_thread(monkeypatch: pytest.MonkeyPatch) 
     rows = alternate_rows()
     words = load_model().words
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
-    callers: list[tuple[int, int]] = []
-    similar = blocking._similar_pairs
-
-    def counted(*args: object) -> object:
-        callers.append((os.getpid(), threading.get_ident()))
-        return similar(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(blocking, "_similar_pairs", counted)
+    callers = record_passes(monkeypatch)
     beside = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
     assert len(callers) == 3 and len(set(callers)) == 2 and {p for p, _ in callers} == {os.getpid()}
     monkeypatch.setenv("INDICATORS_THREADS", "0")

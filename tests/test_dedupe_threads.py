@@ -23,7 +23,7 @@ from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import FEATURES, pair_feature_matrix
 from pipelines.dedupe.model import load_model
-from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
+from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, record_passes, refusing_rules
 
 
 @pytest.fixture(autouse=True)
@@ -109,25 +109,22 @@ def test_similarity_passes_in_a_thread_give_the_same_pairs(monkeypatch: pytest.M
     rows = alternate_rows()
     words = load_model().words
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
-    callers: list[int] = []
-    similar = blocking._similar_pairs
+    recorded = record_passes(monkeypatch)
 
-    def counted(*args: object) -> object:
-        callers.append(threading.get_ident())
-        return similar(*args)  # type: ignore[arg-type]
+    def callers() -> list[int]:
+        return [thread for _, thread in recorded]
 
-    monkeypatch.setattr(blocking, "_similar_pairs", counted)
     threaded = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert len(callers) == 3 and len(set(callers)) == 2  # the first pass in another thread
-    callers.clear()
+    assert len(callers()) == 3 and len(set(callers())) == 2  # the first pass in another thread
+    recorded.clear()
     monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 10)  # more names than that (1M rows): one thread
     capped = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert set(callers) == {threading.get_ident()} and len(callers) == 3
+    assert set(callers()) == {threading.get_ident()} and len(callers()) == 3
     monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 150_000)
     _threads_off(monkeypatch)
-    callers.clear()
+    recorded.clear()
     one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert set(callers) == {threading.get_ident()} and len(callers) == 3
+    assert set(callers()) == {threading.get_ident()} and len(callers()) == 3
     pd.testing.assert_frame_equal(capped, one, check_exact=True)
     assert len(threaded) > 300
     pd.testing.assert_frame_equal(threaded, one, check_exact=True)

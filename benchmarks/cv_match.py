@@ -1,6 +1,6 @@
 """Leave-one-set-out cross-validation of the review queue (issue 11): how the matcher does on a set it never saw.
 
-    python -m benchmarks.cv_match [--setup NAME …] [--no-same-table] [--pooled-only] [--misses]
+    python -m benchmarks.cv_match [--setup NAME …] [--no-same-table] [--pooled-only] [--misses] [--listed-fp]
 
 Every labelled set has been evaluated by now, so no single holdout is untouched. Here each of the nine sets
 (real_pairs.csv tune, real_pairs.csv holdout, labelled_pairs.csv whole, fresh … fresh6 whole) is scored by a model
@@ -19,6 +19,7 @@ model, so that never moves here).
 --misses lists, per setup, every duplicate neither merged nor listed and where it was lost: never generated
 (blocking.generate_pairs), under the name bound (candidates._worth_scoring), scored under the listing
 threshold, cut by the per-indicator cap (or a contrast), or left out by the same-table rule.
+--listed-fp lists, per setup, every labelled non-duplicate the review list holds (score, names, units, 二级).
 Deterministic: fixed folds, lbfgs, set order fixed.
 """
 
@@ -71,6 +72,8 @@ class Setup:
     # Features left out: their column is zeroed in training, so their coefficient is 0 (the model without them).
     drop: tuple[str, ...] = ()
     words: DifferenceWords = pm.WORDS  # the word lists training and the features read
+    # The conflicts listed only when likely (ModelScoring.likely_only); before round 7 the contrast alone.
+    likely_only: tuple[str, ...] = ModelScoring.likely_only
 
 
 # Candidate generation before the wider passes and unit copies (h3-recall): every setup measured before them.
@@ -79,6 +82,9 @@ OLD_BLOCKING = BlockingConfig(top_k=6, top_k_global=3, top_k_head=10, unit_copie
 # Round 5's features (objects.py): every setup measured before them leaves them out (Setup.drop).
 OBJECT_FEATURES = ("group_conflict", "count_conflict", "unit_family_conflict")
 NAMES_ONLY, UNITS = OBJECT_FEATURES[:2], OBJECT_FEATURES[2:]  # read on the names; on the units
+# Round 7's features (objects.py): every setup measured before them leaves them out.
+KINDS = ("kind_conflict", "groups_apart")
+CONTRAST = ("contrast",)  # the one conflict listed only when likely before round 7
 # Round 5's word lists, before the cost near-synonyms (pair_model.COST_SYNONYMS): every setup measured before them.
 ROUND5_WORDS = replace(pm.WORDS, near_synonyms=measure_synonyms())
 
@@ -104,7 +110,7 @@ def _round5(
     """Today's generation (or blocking) and round 5's features (less drop) and word lists (or words), listed
     from recall_target with per_name."""
     settings = pm.Settings(recall_target=recall_target)
-    return Setup(settings, per_name, blocking or BlockingConfig(), drop, words)
+    return Setup(settings, per_name, blocking or BlockingConfig(), (*drop, *KINDS), words, CONTRAST)
 
 
 def _round6(
@@ -117,14 +123,14 @@ def _round6(
 def _was(per_name: int = 4, **changes: Any) -> Setup:
     """The settings before cross-validation (recall_target 0.99, per_name 4, OLD_BLOCKING) with some changes."""
     settings = replace(pm.Settings(recall_target=0.99), **changes)
-    return Setup(settings, per_name, OLD_BLOCKING, OBJECT_FEATURES, ROUND5_WORDS)
+    return Setup(settings, per_name, OLD_BLOCKING, (*OBJECT_FEATURES, *KINDS), ROUND5_WORDS, CONTRAST)
 
 
 def _generation(recall_target: float, per_name: int = 5, **blocking: Any) -> Setup:
     """Today's generation (BlockingConfig()) with some of its settings changed, listed from recall_target."""
     blocking_config = replace(BlockingConfig(), **blocking)
     settings = pm.Settings(recall_target=recall_target)
-    return Setup(settings, per_name, blocking_config, OBJECT_FEATURES, ROUND5_WORDS)
+    return Setup(settings, per_name, blocking_config, (*OBJECT_FEATURES, *KINDS), ROUND5_WORDS, CONTRAST)
 
 
 # What was tried (benchmarks/RESULTS.md, "Dedupe: leave-one-set-out cross-validation"): "before" is the settings of
@@ -136,7 +142,9 @@ def _generation(recall_target: float, per_name: int = 5, **blocking: Any) -> Set
 # Interaction features and other per-indicator caps were tried with code since removed (figures in RESULTS.md).
 SETUPS: dict[str, Setup] = {
     "before": _was(),
-    "before h3": Setup(pm.Settings(recall_target=0.98), 5, OLD_BLOCKING, OBJECT_FEATURES, ROUND5_WORDS),
+    "before h3": Setup(
+        pm.Settings(recall_target=0.98), 5, OLD_BLOCKING, (*OBJECT_FEATURES, *KINDS), ROUND5_WORDS, CONTRAST
+    ),
     "shipped": Setup(),
     "round 5": _round5(0.965, 7),  # round 5's shipped: recall_target 0.965, per_name 7, no cost near-synonyms
     "C=0.3": _was(c=0.3),
@@ -231,6 +239,16 @@ SETUPS: dict[str, Setup] = {
     "expenses, 0.985": _round6(0.985),  # 0.980 / 9 / 0.368 / 588 / 4611
     "expenses, 0.98, cost 4": _round6(0.98, top_k_cost=4),  # 0.978 / 10 / 0.376 / 565 / 4280
     "expenses, 0.98, common 2": _round6(0.98, top_k_common=2),  # 0.978 / 10 / 0.376 / 565 / 4381
+    "round 6": _round6(0.98),  # round 6's shipped: 0.978 / 10 / 0.376 / 565 / 4278
+    # Round 7 (issue 11, the listed non-duplicates): two kinds of quantity (kind_conflict) and groups with none in
+    # common (groups_apart), objects.py. Pooled flagged R / FN / listed P / listed FP / listed (all).
+    # First the features alone (a known contrast the one conflict listed only when likely, as before):
+    "kinds only": Setup(drop=KINDS[1:], likely_only=CONTRAST),  # 0.976 / 11 / 0.391 / 530 / 4020
+    "groups only, round 7": Setup(drop=KINDS[:1], likely_only=CONTRAST),  # 0.978 / 10 / 0.385 / 545 / 4130
+    "kinds and groups": Setup(likely_only=CONTRAST),  # 0.978 / 10 / 0.397 / 517 / 3925
+    # Then each of them also listed only when likely (ModelScoring.likely_only); "shipped": both.
+    "kinds and groups, groups likely only": Setup(likely_only=(*CONTRAST, "groups_apart")),
+    "kinds and groups, kinds likely only": Setup(likely_only=(*CONTRAST, "kind_conflict")),
 }
 
 
@@ -282,7 +300,7 @@ def score_set(label: str, setup: Setup, same_table: bool = True) -> pd.DataFrame
     model = model_from_dict(fitted_without(label, setup.settings, setup.blocking, setup.drop, setup.words))
     part = _held_out_pairs(data, splits)
     tables = side_tables(part, data) if same_table else None
-    scoring = ModelScoring(model=model, per_name=setup.per_name)
+    scoring = ModelScoring(model=model, per_name=setup.per_name, likely_only=setup.likely_only)
     find = partial(find_candidates, config=setup.blocking)
     out = label_pairs(part, scoring, find=find, tables=tables)
     return out.assign(held_out=label)
@@ -304,8 +322,8 @@ def misses(label: str, setup: Setup) -> list[str]:
     model = model_from_dict(fitted_without(label, setup.settings, setup.blocking, setup.drop, setup.words))
     part = _held_out_pairs(data, splits)
     find = partial(find_candidates, config=setup.blocking)
-    listed = label_pairs(part, ModelScoring(model=model, per_name=setup.per_name), find=find,
-                         tables=side_tables(part, data))  # fmt: skip
+    capped = ModelScoring(model=model, per_name=setup.per_name, likely_only=setup.likely_only)
+    listed = label_pairs(part, capped, find=find, tables=side_tables(part, data))
     missed = (listed["label"] == "1") & ~listed["flagged"]
     if not missed.any():
         return []
@@ -313,7 +331,7 @@ def misses(label: str, setup: Setup) -> list[str]:
         part, ModelScoring(model=model), find=partial(_generated_only, config=setup.blocking)
     )
     every = label_pairs(part, ModelScoring(model=model, min_score=0.0), find=find)  # every pair scored
-    uncapped = label_pairs(part, ModelScoring(model=model, per_name=setup.per_name), find=find)
+    uncapped = label_pairs(part, capped, find=find)
     threshold = 100.0 * model.threshold
     out = []
     for k in np.flatnonzero(missed.to_numpy()):
@@ -331,6 +349,17 @@ def misses(label: str, setup: Setup) -> list[str]:
         row = part.iloc[k]
         out.append(f"{label}: {row['name_a']} ({row['unit_a']}) | {row['name_b']} ({row['unit_b']}): {step}")
     return out
+
+
+def listed_negatives(label: str, setup: Setup) -> list[str]:
+    """Each labelled non-duplicate of one held-out set that the review list holds (its score first, highest
+    first): what a clerk reads and rejects."""
+    out = score_set(label, setup)
+    wrong = out[out["candidate"] & (out["label"] == "0")].sort_values("score", ascending=False, kind="stable")
+    return [
+        f"{label}: {r.score:5.1f} {r.name_a} ({r.unit_a}, {r.level2_a}) | {r.name_b} ({r.unit_b}, {r.level2_b})"
+        for r in wrong.itertuples()
+    ]
 
 
 def cross_validate(setup: Setup, same_table: bool = True) -> dict[str, dict[str, float]]:
@@ -381,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--misses", action="store_true", help="each missed duplicate and the step that lost it"
     )
+    parser.add_argument(
+        "--listed-fp", action="store_true", help="each listed non-duplicate of every held-out set, by score"
+    )
     args = parser.parse_args(argv)
     results = {name: cross_validate(SETUPS[name], not args.no_same_table) for name in args.setup}
     print("\n".join(table(results, per_set=not args.pooled_only)))
@@ -389,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         never = sum(line.endswith("never generated") for line in lost)
         print(f"\n{name}: {len(lost)} missed, {never} never generated")
         print("\n".join(f"  {line}" for line in lost))
+    for name in args.setup if args.listed_fp else ():
+        wrong = [
+            line for label, d, _ in SETS if DATA[d].exists() for line in listed_negatives(label, SETUPS[name])
+        ]
+        print(f"\n{name}: {len(wrong)} listed non-duplicates")
+        print("\n".join(f"  {line}" for line in wrong))
     base = results[args.setup[0]]["pooled"]
     for name in args.setup[1:]:
         verdict = "keep" if better(results[name]["pooled"], base) else "reject"

@@ -41,6 +41,11 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     assert pm.Settings().recall_target == 0.98 and shipped.blocking == BlockingConfig() and not shipped.drop
     assert shipped.words == pm.WORDS == cv.EXPENSES and set(pm.COST_SYNONYMS) <= set(pm.WORDS.near_synonyms)
     assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
+    assert shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS)
+    # Round 6's shipped: without round 7's features, a known contrast the one conflict listed only when likely.
+    round6 = cv.SETUPS["round 6"]
+    assert set(round6.drop) == set(cv.KINDS) and round6.likely_only == ("contrast",)
+    assert round6.settings == shipped.settings and round6.words == shipped.words
     # Round 5's shipped: recall_target 0.965, without the cost near-synonyms; every earlier setup reads its words.
     round5 = cv.SETUPS["round 5"]
     assert round5.settings == pm.Settings(recall_target=0.965) and round5.per_name == 7
@@ -54,7 +59,7 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     round4 = cv.SETUPS["before objects"]
     assert (
         round4.per_name == 5
-        and set(round4.drop) == set(cv.OBJECT_FEATURES)
+        and set(round4.drop) == {*cv.OBJECT_FEATURES, *cv.KINDS}
         and round4.settings == pm.Settings(recall_target=0.965)
     )
     before = cv.SETUPS["before"]
@@ -64,8 +69,8 @@ def test_shipped_settings_are_the_code_defaults() -> None:
 
 def test_cross_validated_figures() -> None:
     """The cross-validated figures: no false automatic merge on any held-out set; pooled over the nine sets,
-    recall 0.978 (10 misses) and listed precision 0.376 with the cost near-synonyms and recall_target 0.98 (round
-    5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
+    recall 0.978 (10 misses) and listed precision 0.421 with round 7's kind and group conflicts (round 6, the cost
+    near-synonyms and recall_target 0.98: 0.978 and 0.376; round 5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
     before the wider generation and unit copies 0.958 and 0.347): a regression of the matcher, its candidate
     generation or its training fails here."""
     figures = cv.cross_validate(cv.SETUPS["shipped"])
@@ -78,8 +83,8 @@ def test_cross_validated_figures() -> None:
     listed = sum(m["listed_labelled"] for m in sets)
     assert pooled["listed_p"] == (listed - sum(m["listed_fp"] for m in sets)) / listed
     assert pooled["fn"] <= 10 and pooled["flagged_r"] >= 0.977, pooled
-    assert pooled["listed_p"] >= 0.375 and pooled["listed_total"] <= 4300, pooled
-    assert cv.better(pooled, {"flagged_r": 0.962, "listed_p": 0.359, "auto_fp": 0})
+    assert pooled["listed_p"] >= 0.42 and pooled["listed_total"] <= 3810, pooled
+    assert cv.better(pooled, {"flagged_r": 439 / 449, "listed_p": 0.376, "auto_fp": 0})  # round 6
     # Round 6's aim: the two sets with the most misses (fresh4 0.500, fresh6 0.800 in round 5).
     assert figures["fresh4"]["flagged_r"] >= 0.83 and figures["fresh6"]["flagged_r"] == 1.0
     lines = cv.table({"shipped": figures})

@@ -20,7 +20,13 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Postfix, Prefix
 
-from pipelines.dedupe.objects import count_conflict, group_conflict, unit_family_conflict
+from pipelines.dedupe.objects import (
+    count_conflict,
+    group_conflict,
+    groups_apart,
+    kind_conflict,
+    unit_family_conflict,
+)
 from pipelines.dedupe.patterns import Span, spans_of
 from pipelines.dedupe.spans import PairSpans as PairSpans
 from pipelines.dedupe.vocabulary import (
@@ -74,6 +80,8 @@ FEATURES = (
     "group_conflict",  # two groups of people named (学生满意度 / 学生家长满意度): objects.py
     "count_conflict",  # counts of two things (保障村干部人数 / 保障遗属人数): objects.py
     "unit_family_conflict",  # units of two kinds of quantity (人 / 个, % / 万元), not two scales: objects.py
+    "kind_conflict",  # two kinds of quantity by the canonical endings (早孕建册率 / 早孕建册数): objects.py
+    "groups_apart",  # groups of people with none in common (患者 / 学校满意度): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -279,6 +287,8 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["distinct_objects"]] = distinct_objects_many(stems, names.ia, names.ib, tail)
     x[:, COLUMN["group_conflict"]] = group_conflict(stems, names.ia, names.ib)
     x[:, COLUMN["count_conflict"]] = count_conflict(stems, names.ia, names.ib)
+    x[:, COLUMN["kind_conflict"]] = kind_conflict(stems, names.forms, names.ia, names.ib)
+    x[:, COLUMN["groups_apart"]] = groups_apart(stems, names.ia, names.ib)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipelines.normalize.suffixes import suffix_table
+
 # Groups of people a measure is asked of or counted for (a name naming none of them: no conflict).
 GROUP_WORDS = (
     "学生家长", "学生", "家长", "研究生", "在校生", "学员", "教师", "社会", "公众", "群众", "村民", "农户", "农民",
@@ -36,6 +38,24 @@ def group_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarra
     return ~empty[i] & ~empty[j] & (code[i] != code[j])
 
 
+# Two spellings of one group, for groups_apart only (group_conflict reads the words as written): 家长 are the
+# 学生家长, 在校生 are 学生, 农户 are 农民 (学生家长满意度 / 家长满意度 is one measure).
+GROUP_ALIASES = {"学生家长": "家长", "在校生": "学生", "农户": "农民"}
+
+
+def groups_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Both names name groups of people and no group in common (患者满意度 / 学校满意度), a group read
+    as GROUP_ALIASES: not the same group in another word, not one group among others (学生对学校…满意度 /
+    学生满意度). A bit per group word: one pass over the distinct stems, then two masks per pair."""
+    bit = {g: np.uint64(1 << k) for k, g in enumerate(sorted({GROUP_ALIASES.get(w, w) for w in GROUP_WORDS}))}
+    masks = np.zeros(len(stems), dtype=np.uint64)
+    for n, stem in enumerate(stems):
+        for word in _GROUPS.findall(str(stem)):
+            masks[n] |= bit[GROUP_ALIASES.get(word, word)]
+    a, b = masks[i], masks[j]
+    return (a != 0) & (b != 0) & ((a & b) == 0)
+
+
 def group_words(stem: str) -> str:
     """The groups of people a name names, in its order (学生家长、教师), as the 理由 quotes them; "" for none."""
     return "、".join(dict.fromkeys(_GROUPS.findall(str(stem))))
@@ -55,6 +75,22 @@ def count_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarra
         a, b = str(stems[i[n]]), str(stems[j[n]])
         out[n] = things[i[n]] not in b and things[j[n]] not in a
     return out
+
+
+def kind_conflict(stems: np.ndarray, forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The two names measure different kinds of quantity (a rate and a count: 早孕建册率 / 早孕建册数; a time and
+    a rate: 完成时限 / 完成及时率), read from the endings of the canonical stems (stems: cost words as 成本,
+    so 项目成本 / 成本控制数 is one kind), or the names are one but for 人次 / 人数 (forms: the matching forms,
+    whose 人次 the canonical stems write as 人数: 培训人次 / 培训人数 count visits and people)."""
+    table = suffix_table()
+    kinds = np.array([table.classify(str(s)) for s in stems], dtype=object)
+    out = ~table.compatible_many(kinds[i], kinds[j])
+    written = np.array([table.classify(str(f)) for f in forms], dtype=object)
+    visits = ((written[i] == "人次") & (written[j] == "人数")) | (
+        (written[i] == "人数") & (written[j] == "人次")
+    )
+    same = pd.factorize(np.asarray(stems, dtype=object))[0]  # equal codes: equal stems
+    return out | (visits & (same[i] == same[j]))
 
 
 # Units of one kind of quantity: two units of one family are one measure in another scale (万元 / 元, 公里 / 米);

@@ -873,7 +873,7 @@ def test_review_xlsx_lists_the_most_similar_pairs_and_says_how_many_more(tmp_pat
         (f"A{i:05d}", f"指标甲{i}", f"B{i:05d}", f"指标乙{i}", 50 + i % 50, "名称相近") for i in range(n)
     ]
     table = candidates_review(_candidates(pairs))
-    capped = _capped_pairs(table.frame)
+    capped = _capped_pairs(table.frame, table.rows)
     assert len(capped) == XLSX_PAIR_LIMIT + 1
     assert capped.iloc[:XLSX_PAIR_LIMIT].astype(str).equals(table.frame.head(XLSX_PAIR_LIMIT).astype(str))
     assert capped.iloc[-1, 0] == f"另有 234 对未在此列出，全部 {n:,} 对见 merge_review.xlsx"

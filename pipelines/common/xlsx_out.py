@@ -150,19 +150,10 @@ def shown_values(values: Iterable[object]) -> list[str | int | float | None]:
 
 
 def column_cells(series: pd.Series) -> list[str | int | float | None]:
-    """cell_value for a whole column; text columns take a fast path (the common case in feedback and
-    review sheets, where nearly every cell is plain text that needs no more than a first-character look)."""
-    if not (pd.api.types.is_string_dtype(series) and not pd.api.types.is_object_dtype(series)):
-        return [cell_value(v) for v in series.tolist()]
-    out: list[str | int | float | None] = []
-    for v in series.tolist():
-        if v is None or v != v or v == "":  # None, NaN, ""
-            out.append(None)
-        elif not _plain_first(v[0]) or len(v) > MAX_CELL_CHARS:
-            out.append(cell_value(v))  # the careful path: neutralize, truncate
-        else:
-            out.append(v)
-    return out
+    """cell_value for a whole column: shown_values over its values (text that starts plainly, ints and
+    None at a type and first-character look; anything else through cell_value). Object columns took
+    cell_value cell by cell before: review.xlsx's 2.4M cells at 1M rows."""
+    return shown_values(series.tolist())
 
 
 # --- formats -----------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ from schemas.library import LibraryTables
 HTML_ROW_LIMIT = (
     500  # rows per table on the page; review.xlsx has them all (pairs: review_xlsx.XLSX_PAIR_LIMIT)
 )
+# The likely duplicate pairs review.xlsx lists (the most similar; merge_review.xlsx has them all): a province
+# lists ≈ 120,000 pairs per 100,000 rows.
+PAIRS_SHOWN = 1000
 # Where a submitted row went (CONTRACT §3), as the review names it.
 OUTCOME_ZH = {
     "library": "入库",
@@ -61,6 +64,12 @@ class ReviewTable:
     titles: dict[str, str]  # English column → Chinese header (order = column order)
     numeric: tuple[str, ...] = ()  # right-aligned columns
     note: str = ""
+    total: int | None = None  # the table's rows where `frame` holds only its first ones (the pairs)
+
+    @property
+    def rows(self) -> int:
+        """The table's rows: `total`, or the frame's."""
+        return len(self.frame) if self.total is None else self.total
 
     @property
     def shown(self) -> pd.DataFrame:
@@ -68,7 +77,7 @@ class ReviewTable:
 
     @property
     def truncated(self) -> bool:
-        return len(self.frame) > HTML_ROW_LIMIT
+        return self.rows > HTML_ROW_LIMIT
 
     def records(self) -> list[dict[str, object]]:
         return self.shown[list(self.titles)].to_dict("records")

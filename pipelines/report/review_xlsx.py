@@ -17,19 +17,21 @@ import pandas as pd
 from pipelines.common.xlsx_out import atomic_write_bytes, xlsx_book
 from pipelines.common.xlsx_table_block import write_table_block
 from pipelines.common.xlsx_zip import redeflated
-from pipelines.report.model import ReportInputs, ReviewTable
+from pipelines.report.model import PAIRS_SHOWN, ReportInputs, ReviewTable
 
-XLSX_PAIR_LIMIT = 1000
+XLSX_PAIR_LIMIT = PAIRS_SHOWN
 
 
-def _capped_pairs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The first XLSX_PAIR_LIMIT pairs (most similar first) and a row naming the rest and where they are."""
-    if len(frame) <= XLSX_PAIR_LIMIT:
+def _capped_pairs(frame: pd.DataFrame, total: int | None = None) -> pd.DataFrame:
+    """The first XLSX_PAIR_LIMIT pairs (most similar first) and a row naming the rest and where they are;
+    `total`: the pairs there are, where `frame` holds only the first ones (ReviewTable.total)."""
+    total = len(frame) if total is None else total
+    if total <= XLSX_PAIR_LIMIT:
         return frame
     shown = frame.head(XLSX_PAIR_LIMIT).astype(object)
-    more = len(frame) - XLSX_PAIR_LIMIT
+    more = total - XLSX_PAIR_LIMIT
     note = {c: "" for c in frame.columns}
-    note[frame.columns[0]] = f"另有 {more:,} 对未在此列出，全部 {len(frame):,} 对见 merge_review.xlsx"
+    note[frame.columns[0]] = f"另有 {more:,} 对未在此列出，全部 {total:,} 对见 merge_review.xlsx"
     return pd.concat([shown, pd.DataFrame([note], dtype=object)], ignore_index=True)
 
 
@@ -51,7 +53,7 @@ def write_review_xlsx(out_dir: Path, inputs: ReportInputs, tables: dict[str, Rev
         for table in tables.values():
             frame = table.frame[list(table.titles)]
             if table.key == "candidates":
-                frame = _capped_pairs(frame)
+                frame = _capped_pairs(frame, table.rows)
             cell_formats = _department_highlights(frame) if table.key == "departments" else {}
             # compact: no implied row numbers or cell references, ≈ 45 % less in the repo per release
             write_table_block(book, table.sheet, frame, table.titles, cell_formats=cell_formats, compact=True)

@@ -6,6 +6,7 @@ blanked: a table row speaks of the rule, not of one occurrence of it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TypedDict
 
 import pandas as pd
@@ -69,19 +70,25 @@ class _RuleTally(TypedDict):
     files: set[str]
 
 
-def _by_file(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
+def _tally(found: list[Finding]) -> Counter[tuple[str, str, str]]:
+    """The findings counted by (file, severity, rule), in order of first appearance: what the tables by
+    file and by rule read, in one pass (1M rows' 1.04M findings were walked twice in Python)."""
+    return Counter((f.file, f.severity, f.code) for f in found)
+
+
+def _by_file(tally: Counter[tuple[str, str, str]], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """One row per file with violations: counts per severity and its three most frequent rules."""
     per_file: dict[str, dict[str, object]] = {}
     code_counts: dict[str, dict[str, int]] = {}
-    for f in found:
-        code, name = dept_of.get(f.file, ("", ""))
+    for (file, severity, rule), n in tally.items():
+        code, name = dept_of.get(file, ("", ""))
         rec = per_file.setdefault(
-            f.file,
-            {"dept_code": code, "dept_name": name, "file": f.file, **dict.fromkeys(VIOLATION_SEVERITIES, 0)},
+            file,
+            {"dept_code": code, "dept_name": name, "file": file, **dict.fromkeys(VIOLATION_SEVERITIES, 0)},
         )
-        rec[f.severity] = int(rec[f.severity]) + 1  # type: ignore[call-overload]
-        counts = code_counts.setdefault(f.file, {})
-        counts[f.code] = counts.get(f.code, 0) + 1
+        rec[severity] = int(rec[severity]) + n  # type: ignore[call-overload]
+        counts = code_counts.setdefault(file, {})
+        counts[rule] = counts.get(rule, 0) + n
     for file, rec in per_file.items():
         rec["total"] = sum(int(rec[s]) for s in VIOLATION_SEVERITIES)  # type: ignore[call-overload]
         top = sorted(code_counts[file].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
@@ -90,13 +97,14 @@ def _by_file(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.Da
     return frame.sort_values(["dept_code", "file"], kind="stable").reset_index(drop=True)
 
 
-def _by_rule(found: list[Finding]) -> pd.DataFrame:
-    """One row per rule: how often it was broken and in how many files; errors first, then by count."""
+def _by_rule(tally: Counter[tuple[str, str, str]]) -> pd.DataFrame:
+    """One row per rule: how often it was broken and in how many files; errors first, then by count. A
+    rule's severity is that of its first finding."""
     rules: dict[str, _RuleTally] = {}
-    for f in found:
-        tally = rules.setdefault(f.code, {"code": f.code, "severity": f.severity, "count": 0, "files": set()})
-        tally["count"] = int(tally["count"]) + 1
-        tally["files"].add(f.file)
+    for (file, severity, code), n in tally.items():
+        tally_ = rules.setdefault(code, {"code": code, "severity": severity, "count": 0, "files": set()})
+        tally_["count"] = int(tally_["count"]) + n
+        tally_["files"].add(file)
     frame = pd.DataFrame(
         [
             {
@@ -145,7 +153,8 @@ def violation_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame, 
     """Rule violations (file errors, row errors, warnings): per file, per rule, and grouped detail."""
     dept_of = {s.file: (s.dept_code, s.dept_name) for s in file_statuses(inputs)}
     found = [f for f in inputs.validation.findings if f.severity in VIOLATION_SEVERITIES]
-    return _by_file(found, dept_of), _by_rule(found), _details(found, dept_of)
+    tally = _tally(found)
+    return _by_file(tally, dept_of), _by_rule(tally), _details(found, dept_of)
 
 
 def violation_reviews(inputs: ReportInputs) -> list[ReviewTable]:

@@ -5,6 +5,7 @@ and each department's series folded to one text per department and year, as the 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.intake.targets import shown_target
@@ -32,10 +33,28 @@ def dept_series(series: pd.DataFrame) -> pd.DataFrame:
     if not len(series):
         return pd.DataFrame(columns=SERIES_COLUMNS)
     u = series[keys].assign(target=_shown(series)).drop_duplicates().sort_values(keys, kind="stable")
-    several = u.duplicated(keys, keep=False)  # rare: one department, several projects, one year
-    joined = u[several].groupby(keys, sort=True)["target"].agg("、".join).reset_index()
+    several = u.duplicated(keys, keep=False)  # one department, several projects, one year
+    if u[keys].isna().any(axis=None):  # groupby leaves out a missing key: its own rules
+        joined = u[several].groupby(keys, sort=True)["target"].agg("、".join).reset_index()
+    else:
+        joined = _joined(u[several], keys)
     out = pd.concat([u[~several], joined], ignore_index=True).sort_values(keys, kind="stable")
     return out[SERIES_COLUMNS]
+
+
+def _joined(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """groupby(keys, sort=True)["target"].agg("、".join).reset_index() of rows already sorted by `keys`
+    (no key missing): each run of equal keys one row, its targets joined in order — one slice per run,
+    not a Python call per group through pandas (1M rows: ≈ 75k runs)."""
+    if not len(rows):
+        return rows.groupby(keys, sort=True)["target"].agg("、".join).reset_index()
+    frame = rows[keys].reset_index(drop=True)
+    starts = np.flatnonzero(frame.ne(frame.shift()).any(axis=1).to_numpy())
+    targets = rows["target"].tolist()
+    ends = [*starts[1:].tolist(), len(targets)]
+    texts = ["、".join(targets[a:z]) for a, z in zip(starts.tolist(), ends, strict=True)]
+    first = frame.iloc[starts].reset_index(drop=True)
+    return first.assign(target=pd.Series(texts, dtype=object))
 
 
 def reference_values(

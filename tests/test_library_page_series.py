@@ -1,0 +1,74 @@
+"""The library page's department series (reference.dept_series): several projects of one department and
+year joined into one text, now run by run over the sorted rows instead of a pandas groupby calling
+"、".join per group — the same frame as the groupby gives, with a missing key left to the groupby's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.report.library_page import reference
+from pipelines.report.library_page.reference import SERIES_COLUMNS, dept_series
+
+KEYS = ["indicator_id", "dept_code", "year"]
+
+
+def _series(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "indicator_id": pd.Series([f"ZB{k:03d}" for k in rng.integers(0, 40, size=n)], dtype="str"),
+            "dept_code": pd.Series([f"D{k}" for k in rng.integers(0, 5, size=n)], dtype="str"),
+            "year": rng.integers(2024, 2027, size=n).astype("int64"),
+            "symbol": rng.choice(["≥", "≤", "="], size=n),
+            "target": [str(v) for v in rng.integers(1, 30, size=n)],
+            "unit": rng.choice(["%", "人次", "个"], size=n),
+            "actual_value": np.where(rng.random(n) < 0.3, rng.random(n) * 100, np.nan),
+        }
+    )
+
+
+def _by_groupby(series: pd.DataFrame) -> pd.DataFrame:
+    u = (
+        series[KEYS]
+        .assign(target=reference._shown(series))
+        .drop_duplicates()
+        .sort_values(KEYS, kind="stable")
+    )
+    several = u.duplicated(KEYS, keep=False)
+    joined = u[several].groupby(KEYS, sort=True)["target"].agg("、".join).reset_index()
+    out = pd.concat([u[~several], joined], ignore_index=True).sort_values(KEYS, kind="stable")
+    return out[SERIES_COLUMNS]
+
+
+@pytest.mark.parametrize("n", [1, 7, 400, 3000])
+def test_the_runs_joined_are_the_groupby_s(n: int) -> None:
+    series = _series(n, seed=n)
+    expected = _by_groupby(series)
+    got = dept_series(series)
+    pd.testing.assert_frame_equal(got, expected)
+    if n >= 400:  # several projects of one department and year met, joined in their order
+        assert got["target"].str.contains("、").any()
+
+
+def test_a_missing_key_follows_the_groupby() -> None:
+    series = _series(500, seed=3)
+    series.loc[::7, "dept_code"] = np.nan
+    pd.testing.assert_frame_equal(dept_series(series), _by_groupby(series))
+
+
+def test_the_runs_are_told_apart_by_every_key() -> None:
+    """Consecutive runs sharing the id and department but not the year, or the year but not the id."""
+    series = _series(6, seed=1).assign(
+        indicator_id=["A", "A", "A", "A", "B", "B"],
+        dept_code=["D", "D", "D", "D", "D", "D"],
+        year=[2025, 2025, 2026, 2026, 2026, 2026],
+        target=["1", "2", "3", "4", "5", "6"],
+        symbol="=",
+        unit="个",
+        actual_value=np.nan,
+    )
+    got = dept_series(series)
+    assert len(got) == 3 and got["target"].str.count("、").tolist() == [1, 1, 1]
+    pd.testing.assert_frame_equal(got, _by_groupby(series))

@@ -41,7 +41,9 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     assert pm.Settings().recall_target == 0.98 and shipped.blocking == BlockingConfig() and not shipped.drop
     assert shipped.words == pm.WORDS == cv.EXPENSES and set(pm.COST_SYNONYMS) <= set(pm.WORDS.near_synonyms)
     assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
-    assert shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS)
+    assert (
+        shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS) and len(cv.KINDS) == 4
+    )
     # Round 6's shipped: without round 7's features, a known contrast the one conflict listed only when likely.
     round6 = cv.SETUPS["round 6"]
     assert set(round6.drop) == set(cv.KINDS) and round6.likely_only == ("contrast",)
@@ -69,7 +71,7 @@ def test_shipped_settings_are_the_code_defaults() -> None:
 
 def test_cross_validated_figures() -> None:
     """The cross-validated figures: no false automatic merge on any held-out set; pooled over the nine sets,
-    recall 0.978 (10 misses) and listed precision 0.421 with round 7's kind and group conflicts (round 6, the cost
+    recall 0.978 (10 misses) and listed precision 0.442 with round 7's four conflicts (round 6, the cost
     near-synonyms and recall_target 0.98: 0.978 and 0.376; round 5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
     before the wider generation and unit copies 0.958 and 0.347): a regression of the matcher, its candidate
     generation or its training fails here."""
@@ -83,7 +85,7 @@ def test_cross_validated_figures() -> None:
     listed = sum(m["listed_labelled"] for m in sets)
     assert pooled["listed_p"] == (listed - sum(m["listed_fp"] for m in sets)) / listed
     assert pooled["fn"] <= 10 and pooled["flagged_r"] >= 0.977, pooled
-    assert pooled["listed_p"] >= 0.42 and pooled["listed_total"] <= 3810, pooled
+    assert pooled["listed_p"] >= 0.44 and pooled["listed_total"] <= 3620, pooled
     assert cv.better(pooled, {"flagged_r": 439 / 449, "listed_p": 0.376, "auto_fp": 0})  # round 6
     # Round 6's aim: the two sets with the most misses (fresh4 0.500, fresh6 0.800 in round 5).
     assert figures["fresh4"]["flagged_r"] >= 0.83 and figures["fresh6"]["flagged_r"] == 1.0

@@ -119,7 +119,7 @@ def test_consolidation_leaves_a_pair_of_one_project_table_off_the_review_list(tm
 
     rows = [
         dict(name="设备验收合格率", definition="反映设备验收合格的比例"),
-        dict(name="设备验收及时率", definition="反映设备按期验收的比例"),
+        dict(name="设备到货验收合格率", definition="反映设备到货验收合格的比例"),
     ]
     common = dict(level1="产出指标", level2="质量指标", unit="%", target="95", function_code="2130505")
     apart = tmp_path / "apart"

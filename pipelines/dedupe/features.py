@@ -24,7 +24,9 @@ from pipelines.dedupe.objects import (
     count_conflict,
     group_conflict,
     groups_apart,
+    items_apart,
     kind_conflict,
+    measure_swap,
     unit_family_conflict,
 )
 from pipelines.dedupe.patterns import Span, spans_of
@@ -82,6 +84,8 @@ FEATURES = (
     "unit_family_conflict",  # units of two kinds of quantity (人 / 个, % / 万元), not two scales: objects.py
     "kind_conflict",  # two kinds of quantity by the canonical endings (早孕建册率 / 早孕建册数): objects.py
     "groups_apart",  # groups of people with none in common (患者 / 学校满意度): objects.py
+    "measure_swap",  # each name a measure word the other lacks (验收合格率 / 设备验收及时率): objects.py
+    "items_apart",  # costs of two items (人均培训成本 / 人均会议成本): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -272,7 +276,7 @@ def _word_features(x: np.ndarray, names: _Names, words: DifferenceWords, canonic
     x[:, COLUMN["suffix_conflict"]] = ~table.compatible_many(ca, cb)
 
 
-def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> None:
+def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str], measure: tuple[str, ...]) -> None:
     """How alike the two names are once near-synonyms are one word and brackets are off (measure stems)."""
     stems = np.array([measure_stem(c) for c in canonical], dtype=object)
     sa, sb = list(stems[names.ia]), list(stems[names.ib])
@@ -289,6 +293,8 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str]) -> N
     x[:, COLUMN["count_conflict"]] = count_conflict(stems, names.ia, names.ib)
     x[:, COLUMN["kind_conflict"]] = kind_conflict(stems, names.forms, names.ia, names.ib)
     x[:, COLUMN["groups_apart"]] = groups_apart(stems, names.ia, names.ib)
+    x[:, COLUMN["measure_swap"]] = measure_swap(stems, names.ia, names.ib, measure)
+    x[:, COLUMN["items_apart"]] = items_apart(stems, names.ia, names.ib)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:
@@ -457,7 +463,7 @@ def pair_feature_matrix(
     _similarity_features(x, names)
     _word_features(x, names, words, canonical)
     _field_features(x, a, b, known)
-    _canonical_features(x, names, canonical)
+    _canonical_features(x, names, canonical, words.measure_words)
     keep = np.ones(n, dtype=bool)
     if alive is not None:
         keep = alive(x) | (names.ia == names.ib)

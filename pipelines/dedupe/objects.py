@@ -6,6 +6,9 @@ The review list held many pairs of one measure of two named groups (学生满意
 names counting different things by their units (人 / 个, 人 / 户). The name features are read on the canonical
 stems (vocabulary.py: 市民, 居民 and 群众 are one word there), once per distinct stem; the unit family once per
 distinct unit. The pair model weighs them (benchmarks/cv_match.py, round 5).
+Round 7 (the listed non-duplicates left): two kinds of quantity (kind_conflict), groups with none in common
+(groups_apart), two measure words (measure_swap), costs of two items (items_apart); no labelled duplicate has
+any of them, and a pair with one is listed only when likely (scoring.ModelScoring.likely_only).
 """
 
 from __future__ import annotations
@@ -77,11 +80,16 @@ def count_conflict(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarra
     return out
 
 
+# A rate of change (变动率, 增长率, 节约率, 增幅): against a level rate (结转结余率, 控制率), another kind of quantity.
+_CHANGE = re.compile(r"(?:变动|增长|下降|减少|增加|降低|节约|超支|变化)率$|[增降]幅$")
+
+
 def kind_conflict(stems: np.ndarray, forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """The two names measure different kinds of quantity (a rate and a count: 早孕建册率 / 早孕建册数; a time and
     a rate: 完成时限 / 完成及时率), read from the endings of the canonical stems (stems: cost words as 成本,
     so 项目成本 / 成本控制数 is one kind), or the names are one but for 人次 / 人数 (forms: the matching forms,
-    whose 人次 the canonical stems write as 人数: 培训人次 / 培训人数 count visits and people)."""
+    whose 人次 the canonical stems write as 人数: 培训人次 / 培训人数 count visits and people), or one is a rate
+    of change and the other a level rate (结转结余变动率 / 结转结余率)."""
     table = suffix_table()
     kinds = np.array([table.classify(str(s)) for s in stems], dtype=object)
     out = ~table.compatible_many(kinds[i], kinds[j])
@@ -90,7 +98,52 @@ def kind_conflict(stems: np.ndarray, forms: np.ndarray, i: np.ndarray, j: np.nda
         (written[i] == "人数") & (written[j] == "人次")
     )
     same = pd.factorize(np.asarray(stems, dtype=object))[0]  # equal codes: equal stems
-    return out | (visits & (same[i] == same[j]))
+    change = np.array([_CHANGE.search(str(s)) is not None for s in stems], dtype=bool)
+    level = (kinds == "率") & ~change
+    return out | (visits & (same[i] == same[j])) | (change[i] & level[j]) | (level[i] & change[j])
+
+
+# What a cost is spent on (the kinds of expense of pair_model.EXPENSE_WORDS and a few more): two costs naming
+# different items are two costs (人均培训成本 / 人均会议成本, 场地租赁费 / 设备租赁费).
+COST_ITEMS = (
+    "运行", "维护", "培训", "会议", "服务", "管理", "办公", "工作", "运维", "维修", "租赁", "物业", "宣传", "印刷",
+    "购置", "差旅", "出差", "劳务", "建设", "人工", "生产", "检测", "医疗", "车辆", "设备", "场地",
+)  # fmt: skip
+
+
+def items_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Both names are costs (成本 in the canonical stems: 费, 费用 are written so) and each names an item the
+    other does not (人均培训成本 / 人均会议成本); a cost naming no item (项目总成本) is no conflict."""
+    bit = {w: np.uint64(1 << k) for k, w in enumerate(COST_ITEMS)}
+    masks = np.zeros(len(stems), dtype=np.uint64)
+    cost = np.array(["成本" in str(s) for s in stems], dtype=bool)
+    for n in np.flatnonzero(cost).tolist():
+        for word in COST_ITEMS:
+            if word in str(stems[n]):
+                masks[n] |= bit[word]
+    a, b = masks[i], masks[j]
+    return cost[i] & cost[j] & ((a & ~b) != 0) & ((b & ~a) != 0)
+
+
+# Measure words that name one way of measuring (预算完成率 / 预算执行率, 人均资助 / 平均每生): one word for measure_swap.
+MEASURE_ALIKE = {"执行": "完成", "平均": "人均"}
+
+
+def measure_swap(
+    stems: np.ndarray, i: np.ndarray, j: np.ndarray, measure_words: tuple[str, ...]
+) -> np.ndarray:
+    """Each name has a measure word the other lacks: one thing measured two ways (验收合格率 / 设备验收及时率,
+    数据备份成功率 / 数据备份完成率). Words of two characters or more, MEASURE_ALIKE's as one; a bit per word."""
+    words = [w for w in measure_words if len(w) >= 2]
+    kinds = sorted({MEASURE_ALIKE.get(w, w) for w in words})[:64]
+    bit = {w: np.uint64(1 << k) for k, w in enumerate(kinds)}
+    masks = np.zeros(len(stems), dtype=np.uint64)
+    for n, stem in enumerate(stems):
+        for word in words:
+            if word in str(stem) and MEASURE_ALIKE.get(word, word) in bit:
+                masks[n] |= bit[MEASURE_ALIKE.get(word, word)]
+    a, b = masks[i], masks[j]
+    return ((a & ~b) != 0) & ((b & ~a) != 0)
 
 
 # Units of one kind of quantity: two units of one family are one measure in another scale (万元 / 元, 公里 / 米);

@@ -72,3 +72,37 @@ def test_the_runs_are_told_apart_by_every_key() -> None:
     got = dept_series(series)
     assert len(got) == 3 and got["target"].str.count("、").tolist() == [1, 1, 1]
     pd.testing.assert_frame_equal(got, _by_groupby(series))
+
+
+def _shown_by_tuples(series: pd.DataFrame) -> pd.Series:
+    """The targets as shown, each distinct (symbol, target, unit) a MultiIndex tuple (the old way)."""
+    from pipelines.intake.targets import shown_target
+    from pipelines.report.library_page.data import short_number
+
+    parts = series[["symbol", "target", "unit"]].astype(str)
+    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(parts))
+    texts = [shown_target(symbol, target, unit) for symbol, target, unit in distinct]
+    text = pd.Series(pd.Index(texts, dtype=object).take(codes), index=series.index, dtype=object)
+    actual = series["actual_value"]
+    done = [f"（完成 {short_number(a)}）" if a == a and a is not None else "" for a in actual.tolist()]
+    return text + pd.Series(done, index=series.index, dtype=object)
+
+
+@pytest.mark.parametrize("n", [1, 50, 3000])
+def test_targets_shown_once_per_distinct_triple(n: int) -> None:
+    series = _series(n, seed=n + 1)
+    series.index = series.index * 3 + 5  # the rows keep their labels
+    expected = _shown_by_tuples(series)
+    got = reference._shown(series)
+    pd.testing.assert_series_equal(got, expected)
+    assert got.str.contains("完成").any() == (series["actual_value"].notna().any())
+
+
+def test_the_combined_codes_tell_every_triple_apart() -> None:
+    """("1", "12") and ("11", "2") are different triples however the codes combine."""
+    parts = pd.DataFrame(
+        {"symbol": ["≥", "≥", "≥", "≥"], "target": ["1", "11", "1", "11"], "unit": ["2", "", "2", ""]}
+    )
+    codes, triples = reference._distinct_triples(parts)
+    assert [triples[c] for c in codes] == [tuple(r) for r in parts.itertuples(index=False)]
+    assert len(triples) == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,7 @@ def year_document(
     }
 
 
-def _grouped(ids: list[str], rows: list[list[object]]) -> dict[str, list[object]]:
+def _grouped(ids: list[str], rows: list[Any]) -> dict[str, list[Any]]:
     """Each id's rows in their order (a dict of lists appended row by row, made by slicing runs of a
     stable order by id: the year's ≈ 850k targets at 1M rows)."""
     if not ids:

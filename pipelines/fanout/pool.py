@@ -4,9 +4,10 @@ order.
 The workers are forked from a forkserver that has imported the reader, the rules and the feedback writer
 (pipelines.fanout.preload), so a worker starts warm and holds no copy of this process's memory or threads.
 Each receives the run's BatchSettings once, then batches: it runs process_batch under RLIMIT_AS (its
-footprint + limits.csv's worker_memory_bytes) and answers with the compact BatchResult. A worker that
-says nothing for worker_timeout_seconds (it reports after each workbook read, and again with its result)
-is stopped. A batch whose worker died, ran out of memory or time, or raised, is done again in this process
+footprint + limits.csv's worker_memory_bytes) and answers with the compact BatchResult. A busy worker is
+sent its next batch before it answers (WorkerPool's `ahead`): it starts that batch as soon as its answer is
+written, not once this process has received and unpickled it. A worker that says nothing for
+worker_timeout_seconds (it reports after each workbook read, and again with its result) is stopped. A batch whose worker died, ran out of memory or time, or raised, is done again in this process
 through the safe path (process_safely: each workbook parsed in an isolated parse worker), so a hostile
 workbook costs that workbook only (F012), as pipelines.intake.safe_parse promises.
 """
@@ -67,6 +68,7 @@ def run_batches(
                     timeout_seconds=limits.timeout_seconds,
                     stop_seconds=5,
                     label="并行处理进程",
+                    ahead=1,
                 )
             except Exception as exc:  # noqa: BLE001 - no processes here: the batches run in this process
                 log.warning("无法启动并行处理进程（%s），改为在本进程中逐批处理", exc)

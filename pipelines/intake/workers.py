@@ -4,12 +4,15 @@ the batch pool (pipelines.fanout.pool); what a death, a timeout or a failure mea
 A worker runs `serve`: it sets RLIMIT_AS to its own footprint + a budget, says "ready", then takes jobs from
 its pipe until None and answers each with ("ok", result), ("memory", text) or ("error", exception name);
 it may also send "tick" while working, which moves its deadline on. After "memory" it exits: its heap may
-be fragmented or half-freed. The parent (`WorkerPool.events`) hands out jobs in order to ready workers,
-waits on their pipes and process sentinels with the nearest deadline as timeout, and turns what happens
-into events: a job's answer, a worker that died ("died", its exit code as payload), a job past its deadline
-("timeout"), an answer too large to receive ("too_large"). A dead, late or unreadable worker is already
-stopped when its event is seen; the caller decides whether to start another (`restart`), within a bound
-so that workers dying for no reason cannot loop. A worker that never becomes ready is stopped silently.
+be fragmented or half-freed. The parent (`WorkerPool.events`) hands out jobs in order to ready workers
+(with `ahead`, a busy worker's next job is sent before it answers: it starts that job without waiting for
+the parent to receive the answer; a job sent ahead to a worker that is lost was not started and goes back
+to the queue), waits on their pipes and process sentinels with the nearest deadline as timeout, and turns
+what happens into events: a job's answer, a worker that died ("died", its exit code as payload), a job
+past its deadline ("timeout"), an answer too large to receive ("too_large"). A dead, late or unreadable
+worker is already stopped when its event is seen; the caller decides whether to start another
+(`restart`), within a bound so that workers dying for no reason cannot loop. A worker that never becomes
+ready is stopped silently.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -115,8 +118,13 @@ class Worker:
     process: Any  # multiprocessing.Process of the pool's context
     conn: Connection
     ready: bool = False
-    job: int | None = None  # index of the job being done
+    jobs: deque[int] = field(default_factory=deque)  # sent, in order: the first is being done
     deadline: float = 0.0  # for the job, or for becoming ready
+
+    @property
+    def job(self) -> int | None:
+        """Index of the job being done (the first sent and not answered)."""
+        return self.jobs[0] if self.jobs else None
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,12 @@ class WorkerPool:
         timeout_seconds: float,
         stop_seconds: float,
         label: str,
+        ahead: int = 0,
     ) -> None:
         self.context = context
+        # Jobs a busy worker may hold besides the one it does, while the queue has more jobs than there
+        # are workers (near the end a job waits for whichever worker is free first).
+        self.ahead = ahead
         self.args = (memory_bytes, work, state)
         self.timeout_seconds = timeout_seconds
         self.stop_seconds = stop_seconds  # how long a worker asked to stop may take before it is killed
@@ -206,9 +218,12 @@ class WorkerPool:
             log.warning("无法重新启动%s（%s）", self.label, exc)
 
     def retire(self, worker: Worker, *, kill: bool) -> None:
+        """Stop a worker; the jobs it holds (sent ahead, not started) go back to the front of the queue."""
         if worker in self.workers:
             self.workers.remove(worker)
             self._stop(worker, kill=kill)
+            self.queue.extendleft(reversed(worker.jobs))
+            worker.jobs.clear()
 
     # --- mechanics ---
 
@@ -235,15 +250,22 @@ class WorkerPool:
 
     def _assign(self, jobs: Sequence[Any]) -> None:
         for worker in self.workers:
-            if worker.ready and worker.job is None and self.queue:
-                index = self.queue.popleft()
-                try:
-                    worker.conn.send(jobs[index])
-                except OSError:
-                    self.queue.appendleft(index)  # it died idle: noticed through its sentinel
-                    continue
-                worker.job = index
-                worker.deadline = time.monotonic() + self.timeout_seconds
+            if worker.ready and not worker.jobs and self.queue:
+                self._send(worker, jobs)
+        for worker in self.workers:
+            if worker.ready and len(worker.jobs) <= self.ahead and len(self.queue) > len(self.workers):
+                self._send(worker, jobs)
+
+    def _send(self, worker: Worker, jobs: Sequence[Any]) -> None:
+        index = self.queue.popleft()
+        try:
+            worker.conn.send(jobs[index])
+        except OSError:
+            self.queue.appendleft(index)  # it died: noticed through its sentinel
+            return
+        if not worker.jobs:
+            worker.deadline = time.monotonic() + self.timeout_seconds
+        worker.jobs.append(index)
 
     def _receive(self, worker: Worker) -> Event | None:
         try:
@@ -266,8 +288,12 @@ class WorkerPool:
         if kind == "tick":
             worker.deadline = time.monotonic() + self.timeout_seconds
             return None
-        job, worker.job = worker.job, None
-        return None if job is None else Event(kind, job, payload, worker, worker.ready)
+        if not worker.jobs:
+            return None
+        job = worker.jobs.popleft()
+        if worker.jobs:  # the job sent ahead starts now
+            worker.deadline = time.monotonic() + self.timeout_seconds
+        return Event(kind, job, payload, worker, worker.ready)
 
     def _overdue(self) -> Iterator[Event]:
         now = time.monotonic()
@@ -280,6 +306,6 @@ class WorkerPool:
                 self.retire(worker, kill=True)
 
     def _lose(self, worker: Worker, kind: str, payload: Any) -> Event:
-        job, worker.job = worker.job, None
+        job = worker.jobs.popleft() if worker.jobs else None
         self.retire(worker, kill=True)
         return Event(kind, job, payload, worker, worker.ready)

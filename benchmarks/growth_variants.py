@@ -330,8 +330,16 @@ VARIANTS: dict[str, Transform] = {
 }
 
 
-def replay(source: Path, transform: Transform, prefix: str, gc: list[str], work: Path) -> list[int]:
-    """Pack size (bytes) after each of source's release tags vYYYY, its files under prefix transformed."""
+def replay(
+    source: Path,
+    transform: Transform,
+    prefix: str,
+    gc: list[str],
+    work: Path,
+    rename: Callable[[str], str] = str,
+) -> list[int]:
+    """Pack size (bytes) after each of source's release tags vYYYY, its files under prefix transformed
+    and committed at rename(path) (growth_names: another file name, another year)."""
     tags = sorted(t for t in _git(source, "tag").decode().split() if t[1:].isdigit())
     repo = work / "repo"
     shutil.rmtree(repo, ignore_errors=True)
@@ -352,7 +360,7 @@ def replay(source: Path, transform: Transform, prefix: str, gc: list[str], work:
             if key not in done:
                 done[key] = transform(name, _git(source, "cat-file", "blob", key[1]), previous)
             files[name] = done[key]
-            target = repo / name
+            target = repo / rename(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(files[name])
         previous = files

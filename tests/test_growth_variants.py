@@ -9,6 +9,7 @@ import json
 import random
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -17,11 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import python_calamine
 
+from benchmarks.growth_names import pack_name_hash, renamer
 from benchmarks.growth_variants import _id_blocks, _inlined, _pack_after, _repeats_once, _slots
 from pipelines.common.xlsx_out import xlsx_book
 from pipelines.common.xlsx_table_block import write_table_block
 from pipelines.common.xlsx_zip import redeflated
 from pipelines.report.library_page.page import packed
+from pipelines.store.parts import PART_COMMON, PART_DEPT, PART_OTHER, usage_file, usage_file_part
 from pipelines.store.publish import WRITER_OPTIONS
 
 
@@ -131,3 +134,72 @@ def test_pack_after_counts_the_delta(tmp_path: Path) -> None:
     old = random.Random(1).randbytes(50_000)
     new = old[:20_000] + b"changed" + old[20_000:]
     assert _pack_after(tmp_path / "a", [old, new]) < 2_000 < 45_000 < _pack_after(tmp_path / "b", [new])
+
+
+def test_usages_names_sort_by_class_whatever_the_year() -> None:
+    """A usages file's name (parts.usage_file) gives every year of a class one hash in git's delta order
+    (pack_name_hash), a hash of its own per class, apart from indicators/ and from every other file the
+    library holds; the names before it (<part>.parquet) did neither."""
+    classes = [f"{c}" for c in range(200, 240)] + [PART_COMMON, PART_DEPT, PART_OTHER]
+
+    def hashes(name: Callable[[str], str]) -> dict[str, set[int]]:
+        return {
+            c: {pack_name_hash(f"library/usages/{y}/{name(c)}") for y in range(2000, 2200)} for c in classes
+        }
+
+    now = hashes(usage_file)
+    assert all(len(h) == 1 for h in now.values())
+    assert len({h for hs in now.values() for h in hs}) == len(classes)
+    others = {pack_name_hash(f"library/indicators/{c}.parquet") for c in classes}
+    others |= {pack_name_hash(f"library/{p}") for p in ("departments.parquet", "manifest.json")}
+    others |= {pack_name_hash(f"library/set_aside/{y}.parquet") for y in range(2000, 2200)}
+    assert not others & {h for hs in now.values() for h in hs}
+    before = hashes(lambda c: f"{c}.parquet")
+    assert any(len(h) > 1 for h in before.values())  # the year's digit counted, and turned at each decade
+    assert all(usage_file_part(usage_file(c)) == usage_file_part(f"{c}.parquet") == c for c in classes)
+    renamed = renamer("us", 6)("library/usages/2026/201.parquet")
+    assert renamed == f"library/usages/2032/{usage_file('201')}"
+    assert renamer("asis", 0)("library/usages/2026/201.us.parquet") == "library/usages/2026/201.us.parquet"
+
+
+def test_pack_name_hash_is_gits_order() -> None:
+    """pack_name_hash sorts as git does: in a pack of two blobs under two names, the one whose name hashes
+    higher comes first in the delta search, so the other is stored as a delta against it."""
+    import subprocess
+    import tempfile
+
+    base = bytes(range(256)) * 64
+    other = base[:8000] + b"changed" + base[8000:]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["git", "init", "-q", tmp], check=True)
+        shas = [
+            subprocess.run(
+                ["git", "-C", tmp, "hash-object", "-w", "--stdin"], input=b, capture_output=True, check=True
+            )
+            .stdout.decode()
+            .strip()
+            for b in (base, other)
+        ]
+        for first, second in (
+            ("a/201.us.parquet", "z/indicators/201.parquet"),
+            ("z/indicators/201.parquet", "a/201.us.parquet"),
+        ):
+            for p in Path(tmp, ".git", "objects", "pack").glob("p-*"):
+                p.unlink()
+            order = sorted([(first, shas[0]), (second, shas[1])], key=lambda e: -pack_name_hash(e[0]))
+            listing = "".join(f"{sha} {name}\n" for name, sha in [(first, shas[0]), (second, shas[1])])
+            subprocess.run(
+                ["git", "-C", tmp, "pack-objects", "-q", str(Path(tmp, ".git", "objects", "pack", "p"))],
+                input=listing.encode(),
+                check=True,
+                capture_output=True,
+            )
+            index = next(Path(tmp, ".git", "objects", "pack").glob("p-*.idx"))
+            verified = subprocess.run(
+                ["git", "-C", tmp, "verify-pack", "-v", str(index)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            deltas = [line.split()[0] for line in verified.splitlines() if len(line.split()) > 6]
+            assert deltas == [order[1][1]]  # the later one in git's order is the delta

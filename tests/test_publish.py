@@ -85,7 +85,14 @@ def test_layout_and_readers_read_whole_tables(tmp_path):
         "common.parquet",
         "dept.parquet",
     ]
-    assert (lib / "usages" / "2026" / "208.parquet").is_file()
+    # usages/<Y>/<part>.us.parquet: not indicators/' base name (parts.USAGE_SUFFIX)
+    assert sorted(p.name for p in (lib / "usages" / "2026").iterdir()) == [
+        "201.us.parquet",
+        "208.us.parquet",
+        "213.us.parquet",
+        "common.us.parquet",
+        "dept.us.parquet",
+    ]
     assert (lib / "departments.parquet").is_file()
     assert (lib / "set_aside" / "2026.parquet").is_file()
 
@@ -203,10 +210,10 @@ def test_verify_catches_tampering_missing_and_extra_files(tmp_path):
     problems = verify_release(lib)
     assert any("sha256" in p and "indicators/213.parquet" in p for p in problems)
 
-    (lib / "usages" / "2026" / "201.parquet").unlink()
+    (lib / "usages" / "2026" / "201.us.parquet").unlink()
     (lib / "notes.txt").write_text("手工笔记", encoding="utf-8")
     problems = verify_release(lib)
-    assert any("不存在" in p and "usages/2026/201.parquet" in p for p in problems)
+    assert any("不存在" in p and "usages/2026/201.us.parquet" in p for p in problems)
     assert any("不在 manifest.json" in p and "notes.txt" in p for p in problems)
     assert any("入库" in p for p in problems)  # the removed usages no longer add up
 

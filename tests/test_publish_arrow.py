@@ -36,13 +36,13 @@ def _per_file(tables: LibraryTables, year: int) -> dict[str, bytes]:
         out[f"indicators/{part}.parquet"] = parquet_bytes(to_arrow(ind[parts == part], SPECS["indicators"]))
     use = _sorted(_conform(tables.usages, SPECS["usages"]), SPECS["usages"])
     if use.empty:
-        out[f"usages/{year}/other.parquet"] = parquet_bytes(to_arrow(use, SPECS["usages"]))
+        out[f"usages/{year}/other.us.parquet"] = parquet_bytes(to_arrow(use, SPECS["usages"]))
     else:
         keys = pd.Series(
             [f"{y}/{p}" for y, p in zip(use["year"], _usage_parts(use, ind), strict=True)], index=use.index
         )
         for key in sorted(set(keys)):
-            out[f"usages/{key}.parquet"] = parquet_bytes(to_arrow(use[keys == key], SPECS["usages"]))
+            out[f"usages/{key}.us.parquet"] = parquet_bytes(to_arrow(use[keys == key], SPECS["usages"]))
     dep = _sorted(_conform(tables.departments, SPECS["departments"]), SPECS["departments"])
     out["departments.parquet"] = parquet_bytes(to_arrow(dep, SPECS["departments"]))
     sa = _sorted(_conform(tables.set_aside, SPECS["set_aside"]), SPECS["set_aside"])

@@ -49,7 +49,7 @@ def _reference(tables: LibraryTables, year: int) -> dict[str, bytes]:
         [f"{y}/{by_id.get(i, o)}" for y, i, o in zip(use["year"], use["indicator_id"], own, strict=True)]
     )
     for key in sorted(set(keys)) or [f"{year}/other"]:
-        out[f"usages/{key}.parquet"] = parquet_bytes(to_arrow(use[keys == key], SPECS["usages"]))
+        out[f"usages/{key}.us.parquet"] = parquet_bytes(to_arrow(use[keys == key], SPECS["usages"]))
     dep = _pandas_sorted(tables.departments, "departments")
     out["departments.parquet"] = parquet_bytes(to_arrow(dep, SPECS["departments"]))
     sa = _pandas_sorted(tables.set_aside, "set_aside")
@@ -100,7 +100,7 @@ def test_tied_rows_follow_the_later_columns_not_the_input_order(tmp_path: Path) 
     tables = _hard_tables()
     write_release(tables, tmp_path / "lib", year=YEAR, accounting=accounting_for(tables, YEAR))
     part = indicator_part(tables.indicators["scope"][1], tables.indicators["function_class"][1])
-    written = pd.read_parquet(tmp_path / "lib" / "usages" / str(YEAR) / f"{part}.parquet")
+    written = pd.read_parquet(tmp_path / "lib" / "usages" / str(YEAR) / f"{part}.us.parquet")
     tied = written[
         (written["source_row"] == 9) & (written["indicator_id"] == tables.indicators["indicator_id"][1])
     ]

@@ -51,14 +51,14 @@ SWAPPED_INDICATORS = [
 
 YEARS_AND_PLACES = [
     ("library_schema", "文件 set_aside/2024.parquet 中有 4 行的年度不是 2024"),
-    ("library_schema", "文件 usages/2025/201.parquet 中有 4 行的年度不是 2025"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.parquet：SZ-X000009"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.parquet：SZ-X000010"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.parquet：SZ-X000011"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.parquet：SZ-X000005"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.parquet：SZ-X000006"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.parquet：SZ-X000007"),
-    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.parquet：SZ-X000008"),
+    ("library_schema", "文件 usages/2025/201.us.parquet 中有 4 行的年度不是 2025"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.us.parquet：SZ-X000009"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.us.parquet：SZ-X000010"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/208.us.parquet：SZ-X000011"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.us.parquet：SZ-X000005"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.us.parquet：SZ-X000006"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.us.parquet：SZ-X000007"),
+    ("unique_ids", "使用记录放错了分区文件 usages/2026/213.us.parquet：SZ-X000008"),
 ]
 
 
@@ -72,10 +72,10 @@ def test_indicators_in_the_wrong_partition_are_named_per_file_in_order(tmp_path:
 
 def test_rows_of_another_year_and_misplaced_usages(tmp_path: Path) -> None:
     lib = _library(tmp_path / "lib")
-    _relist(lib, {"usages/2026/201.parquet": "usages/2025/201.parquet"})
-    _relist(lib, {"usages/2026/208.parquet": "usages/2026/x.parquet"})
-    _relist(lib, {"usages/2026/213.parquet": "usages/2026/208.parquet"})
-    _relist(lib, {"usages/2026/x.parquet": "usages/2026/213.parquet"})
+    _relist(lib, {"usages/2026/201.us.parquet": "usages/2025/201.us.parquet"})
+    _relist(lib, {"usages/2026/208.us.parquet": "usages/2026/x.us.parquet"})
+    _relist(lib, {"usages/2026/213.us.parquet": "usages/2026/208.us.parquet"})
+    _relist(lib, {"usages/2026/x.us.parquet": "usages/2026/213.us.parquet"})
     _relist(lib, {"set_aside/2026.parquet": "set_aside/2024.parquet"})
     assert [(p.check, p.message) for p in verify_library(lib)] == YEARS_AND_PLACES
 

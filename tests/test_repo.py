@@ -252,7 +252,7 @@ def test_git_log_shows_indicator_rows_as_text(tmp_path):
     release(two_parts("培训班次"), root)
     log = git(root, "log", "-p", "--", "library/")
     assert "Binary files" not in log
-    assert "+SZ-G000001\t培训（会议）天数\t" in log and "usages/2026/common.parquet" in log
+    assert "+SZ-G000001\t培训（会议）天数\t" in log and "usages/2026/common.us.parquet" in log
     assert "+SZ-X000001\t培训班次（会议次数）\t" in log  # first release: the row added
     assert "-SZ-X000001\t培训班次（会议次数）\t" in log  # second: old line out …
     assert "+SZ-X000001\t培训班次\t" in log  # … new line in
@@ -284,6 +284,6 @@ def test_textconv_renders_sorted_rows(tmp_path):
     assert ids == sorted(ids) and len(ids) == 5
     retired = next(line for line in lines if line.startswith("SZ-X000099"))
     assert "aliases=档案整理卷数、整理档案数量" in retired and "retired_year=2026" in retired
-    usages = render(root / "library" / "usages" / "2026" / "208.parquet").splitlines()
+    usages = render(root / "library" / "usages" / "2026" / "208.us.parquet").splitlines()
     assert usages[0].startswith("# 指标使用（usages），共 4 行")
     assert all(line.count("\t") == 6 for line in usages[1:])

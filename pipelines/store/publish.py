@@ -4,7 +4,8 @@
 Layout (CONTRACT §5, schemas/library.py):
     library/indicators/<part>.parquet        part = 3-digit 功能分类 类 for 项目 ("other" when empty),
                                               "common" for 共性, "dept" for 部门整体
-    library/usages/<year>/<part>.parquet     same part, taken from the usage's indicator
+    library/usages/<year>/<part>.us.parquet  same part, taken from the usage's indicator (parts.USAGE_SUFFIX:
+                                              why not <part>.parquet, as releases before 2026-12 wrote)
     library/departments.parquet
     library/set_aside/<year>.parquet
     library/manifest.json                    schema version, year, row accounting, sha256 per file
@@ -35,7 +36,7 @@ from pipelines.common.hashing import sha256_bytes, sha256_file
 from pipelines.store.parts import PART_COMMON as PART_COMMON
 from pipelines.store.parts import PART_DEPT as PART_DEPT
 from pipelines.store.parts import PART_OTHER as PART_OTHER
-from pipelines.store.parts import cut, encoded, indicator_files, sort_order, usage_files
+from pipelines.store.parts import cut, encoded, indicator_files, sort_order, usage_file, usage_files
 from pipelines.store.parts import indicator_part as indicator_part
 from pipelines.store.swap import LIBRARY_DIR as LIBRARY_DIR
 from pipelines.store.swap import PREVIOUS_DIR as PREVIOUS_DIR
@@ -266,10 +267,11 @@ def _parts(tables: LibraryTables, year: int) -> Iterator[tuple[str, str, pa.Tabl
 
     use = to_arrow(tables.usages, SPECS["usages"])
     if use.num_rows == 0:
-        yield "usages", f"usages/{year}/{PART_OTHER}.parquet", use
+        yield "usages", f"usages/{year}/{usage_file(PART_OTHER)}", use
     files, keys = usage_files(use, ids, parts, labels)
     for key, rows in zip(keys, cut(use, SPECS["usages"].order_by, files, len(keys)), strict=True):
-        yield "usages", f"usages/{key}.parquet", rows
+        year_dir, part = key.split("/")
+        yield "usages", f"usages/{year_dir}/{usage_file(part)}", rows
     del use, ids, parts, files
 
     dep = to_arrow(tables.departments, SPECS["departments"])

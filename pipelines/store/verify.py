@@ -61,7 +61,7 @@ MAX_PER_KIND = 10
 
 _LAYOUT = (
     ("indicators", re.compile(r"^indicators/([0-9a-z]+)\.parquet$")),
-    ("usages", re.compile(r"^usages/(\d{4})/([0-9a-z]+)\.parquet$")),
+    ("usages", re.compile(r"^usages/(\d{4})/([0-9a-z]+)(?:\.us)?\.parquet$")),  # parts.USAGE_SUFFIX, or older
     ("departments", re.compile(r"^departments\.parquet$")),
     ("set_aside", re.compile(r"^set_aside/(\d{4})\.parquet$")),
 )

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from pipelines.consolidate.changes import EVENT_ZH, ChangeSet, diff_indicators
 from pipelines.store.evaluations import published_actuals
+from pipelines.store.parts import usage_file_part
 from pipelines.store.publish import LIBRARY_DIR, SPECS, arrow_to_frame, indicator_part
 from pipelines.store.query.diff import DIFF_FIELDS, shown
 from pipelines.store.query.git_read import (
@@ -198,8 +199,10 @@ def _departments(
     version = versions(repo, [t.sha for t in tags])
     files: list[str | None] = []
     for folder, row in zip(folders, rows, strict=True):
-        part = f"{indicator_part(row['scope'], row['function_class'])}.parquet" if row else None
-        files.append(next((sha for _m, n, sha in listing[folder] if n == part), None) if row else None)
+        part = indicator_part(row["scope"], row["function_class"]) if row else None
+        files.append(
+            next((sha for _m, n, sha in listing[folder] if usage_file_part(n) == part), None) if row else None
+        )
     found = [(f, version[t.sha]) for f, t in zip(files, tags, strict=True) if f]
     parsed = tables(repo, "usages", found, DEPT_COLUMNS)
     out: list[list[dict[str, str]]] = []
@@ -222,8 +225,8 @@ def _all_usages(repo: git.Repo, tag: ReleaseTag, row: dict[str, Any], iid: str) 
         f"{top}/{n}" for m, n, _s in sorted(listings(repo, [top])[top], key=lambda e: e[1]) if m == TREE_MODE
     ]
     listing, version = listings(repo, years), versions(repo, [tag.sha])[tag.sha]
-    part = f"{indicator_part(row['scope'], row['function_class'])}.parquet"
-    files = [sha for y in years for _m, n, sha in listing[y] if n == part]
+    part = indicator_part(row["scope"], row["function_class"])
+    files = [sha for y in years for _m, n, sha in listing[y] if usage_file_part(n) == part]
     parsed = tables(repo, "usages", [(f, version) for f in files], SPREAD_USAGE_COLUMNS)
     use = concat([parsed[f] for f in files], "usages", SPREAD_USAGE_COLUMNS)
     return use.filter(pc.equal(use["indicator_id"], iid)).to_pandas()

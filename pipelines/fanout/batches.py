@@ -30,14 +30,16 @@ from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.validate.canonicalize import canonical_info
 from pipelines.validate.runner import FileStatus, ValidationResult, validate_workbooks
 
-# A batch closes at this many files or bytes, whichever comes first. Fixed sizes, never derived from the
-# number of workers: the results cannot depend on them. Validating a batch costs ≈ 0.19 s CPU whatever
-# its size (the rules' pandas set-up) plus ≈ 3 ms per 100-row workbook, so batches stay large: ≈ 2 MiB
-# of workbooks is ≈ 10,000 rows (one batch for a city of 10k rows, which runs in one process anyway, ten
-# for 100k). Measured (bench_per_workbook, 600 workbooks of the 100k corpus, CPU, min of 3): validation
-# 6.15 ms/workbook in 1 MiB batches, 4.66 in 2 MiB, 4.40 in 4 MiB.
-BATCH_FILES = 128
-BATCH_BYTES = 2 << 20
+# A batch closes at this many files or bytes, whichever comes first (the last two batches are cut again
+# in halves: plan_batches). Fixed sizes, never derived from the number of workers: the results cannot
+# depend on them. Validating a batch costs ≈ 0.15 s CPU whatever its size (the rules' pandas set-up) plus
+# ≈ 3 ms per 100-row workbook, so batches are large: ≈ 4 MiB of workbooks is ≈ 20,000 rows (one batch
+# for a city of 10k rows, which runs in one process anyway). Measured (bench_per_workbook, 600 workbooks
+# of the 100k corpus, CPU, min of 3): validation 6.15 ms/workbook in 1 MiB batches, 4.66 in 2 MiB, 4.40
+# in 4 MiB. 300k rows: 25 batches of 2 MiB → 14 batches, the batches' own CPU (bench_per_workbook --step)
+# 63.8 → 61.0 s; a worker's peak (three batches in a row, with feedback and the parse cache) 403 → 498 MiB.
+BATCH_FILES = 256
+BATCH_BYTES = 4 << 20
 # Other sizes, for tests and tuning (read by every process of a run, the multiprocess executor's too).
 BATCH_FILES_ENV, BATCH_BYTES_ENV = "INDICATORS_BATCH_FILES", "INDICATORS_BATCH_BYTES"
 
@@ -131,22 +133,34 @@ def plan_batches(
     paths: Sequence[Path], *, max_files: int | None = None, max_bytes: int | None = None
 ) -> list[Batch]:
     """The files sorted by name, cut into consecutive batches of at most `max_files` files and, past its
-    first file, `max_bytes` bytes (default: BATCH_FILES and BATCH_BYTES, or their variables)."""
+    first file, `max_bytes` bytes (default: BATCH_FILES and BATCH_BYTES, or their variables); the files
+    of the last two such batches cut again with half those bounds."""
     max_files = max_files or int(os.environ.get(BATCH_FILES_ENV) or BATCH_FILES)
     max_bytes = max_bytes or int(os.environ.get(BATCH_BYTES_ENV) or BATCH_BYTES)
-    batches: list[Batch] = []
-    current: list[Path] = []
+    sized = [(path, path.stat().st_size) for path in sorted((Path(p) for p in paths), key=lambda p: p.name)]
+    groups = _cut(sized, max_files, max_bytes)
+    if len(groups) >= 2:
+        # The last two batches cut again in halves: the batches still running when the others are done
+        # are short, so the workers finish close together (≈ a quarter of a batch apart at most, for
+        # two more batches' fixed cost), whatever the remainder the inbox leaves for the last batch.
+        groups[-2:] = _cut(groups[-2] + groups[-1], max(1, max_files // 2), max(1, max_bytes // 2))
+    return [Batch(i, tuple(path for path, _ in group)) for i, group in enumerate(groups)]
+
+
+def _cut(sized: list[tuple[Path, int]], max_files: int, max_bytes: int) -> list[list[tuple[Path, int]]]:
+    """Consecutive groups of at most `max_files` files and, past their first file, `max_bytes` bytes."""
+    groups: list[list[tuple[Path, int]]] = []
+    current: list[tuple[Path, int]] = []
     size = 0
-    for path in sorted((Path(p) for p in paths), key=lambda p: p.name):
-        nbytes = path.stat().st_size
+    for path, nbytes in sized:
         if current and (len(current) >= max_files or size + nbytes > max_bytes):
-            batches.append(Batch(len(batches), tuple(current)))
+            groups.append(current)
             current, size = [], 0
-        current.append(path)
+        current.append((path, nbytes))
         size += nbytes
     if current:
-        batches.append(Batch(len(batches), tuple(current)))
-    return batches
+        groups.append(current)
+    return groups
 
 
 def process_batch(

@@ -32,9 +32,11 @@ from pipelines.common import errors
 from pipelines.common.config import load_settings
 from pipelines.common.gc_policy import rebuild_gc, tune_process
 from pipelines.defs.definitions import make_definitions
+from pipelines.defs.fanout_ops import start_pool_early
 from pipelines.defs.instance import rebuild_instance
 from pipelines.defs.jobs import REBUILD_ASSETS
 from pipelines.defs.partitions import check_year
+from pipelines.defs.resources import InboxResource
 from pipelines.store import lock, publish
 from pipelines.store.lock import rebuild_lock
 from pipelines.store.repo import ensure_clean, latest_release_tag, open_repo
@@ -183,6 +185,8 @@ def _execute(
 
 def _in_process(job: _Job, on_event: Callable[[Any], None] | None) -> dg.ExecuteInProcessResult:
     """The job in this process, one step at a time; the batches on a local pool of `job.workers`."""
+    inbox_path = str(Path(job.submissions).resolve()) if job.submissions else ""
+    start_pool_early(InboxResource(path=inbox_path, repo=str(job.repo)), job.year, job.workers or 0)
     defs = make_definitions(
         job.repo,
         job.submissions,

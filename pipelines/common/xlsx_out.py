@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -44,6 +43,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.common.formulas import is_dangerous, neutralize
 from pipelines.common.xlsx_sheet import FastSheet, FastWorkbook
+from pipelines.common.xlsx_width import display_width
 
 # --- neutralization (pipelines.common.formulas) --------------------------------------------------------
 
@@ -356,11 +356,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 
 # --- tables ------------------------------------------------------------------------------------------
-
-
-def display_width(text: str) -> int:
-    """Columns a text occupies on screen: Chinese (wide) characters count twice."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def auto_width(

@@ -48,13 +48,16 @@ def test_groups_apart() -> None:
         workers=("科研人员满意度", "演出人员满意度"),
         parents=("学生家长满意度", "家长满意度"),  # one group in two words
         pupils=("在校生满意度", "学生满意度"),
+        public=("群众满意度", "社会公众满意度"),  # the general public in two words
         among=("学生对学校伙食得满意度", "学生满意度"),  # one group among others: not apart
         unnamed=("资助对象满意度", "学生满意度"),  # one side names no group
     )
     apart = {k: v["groups_apart"] for k, v in f.items()}
-    assert apart == {"apart": 1, "workers": 1, "parents": 0, "pupils": 0, "among": 0, "unnamed": 0}
+    assert apart == {
+        "apart": 1, "workers": 1, "parents": 0, "pupils": 0, "public": 0, "among": 0, "unnamed": 0
+    }  # fmt: skip
     # group_conflict (round 5) reads the words as written: three of these are conflicts to it.
-    assert [f[k]["group_conflict"] for k in ("parents", "pupils", "among")] == [1, 1, 1]
+    assert [f[k]["group_conflict"] for k in ("parents", "pupils", "public", "among")] == [1, 1, 1, 1]
 
 
 def test_measure_swap_and_items_apart() -> None:

@@ -29,7 +29,8 @@ order turns. Names:
          digit); NAME+set: both
 
 A variant is STORAGE@NAME (STORAGE one of growth_variants.VARIANTS). --shift-years N commits the release
-of year Y as year Y + N (paths only; 6 takes 2023–2026 across a decade, to 2029–2032). Each row ends with
+of year Y as year Y + N (paths only; 6 takes 2023–2026 across a decade, to 2029–2032); --switch K keeps the
+old names for the first K releases (a deployment upgrading: its K-th release renames). Each row ends with
 the delta base of every replayed partition in the last pack: whole, its class's file of the next year
 (the pairing wanted: the older stored against the newer) or of another year, indicators/ of its class,
 another class's file.
@@ -132,6 +133,21 @@ def delta_bases(repo: Path) -> dict[str, Counter[str]]:
     return out
 
 
+def upgraded(naming: str, shift: int, switch: int) -> Callable[[str], str]:
+    """renamer(naming) from the `switch`-th release on (0 the first), the old names before it: a
+    deployment whose first releases were written before its code named files so. replay lists each
+    release's files in path order, so library/manifest.json (one a release) comes before usages/."""
+    before, after = renamer("old", shift), renamer(naming, shift)
+    seen = {"releases": 0}
+
+    def rename(path: str) -> str:
+        if path == "library/manifest.json":
+            seen["releases"] += 1
+        return (after if seen["releases"] > switch else before)(path)
+
+    return rename
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="以另一种文件名重放增长测试的各版本，并统计 git 的增量基准")
     parser.add_argument("--repo", type=Path, required=True, help="benchmarks.git_growth 生成的仓库")
@@ -140,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gc", default="gc -q")
     parser.add_argument("--shift-years", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="保留重放的仓库于此目录")
+    parser.add_argument("--switch", type=int, default=0, help="此序号（0 起）之前的版本用旧文件名")
     args = parser.parse_args(argv)
     print("| variant | shift | first release KiB | later releases KiB | mean later MiB | delta bases |")
     print("|---|---:|---:|---|---:|---|")
@@ -147,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         variant, _, naming = spec.partition("@")
         with tempfile.TemporaryDirectory() as tmp:
             work = args.keep / spec.replace("@", "-") if args.keep else Path(tmp)
-            rename = renamer(naming or "asis", args.shift_years)
+            rename = upgraded(naming or "asis", args.shift_years, args.switch)
             sizes = replay(args.repo, VARIANTS[variant], args.prefix, args.gc.split(), work, rename)
             bases = delta_bases(work / "repo")
         later = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import python_calamine
 
-from benchmarks.growth_names import pack_name_hash, renamer
+from benchmarks.growth_names import pack_name_hash, renamer, upgraded
 from benchmarks.growth_variants import _id_blocks, _inlined, _pack_after, _repeats_once, _slots
 from pipelines.common.xlsx_out import xlsx_book
 from pipelines.common.xlsx_table_block import write_table_block
@@ -160,6 +160,14 @@ def test_usages_names_sort_by_class_whatever_the_year() -> None:
     renamed = renamer("us", 6)("library/usages/2026/201.parquet")
     assert renamed == f"library/usages/2032/{usage_file('201')}"
     assert renamer("asis", 0)("library/usages/2026/201.us.parquet") == "library/usages/2026/201.us.parquet"
+    rename = upgraded("us", 0, 1)  # the first release with the old names, the next renamed
+    releases = [
+        [rename(p) for p in ("library/manifest.json", "library/usages/2025/201.us.parquet")] for _ in "ab"
+    ]
+    assert [r[1] for r in releases] == [
+        "library/usages/2025/201.parquet",
+        "library/usages/2025/201.us.parquet",
+    ]
 
 
 def test_pack_name_hash_is_gits_order() -> None:

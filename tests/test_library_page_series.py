@@ -106,3 +106,55 @@ def test_the_combined_codes_tell_every_triple_apart() -> None:
     codes, triples = reference._distinct_triples(parts)
     assert [triples[c] for c in codes] == [tuple(r) for r in parts.itertuples(index=False)]
     assert len(triples) == 2
+
+
+def test_labels_numbered_as_first_met_row_by_row() -> None:
+    from pipelines.report.library_page.data import Labels
+
+    values = ["乙", "甲", "乙", "丙", "甲", "丁", "", "丙"]
+    labels = Labels(["甲", "戊"])
+    one_by_one = Labels(["甲", "戊"])
+    assert labels.column(values) == [one_by_one.of(v) for v in values] == [2, 0, 2, 3, 0, 4, 5, 3]
+    assert labels.items == one_by_one.items == ["甲", "戊", "乙", "丙", "丁", ""]
+    assert labels.column(["己", "乙"]) == [6, 2] and labels.items[-1] == "己"
+
+
+def _search_texts_field_by_field(ind: pd.DataFrame) -> list[object]:
+    from pipelines.report.library_page.data import SEP, names, text
+    from pipelines.report.library_page.fold import browser_fold, fold, needs_fold
+
+    out: list[object] = []
+    cols = zip(
+        text(ind, "indicator_id"),
+        text(ind, "name"),
+        [" ".join(names(a)) for a in ind["aliases"]],
+        text(ind, "keywords"),
+        text(ind, "definition"),
+        strict=True,
+    )
+    for fields in cols:
+        if not any(needs_fold(f) for f in fields):
+            out.append(0)
+            continue
+        folded = SEP.join((fields[0].lower(), *(fold(f) for f in fields[1:])))
+        out.append(0 if folded == browser_fold(SEP.join(fields)) else folded)
+    return out
+
+
+def test_search_texts_looked_at_whole_as_field_by_field() -> None:
+    """Edge and double spaces in any field, a mapped (繁体) character, empty fields, a field holding the
+    separator itself: the same 0 or folded text as needs_fold field by field."""
+    from pipelines.report.library_page.data import SEP, search_texts
+
+    rng = np.random.default_rng(13)
+    pieces = ["指标", "完成率", " ", "  ", "億", "臺", "Ａ", "ab", "", SEP, "\u3000", "x y", "\t"]
+    n = 4000
+    rows = {
+        c: ["".join(rng.choice(pieces, size=rng.integers(0, 4))) for _ in range(n)]
+        for c in ("indicator_id", "name", "keywords", "definition")
+    }
+    aliases = [list(rng.choice(pieces, size=rng.integers(0, 3))) for _ in range(n)]
+    ind = pd.DataFrame({**rows, "aliases": aliases})
+    got = search_texts(ind)
+    assert got == _search_texts_field_by_field(ind)
+    assert 0 < sum(v == 0 for v in got) < n  # both kinds met

@@ -51,6 +51,11 @@ def _odd() -> frozenset[str]:
     return frozenset(char_map()) | frozenset("\t\n\r\f\v\u3000\u00a0\u200b\ufeff")
 
 
+def odd_characters() -> frozenset[str]:
+    """The characters needs_fold looks for (_odd)."""
+    return _odd()
+
+
 def browser_fold(text: str) -> str:
     """What the page derives itself from a text: NFKC and lower case (String.normalize, toLowerCase)."""
     return unicodedata.normalize("NFKC", text).lower()

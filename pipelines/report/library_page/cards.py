@@ -97,9 +97,11 @@ def year_document(
     )
     codes, distinct = _factorized(dept_codes)  # numbered as first met
     depts = {d: k for k, d in enumerate(distinct)}
-    before = before or {}
-    same = [before.get((i, d)) == t for i, d, t in zip(iids, dept_codes, targets, strict=True)]
-    cells = [[k] if s else [k, t] for k, t, s in zip(codes.tolist(), targets, same, strict=True)]
+    cells: list[list[object]] = list(map(list, zip(codes.tolist(), targets, strict=True)))
+    if before:  # a target as the year before: the department alone (no year before: none is)
+        for cell, i, d in zip(cells, iids, dept_codes, strict=True):
+            if before.get((i, d)) == cell[1]:
+                del cell[1]
     se = _grouped(iids, cells)
     event_cols = [events[c].astype(str).tolist() for c in ("indicator_id", "tag", "type", "reason", "detail")]
     ev = _grouped(event_cols[0], list(map(list, zip(*event_cols[1:], strict=True))))

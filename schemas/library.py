@@ -22,7 +22,9 @@ from pandera.typing import Series
 SCHEMA_VERSION = 1
 # manifest.json "schema_minor": columns added since minor 0 (each declared with added_in). Written only
 # from minor 1 on, so a release without the key is minor 0 (every release made before minors existed).
-SCHEMA_MINOR = 1
+# 1.2 adds no column: usages files are named <part>.us.parquet (docs/SCHEMA_VERSIONS.md says why a
+# minor: this code reads both names, and a 1.1 program refuses the new ones rather than misreading them).
+SCHEMA_MINOR = 2
 SINCE = "since"  # Field metadata key: the minor version that added the column (absent: minor 0)
 SCOPES = ("共性", "部门整体", "项目")
 STATUSES = ("active", "retired", "merged")

@@ -14,6 +14,8 @@ any of them, and a pair with one is listed only when likely (scoring.ModelScorin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -179,3 +181,34 @@ def unit_family_conflict(unit_a: np.ndarray, unit_b: np.ndarray) -> np.ndarray:
     fa, fb = families[codes[:n]], families[codes[n:]]
     given = (unit_a != "") & (unit_b != "")
     return given & (fa != fb)
+
+
+# For the 理由 only (features.py does not read these): the words behind measure_swap, items_apart and a rate of
+# change, read in a text the review has (the differing segments of the two names).
+_CHANGE_WORD = re.compile(r"变动|增长|下降|减少|增加|降低|节约|超支|变化|[增降]幅")
+
+
+def named_words(text: str, words: tuple[str, ...], alike: dict[str, str]) -> dict[str, str]:
+    """The words of `words` the text holds, in its order, keyed by the word they stand for (alike: 执行 is
+    完成); the first spelling of each kind is kept."""
+    found = sorted((text.find(w), -len(w), w) for w in words if w in text)
+    out: dict[str, str] = {}
+    for _, _, word in found:
+        out.setdefault(alike.get(word, word), word)
+    return out
+
+
+def measure_words_reader(measure_words: tuple[str, ...]) -> Callable[[str], dict[str, str]]:
+    """A reader of the measure words (two characters or more, as measure_swap reads them) in a text, by kind."""
+    return partial(named_words, words=tuple(w for w in measure_words if len(w) >= 2), alike=MEASURE_ALIKE)
+
+
+def cost_items_named(text: str) -> dict[str, str]:
+    """The cost items (COST_ITEMS, as items_apart reads them) in a text."""
+    return named_words(text, COST_ITEMS, {})
+
+
+def change_word(text: str) -> str:
+    """The word of a rate of change (变动, 增长 … 增幅) in a text, "" for none."""
+    found = _CHANGE_WORD.search(text)
+    return found.group() if found else ""

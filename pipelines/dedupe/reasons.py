@@ -6,16 +6,28 @@ texts, "" where it does not apply, and the clauses are joined column by column.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 
 from pipelines.dedupe.features import COLUMN
+from pipelines.dedupe.model import load_model
+from pipelines.dedupe.objects import change_word, cost_items_named, measure_words_reader
+from pipelines.dedupe.patterns import EMPTY, SAME_NAME
+from pipelines.normalize.suffixes import suffix_table
 
 _SEP = "；"
 GROUP_CONFLICT = "对象不同：两个名称所指的人群或机构不同，多为不同的指标"
 COUNT_CONFLICT = "计数对象不同：两个名称统计的不是同一种事物，多为不同的指标"
+# Round 7's conflicts (objects.py), said in general where the differing words cannot be quoted.
+KIND_CONFLICT = "计量类型不同：两个名称计量的不是同一类量（如比率与数量、时间与比率），多为不同的指标"
+MEASURE_SWAP = "衡量内容不同：两个名称各有对方没有的计量方式（如及时、合格），多为不同的指标"
+ITEMS_APART = "费用项目不同：两项费用用于不同的事项，多为不同的指标"
+MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
+# A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
+_KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
 
 
 @dataclass(frozen=True)
@@ -104,11 +116,81 @@ def _name_part(d: Difference, x: np.ndarray) -> np.ndarray:
 
 
 def _groups(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
-    """对象不同, quoting each side's groups where both are read (the feature reads the same stems)."""
+    """对象不同, quoting each side's groups where both are read (the feature reads the same stems). It also
+    says groups_apart (groups with none in common), which only holds where group_conflict does."""
     conflict = x[:, COLUMN["group_conflict"]] != 0
     named = conflict & (a.groups != "") & (b.groups != "")
     clause = _when(conflict & ~named, GROUP_CONFLICT)
     return _put(clause, named, "对象不同：A为“", a.groups, "”，B为“", b.groups, "”，多为不同的指标")
+
+
+def _differing(patterns: np.ndarray) -> tuple[list[str], list[str]]:
+    """Each pattern's differing text of A and of B (a pattern reads "B's→A's；…"), segments parted by "|" so
+    that no word is read across two. The review has no names here, only how they differ."""
+    a_text, b_text = [], []
+    for pattern in patterns.tolist():
+        pieces = [s.split("→", 1) for s in pattern.split(_SEP)] if pattern != SAME_NAME else []
+        b_text.append("|".join(p[0] for p in pieces).replace(EMPTY, ""))
+        a_text.append("|".join(p[-1] for p in pieces).replace(EMPTY, ""))
+    return a_text, b_text
+
+
+def _apart(a_text: list[str], b_text: list[str], read: Callable[[str], dict[str, str]]) -> list[np.ndarray]:
+    """The words (read: text -> {kind: word}) of each side's differing text that the other's lacks, "、"-joined."""
+    out = [_texts(len(a_text)), _texts(len(a_text))]
+    for k, (ta, tb) in enumerate(zip(a_text, b_text, strict=True)):
+        wa, wb = read(ta), read(tb)
+        out[0][k] = "、".join(w for kind, w in wa.items() if kind not in wb)
+        out[1][k] = "、".join(w for kind, w in wb.items() if kind not in wa)
+    return out
+
+
+def _kinds(sa: np.ndarray, sb: np.ndarray, a_text: list[str], b_text: list[str]) -> list[np.ndarray]:
+    """Each side's kind of quantity where the suffix table tells the two apart (比率 / 数量, 人次 / 人数), or a
+    rate of change against a rate (变化率 / 比率, its change word in the differing text); "" where not read."""
+    wa = np.array([_KIND_WORDS.get(s, s) for s in sa.tolist()], dtype=object)
+    wb = np.array([_KIND_WORDS.get(s, s) for s in sb.tolist()], dtype=object)
+    alike = suffix_table().compatible_many(sa, sb)
+    wa[alike], wb[alike] = "", ""
+    for k in np.flatnonzero(alike).tolist():
+        ca, cb = change_word(a_text[k]), change_word(b_text[k])
+        if ca and not cb and sb[k] == "率":
+            wa[k], wb[k] = "变化率", "比率"
+        elif cb and not ca and sa[k] == "率":
+            wa[k], wb[k] = "比率", "变化率"
+    return [wa, wb]
+
+
+# Round 7's clauses: (feature, general clause, the frame around A's and B's words).
+_ROUND7 = (
+    ("measure_swap", MEASURE_SWAP, ("衡量内容不同：A含“", "”，B含“", "”，多为不同的指标")),
+    ("kind_conflict", KIND_CONFLICT, ("计量类型不同：A为", "，B为", "，多为不同的指标")),
+    ("items_apart", ITEMS_APART, ("费用项目不同：A为“", "”，B为“", "”，多为不同的指标")),
+)
+
+
+def _round7(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
+    """衡量内容不同 / 计量类型不同 / 费用项目不同 (measure_swap, kind_conflict, items_apart), quoting what each
+    side has where its differing text shows both sides' words, the general clause where not. Each clause
+    reads only its conflict's pairs (a province lists hundreds of thousands, a few with a conflict)."""
+    out = [_texts(len(x)) for _ in _ROUND7]
+    for clause, (feature, general, frame) in zip(out, _ROUND7, strict=True):
+        rows = np.flatnonzero(x[:, COLUMN[feature]] != 0)
+        if not len(rows):
+            continue
+        a_text, b_text = _differing(d.pattern[rows])
+        if feature == "kind_conflict":
+            wa, wb = _kinds(a.suffix[rows], b.suffix[rows], a_text, b_text)
+        elif feature == "measure_swap":
+            wa, wb = _apart(a_text, b_text, measure_words_reader(load_model().words.measure_words))
+        else:
+            wa, wb = _apart(a_text, b_text, cost_items_named)
+        named = (wa != "") & (wb != "") & (wa != wb)
+        clause[rows[~named]] = general
+        clause[rows[named]] = [
+            f"{frame[0]}{p}{frame[1]}{q}{frame[2]}" for p, q in zip(wa[named], wb[named], strict=True)
+        ]
+    return out
 
 
 def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
@@ -117,11 +199,14 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
     similarity[both] = percent(100 * x[both, COLUMN["def_sim"]])
     definition = _when(both, "指标解释相似度", similarity)
     definition[~both] = "指标解释缺失，无法比较"
+    swap, kind, items = _round7(d, x, a, b)
+    # One clause per difference: a measure swap's clause names the measure words the general one only hints at,
+    # and a rate of change's 计量类型不同 its change word (变动率 / 率).
+    general = (x[:, COLUMN["measure_word"]] != 0) & (d.segments > 0) & (x[:, COLUMN["measure_swap"]] == 0)
+    quoted = np.flatnonzero(general & (x[:, COLUMN["kind_conflict"]] != 0))
+    general[quoted] = ["变化率" not in k for k in kind[quoted].tolist()]
     return [
-        _when(
-            (x[:, COLUMN["measure_word"]] != 0) & (d.segments > 0),
-            "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标",
-        ),
+        _put(swap, general, MEASURE_WORD),
         _when(
             x[:, COLUMN["contrast"]] != 0,
             "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对",
@@ -129,9 +214,18 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
         _when(x[:, COLUMN["number_diff"]] != 0, "差异含数字（期间、序号或数量不同），多为不同指标"),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
         _groups(x, a, b),
-        _when(x[:, COLUMN["count_conflict"]] != 0, COUNT_CONFLICT),
+        _counted(x, kind, items),
         definition,
     ]
+
+
+def _counted(x: np.ndarray, kind: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """计数对象不同, then 计量类型不同 and 费用项目不同 in one column: the few pairs with the last two joined
+    here, so the join of every pair's clauses (_joined) reads no more columns than before."""
+    out = _when(x[:, COLUMN["count_conflict"]] != 0, COUNT_CONFLICT)
+    rows = np.flatnonzero((x[:, COLUMN["kind_conflict"]] != 0) | (x[:, COLUMN["items_apart"]] != 0))
+    out[rows] = [_SEP.join(filter(None, t)) for t in zip(out[rows], kind[rows], items[rows], strict=True)]
+    return out
 
 
 def _unit_and_suffix(x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
@@ -152,6 +246,8 @@ def _unit_and_suffix(x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
     suffix = _when(alike, "后缀同为“", a.suffix, "”")
     _put(suffix, conflict, "后缀不同：“", a.suffix, "”与“", b.suffix, "”，多为不同的计量对象")
     _put(suffix, compatible, "后缀相容：“", _or(a.suffix, "未识别"), "”与“", _or(b.suffix, "未识别"), "”")
+    # Two kinds of quantity (kind_conflict): its 计量类型不同 clause says what the suffix clause would.
+    suffix[x[:, COLUMN["kind_conflict"]] != 0] = ""
     return [unit, suffix]
 
 

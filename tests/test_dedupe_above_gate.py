@@ -4,7 +4,8 @@ similarity passes to a thread, and everything is what one pass gives, exactly.
 
 - split_of's gate: a child up to THREAD_MAX_PAIRS while the process with FORK_ADDS_MIB stays under the thread
   gate; a thread where no child may be made (INDICATORS_FORK=0, child=False, the memory) and the work asks for
-  it; one pass above THREAD_MAX_PAIRS and with INDICATORS_THREADS=0, which also takes rapidfuzz to one worker;
+  it; one pass above THREAD_MAX_PAIRS (a child up to child_most: the features at 1M rows, never a thread) and
+  with INDICATORS_THREADS=0, which also takes rapidfuzz to one worker (every core otherwise, whatever the pairs);
 - in_halves really forks there (the second half's pid is another process's);
 - find_candidates with forked halves above the gate equals one pass, with and without do-not-merge rules;
 - the features hold segments only for pairs of one name (); the review computes the others.
@@ -60,11 +61,17 @@ def test_split_of_above_the_fork_gate(monkeypatch: pytest.MonkeyPatch) -> None:
         halves.split_of(10, threads=True, child=False) == "thread" and halves.split_of(10, child=False) == ""
     )
     assert halves.split_of(20, least=21) == "" and halves.split_of(20, most=20) == "fork"
-    assert halves.workers(10) == -1 and halves.workers(11) == 1
+    # rapidfuzz's threads add no memory: every core whatever the pairs (1M rows' 2.3M too).
+    assert halves.workers(10) == -1 and halves.workers(11) == -1
+    # The features above THREAD_MAX_PAIRS (1M rows): a child up to child_most, never a thread.
+    assert halves.split_of(11, threads=True, child_most=12) == "fork"
+    assert halves.split_of(13, threads=True, child_most=12) == ""
+    assert halves.split_of(11, threads=True, child=False, child_most=12) == ""
     monkeypatch.setattr(
         halves, "thread_available", lambda adds_mib=0.0: adds_mib == 0.0
     )  # no room for a child
     assert halves.split_of(10, threads=True) == "thread" and halves.split_of(10) == ""
+    assert halves.split_of(11, threads=True, child_most=12) == ""  # no room for a child: no thread either
     monkeypatch.undo()
     monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", 0)
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
@@ -115,6 +122,32 @@ def test_candidates_above_the_gate_equal_one_pass(monkeypatch: pytest.MonkeyPatc
     assert splits == ["", "", ""]
     pd.testing.assert_frame_equal(split, one, check_exact=True)
     pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
+
+
+@needs_fork
+def test_candidates_of_a_million_rows_fork_only_the_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work past THREAD_MAX_PAIRS (1M rows): the features' second half in a child, the rest one pass."""
+    frame = clusters()
+    new, existing = frame.iloc[::2], frame.iloc[1::2]
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 2)
+    monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
+    monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 2)
+    splits: list[str] = []
+    split_of = halves.split_of
+
+    def seen(n: int, **kwargs: object) -> halves.Split:
+        splits.append(split_of(n, **kwargs))  # type: ignore[arg-type]
+        return splits[-1]
+
+    monkeypatch.setattr(halves, "split_of", seen)
+    forked = find_candidates(new, existing)
+    assert splits == ["", "fork", ""] and len(forked) > 200
+    monkeypatch.setattr(halves, "FEATURES_CHILD_MAX_PAIRS", 2)
+    splits.clear()
+    one = find_candidates(new, existing)
+    assert splits == ["", "", ""]
+    pd.testing.assert_frame_equal(forked, one, check_exact=True)
 
 
 def test_passes_above_the_gate_run_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -463,6 +463,16 @@ def generate_pairs(
     q, c, s = qa[keep], ca[keep], sa[keep]
     if not len(q):
         return _empty_pairs()
-    pairs = pd.DataFrame({"i": np.minimum(q, c), "j": np.maximum(q, c), "cosine": s})
-    pairs = pairs.sort_values(["i", "j", "cosine"], ascending=[True, True, False], kind="stable")
-    return pairs.drop_duplicates(["i", "j"]).reset_index(drop=True)
+    i, j = np.minimum(q, c), np.maximum(q, c)
+    first = _first_of_pairs(i, j, s)
+    return pd.DataFrame({"i": i[first], "j": j[first], "cosine": s[first]})
+
+
+def _first_of_pairs(i: np.ndarray, j: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    """Positions of the distinct pairs (i, j) in order, each with its highest cosine (ties: the first found):
+    pandas' stable sort by i, j, -cosine and drop_duplicates(keep first), by one integer key (4.3M found
+    pairs at 1M rows: 1.8 s of pandas' multi-key sort and hashing)."""
+    key = i.astype(np.int64) * (int(j.max(initial=0)) + 1) + j
+    order = np.lexsort((-cosine, key))  # stable: ties keep their found order
+    sorted_key = key[order]
+    return order[np.r_[True, sorted_key[1:] != sorted_key[:-1]]]

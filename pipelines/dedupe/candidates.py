@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from pipelines.common.frames import combination_codes
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
@@ -180,20 +181,17 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names
     (as written, in another order, or in canonical words), or are a generic and a qualified name: a cheap bound
     before the features."""
-    same_id = (t.ids[a] == t.ids[b]) & (t.ids[a] != "")
-    certain = (
-        (t.form[a] == t.form[b])
-        & (t.unit[a] == t.unit[b])
-        & (t.scope[a] == t.scope[b])
-        & (t.level2[a] == t.level2[b])
-        & (t.fclass[a] == t.fclass[b])
-    )
+    # Equal texts as equal integer codes (one per row): object comparisons of 2.3M pairs (1M rows) cost 1.4 s.
+    ids, blank = pd.factorize(t.ids)[0], t.ids == ""
+    key = combination_codes([pd.Series(c) for c in (t.form, t.unit, t.scope, t.level2, t.fclass)])[0]
+    same_id = (ids[a] == ids[b]) & ~blank[a]
+    certain = key[a] == key[b]
     keep = ~same_id & ~certain
     best = np.zeros(len(a))
     ka, kb = a[keep], b[keep]
     ordered = np.array(["".join(sorted(f)) for f in t.forms], dtype=object)[t.form]
     # workers=-1: rapidfuzz compares the pairs on every core, outside the GIL (each pair's ratio its own);
-    # one thread above halves.THREAD_MAX_PAIRS or with INDICATORS_THREADS=0, as the features.
+    # one thread with INDICATORS_THREADS=0 (halves.workers).
     workers = halves.workers(len(ka))
     ratios = [
         process.cpdist(list(text[ka]), list(text[kb]), scorer=fuzz.ratio, workers=workers)
@@ -225,8 +223,8 @@ def _differences(
     """The pairs a reviewer did not refuse (rules do-not-merge), and how their names differ: the segments of
     all pairs flattened, each pair's pattern their texts summed in one C loop (np.add.reduceat)."""
     match, ids = t.match, t.ids
-    pairs = zip(spans, a.tolist(), b.tolist(), strict=True)
-    ops = [spans_of(match[ib], match[ia]) if s is None else s for s, ia, ib in pairs]
+    pairs = zip(spans, t.match[a].tolist(), t.match[b].tolist(), strict=True)
+    ops = [spans_of(name_b, name_a) if s is None else s for s, name_a, name_b in pairs]
     count = np.fromiter(map(len, ops), dtype=np.int64, count=len(ops))
     flat = list(chain.from_iterable(ops))
     start = np.cumsum(count) - count
@@ -271,7 +269,7 @@ def _describe(
     step's memory peak)."""
 
     def part(lo: int, hi: int) -> _Described:
-        keys: dict[str, str] = {}  # pattern_key of the patterns seen so far, across chunks
+        keys: dict[str, tuple[str, str]] = {}  # the patterns seen so far and their keys, across chunks
         starts = list(range(lo, hi, DESCRIBE_CHUNK)) or [lo]
         chunks = [
             _describe_part(t, a[s:e], b[s:e], x[s:e], score[s:e], rules, spans[s:e], keys)
@@ -313,7 +311,7 @@ def _describe_part(
     score: np.ndarray,
     rules: MatchRules,
     spans: list[tuple[Span, ...] | None],
-    keys: dict[str, str],
+    keys: dict[str, tuple[str, str]],
 ) -> _Described:
     kept, difference = _differences(t, a, b, rules, spans)
     if not kept:
@@ -322,20 +320,23 @@ def _describe_part(
     sel = np.asarray(kept, dtype=np.int64)
     side_a, side_b = t.side(a[sel]), t.side(b[sel])
     x = x[sel]
-    patterns = difference.pattern.tolist()
+    patterns, groups = _pattern_groups(difference.pattern.tolist(), keys)
     return _Described(
         kept,
         patterns,
-        _pattern_groups(patterns, keys),
+        groups,
         reasons(difference, x, side_a, side_b, score[sel]),
         flags(x, side_a, side_b),
     )
 
 
-def _pattern_groups(patterns: list[str], keys: dict[str, str]) -> list[str]:
-    """pattern_key of each pattern, computed once per distinct pattern (keys: those known, added to)."""
-    keys.update((p, pattern_key(p)) for p in set(patterns).difference(keys))
-    return [keys[p] for p in patterns]
+def _pattern_groups(patterns: list[str], keys: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Each pattern as one text per distinct pattern, and its pattern_key, computed once per distinct pattern
+    (keys: those known, added to). The pairs share their pattern's text: 1.4M texts made one per pair at 1M
+    rows held ≈ 80 MB more, and the sort's hashing read each of them."""
+    keys.update((p, (p, pattern_key(p))) for p in set(patterns).difference(keys))
+    found = [keys[p] for p in patterns]
+    return [p for p, _ in found], [g for _, g in found]
 
 
 def _frame(
@@ -344,40 +345,41 @@ def _frame(
     """CANDIDATE_COLUMNS of the described pairs (a, b already narrowed to them)."""
     # Text columns stay Python objects: they point at the strings above instead of copying each pair's text
     # (hundreds of thousands of pairs at national scale).
+    data = {
+        "id_a": t.ids[a],
+        "name_a": t.names[a],
+        "id_b": t.ids[b],
+        "name_b": t.names[b],
+        "score": np.round(np.clip(columns["score"], 0.0, 100.0), 1),
+        "reason": d.reasons,
+        "pattern": d.patterns,
+        "pattern_group": d.groups,
+        "name_score": np.round(columns["name_score"].astype(float), 1),
+        "definition_score": np.round(columns["definition_score"].astype(float), 1),
+        "cosine": np.round(columns["cosine"].astype(float), 3),
+        "unit_a": t.unit[a],
+        "unit_b": t.unit[b],
+        "suffix_a": t.suffix[a],
+        "suffix_b": t.suffix[b],
+        "flags": d.flags,
+        "scope_a": t.scope[a],
+        "scope_b": t.scope[b],
+        "level2": t.level2[a],
+        "origin_a": t.origin[a],
+        "origin_b": t.origin[b],
+        "level2_b": t.level2[b],
+        "class_a": t.fclass[a],
+        "class_b": t.fclass[b],
+        "likely": columns["likely"],
+    }
+    # Each column in its dtype at once: the numbers are not boxed as Python floats and converted back.
     out = pd.DataFrame(
         {
-            "id_a": t.ids[a],
-            "name_a": t.names[a],
-            "id_b": t.ids[b],
-            "name_b": t.names[b],
-            "score": np.round(np.clip(columns["score"], 0.0, 100.0), 1),
-            "reason": d.reasons,
-            "pattern": d.patterns,
-            "pattern_group": d.groups,
-            "name_score": np.round(columns["name_score"].astype(float), 1),
-            "definition_score": np.round(columns["definition_score"].astype(float), 1),
-            "cosine": np.round(columns["cosine"].astype(float), 3),
-            "unit_a": t.unit[a],
-            "unit_b": t.unit[b],
-            "suffix_a": t.suffix[a],
-            "suffix_b": t.suffix[b],
-            "flags": d.flags,
-            "scope_a": t.scope[a],
-            "scope_b": t.scope[b],
-            "level2": t.level2[a],
-            "origin_a": t.origin[a],
-            "origin_b": t.origin[b],
-            "level2_b": t.level2[b],
-            "class_a": t.fclass[a],
-            "class_b": t.fclass[b],
-            "likely": columns["likely"],
+            c: pd.Series(v, dtype=float if c in _NUMERIC else bool if c == "likely" else object)
+            for c, v in data.items()
         },
         columns=CANDIDATE_COLUMNS,
-        dtype=object,
     )
-    for column in _NUMERIC:
-        out[column] = out[column].astype(float)
-    out["likely"] = out["likely"].astype(bool)
     return out
 
 
@@ -386,7 +388,7 @@ def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: S
     halves on two cores (halves.py: a forked child, else a thread — the features' rapidfuzz and numpy work
     releases the GIL), each half's rows written into one matrix (in shared memory for a child)."""
     alive = scoring.alive()
-    split = halves.split_of(len(a), threads=True)
+    split = halves.split_of(len(a), threads=True, child_most=halves.FEATURES_CHILD_MAX_PAIRS)
     # Split: each half writes its rows into one matrix (shared with a forked child), no concatenation.
     shared = halves.shared_rows(len(a), len(FEATURES)) if split == "fork" else None
     if split == "thread":
@@ -423,6 +425,14 @@ def _score_columns(
     }
 
 
+def _matcher_rows(new: pd.DataFrame, existing: pd.DataFrame | None, rules: MatchRules) -> pd.DataFrame:
+    """The new indicators' rows, then the last release's, as the matcher reads them (prepare_rows)."""
+    parts = [prepare_rows(new, "new", rules)]
+    if existing is not None and len(existing):
+        parts.append(prepare_rows(existing, "existing", rules))
+    return pd.concat(parts, ignore_index=True)
+
+
 def find_candidates(
     new: pd.DataFrame,
     existing: pd.DataFrame | None = None,
@@ -445,31 +455,30 @@ def find_candidates(
     rules = rules or default_rules()
     cfg = config or BlockingConfig()
     scoring = scoring or ModelScoring()
-    parts = [prepare_rows(new, "new", rules)]
-    if existing is not None and len(existing):
-        parts.append(prepare_rows(existing, "existing", rules))
-    rows = pd.concat(parts, ignore_index=True)
+    rows = _matcher_rows(new, existing, rules)
     pairs = generate_pairs(rows, cfg, scoring.words.near_synonyms)
     if pairs.empty:
         return empty_candidates()
     t = _Table.of(rows, scoring.words.near_synonyms)
     a, b, cosine = _oriented(rows, pairs)
+    del pairs
     worth = _worth_scoring(t, a, b, cfg)
     a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    features = _features(t, a, b, worth, scoring)
-    del worth
-    rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
-    scored = scoring.score(features.x, rank[a], rank[b])
-    keep, likely = scored.keep, scored.likely
-    a, b, cosine, x, score = a[keep], b[keep], cosine[keep], features.x[keep], scored.score[keep]
-    spans = [features.name_spans[k] for k in np.flatnonzero(keep).tolist()]
-    # Every scored pair's features and segments (≈ 45 % never listed): freed before the descriptions.
-    del features, scored
-    if not len(a):
-        return empty_candidates()
-    described = _describe(t, a, b, x, score, rules, spans)
+    with halves.collector_paused():
+        features = _features(t, a, b, worth, scoring)
+        del worth
+        rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
+        scored = scoring.score(features.x, rank[a], rank[b])
+        keep, likely = scored.keep, scored.likely
+        a, b, cosine, x, score = a[keep], b[keep], cosine[keep], features.x[keep], scored.score[keep]
+        spans = features.name_spans.taken(np.flatnonzero(keep))
+        # Every scored pair's features and segments (≈ 45 % never listed): freed before the descriptions.
+        del features, scored
+        if not len(a):
+            return empty_candidates()
+        described = _describe(t, a, b, x, score, rules, spans)
     if not described.kept:
         return empty_candidates()
     sel = np.asarray(described.kept, dtype=np.int64)

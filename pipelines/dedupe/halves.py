@@ -14,16 +14,20 @@ memory (FORK_ADDS_MIB) stays under background.THREAD_MAX_RESIDENT_MIB: the featu
 their time (py-spy --gil at 300k rows) and the descriptions are Python throughout, so a thread overlapped half
 of the one and none of the other; the child sees the parent's tables copy-on-write and writes the feature rows
 into shared memory. A thread is left where no child is made (no fork here, INDICATORS_FORK=0, no room for the
-child) and the work releases the GIL (threads=True). At 1M rows one pass, as before: there the halves cost
-memory the 4 GiB bound has not got. INDICATORS_THREADS=0 turns the above-gate work off (one core, as before
-47998f2), INDICATORS_FORK=0 the forks.
+child) and the work releases the GIL (threads=True). At 1M rows the features' second half still goes to a
+child (FEATURES_CHILD_MAX_PAIRS: the rows come back in shared memory, the parent's half holds half the
+temporaries), the descriptions and the passes stay one pass (their answer and leftovers cost memory the 4 GiB
+bound has not got), and rapidfuzz's cpdist takes every core whatever the pairs (workers: no memory added).
+INDICATORS_THREADS=0 turns the above-gate work off (one core, as before 47998f2), INDICATORS_FORK=0 the forks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import mmap
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
@@ -39,34 +43,47 @@ SPLIT_MIN = 50_000  # pairs from which the work is split (a city's ≈ 27k pairs
 # Pairs up to which the work is split above the fork gate (300k rows: 724k pairs scored, 464k described). At
 # 1M rows the threaded features (2.36M pairs) cost memory the process kept afterwards (consolidation peak
 # 3,435 -> 3,682 MiB) and ≈ 20 % more CPU, and the descriptions of 1.44M pairs in a child 8 s more CPU (the
-# answer pickled, the parent's pages copied) for no wall time (consolidate_steps, one run each): one pass there,
-# one rapidfuzz worker (workers) and the similarity passes one after another (blocking.PASSES_THREAD_MAX) too.
+# answer pickled, the parent's pages copied) for no wall time (consolidate_steps, one run each, load 16): one
+# pass there (the features apart: FEATURES_CHILD_MAX_PAIRS), the similarity passes one after another
+# (blocking.PASSES_THREAD_MAX) too.
 THREAD_MAX_PAIRS = 1_000_000
 # What a half's child may add to the process tree above the fork gate (its temporaries and the parent's pages
 # it touches). 300k rows (consolidate_steps' find_candidates, PSS sampled every 50 ms): the tree's peak
 # 1,209-1,249 MiB with the children against 1,132-1,191 with the threads, the child ≈ 250 MiB of it.
 FORK_ADDS_MIB = 600.0
+# Pairs up to which the features' second half still goes to a child above the fork gate (split_of's
+# child_most; never a thread there): 1M rows' 2.34M pairs. The child writes its rows into shared memory and
+# sends back next to nothing; the parent's own half needs half the one pass's temporaries.
+FEATURES_CHILD_MAX_PAIRS = 3_000_000
 
 Split = Literal["fork", "thread", ""]
 
 
 def split_of(
-    n: int, *, threads: bool = False, child: bool = True, least: int | None = None, most: int | None = None
+    n: int,
+    *,
+    threads: bool = False,
+    child: bool = True,
+    least: int | None = None,
+    most: int | None = None,
+    child_most: int = 0,
 ) -> Split:
     """How n items (pairs; names for the passes) are split: "fork" (the second half in a child), "thread"
     (in a thread: threads=True where no child is made) or "" (one pass in-process). From `least`
-    (SPLIT_MIN) on; above background's fork gate only up to `most` (THREAD_MAX_PAIRS), while
-    beside_allowed(), and with a child there only if `child` (False: work that releases the GIL enough for a
-    thread to do as well without the child's answer and copied pages)."""
+    (SPLIT_MIN) on; above background's fork gate only up to `most` (THREAD_MAX_PAIRS) — or, with a child,
+    up to `child_most` where that is more —, while beside_allowed(), and with a child there only if `child`
+    (False: work that releases the GIL enough for a thread to do as well without the child's answer and
+    copied pages)."""
     if n < max(SPLIT_MIN if least is None else least, 2):
         return ""
     if fork_available():
         return "fork"
-    if n > (THREAD_MAX_PAIRS if most is None else most) or not beside_allowed():
+    limit = THREAD_MAX_PAIRS if most is None else most
+    if n > max(limit, child_most if child else 0) or not beside_allowed():
         return ""
     if child and _may_fork() and thread_available(FORK_ADDS_MIB):
         return "fork"
-    return "thread" if threads and thread_available() else ""
+    return "thread" if threads and n <= limit and thread_available() else ""
 
 
 def _may_fork() -> bool:
@@ -86,8 +103,9 @@ def threads_allowed() -> bool:
 
 def workers(n: int) -> int:
     """rapidfuzz's workers for n pairs (process.cdist/cpdist): every core (-1, outside the GIL, each pair's
-    score its own) up to THREAD_MAX_PAIRS, else one, and one with INDICATORS_THREADS=0."""
-    return -1 if n <= THREAD_MAX_PAIRS and beside_allowed() else 1
+    score its own; its threads write into the one result array, so more pairs cost no more memory), one with
+    INDICATORS_THREADS=0."""
+    return -1 if beside_allowed() else 1
 
 
 def splits(n: int) -> bool:
@@ -150,3 +168,18 @@ def in_halves(
     h = n // 2
     second, first = beside(lambda: part(h, n), lambda: part(0, h), split)
     return join(first, second, h)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off while the pairs are scored and described one by one (find_candidates): their
+    segments, texts and lists hold no cycle, yet the collections their allocations trigger rescan what
+    survives (consolidate_steps at 1M rows: 3.1 s of collector CPU there, a full collection of the whole
+    process among them; 0.2 s at 100k). Back on as it was, whatever happens."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

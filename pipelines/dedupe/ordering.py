@@ -35,6 +35,12 @@ def sort_candidates(candidates: pd.DataFrame, coded: Coded | None = None) -> pd.
     return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
 
 
+def sort_order(candidates: pd.DataFrame) -> np.ndarray:
+    """The positions of sort_candidates' order (a caller that filters the list takes its rows once)."""
+    order = _sort_order(candidates)
+    return _sort_order_pandas(candidates) if order is None else order
+
+
 _SORT_TEXTS = ("pattern_group", "pattern", "id_a", "id_b", "name_a", "name_b")
 
 
@@ -85,10 +91,17 @@ def _sort_order(candidates: pd.DataFrame, seen: Coded | None = None) -> np.ndarr
     size = np.bincount(group)
     best = np.full(len(size), -np.inf)
     np.maximum.at(best, group, score)
+    # Keys that follow one another as one integer (a lexsort pass per key: 7 passes over 1.4M pairs at 1M
+    # rows were most of the sort): each group's place by best score, size and text, then the pattern's rank;
+    # the ids' ranks. Ranks are below the pairs' number, so the products stay far inside int64.
+    place = np.empty(len(size), dtype=np.int64)
+    place[np.lexsort((np.arange(len(size)), -size, -best))] = np.arange(len(size))
+    pattern = ranks["pattern"]
+    head = place[group] * (int(pattern.max(initial=0)) + 1) + pattern
+    ids = ranks["id_a"] * (int(ranks["id_b"].max(initial=0)) + 1) + ranks["id_b"]
     # lexsort: the last key is the first
-    keys = [ranks[c] for c in reversed(_SORT_TEXTS[2:]) if c in ranks]
-    keys += [-score, ranks["pattern"], group, -size[group], -best[group]]
-    return np.lexsort(keys)
+    keys = [ranks[c] for c in reversed(_SORT_TEXTS[4:]) if c in ranks]
+    return np.lexsort([*keys, ids, -score, head])
 
 
 def _sort_order_pandas(candidates: pd.DataFrame) -> np.ndarray:

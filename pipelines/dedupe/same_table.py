@@ -58,8 +58,17 @@ def drop_one_table_pairs(candidates: pd.DataFrame, usages: pd.DataFrame) -> pd.D
     this year's rows and the earlier releases'); only the candidates' indicators are looked at, so that a
     national library's usage history costs one filter. The same pairs as project_tables + drop_same_table,
     by integer codes: texts are made once per distinct value, not per usage row and pair (a million rows)."""
+    drop = one_table_pairs(candidates, usages)
+    if drop is None:
+        return candidates  # as drop_same_table with no table: the frame as it is
+    return candidates[~drop].reset_index(drop=True)
+
+
+def one_table_pairs(candidates: pd.DataFrame, usages: pd.DataFrame) -> np.ndarray | None:
+    """The pairs drop_one_table_pairs drops (True), or None where it keeps the frame as it is (no pair, no
+    usage, no indicator of one table): a caller that also sorts the list takes the kept rows once."""
     if candidates.empty or usages.empty:
-        return candidates
+        return None
     n = len(candidates)
     both = np.concatenate(
         [candidates["id_a"].to_numpy(dtype=object), candidates["id_b"].to_numpy(dtype=object)]
@@ -67,10 +76,9 @@ def drop_one_table_pairs(candidates: pd.DataFrame, usages: pd.DataFrame) -> pd.D
     pair_ids, ids = pd.factorize(both)
     table = _one_table_codes(usages, pd.Index(ids))
     if not (table >= 0).any():
-        return candidates  # as drop_same_table with no table: the frame as it is
+        return None
     ta, tb = table[pair_ids[:n]], table[pair_ids[n:]]
-    drop = (ta >= 0) & (ta == tb) & (candidates["pattern"].to_numpy(dtype=object) != SAME_NAME)
-    return candidates[~drop].reset_index(drop=True)
+    return np.asarray((ta >= 0) & (ta == tb) & (candidates["pattern"].to_numpy(dtype=object) != SAME_NAME))
 
 
 def _distinct_text(column: pd.Series) -> tuple[np.ndarray, pd.Series]:

@@ -66,6 +66,13 @@ class PairSpans(Sequence[tuple[Span, ...] | None]):
             )
         )
 
+    def taken(self, pairs: np.ndarray) -> list[tuple[Span, ...] | None]:
+        """[self[k] for k in pairs], the pairs never read (None) without a call each (1M rows: 1.4M pairs)."""
+        out: list[tuple[Span, ...] | None] = [None] * len(pairs)
+        for at in np.flatnonzero(self._first[pairs] >= 0).tolist():
+            out[at] = self[int(pairs[at])]
+        return out
+
     def __add__(self, other: PairSpans) -> PairSpans:
         """The pairs of self, then those of other (the two halves of one batch)."""
         both = PairSpans(0)

@@ -1,5 +1,5 @@
 """A text's screen width (xlsx_width.display_width, the column widths of every sheet auto_width sizes):
-one character class of the wide characters gives each character's east_asian_width verdict, every code
+the translate table gives each character's east_asian_width verdict, every code
 point, and mixed texts add up as the per-character sum did."""
 
 from __future__ import annotations

@@ -33,13 +33,12 @@ from pipelines.validate.runner import FileStatus, ValidationResult, validate_wor
 # A batch closes at this many files or bytes, whichever comes first (the last two batches are cut again
 # in halves: plan_batches). Fixed sizes, never derived from the number of workers: the results cannot
 # depend on them. Validating a batch costs ≈ 0.15 s CPU whatever its size (the rules' pandas set-up) plus
-# ≈ 3 ms per 100-row workbook, so batches are large: ≈ 4 MiB of workbooks is ≈ 20,000 rows (one batch
-# for a city of 10k rows, which runs in one process anyway). Measured (bench_per_workbook, 600 workbooks
-# of the 100k corpus, CPU, min of 3): validation 6.15 ms/workbook in 1 MiB batches, 4.66 in 2 MiB, 4.40
-# in 4 MiB. 300k rows: 25 batches of 2 MiB → 14 batches, the batches' own CPU (bench_per_workbook --step)
-# 63.8 → 61.0 s; a worker's peak (three batches in a row, with feedback and the parse cache) 403 → 498 MiB.
-BATCH_FILES = 256
-BATCH_BYTES = 4 << 20
+# ≈ 3 ms per 100-row workbook. Larger batches pay that fixed cost less often (bench_per_workbook at load
+# 9, 300k: batches' CPU 63.8 → 61.0 s with 256 files / 4 MiB) but on a quiet machine, end to end, the
+# workers' CPU rose with them (300k e2e, four runs: 256 / 4 MiB 52.9, 59.1, 45.9 s; 128 / 2 MiB 48.2,
+# 43.8 s; a worker's peak 403 → 498 MiB), so the batches stay at 128 files / 2 MiB.
+BATCH_FILES = 128
+BATCH_BYTES = 2 << 20
 # Other sizes, for tests and tuning (read by every process of a run, the multiprocess executor's too).
 BATCH_FILES_ENV, BATCH_BYTES_ENV = "INDICATORS_BATCH_FILES", "INDICATORS_BATCH_BYTES"
 

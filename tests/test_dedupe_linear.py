@@ -6,7 +6,7 @@ outputs as the ways they replace.
 - candidates._frame builds each column in its dtype, as the object frame converted afterwards;
 - build._sorted_without takes the sorted kept rows once, as sort_candidates then drop_one_table_pairs did;
 - ordering._sort_order's combined keys order as pandas; the pairs of one pattern share its text;
-- halves.collector_paused gives the collector back as it was; PairSpans.taken reads the pairs as one call each.
+- gc_policy.collector_paused gives the collector back as it was; PairSpans.taken reads the pairs as one call each.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from rapidfuzz import fuzz, process
 
+from pipelines.common import gc_policy
 from pipelines.consolidate.build import _sorted_without
 from pipelines.dedupe import candidates as cand
-from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, _first_of_pairs
 from pipelines.dedupe.features import pair_feature_matrix
 from pipelines.dedupe.ordering import _sort_order, _sort_order_pandas, sort_candidates
@@ -139,15 +139,15 @@ def test_sorted_without_as_sort_then_drop(seed: int) -> None:
 
 def test_collector_paused_restores_the_collector_as_it_was() -> None:
     assert gc.isenabled()
-    with halves.collector_paused():
+    with gc_policy.collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), halves.collector_paused():
+    with pytest.raises(RuntimeError), gc_policy.collector_paused():
         raise RuntimeError
     assert gc.isenabled()
     gc.disable()
     try:
-        with halves.collector_paused():
+        with gc_policy.collector_paused():
             pass
         assert not gc.isenabled()  # off before: left off
     finally:

@@ -83,3 +83,18 @@ def tune_process(gen0: int = GEN0_THRESHOLD) -> None:
     threshold = gc.get_threshold()
     gc.set_threshold(max(gen0, threshold[0]), *threshold[1:])
     _tuned_for_good = True
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off for a stretch that builds many containers which live until it ends and
+    hold no cycle (a batch's workbooks read, a feedback workbook's cells, the pairs scored one by one):
+    the collections their allocations trigger would only rescan what survives. Back as it was after,
+    whatever happens. Each caller says what it measured."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

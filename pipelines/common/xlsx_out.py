@@ -23,7 +23,6 @@ file writing from here and keeps the same promises):
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import math
@@ -323,23 +322,6 @@ def xlsx_book(path: Path, *, title: str = "", subject: str = "") -> Iterator[Xls
         book.add_sheet("Sheet1")  # xlsxwriter would add one anyway; keep the name list true
     workbook.close()
     atomic_write_bytes(Path(path), buffer.getvalue())
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Python's cycle collector paused while one workbook is built (restored after, if it was on).
-
-    Building a workbook allocates a tuple per cell that lives until the file is written; those
-    allocations trigger full collections, which walk everything the process holds (a rebuild's whole
-    validation), and cost more than the writing itself. Nothing built here needs a cycle collected
-    before the workbook is done: reference counting frees the rest as it goes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -22,6 +22,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from pipelines.common.frames import combination_codes
+from pipelines.common.gc_policy import collector_paused
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
@@ -466,7 +467,9 @@ def find_candidates(
     a, b, cosine = a[worth.keep], b[worth.keep], cosine[worth.keep]
     if not len(a):
         return empty_candidates()
-    with halves.collector_paused():
+    # Segments, texts and lists without cycles: collections rescanned what survives (consolidate_steps
+    # at 1M rows: 3.1 s of collector CPU, 0.2 s at 100k).
+    with collector_paused():
         features = _features(t, a, b, worth, scoring)
         del worth
         rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows

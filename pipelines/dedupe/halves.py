@@ -23,11 +23,9 @@ INDICATORS_THREADS=0 turns the above-gate work off (one core, as before 47998f2)
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import mmap
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
@@ -168,18 +166,3 @@ def in_halves(
     h = n // 2
     second, first = beside(lambda: part(h, n), lambda: part(0, h), split)
     return join(first, second, h)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector off while the pairs are scored and described one by one (find_candidates): their
-    segments, texts and lists hold no cycle, yet the collections their allocations trigger rescan what
-    survives (consolidate_steps at 1M rows: 3.1 s of collector CPU there, a full collection of the whole
-    process among them; 0.2 s at 100k). Back on as it was, whatever happens."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

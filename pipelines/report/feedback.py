@@ -28,8 +28,9 @@ from pipelines.common.findings import (
     group_findings,
     sort_findings,
 )
+from pipelines.common.gc_policy import collector_paused
 from pipelines.common.xlsx_direct import DirectBook, DirectSheet
-from pipelines.common.xlsx_out import SEVERITY_FORMAT, auto_width, paused_gc, shown_values
+from pipelines.common.xlsx_out import SEVERITY_FORMAT, auto_width, shown_values
 from pipelines.intake.workbook import SheetRows, Workbook
 from pipelines.validate.returned import ShownCells
 from pipelines.validate.runner import ValidationResult
@@ -449,7 +450,9 @@ def write_feedback(
     reader's own findings on `workbook`). `values` gives each indicator sheet's rows (default: the frames
     of the workbook as read). An unreadable workbook gets the 汇总 sheet only.
     """
-    with paused_gc():  # no collection walks the caller's memory per workbook (xlsx_out.paused_gc)
+    # A tuple per cell lives until the file is written: the collections those allocations trigger walked the
+    # whole validation the caller holds, costing more than the writing itself.
+    with collector_paused():
         return _write_feedback(workbook, own_findings(workbook, findings), Path(out_dir), values)
 
 

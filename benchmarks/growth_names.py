@@ -46,7 +46,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.growth_variants import VARIANTS, replay
+from benchmarks.growth_variants import VARIANTS, later_growth, replay
 
 _USAGES = re.compile(r"^library/usages/(\d{4})/(?:usages[-_])?([0-9a-z]+)(?:[.-]us)?\.parquet$")
 _SET_ASIDE = re.compile(r"^library/set_aside/(\d{4})(?:/set_aside)?\.parquet$")
@@ -167,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             rename = upgraded(naming or "asis", args.shift_years, args.switch)
             sizes = replay(args.repo, VARIANTS[variant], args.prefix, args.gc.split(), work, rename)
             bases = delta_bases(work / "repo")
-        later = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
-        mean = sum(later) / len(later) / 2**20 if later else 0.0
+        later, mean = later_growth(sizes)
         kinds = "; ".join(
             f"{table}: " + ", ".join(f"{k} {n}" for k, n in counts.most_common())
             for table, counts in sorted(bases.items())

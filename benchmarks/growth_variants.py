@@ -410,6 +410,12 @@ def pairwise(source: Path, transform: Transform, prefix: str, work: Path) -> int
     return total
 
 
+def later_growth(sizes: list[int]) -> tuple[list[int], float]:
+    """Each later release's packed growth (bytes) and their mean in MiB, from the repo's size after each."""
+    later = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
+    return later, (sum(later) / len(later) / 2**20 if later else 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="以另一种存储方式重放增长测试的各版本，比较每版仓库增长")
     parser.add_argument("--repo", type=Path, required=True, help="benchmarks.git_growth 生成的仓库")
@@ -431,8 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             sizes = replay(args.repo, VARIANTS[name], args.prefix, args.gc.split(), Path(tmp))
-        later = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
-        mean = sum(later) / len(later) / 2**20 if later else 0.0
+        later, mean = later_growth(sizes)
         print(
             f"| {name} | {args.prefix or 'all'} | `{args.gc}` | {sizes[0] // 1024:,} | "
             f"{' / '.join(f'{g // 1024:,}' for g in later)} | {mean:.2f} |",

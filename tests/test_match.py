@@ -165,7 +165,11 @@ def test_numbers_lower_the_score() -> None:
     assert find_candidates(frame, None, scoring=HandScoring()).empty
     kept = find_candidates(frame, None, scoring=ModelScoring(min_score=0))
     assert kept["flags"].str.contains("number").all() and len(kept) == 2
-    assert kept["reason"].str.contains("差异含数字").all()
+    # Two periods of one measure (objects.periods_apart): the 期间不同 clause says what 差异含数字 would.
+    assert (
+        kept["reason"].str.contains("期间不同").all() and not kept["reason"].str.contains("差异含数字").any()
+    )
+    assert kept["flags"].str.contains("periods_apart").all()
 
 
 def test_common_indicators_are_matched_across_scopes_and_kept_as_a() -> None:

@@ -157,6 +157,8 @@ class _Table:
             self.fclass[rows],
             self.origin[rows],
             self.groups[rows],
+            self.match[rows],
+            self.canonical[rows],
         )
 
 

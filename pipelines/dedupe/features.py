@@ -27,6 +27,7 @@ from pipelines.dedupe.objects import (
     items_apart,
     kind_conflict,
     measure_swap,
+    periods_apart,
     unit_family_conflict,
 )
 from pipelines.dedupe.patterns import Span, spans_of
@@ -86,6 +87,7 @@ FEATURES = (
     "groups_apart",  # groups of people with none in common (患者 / 学校满意度): objects.py
     "measure_swap",  # each name a measure word the other lacks (验收合格率 / 设备验收及时率): objects.py
     "items_apart",  # costs of two items (人均培训成本 / 人均会议成本): objects.py
+    "periods_apart",  # two periods of one measure (预算执行进度(7月) / (11月)): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -295,6 +297,7 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str], meas
     x[:, COLUMN["groups_apart"]] = groups_apart(stems, names.ia, names.ib)
     x[:, COLUMN["measure_swap"]] = measure_swap(stems, names.ia, names.ib, measure)
     x[:, COLUMN["items_apart"]] = items_apart(stems, names.ia, names.ib)
+    x[:, COLUMN["periods_apart"]] = periods_apart(names.forms, names.ia, names.ib)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:

@@ -128,6 +128,58 @@ def items_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return cost[i] & cost[j] & ((a & ~b) != 0) & ((b & ~a) != 0)
 
 
+# A period inside a name (7月, 第一季度, 上半年, 前三季度): one measure at two checkpoints is two indicators
+# (预算执行进度(7月) / 预算执行进度(11月)). Years are left out: a name that carries its year is often the same
+# indicator filed again the next year. 0-36月龄 and 6个月 are ages and durations, not periods.
+_PERIOD = re.compile(
+    r"(?<![\d.\-－~～至])(1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])月(?!龄)"
+    r"|第?([一二三四1-4])季度|前三季度|([上下])半年"
+)
+_NUMERAL = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def periods(form: str) -> frozenset[str]:
+    """The periods a name names, each as one mark (7月 and 七月 are M7, 第一季度 and 1季度 Q1, 上半年 H上)."""
+    out = set()
+    for found in _PERIOD.finditer(form):
+        month, quarter, half = found.groups()
+        if month:
+            value = int(month) if month.isdigit() else _chinese_number(month)
+            out.add(f"M{value}")
+        elif quarter:
+            out.add(f"Q{int(quarter) if quarter.isdigit() else _NUMERAL[quarter]}")
+        elif half:
+            out.add(f"H{half}")
+        else:
+            out.add("Q1-3")
+    return frozenset(out)
+
+
+def _chinese_number(text: str) -> int:
+    """一 … 十二 as a number."""
+    if len(text) == 2:
+        return 10 + _NUMERAL[text[1]]
+    return _NUMERAL[text]
+
+
+def period_words(form: str) -> str:
+    """The periods a name names as written (7月、第一季度), "、"-joined, as the 理由 quotes them; "" for none."""
+    return "、".join(dict.fromkeys(found.group() for found in _PERIOD.finditer(form)))
+
+
+def periods_apart(forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Both names name periods and none in common (预算执行进度(7月) / 预算执行进度(11月), 第一季度… / 第二季度…),
+    read on the matching forms (the canonical stems drop a trailing bracket, where a month is often written);
+    one reading per distinct form."""
+    marks = [periods(str(f)) for f in forms]
+    codes = pd.factorize(np.array([",".join(sorted(m)) for m in marks], dtype=object))[0]
+    named = np.array([bool(m) for m in marks], dtype=bool)
+    out = named[i] & named[j] & (codes[i] != codes[j])
+    for n in np.flatnonzero(out).tolist():
+        out[n] = not (marks[i[n]] & marks[j[n]])
+    return out
+
+
 # Measure words that name one way of measuring (预算完成率 / 预算执行率, 人均资助 / 平均每生): one word for measure_swap.
 MEASURE_ALIKE = {"执行": "完成", "平均": "人均"}
 

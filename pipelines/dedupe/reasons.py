@@ -14,7 +14,7 @@ import numpy as np
 
 from pipelines.dedupe.features import COLUMN
 from pipelines.dedupe.model import load_model
-from pipelines.dedupe.objects import change_word, cost_items_named, measure_words_reader
+from pipelines.dedupe.objects import change_word, cost_items_named, measure_words_reader, period_words
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME
 from pipelines.normalize.suffixes import suffix_table
 
@@ -25,6 +25,7 @@ COUNT_CONFLICT = "计数对象不同：两个名称统计的不是同一种事�
 KIND_CONFLICT = "计量类型不同：两个名称计量的不是同一类量（如比率与数量、时间与比率），多为不同的指标"
 MEASURE_SWAP = "衡量内容不同：两个名称各有对方没有的计量方式（如及时、合格），多为不同的指标"
 ITEMS_APART = "费用项目不同：两项费用用于不同的事项，多为不同的指标"
+PERIODS_APART = "期间不同：两个名称所指的月份、季度或半年不同，多为不同的指标"
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
 # A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
 _KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
@@ -41,6 +42,10 @@ class Side:
     fclass: np.ndarray
     origin: np.ndarray
     groups: np.ndarray  # the groups of people its name names (objects.group_words), "" for none
+    # Its matching form and canonical stem (None: not given): the periods and, where the difference pattern
+    # does not show a round-7 conflict's words, the words themselves are read on them.
+    form: np.ndarray | None = None
+    stem: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -181,16 +186,41 @@ def _round7(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
         a_text, b_text = _differing(d.pattern[rows])
         if feature == "kind_conflict":
             wa, wb = _kinds(a.suffix[rows], b.suffix[rows], a_text, b_text)
-        elif feature == "measure_swap":
-            wa, wb = _apart(a_text, b_text, measure_words_reader(load_model().words.measure_words))
         else:
-            wa, wb = _apart(a_text, b_text, cost_items_named)
+            read = (
+                measure_words_reader(load_model().words.measure_words)
+                if feature == "measure_swap"
+                else cost_items_named
+            )
+            wa, wb = _apart(a_text, b_text, read)
         named = (wa != "") & (wb != "") & (wa != wb)
         clause[rows[~named]] = general
         clause[rows[named]] = [
             f"{frame[0]}{p}{frame[1]}{q}{frame[2]}" for p, q in zip(wa[named], wb[named], strict=True)
         ]
+        if feature != "kind_conflict":
+            _on_stems(clause, rows[~named], a, b, read, frame)
     return out
+
+
+def _on_stems(
+    clause: np.ndarray,
+    rows: np.ndarray,
+    a: Side,
+    b: Side,
+    read: Callable[[str], dict[str, str]],
+    frame: tuple[str, str, str],
+) -> None:
+    """Where the difference pattern (the names as written) does not show the words, a near-synonym rewrite
+    made them (使用率 is read as 执行率): quote them from the canonical stems, saying so."""
+    if a.stem is None or b.stem is None or not len(rows):
+        return
+    wa, wb = _apart(list(a.stem[rows]), list(b.stem[rows]), read)
+    named = (wa != "") & (wb != "") & (wa != wb)
+    head = frame[0].replace("：", "（按近义词归一后）：", 1)
+    clause[rows[named]] = [
+        f"{head}{p}{frame[1]}{q}{frame[2]}" for p, q in zip(wa[named], wb[named], strict=True)
+    ]
 
 
 def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
@@ -211,12 +241,32 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
             x[:, COLUMN["contrast"]] != 0,
             "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对",
         ),
-        _when(x[:, COLUMN["number_diff"]] != 0, "差异含数字（期间、序号或数量不同），多为不同指标"),
+        _numbers(x, a, b),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
         _groups(x, a, b),
         _counted(x, kind, items),
         definition,
     ]
+
+
+def _numbers(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
+    """期间不同 (periods_apart), quoting each side's periods where the forms are given, else the general clause;
+    差异含数字 for the other pairs whose difference holds a number (one clause per difference)."""
+    apart = x[:, COLUMN["periods_apart"]] != 0
+    out = _when(
+        (x[:, COLUMN["number_diff"]] != 0) & ~apart, "差异含数字（期间、序号或数量不同），多为不同指标"
+    )
+    rows = np.flatnonzero(apart)
+    if not len(rows):
+        return out
+    out[rows] = PERIODS_APART
+    if a.form is None or b.form is None:
+        return out
+    for k in rows.tolist():
+        pa, pb = period_words(str(a.form[k])), period_words(str(b.form[k]))
+        if pa and pb:
+            out[k] = f"期间不同：A为“{pa}”，B为“{pb}”，多为不同的指标"
+    return out
 
 
 def _counted(x: np.ndarray, kind: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -292,6 +342,18 @@ def reasons(d: Difference, x: np.ndarray, a: Side, b: Side, score: np.ndarray) -
     return np.array(_joined(parts, _SEP), dtype=object)
 
 
+CONFLICT_FLAGS = (
+    "group_conflict",
+    "count_conflict",
+    "unit_family_conflict",
+    "kind_conflict",
+    "groups_apart",
+    "measure_swap",
+    "items_apart",
+    "periods_apart",
+)
+
+
 def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
     """The machine-readable flags of each pair, ";"-joined (unit_conflict, level2_diff …)."""
     on = [
@@ -303,5 +365,7 @@ def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
         ("level2_diff", a.level2 != b.level2),
         ("scope_diff", a.scope != b.scope),
         ("class_diff", x[:, COLUMN["class_diff"]] != 0),
+        # The conflicts of objects.py (rounds 5, 7 and 8), each under its feature's name.
+        *((name, x[:, COLUMN[name]] != 0) for name in CONFLICT_FLAGS),
     ]
     return np.array(_joined([_when(cond, name) for name, cond in on], ";"), dtype=object)

@@ -104,6 +104,7 @@ class ModelScoring:
         "groups_apart",
         "measure_swap",
         "items_apart",
+        "periods_apart",
     )
 
     @property

@@ -1,0 +1,70 @@
+"""The 理由 of merge_review.xlsx names round 8's conflict (objects.periods_apart: one measure at two periods,
+预算执行进度(7月) / 预算执行进度(11月)) quoting each side's period, in place of the general 差异含数字 clause; and
+round 7's measure words made by a near-synonym rewrite (使用率 is read as 执行率) are quoted from the canonical
+stems instead of the general sentence. The candidate list's flags name the conflicts of objects.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.dedupe.blocking import BlockingConfig
+from pipelines.dedupe.candidates import find_candidates
+from pipelines.dedupe.reasons import MEASURE_SWAP
+from pipelines.dedupe.scoring import ModelScoring
+from tests.test_match import clusters
+from tests.test_review_reason_objects import _reasons
+from tests.test_review_reason_round7 import _expect, _oriented
+
+NUMBERS = (
+    "差异含数字（期间、序号或数量不同），多为不同指标"  # the general clause for a number in the difference
+)
+
+
+def test_two_periods_of_one_measure_are_named_in_the_review_file(tmp_path: Path) -> None:
+    reasons = _reasons(
+        tmp_path,
+        {"name": "预算执行进度(7月)", "unit": "%"},
+        {"name": "预算执行进度（11月）", "unit": "%"},
+        {"name": "第一季度档案基础工作完成进度", "unit": "%"},
+        {"name": "第二季度档案基础工作完成进度", "unit": "%"},
+        {"name": "上半年项目开工率", "unit": "%"},
+        {"name": "项目开工率", "unit": "%"},
+    )
+    months, is_a = _oriented(reasons, "预算执行进度(7月)", "预算执行进度（11月）")
+    assert _expect("期间不同：A为“{a}”，B为“{b}”", "7月", "11月", is_a) in months, months
+    assert NUMBERS not in months, months  # one clause per difference
+    quarters, is_a = _oriented(reasons, "第一季度档案基础工作完成进度", "第二季度档案基础工作完成进度")
+    assert _expect("期间不同：A为“{a}”，B为“{b}”", "第一季度", "第二季度", is_a) in quarters, quarters
+    # A period on one side only is no conflict (the name may carry its year's checkpoint or not).
+    one, _ = _oriented(reasons, "上半年项目开工率", "项目开工率")
+    assert not any(c.startswith("期间不同") for c in one), one
+
+
+def test_measure_words_of_a_near_synonym_rewrite_are_quoted(tmp_path: Path) -> None:
+    reasons = _reasons(
+        tmp_path,
+        {"name": "实验室大型仪器设备使用率", "unit": "%"},
+        {"name": "实验室大型仪器设备平均利用率", "unit": "%"},
+    )
+    swap, is_a = _oriented(reasons, "实验室大型仪器设备使用率", "实验室大型仪器设备平均利用率")
+    head = "衡量内容不同（按近义词归一后）：A含“{a}”，B含“{b}”"
+    assert _expect(head, "执行", "平均", is_a) in swap, swap
+    assert MEASURE_SWAP not in swap, swap
+
+
+def test_flags_name_the_conflicts() -> None:
+    frame = clusters(
+        {"name": "预算执行进度(7月)", "unit": "%"},
+        {"name": "预算执行进度(11月)", "unit": "%"},
+        {"name": "早孕建册率", "unit": "%"},
+        {"name": "早孕建册数", "unit": "%"},
+    )
+    listed = find_candidates(
+        frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0, per_name=0)
+    )
+    flags = {
+        frozenset((a, b)): f.split(";")
+        for a, b, f in zip(listed["name_a"], listed["name_b"], listed["flags"], strict=True)
+    }
+    assert "periods_apart" in flags[frozenset(("预算执行进度(7月)", "预算执行进度(11月)"))]
+    assert "kind_conflict" in flags[frozenset(("早孕建册率", "早孕建册数"))]

@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shift-years", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="保留重放的仓库于此目录")
     parser.add_argument("--switch", type=int, default=0, help="此序号（0 起）之前的版本用旧文件名")
+    parser.add_argument(
+        "--no-page-pack", action="store_true", help="发布后不单独打包 library.html（此前各版本的做法）"
+    )
     args = parser.parse_args(argv)
     print("| variant | shift | first release KiB | later releases KiB | mean later MiB | delta bases |")
     print("|---|---:|---:|---|---:|---|")
@@ -165,7 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             work = args.keep / spec.replace("@", "-") if args.keep else Path(tmp)
             rename = upgraded(naming or "asis", args.shift_years, args.switch)
-            sizes = replay(args.repo, VARIANTS[variant], args.prefix, args.gc.split(), work, rename)
+            sizes = replay(
+                args.repo,
+                VARIANTS[variant],
+                args.prefix,
+                args.gc.split(),
+                work,
+                rename,
+                not args.no_page_pack,
+            )
             bases = delta_bases(work / "repo")
         later, mean = later_growth(sizes)
         kinds = "; ".join(

@@ -38,6 +38,8 @@ the same content, one after the other on the same machine. Variants:
   page-blocks    library.html written before its documents were cut by id blocks (library_page/blocks.py)
                  and its year documents wrote repeated targets once: rewritten so (the page as now written)
 
+Each release is committed, its pages packed as the product's publish packs them (store/page_pack.py;
+`--no-page-pack`: left to gc, as before it), then
 `--gc` is how the repo is packed after each release (git_growth: `gc -q`); e.g. `repack -a -d -f -q`
 recomputes every delta instead of reusing the last pack's. `--pairwise`: the last release only, each file
 committed after its own counterpart of the year before — the layout's cost if git paired files so, which
@@ -337,9 +339,14 @@ def replay(
     gc: list[str],
     work: Path,
     rename: Callable[[str], str] = str,
+    page_pack: bool = True,
 ) -> list[int]:
     """Pack size (bytes) after each of source's release tags vYYYY, its files under prefix transformed
-    and committed at rename(path) (growth_names: another file name, another year)."""
+    and committed at rename(path) (growth_names: another file name, another year). page_pack: each
+    commit followed by the publish's packing of the pages (store/page_pack.py), as the product does;
+    False: as releases before it (the pages left to gc)."""
+    from pipelines.store.page_pack import store_pages
+
     tags = sorted(t for t in _git(source, "tag").decode().split() if t[1:].isdigit())
     repo = work / "repo"
     shutil.rmtree(repo, ignore_errors=True)
@@ -366,6 +373,8 @@ def replay(
         previous = files
         _git(repo, "add", "-A")
         _git(repo, "-c", "user.name=growth", "-c", "user.email=growth@localhost", "commit", "-q", "-m", tag)
+        if page_pack:
+            store_pages(repo)
         _git(repo, *gc)
         sizes.append(sum(p.stat().st_size for p in (repo / ".git" / "objects" / "pack").glob("*.pack")))
     return sizes
@@ -423,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="", help="只重放此路径下的文件（如 library/）")
     parser.add_argument("--gc", default="gc -q", help="每版之后的打包命令")
     parser.add_argument("--pairwise", action="store_true", help="另算末版各文件与上年同名文件逐对的增长")
+    parser.add_argument(
+        "--no-page-pack", action="store_true", help="发布后不单独打包 library.html（此前各版本的做法）"
+    )
     args = parser.parse_args(argv)
     if args.pairwise:
         print("| variant | prefix | last release KiB, each file after its own counterpart |")
@@ -436,7 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---:|---|---:|")
     for name in args.variants.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            sizes = replay(args.repo, VARIANTS[name], args.prefix, args.gc.split(), Path(tmp))
+            sizes = replay(
+                args.repo,
+                VARIANTS[name],
+                args.prefix,
+                args.gc.split(),
+                Path(tmp),
+                page_pack=not args.no_page_pack,
+            )
         later, mean = later_growth(sizes)
         print(
             f"| {name} | {args.prefix or 'all'} | `{args.gc}` | {sizes[0] // 1024:,} | "

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import git
 
 from pipelines.store.lock import LOCK_FILE
+from pipelines.store.page_pack import store_pages_quietly
 
 RELEASE_PATHS = ("library", "reports")
 # Never committed: the staging/previous folders of an atomic publish, the lock, Dagster's home, caches.
@@ -334,6 +335,9 @@ def commit_release(
             # tag, so the branch goes back to where it was and a tag this call made is removed.
             _roll_back(repo, branch, before, tag)
             raise
+    # The pages in a pack of their own, each a delta of the next year's: left to `git gc`, a page after a
+    # decade's 9 is stored against that year's and pays again for every year between (page_pack's doc).
+    store_pages_quietly(root)
     return CommitResult(True, sha, tag)
 
 

@@ -2,8 +2,8 @@
 
 The page's script and style are the package's own files (assets/), inlined; its data is JSON
 documents (data.py, cards.py), each deflated on its own, in non-executed <script> elements. Git stores
-a new release's page as a delta against the previous one, and it cannot delta a deflated whole, so the
-documents are cut where last year's bytes repeat: the history (targets and changes) is one document per
+last year's page as a delta of the new one (the publish packs the pages so: store/page_pack.py), and it
+cannot delta a deflated whole, so the documents are cut where last year's bytes repeat: the history (targets and changes) is one document per
 year, the same bytes in every later page; what an indicator keeps (id, name, texts, standards) is in
 blocks of consecutive ids (blocks.py), the same bytes while none of their indicators changes; the list
 document (what changes yearly, in the list's order: status, departments, filters' codes) is plain JSON,
@@ -38,9 +38,9 @@ from pipelines.report.library_page.data import (
 )
 from pipelines.report.library_page.fold import char_map
 from pipelines.report.library_page.reference import reference_values
+from pipelines.store.page_pack import PAGE_NAME
 from schemas.library import STATUS_ZH, LibraryTables
 
-PAGE_NAME = "library.html"
 FILTERS = (
     ("scope", "指标范围"),
     ("l1", "一级指标"),

@@ -28,6 +28,7 @@ from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from pipelines.common import xlsx_out
+from pipelines.common.xlsx_table import plain_chunk
 
 Cell = str | int | float | None
 ABSENT, TEXT, NUMBER, BLANK = 0, 1, 2, 3  # a block cell's kind
@@ -373,18 +374,24 @@ class _SharedStrings(SharedStrings):
 
     def _write_sst_strings(self) -> None:
         fh = cast(IO[str], self.fh)
-        plain: list[str] = []
-        for text in self.string_table.string_array:
-            if _CAREFUL.search(text) or text[:1].isspace() or text[-1:].isspace():
-                fh.write("".join(plain))
-                plain = []
-                self._write_si(text)
-            else:
-                plain.append(f"<si><t>{text}</t></si>")
-                if len(plain) == _SST_CHUNK:  # bounded: not every text's XML at once, then joined
+        texts = self.string_table.string_array
+        for a in range(0, len(texts), _SST_CHUNK):  # bounded: not every text's XML at once
+            chunk = texts[a : a + _SST_CHUNK]
+            joined = "<si><t>" + "</t></si><si><t>".join(chunk) + "</t></si>"
+            # A chunk told plain from its bytes at once (1M rows' review.xlsx: ≈ 1M texts, each looked
+            # at by a regex and two isspace before); surrogatepass: a lone surrogate fails where it did.
+            if plain_chunk(joined.encode("utf-8", "surrogatepass"), len(chunk)):
+                fh.write(joined)
+                continue
+            plain: list[str] = []
+            for text in chunk:
+                if _CAREFUL.search(text) or text[:1].isspace() or text[-1:].isspace():
                     fh.write("".join(plain))
                     plain = []
-        fh.write("".join(plain))
+                    self._write_si(text)
+                else:
+                    plain.append(f"<si><t>{text}</t></si>")
+            fh.write("".join(plain))
 
 
 class _Packager(Packager):

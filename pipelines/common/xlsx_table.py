@@ -321,24 +321,19 @@ def body_xml(
 
 def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
     """sharedStrings.xml as xlsx_rows._SharedStrings writes it (a careful text through xlsxwriter's own
-    _write_si), encoded, a chunk at a time. A chunk of plain texts is one join; whether it is plain is
-    told from its bytes: no & or _x, every < and > a tag's, no control character or non-character, no
-    white space (str.isspace) right after <t> or right before </t>."""
+    _write_si), encoded, a chunk at a time. A chunk of plain texts is one join (plain_chunk); any other
+    chunk goes text by text."""
     texts = strings.texts
     yield f'{HEAD}<sst xmlns="{MAIN}" count="{strings.count}" uniqueCount="{len(texts)}">'.encode()
     for a in range(0, len(texts), SST_CHUNK):
         chunk = texts[a : a + SST_CHUNK]
-        data = ("<si><t>" + "</t></si><si><t>".join(chunk) + "</t></si>").encode()
-        if (
-            data.translate(None, _NOT_SPECIAL) == _TAGS * len(chunk)
-            and b"_x" not in data
-            and b"\xef\xbf\xbe" not in data  # U+FFFE
-            and b"\xef\xbf\xbf" not in data  # U+FFFF
-            and _EDGE_START.search(data) is None
-            and _EDGE_END.search(data) is None
-        ):
-            yield data
-            continue
+        joined = "<si><t>" + "</t></si><si><t>".join(chunk) + "</t></si>"
+        # U+FFFE/U+FFFF looked for in the str: one code unit, ≈ 15x faster than their 3 bytes in UTF-8
+        if "\ufffe" not in joined and "\uffff" not in joined:
+            data = joined.encode()
+            if plain_chunk(data, len(chunk)):
+                yield data
+                continue
         out: list[str] = []
         for text in chunk:
             if _CAREFUL.search(text) or text[:1].isspace() or text[-1:].isspace():
@@ -349,9 +344,21 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
     yield b"</sst>"
 
 
-# Bytes that are none of & < > and the control characters _write_si escapes (UTF-8 never has them in a
+def plain_chunk(data: bytes, n: int) -> bool:
+    """Whether n texts joined as <si><t>…</t></si> (UTF-8: no multi-byte character holds an ASCII byte)
+    need no escaping: no & or _x, every < and > a tag's, no control character, no white space
+    (str.isspace) right after <t> or right before </t>. U+FFFE/U+FFFF are the caller's to rule out.
+    The first test keeps &, <, >, the control characters and "_" at once: a chunk without "_" (nearly
+    all) needs no search for "_x"."""
+    kept = data.translate(None, _NOT_SPECIAL)
+    if kept != _TAGS * n and (kept.replace(b"_", b"") != _TAGS * n or b"_x" in data):
+        return False
+    return _EDGE_START.search(data) is None and _EDGE_END.search(data) is None
+
+
+# Bytes that are none of & < > _ and the control characters _write_si escapes (UTF-8 never has them in a
 # multi-byte character); <si><t>…</t></si> leaves "<><><><>" behind.
-_NOT_SPECIAL = bytes(b for b in range(256) if b not in b"&<>" and not (b < 0x20 and b not in (9, 10)))
+_NOT_SPECIAL = bytes(b for b in range(256) if b not in b"&<>_" and not (b < 0x20 and b not in (9, 10)))
 _TAGS = b"<><><><>"
 # The characters str.isspace() holds true (tests/test_merge_review_direct.py checks the list), in UTF-8.
 _SPACE = rb"(?:[\x09-\x0d\x1c-\x20]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)"

@@ -163,13 +163,15 @@ def _write_pairs(
 
 
 def _pattern_columns(
-    cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None
+    cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None, complete: bool = False
 ) -> list[list[Any]]:
     """The patterns sheet's cells: one row per pattern in order of first appearance (the pairs are sorted
-    by pattern), with its group, its number of pairs and its first pair as the example."""
+    by pattern), with its group, its number of pairs and its first pair as the example. complete: the
+    caller knows these columns hold no missing value (_direct: its pair columns are all texts), so they
+    are not looked over for one (1M rows: ≈ 0.5 s of isna over 4 × 1.34M objects)."""
     keys = cands["pattern"]
     values = cands[["pattern_group", "name_a", "name_b"]]
-    if keys.isna().any() or values.isna().any(axis=None):  # groupby's rules for missing values
+    if not complete and (keys.isna().any() or values.isna().any(axis=None)):  # groupby's rules for them
         summary = cands.groupby("pattern", sort=False).agg(
             group=("pattern_group", "first"),
             count=("pattern", "size"),
@@ -310,7 +312,8 @@ def _direct(cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = N
     pairs = _direct_pair_columns(cands, groups, found) if len(cands) else []
     if pairs is None:
         return None
-    pattern_columns = _pattern_columns(cands, groups, found) if len(cands) else []
+    # complete: _direct_pair_columns refused any missing or non-text value in these columns
+    pattern_columns = _pattern_columns(cands, groups, found, complete=True) if len(cands) else []
     patterns = _direct_pattern_columns(pattern_columns) if pattern_columns else []
     if patterns is None:
         return None

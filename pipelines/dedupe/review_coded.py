@@ -65,9 +65,13 @@ def _coded_texts(series: pd.Series | list[Any], shown: Any = None, found: Any = 
             values[:] = series
         found = xlsx_table.factorize_texts(values)
     codes, uniques = found
-    distinct = list(uniques)
-    if not len(codes) or codes.min() < 0 or not lib.is_string_array(np.asarray(distinct, dtype=object)):
+    # the factorization's object array checked as it is (not listed and made an array again: 理由's
+    # 1.13M texts at 1M rows)
+    is_array = isinstance(uniques, np.ndarray) and uniques.dtype == object
+    array = uniques if is_array else np.asarray(list(uniques), dtype=object)
+    if not len(codes) or codes.min() < 0 or not lib.is_string_array(array):
         return None  # a missing value, or not every value a text (a str subclass is one)
+    distinct = array.tolist()
     texts = _neutralized(distinct) if shown is None else shown(distinct)
     return CodedColumn(np.asarray(codes, dtype=CODE), texts, texts=True) if xlsx_table.fits(texts) else None
 

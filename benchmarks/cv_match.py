@@ -84,7 +84,9 @@ OBJECT_FEATURES = ("group_conflict", "count_conflict", "unit_family_conflict")
 NAMES_ONLY, UNITS = OBJECT_FEATURES[:2], OBJECT_FEATURES[2:]  # read on the names; on the units
 # Round 7's features (objects.py): every setup measured before them leaves them out.
 KINDS = ("kind_conflict", "groups_apart", "measure_swap", "items_apart")
-PERIODS = ("periods_apart",)  # round 8's feature (objects.py): every setup measured before it leaves it out
+PERIODS = ("periods_apart",)  # round 8's first feature (objects.py)
+PER_UNIT = ("per_unit_apart",)  # round 8's second feature (objects.py)
+ROUND8 = (*PERIODS, *PER_UNIT)  # every setup measured before round 8 leaves both out
 CONTRAST = ("contrast",)  # the one conflict listed only when likely before round 7
 ROUND7_LIKELY = (*CONTRAST, *KINDS)  # the conflicts listed only when likely in round 7
 # Round 5's word lists, before the cost near-synonyms (pair_model.COST_SYNONYMS): every setup measured before them.
@@ -105,6 +107,11 @@ COST_WORDS = _words(8)  # the first list: 运行 … 工作费
 EXPENSES = _words()  # with 运维费 … 印刷费: rounds 6 and 7 (pm.WORDS without round 8's near-synonyms)
 
 
+def _likely(more: tuple[str, ...]) -> tuple[str, ...]:
+    """Round 7's conflicts listed only when likely, and more."""
+    return (*ROUND7_LIKELY, *more)
+
+
 def _with(words: DifferenceWords, pairs: tuple[tuple[str, str], ...]) -> DifferenceWords:
     """words with more near-synonyms (after the others, as measure_synonyms.csv's last rows)."""
     return replace(words, near_synonyms=(*words.near_synonyms, *pairs))
@@ -120,7 +127,7 @@ def _round5(
     """Today's generation (or blocking) and round 5's features (less drop) and word lists (or words), listed
     from recall_target with per_name."""
     settings = pm.Settings(recall_target=recall_target)
-    return Setup(settings, per_name, blocking or BlockingConfig(), (*drop, *KINDS, *PERIODS), words, CONTRAST)
+    return Setup(settings, per_name, blocking or BlockingConfig(), (*drop, *KINDS, *ROUND8), words, CONTRAST)
 
 
 def _round6(
@@ -134,7 +141,7 @@ def _was(per_name: int = 4, **changes: Any) -> Setup:
     """The settings before cross-validation (recall_target 0.99, per_name 4, OLD_BLOCKING) with some changes."""
     settings = replace(pm.Settings(recall_target=0.99), **changes)
     return Setup(
-        settings, per_name, OLD_BLOCKING, (*OBJECT_FEATURES, *KINDS, *PERIODS), ROUND5_WORDS, CONTRAST
+        settings, per_name, OLD_BLOCKING, (*OBJECT_FEATURES, *KINDS, *ROUND8), ROUND5_WORDS, CONTRAST
     )
 
 
@@ -143,7 +150,7 @@ def _generation(recall_target: float, per_name: int = 5, **blocking: Any) -> Set
     blocking_config = replace(BlockingConfig(), **blocking)
     settings = pm.Settings(recall_target=recall_target)
     return Setup(
-        settings, per_name, blocking_config, (*OBJECT_FEATURES, *KINDS, *PERIODS), ROUND5_WORDS, CONTRAST
+        settings, per_name, blocking_config, (*OBJECT_FEATURES, *KINDS, *ROUND8), ROUND5_WORDS, CONTRAST
     )
 
 
@@ -160,7 +167,7 @@ SETUPS: dict[str, Setup] = {
         pm.Settings(recall_target=0.98),
         5,
         OLD_BLOCKING,
-        (*OBJECT_FEATURES, *KINDS, *PERIODS),
+        (*OBJECT_FEATURES, *KINDS, *ROUND8),
         ROUND5_WORDS,
         CONTRAST,
     ),
@@ -272,28 +279,37 @@ SETUPS: dict[str, Setup] = {
     # 458 / 3724 (at 0.975: 0.976 / 11 / 0.430 / 451 / 3577). A one-replacement-inside-the-name feature
     # (发布国家标准 / 发布行业标准) cost recall: 0.973 / 12 / 0.424. Zeroing a column moves lbfgs a little: a setup
     # that drops a feature can differ from the same choice measured before the feature by a few listed pairs.
-    "round 7 features, model only": Setup(drop=PERIODS, words=EXPENSES, likely_only=CONTRAST),
+    "round 7 features, model only": Setup(drop=ROUND8, words=EXPENSES, likely_only=CONTRAST),
     "kinds and groups": Setup(
-        drop=(*KINDS[2:], *PERIODS), words=EXPENSES, likely_only=(*CONTRAST, *KINDS[:2])
+        drop=(*KINDS[2:], *ROUND8), words=EXPENSES, likely_only=(*CONTRAST, *KINDS[:2])
     ),  # 0.978/10/0.427/457/3725
     "kinds, groups, swaps": Setup(
-        drop=(*KINDS[3:], *PERIODS), words=EXPENSES, likely_only=(*CONTRAST, *KINDS[:3])
+        drop=(*KINDS[3:], *ROUND8), words=EXPENSES, likely_only=(*CONTRAST, *KINDS[:3])
     ),  # 0.978/10/0.432/448/3672
     "shipped, 0.975": Setup(
-        pm.Settings(recall_target=0.975), drop=PERIODS, words=EXPENSES, likely_only=ROUND7_LIKELY
+        pm.Settings(recall_target=0.975), drop=ROUND8, words=EXPENSES, likely_only=ROUND7_LIKELY
     ),  # 0.976 / 11 / 0.445 / 424 / 3444
     # "shipped": all four, each listed only when likely:                  0.978 / 10 / 0.442 / 431 / 3616 (kept;
     # 3611 listed before 社会 and 公众 were read as 群众 in groups_apart, for fresh7's 群众满意度 / 社会公众满意度)
-    "round 7": Setup(drop=PERIODS, words=EXPENSES, likely_only=ROUND7_LIKELY),  # round 7's shipped
+    "round 7": Setup(drop=ROUND8, words=EXPENSES, likely_only=ROUND7_LIKELY),  # round 7's shipped
     # Round 8 (issue 11): two periods of one measure (objects.periods_apart: 预算执行进度(7月) / (11月), 第一 / 第二
-    # 季度), a model feature listed only when likely; then near-synonyms for two duplicates never generated
-    # (ROUND8_SYNONYMS: 增收 / 增加收入, 人均 / 每人). Pooled flagged R / FN / listed P / listed FP / listed (all);
-    # "round 7":                                                          0.978 / 10 / 0.442 / 431 / 3616.
-    "periods": Setup(words=EXPENSES),  # 0.978 / 10 / 0.443 / 428 / 3524
-    "periods, model only": Setup(words=EXPENSES, likely_only=ROUND7_LIKELY),  # the same figures
-    "periods, 增收": Setup(words=_with(EXPENSES, ROUND8_SYNONYMS[:1])),  # 0.978 / 10 / 0.443 / 429 / 3520
-    "periods, 每人": Setup(words=_with(EXPENSES, ROUND8_SYNONYMS[1:])),  # 0.980 / 9 / 0.444 / 429 / 3544
-    # "shipped": periods, 增收 and 每人:                                    0.980 / 9 / 0.444 / 429 / 3533 (kept)
+    # 季度), a model feature listed only when likely; near-synonyms for two duplicates never generated
+    # (ROUND8_SYNONYMS: 增收 / 增加收入, 人均 / 每人); money per something against a total (objects.per_unit_apart:
+    # 场地租赁费 万元 / 场地租赁费支出标准 元/天), listed only when likely. Pooled flagged R / FN / listed P / listed FP /
+    # listed (all); "round 7":                                            0.978 / 10 / 0.442 / 431 / 3616.
+    "periods": Setup(drop=PER_UNIT, words=EXPENSES, likely_only=_likely(PERIODS)),  # 0.978/10/0.443/428/3524
+    "periods, model only": Setup(drop=PER_UNIT, words=EXPENSES, likely_only=ROUND7_LIKELY),  # the same
+    "periods, 增收": Setup(
+        drop=PER_UNIT, words=_with(EXPENSES, ROUND8_SYNONYMS[:1]), likely_only=_likely(PERIODS)
+    ),  # 0.978 / 10 / 0.443 / 429 / 3520
+    "periods, 每人": Setup(
+        drop=PER_UNIT, words=_with(EXPENSES, ROUND8_SYNONYMS[1:]), likely_only=_likely(PERIODS)
+    ),  # 0.980 / 9 / 0.444 / 429 / 3544
+    "periods, 增收, 每人": Setup(
+        drop=PER_UNIT, likely_only=_likely(PERIODS)
+    ),  # 0.980 / 9 / 0.444 / 429 / 3533
+    "per unit, model only": Setup(likely_only=_likely(PERIODS)),  # 0.982 / 8 / 0.447 / 425 / 3515
+    # "shipped": all of round 8, per_unit_apart listed only when likely:   0.982 / 8 / 0.447 / 424 / 3513 (kept)
 }
 
 

@@ -45,16 +45,16 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     assert set(cv.EXPENSES.near_synonyms) <= set(pm.WORDS.near_synonyms)
     assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
     assert (
-        shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS, *cv.PERIODS)
+        shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS, *cv.ROUND8)
         and len(cv.KINDS) == 4
     )
     # Round 7's shipped: without round 8's periods_apart, round 7's conflicts listed only when likely.
     round7 = cv.SETUPS["round 7"]
-    assert round7.drop == cv.PERIODS and round7.likely_only == cv.ROUND7_LIKELY == (*cv.CONTRAST, *cv.KINDS)
+    assert round7.drop == cv.ROUND8 and round7.likely_only == cv.ROUND7_LIKELY == (*cv.CONTRAST, *cv.KINDS)
     assert round7.settings == shipped.settings and round7.words == cv.EXPENSES
     # Round 6's shipped: without round 7's features, a known contrast the one conflict listed only when likely.
     round6 = cv.SETUPS["round 6"]
-    assert set(round6.drop) == {*cv.KINDS, *cv.PERIODS} and round6.likely_only == ("contrast",)
+    assert set(round6.drop) == {*cv.KINDS, *cv.ROUND8} and round6.likely_only == ("contrast",)
     assert round6.settings == shipped.settings and round6.words == cv.EXPENSES
     # Round 5's shipped: recall_target 0.965, without the cost near-synonyms; every earlier setup reads its words.
     round5 = cv.SETUPS["round 5"]
@@ -69,7 +69,7 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     round4 = cv.SETUPS["before objects"]
     assert (
         round4.per_name == 5
-        and set(round4.drop) == {*cv.OBJECT_FEATURES, *cv.KINDS, *cv.PERIODS}
+        and set(round4.drop) == {*cv.OBJECT_FEATURES, *cv.KINDS, *cv.ROUND8}
         and round4.settings == pm.Settings(recall_target=0.965)
     )
     before = cv.SETUPS["before"]

@@ -40,6 +40,25 @@ def test_two_periods_of_one_measure_are_named_in_the_review_file(tmp_path: Path)
     assert not any(c.startswith("期间不同") for c in one), one
 
 
+def test_money_per_something_against_a_total_is_named(tmp_path: Path) -> None:
+    reasons = _reasons(
+        tmp_path,
+        {"name": "场地租赁费", "unit": "万元"},
+        {"name": "场地租赁费支出标准", "unit": "元/天"},
+        {"name": "人均补助标准", "unit": "元/生"},
+        {"name": "配套资金每人每年", "unit": "元"},
+    )
+    rent, is_a = _oriented(reasons, "场地租赁费", "场地租赁费支出标准")
+    total, rate = "“万元”（总额）", "“元/天”（单价或标准）"
+    a, b = (total, rate) if is_a else (rate, total)
+    assert f"单位口径不同：A为{a}，B为{b}，多为不同的指标" in rent, rent
+    assert not any(c.startswith("单位不同") for c in rent), rent  # one unit clause
+    # A name that says per what (每人每年) in a plain money unit is no conflict: 单位不同 as before.
+    per_person, _ = _oriented(reasons, "人均补助标准", "配套资金每人每年")
+    assert not any(c.startswith("单位口径不同") for c in per_person), per_person
+    assert any(c.startswith("单位不同") for c in per_person), per_person
+
+
 def test_measure_words_of_a_near_synonym_rewrite_are_quoted(tmp_path: Path) -> None:
     reasons = _reasons(
         tmp_path,
@@ -58,6 +77,8 @@ def test_flags_name_the_conflicts() -> None:
         {"name": "预算执行进度(11月)", "unit": "%"},
         {"name": "早孕建册率", "unit": "%"},
         {"name": "早孕建册数", "unit": "%"},
+        {"name": "劳务费", "unit": "万元"},
+        {"name": "劳务费支出标准", "unit": "元/人天"},
     )
     listed = find_candidates(
         frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0, per_name=0)
@@ -68,3 +89,4 @@ def test_flags_name_the_conflicts() -> None:
     }
     assert "periods_apart" in flags[frozenset(("预算执行进度(7月)", "预算执行进度(11月)"))]
     assert "kind_conflict" in flags[frozenset(("早孕建册率", "早孕建册数"))]
+    assert "per_unit_apart" in flags[frozenset(("劳务费", "劳务费支出标准"))]

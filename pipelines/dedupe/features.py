@@ -27,6 +27,7 @@ from pipelines.dedupe.objects import (
     items_apart,
     kind_conflict,
     measure_swap,
+    per_unit_apart,
     periods_apart,
     unit_family_conflict,
 )
@@ -88,6 +89,7 @@ FEATURES = (
     "measure_swap",  # each name a measure word the other lacks (验收合格率 / 设备验收及时率): objects.py
     "items_apart",  # costs of two items (人均培训成本 / 人均会议成本): objects.py
     "periods_apart",  # two periods of one measure (预算执行进度(7月) / (11月)): objects.py
+    "per_unit_apart",  # money per something against a total (场地租赁费 万元 / …支出标准 元/天): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -331,6 +333,7 @@ def _field_features(x: np.ndarray, a: Sides, b: Sides, known: FormCodes | None =
     x[:, COLUMN["unit_conflict"]] = (ua != "") & (ub != "") & (ua != ub)
     x[:, COLUMN["unit_missing"]] = (ua == "") != (ub == "")
     x[:, COLUMN["unit_family_conflict"]] = unit_family_conflict(ua, ub)
+    x[:, COLUMN["per_unit_apart"]] = per_unit_apart(_text(a.match), _text(b.match), ua, ub)
     x[:, COLUMN["same_name_unit_conflict"]] = x[:, COLUMN["unit_conflict"]] * x[:, COLUMN["identical"]]
     x[:, COLUMN["level2_equal"]] = _text(a.level2) == _text(b.level2)
     scope_a, scope_b = _text(a.scope), _text(b.scope)

@@ -235,6 +235,29 @@ def unit_family_conflict(unit_a: np.ndarray, unit_b: np.ndarray) -> np.ndarray:
     return given & (fa != fb)
 
 
+# A money unit per something (元/天, 元/人·月, 万元/个) is a rate or a standard; a plain money unit (万元, 元) a
+# total — unless the name itself says per what (每人每年, 人均, 标准, 单价): 场地租赁费 (万元) / 场地租赁费支出标准
+# (元/天) are two indicators, 人均补助标准 (元/生) / 配套资金每人每年 (元) one.
+_PER_WORDS = re.compile(r"每|均|单价|标准|单位")
+
+
+def per_unit_apart(
+    name_a: np.ndarray, name_b: np.ndarray, unit_a: np.ndarray, unit_b: np.ndarray
+) -> np.ndarray:
+    """One side's unit is money per something, the other's plain money and its name says per nothing."""
+    n = len(unit_a)
+    codes, units = pd.factorize(np.concatenate([unit_a, unit_b]).astype(object))
+    money = np.array(["元" in str(u) for u in units], dtype=bool)
+    per = money & np.array(["/" in str(u) for u in units], dtype=bool)
+    plain = money & ~per
+    ca, cb = codes[:n], codes[n:]
+    out = (per[ca] & plain[cb]) | (plain[ca] & per[cb])
+    for k in np.flatnonzero(out).tolist():
+        total = name_b[k] if plain[cb[k]] else name_a[k]
+        out[k] = _PER_WORDS.search(str(total)) is None
+    return out
+
+
 # For the 理由 only (features.py does not read these): the words behind measure_swap, items_apart and a rate of
 # change, read in a text the review has (the differing segments of the two names).
 _CHANGE_WORD = re.compile(r"变动|增长|下降|减少|增加|降低|节约|超支|变化|[增降]幅")

@@ -287,6 +287,27 @@ def _unit_and_suffix(x: np.ndarray, a: Side, b: Side) -> list[np.ndarray]:
     one_family = has_a & has_b & ~same & ~family
     _put(unit, one_family, "单位不同：A为“", a.unit, "”，B为“", b.unit, "”，不能自动合并")
     _put(unit, family, "单位类别不同：A为“", a.unit, "”，B为“", b.unit, "”，计量的不是同一种量，不能自动合并")
+    # Money per something against a total (per_unit_apart): not two scales of one quantity either.
+    per = x[:, COLUMN["per_unit_apart"]] != 0
+    a_per = np.array(["/" in u for u in a.unit.tolist()], dtype=bool)
+    _put(
+        unit,
+        per & a_per,
+        "单位口径不同：A为“",
+        a.unit,
+        "”（单价或标准），B为“",
+        b.unit,
+        "”（总额），多为不同的指标",
+    )
+    _put(
+        unit,
+        per & ~a_per,
+        "单位口径不同：A为“",
+        a.unit,
+        "”（总额），B为“",
+        b.unit,
+        "”（单价或标准），多为不同的指标",
+    )
     _put(unit, has_a & ~has_b, "B未填单位")
     _put(unit, ~has_a & has_b, "A未填单位")
     _put(unit, ~has_a & ~has_b, "双方均未填单位")
@@ -351,6 +372,7 @@ CONFLICT_FLAGS = (
     "measure_swap",
     "items_apart",
     "periods_apart",
+    "per_unit_apart",
 )
 
 

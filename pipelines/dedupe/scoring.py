@@ -105,6 +105,7 @@ class ModelScoring:
         "measure_swap",
         "items_apart",
         "periods_apart",
+        "per_unit_apart",
     )
 
     @property

@@ -171,12 +171,16 @@ def periods_apart(forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray
     """Both names name periods and none in common (预算执行进度(7月) / 预算执行进度(11月), 第一季度… / 第二季度…),
     read on the matching forms (the canonical stems drop a trailing bracket, where a month is often written);
     one reading per distinct form."""
-    marks = [periods(str(f)) for f in forms]
-    codes = pd.factorize(np.array([",".join(sorted(m)) for m in marks], dtype=object))[0]
-    named = np.array([bool(m) for m in marks], dtype=bool)
-    out = named[i] & named[j] & (codes[i] != codes[j])
+    # Only a form holding 月, 季 or 半年 can name a period: the regular expression reads those few.
+    texts_ = [str(f) for f in forms]
+    named = np.array([("月" in t or "季" in t or "半年" in t) for t in texts_], dtype=bool)
+    marks: dict[int, frozenset[str]] = {}
+    for n in np.flatnonzero(named).tolist():
+        marks[n] = periods(texts_[n])
+        named[n] = bool(marks[n])
+    out = named[i] & named[j]
     for n in np.flatnonzero(out).tolist():
-        out[n] = not (marks[i[n]] & marks[j[n]])
+        out[n] = not (marks[int(i[n])] & marks[int(j[n])])
     return out
 
 

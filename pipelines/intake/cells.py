@@ -55,6 +55,8 @@ def cell_texts(values: np.ndarray) -> list[str]:
     behind the quote this product puts before a formula trigger (a pre-filled target "'-5%") reads as
     itself."""
     texts = [v.strip() if v.__class__ is str else _number_text(v) for v in values.tolist()]
+    if NEUTRAL_PREFIX not in "".join(texts):  # one C-speed scan: no text can start with it
+        return texts
     return [restore_neutralized(t) if t[:1] == NEUTRAL_PREFIX else t for t in texts]
 
 

@@ -89,8 +89,13 @@ def _notes_and_number_only_rows(
 
 def _repeated_header(body: np.ndarray, rows: np.ndarray, header_text: dict[int, object]) -> np.ndarray:
     """Per data row, whether it repeats the header: at least half the header's cells (and two) equal."""
-    same = np.zeros(len(rows), dtype=np.int64)
-    for c, text in header_text.items():
-        if text != "":
-            same += body[rows, c] == text
+    # One elementwise comparison of the rows' cells under the header's non-empty cells (a fancy index and
+    # a comparison per column cost more than the comparisons themselves).
+    shown = [(c, text) for c, text in header_text.items() if text != ""]
+    if not shown:
+        return np.zeros(len(rows), dtype=bool)  # no cell to repeat (at least two must)
+    texts = np.empty(len(shown), dtype=object)
+    texts[:] = [text for _, text in shown]
+    columns = np.array([c for c, _ in shown], dtype=np.intp)
+    same = (body[np.ix_(rows, columns)] == texts).sum(axis=1)
     return same >= max(2, (len(header_text) + 1) // 2)

@@ -185,12 +185,15 @@ def _ffill(values: list[str], group_starts: list[bool] | None) -> list[str]:
 
 def _frame(texts: dict[str, list[str]], numbers: dict[str, np.ndarray], order: list[str]) -> RowColumns:
     """Columns → the sheet's RowColumns; text goes through Arrow, several times faster than pandas' own
-    string checks. Columns that are entirely empty share one immutable Arrow array."""
+    string checks, in one conversion for every column with text, each column a slice of it (a conversion
+    costs ≈ 12 µs before its first string: ≈ 25 of them a sheet). Columns that are entirely empty share
+    one immutable Arrow array."""
     n = len(next(iter(numbers.values())))
     blank = pa.array([""] * n, type=pa.large_string())
-    columns: dict[str, pa.Array | np.ndarray] = {
-        c: pa.array(v, type=pa.large_string()) if any(v) else blank for c, v in texts.items()
-    }
+    filled = [c for c, v in texts.items() if any(v)]
+    joined = pa.array([t for c in filled for t in texts[c]], type=pa.large_string())
+    columns: dict[str, pa.Array | np.ndarray] = dict.fromkeys(texts, blank)
+    columns.update({c: joined.slice(k * n, n) for k, c in enumerate(filled)})
     columns.update(numbers)
     return RowColumns(tuple(order), tuple(columns[c] for c in order), n)
 

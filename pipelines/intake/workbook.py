@@ -42,11 +42,41 @@ class RowColumns:
     def __len__(self) -> int:
         return self.length
 
+    # Pickled (the parse cache, a parse worker's answer) with the text as one Arrow array: the reader's
+    # columns are slices of one array (rows._frame), and a slice would pickle that whole array. A column
+    # that is the same array as an earlier one (the shared blank) is pickled as that column's position.
     def __getstate__(self) -> tuple[Any, ...]:
-        return self.names, self.arrays, self.length
+        text = [a for a in self.arrays if isinstance(a, pa.Array)]
+        if not text or any(a.type != pa.large_string() or len(a) != self.length for a in text):
+            return self.names, self.arrays, self.length
+        first: dict[int, int] = {}
+        others: list[Any] = []
+        joined: list[pa.Array] = []
+        for i, a in enumerate(self.arrays):
+            if not isinstance(a, pa.Array):
+                others.append(a)
+            elif id(a) in first:
+                others.append(first[id(a)])
+            else:
+                first[id(a)] = i
+                others.append(None)
+                joined.append(a)
+        return self.names, tuple(others), self.length, pa.concat_arrays(joined)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.names, self.arrays, self.length = state
+        if len(state) == 3:
+            self.names, self.arrays, self.length = state
+            return
+        self.names, others, self.length, joined = state
+        arrays: list[Any] = []
+        k = 0
+        for a in others:
+            if a is None:
+                arrays.append(joined.slice(k * self.length, self.length))
+                k += 1
+            else:
+                arrays.append(arrays[a] if isinstance(a, int) else a)
+        self.arrays = tuple(arrays)
 
     def dtypes(self) -> list[object]:
         """The dtype each column has in the frame (TEXT_DTYPE for text)."""

@@ -55,6 +55,7 @@ class ShownCells:
 
     def __init__(self, cells: pd.DataFrame) -> None:
         self._pick: dict[str, Callable[[np.ndarray], list]] = {c: _picker(cells[c]) for c in cells.columns}
+        self._columns = shown_columns()  # once, not per sheet
         self._rows: dict[tuple[str, str], np.ndarray] = {}
         if not cells.empty:
             groups = cells.groupby(["source_file", "source_sheet"], sort=False, observed=True).indices
@@ -64,7 +65,7 @@ class ShownCells:
         """The sheet's rows as read, in order, as shown: its recognised columns and source_row."""
         positions = self._rows.get((file, sheet.sheet_name), np.empty(0, dtype=np.intp))
         out = {}
-        for column in (c for c in shown_columns() if c in sheet.columns or c == "source_row"):
+        for column in (c for c in self._columns if c in sheet.columns or c == "source_row"):
             pick = self._pick.get(column)
             out[column] = pick(positions) if pick is not None else Shown([None] * len(positions))
         return out

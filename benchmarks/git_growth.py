@@ -12,8 +12,10 @@ through the job itself: its yearly partitions stop at the current year and start
 not fit; the e2e section of benchmarks.run times the job. After every release:
   - `git count-objects -v` and `du` of .git: the loose objects the release added;
   - then `git gc`: the packed size, what a clone receives — its growth is the release's cost in the repo
-    (git deltas a file against the previous year's file of the same name; it cannot delta compressed
-    bytes: zip-compressed workbooks, deflated data);
+    (git deltas a file against another of a similar name, chosen by the hash of the path's last 16
+    characters, then size; it cannot delta compressed bytes: zip-compressed workbooks, deflated data).
+    The pages, reports/<Y>/library.html, are in a pack of their own that the publish writes and gc
+    keeps (pipelines/store/page_pack.py), counted in the packed size like any pack;
   - the objects the release added (`git rev-list --objects <previous tag>..<tag>`), with their size on disk,
     split into library/ files, reports/ files and git's own trees / commit / tag;
   - every library/ file compared with the previous release: changed, new, or unchanged (same blob). A

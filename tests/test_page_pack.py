@@ -57,6 +57,10 @@ def pack_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in (root / ".git" / "objects" / "pack").glob("*.pack"))
 
 
+def loose(root: Path, sha: str) -> bool:
+    return (root / ".git" / "objects" / sha[:2] / sha[2:]).exists()
+
+
 def publish_years(root: Path, years: range) -> list[int]:
     """Each year's page committed by commit_release, then `git gc -q`; the pack's growth per release."""
     sizes = [pack_bytes(root)] if (root / ".git").exists() else [0]
@@ -65,6 +69,8 @@ def publish_years(root: Path, years: range) -> list[int]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(page(year))
         assert commit_release(open_repo(root), year, {"added": 1}).committed
+        sha = git(root, "rev-parse", f"HEAD:reports/{year}/library.html").strip()
+        assert loose(root, sha) == (page_pack.store_pages is not store_pages)  # packed, not kept twice
         git(root, "gc", "-q")
         sizes.append(pack_bytes(root))
     return [b - a for a, b in zip(sizes, sizes[1:], strict=False)]

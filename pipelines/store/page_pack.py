@@ -29,9 +29,9 @@ import tempfile
 from pathlib import Path
 
 PAGE_NAME = "library.html"  # reports/<Y>/library.html (library_page.page takes it from here)
-KEEP_NOTE = (
-    "indicators: reports/<Y>/library.html, each a delta of the next year's page (store/page_pack.py)\n"
-)
+# A .keep of ours begins so (another pack someone keeps is left alone); what follows may change.
+KEEP_MARK = "indicators: reports/<Y>/library.html"
+KEEP_NOTE = f"{KEEP_MARK}, each a delta of the next year's page (pipelines/store/page_pack.py)\n"
 # Kept packs' files; .idx first when removing: without it git no longer sees the pack.
 PACK_FILES = (".idx", ".pack", ".rev", ".bitmap", ".keep")
 log = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ def page_blobs(root: Path) -> set[str]:
 
 def kept_packs(pack_dir: Path) -> list[Path]:
     """The .keep files of the page packs this module wrote (not a pack someone else keeps)."""
-    return sorted(p for p in pack_dir.glob("pack-*.keep") if p.read_text("utf-8", "replace") == KEEP_NOTE)
+    return sorted(
+        p for p in pack_dir.glob("pack-*.keep") if p.read_text("utf-8", "replace").startswith(KEEP_MARK)
+    )
 
 
 def pack_members(root: Path, keep: Path) -> set[str]:
@@ -63,8 +65,8 @@ def pack_members(root: Path, keep: Path) -> set[str]:
 
 def store_pages(root: Path) -> Path | None:
     """Write the pages' pack (module doc) after a release commit; its .keep path, or None when the pack
-    there already holds every page of HEAD. Objects are only added before any is removed: a pack
-    replaced holds nothing the new one lacks."""
+    there already holds every page of HEAD. Objects are added before any copy is removed: a pack
+    replaced holds nothing the new one lacks, a loose page goes once it is packed."""
     git_dir = Path(_git(root, "rev-parse", "--absolute-git-dir").strip())
     pack_dir = git_dir / "objects" / "pack"
     ours = kept_packs(pack_dir)
@@ -87,6 +89,7 @@ def store_pages(root: Path) -> Path | None:
         if old != keep:
             for suffix in PACK_FILES:
                 old.with_suffix(suffix).unlink(missing_ok=True)
+    _git(root, "prune-packed", "-q")  # the new page's loose copy (≈ 3.5 MB at 100k rows), as gc would
     return keep
 
 

@@ -390,4 +390,11 @@ def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
         # The conflicts of objects.py (rounds 5, 7 and 8), each under its feature's name.
         *((name, x[:, COLUMN[name]] != 0) for name in CONFLICT_FLAGS),
     ]
-    return np.array(_joined([_when(cond, name) for name, cond in on], ";"), dtype=object)
+    # A bit per flag and one text per distinct combination (a few dozen among hundreds of thousands of pairs):
+    # no Python step per pair.
+    bits = np.zeros(len(x), dtype=np.int64)
+    for k, (_, cond) in enumerate(on):
+        bits |= cond.astype(np.int64) << k
+    combos, at = np.unique(bits, return_inverse=True)
+    said = [";".join(name for k, (name, _) in enumerate(on) if int(c) >> k & 1) for c in combos.tolist()]
+    return np.array(said, dtype=object)[at.ravel()] if len(x) else np.array([], dtype=object)

@@ -29,6 +29,8 @@ def test_two_periods_of_one_measure_are_named_in_the_review_file(tmp_path: Path)
         {"name": "第二季度档案基础工作完成进度", "unit": "%"},
         {"name": "上半年项目开工率", "unit": "%"},
         {"name": "项目开工率", "unit": "%"},
+        {"name": "12月底前完成项目验收", "unit": ""},
+        {"name": "10月底前完成项目验收", "unit": ""},
     )
     months, is_a = _oriented(reasons, "预算执行进度(7月)", "预算执行进度（11月）")
     assert _expect("期间不同：A为“{a}”，B为“{b}”", "7月", "11月", is_a) in months, months
@@ -38,6 +40,9 @@ def test_two_periods_of_one_measure_are_named_in_the_review_file(tmp_path: Path)
     # A period on one side only is no conflict (the name may carry its year's checkpoint or not).
     one, _ = _oriented(reasons, "上半年项目开工率", "项目开工率")
     assert not any(c.startswith("期间不同") for c in one), one
+    # A deadline is a target written into the name, not a period: two filings of one measure may differ in it.
+    deadline, _ = _oriented(reasons, "12月底前完成项目验收", "10月底前完成项目验收")
+    assert not any(c.startswith("期间不同") for c in deadline), deadline
 
 
 def test_money_per_something_against_a_total_is_named(tmp_path: Path) -> None:

@@ -130,9 +130,10 @@ def items_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 # A period inside a name (7月, 第一季度, 上半年, 前三季度): one measure at two checkpoints is two indicators
 # (预算执行进度(7月) / 预算执行进度(11月)). Years are left out: a name that carries its year is often the same
-# indicator filed again the next year. 0-36月龄 and 6个月 are ages and durations, not periods.
+# indicator filed again the next year. 0-36月龄 and 6个月 are ages and durations, not periods; a deadline
+# (12月底前完成, 10月15日前) is a target written into the name, which two filings of one measure may set apart.
 _PERIOD = re.compile(
-    r"(?<![\d.\-－~～至])(1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])月(?!龄)"
+    r"(?<![\d.\-－~～至])(1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])月(?!龄|份?底?[以之]?前|\d{1,2}[日号])"
     r"|第?([一二三四1-4])季度|前三季度|([上下])半年"
 )
 _NUMERAL = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

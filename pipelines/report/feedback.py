@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from pipelines.common.columns import first_col_index
@@ -106,8 +106,10 @@ def _sheet_findings(sheet: SheetRows, findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def _letters(letters: str) -> list[str]:
-    """'C' → ['C']; 'C:D' / 'C,D' → ['C', 'D'] (a header spanning merged cells)."""
+@lru_cache(maxsize=4096)
+def _letters(letters: str) -> tuple[str, ...]:
+    """'C' → ('C',); 'C:D' / 'C,D' → ('C', 'D') (a header spanning merged cells). Cached: every finding's
+    column is read through it, and a sheet's findings name a few dozen columns."""
     out, token = [], ""
     for ch in letters.upper() + " ":
         if ch.isalpha():
@@ -115,7 +117,7 @@ def _letters(letters: str) -> list[str]:
         elif token:
             out.append(token)
             token = ""
-    return out
+    return tuple(out)
 
 
 def _note(f: Finding) -> str:

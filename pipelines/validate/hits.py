@@ -7,7 +7,8 @@ hits_to_findings turns them into Findings located as Excel shows them (file, she
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
@@ -60,16 +61,18 @@ def hits_to_findings(
         if column in rows.columns:  # the cell's own content: one vectorised lookup per column
             pick = missing & (found["column"] == column).to_numpy()
             values[pick] = rows.loc[found["idx"].to_numpy()[pick], column].to_numpy()
-    out = []
     # A finding's texts depend only on its code, value, field and detail, which repeat across rows: each
     # text is filled in once (make_finding), every located finding takes it.
     texts: dict[tuple[object, ...], Finding] = {}
+    filled: list[Finding] = []
+    columns: list[str] = []
+    fields: list[str] = []
     # Columns as Python lists first: iterating Arrow-backed text columns goes value by value through
     # pandas (≈ 20× slower than one tolist()).
-    for file, sheet, excel_row, kind, code, column, value, detail in zip(
-        at["source_file"].tolist(),
-        at["source_sheet"].tolist(),
-        at["source_row"].tolist(),
+    files, sheets = at["source_file"].tolist(), at["source_sheet"].tolist()
+    for file, sheet, kind, code, column, value, detail in zip(
+        files,
+        sheets,
         at["sheet_kind"].tolist(),
         found["code"].tolist(),
         found["column"].tolist(),
@@ -79,21 +82,43 @@ def hits_to_findings(
     ):
         field = headers.get((kind, column), "")
         value = "" if value is None or (isinstance(value, float) and value != value) else value
-        text = _texts(texts, code, field, value, detail)
-        out.append(
-            Finding(
-                file,
-                text.code,
-                text.severity,
-                sheet,
-                int(excel_row),
-                letters.get((file, sheet), {}).get(column, ""),
-                field,
-                text.value,
-                text.message,
-                text.fix,
-            )
-        )
+        filled.append(_texts(texts, code, field, value, detail))
+        columns.append(letters.get((file, sheet), {}).get(column, ""))
+        fields.append(field)
+    rows_at = [int(r) for r in at["source_row"].tolist()]
+    return _located(files, sheets, rows_at, columns, fields, filled)
+
+
+_SETTERS = {name: getattr(Finding, name).__set__ for name in Finding.__slots__}
+
+
+def _located(
+    files: list[str],
+    sheets: list[str],
+    rows: list[int],
+    columns: list[str],
+    fields: list[str],
+    filled: list[Finding],
+) -> list[Finding]:
+    """Finding(file, code, severity, sheet, row, column, field, value, message, fix) for each position,
+    the texts taken from `filled`, slots set a field at a time: the frozen dataclass's __init__ sets each
+    field through object.__setattr__, then __post_init__ (≈ 43 against ≈ 26 ms for a batch's ≈ 14,500).
+    The file and sheet names interned, as __post_init__ does (they are exact str: tolist of text)."""
+    by_field: dict[str, Sequence[object]] = {
+        "file": [sys.intern(f) if type(f) is str else f for f in files],
+        "sheet": [sys.intern(s) if type(s) is str else s for s in sheets],
+        "row": rows,
+        "column": columns,
+        "field": fields,
+    }
+    for name in ("code", "severity", "value", "message", "fix"):
+        by_field[name] = [getattr(text, name) for text in filled]
+    new = object.__new__
+    out = [new(Finding) for _ in range(len(filled))]
+    for name in Finding.__slots__:
+        setter = _SETTERS[name]
+        for finding, value in zip(out, by_field[name], strict=True):
+            setter(finding, value)
     return out
 
 

@@ -79,5 +79,8 @@ def _picker(values: pd.Series) -> Callable[[np.ndarray], list]:
         categories = np.empty(len(shown), dtype=object)
         categories[:] = shown
         return lambda positions: Shown(categories[codes[positions]].tolist())
-    array = values.array
-    return lambda positions: shown_values(array.take(positions).tolist())
+    # Any other column shown once for all its rows too (a value is shown the same wherever it is): a
+    # sheet's rows are then a numpy pick, not an Arrow take and a list of Python values per sheet.
+    everything = np.empty(len(values), dtype=object)
+    everything[:] = shown_values(values.array.tolist())
+    return lambda positions: Shown(everything[positions].tolist())

@@ -95,10 +95,10 @@ def store_pages(root: Path) -> Path | None:
 
 def store_pages_quietly(root: Path) -> Path | None:
     """store_pages for a publish that has already committed: a failure costs repo size, not the
-    release, so it is logged and the release stands."""
+    release, so it is logged (whatever it is) and the release stands."""
     try:
         return store_pages(root)
-    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+    except Exception as exc:
         detail = getattr(exc, "stderr", b"") or b""
         log.warning(
             "library.html 的 git 打包未完成（发布不受影响）：%s %s", exc, detail.decode("utf-8", "replace")

@@ -71,6 +71,13 @@ def _match_header_cached(text: str, kind: str) -> str | None:
     return match_header(text, reference().header_lookup[kind])
 
 
+# _match_header_cached's answers again, in a plain dict per kind looked up inline: the header scan asks for
+# every short cell of its first rows (≈ 1,000 a workbook), and a dict lookup costs a fraction of a call.
+_UNSEEN = "\x00unseen"  # no cell text is this object
+_MATCHED_MAX = 8192  # texts remembered per kind (as the lru_cache), then forgotten all at once
+_matched: dict[str, dict[str, str | None]] = {}
+
+
 def find_header(grid: np.ndarray, kind: str) -> HeaderLayout | None:
     """The header row among the first rows: the one recognising most columns (the first of equals: a
     repeated header below is skipped as such), None when no row names two fields. A two-line header with
@@ -97,6 +104,9 @@ def _read_header_row(values: np.ndarray, kind: str) -> tuple[dict[int, str], dic
     """col → English column for the cells naming a field, col → text for the other non-empty cells."""
     mapping: dict[int, str] = {}
     unknown: dict[int, str] = {}
+    known = _matched.setdefault(kind, {})
+    if len(known) > _MATCHED_MAX:
+        known.clear()
     # A Python list, empty cells skipped before any call, strings (the bulk) without cell_to_text's ladder.
     for c, value in enumerate(values.tolist()):
         if value.__class__ is str:
@@ -107,7 +117,12 @@ def _read_header_row(values: np.ndarray, kind: str) -> tuple[dict[int, str], dic
             text = cell_to_text(value)
         if not text:
             continue
-        column = _match_header_cached(text, kind) if len(text) <= MAX_HEADER_CHARS else None
+        if len(text) > MAX_HEADER_CHARS:
+            unknown[c] = text
+            continue
+        column = known.get(text, _UNSEEN)
+        if column is _UNSEEN:
+            column = known[text] = _match_header_cached(text, kind)
         if column is None:
             unknown[c] = text
         else:

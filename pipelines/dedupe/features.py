@@ -28,7 +28,7 @@ from pipelines.dedupe.objects import (
     kind_conflict,
     measure_swap,
     per_unit_apart,
-    periods_apart,
+    periods_and_new,
     unit_family_conflict,
 )
 from pipelines.dedupe.patterns import Span, spans_of
@@ -90,6 +90,7 @@ FEATURES = (
     "items_apart",  # costs of two items (人均培训成本 / 人均会议成本): objects.py
     "periods_apart",  # two periods of one measure (预算执行进度(7月) / (11月)): objects.py
     "per_unit_apart",  # money per something against a total (场地租赁费 万元 / …支出标准 元/天): objects.py
+    "new_apart",  # an addition against a stock (新增绿化面积 / 绿化面积): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 
@@ -299,7 +300,7 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str], meas
     x[:, COLUMN["groups_apart"]] = groups_apart(stems, names.ia, names.ib)
     x[:, COLUMN["measure_swap"]] = measure_swap(stems, names.ia, names.ib, measure)
     x[:, COLUMN["items_apart"]] = items_apart(stems, names.ia, names.ib)
-    x[:, COLUMN["periods_apart"]] = periods_apart(names.forms, names.ia, names.ib)
+    x[:, [COLUMN["periods_apart"], COLUMN["new_apart"]]] = periods_and_new(names.forms, stems, names)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:

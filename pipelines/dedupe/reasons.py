@@ -26,6 +26,7 @@ KIND_CONFLICT = "计量类型不同：两个名称计量的不是同一类量（
 MEASURE_SWAP = "衡量内容不同：两个名称各有对方没有的计量方式（如及时、合格），多为不同的指标"
 ITEMS_APART = "费用项目不同：两项费用用于不同的事项，多为不同的指标"
 PERIODS_APART = "期间不同：两个名称所指的月份、季度或半年不同，多为不同的指标"
+NEW_APART = "增量与总量不同：一个名称计新增量，另一个计总量，多为不同的指标"
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
 # A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
 _KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
@@ -237,16 +238,29 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
     general[quoted] = ["变化率" not in k for k in kind[quoted].tolist()]
     return [
         _put(swap, general, MEASURE_WORD),
-        _when(
-            x[:, COLUMN["contrast"]] != 0,
-            "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对",
-        ),
+        _contrast(x, a, b),
         _numbers(x, a, b),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
         _groups(x, a, b),
         _counted(x, kind, items),
         definition,
     ]
+
+
+def _contrast(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
+    """The known contrasts' clause; for an addition against a stock (new_apart) without one, 增量与总量不同
+    naming the side that says 新增 (read on the canonical stems where given)."""
+    contrast = x[:, COLUMN["contrast"]] != 0
+    out = _when(contrast, "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对")
+    rows = np.flatnonzero((x[:, COLUMN["new_apart"]] != 0) & ~contrast)
+    if not len(rows):
+        return out
+    out[rows] = NEW_APART
+    if a.stem is not None and b.stem is not None:
+        a_new = np.array(["新增" in str(t) for t in a.stem[rows].tolist()], dtype=bool)
+        out[rows[a_new]] = "增量与总量不同：A为新增量（含“新增”），B为总量，多为不同的指标"
+        out[rows[~a_new]] = "增量与总量不同：A为总量，B为新增量（含“新增”），多为不同的指标"
+    return out
 
 
 def _numbers(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
@@ -373,6 +387,7 @@ CONFLICT_FLAGS = (
     "items_apart",
     "periods_apart",
     "per_unit_apart",
+    "new_apart",
 )
 
 

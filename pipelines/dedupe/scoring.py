@@ -106,6 +106,7 @@ class ModelScoring:
         "items_apart",
         "periods_apart",
         "per_unit_apart",
+        "new_apart",
     )
 
     @property

@@ -36,6 +36,7 @@ from pipelines.validate.rules import (
     required,
     soft_vocab,
     symbol,
+    value_name,
 )
 from pipelines.validate.rules.base import Rule
 
@@ -73,6 +74,7 @@ REGISTRY: tuple[Rule, ...] = (
     projects.WEIGHT_SPLIT,
     data_source.DATA_SOURCE,
     baseline.BASELINE,
+    value_name.VALUE_NAME,
     phase.PHASE_NAME_MARKED,
     function_code.FUNCTION_CODE_LISTED,
     symbol.SYMBOL_CONSISTENT,

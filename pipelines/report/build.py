@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from pipelines.common import background
-from pipelines.common.background import fork_available, fork_supported, run_forked, thread_available
+from pipelines.common.background import fork_available, run_forked, thread_available
 from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
-from pipelines.dedupe.halves import forked
 from pipelines.dedupe.review import write_merge_review
 from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.report.library_page import all_events, write_library_page
@@ -104,15 +103,6 @@ THREAD_BYTES_PER_PAIR = 700
 # merge_review.xlsx's own working set (write_merge_review alone, peak over its start): 257 MiB at 300k
 # rows' 423k pairs, 629 MiB at 1M rows' 1.34M pairs (the sorted copy let go before the rows are written).
 MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
-# What the review workbooks' child adds to the process tree (_with_review_child): 1M rows' saved inputs
-# (bench_report --whole, PSS sampled every 0.1 s, one run each): the tree's peak +1,153 MiB over the start
-# with merge_review.xlsx in a thread beside the review files, +1,499 with the review workbooks in the child
-# (+1,622 without give_back_memory before the fork); the main process's own peak 3,367 -> 3,014 MiB.
-REVIEW_CHILD_MIB = 900.0
-# The tree's limit for that child: the 1M rebuild's consolidation already runs a forked child (halves:
-# main process ≈ 3.47 GiB with a child of ≈ 1.05 GiB private), so a report tree under this does not raise
-# the rebuild's peak. Under 4 GiB for the report alone it would not fit at 1M (≈ 2.7 GiB held at its start).
-REVIEW_CHILD_MAX_TREE_MIB = 4608.0
 
 
 @contextlib.contextmanager
@@ -149,8 +139,7 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     this process holds little (pipelines.common.background: copy-on-write, no pickling of the pairs),
     else in a thread; joined before returning — or, where the process holds too much for the thread
     beside every other file (1M rows), beside the review files only, joined before the library page
-    (whose working set is the report's largest) is written. There, where a child fits
-    (review_child_fits), the review workbooks go to a forked child instead (_with_review_child).
+    (whose working set is the report's largest) is written.
     Measured on 100k rows' inputs (CPU s): serial 8.0; parent 3.6 beside the child's 4.6, the same bytes.
     The cost: both working sets at once, the process tree's peak PSS 850 → 1037 MiB."""
     out_dir = Path(out_dir)
@@ -158,54 +147,20 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     pairs = len(inputs.candidates)
     adds = THREAD_BYTES_PER_PAIR * pairs / 2**20
     own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
-    if review_child_fits(adds, own):
-        return _with_review_child(out_dir, inputs)
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
     ):
         html, xlsx, changelog = _review_files(out_dir, inputs)
         review = merge_review.result() if part else None  # joined before the largest working set
-        page = _library_page(out_dir, inputs)
+        page = write_library_page(
+            out_dir,
+            inputs.tables,
+            all_events(inputs.repo_root, inputs.year, inputs.changes),
+            inputs.year,
+            inputs.actuals,
+        )
         return [html, xlsx, changelog, review or merge_review.result(), page]
-
-
-def _with_review_child(out_dir: Path, inputs: ReportInputs) -> list[Path]:
-    """The review tables computed here, review.html and review.xlsx written from them in a forked child
-    while the changelog and merge_review.xlsx are written here; the library page after both. The child
-    reads only the tables (made here just before: few of this process's pages are touched and copied)."""
-    tables = review_tables(inputs)
-    # Free heap pages back to the system first: written into by either process after the fork, each
-    # would be copied (the tree holding it twice); given back, each process takes fresh pages.
-    give_back_memory()
-    with forked(_review_workbooks, out_dir, inputs, tables) as child:
-        changelog = write_changelog(out_dir, inputs)
-        review = write_merge_review_file(out_dir, inputs)
-        html, xlsx = child.result()
-    del tables
-    return [html, xlsx, changelog, review, _library_page(out_dir, inputs)]
-
-
-def _review_workbooks(out_dir: Path, inputs: ReportInputs, tables: dict[str, Any]) -> tuple[Path, Path]:
-    return write_review_html(out_dir, inputs, tables), write_review_xlsx(out_dir, inputs, tables)
-
-
-def _library_page(out_dir: Path, inputs: ReportInputs) -> Path:
-    events = all_events(inputs.repo_root, inputs.year, inputs.changes)
-    return write_library_page(out_dir, inputs.tables, events, inputs.year, inputs.actuals)
-
-
-def review_child_fits(adds_mib: float, own_mib: float) -> bool:
-    """Whether the review workbooks go to a forked child (_with_review_child): above background's fork
-    gate only (under it _beside forks merge_review.xlsx), where forks are allowed, where merge_review.xlsx
-    cannot run in a thread beside every file (adds_mib: 300k rows can; that thread also overlaps the
-    library page), and while this process, with merge_review.xlsx's working set (own_mib) and the child's
-    (REVIEW_CHILD_MIB), holds under REVIEW_CHILD_MAX_TREE_MIB."""
-    if fork_available() or os.environ.get("INDICATORS_FORK", "") == "0" or not fork_supported():
-        return False
-    if thread_available(adds_mib):
-        return False
-    return thread_available(own_mib + REVIEW_CHILD_MIB, REVIEW_CHILD_MAX_TREE_MIB)
 
 
 def _review_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path]:

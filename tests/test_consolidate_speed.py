@@ -2,7 +2,7 @@
 
 - _top_k_pairs (blocking.py) takes each query's top k + 1 product entries and only then drops the query
   itself and the entries under min_cosine: the plain way filters every entry first;
-- _bigram_dice (features.py) counts shared bigrams as the longest common subsequence of code strings: the
+- bigram_dice (bigrams.py) counts shared bigrams as the longest common subsequence of code strings: the
   plain way intersects bigram sets;
 - as_str (consolidate/tables.py) converts a categorical by its categories: the plain way is astype(str);
 - review_candidates(ordered=False) is the same rows, unsorted: sort_candidates gives the ordered list back.
@@ -17,9 +17,10 @@ from scipy import sparse
 
 from pipelines.consolidate.review_pairs import review_candidates
 from pipelines.consolidate.tables import as_str
+from pipelines.dedupe.bigrams import bigram_dice as _bigram_dice
+from pipelines.dedupe.bigrams import bigrams as _bigrams
 from pipelines.dedupe.blocking import BlockingConfig, _own_column, _top_k_pairs, row_top_k
 from pipelines.dedupe.candidates import sort_candidates
-from pipelines.dedupe.features import _bigram_dice, _bigrams
 
 
 def _plain_top_k_pairs(

@@ -10,12 +10,13 @@ department, file and row), so the same inputs give the same ids whatever order t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from pipelines.common.frames import text_array
-from pipelines.consolidate.key_index import class_free, map_text
+from pipelines.common.frames import is_categorical, text_array
+from pipelines.consolidate.key_index import class_free
 from pipelines.consolidate.per_indicator import most_common_per_id, representative_names, variants_per_id
 from pipelines.consolidate.records import Records
 from pipelines.normalize.canonical import definition_form
@@ -42,48 +43,92 @@ class IdAllocator:
         return f"{self.namespace}-{letter}{number:06d}"
 
 
-_ISSUE_ORDER = [
-    "scope_order", "function_class", "l2_order", "match_name", "key", "dept_code", "source_file",
-    "source_row", "pos",
-]  # fmt: skip
+@dataclass(frozen=True)
+class ToIssue:
+    """The rows still without an indicator, in the order ids are issued (`pos`: their positions), each with
+    its key's code (`key_code`: keys numbered by their first row in that order), and per key code what
+    issuing reads: its first row's scope, key, common key and class-free key, and its explanation."""
+
+    pos: np.ndarray
+    key_code: np.ndarray
+    scope: list[str]
+    key: list[str]
+    common_key: list[str]
+    cfk: list[str]
+    definition: list[str]
 
 
-def rows_to_issue(norm: pd.DataFrame, todo: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The rows still without an indicator (positions `todo`), in the order ids are issued. `columns`: the
-    identity's per-row arrays (scope, match_name, key, common_key, cfk, dept_code), all rows long."""
-    fresh = pd.DataFrame(
-        {
-            "pos": todo,
-            "scope": columns["scope"][todo],
-            "function_class": text_array(norm["function_class"])[todo],
-            "level2": text_array(norm["level2"])[todo],
-            "match_name": columns["match_name"][todo],
-            "key": columns["key"][todo],
-            "common_key": columns["common_key"][todo],
-            "cfk": columns["cfk"][todo],
-            "definition": _definition_forms(norm)[todo] if "definition" in norm else "",
-            "dept_code": columns["dept_code"][todo],
-            "source_file": text_array(norm["source_file"])[todo],
-            "source_row": pd.to_numeric(norm["source_row"], errors="coerce").fillna(0).to_numpy()[todo],
-        }
+def rows_to_issue(norm: pd.DataFrame, todo: np.ndarray, columns: dict[str, np.ndarray]) -> ToIssue:
+    """The rows still without an indicator (positions `todo`) in the order ids are issued, by key. `columns`:
+    the identity's per-row arrays (scope, match_name, key, common_key, dept_code), all rows long."""
+    pos = todo[_issue_order(norm, todo, columns)]
+    key_code, keys = pd.factorize(columns["key"][pos])  # codes in order of first appearance
+    first = np.empty(len(keys), dtype=np.int64)
+    first[key_code[::-1]] = np.arange(len(pos) - 1, -1, -1)  # the first row of each code
+    lead = pos[first]
+    return ToIssue(
+        pos=pos,
+        key_code=key_code,
+        scope=columns["scope"][lead].tolist(),
+        key=columns["key"][lead].tolist(),
+        common_key=columns["common_key"][lead].tolist(),
+        cfk=[class_free(k) for k in columns["key"][lead].tolist()],
+        definition=key_definitions(norm, pos, key_code, len(keys), columns["scope"]).tolist(),
     )
-    fresh["scope_order"] = fresh["scope"].map({"共性": 0, "部门整体": 1, "项目": 2}).fillna(3).astype(int)
+
+
+def _issue_order(norm: pd.DataFrame, todo: np.ndarray, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Positions into `todo` in issue order: scope (共性 first), function class, framework order of the 二级,
+    matching name, key, department, file, row, then position (`todo` ascending: one stable sort). Integer
+    ranks, one lexsort: no frame of text columns built and sorted."""
     framework_order = {l2: i for i, (_, l2) in enumerate(reference().framework)}
-    fresh["l2_order"] = fresh["level2"].map(framework_order).fillna(99).astype(int)
-    return fresh.sort_values(_ISSUE_ORDER, kind="stable")
+    row = pd.to_numeric(norm["source_row"], errors="coerce").fillna(0).to_numpy()[todo]
+
+    def rank(column: str) -> np.ndarray:
+        return _text_ranks(norm[column])[todo] if column in norm else np.zeros(len(todo), dtype=np.int64)
+
+    keys = [
+        row,
+        rank("source_file"),
+        rank("dept_code"),
+        rank("key"),
+        rank("match_name"),
+        _looked_up(text_array(norm["level2"])[todo], framework_order, 99),
+        rank("function_class"),
+        _looked_up(columns["scope"][todo], {"共性": 0, "部门整体": 1, "项目": 2}, 3),
+    ]
+    return np.lexsort(keys)  # the last key sorts first
 
 
-def _definition_forms(norm: pd.DataFrame) -> np.ndarray:
-    return map_text(norm["definition"], definition_form)
+def _text_ranks(values: pd.Series) -> np.ndarray:
+    """Each row's text's rank among the column's texts in code-point order (equal texts, a missing value as
+    "", the same rank): a categorical's categories ranked, not its rows' texts hashed and sorted."""
+    if is_categorical(values):
+        texts = np.append(np.asarray(values.cat.categories.astype(str), dtype=object), "")
+        codes = values.cat.codes.to_numpy()  # -1 (missing): the "" at the end
+    else:
+        codes, texts = pd.factorize(text_array(values))
+    return pd.factorize(texts, sort=True)[0][codes]
 
 
-def key_definitions(fresh: pd.DataFrame) -> dict[str, str]:
-    """Each new key's explanation: the one written most often (ties: the smallest); keys without one are
-    left out."""
-    written = fresh[fresh["definition"] != ""]
-    counts = written.groupby(["key", "definition"]).size().reset_index(name="n")
-    counts = counts.sort_values(["key", "n", "definition"], ascending=[True, False, True], kind="stable")
-    return dict(counts.drop_duplicates("key")[["key", "definition"]].itertuples(index=False))
+def _looked_up(values: np.ndarray, mapping: dict[str, int], default: int) -> np.ndarray:
+    """mapping of each text (default when not in it), looked up once per distinct text."""
+    codes, distinct = pd.factorize(values)
+    return np.array([mapping.get(v, default) for v in distinct.tolist()] + [default], dtype=np.int64)[codes]
+
+
+def key_definitions(
+    norm: pd.DataFrame, pos: np.ndarray, key_code: np.ndarray, n_keys: int, scope: np.ndarray
+) -> np.ndarray:
+    """Per key code, the explanation (definition_form) its rows `pos` write most often (ties: the smallest),
+    "" when none. Issuing reads a 项目 key's alone (rows of one explanation join across classes): the
+    explanations of the other rows are not made."""
+    if "definition" not in norm:
+        return np.full(n_keys, "", dtype=object)
+    project = np.flatnonzero(scope[pos] == "项目")
+    codes, distinct = pd.factorize(text_array(norm["definition"])[pos[project]])
+    forms = np.array([definition_form(t) for t in distinct.tolist()] + [""], dtype=object)[codes]
+    return most_common_per_id(key_code[project], n_keys, pd.Series(forms, dtype=object))
 
 
 def released_by_explanation(key_index: pd.DataFrame, records: Records) -> dict[tuple[str, str], str]:
@@ -142,10 +187,15 @@ def create_new(
     _, first = np.unique(id_code[mine], return_index=True)
     first_scopes = norm["scope"].to_numpy(dtype=object)[mine[first]]
     variants = variants_per_id(id_code, n, norm["name_norm"])
-    columns = {field: found.tolist() for field, found in values.items()}  # lists: no numpy scalar per value
-    for k, iid in enumerate(new_ids):
-        scope, name = (scopes or {}).get(iid, first_scopes[k]), names[k]
-        record: dict[str, object] = {field: str(found[k]) for field, found in columns.items()}
+    # Column by column, then one dict per indicator from a row of them (no per-field lookups per record).
+    fields = list(values)
+    rows = zip(*([str(v) for v in found.tolist()] for found in values.values()), strict=True)
+    given = scopes or {}
+    for iid, row, first_scope, name, wordings in zip(
+        new_ids, rows, first_scopes.tolist(), names.tolist(), variants, strict=True
+    ):
+        scope = given.get(iid, first_scope)
+        record: dict[str, object] = dict(zip(fields, row, strict=True))
         code = str(record["function_code"]) if scope == "项目" else ""
         record.update(
             indicator_id=iid,
@@ -153,7 +203,7 @@ def create_new(
             name=name,
             function_code=code,
             function_class=code[:3],
-            aliases=[v for v in variants[k] if v not in (name, "")],
+            aliases=[v for v in wordings if v not in (name, "")],
             departments=[],
             first_year=year,
             last_year=year,

@@ -129,8 +129,9 @@ def set_aside_table(rows: pd.DataFrame, year: int, previous: LibraryTables | Non
     """The rows not bound for the library (noncore, excluded, rejected) with their reasons."""
     columns = list(SetAsideTable.to_schema().columns)
     out = rows[rows["outcome"] != "library"]
+    # as_str: a categorical column converted once per category, not once per row.
     current = pd.DataFrame(
-        {c: (out[c].astype(str) if c in out else pd.Series("", index=out.index, dtype=str)) for c in columns}
+        {c: (as_str(out[c]) if c in out else pd.Series("", index=out.index, dtype=str)) for c in columns}
     )
     current["year"] = year
     current["source_row"] = (
@@ -138,7 +139,8 @@ def set_aside_table(rows: pd.DataFrame, year: int, previous: LibraryTables | Non
         if len(out)
         else pd.array([], dtype="Int64")
     )
-    current["target"] = out["target"].astype(str) if len(out) else ""
+    if not len(out):
+        current["target"] = ""
     if previous is not None and len(previous.set_aside):
         kept = previous.set_aside[previous.set_aside["year"] != year]
         current = pd.concat([kept[columns], current[columns]], ignore_index=True)

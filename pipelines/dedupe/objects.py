@@ -23,6 +23,18 @@ import pandas as pd
 
 from pipelines.normalize.suffixes import suffix_table
 
+# The conflicts of rounds 7 and 8 (no labelled duplicate has any): each is a model feature, a pair with one is
+# listed only when likely (scoring.ModelScoring.likely_only) and named in the pair's flags (reasons.CONFLICT_FLAGS).
+LIKELY_ONLY_CONFLICTS = (
+    "kind_conflict",
+    "groups_apart",
+    "measure_swap",
+    "items_apart",
+    "periods_apart",
+    "per_unit_apart",
+    "new_apart",
+)
+
 # Groups of people a measure is asked of or counted for (a name naming none of them: no conflict).
 GROUP_WORDS = (
     "学生家长", "学生", "家长", "研究生", "在校生", "学员", "教师", "社会", "公众", "群众", "村民", "农户", "农民",

@@ -14,7 +14,13 @@ import numpy as np
 
 from pipelines.dedupe.features import COLUMN
 from pipelines.dedupe.model import load_model
-from pipelines.dedupe.objects import change_word, cost_items_named, measure_words_reader, period_words
+from pipelines.dedupe.objects import (
+    LIKELY_ONLY_CONFLICTS,
+    change_word,
+    cost_items_named,
+    measure_words_reader,
+    period_words,
+)
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME
 from pipelines.normalize.suffixes import suffix_table
 
@@ -377,18 +383,7 @@ def reasons(d: Difference, x: np.ndarray, a: Side, b: Side, score: np.ndarray) -
     return np.array(_joined(parts, _SEP), dtype=object)
 
 
-CONFLICT_FLAGS = (
-    "group_conflict",
-    "count_conflict",
-    "unit_family_conflict",
-    "kind_conflict",
-    "groups_apart",
-    "measure_swap",
-    "items_apart",
-    "periods_apart",
-    "per_unit_apart",
-    "new_apart",
-)
+CONFLICT_FLAGS = ("group_conflict", "count_conflict", "unit_family_conflict", *LIKELY_ONLY_CONFLICTS)
 
 
 def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from pipelines.dedupe.features import COLUMN, LOOP_FEATURES, DifferenceWords
 from pipelines.dedupe.model import PairModel, load_model
+from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS
 
 ORDER_DISCOUNT = 8.0  # a rearrangement of the same characters scores (100 - this) at most as a name score
 
@@ -98,16 +99,7 @@ class ModelScoring:
     # 设备验收及时率; costs of two items, 人均培训成本 / 人均会议成本): a pair with one is listed only when the model
     # finds it likely. No labelled duplicate has any of round 7's four, while the model alone left ≈ 100 such
     # non-duplicates on the list (benchmarks/cv_match.py).
-    likely_only: tuple[str, ...] = (
-        "contrast",
-        "kind_conflict",
-        "groups_apart",
-        "measure_swap",
-        "items_apart",
-        "periods_apart",
-        "per_unit_apart",
-        "new_apart",
-    )
+    likely_only: tuple[str, ...] = ("contrast", *LIKELY_ONLY_CONFLICTS)
 
     @property
     def words(self) -> DifferenceWords:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -66,15 +65,10 @@ def match_header(text: str, lookup: dict[str, str]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)
-def _match_header_cached(text: str, kind: str) -> str | None:
-    return match_header(text, reference().header_lookup[kind])
-
-
-# _match_header_cached's answers again, in a plain dict per kind looked up inline: the header scan asks for
-# every short cell of its first rows (≈ 1,000 a workbook), and a dict lookup costs a fraction of a call.
+# match_header's answers in a plain dict per kind, looked up inline: the header scan asks for every short
+# cell of its first rows (≈ 1,000 a workbook), and a dict lookup costs a fraction of a (cached) call.
 _UNSEEN = "\x00unseen"  # no cell text is this object
-_MATCHED_MAX = 8192  # texts remembered per kind (as the lru_cache), then forgotten all at once
+_MATCHED_MAX = 8192  # texts remembered per kind, then forgotten all at once
 _matched: dict[str, dict[str, str | None]] = {}
 
 
@@ -122,7 +116,7 @@ def _read_header_row(values: np.ndarray, kind: str) -> tuple[dict[int, str], dic
             continue
         column = known.get(text, _UNSEEN)
         if column is _UNSEEN:
-            column = known[text] = _match_header_cached(text, kind)
+            column = known[text] = match_header(text, reference().header_lookup[kind])
         if column is None:
             unknown[c] = text
         else:

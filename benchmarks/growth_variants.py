@@ -24,6 +24,10 @@ the same content, one after the other on the same machine. Variants:
   pq-plain-indicators  indicators/ without dictionaries (rewritten every release under the same name)
   pq-slots       usages/<Y>/ dictionaries in last year's order: a value keeps its index, a vanished
                  value's place goes to the next new one (a year's file then depends on last year's)
+  pq-slots-set-aside, pq-slots-indicators, pq-slots-all  the same for set_aside/<Y> (against <Y-1>),
+                 indicators/<part> (against last release's file), or all three
+  pq-slots-cols:A+B  usages numbered so (store/slots.py) in the columns named only
+  numbered       usages and set_aside as publish writes them since store/slots.Numbering
   usages-by-dept usages rows ordered by department, project, indicator instead of indicator first
   xlsx-l9        every .xlsx with its parts deflated at level 9 (xlsxwriter's zip: 6)
   review-l9      only review.xlsx at level 9 (what the report writes since xlsx_zip.redeflated)
@@ -222,7 +226,13 @@ def _plain_stable(table: pa.Table) -> list[str]:
 
 def _dictionaries(data: bytes) -> dict[str, pa.Array]:
     """Every dictionary-encoded column's dictionary, in the file's order (one row group)."""
-    names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+    schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+    names = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))
+    ]
     table = pq.ParquetFile(io.BytesIO(data), read_dictionary=names).read()
     return {c: table[c].combine_chunks().dictionary for c in names if pa.types.is_dictionary(table[c].type)}
 
@@ -252,10 +262,68 @@ def _slots(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
     parts = path.split("/")
     if len(parts) != 4 or parts[1] != "usages" or not parts[2].isdigit():
         return data
-    last = previous.get(f"library/usages/{int(parts[2]) - 1}/{parts[3]}")
+    return _slotted_file(data, previous.get(f"library/usages/{int(parts[2]) - 1}/{parts[3]}"))
+
+
+def _built_slots(columns: tuple[str, ...] | None) -> Transform:
+    """usages/<Y>/ texts numbered against last year's file of the part (store/slots.py); only `columns`
+    (None: every text column)."""
+
+    def transform(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
+        from pipelines.store.slots import slotted_parquet
+
+        parts = path.split("/")
+        if len(parts) != 4 or parts[1] != "usages" or not parts[2].isdigit():
+            return data
+        last = previous.get(f"library/usages/{int(parts[2]) - 1}/{parts[3]}")
+        before = _dictionaries(last) if last is not None else {}
+        table = pq.read_table(io.BytesIO(data))
+        return slotted_parquet(table, before, WRITER_OPTIONS, columns)[0]
+
+    return transform
+
+
+def _numbered(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
+    """usages/<Y>/<part> and set_aside/<Y> as publish now writes them (store/slots.Numbering): texts
+    numbered as last year's file of the chain (taken from the previous release: past years' files do
+    not change between the growth run's releases)."""
+    from pipelines.store.slots import Numbering
+
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "usages" and parts[2].isdigit():
+        name, last = "usages", f"library/usages/{int(parts[2]) - 1}/{parts[3]}"
+    elif len(parts) == 3 and parts[1] == "set_aside" and parts[2][:4].isdigit():
+        name, last = "set_aside", f"library/set_aside/{int(parts[2][:4]) - 1}.parquet"
+    else:
+        return data
+    numbering = Numbering(WRITER_OPTIONS)
+    if last in previous:
+        numbering.last[numbering.chain(name, path)] = _dictionaries(previous[last])
+    return numbering.file_bytes(name, path, pq.read_table(io.BytesIO(data)))
+
+
+def _slots_set_aside(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
+    parts = path.split("/")
+    if len(parts) != 3 or parts[1] != "set_aside" or not parts[2][:4].isdigit():
+        return data
+    return _slotted_file(data, previous.get(f"library/set_aside/{int(parts[2][:4]) - 1}.parquet"))
+
+
+def _slots_indicators(path: str, data: bytes, previous: dict[str, bytes]) -> bytes:
+    if not path.startswith("library/indicators/"):
+        return data
+    return _slotted_file(data, previous.get(path))
+
+
+def _slotted_file(data: bytes, last: bytes | None) -> bytes:
     before = _dictionaries(last) if last is not None else {}
     table = pq.read_table(io.BytesIO(data))
-    arrays = [_slotted(table[c].combine_chunks(), before.get(c)) for c in table.column_names]
+    arrays = [
+        _slotted(table[c].combine_chunks(), before.get(c))
+        if pa.types.is_string(table[c].type)  # the writer keeps the order of a text dictionary only
+        else table[c].combine_chunks()
+        for c in table.column_names
+    ]
     buf = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_arrays(arrays, names=table.column_names), buf, **WRITER_OPTIONS)
     return bytes(buf.getvalue().to_pybytes())
@@ -318,6 +386,12 @@ VARIANTS: dict[str, Transform] = {
         _parquet(data, False) if path.startswith("library/indicators/") else data
     ),
     "pq-slots": _slots,
+    "pq-slots-set-aside": _slots_set_aside,
+    "numbered": _numbered,
+    "pq-slots-indicators": _slots_indicators,
+    "pq-slots-all": lambda path, data, previous: _slots_indicators(
+        path, _slots_set_aside(path, _slots(path, data, previous), previous), previous
+    ),
     "usages-by-dept": lambda path, data, _: _by_dept(data) if _usages(path) else data,
     "xlsx-l9": lambda path, data, _: _level9(data) if path.endswith(".xlsx") else data,
     "review-l9": lambda path, data, _: _level9(data) if path.endswith("/review.xlsx") else data,
@@ -436,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-page-pack", action="store_true", help="发布后不单独打包 library.html（此前各版本的做法）"
     )
     args = parser.parse_args(argv)
+    for name in args.variants.split(","):
+        if name.startswith("pq-slots-cols:"):  # e.g. pq-slots-cols:project+name: those columns only
+            VARIANTS[name] = _built_slots(tuple(name.split(":", 1)[1].split("+")))
     if args.pairwise:
         print("| variant | prefix | last release KiB, each file after its own counterpart |")
         print("|---|---|---:|")

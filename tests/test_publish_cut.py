@@ -15,7 +15,16 @@ import pyarrow as pa
 import pytest
 
 from pipelines.store.parts import indicator_part, labelled
-from pipelines.store.publish import SPECS, _list_array, _list_cell, parquet_bytes, to_arrow, write_release
+from pipelines.store.publish import (
+    SPECS,
+    WRITER_OPTIONS,
+    _list_array,
+    _list_cell,
+    parquet_bytes,
+    to_arrow,
+    write_release,
+)
+from pipelines.store.slots import Numbering
 from schemas.library import LibraryTables
 from tests.library_fixtures import accounting_for, indicator, small_rows, tables_from_rows, usage
 
@@ -48,13 +57,16 @@ def _reference(tables: LibraryTables, year: int) -> dict[str, bytes]:
     keys = pd.Series(
         [f"{y}/{by_id.get(i, o)}" for y, i, o in zip(use["year"], use["indicator_id"], own, strict=True)]
     )
+    numbering = Numbering(WRITER_OPTIONS)  # each part's years numbered one after another (store/slots.py)
     for key in sorted(set(keys)) or [f"{year}/other"]:
-        out[f"usages/{key}.us.parquet"] = parquet_bytes(to_arrow(use[keys == key], SPECS["usages"]))
+        rel = f"usages/{key}.us.parquet"
+        out[rel] = numbering.file_bytes("usages", rel, to_arrow(use[keys == key], SPECS["usages"]))
     dep = _pandas_sorted(tables.departments, "departments")
     out["departments.parquet"] = parquet_bytes(to_arrow(dep, SPECS["departments"]))
     sa = _pandas_sorted(tables.set_aside, "set_aside")
     for y in sorted(set(int(v) for v in sa["year"]) | {year}):
-        out[f"set_aside/{y}.parquet"] = parquet_bytes(to_arrow(sa[sa["year"] == y], SPECS["set_aside"]))
+        rel = f"set_aside/{y}.parquet"
+        out[rel] = numbering.file_bytes("set_aside", rel, to_arrow(sa[sa["year"] == y], SPECS["set_aside"]))
     return out
 
 

@@ -13,7 +13,8 @@ Layout (CONTRACT §5, schemas/library.py):
 Determinism: rows sorted on fixed keys, one fixed Arrow schema per table (derived from the pandera
 models, so every file of a table has the same schema and `pandas.read_parquet(dir)` reads it whole),
 no pandas metadata, fixed writer settings. Same tables → byte-identical files, so an unchanged part
-makes no git change.
+makes no git change. A usages part's and the set-aside's wide text columns are numbered as the year
+before's file numbered them (slots.py: git then stores a year against another with smaller deltas).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pipelines.store.parts import PART_DEPT as PART_DEPT
 from pipelines.store.parts import PART_OTHER as PART_OTHER
 from pipelines.store.parts import cut, encoded, indicator_files, sort_order, usage_file, usage_files
 from pipelines.store.parts import indicator_part as indicator_part
+from pipelines.store.slots import Numbering
 from pipelines.store.swap import LIBRARY_DIR as LIBRARY_DIR
 from pipelines.store.swap import PREVIOUS_DIR as PREVIOUS_DIR
 from pipelines.store.swap import STAGING_DIR as STAGING_DIR
@@ -348,8 +350,9 @@ def write_release(
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
     counts = {name: 0 for name in SPECS}
+    numbering = Numbering(WRITER_OPTIONS)  # a year's usages and set-aside texts numbered as the year before's
     for name, rel, table in _parts(tables, int(year)):
-        data = parquet_bytes(table)
+        data = numbering.file_bytes(name, rel, table)
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_file(path, data)

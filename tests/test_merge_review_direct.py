@@ -211,14 +211,21 @@ def test_a_decision_filled_in_by_openpyxl_reads_back(tmp_path: Path) -> None:
 
 def test_the_edge_space_check_knows_every_white_space_character() -> None:
     """shared_strings_xml tells a text with an edge space (xml:space, written by xlsxwriter's _write_si)
-    from its UTF-8 bytes: the characters it looks for are exactly those str.isspace() holds true."""
-    for code in range(0x110000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        raw = chr(code).encode()
-        expected = chr(code).isspace()
-        assert bool(xlsx_table._EDGE_START.search(b"<t>" + raw + b"x")) is expected, hex(code)
-        assert bool(xlsx_table._EDGE_END.search(b"<t>x" + raw + b"</t>")) is expected, hex(code)
+    from its UTF-8 bytes: the characters it looks for are exactly those str.isspace() holds true, found
+    first or last in a text whatever stands beside them, and none that only shares bytes with one."""
+    assert set(xlsx_table.SPACES) == {chr(code) for code in range(0x110000) if chr(code).isspace()}
+    near = "\u00a1\u0085\u1681\u2010\u200b\u2027\u202a\u2060\u3001\u4e00\u4e05\u4e20名x"  # not spaces
+    for char in [*xlsx_table.SPACES, *near]:
+        for texts in (
+            [char + "名"],
+            ["名" + char],
+            [char],
+            ["甲", char + "乙"],
+            ["甲" + char, ""],
+            ["", char],
+        ):
+            joined = ("<si><t>" + "</t></si><si><t>".join(texts) + "</t></si>").encode()
+            assert xlsx_table.plain_chunk(joined, len(texts)) is not char.isspace(), (hex(ord(char)), texts)
 
 
 def test_a_failure_while_writing_the_package_is_raised_not_hung(tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ give the same bytes as xlsxwriter with RowBlockSheet (compact rows) — but for 
 xlsxwriter's own writer escapes them (fast_shared_strings writes them raw, which no reader accepts).
 
 A body here is every cell present (no absent cell: a cell never needs its reference, a row after the
-first never its number), texts shared strings, numbers finite, blanks formatted: what merge_review.xlsx
-writes.
+first never its number), texts shared strings, numbers finite, blanks formatted: merge_review.xlsx's.
 """
 
 from __future__ import annotations
@@ -239,6 +238,8 @@ class BlockNumbers:
 
 def _objects(values: Sequence[object]) -> np.ndarray:
     """An object array of the values as they are (np.asarray would make a list of texts a str array)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
@@ -247,18 +248,14 @@ def _objects(values: Sequence[object]) -> np.ndarray:
 def _firsts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct codes of `codes` and the position of each one's first appearance (the positions in
     increasing order). Codes from pd.factorize of exactly these rows appear in order 0, 1, 2, …: then
-    one pass, no sort."""
+    one pass; else (a later sheet's rows) a factorization of the integers, no sort."""
     if not len(codes):
         return codes, codes
-    seen = np.maximum.accumulate(codes)
-    before = np.empty_like(seen)
-    before[0], before[1:] = -1, seen[:-1]
-    if (codes <= before + 1).all():
-        firsts = np.flatnonzero(codes > before)
+    if codes[0] == 0 and (np.diff(np.maximum.accumulate(codes)) <= 1).all():
+        firsts = _first_rows(codes)
         return np.arange(len(firsts)), firsts
-    present, firsts = np.unique(codes, return_index=True)
-    order = np.argsort(firsts, kind="stable")
-    return present[order], firsts[order]
+    again, present = pd.factorize(codes)
+    return np.asarray(present), _first_rows(np.asarray(again))
 
 
 @dataclass
@@ -270,10 +267,6 @@ class _Table:
     table: np.ndarray  # distinct values × widest, uint8
 
 
-def _width(numbers: np.ndarray) -> int:
-    return len(str(int(numbers.max(initial=0))))
-
-
 def _pieces_table(pieces: list[bytes], codes: np.ndarray) -> _Table:
     widest = max(map(len, pieces), default=0)
     table = np.frombuffer(b"".join(p.ljust(widest, b"\0") for p in pieces), dtype=np.uint8)
@@ -283,7 +276,7 @@ def _pieces_table(pieces: list[bytes], codes: np.ndarray) -> _Table:
 def _numbers_table(prefix: bytes, numbers: np.ndarray, suffix: bytes, codes: np.ndarray) -> _Table:
     """prefix + each number (≥ 0; below 0 as 0) in decimal + suffix, by code (a shared-string cell, its
     number known). The digits right-aligned, NUL before them; made a digit place at a time, in place."""
-    width = _width(numbers)
+    width = len(str(int(numbers.max(initial=0))))
     table = np.empty((len(numbers), len(prefix) + width + len(suffix)), dtype=np.uint8)
     table[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
     table[:, len(prefix) + width :] = np.frombuffer(suffix, dtype=np.uint8)
@@ -307,12 +300,8 @@ def _segments(
         if isinstance(column, BlankColumn):
             out.append(f"<c{column.style}/>".encode())
             continue
-        s = column.style
-        if (
-            shared is not None
-            and len(shared)
-            and (column.texts or all(type(v) is str for v in column.values))
-        ):
+        s, texts = column.style, column.texts or all(type(v) is str for v in column.values)
+        if shared is not None and len(shared) and texts:
             out.append(_numbers_table(f'<c{s} t="s"><v>'.encode(), shared, b"</v></c>", column.codes))
             continue
         pieces = [  # numbers (and a few texts): each distinct value's cell
@@ -325,21 +314,15 @@ def _segments(
         ]
         out.append(_pieces_table(pieces, column.codes))
     out.append(b"</row>")
-    merged: list[Any] = []
-    for piece in out:  # adjacent constants as one
-        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
-            merged[-1] += piece
-        else:
-            merged.append(piece)
-    return merged
+    return out  # constants written once (_layout): adjacent ones left apart
 
 
-def _render(segments: list[Any], a: int, z: int) -> bytes:
-    """Rows a..z-1: each row's segments side by side in one byte matrix, the NULs (leading zeros, a
-    table value's padding) dropped, the rest read row by row."""
-    n = z - a
+def _layout(segments: list[Any], n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, slice]]]:
+    """A byte matrix for n rows with the constant segments written once (every chunk reuses it), and
+    each table segment as a gather: its codes, its rows as single values (void), its place in a row."""
     widths = [len(p) if isinstance(p, bytes) else p.table.shape[1] for p in segments]
     buf = np.empty((n, sum(widths)), dtype=np.uint8)
+    gathers = []
     at = 0
     for piece, width in zip(segments, widths, strict=True):
         place = slice(at, at + width)
@@ -347,8 +330,19 @@ def _render(segments: list[Any], a: int, z: int) -> bytes:
         if isinstance(piece, bytes):
             buf[:, place] = np.frombuffer(piece, dtype=np.uint8)
         else:
-            buf[:, place] = piece.table[piece.codes[a:z]]
-    return buf[buf != 0].tobytes()
+            table = np.ascontiguousarray(piece.table).view(np.dtype((np.void, width)))[:, 0]
+            gathers.append((piece.codes, table, place))
+    return buf, gathers
+
+
+def _render(buf: np.ndarray, gathers: list[tuple[np.ndarray, np.ndarray, slice]], a: int, z: int) -> bytes:
+    """Rows a..z-1: each table segment's values put in place (a row's bytes of a table taken as one value:
+    one copy, not a byte at a time), the NULs (leading zeros, a table value's padding) dropped, the rest
+    read row by row."""
+    rows = buf[: z - a]
+    for codes, table, place in gathers:
+        rows[:, place].view(table.dtype)[:, 0] = table[codes[a:z]]
+    return rows[rows != 0].tobytes()
 
 
 def body_xml(
@@ -365,9 +359,9 @@ def body_xml(
     without references (each follows the previous, from column A)."""
     if z <= a or not columns:
         return
-    segments = _segments(columns, numbers, strings)
+    buf, gathers = _layout(_segments(columns, numbers, strings), min(ROW_CHUNK, z - a))
     for start in range(a, z, ROW_CHUNK):
-        xml = _render(segments, start, min(start + ROW_CHUNK, z))
+        xml = _render(buf, gathers, start, min(start + ROW_CHUNK, z))
         yield b'<row r="%d">' % first_row + xml[5:] if start == a else xml
 
 
@@ -399,27 +393,40 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
 def plain_chunk(data: bytes, n: int) -> bool:
     """Whether n texts joined as <si><t>…</t></si> (UTF-8: no multi-byte character holds an ASCII byte)
     need no escaping: no & or _x, every < and > a tag's, no control character, no white space
-    (str.isspace) right after <t> or right before </t>. U+FFFE/U+FFFF are the caller's to rule out.
-    The first test keeps &, <, >, the control characters and "_" at once: a chunk without "_" (nearly
-    all) needs no search for "_x"."""
+    (str.isspace) right after <t> or right before </t>. U+FFFE/U+FFFF are the caller's to rule out. The
+    first test keeps &, <, >, the control characters and "_" at once: a chunk without "_" (nearly all)
+    needs no search for "_x". Then every > is a tag's, four a text: each text's first and last character
+    read beside the second and third, all at once."""
     kept = data.translate(None, _NOT_SPECIAL)
     if kept != _TAGS * n and (kept.replace(b"_", b"") != _TAGS * n or b"_x" in data):
         return False
-    return _EDGE_START.search(data) is None and _EDGE_END.search(data) is None
+    data_bytes = np.frombuffer(data, dtype=np.uint8)
+    tags = np.flatnonzero(data_bytes == ord(">"))
+    return not (_space(data_bytes, tags[1::4] + 1, 1) | _space(data_bytes, tags[2::4] - 4, -1)).any()
+
+
+def _space(data: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
+    """Whether the character beginning (step 1) or ending (step -1) at each of `at` is white space. A
+    lead byte tells a character's length, so bytes read past it (into a tag: ASCII) match nothing."""
+    b = [data[at + k * step].astype(np.uint32) for k in range(3)]
+    if step < 0:
+        b.reverse()  # in the text's order, the character ending at b[2]
+    one, two = (b[0], (b[0] << 8) | b[1]) if step > 0 else (b[2], (b[1] << 8) | b[2])
+    three = (b[0] << 16) | (b[1] << 8) | b[2]
+    return np.isin(one, _SPACE_BYTES[1]) | np.isin(two, _SPACE_BYTES[2]) | np.isin(three, _SPACE_BYTES[3])
 
 
 # Bytes that are none of & < > _ and the control characters _write_si escapes (UTF-8 never has them in a
 # multi-byte character); <si><t>…</t></si> leaves "<><><><>" behind.
 _NOT_SPECIAL = bytes(b for b in range(256) if b not in b"&<>_" and not (b < 0x20 and b not in (9, 10)))
 _TAGS = b"<><><><>"
-# The characters str.isspace() holds true (tests/test_merge_review_direct.py checks the list), in UTF-8.
-_SPACE = rb"(?:[\x09-\x0d\x1c-\x20]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)"
-_EDGE_START = re.compile(b"<t>" + _SPACE)
-# before </t>: "</t>" searched for (fast), then what precedes it (one look-behind per byte length)
-_EDGE_END = re.compile(
-    rb"</t>(?:(?<=[\x09-\x0d\x1c-\x20]</t>)|(?<=\xc2[\x85\xa0]</t>)|(?<=\xe1\x9a\x80</t>)"
-    rb"|(?<=\xe2\x80[\x80-\x8a\xa8\xa9\xaf]</t>)|(?<=\xe2\x81\x9f</t>)|(?<=\xe3\x80\x80</t>))"
-)
+# The characters str.isspace() holds true (tests/test_merge_review_direct.py checks), UTF-8 ints by length.
+SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+SPACES += "\u2028\u2029\u202f\u205f\u3000"
+_SPACE_BYTES = {
+    k: np.array([int.from_bytes(c.encode(), "big") for c in SPACES if len(c.encode()) == k], dtype=np.uint32)
+    for k in (1, 2, 3)
+}
 
 
 def _careful_si(text: str) -> str:
@@ -431,12 +438,11 @@ def _careful_si(text: str) -> str:
 
 def write_package(path: Path, skeleton: bytes, parts: dict[str, Iterable[str | bytes]]) -> None:
     """The skeleton's entries in its order into a zip at `path`, `parts` (name → XML chunks) in place of
-    those entries, deflated as xlsxwriter's packaging does (level 6, no zip64), chunk by chunk.
-
-    The zip is written by a second thread while this one makes the next chunks: deflate and CRC release
-    the GIL, so on two cores the deflating (≈ 40 % of the CPU at 300k pairs) overlaps the rendering.
-    The bytes are those of writing in one thread: the same chunks in the same order, and deflate's output
-    does not depend on how its input is cut. At most QUEUED chunks wait (memory stays bounded)."""
+    those entries, deflated as xlsxwriter's packaging does (level 6, no zip64), chunk by chunk. The zip is
+    written by a second thread while this one makes the next chunks: deflate and CRC release the GIL, so
+    on two cores the deflating (≈ 40 % of the CPU at 300k pairs) overlaps the rendering. The bytes are
+    those of writing in one thread: the same chunks in the same order, and deflate's output does not
+    depend on how its input is cut. At most QUEUED chunks wait (memory stays bounded)."""
     with zipfile.ZipFile(io.BytesIO(skeleton)) as source:
         entries = [(entry.filename, source.read(entry)) for entry in source.infolist()]
     queue: Queue[tuple[str, Any]] = Queue(maxsize=QUEUED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shar
 from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.ordering import Coded
-from pipelines.dedupe.review_coded import _direct_pair_columns, _direct_pattern_columns, _neutralized
+from pipelines.dedupe.review_coded import (
+    GroupLabels,
+    _direct_pair_columns,
+    _direct_pattern_columns,
+    _neutralized,
+)
 from pipelines.dedupe.review_layout import (
     _DECISION_COL,
     _OPTIONS,
@@ -101,7 +107,7 @@ def _number_cells(series: pd.Series, *, rounded: bool = False, blank_nan: bool =
     return out.tolist()
 
 
-def _pair_columns(cands: pd.DataFrame, groups: dict[str, str]) -> list[list[str | float]]:
+def _pair_columns(cands: pd.DataFrame, groups: Mapping[str, str]) -> list[list[str | float]]:
     """The pairs sheet's cells column by column, in REVIEW_COLUMNS + REVIEW_EXTRA_COLUMNS order without
     决定: plain lists of exact str and float, a column at a time (no per-row Python but the final take)."""
     text = [_text_cells(cands[c]) for c in ("id_a", "name_a", "id_b", "name_b", "reason", "pattern")]
@@ -136,7 +142,7 @@ def _write_pairs(
     sheets: list[RowBlockSheet],
     spans: list[tuple[int, int]],
     cands: pd.DataFrame,
-    groups: dict[str, str],
+    groups: Mapping[str, str],
     fmt: dict[str, Format],
     body: bool = True,
 ) -> None:
@@ -163,7 +169,7 @@ def _write_pairs(
 
 
 def _pattern_columns(
-    cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None, complete: bool = False
+    cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None, complete: bool = False
 ) -> list[list[Any]]:
     """The patterns sheet's cells: one row per pattern in order of first appearance (the pairs are sorted
     by pattern), with its group, its number of pairs and its first pair as the example. complete: the
@@ -171,6 +177,7 @@ def _pattern_columns(
     are not looked over for one (1M rows: ≈ 0.5 s of isna over 4 × 1.34M objects)."""
     keys = cands["pattern"]
     values = cands[["pattern_group", "name_a", "name_b"]]
+    shown: list[str] | None = None
     if not complete and (keys.isna().any() or values.isna().any(axis=None)):  # groupby's rules for them
         summary = cands.groupby("pattern", sort=False).agg(
             group=("pattern_group", "first"),
@@ -186,8 +193,12 @@ def _pattern_columns(
         firsts = np.flatnonzero(seen[1:] > seen[:-1])  # the row where each pattern first appears
         patterns, counts = list(uniques), np.bincount(codes, minlength=len(uniques)).tolist()
         group, example_a, example_b = (values[c].to_numpy(dtype=object)[firsts].tolist() for c in values)
+        coded = (found or {}).get("pattern_group")
+        labels = GroupLabels.by_position(groups, coded)
+        if labels is not None and coded is not None:  # each pattern's group by the sort's code: no lookups
+            shown = np.asarray(labels, dtype=object)[coded[0][firsts]].tolist()
     return [
-        [groups[g] for g in group],
+        [groups[g] for g in group] if shown is None else shown,
         _neutralized([str(p) for p in patterns]),
         [int(n) for n in counts],
         _neutralized([f"{b} → {a}" for a, b in zip(example_a, example_b, strict=True)]),
@@ -228,7 +239,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
     found: Coded = {}  # the text columns the sort factorized, as they read sorted
     cands = sort_candidates(candidates[used], found) if len(candidates) else candidates
     firsts = found["pattern_group"][1] if found else pd.unique(cands["pattern_group"]) if len(cands) else []
-    groups = {group: f"G{k + 1:04d}" for k, group in enumerate(firsts)}
+    groups = GroupLabels(firsts)
     tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
     try:
         direct = _direct(cands, groups, found)
@@ -248,7 +259,7 @@ def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
 def _write_workbook(
     tmp: Path | io.BytesIO,
     cands: pd.DataFrame,
-    groups: dict[str, str],
+    groups: Mapping[str, str],
     pattern_columns: list[list[Any]] | None = None,
     body: bool = True,
 ) -> tuple[xlsxwriter.Workbook, dict[str, Format]]:
@@ -293,7 +304,9 @@ def _write_workbook(
 # --------------------------------------------------------------------------------------------------
 # Writing directly (the same bytes as _write_workbook, a column at a time: pipelines/common/xlsx_table.py)
 # --------------------------------------------------------------------------------------------------
-def _write_direct(tmp: Path, cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None) -> bool:
+def _write_direct(
+    tmp: Path, cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None
+) -> bool:
     """merge_review.xlsx with its pair and pattern rows rendered by xlsx_table around an xlsxwriter
     skeleton: the bytes _write_workbook writes, with ≈ 1.6x less CPU and less memory at 300k pairs. False (nothing
     written) when a column holds anything but what the fast path knows (missing or non-text values in a
@@ -306,7 +319,7 @@ def _write_direct(tmp: Path, cands: pd.DataFrame, groups: dict[str, str], found:
     return True
 
 
-def _direct(cands: pd.DataFrame, groups: dict[str, str], found: Coded | None = None) -> _Direct | None:
+def _direct(cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None) -> _Direct | None:
     """What _write_direct writes, coded (None where the fast path does not apply): nothing of `cands` is
     kept, so the caller can let the sorted frame go before the rows are numbered and written."""
     pairs = _direct_pair_columns(cands, groups, found) if len(cands) else []

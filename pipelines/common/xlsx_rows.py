@@ -377,7 +377,10 @@ class _SharedStrings(SharedStrings):
         texts = self.string_table.string_array
         for a in range(0, len(texts), _SST_CHUNK):  # bounded: not every text's XML at once
             chunk = texts[a : a + _SST_CHUNK]
-            joined = "<si><t>" + "</t></si><si><t>".join(chunk) + "</t></si>"
+            ends = list(chunk)  # the outer tags on the end texts: one join, no copy of the whole to add them
+            ends[0] = "<si><t>" + ends[0]
+            ends[-1] += "</t></si>"
+            joined = "</t></si><si><t>".join(ends)
             # A chunk told plain from its bytes at once (1M rows' review.xlsx: ≈ 1M texts, each looked
             # at by a regex and two isspace before); surrogatepass: a lone surrogate fails where it did.
             if plain_chunk(joined.encode("utf-8", "surrogatepass"), len(chunk)):

@@ -44,17 +44,23 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     assert set(pm.WORDS.near_synonyms) - set(cv.EXPENSES.near_synonyms) == set(cv.ROUND8_SYNONYMS)
     assert set(cv.EXPENSES.near_synonyms) <= set(pm.WORDS.near_synonyms)
     assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
-    assert (
-        shipped.likely_only == ModelScoring().likely_only == (*cv.CONTRAST, *cv.KINDS, *cv.ROUND8)
-        and len(cv.KINDS) == 4
-    )
+    # Round 9: things and qualifiers listed only when likely.
+    assert shipped.likely_only == ModelScoring().likely_only == (*cv.ROUND8_LIKELY, *cv.ROUND9)
+    assert (*cv.CONTRAST, *cv.KINDS, *cv.ROUND8) == cv.ROUND8_LIKELY and len(cv.KINDS) == 4
+    # Round 8's shipped: without round 9's features and contrasts (the shipped words' only difference).
+    round8 = cv.SETUPS["round 8"]
+    assert round8.drop == cv.ROUND9 and round8.likely_only == cv.ROUND8_LIKELY and round8.words == cv.WORDS8
+    assert set(pm.WORDS.contrasts) - set(cv.WORDS8.contrasts) == set(cv.ROUND9_CONTRASTS)
+    assert len(cv.ROUND9_CONTRASTS) == 22 and round8.settings == shipped.settings
     # Round 7's shipped: without round 8's periods_apart, round 7's conflicts listed only when likely.
     round7 = cv.SETUPS["round 7"]
-    assert round7.drop == cv.ROUND8 and round7.likely_only == cv.ROUND7_LIKELY == (*cv.CONTRAST, *cv.KINDS)
+    assert round7.drop == (*cv.ROUND8, *cv.ROUND9)
+    assert round7.likely_only == cv.ROUND7_LIKELY == (*cv.CONTRAST, *cv.KINDS)
     assert round7.settings == shipped.settings and round7.words == cv.EXPENSES
+    assert cv.EXPENSES.contrasts == cv.WORDS8.contrasts
     # Round 6's shipped: without round 7's features, a known contrast the one conflict listed only when likely.
     round6 = cv.SETUPS["round 6"]
-    assert set(round6.drop) == {*cv.KINDS, *cv.ROUND8} and round6.likely_only == ("contrast",)
+    assert set(round6.drop) == {*cv.KINDS, *cv.ROUND8, *cv.ROUND9} and round6.likely_only == ("contrast",)
     assert round6.settings == shipped.settings and round6.words == cv.EXPENSES
     # Round 5's shipped: recall_target 0.965, without the cost near-synonyms; every earlier setup reads its words.
     round5 = cv.SETUPS["round 5"]
@@ -69,7 +75,7 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     round4 = cv.SETUPS["before objects"]
     assert (
         round4.per_name == 5
-        and set(round4.drop) == {*cv.OBJECT_FEATURES, *cv.KINDS, *cv.ROUND8}
+        and set(round4.drop) == {*cv.OBJECT_FEATURES, *cv.KINDS, *cv.ROUND8, *cv.ROUND9}
         and round4.settings == pm.Settings(recall_target=0.965)
     )
     before = cv.SETUPS["before"]
@@ -79,7 +85,8 @@ def test_shipped_settings_are_the_code_defaults() -> None:
 
 def test_cross_validated_figures() -> None:
     """The cross-validated figures: no false automatic merge on any held-out set; pooled over the nine sets,
-    recall 0.978 (10 misses) and listed precision 0.442 with round 7's four conflicts (round 6, the cost
+    recall 0.982 (8 misses) and listed precision 0.488 with round 9's conflicts (round 8: 0.982 and 0.450; round
+    7's four conflicts: 0.978 and 0.442; round 6, the cost
     near-synonyms and recall_target 0.98: 0.978 and 0.376; round 5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
     before the wider generation and unit copies 0.958 and 0.347): a regression of the matcher, its candidate
     generation or its training fails here."""
@@ -92,8 +99,8 @@ def test_cross_validated_figures() -> None:
     sets = [m for k, m in figures.items() if k != "pooled"]  # micro: every listed labelled pair counts once
     listed = sum(m["listed_labelled"] for m in sets)
     assert pooled["listed_p"] == (listed - sum(m["listed_fp"] for m in sets)) / listed
-    assert pooled["fn"] <= 10 and pooled["flagged_r"] >= 0.977, pooled
-    assert pooled["listed_p"] >= 0.44 and pooled["listed_total"] <= 3620, pooled
+    assert pooled["fn"] <= 8 and pooled["flagged_r"] >= 0.982, pooled
+    assert pooled["listed_p"] >= 0.485 and pooled["listed_total"] <= 3300, pooled
     assert cv.better(pooled, {"flagged_r": 439 / 449, "listed_p": 0.376, "auto_fp": 0})  # round 6
     # Round 6's aim: the two sets with the most misses (fresh4 0.500, fresh6 0.800 in round 5).
     assert figures["fresh4"]["flagged_r"] >= 0.83 and figures["fresh6"]["flagged_r"] == 1.0

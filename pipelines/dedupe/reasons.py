@@ -20,6 +20,8 @@ from pipelines.dedupe.objects import (
     cost_items_named,
     measure_words_reader,
     period_words,
+    qualifier_words,
+    thing_words,
 )
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME
 from pipelines.normalize.suffixes import suffix_table
@@ -33,6 +35,9 @@ MEASURE_SWAP = "衡量内容不同：两个名称各有对方没有的计量方�
 ITEMS_APART = "费用项目不同：两项费用用于不同的事项，多为不同的指标"
 PERIODS_APART = "期间不同：两个名称所指的月份、季度或半年不同，多为不同的指标"
 NEW_APART = "增量与总量不同：一个名称计新增量，另一个计总量，多为不同的指标"
+# Round 9's conflicts (objects.py), said in general where the forms or stems are not given.
+THINGS_APART = "所指事物不同：两个名称所指的作物、畜禽或病种不同，多为不同的指标"
+QUALIFIER_APART = "限定条件不同：一个名称限定了足额、免费、一次性、规范或电子等，另一个没有，多为不同的指标"
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
 # A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
 _KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
@@ -260,13 +265,45 @@ def _contrast(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
     out = _when(contrast, "差异词常表示不同的计量内容（如开工/完工、增/减、城市/农村），请核对")
     rows = np.flatnonzero((x[:, COLUMN["new_apart"]] != 0) & ~contrast)
     if not len(rows):
-        return out
+        return _round9(out, x, a, b)
     out[rows] = NEW_APART
     if a.stem is not None and b.stem is not None:
         a_new = np.array(["新增" in str(t) for t in a.stem[rows].tolist()], dtype=bool)
         out[rows[a_new]] = "增量与总量不同：A为新增量（含“新增”），B为总量，多为不同的指标"
         out[rows[~a_new]] = "增量与总量不同：A为总量，B为新增量（含“新增”），多为不同的指标"
+    return _round9(out, x, a, b)
+
+
+def _round9(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
+    """所指事物不同 (things_apart, read on the canonical stems as the feature is) and 限定条件不同
+    (qualifier_apart, on the matching forms), each quoting both sides where given, joined to the contrast
+    column's text of the few pairs that have one (the join of every pair's clauses reads no more columns)."""
+    things = x[:, COLUMN["things_apart"]] != 0
+    qualified = x[:, COLUMN["qualifier_apart"]] != 0
+    for k in np.flatnonzero(things | qualified).tolist():
+        said = [str(out[k])] if out[k] else []
+        if things[k]:
+            ta = thing_words(str(a.stem[k])) if a.stem is not None else ""
+            tb = thing_words(str(b.stem[k])) if b.stem is not None else ""
+            said.append(f"所指事物不同：A为“{ta}”，B为“{tb}”，多为不同的指标" if ta and tb else THINGS_APART)
+        if qualified[k]:
+            said.append(_qualifier_clause(a, b, k))
+        out[k] = _SEP.join(said)
     return out
+
+
+def _qualifier_clause(a: Side, b: Side, k: int) -> str:
+    """限定条件不同 quoting the qualifiers each side has and the other lacks (A含“免费”，B无此限定)."""
+    if a.form is None or b.form is None:
+        return QUALIFIER_APART
+    qa, qb = qualifier_words(str(a.form[k])), qualifier_words(str(b.form[k]))
+    wa = "、".join(w for kind, w in qa.items() if kind not in qb)
+    wb = "、".join(w for kind, w in qb.items() if kind not in qa)
+    if not wa and not wb:
+        return QUALIFIER_APART
+    pa = f"A含“{wa}”" if wa else "A无此限定"
+    pb = f"B含“{wb}”" if wb else "B无此限定"
+    return f"限定条件不同：{pa}，{pb}，多为不同的指标"
 
 
 def _numbers(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
@@ -397,7 +434,7 @@ def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
         ("level2_diff", a.level2 != b.level2),
         ("scope_diff", a.scope != b.scope),
         ("class_diff", x[:, COLUMN["class_diff"]] != 0),
-        # The conflicts of objects.py (rounds 5, 7 and 8), each under its feature's name.
+        # The conflicts of objects.py (rounds 5, 7, 8 and 9), each under its feature's name.
         *((name, x[:, COLUMN[name]] != 0) for name in CONFLICT_FLAGS),
     ]
     # A bit per flag and one text per distinct combination (a few dozen among hundreds of thousands of pairs):

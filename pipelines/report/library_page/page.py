@@ -78,8 +78,14 @@ def page_data(
     labels = doc["labels"]
     assert isinstance(labels, dict)
     years = year_documents(ind["indicator_id"].astype(str).tolist(), spread, series, events, labels)
+    # the frames go now, each year document once packed: 1M rows' page peak 854 -> 662 MiB over its start
+    del spread, series
     doc["years"] = [y["year"] for y in years]
-    by_year = [(int(y["year"]), packed(safe_json(y))) for y in years]  # type: ignore[call-overload]
+    by_year = []
+    while years:
+        y = years.pop(0)
+        by_year.append((int(y["year"]), packed(safe_json(y))))  # type: ignore[call-overload]
+    del y
     return split_documents(doc, text_document(ind), card_document(ind), by_year)
 
 

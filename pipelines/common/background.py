@@ -20,7 +20,9 @@ Rules, so that a fork inside a Dagster step (threads exist there) is safe:
   add to the parent's, so on a large year forking cost memory and did not pay (300k rows: process tree
   PSS 3,583 MiB and 130.7 s with forks, 2,805 MiB and 121.1 s without, one run each; 100k: 34.7 / 36.5 s
   with, 43.6 / 35.7 s without; 10k: 5.8 s with, 7.3 s without, min of 3; benchmarks/RESULTS.md).
-  Otherwise `fn` runs in-process when called, with the same result.
+  Otherwise `fn` runs in-process when called, with the same result. A caller that knows what its child
+  adds to the process tree may fork above that gate (fork_allowed, start_forked): the report's library
+  page at 1M rows, under FORK_TREE_MAX_MIB.
 Results are the same as in-process: the child runs the same code on the same inputs.
 """
 
@@ -60,6 +62,12 @@ THREAD_MAX_RESIDENT_MIB = 3072
 THREAD_PART_MAX_RESIDENT_MIB = 3584
 
 
+# A caller may fork one function above FORK_MAX_RESIDENT_MIB where it has estimated what the child and its
+# own work beside it add to the process tree (`adds_mib`, fork_allowed): the report's library page at 1M rows
+# (report.build.PAGE_FORK_BYTES_PER_USAGE), while the tree's PSS stays under this (the issue's 4 GiB).
+FORK_TREE_MAX_MIB = 4032
+
+
 def fork_available() -> bool:
     """Whether run_forked really forks here: INDICATORS_FORK=1 always, 0 never, unset while this process
     holds under FORK_MAX_RESIDENT_MIB; only on a platform that forks safely (fork_supported)."""
@@ -67,6 +75,17 @@ def fork_available() -> bool:
     if setting == "0" or not fork_supported():
         return False
     return setting == "1" or resident_mib() < FORK_MAX_RESIDENT_MIB
+
+
+def fork_allowed(adds_mib: float, limit_mib: float | None = None) -> bool:
+    """Whether a caller that knows what its child adds to the process tree (`adds_mib`: the child's own
+    pages and the caller's work beside it, at the peak) may fork: never with INDICATORS_FORK=0 or where
+    fork_supported is False, else while this process holds, with adds_mib, under FORK_TREE_MAX_MIB or the
+    caller's `limit_mib`."""
+    if os.environ.get("INDICATORS_FORK", "") == "0" or not fork_supported():
+        return False
+    limit = FORK_TREE_MAX_MIB if limit_mib is None else limit_mib
+    return resident_mib() + adds_mib < limit
 
 
 def thread_available(adds_mib: float = 0.0, limit_mib: float | None = None) -> bool:
@@ -152,7 +171,13 @@ class Forked(Generic[T]):
 
 def run_forked(fn: Callable[..., T], *args: Any) -> Forked[T]:
     """Start fn(*args) in a forked child (see the module's rules for fn); join with `.result()`."""
-    if not fork_available():
+    return start_forked(fork_available(), fn, *args)
+
+
+def start_forked(fork: bool, fn: Callable[..., T], *args: Any) -> Forked[T]:
+    """fn(*args) in a forked child where `fork` (the caller's gate: fork_available, fork_allowed), else
+    in-process at once."""
+    if not fork:
         return Forked.in_process(fn, args)
     read_fd, write_fd = os.pipe()
     pid = os.fork()

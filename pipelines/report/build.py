@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from pipelines.common import background
-from pipelines.common.background import fork_available, run_forked, thread_available
+from pipelines.common.background import (
+    fork_allowed,
+    fork_available,
+    run_forked,
+    start_forked,
+    thread_available,
+)
 from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
@@ -105,6 +111,16 @@ THREAD_BYTES_PER_PAIR = 700
 MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 
 
+# What forking the library page adds to the process tree's peak PSS over write_annual_report's start, per
+# usage row: the child's own pages, the review files written beside it, and every page either process
+# dirties while both live (copied: counted twice). 1M rows' saved inputs (884k usages, bench_report --whole
+# --merge-review review): +1,130 and +1,287 MiB with the C heap trimmed at the fork (+1,282, +1,351
+# without); merge_review.xlsx after it, alone, +917. A 1M rebuild's report started at 2,932 MiB (e2e,
+# 2026-12-05): 2,932 + 1,349 is over FORK_TREE_MAX_MIB, so there the page is not forked (the partial
+# thread, as before); it is between the thread gate and this one (≈ 600k-900k rows).
+PAGE_FORK_BYTES_PER_USAGE = 1600
+
+
 @contextlib.contextmanager
 def _beside(
     fn: Callable[..., T], *args: Any, adds_mib: float = 0.0, own_mib: float = 0.0
@@ -139,7 +155,8 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     this process holds little (pipelines.common.background: copy-on-write, no pickling of the pairs),
     else in a thread; joined before returning — or, where the process holds too much for the thread
     beside every other file (1M rows), beside the review files only, joined before the library page
-    (whose working set is the report's largest) is written.
+    (whose working set is the report's largest) is written; or, there, while the process tree holds the
+    page's child (_page_forked), the page in a child beside the review files and merge_review.xlsx last.
     Measured on 100k rows' inputs (CPU s): serial 8.0; parent 3.6 beside the child's 4.6, the same bytes.
     The cost: both working sets at once, the process tree's peak PSS 850 → 1037 MiB."""
     out_dir = Path(out_dir)
@@ -147,6 +164,10 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     pairs = len(inputs.candidates)
     adds = THREAD_BYTES_PER_PAIR * pairs / 2**20
     own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
+    if not fork_available() and not thread_available(adds):
+        page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
+        if fork_allowed(page_adds):
+            return _page_forked(out_dir, inputs)
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
@@ -161,6 +182,32 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
             inputs.actuals,
         )
         return [html, xlsx, changelog, review or merge_review.result(), page]
+
+
+def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
+    """CHANGELOG.md and the library page in a forked child beside review.html and review.xlsx, then
+    merge_review.xlsx alone: where the process holds too much for merge_review.xlsx in a thread beside
+    every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's child
+    (PAGE_FORK_BYTES_PER_USAGE). The review files and merge_review.xlsx share this process's interpreter lock; the
+    page (≈ 9 s of Python at 1M rows) gets the other core, and its working set is the child's, so the page's
+    and merge_review's never add up. The C heap's free pages go back first: a page free at the fork that
+    either process then reuses would be copied (counted twice in the process tree), a returned one is not."""
+    give_back_memory()
+    with start_forked(True, _child_files, out_dir, inputs) as child:
+        tables = review_tables(inputs)
+        html = write_review_html(out_dir, inputs, tables)
+        xlsx = write_review_xlsx(out_dir, inputs, tables)
+        del tables
+        changelog, page = child.result()
+    give_back_memory()  # what the review files freed goes back before merge_review's working set
+    review = write_merge_review_file(out_dir, inputs)
+    return [html, xlsx, changelog, review, page]
+
+
+def _child_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path]:
+    changelog = write_changelog(out_dir, inputs)
+    events = all_events(inputs.repo_root, inputs.year, inputs.changes)
+    return changelog, write_library_page(out_dir, inputs.tables, events, inputs.year, inputs.actuals)
 
 
 def _review_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path]:

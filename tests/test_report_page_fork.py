@@ -1,0 +1,123 @@
+"""Where the process holds too much for merge_review.xlsx in a thread beside every file (1M rows), but the
+page's child fits under background.FORK_TREE_MAX_MIB, write_annual_report writes the library page in a
+forked child beside the review files and merge_review.xlsx after them in this process: the same bytes
+and the same returned order as in-process; a killed child is replaced by an in-process page; the gate
+reads what the page adds, per usage row."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.common import background
+from pipelines.common.background import fork_supported
+from pipelines.report import build
+from pipelines.report.build import write_annual_report
+from pipelines.report.model import ReportInputs
+from tests.test_report import YEAR, sample_inputs, sha_tree
+
+pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
+
+
+@pytest.fixture(scope="module")
+def inputs() -> ReportInputs:
+    return sample_inputs()
+
+
+def _tree(out: Path, files: list[Path]) -> dict[str, str]:
+    return {**sha_tree(out), "(order)": " ".join(str(p.relative_to(out)) for p in files)}
+
+
+@pytest.fixture(scope="module")
+def in_process(inputs: ReportInputs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("inline") / str(YEAR)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INDICATORS_FORK", "0")
+        files = write_annual_report(out, inputs)
+    return _tree(out, files)
+
+
+def _above_the_thread_gate(monkeypatch: pytest.MonkeyPatch, page_limit_mib: float) -> None:
+    """As at 1M rows: no fork under FORK_MAX_RESIDENT_MIB, no thread beside every file."""
+    monkeypatch.delenv("INDICATORS_FORK", raising=False)
+    monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", 0)
+    monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", 0)
+    monkeypatch.setattr(background, "FORK_TREE_MAX_MIB", page_limit_mib)
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch, log: Path) -> list[tuple[str, int]]:
+    """Which process wrote the page and merge_review.xlsx, in order: a child's entries reach the log file
+    (a list in memory would be the child's copy)."""
+    calls: list[tuple[str, int]] = []
+    real_page, real_review = build.write_library_page, build.write_merge_review
+
+    def page(*args: Any) -> Path:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"page {os.getpid()}\n")
+        return real_page(*args)
+
+    def review(candidates: Any, path: Path) -> Path:
+        calls.append(("merge_review", os.getpid()))
+        return real_review(candidates, path)
+
+    monkeypatch.setattr(build, "write_library_page", page)
+    monkeypatch.setattr(build, "write_merge_review", review)
+    return calls
+
+
+def test_the_page_is_written_in_a_child_and_the_bytes_are_the_same(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 1 << 30)
+    log = tmp_path / "log.txt"
+    calls = _recorded(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    (writer,) = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert writer != os.getpid()  # the page: in a child
+    assert calls == [("merge_review", os.getpid())]  # merge_review.xlsx: here, in this thread
+    assert _tree(out, files) == in_process
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files)  # no temporary left
+
+
+def test_below_the_page_gate_nothing_forks(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 0)  # the page's estimate does not fit: the partial or serial way
+    log = tmp_path / "log.txt"
+    _recorded(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    assert log.read_text(encoding="utf-8").split() == ["page", str(os.getpid())]
+    assert _tree(out, files) == in_process
+
+
+def test_the_gate_adds_the_page_estimate_per_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INDICATORS_FORK", raising=False)
+    held = background.resident_mib()
+    assert background.fork_allowed(100, held + 200)
+    assert not background.fork_allowed(300, held + 200)
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    assert not background.fork_allowed(0, held * 10)
+
+
+def test_a_killed_page_child_is_replaced_in_process(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 1 << 30)
+    parent = os.getpid()
+    real = build.write_library_page
+
+    def killed_in_the_child(*args: Any) -> Path:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    monkeypatch.setattr(build, "write_library_page", killed_in_the_child)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    assert _tree(out, files) == in_process

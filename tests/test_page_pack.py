@@ -163,3 +163,63 @@ def test_a_failed_packing_leaves_the_release(tmp_path: Path, monkeypatch: pytest
         publish_years(tmp_path, range(2016, 2017))
     assert git(tmp_path, "tag", "--list").split() == ["v2016"]
     assert "out of space" in caplog.text
+
+
+def review(year: int) -> bytes:
+    """A year's review.html: a fixed frame, then a department table whose rows repeat year to year with a
+    few counts changed (more departments each year), so it grows with the years like a real one."""
+    words = random.Random(11)
+    rows = []
+    for k in range(400 + 40 * (year - YEARS[0])):
+        count = random.Random(k * 10_000 + (year if k % 7 == 0 else 0)).randrange(10**6)
+        rows.append(f"<tr><td>部门{k:04d}{words.randbytes(8).hex()}</td><td>{count}</td></tr>")
+    return f"<!DOCTYPE html><title>{year}</title><table>{''.join(rows)}</table>".encode()
+
+
+def review_bases(root: Path) -> dict[int, str | None]:
+    """year → what its review.html is stored against: "review <Y>", another kind of file, or None."""
+    names = {}
+    for line in git(root, "rev-list", "--objects", "--all").splitlines():
+        if m := re.fullmatch(r"([0-9a-f]{40}) reports/(\d{4})/(\S+)", line):
+            names[m.group(1)] = (int(m.group(2)), m.group(3))
+    out: dict[int, str | None] = {}
+    for index in (root / ".git" / "objects" / "pack").glob("*.idx"):
+        for line in git(root, "verify-pack", "-v", str(index)).splitlines():
+            parts = line.split()
+            if parts and names.get(parts[0], (0, ""))[1] == "review.html":
+                base = names.get(parts[6]) if len(parts) > 6 else None
+                out[names[parts[0]][0]] = None if base is None else f"{base[1]} {base[0]}"
+    return out
+
+
+def test_reviews_are_packed_among_themselves(tmp_path: Path) -> None:
+    """reports/<Y>/review.html in the same kept pack, under its own name: each year's review is stored
+    whole once and otherwise as a delta of another year's review, not of 2019's by path hash alone."""
+    for year in YEARS:
+        target = tmp_path / "reports" / str(year)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "review.html").write_bytes(review(year))
+        (target / "library.html").write_bytes(page(year))
+        assert commit_release(open_repo(tmp_path), year, {"added": 1}).committed
+        git(tmp_path, "gc", "-q")
+    (keep,) = kept_packs(tmp_path / ".git" / "objects" / "pack")
+    held = pack_members(tmp_path, keep)
+    reviews = {y: git(tmp_path, "rev-parse", f"HEAD:reports/{y}/review.html").strip() for y in YEARS}
+    assert set(reviews.values()) <= held and held == page_blobs(tmp_path)
+    bases = review_bases(tmp_path)
+    assert sorted(bases) == list(YEARS)
+    assert list(bases.values()).count(None) == 1, bases  # the largest, 2021's, whole
+    assert all(b is None or b.startswith("review.html ") for b in bases.values()), bases
+    assert bases[2020] == "review.html 2021", bases  # gc alone: 2019's (the path hash), below
+    assert delta_bases(tmp_path) == paired_with_next(YEARS[-1])  # the pages as before
+
+
+def test_left_to_gc_reviews_go_to_2019s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(page_pack, "store_pages", lambda root: None)
+    for year in YEARS:
+        target = tmp_path / "reports" / str(year)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "review.html").write_bytes(review(year))
+        assert commit_release(open_repo(tmp_path), year, {"added": 1}).committed
+        git(tmp_path, "gc", "-q")
+    assert review_bases(tmp_path)[2020] == "review.html 2019"

@@ -312,6 +312,12 @@ def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
+# manifest keys write_release sets itself (an `extra` key may not take one)
+RESERVED_KEYS = frozenset(
+    {"schema_version", "schema_minor", "year", "release", "rows", "tables", "files", "years", REPORTS_KEY}
+)
+
+
 def write_release(
     tables: LibraryTables,
     out_dir: Path,
@@ -332,18 +338,7 @@ def write_release(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ValueError(f"发布目录 {out_dir} 不是空目录，拒绝写入")
     rows = _check_accounting(accounting)
-    reserved = {
-        "schema_version",
-        "schema_minor",
-        "year",
-        "release",
-        "rows",
-        "tables",
-        "files",
-        "years",
-        REPORTS_KEY,
-    }
-    clash = sorted(reserved & set(extra or {}))
+    clash = sorted(RESERVED_KEYS & set(extra or {}))
     if clash:
         raise ValueError(f"manifest 附加字段与保留字段重名：{clash}")
 

@@ -4,6 +4,7 @@ plus the library's departments that sent nothing this year."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -171,10 +172,9 @@ def _dept_changes(inputs: ReportInputs) -> dict[str, tuple[int, int, int]]:
     return {c: (added.get(c, 0), int(n_mod.get(c, 0)), int(n_ret.get(c, 0))) for c in codes}
 
 
-def _verdict(status: FileStatus, found: list[Finding], rejected: int, warnings: int) -> str:
+def _verdict(status: FileStatus, file_errors: list[Finding], rejected: int, warnings: int) -> str:
     """审核意见: the whole file sent back, some rows sent back, passed with warnings, or passed."""
     if status.set_aside:
-        file_errors = [f for f in found if f.severity == "file_error"]
         messages = "；".join(dict.fromkeys(f.message for f in file_errors)) or "；".join(
             dict.fromkeys(rule_text(c) for c in status.file_errors)
         )
@@ -189,12 +189,12 @@ def _verdict(status: FileStatus, found: list[Finding], rejected: int, warnings: 
 def _file_record(
     status: FileStatus,
     counts: dict[Any, Any],
-    found: list[Finding],
+    file_errors: list[Finding],
+    warnings: int,
     changed: tuple[int, int, int],
     complexity: str,
 ) -> dict[str, object]:
-    """The review row of one submitted file."""
-    warnings = sum(f.severity == "warning" for f in found)
+    """The review row of one submitted file: its file errors (in finding order) and count of warnings."""
     added, modified, retired = (0, 0, 0) if status.set_aside or not status.dept_code else changed
     return {
         "dept_code": status.dept_code,
@@ -209,7 +209,7 @@ def _file_record(
         "added": added,
         "modified": modified,
         "retired": retired,
-        "verdict": _verdict(status, found, int(counts["rejected"]), warnings),
+        "verdict": _verdict(status, file_errors, int(counts["rejected"]), warnings),
     }
 
 
@@ -234,7 +234,11 @@ def _absent_records(inputs: ReportInputs, submitted: set[str]) -> list[dict[str,
 def department_table(inputs: ReportInputs) -> pd.DataFrame:
     """One row per submitted file, plus departments of the library that sent nothing this year."""
     per_file = _per_file(inputs.validation.rows)
-    by_file = findings_by_file(inputs.validation.findings)
+    # Only what a row reads: warnings counted, file errors kept (1M rows' 1.04M findings listed per file
+    # and walked again per file took 0.5 s).
+    findings = inputs.validation.findings
+    warnings_of = Counter([f.file for f in findings if f.severity == "warning"])
+    file_errors_of = findings_by_file([f for f in findings if f.severity == "file_error"])
     dept_changes = _dept_changes(inputs)
     departments = inputs.tables.departments
     complexity_of = dict(zip(departments["dept_code"], departments["complexity"], strict=True))
@@ -245,7 +249,9 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
         counts = counts_of.get(status.file, zero)
         complexity = str(counts["complexity"]) or str(complexity_of.get(status.dept_code, ""))
         changed = dept_changes.get(status.dept_code, (0, 0, 0))
-        records.append(_file_record(status, counts, by_file.get(status.file, []), changed, complexity))
+        file_errors = file_errors_of.get(status.file, [])
+        warnings = warnings_of.get(status.file, 0)
+        records.append(_file_record(status, counts, file_errors, warnings, changed, complexity))
     records += _absent_records(inputs, {str(r["dept_code"]) for r in records})
     frame = pd.DataFrame(records, columns=list(DEPT_TITLES))
     return frame.sort_values(["dept_code", "file"], kind="stable").reset_index(drop=True)

@@ -22,6 +22,15 @@ TREND_TITLES = {
 }
 
 
+def _distinct(*columns: pd.Series) -> int:
+    """How many distinct values the columns hold together, as len(set(...)) counts them, without a
+    Python str per row (1M rows' year: 0.6 s). A missing value counts as a set would (rare: by set)."""
+    both = pd.concat(columns, ignore_index=True)
+    if both.isna().any():
+        return len(set().union(*(set(c) for c in columns)))
+    return int(both.nunique())
+
+
 def trend_table(inputs: ReportInputs) -> pd.DataFrame:
     """Per year, from the release's own tables: rows, departments, indicators added / retired / active."""
     ind = inputs.tables.indicators[["first_year", "retired_year", "status"]]  # the columns read
@@ -50,7 +59,7 @@ def trend_table(inputs: ReportInputs) -> pd.DataFrame:
                 "noncore": int((s["outcome"] == "noncore").sum()),
                 "excluded": int((s["outcome"] == "excluded").sum()),
                 "rejected": int((s["outcome"] == "rejected").sum()),
-                "departments": len(set(u["dept_code"]) | set(s["dept_code"])),
+                "departments": _distinct(u["dept_code"], s["dept_code"]),
                 "added": int((ind["first_year"] == y).sum()),
                 "retired": int((ended & (ind["status"] == "retired")).sum()),
                 "merged": int((ended & (ind["status"] == "merged")).sum()),

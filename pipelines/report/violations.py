@@ -11,7 +11,13 @@ from typing import TypedDict
 
 import pandas as pd
 
-from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings
+from pipelines.common.findings import (
+    GROUP_SAMPLE,
+    SEVERITY_ORDER,
+    SEVERITY_ZH,
+    Finding,
+    FindingGroup,
+)
 from pipelines.report.model import ReportInputs, ReviewTable, file_statuses
 from schemas.vocab import reference
 
@@ -124,25 +130,78 @@ def _by_rule(tally: Counter[tuple[str, str, str]]) -> pd.DataFrame:
     return frame.drop(columns="_order").reset_index(drop=True)
 
 
+def _grouped(found: list[Finding]) -> list[FindingGroup]:
+    """What group_findings(found) returns, without sorting every finding: the findings bucketed by
+    group in their order, then each bucket sorted alone. Within a group file, sheet and code are fixed,
+    so the stable sort by (severity, row, column) puts its members in sort_findings' order (1M rows'
+    900k findings: the full sort and its per-finding loop were ≈ 1.5 s)."""
+    buckets: dict[tuple[str, str, str, str, str], list[Finding]] = {}
+    for f in found:
+        key = (f.file, f.sheet, f.code, f.field, f.message)
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = [f]
+        else:
+            bucket.append(f)
+    groups = []
+    for members in buckets.values():
+        if len(members) > 1:
+            members.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.row or 0, f.column))
+        first = members[0]
+        cells: list[str] = []
+        for f in members:
+            cell = f.cell
+            if cell:
+                cells.append(cell)
+                if len(cells) == GROUP_SAMPLE:
+                    break
+        groups.append(
+            FindingGroup(
+                first.file,
+                first.sheet,
+                first.code,
+                first.severity,
+                first.field,
+                first.message,
+                first.fix,
+                len(members),
+                cells,
+                first.row or 0,
+            )
+        )
+    groups.sort(
+        key=lambda g: (
+            g.file,
+            SEVERITY_ORDER.get(g.severity, 9),
+            g.sheet,
+            g.code,
+            g.field,
+            g.cells[:1],
+            g.message,
+        )
+    )
+    return groups
+
+
 def _details(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """The findings grouped (one rule on one column of one sheet is one row, with its cells)."""
+    groups = _grouped(found)
+    if not groups:  # typed as before: empty lists would make float columns
+        return pd.DataFrame([], columns=list(DETAIL_TITLES))
     frame = pd.DataFrame(
-        [
-            {
-                "dept_code": dept_of.get(g.file, ("", ""))[0],
-                "file": g.file,
-                "sheet": g.sheet,
-                "code": g.code,
-                "severity": SEVERITY_ZH.get(g.severity, g.severity),
-                "field": g.field,
-                "message": g.message,
-                "cells": g.cells_zh,
-                "count": g.count,
-                "fix": g.fix,
-                "_order": SEVERITY_ORDER.get(g.severity, 9),
-            }
-            for g in group_findings(found)
-        ],
+        {
+            "dept_code": [dept_of.get(g.file, ("", ""))[0] for g in groups],
+            "file": [g.file for g in groups],
+            "sheet": [g.sheet for g in groups],
+            "code": [g.code for g in groups],
+            "severity": [SEVERITY_ZH.get(g.severity, g.severity) for g in groups],
+            "field": [g.field for g in groups],
+            "message": [g.message for g in groups],
+            "cells": [g.cells_zh for g in groups],
+            "count": [g.count for g in groups],
+            "fix": [g.fix for g in groups],
+            "_order": [SEVERITY_ORDER.get(g.severity, 9) for g in groups],
+        },
         columns=[*DETAIL_TITLES, "_order"],
     )
     frame = frame.sort_values(["dept_code", "file", "_order", "sheet", "code", "field"], kind="stable")

@@ -148,18 +148,12 @@ def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
         g.count += 1
         if len(g.cells) < GROUP_SAMPLE and f.cell:
             g.cells.append(f.cell)
-    return sorted(
-        groups.values(),
-        key=lambda g: (
-            g.file,
-            SEVERITY_ORDER.get(g.severity, 9),
-            g.sheet,
-            g.code,
-            g.field,
-            g.cells[:1],
-            g.message,
-        ),
-    )
+    return sorted(groups.values(), key=group_order)
+
+
+def group_order(g: FindingGroup) -> tuple[object, ...]:
+    """How groups are listed: by file, then errors first, sheet, code, column, first cell, message."""
+    return (g.file, SEVERITY_ORDER.get(g.severity, 9), g.sheet, g.code, g.field, g.cells[:1], g.message)
 
 
 def findings_by_file(findings: Iterable[Finding]) -> dict[str, list[Finding]]:

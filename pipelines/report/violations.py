@@ -17,6 +17,7 @@ from pipelines.common.findings import (
     SEVERITY_ZH,
     Finding,
     FindingGroup,
+    group_order,
 )
 from pipelines.report.model import ReportInputs, ReviewTable, file_statuses
 from schemas.vocab import reference
@@ -169,17 +170,7 @@ def _grouped(found: list[Finding]) -> list[FindingGroup]:
                 first.row or 0,
             )
         )
-    groups.sort(
-        key=lambda g: (
-            g.file,
-            SEVERITY_ORDER.get(g.severity, 9),
-            g.sheet,
-            g.code,
-            g.field,
-            g.cells[:1],
-            g.message,
-        )
-    )
+    groups.sort(key=group_order)
     return groups
 
 

@@ -18,10 +18,6 @@ a pack with a .keep file as it is and leaves its objects out of the pack it writ
 --honor-pack-keep unless it writes bitmaps, which a repo with a work tree does not by default). The
 first such pack computes every page's delta afresh (a repo published before: its pages then cost what
 they would have), later ones reuse them; each release's pack replaces the last one.
-
-reports/<Y>/review.html goes in the same pack under its own name, for the same reason: left to gc, every
-year's review is stored against 2019's (≈ 140 KiB a year at 100k rows); among its own kind, sorted by
-size, each finds a closer base (replayed on ten 100k releases: ≈ −9 KiB a release).
 """
 
 from __future__ import annotations
@@ -33,14 +29,9 @@ import tempfile
 from pathlib import Path
 
 PAGE_NAME = "library.html"  # reports/<Y>/library.html (library_page.page takes it from here)
-REVIEW_NAME = "review.html"  # reports/<Y>/review.html
-PACKED_NAMES = (PAGE_NAME, REVIEW_NAME)  # each given to pack-objects under its own name
 # A .keep of ours begins so (another pack someone keeps is left alone); what follows may change.
 KEEP_MARK = "indicators: reports/<Y>/library.html"
-KEEP_NOTE = (
-    f"{KEEP_MARK}, each a delta of the next year's page, and reports/<Y>/review.html"
-    " (pipelines/store/page_pack.py)\n"
-)
+KEEP_NOTE = f"{KEEP_MARK}, each a delta of the next year's page (pipelines/store/page_pack.py)\n"
 # Kept packs' files; .idx first when removing: without it git no longer sees the pack.
 PACK_FILES = (".idx", ".pack", ".rev", ".bitmap", ".keep")
 log = logging.getLogger(__name__)
@@ -51,20 +42,10 @@ def _git(root: Path, *args: str, stdin: bytes | None = None) -> str:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def page_names(root: Path) -> dict[str, str]:
-    """blob → file name of every reports/<Y>/library.html and review.html in HEAD."""
-    out = _git(root, "ls-tree", "-r", "HEAD", "--", "reports")
-    names = {}
-    for line in out.splitlines():
-        name = line.split("\t", 1)[-1].rsplit("/", 1)[-1]
-        if name in PACKED_NAMES:
-            names[line.split()[2]] = name
-    return names
-
-
 def page_blobs(root: Path) -> set[str]:
-    """The blob of every page the pack holds (page_names) in HEAD."""
-    return set(page_names(root))
+    """The blob of every reports/<Y>/library.html in HEAD."""
+    out = _git(root, "ls-tree", "-r", "HEAD", "--", "reports")
+    return {line.split()[2] for line in out.splitlines() if line.split("\t", 1)[-1].endswith("/" + PAGE_NAME)}
 
 
 def kept_packs(pack_dir: Path) -> list[Path]:
@@ -90,12 +71,10 @@ def store_pages(root: Path) -> Path | None:
     pack_dir = git_dir / "objects" / "pack"
     ours = kept_packs(pack_dir)
     held = set().union(*(pack_members(root, k) for k in ours))
-    pages = page_names(root)
-    if not pages or (len(ours) == 1 and pages.keys() <= held):
+    pages = page_blobs(root)
+    if not pages or (len(ours) == 1 and pages <= held):
         return None
-    # a page packed before and no longer in HEAD (none, as releases only add years) keeps the page name
-    named = {sha: pages.get(sha, PAGE_NAME) for sha in held | pages.keys()}
-    listing = "".join(f"{sha} {named[sha]}\n" for sha in sorted(named)).encode("ascii")
+    listing = "".join(f"{sha} {PAGE_NAME}\n" for sha in sorted(pages | held)).encode("ascii")
     reuse = [] if ours else ["--no-reuse-delta"]
     pack_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=git_dir, prefix="indicators-pages-") as tmp:
@@ -122,8 +101,6 @@ def store_pages_quietly(root: Path) -> Path | None:
     except Exception as exc:
         detail = getattr(exc, "stderr", b"") or b""
         log.warning(
-            "library.html、review.html 的 git 打包未完成（发布不受影响）：%s %s",
-            exc,
-            detail.decode("utf-8", "replace"),
+            "library.html 的 git 打包未完成（发布不受影响）：%s %s", exc, detail.decode("utf-8", "replace")
         )
         return None

@@ -438,6 +438,19 @@ def sha_tree(folder: Path) -> dict[str, str]:
     }
 
 
+def written_tree(out: Path, files: list[Path]) -> dict[str, str]:
+    """A written report: file → sha256, and "(order)" → the returned paths' order."""
+    return {**sha_tree(out), "(order)": " ".join(str(p.relative_to(out)) for p in files)}
+
+
+def report_in_process(inputs: ReportInputs, out: Path) -> dict[str, str]:
+    """The report written without a fork (INDICATORS_FORK=0), as written_tree."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INDICATORS_FORK", "0")
+        files = write_annual_report(out, inputs)
+    return written_tree(out, files)
+
+
 def violations(inputs: ReportInputs) -> list[Finding]:
     return [f for f in inputs.validation.findings if f.severity in VIOLATION_SEVERITIES]
 

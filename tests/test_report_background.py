@@ -16,7 +16,7 @@ from pipelines.report import build
 from pipelines.report.build import write_annual_report
 from pipelines.report.model import ReportInputs
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
-from tests.test_report import YEAR, sample_inputs, sha_tree
+from tests.test_report import YEAR, report_in_process, sample_inputs, written_tree
 
 pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 
@@ -29,15 +29,7 @@ def inputs() -> ReportInputs:
 @pytest.fixture(scope="module")
 def in_process(inputs: ReportInputs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The report written without a fork: file → sha256, and "(order)" → the returned paths' order."""
-    out = tmp_path_factory.mktemp("inline") / str(YEAR)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INDICATORS_FORK", "0")
-        files = write_annual_report(out, inputs)
-    return _tree(out, files)
-
-
-def _tree(out: Path, files: list[Path]) -> dict[str, str]:
-    return {**sha_tree(out), "(order)": " ".join(str(p.relative_to(out)) for p in files)}
+    return report_in_process(inputs, tmp_path_factory.mktemp("inline") / str(YEAR))
 
 
 def test_forked_and_in_process_reports_are_the_same_bytes(
@@ -54,7 +46,7 @@ def test_forked_and_in_process_reports_are_the_same_bytes(
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
     assert writers == []  # the writer ran in the child: nothing recorded in this process
-    assert _tree(out, files) == in_process
+    assert written_tree(out, files) == in_process
     assert "merge_review.xlsx" in in_process and "merge_review.xlsx" in in_process["(order)"]
 
 
@@ -73,7 +65,7 @@ def test_a_killed_child_is_replaced_and_leaves_nothing_half_written(
     monkeypatch.setattr(build, "write_merge_review", killed_in_the_child)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
-    assert _tree(out, files) == in_process  # no temporary file, the whole workbook
+    assert written_tree(out, files) == in_process  # no temporary file, the whole workbook
 
 
 def test_an_error_in_the_merge_review_reaches_the_caller(

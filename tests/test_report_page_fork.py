@@ -18,7 +18,7 @@ from pipelines.common.background import fork_supported
 from pipelines.report import build
 from pipelines.report.build import write_annual_report
 from pipelines.report.model import ReportInputs
-from tests.test_report import YEAR, sample_inputs, sha_tree
+from tests.test_report import YEAR, report_in_process, sample_inputs, written_tree
 
 pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 
@@ -28,17 +28,9 @@ def inputs() -> ReportInputs:
     return sample_inputs()
 
 
-def _tree(out: Path, files: list[Path]) -> dict[str, str]:
-    return {**sha_tree(out), "(order)": " ".join(str(p.relative_to(out)) for p in files)}
-
-
 @pytest.fixture(scope="module")
 def in_process(inputs: ReportInputs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    out = tmp_path_factory.mktemp("inline") / str(YEAR)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INDICATORS_FORK", "0")
-        files = write_annual_report(out, inputs)
-    return _tree(out, files)
+    return report_in_process(inputs, tmp_path_factory.mktemp("inline") / str(YEAR))
 
 
 def _above_the_thread_gate(monkeypatch: pytest.MonkeyPatch, page_limit_mib: float) -> None:
@@ -80,7 +72,7 @@ def test_the_page_is_written_in_a_child_and_the_bytes_are_the_same(
     (writer,) = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
     assert writer != os.getpid()  # the page: in a child
     assert calls == [("merge_review", os.getpid())]  # merge_review.xlsx: here, in this thread
-    assert _tree(out, files) == in_process
+    assert written_tree(out, files) == in_process
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files)  # no temporary left
 
 
@@ -93,7 +85,7 @@ def test_below_the_page_gate_nothing_forks(
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
     assert log.read_text(encoding="utf-8").split() == ["page", str(os.getpid())]
-    assert _tree(out, files) == in_process
+    assert written_tree(out, files) == in_process
 
 
 def test_the_gate_adds_the_page_estimate_per_usage(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,4 +112,4 @@ def test_a_killed_page_child_is_replaced_in_process(
     monkeypatch.setattr(build, "write_library_page", killed_in_the_child)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
-    assert _tree(out, files) == in_process
+    assert written_tree(out, files) == in_process

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.store.publish import SPECS, WRITER_OPTIONS, parquet_bytes, read_table, to_arrow, write_release
 from pipelines.store.slots import slotted, slotted_parquet, with_schema
@@ -129,3 +131,29 @@ def test_the_stored_schema_is_replaced_whole_or_not_at_all() -> None:
     encoded = pa.table({"t": pc.dictionary_encode(table["t"].combine_chunks())})
     with pytest.raises(ValueError):
         with_schema(data, encoded.schema, table.schema)  # data stores the plain schema already
+
+
+_TEXTS = st.one_of(
+    st.none(), st.sampled_from(["", "甲", "乙", "丙", "丁", "戊", "a", "=1+1", "甲 "]), st.text(max_size=4)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(years=st.lists(st.lists(_TEXTS, max_size=30), min_size=1, max_size=5))
+def test_any_chain_of_years_reads_back_its_own_texts(years: list[list[str | None]]) -> None:
+    """Whatever texts a chain of years holds (nulls, empties, repeats, texts gone and back): every year's
+    file, numbered against the year before, reads back exactly its column through pyarrow and pandas,
+    with the plain string type (pandas: the plain writer's frame); the numbering never leaves a row pointing outside its dictionary."""
+    before: dict[str, pa.Array] = {}
+    for texts in years:
+        table = pa.table({"name": pa.array(texts, pa.string())})
+        data, before = slotted_parquet(table, before, WRITER_OPTIONS, ("name",))
+        back = pq.read_table(io.BytesIO(data))
+        assert back.schema == table.schema and back.column("name").to_pylist() == texts
+        plain = io.BytesIO()
+        pq.write_table(table, plain, **WRITER_OPTIONS)  # the frame the plain writer's file gives
+        pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(data)), pd.read_parquet(plain))
+        if texts:
+            column = slotted(table.column("name").combine_chunks(), before.get("name"))
+            valid = pc.drop_null(column.indices).to_pylist()
+            assert all(0 <= i < len(column.dictionary) for i in valid)

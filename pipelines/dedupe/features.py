@@ -94,9 +94,16 @@ FEATURES = (
     "new_apart",  # an addition against a stock (新增绿化面积 / 绿化面积): objects.py
     "things_apart",  # crops, livestock or diseases with none in common (桃 / 梨种植面积): objects.py
     "qualifier_apart",  # a qualifier on one side (免费开放率 / 开放率, 规范管理率): objects.py
+    "measure_replaced",  # one object, its measure word replaced (投诉办结率 / 投诉回访率): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
-APART = ("periods_apart", "new_apart", "things_apart", "qualifier_apart")  # objects.periods_and_new's columns
+APART = (
+    "periods_apart",
+    "new_apart",
+    "things_apart",
+    "qualifier_apart",
+    "measure_replaced",
+)  # objects.periods_and_new's columns
 
 # Features computed per pair in Python (the others are vectorized): what pruning does not know yet.
 LOOP_FEATURES = (
@@ -279,7 +286,7 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str], meas
     x[:, COLUMN["groups_apart"]] = groups_apart(stems, names.ia, names.ib)
     x[:, COLUMN["measure_swap"]] = measure_swap(stems, names.ia, names.ib, measure)
     x[:, COLUMN["items_apart"]] = items_apart(stems, names.ia, names.ib)
-    x[:, [COLUMN[f] for f in APART]] = periods_and_new(names.forms, stems, names)
+    x[:, [COLUMN[f] for f in APART]] = periods_and_new(names.forms, stems, names, measure)
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:

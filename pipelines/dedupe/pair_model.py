@@ -67,7 +67,8 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
     ("上半年", "下半年"),
     ("准确", "及时"),
     ("合格", "覆盖"),
-    ("合格", "达标"),
+    # ("合格", "达标") was one until round 10: both say a thing meets its standard (工程质量达标率 / 工程质量合格 is
+    # one measure, which the contrast scored 0.1); measure_word and measure_swap still read the two words.
     ("覆盖", "完成"),
     ("知晓", "满意"),
     ("参保", "赔付"),

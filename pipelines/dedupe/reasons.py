@@ -21,6 +21,7 @@ from pipelines.dedupe.objects import (
     measure_words_reader,
     period_words,
     qualifier_words,
+    replaced_measure,
     thing_words,
 )
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME
@@ -38,6 +39,8 @@ NEW_APART = "增量与总量不同：一个名称计新增量，另一个计总�
 # Round 9's conflicts (objects.py), said in general where the forms or stems are not given.
 THINGS_APART = "所指事物不同：两个名称所指的作物、畜禽或病种不同，多为不同的指标"
 QUALIFIER_APART = "限定条件不同：一个名称限定了足额、免费、一次性、规范或电子等，另一个没有，多为不同的指标"
+# Round 10's conflict (objects.measure_replaced), said in general where the stems are not given.
+MEASURE_REPLACED = "衡量方式不同：同一对象的两种计量（如办结率与回访率），多为不同的指标"
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
 # A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
 _KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
@@ -249,7 +252,7 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
     general[quoted] = ["变化率" not in k for k in kind[quoted].tolist()]
     return [
         _put(swap, general, MEASURE_WORD),
-        _contrast(x, a, b),
+        _round10(_contrast(x, a, b), x, a, b),
         _numbers(x, a, b),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
         _groups(x, a, b),
@@ -288,6 +291,31 @@ def _round9(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
             said.append(f"所指事物不同：A为“{ta}”，B为“{tb}”，多为不同的指标" if ta and tb else THINGS_APART)
         if qualified[k]:
             said.append(_qualifier_clause(a, b, k))
+        out[k] = _SEP.join(said)
+    return out
+
+
+def _round10(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
+    """衡量方式不同 (measure_replaced), quoting each side's measure word with its ending as the feature reads
+    them on the canonical stems (saying so where a near-synonym made a word: 使用率 is read as 执行率), joined
+    to the contrast column's text as round 9's clauses are."""
+    rows = np.flatnonzero(x[:, COLUMN["measure_replaced"]] != 0)
+    if not len(rows):
+        return out
+    known = frozenset(load_model().words.measure_words)
+    for k in rows.tolist():
+        said = [str(out[k])] if out[k] else []
+        wa, wb = (
+            ("", "")
+            if a.stem is None or b.stem is None
+            else replaced_measure(str(a.stem[k]), str(b.stem[k]), known)
+        )
+        if not wa:
+            said.append(MEASURE_REPLACED)
+        else:
+            as_written = a.form is None or b.form is None or (wa in str(a.form[k]) and wb in str(b.form[k]))
+            head = "衡量方式不同" if as_written else "衡量方式不同（按近义词归一后）"
+            said.append(f"{head}：同一对象，A为“{wa}”，B为“{wb}”，多为不同的指标")
         out[k] = _SEP.join(said)
     return out
 
@@ -434,7 +462,7 @@ def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
         ("level2_diff", a.level2 != b.level2),
         ("scope_diff", a.scope != b.scope),
         ("class_diff", x[:, COLUMN["class_diff"]] != 0),
-        # The conflicts of objects.py (rounds 5, 7, 8 and 9), each under its feature's name.
+        # The conflicts of objects.py (rounds 5, 7, 8, 9 and 10), each under its feature's name.
         *((name, x[:, COLUMN[name]] != 0) for name in CONFLICT_FLAGS),
     ]
     # A bit per flag and one text per distinct combination (a few dozen among hundreds of thousands of pairs):

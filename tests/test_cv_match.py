@@ -44,11 +44,11 @@ def test_shipped_settings_are_the_code_defaults() -> None:
     assert set(pm.WORDS.near_synonyms) - set(cv.EXPENSES.near_synonyms) == set(cv.ROUND8_SYNONYMS)
     assert set(cv.EXPENSES.near_synonyms) <= set(pm.WORDS.near_synonyms)
     assert not BlockingConfig().top_k_common and not BlockingConfig().top_k_cost  # measured, not kept
-    # Round 10: measure_replaced listed only when likely, the contrast 合格 / 达标 out.
+    # Round 10: measure_replaced and judged_apart listed only when likely, the contrast 合格 / 达标 out.
     assert shipped.likely_only == ModelScoring().likely_only == (*cv.ROUND9_LIKELY, *cv.ROUND10)
     assert (*cv.ROUND8_LIKELY, *cv.ROUND9) == cv.ROUND9_LIKELY
     assert (*cv.CONTRAST, *cv.KINDS, *cv.ROUND8) == cv.ROUND8_LIKELY and len(cv.KINDS) == 4
-    # Round 9's shipped: without round 10's feature, with the contrast it took out (the words' only difference).
+    # Round 9's shipped: without round 10's features, with the contrast it took out (the words' only difference).
     round9 = cv.SETUPS["round 9"]
     assert round9.drop == cv.ROUND10 and round9.likely_only == cv.ROUND9_LIKELY and round9.words == cv.WORDS9
     assert set(cv.WORDS9.contrasts) - set(pm.WORDS.contrasts) == set(cv.ROUND10_DROPPED) == {("合格", "达标")}
@@ -97,8 +97,8 @@ def test_shipped_settings_are_the_code_defaults() -> None:
 
 def test_cross_validated_figures() -> None:
     """The cross-validated figures: no false automatic merge on any held-out set; pooled over the nine sets,
-    recall 0.982 (8 misses) and listed precision 0.499 with round 10's measure_replaced and the contrast 合格 / 达标
-    out (round 9: 0.982 and 0.488; round 8: 0.982 and 0.450; round
+    recall 0.982 (8 misses) and listed precision 0.500 with round 10's measure_replaced, judged_apart and the
+    contrast 合格 / 达标 out (round 9: 0.982 and 0.488; round 8: 0.982 and 0.450; round
     7's four conflicts: 0.978 and 0.442; round 6, the cost
     near-synonyms and recall_target 0.98: 0.978 and 0.376; round 5: 0.967 and 0.377; before the group, count and unit-family conflicts 0.962 and 0.359, "before objects";
     before the wider generation and unit copies 0.958 and 0.347): a regression of the matcher, its candidate
@@ -113,7 +113,7 @@ def test_cross_validated_figures() -> None:
     listed = sum(m["listed_labelled"] for m in sets)
     assert pooled["listed_p"] == (listed - sum(m["listed_fp"] for m in sets)) / listed
     assert pooled["fn"] <= 8 and pooled["flagged_r"] >= 0.982, pooled
-    assert pooled["listed_p"] >= 0.495 and pooled["listed_total"] <= 3150, pooled
+    assert pooled["listed_p"] >= 0.498 and pooled["listed_total"] <= 3100, pooled
     assert cv.better(pooled, {"flagged_r": 439 / 449, "listed_p": 0.376, "auto_fp": 0})  # round 6
     # Round 6's aim: the two sets with the most misses (fresh4 0.500, fresh6 0.800 in round 5).
     assert figures["fresh4"]["flagged_r"] >= 0.83 and figures["fresh6"]["flagged_r"] == 1.0

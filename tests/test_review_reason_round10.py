@@ -13,7 +13,7 @@ from pipelines.dedupe import pair_model as pm
 from pipelines.dedupe.blocking import BlockingConfig
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.model import load_model
-from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS, measure_replaced, replaced_measure
+from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS, judged_apart, measure_replaced, replaced_measure
 from pipelines.dedupe.reasons import CONFLICT_FLAGS
 from pipelines.dedupe.scoring import ModelScoring
 from tests.test_match import clusters
@@ -66,6 +66,27 @@ def test_measure_replaced_spares_what_is_not_two_measures_of_one_object() -> Non
     assert not _replaced("学生满意度", "家长满意度")
 
 
+def _judged(one: str, other: str) -> bool:
+    stems = np.array([one, other], dtype=object)
+    return bool(judged_apart(stems, np.array([0]), np.array([1]))[0])
+
+
+def test_judged_apart_fires_on_a_judgement_against_a_time_count_or_amount() -> None:
+    assert _judged("项目完成及时性", "项目完成时间")
+    assert _judged("任务终期完成度", "任务完成时间")
+    assert _judged("项目完成时间", "项目完成及时性")  # either side
+    assert _judged("资金使用合规性", "资金使用金额")
+    assert _judged("管理制度健全性", "管理制度数量")
+    # A judgement against a rate, a satisfaction, another judgement or a name of no known kind: no conflict
+    # (补助发放及时性 / 补贴发放及时率 is one measure in fresh2).
+    assert not _judged("补助发放及时性", "补贴发放及时率")
+    assert not _judged("政策知晓性", "群众满意度")
+    assert not _judged("管理制度健全性", "管理制度有效性")
+    assert not _judged("项目完成及时性", "项目按期完成")
+    assert not _judged("项目完成时间", "项目完成时限")
+    assert "judged_apart" in LIKELY_ONLY_CONFLICTS and "judged_apart" in CONFLICT_FLAGS
+
+
 def test_the_contrast_between_qualified_and_up_to_standard_is_gone() -> None:
     assert ("合格", "达标") not in pm.CONTRASTS and ("合格", "达标") not in load_model().words.contrasts
     assert {"合格", "达标"} <= set(
@@ -88,6 +109,10 @@ def test_round10_conflict_is_named_in_the_review_file(tmp_path: Path) -> None:
         {"name": "管理制度健全性", "unit": ""},
         {"name": "管理制度有效性", "unit": ""},
         {"name": "信访投诉办结率", "unit": "%"},
+        {"name": "项目完成及时性", "unit": ""},
+        {"name": "项目完成时间", "unit": ""},
+        {"name": "任务终期完成度", "unit": "%"},
+        {"name": "任务完成时间", "unit": ""},
     )
     # 运转 is read as 运行 (measure_synonyms.csv): the clause says the words were read after the near-synonyms.
     kit, is_a = _oriented(reasons, "设备完好率", "设备运转率")
@@ -97,6 +122,11 @@ def test_round10_conflict_is_named_in_the_review_file(tmp_path: Path) -> None:
     assert _expect("衡量方式不同：同一对象，A为“{a}”，B为“{b}”", "办结率", "回访率", is_a) in complaints
     rules, is_a = _oriented(reasons, "管理制度健全性", "管理制度有效性")
     assert _expect("衡量方式不同：同一对象，A为“{a}”，B为“{b}”", "健全性", "有效性", is_a) in rules, rules
+    # judged_apart: the judged side's ending as written (the stem reads 及时 as 按时) and the other's kind.
+    timely, is_a = _oriented(reasons, "项目完成及时性", "项目完成时间")
+    assert _expect("计量类型不同：A为{a}，B为{b}", "评判（“及时性”）", "时间", is_a) in timely, timely
+    degree, is_a = _oriented(reasons, "任务终期完成度", "任务完成时间")
+    assert _expect("计量类型不同：A为{a}，B为{b}", "程度（“完成度”）", "时间", is_a) in degree, degree
     # A pair without the conflict says nothing of it.
     other, _ = _oriented(reasons, "信访投诉办结率", "投诉办结率")
     assert not any(c.startswith("衡量方式不同") for c in other), other

@@ -95,6 +95,7 @@ FEATURES = (
     "things_apart",  # crops, livestock or diseases with none in common (桃 / 梨种植面积): objects.py
     "qualifier_apart",  # a qualifier on one side (免费开放率 / 开放率, 规范管理率): objects.py
     "measure_replaced",  # one object, its measure word replaced (投诉办结率 / 投诉回访率): objects.py
+    "judged_apart",  # a judgement (…性) against a time, count or amount (项目完成及时性 / 项目完成时间): objects.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 APART = (
@@ -103,6 +104,7 @@ APART = (
     "things_apart",
     "qualifier_apart",
     "measure_replaced",
+    "judged_apart",
 )  # objects.periods_and_new's columns
 
 # Features computed per pair in Python (the others are vectorized): what pruning does not know yet.

@@ -37,6 +37,7 @@ LIKELY_ONLY_CONFLICTS = (
     "things_apart",
     "qualifier_apart",
     "measure_replaced",
+    "judged_apart",
 )
 
 # Groups of people a measure is asked of or counted for (a name naming none of them: no conflict).
@@ -428,11 +429,39 @@ def measure_replaced(
     return out
 
 
+# A judgement (…性: 及时性, 合规性, 健全性) or a degree (…完成度) is asked of a thing; a time, a count or an amount
+# (the suffix table's classes other than 率 and 满意度) is counted: 项目完成及时性 / 项目完成时间 and 任务终期完成度 /
+# 任务完成时间 are two kinds of quantity the suffix table does not tell apart (it has no class for 性). No labelled
+# pair of the tuning sets with it is a duplicate.
+JUDGED_ENDINGS = ("性", "完成度")
+_COUNTED_KINDS = (
+    "",
+    "率",
+    "满意度",
+)  # classes a judgement is not told apart from (补助发放及时性 / 补贴发放及时率)
+
+
+def judged(text: str) -> bool:
+    """The name is a judgement or a degree (JUDGED_ENDINGS)."""
+    return text.endswith(JUDGED_ENDINGS)
+
+
+def judged_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """One name is a judgement or a degree (项目完成及时性), the other a time, a count or an amount by its
+    ending (项目完成时间); one reading per distinct stem."""
+    table = suffix_table()
+    texts = [str(s) for s in stems]
+    asked = np.array([judged(t) for t in texts], dtype=bool)
+    kinds = np.array([table.classify(t) for t in texts], dtype=object)
+    counted = ~asked & ~np.isin(kinds, _COUNTED_KINDS)
+    return (asked[i] & counted[j]) | (counted[i] & asked[j])
+
+
 def periods_and_new(
     forms: np.ndarray, stems: np.ndarray, pairs: Any, measure_words: tuple[str, ...] = ()
 ) -> np.ndarray:
     """periods_apart (on the matching forms), new_apart and things_apart (on the canonical stems),
-    qualifier_apart (forms) and measure_replaced (stems) of the pairs (ia, ib: codes into both) as columns: one
+    qualifier_apart (forms), measure_replaced and judged_apart (stems) of the pairs (ia, ib: codes into both) as columns: one
     call in features.py, whose module stays under its size bound."""
     i, j = pairs.ia, pairs.ib
     return np.column_stack(
@@ -442,6 +471,7 @@ def periods_and_new(
             things_apart(stems, i, j),
             qualifier_apart(forms, i, j),
             measure_replaced(stems, i, j, measure_words),
+            judged_apart(stems, i, j),
         ]
     )
 

@@ -18,6 +18,7 @@ from pipelines.dedupe.objects import (
     LIKELY_ONLY_CONFLICTS,
     change_word,
     cost_items_named,
+    judged,
     measure_words_reader,
     period_words,
     qualifier_words,
@@ -39,8 +40,11 @@ NEW_APART = "增量与总量不同：一个名称计新增量，另一个计总�
 # Round 9's conflicts (objects.py), said in general where the forms or stems are not given.
 THINGS_APART = "所指事物不同：两个名称所指的作物、畜禽或病种不同，多为不同的指标"
 QUALIFIER_APART = "限定条件不同：一个名称限定了足额、免费、一次性、规范或电子等，另一个没有，多为不同的指标"
-# Round 10's conflict (objects.measure_replaced), said in general where the stems are not given.
+# Round 10's conflicts (objects.measure_replaced, judged_apart), said in general where the stems are not given.
 MEASURE_REPLACED = "衡量方式不同：同一对象的两种计量（如办结率与回访率），多为不同的指标"
+JUDGED_APART = (
+    "计量类型不同：一个名称为评判或程度（如及时性、完成度），另一个为时间、数量或金额，多为不同的指标"
+)
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"
 # A measure family (schemas/reference/metric_suffixes.csv) in a clerk's word; the others (人数, 人次, 时间 …) as named.
 _KIND_WORDS = {"率": "比率", "数": "数量", "量": "数量", "是否": "是否（判断）"}
@@ -297,9 +301,14 @@ def _round9(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
 
 def _round10(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
     """衡量方式不同 (measure_replaced), quoting each side's measure word with its ending as the feature reads
-    them on the canonical stems (saying so where a near-synonym made a word: 使用率 is read as 执行率), joined
-    to the contrast column's text as round 9's clauses are."""
-    rows = np.flatnonzero(x[:, COLUMN["measure_replaced"]] != 0)
+    them on the canonical stems (saying so where a near-synonym made a word: 使用率 is read as 执行率), and 计量类型
+    不同 for judged_apart (the judged side's ending, the other's kind), joined to the contrast column's text as
+    round 9's clauses are."""
+    replaced = x[:, COLUMN["measure_replaced"]] != 0
+    apart = x[:, COLUMN["judged_apart"]] != 0
+    for k in np.flatnonzero(apart).tolist():
+        out[k] = _SEP.join(filter(None, (str(out[k]), _judged_clause(a, b, k))))
+    rows = np.flatnonzero(replaced)
     if not len(rows):
         return out
     known = frozenset(load_model().words.measure_words)
@@ -318,6 +327,23 @@ def _round10(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
             said.append(f"{head}：同一对象，A为“{wa}”，B为“{wb}”，多为不同的指标")
         out[k] = _SEP.join(said)
     return out
+
+
+def _judged_clause(a: Side, b: Side, k: int) -> str:
+    """计量类型不同 for judged_apart: A为评判（“及时性”），B为时间 — the judged side's ending as written (else as
+    its stem reads it), the other side's kind of quantity (its suffix class in a clerk's word)."""
+    if a.stem is None or b.stem is None:
+        return JUDGED_APART
+    sa, sb = str(a.stem[k]), str(b.stem[k])
+    a_judged = judged(sa)
+    text, kind = (sa, str(b.suffix[k])) if a_judged else (sb, str(a.suffix[k]))
+    form = a.form if a_judged else b.form
+    if form is not None and judged(str(form[k])):
+        text = str(form[k])  # as written where the name ends so (及时性, not the stem's 按时性)
+    said = "程度（“完成度”）" if text.endswith("完成度") else f"评判（“{text[-3:]}”）"
+    other = _KIND_WORDS.get(kind, kind) or "数量"
+    pa, pb = (said, other) if a_judged else (other, said)
+    return f"计量类型不同：A为{pa}，B为{pb}，多为不同的指标"
 
 
 def _qualifier_clause(a: Side, b: Side, k: int) -> str:

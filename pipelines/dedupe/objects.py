@@ -449,12 +449,14 @@ def judged(text: str) -> bool:
 def judged_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """One name is a judgement or a degree (项目完成及时性), the other a time, a count or an amount by its
     ending (项目完成时间); one reading per distinct stem."""
-    table = suffix_table()
     texts = [str(s) for s in stems]
     asked = np.array([judged(t) for t in texts], dtype=bool)
-    kinds = np.array([table.classify(t) for t in texts], dtype=object)
-    counted = ~asked & ~np.isin(kinds, _COUNTED_KINDS)
-    return (asked[i] & counted[j]) | (counted[i] & asked[j])
+    one = asked[i] != asked[j]  # judged names are few: only the other sides of these pairs are classified
+    others = np.unique(np.where(asked[i], j, i)[one])
+    table = suffix_table()
+    counted = np.zeros(len(texts), dtype=bool)
+    counted[others] = [table.classify(texts[n]) not in _COUNTED_KINDS for n in others.tolist()]
+    return one & (counted[i] | counted[j])
 
 
 def periods_and_new(

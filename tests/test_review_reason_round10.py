@@ -12,8 +12,9 @@ import numpy as np
 from pipelines.dedupe import pair_model as pm
 from pipelines.dedupe.blocking import BlockingConfig
 from pipelines.dedupe.candidates import find_candidates
+from pipelines.dedupe.measured import judged_apart, measure_replaced, replaced_measure
 from pipelines.dedupe.model import load_model
-from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS, judged_apart, measure_replaced, replaced_measure
+from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS
 from pipelines.dedupe.reasons import CONFLICT_FLAGS
 from pipelines.dedupe.scoring import ModelScoring
 from tests.test_match import clusters

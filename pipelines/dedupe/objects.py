@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.dedupe.measured import MEASURE_ALIKE, judged_apart, measure_replaced
 from pipelines.normalize.suffixes import suffix_table
 
 # The conflicts of rounds 7 to 9 (no labelled duplicate of the tuning sets has any): each is a model feature, a pair
@@ -203,10 +204,6 @@ def periods_apart(forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray
     return out
 
 
-# Measure words that name one way of measuring (预算完成率 / 预算执行率, 人均资助 / 平均每生): one word for measure_swap.
-MEASURE_ALIKE = {"执行": "完成", "平均": "人均"}
-
-
 def measure_swap(
     stems: np.ndarray, i: np.ndarray, j: np.ndarray, measure_words: tuple[str, ...]
 ) -> np.ndarray:
@@ -356,115 +353,13 @@ def qualifier_apart(forms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return codes[i] != codes[j]
 
 
-# Round 10: one object measured two ways (投诉办结率 / 投诉回访率, 路灯亮灯率 / 路灯完好率, 管理制度健全性 / 有效性,
-# guideline rule 4 of tests/data/REAL_PAIRS.md): the canonical stems agree up to a measure word right before the
-# same last character (率, 性 or 度) and the two words differ at both ends. The object (the shared start) is at
-# least OBJECT_MIN characters and each word at most WORD_MAX: a longer difference names another object
-# (进出口商品检验批次 / 货值增长率), which the other features read. MEASURE_ALIKE's words are one (预算完成率 /
-# 预算执行率), and near-synonyms are one already in the stems (使用 / 执行, 及时 / 按时).
-_MEASURED_ENDS = "率性度"
-OBJECT_MIN, WORD_MAX = 2, 3
-
-
-def _measure_cut(text: str) -> list[tuple[str, str]]:
-    """Each (object, measure word + ending) a stem may be read as: the ending one of _MEASURED_ENDS, the word
-    1..WORD_MAX characters, the object at least OBJECT_MIN; [] for a stem with no such ending."""
-    if len(text) < OBJECT_MIN + 2 or text[-1] not in _MEASURED_ENDS:
-        return []
-    return [(text[: len(text) - 1 - k], text[len(text) - 1 - k :]) for k in range(1, WORD_MAX + 1)
-            if len(text) - 1 - k >= OBJECT_MIN]  # fmt: skip
-
-
-def replaced_measure(a: str, b: str, known: frozenset[str] = frozenset()) -> tuple[str, str]:
-    """The measure words (with the ending) by which two stems of one object differ (完好率, 使用率), or ("", "")
-    when they do not so differ: measure_replaced of one pair, as the 理由 quotes it (known: see _words_apart)."""
-    for object_a, word_a in _measure_cut(a):
-        for object_b, word_b in _measure_cut(b):
-            if object_a == object_b and _words_apart(word_a, word_b, known):
-                return word_a, word_b
-    return "", ""
-
-
-def _words_apart(word_a: str, word_b: str, known: frozenset[str]) -> bool:
-    """Two measure words (each with the ending) of one object that name two measures: the same ending, the
-    words differing at both ends (else the object or the ending would be longer), sharing no character (办结 /
-    结案 say one thing), not one word (MEASURE_ALIKE), and neither a word of known (the model's measure words,
-    which measure_swap and measure_word read: 预算控制率 / 预算调整率 is one measure to a reader of its formula)."""
-    wa, wb = word_a[:-1], word_b[:-1]
-    return (
-        word_a[-1] == word_b[-1]
-        and wa[0] != wb[0]
-        and wa[-1] != wb[-1]
-        and MEASURE_ALIKE.get(wa, wa) != MEASURE_ALIKE.get(wb, wb)
-        and not set(wa) & set(wb)
-        and wa not in known
-        and wb not in known
-    )
-
-
-def measure_replaced(
-    stems: np.ndarray, i: np.ndarray, j: np.ndarray, known: tuple[str, ...] = ()
-) -> np.ndarray:
-    """The two names measure one object two ways (投诉办结率 / 投诉回访率): replaced_measure of each pair, read as
-    codes. Per distinct stem, the codes of its objects at each word length (-1: none); a pair is looked at in
-    Python only where one object of each side is the same (a few pairs among many)."""
-    texts = [str(s) for s in stems]
-    words = frozenset(known)
-    cuts = [_measure_cut(t) for t in texts]
-    objects = [o for cut in cuts for o, _ in cut]
-    codes = pd.factorize(np.array(objects, dtype=object))[0] if objects else np.zeros(0, dtype=np.int64)
-    table = np.full((len(texts), WORD_MAX), -1, dtype=np.int64)
-    at = 0
-    for n, cut in enumerate(cuts):
-        table[n, : len(cut)] = codes[at : at + len(cut)]
-        at += len(cut)
-    same = np.zeros(len(i), dtype=bool)
-    for ka in range(WORD_MAX):
-        for kb in range(WORD_MAX):
-            ca, cb = table[i, ka], table[j, kb]
-            same |= (ca >= 0) & (ca == cb)
-    out = np.zeros(len(i), dtype=bool)
-    for n in np.flatnonzero(same & (i != j)).tolist():
-        out[n] = replaced_measure(texts[int(i[n])], texts[int(j[n])], words) != ("", "")
-    return out
-
-
-# A judgement (…性: 及时性, 合规性, 健全性) or a degree (…完成度) is asked of a thing; a time, a count or an amount
-# (the suffix table's classes other than 率 and 满意度) is counted: 项目完成及时性 / 项目完成时间 and 任务终期完成度 /
-# 任务完成时间 are two kinds of quantity the suffix table does not tell apart (it has no class for 性). No labelled
-# pair of the tuning sets with it is a duplicate.
-JUDGED_ENDINGS = ("性", "完成度")
-_COUNTED_KINDS = (
-    "",
-    "率",
-    "满意度",
-)  # classes a judgement is not told apart from (补助发放及时性 / 补贴发放及时率)
-
-
-def judged(text: str) -> bool:
-    """The name is a judgement or a degree (JUDGED_ENDINGS)."""
-    return text.endswith(JUDGED_ENDINGS)
-
-
-def judged_apart(stems: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """One name is a judgement or a degree (项目完成及时性), the other a time, a count or an amount by its
-    ending (项目完成时间); one reading per distinct stem."""
-    texts = [str(s) for s in stems]
-    asked = np.array([judged(t) for t in texts], dtype=bool)
-    one = asked[i] != asked[j]  # judged names are few: only the other sides of these pairs are classified
-    others = np.unique(np.where(asked[i], j, i)[one])
-    table = suffix_table()
-    counted = np.zeros(len(texts), dtype=bool)
-    counted[others] = [table.classify(texts[n]) not in _COUNTED_KINDS for n in others.tolist()]
-    return one & (counted[i] | counted[j])
-
-
 def periods_and_new(
     forms: np.ndarray, stems: np.ndarray, pairs: Any, measure_words: tuple[str, ...] = ()
 ) -> np.ndarray:
     """periods_apart (on the matching forms), new_apart and things_apart (on the canonical stems),
-    qualifier_apart (forms), measure_replaced and judged_apart (stems) of the pairs (ia, ib: codes into both) as columns: one
-    call in features.py, whose module stays under its size bound."""
+    qualifier_apart (forms), measure_replaced (stems, measure_words its known words) and judged_apart (stems)
+    of the pairs (ia, ib: codes into both) as columns: one call in features.py, whose module stays under its
+    size bound."""
     i, j = pairs.ia, pairs.ib
     return np.column_stack(
         [

@@ -13,16 +13,15 @@ from itertools import repeat
 import numpy as np
 
 from pipelines.dedupe.features import COLUMN
+from pipelines.dedupe.measured import judged, replaced_measure
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.objects import (
     LIKELY_ONLY_CONFLICTS,
     change_word,
     cost_items_named,
-    judged,
     measure_words_reader,
     period_words,
     qualifier_words,
-    replaced_measure,
     thing_words,
 )
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME
@@ -300,10 +299,9 @@ def _round9(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
 
 
 def _round10(out: np.ndarray, x: np.ndarray, a: Side, b: Side) -> np.ndarray:
-    """衡量方式不同 (measure_replaced), quoting each side's measure word with its ending as the feature reads
-    them on the canonical stems (saying so where a near-synonym made a word: 使用率 is read as 执行率), and 计量类型
-    不同 for judged_apart (the judged side's ending, the other's kind), joined to the contrast column's text as
-    round 9's clauses are."""
+    """衡量方式不同 (measure_replaced), each side's measure word and ending as read on the canonical stems (saying
+    so where a near-synonym made a word: 运转率 is read as 运行率), and 计量类型不同 (judged_apart), joined to the
+    contrast column's text as round 9's clauses are."""
     replaced = x[:, COLUMN["measure_replaced"]] != 0
     apart = x[:, COLUMN["judged_apart"]] != 0
     for k in np.flatnonzero(apart).tolist():

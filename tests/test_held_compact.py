@@ -21,6 +21,7 @@ def _full(n: int = 500) -> pd.DataFrame:
     rng = np.random.default_rng(11)
     for column in ("flags", "scope_a", "scope_b", "origin_a", "class_a", "suffix_a", "level2_b"):
         frame[column] = [f"{column}{k}" for k in rng.integers(4, size=n)]
+    frame["reason"] = pd.Series(frame["reason"].tolist(), dtype=object)  # as the matcher makes it
     # The matcher makes one pattern string per pair: equal texts, distinct objects.
     frame["pattern"] = pd.Series([(p + "x")[:-1] for p in frame["pattern"]], dtype=object)
     return frame

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.common.packed_texts import unpacked
 from pipelines.consolidate.changes import ChangeSet, _text
 from pipelines.report.model import HTML_ROW_LIMIT, PAIRS_SHOWN, ReviewTable
 from schemas.library import TITLES_ZH
@@ -75,7 +76,7 @@ def candidates_table(candidates: pd.DataFrame, limit: int | None = None) -> pd.D
     rows = _at_least_limit(score.to_numpy(dtype=np.float64), limit)
     if rows is not None:  # the rows scoring no lower than the limit-th: the sort's head is theirs
         candidates, score = candidates.iloc[rows], score.iloc[rows]
-    frame = candidates[columns].copy()
+    frame = unpacked(candidates[columns].copy())  # the 理由 as str (held packed: review_pairs.reported)
     frame["score"] = score
     frame = frame.sort_values(["score", "id_a", "id_b"], ascending=[False, True, True], kind="stable")
     return (frame if limit is None else frame.head(limit)).reset_index(drop=True)

@@ -23,8 +23,8 @@ from pipelines.report.change_tables import candidates_table
 from tests.test_merge_review_cells import candidates
 from tests.test_merge_review_direct import special
 
-# Any text but one holding the separator (test_a_text_holding_the_separator_is_not_packed); NaN for missing.
-TEXT = st.text(st.characters(blacklist_characters="\x00"), max_size=12)
+# Any text but one holding the separator or a lone surrogate (test_a_text_..._is_not_packed); NaN for missing.
+TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
 VALUES = st.lists(st.one_of(TEXT, st.just(np.nan)), max_size=40)
 
 
@@ -82,12 +82,13 @@ def test_a_frame_sorts_filters_and_copies_rows_without_reading_the_texts() -> No
     assert frame["reason"].nbytes < sum(sys.getsizeof(t) for t in texts) / 4  # compressed: far smaller
 
 
-def test_a_text_holding_the_separator_or_a_number_is_not_packed() -> None:
+def test_a_text_holding_the_separator_or_a_lone_surrogate_or_a_number_is_not_packed() -> None:
     assert PackedTextArray.pack(["正常", "a\x00b"]) is None
     assert PackedTextArray.pack(["正常", 3]) is None
-    assert PackedTextArray.pack(["\ud800孤立代理"]).to_numpy().tolist() == ["\ud800孤立代理"]  # type: ignore[union-attr]
+    assert PackedTextArray.pack(["正常", "\ud83d\ude00"]) is None  # two lone surrogates, not one pair
+    assert PackedTextArray.pack(["正常", "😀"]).to_numpy().tolist() == ["正常", "😀"]  # type: ignore[union-attr]
     frame = candidates(20, 3)
-    frame["reason"] = pd.Series(["\x00"] + frame["reason"].tolist()[1:], dtype=object)
+    frame["reason"] = pd.Series(["\x00", "\ud800"] + frame["reason"].tolist()[2:], dtype=object)
     assert reported(frame)["reason"].dtype == object  # kept as it was, written as before
 
 
@@ -133,3 +134,18 @@ def test_merge_review_and_the_review_table_are_the_same_from_packed_reasons(make
         want, got = candidates_table(frame, limit), candidates_table(held, limit)
         assert want["reason"].tolist() == got["reason"].tolist()
         assert want.drop(columns="reason").equals(got.drop(columns="reason"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            st.sampled_from(["a", "中", "\x00", "\ud800", "\udc00", "\ud83d", "\ude00", "😀"]), max_size=6
+        ),
+        max_size=20,
+    )
+)
+def test_any_str_at_all_is_either_kept_exactly_or_not_packed(values: list[str]) -> None:
+    packed = PackedTextArray.pack(values, chunk=3)
+    if packed is not None:
+        assert packed.to_numpy().tolist() == values

@@ -14,6 +14,7 @@ else that is not a str is refused (pack returns None, the caller keeps its colum
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype, take
 
 CHUNK = 65_536  # texts per compressed chunk: a cell read decompresses one chunk (≈ 8 MB of UTF-8 at most)
-CODEC, LEVEL = "zstd", 1  # level 1: the 理由's 20x ratio at the codec's fastest (100k rows: 0.04 s)
+CODEC, LEVEL = "zstd", 1  # level 1: the 理由's ≈ 20x ratio at the codec's fastest
 
 
 @register_extension_dtype
@@ -35,23 +36,27 @@ class PackedTextDtype(ExtensionDtype):
     kind = "O"
 
     @classmethod
-    def construct_array_type(cls) -> type[PackedTextArray]:
+    def construct_array_type(cls) -> builtins.type[PackedTextArray]:
         return PackedTextArray
 
 
 SEPARATOR = "\x00"  # between a chunk's texts (a chunk with a text holding it is not packed: NotPackable)
 
 
+ENCODING = "utf-16-le"  # CJK text: 2 bytes a character, and 2.5x faster both ways than UTF-8 (1.4M 理由)
+
+
 class NotPackable(ValueError):
-    """A text holds the separator: the column is left as it is."""
+    """A text holds the separator or a lone surrogate (which UTF-16 cannot keep apart from a pair): the
+    column is left as it is."""
 
 
 class TextChunks:
-    """Texts in order, CHUNK at a time, each chunk one compressed UTF-8 text with SEPARATOR between them.
+    """Texts in order, CHUNK at a time, each chunk one compressed UTF-16 text with SEPARATOR between them.
 
-    Joined and encoded whole, not text by text: pyarrow's conversion would leave each str its UTF-8 cached
-    inside it (CPython's), doubling what the texts held while they live. A lone surrogate survives
-    (surrogatepass both ways)."""
+    Joined and encoded whole, not text by text: pyarrow's conversion of each str would leave its UTF-8
+    cached inside it (CPython's), doubling what the texts held while they live. Measured on 1.42M 理由
+    (CPU): packed in 0.5 s, read back in 0.65 s, 22 MiB."""
 
     def __init__(self, texts: Sequence[str] | np.ndarray, chunk: int = CHUNK) -> None:
         self.chunk, self.count = chunk, len(texts)
@@ -63,7 +68,10 @@ class TextChunks:
             joined = SEPARATOR.join(part)
             if joined.count(SEPARATOR) != len(part) - 1:
                 raise NotPackable("a text holds the separator")
-            raw = joined.encode("utf-8", "surrogatepass")
+            try:
+                raw = joined.encode(ENCODING)
+            except UnicodeEncodeError as error:
+                raise NotPackable("a lone surrogate") from error
             self.sizes.append(len(raw))
             self.data.append(codec.compress(raw, asbytes=True) if raw else b"")
         self._last: tuple[int, np.ndarray] | None = None  # the last chunk read (cells read one by one)
@@ -81,7 +89,7 @@ class TextChunks:
         codec = pa.Codec(CODEC, compression_level=LEVEL)
         raw = codec.decompress(self.data[k], decompressed_size=size, asbytes=True) if size else b""
         texts = np.empty(min(self.chunk, self.count - k * self.chunk), dtype=object)
-        texts[:] = raw.decode("utf-8", "surrogatepass").split(SEPARATOR)
+        texts[:] = raw.decode(ENCODING).split(SEPARATOR)
         self._last = (k, texts)
         return texts
 
@@ -213,7 +221,7 @@ class PackedTextArray(ExtensionArray):
             return self.copy() if copy else self
         return super().astype(dtype, copy=copy)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         if isinstance(other, (pd.Series, pd.Index, pd.DataFrame)):
             return NotImplemented
         right = other.to_numpy() if isinstance(other, PackedTextArray) else other

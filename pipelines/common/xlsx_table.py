@@ -7,7 +7,7 @@ numbered in the shared-string table in the order xlsxwriter's cell-by-cell write
 row, left to right, sheet after sheet: StringTable, one factorization); a chunk of rows is one byte matrix
 (each cell's XML taken from its value's row of a table by code) read row by row (body_xml); the shared
 strings are joined a chunk at a time, as pipelines.common.xlsx_rows._SharedStrings writes them; everything
-is deflated as it comes, by a second thread (write_package), into zip entries carrying what xlsxwriter's
+is deflated as it comes, by other threads (xlsx_package.write_package), into zip entries carrying what xlsxwriter's
 file-based packaging gives them. No cell is stored twice and no temporary file read back. The same cells
 give the same bytes as xlsxwriter with RowBlockSheet (compact rows) — but for U+FFFE/U+FFFF, escaped here as
 xlsxwriter's own writer escapes them (fast_shared_strings writes them raw, which no reader accepts).
@@ -21,12 +21,8 @@ from __future__ import annotations
 import ctypes
 import io
 import re
-import threading
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from queue import Queue
 from typing import Any
 
 import numpy as np
@@ -34,14 +30,13 @@ import pandas as pd
 from pandas._libs import hashtable, lib
 from xlsxwriter.sharedstrings import SharedStrings
 
+from pipelines.common.xlsx_package import write_package  # noqa: F401 - merge_review calls it here
 from pipelines.common.xlsx_parts import HEAD, MAIN
 
 ROW_CHUNK = 16384  # rows rendered per join: bounds the transient strings (≈ 6 MB of sheet XML)
 SST_CHUNK = 16384  # shared strings written per join
 # xlsxwriter's packaging from temporary files: each entry dated as the file it set to 1980-01-31 00:00
 # (local time, read back as local time), with the mode of a tempfile.mkstemp file (0600).
-_ZIP_DATE = (1980, 1, 31, 0, 0, 0)
-_ZIP_ATTR = 0o100600 << 16
 # What goes through xlsxwriter's _write_si (with an edge space): what xlsx_rows._SharedStrings sends
 # there, and the non-characters U+FFFE/U+FFFF, which _write_si escapes as _xFFFE_/_xFFFF_ (written raw, as
 # _SharedStrings writes them, they make the file unreadable: XML forbids them).
@@ -434,67 +429,3 @@ def _careful_si(text: str) -> str:
     writer.fh = io.StringIO()
     writer._write_si(text)
     return writer.fh.getvalue()
-
-
-def write_package(path: Path, skeleton: bytes, parts: dict[str, Iterable[str | bytes]]) -> None:
-    """The skeleton's entries in its order into a zip at `path`, `parts` (name → XML chunks) in place of
-    those entries, deflated as xlsxwriter's packaging does (level 6, no zip64), chunk by chunk. The zip is
-    written by a second thread while this one makes the next chunks: deflate and CRC release the GIL, so
-    on two cores the deflating (≈ 40 % of the CPU at 300k pairs) overlaps the rendering. The bytes are
-    those of writing in one thread: the same chunks in the same order, and deflate's output does not
-    depend on how its input is cut. At most QUEUED chunks wait (memory stays bounded)."""
-    with zipfile.ZipFile(io.BytesIO(skeleton)) as source:
-        entries = [(entry.filename, source.read(entry)) for entry in source.infolist()]
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=QUEUED)
-    failed: list[BaseException] = []
-    writer = threading.Thread(target=_zip_writer, args=(path, queue, failed), daemon=True)
-    writer.start()
-    try:
-        for name, data in entries:
-            if failed:
-                break
-            queue.put(("open", name))
-            chunks = parts.get(name)
-            for chunk in [data] if chunks is None else chunks:
-                if failed:
-                    break
-                queue.put(("data", chunk.encode() if isinstance(chunk, str) else chunk))
-            queue.put(("close", None))
-    finally:
-        queue.put(("end", None))
-        writer.join()
-    if failed:
-        raise failed[0]
-
-
-QUEUED = 4  # chunks waiting for the zip writer (each ≤ ROW_CHUNK rows or SST_CHUNK shared strings)
-
-
-def _zip_writer(path: Path, queue: Queue[tuple[str, Any]], failed: list[BaseException]) -> None:
-    """write_package's second thread: the zip, entry by entry, from the queue (after a failure it only
-    drains the queue, so the producer never blocks)."""
-    out: Any = None
-    ended = False
-    try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=False) as target:
-            while True:
-                kind, value = queue.get()
-                if kind == "end":
-                    ended = True
-                    break
-                if kind == "open":
-                    info = zipfile.ZipInfo(value, _ZIP_DATE)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = _ZIP_ATTR
-                    out = target.open(info, "w")
-                elif kind == "data":
-                    out.write(value)
-                else:
-                    out.close()
-                    out = None
-            if out is not None:  # the producer stopped inside an entry: the file is discarded
-                out.close()
-    except BaseException as exc:  # noqa: BLE001 - handed to the producer, raised there
-        failed.append(exc)
-        while not ended and queue.get()[0] != "end":
-            pass

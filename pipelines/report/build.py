@@ -116,8 +116,9 @@ MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 # dirties while both live (copied: counted twice). 1M rows' saved inputs (884k usages, bench_report --whole
 # --merge-review review): +1,130 and +1,287 MiB with the C heap trimmed at the fork (+1,282, +1,351
 # without); merge_review.xlsx after it, alone, +917. A 1M rebuild's report started at 2,932 MiB (e2e,
-# 2026-12-05): 2,932 + 1,349 is over FORK_TREE_MAX_MIB, so there the page is not forked (the partial
-# thread, as before); it is between the thread gate and this one (≈ 600k-900k rows).
+# 2026-12-05), over FORK_TREE_MAX_MIB with 1,349 more; since the review list holds its 理由 packed and no
+# longer keeps the matcher's whole frame alive (consolidate.review_pairs.reported) it starts at ≈ 2,500
+# MiB and the page is forked there (the 1M run's process tree peaked at 3,984-4,007 MiB, in consolidation).
 PAGE_FORK_BYTES_PER_USAGE = 1600
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.dedupe import pair_model as pm
-from pipelines.dedupe.blocking import BlockingConfig
-from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.measured import judged_apart, measure_replaced, replaced_measure
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS
@@ -19,7 +17,7 @@ from pipelines.dedupe.reasons import CONFLICT_FLAGS
 from pipelines.dedupe.scoring import ModelScoring
 from tests.test_match import clusters
 from tests.test_review_reason_objects import _reasons
-from tests.test_review_reason_round7 import _expect, _oriented
+from tests.test_review_reason_round7 import _expect, _oriented, every_pair, listed_pairs
 
 KNOWN = tuple(pm.MEASURE_WORDS)
 
@@ -94,9 +92,7 @@ def test_the_contrast_between_qualified_and_up_to_standard_is_gone() -> None:
         pm.MEASURE_WORDS
     )  # still measure words: measure_word / measure_swap read them
     frame = clusters({"name": "工程质量达标率", "unit": "%"}, {"name": "工程质量合格率", "unit": "%"})
-    every = find_candidates(
-        frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0, per_name=0)
-    )
+    every, _ = every_pair(frame)
     assert len(every) == 1 and "contrast" not in str(every["flags"].iloc[0]).split(";")
 
 
@@ -141,12 +137,7 @@ def test_flags_name_measure_replaced_and_the_list_keeps_it_only_when_likely() ->
         {"name": "公交分担率", "unit": "%"},
         {"name": "信访投诉办结率", "unit": "%"},
     )
-    config = BlockingConfig(min_cosine=0.0)
-    every = find_candidates(frame, None, config=config, scoring=ModelScoring(min_score=0, per_name=0))
-    flags = {
-        frozenset((a, b)): f.split(";")
-        for a, b, f in zip(every["name_a"], every["name_b"], every["flags"], strict=True)
-    }
+    every, flags = every_pair(frame)
     pairs = (frozenset(("投诉办结率", "投诉回访率")), frozenset(("公交准点率", "公交分担率")))
     assert all("measure_replaced" in flags[p] for p in pairs), flags
     assert "measure_replaced" not in flags[frozenset(("信访投诉办结率", "投诉办结率"))]
@@ -155,11 +146,7 @@ def test_flags_name_measure_replaced_and_the_list_keeps_it_only_when_likely() ->
     lenient = replace(load_model(), threshold=0.0005)
     score = {frozenset(p): v for *p, v in zip(every["name_a"], every["name_b"], every["score"], strict=True)}
     assert all(0.05 <= score[p] < 100 * lenient.likely for p in pairs), score
-    listed = find_candidates(frame, None, config=config, scoring=ModelScoring(model=lenient))
     others = tuple(f for f in ModelScoring().likely_only if f != "measure_replaced")
-    unruled = find_candidates(
-        frame, None, config=config, scoring=ModelScoring(model=lenient, likely_only=others)
-    )
-    shown = {frozenset(p) for p in zip(listed["name_a"], listed["name_b"], strict=True)}
-    unshown = {frozenset(p) for p in zip(unruled["name_a"], unruled["name_b"], strict=True)}
+    shown = listed_pairs(frame, ModelScoring(model=lenient))
+    unshown = listed_pairs(frame, ModelScoring(model=lenient, likely_only=others))
     assert not set(pairs) & shown and set(pairs) <= unshown, (shown, unshown)

@@ -7,8 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from pipelines.dedupe.blocking import BlockingConfig
+from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import COLUMN, FEATURES
+from pipelines.dedupe.scoring import ModelScoring
 from tests.test_review_reason_objects import _reasons
 
 MEASURE_WORD = "差异词说明计量方式或口径（如及时、足额、合格、平均），可能是不同的指标"  # the general clause
@@ -19,6 +23,26 @@ def _oriented(reasons: dict[tuple[str, str], list[str]], first: str, second: str
     found = [(v, a == first) for (a, b), v in reasons.items() if {a, b} == {first, second}]
     assert len(found) == 1, sorted(reasons)
     return found[0]
+
+
+UNBOUNDED = BlockingConfig(min_cosine=0.0)  # every pair of a small frame generated
+
+
+def every_pair(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[frozenset[str], list[str]]]:
+    """Every pair the matcher generates in `frame`, listed or not (no score floor, no cap per name), and each
+    pair's flags by its two names (later rounds' tests read their conflicts there)."""
+    every = find_candidates(frame, None, config=UNBOUNDED, scoring=ModelScoring(min_score=0, per_name=0))
+    flags = {
+        frozenset((a, b)): f.split(";")
+        for a, b, f in zip(every["name_a"], every["name_b"], every["flags"], strict=True)
+    }
+    return every, flags
+
+
+def listed_pairs(frame: pd.DataFrame, scoring: ModelScoring) -> set[frozenset[str]]:
+    """The pairs of `frame` the review list holds under `scoring`, by their two names."""
+    listed = find_candidates(frame, None, config=UNBOUNDED, scoring=scoring)
+    return {frozenset(p) for p in zip(listed["name_a"], listed["name_b"], strict=True)}
 
 
 def _expect(head: str, first: str, second: str, is_a: bool, tail: str = "，多为不同的指标") -> str:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.dedupe.blocking import BlockingConfig
-from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.reasons import MEASURE_SWAP
-from pipelines.dedupe.scoring import ModelScoring
 from tests.test_match import clusters
 from tests.test_review_reason_objects import _reasons
-from tests.test_review_reason_round7 import _expect, _oriented
+from tests.test_review_reason_round7 import _expect, _oriented, every_pair
 
 NUMBERS = (
     "差异含数字（期间、序号或数量不同），多为不同指标"  # the general clause for a number in the difference
@@ -105,13 +102,7 @@ def test_flags_name_the_conflicts() -> None:
         {"name": "新增档案整理移库", "unit": "标箱"},
         {"name": "档案整理移库", "unit": "标箱"},
     )
-    listed = find_candidates(
-        frame, None, config=BlockingConfig(min_cosine=0.0), scoring=ModelScoring(min_score=0, per_name=0)
-    )
-    flags = {
-        frozenset((a, b)): f.split(";")
-        for a, b, f in zip(listed["name_a"], listed["name_b"], listed["flags"], strict=True)
-    }
+    _, flags = every_pair(frame)
     assert "periods_apart" in flags[frozenset(("预算执行进度(7月)", "预算执行进度(11月)"))]
     assert "kind_conflict" in flags[frozenset(("早孕建册率", "早孕建册数"))]
     assert "per_unit_apart" in flags[frozenset(("劳务费", "劳务费支出标准"))]

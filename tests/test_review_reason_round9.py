@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.dedupe.blocking import BlockingConfig
-from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.objects import LIKELY_ONLY_CONFLICTS, qualifier_apart, things_apart
 from pipelines.dedupe.scoring import ModelScoring
 from tests.test_match import clusters
 from tests.test_review_reason_objects import _reasons
-from tests.test_review_reason_round7 import _expect, _oriented
+from tests.test_review_reason_round7 import _expect, _oriented, every_pair, listed_pairs
 
 
 def _apart(read: object, one: str, other: str) -> bool:
@@ -79,18 +77,11 @@ def test_flags_name_round9_and_the_list_keeps_them_only_when_likely() -> None:
         {"name": "国内专利申请", "unit": "项"},
         {"name": "国际专利申请", "unit": "项"},
     )
-    config = BlockingConfig(min_cosine=0.0)
-    every = find_candidates(frame, None, config=config, scoring=ModelScoring(min_score=0, per_name=0))
-    flags = {
-        frozenset((a, b)): f.split(";")
-        for a, b, f in zip(every["name_a"], every["name_b"], every["flags"], strict=True)
-    }
+    _, flags = every_pair(frame)
     assert "things_apart" in flags[frozenset(("其中桃树种植面积", "梨树种植面积"))]
     assert "qualifier_apart" in flags[frozenset(("一次性验收合格率", "验收合格率"))]
     assert "contrast" in flags[frozenset(("国内专利申请", "国际专利申请"))]
     # 一次性验收合格率 / 验收合格率 scores over the listing threshold but not likely: listed only without the rule.
     pair = frozenset(("一次性验收合格率", "验收合格率"))
-    listed = find_candidates(frame, None, config=config, scoring=ModelScoring())
-    assert pair not in {frozenset(p) for p in zip(listed["name_a"], listed["name_b"], strict=True)}
-    unruled = find_candidates(frame, None, config=config, scoring=ModelScoring(likely_only=("contrast",)))
-    assert pair in {frozenset(p) for p in zip(unruled["name_a"], unruled["name_b"], strict=True)}
+    assert pair not in listed_pairs(frame, ModelScoring())
+    assert pair in listed_pairs(frame, ModelScoring(likely_only=("contrast",)))

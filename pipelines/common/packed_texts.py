@@ -139,9 +139,7 @@ class PackedTextArray(ExtensionArray):
 
     @classmethod
     def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> PackedTextArray:
-        packed = cls.pack(
-            np.asarray(list(scalars) if not hasattr(scalars, "__len__") else scalars, dtype=object)
-        )
+        packed = cls.pack(scalars if hasattr(scalars, "__len__") else list(scalars))
         if packed is None:
             raise TypeError("packed_text holds only str and missing values")
         return packed

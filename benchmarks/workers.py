@@ -283,6 +283,7 @@ class StepTrace:
         self.steps: list[dict[str, Any]] = []
         self._open: dict[str, tuple[float, float]] = {}
         self._peak = 0.0
+        self._t0 = time.perf_counter()
 
     def __call__(self, entry: Any) -> None:
         event = getattr(entry, "dagster_event", None)
@@ -298,6 +299,7 @@ class StepTrace:
             self.steps.append(
                 {
                     "step": key,
+                    "start_s": wall - self._t0,
                     "wall_s": time.perf_counter() - wall,
                     "cpu_s": time.process_time() - cpu,
                     "peak_mib": max(self._peak, rss),

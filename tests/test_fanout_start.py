@@ -39,6 +39,26 @@ def test_start_forkserver_starts_the_pools_forkserver_without_waiting_for_its_im
     assert float(took) < 0.5
 
 
+def test_stop_forkserver_ends_the_server_and_a_later_pool_gets_a_new_one() -> None:
+    code = (
+        "import os\n"
+        "from multiprocessing import forkserver\n"
+        "from pipelines.fanout.pool import start_forkserver, stop_forkserver\n"
+        "start_forkserver()\n"
+        "first = forkserver._forkserver._forkserver_pid\n"
+        "stop_forkserver()\n"
+        "print(first, os.path.exists(f'/proc/{first}'), forkserver._forkserver._forkserver_pid)\n"
+        "stop_forkserver()  # twice, or with none running: nothing\n"
+        "start_forkserver()\n"
+        "second = forkserver._forkserver._forkserver_pid\n"
+        "print(second, os.path.exists(f'/proc/{second}'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    (first, first_alive, after), (second, second_alive) = (line.split() for line in out.stdout.splitlines())
+    assert first != "None" and first_alive == "False" and after == "None"  # reaped, not a zombie
+    assert second not in ("None", first) and second_alive == "True"
+
+
 @dg.op(config_schema={"out": str})
 def probe(context: dg.OpExecutionContext) -> None:
     Path(context.op_config["out"]).write_text(str(_in_process(context)), encoding="utf-8")

@@ -22,7 +22,7 @@ from pipelines.defs.resources import FanoutResource, FinanceBureauResource, Inbo
 from pipelines.fanout import Batch, BatchResult, BatchSettings, auto_workers, merge_batches, plan_batches
 from pipelines.fanout import run_batches as run_batches_here
 from pipelines.fanout.merge import batch_seconds, parse_stats
-from pipelines.fanout.pool import start_forkserver
+from pipelines.fanout.pool import start_forkserver, stop_forkserver
 from pipelines.intake.inbox import SubmissionFile, submission_files
 from pipelines.validate.runner import ValidationResult
 
@@ -120,6 +120,7 @@ def process_shard(context: dg.OpExecutionContext, shard: Shard) -> ShardResult:
 @dg.op
 def merge_shards(context: dg.OpExecutionContext, shards: list[ShardResult]) -> ValidationResult:
     """Every batch's result in batch order, F007 over all of them: the year's validation."""
+    stop_forkserver()  # every batch is done: its imports need not live through the later steps
     results = [r for s in shards for r in s.results]
     settings = shards[0].settings
     result = merge_batches(results, settings)

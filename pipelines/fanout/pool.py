@@ -126,6 +126,21 @@ def start_forkserver() -> None:
         log.debug("forkserver not started early: %s", exc)
 
 
+def stop_forkserver() -> None:
+    """Stop the workers' forkserver once the year's workbooks are read: it stays alive with the reader's
+    imports (≈ 90 MiB PSS) through every later step otherwise — a 1M run's process tree peaked at 4,000 MiB
+    in the report with it. A later pool (the next run in this process) starts another. Best effort: the
+    stop is the standard library's own (ForkServer._stop), absent elsewhere."""
+    try:
+        from multiprocessing import forkserver
+
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if callable(stop):
+            stop()
+    except Exception as exc:  # noqa: BLE001 - only memory is lost
+        log.debug("forkserver not stopped: %s", exc)
+
+
 def _context() -> Any:
     """forkserver preloaded with the reader, the rules and the feedback writer; spawn where there is none."""
     try:

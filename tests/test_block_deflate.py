@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zlib_ng import zlib_ng
 
 from pipelines.common import block_deflate
 from pipelines.common.block_deflate import BlockDeflate
@@ -53,6 +54,28 @@ def test_any_input_comes_back_and_the_bytes_do_not_depend_on_threads_or_cuts(
 def test_a_part_shorter_than_a_block_is_the_stream_zipfile_makes(data: bytes) -> None:
     reference = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
     assert deflated([data], block=len(data) + 1, workers=2) == reference.compress(data) + reference.flush()
+
+
+def test_a_long_part_is_deflated_by_zlib_ng_at_its_level_and_any_inflater_reads_it() -> None:
+    rows = "".join(f'<row><c t="s"><v>{k % 97}</v></c></row>' for k in range(3000))
+    text = rows.encode() + "受益群众满意度".encode() * 2000
+    block = 4096
+    blocks = [text[k : k + block] for k in range(0, len(text), block)]
+    expected = []
+    for n, part in enumerate(blocks):
+        window = text[max(0, n * block - block_deflate.WINDOW) : n * block]
+        c = (
+            zlib_ng.compressobj(block_deflate.FAST_LEVEL, zlib_ng.DEFLATED, -15, zdict=window)
+            if window
+            else (zlib_ng.compressobj(block_deflate.FAST_LEVEL, zlib_ng.DEFLATED, -15))
+        )
+        last = n == len(blocks) - 1
+        expected.append(c.compress(part) + c.flush(zlib_ng.Z_FINISH if last else zlib_ng.Z_SYNC_FLUSH))
+    out = deflated([text], block=block, workers=2, cuts=5)
+    assert out == b"".join(expected)
+    assert zlib.decompress(out, -15) == text  # the standard library's inflater reads zlib-ng's stream
+    reference = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    assert out != reference.compress(text) + reference.flush()  # not zlib's stream: zlib-ng's
 
 
 def test_matches_reach_back_across_a_cut() -> None:

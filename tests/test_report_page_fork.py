@@ -113,3 +113,69 @@ def test_a_killed_page_child_is_replaced_in_process(
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
     assert written_tree(out, files) == in_process
+
+
+def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """The page's and merge_review.xlsx's writers log their process id to a file (children included)."""
+    real_page, real_review = build.write_library_page, build.write_merge_review
+
+    def page(*args: Any) -> Path:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"page {os.getpid()}\n")
+        return real_page(*args)
+
+    def review(candidates: Any, path: Path) -> Path:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"merge_review {os.getpid()}\n")
+        return real_review(candidates, path)
+
+    monkeypatch.setattr(build, "write_library_page", page)
+    monkeypatch.setattr(build, "write_merge_review", review)
+
+
+def _who(log: Path) -> dict[str, int]:
+    return {k: int(v) for k, v in (line.split() for line in log.read_text(encoding="utf-8").splitlines())}
+
+
+@pytest.mark.parametrize("merge_review_in", ["child", "thread"])
+def test_below_the_gates_the_page_and_merge_review_each_have_their_own_worker(
+    merge_review_in: str,
+    inputs: ReportInputs,
+    in_process: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A city (merge_review.xlsx in a forked child) or a province (in a thread): the page in a child of its
+    # own, the review files here — the same bytes and order as in-process.
+    monkeypatch.setenv("INDICATORS_FORK", "1" if merge_review_in == "child" else "")
+    if merge_review_in == "thread":
+        monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", 0)
+    log = tmp_path / "log.txt"
+    _writers(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    who = _who(log)
+    assert who["page"] != os.getpid()
+    assert (who["merge_review"] != os.getpid()) == (merge_review_in == "child")
+    assert who["page"] != who["merge_review"]
+    assert written_tree(out, files) == in_process
+    assert [p.name for p in files] == [
+        "review.html",
+        "review.xlsx",
+        "CHANGELOG.md",
+        "merge_review.xlsx",
+        "library.html",
+    ]
+
+
+def test_the_page_child_waits_for_room_in_the_process_tree(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INDICATORS_FORK", "1")
+    monkeypatch.setattr(build, "PAGE_CHILD_MAX_TREE_MIB", 0)  # no room: the page here, after the review files
+    log = tmp_path / "log.txt"
+    _writers(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    assert _who(log)["page"] == os.getpid()
+    assert written_tree(out, files) == in_process

@@ -120,6 +120,9 @@ MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 # longer keeps the matcher's whole frame alive (consolidate.review_pairs.reported) it starts at ≈ 2,500
 # MiB and the page is forked there (the 1M run's process tree peaked at 3,984-4,007 MiB, in consolidation).
 PAGE_FORK_BYTES_PER_USAGE = 1600
+# Where merge_review.xlsx runs beside the other files (a child or a thread), the page goes to a child of its
+# own while the process tree, with both, stays under this: the 300k target's 3 GiB, with room to spare.
+PAGE_CHILD_MAX_TREE_MIB = 2816
 
 
 @contextlib.contextmanager
@@ -154,7 +157,9 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
 
     merge_review.xlsx (the largest) is written beside the others (_beside): in a forked child while
     this process holds little (pipelines.common.background: copy-on-write, no pickling of the pairs),
-    else in a thread; joined before returning — or, where the process holds too much for the thread
+    else in a thread; joined before returning. While the process tree has room for it
+    (PAGE_CHILD_MAX_TREE_MIB: a city, a province), CHANGELOG.md and the library page go to a child of
+    their own (_three_ways) — or, where the process holds too much for the thread
     beside every other file (1M rows), beside the review files only, joined before the library page
     (whose working set is the report's largest) is written; or, there, while the process tree holds the
     page's child (_page_forked), the page in a child beside the review files and merge_review.xlsx last.
@@ -169,10 +174,15 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
         page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
         if fork_allowed(page_adds):
             return _page_forked(out_dir, inputs)
+    page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
     ):
+        # merge_review.xlsx's child or thread holds its working set from here on (own or adds)
+        limit = min(PAGE_CHILD_MAX_TREE_MIB, background.FORK_TREE_MAX_MIB)
+        if fork_allowed(page_adds + max(own, adds), limit):
+            return _three_ways(out_dir, inputs, merge_review, part)
         html, xlsx, changelog = _review_files(out_dir, inputs)
         review = merge_review.result() if part else None  # joined before the largest working set
         page = write_library_page(
@@ -183,6 +193,22 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
             inputs.actuals,
         )
         return [html, xlsx, changelog, review or merge_review.result(), page]
+
+
+def _three_ways(out_dir: Path, inputs: ReportInputs, merge_review: _Pending[Path], part: bool) -> list[Path]:
+    """CHANGELOG.md and the library page in a forked child, merge_review.xlsx beside (_beside's child or
+    thread), review.html and review.xlsx here: three parts of similar size (100k rows' inputs, CPU s: the
+    review files 0.76, the page 0.70, merge_review.xlsx 1.59; 10k: 0.24, 0.17, 0.21), so two cores stay busy
+    where the page after the review files made this process's part the longest. The page's working set is
+    the child's and dies with it."""
+    with start_forked(True, _child_files, out_dir, inputs) as child:
+        tables = review_tables(inputs)
+        html = write_review_html(out_dir, inputs, tables)
+        xlsx = write_review_xlsx(out_dir, inputs, tables)
+        del tables
+        review = merge_review.result() if part else None
+        changelog, page = child.result()
+    return [html, xlsx, changelog, review or merge_review.result(), page]
 
 
 def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:

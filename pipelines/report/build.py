@@ -170,11 +170,9 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     pairs = len(inputs.candidates)
     adds = THREAD_BYTES_PER_PAIR * pairs / 2**20
     own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
-    if not fork_available() and not thread_available(adds):
-        page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
-        if fork_allowed(page_adds):
-            return _page_forked(out_dir, inputs)
     page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
+    if not fork_available() and not thread_available(adds) and fork_allowed(page_adds):
+        return _page_forked(out_dir, inputs)
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
@@ -202,10 +200,7 @@ def _three_ways(out_dir: Path, inputs: ReportInputs, merge_review: _Pending[Path
     where the page after the review files made this process's part the longest. The page's working set is
     the child's and dies with it."""
     with start_forked(True, _child_files, out_dir, inputs) as child:
-        tables = review_tables(inputs)
-        html = write_review_html(out_dir, inputs, tables)
-        xlsx = write_review_xlsx(out_dir, inputs, tables)
-        del tables
+        html, xlsx = _review_pair(out_dir, inputs)
         review = merge_review.result() if part else None
         changelog, page = child.result()
     return [html, xlsx, changelog, review or merge_review.result(), page]
@@ -221,10 +216,7 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     either process then reuses would be copied (counted twice in the process tree), a returned one is not."""
     give_back_memory()
     with start_forked(True, _child_files, out_dir, inputs) as child:
-        tables = review_tables(inputs)
-        html = write_review_html(out_dir, inputs, tables)
-        xlsx = write_review_xlsx(out_dir, inputs, tables)
-        del tables
+        html, xlsx = _review_pair(out_dir, inputs)
         changelog, page = child.result()
     give_back_memory()  # what the review files freed goes back before merge_review's working set
     review = write_merge_review_file(out_dir, inputs)
@@ -240,8 +232,11 @@ def _child_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path]:
 def _review_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path]:
     """review.html, review.xlsx and CHANGELOG.md. Their shared tables die on return, before the library
     page and a serial merge review (_Later) start (1M rows' report: peak +1,429 -> +1,293 MiB)."""
+    html, xlsx = _review_pair(out_dir, inputs)
+    return html, xlsx, write_changelog(out_dir, inputs)
+
+
+def _review_pair(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path]:
+    """review.html and review.xlsx from the tables they share, which die on return."""
     tables = review_tables(inputs)
-    html = write_review_html(out_dir, inputs, tables)
-    xlsx = write_review_xlsx(out_dir, inputs, tables)
-    changelog = write_changelog(out_dir, inputs)
-    return html, xlsx, changelog
+    return write_review_html(out_dir, inputs, tables), write_review_xlsx(out_dir, inputs, tables)

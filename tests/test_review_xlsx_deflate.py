@@ -117,7 +117,7 @@ def test_review_rows_read_as_xlsxwriter_numbered_them(
     inputs = sample_inputs()
     tables = review_tables(inputs)
     written = review_xlsx.write_review_xlsx(tmp_path, inputs, tables).rename(tmp_path / "written.xlsx")
-    monkeypatch.setattr(review_xlsx, "redeflated", lambda data, **_: data)
+    monkeypatch.setattr(review_xlsx, "COMMITTED_LEVEL", 6)  # xlsxwriter's level (committed_book)
     block = review_xlsx.write_table_block
     monkeypatch.setattr(
         review_xlsx, "write_table_block", lambda *a, **k: block(*a, **{**k, "compact": False})

@@ -212,9 +212,6 @@ def changes_markdown(changes: ChangeSet, title: str) -> str:
     for key in ("added", "modified", "retired", "merged", "reactivated"):
         lines.append(f"| {EVENT_ZH[key]} | {c[key]} |")
 
-    def esc(v: object) -> str:
-        return _text(v).replace("|", "\\|").replace("\n", " ")
-
     sections = [
         (
             "新增指标",
@@ -244,6 +241,23 @@ def changes_markdown(changes: ChangeSet, title: str) -> str:
             continue
         lines.append("| " + " | ".join(titles) + " |")
         lines.append("|" + " --- |" * len(titles))
-        for record in frame[columns].itertuples(index=False):
-            lines.append("| " + " | ".join(esc(v) for v in record) + " |")
+        cells = [_escaped(frame[c]) for c in columns]
+        lines += ["| " + " | ".join(row) + " |" for row in zip(*cells, strict=True)]
     return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _escaped(column: pd.Series) -> list[str]:
+    """Every cell of a column as a table cell (_text, | escaped, line breaks as spaces): the column's texts
+    joined by NUL and escaped in one pass where no text holds a NUL, not two replaces a cell (1M rows'
+    first release: ≈ 190k added indicators × 5 columns)."""
+    texts = [v if type(v) is str else _text(v) for v in column.tolist()]
+    joined = "\0".join(texts)
+    if "|" not in joined and "\n" not in joined:
+        return texts
+    if joined.count("\0") != len(texts) - 1:  # a text holds the separator: one cell at a time
+        return [_escape(t) for t in texts]
+    return _escape(joined).split("\0")

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipelines.common.xlsx_table import factorize_texts
+from pipelines.report.library_page.blocks import split_tails
 from pipelines.report.library_page.data import text
 
 CARD_FIELDS = {
@@ -38,7 +40,10 @@ CARD_FIELDS = {
 def _years(frame: pd.DataFrame, name: str) -> list[int]:
     if name not in frame.columns:
         return [0] * len(frame)
-    return [0 if pd.isna(v) else int(v) for v in frame[name]]
+    column = frame[name]
+    if pd.api.types.is_integer_dtype(column.dtype):  # int64, or Int64 with missing years: whole columns
+        return column.fillna(0).astype("int64").tolist() if column.hasnans else column.tolist()
+    return [0 if pd.isna(v) else int(v) for v in column]
 
 
 def _numbers(column: pd.Series) -> list[float | int]:
@@ -59,6 +64,24 @@ def id_runs(ids: list[str]) -> list[object]:
     """Sorted ids as runs of consecutive numbers: prefix, digits, first number, count, … (an id
     without a trailing number: itself, 0, 0, 1). A year's ids are most of the library's, mostly in
     sequence: ≈ 5 KB deflated instead of 55 at 23,000 ids."""
+    tails = split_tails(ids, 15)
+    if tails is None:
+        return _id_runs(ids)
+    out: list[object] = []
+    last: tuple[str, int, int] = ("", 0, 0)
+    for (head, digits), iid in zip(tails, ids, strict=True):
+        # a run goes on while the text before and the width stay and the number is the one before + 1
+        here = (head, len(digits), int(digits)) if digits else (iid, 0, 0)
+        if here[1] and here[:2] == last[:2] and here[2] == last[2] + 1:
+            out[-1] += 1  # type: ignore[operator]
+        else:
+            out += [*here, 1]
+        last = here
+    return out
+
+
+def _id_runs(ids: list[str]) -> list[object]:
+    """id_runs id by id (an id with a line break)."""
     out: list[object] = []
     for iid in ids:
         m = _TAIL.search(iid)
@@ -106,7 +129,9 @@ def year_document(
     del iids, dept_codes, targets, cells  # 1M rows: ≈ 750k texts each, let go before the events are read
     event_cols = [events[c].astype(str).tolist() for c in ("indicator_id", "tag", "type", "reason", "detail")]
     ev = _grouped(event_cols[0], list(map(list, zip(*event_cols[1:], strict=True))))
-    ids = sorted((set(sp) | set(se) | set(ev)) & known)
+    # in first-met order, then sorted: the spread and the series come sorted by id, so the sort finds runs
+    # (1M rows' ≈ 207k ids: 0.19 -> 0.07 s against sets sorted from scratch)
+    ids = sorted(i for i in dict.fromkeys(chain(sp, se, ev)) if i in known)
     return {
         "year": year,
         "ids": id_runs(ids),

@@ -10,8 +10,11 @@ classes, departments, units) are sent once and referred to by their index.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import chain
 
 import pandas as pd
 
@@ -51,6 +54,16 @@ def names(values: object) -> list[str]:
     if values is None or isinstance(values, (str, float)):
         return [str(values)] if isinstance(values, str) and values else []
     return [str(v) for v in list(values)]  # type: ignore[call-overload]
+
+
+def name_lists(column: pd.Series) -> list[list[str]]:
+    """names() of every cell of a list column (aliases, departments): the cells themselves where every one
+    is a list of str (names() would copy each as it is: 1M rows' ≈ 207k indicators, four reads), else
+    names() cell by cell. The lists are shared: read them, do not change them."""
+    cells = column.tolist()
+    if set(map(type, cells)) <= {list} and set(map(type, chain.from_iterable(cells))) <= {str}:
+        return cells
+    return [names(v) for v in cells]
 
 
 class Labels:
@@ -99,7 +112,7 @@ def search_texts(ind: pd.DataFrame) -> list[str | int]:
     cols = zip(
         text(ind, "indicator_id"),
         text(ind, "name"),
-        [" ".join(names(a)) for a in ind["aliases"]],
+        [" ".join(a) for a in name_lists(ind["aliases"])],
         text(ind, "keywords"),
         text(ind, "definition"),
         strict=True,
@@ -124,15 +137,17 @@ def _joined_needs_fold(joined: str) -> bool:
     """Whether any field of `joined` (fields joined by SEP, none holding SEP, SEP not a folded character)
     needs_fold: one look at the whole text, not one call per field (1M rows: ≈ 190k rows × 5 fields). Its
     odd characters are the fields'; two spaces never span a SEP; a field's edge space is at the text's
-    edge or beside a SEP."""
-    return (
-        not odd_characters().isdisjoint(joined)
-        or "  " in joined
-        or joined[:1] == " "
-        or joined[-1:] == " "
-        or SEP + " " in joined
-        or " " + SEP in joined
-    )
+    edge or beside a SEP. One compiled pattern (_fold_pattern), not a set look-up per character: 1M rows'
+    207k texts 0.41 -> 0.04 s."""
+    return _fold_pattern().search(joined) is not None
+
+
+@cache
+def _fold_pattern() -> re.Pattern[str]:
+    """An odd character (fold.odd_characters), two spaces, a space at the text's edge or beside a SEP."""
+    odd = "".join(sorted(odd_characters()))
+    edges = ("  ", "^ ", " \\Z", re.escape(SEP + " "), re.escape(" " + SEP))
+    return re.compile("|".join(("[" + re.escape(odd) + "]", *edges)))
 
 
 def function_labels(codes: Sequence[str], width: int) -> tuple[list[list[str]], list[int]]:
@@ -148,7 +163,7 @@ def function_labels(codes: Sequence[str], width: int) -> tuple[list[list[str]], 
 def dept_labels(departments: pd.DataFrame, ind: pd.DataFrame) -> tuple[list[list[str]], dict[str, int]]:
     """Every department: those of the departments table, then any code only an indicator names."""
     known = dict(zip(text(departments, "dept_code"), text(departments, "dept_name"), strict=True))
-    codes = set(known) | {c for d in ind["departments"] for c in names(d)}
+    codes = set(known).union(*name_lists(ind["departments"]))
     ordered_codes = sorted(codes)
     return [[c, known.get(c, "")] for c in ordered_codes], {c: i for i, c in enumerate(ordered_codes)}
 
@@ -173,7 +188,7 @@ def list_document(ind: pd.DataFrame, departments: pd.DataFrame, year: int) -> di
         "unit": units.column(text(ind, "unit")),
         "sym": text(ind, "symbol"),
         "org": origins.column(text(ind, "origin")),
-        "dep": [sorted(dept_index[c] for c in names(d)) for d in ind["departments"]],
+        "dep": [sorted(map(dept_index.__getitem__, d)) for d in name_lists(ind["departments"])],
     }
     labels = {
         "scope": scopes.items,
@@ -193,7 +208,7 @@ def text_document(ind: pd.DataFrame) -> dict[str, object]:
     """The texts search reads (and the card shows): other names, keywords, definition, and the folded
     search text of the rows the browser cannot derive itself (search_texts)."""
     return {
-        "alias": [" ".join(names(a)) for a in ind["aliases"]],
+        "alias": [" ".join(a) for a in name_lists(ind["aliases"])],
         "kw": text(ind, "keywords"),
         "def": text(ind, "definition"),
         "hay": search_texts(ind),

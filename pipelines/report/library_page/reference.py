@@ -11,6 +11,7 @@ import pandas as pd
 from pipelines.intake.targets import shown_target
 from pipelines.report.library_page.data import short_number
 from pipelines.store.reference_values import reference_values as library_reference
+from pipelines.store.reference_values import target_spread
 
 SERIES_COLUMNS = ["indicator_id", "dept_code", "year", "target"]
 
@@ -20,7 +21,10 @@ def _shown(series: pd.DataFrame) -> pd.Series:
     evaluated; worked out once per distinct (symbol, target, unit)."""
     codes, triples = _distinct_triples(series[["symbol", "target", "unit"]].astype(str))
     texts = np.asarray([shown_target(*triple) for triple in triples], dtype=object)
-    actual = series["actual_value"].tolist()
+    actual_values = series["actual_value"]
+    if actual_values.dtype == np.float64 and not actual_values.notna().any():  # none evaluated yet
+        return pd.Series(texts[codes], index=series.index, dtype=object)
+    actual = actual_values.tolist()
     shown = [
         t + f"（完成 {short_number(a)}）" if a == a and a is not None else t
         for t, a in zip(texts[codes].tolist(), actual, strict=True)
@@ -117,5 +121,53 @@ def reference_values(
     indicators: pd.DataFrame, usages: pd.DataFrame, actuals: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(spread, series) for every indicator with usages; actuals as pipelines.store.reference_values."""
+    if actuals is None or not len(actuals):
+        direct = _direct_series(usages)
+        if direct is not None:
+            return target_spread(usages), direct
     values = library_reference(indicators, usages, actuals)
     return values.spread, dept_series(values.series)
+
+
+# department_series' sort (pipelines.store.reference_values), by which a key's targets are joined
+_SORT = ("indicator_id", "dept_code", "year", "project", "unit", "target", "symbol")
+
+
+def _direct_series(usages: pd.DataFrame) -> pd.DataFrame | None:
+    """dept_series(department_series(usages)) where no actual is given and none of the sort's columns
+    holds a missing value (None otherwise: the frame way), from the usages' codes: the rows' order is
+    np.lexsort of each column's sorted codes (as sort_values ranks them), so the sorted frame is never
+    made (1M rows' 885k usages: ≈ 0.7 s of copy, sort and take), and the three keys' codes are those of
+    _collapsed. In that order the keys never decrease, so _collapsed's stable order is the identity."""
+    if not len(usages):
+        return None
+    columns = [usages[c].astype("int64") if c == "year" else usages[c] for c in _SORT]
+    coded = [pd.factorize(column, sort=True) for column in columns]
+    if any((np.asarray(codes) < 0).any() for codes, _ in coded):
+        return None
+    order = np.lexsort([np.asarray(codes) for codes, _ in reversed(coded)])
+    keys = coded[:3]
+    triples, distinct_triples = _distinct_triples(usages[["symbol", "target", "unit"]].astype(str))
+    texts = np.asarray([shown_target(*triple) for triple in distinct_triples], dtype=object)
+    shown = texts[triples][order]
+    targets, distinct = pd.factorize(shown)
+    sizes = [max(len(uniques), 1) for _, uniques in keys]
+    if float(np.prod(sizes, dtype=np.float64)) * max(len(distinct), 1) >= 2**62:  # would overflow
+        return None
+    key = np.zeros(len(usages), dtype=np.int64)
+    for (codes, _), size in zip(keys, sizes, strict=True):
+        key = key * size + np.asarray(codes)[order]
+    kept = np.flatnonzero(~pd.Series(key * max(len(distinct), 1) + targets).duplicated().to_numpy())
+    ranked = key[kept]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    kept_texts = shown[kept].tolist()
+    ends = [*starts[1:].tolist(), len(kept_texts)]
+    joined = [
+        kept_texts[a] if z - a == 1 else "、".join(kept_texts[a:z])
+        for a, z in zip(starts.tolist(), ends, strict=True)
+    ]
+    single = np.diff(np.r_[starts, len(kept_texts)]) == 1
+    index = np.where(single, np.cumsum(single) - 1, int(single.sum()) + np.cumsum(~single) - 1)
+    first = usages[list(_SORT[:3])].take(order[kept[starts]])
+    first = first.assign(year=first["year"].astype("int64")).set_axis(pd.Index(index, dtype="int64"))
+    return first.assign(target=pd.Series(joined, index=first.index, dtype=object))[SERIES_COLUMNS]

@@ -81,7 +81,7 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
     split = find_candidates(new, existing)
-    assert len(split) > 200
+    assert len(split) > 180  # 193 since round 11 (counts_apart: counts of unrelated things)
     rules = refusing_rules(tmp_path, split)
     split_refused = find_candidates(new, existing, rules)
     assert 0 < len(split_refused) < len(split)

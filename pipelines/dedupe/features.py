@@ -96,6 +96,7 @@ FEATURES = (
     "qualifier_apart",  # a qualifier on one side (免费开放率 / 开放率, 规范管理率): objects.py
     "measure_replaced",  # one object, its measure word replaced (投诉办结率 / 投诉回访率): objects.py
     "judged_apart",  # a judgement (…性) against a time, count or amount (项目完成及时性 / 项目完成时间): objects.py
+    "counts_apart",  # counts of two things sharing no character (支持企业数量 / 创业导师数量): counted.py
 )
 COLUMN = {f: k for k, f in enumerate(FEATURES)}
 APART = (
@@ -105,6 +106,7 @@ APART = (
     "qualifier_apart",
     "measure_replaced",
     "judged_apart",
+    "counts_apart",
 )  # objects.periods_and_new's columns
 
 # Features computed per pair in Python (the others are vectorized): what pruning does not know yet.
@@ -153,11 +155,11 @@ def definition_form(text: str) -> str:
 
 
 def _word_masks(forms: np.ndarray, words: Sequence[str]) -> np.ndarray:
-    """Bit k of a form's mask: words[k] occurs in it (up to 64 words)."""
-    masks = np.zeros(len(forms), dtype=np.uint64)
+    """Bit k % 64 of a form's mask k // 64 (a row per form): words[k] occurs in it (any number of words)."""
+    masks = np.zeros((len(forms), max(1, -(-len(words) // 64))), dtype=np.uint64)
     text = np.asarray(forms, dtype=str)
-    for k, word in enumerate(words[:64]):
-        masks[np.char.find(text, word) >= 0] |= np.uint64(1 << k)
+    for k, word in enumerate(words):
+        masks[np.char.find(text, word) >= 0, k // 64] |= np.uint64(1 << (k % 64))
     return masks
 
 
@@ -261,7 +263,8 @@ def _word_features(x: np.ndarray, names: _Names, words: DifferenceWords, canonic
     second = _word_masks(names.forms, [q for _, q in words.contrasts])
     # A contrast: one word of a pair on one side only and the other word on the other side only.
     fa, fb, sa_, sb_ = first[ia], first[ib], second[ia], second[ib]
-    x[:, COLUMN["contrast"]] = (((fa & sb_ & ~fb & ~sa_) | (sa_ & fb & ~sb_ & ~fa)) != 0) & (ia != ib)
+    either = ((fa & sb_ & ~fb & ~sa_) | (sa_ & fb & ~sb_ & ~fa)) != 0
+    x[:, COLUMN["contrast"]] = either.any(axis=1) & (ia != ib)
     table = suffix_table()
     classes = np.array([table.classify(f) for f in names.forms], dtype=object)
     ca, cb = classes[ia], classes[ib]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.dedupe.counted import counts_apart
 from pipelines.dedupe.measured import MEASURE_ALIKE, judged_apart, measure_replaced
 from pipelines.normalize.suffixes import suffix_table
 
@@ -39,6 +40,7 @@ LIKELY_ONLY_CONFLICTS = (
     "qualifier_apart",
     "measure_replaced",
     "judged_apart",
+    "counts_apart",
 )
 
 # Groups of people a measure is asked of or counted for (a name naming none of them: no conflict).
@@ -357,8 +359,8 @@ def periods_and_new(
     forms: np.ndarray, stems: np.ndarray, pairs: Any, measure_words: tuple[str, ...] = ()
 ) -> np.ndarray:
     """periods_apart (on the matching forms), new_apart and things_apart (on the canonical stems),
-    qualifier_apart (forms), measure_replaced (stems, measure_words its known words) and judged_apart (stems)
-    of the pairs (ia, ib: codes into both) as columns: one call in features.py, whose module stays under its
+    qualifier_apart (forms), measure_replaced (stems, measure_words its known words), judged_apart and
+    counts_apart (stems) of the pairs (ia, ib: codes into both) as columns: one call in features.py, whose module stays under its
     size bound."""
     i, j = pairs.ia, pairs.ib
     return np.column_stack(
@@ -369,6 +371,7 @@ def periods_and_new(
             qualifier_apart(forms, i, j),
             measure_replaced(stems, i, j, measure_words),
             judged_apart(stems, i, j),
+            counts_apart(stems, i, j),
         ]
     )
 

@@ -35,6 +35,14 @@ from pipelines.validate.markers import strip_markers
 # --------------------------------------------------------------------------------------------------
 # Word lists (written into the JSON with the coefficients; edit here, or measure_synonyms.csv, and retrain)
 # --------------------------------------------------------------------------------------------------
+# Round 11: the categories of the performance-indicator framework a name may name — 产出 by 数量, 质量, 时效 and
+# 效益 by 经济, 社会, 生态, 可持续 (the bureau's 二级指标): two names naming two categories measure two things
+# (完成数量 / 完成质量, 社会效益 / 经济效益). Contrasts are read on the matching forms, which write a count's
+# 数量 as 数 (完成数量 is 完成数). No labelled duplicate of the thirteen sets has one on each side.
+CATEGORY_CONTRASTS: tuple[tuple[str, str], ...] = (
+    ("数", "质量"), ("数", "时效"), ("质量", "时效"), ("经济效益", "社会效益"), ("经济效益", "生态效益"),
+    ("社会效益", "生态效益"), ("可持续", "经济效益"), ("可持续", "社会效益"), ("可持续", "生态效益"),
+)  # fmt: skip
 CONTRASTS: tuple[tuple[str, str], ...] = (
     ("开工", "完工"),
     ("开工", "竣工"),
@@ -97,6 +105,7 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
     ("儿童", "成人"),
     ("孕产妇", "婴儿"),
     ("产后", "新生儿"),
+    *CATEGORY_CONTRASTS,
 )
 MEASURE_WORDS: tuple[str, ...] = (  # words that say what is counted or how, not which object
     "及时",

@@ -12,6 +12,7 @@ from itertools import repeat
 
 import numpy as np
 
+from pipelines.dedupe.counted import counts_said
 from pipelines.dedupe.features import COLUMN
 from pipelines.dedupe.measured import judged, replaced_measure
 from pipelines.dedupe.model import load_model
@@ -259,7 +260,7 @@ def _warnings(d: Difference, x: np.ndarray, a: Side, b: Side) -> list[np.ndarray
         _numbers(x, a, b),
         # objects.py: the pair model scores these pairs lower; the clerk reads why.
         _groups(x, a, b),
-        _counted(x, kind, items),
+        counts_said(_counted(x, kind, items), x, COLUMN["counts_apart"], a.stem, b.stem),
         definition,
     ]
 
@@ -486,7 +487,7 @@ def flags(x: np.ndarray, a: Side, b: Side) -> np.ndarray:
         ("level2_diff", a.level2 != b.level2),
         ("scope_diff", a.scope != b.scope),
         ("class_diff", x[:, COLUMN["class_diff"]] != 0),
-        # The conflicts of objects.py (rounds 5, 7, 8, 9 and 10), each under its feature's name.
+        # The conflicts of objects.py, measured.py and counted.py (rounds 5 to 11), each under its feature's name.
         *((name, x[:, COLUMN[name]] != 0) for name in CONFLICT_FLAGS),
     ]
     # A bit per flag and one text per distinct combination (a few dozen among hundreds of thousands of pairs):

@@ -2,7 +2,6 @@
 code kept here as the reference:
 - CHANGELOG.md's tables escaped a column at a time (changes._escaped) as cell by cell;
 - the library page's fold check as one pattern (data._joined_needs_fold) as the per-character set test;
-- ids split at their trailing digits in one pattern run (blocks.split_tails): block_key and id_runs;
 - list cells read as they are (data.name_lists), years by whole columns (cards._years), a year's ids
   gathered in first-met order (cards.year_document), targets shown without actuals (reference._shown);
 - a department's added indicators counted over one split (departments._code_counts);
@@ -10,7 +9,6 @@ code kept here as the reference:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,6 @@ from pipelines.intake.targets import shown_target
 from pipelines.report import review_xlsx
 from pipelines.report.departments import _code_counts, _split_codes
 from pipelines.report.library_page import cards, data, reference
-from pipelines.report.library_page.blocks import block_key, block_keys, split_tails
 from pipelines.report.library_page.fold import odd_characters
 from pipelines.report.tables import review_tables
 from tests.test_report import YEAR, sample_inputs
@@ -51,21 +48,6 @@ def joined_needs_fold(joined: str) -> bool:
         or sep + " " in joined
         or " " + sep in joined
     )
-
-
-_TAIL15 = re.compile(r"\d{1,15}$")
-
-
-def id_runs(ids: list[str]) -> list[object]:
-    out: list[object] = []
-    for iid in ids:
-        m = _TAIL15.search(iid)
-        prefix, width, number = (iid[: m.start()], len(m.group()), int(m.group())) if m else (iid, 0, 0)
-        if width and out and out[-4:-1] == [prefix, width, number - out[-1]]:  # type: ignore[operator]
-            out[-1] += 1  # type: ignore[operator]
-        else:
-            out += [prefix, width, number, 1]
-    return out
 
 
 def code_counts(texts: list[object]) -> dict[str, int]:
@@ -128,25 +110,6 @@ def test_fold_pattern_is_the_set_check(fields: list[str]) -> None:
     assert data._joined_needs_fold(joined) == joined_needs_fold(joined)
 
 
-ID = st.text(alphabet=st.sampled_from(list("ZB-X0123456789١１a\n")), max_size=20)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(ID, max_size=12))
-def test_tails_as_the_search_per_id(ids: list[str]) -> None:
-    tails = split_tails(ids)
-    if any("\n" in i for i in ids):
-        assert tails is None
-    assert block_keys(ids) == [block_key(i) for i in ids]
-    assert cards.id_runs(sorted(ids)) == id_runs(sorted(ids))
-
-
-def test_id_runs_of_real_ids() -> None:
-    ids = sorted([f"ZB-X{n:06d}" for n in (*range(1, 40), *range(41, 60), 999999)] + ["GX", "G1" * 12])
-    assert cards.id_runs(ids) == id_runs(ids)
-    assert cards.id_runs(ids)[:8] == ["G1G1G1G1G1G1G1G1G1G1G1G", 1, 1, 1, "GX", 0, 0, 1]
-
-
 def test_name_lists_are_names() -> None:
     plain = pd.Series([["b", "a"], [], ["指标"]], dtype=object)
     assert data.name_lists(plain) == [data.names(v) for v in plain]
@@ -189,7 +152,7 @@ def test_year_ids_sorted_and_known() -> None:
     )
     doc = cards.year_document(2025, spread, series, events, {"A1", "B2", "C3", "D4"})
     ids = sorted(({"B2", "A1"} | {"C3", "A1"} | {"Z9", "D4", "B2"}) & {"A1", "B2", "C3", "D4"})
-    assert doc["ids"] == id_runs(ids)
+    assert doc["ids"] == cards.id_runs(ids)
 
 
 def test_shown_targets_without_actuals() -> None:

@@ -34,30 +34,6 @@ def block_key(indicator_id: str) -> tuple[str, int]:
     return (indicator_id[: m.start()], int(m.group()) // BLOCK_IDS)
 
 
-def split_tails(ids: Sequence[str], most: int | None = None) -> list[tuple[str, str]] | None:
-    """(text before, trailing digits) of every id, as re.search(r"\\d+$") (at most `most` digits:
-    r"\\d{1,most}$") splits it, "" for no trailing digit: one pattern run over the ids joined by line
-    breaks, not a search and its groups per id (1M rows' ≈ 207k ids). None where an id holds a line
-    break ($ would also stop before one): the caller asks id by id."""
-    if not ids:
-        return []
-    joined = "\n".join(ids)
-    if joined.count("\n") != len(ids) - 1:
-        return None
-    digits = r"\d+" if most is None else rf"\d{{1,{most}}}"
-    # lazy text before: the digits start where the leftmost search would find them
-    found = re.findall(rf"^(.*?)({digits})?$", joined, flags=re.MULTILINE)
-    return found if len(found) == len(ids) else None
-
-
-def block_keys(ids: Sequence[str]) -> list[tuple[str, int]]:
-    """block_key of every id."""
-    tails = split_tails(ids)
-    if tails is None:
-        return [block_key(i) for i in ids]
-    return [(head, int(tail) // BLOCK_IDS) if tail else ("", -1) for head, tail in tails]
-
-
 @dataclass(frozen=True)
 class IdOrder:
     order: list[int]  # the page row at each id-order place
@@ -73,7 +49,8 @@ def id_order(ids: Sequence[str]) -> IdOrder:
         place[row] = p
     sizes: list[int] = []
     last: tuple[str, int] | None = None
-    for key in block_keys([ids[row] for row in order]):
+    for row in order:
+        key = block_key(ids[row])
         if key != last:
             sizes.append(0)
             last = key

@@ -20,6 +20,14 @@ from pipelines.report.build import write_annual_report
 from pipelines.report.model import ReportInputs
 from tests.test_report import YEAR, report_in_process, sample_inputs, written_tree
 
+RETURNED = (
+    "review.html",
+    "review.xlsx",
+    "CHANGELOG.md",
+    "merge_review.xlsx",
+    "library.html",
+)  # in this order
+
 pytestmark = pytest.mark.skipif(not fork_supported(), reason="no fork on this platform")
 
 
@@ -41,37 +49,16 @@ def _above_the_thread_gate(monkeypatch: pytest.MonkeyPatch, page_limit_mib: floa
     monkeypatch.setattr(background, "FORK_TREE_MAX_MIB", page_limit_mib)
 
 
-def _recorded(monkeypatch: pytest.MonkeyPatch, log: Path) -> list[tuple[str, int]]:
-    """Which process wrote the page and merge_review.xlsx, in order: a child's entries reach the log file
-    (a list in memory would be the child's copy)."""
-    calls: list[tuple[str, int]] = []
-    real_page, real_review = build.write_library_page, build.write_merge_review
-
-    def page(*args: Any) -> Path:
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"page {os.getpid()}\n")
-        return real_page(*args)
-
-    def review(candidates: Any, path: Path) -> Path:
-        calls.append(("merge_review", os.getpid()))
-        return real_review(candidates, path)
-
-    monkeypatch.setattr(build, "write_library_page", page)
-    monkeypatch.setattr(build, "write_merge_review", review)
-    return calls
-
-
 def test_the_page_is_written_in_a_child_and_the_bytes_are_the_same(
     inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _above_the_thread_gate(monkeypatch, 1 << 30)
     log = tmp_path / "log.txt"
-    calls = _recorded(monkeypatch, log)
+    _writers(monkeypatch, log)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
-    (writer,) = [int(line.split()[1]) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert writer != os.getpid()  # the page: in a child
-    assert calls == [("merge_review", os.getpid())]  # merge_review.xlsx: here, in this thread
+    assert _who(log)["page"] != os.getpid()  # the page: in a child
+    assert _who(log)["merge_review"] == os.getpid()  # merge_review.xlsx: here, in this thread
     assert written_tree(out, files) == in_process
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files)  # no temporary left
 
@@ -81,10 +68,10 @@ def test_below_the_page_gate_nothing_forks(
 ) -> None:
     _above_the_thread_gate(monkeypatch, 0)  # the page's estimate does not fit: the partial or serial way
     log = tmp_path / "log.txt"
-    _recorded(monkeypatch, log)
+    _writers(monkeypatch, log)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
-    assert log.read_text(encoding="utf-8").split() == ["page", str(os.getpid())]
+    assert _who(log) == {"page": os.getpid(), "merge_review": os.getpid()}
     assert written_tree(out, files) == in_process
 
 
@@ -159,13 +146,7 @@ def test_below_the_gates_the_page_and_merge_review_each_have_their_own_worker(
     assert (who["merge_review"] != os.getpid()) == (merge_review_in == "child")
     assert who["page"] != who["merge_review"]
     assert written_tree(out, files) == in_process
-    assert [p.name for p in files] == [
-        "review.html",
-        "review.xlsx",
-        "CHANGELOG.md",
-        "merge_review.xlsx",
-        "library.html",
-    ]
+    assert tuple(p.name for p in files) == RETURNED
 
 
 def test_the_page_child_waits_for_room_in_the_process_tree(

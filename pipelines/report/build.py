@@ -217,8 +217,10 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     give_back_memory()
     with start_forked(True, _child_files, out_dir, inputs) as child:
         html, xlsx = _review_pair(out_dir, inputs)
+        # What the review files freed goes back while the page's child still runs (the tree's peak is
+        # there, at the page's end), and before merge_review's working set.
+        give_back_memory()
         changelog, page = child.result()
-    give_back_memory()  # what the review files freed goes back before merge_review's working set
     review = write_merge_review_file(out_dir, inputs)
     return [html, xlsx, changelog, review, page]
 

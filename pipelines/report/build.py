@@ -215,8 +215,14 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     and merge_review's never add up. The C heap's free pages go back first: a page free at the fork that
     either process then reuses would be copied (counted twice in the process tree), a returned one is not."""
     give_back_memory()
+    # The review tables before the fork: they read every finding and the usages' objects, and a page either
+    # process writes after the fork (a reference count) is copied, counted twice in the process tree. 1M e2e,
+    # sampled: the fork's tree peak 4,142-4,161 -> 4,000 MiB, for the tables' ≈ 2.4 s before the child starts.
+    tables = review_tables(inputs)
     with start_forked(True, _child_files, out_dir, inputs) as child:
-        html, xlsx = _review_pair(out_dir, inputs)
+        html = write_review_html(out_dir, inputs, tables)
+        xlsx = write_review_xlsx(out_dir, inputs, tables)
+        del tables
         # What the review files freed goes back while the page's child still runs (the tree's peak is
         # there, at the page's end), and before merge_review's working set.
         give_back_memory()

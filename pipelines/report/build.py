@@ -217,7 +217,7 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     give_back_memory()
     # The review tables before the fork: they read every finding and the usages' objects, and a page either
     # process writes after the fork (a reference count) is copied, counted twice in the process tree. 1M e2e,
-    # sampled: the fork's tree peak 4,142-4,161 -> 4,000 MiB, for the tables' ≈ 2.4 s before the child starts.
+    # sampled: the tree peak 4,142-4,161 -> 3,887 MiB, for the tables' ≈ 2.4 s before the child starts.
     tables = review_tables(inputs)
     with start_forked(True, _child_files, out_dir, inputs) as child:
         html = write_review_html(out_dir, inputs, tables)

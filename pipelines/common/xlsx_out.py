@@ -326,15 +326,22 @@ def xlsx_book(path: Path, *, title: str = "", subject: str = "") -> Iterator[Xls
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write to a temporary file beside `path`, then rename it over `path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` for the caller to write; renamed over `path` on a clean exit, removed
+    in any case (nothing half-written is left)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
+        yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+        tmp.unlink(missing_ok=True)
 
 
 # --- tables ------------------------------------------------------------------------------------------

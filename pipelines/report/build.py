@@ -35,7 +35,7 @@ from pipelines.consolidate.changes import changes_markdown
 from pipelines.dedupe.review import write_merge_review
 from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.report.library_page import all_events, write_library_page
-from pipelines.report.model import ReportInputs
+from pipelines.report.model import ReportInputs, ReviewTable
 from pipelines.report.review_html import write_review_html
 from pipelines.report.review_xlsx import write_review_xlsx
 from pipelines.report.tables import review_tables
@@ -220,8 +220,7 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     # sampled: the tree peak 4,142-4,161 -> 3,887 MiB, for the tables' ≈ 2.4 s before the child starts.
     tables = review_tables(inputs)
     with start_forked(True, _child_files, out_dir, inputs) as child:
-        html = write_review_html(out_dir, inputs, tables)
-        xlsx = write_review_xlsx(out_dir, inputs, tables)
+        html, xlsx = _review_pair(out_dir, inputs, tables)
         del tables
         # What the review files freed goes back while the page's child still runs (the tree's peak is
         # there, at the page's end), and before merge_review's working set.
@@ -244,7 +243,10 @@ def _review_files(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path, Path
     return html, xlsx, write_changelog(out_dir, inputs)
 
 
-def _review_pair(out_dir: Path, inputs: ReportInputs) -> tuple[Path, Path]:
-    """review.html and review.xlsx from the tables they share, which die on return."""
-    tables = review_tables(inputs)
+def _review_pair(
+    out_dir: Path, inputs: ReportInputs, tables: dict[str, ReviewTable] | None = None
+) -> tuple[Path, Path]:
+    """review.html and review.xlsx from the tables they share (computed here unless given: then they die on
+    return)."""
+    tables = review_tables(inputs) if tables is None else tables
     return write_review_html(out_dir, inputs, tables), write_review_xlsx(out_dir, inputs, tables)

@@ -12,7 +12,6 @@ xlsx_zip.redeflated would deflate xlsxwriter's package again).
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.packager import Packager
 
-from pipelines.common.xlsx_out import FIXED_CREATED, WORKBOOK_OPTIONS, XlsxBook
+from pipelines.common.xlsx_out import FIXED_CREATED, WORKBOOK_OPTIONS, XlsxBook, atomic_path
 from pipelines.common.xlsx_sheet import FastWorkbook
 from pipelines.common.xlsx_table_block import write_table_block
 from pipelines.common.xlsx_zip import COMMITTED_LEVEL
@@ -86,27 +85,20 @@ def committed_book(path: Path, *, title: str = "", subject: str = "") -> Iterato
         book.add_sheet("Sheet1")  # as xlsx_book
     parts = _kept_parts(workbook)
     workbook.close()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # Into the file beside it, each part let go once deflated: the whole package is never held (1M rows:
-        # 74 MB of XML, as str and encoded, while the library page's child runs beside this process).
-        with zipfile.ZipFile(tmp, "w") as package:
-            parts.reverse()
-            while parts:
-                part, name, is_binary = parts.pop()
-                data = part.getvalue()
-                part.close()
-                # the entry redeflated writes for xlsxwriter's (in memory: dated 1980-01-01, no attributes)
-                entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                package.writestr(
-                    entry, data if is_binary else data.encode("utf-8"), zipfile.ZIP_DEFLATED, COMMITTED_LEVEL
-                )
-                del data, part
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Into the file beside it, each part let go once deflated: the whole package is never held (1M rows:
+    # 74 MB of XML, as str and encoded, while the library page's child runs beside this process).
+    with atomic_path(Path(path)) as tmp, zipfile.ZipFile(tmp, "w") as package:
+        parts.reverse()
+        while parts:
+            part, name, is_binary = parts.pop()
+            data = part.getvalue()
+            part.close()
+            # the entry redeflated writes for xlsxwriter's (in memory: dated 1980-01-01, no attributes)
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            package.writestr(
+                entry, data if is_binary else data.encode("utf-8"), zipfile.ZIP_DEFLATED, COMMITTED_LEVEL
+            )
+            del data, part
 
 
 def _kept_parts(workbook: Workbook) -> list[tuple[Any, str, bool]]:

@@ -1,6 +1,6 @@
 """Precision and recall of dedupe matching on labelled pairs of indicator names (issue 11).
 
-    python -m benchmarks.eval_match [--data real|old|fresh|fresh2…fresh10|both|every] [--split tune|holdout|all]
+    python -m benchmarks.eval_match [--data real|old|fresh|fresh2…fresh11|both|every] [--split tune|holdout|all]
                                     [--methods model hand] [--markdown] [--errors] [--same-table]
 
 Data: tests/data/real_pairs.csv (real names from published 绩效目标表, with 二级指标, scope and function code
@@ -82,6 +82,9 @@ DATA = {
     # The tenth holdout (tests/data/FRESH10.md), labelled by meaning and committed before any matcher saw it; to be
     # evaluated once, untouched. Not a training part (pair_model.TRAIN_PARTS) nor a cv_match fold.
     "fresh10": DATA_DIR / "fresh10_pairs.csv",
+    # The eleventh holdout (tests/data/FRESH11.md), labelled by meaning and committed before any matcher saw it; to be
+    # evaluated once, untouched. Not a training part (pair_model.TRAIN_PARTS) nor a cv_match fold.
+    "fresh11": DATA_DIR / "fresh11_pairs.csv",
 }
 NAMES = {
     "real": DATA_DIR / "real_names.csv",
@@ -95,9 +98,22 @@ NAMES = {
     "fresh8": DATA_DIR / "fresh8_names.csv",
     "fresh9": DATA_DIR / "fresh9_names.csv",
     "fresh10": DATA_DIR / "fresh10_names.csv",
+    "fresh11": DATA_DIR / "fresh11_names.csv",
 }
 # Evaluated whole, under the split name "all".
-WHOLE = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10")
+WHOLE = (
+    "fresh",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+    "fresh8",
+    "fresh9",
+    "fresh10",
+    "fresh11",
+)
 SIDE = ("name", "definition", "unit", "level2", "scope", "function_code")
 IDENT = ["name", "unit", "level2", "scope", "function_code"]
 

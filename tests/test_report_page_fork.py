@@ -59,6 +59,7 @@ def test_the_page_is_written_in_a_child_and_the_bytes_are_the_same(
     files = write_annual_report(out, inputs)
     assert _who(log)["page"] != os.getpid()  # the page: in a child
     assert _who(log)["merge_review"] == os.getpid()  # merge_review.xlsx: here, in this thread
+    assert _who(log)["changelog"] == os.getpid()  # CHANGELOG.md: here, beside the page's child
     assert written_tree(out, files) == in_process
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files)  # no temporary left
 
@@ -71,7 +72,7 @@ def test_below_the_page_gate_nothing_forks(
     _writers(monkeypatch, log)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
-    assert _who(log) == {"page": os.getpid(), "merge_review": os.getpid()}
+    assert _who(log) == {"page": os.getpid(), "merge_review": os.getpid(), "changelog": os.getpid()}
     assert written_tree(out, files) == in_process
 
 
@@ -103,8 +104,13 @@ def test_a_killed_page_child_is_replaced_in_process(
 
 
 def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
-    """The page's and merge_review.xlsx's writers log their process id to a file (children included)."""
-    real_page, real_review = build.write_library_page, build.write_merge_review
+    """The page's, merge_review.xlsx's and CHANGELOG.md's writers log their process id to a file
+    (children included)."""
+    real_page, real_review, real_changelog = (
+        build.write_library_page,
+        build.write_merge_review,
+        build.write_changelog,
+    )
 
     def page(*args: Any) -> Path:
         with open(log, "a", encoding="utf-8") as fh:
@@ -116,8 +122,14 @@ def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
             fh.write(f"merge_review {os.getpid()}\n")
         return real_review(candidates, path)
 
+    def changelog(out_dir: Path, inputs: ReportInputs) -> Path:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"changelog {os.getpid()}\n")
+        return real_changelog(out_dir, inputs)
+
     monkeypatch.setattr(build, "write_library_page", page)
     monkeypatch.setattr(build, "write_merge_review", review)
+    monkeypatch.setattr(build, "write_changelog", changelog)
 
 
 def _who(log: Path) -> dict[str, int]:

@@ -121,10 +121,18 @@ class FindingGroup:
 
     @property
     def cells_zh(self) -> str:
-        if not self.cells:
-            return ""  # about a file or a whole sheet: no cell to point at, nothing to count
-        shown = "、".join(self.cells)
-        return shown + (f" 等 {self.count} 处" if self.count > len(self.cells) else "")
+        return cells_texts(self.cells, [0, len(self.cells)], [self.count])[0]
+
+
+def cells_texts(shown: list[str], bounds: list[int], counts: list[int]) -> list[str]:
+    """Groups' cells as the review shows them (group k's cells: shown[bounds[k]:bounds[k + 1]], of
+    counts[k] findings): its first cells, and how many there are beyond them; nothing where a group has no
+    cell (about a file or a whole sheet: nothing to point at or count). For many groups at once (1M rows'
+    detail table: 95k), from one list of cells."""
+    return [
+        ("、".join(shown[a:b]) + (f" 等 {n} 处" if n > b - a else "")) if b > a else ""
+        for a, b, n in zip(bounds, bounds[1:], counts, strict=False)
+    ]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

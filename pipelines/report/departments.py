@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.common.findings import Finding, findings_by_file
 from pipelines.common.frames import distinct_counts
+from pipelines.report.finding_tally import FindingTally
 from pipelines.report.model import (
     ROW_OUTCOMES,
     ReportInputs,
@@ -19,6 +22,7 @@ from pipelines.report.model import (
     column,
     file_statuses,
 )
+from pipelines.report.text_columns import str_dtype
 from pipelines.report.violations import rule_text
 from pipelines.validate.rules.core_count import core_limit
 from pipelines.validate.runner import FileStatus
@@ -77,6 +81,16 @@ def _code_counts(texts: list[object]) -> dict[str, int]:
     return counts
 
 
+def _added_counts(texts: pd.Series) -> dict[str, int]:
+    """_code_counts of the column's values: a str column with no missing value split and counted by Arrow
+    (1M rows' first release: 207k department lists, 80 ms in Python, 24 ms so)."""
+    if texts.dtype != str_dtype() or texts.hasnans:
+        return _code_counts(texts.tolist())
+    parts = pc.list_flatten(pc.split_pattern(pa.array(texts.array), "、"))
+    counted = pc.value_counts(parts.filter(pc.not_equal(parts, "")))
+    return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True))
+
+
 def _text_codes(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     """Each row's code into the distinct texts of series.astype(str), and those texts; None when a value
     is missing (astype(str) keeps it missing, with its own rules in comparisons and counts). A
@@ -118,20 +132,17 @@ def _per_file(rows: pd.DataFrame) -> pd.DataFrame:
     (file, files), outcome, kind, project, complexity = (c for c in coded if c is not None)
     n = len(files)
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(file[mask], minlength=n)
-
     counts = {"read": np.bincount(file, minlength=n)}
+    # Every outcome's count per file from one count per (file, outcome) (a mask and a count per outcome
+    # over 1M rows was 18 ms).
+    n_outcomes = max(len(outcome[1]), 1)
+    by_outcome = np.bincount(file * n_outcomes + outcome[0], minlength=n * n_outcomes).reshape(n, n_outcomes)
     for o in ROW_OUTCOMES:
-        counts[o] = count(_is(outcome, o))
+        counts[o] = by_outcome[:, [k for k, label in enumerate(outcome[1]) if label == o]].sum(axis=1)
     # Core indicators as the W206 rule counts them: not rejected, not marked non-core.
-    counts["core"] = count(_is(kind, "core") & _is(outcome, "library", "excluded"))
+    counts["core"] = np.bincount(file[_is(kind, "core") & _is(outcome, "library", "excluded")], minlength=n)
     is_project = _is(kind, "project") & ~_is(project, "")
-    width = max(len(project[1]), 1)
-    distinct = distinct_counts(file[is_project] * width + project[0][is_project])[
-        0
-    ]  # each (file, project) once
-    counts["projects"] = np.bincount(distinct // width, minlength=n)
+    counts["projects"] = _distinct_per_file(file[is_project], project[0][is_project], n, len(project[1]))
     out = pd.DataFrame({k: v.astype("int64") for k, v in counts.items()}, index=pd.Index(files))
     stated = np.flatnonzero(~_is(complexity, ""))
     first = np.full(n, len(rows), dtype=np.intp)  # each file's first row stating its complexity
@@ -139,6 +150,23 @@ def _per_file(rows: pd.DataFrame) -> pd.DataFrame:
     shown = np.asarray([*complexity[1], ""], dtype=object)
     out["complexity"] = shown[np.append(complexity[0], len(complexity[1]))[first]]
     return out[out["read"] > 0]
+
+
+def distinct_values(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted: its runs of equal neighbours first, then a sort of
+    the runs' first values only. Rows come file by file and a project's rows together, so the runs are
+    long (1M rows' 700k project rows: a sort of every (file, project) pair was 60 ms)."""
+    if not len(values):
+        return values
+    heads = values[np.flatnonzero(np.r_[True, values[1:] != values[:-1]])]
+    return distinct_counts(heads)[0]
+
+
+def _distinct_per_file(file: np.ndarray, value: np.ndarray, n_files: int, n_values: int) -> np.ndarray:
+    """How many distinct values each file has (value codes below n_values)."""
+    width = max(n_values, 1)
+    pairs = distinct_values(file.astype(np.int64) * width + value)
+    return np.bincount(pairs // width, minlength=n_files)
 
 
 def _per_file_texts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +197,7 @@ def _dept_changes(inputs: ReportInputs) -> dict[str, tuple[int, int, int]]:
     changes = inputs.changes
     added: dict[str, int] = {}
     if len(changes.added):
-        added = _code_counts(changes.added["departments"].tolist())
+        added = _added_counts(changes.added["departments"])
     usages = inputs.tables.usages
     changed = (usages["year"] == inputs.year) & usages["change_type"].isin(("修改", "退出"))
     usages = usages[["change_type", "indicator_id", "dept_code"]][changed]  # not every column
@@ -177,9 +205,10 @@ def _dept_changes(inputs: ReportInputs) -> dict[str, tuple[int, int, int]]:
     retired_ids = set(changes.retired["indicator_id"]) if len(changes.retired) else set()
     modified = usages[(usages["change_type"] == "修改") & usages["indicator_id"].isin(modified_ids)]
     retired = usages[(usages["change_type"] == "退出") & usages["indicator_id"].isin(retired_ids)]
-    n_mod = modified.groupby("dept_code")["indicator_id"].nunique()
-    n_ret = retired.groupby("dept_code")["indicator_id"].nunique()
-    codes = set(added) | set(n_mod.index) | set(n_ret.index)
+    # As dicts: a Series.get per department was 0.1 s of 1M rows' 972 departments.
+    n_mod = modified.groupby("dept_code")["indicator_id"].nunique().to_dict()
+    n_ret = retired.groupby("dept_code")["indicator_id"].nunique().to_dict()
+    codes = set(added) | set(n_mod) | set(n_ret)
     return {c: (added.get(c, 0), int(n_mod.get(c, 0)), int(n_ret.get(c, 0))) for c in codes}
 
 
@@ -242,14 +271,15 @@ def _absent_records(inputs: ReportInputs, submitted: set[str]) -> list[dict[str,
     ]
 
 
-def department_table(inputs: ReportInputs) -> pd.DataFrame:
+def department_table(inputs: ReportInputs, findings: FindingTally | None = None) -> pd.DataFrame:
     """One row per submitted file, plus departments of the library that sent nothing this year."""
     per_file = _per_file(inputs.validation.rows)
-    # Only what a row reads: warnings counted, file errors kept (1M rows' 1.04M findings listed per file
-    # and walked again per file took 0.5 s).
-    findings = inputs.validation.findings
-    warnings_of = Counter([f.file for f in findings if f.severity == "warning"])
-    file_errors_of = findings_by_file([f for f in findings if f.severity == "file_error"])
+    # Only what a row reads: warnings counted, file errors kept, from the findings' tally (review_tables
+    # passes the one its other tables read: 1M rows' 1.03M findings are walked once).
+    if findings is None:
+        findings = FindingTally(inputs.validation.findings)
+    warnings_of = findings.per_file("warning")
+    file_errors_of = findings_by_file(findings.of_severity("file_error"))
     dept_changes = _dept_changes(inputs)
     departments = inputs.tables.departments
     complexity_of = dict(zip(departments["dept_code"], departments["complexity"], strict=True))
@@ -268,13 +298,13 @@ def department_table(inputs: ReportInputs) -> pd.DataFrame:
     return frame.sort_values(["dept_code", "file"], kind="stable").reset_index(drop=True)
 
 
-def department_review(inputs: ReportInputs) -> ReviewTable:
+def department_review(inputs: ReportInputs, findings: FindingTally | None = None) -> ReviewTable:
     limits = reference().limits
     return ReviewTable(
         "departments",
         "部门审核",
         "部门指标审核表",
-        department_table(inputs),
+        department_table(inputs, findings),
         DEPT_TITLES,
         DEPT_NUMERIC,
         "核心指标上限：职责单一的部门 {single} 个，职责复杂的部门 {complex} 个（未填按复杂）。".format(

@@ -9,6 +9,7 @@ from pipelines.consolidate.changes import EVENT_ZH
 from pipelines.report.change_tables import candidates_review, change_reviews
 from pipelines.report.coverage import coverage_reviews
 from pipelines.report.departments import NOT_SUBMITTED, department_review
+from pipelines.report.finding_tally import FindingTally
 from pipelines.report.model import OUTCOME_ZH, ROW_OUTCOMES, ReportInputs, ReviewTable, file_statuses
 from pipelines.report.target_review import target_reviews
 from pipelines.report.trend import trend_review
@@ -19,14 +20,18 @@ from schemas.library import SCOPES
 OVERVIEW_TITLES = {"item": "项目", "value": "数值"}
 
 
-def overview_table(inputs: ReportInputs, departments: pd.DataFrame) -> pd.DataFrame:
+def overview_table(
+    inputs: ReportInputs, departments: pd.DataFrame, findings: FindingTally | None = None
+) -> pd.DataFrame:
     """年度概况: files, departments, rows and their outcomes, indicators, changes, pending duplicates."""
     counts = inputs.validation.counts()
     statuses = file_statuses(inputs)
     indicators = inputs.tables.indicators
     active = indicators[["scope"]][indicators["status"] == "active"]  # one column, not the wide table
     change_counts = inputs.changes.counts()
-    warnings = sum(f.severity == "warning" for f in inputs.validation.findings)
+    if findings is None:
+        findings = FindingTally(inputs.validation.findings)
+    warnings = findings.total("warning")
     items = [
         ("报送工作簿", len(statuses)),
         ("其中整本退回", sum(s.set_aside for s in statuses)),
@@ -46,16 +51,22 @@ def overview_table(inputs: ReportInputs, departments: pd.DataFrame) -> pd.DataFr
 
 def review_tables(inputs: ReportInputs) -> dict[str, ReviewTable]:
     """Every table of the review, in page order; the HTML page and review.xlsx both come from these."""
-    departments = department_review(inputs)
+    findings = FindingTally(inputs.validation.findings)  # read once for every table that counts them
+    departments = department_review(inputs, findings)
     overview = ReviewTable(
-        "overview", "概况", "年度概况", overview_table(inputs, departments.frame), OVERVIEW_TITLES, ("value",)
+        "overview",
+        "概况",
+        "年度概况",
+        overview_table(inputs, departments.frame, findings),
+        OVERVIEW_TITLES,
+        ("value",),
     )
     tables = [
         overview,
         departments,
         *change_reviews(inputs.changes),
         candidates_review(inputs.candidates),
-        *violation_reviews(inputs),
+        *violation_reviews(inputs, findings),
         *coverage_reviews(inputs),
         trend_review(inputs),
         *target_reviews(inputs),

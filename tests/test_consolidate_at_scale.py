@@ -2,24 +2,42 @@
 results as before:
 
 - identity.merge_into_common with no continuity to follow (a first year) makes no department keys of the rows
-  (1M rows: ≈ 2 s of joined texts for nothing), and merges as before when there is some.
+  (1M rows: ≈ 2 s of joined texts for nothing), and merges as before when there is some;
+
+Above background's fork gate (a 1M-row consolidation), the work that had been one pass there goes to a forked
+child while the process tree has room (halves.child_beside), with the same results as one in-process pass:
+
+- the pairs' descriptions: the second half in a child that sends its 理由 compressed (candidates._PackedReasons);
+  every column of find_candidates equal, bit for bit, with and without reviewers' do-not-merge rules;
+- the similarity passes past PASSES_THREAD_MAX names: the first pass in a child, the same pairs;
+- no child with INDICATORS_THREADS=0, INDICATORS_FORK=0, or when background.fork_allowed says no room.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.common import background
+from pipelines.common.background import fork_supported
 from pipelines.consolidate import identity
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.reasons import COMMON_COVERS_REASON
+from pipelines.dedupe import blocking, candidates, halves
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
+from pipelines.dedupe.candidates import _PackedReasons, find_candidates
+from pipelines.dedupe.model import load_model
 from pipelines.intake.read import read_workbook
 from pipelines.validate.runner import validate_workbooks
 from schemas.library import LibraryTables
+from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
 from tests.xlsx_builders import default_info, project_row, write_workbook
+
+needs_fork = pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
 
 FIN = "101"
 MEETING = dict(
@@ -80,3 +98,110 @@ def test_common_usages_of_a_first_year_make_no_department_keys(
     assert after.loc["ZB-X000009", "status"] == "merged"
     assert after.loc["ZB-X000009", "merged_into"] == ind["indicator_id"].item()
     assert after.loc["ZB-X000009", "retire_reason"] == COMMON_COVERS_REASON
+
+
+@pytest.fixture
+def above_gate(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """As a 1M-row consolidation: background's fork gate closed (the process holds above it), past the
+    thread's bounds; `room["tree"]` says whether background.fork_allowed finds room for a child."""
+    monkeypatch.delenv("INDICATORS_FORK", raising=False)
+    monkeypatch.delenv("INDICATORS_THREADS", raising=False)
+    monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", 0)
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    monkeypatch.setattr(halves, "THREAD_MAX_PAIRS", 1)
+    monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
+    monkeypatch.setattr(blocking, "PASSES_THREAD_MAX", 1)
+    room = {"tree": True}
+    monkeypatch.setattr(background, "fork_allowed", lambda adds_mib, limit_mib=None: room["tree"])
+    return room
+
+
+def test_child_beside_forks_only_with_room_and_when_allowed(
+    monkeypatch: pytest.MonkeyPatch, above_gate: dict[str, bool]
+) -> None:
+    fork = "fork" if fork_supported() else ""
+    assert halves.child_beside(100, 1.0, most=1_000) == fork
+    assert halves.child_beside(1, 1.0, most=1_000) == ""  # below SPLIT_MIN
+    assert halves.child_beside(1_001, 1.0, most=1_000) == ""  # past `most`
+    assert halves.child_beside(5, 1.0, most=1_000, least=10) == ""
+    above_gate["tree"] = False
+    assert halves.child_beside(100, 1.0, most=1_000) == ""
+    above_gate["tree"] = True
+    monkeypatch.setenv("INDICATORS_THREADS", "0")
+    assert halves.child_beside(100, 1.0, most=1_000) == ""
+    monkeypatch.delenv("INDICATORS_THREADS")
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    assert halves.child_beside(100, 1.0, most=1_000) == ""
+
+
+def test_packed_reasons_give_back_the_same_texts() -> None:
+    packed = _PackedReasons()
+    chunks = [
+        np.array(["名称相近（87%）", "", "指标解释相同；单位不同"], dtype=object),
+        np.array([], dtype=object),
+        np.array(["含分隔符\x00的理由", "另一条"], dtype=object),  # not packable: kept as it is
+        np.array(["最后一条"], dtype=object),
+    ]
+    for chunk in chunks:
+        packed.add(chunk)
+    assert [type(p).__name__ for p in packed.parts] == ["TextChunks", "TextChunks", "ndarray", "TextChunks"]
+    back = packed.texts()
+    assert back.dtype == object
+    assert back.tolist() == [t for chunk in chunks for t in chunk.tolist()]
+    assert all(type(t) is str for t in back)
+
+
+@needs_fork
+def test_descriptions_above_the_gate_in_a_child_equal_one_pass(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, above_gate: dict[str, bool]
+) -> None:
+    frame = clusters()
+    new, existing = frame.iloc[::2], frame.iloc[1::2]
+    seen: list[tuple[int, bool]] = []  # (pid, second half's 理由 packed) of each join
+    join = candidates._join_described
+
+    def joined(first: candidates._Described, second: candidates._Described, h: int) -> candidates._Described:
+        seen.append((os.getpid(), isinstance(second.reasons, _PackedReasons)))
+        return join(first, second, h)
+
+    monkeypatch.setattr(candidates, "_join_described", joined)
+    split = find_candidates(new, existing)
+    assert len(split) > 180
+    assert seen == [(os.getpid(), True)]  # split, the child's half sent packed
+    rules = refusing_rules(tmp_path, split)
+    split_refused = find_candidates(new, existing, rules)
+    assert 0 < len(split_refused) < len(split)
+    assert len(seen) == 2 and seen[1][1]
+
+    above_gate["tree"] = False  # no room: one pass, as before this change
+    seen.clear()
+    one = find_candidates(new, existing)
+    assert seen == []
+    pd.testing.assert_frame_equal(split, one, check_exact=True)
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    pd.testing.assert_frame_equal(split_refused, find_candidates(new, existing, rules), check_exact=True)
+    assert seen == []
+
+
+@needs_fork
+def test_similarity_passes_past_the_thread_bound_in_a_child_give_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch, above_gate: dict[str, bool]
+) -> None:
+    rows = alternate_rows()
+    words = load_model().words
+    pids: list[int] = []
+    similar = blocking._similar_pairs
+
+    def counted(*args: object) -> object:
+        pids.append(os.getpid())
+        return similar(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blocking, "_similar_pairs", counted)
+    split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
+    monkeypatch.setenv("INDICATORS_THREADS", "0")  # one core: every pass here
+    pids.clear()
+    one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 3
+    assert len(split) > 300
+    pd.testing.assert_frame_equal(split, one, check_exact=True)

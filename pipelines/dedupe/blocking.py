@@ -330,6 +330,10 @@ def _passes(
     split = halves.split_of(
         x.shape[0], threads=True, child=False, least=PASSES_SPLIT_MIN, most=PASSES_THREAD_MAX
     )
+    if not split and x.shape[0] > PASSES_THREAD_MAX:  # 1M rows: a child, whose leftovers leave with it
+        split = halves.child_beside(
+            x.shape[0], halves.PASSES_CHILD_ADDS_MIB, halves.PASSES_CHILD_MAX_NAMES, least=PASSES_SPLIT_MIN
+        )
     if len(passes) < 2 or not split:
         return run(passes)
     first, rest = halves.beside(lambda: run(passes[:1]), lambda: run(passes[1:]), split)

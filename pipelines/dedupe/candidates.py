@@ -23,6 +23,7 @@ from rapidfuzz import fuzz, process
 
 from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
+from pipelines.common.packed_texts import NotPackable, TextChunks
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
@@ -216,7 +217,7 @@ class _Described:
     kept: list[int]
     patterns: list[str]
     groups: list[str]  # pattern_key of each pattern (the sheet's pattern_group)
-    reasons: np.ndarray
+    reasons: np.ndarray | _PackedReasons  # packed: a forked half's answer (_describe)
     flags: np.ndarray
 
 
@@ -271,16 +272,58 @@ def _describe(
     each half in chunks of DESCRIBE_CHUNK pairs (the per-segment work of a whole half held at once was the
     step's memory peak)."""
 
+    split = halves.split_of(len(a)) or halves.child_beside(
+        len(a), halves.DESCRIBE_CHILD_ADDS_MIB, halves.DESCRIBE_CHILD_MAX_PAIRS
+    )
+
     def part(lo: int, hi: int) -> _Described:
         keys: dict[str, tuple[str, str]] = {}  # the patterns seen so far and their keys, across chunks
+        # A forked child's half (the second) holds its 理由 compressed, chunk by chunk, and sends them so: as
+        # str they were most of what the child added to the process tree (1M rows: ≈ 0.2 GiB, twice with
+        # the answer pickled).
+        packed = _PackedReasons() if split == "fork" and lo > 0 else None
         starts = list(range(lo, hi, DESCRIBE_CHUNK)) or [lo]
-        chunks = [
-            _describe_part(t, a[s:e], b[s:e], x[s:e], score[s:e], rules, spans[s:e], keys)
-            for s, e in zip(starts, [*starts[1:], hi], strict=True)
-        ]
-        return _joined(chunks, [s - lo for s in starts])
+        chunks = []
+        for s, e in zip(starts, [*starts[1:], hi], strict=True):
+            chunk = _describe_part(t, a[s:e], b[s:e], x[s:e], score[s:e], rules, spans[s:e], keys)
+            if packed is not None:
+                packed.add(_texts(chunk.reasons))
+                chunk.reasons = _NO_TEXTS
+            chunks.append(chunk)
+        joined = _joined(chunks, [s - lo for s in starts])
+        if packed is not None:
+            joined.reasons = packed
+        return joined
 
-    return halves.in_halves(part, len(a), _join_described)
+    return halves.in_halves(part, len(a), _join_described, split=split)
+
+
+_NO_TEXTS = np.array([], dtype=object)
+
+
+class _PackedReasons:
+    """The 理由 of a half's chunks, each chunk compressed (packed_texts.TextChunks) or, where a text cannot be
+    packed, as it was; read back whole, in order (texts()): the same str values."""
+
+    def __init__(self) -> None:
+        self.parts: list[TextChunks | np.ndarray] = []
+
+    def add(self, reasons: np.ndarray) -> None:
+        try:
+            self.parts.append(TextChunks(reasons, max(len(reasons), 1)))
+        except (NotPackable, TypeError):  # a separator or lone surrogate in a text, a value not a str
+            self.parts.append(reasons)
+
+    def texts(self) -> np.ndarray:
+        out = [
+            p.texts(np.arange(p.count, dtype=np.int64)) if isinstance(p, TextChunks) else p
+            for p in self.parts
+        ]
+        return np.concatenate(out) if out else _NO_TEXTS
+
+
+def _texts(reasons: np.ndarray | _PackedReasons) -> np.ndarray:
+    return reasons.texts() if isinstance(reasons, _PackedReasons) else reasons
 
 
 def _joined(parts: list[_Described], offsets: list[int]) -> _Described:
@@ -301,7 +344,7 @@ def _join_described(first: _Described, second: _Described, h: int) -> _Described
         first.kept + [k + h for k in second.kept],
         first.patterns + second.patterns,
         first.groups + second.groups,
-        np.concatenate([first.reasons, second.reasons]),
+        np.concatenate([_texts(first.reasons), _texts(second.reasons)]),
         np.concatenate([first.flags, second.flags]),
     )
 

@@ -16,8 +16,10 @@ of the one and none of the other; the child sees the parent's tables copy-on-wri
 into shared memory. A thread is left where no child is made (no fork here, INDICATORS_FORK=0, no room for the
 child) and the work releases the GIL (threads=True). At 1M rows the features' second half still goes to a
 child (FEATURES_CHILD_MAX_PAIRS: the rows come back in shared memory, the parent's half holds half the
-temporaries), the descriptions and the passes stay one pass (their answer and leftovers cost memory the 4 GiB
-bound has not got), and rapidfuzz's cpdist takes every core whatever the pairs (workers: no memory added).
+temporaries); past the thread's bounds the descriptions' second half and the first similarity pass go to a child
+too while the process tree has room (child_beside: a thread's leftovers stayed in the process, a child's leave
+with it; the descriptions' child sends its 理由 compressed), and rapidfuzz's cpdist takes every core whatever
+the pairs (workers: no memory added).
 INDICATORS_THREADS=0 turns the above-gate work off (one core, as before 47998f2), INDICATORS_FORK=0 the forks.
 """
 
@@ -41,9 +43,9 @@ SPLIT_MIN = 50_000  # pairs from which the work is split (a city's ≈ 27k pairs
 # Pairs up to which the work is split above the fork gate (300k rows: 724k pairs scored, 464k described). At
 # 1M rows the threaded features (2.36M pairs) cost memory the process kept afterwards (consolidation peak
 # 3,435 -> 3,682 MiB) and ≈ 20 % more CPU, and the descriptions of 1.44M pairs in a child 8 s more CPU (the
-# answer pickled, the parent's pages copied) for no wall time (consolidate_steps, one run each, load 16): one
-# pass there (the features apart: FEATURES_CHILD_MAX_PAIRS), the similarity passes one after another
-# (blocking.PASSES_THREAD_MAX) too.
+# answer pickled, the parent's pages copied) for no wall time (consolidate_steps, one run each, load 16): no
+# thread there; the features, the descriptions (their 理由 sent packed) and the first similarity pass in a child
+# (FEATURES_CHILD_MAX_PAIRS, child_beside).
 THREAD_MAX_PAIRS = 1_000_000
 # What a half's child may add to the process tree above the fork gate (its temporaries and the parent's pages
 # it touches). 300k rows (consolidate_steps' find_candidates, PSS sampled every 50 ms): the tree's peak
@@ -53,6 +55,19 @@ FORK_ADDS_MIB = 600.0
 # child_most; never a thread there): 1M rows' 2.34M pairs. The child writes its rows into shared memory and
 # sends back next to nothing; the parent's own half needs half the one pass's temporaries.
 FEATURES_CHILD_MAX_PAIRS = 3_000_000
+
+# Above background's fork gate and past the thread's bounds, work whose working set is the largest part of what
+# it holds may still go to a child that leaves with it: the similarity passes' first pass at 1M rows (207k
+# names: its sparse products' temporaries, ≈ 0.2 GiB) and the descriptions' second half (1.4M pairs), where
+# the process holds ≈ 0.8 GiB below the consolidation's peak (the candidate frame and its sort, after both).
+# The child's pages are counted with the parent's (background.fork_allowed: the process with `adds_mib` under
+# FORK_TREE_MAX_MIB), up to `most` items. 1M e2e, tree PSS every 0.5 s: 1,965 MiB with the passes' child, 3,344
+# with the descriptions' (3,646 in the worker when their 理由 came back as str), the step's peak 3,868 (the
+# features' child) against 3,949 before; consolidate 88.0 -> 76.1 s.
+PASSES_CHILD_MAX_NAMES = 400_000
+PASSES_CHILD_ADDS_MIB = 600.0
+DESCRIBE_CHILD_MAX_PAIRS = 3_000_000
+DESCRIBE_CHILD_ADDS_MIB = 600.0
 
 Split = Literal["fork", "thread", ""]
 
@@ -82,6 +97,17 @@ def split_of(
     if child and _may_fork() and thread_available(FORK_ADDS_MIB):
         return "fork"
     return "thread" if threads and n <= limit and thread_available() else ""
+
+
+def child_beside(n: int, adds_mib: float, most: int, least: int | None = None) -> Split:
+    """split_of where it makes no split above background's fork gate: "fork" for n items (least..most) whose
+    child adds `adds_mib` to the process tree while background.fork_allowed says the tree has room for it (its
+    FORK_TREE_MAX_MIB), "" otherwise — never with INDICATORS_THREADS=0 or INDICATORS_FORK=0."""
+    if n < max(SPLIT_MIN if least is None else least, 2) or n > most:
+        return ""
+    if not beside_allowed() or not _may_fork():
+        return ""
+    return "fork" if background.fork_allowed(adds_mib) else ""
 
 
 def _may_fork() -> bool:

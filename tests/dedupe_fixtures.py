@@ -3,13 +3,19 @@ a candidate list's patterns and one of its pairs (so the refusals fall in severa
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.bench_match import generate, key_clusters
+from pipelines.dedupe import blocking
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
+from pipelines.dedupe.model import load_model
 from pipelines.normalize.canonical import MatchRules, default_rules, load_rules, write_rules_csv
 from pipelines.normalize.keys import normalize_rows
 
@@ -77,3 +83,26 @@ def record_passes(monkeypatch: Any) -> list[tuple[int, int]]:
 
     monkeypatch.setattr(blocking, "_similar_pairs", counted)
     return callers
+
+
+def first_pass_in_a_child_same_pairs(monkeypatch: pytest.MonkeyPatch, in_process: Callable[[], None]) -> None:
+    """generate_pairs with its first similarity pass in a forked child (as the caller set the gates), then
+    in_process() and again with every pass here: the same pairs."""
+    rows = alternate_rows()
+    words = load_model().words
+    pids: list[int] = []
+    similar = blocking._similar_pairs
+
+    def counted(*args: object) -> object:
+        pids.append(os.getpid())
+        return similar(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blocking, "_similar_pairs", counted)
+    split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
+    in_process()
+    pids.clear()
+    one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
+    assert len(pids) == 3  # in-process: every pass seen here
+    assert len(split) > 300
+    pd.testing.assert_frame_equal(split, one, check_exact=True)

@@ -28,13 +28,11 @@ from pipelines.consolidate import identity
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.reasons import COMMON_COVERS_REASON
 from pipelines.dedupe import blocking, candidates, halves
-from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
 from pipelines.dedupe.candidates import _PackedReasons, find_candidates
-from pipelines.dedupe.model import load_model
 from pipelines.intake.read import read_workbook
 from pipelines.validate.runner import validate_workbooks
 from schemas.library import LibraryTables
-from tests.dedupe_fixtures import alternate_rows, clusters, refusing_rules
+from tests.dedupe_fixtures import clusters, first_pass_in_a_child_same_pairs, refusing_rules
 from tests.xlsx_builders import default_info, project_row, write_workbook
 
 needs_fork = pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
@@ -187,21 +185,5 @@ def test_descriptions_above_the_gate_in_a_child_equal_one_pass(
 def test_similarity_passes_past_the_thread_bound_in_a_child_give_the_same_pairs(
     monkeypatch: pytest.MonkeyPatch, above_gate: dict[str, bool]
 ) -> None:
-    rows = alternate_rows()
-    words = load_model().words
-    pids: list[int] = []
-    similar = blocking._similar_pairs
-
-    def counted(*args: object) -> object:
-        pids.append(os.getpid())
-        return similar(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(blocking, "_similar_pairs", counted)
-    split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
-    monkeypatch.setenv("INDICATORS_THREADS", "0")  # one core: every pass here
-    pids.clear()
-    one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert len(pids) == 3
-    assert len(split) > 300
-    pd.testing.assert_frame_equal(split, one, check_exact=True)
+    # one core (INDICATORS_THREADS=0) the second time: every pass here
+    first_pass_in_a_child_same_pairs(monkeypatch, lambda: monkeypatch.setenv("INDICATORS_THREADS", "0"))

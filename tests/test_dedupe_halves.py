@@ -18,13 +18,18 @@ import pytest
 
 from pipelines.common.background import fork_supported
 from pipelines.dedupe import blocking, halves
-from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows
+from pipelines.dedupe.blocking import prepare_rows
 from pipelines.dedupe.candidates import _differences, _Table, find_candidates
 from pipelines.dedupe.features import FormCodes, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules
-from tests.dedupe_fixtures import alternate_rows, clusters, random_pairs, refusing_rules
+from tests.dedupe_fixtures import (
+    clusters,
+    first_pass_in_a_child_same_pairs,
+    random_pairs,
+    refusing_rules,
+)
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
 
@@ -94,28 +99,13 @@ def test_candidates_in_halves_equal_one_pass(monkeypatch: pytest.MonkeyPatch, tm
 @pytest.mark.skipif(not fork_supported(), reason="no fork here: one pass")
 def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first similarity pass in a forked child (PASSES_SPLIT_MIN 1): the same pairs as all in-process."""
-    rows = alternate_rows()
-    words = load_model().words
     monkeypatch.setattr(blocking, "PASSES_SPLIT_MIN", 1)
-    pids: list[int] = []
-    similar = blocking._similar_pairs
 
-    def counted(*args: object) -> object:
-        pids.append(os.getpid())
-        return similar(*args)  # type: ignore[arg-type]
+    def in_process() -> None:
+        monkeypatch.setenv("INDICATORS_FORK", "0")
+        monkeypatch.setattr(halves, "thread_available", lambda adds_mib=0.0: False)  # no thread either
 
-    monkeypatch.setattr(blocking, "_similar_pairs", counted)
-    split = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert len(pids) == 2  # the first pass ran in the child: its call is not seen here
-    monkeypatch.setenv("INDICATORS_FORK", "0")
-    monkeypatch.setattr(
-        halves, "thread_available", lambda adds_mib=0.0: False
-    )  # in-process: no thread either
-    pids.clear()
-    one = generate_pairs(rows, BlockingConfig(), words.near_synonyms)
-    assert len(pids) == 3  # in-process: every pass seen here
-    assert len(split) > 300
-    pd.testing.assert_frame_equal(split, one, check_exact=True)
+    first_pass_in_a_child_same_pairs(monkeypatch, in_process)
 
 
 def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules) -> tuple[list[int], list]:

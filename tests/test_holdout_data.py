@@ -205,39 +205,24 @@ def test_fresh8_counts_as_recorded_and_every_duplicate_is_one_readers_call() -> 
     assert sum("one reader's call" in p["note"] for p in pairs) == FRESH8_ONE_READERS_CALL
 
 
-def test_fresh9_counts_as_recorded() -> None:
-    pairs = _rows(FRESH9.pairs_path)
-    assert len(pairs) == FRESH9_PAIRS
-    assert sum(p["label"] == "1" for p in pairs) == SHORT["fresh9"]
-    assert len({r["source_group"] for r in _rows(FRESH9.names_path)}) == FRESH9_SOURCES
-    text = (DATA / "FRESH9.md").read_text(encoding="utf-8")
-    assert f"label 1: {SHORT['fresh9']}," in text and f"{FRESH9_PAIRS} pairs" in text
-    assert check_holdout(FRESH9).shortfalls == [f"{SHORT['fresh9']} pairs labelled 1, fewer than 40"]
-    assert sum("one reader's call" in p["note"] for p in pairs) == FRESH9_ONE_READERS_CALL
+RECORDED = {  # set: (pairs, source tables, labels whose note says "one reader's call")
+    "fresh9": (FRESH9, FRESH9_PAIRS, FRESH9_SOURCES, FRESH9_ONE_READERS_CALL),
+    "fresh10": (FRESH10, FRESH10_PAIRS, FRESH10_SOURCES, FRESH10_ONE_READERS_CALL),
+    "fresh11": (FRESH11, FRESH11_PAIRS, FRESH11_SOURCES, FRESH11_ONE_READERS_CALL),
+}
 
 
-def test_fresh10_counts_as_recorded() -> None:
-    pairs = _rows(FRESH10.pairs_path)
-    assert len(pairs) == FRESH10_PAIRS
-    assert sum(p["label"] == "1" for p in pairs) == SHORT["fresh10"]
-    names = _rows(FRESH10.names_path)
-    assert len({r["source_group"] for r in names}) == FRESH10_SOURCES
-    text = (DATA / "FRESH10.md").read_text(encoding="utf-8")
-    assert f"label 1: {SHORT['fresh10']}," in text and f"{FRESH10_PAIRS} pairs" in text
-    assert check_holdout(FRESH10).shortfalls == [f"{SHORT['fresh10']} pairs labelled 1, fewer than 40"]
-    assert sum("one reader's call" in p["note"] for p in pairs) == FRESH10_ONE_READERS_CALL
-
-
-def test_fresh11_counts_as_recorded() -> None:
-    pairs = _rows(FRESH11.pairs_path)
-    assert len(pairs) == FRESH11_PAIRS
-    assert sum(p["label"] == "1" for p in pairs) == SHORT["fresh11"]
-    names = _rows(FRESH11.names_path)
-    assert len({r["source_group"] for r in names}) == FRESH11_SOURCES
-    text = (DATA / "FRESH11.md").read_text(encoding="utf-8")
-    assert f"label 1: {SHORT['fresh11']}," in text and f"{FRESH11_PAIRS} pairs" in text
-    assert check_holdout(FRESH11).shortfalls == [f"{SHORT['fresh11']} pairs labelled 1, fewer than 40"]
-    assert sum("one reader's call" in p["note"] for p in pairs) == FRESH11_ONE_READERS_CALL
+@pytest.mark.parametrize("name", list(RECORDED))
+def test_counts_as_recorded(name: str) -> None:
+    spec, n_pairs, n_sources, n_calls = RECORDED[name]
+    pairs = _rows(spec.pairs_path)
+    assert len(pairs) == n_pairs
+    assert sum(p["label"] == "1" for p in pairs) == SHORT[name]
+    assert len({r["source_group"] for r in _rows(spec.names_path)}) == n_sources
+    text = (DATA / f"{name.upper()}.md").read_text(encoding="utf-8")
+    assert f"label 1: {SHORT[name]}," in text and f"{n_pairs} pairs" in text
+    assert check_holdout(spec).shortfalls == [f"{SHORT[name]} pairs labelled 1, fewer than 40"]
+    assert sum("one reader's call" in p["note"] for p in pairs) == n_calls
 
 
 def _write(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Path:

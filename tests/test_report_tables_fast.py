@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, findings_by_file, group_findings
+from pipelines.common.findings import Finding, findings_by_file, group_findings
 from pipelines.consolidate.changes import _text
 from pipelines.report import coverage, departments, violations
 from pipelines.report.change_tables import _take
 from pipelines.report.finding_tally import FindingTally
 from pipelines.report.model import ReportInputs, file_statuses
 from pipelines.report.tables import review_tables
+from tests.test_report_grouping import _details_plain
 
 YEAR = 2026
 
@@ -92,30 +93,6 @@ def _mixed(inputs: ReportInputs, seed: int = 11, n: int = 1500) -> ReportInputs:
 
 
 # --- the plain references (ca08ca8) -------------------------------------------------------------------
-
-
-def _details_plain(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [
-            {
-                "dept_code": dept_of.get(g.file, ("", ""))[0],
-                "file": g.file,
-                "sheet": g.sheet,
-                "code": g.code,
-                "severity": SEVERITY_ZH.get(g.severity, g.severity),
-                "field": g.field,
-                "message": g.message,
-                "cells": g.cells_zh,
-                "count": g.count,
-                "fix": g.fix,
-                "_order": SEVERITY_ORDER.get(g.severity, 9),
-            }
-            for g in group_findings(found)
-        ],
-        columns=[*violations.DETAIL_TITLES, "_order"],
-    )
-    frame = frame.sort_values(["dept_code", "file", "_order", "sheet", "code", "field"], kind="stable")
-    return frame.drop(columns="_order").reset_index(drop=True)
 
 
 def _violations_plain(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -7,7 +7,7 @@ results as before:
 Above background's fork gate (a 1M-row consolidation), the work that had been one pass there goes to a forked
 child while the process tree has room (halves.child_beside), with the same results as one in-process pass:
 
-- the pairs' descriptions: the second half in a child that sends its 理由 compressed (candidates._PackedReasons);
+- the pairs' descriptions: the second half in a child that sends its 理由 compressed (described.PackedReasons);
   every column of find_candidates equal, bit for bit, with and without reviewers' do-not-merge rules;
 - the similarity passes past PASSES_THREAD_MAX names: the first pass in a child, the same pairs;
 - no child with INDICATORS_THREADS=0, INDICATORS_FORK=0, or when background.fork_allowed says no room.
@@ -28,7 +28,8 @@ from pipelines.consolidate import identity
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.reasons import COMMON_COVERS_REASON
 from pipelines.dedupe import blocking, candidates, halves
-from pipelines.dedupe.candidates import _PackedReasons, find_candidates
+from pipelines.dedupe.candidates import find_candidates
+from pipelines.dedupe.described import Described, PackedReasons
 from pipelines.intake.read import read_workbook
 from pipelines.validate.runner import validate_workbooks
 from schemas.library import LibraryTables
@@ -133,7 +134,7 @@ def test_child_beside_forks_only_with_room_and_when_allowed(
 
 
 def test_packed_reasons_give_back_the_same_texts() -> None:
-    packed = _PackedReasons()
+    packed = PackedReasons()
     chunks = [
         np.array(["名称相近（87%）", "", "指标解释相同；单位不同"], dtype=object),
         np.array([], dtype=object),
@@ -156,13 +157,13 @@ def test_descriptions_above_the_gate_in_a_child_equal_one_pass(
     frame = clusters()
     new, existing = frame.iloc[::2], frame.iloc[1::2]
     seen: list[tuple[int, bool]] = []  # (pid, second half's 理由 packed) of each join
-    join = candidates._join_described
+    join = candidates.join_described
 
-    def joined(first: candidates._Described, second: candidates._Described, h: int) -> candidates._Described:
-        seen.append((os.getpid(), isinstance(second.reasons, _PackedReasons)))
+    def joined(first: Described, second: Described, h: int) -> Described:
+        seen.append((os.getpid(), isinstance(second.reasons, PackedReasons)))
         return join(first, second, h)
 
-    monkeypatch.setattr(candidates, "_join_described", joined)
+    monkeypatch.setattr(candidates, "join_described", joined)
     split = find_candidates(new, existing)
     assert len(split) > 180
     assert seen == [(os.getpid(), True)]  # split, the child's half sent packed

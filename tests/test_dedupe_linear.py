@@ -103,7 +103,7 @@ def test_frame_columns_in_their_dtypes_as_the_object_frame_converted() -> None:
         "likely": rng.random(n) < 0.4,
     }
     texts = np.array([f"理由{k % 17}" for k in range(n)], dtype=object)
-    described = cand._Described(list(range(n)), list(texts), list(texts[::-1]), texts, texts[::-1].copy())
+    described = cand.Described(list(range(n)), list(texts), list(texts[::-1]), texts, texts[::-1].copy())
     got = cand._frame(t, a, b, columns, described)
     old = pd.DataFrame({c: got[c].to_numpy(dtype=object) for c in got.columns}, dtype=object)
     old["score"] = np.round(np.clip(columns["score"], 0.0, 100.0), 1)

@@ -23,9 +23,9 @@ from rapidfuzz import fuzz, process
 
 from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
-from pipelines.common.packed_texts import NotPackable, TextChunks
 from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
+from pipelines.dedupe.described import NO_TEXTS, Described, PackedReasons, join_described, joined, texts_of
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
 from pipelines.dedupe.objects import group_words
 from pipelines.dedupe.ordering import _sort_order as _sort_order
@@ -212,15 +212,6 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
     return _Worth(keep & enough, ratios[0][chosen], ratios[1][chosen])
 
 
-@dataclass
-class _Described:
-    kept: list[int]
-    patterns: list[str]
-    groups: list[str]  # pattern_key of each pattern (the sheet's pattern_group)
-    reasons: np.ndarray | _PackedReasons  # packed: a forked half's answer (_describe)
-    flags: np.ndarray
-
-
 def _differences(
     t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules, spans: list[tuple[Span, ...] | None]
 ) -> tuple[list[int], Difference]:
@@ -265,7 +256,7 @@ def _describe(
     score: np.ndarray,
     rules: MatchRules,
     spans: list[tuple[Span, ...] | None],
-) -> _Described:
+) -> Described:
     """Pattern, reason and flags of each pair; pairs a reviewer refused (rules do-not-merge) left out.
     spans: per pair, the differing segments of its names when the features read them already (else None).
     Each pair's description is its own: the pairs are described in two halves on two cores (halves.py),
@@ -276,77 +267,26 @@ def _describe(
         len(a), halves.DESCRIBE_CHILD_ADDS_MIB, halves.DESCRIBE_CHILD_MAX_PAIRS
     )
 
-    def part(lo: int, hi: int) -> _Described:
+    def part(lo: int, hi: int) -> Described:
         keys: dict[str, tuple[str, str]] = {}  # the patterns seen so far and their keys, across chunks
         # A forked child's half (the second) holds its 理由 compressed, chunk by chunk, and sends them so: as
         # str they were most of what the child added to the process tree (1M rows: ≈ 0.2 GiB, twice with
         # the answer pickled).
-        packed = _PackedReasons() if split == "fork" and lo > 0 else None
+        packed = PackedReasons() if split == "fork" and lo > 0 else None
         starts = list(range(lo, hi, DESCRIBE_CHUNK)) or [lo]
         chunks = []
         for s, e in zip(starts, [*starts[1:], hi], strict=True):
             chunk = _describe_part(t, a[s:e], b[s:e], x[s:e], score[s:e], rules, spans[s:e], keys)
             if packed is not None:
-                packed.add(_texts(chunk.reasons))
-                chunk.reasons = _NO_TEXTS
+                packed.add(texts_of(chunk.reasons))
+                chunk.reasons = NO_TEXTS
             chunks.append(chunk)
-        joined = _joined(chunks, [s - lo for s in starts])
+        joined_chunks = joined(chunks, [s - lo for s in starts])
         if packed is not None:
-            joined.reasons = packed
-        return joined
+            joined_chunks.reasons = packed
+        return joined_chunks
 
-    return halves.in_halves(part, len(a), _join_described, split=split)
-
-
-_NO_TEXTS = np.array([], dtype=object)
-
-
-class _PackedReasons:
-    """The 理由 of a half's chunks, each chunk compressed (packed_texts.TextChunks) or, where a text cannot be
-    packed, as it was; read back whole, in order (texts()): the same str values."""
-
-    def __init__(self) -> None:
-        self.parts: list[TextChunks | np.ndarray] = []
-
-    def add(self, reasons: np.ndarray) -> None:
-        try:
-            self.parts.append(TextChunks(reasons, max(len(reasons), 1)))
-        except (NotPackable, TypeError):  # a separator or lone surrogate in a text, a value not a str
-            self.parts.append(reasons)
-
-    def texts(self) -> np.ndarray:
-        out = [
-            p.texts(np.arange(p.count, dtype=np.int64)) if isinstance(p, TextChunks) else p
-            for p in self.parts
-        ]
-        return np.concatenate(out) if out else _NO_TEXTS
-
-
-def _texts(reasons: np.ndarray | _PackedReasons) -> np.ndarray:
-    return reasons.texts() if isinstance(reasons, _PackedReasons) else reasons
-
-
-def _joined(parts: list[_Described], offsets: list[int]) -> _Described:
-    """Consecutive chunks' descriptions as one (offsets: where each chunk starts)."""
-    if len(parts) == 1:
-        return parts[0]
-    return _Described(
-        [k + off for part, off in zip(parts, offsets, strict=True) for k in part.kept],
-        list(chain.from_iterable(part.patterns for part in parts)),
-        list(chain.from_iterable(part.groups for part in parts)),
-        np.concatenate([part.reasons for part in parts]),
-        np.concatenate([part.flags for part in parts]),
-    )
-
-
-def _join_described(first: _Described, second: _Described, h: int) -> _Described:
-    return _Described(
-        first.kept + [k + h for k in second.kept],
-        first.patterns + second.patterns,
-        first.groups + second.groups,
-        np.concatenate([_texts(first.reasons), _texts(second.reasons)]),
-        np.concatenate([first.flags, second.flags]),
-    )
+    return halves.in_halves(part, len(a), join_described, split=split)
 
 
 def _describe_part(
@@ -358,16 +298,16 @@ def _describe_part(
     rules: MatchRules,
     spans: list[tuple[Span, ...] | None],
     keys: dict[str, tuple[str, str]],
-) -> _Described:
+) -> Described:
     kept, difference = _differences(t, a, b, rules, spans)
     if not kept:
         none = np.array([], dtype=object)
-        return _Described([], [], [], none, none)
+        return Described([], [], [], none, none)
     sel = np.asarray(kept, dtype=np.int64)
     side_a, side_b = t.side(a[sel]), t.side(b[sel])
     x = x[sel]
     patterns, groups = _pattern_groups(difference.pattern.tolist(), keys)
-    return _Described(
+    return Described(
         kept,
         patterns,
         groups,
@@ -386,7 +326,7 @@ def _pattern_groups(patterns: list[str], keys: dict[str, tuple[str, str]]) -> tu
 
 
 def _frame(
-    t: _Table, a: np.ndarray, b: np.ndarray, columns: dict[str, np.ndarray], d: _Described
+    t: _Table, a: np.ndarray, b: np.ndarray, columns: dict[str, np.ndarray], d: Described
 ) -> pd.DataFrame:
     """CANDIDATE_COLUMNS of the described pairs (a, b already narrowed to them)."""
     # Text columns stay Python objects: they point at the strings above instead of copying each pair's text

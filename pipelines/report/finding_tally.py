@@ -103,6 +103,11 @@ class Groups:
     bounds: np.ndarray  # group k's cells: shown[bounds[k]:bounds[k + 1]]
     first_row: np.ndarray
 
+    @classmethod
+    def none(cls) -> Groups:
+        empty = np.zeros(0, dtype=np.intp)
+        return cls({name: (empty, []) for name in _TEXT_PARTS}, [], empty, [], np.zeros(1, np.intp), empty)
+
     def __len__(self) -> int:
         return len(self.fix)
 
@@ -212,10 +217,7 @@ class FindingTally:
         findings = self.findings
         chosen_kinds = np.flatnonzero(self._chosen(severities))
         if not len(chosen_kinds):
-            empty = np.zeros(0, dtype=np.intp)
-            return Groups(
-                {name: (empty, []) for name in _TEXT_PARTS}, [], empty, [], np.zeros(1, np.intp), empty
-            )
+            return Groups.none()
         parts = {at: self.part(at) for at in (FILE, SHEET, CODE, FIELD, MESSAGE, SEVERITY, COLUMN)}
         key = (FILE, SHEET, CODE, FIELD, MESSAGE)  # group_findings' key
         kind_group = _numbered([parts[at][0][chosen_kinds] for at in key], [len(parts[at][1]) for at in key])
@@ -227,13 +229,8 @@ class FindingTally:
         member_kind = self.kind[members]
         n_groups = int(group.max()) + 1
         severity_numbers, severity_names = parts[SEVERITY]
-        severity_rank = np.array([SEVERITY_ORDER.get(s, 9) for s in severity_names], dtype=np.intp)[
-            severity_numbers
-        ]  # per kind
-        listed_rows = list(map(attrgetter("row"), findings))
-        # row or 0: None is looked up (0), any other row is its own default
-        rows = np.fromiter(map({None: 0}.get, listed_rows, listed_rows), dtype=np.int64, count=len(findings))
-        rows = rows[members]
+        severity_rank = _severity_ranks(severity_names)[severity_numbers]  # per kind
+        rows = _excel_rows(findings)[members]
         column_numbers, columns = parts[COLUMN]
         column = column_numbers[member_kind]
         # Members in sort_findings' order within each group: severity, row, column, then as found.
@@ -254,24 +251,10 @@ class FindingTally:
         n_shown = np.bincount(group[order[taken]], minlength=n_groups)
         shown_from = np.cumsum(n_shown) - n_shown
         shown = [findings[i].cell for i in taken_at.tolist()]
-        # group_order: file, severity, sheet, code, column, first cell ([] before any), message.
-        ranks = {
-            at: _value_ranks(parts[at][1])[parts[at][0][first_kind]] for at in (FILE, SHEET, CODE, FIELD)
-        }
         has_first = n_shown > 0
-        first_cell = np.zeros(n_groups, dtype=np.intp)
+        first_cell = np.zeros(n_groups, dtype=np.intp)  # rank of the first shown cell ([] before any: 0)
         first_cell[has_first] = sorted_ranks([shown[a] for a in shown_from[has_first].tolist()]) + 1
-        keys = [ranks[FILE], severity_rank[first_kind], ranks[SHEET], ranks[CODE], ranks[FIELD], first_cell]
-        listed = _ordered(keys)
-        # Groups alike in all of these differ by message (their key holds it): ordered by it where any are.
-        alike = np.ones(max(n_groups - 1, 0), dtype=bool)
-        for k in keys:
-            in_order = k[listed]
-            alike &= in_order[1:] == in_order[:-1]
-        if alike.any():
-            message_numbers, messages = parts[MESSAGE]
-            keys.append(_value_ranks(messages)[message_numbers[first_kind]])
-            listed = _ordered(keys)
+        listed = _group_order(parts, first_kind, severity_rank[first_kind], first_cell)
         texts = {name: (parts[at][0][first_kind[listed]], parts[at][1]) for name, at in _TEXT_PARTS.items()}
         # The shown cells in the groups' listed order, one flat list (no list per group: 95k containers
         # that live on would bring the collector's full passes over every object alive).
@@ -286,3 +269,37 @@ class FindingTally:
             np.r_[0, bounds],
             rows[order[starts]][listed],
         )
+
+
+def _group_order(
+    parts: dict[int, tuple[np.ndarray, list[str]]],
+    first_kind: np.ndarray,
+    severity_rank: np.ndarray,
+    first_cell: np.ndarray,
+) -> np.ndarray:
+    """The groups' places in group_order: file, severity, sheet, code, column, first cell, message (each
+    group's values those of its first member's kind: first_kind; its severity's rank; its first cell's)."""
+    ranks = {at: _value_ranks(parts[at][1])[parts[at][0][first_kind]] for at in (FILE, SHEET, CODE, FIELD)}
+    keys = [ranks[FILE], severity_rank, ranks[SHEET], ranks[CODE], ranks[FIELD], first_cell]
+    listed = _ordered(keys)
+    # Groups alike in all of these differ by message (their key holds it): ordered by it where any are.
+    alike = np.ones(max(len(first_kind) - 1, 0), dtype=bool)
+    for k in keys:
+        in_order = k[listed]
+        alike &= in_order[1:] == in_order[:-1]
+    if alike.any():
+        message_numbers, messages = parts[MESSAGE]
+        keys.append(_value_ranks(messages)[message_numbers[first_kind]])
+        listed = _ordered(keys)
+    return listed
+
+
+def _severity_ranks(names: list[str]) -> np.ndarray:
+    return np.array([SEVERITY_ORDER.get(s, 9) for s in names], dtype=np.intp)
+
+
+def _excel_rows(findings: Sequence[Finding]) -> np.ndarray:
+    """Each finding's row, or 0 (as sort_findings reads `row or 0`): None is looked up (0), any other row
+    is its own default."""
+    listed = list(map(attrgetter("row"), findings))
+    return np.fromiter(map({None: 0}.get, listed, listed), dtype=np.int64, count=len(findings))

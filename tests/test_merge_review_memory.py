@@ -27,8 +27,8 @@ def test_the_sorted_pairs_are_gone_before_the_rows_are_written(
     alive_at_write: list[bool] = []
     real_sort, real_write = review.sort_candidates, review._Direct.write
 
-    def sort(frame: pd.DataFrame, coded: Any = None) -> pd.DataFrame:
-        out = real_sort(frame, coded)
+    def sort(frame: pd.DataFrame, coded: Any = None, known: Any = None) -> pd.DataFrame:
+        out = real_sort(frame, coded, known)
         sorted_frames.append(weakref.ref(out))
         return out
 

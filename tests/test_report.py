@@ -910,9 +910,9 @@ def merge_review_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     real = build.write_merge_review
 
-    def recorded(candidates: object, path: Path) -> Path:
+    def recorded(candidates: object, path: Path, known: object = None) -> Path:
         names.append(threading.current_thread().name)
-        return real(candidates, path)  # type: ignore[arg-type]
+        return real(candidates, path, known)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build, "write_merge_review", recorded)
     return names

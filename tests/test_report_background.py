@@ -38,9 +38,9 @@ def test_forked_and_in_process_reports_are_the_same_bytes(
     writers: list[int] = []
     real = build.write_merge_review
 
-    def recorded(candidates: Any, path: Path) -> Path:
+    def recorded(candidates: Any, path: Path, known: Any = None) -> Path:
         writers.append(os.getpid())  # in a child: appended to the child's copy only
-        return real(candidates, path)
+        return real(candidates, path, known)
 
     monkeypatch.setattr(build, "write_merge_review", recorded)
     out = tmp_path / str(YEAR)
@@ -56,11 +56,11 @@ def test_a_killed_child_is_replaced_and_leaves_nothing_half_written(
     parent = os.getpid()
     real = build.write_merge_review
 
-    def killed_in_the_child(candidates: Any, path: Path) -> Path:
+    def killed_in_the_child(candidates: Any, path: Path, known: Any = None) -> Path:
         if os.getpid() != parent:
             path.with_suffix(".tmp.xlsx").write_bytes(b"PK half a workbook")
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(candidates, path)
+        return real(candidates, path, known)
 
     monkeypatch.setattr(build, "write_merge_review", killed_in_the_child)
     out = tmp_path / str(YEAR)
@@ -71,7 +71,7 @@ def test_a_killed_child_is_replaced_and_leaves_nothing_half_written(
 def test_an_error_in_the_merge_review_reaches_the_caller(
     inputs: ReportInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(candidates: Any, path: Path) -> Path:
+    def broken(candidates: Any, path: Path, known: Any = None) -> Path:
         raise OSError("磁盘已满")
 
     monkeypatch.setattr(build, "write_merge_review", broken)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +118,10 @@ def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
             fh.write(f"page {os.getpid()}\n")
         return real_page(*args)
 
-    def review(candidates: Any, path: Path) -> Path:
+    def review(candidates: Any, path: Path, known: Any = None) -> Path:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"merge_review {os.getpid()}\n")
-        return real_review(candidates, path)
+        return real_review(candidates, path, known)
 
     def changelog(out_dir: Path, inputs: ReportInputs) -> Path:
         with open(log, "a", encoding="utf-8") as fh:
@@ -172,3 +173,72 @@ def test_the_page_child_waits_for_room_in_the_process_tree(
     files = write_annual_report(out, inputs)
     assert _who(log)["page"] == os.getpid()
     assert written_tree(out, files) == in_process
+
+
+def test_merge_review_s_order_is_made_while_the_page_s_child_runs(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pairs' order and factorized texts are made in this process before the page's child is joined
+    (its core idle until then) and handed to merge_review.xlsx: the same bytes."""
+    _above_the_thread_gate(monkeypatch, 1 << 30)
+    log = tmp_path / "log.txt"
+    _timed_writers(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    events = _events(log)
+    assert events["order"][0] == os.getpid() and events["page end"][0] != os.getpid()
+    assert events["order"][1] < events["page end"][1]  # made while the child still ran (it sleeps)
+    assert events["merge_review"] == (os.getpid(), 1.0)  # written with it
+    assert written_tree(out, files) == in_process
+
+
+def test_without_room_for_the_order_merge_review_makes_it_itself(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 1 << 30)
+    monkeypatch.setattr(build, "ORDER_BYTES_PER_PAIR", 1 << 50)  # the tree has no room for it
+    log = tmp_path / "log.txt"
+    _timed_writers(monkeypatch, log)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    events = _events(log)
+    assert "order" not in events and events["page end"][0] != os.getpid()  # the page still in a child
+    assert events["merge_review"] == (os.getpid(), 0.0)
+    assert written_tree(out, files) == in_process
+
+
+def _timed_writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """The page's writer (slowed: it sleeps after writing), the order's maker and merge_review.xlsx's writer
+    log their process id and a clock (merge_review: whether it was given the order)."""
+    real_page, real_order, real_review = (
+        build.write_library_page,
+        build.review_order,
+        build.write_merge_review,
+    )
+
+    def note(what: str, value: float) -> None:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{what}\t{os.getpid()}\t{value}\n")
+
+    def page(*args: Any) -> Path:
+        path = real_page(*args)
+        time.sleep(1.0)
+        note("page end", time.monotonic())
+        return path
+
+    def order(candidates: Any) -> Any:
+        note("order", time.monotonic())
+        return real_order(candidates)
+
+    def review(candidates: Any, path: Path, known: Any = None) -> Path:
+        note("merge_review", float(known is not None))
+        return real_review(candidates, path, known)
+
+    monkeypatch.setattr(build, "write_library_page", page)
+    monkeypatch.setattr(build, "review_order", order)
+    monkeypatch.setattr(build, "write_merge_review", review)
+
+
+def _events(log: Path) -> dict[str, tuple[int, float]]:
+    lines = (line.split("\t") for line in log.read_text(encoding="utf-8").splitlines())
+    return {what: (int(pid), float(value)) for what, pid, value in lines}

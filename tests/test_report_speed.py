@@ -120,7 +120,7 @@ def test_merge_review_in_a_thread_gives_the_serial_files(
 def test_an_error_in_the_thread_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INDICATORS_FORK", "0")
 
-    def broken(candidates: Any, path: Path) -> Path:
+    def broken(candidates: Any, path: Path, known: Any = None) -> Path:
         raise OSError("磁盘已满")
 
     monkeypatch.setattr(build, "write_merge_review", broken)

@@ -33,10 +33,10 @@ def _written(
     calls: list[str] = []
     real_review, real_page = build.write_merge_review, build.write_library_page
 
-    def review(candidates: Any, path: Path) -> Path:
+    def review(candidates: Any, path: Path, known: Any = None) -> Path:
         threads.append(threading.current_thread().name)
         calls.append("merge_review")
-        return real_review(candidates, path)
+        return real_review(candidates, path, known)
 
     def page(*args: Any) -> Path:
         calls.append("library_page")

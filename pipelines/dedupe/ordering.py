@@ -5,6 +5,8 @@ Moved out of candidates.py (which re-exports it) to keep that module small; the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,23 +18,58 @@ from pipelines.common.xlsx_table import factorize_texts
 Coded = dict[str, tuple[np.ndarray, np.ndarray]]  # column → (codes, distinct values), as pd.factorize
 
 
-def sort_candidates(candidates: pd.DataFrame, coded: Coded | None = None) -> pd.DataFrame:
+def sort_candidates(
+    candidates: pd.DataFrame, coded: Coded | None = None, known: ReviewOrder | None = None
+) -> pd.DataFrame:
     """Likeliest first, pairs with the same difference pattern together: patterns ordered by their best
     score, then by size; best score first within a pattern.
 
     `coded`, a dict, receives the text columns the sort factorized as pd.factorize reads them in the
-    sorted frame (the merge review would factorize them again: 0.35 s at 300k pairs)."""
+    sorted frame (the merge review would factorize them again: 0.35 s at 300k pairs). `known`: this
+    frame's review_order, made earlier (the report makes it while the library page's child runs)."""
     if candidates.empty:
         return candidates.reset_index(drop=True)
-    seen: Coded = {}
-    order = _sort_order(candidates, seen)
-    if order is None:  # a text column with a missing value: pandas' own sort
-        order = _sort_order_pandas(candidates)
-    elif coded is not None:
-        for column, (codes, distinct) in seen.items():
+    known = review_order(candidates) if known is None else known
+    order = known.order
+    if len(order) != len(candidates):
+        raise ValueError("the review order was made for another list of pairs")
+    in_place = bool((order == np.arange(len(order))).all())  # the rebuild's list arrives sorted
+    if coded is not None:
+        for column, (codes, distinct) in known.seen.items():
+            if in_place:  # codes in order of first appearance already
+                coded[column] = (np.asarray(codes, dtype=np.intp), distinct)
+                continue
             again, firsts = pd.factorize(codes[order])  # integers: cheap; first appearance, as sorted
             coded[column] = (np.asarray(again, dtype=np.intp), distinct[firsts])
+    if in_place:
+        return candidates.reset_index(drop=True)
     return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
+
+
+@dataclass
+class ReviewOrder:
+    """sort_candidates' order of a list of pairs, and the text columns it factorized (with those asked for
+    beside them) as factorize_texts reads them in the list's own order; `seen` is empty where pandas'
+    own sort made the order (a text column with a missing value)."""
+
+    order: np.ndarray
+    seen: Coded
+
+
+def review_order(candidates: pd.DataFrame, also: tuple[str, ...] = ()) -> ReviewOrder:
+    """The order sort_candidates gives `candidates`, with the factorizations sort_candidates(coded=…)
+    hands on; `also`: more text columns factorized (those of them holding only texts are kept)."""
+    seen: Coded = {}
+    order = _sort_order(candidates, seen) if len(candidates) else np.zeros(0, dtype=np.intp)
+    if order is None:  # a text column with a missing value: pandas' own sort, no factorizations
+        return ReviewOrder(_sort_order_pandas(candidates), {})
+    for column in also:
+        if column in seen or column not in candidates.columns:
+            continue
+        codes, distinct = factorize_texts(candidates[column].to_numpy(dtype=object))
+        if len(codes) and codes.min() >= 0:  # a missing value: the writer finds it itself
+            seen[column] = (codes, np.asarray(distinct, dtype=object))
+    return ReviewOrder(order, seen)
 
 
 def sort_order(candidates: pd.DataFrame) -> np.ndarray:

@@ -26,9 +26,11 @@ from pipelines.common.formulas import neutralize
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
+from pipelines.dedupe import ordering
 from pipelines.dedupe.candidates import sort_candidates
-from pipelines.dedupe.ordering import Coded
+from pipelines.dedupe.ordering import Coded, ReviewOrder
 from pipelines.dedupe.review_coded import (
+    FOUND_TEXTS,
     GroupLabels,
     _direct_pair_columns,
     _direct_pattern_columns,
@@ -226,18 +228,27 @@ def _write_patterns(
         ws.freeze_panes(1, 0)
 
 
-def write_merge_review(candidates: pd.DataFrame, path: Path) -> Path:
+def review_order(candidates: pd.DataFrame) -> ReviewOrder:
+    """What write_merge_review computes first — the pairs' order and their text columns factorized — for a
+    caller with a core idle before it writes the file (the report, while the library page's child runs)."""
+    return ordering.review_order(candidates, FOUND_TEXTS)
+
+
+def write_merge_review(candidates: pd.DataFrame, path: Path, known: ReviewOrder | None = None) -> Path:
     """Write reports/Y/merge_review.xlsx: pairs (first sheet, CONTRACT §5 columns first), patterns, guide.
 
     Deterministic bytes: fixed workbook properties, rows sorted by pattern. The 决定 cells carry a drop-down
     list 合并/不合并/设为共性指标; a decision on the 差异模式 sheet applies to every pair of that pattern left blank.
+    `known`: review_order(candidates), made earlier (the same bytes either way).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A sorted copy of the columns written (the sort's take of the frame's other columns is wasted).
     used = [c for c in candidates.columns if c in _USED_COLUMNS]
     found: Coded = {}  # the text columns the sort factorized, as they read sorted
-    cands = sort_candidates(candidates[used], found) if len(candidates) else candidates
+    if len(candidates) and known is None:
+        known = review_order(candidates)
+    cands = sort_candidates(candidates[used], found, known) if len(candidates) else candidates
     firsts = found["pattern_group"][1] if found else pd.unique(cands["pattern_group"]) if len(cands) else []
     groups = GroupLabels(firsts)
     tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name

@@ -126,6 +126,10 @@ def _coded_numbers(
     return CodedColumn(codes.astype(CODE), values)
 
 
+# The text columns _direct_pair_columns takes factorized from the sort where it has them (`found`).
+FOUND_TEXTS = ("id_a", "name_a", "id_b", "name_b", "pattern", "unit_a", "unit_b", "level2", "pattern_group")
+
+
 def _direct_pair_columns(
     cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None
 ) -> list[Column] | None:

@@ -32,7 +32,7 @@ from pipelines.common.background import (
 from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
-from pipelines.dedupe.review import write_merge_review
+from pipelines.dedupe.review import ReviewOrder, review_order, write_merge_review
 from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.report.library_page import all_events, write_library_page
 from pipelines.report.model import ReportInputs, ReviewTable
@@ -48,9 +48,9 @@ def write_changelog(out_dir: Path, inputs: ReportInputs) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def write_merge_review_file(out_dir: Path, inputs: ReportInputs) -> Path:
+def write_merge_review_file(out_dir: Path, inputs: ReportInputs, known: ReviewOrder | None = None) -> Path:
     path = out_dir / "merge_review.xlsx"
-    write_merge_review(inputs.candidates, path)
+    write_merge_review(inputs.candidates, path, known)
     return path
 
 
@@ -120,6 +120,10 @@ MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 # longer keeps the matcher's whole frame alive (consolidate.review_pairs.reported) it starts at ≈ 2,500
 # MiB and the page is forked there (the 1M run's process tree peaked at 3,984-4,007 MiB, in consolidation).
 PAGE_FORK_BYTES_PER_USAGE = 1600
+# What merge_review.xlsx's order and factorized texts (dedupe.review.review_order) add to this process while
+# it makes them beside the page's child, per pair (traced, 1M rows' inputs, 1.40M pairs: 172 MiB at the
+# peak, 129 bytes a pair; 107 MiB held until merge_review.xlsx is written).
+ORDER_BYTES_PER_PAIR = 130
 # Where merge_review.xlsx runs beside the other files (a child or a thread), the page goes to a child of its
 # own while the process tree, with both, stays under this: the 300k target's 3 GiB, with room to spare.
 PAGE_CHILD_MAX_TREE_MIB = 2816
@@ -172,7 +176,7 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
     page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
     if not fork_available() and not thread_available(adds) and fork_allowed(page_adds):
-        return _page_forked(out_dir, inputs)
+        return _page_forked(out_dir, inputs, fork_allowed(page_adds + ORDER_BYTES_PER_PAIR * pairs / 2**20))
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
@@ -206,7 +210,7 @@ def _three_ways(out_dir: Path, inputs: ReportInputs, merge_review: _Pending[Path
     return [html, xlsx, changelog, review or merge_review.result(), page]
 
 
-def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
+def _page_forked(out_dir: Path, inputs: ReportInputs, order_beside: bool = False) -> list[Path]:
     """The library page in a forked child beside review.html, review.xlsx and CHANGELOG.md, then
     merge_review.xlsx alone: where the process holds too much for merge_review.xlsx in a thread beside
     every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's child
@@ -228,8 +232,12 @@ def _page_forked(out_dir: Path, inputs: ReportInputs) -> list[Path]:
         # What the review files freed goes back while the page's child still runs (the tree's peak is
         # there, at the page's end), and before merge_review's working set.
         give_back_memory()
+        # merge_review.xlsx's first part — its pairs' order, their texts factorized — while the page's child
+        # still runs (this core was idle until the page's end: 1M rows' inputs, ≈ 3 s), where the tree has
+        # room for what it holds (ORDER_BYTES_PER_PAIR).
+        known = review_order(inputs.candidates) if order_beside and len(inputs.candidates) else None
         page = child.result()
-    review = write_merge_review_file(out_dir, inputs)
+    review = write_merge_review_file(out_dir, inputs, known)
     return [html, xlsx, changelog, review, page]
 
 

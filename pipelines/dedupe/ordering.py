@@ -33,7 +33,9 @@ def sort_candidates(
     order = known.order
     if len(order) != len(candidates):
         raise ValueError("the review order was made for another list of pairs")
-    in_place = bool((order == np.arange(len(order))).all())  # the rebuild's list arrives sorted
+    # A list already in this order (sorted before) is not copied. The rebuild's is not: it was sorted, then
+    # its pairs inside one project table were dropped, which can change the order of tied patterns.
+    in_place = bool((order == np.arange(len(order))).all())
     if coded is not None:
         for column, (codes, distinct) in known.seen.items():
             if in_place:  # codes in order of first appearance already

@@ -104,6 +104,17 @@ def test_the_sorted_list_is_the_same_with_or_without_the_order() -> None:
             assert list(early[column][1]) == list(distinct)
 
 
+def test_the_order_is_used_once() -> None:
+    """The sort empties it: its arrays are not kept alive through the writing by a caller's reference."""
+    frame = _shuffled(special(200))
+    known = review_order(frame)
+    assert len(known.order) == len(frame) and known.seen
+    sort_candidates(frame, {}, known)
+    assert len(known.order) == 0 and known.seen == {}
+    with pytest.raises(ValueError, match="another list"):  # used again: refused, not silently wrong
+        sort_candidates(frame, {}, known)
+
+
 def test_an_order_made_for_another_list_is_refused(tmp_path: Path) -> None:
     frame = _shuffled(special(100))
     known = review_order(frame.iloc[:60])

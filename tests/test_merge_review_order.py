@@ -1,6 +1,6 @@
 """merge_review.xlsx's first part made earlier (review.review_order: the pairs' order and their texts
 factorized, which the 1M report makes while the library page's child runs) gives the file written without
-it, byte for byte: for a list in any order, one already sorted (the order then takes no copy) and one
+it, byte for byte: for a list in any order, one already sorted and one
 xlsxwriter writes (a number among texts); a list with a missing text or pattern is refused with the same
 error either way. An order made for another list is refused."""
 
@@ -88,7 +88,7 @@ def test_what_the_order_carries() -> None:
     assert not np.array_equal(known.order, np.arange(len(shuffled)))
     assert np.array_equal(known.order, ordering.sort_order(shuffled))
     in_order = sort_candidates(shuffled)
-    assert np.array_equal(review_order(in_order).order, np.arange(len(in_order)))  # taken as it is
+    assert np.array_equal(review_order(in_order).order, np.arange(len(in_order)))  # a sorted list stays
     assert "unit_a" not in review_order(_missing_unit()).seen  # left to the writer, which refuses it
     assert review_order(_missing_pattern()).seen == {}  # pandas' sort: nothing factorized
 

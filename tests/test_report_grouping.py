@@ -1,5 +1,5 @@
 """The report's faster paths give what the plain ones give:
-- violations._grouped equals group_findings (the groups, their order, counts, first cells and rows) on
+- the review's grouping (finding_tally.FindingTally.groups) equals group_findings (the groups, their order, counts, first cells and rows) on
   findings out of order, with rows missing, cells missing, mixed severities under one key, groups larger
   than the sample, and rows and columns that tie;
 - trend._distinct counts what len(set(a) | set(b)) counts, a missing value included."""
@@ -11,9 +11,20 @@ import random
 import numpy as np
 import pandas as pd
 
-from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, group_findings
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH, Finding, FindingGroup, group_findings
+from pipelines.report.finding_tally import FindingTally
 from pipelines.report.trend import _distinct
-from pipelines.report.violations import DETAIL_TITLES, _details, _grouped
+from pipelines.report.violations import DETAIL_TITLES, _details_of
+
+
+def _grouped(found: list[Finding]) -> list[FindingGroup]:
+    """The groups the review's detail table is made of."""
+    return FindingTally(found).groups().as_groups()
+
+
+def _details(found: list[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The review's detail table of these findings, whatever their severities."""
+    return _details_of(FindingTally(found).groups(), dept_of)
 
 
 def _findings(seed: int, n: int) -> list[Finding]:

@@ -31,7 +31,7 @@ from pipelines.report.change_tables import _take
 from pipelines.report.finding_tally import FindingTally
 from pipelines.report.model import ReportInputs, file_statuses
 from pipelines.report.tables import review_tables
-from tests.test_report_grouping import _details_plain
+from tests.test_report_grouping import _details_plain, _grouped
 
 YEAR = 2026
 
@@ -154,8 +154,8 @@ def test_groups_are_group_findings(built_year: ReportInputs) -> None:
     """Every severity (the unknown one too), member order, first rows and cells as group_findings."""
     found = _mixed(built_year, 13).validation.findings
     assert FindingTally(found).groups().as_groups() == group_findings(found)
-    assert violations._grouped(found[:1]) == group_findings(found[:1])
-    assert violations._grouped([]) == []
+    assert _grouped(found[:1]) == group_findings(found[:1])
+    assert _grouped([]) == []
 
 
 def test_counts_that_the_department_and_overview_tables_read(built_year: ReportInputs) -> None:

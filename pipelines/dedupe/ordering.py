@@ -34,21 +34,13 @@ def sort_candidates(
     order = known.order
     if len(order) != len(candidates):
         raise ValueError("the review order was made for another list of pairs")
-    # A list already in this order (sorted before) is not copied. The rebuild's is not: it was sorted, then
-    # its pairs inside one project table were dropped, which can change the order of tied patterns.
-    in_place = bool((order == np.arange(len(order))).all())
     if coded is not None:
         for column, (codes, distinct) in known.seen.items():
-            if in_place:  # codes in order of first appearance already
-                coded[column] = (np.asarray(codes, dtype=np.intp), distinct)
-                continue
             again, firsts = pd.factorize(codes[order])  # integers: cheap; first appearance, as sorted
             coded[column] = (np.asarray(again, dtype=np.intp), distinct[firsts])
     # Used once: let go here, though the caller may still hold the object (the report's, ≈ 60 MiB at 1M rows,
     # would otherwise live on through merge_review.xlsx's writing, whose peak is the report's after the fork).
     known.order, known.seen = np.zeros(0, dtype=np.intp), {}
-    if in_place:
-        return candidates.reset_index(drop=True)
     return candidates.iloc[order].reset_index(drop=True)  # one take of the wide frame, not three copies
 
 

@@ -6,7 +6,7 @@ blanked: a table row speaks of the rule, not of one occurrence of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TypedDict
 
 import numpy as np
@@ -15,8 +15,6 @@ import pandas as pd
 from pipelines.common.findings import (
     SEVERITY_ORDER,
     SEVERITY_ZH,
-    Finding,
-    FindingGroup,
 )
 from pipelines.report.finding_tally import FindingTally, Groups
 from pipelines.report.model import ReportInputs, ReviewTable, file_statuses
@@ -130,11 +128,6 @@ def _by_rule(tally: Mapping[tuple[str, str, str], int]) -> pd.DataFrame:
     return frame.drop(columns="_order").reset_index(drop=True)
 
 
-def _grouped(found: Sequence[Finding]) -> list[FindingGroup]:
-    """group_findings(found), from the findings' tally (finding_tally.FindingTally.groups)."""
-    return FindingTally(found).groups().as_groups()
-
-
 def _details_of(groups: Groups, dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """The findings grouped (one rule on one column of one sheet is one row, with its cells)."""
     if not len(groups):  # typed as before: empty lists would make float columns
@@ -161,11 +154,6 @@ def _details_of(groups: Groups, dept_of: dict[str, tuple[str, str]]) -> pd.DataF
     )
     frame = frame.sort_values(["dept_code", "file", "_order", "sheet", "code", "field"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
-
-
-def _details(found: Sequence[Finding], dept_of: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """The detail table of these findings, whatever their severities."""
-    return _details_of(FindingTally(found).groups(), dept_of)
 
 
 def violation_tables(

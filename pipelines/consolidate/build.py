@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
-from pipelines.common.frames import release_free_memory
+from pipelines.common.frames import combination_codes, release_free_memory
 from pipelines.consolidate.changes import ChangeSet, diff_indicators
 from pipelines.consolidate.identity import RowIdentity
 from pipelines.consolidate.key_index import release_key_index
@@ -92,13 +92,14 @@ def normalize_accepted(rows: pd.DataFrame, rules: MatchRules | None = None) -> p
 
 
 def _or_written(canonical: pd.Series, written: pd.Series) -> pd.Series:
-    """The canonical value, or the text as written where there is none (columns may be categorical)."""
-    value = canonical.astype(str).to_numpy(dtype=object)
-    return pd.Series(
-        np.where(value != "", value, written.astype(str).to_numpy(dtype=object)),
-        index=canonical.index,
-        dtype=str,
-    )
+    """The canonical value, or the text as written where there is none (columns may be categorical): chosen
+    once per distinct (canonical, written) combination and taken back as text (1M rows: ≈ 1.4 s of per-row
+    conversions, a few distinct combinations)."""
+    codes, first = combination_codes([canonical, written])
+    value = canonical.iloc[first].astype(str).to_numpy(dtype=object)
+    raw = written.iloc[first].astype(str).to_numpy(dtype=object)
+    distinct = pd.array(np.where(value != "", value, raw), dtype=str)
+    return pd.Series(distinct.take(codes), index=canonical.index, dtype=str)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from pipelines.common.frames import (
     text_array,
     text_or_empty,
 )
+from pipelines.dedupe import halves
 from pipelines.normalize.canonical import MatchRules, default_rules, normalize_name, normalize_unit
 from pipelines.normalize.suffixes import suffix_table
 from schemas.text import compact
@@ -141,24 +142,39 @@ def _per_value(key: pd.Series, *values: pd.Series) -> tuple[list[str], list[list
     return texts[present].tolist(), found
 
 
-def _name_columns(names: pd.Series, rules: MatchRules, known: NameForms) -> list[pd.Series]:
-    """name_norm, unit_from_name, match_name, match_rules and suffix_class of each name (as _normalize_distinct
-    makes them), looked up in `known` once per distinct name, made only for the names it does not hold."""
+def _name_columns(names: pd.Series, rules: MatchRules, known: NameForms | None) -> list[pd.Series]:
+    """name_norm, unit_from_name, match_name, match_rules and suffix_class of each name, made once per distinct
+    name (looked up in `known` when given, made only for the names it does not hold)."""
     codes, uniques = pd.factorize(names, use_na_sentinel=False)
-    classify = suffix_table().classify
-    made: list[tuple[str, ...]] = []
-    for value in np.asarray(uniques, dtype=object).tolist():
-        hit = known.names.get(value)
-        if hit is None:
-            name_norm, unit = normalize_name(value)
-            form = known.forms.get(name_norm)
-            if form is None:
-                match_name, applied = rules.match_form(name_norm)
-                form = (match_name, applied, classify(match_name))
-            hit = (name_norm, unit, *form)
-        made.append(hit)
+    made = _made_forms(np.asarray(uniques, dtype=object).tolist(), rules, known)
     columns = zip(*made, strict=True) if made else [()] * len(_NAME_FORMS)
     return [pd.Series(np.array(c, dtype=object)[codes], index=names.index, dtype=object) for c in columns]
+
+
+def _made_forms(values: list[str], rules: MatchRules, known: NameForms | None) -> list[tuple[str, ...]]:
+    """The five name forms of each distinct name. Each is a function of its name alone, so from
+    halves.SPLIT_MIN distinct names (a province's year: 1M rows hold ≈ 207k) the second half is made in a
+    forked child while this process makes the first (halves.in_halves: the same values, in order); a city's
+    23k names are made here (a fork and its answer's pickling would cost more than they save)."""
+    classify = suffix_table().classify
+    names = known.names if known is not None else {}
+    forms = known.forms if known is not None else {}
+
+    def part(lo: int, hi: int) -> list[tuple[str, ...]]:
+        made: list[tuple[str, ...]] = []
+        for value in values[lo:hi]:
+            hit = names.get(value)
+            if hit is None:
+                name_norm, unit = normalize_name(value)
+                form = forms.get(name_norm)
+                if form is None:
+                    match_name, applied = rules.match_form(name_norm)
+                    form = (match_name, applied, classify(match_name))
+                hit = (name_norm, unit, *form)
+            made.append(hit)
+        return made
+
+    return halves.in_halves(part, len(values), lambda first, second, _h: first + second)
 
 
 def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules, known: NameForms | None = None) -> pd.DataFrame:
@@ -166,13 +182,9 @@ def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules, known: NameForms |
     out = pd.DataFrame(index=sub.index)
     out["level1_raw"] = sub["level1"]
     out["level2_raw"] = sub["level2"]
-    forms = _name_columns(sub["name"], rules, known) if known is not None else []
-    if forms:
-        name_norm, unit_from_name = forms[0], forms[1]
-    else:
-        name_norm, unit_from_name = map_distinct_pair(sub["name"], normalize_name)
-    out["name_norm"] = name_norm.astype(str)
-    out["unit_from_name"] = unit_from_name.astype(str)
+    forms = _name_columns(sub["name"], rules, known)
+    out["name_norm"] = forms[0].astype(str)
+    out["unit_from_name"] = forms[1].astype(str)
     unit = map_distinct(sub["unit"], normalize_unit).astype(str)
     target_unit = map_distinct(sub["target_unit"], normalize_unit).astype(str)
     unit_norm = unit.where(unit != "", out["unit_from_name"])
@@ -185,15 +197,9 @@ def _normalize_distinct(sub: pd.DataFrame, rules: MatchRules, known: NameForms |
     out["scope"] = map_distinct(sub["scope"], lambda s: SCOPE_ALIASES.get(compact(s), compact(s))).astype(str)
     out["function_class"] = map_distinct(sub["function_code"], function_class).astype(str)
 
-    if forms:
-        out["match_name"] = forms[2].astype(str)
-        out["match_rules"] = forms[3].astype(str)
-        out["suffix_class"] = forms[4].astype(str)
-    else:
-        match_name, match_rules = map_distinct_pair(out["name_norm"], rules.match_form)
-        out["match_name"] = match_name.astype(str)
-        out["match_rules"] = match_rules.astype(str)
-        out["suffix_class"] = map_distinct(out["match_name"], suffix_table().classify).astype(str)
+    out["match_name"] = forms[2].astype(str)
+    out["match_rules"] = forms[3].astype(str)
+    out["suffix_class"] = forms[4].astype(str)
 
     key_class = out["function_class"].where(out["scope"] == "项目", "")
     out["key"] = _join(

@@ -72,6 +72,22 @@ def test_rows_a_child_writes_into_shared_rows_are_seen_by_the_parent(monkeypatch
     assert np.array_equal(x, np.arange(27, dtype=float).reshape(9, 3) + 0.5)
 
 
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: in_halves runs one pass")
+def test_a_child_share_moves_the_split_point_of_a_fork_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    rows, pids = halves.in_halves(_part, 20, _join, child_share=0.3)
+    assert rows == list(range(20))
+    assert set(pids[:14]) == {os.getpid()} and os.getpid() not in set(pids[14:])
+    bounds: list[tuple[int, int]] = []
+
+    def part(lo: int, hi: int) -> list[int]:
+        bounds.append((lo, hi))
+        return list(range(lo, hi))
+
+    rows = halves.in_halves(part, 20, lambda f, s, _h: f + s, split="thread", child_share=0.3)
+    assert rows == list(range(20)) and sorted(bounds) == [(0, 10), (10, 20)]  # a thread: always halves
+
+
 def test_in_halves_below_split_min_or_without_fork_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert halves.in_halves(_part, 7, _join) == (list(range(7)), [os.getpid()] * 7)
     monkeypatch.setattr(halves, "SPLIT_MIN", 2)

@@ -19,6 +19,7 @@ from pipelines.common.frames import is_categorical, text_array
 from pipelines.consolidate.key_index import class_free
 from pipelines.consolidate.per_indicator import most_common_per_id, representative_names, variants_per_id
 from pipelines.consolidate.records import Records
+from pipelines.dedupe import halves
 from pipelines.normalize.canonical import definition_form
 from schemas.library import SCOPE_LETTER
 from schemas.vocab import reference
@@ -127,7 +128,13 @@ def key_definitions(
         return np.full(n_keys, "", dtype=object)
     project = np.flatnonzero(scope[pos] == "项目")
     codes, distinct = pd.factorize(text_array(norm["definition"])[pos[project]])
-    forms = np.array([definition_form(t) for t in distinct.tolist()] + [""], dtype=object)[codes]
+    texts = distinct.tolist()
+    # Each form its text's alone: a province's ≈ 200k distinct explanations in two halves (the second in a
+    # forked child; 1M rows: 1.65 s in one pass, past the text cache, which holds 65k).
+    made = halves.in_halves(
+        lambda lo, hi: [definition_form(t) for t in texts[lo:hi]], len(texts), lambda f, s, _h: f + s
+    )
+    forms = np.array([*made, ""], dtype=object)[codes]
     return most_common_per_id(key_code[project], n_keys, pd.Series(forms, dtype=object))
 
 

@@ -182,14 +182,17 @@ def in_halves(
     *,
     threads: bool = False,
     split: Split | None = None,
+    child_share: float = 0.5,
 ) -> T:
     """part(lo, hi) of pairs lo..hi-1, over all n pairs: part(0, n), or join(part(0, h), part(h, n), h)
     with the second half computed meanwhile in a forked child or, threads=True and no child made, in a
     thread (h: where the second half starts). part must be safe to run in a thread then. split: the
-    caller's split_of(n, ...) when it prepared for it (memory may cross a gate between two calls)."""
+    caller's split_of(n, ...) when it prepared for it (memory may cross a gate between two calls).
+    child_share: the second part's share of the items when it goes to a child whose answer costs more to
+    send than the parent's (a smaller share: both end together); a thread's is always half."""
     split = split_of(n, threads=threads) if split is None else split
     if not split:
         return part(0, n)
-    h = n // 2
+    h = int(n * (1.0 - child_share)) if split == "fork" else n // 2
     second, first = beside(lambda: part(h, n), lambda: part(0, h), split)
     return join(first, second, h)

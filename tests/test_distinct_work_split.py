@@ -1,6 +1,7 @@
-"""The normalize step's per-distinct work at a province's size: the name forms made in two halves (the second
-in a forked child) and the as-written fallback chosen once per distinct combination give exactly what the
-one-pass, per-row ways give — on real names nobody here wrote (tests/data/*_names.csv)."""
+"""Per-distinct work at a province's size: the normalize step's name forms and identity's explanation forms
+made in two halves (the second in a forked child), and the as-written fallback chosen once per distinct
+combination, give exactly what the one-pass, per-row ways give — on real rows nobody here wrote
+(tests/data/*_names.csv)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from pipelines.common.background import fork_supported
 from pipelines.consolidate.build import _or_written
+from pipelines.consolidate.new_indicators import key_definitions
 from pipelines.dedupe import halves
-from pipelines.normalize.canonical import default_rules, normalize_name
+from pipelines.normalize.canonical import default_rules, definition_form, normalize_name
 from pipelines.normalize.keys import normalize_rows
 from pipelines.normalize.suffixes import suffix_table
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
@@ -27,7 +29,7 @@ def _real_rows() -> pd.DataFrame:
         pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(glob.glob(str(DATA / "*_names.csv")))
     ]
     real = pd.concat(frames, ignore_index=True)
-    columns = ["scope", "level1", "level2", "name", "unit", "function_code"]
+    columns = ["scope", "level1", "level2", "name", "unit", "function_code", "definition"]
     out = real[columns].copy()
     out["target_unit"] = ""
     # Written again with the names' characters reversed: more distinct names, the same kinds of text.
@@ -97,3 +99,26 @@ def test_as_written_fallback_per_combination_equals_per_row(categorical: bool) -
     found = _or_written(canonical, written)
     pd.testing.assert_series_equal(found, _per_row(canonical, written), check_exact=True)
     assert found.iloc[1] == "按实际" and found.iloc[0] == "实际值" and found.iloc[6] == "实际值"
+
+
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: the forms are made in one pass")
+def test_key_definitions_in_halves_equal_one_pass_and_the_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = _real_rows()
+    frame["definition"] = frame["definition"].where(frame.index % 4 != 0, frame["name"] + "（反映情况）")
+    scope = frame["scope"].to_numpy(dtype=object)
+    assert (scope == "项目").sum() > 1_000 and frame["definition"].nunique() > 1_000
+    pos = np.arange(len(frame))[::-1]  # every row, in another order than the frame's
+    key_code, keys = pd.factorize(frame["name"].to_numpy(dtype=object)[pos])
+    forks: list[int] = []
+    plain_forked = halves.forked
+    monkeypatch.setattr(halves, "forked", lambda fn, *args: forks.append(1) or plain_forked(fn, *args))
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)
+    split = key_definitions(frame, pos, key_code, len(keys), scope)
+    assert forks == [1]
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    assert split.tolist() == key_definitions(frame, pos, key_code, len(keys), scope).tolist()
+    # Each key's explanation is the form of one of its 项目 rows' explanations ("" for a key with none).
+    texts = frame["definition"].to_numpy(dtype=object)[pos]
+    for code, form in enumerate(split.tolist()):
+        rows = np.flatnonzero((key_code == code) & (scope[pos] == "项目"))
+        assert form in ({definition_form(t) for t in texts[rows]} if len(rows) else {""})

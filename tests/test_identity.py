@@ -7,15 +7,19 @@ runs a case of each point through it).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipelines.common.background import fork_supported
+from pipelines.consolidate import build
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.changes import diff_indicators
 from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, COMMON_COVERS_REASON, RENAME_REASON
 from pipelines.consolidate.review_pairs import name_similarity
+from pipelines.dedupe import halves
 from pipelines.dedupe.review import read_review, write_merge_review
 from pipelines.intake.read import read_workbook
 from pipelines.normalize.canonical import MatchRules, default_rules, definition_form
@@ -325,3 +329,35 @@ def test_name_as_written_is_kept_as_an_alias(tmp_path: Path) -> None:
     ind = r1.tables.indicators
     assert ind["name"].item() == "受益建档立卡贫困人口数"
     assert "★★★受益建档立卡贫困人口数≥**人" in list(ind["aliases"].item())
+
+
+@pytest.mark.skipif(not fork_supported(), reason="no fork here: the identity pairs are found in turn")
+def test_identity_pairs_found_beside_the_matcher_give_the_same_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r1 = _year(
+        tmp_path,
+        2023,
+        [("a.xlsx", "301", _dust("雾炮车降尘抑尘作业天数", "市民满意度", ("道路清扫面积", "平方米")), None)],
+        None,
+    )
+    renamed = [("a.xlsx", "301", _dust("雾炮车抑尘降尘作业天数", "满意度", ("道路清扫次数", "次")), None)]
+    where = tmp_path / "identity_pairs_pids.txt"
+    plain = build.identity_pairs
+
+    def spied(*args):  # type: ignore[no-untyped-def]
+        with where.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return plain(*args)
+
+    monkeypatch.setattr(build, "identity_pairs", spied)
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)  # a city's few indicators taken as a province's
+    monkeypatch.setenv("INDICATORS_FORK", "1")
+    beside = _year(tmp_path, 2024, renamed, r1.tables)
+    assert where.read_text().split() != [str(os.getpid())]  # found in a child
+    monkeypatch.setenv("INDICATORS_FORK", "0")
+    in_turn = _year(tmp_path, 2024, renamed, r1.tables)
+    assert where.read_text().split()[-1] == str(os.getpid())
+    assert (beside.candidates["reason"] == RENAME_REASON).sum() == 2
+    pd.testing.assert_frame_equal(beside.candidates, in_turn.candidates, check_exact=True)
+    pd.testing.assert_frame_equal(beside.tables.indicators, in_turn.tables.indicators, check_exact=True)

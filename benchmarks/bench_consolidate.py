@@ -8,7 +8,7 @@ departments would submit them: every copy gets its own department codes and file
 their wording (duplicates across departments, merged), 30 % get copy-specific wording (new indicators).
 Prints per step rows/s, wall time, CPU seconds, peak RSS, and the line `consolidation 1M/100k = R` (wall, and
 the same ratio of CPU seconds, which a shared machine disturbs less). CPU seconds count the forked children
-that have ended (consolidation computes the pairs' features in two halves, pipelines/dedupe/halves.py).
+that have ended (consolidation computes the pairs' features in two halves, pipelines/common/halves.py).
 
 --save DIR writes each size's outputs (the library tables, the review list, the rows' indicator ids) to
 DIR/<size>.pkl; --compare DIR checks another code's outputs against them, exactly (pandas, check_exact):

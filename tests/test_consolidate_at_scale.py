@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.common import background
+from pipelines.common import background, halves
 from pipelines.common.background import fork_supported
 from pipelines.consolidate import identity
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.reasons import COMMON_COVERS_REASON
-from pipelines.dedupe import blocking, candidates, halves
+from pipelines.dedupe import blocking, candidates
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.described import Described, PackedReasons
 from pipelines.intake.read import read_workbook

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.common import background
-from pipelines.dedupe import blocking, halves
+from pipelines.common import background, halves
+from pipelines.dedupe import blocking
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import pair_feature_matrix

@@ -1,4 +1,4 @@
-"""Per-pair work in two halves on two cores (pipelines/dedupe/halves.py) gives what one pass gives, exactly.
+"""Per-pair work in two halves on two cores (pipelines/common/halves.py) gives what one pass gives, exactly.
 
 - in_halves really forks (the second half's pid is another process's) and joins the halves in order;
 - find_candidates split at every size (SPLIT_MIN 2, a real fork) equals one in-process pass
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.common import halves
 from pipelines.common.background import fork_supported
-from pipelines.dedupe import blocking, halves
+from pipelines.dedupe import blocking
 from pipelines.dedupe.blocking import prepare_rows
 from pipelines.dedupe.candidates import _differences, _Table, find_candidates
 from pipelines.dedupe.features import FormCodes, pair_feature_matrix

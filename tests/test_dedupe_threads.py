@@ -1,5 +1,5 @@
 """Where no fork is made (a large year's process is above the fork gate), the pair features and the first
-similarity pass run in a thread beside the rest (pipelines/dedupe/halves.py, blocking._passes): the same
+similarity pass run in a thread beside the rest (pipelines/common/halves.py, blocking._passes): the same
 outputs as one pass, exactly.
 
 - in_halves(threads=True) without a fork computes the second half in another thread and joins in order; with
@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.dedupe import blocking, halves
+from pipelines.common import halves
+from pipelines.dedupe import blocking
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs
 from pipelines.dedupe.candidates import find_candidates
 from pipelines.dedupe.features import FEATURES, pair_feature_matrix

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.common import halves
 from pipelines.common.background import fork_supported
 from pipelines.consolidate.build import _or_written
 from pipelines.consolidate.new_indicators import key_definitions
-from pipelines.dedupe import halves
 from pipelines.normalize.canonical import default_rules, definition_form, normalize_name
 from pipelines.normalize.keys import normalize_rows
 from pipelines.normalize.suffixes import suffix_table

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.common import halves
 from pipelines.common.background import fork_supported
 from pipelines.consolidate import build
 from pipelines.consolidate.build import Consolidation, consolidate
 from pipelines.consolidate.changes import diff_indicators
 from pipelines.consolidate.reasons import AUTO_RETIRE_REASON, COMMON_COVERS_REASON, RENAME_REASON
 from pipelines.consolidate.review_pairs import name_similarity
-from pipelines.dedupe import halves
 from pipelines.dedupe.review import read_review, write_merge_review
 from pipelines.intake.read import read_workbook
 from pipelines.normalize.canonical import MatchRules, default_rules, definition_form

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from pipelines.common import halves
 from pipelines.common.frames import combination_codes, release_free_memory
 from pipelines.consolidate.changes import ChangeSet, diff_indicators
 from pipelines.consolidate.identity import RowIdentity
@@ -33,7 +34,6 @@ from pipelines.consolidate.review_pairs import identity_pairs, review_candidates
 from pipelines.consolidate.tables import departments_table, set_aside_table, usages_table
 from pipelines.consolidate.upstream import Overlay, check_namespace, overlay_report, overlay_upstream
 from pipelines.consolidate.usage import apply_changes, apply_usage
-from pipelines.dedupe import halves
 from pipelines.dedupe.ordering import sort_order
 from pipelines.dedupe.same_table import drop_one_table_pairs, one_table_pairs
 from pipelines.normalize.canonical import MatchRules

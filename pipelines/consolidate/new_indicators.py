@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipelines.common import halves
 from pipelines.common.frames import is_categorical, text_array
 from pipelines.consolidate.key_index import class_free
 from pipelines.consolidate.per_indicator import most_common_per_id, representative_names, variants_per_id
 from pipelines.consolidate.records import Records
-from pipelines.dedupe import halves
 from pipelines.normalize.canonical import definition_form
 from schemas.library import SCOPE_LETTER
 from schemas.vocab import reference

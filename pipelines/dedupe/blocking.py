@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipelines.dedupe import halves
+from pipelines.common import halves
 from pipelines.dedupe.vocabulary import NearSynonymForm, cost_text, measure_head, measure_stem
 from pipelines.normalize.canonical import MatchRules, normalize_name, normalize_unit
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from pipelines.common import halves
 from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
-from pipelines.dedupe import halves
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.described import NO_TEXTS, Described, PackedReasons, join_described, joined, texts_of
 from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipelines.common import halves
 from pipelines.common.frames import (
     categorical_take,
     combination_codes,
@@ -34,7 +35,6 @@ from pipelines.common.frames import (
     text_array,
     text_or_empty,
 )
-from pipelines.dedupe import halves
 from pipelines.normalize.canonical import MatchRules, default_rules, normalize_name, normalize_unit
 from pipelines.normalize.suffixes import suffix_table
 from schemas.text import compact

@@ -1,8 +1,10 @@
 """Per-pair work on both cores: the pairs in two halves, the second computed in a forked child while this
 process computes the first — or, where no child is made, in a thread. Every consolidation gate of that kind
 is here (split_of): the features' and the descriptions' halves (in_halves), the similarity passes
-(blocking._passes, through beside) and rapidfuzz's worker count (workers). The normalize step's name forms
-(normalize.keys._made_forms) use in_halves too: a province's 200k distinct names.
+(blocking._passes, through beside) and rapidfuzz's worker count (workers). Here in common, not in dedupe,
+because earlier stages use it too: the normalize step's name forms (normalize.keys._made_forms: a province's
+200k distinct names), the identity's explanation forms (consolidate.new_indicators.key_definitions) and the
+identity's review pairs found beside the matcher (consolidate.build._review_list, child_beside).
 
 Only for work whose every output row depends on its own pair alone (the features, the reasons): the halves
 joined in order are then exactly what one pass over all pairs gives, whatever the split or the machine.

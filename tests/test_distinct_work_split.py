@@ -17,7 +17,7 @@ from pipelines.common.background import fork_supported
 from pipelines.consolidate.build import _or_written
 from pipelines.consolidate.new_indicators import key_definitions
 from pipelines.normalize.canonical import default_rules, definition_form, normalize_name
-from pipelines.normalize.keys import normalize_rows
+from pipelines.normalize.keys import NameForms, normalize_rows
 from pipelines.normalize.suffixes import suffix_table
 from tests.forking import forks_on  # noqa: F401  (autouse: forking on in this module)
 
@@ -122,3 +122,16 @@ def test_key_definitions_in_halves_equal_one_pass_and_the_function(monkeypatch: 
     for code, form in enumerate(split.tolist()):
         rows = np.flatnonzero((key_code == code) & (scope[pos] == "项目"))
         assert form in ({definition_form(t) for t in texts[rows]} if len(rows) else {""})
+
+
+def test_names_already_known_are_looked_up_here_not_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = _real_rows()
+    first = normalize_rows(frame, compact=True)
+    known = NameForms.of(first)
+    assert known is not None
+    forks: list[int] = []
+    monkeypatch.setattr(halves, "forked", lambda fn, *args: forks.append(1))
+    monkeypatch.setattr(halves, "SPLIT_MIN", 2)  # every name known: nothing to make, so no child either
+    again = normalize_rows(frame, compact=True, known=known)
+    assert forks == []
+    pd.testing.assert_frame_equal(again, first, check_exact=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
@@ -198,3 +198,16 @@ def in_halves(
     h = int(n * (1.0 - child_share)) if split == "fork" else n // 2
     second, first = beside(lambda: part(h, n), lambda: part(0, h), split)
     return join(first, second, h)
+
+
+def mapped(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
+    """[fn(item) for item in items], from SPLIT_MIN items in two halves (in_halves: the second in a forked
+    child): for work where each result is its item's alone (a name's forms, an explanation's form)."""
+
+    def part(lo: int, hi: int) -> list[T]:
+        return [fn(item) for item in items[lo:hi]]
+
+    def both(first: list[T], second: list[T], _h: int) -> list[T]:
+        return first + second
+
+    return in_halves(part, len(items), both)

@@ -154,7 +154,7 @@ def _name_columns(names: pd.Series, rules: MatchRules, known: NameForms | None) 
 def _made_forms(values: list[str], rules: MatchRules, known: NameForms | None) -> list[tuple[str, ...]]:
     """The five name forms of each distinct name: looked up in `known`, else made. Each is a function of its
     name alone, so from halves.SPLIT_MIN names to make (a province's year: 1M rows hold ≈ 213k distinct names)
-    the second half is made in a forked child while this process makes the first (halves.in_halves: the same
+    the second half is made in a forked child while this process makes the first (halves.mapped: the same
     values, in order); a city's 23k names, or names mostly known (the review's), are made here."""
     classify = suffix_table().classify
     forms = known.forms if known is not None else {}
@@ -162,22 +162,15 @@ def _made_forms(values: list[str], rules: MatchRules, known: NameForms | None) -
     made: list[tuple[str, ...] | None] = [names.get(value) for value in values]
     todo = [k for k, hit in enumerate(made) if hit is None]
 
-    def part(lo: int, hi: int) -> list[tuple[str, ...]]:
-        out: list[tuple[str, ...]] = []
-        for k in todo[lo:hi]:
-            name_norm, unit = normalize_name(values[k])
-            form = forms.get(name_norm)
-            if form is None:
-                match_name, applied = rules.match_form(name_norm)
-                form = (match_name, applied, classify(match_name))
-            out.append((name_norm, unit, *form))
-        return out
+    def forms_of(k: int) -> tuple[str, ...]:
+        name_norm, unit = normalize_name(values[k])
+        form = forms.get(name_norm)
+        if form is None:
+            match_name, applied = rules.match_form(name_norm)
+            form = (match_name, applied, classify(match_name))
+        return (name_norm, unit, *form)
 
-    def both(first: list[tuple[str, ...]], second: list[tuple[str, ...]], _h: int) -> list[tuple[str, ...]]:
-        return first + second
-
-    found: list[tuple[str, ...]] = halves.in_halves(part, len(todo), both)
-    for k, hit in zip(todo, found, strict=True):
+    for k, hit in zip(todo, halves.mapped(forms_of, todo), strict=True):
         made[k] = hit
     return [hit for hit in made if hit is not None]
 

@@ -218,8 +218,9 @@ def _page_forked(out_dir: Path, inputs: ReportInputs, order_beside: bool = False
     page (≈ 9 s of Python at 1M rows) gets the other core, and its working set is the child's, so the page's
     and merge_review's never add up. merge_review.xlsx's first part (its pairs' order, their texts factorized:
     ≈ 2 s at 1M rows, ≈ 110 MiB held) is made here while the child still runs, where the tree has room for it
-    (`order_beside`): 1M e2e, report 24.90 -> 21.31 s beside the previous commit. The C heap's free pages go back first: a page free at the fork that
-    either process then reuses would be copied (counted twice in the process tree), a returned one is not."""
+    (`order_beside`): 1M e2e, report 24.90 -> 21.31 s beside the previous commit. The C heap's free pages go
+    back first: a page free at the fork that either process then reuses would be copied (counted twice in the
+    process tree), a returned one is not."""
     give_back_memory()
     # The review tables before the fork: they read every finding and the usages' objects, and a page either
     # process writes after the fork (a reference count) is copied, counted twice in the process tree. 1M e2e,

@@ -12,10 +12,7 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
-from pipelines.common.findings import (
-    SEVERITY_ORDER,
-    SEVERITY_ZH,
-)
+from pipelines.common.findings import SEVERITY_ORDER, SEVERITY_ZH
 from pipelines.report.finding_tally import FindingTally, Groups
 from pipelines.report.model import ReportInputs, ReviewTable, file_statuses
 from pipelines.report.text_columns import texts_column

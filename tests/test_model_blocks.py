@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.dedupe.features import FEATURES, LOOP_FEATURES
+from pipelines.common.halves import shared_rows
+from pipelines.dedupe.features import COLUMN, FEATURES, LOOP_FEATURES, pair_feature_matrix
 from pipelines.dedupe.model import SCORE_ROWS, load_model
+from tests.dedupe_fixtures import random_pairs
 
 
 def _features(n: int) -> np.ndarray:
@@ -43,3 +45,31 @@ def test_blocks_give_the_probabilities_of_one_pass() -> None:
     # round-9 model's bound of 1.7e-15 differs by 125 ulps, 1.4e-14 relative, with BLAS's threads on).
     np.testing.assert_allclose(upper[moved], bound[moved], rtol=1e-13, atol=0)
     assert np.isnan(got).any() and (got > 0.5).any() and (got < 0.5).any()  # the rows mean something
+
+
+def test_a_column_ordered_matrix_scores_to_the_same_bits() -> None:
+    """Feature matrices are stored column by column (halves.columns): the blocks are laid out as a row-ordered
+    matrix's were, so BLAS adds each row's products in the same order — every bit the same."""
+    model = load_model()
+    x = _features(SCORE_ROWS + 3_001)
+    by_columns = np.asfortranarray(x)
+    assert by_columns.flags["F_CONTIGUOUS"] and not by_columns.flags["C_CONTIGUOUS"]
+    assert np.array_equal(model.probability(by_columns), model.probability(x), equal_nan=True)
+    assert np.array_equal(
+        model.upper_bound(by_columns, LOOP_FEATURES), model.upper_bound(x, LOOP_FEATURES), equal_nan=True
+    )
+
+
+def test_feature_matrices_are_column_ordered_with_the_same_values() -> None:
+    """pair_feature_matrix writes one feature at a time: its matrix is column-ordered (halves.columns, and
+    halves.shared_rows for a forked half), and a row-ordered matrix given as out gets the same values."""
+    words, t, a, b = random_pairs(300, 2000, 40, 5)
+    x = pair_feature_matrix(words, t.sides(a), t.sides(b)).x
+    assert x.flags["F_CONTIGUOUS"] and not x.flags["C_CONTIGUOUS"]
+    shared = shared_rows(len(a), len(FEATURES))
+    assert shared.flags["F_CONTIGUOUS"] and shared.shape == x.shape
+    by_rows = np.full((len(a), len(FEATURES)), 7.0)
+    pair_feature_matrix(words, t.sides(a), t.sides(b), out=by_rows)
+    pair_feature_matrix(words, t.sides(a), t.sides(b), out=shared)
+    assert np.array_equal(by_rows, x, equal_nan=True) and np.array_equal(shared, x, equal_nan=True)
+    assert (x[:, COLUMN["identical"]] == 1).any() and (x[:, COLUMN["name_ratio"]] < 1).any()

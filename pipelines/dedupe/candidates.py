@@ -26,7 +26,15 @@ from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
 from pipelines.dedupe.described import NO_TEXTS, Described, PackedReasons, join_described, joined, texts_of
-from pipelines.dedupe.features import COLUMN, FEATURES, FormCodes, PairFeatures, Sides, pair_feature_matrix
+from pipelines.dedupe.features import (
+    COLUMN,
+    FEATURES,
+    FormCodes,
+    PairFeatures,
+    Sides,
+    definition_form,
+    pair_feature_matrix,
+)
 from pipelines.dedupe.objects import group_words
 from pipelines.dedupe.ordering import _sort_order as _sort_order
 from pipelines.dedupe.ordering import _sort_order_pandas as _sort_order_pandas
@@ -147,11 +155,19 @@ class _Table:
             self.fclass[rows],
         )
 
-    def known(self, a: np.ndarray, b: np.ndarray, ratio: np.ndarray, order: np.ndarray) -> FormCodes:
+    def known(
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        ratio: np.ndarray,
+        order: np.ndarray,
+        definition_forms: np.ndarray | None = None,
+    ) -> FormCodes:
         """What the features need not compute again for pairs (a, b): names' codes and ratios (fuzz.ratio
-        as written and in sorted characters, _Worth), 指标解释 codes."""
+        as written and in sorted characters, _Worth), 指标解释 codes, and the definitions' forms when made
+        (definition_forms: of self.definitions, in their order)."""
         definitions = (self.definitions, self.definition_code[a], self.definition_code[b])
-        return FormCodes(self.forms, self.form[a], self.form[b], ratio, order, definitions)
+        return FormCodes(self.forms, self.form[a], self.form[b], ratio, order, definitions, definition_forms)
 
     def side(self, rows: np.ndarray) -> Side:
         return Side(
@@ -382,11 +398,17 @@ def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: S
     # Split: each half writes its rows into one matrix (shared with a forked child), no concatenation.
     shared = halves.shared_rows(len(a), len(FEATURES)) if split == "fork" else None
     if split == "thread":
-        shared = np.empty((len(a), len(FEATURES)))
+        shared = halves.columns(len(a), len(FEATURES))
+    # A forked child's explanation forms are lost with it: at a province's size (200k explanations, past the
+    # text cache) both halves made nearly all of them, 1.0–1.4 s each. Made once here, in halves.
+    forms = None
+    if split == "fork":
+        texts_ = [str(text) for text in t.definitions.tolist()]
+        forms = np.array(halves.mapped(definition_form, texts_), dtype=object)
 
     def part(lo: int, hi: int) -> PairFeatures:
         pa, pb = a[lo:hi], b[lo:hi]
-        known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi])
+        known = t.known(pa, pb, worth.ratio[lo:hi], worth.order[lo:hi], forms)
         rows = None if shared is None else shared[lo:hi]  # written in place: no copy of a half's rows
         found = pair_feature_matrix(scoring.words, t.sides(pa), t.sides(pb), alive, known, rows)
         if shared is None:

@@ -20,6 +20,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Postfix, Prefix
 
+from pipelines.common import halves
 from pipelines.dedupe.bigrams import bigram_dice
 from pipelines.dedupe.objects import (
     count_conflict,
@@ -176,6 +177,8 @@ class FormCodes:
     order: np.ndarray | None = None
     # (distinct 指标解释 texts, side A's code into them, side B's): factorized once per row by the caller
     definitions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # definitions' texts in definition_form, in their order (None: made per batch of pairs)
+    definition_forms: np.ndarray | None = None
 
 
 def _narrowed(known: FormCodes) -> FormCodes:
@@ -183,13 +186,19 @@ def _narrowed(known: FormCodes) -> FormCodes:
     per-form work is done for these alone (a batch of pairs, half of them, uses only part of the forms)."""
     n = len(known.code_a)
     used, codes = _renumbered(np.concatenate([known.code_a, known.code_b]), len(known.forms))
-    definitions = known.definitions
+    definitions, cleaned = known.definitions, known.definition_forms
     if definitions is not None:
         texts, da, db = definitions
         used_texts, text_codes = _renumbered(np.concatenate([da, db]), len(texts))
         definitions = (texts[used_texts], text_codes[:n], text_codes[n:])
+        cleaned = cleaned[used_texts] if cleaned is not None else None
     return replace(
-        known, forms=known.forms[used], code_a=codes[:n], code_b=codes[n:], definitions=definitions
+        known,
+        forms=known.forms[used],
+        code_a=codes[:n],
+        code_b=codes[n:],
+        definitions=definitions,
+        definition_forms=cleaned,
     )
 
 
@@ -295,9 +304,11 @@ def _canonical_features(x: np.ndarray, names: _Names, canonical: list[str], meas
 
 
 def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.ndarray, np.ndarray]:
-    """Each side's 指标解释 in definition_form, computed once per distinct text."""
+    """Each side's 指标解释 in definition_form, computed once per distinct text (or known already)."""
     if known is not None and known.definitions is not None:
         texts, code_a, code_b = known.definitions
+        if known.definition_forms is not None:
+            return known.definition_forms[code_a], known.definition_forms[code_b]
     else:
         n = len(a.definition)
         codes, texts = pd.factorize(np.concatenate([a.definition, b.definition]).astype(object))
@@ -448,7 +459,7 @@ def pair_feature_matrix(
     already of these pairs' names (FormCodes; the forms must be distinct); out: an (n, FEATURES) float
     array to fill (the caller's rows of a larger matrix: no second copy), else a new one."""
     n = len(a.match)
-    x = np.zeros((n, len(FEATURES)), dtype=float) if out is None else out
+    x = halves.columns(n, len(FEATURES)) if out is None else out
     if out is not None:
         x.fill(0.0)
     name_spans = PairSpans(n)

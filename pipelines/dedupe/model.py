@@ -45,10 +45,12 @@ class PairModel:
     def probability(self, x: np.ndarray) -> np.ndarray:
         # Standardized in blocks of SCORE_ROWS rows: a temporary of one block, not of x (2.2M pairs x 37
         # features: 0.6 GiB at 1M rows, the consolidation's peak). Each row's products are its own; blocks
-        # start at multiples of SCORE_ROWS, so BLAS groups the rows as in one call (same bits, tested).
+        # start at multiples of SCORE_ROWS, so BLAS groups the rows as in one call (same bits, tested). Each
+        # block is made row by row (order="C") whatever x's order: BLAS adds a row's products in an order
+        # that follows the layout, and a feature matrix is stored column by column (halves.columns).
         out = np.empty(len(x))
         for lo in range(0, len(x), SCORE_ROWS):
-            standard = x[lo : lo + SCORE_ROWS] - self.mean
+            standard = np.subtract(x[lo : lo + SCORE_ROWS], self.mean, order="C")
             standard /= self.scale
             z = standard @ self.coef + self.intercept
             out[lo : lo + SCORE_ROWS] = 1.0 / (1.0 + np.exp(-z))
@@ -63,7 +65,9 @@ class PairModel:
         best = ends.max(axis=0)[~known].sum()
         out = np.empty(len(x))
         for lo in range(0, len(x), SCORE_ROWS):  # blocks, as in probability
-            standard = x[lo : lo + SCORE_ROWS][:, known]  # a copy (boolean index), standardized in place
+            # A copy (boolean index) standardized in place: column-ordered whatever x's order, as it always was
+            # (numpy lays out x[:, mask] column by column), so the same bits.
+            standard = x[lo : lo + SCORE_ROWS][:, known]
             standard -= self.mean[known]
             standard /= self.scale[known]
             z = standard @ self.coef[known] + self.intercept

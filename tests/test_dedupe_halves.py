@@ -179,3 +179,18 @@ def test_features_of_some_pairs_with_every_form_known_equal_features_from_their_
     plain = pair_feature_matrix(words, t.sides(a), t.sides(b))
     assert np.array_equal(narrowed.x, plain.x, equal_nan=True)
     assert narrowed.name_spans == plain.name_spans
+
+
+def test_rows_taken_equal_numpy_rows_in_column_order() -> None:
+    """halves.rows_taken gathers a matrix's rows one column at a time: numpy's x[rows], column-ordered, for a
+    mask or positions, whatever the matrix's own order."""
+    rng = np.random.default_rng(3)
+    x = rng.random((1_000, 7))
+    x[rng.random((1_000, 7)) < 0.05] = np.nan
+    mask = rng.random(1_000) < 0.4
+    positions = np.array([5, 0, 999, 5, 17])
+    for matrix in (x, np.asfortranarray(x), halves.columns(1_000, 7) + x):
+        for rows in (mask, positions, np.zeros(1_000, dtype=bool)):
+            got = halves.rows_taken(matrix, rows)
+            assert got.flags["F_CONTIGUOUS"] and got.shape == (len(x[rows]), 7)
+            assert np.array_equal(got, x[rows], equal_nan=True)

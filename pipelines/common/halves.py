@@ -156,6 +156,17 @@ def columns(n: int, width: int) -> np.ndarray:
     return np.zeros((n, width), order="F")
 
 
+def rows_taken(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """x[rows] (rows: a mask or positions) of a matrix, column-ordered as `columns` makes them: gathered one
+    column at a time. numpy's x[rows] reads a column-ordered matrix row by row, a page apart per value (1M
+    rows, 1.3M of 2.3M pairs: 1.5 s against 0.2)."""
+    positions = np.flatnonzero(rows) if rows.dtype == bool else rows
+    out = np.empty((len(positions), x.shape[1]), order="F")
+    for k in range(x.shape[1]):
+        np.take(x[:, k], positions, out=out[:, k])
+    return out
+
+
 def forked(fn: Callable[..., T], *args: object) -> Forked[T]:
     """fn(*args) in a forked child: background.run_forked under its gate, else its child all the same (split_of
     decided the fork is worth its memory here)."""

@@ -325,7 +325,7 @@ def _describe_part(
         return Described([], [], [], none, none)
     sel = np.asarray(kept, dtype=np.int64)
     side_a, side_b = t.side(a[sel]), t.side(b[sel])
-    x = x[sel]
+    x = halves.rows_taken(x, sel)
     patterns, groups = _pattern_groups(difference.pattern.tolist(), keys)
     return Described(
         kept,
@@ -486,7 +486,13 @@ def find_candidates(
         rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
         scored = scoring.score(features.x, rank[a], rank[b])
         keep, likely = scored.keep, scored.likely
-        a, b, cosine, x, score = a[keep], b[keep], cosine[keep], features.x[keep], scored.score[keep]
+        a, b, cosine, x, score = (
+            a[keep],
+            b[keep],
+            cosine[keep],
+            halves.rows_taken(features.x, keep),
+            scored.score[keep],
+        )
         spans = features.name_spans.taken(np.flatnonzero(keep))
         # Every scored pair's features and segments (≈ 45 % never listed): freed before the descriptions.
         del features, scored
@@ -496,7 +502,7 @@ def find_candidates(
     if not described.kept:
         return empty_candidates()
     sel = np.asarray(described.kept, dtype=np.int64)
-    columns = _score_columns(x[sel], score[sel], cosine[sel], likely)
+    columns = _score_columns(halves.rows_taken(x, sel), score[sel], cosine[sel], likely)
     found = _frame(t, a[sel], b[sel], columns, described)
     # The listed pairs' features, segments and descriptions are in the frame now: freed before its sort
     # copies it (at 1M rows ≈ 0.4 GiB of features and a tuple per pair).

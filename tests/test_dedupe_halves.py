@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from pipelines.common.background import fork_supported
 from pipelines.dedupe import blocking
 from pipelines.dedupe.blocking import prepare_rows
 from pipelines.dedupe.candidates import _differences, _Table, find_candidates
-from pipelines.dedupe.features import FormCodes, pair_feature_matrix
+from pipelines.dedupe.features import FormCodes, definition_form, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
 from pipelines.normalize.canonical import MatchRules, default_rules
@@ -179,6 +180,15 @@ def test_features_of_some_pairs_with_every_form_known_equal_features_from_their_
     plain = pair_feature_matrix(words, t.sides(a), t.sides(b))
     assert np.array_equal(narrowed.x, plain.x, equal_nan=True)
     assert narrowed.name_spans == plain.name_spans
+    # What the table made once for every pair (the forms' suffix classes, the explanations' forms made before
+    # a forked split) narrows the same way.
+    ratio = np.zeros(len(a))
+    forms = np.array([definition_form(str(text)) for text in t.definitions], dtype=object)
+    table_known = replace(t.known(a, b, ratio, ratio, forms), ratio=None, order=None)
+    assert table_known.suffix_classes is not None and (table_known.suffix_classes != "").any()
+    assert (forms != "").any()
+    from_table = pair_feature_matrix(words, t.sides(a), t.sides(b), known=table_known)
+    assert np.array_equal(from_table.x, plain.x, equal_nan=True)
 
 
 def test_rows_taken_equal_numpy_rows_in_column_order() -> None:

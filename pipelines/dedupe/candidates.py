@@ -110,6 +110,7 @@ class _Table:
     groups: np.ndarray  # the groups of people the row's name names (objects.group_words), for the 理由
     forms: np.ndarray  # the distinct matching forms
     form: np.ndarray  # each row's code into forms
+    form_suffix: np.ndarray  # each distinct form's metric suffix class
     definitions: np.ndarray  # the distinct 指标解释 texts
     definition_code: np.ndarray  # each row's code into definitions
 
@@ -119,7 +120,7 @@ class _Table:
         scopes = texts(rows["scope"])
         forms, form_codes = np.unique(match, return_inverse=True)
         table = suffix_table()
-        suffix = np.array([table.classify(f) for f in forms], dtype=object)[form_codes]
+        form_suffix = np.array([table.classify(f) for f in forms], dtype=object)
         canon = NearSynonymForm(near_synonyms)
         stems = np.array([canon(measure_stem(f)) for f in forms], dtype=object)
         canonical = stems[form_codes]
@@ -136,7 +137,8 @@ class _Table:
             level2=texts(rows["level2"]),
             fclass=np.where(scopes == "项目", texts(rows["function_class"]), ""),
             origin=texts(rows["origin"]),
-            suffix=suffix,
+            suffix=form_suffix[form_codes],
+            form_suffix=form_suffix,
             canonical=canonical,
             groups=groups,
             forms=forms.astype(object),
@@ -164,10 +166,19 @@ class _Table:
         definition_forms: np.ndarray | None = None,
     ) -> FormCodes:
         """What the features need not compute again for pairs (a, b): names' codes and ratios (fuzz.ratio
-        as written and in sorted characters, _Worth), 指标解释 codes, and the definitions' forms when made
-        (definition_forms: of self.definitions, in their order)."""
+        as written and in sorted characters, _Worth), 指标解释 codes, the forms' suffix classes, and the
+        definitions' forms when made (definition_forms: of self.definitions, in their order)."""
         definitions = (self.definitions, self.definition_code[a], self.definition_code[b])
-        return FormCodes(self.forms, self.form[a], self.form[b], ratio, order, definitions, definition_forms)
+        return FormCodes(
+            self.forms,
+            self.form[a],
+            self.form[b],
+            ratio,
+            order,
+            definitions,
+            definition_forms,
+            self.form_suffix,
+        )
 
     def side(self, rows: np.ndarray) -> Side:
         return Side(

@@ -179,6 +179,8 @@ class FormCodes:
     definitions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     # definitions' texts in definition_form, in their order (None: made per batch of pairs)
     definition_forms: np.ndarray | None = None
+    # each form's metric suffix class (suffix_table().classify), in the forms' order (None: made here)
+    suffix_classes: np.ndarray | None = None
 
 
 def _narrowed(known: FormCodes) -> FormCodes:
@@ -192,9 +194,11 @@ def _narrowed(known: FormCodes) -> FormCodes:
         used_texts, text_codes = _renumbered(np.concatenate([da, db]), len(texts))
         definitions = (texts[used_texts], text_codes[:n], text_codes[n:])
         cleaned = cleaned[used_texts] if cleaned is not None else None
+    classes = known.suffix_classes
     return replace(
         known,
         forms=known.forms[used],
+        suffix_classes=classes[used] if classes is not None else None,
         code_a=codes[:n],
         code_b=codes[n:],
         definitions=definitions,
@@ -275,7 +279,11 @@ def _word_features(x: np.ndarray, names: _Names, words: DifferenceWords, canonic
     either = ((fa & sb_ & ~fb & ~sa_) | (sa_ & fb & ~sb_ & ~fa)) != 0
     x[:, COLUMN["contrast"]] = either.any(axis=1) & (ia != ib)
     table = suffix_table()
-    classes = np.array([table.classify(f) for f in names.forms], dtype=object)
+    known = names.known
+    if known is not None and known.suffix_classes is not None:
+        classes = known.suffix_classes
+    else:
+        classes = np.array([table.classify(f) for f in names.forms], dtype=object)
     ca, cb = classes[ia], classes[ib]
     x[:, COLUMN["suffix_same"]] = (ca == cb) & (ca != "")
     x[:, COLUMN["suffix_conflict"]] = ~table.compatible_many(ca, cb)

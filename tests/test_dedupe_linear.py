@@ -46,6 +46,8 @@ def test_first_of_pairs_as_pandas_sort_and_drop_duplicates(seed: int) -> None:
     assert len(want) < n // 2  # many repeated pairs: the choice among them is tested
     np.testing.assert_array_equal(first, want["found"].to_numpy())
     assert s[first].dtype == np.float32
+    empty = np.array([], dtype=np.int64)
+    assert len(_first_of_pairs(empty, empty, np.array([], dtype=np.float32))) == 0
 
 
 def _worth_by_text(t: cand._Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> cand._Worth:

@@ -475,8 +475,17 @@ def generate_pairs(
 def _first_of_pairs(i: np.ndarray, j: np.ndarray, cosine: np.ndarray) -> np.ndarray:
     """Positions of the distinct pairs (i, j) in order, each with its highest cosine (ties: the first found):
     pandas' stable sort by i, j, -cosine and drop_duplicates(keep first), by one integer key (4.3M found
-    pairs at 1M rows: 1.8 s of pandas' multi-key sort and hashing)."""
+    pairs at 1M rows: 1.8 s of pandas' multi-key sort and hashing). One stable sort by the key, then per pair
+    the first of its highest cosine: lexsort's second sort, by cosine, cost as much as the first (1.9 s
+    against 1.1)."""
     key = i.astype(np.int64) * (int(j.max(initial=0)) + 1) + j
-    order = np.lexsort((-cosine, key))  # stable: ties keep their found order
+    order = np.argsort(key, kind="stable")  # stable: a pair's rows keep their found order
+    if not len(order):
+        return order
     sorted_key = key[order]
-    return order[np.r_[True, sorted_key[1:] != sorted_key[:-1]]]
+    starts = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+    group = np.cumsum(starts) - 1
+    found = cosine[order]
+    best = np.maximum.reduceat(found, np.flatnonzero(starts))
+    top = np.flatnonzero(found == best[group])  # each pair's rows of its highest cosine, in found order
+    return order[top[np.r_[True, group[top][1:] != group[top][:-1]]]]

@@ -156,7 +156,7 @@ def run(cache: Path) -> dict[str, Any]:
         "        similarity passes",
         lambda f: {"pairs_similar_raw": sum(len(q) for q in f[0])},
     )
-    w(candidates._Table, "of", "      table")
+    w(candidates.RowTable, "of", "      table")
     w(candidates, "_worth_scoring", "      worth scoring", lambda f: {"pairs_scored": int(f.keep.sum())})
     w(candidates, "_features", "      features")
     w(scoring.ModelScoring, "score", "      model score", lambda f: {"pairs_model_listed": int(f.keep.sum())})

@@ -52,15 +52,15 @@ def alternate_rows() -> pd.DataFrame:
 
 
 def random_pairs(rows: int, pairs: int, same: int, seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
-    """The model's words, the _Table of clusters()' first `rows` rows and `pairs` random row pairs, the first `same`
+    """The model's words, the RowTable of clusters()' first `rows` rows and `pairs` random row pairs, the first `same`
     of one row twice (one name: no segment) — the pair-feature tests' inputs."""
     from pipelines.dedupe.blocking import prepare_rows
-    from pipelines.dedupe.candidates import _Table
     from pipelines.dedupe.model import load_model
+    from pipelines.dedupe.table import RowTable
 
     words = load_model().words
     prepared = prepare_rows(clusters().iloc[:rows], "new", default_rules())
-    table = _Table.of(prepared, words.near_synonyms)
+    table = RowTable.of(prepared, words.near_synonyms)
     rng = np.random.default_rng(seed)
     a, b = rng.integers(0, len(prepared), pairs), rng.integers(0, len(prepared), pairs)
     a[:same] = b[:same]

@@ -21,10 +21,11 @@ from pipelines.common import halves
 from pipelines.common.background import fork_supported
 from pipelines.dedupe import blocking
 from pipelines.dedupe.blocking import prepare_rows
-from pipelines.dedupe.candidates import _differences, _Table, find_candidates
+from pipelines.dedupe.candidates import _differences, find_candidates
 from pipelines.dedupe.features import FormCodes, definition_form, pair_feature_matrix
 from pipelines.dedupe.model import load_model
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, spans_of
+from pipelines.dedupe.table import RowTable
 from pipelines.normalize.canonical import MatchRules, default_rules
 from tests.dedupe_fixtures import (
     clusters,
@@ -126,7 +127,9 @@ def test_similarity_passes_beside_each_other_give_the_same_pairs(monkeypatch: py
     first_pass_in_a_child_same_pairs(monkeypatch, in_process)
 
 
-def _plain_differences(t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules) -> tuple[list[int], list]:
+def _plain_differences(
+    t: RowTable, a: np.ndarray, b: np.ndarray, rules: MatchRules
+) -> tuple[list[int], list]:
     """The per-pair loop _differences replaced."""
     kept, out = [], []
     for n, (ia, ib) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
@@ -156,7 +159,7 @@ def test_differences_equal_the_per_pair_loop(tmp_path: Path) -> None:
         assert d.segments.dtype == d.changed.dtype == np.int64 and d.pattern.dtype == d.first.dtype == object
 
 
-def _pattern_frame(t: _Table, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+def _pattern_frame(t: RowTable, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     kept, d = _differences(t, a, b, default_rules(), [None] * len(a))
     sel = np.asarray(kept)
     frame = pd.DataFrame({"pattern": d.pattern, "id_a": t.ids[a[sel]], "id_b": t.ids[b[sel]]})
@@ -168,7 +171,7 @@ def test_features_of_some_pairs_with_every_form_known_equal_features_from_their_
     matrix and segments as features computed from the pairs' own names (no FormCodes)."""
     words = load_model().words
     rows = prepare_rows(clusters(), "new", default_rules())
-    t = _Table.of(rows, words.near_synonyms)
+    t = RowTable.of(rows, words.near_synonyms)
     rng = np.random.default_rng(9)
     a, b = rng.integers(0, len(rows) // 5, 500), rng.integers(0, len(rows) // 5, 500)  # a part of the forms
     a[:20] = b[:20]

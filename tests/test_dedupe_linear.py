@@ -25,6 +25,7 @@ from pipelines.dedupe.blocking import BlockingConfig, _first_of_pairs
 from pipelines.dedupe.features import pair_feature_matrix
 from pipelines.dedupe.ordering import _sort_order, _sort_order_pandas, sort_candidates
 from pipelines.dedupe.same_table import drop_one_table_pairs, one_table_pairs
+from pipelines.dedupe.table import RowTable
 from pipelines.dedupe.vocabulary import generic_pairs
 from pipelines.normalize.canonical import pattern_key
 from tests.dedupe_fixtures import random_pairs
@@ -50,7 +51,7 @@ def test_first_of_pairs_as_pandas_sort_and_drop_duplicates(seed: int) -> None:
     assert len(_first_of_pairs(empty, empty, np.array([], dtype=np.float32))) == 0
 
 
-def _worth_by_text(t: cand._Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> cand._Worth:
+def _worth_by_text(t: RowTable, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> cand._Worth:
     """_worth_scoring as it was: the texts compared as objects."""
     same_id = (t.ids[a] == t.ids[b]) & (t.ids[a] != "")
     certain = (
@@ -83,7 +84,7 @@ def test_worth_scoring_by_codes_as_by_texts() -> None:
     # Some ids blank (no id: never one indicator), some pairs of one id, filed alike and differently.
     ids = t.ids.copy()
     ids[::7] = ""
-    t = cand._Table(**{**t.__dict__, "ids": ids})
+    t = RowTable(**{**t.__dict__, "ids": ids})
     same = np.flatnonzero(t.ids[a] == t.ids[b])
     cfg = BlockingConfig()
     want = _worth_by_text(t, a, b, cfg)

@@ -13,7 +13,6 @@ key equality merges automatically (pipelines/normalize/keys.py). Everything fuzz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -24,27 +23,24 @@ from rapidfuzz import fuzz, process
 from pipelines.common import halves
 from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
-from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows, texts
+from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows
 from pipelines.dedupe.described import NO_TEXTS, Described, PackedReasons, join_described, joined, texts_of
 from pipelines.dedupe.features import (
     COLUMN,
     FEATURES,
-    FormCodes,
     PairFeatures,
-    Sides,
     definition_form,
     pair_feature_matrix,
 )
-from pipelines.dedupe.objects import group_words
 from pipelines.dedupe.ordering import _sort_order as _sort_order
 from pipelines.dedupe.ordering import _sort_order_pandas as _sort_order_pandas
 from pipelines.dedupe.ordering import sort_candidates
 from pipelines.dedupe.patterns import EMPTY, SAME_NAME, Span, spans_of
-from pipelines.dedupe.reasons import Difference, Side, flags, reasons
+from pipelines.dedupe.reasons import Difference, flags, reasons
 from pipelines.dedupe.scoring import ModelScoring, Scoring, definition_score, name_score
-from pipelines.dedupe.vocabulary import NearSynonymForm, generic_pairs, measure_stem
+from pipelines.dedupe.table import RowTable
+from pipelines.dedupe.vocabulary import generic_pairs
 from pipelines.normalize.canonical import MatchRules, default_rules, pattern_key
-from pipelines.normalize.suffixes import suffix_table
 
 CANDIDATE_COLUMNS = [
     "id_a",
@@ -92,108 +88,6 @@ def empty_candidates() -> pd.DataFrame:
     )
 
 
-@dataclass(frozen=True)
-class _Table:
-    """The prepared rows' columns as object arrays (row number → text)."""
-
-    ids: np.ndarray
-    names: np.ndarray
-    match: np.ndarray
-    definition: np.ndarray
-    unit: np.ndarray
-    scope: np.ndarray
-    level2: np.ndarray
-    fclass: np.ndarray  # function class of 项目 indicators, "" otherwise
-    origin: np.ndarray
-    suffix: np.ndarray  # metric suffix class of the matching form
-    canonical: np.ndarray  # the measure stem in canonical words (vocabulary.py)
-    groups: np.ndarray  # the groups of people the row's name names (objects.group_words), for the 理由
-    forms: np.ndarray  # the distinct matching forms
-    form: np.ndarray  # each row's code into forms
-    form_suffix: np.ndarray  # each distinct form's metric suffix class
-    definitions: np.ndarray  # the distinct 指标解释 texts
-    definition_code: np.ndarray  # each row's code into definitions
-
-    @classmethod
-    def of(cls, rows: pd.DataFrame, near_synonyms: Sequence[tuple[str, str]]) -> _Table:
-        match = texts(rows["match_name"])
-        scopes = texts(rows["scope"])
-        forms, form_codes = np.unique(match, return_inverse=True)
-        table = suffix_table()
-        form_suffix = np.array([table.classify(f) for f in forms], dtype=object)
-        canon = NearSynonymForm(near_synonyms)
-        stems = np.array([canon(measure_stem(f)) for f in forms], dtype=object)
-        canonical = stems[form_codes]
-        groups = np.array([group_words(stem) for stem in stems], dtype=object)[form_codes]
-        definition = texts(rows["definition"])
-        definition_code, definitions = pd.factorize(definition)
-        return cls(
-            ids=texts(rows["id"]),
-            names=texts(rows["name"]),
-            match=match,
-            definition=definition,
-            unit=texts(rows["unit_norm"]),
-            scope=scopes,
-            level2=texts(rows["level2"]),
-            fclass=np.where(scopes == "项目", texts(rows["function_class"]), ""),
-            origin=texts(rows["origin"]),
-            suffix=form_suffix[form_codes],
-            form_suffix=form_suffix,
-            canonical=canonical,
-            groups=groups,
-            forms=forms.astype(object),
-            form=form_codes,
-            definitions=np.asarray(definitions, dtype=object),
-            definition_code=definition_code,
-        )
-
-    def sides(self, rows: np.ndarray) -> Sides:
-        return Sides(
-            self.match[rows],
-            self.definition[rows],
-            self.unit[rows],
-            self.level2[rows],
-            self.scope[rows],
-            self.fclass[rows],
-        )
-
-    def known(
-        self,
-        a: np.ndarray,
-        b: np.ndarray,
-        ratio: np.ndarray,
-        order: np.ndarray,
-        definition_forms: np.ndarray | None = None,
-    ) -> FormCodes:
-        """What the features need not compute again for pairs (a, b): names' codes and ratios (fuzz.ratio
-        as written and in sorted characters, _Worth), 指标解释 codes, the forms' suffix classes, and the
-        definitions' forms when made (definition_forms: of self.definitions, in their order)."""
-        definitions = (self.definitions, self.definition_code[a], self.definition_code[b])
-        return FormCodes(
-            self.forms,
-            self.form[a],
-            self.form[b],
-            ratio,
-            order,
-            definitions,
-            definition_forms,
-            self.form_suffix,
-        )
-
-    def side(self, rows: np.ndarray) -> Side:
-        return Side(
-            self.unit[rows],
-            self.suffix[rows],
-            self.scope[rows],
-            self.level2[rows],
-            self.fclass[rows],
-            self.origin[rows],
-            self.groups[rows],
-            self.match[rows],
-            self.canonical[rows],
-        )
-
-
 def _oriented(rows: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A, B, cosine) of each generated pair, A = the side to keep (rank_rows)."""
     rank = rank_rows(rows)
@@ -212,7 +106,7 @@ class _Worth:
     order: np.ndarray
 
 
-def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> _Worth:
+def _worth_scoring(t: RowTable, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig) -> _Worth:
     """Pairs that are neither one indicator nor a certain (same-key) merge, and share enough of their names
     (as written, in another order, or in canonical words), or are a generic and a qualified name: a cheap bound
     before the features."""
@@ -244,7 +138,7 @@ def _worth_scoring(t: _Table, a: np.ndarray, b: np.ndarray, cfg: BlockingConfig)
 
 
 def _differences(
-    t: _Table, a: np.ndarray, b: np.ndarray, rules: MatchRules, spans: list[tuple[Span, ...] | None]
+    t: RowTable, a: np.ndarray, b: np.ndarray, rules: MatchRules, spans: list[tuple[Span, ...] | None]
 ) -> tuple[list[int], Difference]:
     """The pairs a reviewer did not refuse (rules do-not-merge), and how their names differ: the segments of
     all pairs flattened, each pair's pattern their texts summed in one C loop (np.add.reduceat)."""
@@ -280,7 +174,7 @@ def _differences(
 
 
 def _describe(
-    t: _Table,
+    t: RowTable,
     a: np.ndarray,
     b: np.ndarray,
     x: np.ndarray,
@@ -321,7 +215,7 @@ def _describe(
 
 
 def _describe_part(
-    t: _Table,
+    t: RowTable,
     a: np.ndarray,
     b: np.ndarray,
     x: np.ndarray,
@@ -357,7 +251,7 @@ def _pattern_groups(patterns: list[str], keys: dict[str, tuple[str, str]]) -> tu
 
 
 def _frame(
-    t: _Table, a: np.ndarray, b: np.ndarray, columns: dict[str, np.ndarray], d: Described
+    t: RowTable, a: np.ndarray, b: np.ndarray, columns: dict[str, np.ndarray], d: Described
 ) -> pd.DataFrame:
     """CANDIDATE_COLUMNS of the described pairs (a, b already narrowed to them)."""
     # Text columns stay Python objects: they point at the strings above instead of copying each pair's text
@@ -400,7 +294,7 @@ def _frame(
     return out
 
 
-def _features(t: _Table, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
+def _features(t: RowTable, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring: Scoring) -> PairFeatures:
     """The feature matrix of pairs (a, b): each pair's row is its own, so the pairs are computed in two
     halves on two cores (halves.py: a forked child, else a thread — the features' rapidfuzz and numpy work
     releases the GIL), each half's rows written into one matrix (in shared memory for a child)."""
@@ -482,7 +376,7 @@ def find_candidates(
     pairs = generate_pairs(rows, cfg, scoring.words.near_synonyms)
     if pairs.empty:
         return empty_candidates()
-    t = _Table.of(rows, scoring.words.near_synonyms)
+    t = RowTable.of(rows, scoring.words.near_synonyms)
     a, b, cosine = _oriented(rows, pairs)
     del pairs
     worth = _worth_scoring(t, a, b, cfg)
@@ -497,13 +391,8 @@ def find_candidates(
         rank = rank_rows(rows)  # numbers the indicators whatever the order of the input rows
         scored = scoring.score(features.x, rank[a], rank[b])
         keep, likely = scored.keep, scored.likely
-        a, b, cosine, x, score = (
-            a[keep],
-            b[keep],
-            cosine[keep],
-            halves.rows_taken(features.x, keep),
-            scored.score[keep],
-        )
+        x = halves.rows_taken(features.x, keep)
+        a, b, cosine, score = a[keep], b[keep], cosine[keep], scored.score[keep]
         spans = features.name_spans.taken(np.flatnonzero(keep))
         # Every scored pair's features and segments (≈ 45 % never listed): freed before the descriptions.
         del features, scored

@@ -25,13 +25,7 @@ from pipelines.common.frames import combination_codes
 from pipelines.common.gc_policy import collector_paused
 from pipelines.dedupe.blocking import BlockingConfig, generate_pairs, prepare_rows, rank_rows
 from pipelines.dedupe.described import NO_TEXTS, Described, PackedReasons, join_described, joined, texts_of
-from pipelines.dedupe.features import (
-    COLUMN,
-    FEATURES,
-    PairFeatures,
-    definition_form,
-    pair_feature_matrix,
-)
+from pipelines.dedupe.features import COLUMN, FEATURES, PairFeatures, definition_forms, pair_feature_matrix
 from pipelines.dedupe.ordering import _sort_order as _sort_order
 from pipelines.dedupe.ordering import _sort_order_pandas as _sort_order_pandas
 from pipelines.dedupe.ordering import sort_candidates
@@ -306,10 +300,7 @@ def _features(t: RowTable, a: np.ndarray, b: np.ndarray, worth: _Worth, scoring:
         shared = halves.columns(len(a), len(FEATURES))
     # A forked child's explanation forms are lost with it: at a province's size (200k explanations, past the
     # text cache) both halves made nearly all of them, 1.0–1.4 s each. Made once here, in halves.
-    forms = None
-    if split == "fork":
-        texts_ = [str(text) for text in t.definitions.tolist()]
-        forms = np.array(halves.mapped(definition_form, texts_), dtype=object)
+    forms = definition_forms(t.definitions.tolist(), in_halves=True) if split == "fork" else None
 
     def part(lo: int, hi: int) -> PairFeatures:
         pa, pb = a[lo:hi], b[lo:hi]

@@ -272,8 +272,16 @@ def _definition_forms(a: Sides, b: Sides, known: FormCodes | None) -> tuple[np.n
         n = len(a.definition)
         codes, texts = pd.factorize(np.concatenate([a.definition, b.definition]).astype(object))
         code_a, code_b = codes[:n], codes[n:]
-    cleaned = np.array([definition_form(str(t)) for t in texts], dtype=object)
+    cleaned = definition_forms(texts)
     return cleaned[code_a], cleaned[code_b]
+
+
+def definition_forms(texts: Sequence[object] | np.ndarray, in_halves: bool = False) -> np.ndarray:
+    """definition_form of each text, in order (an object array); in_halves: made by halves.mapped (the second
+    half in a forked child from SPLIT_MIN texts) — for a caller outside the features' own halves."""
+    written = [str(text) for text in texts]
+    made = halves.mapped(definition_form, written) if in_halves else [definition_form(t) for t in written]
+    return np.array(made, dtype=object)
 
 
 def _text(values: np.ndarray) -> np.ndarray:

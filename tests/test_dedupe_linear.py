@@ -90,6 +90,15 @@ def test_worth_scoring_by_codes_as_by_texts() -> None:
     want = _worth_by_text(t, a, b, cfg)
     got = cand._worth_scoring(t, a, b, cfg)
     assert len(same) and want.keep.any() and not want.keep.all()
+    # Pairs kept only by their canonical words (the written names under the bound): the third ratio, which
+    # _worth_scoring computes for those pairs alone, is exercised.
+    ordered = np.array(["".join(sorted(f)) for f in t.forms], dtype=object)[t.form]
+    written = np.maximum(
+        *(process.cpdist(list(x[a]), list(x[b]), scorer=fuzz.ratio) for x in (t.match, ordered))
+    )
+    canonical = process.cpdist(list(t.canonical[a]), list(t.canonical[b]), scorer=fuzz.ratio)
+    by_canonical = (written < cfg.min_name_score) & (canonical >= cfg.min_name_score)
+    assert (want.keep & by_canonical).sum() >= 10
     for field in ("keep", "ratio", "order"):
         np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
 

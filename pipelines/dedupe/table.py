@@ -74,6 +74,7 @@ class RowTable:
         )
 
     def sides(self, rows: np.ndarray) -> Sides:
+        """One side of the pairs as the features read it (features.Sides)."""
         return Sides(
             self.match[rows],
             self.definition[rows],
@@ -107,6 +108,7 @@ class RowTable:
         )
 
     def side(self, rows: np.ndarray) -> Side:
+        """One side of the pairs as the 理由 read it (reasons.Side)."""
         return Side(
             self.unit[rows],
             self.suffix[rows],

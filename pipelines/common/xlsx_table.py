@@ -149,18 +149,24 @@ class StringTable:
 
     def __init__(self) -> None:
         self.count = 0
-        self.texts: list[str] = []  # after finish: the table
+        self.texts: list[Any] = []  # after finish: the table (None: a streamed text, in `slots`)
         self.index: dict[str, int] = {}  # after finish: the number of each text given by add
         self._parts: list[np.ndarray] = []
         self._added: list[tuple[int, str]] = []
         self._blocks: list[BlockNumbers] = []
         self._size = 0
+        # A streamed column (values with .streamed: review_reasons.StreamedTexts): its texts are not held;
+        # each entry of it in _parts is None, told by _tags (its distinct value's number; -1: a text held).
+        self._tags: list[np.ndarray] = []
+        self.streamed: Any = None
+        self.slots = np.zeros(0, dtype=np.int64)  # after finish: the streamed texts' places in the table
 
     def add(self, text: str) -> None:
         """One text cell written the ordinary way (write_string)."""
         self.count += 1
         self._added.append((self._size, text))
         self._parts.append(_objects([text]))
+        self._tags.append(_HELD)
         self._size += 1
 
     def number_block(self, columns: Sequence[Column], a: int, z: int) -> BlockNumbers:
@@ -169,6 +175,7 @@ class StringTable:
         m = len(columns)
         keys: list[np.ndarray] = []
         texts: list[np.ndarray] = []
+        tags: list[np.ndarray] = []
         block = BlockNumbers(m, self._size)
         for j, column in enumerate(columns):
             if not isinstance(column, CodedColumn):
@@ -187,12 +194,21 @@ class StringTable:
             else:
                 self.count += len(codes)
             keys.append(firsts * m + j)
-            texts.append(_objects(shown)[present])
+            if getattr(shown, "streamed", False):
+                if self.streamed is not None and self.streamed is not shown:
+                    raise ValueError("one streamed column at most")
+                self.streamed = shown
+                texts.append(np.full(len(present), None, dtype=object))
+                tags.append(np.asarray(present, dtype=np.int64))
+            else:
+                texts.append(_objects(shown)[present])
+                tags.append(np.full(len(present), -1, dtype=np.int64))
             block.parts.append((j, len(shown), present))
         if texts:
             block.order = np.argsort(np.concatenate(keys), kind="stable")
             ordered = np.concatenate(texts)[block.order]
             self._parts.append(ordered)
+            self._tags.append(np.concatenate(tags)[block.order])
             self._size += len(ordered)
         self._blocks.append(block)
         return block
@@ -200,11 +216,52 @@ class StringTable:
     def finish(self) -> None:
         """Number every text given: the table is the distinct texts in the order first given."""
         every = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=object)
-        codes, distinct = factorize_texts(every)
-        self.texts = list(distinct)
+        if self.streamed is None:
+            codes, distinct = factorize_texts(every)
+            self.texts = list(distinct)
+        else:
+            codes, self.texts, self.slots = _with_streamed(every, np.concatenate(self._tags), self.streamed)
         self.index = {text: int(codes[at]) for at, text in self._added}
         for block in self._blocks:
             block.resolve(codes)
+
+
+_HELD = np.full(1, -1, dtype=np.int64)
+
+
+class NotStreamed(Exception):
+    """A streamed text equals a text held: number the streamed column's texts held instead."""
+
+
+def _with_streamed(
+    every: np.ndarray, tags: np.ndarray, streamed: Any
+) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """finish's numbering where one column's texts are streamed (tags >= 0: its distinct value's number,
+    in order of first appearance): the texts held factorized as always, the streamed ones each new at its
+    first entry (they are distinct from one another: review_reasons.scan), both numbered together in the
+    order of their first entries. The table holds None in a streamed text's place (`slots`). A streamed
+    text equal to a held one would share its number: NotStreamed, for the caller to number them held."""
+    held = np.flatnonzero(tags < 0)
+    proxied = np.flatnonzero(tags >= 0)
+    held_codes, distinct = factorize_texts(every[held])
+    hashes = np.fromiter(map(hash, distinct), np.int64, len(distinct))
+    clash = np.isin(hashes, streamed.hashes)
+    if clash.any():  # a hash of both kinds: the same text? (compared, rare)
+        mine = set(distinct[clash].tolist())
+        for k in np.flatnonzero(np.isin(streamed.hashes, hashes[clash])).tolist():
+            if streamed[k] in mine:
+                raise NotStreamed
+    values = tags[proxied]
+    firsts = np.concatenate([held[_first_rows(held_codes)], proxied[_first_rows(values)]])
+    rank = np.empty(len(firsts), dtype=np.int64)
+    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+    held_rank, streamed_rank = rank[: len(distinct)], rank[len(distinct) :]
+    codes = np.empty(len(every), dtype=np.int64)
+    codes[held] = held_rank[held_codes]
+    codes[proxied] = streamed_rank[values]
+    texts = np.full(len(firsts), None, dtype=object)
+    texts[held_rank] = distinct
+    return codes, texts.tolist(), streamed_rank
 
 
 class BlockNumbers:
@@ -363,8 +420,13 @@ def shared_strings_xml(strings: StringTable) -> Iterator[bytes]:
     chunk goes text by text."""
     texts = strings.texts
     yield f'{HEAD}<sst xmlns="{MAIN}" count="{strings.count}" uniqueCount="{len(texts)}">'.encode()
+    slots = strings.slots  # a streamed column's texts: read in order, into their places (None)
+    streamed = iter(strings.streamed) if len(slots) else iter(())
     for a in range(0, len(texts), SST_CHUNK):
         chunk = texts[a : a + SST_CHUNK]
+        lo, hi = np.searchsorted(slots, (a, a + SST_CHUNK))
+        for at in (slots[lo:hi] - a).tolist():
+            chunk[at] = next(streamed)
         ends = list(chunk)  # the outer tags on the end texts: one join, no copy of the whole to add them
         ends[0] = "<si><t>" + ends[0]
         ends[-1] += "</t></si>"

@@ -25,7 +25,14 @@ from pipelines.common import xlsx_out, xlsx_table
 from pipelines.common.formulas import neutralize
 from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
 from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
-from pipelines.common.xlsx_table import BlankColumn, BlockNumbers, CodedColumn, Column, StringTable
+from pipelines.common.xlsx_table import (
+    BlankColumn,
+    BlockNumbers,
+    CodedColumn,
+    Column,
+    NotStreamed,
+    StringTable,
+)
 from pipelines.dedupe import ordering
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.ordering import Coded, ReviewOrder
@@ -364,7 +371,14 @@ class _Direct:
 
     def write(self, tmp: Path) -> None:
         strings = StringTable()
-        sheets = _numbered(strings, self.pairs, self.patterns, self.n_pairs, self.n_patterns)
+        try:
+            sheets = _numbered(strings, self.pairs, self.patterns, self.n_pairs, self.n_patterns)
+        except NotStreamed:  # a streamed 理由 equals another cell's text: numbered with the texts held
+            for column in self.pairs:
+                if isinstance(column, CodedColumn) and getattr(column.values, "streamed", False):
+                    column.values = column.values.held()  # type: ignore[attr-defined]
+            strings = StringTable()
+            sheets = _numbered(strings, self.pairs, self.patterns, self.n_pairs, self.n_patterns)
         guide = f"xl/worksheets/sheet{len(sheets) + 1}.xml"
         old_texts = self.old_texts
 

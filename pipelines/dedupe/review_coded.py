@@ -16,6 +16,7 @@ from pandas._libs import lib
 from pipelines.common import xlsx_table
 from pipelines.common.formulas import is_dangerous, neutralize
 from pipelines.common.xlsx_table import BlankColumn, CodedColumn, Column
+from pipelines.dedupe import review_reasons
 from pipelines.dedupe.ordering import Coded
 from pipelines.dedupe.review_layout import LIKELY, POSSIBLE
 
@@ -138,7 +139,13 @@ def _direct_pair_columns(
     labels = GroupLabels.by_position(groups, known.get("pattern_group"))
     text = {c: _coded_texts(cands[c], found=known.get(c)) for c in ("id_a", "name_a", "id_b", "name_b")}
     text |= {c: _coded_texts(cands[c], found=known.get(c)) for c in ("pattern", "unit_a", "unit_b", "level2")}
-    text["reason"] = _coded_texts(cands["reason"], found=_each_own(cands["reason"]))
+    streamed = review_reasons.scan(
+        cands["reason"], _neutralized
+    )  # packed 理由: not all held (review_reasons)
+    if streamed is not None:
+        text["reason"] = CodedColumn(streamed[0], streamed[1], texts=True)
+    else:
+        text["reason"] = _coded_texts(cands["reason"], found=_each_own(cands["reason"]))
     group = _coded_texts(
         cands["pattern_group"],
         (lambda _: labels)

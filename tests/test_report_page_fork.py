@@ -42,12 +42,17 @@ def in_process(inputs: ReportInputs, tmp_path_factory: pytest.TempPathFactory) -
     return report_in_process(inputs, tmp_path_factory.mktemp("inline") / str(YEAR))
 
 
-def _above_the_thread_gate(monkeypatch: pytest.MonkeyPatch, page_limit_mib: float) -> None:
-    """As at 1M rows: no fork under FORK_MAX_RESIDENT_MIB, no thread beside every file."""
+def _above_the_thread_gate(
+    monkeypatch: pytest.MonkeyPatch, page_limit_mib: float, prepared: bool = False
+) -> None:
+    """As at 1M rows: no fork under FORK_MAX_RESIDENT_MIB, no thread beside every file; `prepared`: room in
+    the tree for merge_review.xlsx's prepared pairs beside the page's child (else none: the order's way)."""
     monkeypatch.delenv("INDICATORS_FORK", raising=False)
     monkeypatch.setattr(background, "FORK_MAX_RESIDENT_MIB", 0)
     monkeypatch.setattr(background, "THREAD_MAX_RESIDENT_MIB", 0)
     monkeypatch.setattr(background, "FORK_TREE_MAX_MIB", page_limit_mib)
+    if not prepared:
+        monkeypatch.setattr(build, "PREPARED_BYTES_PER_PAIR", 1 << 50)
 
 
 def test_the_page_is_written_in_a_child_and_the_bytes_are_the_same(
@@ -104,9 +109,65 @@ def test_a_killed_page_child_is_replaced_in_process(
     assert written_tree(out, files) == in_process
 
 
-def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+def test_with_room_merge_review_is_prepared_beside_the_page_and_the_review_files_go_to_a_child(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """merge_review.xlsx's pairs sorted and coded here while the page's child runs; then review.html and
+    review.xlsx in a child of their own while merge_review.xlsx is written here: the same bytes and order."""
+    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=True)
+    log = tmp_path / "log.txt"
+    _writers(monkeypatch, log, prepared=True)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    who = _who(log)
+    assert who["page"] != os.getpid() and who["review files"] != os.getpid()
+    assert who["page"] != who["review files"]  # two children, one after the other
+    assert who["prepare"] == who["merge_review"] == who["changelog"] == os.getpid()
+    assert written_tree(out, files) == in_process
+    assert tuple(p.name for p in files) == RETURNED
+    assert sorted(p.name for p in out.iterdir()) == sorted(RETURNED)  # no temporary left
+
+
+def test_a_killed_review_files_child_is_replaced_in_process(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=True)
+    parent = os.getpid()
+    real = build.write_review_html
+
+    def killed_in_the_child(*args: Any) -> Path:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    monkeypatch.setattr(build, "write_review_html", killed_in_the_child)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    assert written_tree(out, files) == in_process
+
+
+def test_without_room_for_the_prepared_pairs_the_order_is_made_beside_the_page(
+    inputs: ReportInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate adds PREPARED_BYTES_PER_PAIR per pair to the page's estimate: no room, the older way."""
+    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=True)
+    pairs = len(inputs.candidates)
+    page = build.PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
+    room = background.resident_mib() + page + build.ORDER_BYTES_PER_PAIR * pairs / 2**20 + 1
+    monkeypatch.setattr(background, "FORK_TREE_MAX_MIB", room)
+    monkeypatch.setattr(
+        build, "PREPARED_BYTES_PER_PAIR", build.ORDER_BYTES_PER_PAIR + (2 << 20) / max(pairs, 1)
+    )
+    log = tmp_path / "log.txt"
+    _writers(monkeypatch, log, prepared=True)
+    write_annual_report(tmp_path / str(YEAR), inputs)
+    assert "prepare" not in _who(log)
+    assert _who(log)["review files"] == os.getpid()  # beside the page's child, here
+
+
+def _writers(monkeypatch: pytest.MonkeyPatch, log: Path, prepared: bool = False) -> None:
     """The page's, merge_review.xlsx's and CHANGELOG.md's writers log their process id to a file
-    (children included)."""
+    (children included); `prepared`: also merge_review's first part and the review files' writer."""
     real_page, real_review, real_changelog = (
         build.write_library_page,
         build.write_merge_review,
@@ -128,13 +189,37 @@ def _writers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
             fh.write(f"changelog {os.getpid()}\n")
         return real_changelog(out_dir, inputs)
 
+    real_prepare, real_files = build.prepare_merge_review, build._review_pair
+
+    def prepare(candidates: Any) -> Any:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"prepare {os.getpid()}\n")
+        return real_prepare(candidates)
+
+    def review_files(*args: Any) -> Any:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"review_files {os.getpid()}\n")
+        return real_files(*args)
+
+    def written(out_dir: Path, inputs: ReportInputs, known: Any = None, prepared: Any = None) -> Path:
+        if prepared is not None:  # the prepared way writes it here, from what prepare made
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"merge_review {os.getpid()}\n")
+        return real_written(out_dir, inputs, known, prepared)
+
+    real_written = build.write_merge_review_file
     monkeypatch.setattr(build, "write_library_page", page)
     monkeypatch.setattr(build, "write_merge_review", review)
     monkeypatch.setattr(build, "write_changelog", changelog)
+    if prepared:
+        monkeypatch.setattr(build, "prepare_merge_review", prepare)
+        monkeypatch.setattr(build, "_review_pair", review_files)
+        monkeypatch.setattr(build, "write_merge_review_file", written)
 
 
 def _who(log: Path) -> dict[str, int]:
-    return {k: int(v) for k, v in (line.split() for line in log.read_text(encoding="utf-8").splitlines())}
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return {k.replace("_files", " files"): int(v) for k, v in (line.split() for line in lines)}
 
 
 @pytest.mark.parametrize("merge_review_in", ["child", "thread"])

@@ -93,6 +93,10 @@ class TextChunks:
         self._last = (k, texts)
         return texts
 
+    def forget(self) -> None:
+        """Let the last chunk read go (a reader done with the texts for now)."""
+        self._last = None
+
     def texts(self, positions: np.ndarray) -> np.ndarray:
         """The texts at `positions` (-1: NaN), as an object array; only the chunks they fall in are read."""
         out = np.empty(len(positions), dtype=object)

@@ -184,10 +184,10 @@ def _pattern_columns(
     by pattern), with its group, its number of pairs and its first pair as the example. complete: the
     caller knows these columns hold no missing value (_direct: its pair columns are all texts), so they
     are not looked over for one (1M rows: ≈ 0.5 s of isna over 4 × 1.34M objects)."""
-    keys = cands["pattern"]
-    values = cands[["pattern_group", "name_a", "name_b"]]
     shown: list[str] | None = None
-    if not complete and (keys.isna().any() or values.isna().any(axis=None)):  # groupby's rules for them
+    if not complete and (
+        cands["pattern"].isna().any() or cands[["pattern_group", "name_a", "name_b"]].isna().any(axis=None)
+    ):  # groupby's rules for them
         summary = cands.groupby("pattern", sort=False).agg(
             group=("pattern_group", "first"),
             count=("pattern", "size"),
@@ -197,11 +197,13 @@ def _pattern_columns(
         patterns, counts = summary.index.tolist(), summary["count"].tolist()
         group, example_a, example_b = (summary[c].tolist() for c in ("group", "example_a", "example_b"))
     else:  # in order of first appearance, as groupby(sort=False); the sort's codes where it made them
-        codes, uniques = (found or {}).get("pattern") or pd.factorize(keys)
+        codes, uniques = (found or {}).get("pattern") or pd.factorize(cands["pattern"])
         seen = np.maximum.accumulate(np.r_[-1, codes])
         firsts = np.flatnonzero(seen[1:] > seen[:-1])  # the row where each pattern first appears
         patterns, counts = list(uniques), np.bincount(codes, minlength=len(uniques)).tolist()
-        group, example_a, example_b = (values[c].to_numpy(dtype=object)[firsts].tolist() for c in values)
+        group, example_a, example_b = (
+            _at_rows(cands, c, found, firsts) for c in ("pattern_group", "name_a", "name_b")
+        )
         coded = (found or {}).get("pattern_group")
         labels = GroupLabels.by_position(groups, coded)
         if labels is not None and coded is not None:  # each pattern's group by the sort's code: no lookups
@@ -213,6 +215,15 @@ def _pattern_columns(
         _neutralized([f"{b} → {a}" for a, b in zip(example_a, example_b, strict=True)]),
         [None] * len(patterns),
     ]
+
+
+def _at_rows(cands: pd.DataFrame, column: str, found: Coded | None, rows: np.ndarray) -> list[Any]:
+    """A column's values at `rows` of the sorted pairs: from the sort's factorization where it made one
+    (the frame may not hold the column then), else from the frame."""
+    if found and column in found:
+        codes, distinct = found[column]
+        return np.asarray(distinct, dtype=object)[codes[rows]].tolist()
+    return cands[column].to_numpy(dtype=object)[rows].tolist()
 
 
 def _write_patterns(
@@ -248,30 +259,59 @@ def write_merge_review(candidates: pd.DataFrame, path: Path, known: ReviewOrder 
     list 合并/不合并/设为共性指标; a decision on the 差异模式 sheet applies to every pair of that pattern left blank.
     `known`: review_order(candidates), made earlier (the same bytes either way).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A sorted copy of the columns written (the sort's take of the frame's other columns is wasted).
+    return prepare_merge_review(candidates, known).write(path)
+
+
+@dataclass
+class PreparedReview:
+    """merge_review.xlsx made up to the numbering of its texts (prepare_merge_review), for a caller with a core
+    idle before it can write the file: the coded columns and the skeleton (direct), or — where the direct
+    path does not apply — the sorted pairs for xlsxwriter."""
+
+    direct: _Direct | None
+    cands: pd.DataFrame | None
+    groups: Mapping[str, str]
+
+    def write(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
+        try:
+            if self.direct is None:
+                assert self.cands is not None
+                _write_workbook(tmp, self.cands, self.groups)
+            else:
+                self.direct.write(tmp)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)  # nothing half-written is left beside the reports
+        return path
+
+
+def prepare_merge_review(
+    candidates: pd.DataFrame, known: ReviewOrder | None = None, whole: bool = False
+) -> PreparedReview:
+    """merge_review.xlsx's pairs sorted and coded (PreparedReview); `known`: review_order(candidates);
+    `whole`: the sorted copy with every column written (xlsxwriter's path reads them all)."""
+    # A sorted copy of the columns written (the sort's take of the frame's other columns is wasted) — but for
+    # the text columns the order factorized (known.seen): those the direct path reads as codes, so the copy
+    # holds no text. (1M rows: no take of 1.4M × 9 references, each a reference count written into a page
+    # the library page's child shares while this runs beside it.)
     used = [c for c in candidates.columns if c in _USED_COLUMNS]
     found: Coded = {}  # the text columns the sort factorized, as they read sorted
     if len(candidates) and known is None:
         known = review_order(candidates)
-    cands = sort_candidates(candidates[used], found, known) if len(candidates) else candidates
+    light = not whole and known is not None and all(c in known.seen for c in used if c in FOUND_TEXTS)
+    frame = candidates[[c for c in used if c not in FOUND_TEXTS] if light else used]
+    cands = sort_candidates(frame, found, known) if len(candidates) else candidates
     firsts = found["pattern_group"][1] if found else pd.unique(cands["pattern_group"]) if len(cands) else []
     groups = GroupLabels(firsts)
-    tmp = path.with_suffix(".tmp.xlsx")  # a rerun after a killed writer reuses the name
-    try:
-        direct = _direct(cands, groups, found)
-        if direct is None:
-            _write_workbook(tmp, cands, groups)
-        else:
-            # The sorted copy and the sort's codes die before the rows are numbered and written: the
-            # coded columns are all the writing reads (1M rows' 1.34M pairs: ≈ 150 MiB off its peak).
-            del cands, found
-            direct.write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)  # nothing half-written is left beside the reports
-    return path
+    direct = _direct(cands, groups, found)
+    if direct is None and light:  # xlsxwriter writes every cell from the frame: sorted again, whole
+        return prepare_merge_review(candidates, None, whole=True)
+    # The sorted copy and the sort's codes die here, before the rows are numbered and written: the coded
+    # columns are all the writing reads (1M rows' 1.34M pairs: ≈ 150 MiB off its peak).
+    return PreparedReview(direct, cands if direct is None else None, groups)
 
 
 def _write_workbook(

@@ -137,8 +137,11 @@ def _direct_pair_columns(
     """_pair_columns (with the 决定 blanks) as coded columns; None when the fast path does not apply."""
     known = found or {}
     labels = GroupLabels.by_position(groups, known.get("pattern_group"))
-    text = {c: _coded_texts(cands[c], found=known.get(c)) for c in ("id_a", "name_a", "id_b", "name_b")}
-    text |= {c: _coded_texts(cands[c], found=known.get(c)) for c in ("pattern", "unit_a", "unit_b", "level2")}
+    # A text column the sort factorized (`found`) is read from its codes: the frame may not hold it.
+    text = {
+        c: _coded_texts(cands[c] if c in cands.columns else [], found=known.get(c))
+        for c in ("id_a", "name_a", "id_b", "name_b", "pattern", "unit_a", "unit_b", "level2")
+    }
     streamed = review_reasons.scan(
         cands["reason"], _neutralized
     )  # packed 理由: not all held (review_reasons)
@@ -147,7 +150,7 @@ def _direct_pair_columns(
     else:
         text["reason"] = _coded_texts(cands["reason"], found=_each_own(cands["reason"]))
     group = _coded_texts(
-        cands["pattern_group"],
+        cands["pattern_group"] if "pattern_group" in cands.columns else [],
         (lambda _: labels)
         if labels is not None
         else lambda distinct: _neutralized([groups[g] for g in distinct]),

@@ -32,7 +32,13 @@ from pipelines.common.background import (
 from pipelines.common.frames import give_back_memory
 from pipelines.common.xlsx_out import atomic_write_bytes
 from pipelines.consolidate.changes import changes_markdown
-from pipelines.dedupe.review import ReviewOrder, review_order, write_merge_review
+from pipelines.dedupe.review import (
+    PreparedReview,
+    ReviewOrder,
+    prepare_merge_review,
+    review_order,
+    write_merge_review,
+)
 from pipelines.report.feedback import write_feedback_workbooks
 from pipelines.report.library_page import all_events, write_library_page
 from pipelines.report.model import ReportInputs, ReviewTable
@@ -48,9 +54,19 @@ def write_changelog(out_dir: Path, inputs: ReportInputs) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def write_merge_review_file(out_dir: Path, inputs: ReportInputs, known: ReviewOrder | None = None) -> Path:
+def write_merge_review_file(
+    out_dir: Path,
+    inputs: ReportInputs,
+    known: ReviewOrder | None = None,
+    prepared: PreparedReview | None = None,
+) -> Path:
+    """merge_review.xlsx; `known`: its pairs' order made earlier, `prepared`: its pairs sorted and coded
+    earlier (prepare_merge_review) — the same bytes either way."""
     path = out_dir / "merge_review.xlsx"
-    write_merge_review(inputs.candidates, path, known)
+    if prepared is None:
+        write_merge_review(inputs.candidates, path, known)
+    else:
+        prepared.write(path)
     return path
 
 
@@ -124,6 +140,10 @@ PAGE_FORK_BYTES_PER_USAGE = 1600
 # it makes them beside the page's child, per pair (traced, 1M rows' inputs, 1.40M pairs: 172 MiB at the
 # peak, 129 bytes a pair; 107 MiB held until merge_review.xlsx is written).
 ORDER_BYTES_PER_PAIR = 130
+# What merge_review.xlsx's pairs sorted and coded (dedupe.review.prepare_merge_review: the 理由 read from their
+# packed chunks, the text columns as the order's codes) add to the process tree while made beside the page's
+# child, per pair, over ORDER_BYTES_PER_PAIR's: measured below (PREPARED_BESIDE) on 1M rows' saved inputs.
+PREPARED_BYTES_PER_PAIR = 280
 # Where merge_review.xlsx runs beside the other files (a child or a thread), the page goes to a child of its
 # own while the process tree, with both, stays under this: the 300k target's 3 GiB, with room to spare.
 PAGE_CHILD_MAX_TREE_MIB = 2816
@@ -176,7 +196,9 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
     page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
     if not fork_available() and not thread_available(adds) and fork_allowed(page_adds):
-        return _page_forked(out_dir, inputs, fork_allowed(page_adds + ORDER_BYTES_PER_PAIR * pairs / 2**20))
+        order = fork_allowed(page_adds + ORDER_BYTES_PER_PAIR * pairs / 2**20)
+        prepared = fork_allowed(page_adds + PREPARED_BYTES_PER_PAIR * pairs / 2**20)
+        return _page_forked(out_dir, inputs, order, prepared)
     with _beside(write_merge_review_file, out_dir, inputs, adds_mib=adds, own_mib=own) as (
         merge_review,
         part,
@@ -210,7 +232,9 @@ def _three_ways(out_dir: Path, inputs: ReportInputs, merge_review: _Pending[Path
     return [html, xlsx, changelog, review or merge_review.result(), page]
 
 
-def _page_forked(out_dir: Path, inputs: ReportInputs, order_beside: bool = False) -> list[Path]:
+def _page_forked(
+    out_dir: Path, inputs: ReportInputs, order_beside: bool = False, prepared_beside: bool = False
+) -> list[Path]:
     """The library page in a forked child beside review.html, review.xlsx and CHANGELOG.md, then
     merge_review.xlsx alone: where the process holds too much for merge_review.xlsx in a thread beside
     every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's child
@@ -226,6 +250,8 @@ def _page_forked(out_dir: Path, inputs: ReportInputs, order_beside: bool = False
     # process writes after the fork (a reference count) is copied, counted twice in the process tree. 1M e2e,
     # sampled: the tree peak 4,142-4,161 -> 3,887 MiB, for the tables' ≈ 2.4 s before the child starts.
     tables = review_tables(inputs)
+    if prepared_beside:
+        return _prepared_beside(out_dir, inputs, tables)
     with start_forked(True, _page_file, out_dir, inputs) as child:
         html, xlsx = _review_pair(out_dir, inputs, tables)
         del tables
@@ -241,6 +267,29 @@ def _page_forked(out_dir: Path, inputs: ReportInputs, order_beside: bool = False
         known = review_order(inputs.candidates) if order_beside and len(inputs.candidates) else None
         page = child.result()
     review = write_merge_review_file(out_dir, inputs, known)
+    return [html, xlsx, changelog, review, page]
+
+
+def _prepared_beside(out_dir: Path, inputs: ReportInputs, tables: dict[str, ReviewTable]) -> list[Path]:
+    """_page_forked where the tree has room for merge_review.xlsx's pairs sorted and coded beside the page's
+    child (PREPARED_BYTES_PER_PAIR): CHANGELOG.md and merge_review.xlsx's first part (prepare_merge_review)
+    here while the child writes the page; then, the page's working set gone with its child, review.html and
+    review.xlsx in a child of their own while this process numbers and writes merge_review.xlsx — whose
+    single-core numbering left the other core idle when it ran alone after the review files. 1M rows' saved
+    inputs (the five files the same bytes): 22.41 -> 20.16 s and 22.20 -> 18.71 s, the process tree's peak
+    +203 MiB (PREPARED_BESIDE in benchmarks/RESULTS.md)."""
+    with start_forked(True, _page_file, out_dir, inputs) as child:
+        changelog = write_changelog(out_dir, inputs)
+        give_back_memory()
+        prepared = prepare_merge_review(inputs.candidates)
+        page = child.result()
+    give_back_memory()  # the page's child is gone: its room is the review files' child's
+    page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
+    with start_forked(fork_allowed(page_adds), _review_pair, out_dir, inputs, tables) as files:
+        del tables
+        review = write_merge_review_file(out_dir, inputs, prepared=prepared)
+        del prepared
+        html, xlsx = files.result()
     return [html, xlsx, changelog, review, page]
 
 

@@ -191,10 +191,10 @@ def _writers(monkeypatch: pytest.MonkeyPatch, log: Path, prepared: bool = False)
 
     real_prepare, real_files = build.prepare_merge_review, build._review_pair
 
-    def prepare(candidates: Any) -> Any:
+    def prepare(candidates: Any, **options: Any) -> Any:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"prepare {os.getpid()}\n")
-        return real_prepare(candidates)
+        return real_prepare(candidates, **options)
 
     def review_files(*args: Any) -> Any:
         with open(log, "a", encoding="utf-8") as fh:

@@ -16,17 +16,18 @@ from hypothesis import strategies as st
 from pipelines.common import packed_texts
 from pipelines.consolidate.review_pairs import reported
 from pipelines.dedupe import review_reasons
-from pipelines.dedupe.review import write_merge_review
+from pipelines.dedupe.review import prepare_merge_review
 from pipelines.dedupe.review_coded import _neutralized
 from tests.test_merge_review_cells import candidates
 
 
 def _both(frame: pd.DataFrame, tmp_path: Path, name: str = "f") -> tuple[bytes, bytes]:
     """(held, streamed) bytes: the frame's 理由 as str, and as the rebuild holds them (packed)."""
-    held = write_merge_review(frame, tmp_path / f"{name}-held.xlsx").read_bytes()
+    held = prepare_merge_review(frame).write(tmp_path / f"{name}-held.xlsx").read_bytes()
     packed = reported(frame.copy())
     assert isinstance(packed["reason"].dtype, packed_texts.PackedTextDtype)
-    return held, write_merge_review(packed, tmp_path / f"{name}-packed.xlsx").read_bytes()
+    streamed = prepare_merge_review(packed, streamed=True).write(tmp_path / f"{name}-packed.xlsx")
+    return held, streamed.read_bytes()
 
 
 def _streamed(frame: pd.DataFrame) -> bool:

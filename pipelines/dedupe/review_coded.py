@@ -132,9 +132,10 @@ FOUND_TEXTS = ("id_a", "name_a", "id_b", "name_b", "pattern", "unit_a", "unit_b"
 
 
 def _direct_pair_columns(
-    cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None
+    cands: pd.DataFrame, groups: Mapping[str, str], found: Coded | None = None, streamed: bool = False
 ) -> list[Column] | None:
-    """_pair_columns (with the 决定 blanks) as coded columns; None when the fast path does not apply."""
+    """_pair_columns (with the 决定 blanks) as coded columns; None when the fast path does not apply.
+    `streamed`: packed 理由 left packed, read as they are written (review_reasons)."""
     known = found or {}
     labels = GroupLabels.by_position(groups, known.get("pattern_group"))
     # A text column the sort factorized (`found`) is read from its codes: the frame may not hold it.
@@ -142,11 +143,9 @@ def _direct_pair_columns(
         c: _coded_texts(cands[c] if c in cands.columns else [], found=known.get(c))
         for c in ("id_a", "name_a", "id_b", "name_b", "pattern", "unit_a", "unit_b", "level2")
     }
-    streamed = review_reasons.scan(
-        cands["reason"], _neutralized
-    )  # packed 理由: not all held (review_reasons)
-    if streamed is not None:
-        text["reason"] = CodedColumn(streamed[0], streamed[1], texts=True)
+    scanned = review_reasons.scan(cands["reason"], _neutralized) if streamed else None
+    if scanned is not None:
+        text["reason"] = CodedColumn(scanned[0], scanned[1], texts=True)
     else:
         text["reason"] = _coded_texts(cands["reason"], found=_each_own(cands["reason"]))
     group = _coded_texts(

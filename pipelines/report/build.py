@@ -140,10 +140,11 @@ PAGE_FORK_BYTES_PER_USAGE = 1600
 # it makes them beside the page's child, per pair (traced, 1M rows' inputs, 1.40M pairs: 172 MiB at the
 # peak, 129 bytes a pair; 107 MiB held until merge_review.xlsx is written).
 ORDER_BYTES_PER_PAIR = 130
-# What merge_review.xlsx's pairs sorted and coded (dedupe.review.prepare_merge_review: the 理由 read from their
-# packed chunks, the text columns as the order's codes) add to the process tree while made beside the page's
-# child, per pair, over ORDER_BYTES_PER_PAIR's: measured below (PREPARED_BESIDE) on 1M rows' saved inputs.
-PREPARED_BYTES_PER_PAIR = 280
+# What merge_review.xlsx's pairs sorted and coded (dedupe.review.prepare_merge_review, the 理由 left packed)
+# add to the process tree, per pair, beside the page's child (_prepared_beside; the review files are not written
+# beside it then): a 1M e2e run (1.40M pairs) forced that way peaked at 3,887 MiB in the report, 1,483 over its
+# start (≈ 2,404 MiB), 133 MiB over PAGE_FORK_BYTES_PER_USAGE's estimate: 99 bytes a pair, 140 with a margin.
+PREPARED_BYTES_PER_PAIR = 140
 # Where merge_review.xlsx runs beside the other files (a child or a thread), the page goes to a child of its
 # own while the process tree, with both, stays under this: the 300k target's 3 GiB, with room to spare.
 PAGE_CHILD_MAX_TREE_MIB = 2816
@@ -281,7 +282,8 @@ def _prepared_beside(out_dir: Path, inputs: ReportInputs, tables: dict[str, Revi
     with start_forked(True, _page_file, out_dir, inputs) as child:
         changelog = write_changelog(out_dir, inputs)
         give_back_memory()
-        prepared = prepare_merge_review(inputs.candidates)
+        # the 理由 left packed: the room this takes beside the page's child is the tree's (≈ 220 MiB at 1M)
+        prepared = prepare_merge_review(inputs.candidates, streamed=True)
         page = child.result()
     give_back_memory()  # the page's child is gone: its room is the review files' child's
     page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20

@@ -91,19 +91,29 @@ def test_the_gate_adds_the_page_estimate_per_usage(monkeypatch: pytest.MonkeyPat
     assert not background.fork_allowed(0, held * 10)
 
 
-def test_a_killed_page_child_is_replaced_in_process(
-    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("writer", "prepared"),
+    [("write_library_page", False), ("write_review_html", True)],
+    ids=["the page's child", "the review files' child (prepared path)"],
+)
+def test_a_killed_child_is_replaced_in_process(
+    writer: str,
+    prepared: bool,
+    inputs: ReportInputs,
+    in_process: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _above_the_thread_gate(monkeypatch, 1 << 30)
+    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=prepared)
     parent = os.getpid()
-    real = build.write_library_page
+    real = getattr(build, writer)
 
     def killed_in_the_child(*args: Any) -> Path:
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
         return real(*args)
 
-    monkeypatch.setattr(build, "write_library_page", killed_in_the_child)
+    monkeypatch.setattr(build, writer, killed_in_the_child)
     out = tmp_path / str(YEAR)
     files = write_annual_report(out, inputs)
     assert written_tree(out, files) == in_process
@@ -126,24 +136,6 @@ def test_with_room_merge_review_is_prepared_beside_the_page_and_the_review_files
     assert written_tree(out, files) == in_process
     assert tuple(p.name for p in files) == RETURNED
     assert sorted(p.name for p in out.iterdir()) == sorted(RETURNED)  # no temporary left
-
-
-def test_a_killed_review_files_child_is_replaced_in_process(
-    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=True)
-    parent = os.getpid()
-    real = build.write_review_html
-
-    def killed_in_the_child(*args: Any) -> Path:
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args)
-
-    monkeypatch.setattr(build, "write_review_html", killed_in_the_child)
-    out = tmp_path / str(YEAR)
-    files = write_annual_report(out, inputs)
-    assert written_tree(out, files) == in_process
 
 
 def test_without_room_for_the_prepared_pairs_the_order_is_made_beside_the_page(

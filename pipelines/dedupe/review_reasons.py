@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,7 @@ class StreamedTexts(Sequence[str]):
             yield from self.reader.block(self.firsts[a : a + ROWS]).tolist()
         self.reader.forget()
 
-    def __getitem__(self, k):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, k: Any) -> Any:
         if isinstance(k, slice):
             return self.reader.block(self.firsts[k]).tolist()
         return self.reader.block(self.firsts[[k]])[0]

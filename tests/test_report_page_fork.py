@@ -138,6 +138,21 @@ def test_with_room_merge_review_is_prepared_beside_the_page_and_the_review_files
     assert sorted(p.name for p in out.iterdir()) == sorted(RETURNED)  # no temporary left
 
 
+def test_without_room_for_the_review_files_child_they_are_written_here_first(
+    inputs: ReportInputs, in_process: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _above_the_thread_gate(monkeypatch, 1 << 30, prepared=True)
+    monkeypatch.setattr(build, "REVIEW_FILES_CHILD_MIB", 1 << 50)  # the tree has no room for that child
+    log = tmp_path / "log.txt"
+    _writers(monkeypatch, log, prepared=True)
+    out = tmp_path / str(YEAR)
+    files = write_annual_report(out, inputs)
+    who = _who(log)
+    assert who["page"] != os.getpid()
+    assert who["review files"] == who["prepare"] == who["merge_review"] == os.getpid()
+    assert written_tree(out, files) == in_process
+
+
 def test_without_room_for_the_prepared_pairs_the_order_is_made_beside_the_page(
     inputs: ReportInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -145,6 +145,10 @@ ORDER_BYTES_PER_PAIR = 130
 # beside it then): a 1M e2e run (1.40M pairs) forced that way peaked at 3,887 MiB in the report, 1,483 over its
 # start (≈ 2,404 MiB), 133 MiB over PAGE_FORK_BYTES_PER_USAGE's estimate: 99 bytes a pair, 140 with a margin.
 PREPARED_BYTES_PER_PAIR = 140
+# What review.html and review.xlsx add in a child of their own beside merge_review.xlsx's numbering and writing
+# (_prepared_beside; that child's PSS grew 375 MiB in a sampled 1M run), on top of merge_review.xlsx's own
+# working set (MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR).
+REVIEW_FILES_CHILD_MIB = 400
 # Where merge_review.xlsx runs beside the other files (a child or a thread), the page goes to a child of its
 # own while the process tree, with both, stays under this: the 300k target's 3 GiB, with room to spare.
 PAGE_CHILD_MAX_TREE_MIB = 2816
@@ -286,8 +290,11 @@ def _prepared_beside(out_dir: Path, inputs: ReportInputs, tables: dict[str, Revi
         prepared = prepare_merge_review(inputs.candidates, streamed=True)
         page = child.result()
     give_back_memory()  # the page's child is gone: its room is the review files' child's
-    page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
-    with start_forked(fork_allowed(page_adds), _review_pair, out_dir, inputs, tables) as files:
+    own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * len(inputs.candidates) / 2**20
+    # Without room for that child, the review files are written here first (start_forked: at once).
+    with start_forked(
+        fork_allowed(REVIEW_FILES_CHILD_MIB + own), _review_pair, out_dir, inputs, tables
+    ) as files:
         del tables
         review = write_merge_review_file(out_dir, inputs, prepared=prepared)
         del prepared

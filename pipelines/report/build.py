@@ -127,6 +127,11 @@ THREAD_BYTES_PER_PAIR = 700
 MERGE_REVIEW_BASE_MIB, MERGE_REVIEW_BYTES_PER_PAIR = 96, 420
 
 
+def _merge_review_mib(pairs: int) -> float:
+    """merge_review.xlsx's own working set for `pairs` pairs (MERGE_REVIEW_*)."""
+    return MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
+
+
 # What forking the library page adds to the process tree's peak PSS over write_annual_report's start, per
 # usage row: the child's own pages, the review files written beside it, and every page either process
 # dirties while both live (copied: counted twice). 1M rows' saved inputs (884k usages, bench_report --whole
@@ -198,7 +203,7 @@ def write_annual_report(out_dir: Path, inputs: ReportInputs) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = len(inputs.candidates)
     adds = THREAD_BYTES_PER_PAIR * pairs / 2**20
-    own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * pairs / 2**20
+    own = _merge_review_mib(pairs)
     page_adds = PAGE_FORK_BYTES_PER_USAGE * len(inputs.tables.usages) / 2**20
     if not fork_available() and not thread_available(adds) and fork_allowed(page_adds):
         order = fork_allowed(page_adds + ORDER_BYTES_PER_PAIR * pairs / 2**20)
@@ -241,7 +246,8 @@ def _page_forked(
     out_dir: Path, inputs: ReportInputs, order_beside: bool = False, prepared_beside: bool = False
 ) -> list[Path]:
     """The library page in a forked child beside review.html, review.xlsx and CHANGELOG.md, then
-    merge_review.xlsx alone: where the process holds too much for merge_review.xlsx in a thread beside
+    merge_review.xlsx alone (or, where the tree has room for merge_review.xlsx's prepared pairs,
+    `prepared_beside`: _prepared_beside's order): where the process holds too much for merge_review.xlsx in a thread beside
     every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's child
     (PAGE_FORK_BYTES_PER_USAGE). The review files and merge_review.xlsx share this process's interpreter lock; the
     page (≈ 9 s of Python at 1M rows) gets the other core, and its working set is the child's, so the page's
@@ -281,8 +287,9 @@ def _prepared_beside(out_dir: Path, inputs: ReportInputs, tables: dict[str, Revi
     here while the child writes the page; then, the page's working set gone with its child, review.html and
     review.xlsx in a child of their own while this process numbers and writes merge_review.xlsx — whose
     single-core numbering left the other core idle when it ran alone after the review files. 1M rows' saved
-    inputs (the five files the same bytes): 22.41 -> 20.16 s and 22.20 -> 18.71 s, the process tree's peak
-    +203 MiB (PREPARED_BESIDE in benchmarks/RESULTS.md)."""
+    inputs, alternated with the order's way (the five files the same bytes): 21.29, 23.44, 27.33 -> 20.46,
+    21.04, 20.67 s, the process tree's peak 2,987-2,994 -> 3,050-3,065 MiB (benchmarks/RESULTS.md, the
+    twenty-first session; end to end the 1M share moved within the machine's spread)."""
     with start_forked(True, _page_file, out_dir, inputs) as child:
         changelog = write_changelog(out_dir, inputs)
         give_back_memory()
@@ -290,7 +297,7 @@ def _prepared_beside(out_dir: Path, inputs: ReportInputs, tables: dict[str, Revi
         prepared = prepare_merge_review(inputs.candidates, streamed=True)
         page = child.result()
     give_back_memory()  # the page's child is gone: its room is the review files' child's
-    own = MERGE_REVIEW_BASE_MIB + MERGE_REVIEW_BYTES_PER_PAIR * len(inputs.candidates) / 2**20
+    own = _merge_review_mib(len(inputs.candidates))
     # Without room for that child, the review files are written here first (start_forked: at once).
     with start_forked(
         fork_allowed(REVIEW_FILES_CHILD_MIB + own), _review_pair, out_dir, inputs, tables

@@ -245,10 +245,10 @@ def _with_streamed(
     proxied = np.flatnonzero(tags >= 0)
     held_codes, distinct = factorize_texts(every[held])
     hashes = np.fromiter(map(hash, distinct), np.int64, len(distinct))
-    clash = np.isin(hashes, streamed.hashes)
+    clash = _member(hashes, streamed.hashes)
     if clash.any():  # a hash of both kinds: the same text? (compared, rare)
         mine = set(distinct[clash].tolist())
-        for k in np.flatnonzero(np.isin(streamed.hashes, hashes[clash])).tolist():
+        for k in np.flatnonzero(_member(streamed.hashes, hashes[clash])).tolist():
             if streamed[k] in mine:
                 raise NotStreamed
     values = tags[proxied]
@@ -262,6 +262,14 @@ def _with_streamed(
     texts = np.full(len(firsts), None, dtype=object)
     texts[held_rank] = distinct
     return codes, texts.tolist(), streamed_rank
+
+
+def _member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """np.isin(values, of) for int64 keys by a hash table: numpy's sorts both (1M rows' 0.7M texts' hashes
+    against 1.4M 理由's: 1.23 s, this ≈ 0.07 s)."""
+    table = hashtable.Int64HashTable(max(len(of), 1))
+    table.map_locations(np.ascontiguousarray(of, dtype=np.int64))
+    return np.asarray(table.lookup(np.ascontiguousarray(values, dtype=np.int64))) >= 0
 
 
 class BlockNumbers:

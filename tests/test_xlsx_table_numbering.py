@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.common import xlsx_table
 
@@ -79,3 +81,68 @@ def test_numbers_written_as_str_writes_them() -> None:
     table = xlsx_table._numbers_table(b"<v>", numbers, b"</v>", np.arange(len(numbers)))
     written = [row.tobytes().replace(b"\0", b"").decode() for row in table.table]
     assert written == [f"<v>{max(n, 0)}</v>" for n in numbers.tolist()]
+
+
+def _cell_by_cell(
+    columns: list[xlsx_table.CodedColumn], spans: list[tuple[int, int]], added: list[str]
+) -> tuple[list[str], int]:
+    """What xlsxwriter's dict numbers, cell by cell: before each block the texts `added` (a header), then
+    its rows left to right; the table and the number of text cells."""
+    index: dict[str, int] = {}
+    count = 0
+    for a, z in spans:
+        for text in added:
+            index.setdefault(text, len(index))
+            count += 1
+        for row in range(a, z):
+            for column in columns:
+                value = column.values[int(column.codes[row])]
+                if type(value) is str:
+                    index.setdefault(value, len(index))
+                    count += 1
+    return list(index), count
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_table_is_xlsxwriters_whatever_the_columns(data: st.DataObject) -> None:
+    """StringTable (each column's values registered once, cells numbered as integers) gives the table and
+    numbers of the cell-by-cell writes: texts equal across columns as one object or two, a column of
+    numbers and texts, a values object shared by two columns, blocks of rows, header texts between them."""
+    words = st.sampled_from(["甲", "乙", "丙", "a", "b", "", "=x", "甲乙"])
+    rows = data.draw(st.integers(1, 40))
+    pool = data.draw(st.lists(words, min_size=1, max_size=6))
+    columns: list[xlsx_table.CodedColumn] = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        if columns and data.draw(st.booleans()):  # the same values object as an earlier column
+            values = columns[-1].values
+        else:
+            k = data.draw(st.integers(1, len(pool)))
+            # "".join: an equal text as a new object; a float among the texts now and then
+            values = ["".join(list(w)) if data.draw(st.booleans()) else w for w in pool[:k]]
+            if data.draw(st.booleans()):
+                values = [*values, 2.5]
+        codes = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=rows, max_size=rows)))
+        columns.append(xlsx_table.CodedColumn(codes, values, texts=all(type(v) is str for v in values)))
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, rows - 1), max_size=3)) if rows > 1 else []))
+    spans = list(zip([0, *cuts], [*cuts, rows], strict=True))
+    added = data.draw(st.lists(words, max_size=2))
+    table = xlsx_table.StringTable()
+    blocks = []
+    for a, z in spans:
+        for text in added:
+            table.add(text)
+        blocks.append(table.number_block(columns, a, z))
+    table.finish()
+    expected, count = _cell_by_cell(columns, spans, added)
+    assert table.texts == expected
+    assert table.count == count
+    number = {text: k for k, text in enumerate(expected)}
+    for block, (a, z) in zip(blocks, spans, strict=True):
+        for j, column in enumerate(columns):
+            shown = block.numbers[j]
+            for row in range(a, z):
+                value = column.values[int(column.codes[row])]
+                if type(value) is str:
+                    assert shown is not None and shown[int(column.codes[row])] == number[value]
+    assert all(table.index[t] == number[t] for t in added)

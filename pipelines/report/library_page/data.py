@@ -46,7 +46,10 @@ def text(frame: pd.DataFrame, name: str) -> list[str]:
     """A text column as plain strings; "" for a column an older release lacks, and for missing cells."""
     if name not in frame.columns:
         return [""] * len(frame)
-    return ["" if v is None or v != v else str(v) for v in frame[name].tolist()]
+    column = frame[name]
+    if isinstance(column.dtype, pd.StringDtype):  # a str or missing in every cell: converted in C
+        return column.to_numpy(dtype=object, na_value="").tolist()
+    return ["" if v is None or v != v else str(v) for v in column.tolist()]
 
 
 def names(values: object) -> list[str]:

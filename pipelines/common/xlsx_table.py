@@ -4,7 +4,8 @@ xlsxwriter writes the workbook around the tables — header rows, widths, format
 validation, other sheets — with no table body (a "skeleton": a few KB, made in memory). The bodies are then
 rendered here a column at a time: each column comes as codes into its distinct values; the texts are
 numbered in the shared-string table in the order xlsxwriter's cell-by-cell writes would number them (row by
-row, left to right, sheet after sheet: StringTable, one factorization); a chunk of rows is one byte matrix
+row, left to right, sheet after sheet: StringTable — every column's values factorized once together, the
+cells numbered as integers by their first use); a chunk of rows is one byte matrix
 (each cell's XML taken from its value's row of a table by code) read row by row (body_xml); the shared
 strings are joined a chunk at a time, as pipelines.common.xlsx_rows._SharedStrings writes them; everything
 is deflated as it comes, by other threads (xlsx_package.write_package), into zip entries carrying what xlsxwriter's

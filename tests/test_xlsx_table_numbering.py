@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.common import xlsx_table
+from pipelines.common import xlsx_numbering, xlsx_table
 
 
 def _objects(values: list[object]) -> np.ndarray:
@@ -42,7 +42,7 @@ def test_many_texts_numbered_as_pd_factorize() -> None:
     array = _objects(values)
     codes, distinct = xlsx_table.factorize_texts(array)
     expected_codes, expected = pd.factorize(array)
-    assert len(array) > xlsx_table._KEYS_CHUNK  # the address path, not the small one
+    assert len(array) > xlsx_numbering._KEYS_CHUNK  # the address path, not the small one
     assert codes.tolist() == expected_codes.tolist()
     assert list(distinct) == list(expected)
     first = {value: at for at, value in reversed(list(enumerate(values)))}

@@ -10,7 +10,7 @@ The texts are numbered by Python's hash: the sorted pairs' 理由 (neutralized a
 appearance, each hash once. Texts of one hash are then compared (a second read), so two different texts are
 never numbered alike; a collision, a missing value or a text too long leaves the column to the ordinary path
 (scan returns None). A 理由 equal to a text of another column would share its number in xlsxwriter's table:
-xlsx_table.StringTable.finish looks for one and raises NotStreamed, and the writer numbers again with the
+xlsx_numbering.StringTable.finish looks for one and raises NotStreamed, and the writer numbers again with the
 texts held (StreamedTexts.held).
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.common import xlsx_table
+from pipelines.common import xlsx_numbering, xlsx_table
 from pipelines.common.packed_texts import PackedTextArray, TextChunks
 from pipelines.common.xlsx_table import NotStreamed
 
@@ -123,7 +123,7 @@ def scan(series: pd.Series, neutralize: object) -> tuple[np.ndarray, StreamedTex
         hashes[a : a + len(rows)] = np.fromiter(map(hash, texts), np.int64, len(rows))
     codes, distinct = pd.factorize(hashes)
     codes = np.asarray(codes, dtype=np.int32)
-    firsts = xlsx_table._first_rows(codes)
+    firsts = xlsx_numbering._first_rows(codes)
     alike = len(firsts) == n or _alike(reader, codes, firsts)
     reader.forget()
     if not alike:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.common.xlsx_table import CodedColumn
+from pipelines.common.xlsx_numbering import CodedColumn
 from pipelines.dedupe import review
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.review import write_merge_review

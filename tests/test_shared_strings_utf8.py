@@ -1,5 +1,5 @@
 """The direct merge_review.xlsx's shared strings are numbered by Python's own hash and equality
-(xlsx_table.factorize_texts), not by pd.factorize's StringHashTable, which keeps every non-ASCII text's
+(xlsx_numbering.factorize_texts), not by pd.factorize's StringHashTable, which keeps every non-ASCII text's
 UTF-8 inside the str for as long as the text lives (≈ 400 MB more resident at 1M rows, the report's peak).
 sys.getsizeof of a str counts that cached UTF-8, so it tells whether a text was encoded."""
 
@@ -12,8 +12,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from pipelines.common import xlsx_table
-from pipelines.common.xlsx_table import CodedColumn, StringTable
+from pipelines.common import xlsx_numbering
+from pipelines.common.xlsx_numbering import CodedColumn, StringTable
 from pipelines.dedupe import review
 from pipelines.dedupe.candidates import sort_candidates
 from tests.test_merge_review_cells import candidates
@@ -28,7 +28,7 @@ def test_factorize_texts_numbers_texts_as_pd_factorize() -> None:
     texts = fresh(["x", "a\x00b", "a\x00c", "x", "名", "a\x00c", "名 ", "", "\U0001f600", "名"])
     values = np.empty(len(texts), dtype=object)
     values[:] = texts
-    codes, distinct = xlsx_table.factorize_texts(values)
+    codes, distinct = xlsx_numbering.factorize_texts(values)
     expected_codes, expected = pd.factorize(values)
     assert codes.tolist() == expected_codes.tolist() == [0, 1, 2, 0, 3, 2, 4, 5, 6, 3]
     assert list(distinct) == list(expected)

@@ -10,7 +10,8 @@ import zipfile
 import pytest
 
 from pipelines.common import xlsx_rows, xlsx_table
-from pipelines.common.xlsx_table import StringTable, plain_chunk
+from pipelines.common.xlsx_numbering import StringTable
+from pipelines.common.xlsx_table import plain_chunk
 from tests.xlsx_builders import strings_book
 
 # Chunks of three (patched): plain, plain with "_", then one careful text among plain ones, and so on.

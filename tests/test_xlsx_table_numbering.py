@@ -40,7 +40,7 @@ def test_many_texts_numbered_as_pd_factorize() -> None:
     # the same text as one object repeated, and as distinct equal objects (never the same address)
     values = [names[k] if k % 3 else "".join(list(names[k])) for k in rng.integers(0, 3000, 150_000)]
     array = _objects(values)
-    codes, distinct = xlsx_table.factorize_texts(array)
+    codes, distinct = xlsx_numbering.factorize_texts(array)
     expected_codes, expected = pd.factorize(array)
     assert len(array) > xlsx_numbering._KEYS_CHUNK  # the address path, not the small one
     assert codes.tolist() == expected_codes.tolist()
@@ -54,7 +54,7 @@ def test_missing_and_other_values_left_to_the_object_table() -> None:
     values = [None if k % 97 == 0 else float("nan") if k % 89 == 0 else base[k % 500] for k in range(100_000)]
     values[5] = 3.5
     array = _objects(values)
-    codes, distinct = xlsx_table.factorize_texts(array)
+    codes, distinct = xlsx_numbering.factorize_texts(array)
     expected_codes, expected = _expected(array)
     assert codes.tolist() == expected_codes
     assert list(distinct) == expected
@@ -70,7 +70,7 @@ class _SameHash(str):
 def test_texts_of_one_hash_told_apart() -> None:
     values = [_SameHash(f"理由{k % 40}") for k in range(70_000)]
     array = _objects(values)
-    codes, distinct = xlsx_table.factorize_texts(array)
+    codes, distinct = xlsx_numbering.factorize_texts(array)
     expected_codes, expected = _expected(array)
     assert codes.tolist() == expected_codes
     assert list(distinct) == expected == [f"理由{k}" for k in range(40)]
@@ -84,7 +84,7 @@ def test_numbers_written_as_str_writes_them() -> None:
 
 
 def _cell_by_cell(
-    columns: list[xlsx_table.CodedColumn], spans: list[tuple[int, int]], added: list[str]
+    columns: list[xlsx_numbering.CodedColumn], spans: list[tuple[int, int]], added: list[str]
 ) -> tuple[list[str], int]:
     """What xlsxwriter's dict numbers, cell by cell: before each block the texts `added` (a header), then
     its rows left to right; the table and the number of text cells."""
@@ -112,7 +112,7 @@ def test_the_table_is_xlsxwriters_whatever_the_columns(data: st.DataObject) -> N
     words = st.sampled_from(["甲", "乙", "丙", "a", "b", "", "=x", "甲乙"])
     rows = data.draw(st.integers(1, 40))
     pool = data.draw(st.lists(words, min_size=1, max_size=6))
-    columns: list[xlsx_table.CodedColumn] = []
+    columns: list[xlsx_numbering.CodedColumn] = []
     for _ in range(data.draw(st.integers(1, 4))):
         if columns and data.draw(st.booleans()):  # the same values object as an earlier column
             values = columns[-1].values
@@ -123,11 +123,11 @@ def test_the_table_is_xlsxwriters_whatever_the_columns(data: st.DataObject) -> N
             if data.draw(st.booleans()):
                 values = [*values, 2.5]
         codes = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=rows, max_size=rows)))
-        columns.append(xlsx_table.CodedColumn(codes, values, texts=all(type(v) is str for v in values)))
+        columns.append(xlsx_numbering.CodedColumn(codes, values, texts=all(type(v) is str for v in values)))
     cuts = sorted(set(data.draw(st.lists(st.integers(1, rows - 1), max_size=3)) if rows > 1 else []))
     spans = list(zip([0, *cuts], [*cuts, rows], strict=True))
     added = data.draw(st.lists(words, max_size=2))
-    table = xlsx_table.StringTable()
+    table = xlsx_numbering.StringTable()
     blocks = []
     for a, z in spans:
         for text in added:

@@ -28,17 +28,8 @@ from typing import Any
 import numpy as np
 from xlsxwriter.sharedstrings import SharedStrings
 
-from pipelines.common.xlsx_numbering import (
-    BlankColumn,
-    BlockNumbers,
-    CodedColumn,
-    Column,
-    NotStreamed,
-    StringTable,
-    factorize_texts,
-    number_codes,
-)
-from pipelines.common.xlsx_package import write_package
+from pipelines.common.xlsx_numbering import BlankColumn, Column, StringTable
+from pipelines.common.xlsx_package import write_package  # noqa: F401 - merge_review calls it here
 from pipelines.common.xlsx_parts import HEAD, MAIN
 
 ROW_CHUNK = 16384  # rows rendered per join: bounds the transient strings (≈ 6 MB of sheet XML)
@@ -50,22 +41,6 @@ SST_CHUNK = 16384  # shared strings written per join
 # _SharedStrings writes them, they make the file unreadable: XML forbids them).
 _CAREFUL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _STRMAX_SAFE = 32767 // 2  # a text no longer than this is never cut by write_string
-
-__all__ = [
-    "BlankColumn",
-    "BlockNumbers",
-    "CodedColumn",
-    "Column",
-    "NotStreamed",
-    "StringTable",
-    "body_xml",
-    "factorize_texts",
-    "fits",
-    "number_codes",
-    "plain_chunk",
-    "shared_strings_xml",
-    "write_package",
-]
 
 
 def fits(texts: Iterable[str]) -> bool:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas._libs import lib
 
-from pipelines.common.xlsx_table import factorize_texts
+from pipelines.common.xlsx_numbering import factorize_texts
 
 Coded = dict[str, tuple[np.ndarray, np.ndarray]]  # column → (codes, distinct values), as pd.factorize
 
@@ -83,7 +83,7 @@ def _text_rank(values: pd.Series, seen: Coded | None = None) -> np.ndarray | Non
     """Each value's rank among the distinct values in code-point order (None: not all text); the
     factorization kept in `seen` under the column's name."""
     # Python's hash, not pd.factorize's UTF-8 table: that one leaves each name's UTF-8 cached in the str
-    # for as long as the pairs live, up to the report (xlsx_table.factorize_texts).
+    # for as long as the pairs live, up to the report (xlsx_numbering.factorize_texts).
     codes, distinct = factorize_texts(values.to_numpy(dtype=object))
     distinct = np.asarray(distinct, dtype=object)
     if (codes < 0).any() or not lib.is_string_array(distinct):

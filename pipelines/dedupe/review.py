@@ -23,9 +23,7 @@ from xlsxwriter.format import Format
 
 from pipelines.common import xlsx_out, xlsx_table
 from pipelines.common.formulas import neutralize
-from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
-from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
-from pipelines.common.xlsx_table import (
+from pipelines.common.xlsx_numbering import (
     BlankColumn,
     BlockNumbers,
     CodedColumn,
@@ -33,6 +31,8 @@ from pipelines.common.xlsx_table import (
     NotStreamed,
     StringTable,
 )
+from pipelines.common.xlsx_out import FIXED_CREATED, continued_name
+from pipelines.common.xlsx_rows import RowBlockSheet, add_block_sheet, fast_shared_strings
 from pipelines.dedupe import ordering
 from pipelines.dedupe.candidates import sort_candidates
 from pipelines.dedupe.ordering import Coded, ReviewOrder

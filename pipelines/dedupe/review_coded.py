@@ -1,7 +1,7 @@
 """merge_review.xlsx's cells as coded columns for the direct writer (review._direct: codes into each column's
 distinct values as shown, rendered by pipelines/common/xlsx_table.py), and the neutralizing of texts both
 writers share. Codes are int32 (half of intp: 14 columns held while the rows are numbered and written);
-texts are numbered by Python's hash (xlsx_table.factorize_texts), not pd.factorize, whose UTF-8 table
+texts are numbered by Python's hash (xlsx_numbering.factorize_texts), not pd.factorize, whose UTF-8 table
 leaves each text's UTF-8 cached in the str for as long as the pairs live."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from pandas._libs import lib
 
-from pipelines.common import xlsx_table
+from pipelines.common import xlsx_numbering, xlsx_table
 from pipelines.common.formulas import is_dangerous, neutralize
-from pipelines.common.xlsx_table import BlankColumn, CodedColumn, Column
+from pipelines.common.xlsx_numbering import BlankColumn, CodedColumn, Column
 from pipelines.dedupe import review_reasons
 from pipelines.dedupe.ordering import Coded
 from pipelines.dedupe.review_layout import LIKELY, POSSIBLE
@@ -97,7 +97,7 @@ def _coded_texts(series: pd.Series | list[Any], shown: Any = None, found: Any = 
         else:
             values = np.empty(len(series), dtype=object)
             values[:] = series
-        found = xlsx_table.factorize_texts(values)
+        found = xlsx_numbering.factorize_texts(values)
     codes, uniques = found
     # the factorization's object array checked as it is (not listed and made an array again: 理由's
     # 1.13M texts at 1M rows)
@@ -122,7 +122,7 @@ def _coded_numbers(
         return None
     if rounded:
         numbers = np.rint(numbers) + 0.0
-    codes, distinct = xlsx_table.number_codes(numbers)
+    codes, distinct = xlsx_numbering.number_codes(numbers)
     values: list[str | float] = ["" if np.isnan(v) else v for v in distinct]
     return CodedColumn(codes.astype(CODE), values)
 
@@ -200,7 +200,7 @@ def _direct_pattern_columns(columns: list[list[Any]]) -> list[Column] | None:
         for k in (0, 1, 3)
     )
     counts = np.asarray(columns[2], dtype=np.float64)
-    codes, distinct = xlsx_table.number_codes(counts)
+    codes, distinct = xlsx_numbering.number_codes(counts)
     coded = [
         group,
         pattern,

@@ -25,7 +25,7 @@ import pandas as pd
 
 from pipelines.common import xlsx_numbering, xlsx_table
 from pipelines.common.packed_texts import PackedTextArray, TextChunks
-from pipelines.common.xlsx_table import NotStreamed
+from pipelines.common.xlsx_numbering import NotStreamed
 
 __all__ = ["NotStreamed", "StreamedTexts", "scan"]
 

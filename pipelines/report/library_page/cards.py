@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.common.xlsx_table import factorize_texts
+from pipelines.common.xlsx_numbering import factorize_texts
 from pipelines.report.library_page.data import text
 
 CARD_FIELDS = {
@@ -141,7 +141,7 @@ def _grouped(ids: list[str], rows: list[Any]) -> dict[str, list[Any]]:
 
 def _factorized(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """Codes into the distinct texts, numbered in order of first appearance (Python's hash and equality,
-    as a dict tells them apart: xlsx_table.factorize_texts)."""
+    as a dict tells them apart: xlsx_numbering.factorize_texts)."""
     values = np.empty(len(texts), dtype=object)
     values[:] = texts
     codes, distinct = factorize_texts(values)

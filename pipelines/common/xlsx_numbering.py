@@ -152,8 +152,9 @@ class StringTable:
         self._union_size += len(values)
         return at
 
-    def _source(self, values: Sequence[Any], texts_only: bool) -> _Source:
+    def _source(self, column: CodedColumn) -> _Source:
         """A column's values, registered at their first block: where its texts are in the union."""
+        values = column.values
         source = self._sources.get(id(values))
         if source is not None:
             return source
@@ -164,6 +165,7 @@ class StringTable:
             source = _Source(values, None, 0, streamed=True)
         else:
             objects = _objects(values)
+            texts_only = column.texts or all(type(v) is str for v in objects)  # looked at once per column
             is_text = None if texts_only else np.array([type(v) is str for v in objects], dtype=bool)
             if is_text is None:
                 source = _Source(values, None, self._held(objects))
@@ -184,7 +186,7 @@ class StringTable:
         for j, column in enumerate(columns):
             if not isinstance(column, CodedColumn):
                 continue
-            source = self._source(column.values, column.texts or all(type(v) is str for v in column.values))
+            source = self._source(column)
             is_text = source.is_text
             if is_text is not None and not is_text.any():
                 continue

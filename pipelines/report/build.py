@@ -247,10 +247,10 @@ def _page_forked(
 ) -> list[Path]:
     """The library page in a forked child beside review.html, review.xlsx and CHANGELOG.md, then
     merge_review.xlsx alone (or, where the tree has room for merge_review.xlsx's prepared pairs,
-    `prepared_beside`: _prepared_beside's order): where the process holds too much for merge_review.xlsx in a thread beside
-    every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's child
-    (PAGE_FORK_BYTES_PER_USAGE). The review files and merge_review.xlsx share this process's interpreter lock; the
-    page (≈ 9 s of Python at 1M rows) gets the other core, and its working set is the child's, so the page's
+    `prepared_beside`: _prepared_beside's order): where the process holds too much for merge_review.xlsx
+    in a thread beside every file but the tree stays under background.FORK_TREE_MAX_MIB with the page's
+    child (PAGE_FORK_BYTES_PER_USAGE). The review files and merge_review.xlsx share this process's
+    interpreter lock; the page (≈ 9 s of Python at 1M rows) gets the other core, and its working set is the child's, so the page's
     and merge_review's never add up. merge_review.xlsx's first part (its pairs' order, their texts factorized:
     ≈ 2 s at 1M rows, ≈ 110 MiB held) is made here while the child still runs, where the tree has room for it
     (`order_beside`): 1M e2e, report 24.90 -> 21.31 s beside the previous commit. The C heap's free pages go
